@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './dsn.js';
+export * from './auth.js';
+export * from './envelope.js';
+export * from './event.js';
