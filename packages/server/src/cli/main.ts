@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { ConfigError } from '../config/load.js';
+import { listIssues } from './issues.js';
+import { migrate, prune, tokenCreate, userAdd } from './maintenance.js';
+import { projectCreate, projectList } from './project.js';
+import { sendTestEvent } from './send.js';
+import { serve } from './serve.js';
+
+const program = new Command()
+  .name('botpulse')
+  .description('Botpulse: error tracking and health monitoring for Telegram bots.\nConfiguration: environment variables, see docs/configuration.md.')
+  .showHelpAfterError();
+
+program.command('serve').description('run the server (ingestion, digest, API)').action(serve);
+program.command('migrate').description('apply pending database migrations').action(migrate);
+
+const project = program.command('project').description('manage projects (one per bot)');
+project
+  .command('create <name>')
+  .description('create a project and print its DSN')
+  .option('--json', 'print a JSON object')
+  .option('--slug <slug>', 'URL name (default: from the name)')
+  .option('--prefix <letters>', 'short id prefix, e.g. PAY for PAY-001')
+  .action(projectCreate);
+project.command('list').description('list projects with their DSNs').option('--json', 'print JSON').action(projectList);
+
+program
+  .command('issues')
+  .description('list the top issues of a project')
+  .requiredOption('--project <slug>', 'project slug or id')
+  .option('--status <list>', 'comma-separated statuses', 'new,in_progress')
+  .option('--sort <key>', 'last_seen, count or users', 'last_seen')
+  .option('--limit <n>', 'how many', '25')
+  .option('--json', 'print a JSON array')
+  .action(listIssues);
+
+program
+  .command('send')
+  .description('send a test event through the ingestion endpoint')
+  .option('--dsn <dsn>', 'DSN to send to (default: BOTPULSE_DSN, else the first local project)')
+  .option('--message <text>', 'the message', 'Botpulse test event')
+  .option('--level <level>', 'fatal, error, warning, info or debug', 'error')
+  .action(sendTestEvent);
+
+program.command('prune').description('delete events older than ERROR_LOG_RETENTION_DAYS').option('--json', 'print JSON').action(prune);
+
+program
+  .command('token')
+  .description('API tokens')
+  .command('create')
+  .description('create an API token and print it (shown once)')
+  .option('--label <label>', 'what the token is for')
+  .action(tokenCreate);
+
+program
+  .command('user')
+  .description('dashboard users')
+  .command('add <login>')
+  .description('add or update a user; the password is read from standard input')
+  .action(userAdd);
+
+program.parseAsync().catch((err: unknown) => {
+  const message = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
+  process.stderr.write(`botpulse: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+import { pino } from 'pino';
+import { hashPassword } from '../lib/password.js';
+import { RetentionJob } from '../retention.js';
+import { printJson, readStdin, withStore } from './context.js';
+
+/** `botpulse migrate`: applies pending migrations (the server also does at start). */
+export async function migrate(): Promise<void> {
+  await withStore(async (store) => {
+    const applied = await store.migrate();
+    process.stdout.write(applied ? `applied ${applied} migration(s)\n` : 'database is up to date\n');
+  });
+}
+
+/** `botpulse prune`: what the server does daily, now. */
+export async function prune(opts: { json?: boolean }): Promise<void> {
+  await withStore(async (store, config) => {
+    const result = await new RetentionJob(store, config, pino({ level: 'silent' })).runOnce();
+    if (opts.json) return printJson(result);
+    process.stdout.write(
+      `pruned ${result.events} event(s) older than ${config.retentionDays} days and ${result.rawItems} raw item(s)\n`,
+    );
+  });
+}
+
+/** `botpulse token create`: prints a new API token once; only its hash is stored. */
+export async function tokenCreate(opts: { label?: string }): Promise<void> {
+  await withStore(async (store) => {
+    const { token } = await store.createApiToken(opts.label ?? 'cli');
+    process.stdout.write(token + '\n');
+  });
+}
+
+/** `botpulse user add <login>`: the password comes from standard input, never from argv. */
+export async function userAdd(login: string): Promise<void> {
+  const password = (await readStdin()).replace(/\r?\n$/, '');
+  if (password.length < 8) throw new Error('password must have at least 8 characters (pipe it on standard input)');
+  await withStore(async (store) => {
+    await store.addUser(login, await hashPassword(password));
+    process.stdout.write(`user "${login}" saved\n`);
+  });
+}

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { configSchema, CONFIG_KEYS, type RawConfig } from './schema.js';
+
+/** The configuration every part of the server reads; built once at start and frozen. */
+export interface Config {
+  host: string;
+  port: number;
+  /** Public base URL used in DSNs and links, without a trailing slash. */
+  publicUrl: string;
+  dataDir: string;
+  databaseFile: string;
+  logLevel: RawConfig['BOTPULSE_LOG_LEVEL'];
+  limits: {
+    maxBodyBytes: number;
+    maxDecompressedBytes: number;
+    maxEventBytes: number;
+    maxAttachmentBytes: number;
+  };
+  backlogLimit: number;
+  digestBatch: number;
+  rawItemRetentionHours: number;
+  retentionDays: number;
+  scrub: { extraKeys: string[]; extraPatterns: RegExp[] };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads configuration from `env` (and the JSON file named by BOTPULSE_CONFIG, which env overrides).
+ * A key K may also be given as K_FILE, a path whose content is the value (for secrets).
+ * Throws ConfigError naming every bad key and what to fix.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const merged: Record<string, string | undefined> = { ...readConfigFile(env.BOTPULSE_CONFIG) };
+  for (const key of CONFIG_KEYS) {
+    const fromFile = env[`${key}_FILE`];
+    if (fromFile) merged[key] = readFileSync(fromFile, 'utf8').trim();
+    else if (env[key] !== undefined && env[key] !== '') merged[key] = env[key];
+  }
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${problems.join('\n')}\nSee docs/configuration.md.`);
+  }
+  return Object.freeze(toConfig(parsed.data));
+}
+
+function readConfigFile(path: string | undefined): Record<string, string> {
+  if (!path) return {};
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read BOTPULSE_CONFIG file ${path}: ${(err as Error).message}`);
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(`BOTPULSE_CONFIG file ${path} must hold a JSON object of KEY: value`);
+  }
+  const unknown = Object.keys(data).filter((k) => !(CONFIG_KEYS as string[]).includes(k));
+  if (unknown.length) throw new ConfigError(`unknown keys in ${path}: ${unknown.join(', ')}`);
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, String(v)]));
+}
+
+function toConfig(raw: RawConfig): Config {
+  const dataDir = resolve(raw.BOTPULSE_DATA_DIR);
+  const displayHost = raw.BOTPULSE_HOST === '0.0.0.0' || raw.BOTPULSE_HOST === '::' ? 'localhost' : raw.BOTPULSE_HOST;
+  return {
+    host: raw.BOTPULSE_HOST,
+    port: raw.BOTPULSE_PORT,
+    publicUrl: (raw.BOTPULSE_URL ?? `http://${displayHost}:${raw.BOTPULSE_PORT}`).replace(/\/+$/, ''),
+    dataDir,
+    databaseFile: resolve(dataDir, 'botpulse.db'),
+    logLevel: raw.BOTPULSE_LOG_LEVEL,
+    limits: {
+      maxBodyBytes: raw.BOTPULSE_MAX_BODY_BYTES,
+      maxDecompressedBytes: raw.BOTPULSE_MAX_DECOMPRESSED_BYTES,
+      maxEventBytes: raw.BOTPULSE_MAX_EVENT_BYTES,
+      maxAttachmentBytes: raw.BOTPULSE_MAX_ATTACHMENT_BYTES,
+    },
+    backlogLimit: raw.BOTPULSE_BACKLOG_LIMIT,
+    digestBatch: raw.BOTPULSE_DIGEST_BATCH,
+    rawItemRetentionHours: raw.BOTPULSE_RAW_ITEM_RETENTION_HOURS,
+    retentionDays: raw.ERROR_LOG_RETENTION_DAYS,
+    scrub: {
+      extraKeys: splitList(raw.BOTPULSE_SCRUB_EXTRA_KEYS),
+      extraPatterns: splitList(raw.BOTPULSE_SCRUB_EXTRA_PATTERNS).map(compilePattern),
+    },
+  };
+}
+
+function splitList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function compilePattern(source: string): RegExp {
+  try {
+    return new RegExp(source, 'g');
+  } catch (err) {
+    throw new ConfigError(`BOTPULSE_SCRUB_EXTRA_PATTERNS: "${source}" is not a valid regex: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/**
+ * Every configuration key Botpulse reads. Keys are environment-variable names; the optional JSON
+ * file named by BOTPULSE_CONFIG uses the same names. `docs/configuration.md` documents each one and
+ * a test checks that the doc and this list agree.
+ */
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const mib = 1024 * 1024;
+
+export const configSchema = z.object({
+  BOTPULSE_HOST: z.string().min(1).default('127.0.0.1'),
+  BOTPULSE_PORT: int(0, 65535).default(8000),
+  BOTPULSE_URL: z.url().optional(),
+  BOTPULSE_DATA_DIR: z.string().min(1).default('./data'),
+  BOTPULSE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BOTPULSE_MAX_BODY_BYTES: int(1024, 1024 * mib).default(20 * mib),
+  BOTPULSE_MAX_DECOMPRESSED_BYTES: int(1024, 4096 * mib).default(100 * mib),
+  BOTPULSE_MAX_EVENT_BYTES: int(1024, 256 * mib).default(1 * mib),
+  BOTPULSE_MAX_ATTACHMENT_BYTES: int(0, 1024 * mib).default(10 * mib),
+  BOTPULSE_BACKLOG_LIMIT: int(1, 10_000_000).default(20_000),
+  BOTPULSE_DIGEST_BATCH: int(1, 10_000).default(500),
+  BOTPULSE_RAW_ITEM_RETENTION_HOURS: int(1, 24 * 365).default(72),
+  BOTPULSE_SCRUB_EXTRA_KEYS: z.string().default(''),
+  BOTPULSE_SCRUB_EXTRA_PATTERNS: z.string().default(''),
+  ERROR_LOG_RETENTION_DAYS: int(1, 3650).default(30),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type RawConfig = z.output<typeof configSchema>;
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof RawConfig)[];

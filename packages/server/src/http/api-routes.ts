@@ -1,0 +1,162 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Config } from '../config/load.js';
+import { ClientError } from '../lib/errors.js';
+import { parseDuration, parseTime } from '../lib/time.js';
+import { ISSUE_STATUSES, type IssueStatus, type Project } from '../store/model.js';
+import type { IssueFilter, Store } from '../store/store.js';
+import { presentEvent, presentIssue, presentProject } from './present.js';
+
+export interface ApiDeps {
+  config: Readonly<Config>;
+  store: Store;
+}
+
+const statusList = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(ISSUE_STATUSES as [IssueStatus, ...IssueStatus[]])));
+
+const issueQuery = z.object({
+  status: statusList.optional(),
+  level: z.string().optional(),
+  environment: z.string().optional(),
+  release: z.string().optional(),
+  origin: z.string().optional(),
+  since: z.string().optional(),
+  until: z.string().optional(),
+  period: z.string().optional(),
+  query: z.string().optional(),
+  sort: z.enum(['last_seen', 'count', 'users', 'first_seen']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  offset: z.coerce.number().int().min(0).optional(),
+});
+
+const statusChange = z.object({
+  status: z.enum(ISSUE_STATUSES as [IssueStatus, ...IssueStatus[]]),
+  inRelease: z.string().min(1).optional(),
+  ignoreUntil: z.string().optional(),
+  ignoreFor: z.string().optional(),
+  ignoreForEvents: z.number().int().positive().optional(),
+});
+
+const newProject = z.object({
+  name: z.string().trim().min(1).max(100),
+  slug: z.string().trim().min(1).max(48).optional(),
+  shortIdPrefix: z.string().regex(/^[A-Za-z]{1,6}$/).optional(),
+});
+
+/**
+ * The JSON API under /api/v1, for scripts, the CLI and the dashboard. Every route needs
+ * `Authorization: Bearer <token>` (tokens come from `botpulse token create`).
+ */
+export async function apiRoutes(app: FastifyInstance, { config, store }: ApiDeps): Promise<void> {
+  app.addHook('onRequest', async (req) => {
+    const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!token) throw new ClientError(401, 'missing API token: send "Authorization: Bearer <token>" (create one with `botpulse token create`)');
+    if (!(await store.verifyApiToken(token))) throw new ClientError(403, 'API token not recognised');
+  });
+
+  const projectOr404 = async (idOrSlug: string): Promise<Project> => {
+    const project = await store.getProject(idOrSlug);
+    if (!project) throw new ClientError(404, `no project "${idOrSlug}"`);
+    return project;
+  };
+  const issueOr404 = async (id: string) => {
+    const issue = /^\d+$/.test(id) ? await store.getIssue(Number(id)) : null;
+    if (!issue) throw new ClientError(404, `no issue ${id}`);
+    return issue;
+  };
+
+  app.get('/projects', async () => (await store.listProjects()).map((p) => presentProject(p, config.publicUrl)));
+
+  app.post('/projects', async (req, reply) => {
+    const input = parse(newProject, req.body);
+    const project = await store.createProject(input);
+    return reply.code(201).send(presentProject(project, config.publicUrl));
+  });
+
+  app.get('/projects/:project/issues', async (req: FastifyRequest<{ Params: { project: string } }>) => {
+    const project = await projectOr404(req.params.project);
+    const filter = toIssueFilter(parse(issueQuery, req.query), project.id);
+    const { issues, total } = await store.listIssues(filter);
+    return { total, issues: issues.map(presentIssue) };
+  });
+
+  app.get('/projects/:project/issues/:shortId', async (req: FastifyRequest<{ Params: { project: string; shortId: string } }>) => {
+    const project = await projectOr404(req.params.project);
+    const issue = await store.getIssueByShortId(project.id, req.params.shortId);
+    if (!issue) throw new ClientError(404, `no issue ${req.params.shortId} in ${project.slug}`);
+    const latest = await store.latestEvent(issue.id);
+    return { ...presentIssue(issue), latestEvent: latest && presentEvent(latest) };
+  });
+
+  app.get('/projects/:project/events/:eventId', async (req: FastifyRequest<{ Params: { project: string; eventId: string } }>) => {
+    const project = await projectOr404(req.params.project);
+    const event = await store.getEvent(project.id, req.params.eventId);
+    if (!event) throw new ClientError(404, `no event ${req.params.eventId}`);
+    return presentEvent(event);
+  });
+
+  app.get('/issues/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const issue = await issueOr404(req.params.id);
+    const latest = await store.latestEvent(issue.id);
+    return { ...presentIssue(issue), latestEvent: latest && presentEvent(latest) };
+  });
+
+  app.get('/issues/:id/events', async (req: FastifyRequest<{ Params: { id: string }; Querystring: { limit?: string; before?: string } }>) => {
+    const issue = await issueOr404(req.params.id);
+    const q = parse(z.object({ limit: z.coerce.number().int().min(1).max(500).optional(), before: z.coerce.number().int().optional() }), req.query);
+    return (await store.listEvents(issue.id, q)).map(presentEvent);
+  });
+
+  app.patch('/issues/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const issue = await issueOr404(req.params.id);
+    const change = parse(statusChange, req.body);
+    const ignoreUntil = change.ignoreUntil
+      ? parseTime(change.ignoreUntil)
+      : change.ignoreFor
+        ? Date.now() + parseDuration(change.ignoreFor)
+        : null;
+    const updated = await store.setIssueStatus(issue.id, {
+      status: change.status,
+      inRelease: change.inRelease ?? null,
+      ignoreUntil,
+      ignoreForEvents: change.ignoreForEvents ?? null,
+    });
+    return presentIssue(updated);
+  });
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value ?? {});
+  if (!result.success) {
+    throw new ClientError(400, result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  }
+  return result.data;
+}
+
+/** `query` mixes free text and `key:value` tag filters: `timeout chat_type:group`. */
+function toIssueFilter(q: z.output<typeof issueQuery>, projectId: number): IssueFilter {
+  const tags: Record<string, string> = {};
+  const words: string[] = [];
+  for (const token of (q.query ?? '').split(/\s+/).filter(Boolean)) {
+    const m = /^([\w.-]+):(.+)$/.exec(token);
+    if (m) tags[m[1]!] = m[2]!;
+    else words.push(token);
+  }
+  const filter: IssueFilter = { projectId, tags };
+  if (q.status?.length) filter.status = q.status;
+  if (q.level) filter.level = q.level === 'critical' ? 'fatal' : q.level;
+  if (q.environment) filter.environment = q.environment;
+  if (q.release) filter.release = q.release;
+  if (q.origin) filter.origin = q.origin;
+  if (q.since) filter.since = parseTime(q.since);
+  if (q.period) filter.since = Date.now() - parseDuration(q.period);
+  if (q.until) filter.until = parseTime(q.until);
+  if (words.length) filter.text = words.join(' ');
+  if (q.sort) filter.sort = q.sort;
+  if (q.limit) filter.limit = q.limit;
+  if (q.offset) filter.offset = q.offset;
+  return filter;
+}

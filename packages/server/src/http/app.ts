@@ -1,0 +1,50 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load.js';
+import type { Spool } from '../ingest/spool.js';
+import { ClientError } from '../lib/errors.js';
+import type { Project } from '../store/model.js';
+import type { Store } from '../store/store.js';
+import { apiRoutes } from './api-routes.js';
+import { ingestRoutes } from './ingest-routes.js';
+import type { IngestStats } from './stats.js';
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  store: Store;
+  spool: Spool;
+  stats: IngestStats;
+  logger: Logger;
+  findProject: (id: string) => Promise<Project | null>;
+  onSpooled: () => void;
+  health: () => Record<string, unknown>;
+}
+
+/** Builds the HTTP app without listening, so tests can drive it with `app.inject`. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Per-request logs at ingest rates would drown everything else, and URLs carry DSN keys.
+    disableRequestLogging: true,
+    routerOptions: { ignoreTrailingSlash: true },
+    bodyLimit: 1024 * 1024,
+  });
+
+  app.setErrorHandler((err: FastifyError | ClientError, req, reply) => {
+    if (err instanceof ClientError) {
+      return reply.code(err.status).headers(err.headers).send({ error: err.message });
+    }
+    const status = (err as FastifyError).statusCode;
+    if (status && status >= 400 && status < 500) {
+      return reply.code(status).send({ error: err.message });
+    }
+    req.log.error({ err, url: req.routeOptions.url }, 'request failed');
+    return reply.code(500).send({ error: 'internal error; see the Botpulse log' });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
+
+  app.get('/health', async () => ({ status: 'ok', ...deps.health() }));
+  app.register(ingestRoutes, deps);
+  app.register(apiRoutes, { prefix: '/api/v1', config: deps.config, store: deps.store });
+  return app;
+}

@@ -1,0 +1,106 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { parseDsn, parseSentryAuthHeader } from '@botpulse/protocol';
+import type { Config } from '../config/load.js';
+import { readBody } from '../ingest/body.js';
+import { intakeEnvelope, intakeStoreBody, type Intake } from '../ingest/intake.js';
+import type { Spool } from '../ingest/spool.js';
+import { ClientError } from '../lib/errors.js';
+import type { Project } from '../store/model.js';
+import { setIngestCors } from './cors.js';
+import type { IngestStats } from './stats.js';
+
+export interface IngestDeps {
+  config: Readonly<Config>;
+  spool: Spool;
+  findProject: (id: string) => Promise<Project | null>;
+  stats: IngestStats;
+  /** Called after items were spooled, to wake the digest. */
+  onSpooled: () => void;
+}
+
+type IngestRequest = FastifyRequest<{ Params: { projectId: string }; Querystring: Record<string, string> }>;
+
+/**
+ * The Sentry ingestion endpoints. Bodies are taken as raw streams (any or no Content-Type) and
+ * read by readBody with the size caps, so nothing here buffers more than the caps allow.
+ */
+export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+
+  app.options('/api/:projectId/envelope/', async (_req, reply) => setIngestCors(reply).code(204).send());
+  app.options('/api/:projectId/store/', async (_req, reply) => setIngestCors(reply).code(204).send());
+
+  app.post('/api/:projectId/envelope/', (req: IngestRequest, reply) => handle(req, reply, 'envelope'));
+  app.post('/api/:projectId/store/', (req: IngestRequest, reply) => handle(req, reply, 'store'));
+
+  async function handle(req: IngestRequest, reply: import('fastify').FastifyReply, endpoint: 'envelope' | 'store') {
+    setIngestCors(reply);
+    try {
+      const project = await deps.findProject(req.params.projectId);
+      if (!project) throw new ClientError(404, `unknown project "${req.params.projectId}"; check the DSN`);
+      const requestKey = keyFromRequest(req);
+      if (requestKey !== null && requestKey !== project.publicKey) throw wrongKey();
+      if (deps.spool.isFull()) throw backlogFull(deps.spool.backlog);
+
+      const body = await readBody(req.body as import('node:stream').Readable, req.headers['content-encoding'], deps.config.limits);
+      const intake = parseBody(body, project, endpoint, isEnvelopeContentType(req.headers['content-type']), deps.config);
+      if (requestKey === null) authenticateByEnvelope(intake, project);
+
+      await deps.spool.append(intake.items, { projectId: project.id, counts: intake.counts });
+      deps.stats.accepted(intake);
+      deps.onSpooled();
+      return reply.code(200).send(intake.eventId ? { id: intake.eventId } : {});
+    } catch (err) {
+      if (err instanceof ClientError) deps.stats.rejected(err.status);
+      throw err;
+    }
+  }
+}
+
+function parseBody(body: Buffer, project: Project, endpoint: string, envelopeType: boolean, config: Readonly<Config>): Intake {
+  const now = Date.now();
+  if (endpoint === 'store' && !envelopeType) return intakeStoreBody(body, project.id, config.limits, now);
+  return intakeEnvelope(body, project.id, config.limits, now);
+}
+
+/** The public key from `X-Sentry-Auth`, `Authorization: Sentry ...` or the `sentry_key` query parameter. */
+function keyFromRequest(req: IngestRequest): string | null {
+  const header = req.headers['x-sentry-auth'] ?? req.headers.authorization;
+  if (typeof header === 'string' && /^\s*sentry\s/i.test(header)) {
+    const key = parseSentryAuthHeader(header).sentryKey;
+    if (key) return key;
+  }
+  const fromQuery = req.query.sentry_key;
+  return typeof fromQuery === 'string' && fromQuery ? fromQuery : null;
+}
+
+function authenticateByEnvelope(intake: Intake, project: Project): void {
+  if (!intake.dsn) {
+    throw new ClientError(401, 'missing authentication: send X-Sentry-Auth, ?sentry_key=, or a "dsn" envelope header');
+  }
+  let key: string;
+  try {
+    key = parseDsn(intake.dsn).publicKey;
+  } catch {
+    throw new ClientError(401, 'the envelope header "dsn" is not a valid DSN');
+  }
+  if (key !== project.publicKey) throw wrongKey();
+}
+
+function wrongKey(): ClientError {
+  return new ClientError(403, 'the DSN key does not belong to this project; copy the DSN again from Botpulse');
+}
+
+function backlogFull(backlog: number): ClientError {
+  const retryAfter = 10;
+  return new ClientError(429, `Botpulse is digesting a backlog of ${backlog} items; retry in ${retryAfter} s`, {
+    'Retry-After': String(retryAfter),
+    // `<seconds>:<categories (empty = all)>:<scope>:<reason>`, read by every Sentry SDK.
+    'X-Sentry-Rate-Limits': `${retryAfter}::organization:backlog_full`,
+  });
+}
+
+function isEnvelopeContentType(value: string | undefined): boolean {
+  return typeof value === 'string' && value.toLowerCase().startsWith('application/x-sentry-envelope');
+}

@@ -1,0 +1,19 @@
+import type { Intake } from '../ingest/intake.js';
+
+/** Ingestion counters since start; `/health` shows them and `/metrics` will export them. */
+export class IngestStats {
+  readonly acceptedByKind: Record<string, number> = {};
+  readonly rejectedByStatus: Record<string, number> = {};
+  requests = 0;
+
+  accepted(intake: Intake): void {
+    this.requests += 1;
+    for (const item of intake.items) this.acceptedByKind[item.kind] = (this.acceptedByKind[item.kind] ?? 0) + 1;
+    for (const [kind, n] of Object.entries(intake.counts)) this.acceptedByKind[kind] = (this.acceptedByKind[kind] ?? 0) + n;
+  }
+
+  rejected(status: number): void {
+    this.requests += 1;
+    this.rejectedByStatus[status] = (this.rejectedByStatus[status] ?? 0) + 1;
+  }
+}

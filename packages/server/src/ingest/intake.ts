@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import { inflateSync } from 'node:zlib';
+import { parseEnvelope, EnvelopeParseError, type Envelope, type EnvelopeItem } from '@botpulse/protocol';
+import { badRequest, tooLarge } from '../lib/errors.js';
+import type { SpoolItemInput } from '../store/store.js';
+
+export interface IntakeLimits {
+  maxEventBytes: number;
+  maxAttachmentBytes: number;
+}
+
+/** What one request brought: items to spool, items only counted, and the id to answer with. */
+export interface Intake {
+  eventId: string | null;
+  /** The envelope header `dsn`, which authenticates the envelope when no key came with the request. */
+  dsn?: string;
+  items: SpoolItemInput[];
+  counts: Record<string, number>;
+}
+
+/** JSON items kept raw for the monitors and logs work (and latency statistics). */
+const PARKED_KINDS = new Set(['transaction', 'check_in', 'log']);
+
+/**
+ * Turns an envelope body into spool items. Validates what must be valid for the event to be
+ * digestible later (size, UTF-8, JSON) so that a 200 is never followed by a silent drop.
+ */
+export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeLimits, receivedAt: number): Intake {
+  const envelope = parseOrReject(body);
+  const headerId = envelope.headers.event_id === undefined ? null : normalizeEventId(envelope.headers.event_id);
+  const intake: Intake = { eventId: headerId, items: [], counts: {} };
+  if (typeof envelope.headers.dsn === 'string') intake.dsn = envelope.headers.dsn;
+  let headerIdUsed = false;
+
+  envelope.items.forEach((item, index) => {
+    const kind = item.headers.type;
+    if (kind === 'event') {
+      const payloadId = checkJsonItem(item, index, limits.maxEventBytes).event_id;
+      // The envelope header's id wins for the (single) event item, as in Relay.
+      const eventId = (!headerIdUsed && headerId) || (payloadId !== undefined ? normalizeEventId(payloadId) : randomHexId());
+      headerIdUsed = true;
+      intake.eventId ??= eventId;
+      intake.items.push({ projectId, kind, eventId, receivedAt, payload: item.payload });
+    } else if (PARKED_KINDS.has(kind)) {
+      checkJsonItem(item, index, limits.maxEventBytes);
+      intake.items.push({ projectId, kind, eventId: headerId, receivedAt, payload: item.payload });
+    } else if (kind === 'attachment') {
+      addAttachment(intake, item, headerId, projectId, limits, receivedAt);
+    } else {
+      count(intake, kind); // session(s), client_report, span, profile, replay...: accepted, counted
+    }
+  });
+  return intake;
+}
+
+/** The legacy `/store/` body: one JSON event, or base64(+zlib) of it from old clients. */
+export function intakeStoreBody(body: Buffer, projectId: number, limits: IntakeLimits, receivedAt: number): Intake {
+  const json = decodeLegacyBody(body);
+  const item: EnvelopeItem = { headers: { type: 'event' }, payload: json };
+  const payloadId = checkJsonItem(item, 0, limits.maxEventBytes).event_id;
+  const eventId = payloadId !== undefined ? normalizeEventId(payloadId) : randomHexId();
+  return { eventId, items: [{ projectId, kind: 'event', eventId, receivedAt, payload: json }], counts: {} };
+}
+
+function parseOrReject(body: Buffer): Envelope {
+  try {
+    return parseEnvelope(body);
+  } catch (err) {
+    if (err instanceof EnvelopeParseError) throw badRequest(`malformed envelope: ${err.message}`);
+    throw err;
+  }
+}
+
+function checkJsonItem(item: EnvelopeItem, index: number, maxBytes: number): { event_id?: unknown } {
+  const what = `item ${index + 1} (${item.headers.type})`;
+  if (item.payload.length > maxBytes) {
+    throw tooLarge(`${what} is ${item.payload.length} bytes; the limit is ${maxBytes}`);
+  }
+  if (!isUtf8(item.payload)) throw badRequest(`${what} is not valid UTF-8`);
+  let value: unknown;
+  try {
+    value = JSON.parse(item.payload.toString('utf8'));
+  } catch (err) {
+    throw badRequest(`${what} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw badRequest(`${what} must be a JSON object`);
+  }
+  return value as { event_id?: unknown };
+}
+
+function addAttachment(
+  intake: Intake,
+  item: EnvelopeItem,
+  eventId: string | null,
+  projectId: number,
+  limits: IntakeLimits,
+  receivedAt: number,
+): void {
+  if (!eventId) return count(intake, 'attachment_without_event');
+  if (item.payload.length > limits.maxAttachmentBytes) return count(intake, 'attachment_over_limit');
+  const meta = {
+    filename: String(item.headers.filename ?? 'attachment'),
+    contentType: typeof item.headers.content_type === 'string' ? item.headers.content_type : null,
+  };
+  intake.items.push({ projectId, kind: 'attachment', eventId, receivedAt, payload: item.payload, meta });
+}
+
+function count(intake: Intake, kind: string): void {
+  intake.counts[kind] = (intake.counts[kind] ?? 0) + 1;
+}
+
+/** Event ids are 32 hex characters; dashed UUIDs are accepted and normalised. */
+export function normalizeEventId(value: unknown): string {
+  const id = typeof value === 'string' ? value.replace(/-/g, '').toLowerCase() : '';
+  if (!/^[0-9a-f]{32}$/.test(id)) throw badRequest(`invalid event_id ${JSON.stringify(value)}: expected 32 hex characters or a UUID`);
+  return id;
+}
+
+export function randomHexId(): string {
+  return randomUUID().replace(/-/g, '');
+}
+
+function decodeLegacyBody(body: Buffer): Buffer {
+  const first = body.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
+  if (first === 0x7b /* { */ || first === undefined) return body;
+  const decoded = Buffer.from(body.toString('latin1').trim(), 'base64');
+  try {
+    return inflateSync(decoded);
+  } catch {
+    return decoded; // base64 of plain JSON; checkJsonItem reports it if it isn't
+  }
+}

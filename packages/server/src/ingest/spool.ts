@@ -1,0 +1,63 @@
+import type { SpoolItemInput, Store } from '../store/store.js';
+
+interface Pending {
+  items: SpoolItemInput[];
+  counts: { projectId: number; counts: Record<string, number> }[];
+  waiters: { resolve: () => void; reject: (err: Error) => void }[];
+}
+
+/**
+ * The durable hand-off between ingestion and digest. Requests that arrive in the same event-loop
+ * turn are written in ONE transaction (group commit), and each request is answered only after
+ * that transaction committed, so a 200 always means "on disk".
+ */
+export class Spool {
+  private pending: Pending | null = null;
+  private size = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly backlogLimit: number,
+  ) {}
+
+  /** Reads the backlog left by a previous run (after a crash, the spool is where it was). */
+  async init(): Promise<void> {
+    this.size = await this.store.spoolBacklog();
+  }
+
+  get backlog(): number {
+    return this.size;
+  }
+
+  isFull(): boolean {
+    return this.size >= this.backlogLimit;
+  }
+
+  append(items: SpoolItemInput[], counts?: { projectId: number; counts: Record<string, number> }): Promise<void> {
+    if (!this.pending) {
+      this.pending = { items: [], counts: [], waiters: [] };
+      setImmediate(() => void this.flush());
+    }
+    this.pending.items.push(...items);
+    if (counts && Object.keys(counts.counts).length) this.pending.counts.push(counts);
+    return new Promise((resolve, reject) => this.pending!.waiters.push({ resolve, reject }));
+  }
+
+  /** Called by the digest after it removed `n` rows. */
+  digested(n: number): void {
+    this.size = Math.max(0, this.size - n);
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending!;
+    this.pending = null;
+    try {
+      await this.store.appendToSpool(batch.items);
+      for (const c of batch.counts) await this.store.countItems(c.projectId, c.counts);
+      this.size += batch.items.filter((i) => i.kind === 'event' || i.kind === 'attachment').length;
+      for (const w of batch.waiters) w.resolve();
+    } catch (err) {
+      for (const w of batch.waiters) w.reject(err as Error);
+    }
+  }
+}

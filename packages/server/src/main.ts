@@ -1,0 +1,98 @@
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config/load.js';
+import { DigestLoop } from './digest/loop.js';
+import { createRowDigester } from './digest/process.js';
+import { buildApp } from './http/app.js';
+import { IngestStats } from './http/stats.js';
+import { Spool } from './ingest/spool.js';
+import { RetentionJob } from './retention.js';
+import type { IssueChange, Project } from './store/model.js';
+import { SqliteStore } from './store/sqlite/index.js';
+import type { Store } from './store/store.js';
+
+/** A running Botpulse: every part wired together. The only place that picks concrete parts. */
+export interface Botpulse {
+  config: Readonly<Config>;
+  store: Store;
+  app: FastifyInstance;
+  spool: Spool;
+  digest: DigestLoop;
+  logger: Logger;
+  /** Starts listening; resolves with the bound address. */
+  listen(): Promise<string>;
+  /** Stops accepting, finishes in-flight requests and the current digest batch, closes the store. */
+  close(): Promise<void>;
+}
+
+export interface CreateOptions {
+  logger?: Logger;
+  onIssueChanges?: (changes: IssueChange[]) => void;
+}
+
+export async function openStore(config: Readonly<Config>): Promise<Store> {
+  return SqliteStore.open(config.databaseFile);
+}
+
+export async function createBotpulse(config: Readonly<Config>, options: CreateOptions = {}): Promise<Botpulse> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'botpulse' } });
+  const store = await openStore(config);
+  const spool = new Spool(store, config.backlogLimit);
+  await spool.init();
+  const stats = new IngestStats();
+  const digest = new DigestLoop(store, spool, {
+    batchSize: config.digestBatch,
+    digestRows: createRowDigester({
+      scrub: config.scrub,
+      onRejected: (row, err) => logger.error({ spoolId: row.id, projectId: row.projectId, error: err.message }, 'spooled event could not be digested'),
+    }),
+    ...(options.onIssueChanges ? { onChanges: options.onIssueChanges } : {}),
+    logger,
+  });
+  const projects = projectCache(store);
+  const app = buildApp({
+    config,
+    store,
+    spool,
+    stats,
+    logger,
+    findProject: projects,
+    onSpooled: () => digest.kick(),
+    health: () => ({ backlog: spool.backlog, digested: digest.digestedTotal, accepted: stats.acceptedByKind }),
+  });
+  const retention = new RetentionJob(store, config, logger);
+  digest.kick(); // a backlog left by a crash is digested at once
+
+  return {
+    config,
+    store,
+    app,
+    spool,
+    digest,
+    logger,
+    async listen() {
+      const address = await app.listen({ host: config.host, port: config.port });
+      retention.start();
+      return address;
+    },
+    async close() {
+      retention.stop();
+      await app.close();
+      await digest.stop();
+      await store.close();
+    },
+  };
+}
+
+/** Projects never change their key, so ingestion looks them up once; a miss asks the store again. */
+function projectCache(store: Store): (id: string) => Promise<Project | null> {
+  const cache = new Map<string, Project>();
+  return async (id) => {
+    const hit = cache.get(id);
+    if (hit) return hit;
+    if (!/^\d+$/.test(id) && !/^[a-z0-9-]+$/.test(id)) return null;
+    const project = await store.getProject(id);
+    if (project) cache.set(id, project);
+    return project;
+  };
+}

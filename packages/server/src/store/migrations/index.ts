@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as m001 from './001_initial.js';
+
+/** Every migration, in order. Names are stored in the database; never rename a released one. */
+export const migrations: Record<string, Migration> = {
+  '001_initial': m001,
+};

@@ -1,0 +1,381 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
+import { migrations } from '../migrations/index.js';
+import type { Issue, IssueChange, Project, StoredEvent } from '../model.js';
+import { newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
+import { parseShortId, toIssue, toProject, toStoredEvent, type IssueRow } from '../rows.js';
+import type { Database } from '../schema.js';
+import type { DigestedRow, IssueFilter, NewProject, SpoolItemInput, SpoolRow, StatusChange, Store } from '../store.js';
+import { SqliteDigestWriter } from './digest-writer.js';
+
+const DEFAULT_PAGE = 50;
+
+/**
+ * The embedded default store: one SQLite file in WAL mode. SQLite allows one writer at a time, so
+ * every write here is a short synchronous transaction on a single connection; the event loop
+ * serialises them, and readers (the CLI, the dashboard) run concurrently thanks to WAL.
+ */
+export class SqliteStore implements Store {
+  readonly db: Sqlite.Database;
+  readonly kysely: Kysely<Database>;
+  private writer: SqliteDigestWriter | null = null;
+  private readonly appendSpool;
+  private readonly appendRaw;
+  private readonly countItem;
+
+  private constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Sqlite(file);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a committed transaction survives a process crash (kill -9);
+    // only an OS crash or power loss may lose the last transactions.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: this.db }) });
+    const insert = (table: string) =>
+      this.db.prepare(
+        `INSERT INTO ${table} (project_id, kind, event_id, received_at, payload, meta) VALUES (?, ?, ?, ?, ?, ?)`,
+      );
+    this.appendSpool = lazy(() => insert('spool'));
+    this.appendRaw = lazy(() => insert('raw_items'));
+    this.countItem = lazy(() =>
+      this.db.prepare(
+        `INSERT INTO item_counts (project_id, kind, count) VALUES (?, ?, ?)
+         ON CONFLICT (project_id, kind) DO UPDATE SET count = count + excluded.count`,
+      ),
+    );
+  }
+
+  /** Opens (creating if needed) the database file and applies pending migrations. */
+  static async open(file: string, opts: { migrate?: boolean } = {}): Promise<SqliteStore> {
+    const store = new SqliteStore(file);
+    if (opts.migrate !== false) await store.migrate();
+    return store;
+  }
+
+  async migrate(): Promise<number> {
+    const migrator = new Migrator({
+      db: this.kysely,
+      provider: { getMigrations: async (): Promise<Record<string, Migration>> => migrations },
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) throw error;
+    this.writer = new SqliteDigestWriter(this.db);
+    return results?.filter((r) => r.status === 'Success').length ?? 0;
+  }
+
+  async close(): Promise<void> {
+    await this.kysely.destroy(); // closes the better-sqlite3 handle too
+  }
+
+  // ── projects ──────────────────────────────────────────────────────────────
+
+  async createProject(input: NewProject): Promise<Project> {
+    const name = input.name.trim();
+    if (!name) throw new Error('project name must not be empty');
+    const slug = await this.freeSlug(input.slug ? slugify(input.slug) : slugify(name));
+    const row = await this.kysely
+      .insertInto('projects')
+      .values({
+        slug,
+        name,
+        public_key: newPublicKey(),
+        short_id_prefix: (input.shortIdPrefix ?? shortIdPrefixFor(name)).toUpperCase(),
+        link_templates: JSON.stringify(input.linkTemplates ?? []),
+        created_at: Date.now(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toProject(row);
+  }
+
+  private async freeSlug(base: string): Promise<string> {
+    const taken = new Set(
+      (await this.kysely.selectFrom('projects').select('slug').where('slug', 'like', `${base}%`).execute()).map((r) => r.slug),
+    );
+    if (!taken.has(base)) return base;
+    for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
+  }
+
+  async listProjects(): Promise<Project[]> {
+    return (await this.kysely.selectFrom('projects').selectAll().orderBy('id').execute()).map(toProject);
+  }
+
+  async getProject(idOrSlug: number | string): Promise<Project | null> {
+    const query = this.kysely.selectFrom('projects').selectAll();
+    const asNumber = typeof idOrSlug === 'number' ? idOrSlug : /^\d+$/.test(idOrSlug) ? Number(idOrSlug) : null;
+    const row = await (asNumber !== null ? query.where('id', '=', asNumber) : query.where('slug', '=', String(idOrSlug))).executeTakeFirst();
+    return row ? toProject(row) : null;
+  }
+
+  async updateProject(id: number, patch: Partial<Pick<Project, 'name' | 'shortIdPrefix' | 'linkTemplates'>>): Promise<Project> {
+    const values: Record<string, string> = {};
+    if (patch.name !== undefined) values.name = patch.name;
+    if (patch.shortIdPrefix !== undefined) values.short_id_prefix = patch.shortIdPrefix.toUpperCase();
+    if (patch.linkTemplates !== undefined) values.link_templates = JSON.stringify(patch.linkTemplates);
+    if (Object.keys(values).length) await this.kysely.updateTable('projects').set(values).where('id', '=', id).execute();
+    const project = await this.getProject(id);
+    if (!project) throw new Error(`no project with id ${id}`);
+    return project;
+  }
+
+  // ── spool and digest ──────────────────────────────────────────────────────
+
+  async appendToSpool(items: SpoolItemInput[]): Promise<void> {
+    const spool = this.appendSpool();
+    const raw = this.appendRaw();
+    this.db.transaction(() => {
+      for (const item of items) {
+        const meta = item.meta ? JSON.stringify(item.meta) : null;
+        const target = isDigested(item.kind) ? spool : raw;
+        target.run(item.projectId, item.kind, item.eventId, item.receivedAt, item.payload, meta);
+      }
+    })();
+  }
+
+  async spoolBacklog(): Promise<number> {
+    return Number(this.db.prepare(`SELECT COUNT(*) FROM spool`).pluck().get());
+  }
+
+  async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[]): Promise<{ rows: number; changes: IssueChange[] }> {
+    const rows = (this.db.prepare('SELECT * FROM spool ORDER BY id LIMIT ?').all(limit) as SpoolDbRow[]).map(toSpoolRow);
+    if (rows.length === 0) return { rows: 0, changes: [] };
+    const writes = digest(rows);
+    const maxId = rows[rows.length - 1]!.id;
+    const changes = this.db.transaction(() => {
+      const result = this.writer!.apply(writes, Date.now());
+      // Rows are read in id order and ids only grow, so everything up to maxId was in this batch.
+      this.db.prepare('DELETE FROM spool WHERE id <= ?').run(maxId);
+      return result;
+    })();
+    return { rows: rows.length, changes };
+  }
+
+  async countItems(projectId: number, counts: Record<string, number>): Promise<void> {
+    const stmt = this.countItem();
+    this.db.transaction(() => {
+      for (const [kind, n] of Object.entries(counts)) if (n > 0) stmt.run(projectId, kind, n);
+    })();
+  }
+
+  async itemCounts(projectId?: number): Promise<Record<string, number>> {
+    let query = this.kysely.selectFrom('item_counts').select(['kind', (eb) => eb.fn.sum<number>('count').as('n')]).groupBy('kind');
+    if (projectId !== undefined) query = query.where('project_id', '=', projectId);
+    return Object.fromEntries((await query.execute()).map((r) => [r.kind, Number(r.n)]));
+  }
+
+  async listRawItems(kind: string, opts: { projectId?: number; after?: number; limit?: number } = {}): Promise<SpoolRow[]> {
+    let query = this.kysely.selectFrom('raw_items').selectAll().where('kind', '=', kind).where('id', '>', opts.after ?? 0);
+    if (opts.projectId !== undefined) query = query.where('project_id', '=', opts.projectId);
+    const rows = await query.orderBy('id').limit(opts.limit ?? 100).execute();
+    return rows.map((r) => toSpoolRow(r as SpoolDbRow));
+  }
+
+  // ── issues and events ─────────────────────────────────────────────────────
+
+  private issueQuery() {
+    return this.kysely
+      .selectFrom('issues as i')
+      .innerJoin('projects as p', 'p.id', 'i.project_id')
+      .selectAll('i')
+      .select('p.short_id_prefix');
+  }
+
+  async listIssues(filter: IssueFilter): Promise<{ issues: Issue[]; total: number }> {
+    let query = this.issueQuery();
+    if (filter.projectId !== undefined) query = query.where('i.project_id', '=', filter.projectId);
+    if (filter.status) {
+      const statuses = Array.isArray(filter.status) ? filter.status : [filter.status];
+      query = query.where('i.status', 'in', statuses);
+    }
+    if (filter.level) query = query.where('i.level', '=', filter.level);
+    if (filter.origin) query = query.where('i.origin', '=', filter.origin);
+    if (filter.since !== undefined) query = query.where('i.last_seen', '>=', filter.since);
+    if (filter.until !== undefined) query = query.where('i.first_seen', '<=', filter.until);
+    const tags = { ...filter.tags };
+    if (filter.environment) tags.environment = filter.environment;
+    if (filter.release) tags.release = filter.release;
+    for (const [key, value] of Object.entries(tags)) {
+      query = query.where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('issue_tags as t')
+            .select(sql.lit(1).as('one'))
+            .whereRef('t.issue_id', '=', 'i.id')
+            .where('t.key', '=', key)
+            .where('t.value', '=', value),
+        ),
+      );
+    }
+    const text = filter.text?.trim();
+    if (text) {
+      const like = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      query = query.where((eb) =>
+        eb.or([
+          eb(sql`i.title`, 'like', sql`${like} ESCAPE '\\'`),
+          eb(sql`i.culprit`, 'like', sql`${like} ESCAPE '\\'`),
+          eb(sql`p.short_id_prefix || '-' || printf('%03d', i.short_number)`, '=', text.toUpperCase()),
+        ]),
+      );
+    }
+    const total = await query.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    const sortColumn = ({ last_seen: 'i.last_seen', count: 'i.event_count', users: 'i.user_count', first_seen: 'i.first_seen' } as const)[
+      filter.sort ?? 'last_seen'
+    ];
+    const rows = await query
+      .orderBy(sortColumn, 'desc')
+      .orderBy('i.id', 'desc')
+      .limit(Math.min(filter.limit ?? DEFAULT_PAGE, 500))
+      .offset(filter.offset ?? 0)
+      .execute();
+    return { issues: rows.map((r) => toIssue(r as IssueRow)), total: Number(total?.n ?? 0) };
+  }
+
+  async getIssue(id: number): Promise<Issue | null> {
+    const row = await this.issueQuery().where('i.id', '=', id).executeTakeFirst();
+    return row ? toIssue(row as IssueRow) : null;
+  }
+
+  async getIssueByShortId(projectId: number, shortId: string): Promise<Issue | null> {
+    const project = await this.getProject(projectId);
+    const n = project ? parseShortId(project.shortIdPrefix, shortId) : null;
+    if (n === null) return null;
+    const row = await this.issueQuery().where('i.project_id', '=', projectId).where('i.short_number', '=', n).executeTakeFirst();
+    return row ? toIssue(row as IssueRow) : null;
+  }
+
+  async setIssueStatus(id: number, change: StatusChange): Promise<Issue> {
+    const now = Date.now();
+    const cleared = { resolved_at: null, resolved_in_release: null, ignore_until: null, ignore_until_count: null };
+    let update = this.kysely.updateTable('issues').where('id', '=', id);
+    if (change.status === 'resolved') {
+      update = update.set({ ...cleared, status: 'resolved', resolved_at: now, resolved_in_release: change.inRelease ?? null, regressed: 0 });
+    } else if (change.status === 'ignored') {
+      update = update.set((eb) => ({
+        ...cleared,
+        status: 'ignored',
+        ignore_until: change.ignoreUntil ?? null,
+        ignore_until_count: change.ignoreForEvents ? eb('event_count', '+', change.ignoreForEvents) : null,
+      }));
+    } else {
+      update = update.set({ ...cleared, status: change.status });
+    }
+    const result = await update.executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) throw new Error(`no issue with id ${id}`);
+    return (await this.getIssue(id))!;
+  }
+
+  async latestEvent(issueId: number): Promise<StoredEvent | null> {
+    const [event] = await this.listEvents(issueId, { limit: 1 });
+    return event ?? null;
+  }
+
+  async listEvents(issueId: number, opts: { limit?: number; before?: number } = {}): Promise<StoredEvent[]> {
+    let query = this.kysely.selectFrom('events').selectAll().where('issue_id', '=', issueId);
+    if (opts.before !== undefined) query = query.where('id', '<', opts.before);
+    const rows = await query.orderBy('id', 'desc').limit(Math.min(opts.limit ?? DEFAULT_PAGE, 500)).execute();
+    return Promise.all(rows.map(async (r) => toStoredEvent(r, await this.attachmentsOf(r.project_id, r.event_id))));
+  }
+
+  async getEvent(projectId: number, eventId: string): Promise<StoredEvent | null> {
+    const row = await this.kysely
+      .selectFrom('events')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('event_id', '=', eventId.replace(/-/g, '').toLowerCase())
+      .executeTakeFirst();
+    return row ? toStoredEvent(row, await this.attachmentsOf(projectId, row.event_id)) : null;
+  }
+
+  private async attachmentsOf(projectId: number, eventId: string): Promise<StoredEvent['attachments']> {
+    const rows = await this.kysely
+      .selectFrom('attachments')
+      .select(['filename', 'content_type', 'size'])
+      .where('project_id', '=', projectId)
+      .where('event_id', '=', eventId)
+      .execute();
+    return rows.map((r) => ({ filename: r.filename, contentType: r.content_type, size: Number(r.size) }));
+  }
+
+  // ── retention ─────────────────────────────────────────────────────────────
+
+  async pruneEvents(before: number): Promise<number> {
+    const events = await this.kysely.deleteFrom('events').where('received_at', '<', before).executeTakeFirst();
+    await this.kysely.deleteFrom('attachments').where('created_at', '<', before).execute();
+    return Number(events.numDeletedRows);
+  }
+
+  async pruneRawItems(before: number): Promise<number> {
+    const result = await this.kysely.deleteFrom('raw_items').where('received_at', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  // ── access ────────────────────────────────────────────────────────────────
+
+  async createApiToken(label: string): Promise<{ token: string; id: number }> {
+    const token = `bp_${randomBytes(24).toString('base64url')}`;
+    const row = await this.kysely
+      .insertInto('api_tokens')
+      .values({ label, token_hash: hashToken(token), created_at: Date.now() })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { token, id: Number(row.id) };
+  }
+
+  async verifyApiToken(token: string): Promise<boolean> {
+    const row = await this.kysely.selectFrom('api_tokens').select('id').where('token_hash', '=', hashToken(token)).executeTakeFirst();
+    return Boolean(row);
+  }
+
+  async addUser(login: string, passwordHash: string): Promise<void> {
+    await this.kysely
+      .insertInto('users')
+      .values({ login, password_hash: passwordHash, created_at: Date.now() })
+      .onConflict((oc) => oc.column('login').doUpdateSet({ password_hash: passwordHash }))
+      .execute();
+  }
+
+  async getUser(login: string): Promise<{ login: string; passwordHash: string } | null> {
+    const row = await this.kysely.selectFrom('users').selectAll().where('login', '=', login).executeTakeFirst();
+    return row ? { login: row.login, passwordHash: row.password_hash } : null;
+  }
+}
+
+/** Kinds the digest consumes now; the others wait raw in `raw_items` for the monitors/logs work. */
+function isDigested(kind: string): boolean {
+  return kind === 'event' || kind === 'attachment';
+}
+
+interface SpoolDbRow {
+  id: number;
+  project_id: number;
+  kind: string;
+  event_id: string | null;
+  received_at: number;
+  payload: Buffer;
+  meta: string | null;
+}
+
+function toSpoolRow(r: SpoolDbRow): SpoolRow {
+  return {
+    id: Number(r.id),
+    projectId: Number(r.project_id),
+    kind: r.kind,
+    eventId: r.event_id,
+    receivedAt: Number(r.received_at),
+    payload: r.payload,
+    ...(r.meta ? { meta: JSON.parse(r.meta) } : {}),
+  };
+}
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}

@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { deflateRawSync } from 'node:zlib';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { NormalizedEvent } from '../digest/types.js';
+import type { Project } from './model.js';
+import type { DigestedRow, SpoolRow, Store } from './store.js';
+
+/**
+ * The behaviour every Store implementation must have. SQLite runs it now; PostgreSQL will run the
+ * very same suite. Each test works in a fresh project so tests don't see each other's issues.
+ */
+export function storeContract(name: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    let project: Project;
+    let seq = 0;
+
+    before(async () => ({ store, cleanup } = await open()));
+    after(async () => cleanup());
+    beforeEach(async () => {
+      project = await store.createProject({ name: `Contract ${++seq}`, shortIdPrefix: 'B' });
+    });
+
+    const event = (over: Partial<NormalizedEvent> = {}): NormalizedEvent => ({
+      eventId: (Date.now().toString(16) + Math.random().toString(16).slice(2) + '0'.repeat(32)).slice(0, 32),
+      timestamp: Date.now(),
+      level: 'error',
+      platform: 'node',
+      environment: 'production',
+      release: null,
+      serverName: null,
+      transaction: null,
+      origin: 'handler',
+      title: 'TypeError: boom',
+      culprit: 'bot.js in onMessage',
+      message: null,
+      exceptionType: 'TypeError',
+      exceptionValue: 'boom',
+      userKey: null,
+      telegram: null,
+      request: null,
+      tags: {},
+      payload: { message: 'hello' },
+      ...over,
+    });
+
+    /** Spools events and digests them with a digester that maps each row to its prepared write. */
+    async function ingest(items: { fingerprint: string; event: NormalizedEvent }[]) {
+      await store.appendToSpool(
+        items.map((i) => ({ projectId: project.id, kind: 'event', eventId: i.event.eventId, receivedAt: Date.now(), payload: Buffer.from('{}') })),
+      );
+      const byId = new Map(items.map((i) => [i.event.eventId, i]));
+      const digester = (rows: SpoolRow[]): DigestedRow[] =>
+        rows.map((row) => {
+          const item = byId.get(row.eventId!);
+          if (!item) return { kind: 'rejected', spoolId: row.id, projectId: row.projectId, reason: 'test-foreign-row' };
+          return {
+            kind: 'event',
+            spoolId: row.id,
+            projectId: row.projectId,
+            receivedAt: row.receivedAt,
+            event: item.event,
+            fingerprint: item.fingerprint,
+            groupingVersion: 1,
+            compressedPayload: deflateRawSync(JSON.stringify(item.event.payload)),
+          };
+        });
+      const changes = [];
+      for (;;) {
+        const result = await store.digestBatch(100, digester);
+        if (result.rows === 0) break;
+        changes.push(...result.changes);
+      }
+      return changes;
+    }
+
+    it('creates projects with unique slugs, keys and the given short-id prefix', async () => {
+      const a = await store.createProject({ name: 'Pay Bot' });
+      const b = await store.createProject({ name: 'Pay Bot' });
+      assert.notEqual(a.slug, b.slug);
+      assert.notEqual(a.publicKey, b.publicKey);
+      assert.match(a.publicKey, /^[0-9a-f]{32}$/);
+      assert.equal(a.shortIdPrefix, 'PB');
+      assert.deepEqual(await store.getProject(a.slug), a);
+      assert.deepEqual(await store.getProject(a.id), a);
+      assert.equal(await store.getProject('nope-nope'), null);
+    });
+
+    it('groups events with one fingerprint into one issue with short ids per project', async () => {
+      const changes = await ingest([
+        { fingerprint: 'f1', event: event({ userKey: 'tg:1' }) },
+        { fingerprint: 'f1', event: event({ userKey: 'tg:2' }) },
+        { fingerprint: 'f1', event: event({ userKey: 'tg:1' }) },
+        { fingerprint: 'f2', event: event({ title: 'Other' }) },
+      ]);
+      const { issues, total } = await store.listIssues({ projectId: project.id, sort: 'count' });
+      assert.equal(total, 2);
+      assert.equal(issues[0]!.shortId, 'B-001');
+      assert.equal(issues[0]!.eventCount, 3);
+      assert.equal(issues[0]!.userCount, 2);
+      assert.equal(issues[0]!.status, 'new');
+      assert.equal(issues[1]!.shortId, 'B-002');
+      assert.equal(changes.filter((c) => c.created).length, 2);
+    });
+
+    it('digests an event id only once even if it is spooled twice', async () => {
+      const e = event();
+      await ingest([{ fingerprint: 'dup', event: e }]);
+      await ingest([{ fingerprint: 'dup', event: e }]);
+      const [issue] = (await store.listIssues({ projectId: project.id })).issues;
+      assert.equal(issue!.eventCount, 1);
+      assert.equal((await store.listEvents(issue!.id)).length, 1);
+    });
+
+    it('leaves the spool untouched when the digester throws', async () => {
+      await store.appendToSpool([{ projectId: project.id, kind: 'event', eventId: 'x'.repeat(32), receivedAt: Date.now(), payload: Buffer.from('{}') }]);
+      const backlog = await store.spoolBacklog();
+      await assert.rejects(store.digestBatch(10, () => { throw new Error('crash mid-batch'); }), /crash mid-batch/);
+      assert.equal(await store.spoolBacklog(), backlog);
+      await store.digestBatch(1000, (rows) => rows.map((r) => ({ kind: 'rejected', spoolId: r.id, projectId: r.projectId, reason: 'test' })));
+      assert.equal(await store.spoolBacklog(), 0);
+    });
+
+    it('reopens a resolved issue as a regression, unless the event is from a release older than the fix', async () => {
+      await ingest([{ fingerprint: 'reg', event: event({ release: '1.0.0', timestamp: Date.now() - 60_000 }) }]);
+      await ingest([{ fingerprint: 'other', event: event({ release: '2.0.0' }) }]); // 2.0.0 first seen after 1.0.0
+      const [issue] = (await store.listIssues({ projectId: project.id })).issues.filter((i) => i.fingerprint === 'reg');
+      await store.setIssueStatus(issue!.id, { status: 'resolved', inRelease: '2.0.0' });
+
+      let changes = await ingest([{ fingerprint: 'reg', event: event({ release: '1.0.0' }) }]);
+      assert.equal(changes[0]!.regressed, false);
+      assert.equal((await store.getIssue(issue!.id))!.status, 'resolved');
+
+      changes = await ingest([{ fingerprint: 'reg', event: event({ release: '2.0.0' }) }]);
+      assert.equal(changes[0]!.regressed, true);
+      const reopened = (await store.getIssue(issue!.id))!;
+      assert.equal(reopened.status, 'new');
+      assert.equal(reopened.regressed, true);
+      assert.equal(reopened.eventCount, 3);
+    });
+
+    it('reopens a resolved issue without a fix release on its next event', async () => {
+      const [c] = await ingest([{ fingerprint: 'plain', event: event() }]);
+      await store.setIssueStatus(c!.issue.id, { status: 'resolved' });
+      const [again] = await ingest([{ fingerprint: 'plain', event: event() }]);
+      assert.equal(again!.regressed, true);
+    });
+
+    it('keeps an ignored issue ignored until its event-count condition is met', async () => {
+      const [c] = await ingest([{ fingerprint: 'ign', event: event() }]);
+      await store.setIssueStatus(c!.issue.id, { status: 'ignored', ignoreForEvents: 2 });
+      let [next] = await ingest([{ fingerprint: 'ign', event: event() }]);
+      assert.equal(next!.issue.status, 'ignored');
+      [next] = await ingest([{ fingerprint: 'ign', event: event() }]);
+      assert.equal(next!.unignored, true);
+      assert.equal(next!.issue.status, 'new');
+    });
+
+    it('ends an ignore-until-time at the first event after that time', async () => {
+      const [c] = await ingest([{ fingerprint: 'ign-t', event: event() }]);
+      await store.setIssueStatus(c!.issue.id, { status: 'ignored', ignoreUntil: Date.now() - 1 });
+      const [next] = await ingest([{ fingerprint: 'ign-t', event: event() }]);
+      assert.equal(next!.unignored, true);
+    });
+
+    it('filters issues by status, level, environment, release, origin, tag, text, short id and time', async () => {
+      await ingest([
+        { fingerprint: 'a', event: event({ title: 'Timeout talking to payments', level: 'fatal', environment: 'staging', release: 'r1', tags: { chat_type: 'group' }, origin: 'webhook' }) },
+        { fingerprint: 'b', event: event({ title: 'KeyError: user', level: 'warning', tags: { chat_type: 'private' }, timestamp: Date.now() - 3 * 3600_000 }) },
+      ]);
+      const titles = async (f: Parameters<Store['listIssues']>[0]) =>
+        (await store.listIssues({ projectId: project.id, ...f })).issues.map((i) => i.title);
+      assert.deepEqual(await titles({ level: 'fatal' }), ['Timeout talking to payments']);
+      assert.deepEqual(await titles({ environment: 'staging' }), ['Timeout talking to payments']);
+      assert.deepEqual(await titles({ release: 'r1' }), ['Timeout talking to payments']);
+      assert.deepEqual(await titles({ origin: 'webhook' }), ['Timeout talking to payments']);
+      assert.deepEqual(await titles({ tags: { chat_type: 'private' } }), ['KeyError: user']);
+      assert.deepEqual(await titles({ text: 'payments' }), ['Timeout talking to payments']);
+      assert.deepEqual(await titles({ text: '100%_literal' }), []);
+      assert.deepEqual(await titles({ text: 'B-002' }), ['KeyError: user']);
+      assert.deepEqual(await titles({ since: Date.now() - 3600_000 }), ['Timeout talking to payments']);
+      const [first] = (await store.listIssues({ projectId: project.id, level: 'fatal' })).issues;
+      await store.setIssueStatus(first!.id, { status: 'in_progress' });
+      assert.deepEqual(await titles({ status: ['new'] }), ['KeyError: user']);
+      assert.deepEqual(await titles({ status: 'in_progress' }), ['Timeout talking to payments']);
+      assert.equal((await store.getIssueByShortId(project.id, 'b-002'))!.title, 'KeyError: user');
+    });
+
+    it('sorts by last seen, count and users, and pages', async () => {
+      await ingest([
+        { fingerprint: 'old', event: event({ title: 'old', timestamp: Date.now() - 60_000, userKey: 'u1' }) },
+        { fingerprint: 'old', event: event({ title: 'old', timestamp: Date.now() - 50_000, userKey: 'u2' }) },
+        { fingerprint: 'new', event: event({ title: 'new' }) },
+      ]);
+      const order = async (sort: 'last_seen' | 'count' | 'users') =>
+        (await store.listIssues({ projectId: project.id, sort })).issues.map((i) => i.title);
+      assert.deepEqual(await order('last_seen'), ['new', 'old']);
+      assert.deepEqual(await order('count'), ['old', 'new']);
+      assert.deepEqual(await order('users'), ['old', 'new']);
+      const page2 = await store.listIssues({ projectId: project.id, limit: 1, offset: 1 });
+      assert.equal(page2.total, 2);
+      assert.deepEqual(page2.issues.map((i) => i.title), ['old']);
+    });
+
+    it('keeps event payloads, Telegram context and attachments', async () => {
+      const e = event({ telegram: { chat_id: -100123, user_id: 42, update_id: 777 }, payload: { extra: { a: [1, 2] } } });
+      await ingest([{ fingerprint: 'p', event: e }]);
+      await store.appendToSpool([{ projectId: project.id, kind: 'attachment', eventId: e.eventId, receivedAt: Date.now(), payload: Buffer.from('log'), meta: { filename: 'bot.log' } }]);
+      await store.digestBatch(10, (rows) =>
+        rows.map((r) => ({ kind: 'attachment', spoolId: r.id, projectId: r.projectId, eventId: r.eventId!, filename: 'bot.log', contentType: 'text/plain', data: r.payload })),
+      );
+      const stored = (await store.getEvent(project.id, e.eventId))!;
+      assert.deepEqual(stored.payload, { extra: { a: [1, 2] } });
+      assert.deepEqual(stored.attachments, [{ filename: 'bot.log', contentType: 'text/plain', size: 3 }]);
+      const latest = await store.latestEvent(stored.issueId);
+      assert.equal(latest!.eventId, e.eventId);
+    });
+
+    it('prunes old events but keeps issue counts', async () => {
+      await ingest([{ fingerprint: 'prune', event: event() }, { fingerprint: 'prune', event: event() }]);
+      const [issue] = (await store.listIssues({ projectId: project.id })).issues;
+      const removed = await store.pruneEvents(Date.now() + 1000);
+      assert.ok(removed >= 2);
+      assert.equal((await store.getIssue(issue!.id))!.eventCount, 2);
+      assert.equal((await store.listEvents(issue!.id)).length, 0);
+    });
+
+    it('parks non-event items raw and counts others', async () => {
+      await store.appendToSpool([{ projectId: project.id, kind: 'check_in', eventId: null, receivedAt: Date.now(), payload: Buffer.from('{"status":"ok"}') }]);
+      const parked = await store.listRawItems('check_in', { projectId: project.id });
+      assert.equal(parked.length, 1);
+      assert.equal(parked[0]!.payload.toString(), '{"status":"ok"}');
+      await store.countItems(project.id, { client_report: 2, session: 1 });
+      await store.countItems(project.id, { client_report: 1 });
+      assert.deepEqual(await store.itemCounts(project.id), { client_report: 3, session: 1 });
+    });
+
+    it('verifies API tokens by hash and stores users', async () => {
+      const { token } = await store.createApiToken('t');
+      assert.equal(await store.verifyApiToken(token), true);
+      assert.equal(await store.verifyApiToken(token + 'x'), false);
+      await store.addUser('ann', 'hash1');
+      await store.addUser('ann', 'hash2');
+      assert.deepEqual(await store.getUser('ann'), { login: 'ann', passwordHash: 'hash2' });
+    });
+  });
+}

@@ -1,0 +1,106 @@
+import type { NormalizedEvent } from '../digest/types.js';
+import type { Issue, IssueChange, IssueStatus, LinkTemplate, Project, StoredEvent } from './model.js';
+
+/** One raw item accepted by ingestion, waiting in the spool for the digest. */
+export interface SpoolItemInput {
+  projectId: number;
+  /** `event` (incl. attachments) is digested; other kinds are parked raw for their consumers. */
+  kind: string;
+  eventId: string | null;
+  receivedAt: number;
+  payload: Buffer;
+  /** Item headers worth keeping (filename, content type of an attachment). */
+  meta?: Record<string, unknown>;
+}
+
+export interface SpoolRow extends SpoolItemInput {
+  id: number;
+}
+
+/** The digest's work for one spool row, computed by the digest from the raw bytes. */
+export type DigestedRow =
+  | { kind: 'event'; spoolId: number; projectId: number; receivedAt: number; event: NormalizedEvent; fingerprint: string; groupingVersion: number; compressedPayload: Buffer }
+  | { kind: 'attachment'; spoolId: number; projectId: number; eventId: string; filename: string; contentType: string | null; data: Buffer }
+  /** A row the digest could not use (already answered 200, so it is logged and dropped, never retried forever). */
+  | { kind: 'rejected'; spoolId: number; projectId: number; reason: string };
+
+export interface IssueFilter {
+  projectId?: number;
+  status?: IssueStatus | IssueStatus[];
+  level?: string;
+  environment?: string;
+  release?: string;
+  origin?: string;
+  /** Issues seen at or after this time (ms). */
+  since?: number;
+  until?: number;
+  /** Free text: matched against title, culprit and short id. */
+  text?: string;
+  /** `key:value` pairs that some event of the issue carried. */
+  tags?: Record<string, string>;
+  sort?: 'last_seen' | 'count' | 'users' | 'first_seen';
+  limit?: number;
+  offset?: number;
+}
+
+export interface StatusChange {
+  status: IssueStatus;
+  /** For `resolved`: the release the fix ships in (events from older releases won't reopen). */
+  inRelease?: string | null;
+  /** For `ignored`: until this time (ms) and/or until the count grows by this many events. */
+  ignoreUntil?: number | null;
+  ignoreForEvents?: number | null;
+}
+
+export interface NewProject {
+  name: string;
+  slug?: string;
+  shortIdPrefix?: string;
+  linkTemplates?: LinkTemplate[];
+}
+
+/**
+ * Everything Botpulse keeps. SQLite implements it now; PostgreSQL will implement the same
+ * interface and run the same contract suite (`store.contract.ts`).
+ */
+export interface Store {
+  migrate(): Promise<number>;
+  close(): Promise<void>;
+
+  createProject(input: NewProject): Promise<Project>;
+  listProjects(): Promise<Project[]>;
+  getProject(idOrSlug: number | string): Promise<Project | null>;
+  updateProject(id: number, patch: Partial<Pick<Project, 'name' | 'shortIdPrefix' | 'linkTemplates'>>): Promise<Project>;
+
+  /** Durable when the promise resolves: the caller may answer 200. */
+  appendToSpool(items: SpoolItemInput[]): Promise<void>;
+  /** Undigested items (events and their attachments). */
+  spoolBacklog(): Promise<number>;
+  /**
+   * Takes up to `limit` spool rows, lets `digest` turn them into writes, and applies them and
+   * removes the rows in ONE transaction: a crash at any point leaves each row digested exactly once.
+   */
+  digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[]): Promise<{ rows: number; changes: IssueChange[] }>;
+  /** Counts items that are accepted but not stored (sessions, client reports, dropped attachments...). */
+  countItems(projectId: number, counts: Record<string, number>): Promise<void>;
+  itemCounts(projectId?: number): Promise<Record<string, number>>;
+  /** Parked raw items of a kind (transaction, check_in, log) for the monitors/logs consumers. */
+  listRawItems(kind: string, opts?: { projectId?: number; after?: number; limit?: number }): Promise<SpoolRow[]>;
+
+  listIssues(filter: IssueFilter): Promise<{ issues: Issue[]; total: number }>;
+  getIssue(id: number): Promise<Issue | null>;
+  getIssueByShortId(projectId: number, shortId: string): Promise<Issue | null>;
+  setIssueStatus(id: number, change: StatusChange): Promise<Issue>;
+  latestEvent(issueId: number): Promise<StoredEvent | null>;
+  listEvents(issueId: number, opts?: { limit?: number; before?: number }): Promise<StoredEvent[]>;
+  getEvent(projectId: number, eventId: string): Promise<StoredEvent | null>;
+
+  /** Deletes events received before `before` (ms); issues keep their counts. */
+  pruneEvents(before: number): Promise<number>;
+  pruneRawItems(before: number): Promise<number>;
+
+  createApiToken(label: string): Promise<{ token: string; id: number }>;
+  verifyApiToken(token: string): Promise<boolean>;
+  addUser(login: string, passwordHash: string): Promise<void>;
+  getUser(login: string): Promise<{ login: string; passwordHash: string } | null>;
+}
