@@ -3,6 +3,7 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config/load.js';
 import { DigestLoop } from './digest/loop.js';
 import { createRowDigester } from './digest/process.js';
+import { createScrubber } from './digest/scrub.js';
 import { buildApp } from './http/app.js';
 import { IngestStats } from './http/stats.js';
 import { Spool } from './ingest/spool.js';
@@ -43,7 +44,6 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   const digest = new DigestLoop(store, spool, {
     batchSize: config.digestBatch,
     digestRows: createRowDigester({
-      scrub: config.scrub,
       onRejected: (row, err) => logger.error({ spoolId: row.id, projectId: row.projectId, error: err.message }, 'spooled event could not be digested'),
     }),
     ...(options.onIssueChanges ? { onChanges: options.onIssueChanges } : {}),
@@ -52,6 +52,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   const projects = projectCache(store);
   const app = buildApp({
     config,
+    scrubber: createScrubber(config.scrub),
     store,
     spool,
     stats,

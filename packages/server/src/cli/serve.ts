@@ -12,6 +12,17 @@ export async function serve(): Promise<void> {
   const config = loadConfig();
   const botpulse = await createBotpulse(config);
   const firstStart = await bootstrap(botpulse.store, config.dataDir);
+  // Registered before anything is printed: whoever reads the banner may signal at once.
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    botpulse.logger.info({ signal }, 'shutting down');
+    await botpulse.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
   await botpulse.listen();
 
   const projects = await botpulse.store.listProjects();
@@ -29,17 +40,6 @@ export async function serve(): Promise<void> {
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
-
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    botpulse.logger.info({ signal }, 'shutting down');
-    await botpulse.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
 /**

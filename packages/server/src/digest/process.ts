@@ -3,20 +3,18 @@ import type { SentryEvent } from '@botpulse/protocol';
 import { currentGrouping } from '../grouping/index.js';
 import type { DigestedRow, SpoolRow } from '../store/store.js';
 import { normalizeEvent } from './normalize.js';
-import { createScrubber } from './scrub.js';
 
 export interface DigestOptions {
-  scrub: { extraKeys: string[]; extraPatterns: RegExp[] };
   /** Told about rows that were accepted but cannot be digested (a bug: ingestion validates). */
   onRejected?: (row: SpoolRow, err: Error) => void;
 }
 
 /**
- * Turns raw spool rows into store writes: parse → scrub → normalise → fingerprint → compress.
- * Pure CPU work with no I/O, so the store can run it right before its write transaction.
+ * Turns spool rows into store writes: parse → normalise → fingerprint → compress. (Secrets were
+ * scrubbed at intake, before the spool write.) Pure CPU work with no I/O, so the store can run it
+ * right before its write transaction.
  */
 export function createRowDigester(options: DigestOptions): (rows: SpoolRow[]) => DigestedRow[] {
-  const scrubber = createScrubber(options.scrub);
   const digestOne = (row: SpoolRow): DigestedRow => {
     if (row.kind === 'attachment') {
       const meta = (row.meta ?? {}) as { filename?: string; contentType?: string | null };
@@ -31,8 +29,7 @@ export function createRowDigester(options: DigestOptions): (rows: SpoolRow[]) =>
       };
     }
     const raw = JSON.parse(row.payload.toString('utf8')) as SentryEvent;
-    const scrubbed = scrubber.scrubEvent(raw);
-    const event = normalizeEvent(scrubbed, { ...(row.eventId ? { eventId: row.eventId } : {}), receivedAt: row.receivedAt });
+    const event = normalizeEvent(raw, { ...(row.eventId ? { eventId: row.eventId } : {}), receivedAt: row.receivedAt });
     const grouping = currentGrouping.fingerprint(event.payload);
     return {
       kind: 'event',

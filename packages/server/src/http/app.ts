@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { Spool } from '../ingest/spool.js';
@@ -6,11 +6,12 @@ import { ClientError } from '../lib/errors.js';
 import type { Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { apiRoutes } from './api-routes.js';
-import { ingestRoutes } from './ingest-routes.js';
+import { ingestRoutes, type IngestDeps } from './ingest-routes.js';
 import type { IngestStats } from './stats.js';
 
 export interface AppDeps {
   config: Readonly<Config>;
+  scrubber: IngestDeps['scrubber'];
   store: Store;
   spool: Spool;
   stats: IngestStats;
@@ -25,7 +26,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Per-request logs at ingest rates would drown everything else, and URLs carry DSN keys.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: 1024 * 1024,
   });

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseDsn, parseSentryAuthHeader } from '@botpulse/protocol';
 import type { Config } from '../config/load.js';
 import { readBody } from '../ingest/body.js';
-import { intakeEnvelope, intakeStoreBody, type Intake } from '../ingest/intake.js';
+import { intakeEnvelope, intakeStoreBody, type Intake, type IntakeOptions } from '../ingest/intake.js';
 import type { Spool } from '../ingest/spool.js';
 import { ClientError } from '../lib/errors.js';
 import type { Project } from '../store/model.js';
@@ -11,6 +11,7 @@ import type { IngestStats } from './stats.js';
 
 export interface IngestDeps {
   config: Readonly<Config>;
+  scrubber: IntakeOptions['scrubber'];
   spool: Spool;
   findProject: (id: string) => Promise<Project | null>;
   stats: IngestStats;
@@ -34,6 +35,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
   app.post('/api/:projectId/envelope/', (req: IngestRequest, reply) => handle(req, reply, 'envelope'));
   app.post('/api/:projectId/store/', (req: IngestRequest, reply) => handle(req, reply, 'store'));
 
+  const intakeOptions: IntakeOptions = { ...deps.config.limits, scrubber: deps.scrubber };
+
   async function handle(req: IngestRequest, reply: import('fastify').FastifyReply, endpoint: 'envelope' | 'store') {
     setIngestCors(reply);
     try {
@@ -44,7 +47,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       if (deps.spool.isFull()) throw backlogFull(deps.spool.backlog);
 
       const body = await readBody(req.body as import('node:stream').Readable, req.headers['content-encoding'], deps.config.limits);
-      const intake = parseBody(body, project, endpoint, isEnvelopeContentType(req.headers['content-type']), deps.config);
+      const intake = parseBody(body, project, endpoint, isEnvelopeContentType(req.headers['content-type']), intakeOptions);
       if (requestKey === null) authenticateByEnvelope(intake, project);
 
       await deps.spool.append(intake.items, { projectId: project.id, counts: intake.counts });
@@ -58,10 +61,10 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
   }
 }
 
-function parseBody(body: Buffer, project: Project, endpoint: string, envelopeType: boolean, config: Readonly<Config>): Intake {
+function parseBody(body: Buffer, project: Project, endpoint: string, envelopeType: boolean, options: IntakeOptions): Intake {
   const now = Date.now();
-  if (endpoint === 'store' && !envelopeType) return intakeStoreBody(body, project.id, config.limits, now);
-  return intakeEnvelope(body, project.id, config.limits, now);
+  if (endpoint === 'store' && !envelopeType) return intakeStoreBody(body, project.id, options, now);
+  return intakeEnvelope(body, project.id, options, now);
 }
 
 /** The public key from `X-Sentry-Auth`, `Authorization: Sentry ...` or the `sentry_key` query parameter. */

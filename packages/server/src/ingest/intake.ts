@@ -5,9 +5,14 @@ import { parseEnvelope, EnvelopeParseError, type Envelope, type EnvelopeItem } f
 import { badRequest, tooLarge } from '../lib/errors.js';
 import type { SpoolItemInput } from '../store/store.js';
 
-export interface IntakeLimits {
+export interface IntakeOptions {
   maxEventBytes: number;
   maxAttachmentBytes: number;
+  /**
+   * Removes secrets from a parsed item in place, and from text. Runs here, before the spool
+   * write, so a bot token never reaches the disk, not even in the spool or the WAL.
+   */
+  scrubber: { scrubEvent(value: object): unknown; scrubString(text: string): string };
 }
 
 /** What one request brought: items to spool, items only counted, and the id to answer with. */
@@ -26,7 +31,7 @@ const PARKED_KINDS = new Set(['transaction', 'check_in', 'log']);
  * Turns an envelope body into spool items. Validates what must be valid for the event to be
  * digestible later (size, UTF-8, JSON) so that a 200 is never followed by a silent drop.
  */
-export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeLimits, receivedAt: number): Intake {
+export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeOptions, receivedAt: number): Intake {
   const envelope = parseOrReject(body);
   const headerId = envelope.headers.event_id === undefined ? null : normalizeEventId(envelope.headers.event_id);
   const intake: Intake = { eventId: headerId, items: [], counts: {} };
@@ -36,15 +41,16 @@ export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeLi
   envelope.items.forEach((item, index) => {
     const kind = item.headers.type;
     if (kind === 'event') {
-      const payloadId = checkJsonItem(item, index, limits.maxEventBytes).event_id;
+      const value = checkJsonItem(item, index, limits.maxEventBytes);
+      const payloadId = value.event_id;
       // The envelope header's id wins for the (single) event item, as in Relay.
       const eventId = (!headerIdUsed && headerId) || (payloadId !== undefined ? normalizeEventId(payloadId) : randomHexId());
       headerIdUsed = true;
       intake.eventId ??= eventId;
-      intake.items.push({ projectId, kind, eventId, receivedAt, payload: item.payload });
+      intake.items.push({ projectId, kind, eventId, receivedAt, payload: scrubbedJson(value, limits) });
     } else if (PARKED_KINDS.has(kind)) {
-      checkJsonItem(item, index, limits.maxEventBytes);
-      intake.items.push({ projectId, kind, eventId: headerId, receivedAt, payload: item.payload });
+      const value = checkJsonItem(item, index, limits.maxEventBytes);
+      intake.items.push({ projectId, kind, eventId: headerId, receivedAt, payload: scrubbedJson(value, limits) });
     } else if (kind === 'attachment') {
       addAttachment(intake, item, headerId, projectId, limits, receivedAt);
     } else {
@@ -55,12 +61,12 @@ export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeLi
 }
 
 /** The legacy `/store/` body: one JSON event, or base64(+zlib) of it from old clients. */
-export function intakeStoreBody(body: Buffer, projectId: number, limits: IntakeLimits, receivedAt: number): Intake {
+export function intakeStoreBody(body: Buffer, projectId: number, limits: IntakeOptions, receivedAt: number): Intake {
   const json = decodeLegacyBody(body);
   const item: EnvelopeItem = { headers: { type: 'event' }, payload: json };
-  const payloadId = checkJsonItem(item, 0, limits.maxEventBytes).event_id;
-  const eventId = payloadId !== undefined ? normalizeEventId(payloadId) : randomHexId();
-  return { eventId, items: [{ projectId, kind: 'event', eventId, receivedAt, payload: json }], counts: {} };
+  const value = checkJsonItem(item, 0, limits.maxEventBytes);
+  const eventId = value.event_id !== undefined ? normalizeEventId(value.event_id) : randomHexId();
+  return { eventId, items: [{ projectId, kind: 'event', eventId, receivedAt, payload: scrubbedJson(value, limits) }], counts: {} };
 }
 
 function parseOrReject(body: Buffer): Envelope {
@@ -70,6 +76,11 @@ function parseOrReject(body: Buffer): Envelope {
     if (err instanceof EnvelopeParseError) throw badRequest(`malformed envelope: ${err.message}`);
     throw err;
   }
+}
+
+function scrubbedJson(value: object, options: IntakeOptions): Buffer {
+  options.scrubber.scrubEvent(value);
+  return Buffer.from(JSON.stringify(value));
 }
 
 function checkJsonItem(item: EnvelopeItem, index: number, maxBytes: number): { event_id?: unknown } {
@@ -95,7 +106,7 @@ function addAttachment(
   item: EnvelopeItem,
   eventId: string | null,
   projectId: number,
-  limits: IntakeLimits,
+  limits: IntakeOptions,
   receivedAt: number,
 ): void {
   if (!eventId) return count(intake, 'attachment_without_event');
@@ -104,7 +115,9 @@ function addAttachment(
     filename: String(item.headers.filename ?? 'attachment'),
     contentType: typeof item.headers.content_type === 'string' ? item.headers.content_type : null,
   };
-  intake.items.push({ projectId, kind: 'attachment', eventId, receivedAt, payload: item.payload, meta });
+  // Text attachments (logs, state dumps) are scrubbed like events; binary ones are kept as sent.
+  const payload = isUtf8(item.payload) ? Buffer.from(limits.scrubber.scrubString(item.payload.toString('utf8'))) : item.payload;
+  intake.items.push({ projectId, kind: 'attachment', eventId, receivedAt, payload, meta });
 }
 
 function count(intake: Intake, kind: string): void {

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { jsonItem, serializeEnvelope } from '@botpulse/protocol';
+import { SqliteStore } from '../../packages/server/src/store/sqlite/index.js';
+import { freePort } from '../../packages/server/src/test-support/server.js';
+
+const CLI = fileURLToPath(new URL('../../packages/server/dist/cli/main.js', import.meta.url));
+
+/** The real `botpulse serve` in its own process, so it can be killed with SIGKILL. */
+async function startServe(dataDir: string, port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve'], {
+    env: { ...process.env, BOTPULSE_DATA_DIR: dataDir, BOTPULSE_PORT: String(port), BOTPULSE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`botpulse serve exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return child;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('botpulse serve did not start');
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+
+describe('crash safety', { skip: !existsSync(CLI) && 'run `npm run build` first (npm test does)' }, () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'botpulse-crash-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('digests every answered event exactly once after kill -9 during a load', async (t) => {
+    const port = await freePort();
+    // One row per digest batch: the digest falls behind the load, so the kill leaves a backlog.
+    let server = await startServe(dataDir, port, { BOTPULSE_DIGEST_BATCH: '1' });
+    const bootstrap = await SqliteStore.open(join(dataDir, 'botpulse.db'));
+    const [project] = await bootstrap.listProjects();
+    await bootstrap.close();
+    const url = `http://127.0.0.1:${port}/api/${project!.id}/envelope/?sentry_key=${project!.publicKey}`;
+
+    const answered = new Set<string>();
+    let sent = 0;
+    const sendOne = async (i: number) => {
+      const eventId = crypto.randomUUID().replace(/-/g, '');
+      const body = serializeEnvelope({
+        headers: { event_id: eventId },
+        items: [jsonItem('event', { message: `crash test ${i % 7}`, exception: { values: [{ type: `E${i % 7}`, value: 'boom' }] } })],
+      });
+      sent += 1;
+      try {
+        const res = await fetch(url, { method: 'POST', body });
+        if (res.status === 200) answered.add(eventId);
+      } catch {
+        /* the server died mid-request: not answered, so not promised */
+      }
+    };
+    // 8 concurrent senders; the server is killed while they are busy.
+    const senders = Array.from({ length: 8 }, async (_, s) => {
+      for (let i = 0; server.exitCode === null && !server.killed; i++) await sendOne(s * 100_000 + i);
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    server.kill('SIGKILL');
+    await Promise.all(senders);
+    await exited(server);
+    assert.ok(answered.size > 50, `only ${answered.size} events were answered before the kill`);
+    const left = await SqliteStore.open(join(dataDir, 'botpulse.db'));
+    const backlogAtKill = await left.spoolBacklog();
+    await left.close();
+    t.diagnostic(`sent ${sent}, answered ${answered.size}, left in the spool by the kill: ${backlogAtKill}`);
+    assert.ok(backlogAtKill > 0, 'the kill should leave undigested events for recovery to digest');
+
+    server = await startServe(dataDir, port);
+    for (let i = 0; i < 400; i++) {
+      const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { backlog: number };
+      if (health.backlog === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    server.kill('SIGTERM');
+    await exited(server);
+
+    const store = await SqliteStore.open(join(dataDir, 'botpulse.db'));
+    try {
+      const missing = [];
+      for (const id of answered) if (!(await store.getEvent(project!.id, id))) missing.push(id);
+      assert.deepEqual(missing, [], `${missing.length} answered events are missing`);
+      const stored = Number(store.db.prepare('SELECT COUNT(*) FROM events').pluck().get());
+      const counted = Number(store.db.prepare('SELECT SUM(event_count) FROM issues').pluck().get());
+      assert.equal(counted, stored, 'issue counts equal the stored events: nothing digested twice');
+      assert.ok(stored >= answered.size && stored <= sent, `stored ${stored}, answered ${answered.size}, sent ${sent}`);
+      assert.equal(Number(store.db.prepare('SELECT COUNT(*) FROM spool').pluck().get()), 0);
+    } finally {
+      await store.close();
+    }
+  });
+});

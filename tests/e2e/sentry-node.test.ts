@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
+
+const TOKEN_SECRET = 'AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1';
+
+/** A library outside the app (in node_modules), like grammY, whose frames are not in-app. */
+function writeTelegramLibrary(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'botpulse-tglib-'));
+  mkdirSync(join(dir, 'node_modules', 'tg-lib'), { recursive: true });
+  writeFileSync(
+    join(dir, 'node_modules', 'tg-lib', 'index.js'),
+    `class GrammyError extends Error { constructor(m) { super(m); this.name = 'GrammyError'; } }
+     function request(n) { throw new GrammyError("Call to 'sendMessage' failed! (429: Too Many Requests: retry after " + n + ")"); }
+     exports.callApi = function callApi(n) { return request(n); };
+     exports.failLater = function failLater(n) {
+       return new Promise((resolve, reject) => setImmediate(function onTick() { try { request(n); } catch (e) { reject(e); } }));
+     };`,
+  );
+  return dir;
+}
+
+describe('an unmodified @sentry/node reporting to Botpulse', () => {
+  let server: TestServer;
+  let ids: Record<string, string>;
+
+  before(async () => {
+    server = await startTestServer();
+    const client = fileURLToPath(new URL('./clients/sentry-node-client.mjs', import.meta.url));
+    // Asynchronous: the server runs in this process and must keep answering the client.
+    const { stdout: out } = await promisify(execFile)(process.execPath, [client, server.dsn, writeTelegramLibrary()], { encoding: 'utf8', timeout: 60_000 });
+    ids = JSON.parse(out);
+    await server.digested();
+  });
+  after(async () => server.close());
+
+  const issueOf = async (name: string) => {
+    const event = await server.botpulse.store.getEvent(server.project.id, ids[name]!);
+    assert.ok(event, `event for ${name} was stored`);
+    return (await server.botpulse.store.getIssue(event.issueId))!;
+  };
+
+  it('groups the same error from the same place into one issue with count 2', async () => {
+    const a = await issueOf('same-1');
+    const b = await issueOf('same-2');
+    assert.equal(a.id, b.id);
+    assert.equal(b.eventCount, 2);
+    assert.match(a.shortId, /^B-\d{3}$/);
+    assert.equal(a.level, 'error');
+    assert.equal(a.firstRelease, 'bot@1.0.0');
+    assert.match(a.title, /^Error: card declined for amount/);
+  });
+
+  it('puts a different error into another issue', async () => {
+    assert.notEqual((await issueOf('different')).id, (await issueOf('same-1')).id);
+    assert.match((await issueOf('different')).title, /^TypeError/);
+  });
+
+  it('groups "retry after 17" and "retry after 3" into one issue, as exceptions and as messages', async () => {
+    assert.equal((await issueOf('retry-17')).id, (await issueOf('retry-3')).id);
+    assert.equal((await issueOf('retry-3')).eventCount, 2);
+    const libIssue = await issueOf('lib-retry-17');
+    assert.equal(libIssue.id, (await issueOf('lib-retry-3')).id);
+    assert.equal(libIssue.eventCount, 2);
+    assert.match(libIssue.title, /^GrammyError: Call to 'sendMessage' failed! \(429: Too Many Requests: retry after 17\)/);
+    assert.equal((await issueOf('message-17')).id, (await issueOf('message-3')).id);
+    assert.notEqual((await issueOf('message-17')).id, (await issueOf('retry-17')).id);
+  });
+
+  it('honours a custom fingerprint across different errors', async () => {
+    const a = await issueOf('custom-1');
+    assert.equal(a.id, (await issueOf('custom-2')).id);
+    assert.notEqual(a.id, (await issueOf('same-1')).id);
+  });
+
+  it('never stores the bot token: not in the message, the URL breadcrumb, the extra field, nor anywhere on disk', async () => {
+    const event = await server.botpulse.store.getEvent(server.project.id, ids.token!);
+    const json = JSON.stringify(event);
+    assert.ok(!json.includes(TOKEN_SECRET), 'token found in the stored event');
+    assert.match(json, /\[Filtered\]/);
+    assert.equal(event!.origin, 'webhook');
+    const issue = await issueOf('token');
+    assert.ok(!issue.title.includes(TOKEN_SECRET));
+    // The raw database, its WAL and its shared memory: the secret never reached the disk.
+    for (const file of readdirSync(server.dataDir)) {
+      const bytes = readFileSync(join(server.dataDir, file));
+      assert.equal(bytes.indexOf(TOKEN_SECRET), -1, `token bytes found in ${file}`);
+    }
+  });
+});
