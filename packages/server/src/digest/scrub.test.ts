@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseEnvelope, type SentryEvent } from '@botpulse/protocol';
+import { CIRCULAR, FILTERED, MAX_SCRUB_DEPTH, TOO_DEEP, createScrubber } from './scrub.js';
+
+const FIXTURES = fileURLToPath(new URL('../../../../../shared/fixtures/sentry-envelopes/', import.meta.url));
+const haveFixtures = existsSync(FIXTURES);
+if (!haveFixtures) console.warn(`scrub.test: ${FIXTURES} not found, skipping the real-payload tests`);
+
+/** The event (or transaction) payload of a fixture envelope, parsed fresh each time. */
+function fixtureEvent(name: string): SentryEvent {
+  const envelope = parseEnvelope(readFileSync(FIXTURES + name));
+  const item = envelope.items.find((i) => i.headers.type === 'event' || i.headers.type === 'transaction');
+  assert.ok(item, `${name} has an event`);
+  return JSON.parse(item.payload.toString('utf8')) as SentryEvent;
+}
+
+const BOT_ID = '7123456789';
+const SECRET_PART = 'AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw8';
+const TOKEN = `${BOT_ID}:${SECRET_PART}`;
+
+function assertNoToken(result: unknown): void {
+  const json = JSON.stringify(result);
+  assert.ok(!json.includes(SECRET_PART), 'the secret half of the token survived');
+  assert.ok(!json.includes(`${BOT_ID}:`), 'the bot id with its colon survived');
+  assert.ok(!json.includes(`${BOT_ID}%3A`), 'the URL-encoded token survived');
+}
+
+/** Puts the token everywhere a real bot leaks it. */
+function injectToken(event: SentryEvent): SentryEvent {
+  const apiUrl = `https://api.telegram.org/bot${TOKEN}/sendMessage`;
+  const exception = (event.exception as { values: Record<string, any>[] }).values.at(-1)!;
+  exception.value = `request to ${apiUrl} failed, reason: socket hang up`;
+  const frame = exception.stacktrace.frames.at(-1);
+  frame.vars = { ...frame.vars, botToken: TOKEN, url: apiUrl, nested: { options: [TOKEN] } };
+  frame.context_line = `    const bot = new Bot("${TOKEN}");`;
+  frame.pre_context = [`// token ${TOKEN}`];
+  event.message = `Bot ${TOKEN} crashed`;
+  const breadcrumbs = event.breadcrumbs as Record<string, any>[];
+  breadcrumbs.push(
+    { category: 'fetch', type: 'http', data: { method: 'POST', url: apiUrl, status_code: 400 } },
+    { category: 'console', message: `polling with ${TOKEN}`, data: { arguments: ['token', TOKEN] } },
+  );
+  event.extra = { ...event.extra, config: { telegram: { api: apiUrl } }, encoded: `webhook?url=bot${BOT_ID}%3A${SECRET_PART}` };
+  event.tags = { ...(event.tags as Record<string, unknown>), bot: TOKEN };
+  event.contexts = { ...event.contexts, bot: { started_with: `--token=${TOKEN}` } };
+  event.request = {
+    ...event.request,
+    url: apiUrl,
+    query_string: `token=${TOKEN}&chat_id=1`,
+    data: { text: `my token is ${TOKEN}` },
+    headers: { ...(event.request?.headers as Record<string, string>), 'X-Telegram-Bot-Api-Secret-Token': 'abc', Referer: apiUrl },
+  };
+  return event;
+}
+
+describe('scrubEvent on real SDK payloads', { skip: !haveFixtures && 'fixtures not found' }, () => {
+  it('removes a Telegram token from message, exception, frames, breadcrumbs, extra, tags, contexts and request', () => {
+    const scrubbed = createScrubber().scrubEvent(injectToken(fixtureEvent('envelope_javascript.txt')));
+    assertNoToken(scrubbed);
+  });
+
+  it('keeps the Bot API method visible in scrubbed URLs', () => {
+    const scrubbed = createScrubber().scrubEvent(injectToken(fixtureEvent('envelope_javascript.txt')));
+    assert.equal(scrubbed.request?.url, `https://api.telegram.org/bot${FILTERED}/sendMessage`);
+  });
+
+  it('leaves events without secrets exactly as they were', () => {
+    for (const name of ['envelope_with_text.txt', 'envelope_php_error.txt', 'envelope_java_formatted_message.txt', 'Capture.Message.txt']) {
+      assert.deepEqual(createScrubber().scrubEvent(fixtureEvent(name)), fixtureEvent(name), name);
+    }
+  });
+
+  it('keeps exception, user and URL of a real browser event while scrubbing it', () => {
+    const original = fixtureEvent('envelope_javascript.txt');
+    const scrubbed = createScrubber().scrubEvent(fixtureEvent('envelope_javascript.txt'));
+    assert.deepEqual(scrubbed.exception, original.exception);
+    assert.deepEqual(scrubbed.user, original.user);
+    assert.equal(scrubbed.request?.url, original.request?.url);
+  });
+
+  it('filters cookies inside an envelope that a real console breadcrumb logged as text', () => {
+    const original = JSON.stringify(fixtureEvent('envelope_javascript.txt'));
+    const scrubbed = JSON.stringify(createScrubber().scrubEvent(fixtureEvent('envelope_javascript.txt')));
+    const sudoCookie = 'tUU6UH51s8AF:1r5mQY:r5_vSOhxDC-oAyO8T9ell4rylcPXP2AEXFPRdsYGmGY';
+    assert.ok(original.includes(sudoCookie), 'the fixture logs a cookie');
+    assert.ok(!scrubbed.includes(sudoCookie));
+  });
+
+  it('filters cookies of a real Django request and keeps the User-Agent', () => {
+    const scrubbed = createScrubber().scrubEvent(fixtureEvent('envelope_python.txt'));
+    const headers = scrubbed.request?.headers as Record<string, string>;
+    assert.equal(headers.Cookie, FILTERED);
+    assert.match(headers['User-Agent'] ?? '', /^Mozilla/);
+    assert.ok(!JSON.stringify(scrubbed).includes('Q2zorIZw4zGYrhMUT4nhkNMjb2Dwp0qbE4zEB4YGXELzVQk1R8pFXrKac2t96bbN'));
+  });
+
+  it('filters frame variables named like secrets in a real PHP stack', () => {
+    const event = fixtureEvent('envelope_php_error.txt');
+    const frame = (event.exception as { values: Record<string, any>[] }).values[0]!.stacktrace.frames.at(-1);
+    frame.vars = { ...frame.vars, $password: 'hunter2', $apiKey: 'k-123' };
+    const scrubbed = createScrubber().scrubEvent(event);
+    const vars = (scrubbed.exception as { values: Record<string, any>[] }).values[0]!.stacktrace.frames.at(-1).vars;
+    assert.deepEqual(vars, { bla: '3', $password: FILTERED, $apiKey: FILTERED });
+  });
+
+  it('scrubs in place and returns the same object', () => {
+    const event = fixtureEvent('envelope_with_text.txt');
+    assert.equal(createScrubber().scrubEvent(event), event);
+  });
+});
+
+describe('scrubEvent: keys', () => {
+  const scrub = (event: Record<string, unknown>) => createScrubber().scrubEvent(event as SentryEvent) as Record<string, any>;
+
+  it('filters values of secret-looking keys whatever their case or separator', () => {
+    const keys = [
+      'password', 'Passwd', 'client_secret', 'accessToken', 'API_KEY', 'apikey', 'X-Api-Key', 'access_key', 'auth',
+      'Authorization', 'Proxy-Authorization', 'Cookie', 'Set-Cookie', 'sessionid', 'csrftoken', 'X-CSRF-Token',
+      'private_key', 'privateKey', 'credentials', 'sentry_key', 'X-Telegram-Bot-Api-Secret-Token',
+    ];
+    const result = scrub({ extra: Object.fromEntries(keys.map((k) => [k, 'v4lue'])) });
+    for (const key of keys) assert.equal(result.extra[key], FILTERED, key);
+  });
+
+  it('leaves ordinary keys alone, including author and token counts', () => {
+    const extra = { author: 'Ann', authority: 'x', chat_id: -100123, prompt_tokens: 812, total_tokens: 900, text: 'hi' };
+    assert.deepEqual(scrub({ extra: { ...extra } }).extra, extra);
+  });
+
+  it('filters whole objects and arrays under a secret key, but keeps booleans and nulls', () => {
+    const result = scrub({ extra: { credentials: { user: 'u', pass: 'p' }, tokens: ['a', 'b'], has_password: true, session: null } });
+    assert.deepEqual(result.extra, { credentials: FILTERED, tokens: FILTERED, has_password: true, session: null });
+  });
+
+  it('filters the value of [name, value] pairs (header and tag lists)', () => {
+    const result = scrub({ request: { headers: [['Authorization', 'Bearer abc.def.ghi'], ['Accept', '*/*']] } });
+    assert.deepEqual(result.request.headers, [['Authorization', FILTERED], ['Accept', '*/*']]);
+  });
+
+  it('honours extra keys from the configuration', () => {
+    const scrubber = createScrubber({ extraKeys: ['gen_prompt', 'Phone'] });
+    const result = scrubber.scrubEvent({ extra: { gen_prompt: 'secret plan', user_phone: '+4912345', other: 'ok' } }) as any;
+    assert.deepEqual(result.extra, { gen_prompt: FILTERED, user_phone: FILTERED, other: 'ok' });
+  });
+
+  it('removes tokens hidden in object keys', () => {
+    const result = scrub({ extra: { [`https://api.telegram.org/bot${TOKEN}/getMe`]: 1 } });
+    assertNoToken(result);
+    assert.deepEqual(Object.values(result.extra), [1]);
+  });
+});
+
+describe('scrubEvent: odd shapes', () => {
+  it('survives cycles', () => {
+    const event: Record<string, any> = { extra: { a: 1 } };
+    event.extra.self = event;
+    const result = createScrubber().scrubEvent(event as SentryEvent) as Record<string, any>;
+    assert.equal(result.extra.self, CIRCULAR);
+  });
+
+  it('replaces data nested deeper than it walks instead of storing it unscanned', () => {
+    let deep: Record<string, unknown> = { leak: TOKEN };
+    for (let i = 0; i < MAX_SCRUB_DEPTH + 5; i++) deep = { next: deep };
+    const result = createScrubber().scrubEvent({ extra: deep } as SentryEvent);
+    assertNoToken(result);
+    assert.ok(JSON.stringify(result).includes(TOO_DEEP));
+  });
+});
+
+describe('scrubString on hostile input', () => {
+  // The timeout only guards against a catastrophic (quadratic) regex, which would take minutes.
+  it('scans 100 KB strings built to defeat the patterns', { timeout: 10_000 }, () => {
+    const { scrubString } = createScrubber();
+    const hostile = [
+      'atoken='.repeat(15_000),
+      'token="' + 'token='.repeat(15_000),
+      'http://' + 'a'.repeat(100_000) + '@',
+      'a://b'.repeat(20_000) + '@',
+      '/bot1'.repeat(20_000) + ':',
+      '1'.repeat(100_000) + ':',
+      'Basic '.repeat(15_000),
+    ];
+    for (const text of hostile) assert.equal(typeof scrubString(text), 'string');
+  });
+
+  it('hides a secret that follows a long run of look-alike names', () => {
+    const { scrubString } = createScrubber();
+    assert.equal(scrubString(`${'atoken='.repeat(1000)} password=hunter2`).endsWith(` password=${FILTERED}`), true);
+  });
+});
+
+describe('scrubString', () => {
+  const { scrubString } = createScrubber();
+
+  it('removes Telegram tokens, bot id included, in URLs and text', () => {
+    assert.equal(scrubString(`https://api.telegram.org/bot${TOKEN}/sendMessage`), `https://api.telegram.org/bot${FILTERED}/sendMessage`);
+    assert.equal(scrubString(`token is ${TOKEN}.`), `token is ${FILTERED}.`);
+    assert.equal(scrubString('https://api.telegram.org/bot123:short-test-token/getMe'), `https://api.telegram.org/bot${FILTERED}/getMe`);
+    assert.equal(scrubString(`url=https%3A%2F%2Fh%2Fbot${BOT_ID}%3A${SECRET_PART}`), `url=https%3A%2F%2Fh%2Fbot${FILTERED}`);
+  });
+
+  it('removes passwords from connection URLs and token-like URL users', () => {
+    assert.equal(scrubString('postgres://app:hunter2@db:5432/bot'), `postgres://app:${FILTERED}@db:5432/bot`);
+    assert.equal(scrubString('https://ghp_abcdefghijklmnopqrstuvwxyz012345@github.com/x'), `https://${FILTERED}@github.com/x`);
+    assert.equal(scrubString('mailto:ann@example.com'), 'mailto:ann@example.com');
+  });
+
+  it('removes secret query parameters and name=value pairs', () => {
+    assert.equal(scrubString('GET /cb?code=1&access_token=abc&state=2'), `GET /cb?code=1&access_token=${FILTERED}&state=2`);
+    assert.equal(scrubString('login failed: password=hunter2 user=ann'), `login failed: password=${FILTERED} user=ann`);
+    assert.equal(scrubString('{"api_key": "abc", "name": "x"}'), `{"api_key": "${FILTERED}", "name": "x"}`);
+    assert.equal(scrubString('userPassword: s3cret'), `userPassword: ${FILTERED}`);
+    assert.equal(scrubString('401 Unauthorized: token=abc'), `401 Unauthorized: token=${FILTERED}`);
+    assert.equal(scrubString('X-Auth-Token: abc'), `X-Auth-Token: ${FILTERED}`);
+    assert.equal(scrubString('{"cookies": {"sudo": "x1", "sc": "y2"}, "ok": 1}'), `{"cookies": "${FILTERED}", "ok": 1}`);
+  });
+
+  it('removes Bearer and Basic credentials', () => {
+    assert.equal(scrubString('Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.sig'), `Authorization: Bearer ${FILTERED}`);
+    assert.equal(scrubString('sent Bearer abcdefgh123 to api'), `sent Bearer ${FILTERED} to api`);
+    assert.equal(scrubString('header Basic dXNlcjpwYXNz'), `header Basic ${FILTERED}`);
+  });
+
+  it('leaves ordinary error text alone', () => {
+    for (const text of [
+      "Call to 'sendMessage' failed! (400: Bad Request: chat not found)",
+      '401: Unauthorized',
+      'Too Many Requests: retry after 17',
+      'Unexpected token } in JSON at position 42',
+      'Basic authentication is required',
+      'author: Ann',
+      'at 12:30:45 in session handler',
+    ]) {
+      assert.equal(scrubString(text), text);
+    }
+  });
+
+  it('applies extra patterns from the configuration, with or without the g flag', () => {
+    const scrubber = createScrubber({ extraPatterns: [/sk-[A-Za-z0-9]{20,}/, /\+49\d{6,}/g] });
+    assert.equal(
+      scrubber.scrubString('keys sk-abcdefghijklmnopqrstu1 and sk-zyxwvutsrqponmlkjihg2, call +4915112345678'),
+      `keys ${FILTERED} and ${FILTERED}, call ${FILTERED}`,
+    );
+  });
+});
