@@ -5,6 +5,7 @@ import type { Spool } from '../ingest/spool.js';
 import { ClientError } from '../lib/errors.js';
 import type { Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
+import { dashboard } from '../web/plugin.js';
 import { apiRoutes } from './api-routes.js';
 import { ingestRoutes, type IngestDeps } from './ingest-routes.js';
 import type { IngestStats } from './stats.js';
@@ -47,5 +48,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.get('/health', async () => ({ status: 'ok', ...deps.health() }));
   app.register(ingestRoutes, deps);
   app.register(apiRoutes, { prefix: '/api/v1', config: deps.config, store: deps.store });
+  app.register(dashboard, { config: deps.config, store: deps.store });
   return app;
 }

@@ -103,4 +103,60 @@ export interface Store {
   verifyApiToken(token: string): Promise<boolean>;
   addUser(login: string, passwordHash: string): Promise<void>;
   getUser(login: string): Promise<{ login: string; passwordHash: string } | null>;
+
+  // ── dashboard (web) ───────────────────────────────────────────────────────
+
+  /** Dashboard sessions live server-side so a restart keeps users logged in and logout is real. */
+  createSession(session: WebSession): Promise<void>;
+  getSession(idHash: string): Promise<WebSession | null>;
+  extendSession(idHash: string, expiresAt: number): Promise<void>;
+  deleteSession(idHash: string): Promise<void>;
+  deleteExpiredSessions(now: number): Promise<number>;
+  /** listIssues plus the filters and the sort the dashboard's saved views need. */
+  searchIssues(search: IssueSearch): Promise<{ issues: Issue[]; total: number; recentCounts: Map<number, number> }>;
+  /** Issues per status (of one project, or all). */
+  issueStatusCounts(projectId?: number): Promise<Record<IssueStatus, number>>;
+  /** Events per hour (hour = ms / 3,600,000, floored) of each issue since `sinceHour`. */
+  issueHourlyCounts(issueIds: number[], sinceHour: number): Promise<Map<number, HourlyCount[]>>;
+  /** The tag values an issue's events carried, most frequent first (environment and release included). */
+  issueTags(issueId: number): Promise<IssueTagCount[]>;
+  /** Releases most recently first seen. */
+  listReleases(projectId: number | undefined, limit: number): Promise<{ projectId: number; version: string; firstSeen: number }[]>;
+  countRawItems(kind: string, projectId?: number): Promise<number>;
+  /** Free-form per-project settings the Project model does not carry yet (e.g. `alert_chat_id`). */
+  getProjectSettings(projectId: number): Promise<Record<string, string>>;
+  setProjectSetting(projectId: number, key: string, value: string | null): Promise<void>;
+}
+
+/** A logged-in dashboard user. Only the SHA-256 of the cookie value is stored. */
+export interface WebSession {
+  idHash: string;
+  login: string;
+  /** The synchronizer token every form of this session must send back. */
+  csrfToken: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface IssueSearch extends IssueFilter {
+  /** At least this many events in total. */
+  minEvents?: number;
+  /** No GitHub issue linked yet. */
+  untracked?: boolean;
+  /** Last HTTP status within [from, to]. */
+  httpStatus?: { from: number; to: number };
+  /** Only issues with events since this time (ms), sorted by how many; `recentCounts` has the numbers. */
+  eventsSince?: number;
+}
+
+export interface HourlyCount {
+  hour: number;
+  count: number;
+}
+
+export interface IssueTagCount {
+  key: string;
+  value: string;
+  count: number;
+  lastSeen: number;
 }

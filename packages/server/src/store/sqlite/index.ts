@@ -4,11 +4,11 @@ import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
 import { migrations } from '../migrations/index.js';
-import type { Issue, IssueChange, Project, StoredEvent } from '../model.js';
+import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
 import { newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
 import { parseShortId, toIssue, toProject, toStoredEvent, type IssueRow } from '../rows.js';
 import type { Database } from '../schema.js';
-import type { DigestedRow, IssueFilter, NewProject, SpoolItemInput, SpoolRow, StatusChange, Store } from '../store.js';
+import type { DigestedRow, HourlyCount, IssueFilter, IssueSearch, IssueTagCount, NewProject, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
 import { SqliteDigestWriter } from './digest-writer.js';
 
 const DEFAULT_PAGE = 50;
@@ -342,6 +342,107 @@ export class SqliteStore implements Store {
     const row = await this.kysely.selectFrom('users').selectAll().where('login', '=', login).executeTakeFirst();
     return row ? { login: row.login, passwordHash: row.password_hash } : null;
   }
+
+  // ── dashboard (web) ───────────────────────────────────────────────────────
+
+  async createSession(s: WebSession): Promise<void> {
+    this.db
+      .prepare('INSERT INTO web_sessions (id_hash, login, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+      .run(s.idHash, s.login, s.csrfToken, s.createdAt, s.expiresAt);
+  }
+
+  async getSession(idHash: string): Promise<WebSession | null> {
+    const row = this.db.prepare('SELECT * FROM web_sessions WHERE id_hash = ?').get(idHash) as SessionDbRow | undefined;
+    if (!row) return null;
+    return { idHash: row.id_hash, login: row.login, csrfToken: row.csrf_token, createdAt: Number(row.created_at), expiresAt: Number(row.expires_at) };
+  }
+
+  async extendSession(idHash: string, expiresAt: number): Promise<void> {
+    this.db.prepare('UPDATE web_sessions SET expires_at = ? WHERE id_hash = ?').run(expiresAt, idHash);
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    this.db.prepare('DELETE FROM web_sessions WHERE id_hash = ?').run(idHash);
+  }
+
+  async deleteExpiredSessions(now: number): Promise<number> {
+    return this.db.prepare('DELETE FROM web_sessions WHERE expires_at <= ?').run(now).changes;
+  }
+
+  async searchIssues(search: IssueSearch): Promise<{ issues: Issue[]; total: number; recentCounts: Map<number, number> }> {
+    const { joins, where, params } = issueSearchSql(search);
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = Number(this.db.prepare(`SELECT COUNT(*) FROM issues i ${joins} ${whereSql}`).pluck().get(...params));
+    const sort = search.eventsSince !== undefined ? 'r.recent' : SEARCH_SORT[search.sort ?? 'last_seen'];
+    const rows = this.db
+      .prepare(
+        `SELECT i.*, p.short_id_prefix${search.eventsSince !== undefined ? ', r.recent' : ''} FROM issues i ${joins} ${whereSql}
+         ORDER BY ${sort} DESC, i.id DESC LIMIT ? OFFSET ?`,
+      )
+      .all(...params, Math.min(search.limit ?? DEFAULT_PAGE, 500), search.offset ?? 0) as (IssueRow & { recent?: number })[];
+    const recentCounts = new Map(rows.filter((r) => r.recent !== undefined).map((r) => [Number(r.id), Number(r.recent)]));
+    return { issues: rows.map(toIssue), total, recentCounts };
+  }
+
+  async issueStatusCounts(projectId?: number): Promise<Record<IssueStatus, number>> {
+    const rows = (
+      projectId === undefined
+        ? this.db.prepare('SELECT status, COUNT(*) AS n FROM issues GROUP BY status').all()
+        : this.db.prepare('SELECT status, COUNT(*) AS n FROM issues WHERE project_id = ? GROUP BY status').all(projectId)
+    ) as { status: IssueStatus; n: number }[];
+    const counts = Object.fromEntries(ISSUE_STATUSES.map((s) => [s, 0])) as Record<IssueStatus, number>;
+    for (const r of rows) if (r.status in counts) counts[r.status] = Number(r.n);
+    return counts;
+  }
+
+  async issueHourlyCounts(issueIds: number[], sinceHour: number): Promise<Map<number, HourlyCount[]>> {
+    const result = new Map<number, HourlyCount[]>(issueIds.map((id) => [id, []]));
+    if (issueIds.length === 0) return result;
+    const rows = this.db
+      .prepare(`SELECT issue_id, hour, count FROM issue_hourly WHERE issue_id IN (${issueIds.map(() => '?').join(',')}) AND hour >= ? ORDER BY issue_id, hour`)
+      .all(...issueIds, sinceHour) as { issue_id: number; hour: number; count: number }[];
+    for (const r of rows) result.get(Number(r.issue_id))?.push({ hour: Number(r.hour), count: Number(r.count) });
+    return result;
+  }
+
+  async issueTags(issueId: number): Promise<IssueTagCount[]> {
+    const rows = this.db
+      .prepare('SELECT key, value, count, last_seen FROM issue_tags WHERE issue_id = ? ORDER BY key, count DESC LIMIT 500')
+      .all(issueId) as { key: string; value: string; count: number; last_seen: number }[];
+    return rows.map((r) => ({ key: r.key, value: r.value, count: Number(r.count), lastSeen: Number(r.last_seen) }));
+  }
+
+  async listReleases(projectId: number | undefined, limit: number): Promise<{ projectId: number; version: string; firstSeen: number }[]> {
+    const rows = (
+      projectId === undefined
+        ? this.db.prepare('SELECT * FROM releases ORDER BY first_seen DESC LIMIT ?').all(limit)
+        : this.db.prepare('SELECT * FROM releases WHERE project_id = ? ORDER BY first_seen DESC LIMIT ?').all(projectId, limit)
+    ) as { project_id: number; version: string; first_seen: number }[];
+    return rows.map((r) => ({ projectId: Number(r.project_id), version: r.version, firstSeen: Number(r.first_seen) }));
+  }
+
+  async countRawItems(kind: string, projectId?: number): Promise<number> {
+    const stmt =
+      projectId === undefined
+        ? this.db.prepare('SELECT COUNT(*) FROM raw_items WHERE kind = ?').pluck()
+        : this.db.prepare('SELECT COUNT(*) FROM raw_items WHERE kind = ? AND project_id = ?').pluck();
+    return Number(projectId === undefined ? stmt.get(kind) : stmt.get(kind, projectId));
+  }
+
+  async getProjectSettings(projectId: number): Promise<Record<string, string>> {
+    const rows = this.db.prepare('SELECT key, value FROM project_settings WHERE project_id = ?').all(projectId) as { key: string; value: string }[];
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
+  async setProjectSetting(projectId: number, key: string, value: string | null): Promise<void> {
+    if (value === null) {
+      this.db.prepare('DELETE FROM project_settings WHERE project_id = ? AND key = ?').run(projectId, key);
+      return;
+    }
+    this.db
+      .prepare('INSERT INTO project_settings (project_id, key, value) VALUES (?, ?, ?) ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value')
+      .run(projectId, key, value);
+  }
 }
 
 /** Kinds the digest consumes now; the others wait raw in `raw_items` for the monitors/logs work. */
@@ -378,4 +479,64 @@ function hashToken(token: string): string {
 function lazy<T>(make: () => T): () => T {
   let value: T | undefined;
   return () => (value ??= make());
+}
+
+interface SessionDbRow {
+  id_hash: string;
+  login: string;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
+const SEARCH_SORT = { last_seen: 'i.last_seen', count: 'i.event_count', users: 'i.user_count', first_seen: 'i.first_seen' } as const;
+
+/**
+ * The FROM/WHERE of searchIssues as SQL with positional parameters. Values are always
+ * parameters; only fixed fragments from this function become SQL text.
+ */
+function issueSearchSql(search: IssueSearch): { joins: string; where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const joinParams: unknown[] = [];
+  let joins = 'JOIN projects p ON p.id = i.project_id';
+  if (search.eventsSince !== undefined) {
+    joins += ' JOIN (SELECT issue_id, SUM(count) AS recent FROM issue_hourly WHERE hour >= ? GROUP BY issue_id) r ON r.issue_id = i.id';
+    joinParams.push(Math.floor(search.eventsSince / 3_600_000));
+  }
+  const add = (clause: string, ...values: unknown[]) => {
+    where.push(clause);
+    params.push(...values);
+  };
+  if (search.projectId !== undefined) add('i.project_id = ?', search.projectId);
+  if (search.status) {
+    const statuses = Array.isArray(search.status) ? search.status : [search.status];
+    add(`i.status IN (${statuses.map(() => '?').join(',')})`, ...statuses);
+  }
+  if (search.level) add('i.level = ?', search.level);
+  if (search.origin) add('i.origin = ?', search.origin);
+  if (search.since !== undefined) add('i.last_seen >= ?', search.since);
+  if (search.until !== undefined) add('i.first_seen <= ?', search.until);
+  if (search.minEvents !== undefined) add('i.event_count >= ?', search.minEvents);
+  if (search.untracked) add('i.github_url IS NULL');
+  if (search.httpStatus) add('i.http_status BETWEEN ? AND ?', search.httpStatus.from, search.httpStatus.to);
+  const tags = { ...search.tags };
+  if (search.environment) tags.environment = search.environment;
+  if (search.release) tags.release = search.release;
+  for (const [key, value] of Object.entries(tags)) {
+    add('i.id IN (SELECT issue_id FROM issue_tags WHERE key = ? AND value = ?)', key, value);
+  }
+  const text = search.text?.trim();
+  if (text) {
+    const like = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const shortId = /^([A-Za-z][A-Za-z0-9]*)-(\d+)$/.exec(text);
+    add(
+      `(i.title LIKE ? ESCAPE '\\' OR i.culprit LIKE ? ESCAPE '\\' OR (p.short_id_prefix = ? AND i.short_number = ?))`,
+      like,
+      like,
+      shortId ? shortId[1]!.toUpperCase() : null,
+      shortId ? Number(shortId[2]) : null,
+    );
+  }
+  return { joins, where, params: [...joinParams, ...params] };
 }

@@ -1,0 +1,93 @@
+/**
+ * The dashboard's only script of our own, served from /static/app.js. Everything works without
+ * it; it adds copy buttons, select-all, auto-applying filters, local times and the uPlot chart.
+ * It is an external file so the Content-Security-Policy can forbid inline scripts entirely.
+ */
+export const CLIENT_SCRIPT = String.raw`
+(function () {
+  'use strict';
+  function each(root, selector, fn) {
+    var list = root.querySelectorAll(selector);
+    for (var i = 0; i < list.length; i++) if (!list[i].__bp) { list[i].__bp = true; fn(list[i]); }
+  }
+
+  function copyButtons(root) {
+    each(root, '[data-copy]', function (btn) {
+      btn.addEventListener('click', function () {
+        var text = btn.getAttribute('data-copy');
+        var done = function () { var old = btn.textContent; btn.textContent = 'Copied'; setTimeout(function () { btn.textContent = old; }, 1200); };
+        if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done);
+        else { var t = document.createElement('textarea'); t.value = text; document.body.appendChild(t); t.select(); document.execCommand('copy'); t.remove(); done(); }
+      });
+    });
+  }
+
+  function bulkSelection(root) {
+    each(root, 'form[data-bulk]', function (form) {
+      var all = form.querySelector('input[data-select-all]');
+      var counter = form.querySelector('[data-selected-count]');
+      var buttons = form.querySelectorAll('button[data-needs-selection]');
+      function boxes() { return form.querySelectorAll('input[name="ids"]'); }
+      function refresh() {
+        var n = 0, b = boxes();
+        for (var i = 0; i < b.length; i++) if (b[i].checked) n++;
+        if (counter) counter.textContent = n ? n + ' selected' : '';
+        for (var j = 0; j < buttons.length; j++) buttons[j].disabled = n === 0;
+        if (all) all.checked = n > 0 && n === b.length;
+      }
+      if (all) all.addEventListener('change', function () { var b = boxes(); for (var i = 0; i < b.length; i++) b[i].checked = all.checked; refresh(); });
+      form.addEventListener('change', function (e) { if (e.target.name === 'ids') refresh(); });
+      refresh();
+    });
+  }
+
+  function autoSubmit(root) {
+    each(root, 'select[data-autosubmit]', function (select) {
+      select.addEventListener('change', function () { if (select.form.requestSubmit) select.form.requestSubmit(); else select.form.submit(); });
+    });
+  }
+
+  function localTimes(root) {
+    each(root, 'time[data-abs]', function (el) {
+      var d = new Date(el.getAttribute('datetime'));
+      if (!isNaN(d)) el.title = d.toLocaleString();
+    });
+  }
+
+  function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+
+  function charts(root) {
+    if (!window.uPlot) return;
+    each(root, '[data-chart]', function (box) {
+      var source = document.getElementById(box.getAttribute('data-chart'));
+      if (!source) return;
+      var data = JSON.parse(source.textContent);
+      var xs = [], ys = [];
+      for (var i = 0; i < data.counts.length; i++) { xs.push((data.start + i * data.step) / 1000); ys.push(data.counts[i]); }
+      var accent = cssVar('--accent') || '#4f46e5', grid = cssVar('--border') || '#e5e7eb', text = cssVar('--faint') || '#888';
+      var axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+      function opts(width) {
+        return {
+          width: width, height: 130, legend: { show: false }, cursor: { points: { show: false }, y: false },
+          scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(1, max)]; } } },
+          axes: [axis, Object.assign({ size: 40, values: function (u, v) { return v.map(function (n) { return n % 1 ? '' : n; }); } }, axis)],
+          series: [{}, { label: 'events', fill: accent + 'b3', stroke: accent, width: 0, paths: uPlot.paths.bars({ size: [0.85, 24] }) }]
+        };
+      }
+      box.textContent = '';
+      var plot = new uPlot(opts(box.clientWidth || 600), [xs, ys], box);
+      var tip = document.createElement('div'); tip.className = 'chart-tip muted'; box.appendChild(tip);
+      plot.over.addEventListener('mousemove', function () {
+        var idx = plot.cursor.idx; if (idx == null) return;
+        tip.textContent = new Date(xs[idx] * 1000).toLocaleString() + ': ' + ys[idx] + ' event' + (ys[idx] === 1 ? '' : 's');
+      });
+      window.addEventListener('resize', function () { plot.setSize({ width: box.clientWidth, height: 130 }); });
+    });
+  }
+
+  function init(root) { copyButtons(root); bulkSelection(root); autoSubmit(root); localTimes(root); charts(root); }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { init(document); });
+  else init(document);
+  document.addEventListener('htmx:load', function (e) { init(e.target); });
+})();
+`;

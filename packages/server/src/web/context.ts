@@ -1,0 +1,45 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/load.js';
+import type { Store, WebSession } from '../store/store.js';
+import type { LoginLockout } from './auth/lockout.js';
+import type { Sessions } from './auth/sessions.js';
+import type { Html } from './html.js';
+import type { PageContext } from './views/layout.js';
+import type { StaticUrls } from './routes/static.js';
+
+/** What every dashboard route needs. */
+export interface WebDeps {
+  config: Readonly<Config>;
+  store: Store;
+  sessions: Sessions;
+  lockout: LoginLockout;
+  assets: StaticUrls;
+  now: () => number;
+}
+
+const sessionsByRequest = new WeakMap<FastifyRequest, WebSession>();
+
+export function attachSession(req: FastifyRequest, session: WebSession): void {
+  sessionsByRequest.set(req, session);
+}
+
+/** The session of an authenticated route (the auth hook guarantees one). */
+export function sessionOf(req: FastifyRequest): WebSession {
+  const session = sessionsByRequest.get(req);
+  if (!session) throw new Error('route reached without a session; is it registered in the authenticated scope?');
+  return session;
+}
+
+export function pageContext(deps: WebDeps, req: FastifyRequest): PageContext {
+  const session = sessionsByRequest.get(req);
+  return { login: session?.login, csrfToken: session?.csrfToken, assets: deps.assets, now: deps.now() };
+}
+
+export function sendHtml(reply: FastifyReply, body: Html, status = 200): FastifyReply {
+  return reply.code(status).header('content-type', 'text/html; charset=utf-8').send(body.value);
+}
+
+/** Only same-site paths: `next=//evil.example` or `next=https://...` would be an open redirect. */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/issues';
+}

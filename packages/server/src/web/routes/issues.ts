@@ -1,0 +1,119 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ClientError } from '../../lib/errors.js';
+import { parseDuration } from '../../lib/time.js';
+import { ISSUE_STATUSES, type Issue, type IssueStatus } from '../../store/model.js';
+import type { StatusChange } from '../../store/store.js';
+import { pageContext, safeNext, sendHtml, type WebDeps } from '../context.js';
+import { readListState, toSearch } from '../query.js';
+import { hourlySeries } from '../views/components.js';
+import { issueListPage } from '../views/issue-list.js';
+import { issuePage } from '../views/issue-page.js';
+
+const HOUR = 3_600_000;
+const EVENTS_PER_PAGE = 20;
+const CHART_HOURS = 14 * 24;
+
+type IdParams = { Params: { id: string } };
+
+export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
+  app.get('/issues', async (req, reply) => {
+    const state = readListState(req.query as Record<string, unknown>);
+    const now = deps.now();
+    const projects = await deps.store.listProjects();
+    const project = projects.find((p) => p.slug === state.project);
+    const search = toSearch(state, now, projects);
+    const [result, statusCounts, releases] = await Promise.all([
+      deps.store.searchIssues(search),
+      deps.store.issueStatusCounts(project?.id),
+      deps.store.listReleases(project?.id, 30),
+    ]);
+    const hourly = await deps.store.issueHourlyCounts(result.issues.map((i) => i.id), Math.floor(now / HOUR) - 23);
+    const flash = flashMessage((req.query as { done?: string }).done);
+    const data = { state, ...result, statusCounts, hourly, projects, releases: releases.map((r) => r.version), ...(flash ? { flash } : {}) };
+    return sendHtml(reply, issueListPage(pageContext(deps, req), data));
+  });
+
+  app.post('/issues/bulk', async (req: FastifyRequest<{ Body: Record<string, unknown> }>, reply) => {
+    const body = req.body ?? {};
+    const ids = [body.ids].flat().map((v) => Number(v)).filter((n) => Number.isInteger(n) && n > 0).slice(0, 500);
+    const change = bulkChange(String(body.action ?? ''));
+    for (const id of ids) await deps.store.setIssueStatus(id, change);
+    const back = safeNext(body.back);
+    return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}done=${change.status}:${ids.length}`, 303);
+  });
+
+  app.get('/issues/:id', async (req: FastifyRequest<IdParams & { Querystring: { event?: string; before?: string; done?: string } }>, reply) => {
+    const issue = await issueOr404(deps, req.params.id);
+    const project = (await deps.store.getProject(issue.projectId))!;
+    const before = /^\d+$/.test(req.query.before ?? '') ? Number(req.query.before) : undefined;
+    const now = deps.now();
+    const [events, picked, hourly, tags] = await Promise.all([
+      deps.store.listEvents(issue.id, { limit: EVENTS_PER_PAGE + 1, ...(before !== undefined ? { before } : {}) }),
+      req.query.event ? deps.store.getEvent(issue.projectId, req.query.event) : Promise.resolve(null),
+      deps.store.issueHourlyCounts([issue.id], Math.floor(now / HOUR) - CHART_HOURS + 1),
+      deps.store.issueTags(issue.id),
+    ]);
+    const page = events.slice(0, EVENTS_PER_PAGE);
+    const event = picked && picked.issueId === issue.id ? picked : (page[0] ?? (await deps.store.latestEvent(issue.id)));
+    const series = hourlySeries(hourly.get(issue.id) ?? [], now, CHART_HOURS);
+    const flash = flashMessage(req.query.done);
+    return sendHtml(
+      reply,
+      issuePage(pageContext(deps, req), {
+        issue,
+        project,
+        event,
+        events: page,
+        olderThan: events.length > EVENTS_PER_PAGE ? page[page.length - 1]!.id : null,
+        chart: { startMs: series.startHour * HOUR, stepMs: HOUR, counts: series.counts },
+        tags,
+        ...(flash ? { flash } : {}),
+      }),
+    );
+  });
+
+  app.post('/issues/:id/status', async (req: FastifyRequest<IdParams & { Body: Record<string, unknown> }>, reply) => {
+    const issue = await issueOr404(deps, req.params.id);
+    const change = statusChange(req.body ?? {}, deps.now());
+    await deps.store.setIssueStatus(issue.id, change);
+    return reply.redirect(`/issues/${issue.id}?done=${change.status}:1`, 303);
+  });
+}
+
+async function issueOr404(deps: WebDeps, id: string): Promise<Issue> {
+  const issue = /^\d+$/.test(id) ? await deps.store.getIssue(Number(id)) : null;
+  if (!issue) throw new ClientError(404, `There is no issue ${id}; it may have been deleted.`);
+  return issue;
+}
+
+function bulkChange(action: string): StatusChange {
+  if (action === 'resolve') return { status: 'resolved' };
+  if (action === 'ignore') return { status: 'ignored' };
+  if (action === 'in_progress') return { status: 'in_progress' };
+  throw new ClientError(400, `unknown bulk action "${action}"`);
+}
+
+/** The issue page's forms: a status, with a fix release for resolve and a time or count for ignore. */
+export function statusChange(body: Record<string, unknown>, now: number): StatusChange {
+  const status = String(body.status ?? '') as IssueStatus;
+  if (!ISSUE_STATUSES.includes(status)) throw new ClientError(400, `"${status}" is not a status`);
+  const text = (key: string) => (typeof body[key] === 'string' ? (body[key] as string).trim() : '');
+  if (status === 'resolved') return { status, inRelease: text('inRelease').slice(0, 200) || null };
+  if (status !== 'ignored') return { status };
+  const count = Number.parseInt(text('ignoreForEvents'), 10);
+  return {
+    status,
+    ignoreUntil: text('ignoreFor') ? now + parseDuration(text('ignoreFor')) : null,
+    ignoreForEvents: Number.isInteger(count) && count > 0 ? count : null,
+  };
+}
+
+const DONE: Record<string, string> = { resolved: 'Resolved', ignored: 'Ignored', in_progress: 'Marked in progress', new: 'Reopened' };
+
+/** `?done=resolved:3` after a redirect → "Resolved 3 issues." */
+function flashMessage(done: unknown): string | undefined {
+  const m = typeof done === 'string' ? /^(\w+):(\d+)$/.exec(done) : null;
+  if (!m || !DONE[m[1]!]) return undefined;
+  const n = Number(m[2]);
+  return `${DONE[m[1]!]} ${n} issue${n === 1 ? '' : 's'}.`;
+}

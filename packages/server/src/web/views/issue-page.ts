@@ -1,0 +1,160 @@
+import type { Issue, Project, StoredEvent } from '../../store/model.js';
+import type { IssueTagCount } from '../../store/store.js';
+import { html, jsonForScript, queryString, type Html } from '../html.js';
+import { expandLink, linkValues, safeHttpUrl } from '../links.js';
+import { ago, barChart, fullNumber, isoMinute, levelBadge, pluralize, statusBadge } from './components.js';
+import { eventSections } from './event.js';
+import { csrfField, page, type PageContext } from './layout.js';
+
+export interface IssuePageData {
+  issue: Issue;
+  project: Project;
+  event: StoredEvent | null;
+  events: StoredEvent[];
+  /** Id (row id) of the next page of events, when there is one. */
+  olderThan: number | null;
+  chart: { startMs: number; stepMs: number; counts: number[] };
+  tags: IssueTagCount[];
+  flash?: string;
+}
+
+export function issuePage(ctx: PageContext, d: IssuePageData): Html {
+  const body = html`
+<div class="crumbs"><a href="/issues">Issues</a><span>/</span><a href="/issues?project=${d.project.slug}">${d.project.name}</a><span>/</span><span class="mono">${d.issue.shortId}</span></div>
+${header(ctx, d)}
+${d.flash ? html`<div class="flash" role="status">${d.flash}</div>` : ''}
+<div class="panel">
+  ${stats(ctx, d.issue)}
+  ${chart(d)}
+</div>
+<div class="layout">
+  <div class="main-col">${d.event ? eventPanel(ctx, d) : html`<div class="section"><div class="empty">The events of this issue were pruned (retention); its counts remain.</div></div>`}</div>
+  <aside class="side-col">${sidebar(ctx, d)}</aside>
+</div>`;
+  return page(ctx, { title: `${d.issue.shortId} ${d.issue.title}`, section: 'issues', body, charts: true });
+}
+
+function header(ctx: PageContext, d: IssuePageData): Html {
+  const i = d.issue;
+  return html`<div class="issue-header">
+  <div class="titles">
+    <h1>${i.title}</h1>
+    <div class="sub">${levelBadge(i.level)} ${statusBadge(i.status)}
+      ${i.regressed ? html`<span class="badge regressed">regressed</span>` : ''}
+      ${i.status === 'ignored' ? html`<span>${ignoreText(i)}</span>` : ''}
+      ${i.status === 'resolved' && i.resolvedInRelease ? html`<span>fixed in <code>${i.resolvedInRelease}</code></span>` : ''}
+      ${i.culprit ? html`<code>${i.culprit}</code>` : ''}
+      ${i.origin ? html`<span class="badge outline">${i.origin}</span>` : ''}
+      ${i.httpStatus ? html`<span class="badge outline">HTTP ${i.httpStatus}</span>` : ''}
+    </div>
+  </div>
+  ${statusActions(ctx, i)}
+</div>`;
+}
+
+function ignoreText(i: Issue): string {
+  const parts = [];
+  if (i.ignoreUntil) parts.push(`until ${isoMinute(i.ignoreUntil)}`);
+  if (i.ignoreUntilCount) parts.push(`until ${fullNumber(i.ignoreUntilCount)} events`);
+  return parts.length ? `ignored ${parts.join(' or ')}` : 'ignored for good';
+}
+
+/** The workflow new → in progress → resolved, plus ignore (for a time or a count) and reopen. */
+function statusActions(ctx: PageContext, i: Issue): Html {
+  const action = (status: string, label: string, cls = '', extra: Html = html``) =>
+    html`<form method="post" action="/issues/${i.id}/status">${csrfField(ctx)}<input type="hidden" name="status" value="${status}">${extra}<button class="${cls}" type="submit">${label}</button></form>`;
+  const ignoreMenu = html`<details class="menu"><summary class="btn">Ignore ▾</summary><div class="menu-items">
+    ${[['1h', 'for 1 hour'], ['24h', 'for 24 hours'], ['7d', 'for 7 days']].map(([v, l]) => action('ignored', `Ignore ${l}`, '', html`<input type="hidden" name="ignoreFor" value="${v}">`))}
+    ${[['10', 'until 10 more events'], ['100', 'until 100 more events']].map(([v, l]) => action('ignored', `Ignore ${l}`, '', html`<input type="hidden" name="ignoreForEvents" value="${v}">`))}
+    <div class="sep"></div>${action('ignored', 'Ignore for good')}
+  </div></details>`;
+  const resolveMenu = html`<details class="menu"><summary class="btn" aria-label="Resolve in a release">▾</summary><div class="menu-items">
+    <form class="inline-field" method="post" action="/issues/${i.id}/status">${csrfField(ctx)}<input type="hidden" name="status" value="resolved">
+      <input name="inRelease" placeholder="release, e.g. ${i.lastRelease ?? '1.4.2'}" aria-label="Fixed in release" required><button class="small" type="submit">Resolve in</button></form>
+    <div class="faint" style="font-size:11.5px;padding:0 6px 4px">Events from older releases won't reopen it.</div>
+  </div></details>`;
+  const buttons: Html[] = [];
+  if (i.status === 'new') buttons.push(action('in_progress', 'Start: in progress'));
+  if (i.status === 'in_progress') buttons.push(action('new', 'Back to new', 'ghost'));
+  if (i.status === 'new' || i.status === 'in_progress') buttons.push(action('resolved', 'Resolve', 'primary'), resolveMenu, ignoreMenu);
+  if (i.status === 'resolved' || i.status === 'ignored') buttons.push(action('new', 'Reopen', 'primary'));
+  const github = safeHttpUrl(i.githubUrl);
+  if (github) buttons.push(html`<a class="btn" href="${github}" rel="noopener noreferrer">GitHub issue ↗</a>`);
+  return html`<div class="actions">${buttons}</div>`;
+}
+
+function stats(ctx: PageContext, i: Issue): Html {
+  return html`<div class="stats">
+  <div class="stat"><div class="k">Events</div><div class="v">${fullNumber(i.eventCount)}</div><div class="s">total, all time</div></div>
+  <div class="stat"><div class="k">Users</div><div class="v">${fullNumber(i.userCount)}</div><div class="s">affected</div></div>
+  <div class="stat"><div class="k">First seen</div><div class="v">${ago(i.firstSeen, ctx.now)}</div><div class="s">${i.firstRelease ? html`in <code>${i.firstRelease}</code>` : isoMinute(i.firstSeen)}</div></div>
+  <div class="stat"><div class="k">Last seen</div><div class="v">${ago(i.lastSeen, ctx.now)}</div><div class="s">${i.lastRelease ? html`in <code>${i.lastRelease}</code>` : isoMinute(i.lastSeen)}</div></div>
+</div>`;
+}
+
+function chart(d: IssuePageData): Html {
+  const total = d.chart.counts.reduce((a, b) => a + b, 0);
+  return html`<div class="chart">
+  <div class="muted" style="font-size:12px;margin-bottom:2px">Events per hour, last 14 days · ${pluralize(total, 'event')}</div>
+  <div data-chart="chart-data">${barChart(d.chart.counts, d.chart.startMs, d.chart.stepMs)}</div>
+  <script type="application/json" id="chart-data">${jsonForScript({ start: d.chart.startMs, step: d.chart.stepMs, counts: d.chart.counts })}</script>
+</div>`;
+}
+
+function eventPanel(ctx: PageContext, d: IssuePageData): Html {
+  const e = d.event!;
+  const latest = d.events[0]?.id === e.id;
+  return html`<div class="section">
+  <div class="event-head"><strong>${latest ? 'Latest event' : 'Event'}</strong>
+    <span class="mono">${e.eventId.slice(0, 12)}</span><span>${ago(e.timestamp, ctx.now)}</span><span class="faint">${isoMinute(e.timestamp)}</span>
+    ${e.release ? html`<span>release <code>${e.release}</code></span>` : ''}${e.environment ? html`<span>${e.environment}</span>` : ''}
+    <span class="spacer"></span>${linksOut(d)}
+  </div>
+</div>
+${eventSections(e)}`;
+}
+
+function linksOut(d: IssuePageData): Html {
+  if (!d.event) return html``;
+  const values = linkValues(d.event);
+  const links = d.project.linkTemplates
+    .map((t) => ({ name: t.name, url: expandLink(t, values) }))
+    .filter((l): l is { name: string; url: string } => l.url !== null);
+  return html`<span class="links">${links.map((l) => html`<a class="btn small" href="${l.url}" rel="noopener noreferrer">${l.name} ↗</a>`)}</span>`;
+}
+
+function sidebar(ctx: PageContext, d: IssuePageData): Html {
+  return html`${eventList(ctx, d)}
+<div class="section"><h2>Tags</h2><div class="body">${tagBars(d)}</div></div>
+<div class="section"><h2>Details</h2><div class="body"><table class="kv">
+  <tr><th>Project</th><td>${d.project.name}</td></tr>
+  <tr><th>Short id</th><td>${d.issue.shortId}</td></tr>
+  <tr><th>First seen</th><td>${isoMinute(d.issue.firstSeen)}</td></tr>
+  <tr><th>Last seen</th><td>${isoMinute(d.issue.lastSeen)}</td></tr>
+  <tr><th>Releases</th><td>${d.issue.firstRelease ?? '—'}${d.issue.lastRelease && d.issue.lastRelease !== d.issue.firstRelease ? html` → ${d.issue.lastRelease}` : ''}</td></tr>
+  <tr><th>Fingerprint</th><td title="${d.issue.fingerprint}">${d.issue.fingerprint.slice(0, 16)}…</td></tr>
+</table></div></div>`;
+}
+
+function eventList(ctx: PageContext, d: IssuePageData): Html {
+  const items = d.events.map(
+    (e) => html`<li${d.event?.id === e.id ? html` aria-current="true"` : ''}><a class="eid" href="/issues/${d.issue.id}${queryString({ event: e.eventId })}">${e.eventId.slice(0, 12)}</a><span class="faint">${e.release ?? ''}</span><span class="muted">${ago(e.timestamp, ctx.now)}</span></li>`,
+  );
+  const more = d.olderThan !== null ? html`<li><a href="/issues/${d.issue.id}${queryString({ before: d.olderThan })}">Older events →</a></li>` : '';
+  return html`<div class="section" id="events"><h2>Events</h2><ul class="event-list">${items}${more}</ul></div>`;
+}
+
+/** Each tag key's values as a stacked bar (Sentry's tag summary), the top four shown. */
+function tagBars(d: IssuePageData): Html {
+  const byKey = new Map<string, IssueTagCount[]>();
+  for (const t of d.tags) byKey.set(t.key, [...(byKey.get(t.key) ?? []), t]);
+  if (byKey.size === 0) return html`<div class="faint">No tags.</div>`;
+  const bars = [...byKey.entries()].slice(0, 12).map(([key, values]) => {
+    const total = values.reduce((a, v) => a + v.count, 0);
+    const top = values.slice(0, 4);
+    return html`<div class="tagbar"><div class="name"><span>${key}</span><span class="num">${values.length} value${values.length === 1 ? '' : 's'}</span></div>
+      <div class="track">${top.map((v) => html`<div class="seg" style="width:${((v.count / total) * 100).toFixed(1)}%" title="${v.value}: ${v.count}"></div>`)}</div>
+      <div class="vals">${top.map((v, i) => html`${i ? ' · ' : ''}<a href="/issues${queryString({ q: `${key}:${v.value.includes(' ') ? `"${v.value}"` : v.value}`, status: 'all' })}">${v.value}</a> ${Math.round((v.count / total) * 100)}%`)}</div></div>`;
+  });
+  return html`<div class="tagbars">${bars}</div>`;
+}

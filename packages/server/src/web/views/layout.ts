@@ -1,0 +1,58 @@
+import { html, type Html, type Renderable } from '../html.js';
+import type { StaticUrls } from '../routes/static.js';
+
+export interface PageContext {
+  /** The logged-in user; absent on the login page. */
+  login?: string;
+  csrfToken?: string;
+  assets: StaticUrls;
+  now: number;
+}
+
+export type Section = 'issues' | 'projects' | 'monitors' | 'login';
+
+export interface PageOptions {
+  title: string;
+  section: Section;
+  body: Renderable;
+  /** Pages with the occurrence chart load uPlot; the others don't pay for it. */
+  charts?: boolean;
+}
+
+export function page(ctx: PageContext, opts: PageOptions): Html {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false}'>
+<title>${opts.title} · Botpulse</title>
+<link rel="stylesheet" href="${ctx.assets.css}">
+${opts.charts ? html`<link rel="stylesheet" href="${ctx.assets.uplotCss}">` : ''}
+<script src="${ctx.assets.htmx}" defer></script>
+${opts.charts ? html`<script src="${ctx.assets.uplot}" defer></script>` : ''}
+<script src="${ctx.assets.js}" defer></script>
+</head>
+<body>
+${opts.section === 'login' ? opts.body : html`${topbar(ctx, opts.section)}<main>${opts.body}</main>`}
+</body>
+</html>`;
+}
+
+function topbar(ctx: PageContext, section: Section): Html {
+  const link = (href: string, name: Section, label: string) =>
+    html`<a href="${href}"${section === name ? html` aria-current="page"` : ''}>${label}</a>`;
+  return html`<header class="topbar">
+  <a class="brand" href="/issues"><span class="brand-dot"></span><span class="word">Botpulse</span></a>
+  <nav class="nav">${link('/issues', 'issues', 'Issues')}${link('/projects', 'projects', 'Projects')}${link('/monitors', 'monitors', 'Monitors')}</nav>
+  <div class="whoami"><span class="login-name">${ctx.login ?? ''}</span>
+    <form method="post" action="/logout">${csrfField(ctx)}<button class="small ghost" type="submit">Log out</button></form>
+  </div>
+</header>`;
+}
+
+/** The hidden synchronizer token every form of a session carries. */
+export function csrfField(ctx: Pick<PageContext, 'csrfToken'>): Html {
+  return html`<input type="hidden" name="_csrf" value="${ctx.csrfToken ?? ''}">`;
+}

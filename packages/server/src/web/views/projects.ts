@@ -1,0 +1,106 @@
+import type { Project } from '../../store/model.js';
+import { html, type Html } from '../html.js';
+import { formatLinkTemplates } from '../links.js';
+import { csrfField, page, type PageContext } from './layout.js';
+
+export interface ProjectView {
+  project: Project;
+  dsn: string;
+  settings: Record<string, string>;
+  counts: { unresolved: number };
+}
+
+export function projectListPage(ctx: PageContext, projects: ProjectView[]): Html {
+  const cards = projects.map(
+    (p) => html`<div class="panel"><div class="panel-body">
+  <div class="page-head" style="margin-bottom:8px"><h3 style="margin:0"><a href="/projects/${p.project.slug}">${p.project.name}</a></h3>
+    <span class="badge outline">${p.project.slug}</span><span class="badge outline">${p.project.shortIdPrefix}-001</span><span class="spacer"></span>
+    <a class="btn small" href="/issues?project=${p.project.slug}">${p.counts.unresolved} unresolved</a>
+    <a class="btn small" href="/projects/${p.project.slug}">Settings &amp; setup</a></div>
+  ${dsnRow(p.dsn)}
+</div></div>`,
+  );
+  const body = html`<div class="page-head"><h1>Projects</h1><span class="spacer"></span>
+  <span class="muted">One project per bot. Create one with <code>npx botpulse project create "Pay Bot"</code>.</span></div>
+${cards}`;
+  return page(ctx, { title: 'Projects', section: 'projects', body });
+}
+
+function dsnRow(dsn: string): Html {
+  return html`<div class="copy-row"><code class="dsn">${dsn}</code><button type="button" class="small" data-copy="${dsn}">Copy DSN</button></div>`;
+}
+
+export function projectPage(ctx: PageContext, p: ProjectView, opts: { flash?: string; errors?: string[] } = {}): Html {
+  const body = html`<div class="crumbs"><a href="/projects">Projects</a><span>/</span><span>${p.project.name}</span></div>
+<div class="page-head"><h1>${p.project.name}</h1><span class="spacer"></span><a class="btn small" href="/issues?project=${p.project.slug}">Issues →</a></div>
+${opts.flash ? html`<div class="flash" role="status">${opts.flash}</div>` : ''}
+${opts.errors?.length ? html`<div class="flash error" role="alert">${opts.errors.map((e) => html`<div>${e}</div>`)}</div>` : ''}
+<div class="section"><h2>DSN</h2><div class="body">${dsnRow(p.dsn)}
+  <p class="muted" style="margin:8px 0 0;font-size:12.5px">Any Sentry SDK accepts it: set <code>SENTRY_DSN</code> or pass it to <code>init</code>.</p></div></div>
+<div class="grid-2" style="margin-top:14px">
+  <div class="section"><h2>Set up</h2><div class="body snippets">${snippets(p.dsn)}</div></div>
+  <div class="section"><h2>Settings</h2><div class="body">${settingsForm(ctx, p)}</div></div>
+</div>`;
+  return page(ctx, { title: p.project.name, section: 'projects', body });
+}
+
+function settingsForm(ctx: PageContext, p: ProjectView): Html {
+  return html`<form method="post" action="/projects/${p.project.slug}" class="form-grid">${csrfField(ctx)}
+  <div class="field"><label for="name">Name</label><input id="name" name="name" value="${p.project.name}" required maxlength="100"></div>
+  <div class="field"><label for="prefix">Short-id prefix</label><input id="prefix" name="shortIdPrefix" value="${p.project.shortIdPrefix}" pattern="[A-Za-z]{1,6}" required>
+    <span class="hint">Issues are named ${p.project.shortIdPrefix}-001, ${p.project.shortIdPrefix}-002… (1–6 letters; existing issues are renamed too).</span></div>
+  <div class="field"><label for="links">Link templates</label>
+    <textarea id="links" name="linkTemplates" rows="4" placeholder="user https://admin.example.com/users/{user.id}&#10;generation https://admin.example.com/gen/{tags.gen_request_id}">${formatLinkTemplates(p.project.linkTemplates)}</textarea>
+    <span class="hint">One per line: <code>name url</code>. Placeholders: <code>{user.id}</code>, <code>{tags.gen_request_id}</code>, <code>{telegram.chat_id}</code>, <code>{telegram.user_id}</code>, <code>{event.id}</code>. Values are URL-encoded; a link whose value is missing is not shown.</span></div>
+  <div class="field"><label for="chat">Alert chat id</label><input id="chat" name="alertChatId" value="${p.settings.alert_chat_id ?? ''}" placeholder="-1001234567890 or @channel" pattern="-?\\d+|@\\w{5,}">
+    <span class="hint">Where Telegram alerts for this bot will go (stored now, used once alerts ship).</span></div>
+  <div><button class="primary" type="submit">Save</button></div>
+</form>`;
+}
+
+/** Setup for each supported client, with this project's DSN filled in. */
+function snippets(dsn: string): Html {
+  const block = (title: string, code: string, open = false, note?: Html) =>
+    html`<details${open ? ' open' : ''}><summary>${title}</summary><div>${note ?? ''}<pre class="snippet"><code>${code}</code></pre></div></details>`;
+  return html`
+${block('grammY with @sentry/node (works today)', `import * as Sentry from '@sentry/node';
+import { Bot } from 'grammy';
+
+Sentry.init({ dsn: '${dsn}', release: process.env.RELEASE, environment: 'production' });
+
+const bot = new Bot(process.env.BOT_TOKEN);
+bot.catch(({ error, ctx }) => {
+  Sentry.withScope((scope) => {
+    scope.setContext('telegram', { update_id: ctx.update.update_id, chat_id: ctx.chat?.id, user_id: ctx.from?.id });
+    scope.setUser({ id: String(ctx.from?.id ?? '') });
+    Sentry.captureException(error);
+  });
+});`, true)}
+${block('grammY with @botpulse/sdk (coming soon)', `import { init } from '@botpulse/sdk';
+import { Bot } from 'grammy';
+
+const botpulse = init({ dsn: '${dsn}' });
+const bot = new Bot(process.env.BOT_TOKEN);
+botpulse.instrument(bot); // Telegram context, noise filtering, heartbeat`, false, html`<p class="muted" style="margin:0 0 6px;font-size:12.5px">The Telegram-aware SDK is not released yet; this is its planned shape.</p>`)}
+${block('Telegraf', `import * as Sentry from '@sentry/node';
+import { Telegraf } from 'telegraf';
+
+Sentry.init({ dsn: '${dsn}' });
+const bot = new Telegraf(process.env.BOT_TOKEN);
+bot.catch((err, ctx) => {
+  Sentry.withScope((scope) => {
+    scope.setContext('telegram', { update_id: ctx.update.update_id, chat_id: ctx.chat?.id, user_id: ctx.from?.id });
+    Sentry.captureException(err);
+  });
+});`)}
+${block('@sentry/node (any Node app)', `import * as Sentry from '@sentry/node';
+Sentry.init({ dsn: '${dsn}', release: 'my-bot@1.0.0' });
+
+// or without code changes: SENTRY_DSN='${dsn}' node bot.js`)}
+${block('Python: sentry-sdk (aiogram, python-telegram-bot)', `import sentry_sdk
+
+sentry_sdk.init(dsn="${dsn}", release="my-bot@1.0.0", send_default_pii=False)
+
+# aiogram: @dp.errors() handler → sentry_sdk.capture_exception(event.exception)
+# python-telegram-bot: application.add_error_handler(lambda u, c: sentry_sdk.capture_exception(c.error))`)}`;
+}
