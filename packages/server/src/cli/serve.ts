@@ -1,17 +1,22 @@
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { presentProject } from '../http/present.js';
+import { hashPassword } from '../lib/password.js';
 import { createBotpulse } from '../main.js';
 import type { Store } from '../store/store.js';
 
 const INITIAL_TOKEN_FILE = 'initial-api-token';
+const INITIAL_ADMIN_LOGIN = 'admin';
+const INITIAL_PASSWORD_FILE = 'initial-admin-password';
 
 /** `botpulse serve`: runs the server until SIGINT/SIGTERM, then shuts down without losing events. */
 export async function serve(): Promise<void> {
   const config = loadConfig();
   const botpulse = await createBotpulse(config);
   const firstStart = await bootstrap(botpulse.store, config.dataDir);
+  const adminCreated = await bootstrapAdmin(botpulse.store, config.dataDir);
   // Registered before anything is printed: whoever reads the banner may signal at once.
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -36,6 +41,7 @@ export async function serve(): Promise<void> {
       (firstStart ? ' (created now)' : '') +
       ` as "Authorization: Bearer <token>", e.g.`,
     `  curl -H "Authorization: Bearer $(cat ${join(config.dataDir, INITIAL_TOKEN_FILE)})" ${config.publicUrl}/api/v1/projects`,
+    dashboardLine(config.publicUrl, config.dataDir, adminCreated),
     'More: npx botpulse --help',
     '',
   ];
@@ -56,4 +62,27 @@ async function bootstrap(store: Store, dataDir: string): Promise<boolean> {
     chmodSync(tokenFile, 0o600);
   }
   return true;
+}
+
+/**
+ * A dashboard login from the start: user `admin` with a random password in a 0600 file of the data
+ * directory. The password is never printed or logged; the banner names the file. Skipped once
+ * the file exists or someone created `admin` by hand.
+ */
+async function bootstrapAdmin(store: Store, dataDir: string): Promise<boolean> {
+  const passwordFile = join(dataDir, INITIAL_PASSWORD_FILE);
+  if (existsSync(passwordFile) || (await store.getUser(INITIAL_ADMIN_LOGIN))) return false;
+  const password = randomBytes(18).toString('base64url');
+  await store.addUser(INITIAL_ADMIN_LOGIN, await hashPassword(password));
+  writeFileSync(passwordFile, password + '\n', { mode: 0o600 });
+  chmodSync(passwordFile, 0o600);
+  return true;
+}
+
+function dashboardLine(publicUrl: string, dataDir: string, adminCreated: boolean): string {
+  const passwordFile = join(dataDir, INITIAL_PASSWORD_FILE);
+  const how = existsSync(passwordFile)
+    ? `log in as "${INITIAL_ADMIN_LOGIN}" with the password in ${passwordFile}${adminCreated ? ' (created now)' : ''}`
+    : 'log in with a user from `npx botpulse user add <login>`';
+  return `Dashboard: ${publicUrl}/  ${how}`;
 }
