@@ -244,5 +244,60 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       await store.addUser('ann', 'hash2');
       assert.deepEqual(await store.getUser('ann'), { login: 'ann', passwordHash: 'hash2' });
     });
+
+    // ── dashboard (web) ─────────────────────────────────────────────────────
+
+    it('keeps dashboard sessions by id hash, extends and expires them', async () => {
+      const now = Date.now();
+      await store.createSession({ idHash: `h-${project.id}`, login: 'ann', csrfToken: 'tok', createdAt: now, expiresAt: now + 1000 });
+      assert.deepEqual(await store.getSession(`h-${project.id}`), { idHash: `h-${project.id}`, login: 'ann', csrfToken: 'tok', createdAt: now, expiresAt: now + 1000 });
+      await store.extendSession(`h-${project.id}`, now + 5000);
+      assert.equal((await store.getSession(`h-${project.id}`))!.expiresAt, now + 5000);
+      assert.ok((await store.deleteExpiredSessions(now + 6000)) >= 1);
+      assert.equal(await store.getSession(`h-${project.id}`), null);
+      await store.createSession({ idHash: `g-${project.id}`, login: 'ann', csrfToken: 'tok', createdAt: now, expiresAt: now + 1000 });
+      await store.deleteSession(`g-${project.id}`);
+      assert.equal(await store.getSession(`g-${project.id}`), null);
+    });
+
+    it('counts events per issue per hour, and answers the saved-view searches', async () => {
+      const hour = 3_600_000;
+      const now = Date.now();
+      const changes = await ingest([
+        ...Array.from({ length: 5 }, () => ({ fingerprint: 'often', event: event({ title: 'often', timestamp: now - 2 * hour }) })),
+        { fingerprint: 'often', event: event({ title: 'often', timestamp: now }) },
+        { fingerprint: 'crit', event: event({ title: 'crit', level: 'fatal', timestamp: now - 3 * 86_400_000 }) },
+        { fingerprint: 'http', event: event({ title: 'http', request: { method: 'GET', url: null, urlPattern: '/x', statusCode: 503, ip: null, userAgent: null } }) },
+      ]);
+      const often = changes.find((c) => c.issue.title === 'often')!.issue;
+      const hourly = await store.issueHourlyCounts([often.id], Math.floor(now / hour) - 23);
+      assert.deepEqual(hourly.get(often.id), [
+        { hour: Math.floor((now - 2 * hour) / hour), count: 5 },
+        { hour: Math.floor(now / hour), count: 1 },
+      ]);
+      const titles = async (search: Parameters<Store['searchIssues']>[0]) =>
+        (await store.searchIssues({ projectId: project.id, ...search })).issues.map((i) => i.title);
+      assert.deepEqual(await titles({ minEvents: 5, untracked: true }), ['often']);
+      assert.deepEqual(await titles({ level: 'fatal', status: ['new', 'in_progress'] }), ['crit']);
+      assert.deepEqual(await titles({ httpStatus: { from: 500, to: 599 }, since: now - hour }), ['http']);
+      assert.deepEqual(await titles({ text: 'B-001' }), ['often']);
+      const recent = await store.searchIssues({ projectId: project.id, eventsSince: now - 86_400_000 });
+      assert.deepEqual(recent.issues.map((i) => i.title), ['often', 'http']);
+      assert.equal(recent.recentCounts.get(often.id), 6);
+      assert.equal(recent.total, 2);
+      assert.deepEqual(await store.issueStatusCounts(project.id), { new: 3, in_progress: 0, resolved: 0, ignored: 0 });
+      assert.deepEqual((await store.issueTags(often.id)).map((t) => [t.key, t.value, t.count]), [['environment', 'production', 6]]);
+    });
+
+    it('keeps per-project settings, lists releases and counts parked raw items', async () => {
+      await store.setProjectSetting(project.id, 'alert_chat_id', '-100123');
+      assert.deepEqual(await store.getProjectSettings(project.id), { alert_chat_id: '-100123' });
+      await store.setProjectSetting(project.id, 'alert_chat_id', null);
+      assert.deepEqual(await store.getProjectSettings(project.id), {});
+      await ingest([{ fingerprint: 'rel', event: event({ release: 'r-9' }) }]);
+      assert.deepEqual((await store.listReleases(project.id, 5)).map((r) => r.version), ['r-9']);
+      await store.appendToSpool([{ projectId: project.id, kind: 'check_in', eventId: null, receivedAt: Date.now(), payload: Buffer.from('{}') }]);
+      assert.equal(await store.countRawItems('check_in', project.id), 1);
+    });
   });
 }
