@@ -285,8 +285,16 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       assert.deepEqual(recent.issues.map((i) => i.title), ['often', 'http']);
       assert.equal(recent.recentCounts.get(often.id), 6);
       assert.equal(recent.total, 2);
+      const everywhere = await store.searchIssues({ eventsSince: now - 86_400_000, limit: 500 }); // no other filter: the ranked fast path
+      assert.equal(everywhere.recentCounts.get(often.id), 6);
+      assert.ok(everywhere.total >= 2 && everywhere.issues.some((i) => i.id === often.id));
+      const counts = everywhere.issues.map((i) => everywhere.recentCounts.get(i.id)!);
+      assert.deepEqual(counts, [...counts].sort((a, b) => b - a));
       assert.deepEqual(await store.issueStatusCounts(project.id), { new: 3, in_progress: 0, resolved: 0, ignored: 0 });
-      assert.deepEqual((await store.issueTags(often.id)).map((t) => [t.key, t.value, t.count]), [['environment', 'production', 6]]);
+      assert.deepEqual((await store.issueTags(often.id)).map((t) => [t.key, t.values.map((v) => [v.value, v.count]), t.truncated]), [['environment', [['production', 6]], false]]);
+      await ingest([1, 2, 3].map((n) => ({ fingerprint: 'often', event: event({ title: 'often', tags: { req: `r${n}` } }) })));
+      const tags = await store.issueTags(often.id, 2);
+      assert.deepEqual(tags.map((t) => [t.key, t.values.length, t.truncated]), [['environment', 1, false], ['req', 2, true]]);
     });
 
     it('keeps per-project settings, lists releases and counts parked raw items', async () => {

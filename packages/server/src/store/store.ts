@@ -118,8 +118,12 @@ export interface Store {
   issueStatusCounts(projectId?: number): Promise<Record<IssueStatus, number>>;
   /** Events per hour (hour = ms / 3,600,000, floored) of each issue since `sinceHour`. */
   issueHourlyCounts(issueIds: number[], sinceHour: number): Promise<Map<number, HourlyCount[]>>;
-  /** The tag values an issue's events carried, most frequent first (environment and release included). */
-  issueTags(issueId: number): Promise<IssueTagCount[]>;
+  /**
+   * The tags an issue's events carried (environment and release included), per key its values
+   * most frequent first. Reads at most `valuesPerKey` values of a key, so a tag with a value per
+   * event (a request id) costs the same as any other; `truncated` says there were more.
+   */
+  issueTags(issueId: number, valuesPerKey?: number): Promise<IssueTagSummary[]>;
   /** Releases most recently first seen. */
   listReleases(projectId: number | undefined, limit: number): Promise<{ projectId: number; version: string; firstSeen: number }[]>;
   countRawItems(kind: string, projectId?: number): Promise<number>;
@@ -154,9 +158,8 @@ export interface HourlyCount {
   count: number;
 }
 
-export interface IssueTagCount {
+export interface IssueTagSummary {
   key: string;
-  value: string;
-  count: number;
-  lastSeen: number;
+  values: { value: string; count: number; lastSeen: number }[];
+  truncated: boolean;
 }

@@ -8,7 +8,7 @@ import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Pr
 import { newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
 import { parseShortId, toIssue, toProject, toStoredEvent, type IssueRow } from '../rows.js';
 import type { Database } from '../schema.js';
-import type { DigestedRow, HourlyCount, IssueFilter, IssueSearch, IssueTagCount, NewProject, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
+import type { DigestedRow, HourlyCount, IssueFilter, IssueSearch, IssueTagSummary, NewProject, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
 import { SqliteDigestWriter } from './digest-writer.js';
 
 const DEFAULT_PAGE = 50;
@@ -373,6 +373,7 @@ export class SqliteStore implements Store {
     const { joins, where, params } = issueSearchSql(search);
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const page = [Math.min(search.limit ?? DEFAULT_PAGE, 500), search.offset ?? 0];
+    if (search.eventsSince !== undefined && where.length === 0) return this.topIssuesSince(search.eventsSince, page);
     if (search.eventsSince !== undefined) {
       // Sorting by recent events needs every matching row anyway: count them in the same pass.
       const rows = this.db
@@ -386,6 +387,24 @@ export class SqliteStore implements Store {
       .prepare(`SELECT i.*, p.short_id_prefix FROM issues i ${joins} ${whereSql} ORDER BY ${SEARCH_SORT[search.sort ?? 'last_seen']} DESC, i.id DESC LIMIT ? OFFSET ?`)
       .all(...params, ...page) as IssueRow[];
     return { issues: rows.map(toIssue), total, recentCounts: new Map() };
+  }
+
+  /**
+   * "Most frequent since" with no other filter: rank the hourly counts alone and read only the
+   * page's 50 issues, instead of joining every issue seen today (25,000 on the benchmark) first.
+   */
+  private topIssuesSince(since: number, [limit, offset]: number[]): { issues: Issue[]; total: number; recentCounts: Map<number, number> } {
+    const rows = this.db
+      .prepare(
+        `WITH r AS MATERIALIZED (SELECT issue_id, SUM(count) AS recent FROM issue_hourly INDEXED BY issue_hourly_hour WHERE hour >= ? GROUP BY issue_id)
+         SELECT i.*, p.short_id_prefix, top.recent, (SELECT COUNT(*) FROM r) AS total_rows
+         FROM (SELECT issue_id, recent FROM r ORDER BY recent DESC, issue_id DESC LIMIT ? OFFSET ?) top
+         JOIN issues i ON i.id = top.issue_id JOIN projects p ON p.id = i.project_id
+         ORDER BY top.recent DESC, i.id DESC`,
+      )
+      .all(Math.floor(since / 3_600_000), limit, offset) as (IssueRow & { recent: number; total_rows: number })[];
+    const total = rows[0] ? Number(rows[0].total_rows) : Number(this.db.prepare('SELECT COUNT(DISTINCT issue_id) FROM issue_hourly WHERE hour >= ?').pluck().get(Math.floor(since / 3_600_000)));
+    return { issues: rows.map(toIssue), total, recentCounts: new Map(rows.map((r) => [Number(r.id), Number(r.recent)])) };
   }
 
   /** A page past the end has no row to carry the window count: count separately (only then). */
@@ -414,11 +433,18 @@ export class SqliteStore implements Store {
     return result;
   }
 
-  async issueTags(issueId: number): Promise<IssueTagCount[]> {
-    const rows = this.db
-      .prepare('SELECT key, value, count, last_seen FROM issue_tags WHERE issue_id = ? ORDER BY key, count DESC LIMIT 500')
-      .all(issueId) as { key: string; value: string; count: number; last_seen: number }[];
-    return rows.map((r) => ({ key: r.key, value: r.value, count: Number(r.count), lastSeen: Number(r.last_seen) }));
+  async issueTags(issueId: number, valuesPerKey = 1000): Promise<IssueTagSummary[]> {
+    // Walk the keys by skipping through the primary key (issue_id, key, value): a key with
+    // 100,000 distinct values is jumped over, never scanned.
+    const nextKey = this.db.prepare('SELECT key FROM issue_tags WHERE issue_id = ? AND key > ? ORDER BY key LIMIT 1').pluck();
+    const valuesOf = this.db.prepare('SELECT value, count, last_seen FROM issue_tags WHERE issue_id = ? AND key = ? LIMIT ?');
+    const summaries: IssueTagSummary[] = [];
+    for (let key = nextKey.get(issueId, '') as string | undefined; key !== undefined && summaries.length < 50; key = nextKey.get(issueId, key) as string | undefined) {
+      const rows = valuesOf.all(issueId, key, valuesPerKey + 1) as { value: string; count: number; last_seen: number }[];
+      const values = rows.slice(0, valuesPerKey).map((r) => ({ value: r.value, count: Number(r.count), lastSeen: Number(r.last_seen) }));
+      summaries.push({ key, values: values.sort((a, b) => b.count - a.count), truncated: rows.length > valuesPerKey });
+    }
+    return summaries;
   }
 
   async listReleases(projectId: number | undefined, limit: number): Promise<{ projectId: number; version: string; firstSeen: number }[]> {

@@ -71,7 +71,7 @@ label { font-size: 12px; color: var(--muted); font-weight: 500; }
 
 /* saved views and status tabs */
 .views { display: flex; gap: 6px; flex-wrap: wrap; margin-bottom: 12px; }
-.chip { display: inline-flex; align-items: center; gap: 6px; height: 28px; padding: 0 11px; border-radius: 999px; border: 1px solid var(--border); background: var(--panel); color: var(--muted); font-size: 12.5px; font-weight: 500; }
+.chip { flex-shrink: 0; display: inline-flex; align-items: center; gap: 6px; height: 28px; padding: 0 11px; border-radius: 999px; border: 1px solid var(--border); background: var(--panel); color: var(--muted); font-size: 12.5px; font-weight: 500; }
 .chip:hover { text-decoration: none; color: var(--text); background: var(--hover); }
 .chip[aria-current="true"] { background: var(--selected); color: var(--accent); border-color: color-mix(in srgb, var(--accent) 40%, transparent); }
 .tabs { display: flex; gap: 0; border-bottom: 1px solid var(--border); padding: 0 12px; overflow-x: auto; }
@@ -195,7 +195,9 @@ table.crumbs-table td { padding: 5px 8px 5px 0; border-top: 1px solid var(--bord
 table.crumbs-table td.msg { font-family: var(--mono); word-break: break-word; width: 100%; }
 table.crumbs-table td.cat { white-space: nowrap; color: var(--muted); }
 table.crumbs-table td.time { white-space: nowrap; color: var(--faint); font-variant-numeric: tabular-nums; }
-.tagbars { display: grid; gap: 10px; }
+.tagbars { display: grid; gap: 10px; grid-template-columns: minmax(0, 1fr); }
+.tagbar { min-width: 0; }
+.side-col, .main-col { min-width: 0; }
 .tagbar .name { display: flex; justify-content: space-between; font-size: 12px; color: var(--muted); margin-bottom: 3px; }
 .tagbar .track { display: flex; height: 8px; border-radius: 4px; overflow: hidden; background: var(--hover); }
 .tagbar .seg { height: 100%; }
@@ -252,6 +254,10 @@ pre.snippet { margin: 0; background: var(--code-bg); border: 1px solid var(--bor
   .issue-row .col-events { display: none; }
   .issue-row .mobile-counts { display: inline; }
   .issue-meta .culprit { max-width: 100%; }
+  .issue-title { flex-direction: column; gap: 0; }
+  .issue-title a { white-space: normal; display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; line-height: 1.3; }
+  .views { flex-wrap: nowrap; overflow-x: auto; margin-left: -10px; margin-right: -10px; padding: 0 10px 2px; scrollbar-width: none; }
+  .bulkbar button[value="in_progress"] { display: none; }
   .stats { grid-template-columns: repeat(2, minmax(0, 1fr)); }
   .stat:nth-child(2) { border-right: 0; }
   .stat:nth-child(-n+2) { border-bottom: 1px solid var(--border); }
@@ -260,6 +266,7 @@ pre.snippet { margin: 0; background: var(--code-bg); border: 1px solid var(--bor
   h1 { font-size: 18px; }
 }
 .mobile-counts { display: none; }
+.chart-tip { font-size: 11.5px; min-height: 16px; }
 .uplot, .uplot * { font-family: inherit !important; }
 .u-legend { font-size: 11px; }
 `;

@@ -147,7 +147,7 @@ function issueRow(ctx: PageContext, data: IssueListData, issue: Issue): Html {
       ${project ? html`<span class="badge outline">${project.name}</span>` : ''}
       ${issue.githubUrl ? html`<a class="badge outline" href="${issue.githubUrl}" rel="noopener noreferrer">GitHub</a>` : ''}
       ${issue.culprit ? html`<span class="culprit" title="${issue.culprit}">${issue.culprit}</span>` : ''}
-      <span class="mobile-counts">· ${compactNumber(events)} ev · ${compactNumber(issue.userCount)} users</span>
+      <span class="mobile-counts">${compactNumber(events)} events · ${compactNumber(issue.userCount)} users</span>
     </div>
   </div>
   <div class="col-spark">${sparkline(series.counts, `${dayTotal} events in the last 24 hours`)}</div>

@@ -1,5 +1,5 @@
 import type { Issue, Project, StoredEvent } from '../../store/model.js';
-import type { IssueTagCount } from '../../store/store.js';
+import type { IssueTagSummary } from '../../store/store.js';
 import { html, jsonForScript, queryString, type Html } from '../html.js';
 import { expandLink, linkValues, safeHttpUrl } from '../links.js';
 import { ago, barChart, fullNumber, isoMinute, levelBadge, pluralize, statusBadge } from './components.js';
@@ -14,7 +14,7 @@ export interface IssuePageData {
   /** Id (row id) of the next page of events, when there is one. */
   olderThan: number | null;
   chart: { startMs: number; stepMs: number; counts: number[] };
-  tags: IssueTagCount[];
+  tags: IssueTagSummary[];
   flash?: string;
 }
 
@@ -124,8 +124,8 @@ function linksOut(d: IssuePageData): Html {
 }
 
 function sidebar(ctx: PageContext, d: IssuePageData): Html {
-  return html`${eventList(ctx, d)}
-<div class="section"><h2>Tags</h2><div class="body">${tagBars(d)}</div></div>
+  return html`<div class="section"><h2>Tags</h2><div class="body">${tagBars(d)}</div></div>
+${eventList(ctx, d)}
 <div class="section"><h2>Details</h2><div class="body"><table class="kv">
   <tr><th>Project</th><td>${d.project.name}</td></tr>
   <tr><th>Short id</th><td>${d.issue.shortId}</td></tr>
@@ -146,15 +146,19 @@ function eventList(ctx: PageContext, d: IssuePageData): Html {
 
 /** Each tag key's values as a stacked bar (Sentry's tag summary), the top four shown. */
 function tagBars(d: IssuePageData): Html {
-  const byKey = new Map<string, IssueTagCount[]>();
-  for (const t of d.tags) byKey.set(t.key, [...(byKey.get(t.key) ?? []), t]);
-  if (byKey.size === 0) return html`<div class="faint">No tags.</div>`;
-  const bars = [...byKey.entries()].slice(0, 12).map(([key, values]) => {
-    const total = values.reduce((a, v) => a + v.count, 0);
+  if (d.tags.length === 0) return html`<div class="faint">No tags.</div>`;
+  const bars = d.tags.slice(0, 12).map(({ key, values, truncated }) => {
+    const total = values.reduce((a, v) => a + v.count, 0) || 1;
     const top = values.slice(0, 4);
-    return html`<div class="tagbar"><div class="name"><span>${key}</span><span class="num">${values.length} value${values.length === 1 ? '' : 's'}</span></div>
+    const distinct = truncated ? `${values.length}+ values` : `${values.length} value${values.length === 1 ? '' : 's'}`;
+    return html`<div class="tagbar"><div class="name"><span>${key}</span><span class="num">${distinct}</span></div>
       <div class="track">${top.map((v) => html`<div class="seg" style="width:${((v.count / total) * 100).toFixed(1)}%" title="${v.value}: ${v.count}"></div>`)}</div>
-      <div class="vals">${top.map((v, i) => html`${i ? ' · ' : ''}<a href="/issues${queryString({ q: `${key}:${v.value.includes(' ') ? `"${v.value}"` : v.value}`, status: 'all' })}">${v.value}</a> ${Math.round((v.count / total) * 100)}%`)}</div></div>`;
+      <div class="vals">${top.map((v, i) => html`${i ? ' · ' : ''}<a href="/issues${queryString({ q: `${key}:${v.value.includes(' ') ? `"${v.value}"` : v.value}`, status: 'all' })}">${v.value}</a> ${percent(v.count, total)}`)}</div></div>`;
   });
   return html`<div class="tagbars">${bars}</div>`;
+}
+
+function percent(count: number, total: number): string {
+  const p = (count / total) * 100;
+  return p >= 1 ? `${Math.round(p)}%` : '<1%';
 }
