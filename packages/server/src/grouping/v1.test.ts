@@ -242,6 +242,29 @@ describe('fingerprintV1: Telegram noise without in-app frames', () => {
     assert.equal(hashOf(exception(12345)), hashOf(exception(67890)));
   });
 
+  it('keeps Bot API errors from the same in-app line apart by their description, and flood waits together', () => {
+    const fromReplyLine = (value: string, type = 'GrammyError'): SentryEvent => ({
+      exception: [
+        {
+          type,
+          value,
+          stacktrace: { frames: [{ filename: '/app/src/handlers/start.ts', function: 'onStart', context_line: '  await ctx.reply(text);', lineno: 12, in_app: true }] },
+        },
+      ],
+    });
+    const blocked = fromReplyLine("Call to 'sendMessage' failed! (403: Forbidden: bot was blocked by the user)");
+    const notFound = fromReplyLine("Call to 'sendMessage' failed! (400: Bad Request: chat not found)");
+    assert.equal(fingerprintV1(blocked).basis, 'in-app-frames');
+    assert.notEqual(hashOf(blocked), hashOf(notFound));
+    assert.equal(
+      hashOf(fromReplyLine("Call to 'sendMessage' failed! (429: Too Many Requests: retry after 17)")),
+      hashOf(fromReplyLine("Call to 'sendMessage' failed! (429: Too Many Requests: retry after 3)")),
+    );
+    // Telegraf's errors are recognised by the API error code at the start of the value.
+    const telegraf = (value: string) => fromReplyLine(value, 'Error');
+    assert.notEqual(hashOf(telegraf('403: Forbidden: bot was blocked by the user')), hashOf(telegraf('400: Bad Request: chat not found')));
+  });
+
   it('uses only the first line of the value', () => {
     const event = (details: string): SentryEvent => ({ exception: [{ type: 'HttpError', value: `Network request for 'getUpdates' failed!\n${details}` }] });
     assert.equal(hashOf(event('socket hang up')), hashOf(event('ECONNRESET')));

@@ -11,7 +11,10 @@
  * 1. the event's `fingerprint` (`{{ default }}` and other variables expanded);
  * 2. the exception chain: per exception its in-app frames (module or file basename, function,
  *    normalised context line; never line numbers) plus the type, or, when none of its frames
- *    count, the type plus the parameterised first line of the value;
+ *    count, the type plus the parameterised first line of the value. A Telegram Bot API error
+ *    (grammY's GrammyError, Telegraf's TelegramError, or a value that carries an API error code)
+ *    keeps its parameterised value even with in-app frames: one `ctx.reply` line that fails with
+ *    "chat not found" and with "bot was blocked" has two different problems;
  * 3. HTTP errors without an exception: method + status + route pattern;
  * 4. the parameterised log message (template preferred) plus the logger;
  * 5. level + platform.
@@ -125,6 +128,7 @@ function exceptionKey(event: SentryEvent): GroupingKey | null {
     if (frames.length > 0) {
       framesContributed = true;
       components.push(...frames, ...typeComponent(exception));
+      if (isBotApiError(exception)) components.push(...valueComponent(exception));
     } else {
       components.push(...typeComponent(exception), ...valueComponent(exception));
     }
@@ -211,6 +215,15 @@ function typeComponent(exception: SentryException): string[] {
   if (exception.mechanism?.synthetic === true) return []; // a made-up type says nothing
   const type = nonEmpty(exception.type);
   return type === null ? [] : [`type:${type.slice(0, MAX_NAME_LENGTH)}`];
+}
+
+const BOT_API_ERROR_TYPES = new Set(['GrammyError', 'TelegramError']);
+/** `Call to 'sendMessage' failed! (403: Forbidden: ...)` (grammY) or `403: Forbidden: ...` (Telegraf). */
+const BOT_API_ERROR_VALUE = /^(?:Call to '\w+' failed! \()?[1-5]\d\d: (?:Bad Request|Forbidden|Unauthorized|Too Many Requests|Conflict|Not Found|Internal Server Error|Bad Gateway)\b/;
+
+function isBotApiError(exception: SentryException): boolean {
+  if (typeof exception.type === 'string' && BOT_API_ERROR_TYPES.has(exception.type)) return true;
+  return typeof exception.value === 'string' && BOT_API_ERROR_VALUE.test(exception.value);
 }
 
 function valueComponent(exception: SentryException): string[] {
