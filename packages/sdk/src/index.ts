@@ -1,1 +1,34 @@
-export {};
+// @botpulse/sdk: error tracking, Telegram context, noise filtering, polling lock and heartbeat
+// for Telegram bots, over the Sentry protocol (Botpulse or any Sentry server).
+export {
+  init, getClient, captureException, captureMessage, captureEvent, addBreadcrumb, setContext, setTag, setTags,
+  setUser, setExtra, withScope, trace, flush, close, getCurrentScope,
+} from './sdk.js';
+export { BotpulseClient, telegramTags } from './client.js';
+export type { BotpulseOptions, EventHint, TraceOptions, ResolvedConfig } from './client.js';
+export { Scope, DEFAULT_MAX_BREADCRUMBS } from './scope.js';
+export type { Breadcrumb } from './scope.js';
+export { Span, uuid32 } from './tracing.js';
+export type { SpanJson, SpanStatus } from './tracing.js';
+export { HttpTransport, NoopTransport, parseRateLimits, parseRetryAfter } from './transport.js';
+export type { Transport, TransportItem, TransportStats, HttpTransportOptions, DropReason } from './transport.js';
+export { exceptionsFromError, parseStack, isInApp, errorType } from './stack.js';
+export type { Mechanism, StackOptions } from './stack.js';
+export { scrubString, scrubValue, registerSecret, isSecretKey, BOT_TOKEN_PATTERN } from './scrub.js';
+export { NoiseFilter, classifyError, classifyApiFailure, telegramErrorInfo, DEFAULT_NOISE_KINDS } from './noise.js';
+export type { NoiseKind, NoiseOptions, TelegramErrorInfo } from './noise.js';
+export { UpdateDeduper, DEFAULT_DEDUPE_CAPACITY } from './dedupe.js';
+export { telegramContext, updateType } from './update.js';
+export type { UpdateLike } from './update.js';
+export { UpdateScope } from './update-scope.js';
+export type { UpdateScopeOptions } from './update-scope.js';
+export type { CountersSnapshot } from './counters.js';
+export { defaultTracesSampleRate, gitCommit, resolveDsn, resolveEnvironment, resolveRelease } from './config.js';
+export type { Env } from './config.js';
+export { resolveBotToken, selectBotToken, BotTokenError } from './token.js';
+export type { BotTokenSource } from './token.js';
+export { Heartbeat, PollingMonitor, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_CONFLICT_EVENT_AFTER_MS } from './heartbeat.js';
+export type { HeartbeatOptions, CheckIn, CheckInStatus, PollingState, HeartbeatRedis } from './heartbeat.js';
+export { instrumentGrammy, botpulseMiddleware, botpulseTransformer } from './grammy/index.js';
+export type { GrammyPluginOptions, GrammyInstrumentation, GrammyBotLike, GrammyContextLike, GrammyMiddleware, GrammyTransformer } from './grammy/index.js';
+export { SDK_NAME, SDK_VERSION } from './version.js';

@@ -1,0 +1,139 @@
+// grammY integration: an outermost middleware (scope, context, capture in every mode: polling,
+// @grammyjs/runner and webhooks) and an API transformer (every Bot API call as a breadcrumb and
+// span; getUpdates health for the heartbeat). No runtime import of grammY: the bot is passed in.
+import { ApiCallRecorder, type ApiResponseLike } from '../api-calls.js';
+import type { BotpulseClient } from '../client.js';
+import { Heartbeat, PollingMonitor, type HeartbeatOptions } from '../heartbeat.js';
+import { registerSecret } from '../scrub.js';
+import { resolveClient } from '../sdk.js';
+import { UpdateScope } from '../update-scope.js';
+import type { UpdateLike } from '../update.js';
+
+/** The parts of a grammY Context the SDK reads. */
+export interface GrammyContextLike {
+  update: { update_id: number };
+}
+
+/** grammY's `ApiCallFn`, loosely typed so grammY stays an optional peer. */
+export type ApiCallLike = (method: any, payload: any, signal?: any) => Promise<any>;
+/** A grammY transformer (`bot.api.config.use(transformer)`). */
+export type GrammyTransformer = (prev: any, method: any, payload: any, signal?: any) => Promise<any>;
+/** A grammY middleware function. */
+export type GrammyMiddleware = (ctx: any, next: () => Promise<void>) => Promise<void>;
+
+/** The parts of a grammY Bot the SDK touches. */
+export interface GrammyBotLike {
+  token: string;
+  api: { config: { use(...transformers: any[]): unknown }; getWebhookInfo(): Promise<{ pending_update_count: number }> };
+  use(...middleware: any[]): unknown;
+  stop(): Promise<void>;
+  botInfo?: { username?: string };
+}
+
+export interface GrammyPluginOptions {
+  /** Default: the client of `init()`. */
+  client?: BotpulseClient;
+  /** `contexts.telegram.role` for an update, e.g. from your database. */
+  role?: (ctx: any) => string | undefined;
+  /** Swallow expected Telegram errors that escape handlers instead of passing them to bot.catch. Default false. */
+  swallowNoise?: boolean;
+  /**
+   * Send a heartbeat check-in from the polling loop. `true` uses the bot's username as the
+   * monitor slug. Started at the first getUpdates, stopped by `bot.stop()`. Default off.
+   */
+  heartbeat?: boolean | Omit<HeartbeatOptions, 'monitor' | 'client'>;
+  /** 409 Conflicts lasting longer than this become an event (default 60 000 ms; false = never). */
+  conflictEventAfterMs?: number | false;
+}
+
+/** What `instrumentGrammy` installed. */
+export interface GrammyInstrumentation {
+  client: BotpulseClient;
+  middleware: GrammyMiddleware;
+  transformer: GrammyTransformer;
+  /** getUpdates health of this bot (fed by the transformer). */
+  polling: PollingMonitor;
+  heartbeat: Heartbeat | undefined;
+  /** Stops the heartbeat. */
+  dispose(): void;
+}
+
+/**
+ * The grammY middleware alone. Install it FIRST (`bot.use` order is outermost first) so it
+ * sees errors of every later middleware. Errors are captured, then rethrown, so grammY's own
+ * handling (bot.catch, errorBoundary, webhookCallback) still runs.
+ * @example
+ * const bot = new Bot(token);
+ * bot.use(botpulseMiddleware());
+ */
+export function botpulseMiddleware(options: Pick<GrammyPluginOptions, 'client' | 'role' | 'swallowNoise'> = {}): GrammyMiddleware {
+  const updates = new UpdateScope(resolveClient(options.client), { mechanism: 'grammy.middleware', role: options.role, swallowNoise: options.swallowNoise });
+  return (ctx: GrammyContextLike, next) => updates.run(ctx, ctx.update as UpdateLike, next);
+}
+
+/**
+ * The grammY API transformer alone: every Bot API call becomes a breadcrumb (method, latency,
+ * error code, retry_after) and, in a sampled update, a span. Install it after `autoRetry` to
+ * time whole calls (retries included), before it to see each attempt.
+ * @example bot.api.config.use(botpulseTransformer());
+ */
+export function botpulseTransformer(options: { client?: BotpulseClient; polling?: PollingMonitor } = {}): GrammyTransformer {
+  const client = resolveClient(options.client);
+  return async (prev: ApiCallLike, method: string, payload: Record<string, unknown> | undefined, signal?: AbortSignal) => {
+    const recorder = new ApiCallRecorder(client, options.polling, method, payload);
+    let response: ApiResponseLike;
+    try {
+      response = await prev(method, payload, signal);
+    } catch (error) {
+      recorder.threw(error);
+      throw error;
+    }
+    recorder.answered(response);
+    return response;
+  };
+}
+
+/**
+ * Installs the middleware and the transformer on a grammY bot. Call it right after `new Bot()`,
+ * before any other `bot.use`.
+ * @example
+ * const bot = new Bot(resolveBotToken());
+ * instrumentGrammy(bot, { heartbeat: { monitorSlug: 'support-bot' } });
+ */
+export function instrumentGrammy(bot: GrammyBotLike, options: GrammyPluginOptions = {}): GrammyInstrumentation {
+  const client = resolveClient(options.client);
+  registerSecret(bot.token);
+  const polling = new PollingMonitor(client, options.conflictEventAfterMs === undefined ? {} : { conflictEventAfterMs: options.conflictEventAfterMs });
+  const heartbeat = options.heartbeat ? createHeartbeat(bot, client, polling, options.heartbeat) : undefined;
+  const baseTransformer = botpulseTransformer({ client, polling });
+  const transformer: GrammyTransformer = heartbeat
+    ? (prev, method, payload, signal) => {
+        if (method === 'getUpdates' && !heartbeat.running) heartbeat.start();
+        return baseTransformer(prev, method, payload, signal);
+      }
+    : baseTransformer;
+  const middleware = botpulseMiddleware({ client, role: options.role, swallowNoise: options.swallowNoise ?? false });
+  bot.api.config.use(transformer);
+  bot.use(middleware);
+  if (heartbeat) stopHeartbeatWithBot(bot, heartbeat);
+  return { client, middleware, transformer, polling, heartbeat, dispose: () => heartbeat?.stop() };
+}
+
+function createHeartbeat(bot: GrammyBotLike, client: BotpulseClient, polling: PollingMonitor, option: true | Omit<HeartbeatOptions, 'monitor' | 'client'>): Heartbeat {
+  const settings = option === true ? { monitorSlug: bot.botInfo?.username ?? 'telegram-bot' } : option;
+  return new Heartbeat({
+    pendingUpdates: () => bot.api.getWebhookInfo().then((info) => info.pending_update_count),
+    ...settings,
+    client,
+    monitor: polling,
+  });
+}
+
+/** A stopped bot is not a deaf bot: stop beating when the bot stops polling. */
+function stopHeartbeatWithBot(bot: GrammyBotLike, heartbeat: Heartbeat): void {
+  const stop = bot.stop.bind(bot);
+  bot.stop = async () => {
+    heartbeat.stop();
+    return stop();
+  };
+}

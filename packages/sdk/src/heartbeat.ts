@@ -1,0 +1,312 @@
+// Health of the polling loop, seen from inside it. The API hooks (grammY transformer, Telegraf
+// callApi wrapper) report every getUpdates call to a PollingMonitor; the Heartbeat reads it every
+// 20 s and sends a Sentry `check_in`: "ok" while getUpdates keeps succeeding, "error" when it
+// fails, hangs, or keeps returning nothing while Telegram holds pending updates (a deaf bot).
+// A process that dies sends nothing, which the server's monitor notices as silence.
+import { hostname } from 'node:os';
+import type { BotpulseClient } from './client.js';
+import { Counters } from './counters.js';
+import type { TelegramErrorInfo } from './noise.js';
+import { resolveClient } from './sdk.js';
+import { uuid32 } from './tracing.js';
+
+/** Default heartbeat period (seed 001: every 20 s). */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 20_000;
+/** 409 Conflicts lasting longer than this become an event (a deploy overlap is shorter). */
+export const DEFAULT_CONFLICT_EVENT_AFTER_MS = 60_000;
+
+/** What the monitor knows about the polling loop. Times are ms since the epoch. */
+export interface PollingState {
+  /** The last getUpdates that answered ok. */
+  lastSuccessAt: number | undefined;
+  /** The last getUpdates that returned at least one update. */
+  lastUpdatesAt: number | undefined;
+  /** Start of the getUpdates call in flight, if any. */
+  inFlightSince: number | undefined;
+  /** Long-poll timeout (s) the bot asked for, as last seen. */
+  pollTimeoutSec: number | undefined;
+  consecutiveFailures: number;
+  lastError: { at: number; code?: number; description: string } | undefined;
+  /** getUpdates answers since the last non-empty one. */
+  emptyPollsInARow: number;
+  conflicts: number;
+}
+
+/**
+ * Collects getUpdates observations and 409 Conflicts. The bot plugins create one per bot.
+ * @example
+ * const monitor = new PollingMonitor(client);
+ * monitor.started({ timeout: 30 }); monitor.succeeded(0);
+ */
+export class PollingMonitor {
+  readonly state: PollingState = {
+    lastSuccessAt: undefined,
+    lastUpdatesAt: undefined,
+    inFlightSince: undefined,
+    pollTimeoutSec: undefined,
+    consecutiveFailures: 0,
+    lastError: undefined,
+    emptyPollsInARow: 0,
+    conflicts: 0,
+  };
+  private conflictStreakSince: number | undefined;
+  private conflictReported = false;
+
+  constructor(
+    private readonly client: BotpulseClient,
+    private readonly options: { conflictEventAfterMs?: number | false } = {},
+  ) {}
+
+  /** A getUpdates call began (payload as sent to the Bot API). */
+  started(payload: { timeout?: unknown } | undefined): void {
+    this.state.inFlightSince = Date.now();
+    const timeout = payload?.timeout;
+    if (typeof timeout === 'number') this.state.pollTimeoutSec = timeout;
+  }
+
+  /** getUpdates answered ok with `count` updates. */
+  succeeded(count: number): void {
+    const now = Date.now();
+    this.state.inFlightSince = undefined;
+    this.state.lastSuccessAt = now;
+    this.state.consecutiveFailures = 0;
+    if (count > 0) {
+      this.state.lastUpdatesAt = now;
+      this.state.emptyPollsInARow = 0;
+    } else {
+      this.state.emptyPollsInARow += 1;
+    }
+    this.conflictStreakSince = undefined;
+    this.conflictReported = false;
+  }
+
+  /** getUpdates failed (an error answer or no answer at all). */
+  failed(info: TelegramErrorInfo): void {
+    const now = Date.now();
+    this.state.inFlightSince = undefined;
+    this.state.consecutiveFailures += 1;
+    const lastError: PollingState['lastError'] = { at: now, description: info.description };
+    if (info.errorCode !== undefined) lastError.code = info.errorCode;
+    this.state.lastError = lastError;
+    if (info.errorCode === 409) this.conflict(info.description, now);
+  }
+
+  /** Counts a 409 Conflict; reports an event once a streak of them outlasts a deploy overlap. */
+  private conflict(description: string, now: number): void {
+    this.state.conflicts += 1;
+    this.client.stats.pollingConflicts += 1;
+    this.client.addBreadcrumb({ category: 'telegram.polling', level: 'warning', message: 'getUpdates 409 Conflict', data: { description } });
+    this.conflictStreakSince ??= now;
+    const after = this.options.conflictEventAfterMs ?? DEFAULT_CONFLICT_EVENT_AFTER_MS;
+    if (after === false || this.conflictReported || now - this.conflictStreakSince < after) return;
+    this.conflictReported = true;
+    this.client.captureMessage(`Polling conflict: another getUpdates poller for this bot for ${Math.round((now - this.conflictStreakSince) / 1000)} s`, {
+      level: 'error',
+      fingerprint: ['botpulse', 'polling-conflict'],
+      contexts: { polling: { conflicts: this.state.conflicts, description } },
+    });
+  }
+}
+
+/** Status of one check-in (Sentry Crons vocabulary). */
+export type CheckInStatus = 'ok' | 'in_progress' | 'error';
+
+/** The `check_in` item the heartbeat sends. */
+export interface CheckIn {
+  check_in_id: string;
+  monitor_slug: string;
+  status: CheckInStatus;
+  duration?: number;
+  environment?: string;
+  release?: string;
+  monitor_config?: Record<string, unknown>;
+  contexts?: Record<string, Record<string, unknown>>;
+}
+
+/** The minimal Redis surface the heartbeat uses (ioredis fits). */
+export interface HeartbeatRedis {
+  set(key: string, value: string, mode: 'PX', ms: number): Promise<unknown>;
+}
+
+export interface HeartbeatOptions {
+  client?: BotpulseClient;
+  /** The bot's PollingMonitor (from the grammY/Telegraf plugin). */
+  monitor: PollingMonitor;
+  /** Monitor name on the server (Sentry `monitor_slug`). */
+  monitorSlug: string;
+  /** Default 20 000 ms. */
+  intervalMs?: number;
+  /**
+   * How long without a successful getUpdates counts as deaf. Default: the long-poll timeout
+   * plus one interval plus 10 s (a healthy long poll answers at least once per timeout).
+   */
+  maxSilenceMs?: number;
+  /** Default "error": send an error check-in while deaf. "silent": send nothing (the server sees a missed beat). */
+  whenDeaf?: 'error' | 'silent';
+  /**
+   * Asks Telegram how many updates wait (getWebhookInfo.pending_update_count). Used only when
+   * every poll since the last beat came back empty: pending updates twice in a row mean that
+   * Telegram holds updates the loop never gets.
+   */
+  pendingUpdates?: () => Promise<number>;
+  /** Also SET `<redisKey>` = JSON {host, pid, env, ts} with a TTL of 3 intervals on healthy beats (seed 001). */
+  redis?: HeartbeatRedis;
+  /** Default "bot_polling_heartbeat". */
+  redisKey?: string;
+  /** Sentry monitor config sent with each check-in (default: 1-minute interval, 5 minutes of margin). */
+  monitorConfig?: Record<string, unknown> | false;
+  /** Called after each beat (tests, logs). */
+  onBeat?: (checkIn: CheckIn) => void;
+}
+
+/**
+ * Sends a check-in every interval while the polling loop is healthy, an error check-in (or
+ * nothing) when it is not. The timer is unref'd: it never keeps the process alive.
+ * @example
+ * const heartbeat = new Heartbeat({ monitor: pulse.polling, monitorSlug: 'support-bot' });
+ * heartbeat.start();
+ */
+export class Heartbeat {
+  private readonly client: BotpulseClient;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly startedAt = Date.now();
+  private pendingSeen = false;
+  private beating: Promise<CheckIn | undefined> | undefined;
+  /** The last check-in sent (or computed, when silent). */
+  last: CheckIn | undefined;
+
+  constructor(private readonly options: HeartbeatOptions) {
+    this.client = resolveClient(options.client);
+  }
+
+  get intervalMs(): number {
+    return this.options.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  }
+
+  start(): this {
+    if (this.timer) return this;
+    this.timer = setInterval(() => void this.beat(), this.intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+
+  /** One beat now: decides the status, sends the check-in. Concurrent calls share one beat. */
+  beat(): Promise<CheckIn | undefined> {
+    this.beating ??= this.doBeat().finally(() => {
+      this.beating = undefined;
+    });
+    return this.beating;
+  }
+
+  private async doBeat(): Promise<CheckIn | undefined> {
+    const verdict = await this.assess();
+    if (verdict === 'starting') return undefined;
+    const checkIn = this.checkIn(verdict.status, verdict.reason);
+    this.last = checkIn;
+    if (verdict.status === 'ok') {
+      this.client.stats.heartbeatsOk += 1;
+      this.client.stats.lastHeartbeatTimestamp = Math.floor(Date.now() / 1000);
+      void this.writeRedis();
+    } else {
+      this.client.stats.heartbeatsError += 1;
+      this.client.addBreadcrumb({ category: 'telegram.polling', level: 'error', message: `heartbeat: ${verdict.reason ?? 'unhealthy'}` });
+    }
+    if (verdict.status === 'ok' || (this.options.whenDeaf ?? 'error') === 'error') this.client.sendItem('check_in', checkIn);
+    this.options.onBeat?.(checkIn);
+    return checkIn;
+  }
+
+  /** "starting" until the first getUpdates answers (unless that takes longer than maxSilence). */
+  private async assess(): Promise<{ status: CheckInStatus; reason?: string } | 'starting'> {
+    const { state } = this.options.monitor;
+    const now = Date.now();
+    const maxSilence = this.maxSilenceMs();
+    if (state.inFlightSince !== undefined && now - state.inFlightSince > maxSilence) {
+      return { status: 'error', reason: `getUpdates has been hanging for ${Math.round((now - state.inFlightSince) / 1000)} s` };
+    }
+    const since = state.lastSuccessAt ?? this.startedAt;
+    if (now - since > maxSilence) {
+      const error = state.lastError ? `; last error: ${state.lastError.code ?? ''} ${state.lastError.description}`.trimEnd() : '';
+      return { status: 'error', reason: `no successful getUpdates for ${Math.round((now - since) / 1000)} s${error}` };
+    }
+    if (state.lastSuccessAt === undefined) return 'starting';
+    if (await this.updatesStuck()) return { status: 'error', reason: 'Telegram holds pending updates but getUpdates returns none' };
+    return { status: 'ok' };
+  }
+
+  private maxSilenceMs(): number {
+    if (this.options.maxSilenceMs !== undefined) return this.options.maxSilenceMs;
+    const timeoutSec = this.options.monitor.state.pollTimeoutSec ?? 30;
+    return timeoutSec * 1000 + this.intervalMs + 10_000;
+  }
+
+  /** Two beats in a row with only empty polls while Telegram reports pending updates. */
+  private async updatesStuck(): Promise<boolean> {
+    const { state } = this.options.monitor;
+    const probe = this.options.pendingUpdates;
+    if (!probe || state.emptyPollsInARow === 0 || (state.lastUpdatesAt !== undefined && Date.now() - state.lastUpdatesAt < this.intervalMs)) {
+      this.pendingSeen = false;
+      return false;
+    }
+    let pending = 0;
+    try {
+      pending = await probe();
+    } catch {
+      return false; // the probe failing says nothing about the loop
+    }
+    const stuck = pending > 0 && this.pendingSeen;
+    this.pendingSeen = pending > 0;
+    return stuck;
+  }
+
+  private checkIn(status: CheckInStatus, reason: string | undefined): CheckIn {
+    const { state } = this.options.monitor;
+    const polling: Record<string, unknown> = {
+      last_get_updates_ok_at: iso(state.lastSuccessAt),
+      last_updates_at: iso(state.lastUpdatesAt),
+      consecutive_failures: state.consecutiveFailures,
+      conflicts: state.conflicts,
+      interval_seconds: this.intervalMs / 1000,
+      host: hostname(),
+      pid: process.pid,
+    };
+    if (reason) polling['reason'] = reason;
+    if (state.lastError) polling['last_error'] = { ...state.lastError, at: iso(state.lastError.at) };
+    const checkIn: CheckIn = {
+      check_in_id: uuid32(),
+      monitor_slug: this.options.monitorSlug,
+      status,
+      environment: this.client.config.environment,
+      contexts: { polling },
+    };
+    if (this.client.config.release) checkIn.release = this.client.config.release;
+    if (this.options.monitorConfig !== false) {
+      checkIn.monitor_config = this.options.monitorConfig ?? { schedule: { type: 'interval', value: 1, unit: 'minute' }, checkin_margin: 5, max_runtime: 1 };
+    }
+    return checkIn;
+  }
+
+  private async writeRedis(): Promise<void> {
+    const { redis } = this.options;
+    if (!redis) return;
+    const value = JSON.stringify({ host: hostname(), pid: process.pid, env: this.client.config.environment, ts: new Date().toISOString() });
+    try {
+      await redis.set(this.options.redisKey ?? 'bot_polling_heartbeat', value, 'PX', this.intervalMs * 3);
+    } catch {
+      // Redis trouble must not break the heartbeat to Botpulse.
+    }
+  }
+}
+
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}

@@ -1,0 +1,177 @@
+// A real grammY bot with @botpulse/sdk, polling the fake Telegram and reporting to a real
+// Botpulse server: errors become one event with the update's context and no token; expected
+// Telegram errors become counters; the same holds under webhooks and @grammyjs/runner.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { Bot, webhookCallback } from 'grammy';
+import { run } from '@grammyjs/runner';
+import { instrumentGrammy } from '../../packages/sdk/src/index.js';
+import { startHarness, sleep, type Harness } from './sdk-support/harness.js';
+
+const ALICE = { id: 424242, first_name: 'Alice', last_name: 'Liddell', username: 'alice_l', language_code: 'en' };
+
+describe('@botpulse/sdk with a real grammY bot', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => h.stop());
+
+  function newBot() {
+    const { token } = h.tg.createBot();
+    const bot = new Bot(token, { client: { apiRoot: h.tg.apiRoot } });
+    return { token, bot };
+  }
+
+  /** Starts polling; resolves (with the start() promise wrapped, so it is not awaited) once a poll waits. */
+  async function startPolling(bot: Bot, token: string): Promise<{ running: Promise<void> }> {
+    const running = bot.start({ timeout: 1 });
+    await h.tg.waitFor(() => h.tg.isPolling(token), { what: 'grammY polling' });
+    return { running };
+  }
+
+  it('polling: a throwing handler gives one event with the update context and no token', async () => {
+    const { token, bot } = newBot();
+    const { client, transport } = h.newClient();
+    instrumentGrammy(bot, { client, role: () => 'dispatcher' });
+    const caught: unknown[] = [];
+    bot.catch((err) => void caught.push(err));
+    bot.on('message:text', async (ctx) => {
+      await ctx.reply('working on it');
+      throw new Error(`order failed for bot ${token}`);
+    });
+    const { running } = await startPolling(bot, token);
+    const { update } = h.tg.sendMessage(token, 'please pay', { from: ALICE });
+    await h.tg.waitFor(() => caught.length === 1, { what: 'bot.catch to see the error' });
+    await bot.stop();
+    await running;
+
+    const events = await h.waitForEvents(1);
+    const stored = events.find((e) => e.payload.contexts?.['telegram']?.['update_id'] === update.update_id);
+    assert.ok(stored, 'the event is stored with the update id');
+    const payload = stored.payload as any;
+    assert.deepEqual(payload.contexts.telegram, {
+      update_id: update.update_id,
+      update_type: 'message',
+      chat_id: ALICE.id,
+      chat_type: 'private',
+      user_id: ALICE.id,
+      username: 'alice_l',
+      first_name: 'Alice',
+      last_name: 'Liddell',
+      language_code: 'en',
+      role: 'dispatcher',
+    });
+    assert.equal(payload.user.id, String(ALICE.id));
+    assert.equal(payload.tags.update_type, 'message');
+    assert.equal(payload.tags.chat_type, 'private');
+    assert.equal(payload.sdk.name, 'botpulse.javascript.node');
+    assert.equal(payload.platform, 'node');
+    const exception = payload.exception.values.at(-1);
+    assert.equal(exception.type, 'Error');
+    assert.equal(exception.mechanism.handled, false);
+    assert.equal(exception.mechanism.type, 'grammy.middleware');
+    const top = exception.stacktrace.frames.at(-1);
+    assert.match(top.filename, /sdk-grammy\.test\.ts$/);
+    assert.equal(top.in_app, true);
+    assert.match(top.context_line, /order failed for bot/);
+    // Breadcrumbs of this update: the update itself, then the sendMessage call.
+    const crumbs = payload.breadcrumbs.values.map((b: any) => `${b.category}:${b.message}`);
+    assert.deepEqual(crumbs, ['telegram.update:update message', 'telegram.api:sendMessage']);
+    assert.equal(payload.breadcrumbs.values[0].data.text, undefined, 'message text is not sent by default');
+    // No token anywhere: not in what the SDK sent, not in what the server stored.
+    assert.ok(!transport.allText().includes(token.split(':')[1]!), 'the SDK never sent the token');
+    assert.ok(!JSON.stringify(stored).includes(token.split(':')[1]!), 'the stored event has no token');
+    assert.match(exception.value, /order failed for bot \[bot-token\]/);
+    assert.equal(client.counters().eventsCaptured, 1);
+  });
+
+  it('a 403 "bot was blocked" from sendMessage is a counter and a breadcrumb, not an event', async () => {
+    const { token, bot } = newBot();
+    const { client, transport } = h.newClient();
+    instrumentGrammy(bot, { client });
+    const caught: unknown[] = [];
+    bot.catch((err) => void caught.push(err));
+    bot.on('message:text', (ctx) => ctx.reply('hello'));
+    h.tg.blockChat(token, ALICE.id);
+    const { running } = await startPolling(bot, token);
+    h.tg.sendMessage(token, 'hi', { from: ALICE });
+    await h.tg.waitFor(() => caught.length === 1);
+    await bot.stop();
+    await running;
+    await client.flush(2000);
+    assert.equal(transport.payloads('event').length, 0, 'no event was sent');
+    const counters = client.counters();
+    assert.equal(counters.noise['bot_blocked'], 1);
+    assert.equal(counters.apiErrors['403'], 1);
+    assert.equal(counters.eventsCaptured, 0);
+  });
+
+  it('webhooks: grammY webhookCallback on node:http captures the error (bot.catch alone would not)', async () => {
+    const { token, bot } = newBot();
+    const { client, transport } = h.newClient();
+    instrumentGrammy(bot, { client });
+    bot.on('message:text', () => {
+      throw new TypeError('cannot read properties of undefined (reading "balance")');
+    });
+    const callback = webhookCallback(bot, 'http');
+    // A webhook handler that answers 200 even when the bot throws, so Telegram does not retry.
+    const server = http.createServer((req, res) => {
+      callback(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      await bot.api.setWebhook(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      const { update } = h.tg.sendMessage(token, 'balance?', { from: ALICE });
+      await h.tg.waitFor(() => transport.payloads('event').length === 1, { what: 'the event to be captured' });
+      const [event] = transport.payloads('event');
+      assert.equal(event.contexts.telegram.update_id, update.update_id);
+      assert.equal(event.exception.values.at(-1).type, 'TypeError');
+      assert.equal(event.exception.values.at(-1).mechanism.handled, false);
+      await bot.api.deleteWebhook();
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('runner: concurrent updates keep their own breadcrumbs', async () => {
+    const { token, bot } = newBot();
+    const { client, transport } = h.newClient();
+    instrumentGrammy(bot, { client });
+    const gate = { open: false, started: 0 };
+    bot.on('message:text', async (ctx) => {
+      const label = ctx.message.text;
+      addBreadcrumbFor(label, 'start');
+      gate.started += 1;
+      // Both updates are in flight at once: each waits until the other has started.
+      while (!gate.open) await sleep(5);
+      addBreadcrumbFor(label, 'end');
+      throw new Error(`failed ${label}`);
+    });
+    function addBreadcrumbFor(label: string, step: string): void {
+      client.addBreadcrumb({ category: 'test', message: `${label}:${step}` });
+    }
+    bot.catch(() => undefined);
+    await bot.init();
+    const handle = run(bot, { runner: { fetch: { timeout: 1 } } });
+    try {
+      h.tg.sendMessage(token, 'first', { from: ALICE });
+      h.tg.sendMessage(token, 'second', { from: { id: 777, first_name: 'Bob' } });
+      while (gate.started < 2) await sleep(5);
+      gate.open = true;
+      await h.tg.waitFor(() => transport.payloads('event').length === 2, { what: 'two events' });
+    } finally {
+      await handle.stop();
+    }
+    for (const event of transport.payloads('event')) {
+      const label = /failed (\w+)/.exec(event.exception.values.at(-1).value)![1];
+      const tests = event.breadcrumbs.values.filter((b: any) => b.category === 'test').map((b: any) => b.message);
+      assert.deepEqual(tests, [`${label}:start`, `${label}:end`], `breadcrumbs of ${label} only`);
+      assert.equal(event.contexts.telegram.user_id, label === 'first' ? ALICE.id : 777);
+    }
+  });
+});
