@@ -221,6 +221,7 @@ table.crumbs-table td.time { white-space: nowrap; color: var(--faint); font-vari
 /* projects, monitors, login */
 .grid-2 { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 14px; }
 .grid-3 { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 14px; }
+.grid-2 > .section, .grid-3 > .section { margin-top: 0; align-self: start; }
 .copy-row { display: flex; gap: 6px; align-items: center; }
 .copy-row code { flex: 1; padding: 6px 9px; background: var(--code-bg); border: 1px solid var(--border); border-radius: var(--radius); overflow-x: auto; white-space: nowrap; }
 pre.snippet { margin: 0; background: var(--code-bg); border: 1px solid var(--border); border-radius: var(--radius); padding: 10px 12px; overflow-x: auto; line-height: 1.55; }
