@@ -32,3 +32,15 @@ export type { HeartbeatOptions, CheckIn, CheckInStatus, PollingState, HeartbeatR
 export { instrumentGrammy, botpulseMiddleware, botpulseTransformer } from './grammy/index.js';
 export type { GrammyPluginOptions, GrammyInstrumentation, GrammyBotLike, GrammyContextLike, GrammyMiddleware, GrammyTransformer } from './grammy/index.js';
 export { SDK_NAME, SDK_VERSION } from './version.js';
+export { guardWebhook } from './webhook.js';
+export type { WebhookGuardOptions, WebhookHandler } from './webhook.js';
+export { instrumentTelegraf } from './telegraf/index.js';
+export type { TelegrafPluginOptions, TelegrafInstrumentation, TelegrafBotLike, TelegrafTelegramLike, TelegrafMiddleware } from './telegraf/index.js';
+export { pollingLock, PollingLock, LockHeldError, describeHolder } from './lock.js';
+export type { LockRedis, LockHolder, PollingLockOptions } from './lock.js';
+export { startPollingWithLock } from './grammy/polling-lock.js';
+export type { PollingWithLockOptions, GrammyPollingBotLike } from './grammy/polling-lock.js';
+export { createLogger, LOG_LEVELS } from './logger.js';
+export type { Logger, LoggerOptions, LogLevel, ShipOptions, SentryLogEntry } from './logger.js';
+export { registerMetrics } from './metrics.js';
+export type { MetricsOptions, MetricsRegistry } from './metrics.js';

@@ -1,0 +1,138 @@
+// Telegraf integration: a middleware (scope, context, capture), `bot.catch` wrapped so errors
+// Telegraf handles itself (its 90 s handler timeout) are captured too, and a wrapper around
+// `telegram.callApi` on the bot's and each update's Telegram instance (Telegraf has no
+// transformer API and builds a new Telegram object per update). No runtime import of Telegraf.
+import { ApiCallRecorder } from '../api-calls.js';
+import type { BotpulseClient } from '../client.js';
+import { Heartbeat, PollingMonitor, type HeartbeatOptions } from '../heartbeat.js';
+import { runInExecution, Scope } from '../scope.js';
+import { registerSecret } from '../scrub.js';
+import { resolveClient } from '../sdk.js';
+import { UpdateScope } from '../update-scope.js';
+import { telegramContext, type UpdateLike } from '../update.js';
+
+/** The parts of a Telegraf `Telegram` instance the SDK wraps. */
+export interface TelegrafTelegramLike {
+  token: string;
+  callApi(method: any, payload: any, options?: any): Promise<any>;
+}
+
+/** The parts of a Telegraf bot the SDK touches. */
+export interface TelegrafBotLike {
+  telegram: TelegrafTelegramLike;
+  use(...middleware: any[]): unknown;
+  catch(handler: (error: unknown, ctx: any) => unknown): unknown;
+  botInfo?: { username?: string } | undefined;
+  stop?(reason?: string): void;
+}
+
+/** A Telegraf middleware function. */
+export type TelegrafMiddleware = (ctx: any, next: () => Promise<void>) => Promise<void>;
+
+export interface TelegrafPluginOptions {
+  client?: BotpulseClient;
+  role?: (ctx: any) => string | undefined;
+  /** Swallow expected Telegram errors that escape handlers instead of passing them to bot.catch. Default false. */
+  swallowNoise?: boolean;
+  /** Heartbeat from the polling loop (started at the first getUpdates). `true`: monitor slug = bot username. */
+  heartbeat?: boolean | Omit<HeartbeatOptions, 'monitor' | 'client'>;
+  conflictEventAfterMs?: number | false;
+}
+
+export interface TelegrafInstrumentation {
+  client: BotpulseClient;
+  middleware: TelegrafMiddleware;
+  polling: PollingMonitor;
+  heartbeat: Heartbeat | undefined;
+  dispose(): void;
+}
+
+const WRAPPED = Symbol('botpulse.wrapped');
+
+/**
+ * Instruments a Telegraf bot. Call it right after `new Telegraf()`, before other `bot.use`.
+ * Your own `bot.catch` handler still runs (set it before or after).
+ * @example
+ * const bot = new Telegraf(resolveBotToken());
+ * instrumentTelegraf(bot);
+ * bot.catch((err, ctx) => ctx.reply('Something went wrong'));
+ */
+export function instrumentTelegraf(bot: TelegrafBotLike, options: TelegrafPluginOptions = {}): TelegrafInstrumentation {
+  const client = resolveClient(options.client);
+  registerSecret(bot.telegram.token);
+  const polling = new PollingMonitor(client, options.conflictEventAfterMs === undefined ? {} : { conflictEventAfterMs: options.conflictEventAfterMs });
+  const heartbeat = options.heartbeat ? createHeartbeat(bot, client, polling, options.heartbeat) : undefined;
+  const onCall = heartbeat ? (method: string) => method === 'getUpdates' && !heartbeat.running && heartbeat.start() : undefined;
+  wrapCallApi(bot.telegram, client, polling, onCall);
+  const updates = new UpdateScope(client, { mechanism: 'telegraf.middleware', role: options.role, swallowNoise: options.swallowNoise });
+  const middleware: TelegrafMiddleware = (ctx, next) => {
+    if (ctx.telegram && ctx.telegram !== bot.telegram) wrapCallApi(ctx.telegram, client, undefined, undefined);
+    return updates.run(ctx, ctx.update as UpdateLike, next);
+  };
+  bot.use(middleware);
+  wrapErrorHandler(bot, client, options.role);
+  if (heartbeat) stopHeartbeatWithBot(bot, heartbeat);
+  return { client, middleware, polling, heartbeat, dispose: () => heartbeat?.stop() };
+}
+
+/** Replaces `telegram.callApi` on this instance with a recording wrapper (once). */
+function wrapCallApi(telegram: TelegrafTelegramLike & { [WRAPPED]?: true }, client: BotpulseClient, polling: PollingMonitor | undefined, onCall: ((method: string) => unknown) | undefined): void {
+  if (telegram[WRAPPED]) return;
+  const original = telegram.callApi.bind(telegram);
+  telegram.callApi = async (method: string, payload: Record<string, unknown> | undefined, callOptions?: unknown) => {
+    onCall?.(method);
+    const recorder = new ApiCallRecorder(client, polling, method, payload);
+    try {
+      const result = await original(method, payload, callOptions);
+      recorder.answered({ ok: true, result });
+      return result;
+    } catch (error) {
+      const response = (error as { response?: { error_code?: number; description?: string; parameters?: { retry_after?: number } } }).response;
+      if (response && typeof response.error_code === 'number') recorder.answered({ ok: false, ...response });
+      else recorder.threw(error);
+      throw error;
+    }
+  };
+  telegram[WRAPPED] = true;
+}
+
+/**
+ * Errors reach Telegraf's handleError from our middleware (already captured: the client
+ * de-duplicates) and from outside it, e.g. the 90 s handlerTimeout: capture those with the
+ * update's context, then run whatever handler the bot has (its own or Telegraf's default).
+ */
+function wrapErrorHandler(bot: TelegrafBotLike & { handleError?: (error: unknown, ctx: any) => unknown }, client: BotpulseClient, role: ((ctx: any) => string | undefined) | undefined): void {
+  const capture = (error: unknown, ctx: any): void => {
+    const scope = new Scope(client.globalScope.maxBreadcrumbs);
+    if (ctx?.update) scope.telegram = telegramContext(ctx.update as UpdateLike, { role: role?.(ctx) });
+    runInExecution({ scope }, () => client.captureException(error, { mechanism: { type: 'telegraf.catch', handled: false } }));
+  };
+  const wrap = (handler: ((error: unknown, ctx: any) => unknown) | undefined) => (error: unknown, ctx: any) => {
+    capture(error, ctx);
+    if (handler) return handler(error, ctx);
+    throw error;
+  };
+  bot.handleError = wrap(bot.handleError);
+  const originalCatch = bot.catch.bind(bot);
+  bot.catch = (handler) => originalCatch(wrap(handler));
+}
+
+function createHeartbeat(bot: TelegrafBotLike, client: BotpulseClient, polling: PollingMonitor, option: true | Omit<HeartbeatOptions, 'monitor' | 'client'>): Heartbeat {
+  const settings = option === true ? { monitorSlug: bot.botInfo?.username ?? 'telegram-bot' } : option;
+  return new Heartbeat({
+    pendingUpdates: () => bot.telegram.callApi('getWebhookInfo', {}).then((info: { pending_update_count: number }) => info.pending_update_count),
+    ...settings,
+    client,
+    monitor: polling,
+  });
+}
+
+/** A stopped bot is not a deaf bot: stop beating when the bot stops. */
+function stopHeartbeatWithBot(bot: TelegrafBotLike, heartbeat: Heartbeat): void {
+  const stop = bot.stop?.bind(bot);
+  if (!stop) return;
+  bot.stop = (reason?: string) => {
+    heartbeat.stop();
+    stop(reason);
+  };
+}
