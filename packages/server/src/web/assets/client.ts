@@ -85,6 +85,13 @@ export const CLIENT_SCRIPT = String.raw`
     });
   }
 
+  // Filters left empty stay out of the pushed URL, so it reads like the link that made it.
+  document.addEventListener('htmx:configRequest', function (e) {
+    var params = e.detail.parameters;
+    if (e.detail.verb !== 'get' || !params) return;
+    Object.keys(params).forEach(function (key) { if (params[key] === '') delete params[key]; });
+  });
+
   function init(root) { copyButtons(root); bulkSelection(root); autoSubmit(root); localTimes(root); charts(root); }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { init(document); });
   else init(document);

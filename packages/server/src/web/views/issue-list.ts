@@ -54,7 +54,7 @@ function filterForm(data: IssueListData): Html {
   const moreOpen = Boolean(s.origin || s.environment || s.release);
   return html`<form class="issue-filters" method="get" action="/issues" role="search"
     hx-get="/issues" hx-target="#results" hx-select="#results" hx-select-oob="#views" hx-swap="outerHTML" hx-push-url="true"
-    hx-trigger="submit, input changed delay:350ms from:#q, change from:select">
+    hx-trigger="submit, input changed delay:350ms from:#q">
   <input type="hidden" name="view" value="${s.view === 'unresolved' ? '' : s.view}">
   ${s.status ? html`<input type="hidden" name="status" value="${s.status}">` : ''}
   <div class="filters">

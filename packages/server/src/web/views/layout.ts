@@ -28,6 +28,7 @@ export function page(ctx: PageContext, opts: PageOptions): Html {
 <meta name="color-scheme" content="light dark">
 <meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false}'>
 <title>${opts.title} · Botpulse</title>
+<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Ccircle cx='8' cy='8' r='6' fill='%234f46e5'/%3E%3C/svg%3E">
 <link rel="stylesheet" href="${ctx.assets.css}">
 ${opts.charts ? html`<link rel="stylesheet" href="${ctx.assets.uplotCss}">` : ''}
 <script src="${ctx.assets.htmx}" defer></script>
