@@ -14,6 +14,8 @@ import { uuid32 } from './tracing.js';
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 20_000;
 /** 409 Conflicts lasting longer than this become an event (a deploy overlap is shorter). */
 export const DEFAULT_CONFLICT_EVENT_AFTER_MS = 60_000;
+/** How much longer than its own timeout a getUpdates may take before it counts as hanging. */
+const HANG_GRACE_MS = 5000;
 
 /** What the monitor knows about the polling loop. Times are ms since the epoch. */
 export interface PollingState {
@@ -230,11 +232,15 @@ export class Heartbeat {
     const { state } = this.options.monitor;
     const now = Date.now();
     const maxSilence = this.maxSilenceMs();
-    if (state.inFlightSince !== undefined && now - state.inFlightSince > maxSilence) {
-      return { status: 'error', reason: `getUpdates has been hanging for ${Math.round((now - state.inFlightSince) / 1000)} s` };
+    const inFlightMs = state.inFlightSince === undefined ? undefined : now - state.inFlightSince;
+    // A long poll may legitimately wait its whole timeout; past that (plus a grace) it hangs.
+    const hangAfterMs = (state.pollTimeoutSec ?? 30) * 1000 + HANG_GRACE_MS;
+    if (inFlightMs !== undefined && inFlightMs > hangAfterMs) {
+      return { status: 'error', reason: `getUpdates has been hanging for ${Math.round(inFlightMs / 1000)} s` };
     }
     const since = state.lastSuccessAt ?? this.startedAt;
-    if (now - since > maxSilence) {
+    const pollWaiting = inFlightMs !== undefined;
+    if (!pollWaiting && now - since > maxSilence) {
       const error = state.lastError ? `; last error: ${state.lastError.code ?? ''} ${state.lastError.description}`.trimEnd() : '';
       return { status: 'error', reason: `no successful getUpdates for ${Math.round((now - since) / 1000)} s${error}` };
     }

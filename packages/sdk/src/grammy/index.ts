@@ -27,6 +27,7 @@ export interface GrammyBotLike {
   api: { config: { use(...transformers: any[]): unknown }; getWebhookInfo(): Promise<{ pending_update_count: number }> };
   use(...middleware: any[]): unknown;
   stop(): Promise<void>;
+  start?(options?: any): Promise<void>;
   botInfo?: { username?: string };
 }
 
@@ -106,16 +107,17 @@ export function instrumentGrammy(bot: GrammyBotLike, options: GrammyPluginOption
   const polling = new PollingMonitor(client, options.conflictEventAfterMs === undefined ? {} : { conflictEventAfterMs: options.conflictEventAfterMs });
   const heartbeat = options.heartbeat ? createHeartbeat(bot, client, polling, options.heartbeat) : undefined;
   const baseTransformer = botpulseTransformer({ client, polling });
+  const lifecycle = { polling: true };
   const transformer: GrammyTransformer = heartbeat
     ? (prev, method, payload, signal) => {
-        if (method === 'getUpdates' && !heartbeat.running) heartbeat.start();
+        if (method === 'getUpdates' && lifecycle.polling && !heartbeat.running) heartbeat.start();
         return baseTransformer(prev, method, payload, signal);
       }
     : baseTransformer;
   const middleware = botpulseMiddleware({ client, role: options.role, swallowNoise: options.swallowNoise ?? false });
   bot.api.config.use(transformer);
   bot.use(middleware);
-  if (heartbeat) stopHeartbeatWithBot(bot, heartbeat);
+  if (heartbeat) tieHeartbeatToBot(bot, heartbeat, lifecycle);
   return { client, middleware, transformer, polling, heartbeat, dispose: () => heartbeat?.stop() };
 }
 
@@ -129,11 +131,23 @@ function createHeartbeat(bot: GrammyBotLike, client: BotpulseClient, polling: Po
   });
 }
 
-/** A stopped bot is not a deaf bot: stop beating when the bot stops polling. */
-function stopHeartbeatWithBot(bot: GrammyBotLike, heartbeat: Heartbeat): void {
+/**
+ * A stopped bot is not a deaf bot: stop beating when the bot stops polling. grammY's stop()
+ * itself calls getUpdates once (to confirm the offset), which must not restart the heartbeat;
+ * the next start() re-arms it.
+ */
+function tieHeartbeatToBot(bot: GrammyBotLike, heartbeat: Heartbeat, lifecycle: { polling: boolean }): void {
   const stop = bot.stop.bind(bot);
   bot.stop = async () => {
+    lifecycle.polling = false;
     heartbeat.stop();
     return stop();
   };
+  const start = bot.start?.bind(bot);
+  if (start) {
+    bot.start = (options?: Record<string, unknown>) => {
+      lifecycle.polling = true;
+      return start(options);
+    };
+  }
 }
