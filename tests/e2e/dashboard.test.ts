@@ -114,9 +114,10 @@ describe('the dashboard in a real browser', { skip: chromiumMissing && `${CHROMI
   it('filters the list by text and by tag', async () => {
     await page.fill('#q', 'balance');
     await page.press('#q', 'Enter');
-    await page.waitForFunction(() => document.querySelectorAll('.issue-title a').length === 1);
+    // htmx swaps the results in place, then pushes the URL once the swap has settled.
+    await page.waitForFunction("document.querySelectorAll('.issue-title a').length === 1"); // runs in the page
+    await page.waitForURL(/q=balance/);
     assert.match((await page.locator('.issue-title a').textContent()) ?? '', /balance/);
-    assert.match(page.url(), /q=balance/);
 
     await page.goto(`${server.url}/issues?q=${encodeURIComponent('origin:worker')}`);
     assert.deepEqual((await page.locator('.issue-title a').allTextContents()).map((t) => /Too Many Requests/.test(t)), [true]);

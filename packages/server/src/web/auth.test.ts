@@ -151,7 +151,7 @@ describe('CSRF', () => {
     const ann = await sessionCookie(web);
     const bob = { bp_session: cookiesOf(await logIn(web, 'bob', PASSWORD)).bp_session! };
     const bobToken = await csrfToken(web, bob);
-    for (const form of [{}, { _csrf: '' }, { _csrf: 'x'.repeat(43) }, { _csrf: bobToken }]) {
+    for (const form of [{}, { _csrf: '' }, { _csrf: 'x'.repeat(43) }, { _csrf: bobToken }] as Record<string, string>[]) {
       for (const url of ['/logout', '/issues/bulk', '/issues/1/status', '/projects/x']) {
         const res = await post(web, url, ann, { ...form, status: 'resolved', action: 'resolve', ids: '1' });
         assert.equal(res.statusCode, 403, `${url} ${JSON.stringify(form)}`);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { expandLink, formatLinkTemplates, parseLinkTemplates, safeHttpUrl } from './links.js';
+import type { StoredEvent } from '../store/model.js';
+import { expandLink, formatLinkTemplates, linkValues, parseLinkTemplates, safeHttpUrl, telegramOf } from './links.js';
 
 const values = { user: { id: 42 }, tags: { gen_request_id: 'g/1 2&x' }, telegram: { chat_id: -1001 }, event: { id: 'abc' } };
 
@@ -23,5 +24,14 @@ describe('link templates', () => {
     assert.deepEqual(templates, [{ name: 'user', url: 'https://a.example/u/{user.id}' }]);
     assert.equal(errors.length, 2);
     assert.equal(formatLinkTemplates(templates), 'user https://a.example/u/{user.id}');
+  });
+
+  it('reads Telegram values from contexts.telegram, else from the tags other SDKs send', () => {
+    const event = (payload: object, tags: Record<string, string>) => ({ eventId: 'e1', release: null, environment: null, tags, payload }) as unknown as StoredEvent;
+    assert.deepEqual(telegramOf(event({ contexts: { telegram: { chat_id: 5 } } }, { chat_id: '9' })), { chat_id: 5 });
+    assert.deepEqual(telegramOf(event({}, { 'tg.chat_id': '9', 'telegram.user_id': '7' })), { chat_id: '9', user_id: '7' });
+    assert.equal(telegramOf(event({}, {})), null);
+    const values = linkValues(event({ user: { id: 'u1' } }, { chat_id: '-100' }));
+    assert.equal(expandLink({ name: 'chat', url: 'https://a.example/{telegram.chat_id}/{user.id}/{event.id}' }, values), 'https://a.example/-100/u1/e1');
   });
 });

@@ -22,7 +22,7 @@ export function linkValues(event: StoredEvent): Record<string, unknown> {
   return {
     user: payload.user ?? {},
     tags: event.tags,
-    telegram: contexts.telegram ?? {},
+    telegram: telegramOf(event) ?? {},
     contexts,
     extra: payload.extra ?? {},
     event: { id: event.eventId },
@@ -73,4 +73,22 @@ export function parseLinkTemplates(text: string): { templates: LinkTemplate[]; e
 
 export function formatLinkTemplates(templates: LinkTemplate[]): string {
   return templates.map((t) => `${t.name} ${t.url}`).join('\n');
+}
+
+const TELEGRAM_FIELDS = ['update_id', 'update_type', 'chat_id', 'chat_type', 'user_id', 'username', 'language_code', 'role', 'group_id'];
+
+/**
+ * The event's Telegram context: `contexts.telegram` as our SDK sends it, else the tags other
+ * SDKs use (`chat_id`, `telegram.chat_id`, `tg.chat_id`), the way the digest reads them.
+ */
+export function telegramOf(event: StoredEvent): Record<string, unknown> | null {
+  const contexts = (event.payload as Record<string, unknown>).contexts as Record<string, unknown> | undefined;
+  const context = contexts?.telegram;
+  if (context && typeof context === 'object' && !Array.isArray(context)) return context as Record<string, unknown>;
+  const fromTags: Record<string, unknown> = {};
+  for (const field of TELEGRAM_FIELDS) {
+    const value = event.tags[field] ?? event.tags[`telegram.${field}`] ?? event.tags[`tg.${field}`];
+    if (value !== undefined) fromTags[field] = value;
+  }
+  return Object.keys(fromTags).length ? fromTags : null;
 }

@@ -1,6 +1,7 @@
 import type { SentryBreadcrumb, SentryException, SentryStackFrame } from '@botpulse/protocol';
 import type { StoredEvent } from '../../store/model.js';
 import { html, type Html, type Renderable } from '../html.js';
+import { telegramOf } from '../links.js';
 import { payloadTree } from './payload-tree.js';
 
 type Payload = Record<string, unknown>;
@@ -13,7 +14,7 @@ export function eventSections(event: StoredEvent): Html {
 ${message(event, exceptions.length > 0)}
 ${exceptions.length ? section('Exception', exceptions.map((e, i) => exceptionBlock(e, i > 0)), 'exception') : ''}
 ${breadcrumbs(payload)}
-${telegram(payload)}
+${telegram(event)}
 ${request(payload)}
 ${user(payload)}
 ${tags(event)}
@@ -90,9 +91,9 @@ function breadcrumbs(payload: Payload): Html {
   return section(`Breadcrumbs (${crumbs.length})`, html`<div class="body"><table class="crumbs-table">${rows}</table></div>`, 'breadcrumbs');
 }
 
-function telegram(payload: Payload): Html {
-  const tg = ((payload.contexts as Payload | undefined)?.telegram ?? null) as Payload | null;
-  if (!tg || typeof tg !== 'object') return html``;
+function telegram(event: StoredEvent): Html {
+  const tg = telegramOf(event);
+  if (!tg) return html``;
   const known = ['update_id', 'update_type', 'chat_id', 'chat_type', 'user_id', 'username', 'language_code', 'role', 'group_id', 'duplicate'];
   const rows: [string, unknown][] = known.map((k) => [k, tg[k]]);
   for (const [k, v] of Object.entries(tg)) if (!known.includes(k) && k !== 'type') rows.push([k, v]);
