@@ -107,6 +107,7 @@ export class HttpTransport implements Transport {
   private scheduled = false;
   private closed = false;
   private readonly rateLimits = new Map<string, number>();
+  private wake: (() => void) | undefined;
   private readonly idleWaiters = new Set<() => void>();
   private readonly counters: Omit<TransportStats, 'queuedItems' | 'queuedBytes'> = {
     sentEnvelopes: 0,
@@ -140,6 +141,7 @@ export class HttpTransport implements Transport {
       return;
     }
     this.enqueue({ ...item, category: CATEGORY_OF_TYPE[item.type] ?? 'default', attempts: 0 }, false);
+    this.wake?.();
     this.schedule();
   }
 
@@ -211,7 +213,7 @@ export class HttpTransport implements Transport {
       while (this.queue.length > 0 && !this.closed) {
         const batch = this.takeBatch();
         if (batch.length === 0) {
-          await sleep(this.rateLimitWaitMs());
+          await this.waitForLimitOrNewItem(this.rateLimitWaitMs());
           continue;
         }
         await this.deliver(batch);
@@ -220,6 +222,21 @@ export class HttpTransport implements Transport {
       this.running = false;
       this.notifyIfIdle();
     }
+  }
+
+  /** Sleeps while every queued item is rate limited; a new item (maybe of another category) wakes it. */
+  private waitForLimitOrNewItem(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.wake = undefined;
+        resolve();
+      }
+      this.wake = done;
+    });
   }
 
   /** An event alone, or up to maxBatchItems other items, skipping rate-limited categories. */
@@ -327,8 +344,7 @@ export class HttpTransport implements Transport {
   private rateLimitWaitMs(): number {
     const now = Date.now();
     const pending = this.queue.map((item) => Math.max(this.rateLimits.get(item.category) ?? 0, this.rateLimits.get(ALL_CATEGORIES) ?? 0) - now);
-    // Re-check at least every second: items of other categories may have arrived meanwhile.
-    return Math.min(1000, Math.max(10, Math.min(...pending)));
+    return Math.max(10, Math.min(...pending));
   }
 
   /** `X-Sentry-Rate-Limits` wins; else `Retry-After`; a bare 429 means 60 s for everything. */
