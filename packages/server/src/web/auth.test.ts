@@ -158,7 +158,9 @@ describe('CSRF', () => {
       }
     }
     const token = await csrfToken(web, ann);
-    assert.equal((await post(web, '/issues/bulk', ann, { _csrf: token, action: 'resolve' })).statusCode, 303);
+    const bulk = await post(web, '/issues/bulk', ann, { _csrf: token, action: 'resolve', ids: '999999', back: '/issues' });
+    assert.equal(bulk.statusCode, 303);
+    assert.equal(bulk.headers.location, '/issues?done=resolved:0', 'an issue that is gone is skipped');
     const header = await web.inject({ method: 'POST', url: '/issues/bulk', cookies: ann, headers: { 'x-csrf-token': token, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'action=ignore' });
     assert.equal(header.statusCode, 303);
   });

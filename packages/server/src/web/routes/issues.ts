@@ -37,9 +37,15 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
     const body = req.body ?? {};
     const ids = [body.ids].flat().map((v) => Number(v)).filter((n) => Number.isInteger(n) && n > 0).slice(0, 500);
     const change = bulkChange(String(body.action ?? ''));
-    for (const id of ids) await deps.store.setIssueStatus(id, change);
+    let changed = 0;
+    for (const id of ids) {
+      // An id from a stale page may be gone (never from this form otherwise): skip it, don't fail the rest.
+      if (!(await deps.store.getIssue(id))) continue;
+      await deps.store.setIssueStatus(id, change);
+      changed += 1;
+    }
     const back = safeNext(body.back);
-    return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}done=${change.status}:${ids.length}`, 303);
+    return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}done=${change.status}:${changed}`, 303);
   });
 
   app.get('/issues/:id', async (req: FastifyRequest<IdParams & { Querystring: { event?: string; before?: string; done?: string } }>, reply) => {
