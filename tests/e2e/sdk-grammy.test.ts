@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Bot, webhookCallback } from 'grammy';
 import { run } from '@grammyjs/runner';
-import { instrumentGrammy } from '../../packages/sdk/src/index.js';
+import { guardWebhook, instrumentGrammy } from '../../packages/sdk/src/index.js';
 import { startHarness, sleep, type Harness } from './sdk-support/harness.js';
 
 const ALICE = { id: 424242, first_name: 'Alice', last_name: 'Liddell', username: 'alice_l', language_code: 'en' };
@@ -116,13 +116,8 @@ describe('@botpulse/sdk with a real grammY bot', () => {
     bot.on('message:text', () => {
       throw new TypeError('cannot read properties of undefined (reading "balance")');
     });
-    const callback = webhookCallback(bot, 'http');
-    // A webhook handler that answers 200 even when the bot throws, so Telegram does not retry.
-    const server = http.createServer((req, res) => {
-      callback(req, res).catch(() => {
-        if (!res.headersSent) res.writeHead(200).end();
-      });
-    });
+    // guardWebhook answers 200 even when the bot throws (so Telegram does not re-send the update).
+    const server = http.createServer(guardWebhook(webhookCallback(bot, 'http'), { client }));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       await bot.api.setWebhook(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
@@ -130,12 +125,43 @@ describe('@botpulse/sdk with a real grammY bot', () => {
       await h.tg.waitFor(() => transport.payloads('event').length === 1, { what: 'the event to be captured' });
       const [event] = transport.payloads('event');
       assert.equal(event.contexts.telegram.update_id, update.update_id);
+      // Answered 200: the fake confirmed the update instead of re-sending it.
+      await h.tg.waitFor(() => h.tg.pendingUpdates(token).length === 0, { what: 'the update to be confirmed' });
+      assert.equal(h.tg.webhookDeliveries(token).length, 1);
+      assert.equal(transport.payloads('event').length, 1, 'captured once (middleware and guard both saw it)');
       assert.equal(event.exception.values.at(-1).type, 'TypeError');
       assert.equal(event.exception.values.at(-1).mechanism.handled, false);
       await bot.api.deleteWebhook();
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+
+  it("webhooks: Telegram's re-send of a failed update is flagged as a duplicate", async () => {
+    const { token, bot } = newBot();
+    const { client, transport } = h.newClient();
+    instrumentGrammy(bot, { client });
+    bot.on('message:text', () => {
+      throw new Error('database restarting');
+    });
+    // errorStatus 500 asks Telegram to retry: the fake re-sends the same update_id.
+    const server = http.createServer(guardWebhook(webhookCallback(bot, 'http'), { client, errorStatus: 500 }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    let updateId = 0;
+    try {
+      await bot.api.setWebhook(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      updateId = h.tg.sendMessage(token, 'retry me', { from: ALICE }).update.update_id;
+      await h.tg.waitFor(() => transport.payloads('event').length >= 2, { what: 'the re-sent update to fail again', timeoutMs: 8000 });
+      await bot.api.deleteWebhook({ drop_pending_updates: true });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    const [first, second] = transport.payloads('event');
+    assert.equal(first.contexts.telegram.update_id, updateId);
+    assert.equal(second.contexts.telegram.update_id, updateId);
+    assert.equal(first.tags.duplicate_update, undefined);
+    assert.equal(second.tags.duplicate_update, 'true');
+    assert.ok(client.counters().duplicateUpdates >= 1);
   });
 
   it('runner: concurrent updates keep their own breadcrumbs', async () => {
