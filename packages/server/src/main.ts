@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { createAlerting, type Alerting, type AlertingOptions } from './alerts/alerting.js';
+import { alertRoutes } from './alerts/routes.js';
 import type { Config } from './config/load.js';
 import { DigestLoop } from './digest/loop.js';
 import { createRowDigester } from './digest/process.js';
@@ -20,6 +22,8 @@ export interface Botpulse {
   spool: Spool;
   digest: DigestLoop;
   logger: Logger;
+  /** Alert rules, outbox sender and the alert bot (docs/alerts.md); started by listen(). */
+  alerting: Alerting;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests and the current digest batch, closes the store. */
@@ -29,6 +33,7 @@ export interface Botpulse {
 export interface CreateOptions {
   logger?: Logger;
   onIssueChanges?: (changes: IssueChange[]) => void;
+  alerting?: AlertingOptions;
 }
 
 export async function openStore(config: Readonly<Config>): Promise<Store> {
@@ -41,12 +46,16 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   const spool = new Spool(store, config.backlogLimit);
   await spool.init();
   const stats = new IngestStats();
+  const alerting = createAlerting(config, store, logger, options.alerting);
   const digest = new DigestLoop(store, spool, {
     batchSize: config.digestBatch,
     digestRows: createRowDigester({
       onRejected: (row, err) => logger.error({ spoolId: row.id, projectId: row.projectId, error: err.message }, 'spooled event could not be digested'),
     }),
-    ...(options.onIssueChanges ? { onChanges: options.onIssueChanges } : {}),
+    onChanges: (changes) => {
+      alerting.onIssueChanges(changes);
+      options.onIssueChanges?.(changes);
+    },
     logger,
   });
   const projects = projectCache(store);
@@ -61,6 +70,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     onSpooled: () => digest.kick(),
     health: () => ({ backlog: spool.backlog, digested: digest.digestedTotal, accepted: stats.acceptedByKind }),
   });
+  app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
   const retention = new RetentionJob(store, config, logger);
   digest.kick(); // a backlog left by a crash is digested at once
 
@@ -71,15 +81,18 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     spool,
     digest,
     logger,
+    alerting,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       retention.start();
+      alerting.start();
       return address;
     },
     async close() {
       retention.stop();
       await app.close();
       await digest.stop();
+      await alerting.stop();
       await store.close();
     },
   };

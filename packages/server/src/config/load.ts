@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { toAlertConfig, type AlertConfig } from '../alerts/config.js';
 import { configSchema, CONFIG_KEYS, type RawConfig } from './schema.js';
 
 /** The configuration every part of the server reads; built once at start and frozen. */
@@ -22,6 +23,8 @@ export interface Config {
   rawItemRetentionHours: number;
   retentionDays: number;
   scrub: { extraKeys: string[]; extraPatterns: RegExp[] };
+  /** Alert rules, channels and noise control (docs/alerts.md). */
+  alerts: AlertConfig;
 }
 
 export class ConfigError extends Error {
@@ -88,6 +91,7 @@ function toConfig(raw: RawConfig): Config {
       extraKeys: splitList(raw.BOTPULSE_SCRUB_EXTRA_KEYS),
       extraPatterns: splitList(raw.BOTPULSE_SCRUB_EXTRA_PATTERNS).map(compilePattern),
     },
+    alerts: toAlertConfig(raw),
   };
 }
 

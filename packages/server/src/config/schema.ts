@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { alertConfigKeys } from '../alerts/config.js';
 
 /**
  * Every configuration key Botpulse reads. Keys are environment-variable names; the optional JSON
@@ -24,6 +25,7 @@ export const configSchema = z.object({
   BOTPULSE_SCRUB_EXTRA_KEYS: z.string().default(''),
   BOTPULSE_SCRUB_EXTRA_PATTERNS: z.string().default(''),
   ERROR_LOG_RETENTION_DAYS: int(1, 3650).default(30),
+  ...alertConfigKeys,
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

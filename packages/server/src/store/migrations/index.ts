@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m001 from './001_initial.js';
 import * as m002 from './002_dashboard.js';
 import * as m003 from './003_dashboard_indexes.js';
+import * as m004 from './004_alerts.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
 export const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_dashboard': m002,
   '003_dashboard_indexes': m003,
+  '004_alerts': m004,
 };

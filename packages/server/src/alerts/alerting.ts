@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load.js';
+import type { AlertStore, ChannelKind } from '../store/alerts.js';
+import type { IssueChange } from '../store/model.js';
+import { SqliteAlertStore } from '../store/sqlite/alerts.js';
+import { SqliteStore } from '../store/sqlite/index.js';
+import type { Store } from '../store/store.js';
+import type { AlertChannel } from './channels/contract.js';
+import { BotApi } from './channels/telegram/api.js';
+import { AlertBot } from './channels/telegram/bot.js';
+import { TelegramChannel } from './channels/telegram/sender.js';
+import { WebhookChannel } from './channels/webhook/sender.js';
+import { AlertEngine } from './engine.js';
+import { OutboxSender, type OutboxSenderDeps } from './outbox.js';
+import { RulesResolver } from './rules.js';
+
+/** Everything alerting, as main.ts wires it: the rules engine, the outbox sender, the alert bot. */
+export interface Alerting {
+  alerts: AlertStore;
+  engine: AlertEngine;
+  sender: OutboxSender;
+  bot: AlertBot | null;
+  rules: RulesResolver;
+  /** The digest's hook. */
+  onIssueChanges(changes: IssueChange[]): void;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface AlertingOptions {
+  /** Test and benchmark knobs (delays that are minutes in production). */
+  sender?: Partial<Pick<OutboxSenderDeps, 'claim' | 'retryBaseMs' | 'idleMs'>>;
+  pollTimeoutSeconds?: number;
+}
+
+/** The AlertStore sharing the Store's connection (one SQLite writer per process). */
+export function alertStoreFor(store: Store): AlertStore {
+  if (store instanceof SqliteStore) return new SqliteAlertStore(store.db);
+  throw new Error('alerting needs the SQLite store (the PostgreSQL AlertStore is not written yet)');
+}
+
+export function createChannels(config: Readonly<Config>): Partial<Record<ChannelKind, AlertChannel>> & { telegramApi: BotApi | null } {
+  const { telegram, webhook } = config.alerts;
+  const telegramApi = telegram.token ? new BotApi(telegram.token, telegram.apiRoot) : null;
+  return {
+    telegramApi,
+    ...(telegramApi ? { telegram: new TelegramChannel(telegramApi) } : {}),
+    ...(webhook.url ? { webhook: new WebhookChannel(webhook.secret) } : {}),
+  };
+}
+
+export function createAlerting(config: Readonly<Config>, store: Store, logger: Logger, options: AlertingOptions = {}): Alerting {
+  const log = logger.child({ part: 'alerts' });
+  const alerts = alertStoreFor(store);
+  const rules = new RulesResolver(config.alerts, store);
+  const workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const { telegramApi, ...channels } = createChannels(config);
+  // The engine and the sender need each other (enqueue → wake; tick → follow-ups): wire through closures.
+  let sender: OutboxSender | null = null;
+  const engine = new AlertEngine({ store, alerts, config: config.alerts, rules, logger: log, onEnqueued: () => sender?.kick() });
+  sender = new OutboxSender({ store, alerts, channels, config: config.alerts, publicUrl: config.publicUrl, rules, logger: log, workerId, onTick: () => engine.followUps(), ...options.sender });
+  const bot =
+    telegramApi && config.alerts.telegram.updates === 'polling'
+      ? new AlertBot({ api: telegramApi, store, alerts, config: config.alerts, publicUrl: config.publicUrl, logger: log, workerId, ...(options.pollTimeoutSeconds ? { pollTimeoutSeconds: options.pollTimeoutSeconds } : {}) })
+      : null;
+  return {
+    alerts,
+    engine,
+    sender,
+    bot,
+    rules,
+    onIssueChanges: (changes) => engine.onIssueChanges(changes),
+    start() {
+      sender!.start();
+      bot?.start();
+    },
+    async stop() {
+      await bot?.stop();
+      await engine.idle();
+      await sender!.stop();
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ClientError } from '../lib/errors.js';
+import { parseDuration, parseTime } from '../lib/time.js';
+import type { Project } from '../store/model.js';
+import type { Store } from '../store/store.js';
+import type { Alerting } from './alerting.js';
+import { rulesOverrideSchema } from './config.js';
+import { resolveRules } from './rules.js';
+
+export interface AlertRouteDeps {
+  store: Store;
+  alerting: Alerting;
+}
+
+const newSilence = z.object({
+  project: z.string().min(1).optional(),
+  issueId: z.number().int().positive().optional(),
+  duration: z.string().optional(),
+  until: z.string().optional(),
+  reason: z.string().max(500).optional(),
+});
+
+type ProjectParams = { Params: { project: string } };
+
+/**
+ * Alert settings and state under /api/v1 (docs/api.md conventions, same Bearer tokens):
+ * per-project rules, silences, and what the alert engine did (log, targets, outbox).
+ */
+export async function alertRoutes(app: FastifyInstance, { store, alerting }: AlertRouteDeps): Promise<void> {
+  app.addHook('onRequest', async (req) => {
+    const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!token) throw new ClientError(401, 'missing API token: send "Authorization: Bearer <token>" (create one with `botpulse token create`)');
+    if (!(await store.verifyApiToken(token))) throw new ClientError(403, 'API token not recognised');
+  });
+
+  const projectOr404 = async (idOrSlug: string): Promise<Project> => {
+    const project = await store.getProject(idOrSlug);
+    if (!project) throw new ClientError(404, `no project "${idOrSlug}"`);
+    return project;
+  };
+
+  app.get('/projects/:project/alert-rules', async (req: FastifyRequest<ProjectParams>) => {
+    const project = await projectOr404(req.params.project);
+    const settings = await store.getProjectSettings(project.id);
+    return { override: settings.alert_rules ? JSON.parse(settings.alert_rules) : {}, effective: await alerting.rules.forProject(project) };
+  });
+
+  app.put('/projects/:project/alert-rules', async (req: FastifyRequest<ProjectParams>) => {
+    const project = await projectOr404(req.params.project);
+    const parsed = rulesOverrideSchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw new ClientError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    // The input as sent is stored (it re-parses to the same rules); an empty object clears it.
+    const body = req.body as Record<string, unknown>;
+    await store.setProjectSetting(project.id, 'alert_rules', Object.keys(body).length ? JSON.stringify(body) : null);
+    alerting.rules.forget(project.id);
+    return { override: body, effective: resolveRules(alerting.rules.config, project.slug, await store.getProjectSettings(project.id)) };
+  });
+
+  app.get('/alerts', async (req: FastifyRequest<{ Querystring: { project?: string; limit?: string } }>) => {
+    const project = req.query.project ? await projectOr404(req.query.project) : null;
+    const limit = Math.min(500, Number(req.query.limit ?? 50) || 50);
+    return {
+      log: await alerting.alerts.recentLog({ ...(project ? { projectId: project.id } : {}), limit }),
+      targets: await alerting.alerts.listTargets(),
+      pending: (await alerting.alerts.outbox({ status: 'pending', limit: 1000 })).length,
+    };
+  });
+
+  app.get('/silences', async () => alerting.alerts.activeSilences(Date.now()));
+
+  app.post('/silences', async (req, reply) => {
+    const input = newSilence.safeParse(req.body ?? {});
+    if (!input.success) throw new ClientError(400, input.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    const { project: slug, issueId, duration, until, reason } = input.data;
+    const now = Date.now();
+    const endsAt = until ? parseTime(until) : duration ? now + parseDuration(duration) : null;
+    if (endsAt === null || endsAt <= now) throw new ClientError(400, 'give "duration" (e.g. "2h") or a future "until"');
+    const project = slug ? await projectOr404(slug) : null;
+    const silence = await alerting.alerts.addSilence({ projectId: project?.id ?? null, issueId: issueId ?? null, endsAt, createdBy: 'api', reason: reason ?? null, createdAt: now });
+    return reply.code(201).send(silence);
+  });
+
+  app.delete('/silences/:id', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    await alerting.alerts.removeSilence(Number(req.params.id));
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,205 @@
+/**
+ * What the alerting engine keeps (docs/alerts.md). SQLite implements it beside SqliteStore
+ * (`sqlite/alerts.ts`, same connection); `alerts.contract.ts` is the behaviour every
+ * implementation must pass, as for Store.
+ */
+
+/** `warning` is recorded and shown, never sent; `alert` sends once per cooldown; `critical` repeats until acknowledged. */
+export type AlertTier = 'warning' | 'alert' | 'critical';
+export const ALERT_TIERS: readonly AlertTier[] = ['warning', 'alert', 'critical'];
+
+/** Why an alert fired. */
+export type AlertReason = 'new' | 'regression' | 'unignored' | 'level' | 'frequency' | 'project_frequency' | 'repeat';
+
+export type ChannelKind = 'telegram' | 'webhook';
+
+/** Per-fingerprint noise-control state. An issue's alerts share the fingerprint `issue:<id>`. */
+export interface AlertState {
+  fingerprint: string;
+  projectId: number;
+  issueId: number | null;
+  tier: AlertTier;
+  /** Nothing is sent for this fingerprint before this time (ms). */
+  cooldownUntil: number;
+  /** A trigger that arrived inside the cooldown; sent with everything since when the cooldown ends. */
+  pending: { tier: AlertTier; reasons: AlertReason[] } | null;
+  lastEnqueuedAt: number | null;
+  lastSentAt: number | null;
+  /** The issue's event and user totals when the last message went out. */
+  eventsAtLast: number;
+  usersAtLast: number;
+  /** Critical alerts: when to repeat, until acknowledged. */
+  repeatAt: number | null;
+  ackedAt: number | null;
+  ackedBy: string | null;
+}
+
+export interface NewOutboxRow {
+  projectId: number;
+  issueId: number | null;
+  fingerprint: string;
+  channel: ChannelKind;
+  /** Chat id for Telegram (`<chat>` or `<chat>/<thread>`), URL for webhooks. */
+  target: string;
+  tier: AlertTier;
+  reasons: AlertReason[];
+  createdAt: number;
+  /** Grouping window: the row waits until then so alerts of one project share a message. */
+  notBefore: number;
+}
+
+export type OutboxStatus = 'pending' | 'sent' | 'collapsed' | 'failed' | 'expired';
+
+export interface OutboxRow extends NewOutboxRow {
+  id: number;
+  status: OutboxStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  claimedBy: string | null;
+  claimedUntil: number | null;
+  sentAt: number | null;
+  messageId: string | null;
+  lastError: string | null;
+}
+
+/** A delivery target and what we learnt about it. Disabled targets are shown in the dashboard. */
+export interface AlertTarget {
+  channel: ChannelKind;
+  target: string;
+  disabledAt: number | null;
+  disabledReason: string | null;
+  /** Telegram moved the group to this supergroup id; new alerts go there. */
+  migratedTo: string | null;
+  nextSendAt: number;
+  lastOkAt: number | null;
+  lastError: string | null;
+}
+
+export type AlertOutcome = 'enqueued' | 'suppressed' | 'recorded' | 'silenced' | 'no_target';
+
+export interface AlertLogEntry {
+  at: number;
+  projectId: number;
+  issueId: number | null;
+  fingerprint: string;
+  tier: AlertTier;
+  reasons: AlertReason[];
+  outcome: AlertOutcome;
+}
+
+/** What a decision writes, atomically with the state it read. */
+export interface AlertDecision {
+  /** The new state; null leaves it as it was. */
+  state: AlertState | null;
+  enqueue: NewOutboxRow[];
+  log: AlertLogEntry[];
+}
+
+export interface Silence {
+  id: number;
+  /** null: every project. */
+  projectId: number | null;
+  /** null: every issue of the project. */
+  issueId: number | null;
+  endsAt: number;
+  createdBy: string;
+  reason: string | null;
+  createdAt: number;
+}
+
+/** A message that went out, kept so ChatOps can re-render it with the issue's new state. */
+export interface SentMessage {
+  id: number;
+  channel: ChannelKind;
+  target: string;
+  messageId: string;
+  threadId: number | null;
+  projectId: number;
+  issueIds: number[];
+  /** The formatter's input (JSON), frozen at send time. */
+  items: unknown;
+  actions: MessageAction[];
+  createdAt: number;
+}
+
+export interface MessageAction {
+  issueId: number;
+  action: string;
+  by: string;
+  at: number;
+}
+
+export interface ClaimOptions {
+  /** How long a claim holds before another worker may take the rows over (a crashed sender). */
+  leaseMs: number;
+  /** Rows of one project due together become one message, up to this many. */
+  maxPerMessage: number;
+  /** Minimum gap between two messages to one target (Telegram: about 1 per second per chat). */
+  paceMs: number;
+  /** At most this many messages per minute to a group chat (Telegram: 20). */
+  groupPerMinute: number;
+}
+
+export interface SendSuccess {
+  sentAt: number;
+  messageId: string | null;
+  /** The rows that went out in the message (the others of the batch were collapsed into them). */
+  sentIds: number[];
+  collapsedIds: number[];
+  /** Per fingerprint: the totals now counted as "seen" and the critical repeat time. */
+  states: { fingerprint: string; eventsAtLast: number; usersAtLast: number; repeatAt: number | null }[];
+  message: Omit<SentMessage, 'id' | 'actions' | 'createdAt'> | null;
+}
+
+export interface AlertStore {
+  /** Reads the state of `fingerprint` and applies what `decide` returns, in one transaction. */
+  decide(fingerprint: string, decide: (state: AlertState | null) => AlertDecision): Promise<AlertDecision>;
+  getState(fingerprint: string): Promise<AlertState | null>;
+  /** Fingerprints with a repeat or a pending trigger due at `now`. */
+  dueFollowUps(now: number, limit: number): Promise<AlertState[]>;
+  /**
+   * Events received since `since` for an issue or a project, counting at most `cap` (the
+   * frequency rules only need to know "more than N", so a storm costs N rows, not the storm).
+   */
+  countEventsSince(scope: { issueId: number } | { projectId: number }, since: number, cap: number): Promise<number>;
+  /** Stops the repeats of an issue's alerts (someone acknowledged, resolved or muted it). */
+  acknowledge(issueId: number, by: string, at: number): Promise<void>;
+
+  /**
+   * Claims, per target, the oldest due rows with a conditional update, so two processes never
+   * send one row twice. Each returned batch is one target's next message (same project), in id order.
+   */
+  claimDue(workerId: string, now: number, opts: ClaimOptions): Promise<OutboxRow[][]>;
+  /** Soonest time a pending row could become due (for the sender's sleep), or null. */
+  nextDueAt(): Promise<number | null>;
+  markSent(workerId: string, batch: OutboxRow[], result: SendSuccess): Promise<void>;
+  /** Releases the rows for another try at `nextAttemptAt`; `pauseTargetUntil` also holds the whole target (429). */
+  markRetry(workerId: string, ids: number[], error: string, nextAttemptAt: number, pauseTargetUntil?: number): Promise<void>;
+  markFailed(workerId: string, ids: number[], error: string): Promise<void>;
+  /** Pending rows older than `before` are given up (expired). */
+  expire(before: number): Promise<number>;
+  outbox(filter?: { status?: OutboxStatus; target?: string; limit?: number }): Promise<OutboxRow[]>;
+
+  getTarget(channel: ChannelKind, target: string): Promise<AlertTarget | null>;
+  listTargets(): Promise<AlertTarget[]>;
+  disableTarget(channel: ChannelKind, target: string, reason: string, at: number): Promise<void>;
+  enableTarget(channel: ChannelKind, target: string): Promise<void>;
+  /** Records a chat migration and moves the target's pending rows to the new chat. */
+  migrateTarget(channel: ChannelKind, from: string, to: string, at: number): Promise<void>;
+
+  saveMessage(message: Omit<SentMessage, 'id' | 'actions'>): Promise<SentMessage>;
+  findMessage(channel: ChannelKind, target: string, messageId: string): Promise<SentMessage | null>;
+  addMessageAction(id: number, action: MessageAction): Promise<void>;
+
+  addSilence(silence: Omit<Silence, 'id'>): Promise<Silence>;
+  activeSilences(now: number): Promise<Silence[]>;
+  removeSilence(id: number): Promise<void>;
+
+  recentLog(filter?: { projectId?: number; limit?: number }): Promise<AlertLogEntry[]>;
+
+  /** Takes or renews a named lease (one Telegram poller across processes); false if someone else holds it. */
+  lease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
+  getValue(key: string): Promise<string | null>;
+  setValue(key: string, value: string): Promise<void>;
+}

@@ -1,0 +1,566 @@
+import type Sqlite from 'better-sqlite3';
+import type {
+  AlertDecision,
+  AlertLogEntry,
+  AlertReason,
+  AlertState,
+  AlertStore,
+  AlertTarget,
+  AlertTier,
+  ChannelKind,
+  ClaimOptions,
+  MessageAction,
+  NewOutboxRow,
+  OutboxRow,
+  OutboxStatus,
+  SendSuccess,
+  SentMessage,
+  Silence,
+} from '../alerts.js';
+
+/**
+ * AlertStore on SqliteStore's better-sqlite3 connection (`store.db`). Every read-modify-write is
+ * one `BEGIN IMMEDIATE` transaction, so two processes on one file serialise on SQLite's write
+ * lock; the outbox claim is also a conditional update, so it stays correct on a database with
+ * row-level concurrency (the PostgreSQL store will do the same with `UPDATE … WHERE`).
+ */
+export class SqliteAlertStore implements AlertStore {
+  constructor(private readonly db: Sqlite.Database) {}
+
+  // ── noise-control state ───────────────────────────────────────────────────
+
+  async decide(fingerprint: string, decide: (state: AlertState | null) => AlertDecision): Promise<AlertDecision> {
+    return this.db
+      .transaction(() => {
+        const decision = decide(this.readState(fingerprint));
+        if (decision.state) this.writeState(decision.state);
+        for (const row of decision.enqueue) this.insertOutbox(row);
+        for (const entry of decision.log) this.insertLog(entry);
+        return decision;
+      })
+      .immediate();
+  }
+
+  async getState(fingerprint: string): Promise<AlertState | null> {
+    return this.readState(fingerprint);
+  }
+
+  private readState(fingerprint: string): AlertState | null {
+    const row = this.db.prepare('SELECT * FROM alert_state WHERE fingerprint = ?').get(fingerprint) as StateRow | undefined;
+    return row ? toState(row) : null;
+  }
+
+  private writeState(s: AlertState): void {
+    this.db
+      .prepare(
+        `INSERT INTO alert_state (fingerprint, project_id, issue_id, tier, cooldown_until, pending_tier, pending_reasons,
+           last_enqueued_at, last_sent_at, events_at_last, users_at_last, repeat_at, acked_at, acked_by, updated_at)
+         VALUES (@fingerprint, @projectId, @issueId, @tier, @cooldownUntil, @pendingTier, @pendingReasons,
+           @lastEnqueuedAt, @lastSentAt, @eventsAtLast, @usersAtLast, @repeatAt, @ackedAt, @ackedBy, @updatedAt)
+         ON CONFLICT (fingerprint) DO UPDATE SET tier = excluded.tier, cooldown_until = excluded.cooldown_until,
+           pending_tier = excluded.pending_tier, pending_reasons = excluded.pending_reasons,
+           last_enqueued_at = excluded.last_enqueued_at, last_sent_at = excluded.last_sent_at,
+           events_at_last = excluded.events_at_last, users_at_last = excluded.users_at_last,
+           repeat_at = excluded.repeat_at, acked_at = excluded.acked_at, acked_by = excluded.acked_by,
+           updated_at = excluded.updated_at`,
+      )
+      .run({
+        ...s,
+        pendingTier: s.pending?.tier ?? null,
+        pendingReasons: s.pending ? JSON.stringify(s.pending.reasons) : null,
+        updatedAt: Date.now(),
+      });
+  }
+
+  private insertOutbox(row: NewOutboxRow): void {
+    this.db
+      .prepare(
+        `INSERT INTO alert_outbox (project_id, issue_id, fingerprint, channel, target, tier, reasons, status, created_at, not_before, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+      )
+      .run(row.projectId, row.issueId, row.fingerprint, row.channel, row.target, row.tier, JSON.stringify(row.reasons), row.createdAt, row.notBefore, row.notBefore);
+  }
+
+  private insertLog(e: AlertLogEntry): void {
+    this.db
+      .prepare('INSERT INTO alert_log (at, project_id, issue_id, fingerprint, tier, reasons, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(e.at, e.projectId, e.issueId, e.fingerprint, e.tier, JSON.stringify(e.reasons), e.outcome);
+  }
+
+  async dueFollowUps(now: number, limit: number): Promise<AlertState[]> {
+    const repeats = this.db.prepare('SELECT * FROM alert_state WHERE repeat_at <= ? ORDER BY repeat_at LIMIT ?').all(now, limit) as StateRow[];
+    const pending = this.db
+      .prepare('SELECT * FROM alert_state WHERE pending_tier IS NOT NULL AND cooldown_until <= ? ORDER BY cooldown_until LIMIT ?')
+      .all(now, limit) as StateRow[];
+    const byFingerprint = new Map([...repeats, ...pending].map((r) => [r.fingerprint, toState(r)]));
+    return [...byFingerprint.values()];
+  }
+
+  async countEventsSince(scope: { issueId: number } | { projectId: number }, since: number, cap: number): Promise<number> {
+    // Both shapes walk an index from `since` and stop after `cap` rows.
+    const sql =
+      'issueId' in scope
+        ? 'SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE issue_id = ? AND received_at >= ? LIMIT ?)'
+        : 'SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE received_at >= ? AND project_id = ? LIMIT ?)';
+    const args = 'issueId' in scope ? [scope.issueId, since, cap] : [since, scope.projectId, cap];
+    return Number(this.db.prepare(sql).pluck().get(...args));
+  }
+
+  async acknowledge(issueId: number, by: string, at: number): Promise<void> {
+    this.db
+      .prepare('UPDATE alert_state SET acked_at = ?, acked_by = ?, repeat_at = NULL, updated_at = ? WHERE issue_id = ?')
+      .run(at, by, at, issueId);
+  }
+
+  // ── outbox ────────────────────────────────────────────────────────────────
+
+  async claimDue(workerId: string, now: number, opts: ClaimOptions): Promise<OutboxRow[][]> {
+    return this.db
+      .transaction(() => {
+        const heads = this.db
+          .prepare(`SELECT channel, target, MIN(id) AS head FROM alert_outbox WHERE status = 'pending' GROUP BY channel, target ORDER BY head`)
+          .all() as { channel: ChannelKind; target: string; head: number }[];
+        const batches: OutboxRow[][] = [];
+        for (const { channel, target, head } of heads) {
+          const batch = this.claimTarget(workerId, now, opts, channel, target, head);
+          if (batch.length) batches.push(batch);
+        }
+        return batches;
+      })
+      .immediate();
+  }
+
+  /** The target's next message: its oldest row and the due rows of the same project after it. */
+  private claimTarget(workerId: string, now: number, opts: ClaimOptions, channel: ChannelKind, target: string, headId: number): OutboxRow[] {
+    const t = this.ensureTarget(channel, target, now);
+    if (t.disabled_at !== null || Number(t.next_send_at) > now || this.overGroupBudget(t, target, now, opts)) return [];
+    const head = toOutbox(this.db.prepare('SELECT * FROM alert_outbox WHERE id = ?').get(headId) as OutboxDbRow);
+    // Head of line: a later row never overtakes the oldest one, so a backlog goes out in order.
+    if (head.notBefore > now || head.nextAttemptAt > now || (head.claimedUntil !== null && head.claimedUntil >= now)) return [];
+    const candidates = (
+      this.db
+        .prepare(
+          `SELECT * FROM alert_outbox WHERE status = 'pending' AND channel = ? AND target = ? AND project_id = ?
+             AND not_before <= ? AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT 500`,
+        )
+        .all(channel, target, head.projectId, now, now, now) as OutboxDbRow[]
+    ).map(toOutbox);
+    const chosen = takeFingerprints(candidates, opts.maxPerMessage);
+    const claim = this.db.prepare(
+      `UPDATE alert_outbox SET claimed_by = ?, claimed_until = ? WHERE id = ? AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < ?)`,
+    );
+    const claimed = chosen.filter((row) => claim.run(workerId, now + opts.leaseMs, row.id, now).changes === 1);
+    if (claimed.length) this.reservePace(t, channel, target, now, opts);
+    return claimed.map((r) => ({ ...r, claimedBy: workerId, claimedUntil: now + opts.leaseMs }));
+  }
+
+  private ensureTarget(channel: ChannelKind, target: string, now: number): TargetRow {
+    this.db.prepare('INSERT INTO alert_targets (channel, target, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(channel, target, now);
+    return this.db.prepare('SELECT * FROM alert_targets WHERE channel = ? AND target = ?').get(channel, target) as TargetRow;
+  }
+
+  private overGroupBudget(t: TargetRow, target: string, now: number, opts: ClaimOptions): boolean {
+    return isGroupChat(t.channel, target) && Number(t.window_start) + 60_000 > now && Number(t.window_count) >= opts.groupPerMinute;
+  }
+
+  private reservePace(t: TargetRow, channel: ChannelKind, target: string, now: number, opts: ClaimOptions): void {
+    const windowOpen = Number(t.window_start) + 60_000 > now;
+    this.db
+      .prepare('UPDATE alert_targets SET next_send_at = ?, window_start = ?, window_count = ?, updated_at = ? WHERE channel = ? AND target = ?')
+      .run(now + opts.paceMs, windowOpen ? t.window_start : now, windowOpen ? Number(t.window_count) + 1 : 1, now, channel, target);
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const row = this.db
+      .prepare(
+        `SELECT MIN(MAX(o.next_attempt_at, o.not_before, COALESCE(o.claimed_until, 0), COALESCE(t.next_send_at, 0))) AS due
+         FROM alert_outbox o LEFT JOIN alert_targets t ON t.channel = o.channel AND t.target = o.target
+         WHERE o.status = 'pending' AND t.disabled_at IS NULL`,
+      )
+      .get() as { due: number | null };
+    return row.due === null ? null : Number(row.due);
+  }
+
+  async markSent(workerId: string, batch: OutboxRow[], result: SendSuccess): Promise<void> {
+    const { channel, target } = batch[0]!;
+    this.db
+      .transaction(() => {
+        const done = this.db.prepare(
+          `UPDATE alert_outbox SET status = ?, sent_at = ?, message_id = ?, claimed_by = NULL, claimed_until = NULL, last_error = NULL
+           WHERE id = ? AND claimed_by = ?`,
+        );
+        for (const id of result.sentIds) done.run('sent', result.sentAt, result.messageId, id, workerId);
+        for (const id of result.collapsedIds) done.run('collapsed', result.sentAt, result.messageId, id, workerId);
+        const state = this.db.prepare(
+          `UPDATE alert_state SET last_sent_at = ?, events_at_last = MAX(events_at_last, ?), users_at_last = MAX(users_at_last, ?),
+             repeat_at = CASE WHEN acked_at IS NULL THEN ? ELSE NULL END, updated_at = ? WHERE fingerprint = ?`,
+        );
+        for (const s of result.states) state.run(result.sentAt, s.eventsAtLast, s.usersAtLast, s.repeatAt, result.sentAt, s.fingerprint);
+        this.db
+          .prepare('UPDATE alert_targets SET last_ok_at = ?, last_error = NULL, updated_at = ? WHERE channel = ? AND target = ?')
+          .run(result.sentAt, result.sentAt, channel, target);
+        if (result.message) this.insertMessage({ ...result.message, createdAt: result.sentAt });
+      })
+      .immediate();
+  }
+
+  async markRetry(workerId: string, ids: number[], error: string, nextAttemptAt: number, pauseTargetUntil?: number): Promise<void> {
+    this.db
+      .transaction(() => {
+        const retry = this.db.prepare(
+          `UPDATE alert_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, claimed_by = NULL, claimed_until = NULL
+           WHERE id = ? AND claimed_by = ?`,
+        );
+        for (const id of ids) retry.run(nextAttemptAt, error, id, workerId);
+        const first = ids.length ? (this.db.prepare('SELECT channel, target FROM alert_outbox WHERE id = ?').get(ids[0]) as { channel: string; target: string } | undefined) : undefined;
+        if (!first) return;
+        this.db.prepare('UPDATE alert_targets SET last_error = ?, updated_at = ? WHERE channel = ? AND target = ?').run(error, Date.now(), first.channel, first.target);
+        if (pauseTargetUntil !== undefined) {
+          this.db
+            .prepare('UPDATE alert_targets SET next_send_at = MAX(next_send_at, ?) WHERE channel = ? AND target = ?')
+            .run(pauseTargetUntil, first.channel, first.target);
+        }
+      })
+      .immediate();
+  }
+
+  async markFailed(workerId: string, ids: number[], error: string): Promise<void> {
+    const fail = this.db.prepare(
+      `UPDATE alert_outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?`,
+    );
+    this.db.transaction(() => ids.forEach((id) => fail.run(error, id, workerId))).immediate();
+  }
+
+  async expire(before: number): Promise<number> {
+    return this.db
+      .prepare(`UPDATE alert_outbox SET status = 'expired', last_error = COALESCE(last_error, 'expired') WHERE status = 'pending' AND created_at < ?`)
+      .run(before).changes;
+  }
+
+  async outbox(filter: { status?: OutboxStatus; target?: string; limit?: number } = {}): Promise<OutboxRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.status) (where.push('status = ?'), params.push(filter.status));
+    if (filter.target) (where.push('target = ?'), params.push(filter.target));
+    const sql = `SELECT * FROM alert_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
+    return (this.db.prepare(sql).all(...params, filter.limit ?? 1000) as OutboxDbRow[]).map(toOutbox);
+  }
+
+  // ── targets ───────────────────────────────────────────────────────────────
+
+  async getTarget(channel: ChannelKind, target: string): Promise<AlertTarget | null> {
+    const row = this.db.prepare('SELECT * FROM alert_targets WHERE channel = ? AND target = ?').get(channel, target) as TargetRow | undefined;
+    return row ? toTarget(row) : null;
+  }
+
+  async listTargets(): Promise<AlertTarget[]> {
+    return (this.db.prepare('SELECT * FROM alert_targets ORDER BY channel, target').all() as TargetRow[]).map(toTarget);
+  }
+
+  async disableTarget(channel: ChannelKind, target: string, reason: string, at: number): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.ensureTarget(channel, target, at);
+        this.db
+          .prepare('UPDATE alert_targets SET disabled_at = ?, disabled_reason = ?, last_error = ?, updated_at = ? WHERE channel = ? AND target = ?')
+          .run(at, reason, reason, at, channel, target);
+        // Nothing will reach a disabled target: say so on its rows instead of leaving them pending forever.
+        this.db
+          .prepare(`UPDATE alert_outbox SET status = 'failed', last_error = ?, claimed_by = NULL, claimed_until = NULL WHERE status = 'pending' AND channel = ? AND target = ?`)
+          .run(`target disabled: ${reason}`, channel, target);
+      })
+      .immediate();
+  }
+
+  async enableTarget(channel: ChannelKind, target: string): Promise<void> {
+    this.db.prepare('UPDATE alert_targets SET disabled_at = NULL, disabled_reason = NULL, updated_at = ? WHERE channel = ? AND target = ?').run(Date.now(), channel, target);
+  }
+
+  async migrateTarget(channel: ChannelKind, from: string, to: string, at: number): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.ensureTarget(channel, from, at);
+        this.ensureTarget(channel, to, at);
+        this.db.prepare('UPDATE alert_targets SET migrated_to = ?, updated_at = ? WHERE channel = ? AND target = ?').run(to, at, channel, from);
+        this.db
+          .prepare(`UPDATE alert_outbox SET target = ?, claimed_by = NULL, claimed_until = NULL WHERE status = 'pending' AND channel = ? AND target = ?`)
+          .run(to, channel, from);
+      })
+      .immediate();
+  }
+
+  // ── sent messages (ChatOps) ───────────────────────────────────────────────
+
+  async saveMessage(message: Omit<SentMessage, 'id' | 'actions'>): Promise<SentMessage> {
+    const id = this.insertMessage(message);
+    return { ...message, id, actions: [] };
+  }
+
+  private insertMessage(m: Omit<SentMessage, 'id' | 'actions'>): number {
+    const result = this.db
+      .prepare('INSERT INTO alert_messages (channel, target, message_id, thread_id, project_id, issue_ids, items, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(m.channel, m.target, m.messageId, m.threadId, m.projectId, JSON.stringify(m.issueIds), JSON.stringify(m.items), m.createdAt);
+    return Number(result.lastInsertRowid);
+  }
+
+  async findMessage(channel: ChannelKind, target: string, messageId: string): Promise<SentMessage | null> {
+    const row = this.db
+      .prepare('SELECT * FROM alert_messages WHERE channel = ? AND target = ? AND message_id = ? ORDER BY id DESC LIMIT 1')
+      .get(channel, target, messageId) as MessageRow | undefined;
+    return row ? toMessage(row) : null;
+  }
+
+  async addMessageAction(id: number, action: MessageAction): Promise<void> {
+    this.db
+      .transaction(() => {
+        const row = this.db.prepare('SELECT actions FROM alert_messages WHERE id = ?').get(id) as { actions: string } | undefined;
+        if (!row) return;
+        const actions = [...(JSON.parse(row.actions) as MessageAction[]), action];
+        this.db.prepare('UPDATE alert_messages SET actions = ? WHERE id = ?').run(JSON.stringify(actions), id);
+      })
+      .immediate();
+  }
+
+  // ── silences, log ─────────────────────────────────────────────────────────
+
+  async addSilence(s: Omit<Silence, 'id'>): Promise<Silence> {
+    const result = this.db
+      .prepare('INSERT INTO alert_silences (project_id, issue_id, ends_at, created_by, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(s.projectId, s.issueId, s.endsAt, s.createdBy, s.reason, s.createdAt);
+    return { ...s, id: Number(result.lastInsertRowid) };
+  }
+
+  async activeSilences(now: number): Promise<Silence[]> {
+    const rows = this.db.prepare('SELECT * FROM alert_silences WHERE ends_at > ? ORDER BY id').all(now) as SilenceRow[];
+    return rows.map((r) => ({
+      id: Number(r.id),
+      projectId: r.project_id === null ? null : Number(r.project_id),
+      issueId: r.issue_id === null ? null : Number(r.issue_id),
+      endsAt: Number(r.ends_at),
+      createdBy: r.created_by,
+      reason: r.reason,
+      createdAt: Number(r.created_at),
+    }));
+  }
+
+  async removeSilence(id: number): Promise<void> {
+    this.db.prepare('DELETE FROM alert_silences WHERE id = ?').run(id);
+  }
+
+  async recentLog(filter: { projectId?: number; limit?: number } = {}): Promise<AlertLogEntry[]> {
+    const rows = (
+      filter.projectId === undefined
+        ? this.db.prepare('SELECT * FROM alert_log ORDER BY id DESC LIMIT ?').all(filter.limit ?? 50)
+        : this.db.prepare('SELECT * FROM alert_log WHERE project_id = ? ORDER BY id DESC LIMIT ?').all(filter.projectId, filter.limit ?? 50)
+    ) as LogRow[];
+    return rows.map((r) => ({
+      at: Number(r.at),
+      projectId: Number(r.project_id),
+      issueId: r.issue_id === null ? null : Number(r.issue_id),
+      fingerprint: r.fingerprint,
+      tier: r.tier as AlertTier,
+      reasons: JSON.parse(r.reasons) as AlertReason[],
+      outcome: r.outcome as AlertLogEntry['outcome'],
+    }));
+  }
+
+  // ── leases, key/value ─────────────────────────────────────────────────────
+
+  async lease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
+    const result = this.db
+      .prepare(
+        `INSERT INTO alert_leases (name, holder, until) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+         WHERE alert_leases.holder = excluded.holder OR alert_leases.until < ?`,
+      )
+      .run(name, holder, now + ttlMs, now);
+    return result.changes === 1;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    this.db.prepare('DELETE FROM alert_leases WHERE name = ? AND holder = ?').run(name, holder);
+  }
+
+  async getValue(key: string): Promise<string | null> {
+    const row = this.db.prepare('SELECT value FROM alert_kv WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  async setValue(key: string, value: string): Promise<void> {
+    this.db.prepare('INSERT INTO alert_kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+}
+
+/** Telegram group and supergroup ids are negative; their limit is 20 messages a minute. */
+function isGroupChat(channel: string, target: string): boolean {
+  return channel === 'telegram' && target.startsWith('-');
+}
+
+/**
+ * The rows of one message: in id order, at most `max` distinct fingerprints, plus every later row
+ * of a fingerprint already taken (those collapse into it).
+ */
+function takeFingerprints(rows: OutboxRow[], max: number): OutboxRow[] {
+  const taken = new Set<string>();
+  return rows.filter((row) => {
+    if (taken.has(row.fingerprint)) return true;
+    if (taken.size >= max) return false;
+    taken.add(row.fingerprint);
+    return true;
+  });
+}
+
+interface StateRow {
+  fingerprint: string;
+  project_id: number;
+  issue_id: number | null;
+  tier: string;
+  cooldown_until: number;
+  pending_tier: string | null;
+  pending_reasons: string | null;
+  last_enqueued_at: number | null;
+  last_sent_at: number | null;
+  events_at_last: number;
+  users_at_last: number;
+  repeat_at: number | null;
+  acked_at: number | null;
+  acked_by: string | null;
+}
+
+const numOrNull = (v: number | bigint | null) => (v === null ? null : Number(v));
+
+function toState(r: StateRow): AlertState {
+  return {
+    fingerprint: r.fingerprint,
+    projectId: Number(r.project_id),
+    issueId: numOrNull(r.issue_id),
+    tier: r.tier as AlertTier,
+    cooldownUntil: Number(r.cooldown_until),
+    pending: r.pending_tier ? { tier: r.pending_tier as AlertTier, reasons: JSON.parse(r.pending_reasons ?? '[]') } : null,
+    lastEnqueuedAt: numOrNull(r.last_enqueued_at),
+    lastSentAt: numOrNull(r.last_sent_at),
+    eventsAtLast: Number(r.events_at_last),
+    usersAtLast: Number(r.users_at_last),
+    repeatAt: numOrNull(r.repeat_at),
+    ackedAt: numOrNull(r.acked_at),
+    ackedBy: r.acked_by,
+  };
+}
+
+interface OutboxDbRow {
+  id: number;
+  project_id: number;
+  issue_id: number | null;
+  fingerprint: string;
+  channel: string;
+  target: string;
+  tier: string;
+  reasons: string;
+  status: string;
+  created_at: number;
+  not_before: number;
+  next_attempt_at: number;
+  attempts: number;
+  claimed_by: string | null;
+  claimed_until: number | null;
+  sent_at: number | null;
+  message_id: string | null;
+  last_error: string | null;
+}
+
+function toOutbox(r: OutboxDbRow): OutboxRow {
+  return {
+    id: Number(r.id),
+    projectId: Number(r.project_id),
+    issueId: numOrNull(r.issue_id),
+    fingerprint: r.fingerprint,
+    channel: r.channel as ChannelKind,
+    target: r.target,
+    tier: r.tier as AlertTier,
+    reasons: JSON.parse(r.reasons) as AlertReason[],
+    status: r.status as OutboxStatus,
+    createdAt: Number(r.created_at),
+    notBefore: Number(r.not_before),
+    nextAttemptAt: Number(r.next_attempt_at),
+    attempts: Number(r.attempts),
+    claimedBy: r.claimed_by,
+    claimedUntil: numOrNull(r.claimed_until),
+    sentAt: numOrNull(r.sent_at),
+    messageId: r.message_id,
+    lastError: r.last_error,
+  };
+}
+
+interface TargetRow {
+  channel: ChannelKind;
+  target: string;
+  disabled_at: number | null;
+  disabled_reason: string | null;
+  migrated_to: string | null;
+  next_send_at: number;
+  window_start: number;
+  window_count: number;
+  last_ok_at: number | null;
+  last_error: string | null;
+}
+
+function toTarget(r: TargetRow): AlertTarget {
+  return {
+    channel: r.channel,
+    target: r.target,
+    disabledAt: numOrNull(r.disabled_at),
+    disabledReason: r.disabled_reason,
+    migratedTo: r.migrated_to,
+    nextSendAt: Number(r.next_send_at),
+    lastOkAt: numOrNull(r.last_ok_at),
+    lastError: r.last_error,
+  };
+}
+
+interface MessageRow {
+  id: number;
+  channel: string;
+  target: string;
+  message_id: string;
+  thread_id: number | null;
+  project_id: number;
+  issue_ids: string;
+  items: string;
+  actions: string;
+  created_at: number;
+}
+
+function toMessage(r: MessageRow): SentMessage {
+  return {
+    id: Number(r.id),
+    channel: r.channel as ChannelKind,
+    target: r.target,
+    messageId: r.message_id,
+    threadId: numOrNull(r.thread_id),
+    projectId: Number(r.project_id),
+    issueIds: JSON.parse(r.issue_ids) as number[],
+    items: JSON.parse(r.items),
+    actions: JSON.parse(r.actions) as MessageAction[],
+    createdAt: Number(r.created_at),
+  };
+}
+
+interface SilenceRow {
+  id: number;
+  project_id: number | null;
+  issue_id: number | null;
+  ends_at: number;
+  created_by: string;
+  reason: string | null;
+  created_at: number;
+}
+
+interface LogRow {
+  at: number;
+  project_id: number;
+  issue_id: number | null;
+  fingerprint: string;
+  tier: string;
+  reasons: string;
+  outcome: string;
+}
