@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { AlertState, AlertStore, ClaimOptions, NewOutboxRow } from './alerts.js';
+
+/**
+ * The behaviour every AlertStore must have. `open` gives two stores on ONE database through two
+ * connections (two server processes), so the claim can be raced for real.
+ */
+export function alertStoreContract(name: string, open: () => Promise<{ a: AlertStore; b: AlertStore; cleanup: () => Promise<void> }>): void {
+  describe(`AlertStore contract: ${name}`, () => {
+    let a: AlertStore;
+    let b: AlertStore;
+    let cleanup: () => Promise<void>;
+    let target = 0;
+    before(async () => ({ a, b, cleanup } = await open()));
+    after(async () => cleanup());
+
+    const claim: ClaimOptions = { leaseMs: 10_000, maxPerMessage: 8, paceMs: 0, groupPerMinute: 1000 };
+    const row = (over: Partial<NewOutboxRow> = {}): NewOutboxRow => ({
+      projectId: 1,
+      issueId: 1,
+      fingerprint: 'issue:1',
+      channel: 'telegram',
+      target: '42',
+      tier: 'alert',
+      reasons: ['new'],
+      createdAt: 1000,
+      notBefore: 1000,
+      ...over,
+    });
+    const enqueue = (store: AlertStore, rows: NewOutboxRow[]) => store.decide(`fp-${Math.random()}`, () => ({ state: null, enqueue: rows, log: [] }));
+    const state = (fingerprint: string, over: Partial<AlertState> = {}): AlertState => ({
+      fingerprint,
+      projectId: 1,
+      issueId: 9,
+      tier: 'alert',
+      cooldownUntil: 0,
+      pending: null,
+      lastEnqueuedAt: null,
+      lastSentAt: null,
+      eventsAtLast: 0,
+      usersAtLast: 0,
+      repeatAt: null,
+      ackedAt: null,
+      ackedBy: null,
+      ...over,
+    });
+
+    it('keeps the decision state, the enqueued rows and the log together', async () => {
+      await a.decide('issue:9', () => ({
+        state: state('issue:9', { cooldownUntil: 5000, pending: { tier: 'critical', reasons: ['level'] } }),
+        enqueue: [],
+        log: [{ at: 1, projectId: 1, issueId: 9, fingerprint: 'issue:9', tier: 'critical', reasons: ['level'], outcome: 'suppressed' }],
+      }));
+      const read = await b.getState('issue:9');
+      assert.deepEqual(read?.pending, { tier: 'critical', reasons: ['level'] });
+      assert.equal(read?.cooldownUntil, 5000);
+      assert.equal((await b.recentLog({ projectId: 1 }))[0]?.outcome, 'suppressed');
+      assert.deepEqual((await a.dueFollowUps(4999, 10)).map((s) => s.fingerprint), []);
+      assert.deepEqual((await a.dueFollowUps(5000, 10)).map((s) => s.fingerprint), ['issue:9']);
+      await a.acknowledge(9, '@ada', 6000);
+      assert.equal((await a.getState('issue:9'))?.ackedBy, '@ada');
+    });
+
+    it('never hands one row to two claimers racing on two connections', async () => {
+      const t = `race-${++target}`;
+      const rows = Array.from({ length: 60 }, (_, i) => row({ target: t, fingerprint: `issue:${i}`, issueId: i, projectId: i % 3 }));
+      await enqueue(a, rows);
+      const seen = new Map<number, string>();
+      for (let round = 0; round < 200 && seen.size < 60; round++) {
+        const [x, y] = await Promise.all([a.claimDue('A', 2000 + round, claim), b.claimDue('B', 2000 + round, claim)]);
+        for (const [worker, batches] of [['A', x], ['B', y]] as const) {
+          for (const r of batches.flat().filter((r) => r.target === t)) {
+            assert.equal(seen.get(r.id), undefined, `row ${r.id} claimed by ${seen.get(r.id)} and ${worker}`);
+            seen.set(r.id, worker);
+          }
+          const mine = batches.flat().filter((r) => r.target === t);
+          if (mine.length) await (worker === 'A' ? a : b).markSent(worker, mine, { sentAt: 3000, messageId: '1', sentIds: mine.map((r) => r.id), collapsedIds: [], states: [], message: null });
+        }
+      }
+      assert.equal(seen.size, 60);
+    });
+
+    it('claims a target head-first: one project per message, a failing head holds the rows behind it', async () => {
+      const t = `hol-${++target}`;
+      await enqueue(a, [row({ target: t, projectId: 1, fingerprint: 'f1' }), row({ target: t, projectId: 2, fingerprint: 'f2' }), row({ target: t, projectId: 1, fingerprint: 'f1' })]);
+      const [batch] = (await a.claimDue('A', 2000, claim)).filter((bt) => bt[0]?.target === t);
+      assert.deepEqual(batch?.map((r) => r.fingerprint), ['f1', 'f1'], 'the later row of the same alert collapses into the first');
+      await a.markRetry('A', batch!.map((r) => r.id), 'down', 5000, 5000);
+      assert.deepEqual((await b.claimDue('B', 3000, claim)).filter((bt) => bt[0]?.target === t), [], 'nothing overtakes the failed head');
+      const again = (await b.claimDue('B', 5000, claim)).filter((bt) => bt[0]?.target === t);
+      assert.deepEqual(again[0]?.map((r) => r.attempts), [1, 1]);
+    });
+
+    it('a claim expires: rows of a sender that died are taken over after the lease', async () => {
+      const t = `lease-${++target}`;
+      await enqueue(a, [row({ target: t })]);
+      const first = (await a.claimDue('A', 2000, claim)).flat().filter((r) => r.target === t);
+      assert.equal(first.length, 1);
+      assert.equal((await b.claimDue('B', 2000 + 5000, claim)).flat().filter((r) => r.target === t).length, 0);
+      assert.equal((await b.claimDue('B', 2000 + claim.leaseMs + 1, claim)).flat().filter((r) => r.target === t).length, 1);
+    });
+
+    it('paces a target and keeps groups under their per-minute budget', async () => {
+      const t = `-100${++target}`;
+      await enqueue(a, Array.from({ length: 5 }, (_, i) => row({ target: t, fingerprint: `g${i}`, projectId: 10 + i })));
+      const paced: ClaimOptions = { ...claim, paceMs: 1000, groupPerMinute: 2 };
+      const take = async (now: number) => {
+        const got = (await a.claimDue('A', now, paced)).flat().filter((r) => r.target === t);
+        if (got.length) await a.markSent('A', got, { sentAt: now, messageId: '1', sentIds: got.map((r) => r.id), collapsedIds: [], states: [], message: null });
+        return got.length;
+      };
+      assert.equal(await take(10_000), 1);
+      assert.equal(await take(10_500), 0, 'one message per second per chat');
+      assert.equal(await take(11_000), 1);
+      assert.equal(await take(12_000), 0, 'a group gets at most 2 a minute here');
+      assert.equal(await take(70_001), 1);
+    });
+
+    it('disables a target with its reason, fails its rows, and follows a migration', async () => {
+      const t = `dis-${++target}`;
+      await enqueue(a, [row({ target: t })]);
+      await a.disableTarget('telegram', t, '403 Forbidden: bot was kicked', 2000);
+      const got = await b.getTarget('telegram', t);
+      assert.equal(got?.disabledReason, '403 Forbidden: bot was kicked');
+      assert.equal((await b.outbox({ target: t }))[0]?.status, 'failed');
+      assert.deepEqual((await b.claimDue('B', 3000, claim)).flat().filter((r) => r.target === t), []);
+
+      const m = `mig-${++target}`;
+      await enqueue(a, [row({ target: m })]);
+      await a.migrateTarget('telegram', m, `${m}-super`, 2000);
+      assert.equal((await b.getTarget('telegram', m))?.migratedTo, `${m}-super`);
+      assert.equal((await b.outbox({ target: `${m}-super` }))[0]?.status, 'pending');
+    });
+
+    it('keeps sent messages with their actions, silences, leases and values', async () => {
+      const saved = await a.saveMessage({ channel: 'telegram', target: '42', messageId: '7', threadId: null, projectId: 1, issueIds: [9], items: { layout: 'alert', items: [] }, createdAt: 1 });
+      await a.addMessageAction(saved.id, { issueId: 9, action: 'res', by: '@ada', at: 2 });
+      assert.deepEqual((await b.findMessage('telegram', '42', '7'))?.actions, [{ issueId: 9, action: 'res', by: '@ada', at: 2 }]);
+
+      const silence = await a.addSilence({ projectId: 1, issueId: null, endsAt: 10_000, createdBy: 'api', reason: null, createdAt: 1 });
+      assert.equal((await b.activeSilences(9_999)).length, 1);
+      assert.equal((await b.activeSilences(10_000)).length, 0);
+      await a.removeSilence(silence.id);
+      assert.equal((await b.activeSilences(1)).length, 0);
+
+      assert.equal(await a.lease('poller', 'A', 1000, 5000), true);
+      assert.equal(await b.lease('poller', 'B', 2000, 5000), false, 'held by A');
+      assert.equal(await a.lease('poller', 'A', 3000, 5000), true, 'A renews');
+      assert.equal(await b.lease('poller', 'B', 8001, 5000), true, 'expired: B takes over');
+      await b.releaseLease('poller', 'B');
+      assert.equal(await a.lease('poller', 'A', 8002, 5000), true);
+
+      await a.setValue('telegram.offset', '17');
+      assert.equal(await b.getValue('telegram.offset'), '17');
+    });
+  });
+}
