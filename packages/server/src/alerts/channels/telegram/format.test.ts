@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { IssueAlertItem } from '../../items.js';
+import { callbackData, clip, escapeHtml, formatAlert, parseCallbackData, visibleLength } from './format.js';
+
+const item = (over: Partial<IssueAlertItem> = {}): IssueAlertItem => ({
+  kind: 'issue',
+  tier: 'alert',
+  reasons: ['new'],
+  project: { id: 1, slug: 'pay-bot', name: 'Pay Bot' },
+  issueId: 12,
+  shortId: 'PAY-012',
+  title: 'TypeError: boom',
+  culprit: 'payments.js in chargeUser',
+  level: 'error',
+  status: 'new',
+  environment: 'production',
+  release: 'pay-bot@1.4.2',
+  eventsSince: 1,
+  usersSince: 1,
+  totalEvents: 1,
+  totalUsers: 1,
+  firstSeen: 0,
+  lastSeen: 0,
+  frames: [{ location: 'chargeUser (/app/src/payments.js:41)', code: 'if (a < b) {' }],
+  telegram: { chatId: '4242', userId: '4242', username: 'alice', updateType: 'message' },
+  url: 'https://errors.example.com/issues/12',
+  ...over,
+});
+
+/** A strict check of the HTML we emit: only Telegram's tags, balanced, and no bare `&` or `<`. */
+function assertValidTelegramHtml(html: string): void {
+  const stack: string[] = [];
+  for (const m of html.matchAll(/<(\/?)([a-z]+)[^>]*>/g)) {
+    assert.ok(['b', 'i', 'code', 'pre', 'a'].includes(m[2]!), `unexpected tag ${m[0]}`);
+    if (m[1]) assert.equal(stack.pop(), m[2], `unbalanced ${m[0]}`);
+    else stack.push(m[2]!);
+  }
+  assert.deepEqual(stack, []);
+  const text = html.replace(/<[^>]*>/g, '');
+  assert.doesNotMatch(text, /&(?!(lt|gt|amp|quot);)/, 'bare &');
+  assert.doesNotMatch(text, /[<>]/, 'bare < or >');
+}
+
+describe('Telegram alert formatting', () => {
+  it('escapes the four characters Telegram HTML needs escaped', () => {
+    assert.equal(escapeHtml('<b>&"x"</b>'), '&lt;b&gt;&amp;&quot;x&quot;&lt;/b&gt;');
+  });
+
+  it('clips without splitting a surrogate pair and marks the cut', () => {
+    assert.equal(clip('abcdef', 4), 'abc…');
+    assert.equal(clip('ab😀cd', 4), 'ab…');
+    assert.equal(clip('short', 10), 'short');
+  });
+
+  it('shows the issue, counts, culprit, stack in <pre>, Telegram context and a dashboard link', () => {
+    const { text, reply_markup } = formatAlert([item()]);
+    assertValidTelegramHtml(text);
+    assert.match(text, /<code>PAY-012<\/code>/);
+    assert.match(text, /<pre>at chargeUser \(\/app\/src\/payments.js:41\)\n {4}if \(a &lt; b\) \{<\/pre>/);
+    assert.match(text, /Telegram: chat <code>4242<\/code> · user <code>4242<\/code> @alice · message/);
+    assert.match(text, /<a href="https:\/\/errors.example.com\/issues\/12">Open in dashboard<\/a>/);
+    assert.deepEqual(reply_markup.inline_keyboard.flat().map((b) => b.callback_data), ['bp:ack:12', 'bp:res:12', 'bp:m1h:12', 'bp:m24h:12']);
+  });
+
+  it('says what happened since the last message', () => {
+    const { text } = formatAlert([item({ reasons: ['frequency'], eventsSince: 500, usersSince: 3, totalEvents: 501, totalUsers: 4 })]);
+    assert.match(text, /500 events · 3 users since the last message \(501 in total\)/);
+  });
+
+  it('keeps a huge title and stack of markup under the limit, valid and escaped', () => {
+    const nasty = '<script>&amp;</script> & < > '.repeat(200);
+    const frames = Array.from({ length: 20 }, (_, i) => ({ location: `f${i} <${'x'.repeat(500)}>`, code: `a < b && c > d ${'&'.repeat(500)}` }));
+    for (const items of [[item({ title: nasty, culprit: nasty, frames })], Array.from({ length: 8 }, (_, i) => item({ issueId: i + 1, shortId: `PAY-00${i}`, title: nasty, culprit: nasty, frames }))]) {
+      const { text } = formatAlert(items);
+      assertValidTelegramHtml(text);
+      assert.ok(visibleLength(text) <= 4096, `${visibleLength(text)} visible characters`);
+      assert.ok(text.includes('&lt;script&gt;&amp;amp;'));
+    }
+  });
+
+  it('groups several alerts of a project into one message with a row of buttons per issue', () => {
+    const { text, reply_markup } = formatAlert([item(), item({ issueId: 13, shortId: 'PAY-013', tier: 'critical', reasons: ['level'] })]);
+    assertValidTelegramHtml(text);
+    assert.match(text, /🔴 <b>2 alerts<\/b> · Pay Bot/);
+    assert.equal(reply_markup.inline_keyboard.length, 2);
+    assert.deepEqual(reply_markup.inline_keyboard[1]!.map((b) => b.text), ['👀 PAY-013', '✅ PAY-013', '🔕 1h PAY-013']);
+  });
+
+  it('shows who pressed what and offers Reopen once resolved', () => {
+    const { text, reply_markup } = formatAlert([item({ status: 'resolved' })], [{ issueId: 12, action: 'res', by: '@ada <admin>', at: Date.UTC(2025, 0, 1, 12, 34) }]);
+    assert.match(text, /✅ Resolved by @ada &lt;admin&gt; at 12:34 UTC/);
+    assert.deepEqual(reply_markup.inline_keyboard.flat().map((b) => b.text), ['↩️ Reopen']);
+  });
+
+  it('round-trips callback data well under 64 bytes', () => {
+    const data = callbackData('m24h', 2 ** 53 - 1);
+    assert.ok(Buffer.byteLength(data) <= 64);
+    assert.deepEqual(parseCallbackData(data), { action: 'm24h', issueId: 2 ** 53 - 1 });
+    assert.equal(parseCallbackData('bp:drop:1'), null);
+    assert.equal(parseCallbackData('something else'), null);
+  });
+});
