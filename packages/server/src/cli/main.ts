@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { ConfigError } from '../config/load.js';
+import { testAlert } from './alerts.js';
 import { listIssues } from './issues.js';
 import { migrate, prune, tokenCreate, userAdd } from './maintenance.js';
 import { projectCreate, projectList } from './project.js';
@@ -42,6 +43,12 @@ program
   .option('--message <text>', 'the message', 'Botpulse test event')
   .option('--level <level>', 'fatal, error, warning, info or debug', 'error')
   .action(sendTestEvent);
+
+program
+  .command('test-alert')
+  .description('send a test message through every configured alert channel and print what each answered')
+  .option('--json', 'print a JSON array')
+  .action(testAlert);
 
 program.command('prune').description('delete events older than ERROR_LOG_RETENTION_DAYS').option('--json', 'print JSON').action(prune);
 
