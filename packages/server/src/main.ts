@@ -3,8 +3,7 @@ import { pino, type Logger } from 'pino';
 import { createAlerting, type Alerting, type AlertingOptions } from './alerts/alerting.js';
 import { alertRoutes } from './alerts/routes.js';
 import type { Config } from './config/load.js';
-import { DigestLoop } from './digest/loop.js';
-import { createRowDigester } from './digest/process.js';
+import { DigestWorker } from './digest/worker.js';
 import { createScrubber } from './digest/scrub.js';
 import { buildApp } from './http/app.js';
 import { IngestStats } from './http/stats.js';
@@ -20,7 +19,7 @@ export interface Botpulse {
   store: Store;
   app: FastifyInstance;
   spool: Spool;
-  digest: DigestLoop;
+  digest: DigestWorker;
   logger: Logger;
   /** Alert rules, outbox sender and the alert bot (docs/alerts.md); started by listen(). */
   alerting: Alerting;
@@ -47,11 +46,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   await spool.init();
   const stats = new IngestStats();
   const alerting = createAlerting(config, store, logger, options.alerting);
-  const digest = new DigestLoop(store, spool, {
-    batchSize: config.digestBatch,
-    digestRows: createRowDigester({
-      onRejected: (row, err) => logger.error({ spoolId: row.id, projectId: row.projectId, error: err.message }, 'spooled event could not be digested'),
-    }),
+  const digest = await DigestWorker.start(config, spool, {
     onChanges: (changes) => {
       alerting.onIssueChanges(changes);
       options.onIssueChanges?.(changes);
@@ -91,7 +86,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     async close() {
       retention.stop();
       await app.close();
-      await digest.stop();
+      await digest.close();
       await alerting.stop();
       await store.close();
     },

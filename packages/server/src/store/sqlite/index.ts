@@ -64,7 +64,6 @@ export class SqliteStore implements Store {
     });
     const { error, results } = await migrator.migrateToLatest();
     if (error) throw error;
-    this.writer = new SqliteDigestWriter(this.db);
     return results?.filter((r) => r.status === 'Success').length ?? 0;
   }
 
@@ -138,18 +137,28 @@ export class SqliteStore implements Store {
   }
 
   async spoolBacklog(): Promise<number> {
-    return Number(this.db.prepare(`SELECT COUNT(*) FROM spool`).pluck().get());
+    return Number(this.statement('SELECT COUNT(*) FROM spool').pluck().get());
+  }
+
+  private readonly statements = new Map<string, Sqlite.Statement>();
+
+  /** better-sqlite3 does not cache prepared statements; hot paths must not re-prepare per call. */
+  private statement(sqlText: string): Sqlite.Statement {
+    let stmt = this.statements.get(sqlText);
+    if (!stmt) this.statements.set(sqlText, (stmt = this.db.prepare(sqlText)));
+    return stmt;
   }
 
   async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[]): Promise<{ rows: number; changes: IssueChange[] }> {
-    const rows = (this.db.prepare('SELECT * FROM spool ORDER BY id LIMIT ?').all(limit) as SpoolDbRow[]).map(toSpoolRow);
+    const rows = (this.statement('SELECT * FROM spool ORDER BY id LIMIT ?').all(limit) as SpoolDbRow[]).map(toSpoolRow);
     if (rows.length === 0) return { rows: 0, changes: [] };
     const writes = digest(rows);
     const maxId = rows[rows.length - 1]!.id;
     const changes = this.db.transaction(() => {
-      const result = this.writer!.apply(writes, Date.now());
+      this.writer ??= new SqliteDigestWriter(this.db); // prepared once the schema exists
+      const result = this.writer.apply(writes, Date.now());
       // Rows are read in id order and ids only grow, so everything up to maxId was in this batch.
-      this.db.prepare('DELETE FROM spool WHERE id <= ?').run(maxId);
+      this.statement('DELETE FROM spool WHERE id <= ?').run(maxId);
       return result;
     })();
     return { rows: rows.length, changes };

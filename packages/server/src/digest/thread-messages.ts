@@ -1,0 +1,25 @@
+import type { Level } from 'pino';
+import type { IssueChange } from '../store/model.js';
+
+/** What the main thread gives the digest thread at start. */
+export interface DigestThreadData {
+  databaseFile: string;
+  batchSize: number;
+  logLevel: Level | 'silent';
+}
+
+export type ToDigestThread =
+  /** Rows were spooled; `backlog` is the main thread's count of undigested rows. */
+  | { type: 'kick'; backlog: number }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'close' };
+
+export type FromDigestThread =
+  | { type: 'ready' }
+  | { type: 'digested'; rows: number }
+  | { type: 'changes'; changes: IssueChange[] }
+  | { type: 'rejected'; spoolId: number; projectId: number; error: string }
+  | { type: 'idle' }
+  | { type: 'paused' }
+  | { type: 'closed' };

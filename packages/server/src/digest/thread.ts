@@ -1,0 +1,64 @@
+/**
+ * The digest's own thread. It opens its own connection to the SQLite file and runs the DigestLoop
+ * there, so grouping and event writes use the machine's second core while the main thread keeps
+ * answering ingestion. It talks to the main thread only by messages (see worker.ts).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { SqliteStore } from '../store/sqlite/index.js';
+import { DigestLoop, type BacklogCounter } from './loop.js';
+import { createRowDigester } from './process.js';
+import type { FromDigestThread, ToDigestThread, DigestThreadData } from './thread-messages.js';
+
+const data = workerData as DigestThreadData;
+const port = parentPort!;
+const post = (message: FromDigestThread) => port.postMessage(message);
+const logger = pino({ level: data.logLevel, base: { service: 'botpulse', thread: 'digest' } });
+
+// The main thread migrated the schema before starting this thread.
+const store = await SqliteStore.open(data.databaseFile, { migrate: false });
+
+/** The main thread's backlog figure, brought by each kick, minus what this thread took since. */
+const backlog: BacklogCounter & { backlog: number } = {
+  backlog: 0,
+  digested(rows) {
+    this.backlog = Math.max(0, this.backlog - rows);
+    post({ type: 'digested', rows });
+  },
+};
+
+const loop = new DigestLoop(store, backlog, {
+  batchSize: data.batchSize,
+  digestRows: createRowDigester({
+    onRejected: (row, err) => post({ type: 'rejected', spoolId: row.id, projectId: row.projectId, error: err.message }),
+  }),
+  onChanges: (changes) => post({ type: 'changes', changes }),
+  onIdle: () => post({ type: 'idle' }),
+  logger,
+});
+
+port.on('message', (message: ToDigestThread) => void handle(message));
+
+async function handle(message: ToDigestThread): Promise<void> {
+  switch (message.type) {
+    case 'kick':
+      backlog.backlog = message.backlog;
+      loop.kick();
+      break;
+    case 'pause':
+      await loop.stop();
+      post({ type: 'paused' });
+      break;
+    case 'resume':
+      loop.resume();
+      break;
+    case 'close':
+      await loop.stop();
+      await store.close();
+      post({ type: 'closed' });
+      port.close();
+      break;
+  }
+}
+
+post({ type: 'ready' });
