@@ -2,7 +2,7 @@
 // big transactions (the digest would take far longer and is measured by the ingest benchmark).
 // Issues follow a power law: a few issues carry most events, as in real bots.
 import { createRequire } from 'node:module';
-import { deflateRawSync } from 'node:zlib';
+import { brotliCompressSync, constants } from 'node:zlib';
 
 const require = createRequire(import.meta.url);
 const Sqlite = require('better-sqlite3');
@@ -56,7 +56,8 @@ function payloadFor(i, rand) {
     tags: { origin: ORIGINS[i % ORIGINS.length], chat_type: CHAT_TYPES[i % CHAT_TYPES.length], gen_request_id: `gen-${i}` },
     user: { id: String(i) },
   };
-  return deflateRawSync(JSON.stringify(event));
+  // The server's payload encoding (packages/server/src/store/payload.ts): brotli quality 0.
+  return brotliCompressSync(JSON.stringify(event), { params: { [constants.BROTLI_PARAM_QUALITY]: 0 } });
 }
 
 /**

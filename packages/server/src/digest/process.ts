@@ -1,6 +1,6 @@
-import { deflateRawSync } from 'node:zlib';
 import type { SentryEvent } from '@botpulse/protocol';
 import { currentGrouping } from '../grouping/index.js';
+import { encodePayload } from '../store/payload.js';
 import type { DigestedRow, SpoolRow } from '../store/store.js';
 import { normalizeEvent } from './normalize.js';
 
@@ -39,8 +39,7 @@ export function createRowDigester(options: DigestOptions): (rows: SpoolRow[]) =>
       event,
       fingerprint: grouping.hash,
       groupingVersion: currentGrouping.version,
-      // Level 1: events are read rarely and written at ingest speed; the ratio barely differs.
-      compressedPayload: deflateRawSync(JSON.stringify(event.payload), { level: 1 }),
+      compressedPayload: encodePayload(event.payload),
     };
   };
   return (rows) =>

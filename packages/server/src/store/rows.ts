@@ -1,7 +1,7 @@
-import { inflateRawSync } from 'node:zlib';
 import type { Selectable } from 'kysely';
 import type { Level } from '../digest/types.js';
 import type { Issue, IssueStatus, Project, StoredEvent } from './model.js';
+import { decodePayload } from './payload.js';
 import type { Database } from './schema.js';
 
 /** Row ↔ model mapping shared by every Store implementation. */
@@ -79,7 +79,7 @@ export function toStoredEvent(
     message: row.message,
     userKey: row.user_key,
     tags: JSON.parse(row.tags),
-    payload: JSON.parse(inflateRawSync(row.payload).toString('utf8')),
+    payload: decodePayload(row.payload),
     attachments,
   };
 }

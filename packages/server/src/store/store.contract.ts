@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { deflateRawSync } from 'node:zlib';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { NormalizedEvent } from '../digest/types.js';
 import type { Project } from './model.js';
+import { encodePayload } from './payload.js';
 import type { DigestedRow, SpoolRow, Store } from './store.js';
 
 /**
@@ -63,7 +63,7 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
             event: item.event,
             fingerprint: item.fingerprint,
             groupingVersion: 1,
-            compressedPayload: deflateRawSync(JSON.stringify(item.event.payload)),
+            compressedPayload: encodePayload(item.event.payload),
           };
         });
       const changes = [];

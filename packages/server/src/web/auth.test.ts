@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { loadConfig } from '../config/load.js';
 import { hashPassword } from '../lib/password.js';
 import { SqliteStore } from '../store/sqlite/index.js';
 import { dashboard } from './plugin.js';
+import { encodePayload } from '../store/payload.js';
 
 const PASSWORD = 'correct horse battery';
 let dir: string;
@@ -190,7 +190,7 @@ describe('escaping in pages', () => {
     await store.digestBatch(10, (rows) =>
       rows.map((row) => ({
         kind: 'event' as const, spoolId: row.id, projectId: project.id, receivedAt: clock, fingerprint: 'xss', groupingVersion: 1,
-        compressedPayload: deflateRawSync(JSON.stringify({ extra: { [evil]: evil }, user: { id: evil } })),
+        compressedPayload: encodePayload({ extra: { [evil]: evil }, user: { id: evil } }),
         event: { eventId, timestamp: clock, level: 'error', platform: null, environment: evil, release: null, serverName: null, transaction: null, origin: evil, title: evil, culprit: evil, message: evil, exceptionType: null, exceptionValue: null, userKey: null, telegram: null, request: null, tags: { [evil]: evil }, payload: {} },
       })),
     );
