@@ -7,8 +7,9 @@ import { defaultTracesSampleRate, resolveDsn, resolveEnvironment, resolveRate, r
 import { Counters, type CountersSnapshot } from './counters.js';
 import { NoiseFilter, telegramErrorInfo, unwrapBotError, type NoiseKind, type NoiseOptions } from './noise.js';
 import { currentExecution, runInExecution, Scope, DEFAULT_MAX_BREADCRUMBS, type Breadcrumb, type ExecutionContext } from './scope.js';
-import { scrubString, scrubValue } from './scrub.js';
+import { scrubJson, scrubString, scrubValue } from './scrub.js';
 import { exceptionsFromError, errorType, type Mechanism } from './stack.js';
+import { StormGuard, stormSignature, type StormOptions } from './storm.js';
 import { Span, uuid32, type SpanStatus } from './tracing.js';
 import { HttpTransport, NoopTransport, type HttpTransportOptions, type Transport, type TransportItem } from './transport.js';
 import { SDK_NAME, SDK_VERSION } from './version.js';
@@ -47,6 +48,13 @@ export interface BotpulseOptions {
   transportOptions?: Omit<HttpTransportOptions, 'dsn'>;
   /** Flush on `beforeExit` and on SIGTERM/SIGINT (then exit if nobody else handles the signal). Default false. */
   flushOnExit?: boolean;
+  /**
+   * Error-storm protection: per error signature and overall token buckets; events beyond them are
+   * counted (eventsDropped.storm) and the next sent event of that signature says how many were
+   * suppressed (`extra.botpulse_suppressed_similar`). `false` turns it off. Defaults: 50 at once
+   * then 10/s per signature, 500 then 100/s overall.
+   */
+  errorStorm?: StormOptions | false;
   /** Source lines around each frame (default 5; 0 = none). */
   contextLines?: number;
   /** Tags, contexts and user set on the global scope from the start. */
@@ -107,6 +115,7 @@ export class BotpulseClient {
   readonly globalScope: Scope;
   readonly stats = new Counters();
   private readonly noise: NoiseFilter | undefined;
+  private readonly storm: StormGuard | undefined;
   private readonly captured = new WeakMap<object, string | null>();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly flushHooks = new Set<() => void>();
@@ -134,6 +143,7 @@ export class BotpulseClient {
     for (const [name, context] of Object.entries(options.initialScope?.contexts ?? {})) this.globalScope.setContext(name, context);
     if (options.initialScope?.user) this.globalScope.setUser(options.initialScope.user);
     this.noise = options.noise === false ? undefined : new NoiseFilter(options.noise ?? {});
+    this.storm = options.errorStorm === false ? undefined : new StormGuard(options.errorStorm ?? {});
     this.baseContexts = {
       runtime: { name: 'node', version: process.version },
       os: { name: osType(), version: osRelease() },
@@ -174,6 +184,16 @@ export class BotpulseClient {
       Counters.increment(this.stats.eventsDropped, 'sample_rate');
       return undefined;
     }
+    let suppressedBefore = 0;
+    if (this.storm) {
+      const verdict = this.storm.admit(stormSignature(inner));
+      if (!verdict.allowed) {
+        Counters.increment(this.stats.eventsDropped, 'storm');
+        if (key) this.captured.set(key, null);
+        return undefined;
+      }
+      suppressedBefore = verdict.suppressedBefore;
+    }
     const mechanism: Mechanism = { type: 'generic', handled: true, ...hint.mechanism };
     const event: SentryEvent = {
       level: hint.level ?? 'error',
@@ -181,6 +201,7 @@ export class BotpulseClient {
     };
     const apiError = telegramErrorInfo(inner);
     if (apiError) event.contexts = { telegram_api: this.describeApiError(inner, apiError) };
+    if (suppressedBefore > 0) event.extra = { botpulse_suppressed_similar: suppressedBefore };
     const id = this.captureEvent(event, { ...hint, originalException: inner });
     if (key) this.captured.set(key, id ?? null);
     return id;
@@ -327,7 +348,7 @@ export class BotpulseClient {
   /** Queues a raw envelope item (check-ins, logs), scrubbed. Used by the heartbeat and logger. */
   sendItem(type: string, payload: unknown, headers?: Record<string, unknown>): void {
     if (this.closed) return;
-    const item: TransportItem = { type, payload: Buffer.from(JSON.stringify(scrubValue(payload, { maxStringLength: MAX_STRING_LENGTH }))) };
+    const item: TransportItem = { type, payload: Buffer.from(scrubJson(JSON.stringify(payload))) };
     if (headers) item.headers = headers;
     this.transport.send(item);
   }
@@ -376,9 +397,8 @@ export class BotpulseClient {
       return;
     }
     if (this.closed) return;
-    const clean = scrubValue(event, { maxStringLength: MAX_STRING_LENGTH, maxDepth: 16 });
     this.stats.eventsCaptured += 1;
-    this.transport.send({ type: 'event', payload: Buffer.from(JSON.stringify(clean)), eventId: String(clean.event_id) });
+    this.transport.send({ type: 'event', payload: Buffer.from(serializeEvent(event)), eventId: String(event.event_id) });
   }
 
   private sendTransaction(root: Span): void {
@@ -405,8 +425,7 @@ export class BotpulseClient {
       spans,
       ...(dropped > 0 ? { extra: { dropped_spans: dropped } } : {}),
     };
-    const clean = scrubValue(transaction, { maxStringLength: MAX_STRING_LENGTH, maxDepth: 16 });
-    this.transport.send({ type: 'transaction', payload: Buffer.from(JSON.stringify(clean)), eventId: transaction.event_id });
+    this.transport.send({ type: 'transaction', payload: Buffer.from(scrubJson(JSON.stringify(transaction))), eventId: transaction.event_id });
   }
 
   /** The global scope, then the current update's (or withScope's) if different: later wins. */
@@ -489,6 +508,18 @@ export class BotpulseClient {
     }
     return out;
   }
+}
+
+/**
+ * Serialises an event for sending. The parts users fill (tags, contexts, extra, user, request,
+ * breadcrumbs, message) get the full walk (secret-named keys filtered, long strings cut); the
+ * stack traces, which are most of the bytes, only the token pass over the final JSON.
+ */
+function serializeEvent(event: SentryEvent): string {
+  const { exception, ...rest } = event;
+  const clean: Record<string, unknown> = scrubValue(rest, { maxStringLength: MAX_STRING_LENGTH, maxDepth: 16 });
+  if (exception) clean['exception'] = exception;
+  return scrubJson(JSON.stringify(clean));
 }
 
 const TEXT_FIELDS = new Set(['text', 'caption', 'query', 'results', 'question', 'options', 'description', 'title', 'message_text']);

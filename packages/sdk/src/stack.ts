@@ -26,6 +26,7 @@ export interface StackOptions {
 }
 
 const MAX_FRAMES = 50;
+const MAX_VALUE_LENGTH = 8192;
 const MAX_LINE_LENGTH = 300;
 const MAX_SOURCE_BYTES = 2 * 1024 * 1024;
 const FULL_MATCH = /at (?:async )?(?:(.+?)\s+\()?(?:(.+):(\d+):(\d+)?|([^)]+))\)?/;
@@ -58,7 +59,8 @@ function exceptionFromValue(value: unknown, mechanism: Mechanism, options: Stack
   if (!(value instanceof Error)) {
     return { type: 'Error', value: describeNonError(value), mechanism: { ...mechanism, synthetic: true } };
   }
-  const exception: SentryException = { type: errorType(value), value: value.message, mechanism: { ...mechanism } };
+  const message = value.message.length > MAX_VALUE_LENGTH ? `${value.message.slice(0, MAX_VALUE_LENGTH)}…` : value.message;
+  const exception: SentryException = { type: errorType(value), value: message, mechanism: { ...mechanism } };
   const frames = parseStack(value.stack ?? '', options);
   if (frames.length > 0) exception.stacktrace = { frames };
   return exception;

@@ -24,7 +24,8 @@ const MAX_SPANS_PER_TRANSACTION = 1000;
 /** 32 hex characters (a Sentry event id / trace id). */
 export function uuid32(): string {
   // randomUUID draws from a cached entropy pool: much cheaper than randomBytes per call.
-  return randomUUID().replace(/-/g, '');
+  const u = randomUUID();
+  return u.slice(0, 8) + u.slice(9, 13) + u.slice(14, 18) + u.slice(19, 23) + u.slice(24);
 }
 
 function spanId(): string {
@@ -43,9 +44,9 @@ export class Span {
   readonly startTimestamp = Date.now() / 1000;
   endTimestamp: number | undefined;
   status: SpanStatus = 'ok';
-  data: Record<string, unknown> = {};
-  /** Children of a root, in the order they ended. */
-  private readonly finished: SpanJson[] = [];
+  private attributes: Record<string, unknown> | undefined;
+  /** Children of a root, in the order they ended (made on first use: most roots are unsampled). */
+  private finished: SpanJson[] | undefined;
   private droppedSpans = 0;
 
   private constructor(
@@ -88,6 +89,12 @@ export class Span {
     return new Span(op, description, undefined, this, this.sampled, undefined);
   }
 
+  /** Data attached to the span (`span.data` / `contexts.trace.data`). */
+  get data(): Record<string, unknown> {
+    this.attributes ??= {};
+    return this.attributes;
+  }
+
   setData(key: string, value: unknown): this {
     this.data[key] = value;
     return this;
@@ -105,7 +112,7 @@ export class Span {
 
   /** The children that ended, and how many were dropped beyond the cap. */
   childSpans(): { spans: SpanJson[]; dropped: number } {
-    return { spans: [...this.finished], dropped: this.droppedSpans };
+    return { spans: [...(this.finished ?? [])], dropped: this.droppedSpans };
   }
 
   toJson(): SpanJson {
@@ -119,7 +126,7 @@ export class Span {
     };
     if (this.parent) json.parent_span_id = this.parent.spanId;
     if (this.description !== undefined) json.description = this.description;
-    if (Object.keys(this.data).length > 0) json.data = this.data;
+    if (this.attributes && Object.keys(this.attributes).length > 0) json.data = this.attributes;
     return json;
   }
 
@@ -131,6 +138,7 @@ export class Span {
   }
 
   private collect(span: SpanJson): void {
+    this.finished ??= [];
     if (this.finished.length >= MAX_SPANS_PER_TRANSACTION) this.droppedSpans += 1;
     else this.finished.push(span);
   }

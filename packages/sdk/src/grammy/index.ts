@@ -80,17 +80,18 @@ export function botpulseMiddleware(options: Pick<GrammyPluginOptions, 'client' |
  */
 export function botpulseTransformer(options: { client?: BotpulseClient; polling?: PollingMonitor } = {}): GrammyTransformer {
   const client = resolveClient(options.client);
-  return async (prev: ApiCallLike, method: string, payload: Record<string, unknown> | undefined, signal?: AbortSignal) => {
+  return (prev: ApiCallLike, method: string, payload: Record<string, unknown> | undefined, signal?: AbortSignal) => {
     const recorder = new ApiCallRecorder(client, options.polling, method, payload);
-    let response: ApiResponseLike;
-    try {
-      response = await prev(method, payload, signal);
-    } catch (error) {
-      recorder.threw(error);
-      throw error;
-    }
-    recorder.answered(response);
-    return response;
+    return prev(method, payload, signal).then(
+      (response: ApiResponseLike) => {
+        recorder.answered(response);
+        return response;
+      },
+      (error: unknown) => {
+        recorder.threw(error);
+        throw error;
+      },
+    );
   };
 }
 

@@ -1,0 +1,92 @@
+// One measurement in a fresh process: a grammY bot (bare or with @botpulse/sdk) handles
+// `updates` updates through bot.handleUpdate, `concurrency` at a time. A fresh process per
+// measurement matters: AsyncLocalStorage (which the SDK uses for per-update scopes) installs
+// promise hooks for the whole process, so a bare bot sharing a process with the SDK would pay
+// part of the SDK's cost and flatter it.
+// Prints one JSON line: updates/s, CPU µs per update, RSS, SDK counters.
+import { Bot } from 'grammy';
+import { BotpulseClient, instrumentGrammy } from '../../../packages/sdk/dist/index.js';
+
+const config = JSON.parse(process.argv[2]);
+const { variant, api, apiRoot, token, dsn, throws, updates, warmup, concurrency, stormRate, stormSeconds, errorStorm } = config;
+const BOT_INFO = { id: Number(token.split(':')[0]), is_bot: true, first_name: 'Bench', username: 'bench_bot', can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false };
+
+const bot = new Bot(token, { botInfo: BOT_INFO, client: apiRoot ? { apiRoot } : {} });
+if (api === 'stub') bot.api.config.use(async (_prev, _method, payload) => ({ ok: true, result: { message_id: 1, date: 0, chat: { id: payload.chat_id, type: 'private' }, text: payload.text } }));
+let client;
+if (variant === 'sdk') {
+  client = new BotpulseClient({ dsn, environment: 'production', release: 'bench', env: {}, ...(errorStorm === false ? { errorStorm: false } : {}), ...(config.tracesSampleRate !== undefined ? { tracesSampleRate: config.tracesSampleRate } : {}) });
+  instrumentGrammy(bot, { client });
+}
+if (variant === 'als') {
+  const { AsyncLocalStorage } = await import('node:async_hooks');
+  const als = new AsyncLocalStorage();
+  bot.use((ctx, next) => als.run({}, next));
+}
+bot.on('message:text', async (ctx) => {
+  await ctx.reply('ok');
+  if (throws) throw new Error(`handler failed for chat ${ctx.chat.id}`);
+});
+
+let nextId = 1;
+function update(i) {
+  const chat = { id: 1000 + (i % 50), type: 'private', first_name: 'U' };
+  return { update_id: nextId++, message: { message_id: i, date: 0, chat, from: { id: chat.id, is_bot: false, first_name: 'U', username: `u${chat.id}`, language_code: 'en' }, text: `hello ${i}` } };
+}
+
+async function handle(i) {
+  try {
+    await bot.handleUpdate(update(i));
+  } catch {
+    // rethrown by grammY (and the SDK middleware); a real bot's bot.catch would take it
+  }
+}
+
+async function feed(count) {
+  let i = 0;
+  const lane = async () => {
+    while (i < count) {
+      await handle(i++);
+      // With the stub API nothing ever waits for I/O; a real bot does between updates. Yield
+      // now and then so timers and sockets (the SDK's transport among them) get their turn.
+      if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+}
+
+if (stormRate) {
+  // Error storm: stormRate updates per second (all throwing) for stormSeconds.
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  const perTick = stormRate / 100;
+  const started = performance.now();
+  let handled = 0;
+  for (let tick = 0; tick < stormSeconds * 100; tick++) {
+    await feed(perTick);
+    handled += perTick;
+    const wait = started + (tick + 1) * 10 - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  const counters = client.counters();
+  const stats = client.transport.stats();
+  await client.close(500);
+  process.stdout.write(`${JSON.stringify({ handled, seconds, rssBefore: before, rssPeak: peak, counters, queue: { items: stats.queuedItems, bytes: stats.queuedBytes } })}\n`);
+  process.exit(0);
+}
+
+await feed(warmup);
+await client?.flush(5000);
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+await feed(updates);
+const elapsed = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const counters = client?.counters();
+await client?.close(5000);
+process.stdout.write(`${JSON.stringify({ rate: updates / elapsed, cpuUsPerUpdate: (cpu.user + cpu.system) / updates, rss: process.memoryUsage().rss, counters })}\n`);
+process.exit(0);
