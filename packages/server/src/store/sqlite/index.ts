@@ -14,9 +14,10 @@ import { SqliteDigestWriter } from './digest-writer.js';
 const DEFAULT_PAGE = 50;
 
 /**
- * The embedded default store: one SQLite file in WAL mode. SQLite allows one writer at a time, so
- * every write here is a short synchronous transaction on a single connection; the event loop
- * serialises them, and readers (the CLI, the dashboard) run concurrently thanks to WAL.
+ * The embedded default store: one SQLite file in WAL mode. SQLite allows one writer at a time:
+ * the main thread (spool appends, status changes) and the digest thread (digest batches) each
+ * have a connection, and every write transaction is short and BEGIN IMMEDIATE, so they queue on
+ * the lock (busy_timeout) instead of failing. Readers (the CLI, the dashboard) run concurrently.
  */
 export class SqliteStore implements Store {
   readonly db: Sqlite.Database;
@@ -133,7 +134,7 @@ export class SqliteStore implements Store {
         const target = isDigested(item.kind) ? spool : raw;
         target.run(item.projectId, item.kind, item.eventId, item.receivedAt, item.payload, meta);
       }
-    })();
+    }).immediate(); // take the write lock up front: the digest thread writes through its own connection
   }
 
   async spoolBacklog(): Promise<number> {
@@ -150,6 +151,9 @@ export class SqliteStore implements Store {
   }
 
   async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[]): Promise<{ rows: number; changes: IssueChange[] }> {
+    // Read and digest OUTSIDE the write transaction, so the write lock is held only for the writes.
+    // Safe with a concurrent spool writer: ids are assigned under the write lock and only grow, so
+    // every row with an id ≤ maxId was committed (and read) before this read.
     const rows = (this.statement('SELECT * FROM spool ORDER BY id LIMIT ?').all(limit) as SpoolDbRow[]).map(toSpoolRow);
     if (rows.length === 0) return { rows: 0, changes: [] };
     const writes = digest(rows);
@@ -157,10 +161,9 @@ export class SqliteStore implements Store {
     const changes = this.db.transaction(() => {
       this.writer ??= new SqliteDigestWriter(this.db); // prepared once the schema exists
       const result = this.writer.apply(writes, Date.now());
-      // Rows are read in id order and ids only grow, so everything up to maxId was in this batch.
       this.statement('DELETE FROM spool WHERE id <= ?').run(maxId);
       return result;
-    })();
+    }).immediate(); // a deferred transaction that reads first fails with SQLITE_BUSY_SNAPSHOT under a concurrent writer
     return { rows: rows.length, changes };
   }
 
@@ -168,7 +171,7 @@ export class SqliteStore implements Store {
     const stmt = this.countItem();
     this.db.transaction(() => {
       for (const [kind, n] of Object.entries(counts)) if (n > 0) stmt.run(projectId, kind, n);
-    })();
+    }).immediate();
   }
 
   async itemCounts(projectId?: number): Promise<Record<string, number>> {
