@@ -524,7 +524,10 @@ function serializeEvent(event: SentryEvent): string {
 
 const TEXT_FIELDS = new Set(['text', 'caption', 'query', 'results', 'question', 'options', 'description', 'title', 'message_text']);
 
-/** Tags derived from `contexts.telegram`. */
+/**
+ * Tags derived from `contexts.telegram`.
+ * @example telegramTags({ update_type: 'message', chat_type: 'group' }) // { update_type: 'message', chat_type: 'group' }
+ */
 export function telegramTags(telegram: { update_type?: string; chat_type?: string; duplicate?: boolean } | undefined): Record<string, string> {
   const tags: Record<string, string> = {};
   if (!telegram) return tags;

@@ -7,7 +7,10 @@ import { dirname, join, resolve } from 'node:path';
 
 export type Env = Record<string, string | undefined>;
 
-/** Traces sample rate used when none is configured, by environment. */
+/**
+ * Traces sample rate used when none is configured, by environment.
+ * @example defaultTracesSampleRate('staging') // 0.5
+ */
 export function defaultTracesSampleRate(environment: string): number {
   const env = environment.toLowerCase();
   if (env.startsWith('prod')) return 0.1;
@@ -26,12 +29,18 @@ export function resolveDsn(option: string | null | undefined, env: Env): string 
   return dsn && dsn.trim() !== '' ? dsn.trim() : undefined;
 }
 
-/** `SENTRY_ENVIRONMENT`, else the seed's `ENVIRONMENT`, else `NODE_ENV`, else "production". */
+/**
+ * `SENTRY_ENVIRONMENT`, else the seed's `ENVIRONMENT`, else `NODE_ENV`, else "production".
+ * @example resolveEnvironment(undefined, process.env)
+ */
 export function resolveEnvironment(option: string | undefined, env: Env): string {
   return option ?? env['SENTRY_ENVIRONMENT'] ?? env['ENVIRONMENT'] ?? env['NODE_ENV'] ?? 'production';
 }
 
-/** `SENTRY_RELEASE`, else the commit checked out in the working directory (if any). */
+/**
+ * `SENTRY_RELEASE`, else the commit checked out in the working directory (if any).
+ * @example resolveRelease(undefined, process.env) // 'v1.2.3' or a 40-hex commit
+ */
 export function resolveRelease(option: string | undefined, env: Env, cwd = process.cwd()): string | undefined {
   return option ?? env['SENTRY_RELEASE'] ?? gitCommit(cwd);
 }
@@ -48,6 +57,7 @@ const commitCache = new Map<string, string | undefined>();
 /**
  * The current git commit of `cwd`: read from `.git/HEAD` (and refs or packed-refs) without
  * spawning git; only if that fails, `git rev-parse HEAD` once. Undefined outside a repository.
+ * @example gitCommit() // 'e3b0c442...'
  */
 export function gitCommit(cwd = process.cwd()): string | undefined {
   if (commitCache.has(cwd)) return commitCache.get(cwd);

@@ -2,7 +2,10 @@
 // poller that crashed before confirming its offset gets the last batch again. Remembering the
 // most recent update_ids (bounded) lets the SDK flag and optionally skip such repeats.
 
-/** Default number of update ids remembered per bot. */
+/**
+ * Default number of update ids remembered per bot.
+ * @example new UpdateDeduper(DEFAULT_DEDUPE_CAPACITY)
+ */
 export const DEFAULT_DEDUPE_CAPACITY = 10_000;
 
 /**

@@ -10,9 +10,15 @@ import type { TelegramErrorInfo } from './noise.js';
 import { resolveClient } from './sdk.js';
 import { uuid32 } from './tracing.js';
 
-/** Default heartbeat period (seed 001: every 20 s). */
+/**
+ * Default heartbeat period (seed 001: every 20 s).
+ * @example new Heartbeat({ monitor, monitorSlug: 'bot', intervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS })
+ */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 20_000;
-/** 409 Conflicts lasting longer than this become an event (a deploy overlap is shorter). */
+/**
+ * 409 Conflicts lasting longer than this become an event (a deploy overlap is shorter).
+ * @example instrumentGrammy(bot, { conflictEventAfterMs: 2 * DEFAULT_CONFLICT_EVENT_AFTER_MS })
+ */
 export const DEFAULT_CONFLICT_EVENT_AFTER_MS = 60_000;
 /** How much longer than its own timeout a getUpdates may take before it counts as hanging. */
 const HANG_GRACE_MS = 5000;

@@ -35,7 +35,10 @@ export interface PollingLockOptions {
   env?: string;
 }
 
-/** Raised when the lock is held by another process and waiting was not asked for. The message names the holder. */
+/**
+ * Raised when the lock is held by another process and waiting was not asked for. The message names the holder.
+ * @example catch (e) { if (e instanceof LockHeldError) console.error(e.message) }
+ */
 export class LockHeldError extends Error {
   override name = 'LockHeldError';
   constructor(readonly holder: LockHolder | undefined, key: string) {

@@ -12,7 +12,10 @@ import { errorType } from './stack.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
-/** pino's numeric levels. */
+/**
+ * pino's numeric levels.
+ * @example LOG_LEVELS.warn // 40
+ */
 export const LOG_LEVELS: Readonly<Record<LogLevel, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
 
 type LogFn = {

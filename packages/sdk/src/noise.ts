@@ -14,7 +14,10 @@ export type NoiseKind =
   | 'message_gone'
   | 'not_enough_rights';
 
-/** The kinds treated as noise unless configured otherwise. */
+/**
+ * The kinds treated as noise unless configured otherwise.
+ * @example init({ noise: { kinds: [...DEFAULT_NOISE_KINDS, 'message_gone'] } })
+ */
 export const DEFAULT_NOISE_KINDS: readonly NoiseKind[] = [
   'rate_limited',
   'network',
@@ -126,7 +129,10 @@ export function classifyError(error: unknown): NoiseKind | undefined {
   return NETWORK_MESSAGE.test(inner.message.toLowerCase()) ? 'network' : undefined;
 }
 
-/** Decides noise per the options; returns the kind when the error is noise. */
+/**
+ * Decides noise per the options; returns the kind when the error is noise.
+ * @example new NoiseFilter({ patterns: ['Insufficient balance'] }).classify(err)
+ */
 export class NoiseFilter {
   private readonly kinds: ReadonlySet<NoiseKind>;
 

@@ -10,7 +10,10 @@ export interface Breadcrumb extends SentryBreadcrumb {
   timestamp?: number;
 }
 
-/** Default number of breadcrumbs a scope keeps (oldest dropped first). */
+/**
+ * Default number of breadcrumbs a scope keeps (oldest dropped first).
+ * @example init({ maxBreadcrumbs: DEFAULT_MAX_BREADCRUMBS * 2 })
+ */
 export const DEFAULT_MAX_BREADCRUMBS = 100;
 
 /**

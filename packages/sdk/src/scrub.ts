@@ -1,7 +1,10 @@
 // Bot tokens and other secrets never leave the process: every event, breadcrumb, span and log
 // record goes through here before it is queued. The server scrubs again (defense in depth).
 
-/** A Telegram bot token anywhere in a string: `<bot id>:<secret>`. */
+/**
+ * A Telegram bot token anywhere in a string: `<bot id>:<secret>`.
+ * @example text.replace(BOT_TOKEN_PATTERN, '[bot-token]')
+ */
 export const BOT_TOKEN_PATTERN = /\d{3,20}:[A-Za-z0-9_-]{30,}/g;
 /** `/bot<id>:<anything>` in a Bot API URL, even when the secret part is short or unusual. */
 // Backslash excluded too, so that applied to JSON text it never eats half of an escape like \".
@@ -38,7 +41,10 @@ export function scrubString(text: string): string {
   return out.replace(BOT_URL_PATTERN, `/bot${REDACTED_TOKEN}`).replace(BOT_TOKEN_PATTERN, REDACTED_TOKEN);
 }
 
-/** True when a key names a secret (`token`, `password`, `authorization`, ...). */
+/**
+ * True when a key names a secret (`token`, `password`, `authorization`, ...).
+ * @example isSecretKey('api_key') // true
+ */
 export function isSecretKey(key: string): boolean {
   return !SAFE_KEYS.has(key) && SECRET_KEY_PATTERN.test(key);
 }

@@ -66,7 +66,10 @@ function exceptionFromValue(value: unknown, mechanism: Mechanism, options: Stack
   return exception;
 }
 
-/** The name Sentry shows: `error.name`, else the constructor name. */
+/**
+ * The name Sentry shows: `error.name`, else the constructor name.
+ * @example errorType(new TypeError('x')) // 'TypeError'
+ */
 export function errorType(error: Error): string {
   const name = error.name && error.name !== 'Error' ? error.name : error.constructor?.name;
   return name || 'Error';
@@ -136,7 +139,10 @@ function functionName(raw: string | undefined): string {
   return name === '<anonymous>' ? '?' : name;
 }
 
-/** Code of the app: absolute paths outside node_modules; node internals and natives are not. */
+/**
+ * Code of the app: absolute paths outside node_modules; node internals and natives are not.
+ * @example isInApp('/srv/bot/src/pay.js') // true
+ */
 export function isInApp(path: string | undefined, isNative = false): boolean {
   if (!path || isNative) return false;
   if (path.startsWith('node:') || path.includes('/node_modules/') || path.includes('\\node_modules\\')) return false;

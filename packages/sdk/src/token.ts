@@ -4,7 +4,10 @@
 import type { Env } from './config.js';
 import { registerSecret } from './scrub.js';
 
-/** Raised when no usable token is configured or the production token is used outside production. Never contains a token. */
+/**
+ * Raised when no usable token is configured or the production token is used outside production. Never contains a token.
+ * @example try { resolveBotToken() } catch (e) { if (e instanceof BotTokenError) process.exit(1) }
+ */
 export class BotTokenError extends Error {
   override name = 'BotTokenError';
 }

@@ -21,7 +21,10 @@ export interface SpanJson {
 
 const MAX_SPANS_PER_TRANSACTION = 1000;
 
-/** 32 hex characters (a Sentry event id / trace id). */
+/**
+ * 32 hex characters (a Sentry event id / trace id).
+ * @example uuid32() // '109fc0f901794d5fa376b9f752fe0076'
+ */
 export function uuid32(): string {
   // randomUUID draws from a cached entropy pool: much cheaper than randomBytes per call.
   const u = randomUUID();

@@ -375,7 +375,10 @@ export function parseRateLimits(value: string): [string[], number][] {
   return limits;
 }
 
-/** `Retry-After` as seconds or an HTTP date; 60 s when missing or unreadable. */
+/**
+ * `Retry-After` as seconds or an HTTP date; 60 s when missing or unreadable.
+ * @example parseRetryAfter('17') // 17000
+ */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number {
   if (!value) return DEFAULT_RATE_LIMIT_MS;
   const secs = Number(value);
@@ -392,7 +395,10 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-/** A transport that drops everything (used when no DSN is configured). */
+/**
+ * A transport that drops everything (used when no DSN is configured).
+ * @example new BotpulseClient({ transport: new NoopTransport() })
+ */
 export class NoopTransport implements Transport {
   send(): void {}
   flush(): Promise<boolean> {

@@ -20,7 +20,10 @@ interface UserLike {
   language_code?: string;
 }
 
-/** The update's type: its one key besides `update_id` (`message`, `callback_query`, ...). */
+/**
+ * The update's type: its one key besides `update_id` (`message`, `callback_query`, ...).
+ * @example updateType(ctx.update) // 'callback_query'
+ */
 export function updateType(update: UpdateLike): string {
   for (const key in update) if (key !== 'update_id') return key;
   return 'unknown';
