@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AlertConfig } from './config.js';
+import type { AlertConfig, ProjectRules } from './config.js';
 import { DeliveryError, type AlertChannel } from './channels/contract.js';
 import { highestTier, type RulesResolver } from './rules.js';
 import { issueItem, projectUrl, type AlertItem, type AlertProject } from './items.js';
@@ -50,6 +50,8 @@ export class OutboxSender {
   private running: Promise<void> | null = null;
   private stopped = true;
   private wake: (() => void) | null = null;
+  /** A kick that came while a turn was running: the next sleep returns at once (no lost wake-up). */
+  private kicked = false;
   private lastExpiry = 0;
   private readonly now: () => number;
   private readonly claim: ClaimOptions;
@@ -74,11 +76,13 @@ export class OutboxSender {
 
   /** Something was enqueued: look now instead of at the next timer. */
   kick(): void {
+    this.kicked = true;
     this.wake?.();
   }
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
+      this.kicked = false;
       try {
         await this.deps.onTick?.();
         await this.tick();
@@ -96,6 +100,7 @@ export class OutboxSender {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.kicked || this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done() {
@@ -135,7 +140,7 @@ export class OutboxSender {
       const items = await this.items(groups, alertProject);
       if (!items.length) throw new DeliveryError('nothing left to say: the issues are gone', { rejectsMessage: true });
       const delivered = await channel.send({ id: first.id, target: first.target, items, threadId: rules.threadId, silent: rules.silent });
-      await this.deps.alerts.markSent(this.deps.workerId, batch, this.success(groups, items, first, delivered.messageId, rules.threadId));
+      await this.deps.alerts.markSent(this.deps.workerId, batch, this.success(groups, items, first, delivered.messageId, rules));
       return true;
     } catch (err) {
       await this.failed(batch, err);
@@ -160,7 +165,8 @@ export class OutboxSender {
     return items;
   }
 
-  private success(groups: Collapsed[], items: AlertItem[], first: OutboxRow, messageId: string | null, threadId: number | null): SendSuccess {
+  private success(groups: Collapsed[], items: AlertItem[], first: OutboxRow, messageId: string | null, rules: ProjectRules): SendSuccess {
+    const threadId = rules.threadId;
     const sentAt = this.now();
     const issueItems = items.filter((i) => i.kind === 'issue');
     return {
@@ -175,6 +181,7 @@ export class OutboxSender {
           eventsAtLast: item?.totalEvents ?? 0,
           usersAtLast: item?.totalUsers ?? 0,
           repeatAt: g.tier === 'critical' ? sentAt + this.deps.config.criticalRepeatMs : null,
+          cooldownUntil: sentAt + rules.cooldownMs,
         };
       }),
       message:

@@ -146,8 +146,11 @@ export interface SendSuccess {
   /** The rows that went out in the message (the others of the batch were collapsed into them). */
   sentIds: number[];
   collapsedIds: number[];
-  /** Per fingerprint: the totals now counted as "seen" and the critical repeat time. */
-  states: { fingerprint: string; eventsAtLast: number; usersAtLast: number; repeatAt: number | null }[];
+  /**
+   * Per fingerprint: the totals now counted as "seen", the critical repeat time, and the end of
+   * the cooldown counted from the send (a message delayed by pacing or an outage still gets a full cooldown).
+   */
+  states: { fingerprint: string; eventsAtLast: number; usersAtLast: number; repeatAt: number | null; cooldownUntil: number }[];
   message: Omit<SentMessage, 'id' | 'actions' | 'createdAt'> | null;
 }
 

@@ -193,9 +193,10 @@ export class SqliteAlertStore implements AlertStore {
         for (const id of result.collapsedIds) done.run('collapsed', result.sentAt, result.messageId, id, workerId);
         const state = this.db.prepare(
           `UPDATE alert_state SET last_sent_at = ?, events_at_last = MAX(events_at_last, ?), users_at_last = MAX(users_at_last, ?),
-             repeat_at = CASE WHEN acked_at IS NULL THEN ? ELSE NULL END, updated_at = ? WHERE fingerprint = ?`,
+             repeat_at = CASE WHEN acked_at IS NULL THEN ? ELSE NULL END, cooldown_until = MAX(cooldown_until, ?), updated_at = ?
+           WHERE fingerprint = ?`,
         );
-        for (const s of result.states) state.run(result.sentAt, s.eventsAtLast, s.usersAtLast, s.repeatAt, result.sentAt, s.fingerprint);
+        for (const s of result.states) state.run(result.sentAt, s.eventsAtLast, s.usersAtLast, s.repeatAt, s.cooldownUntil, result.sentAt, s.fingerprint);
         this.db
           .prepare('UPDATE alert_targets SET last_ok_at = ?, last_error = NULL, updated_at = ? WHERE channel = ? AND target = ?')
           .run(result.sentAt, result.sentAt, channel, target);
