@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type Migration, type Selectable } from 'kysely';
 import { migrations } from '../migrations/index.js';
 import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
 import { newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
@@ -497,15 +497,8 @@ function isDigested(kind: string): boolean {
   return kind === 'event' || kind === 'attachment';
 }
 
-interface SpoolDbRow {
-  id: number;
-  project_id: number;
-  kind: string;
-  event_id: string | null;
-  received_at: number;
-  payload: Buffer;
-  meta: string | null;
-}
+/** A `spool` or `raw_items` row as better-sqlite3 returns it. */
+type SpoolDbRow = Selectable<Database['spool']>;
 
 function toSpoolRow(r: SpoolDbRow): SpoolRow {
   return {
