@@ -107,11 +107,16 @@ export class DigestWorker {
         break;
       case 'idle':
         this.threadIdle = true;
+        void this.spool.resync().then(() => this.wakeWaiters());
         break;
       default:
         this.replies.get(message.type)?.();
         this.replies.delete(message.type);
     }
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
     if (this.isDrained()) for (const resolve of this.waiters.splice(0)) resolve();
   }
 

@@ -43,6 +43,15 @@ export class Spool {
     return new Promise((resolve, reject) => this.pending!.waiters.push({ resolve, reject }));
   }
 
+  /**
+   * Recounts from the database. The in-memory count only sees this process's appends; with two
+   * processes on one database the other one's digest removes rows too, so the count is trued up
+   * whenever our digest finds the spool empty.
+   */
+  async resync(): Promise<void> {
+    this.size = await this.store.spoolBacklog();
+  }
+
   /** Called by the digest after it removed `n` rows. */
   digested(n: number): void {
     this.size = Math.max(0, this.size - n);

@@ -17,6 +17,7 @@ import type {
   SentMessage,
   Silence,
 } from '../alerts.js';
+import { withStatementCache } from './statement-cache.js';
 
 /**
  * AlertStore on SqliteStore's better-sqlite3 connection (`store.db`). Every read-modify-write is
@@ -25,7 +26,11 @@ import type {
  * row-level concurrency (the PostgreSQL store will do the same with `UPDATE … WHERE`).
  */
 export class SqliteAlertStore implements AlertStore {
-  constructor(private readonly db: Sqlite.Database) {}
+  private readonly db: Sqlite.Database;
+
+  constructor(db: Sqlite.Database) {
+    this.db = withStatementCache(db);
+  }
 
   // ── noise-control state ───────────────────────────────────────────────────
 

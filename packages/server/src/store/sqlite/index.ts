@@ -10,6 +10,7 @@ import { parseShortId, toIssue, toProject, toStoredEvent, type IssueRow } from '
 import type { Database } from '../schema.js';
 import type { DigestedRow, HourlyCount, IssueFilter, IssueSearch, IssueTagSummary, NewProject, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
 import { SqliteDigestWriter } from './digest-writer.js';
+import { withStatementCache } from './statement-cache.js';
 
 const DEFAULT_PAGE = 50;
 
@@ -29,7 +30,7 @@ export class SqliteStore implements Store {
 
   private constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Sqlite(file);
+    this.db = withStatementCache(new Sqlite(file));
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a committed transaction survives a process crash (kill -9);
     // only an OS crash or power loss may lose the last transactions.
@@ -138,30 +139,21 @@ export class SqliteStore implements Store {
   }
 
   async spoolBacklog(): Promise<number> {
-    return Number(this.statement('SELECT COUNT(*) FROM spool').pluck().get());
-  }
-
-  private readonly statements = new Map<string, Sqlite.Statement>();
-
-  /** better-sqlite3 does not cache prepared statements; hot paths must not re-prepare per call. */
-  private statement(sqlText: string): Sqlite.Statement {
-    let stmt = this.statements.get(sqlText);
-    if (!stmt) this.statements.set(sqlText, (stmt = this.db.prepare(sqlText)));
-    return stmt;
+    return Number(this.db.prepare('SELECT COUNT(*) FROM spool').pluck().get());
   }
 
   async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[]): Promise<{ rows: number; changes: IssueChange[] }> {
     // Read and digest OUTSIDE the write transaction, so the write lock is held only for the writes.
     // Safe with a concurrent spool writer: ids are assigned under the write lock and only grow, so
     // every row with an id ≤ maxId was committed (and read) before this read.
-    const rows = (this.statement('SELECT * FROM spool ORDER BY id LIMIT ?').all(limit) as SpoolDbRow[]).map(toSpoolRow);
+    const rows = (this.db.prepare('SELECT * FROM spool ORDER BY id LIMIT ?').all(limit) as SpoolDbRow[]).map(toSpoolRow);
     if (rows.length === 0) return { rows: 0, changes: [] };
     const writes = digest(rows);
     const maxId = rows[rows.length - 1]!.id;
     const changes = this.db.transaction(() => {
       this.writer ??= new SqliteDigestWriter(this.db); // prepared once the schema exists
       const result = this.writer.apply(writes, Date.now());
-      this.statement('DELETE FROM spool WHERE id <= ?').run(maxId);
+      this.db.prepare('DELETE FROM spool WHERE id <= ?').run(maxId);
       return result;
     }).immediate(); // a deferred transaction that reads first fails with SQLITE_BUSY_SNAPSHOT under a concurrent writer
     return { rows: rows.length, changes };
