@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requireApiToken, projectOr404 as findProjectOr404 } from '../http/api-access.js';
 import { z } from 'zod';
 import { ClientError } from '../lib/errors.js';
 import { parseDuration, parseTime } from '../lib/time.js';
@@ -28,17 +29,9 @@ type ProjectParams = { Params: { project: string } };
  * per-project rules, silences, and what the alert engine did (log, targets, outbox).
  */
 export async function alertRoutes(app: FastifyInstance, { store, alerting }: AlertRouteDeps): Promise<void> {
-  app.addHook('onRequest', async (req) => {
-    const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    if (!token) throw new ClientError(401, 'missing API token: send "Authorization: Bearer <token>" (create one with `botpulse token create`)');
-    if (!(await store.verifyApiToken(token))) throw new ClientError(403, 'API token not recognised');
-  });
+  app.addHook('onRequest', requireApiToken(store));
 
-  const projectOr404 = async (idOrSlug: string): Promise<Project> => {
-    const project = await store.getProject(idOrSlug);
-    if (!project) throw new ClientError(404, `no project "${idOrSlug}"`);
-    return project;
-  };
+  const projectOr404 = (idOrSlug: string): Promise<Project> => findProjectOr404(store, idOrSlug);
 
   app.get('/projects/:project/alert-rules', async (req: FastifyRequest<ProjectParams>) => {
     const project = await projectOr404(req.params.project);

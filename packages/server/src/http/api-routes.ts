@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requireApiToken, projectOr404 as findProjectOr404 } from './api-access.js';
 import { z } from 'zod';
 import type { Config } from '../config/load.js';
 import { ClientError } from '../lib/errors.js';
@@ -51,17 +52,9 @@ const newProject = z.object({
  * `Authorization: Bearer <token>` (tokens come from `botpulse token create`).
  */
 export async function apiRoutes(app: FastifyInstance, { config, store }: ApiDeps): Promise<void> {
-  app.addHook('onRequest', async (req) => {
-    const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    if (!token) throw new ClientError(401, 'missing API token: send "Authorization: Bearer <token>" (create one with `botpulse token create`)');
-    if (!(await store.verifyApiToken(token))) throw new ClientError(403, 'API token not recognised');
-  });
+  app.addHook('onRequest', requireApiToken(store));
 
-  const projectOr404 = async (idOrSlug: string): Promise<Project> => {
-    const project = await store.getProject(idOrSlug);
-    if (!project) throw new ClientError(404, `no project "${idOrSlug}"`);
-    return project;
-  };
+  const projectOr404 = (idOrSlug: string): Promise<Project> => findProjectOr404(store, idOrSlug);
   const issueOr404 = async (id: string) => {
     const issue = /^\d+$/.test(id) ? await store.getIssue(Number(id)) : null;
     if (!issue) throw new ClientError(404, `no issue ${id}`);
