@@ -8,6 +8,7 @@ import { createScrubber } from './digest/scrub.js';
 import { buildApp } from './http/app.js';
 import { IngestStats } from './http/stats.js';
 import { Spool } from './ingest/spool.js';
+import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitors/monitoring.js';
 import { RetentionJob } from './retention.js';
 import type { IssueChange, Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
@@ -23,6 +24,8 @@ export interface Botpulse {
   logger: Logger;
   /** Alert rules, outbox sender and the alert bot (docs/alerts.md); started by listen(). */
   alerting: Alerting;
+  /** Heartbeats, uptime probes, thresholds (docs/monitors.md); started by listen(). */
+  monitoring: Monitoring;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests and the current digest batch, closes the store. */
@@ -33,6 +36,7 @@ export interface CreateOptions {
   logger?: Logger;
   onIssueChanges?: (changes: IssueChange[]) => void;
   alerting?: AlertingOptions;
+  monitoring?: MonitoringOptions;
 }
 
 export async function openStore(config: Readonly<Config>): Promise<Store> {
@@ -66,6 +70,8 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     health: () => ({ backlog: spool.backlog, digested: digest.digestedTotal, accepted: stats.acceptedByKind }),
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
+  const monitoring = createMonitoring(config, store, alerting, logger, options.monitoring);
+  monitoring.register(app, projects);
   const retention = new RetentionJob(store, config, logger);
   digest.kick(); // a backlog left by a crash is digested at once
 
@@ -77,16 +83,19 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     digest,
     logger,
     alerting,
+    monitoring,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       retention.start();
       alerting.start();
+      await monitoring.start();
       return address;
     },
     async close() {
       retention.stop();
       await app.close();
       await digest.close();
+      await monitoring.stop();
       await alerting.stop();
       await store.close();
     },

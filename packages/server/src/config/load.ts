@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { toAlertConfig, type AlertConfig } from '../alerts/config.js';
+import { toMonitorConfig, type MonitorConfig } from '../monitors/config.js';
 import { configSchema, CONFIG_KEYS, type RawConfig } from './schema.js';
 
 /** The configuration every part of the server reads; built once at start and frozen. */
@@ -25,6 +26,8 @@ export interface Config {
   scrub: { extraKeys: string[]; extraPatterns: RegExp[] };
   /** Alert rules, channels and noise control (docs/alerts.md). */
   alerts: AlertConfig;
+  /** Heartbeats, uptime probes, thresholds, /metrics (docs/monitors.md). */
+  monitors: MonitorConfig;
 }
 
 export class ConfigError extends Error {
@@ -92,6 +95,7 @@ function toConfig(raw: RawConfig): Config {
       extraPatterns: splitList(raw.BOTPULSE_SCRUB_EXTRA_PATTERNS).map(compilePattern),
     },
     alerts: toAlertConfig(raw),
+    monitors: toMonitorConfig(raw),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { alertConfigKeys } from '../alerts/config.js';
+import { monitorConfigKeys } from '../monitors/config.js';
 
 /**
  * Every configuration key Botpulse reads. Keys are environment-variable names; the optional JSON
@@ -26,6 +27,7 @@ export const configSchema = z.object({
   BOTPULSE_SCRUB_EXTRA_PATTERNS: z.string().default(''),
   ERROR_LOG_RETENTION_DAYS: int(1, 3650).default(30),
   ...alertConfigKeys,
+  ...monitorConfigKeys,
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

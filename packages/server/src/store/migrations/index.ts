@@ -3,6 +3,7 @@ import * as m001 from './001_initial.js';
 import * as m002 from './002_dashboard.js';
 import * as m003 from './003_dashboard_indexes.js';
 import * as m004 from './004_alerts.js';
+import * as m005 from './005_monitors.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '002_dashboard': m002,
   '003_dashboard_indexes': m003,
   '004_alerts': m004,
+  '005_monitors': m005,
 };

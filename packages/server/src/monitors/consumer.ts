@@ -1,0 +1,46 @@
+import type { MonitorStore } from '../store/monitors.js';
+import type { SpoolRow, Store } from '../store/store.js';
+
+/**
+ * Reads parked raw items (`raw_items`, written by intake's group commit) by id with a persisted
+ * cursor. Chosen over a hook at intake: a check-in answered 200 is already durable, the ping path
+ * stays the ingest path (no monitor work inside the request), a restart resumes exactly where it
+ * stopped, and the sweeper drains the cursor before judging silence, so an item waiting here is
+ * never mistaken for a missed beat.
+ */
+export class RawItemCursor {
+  private after: number | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly monitors: MonitorStore,
+    private readonly kind: 'check_in' | 'transaction',
+    private readonly batch = 1000,
+  ) {}
+
+  /** Hands every new item to `handle` in id order, persisting the cursor after each batch. */
+  async drain(handle: (rows: SpoolRow[]) => Promise<void>): Promise<number> {
+    const key = `cursor:${this.kind}`;
+    if (this.after === null) this.after = Number((await this.monitors.getValue(key)) ?? (await this.startAt()));
+    let total = 0;
+    for (;;) {
+      const rows = await this.store.listRawItems(this.kind, { after: this.after, limit: this.batch });
+      if (!rows.length) return total;
+      await handle(rows);
+      this.after = rows[rows.length - 1]!.id;
+      await this.monitors.setValue(key, String(this.after));
+      total += rows.length;
+      if (rows.length < this.batch) return total;
+    }
+  }
+
+  /** A first start on an existing database begins at its newest item: old transactions are history, not load. */
+  private async startAt(): Promise<number> {
+    let last = 0;
+    for (;;) {
+      const rows = await this.store.listRawItems(this.kind, { after: last, limit: 10_000 });
+      if (rows.length < 10_000) return rows.length && this.kind === 'transaction' ? rows[rows.length - 1]!.id : 0;
+      last = rows[rows.length - 1]!.id;
+    }
+  }
+}

@@ -1,0 +1,147 @@
+import type { Monitor, NewNotification, Transition } from '../store/monitors.js';
+import { conflictText, deafText, downText, recoveredText, type Who } from './format.js';
+import { nextExpectedAt } from './schedule.js';
+
+/**
+ * The heartbeat state machine as pure functions: what a check-in or a passed deadline does to a
+ * monitor. The service applies the returned Transition conditionally (store.transition), so a
+ * ping racing the sweeper, or two sweepers, never flip one monitor twice.
+ *
+ *   new ─ping→ up ─deadline→ late ─deadline (period + grace)→ down ─ping × recovery→ up
+ *   any ─error check-ins × failure threshold→ down (deaf / failing)
+ */
+
+export interface HeartbeatContext {
+  who: Who;
+  url: string;
+  /** A process whose getUpdates has not succeeded for this many poll windows is deaf. */
+  deafAfterPolls: number;
+  conflictAlertMs: number;
+}
+
+const DEFAULT_POLL_TIMEOUT_SECONDS = 30;
+
+/** What one check-in (Sentry `check_in` item or plain ping) says. */
+export interface Beat {
+  at: number;
+  status: 'ok' | 'error' | 'in_progress';
+  /** The SDK's `contexts.polling`, if any. */
+  polling?: Record<string, unknown> | undefined;
+  /** When the server received it (wall clock of the bot's own timestamps), for the deaf check. */
+  receivedAt?: number;
+}
+
+/** Monitors are versioned by updated_at: each write moves it forward, even within one millisecond. */
+export function nextVersion(m: Pick<Monitor, 'updatedAt'>, now: number): number {
+  return Math.max(now, m.updatedAt + 1);
+}
+
+/** Why a beat counts as a failure, or null when it is healthy. */
+export function failureOf(beat: Beat, deafAfterPolls: number): { reason: string; deaf: boolean } | null {
+  const polling = beat.polling;
+  if (beat.status === 'error') {
+    const reason = typeof polling?.['reason'] === 'string' ? polling['reason'] : 'the check-in reported status "error"';
+    return { reason, deaf: polling !== undefined };
+  }
+  if (!polling || beat.status !== 'ok') return null;
+  // A poll window is the longer of the beat interval and the long-poll timeout: a healthy long poll
+  // with nothing to deliver answers once per timeout (grammY's default 30 s when the SDK does not say).
+  const interval = typeof polling['interval_seconds'] === 'number' ? polling['interval_seconds'] : 20;
+  const pollTimeout = typeof polling['poll_timeout_seconds'] === 'number' ? polling['poll_timeout_seconds'] : DEFAULT_POLL_TIMEOUT_SECONDS;
+  const intervalMs = Math.max(interval, pollTimeout) * 1000;
+  const lastOk = typeof polling['last_get_updates_ok_at'] === 'string' ? Date.parse(polling['last_get_updates_ok_at']) : NaN;
+  const at = beat.receivedAt ?? beat.at;
+  if (Number.isFinite(lastOk) && at - lastOk > deafAfterPolls * intervalMs) {
+    return { reason: `no successful getUpdates for ${Math.round((at - lastOk) / 1000)} s (${deafAfterPolls} poll windows)`, deaf: true };
+  }
+  return null;
+}
+
+/** The transition a beat causes (always one: the ping time and deadline move). */
+export function onBeat(m: Monitor, beat: Beat, ctx: HeartbeatContext): Transition {
+  const now = beat.at;
+  const base: Transition = { monitorId: m.id, expect: { status: m.status, updatedAt: m.updatedAt }, set: { lastPingAt: now, updatedAt: nextVersion(m, now) } };
+  if (beat.polling) Object.assign(base.set, { polling: beat.polling }, conflictUpdate(m, beat.polling, now, ctx, base));
+  if (m.status === 'paused') return base;
+  // A live process, healthy or not, moves the silence deadline: silence is judged separately from failures.
+  base.set.deadline = nextExpectedAt(m, now);
+  if (beat.status === 'in_progress') return base;
+  const failure = failureOf(beat, ctx.deafAfterPolls);
+  return failure ? failed(m, base, failure, ctx) : succeeded(m, base, now, ctx);
+}
+
+function succeeded(m: Monitor, t: Transition, now: number, ctx: HeartbeatContext): Transition {
+  const successes = m.successes + 1;
+  Object.assign(t.set, { failures: 0, successes, lastOkAt: now, lastReason: null });
+  if (m.status !== 'down') {
+    if (m.status !== 'up') t.flip = { at: now, from: m.status, to: 'up', reason: 'heartbeat' };
+    t.set.status = 'up';
+    return t;
+  }
+  if (successes < m.recoveryThreshold) return t;
+  Object.assign(t.set, { status: 'up', downSince: null, downReason: null, alertSent: false });
+  t.flip = { at: now, from: 'down', to: 'up', reason: 'heartbeat' };
+  const downtime = now - (m.downSince ?? now);
+  // Recovery is said only where the down alert was (seed 001: the flag is cleared and it says so).
+  if (m.alertSent) t.notify = [...(t.notify ?? []), notification(m, 'recovered', recoveredText(ctx.who, downtime, ctx.url), now, { downtimeMs: downtime })];
+  return t;
+}
+
+function failed(m: Monitor, t: Transition, failure: { reason: string; deaf: boolean }, ctx: HeartbeatContext): Transition {
+  const now = t.set.lastPingAt!;
+  const failures = m.failures + 1;
+  Object.assign(t.set, { failures, successes: 0, lastReason: failure.reason });
+  if (m.status === 'down' || failures < m.failureThreshold) return t;
+  const kind = failure.deaf ? 'deaf' : 'failing';
+  Object.assign(t.set, { status: 'down', downSince: now, downReason: `${kind}: ${failure.reason}`, alertSent: true });
+  t.flip = { at: now, from: m.status, to: 'down', reason: `${kind}: ${failure.reason}` };
+  const text = failure.deaf ? deafText(ctx.who, failure.reason, ctx.url) : downText(ctx.who, m, failure.reason, ctx.url);
+  t.notify = [...(t.notify ?? []), notification(m, kind, text, now, { reason: failure.reason })];
+  return t;
+}
+
+/** The sweeper found the deadline passed: up → late, late → down (with the one down alert). */
+export function onDeadline(m: Monitor, now: number, ctx: HeartbeatContext): Transition | null {
+  if (m.kind !== 'heartbeat' || m.deadline === null || m.deadline > now) return null;
+  const base: Transition = { monitorId: m.id, expect: { status: m.status, updatedAt: m.updatedAt }, set: { updatedAt: nextVersion(m, now) } };
+  if (m.status === 'up' || m.status === 'new') {
+    Object.assign(base.set, { status: 'late', deadline: m.deadline + m.graceMs });
+    base.flip = { at: m.deadline, from: m.status, to: 'late', reason: 'heartbeat overdue' };
+    return base;
+  }
+  if (m.status === 'late') {
+    const silentFor = now - (m.lastPingAt ?? m.createdAt);
+    const reason = `no heartbeat for ${Math.round(silentFor / 1000)} s`;
+    Object.assign(base.set, { status: 'down', deadline: null, downSince: m.deadline, downReason: reason, alertSent: true });
+    base.flip = { at: m.deadline, from: 'late', to: 'down', reason };
+    base.notify = [notification(m, 'down', downText(ctx.who, m, reason, ctx.url), now, { reason, silentForMs: silentFor })];
+    return base;
+  }
+  // down or paused: nothing is scheduled.
+  base.set.deadline = null;
+  return base;
+}
+
+/**
+ * 409 Conflicts: the SDK's per-process counter grows while two pollers fight. One alert when a
+ * streak outlasts a deploy overlap (BOTPULSE_LOCK_CONFLICT_ALERT_SECONDS); a quiet beat ends it.
+ */
+function conflictUpdate(m: Monitor, polling: Record<string, unknown>, now: number, ctx: HeartbeatContext, t: Transition): Partial<Monitor> {
+  const conflicts = typeof polling['conflicts'] === 'number' ? polling['conflicts'] : 0;
+  const samePid = m.polling?.['pid'] === polling['pid'] && m.polling?.['host'] === polling['host'];
+  const before = samePid && typeof m.polling?.['conflicts'] === 'number' ? (m.polling['conflicts'] as number) : 0;
+  const grew = conflicts - before;
+  if (grew <= 0) return { conflictSince: null, conflictAlerted: false };
+  const since = m.conflictSince ?? now;
+  const update: Partial<Monitor> = { conflictsTotal: m.conflictsTotal + grew, conflictSince: since };
+  if (!m.conflictAlerted && now - since >= ctx.conflictAlertMs) {
+    update.conflictAlerted = true;
+    const holder = `host ${String(polling['host'] ?? '?')} pid ${String(polling['pid'] ?? '?')}`;
+    t.notify = [...(t.notify ?? []), notification(m, 'conflict', conflictText(ctx.who, holder, now - since, ctx.url), now, { conflicts: m.conflictsTotal + grew })];
+  }
+  return update;
+}
+
+export function notification(m: Pick<Monitor, 'id' | 'projectId' | 'slug'>, kind: string, text: string, now: number, extra: Record<string, unknown> = {}): NewNotification {
+  return { projectId: m.projectId, monitorId: m.id, fingerprint: `monitor:${m.id}`, kind, text, payload: { kind, monitor: m.slug, ...extra }, createdAt: now };
+}

@@ -1,0 +1,55 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Alerting } from '../alerts/alerting.js';
+import type { Config } from '../config/load.js';
+import type { MonitorStore } from '../store/monitors.js';
+import type { Project } from '../store/model.js';
+import { SqliteStore } from '../store/sqlite/index.js';
+import { SqliteMonitorStore } from '../store/sqlite/monitors.js';
+import type { Store } from '../store/store.js';
+import { systemClock, type Clock } from './clock.js';
+import { LockView } from './lock-view.js';
+import { monitorApiRoutes, pingRoutes } from './routes.js';
+import { Monitors } from './service.js';
+
+/** Everything monitors, as main.ts wires it. */
+export interface Monitoring {
+  store: MonitorStore;
+  service: Monitors;
+  lockView: LockView;
+  /** Adds the ping route and the /api/v1 monitor routes. */
+  register(app: FastifyInstance, findProject: (id: string) => Promise<Project | null>): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface MonitoringOptions {
+  /** Tests compress time with scaledClock/ManualClock. */
+  clock?: Clock;
+}
+
+export function monitorStoreFor(store: Store): MonitorStore {
+  if (store instanceof SqliteStore) return new SqliteMonitorStore(store.db);
+  throw new Error('monitors need the SQLite store (the PostgreSQL MonitorStore is not written yet)');
+}
+
+export function createMonitoring(config: Readonly<Config>, store: Store, alerting: Alerting, logger: Logger, options: MonitoringOptions = {}): Monitoring {
+  const monitorStore = monitorStoreFor(store);
+  const service = new Monitors({ config, store, monitors: monitorStore, alerting, logger: logger.child({ part: 'monitors' }), clock: options.clock ?? systemClock });
+  const lockView = new LockView(config.monitors.redisUrl);
+  return {
+    store: monitorStore,
+    service,
+    lockView,
+    register(app, findProject) {
+      const deps = { store, monitors: service, lockView, findProject };
+      app.register(pingRoutes, deps);
+      app.register(monitorApiRoutes, { prefix: '/api/v1', ...deps });
+    },
+    start: () => service.start(),
+    async stop() {
+      await service.stop();
+      lockView.close();
+    },
+  };
+}

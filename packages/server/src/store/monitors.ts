@@ -1,0 +1,163 @@
+/**
+ * What the monitors keep (docs/monitors.md). SQLite implements it on SqliteStore's connection
+ * (`sqlite/monitors.ts`); `monitors.contract.ts` is the behaviour every implementation must pass.
+ * Times are milliseconds since the epoch.
+ */
+
+export type MonitorKind = 'heartbeat' | 'uptime';
+export type MonitorStatus = 'new' | 'up' | 'late' | 'down' | 'paused';
+export const MONITOR_STATUSES: readonly MonitorStatus[] = ['new', 'up', 'late', 'down', 'paused'];
+/** Who made the monitor: a check-in's `monitor_config` only edits monitors it made itself (the API wins). */
+export type MonitorSource = 'api' | 'checkin' | 'ping';
+
+export interface MonitorSettings {
+  periodMs: number;
+  graceMs: number;
+  /** A 5-field cron expression; with it, pings are expected at its matches instead of every period. */
+  schedule: string | null;
+  timezone: string | null;
+  /** Consecutive failed check-ins (status error) before the monitor goes down. */
+  failureThreshold: number;
+  /** Consecutive good check-ins before a down monitor is up again. */
+  recoveryThreshold: number;
+  /** Uptime monitors: the URL probed and its timeout. */
+  url: string | null;
+  timeoutMs: number | null;
+  /** Redis key of the bot's polling lock (BOTPULSE_REDIS_URL), default bot_polling_lock. */
+  lockKey: string | null;
+}
+
+export interface Monitor extends MonitorSettings {
+  id: number;
+  projectId: number;
+  slug: string;
+  kind: MonitorKind;
+  source: MonitorSource;
+  status: MonitorStatus;
+  failures: number;
+  successes: number;
+  /** The next time the sweeper must look at this monitor (late, down, or a probe due); null: nothing scheduled. */
+  deadline: number | null;
+  lastPingAt: number | null;
+  lastOkAt: number | null;
+  lastReason: string | null;
+  downSince: number | null;
+  downReason: string | null;
+  /** The down alert went out (seed 001's `bot_polling_alert_sent`); cleared on recovery. */
+  alertSent: boolean;
+  /** The SDK's last `contexts.polling` (host, pid, last_get_updates_ok_at, conflicts...). */
+  polling: Record<string, unknown> | null;
+  /** Numeric fields of the last /health answer. */
+  gauges: Record<string, number> | null;
+  conflictsTotal: number;
+  conflictSince: number | null;
+  conflictAlerted: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewMonitor extends Partial<MonitorSettings> {
+  projectId: number;
+  slug: string;
+  kind: MonitorKind;
+  source: MonitorSource;
+}
+
+export interface Flip {
+  id: number;
+  monitorId: number;
+  projectId: number;
+  at: number;
+  from: MonitorStatus;
+  to: MonitorStatus;
+  reason: string | null;
+}
+
+export type NotificationStatus = 'pending' | 'sent' | 'failed' | 'silenced' | 'inhibited' | 'no_target';
+
+export interface NewNotification {
+  projectId: number;
+  monitorId: number | null;
+  /** Same alert, same fingerprint (`monitor:<id>`, `rule:<project>:<rule>`). */
+  fingerprint: string;
+  kind: string;
+  /** Telegram HTML. */
+  text: string;
+  payload: Record<string, unknown>;
+  createdAt: number;
+}
+
+export interface Notification extends NewNotification {
+  id: number;
+  status: NotificationStatus;
+  doneTargets: string[];
+  attempts: number;
+  nextAttemptAt: number;
+  sentAt: number | null;
+  lastError: string | null;
+}
+
+/**
+ * A state change, applied only if the monitor is still as the caller read it (`expect`): two
+ * sweepers, or a ping racing the sweeper, never both flip a monitor.
+ */
+export interface Transition {
+  monitorId: number;
+  expect: { status: MonitorStatus; updatedAt: number };
+  set: Partial<Omit<Monitor, 'id' | 'projectId' | 'slug' | 'kind' | 'createdAt'>>;
+  /** Written into the history when the status changes. */
+  flip?: { at: number; from: MonitorStatus; to: MonitorStatus; reason: string | null };
+  notify?: NewNotification[];
+}
+
+export interface LatencyMinute {
+  projectId: number;
+  minute: number;
+  buckets: number[];
+  count: number;
+  sumMs: number;
+}
+
+export interface RuleState {
+  fingerprint: string;
+  projectId: number;
+  rule: string;
+  state: 'inactive' | 'pending' | 'firing';
+  since: number | null;
+  value: number | null;
+  updatedAt: number;
+}
+
+export interface MonitorStore {
+  createMonitor(input: NewMonitor, now: number): Promise<Monitor>;
+  /** Creates the monitor if (project, slug) is new; returns it either way. */
+  ensureMonitor(input: NewMonitor, now: number): Promise<{ monitor: Monitor; created: boolean }>;
+  getMonitor(id: number): Promise<Monitor | null>;
+  findMonitor(projectId: number, slug: string): Promise<Monitor | null>;
+  listMonitors(filter?: { projectId?: number; kind?: MonitorKind }): Promise<Monitor[]>;
+  deleteMonitor(id: number): Promise<void>;
+  /** Monitors whose deadline has passed, soonest first. */
+  dueMonitors(now: number, limit: number): Promise<Monitor[]>;
+  /** Applies a transition in one transaction; false (nothing written) if the monitor changed meanwhile. */
+  transition(t: Transition): Promise<boolean>;
+  /** Moves every deadline before `until` to `until` (no monitor judged before the server had a full period to hear it). */
+  postponeDeadlines(until: (m: Monitor) => number): Promise<number>;
+  flips(monitorId: number, opts?: { limit?: number; since?: number }): Promise<Flip[]>;
+
+  enqueue(n: NewNotification): Promise<Notification>;
+  /** Claims due pending notifications (conditional update: one worker each). */
+  claimNotifications(workerId: string, now: number, leaseMs: number, limit: number): Promise<Notification[]>;
+  finishNotification(id: number, workerId: string, result: { status: NotificationStatus; doneTargets: string[]; sentAt?: number; error?: string; retryAt?: number }): Promise<void>;
+  notifications(filter?: { projectId?: number; monitorId?: number; limit?: number }): Promise<Notification[]>;
+
+  addLatency(projectId: number, minute: number, buckets: number[], count: number, sumMs: number): Promise<void>;
+  latency(projectId: number, fromMinute: number, toMinute: number): Promise<LatencyMinute[]>;
+  pruneLatency(beforeMinute: number): Promise<number>;
+
+  getRuleState(fingerprint: string): Promise<RuleState | null>;
+  setRuleState(state: RuleState): Promise<void>;
+  ruleStates(projectId?: number): Promise<RuleState[]>;
+
+  getValue(key: string): Promise<string | null>;
+  setValue(key: string, value: string): Promise<void>;
+}

@@ -1,0 +1,416 @@
+import type Sqlite from 'better-sqlite3';
+import type {
+  Flip,
+  LatencyMinute,
+  Monitor,
+  MonitorStore,
+  NewMonitor,
+  NewNotification,
+  Notification,
+  NotificationStatus,
+  RuleState,
+  Transition,
+} from '../monitors.js';
+
+/** Column of each Monitor field that a Transition may set (anything else is refused). */
+const COLUMNS: Record<string, string> = {
+  source: 'source',
+  status: 'status',
+  periodMs: 'period_ms',
+  graceMs: 'grace_ms',
+  schedule: 'schedule',
+  timezone: 'timezone',
+  failureThreshold: 'failure_threshold',
+  recoveryThreshold: 'recovery_threshold',
+  failures: 'failures',
+  successes: 'successes',
+  deadline: 'deadline',
+  lastPingAt: 'last_ping_at',
+  lastOkAt: 'last_ok_at',
+  lastReason: 'last_reason',
+  downSince: 'down_since',
+  downReason: 'down_reason',
+  alertSent: 'alert_sent',
+  url: 'url',
+  timeoutMs: 'timeout_ms',
+  lockKey: 'lock_key',
+  polling: 'polling',
+  gauges: 'gauges',
+  conflictsTotal: 'conflicts_total',
+  conflictSince: 'conflict_since',
+  conflictAlerted: 'conflict_alerted',
+  updatedAt: 'updated_at',
+};
+
+const DEFAULT_PERIOD_MS = 60_000;
+const DEFAULT_GRACE_MS = 240_000;
+
+/**
+ * MonitorStore on SqliteStore's better-sqlite3 connection. State changes are conditional updates
+ * (`WHERE status = ? AND updated_at = ?`) inside `BEGIN IMMEDIATE`, with the flip and its
+ * notification written in the same transaction, so a change is recorded and alerted exactly once.
+ */
+export class SqliteMonitorStore implements MonitorStore {
+  private readonly due: Sqlite.Statement;
+  private readonly byId: Sqlite.Statement;
+
+  constructor(private readonly db: Sqlite.Database) {
+    this.due = db.prepare('SELECT * FROM monitors WHERE deadline IS NOT NULL AND deadline <= ? ORDER BY deadline LIMIT ?');
+    this.byId = db.prepare('SELECT * FROM monitors WHERE id = ?');
+  }
+
+  private tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  async createMonitor(input: NewMonitor, now: number): Promise<Monitor> {
+    const info = this.db
+      .prepare(
+        `INSERT INTO monitors (project_id, slug, kind, source, status, period_ms, grace_ms, schedule, timezone, failure_threshold,
+           recovery_threshold, url, timeout_ms, lock_key, deadline, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        input.projectId,
+        input.slug,
+        input.kind,
+        input.source,
+        input.periodMs ?? DEFAULT_PERIOD_MS,
+        input.graceMs ?? DEFAULT_GRACE_MS,
+        input.schedule ?? null,
+        input.timezone ?? null,
+        input.failureThreshold ?? 1,
+        input.recoveryThreshold ?? 1,
+        input.url ?? null,
+        input.timeoutMs ?? null,
+        input.lockKey ?? null,
+        // A new heartbeat monitor waits for its first ping (no deadline); an uptime monitor is probed at once.
+        input.kind === 'uptime' ? now : null,
+        now,
+        now,
+      );
+    return (await this.getMonitor(Number(info.lastInsertRowid)))!;
+  }
+
+  async ensureMonitor(input: NewMonitor, now: number): Promise<{ monitor: Monitor; created: boolean }> {
+    const existing = await this.findMonitor(input.projectId, input.slug);
+    if (existing) return { monitor: existing, created: false };
+    try {
+      return { monitor: await this.createMonitor(input, now), created: true };
+    } catch (err) {
+      const raced = await this.findMonitor(input.projectId, input.slug); // another process made it meanwhile
+      if (raced) return { monitor: raced, created: false };
+      throw err;
+    }
+  }
+
+  async getMonitor(id: number): Promise<Monitor | null> {
+    const row = this.byId.get(id) as MonitorRow | undefined;
+    return row ? toMonitor(row) : null;
+  }
+
+  async findMonitor(projectId: number, slug: string): Promise<Monitor | null> {
+    const row = this.db.prepare('SELECT * FROM monitors WHERE project_id = ? AND slug = ?').get(projectId, slug) as MonitorRow | undefined;
+    return row ? toMonitor(row) : null;
+  }
+
+  async listMonitors(filter: { projectId?: number; kind?: string } = {}): Promise<Monitor[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.projectId !== undefined) (where.push('project_id = ?'), args.push(filter.projectId));
+    if (filter.kind !== undefined) (where.push('kind = ?'), args.push(filter.kind));
+    const sql = `SELECT * FROM monitors ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY project_id, slug`;
+    return (this.db.prepare(sql).all(...args) as MonitorRow[]).map(toMonitor);
+  }
+
+  async deleteMonitor(id: number): Promise<void> {
+    this.tx(() => {
+      this.db.prepare('DELETE FROM monitor_flips WHERE monitor_id = ?').run(id);
+      this.db.prepare('DELETE FROM monitors WHERE id = ?').run(id);
+    });
+  }
+
+  async dueMonitors(now: number, limit: number): Promise<Monitor[]> {
+    return (this.due.all(now, limit) as MonitorRow[]).map(toMonitor);
+  }
+
+  async transition(t: Transition): Promise<boolean> {
+    const entries = Object.entries(t.set).filter(([, v]) => v !== undefined);
+    const sets = entries.map(([k]) => {
+      const column = COLUMNS[k];
+      if (!column) throw new Error(`monitor field ${k} cannot be set by a transition`);
+      return `${column} = ?`;
+    });
+    const values = entries.map(([, v]) => toColumn(v));
+    return this.tx(() => {
+      const changed = this.db
+        .prepare(`UPDATE monitors SET ${sets.join(', ')} WHERE id = ? AND status = ? AND updated_at = ?`)
+        .run(...values, t.monitorId, t.expect.status, t.expect.updatedAt).changes;
+      if (changed !== 1) return false;
+      if (t.flip) {
+        const projectId = (this.db.prepare('SELECT project_id FROM monitors WHERE id = ?').get(t.monitorId) as { project_id: number }).project_id;
+        this.db
+          .prepare('INSERT INTO monitor_flips (monitor_id, project_id, at, from_status, to_status, reason) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(t.monitorId, projectId, t.flip.at, t.flip.from, t.flip.to, t.flip.reason);
+      }
+      for (const n of t.notify ?? []) this.insertNotification(n);
+      return true;
+    });
+  }
+
+  async postponeDeadlines(until: (m: Monitor) => number): Promise<number> {
+    return this.tx(() => {
+      let moved = 0;
+      const rows = this.db.prepare("SELECT * FROM monitors WHERE deadline IS NOT NULL AND status IN ('up', 'late', 'new')").all() as MonitorRow[];
+      const update = this.db.prepare('UPDATE monitors SET deadline = ? WHERE id = ? AND deadline < ?');
+      for (const row of rows) {
+        const at = until(toMonitor(row));
+        moved += update.run(at, row.id, at).changes;
+      }
+      return moved;
+    });
+  }
+
+  async flips(monitorId: number, opts: { limit?: number; since?: number } = {}): Promise<Flip[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM monitor_flips WHERE monitor_id = ? AND at >= ? ORDER BY at DESC, id DESC LIMIT ?')
+      .all(monitorId, opts.since ?? 0, opts.limit ?? 100) as FlipRow[];
+    return rows.map((r) => ({ id: r.id, monitorId: r.monitor_id, projectId: r.project_id, at: r.at, from: r.from_status as Flip['from'], to: r.to_status as Flip['to'], reason: r.reason }));
+  }
+
+  private insertNotification(n: NewNotification): number {
+    return Number(
+      this.db
+        .prepare('INSERT INTO monitor_notifications (project_id, monitor_id, fingerprint, kind, text, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(n.projectId, n.monitorId, n.fingerprint, n.kind, n.text, JSON.stringify(n.payload), n.createdAt, n.createdAt).lastInsertRowid,
+    );
+  }
+
+  async enqueue(n: NewNotification): Promise<Notification> {
+    const id = this.tx(() => this.insertNotification(n));
+    return toNotification(this.db.prepare('SELECT * FROM monitor_notifications WHERE id = ?').get(id) as NotificationRow);
+  }
+
+  async claimNotifications(workerId: string, now: number, leaseMs: number, limit: number): Promise<Notification[]> {
+    return this.tx(() => {
+      const rows = this.db
+        .prepare("SELECT * FROM monitor_notifications WHERE status = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?")
+        .all(now, now, limit) as NotificationRow[];
+      const claim = this.db.prepare(
+        "UPDATE monitor_notifications SET claimed_by = ?, claimed_until = ?, attempts = attempts + 1 WHERE id = ? AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < ?)",
+      );
+      return rows.filter((r) => claim.run(workerId, now + leaseMs, r.id, now).changes === 1).map((r) => toNotification({ ...r, attempts: r.attempts + 1 }));
+    });
+  }
+
+  async finishNotification(id: number, workerId: string, result: { status: NotificationStatus; doneTargets: string[]; sentAt?: number; error?: string; retryAt?: number }): Promise<void> {
+    this.tx(() => {
+      this.db
+        .prepare(
+          `UPDATE monitor_notifications SET status = ?, done_targets = ?, sent_at = COALESCE(?, sent_at), last_error = ?,
+             next_attempt_at = COALESCE(?, next_attempt_at), claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?`,
+        )
+        .run(result.status, JSON.stringify(result.doneTargets), result.sentAt ?? null, result.error ?? null, result.retryAt ?? null, id, workerId);
+    });
+  }
+
+  async notifications(filter: { projectId?: number; monitorId?: number; limit?: number } = {}): Promise<Notification[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.projectId !== undefined) (where.push('project_id = ?'), args.push(filter.projectId));
+    if (filter.monitorId !== undefined) (where.push('monitor_id = ?'), args.push(filter.monitorId));
+    const sql = `SELECT * FROM monitor_notifications ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as NotificationRow[]).map(toNotification);
+  }
+
+  async addLatency(projectId: number, minute: number, buckets: number[], count: number, sumMs: number): Promise<void> {
+    this.tx(() => {
+      const row = this.db.prepare('SELECT buckets FROM monitor_latency WHERE project_id = ? AND minute = ?').get(projectId, minute) as { buckets: string } | undefined;
+      if (!row) {
+        this.db.prepare('INSERT INTO monitor_latency (project_id, minute, buckets, count, sum_ms) VALUES (?, ?, ?, ?, ?)').run(projectId, minute, JSON.stringify(buckets), count, sumMs);
+        return;
+      }
+      const merged = JSON.parse(row.buckets) as number[];
+      buckets.forEach((n, i) => (merged[i] = (merged[i] ?? 0) + n));
+      this.db
+        .prepare('UPDATE monitor_latency SET buckets = ?, count = count + ?, sum_ms = sum_ms + ? WHERE project_id = ? AND minute = ?')
+        .run(JSON.stringify(merged), count, sumMs, projectId, minute);
+    });
+  }
+
+  async latency(projectId: number, fromMinute: number, toMinute: number): Promise<LatencyMinute[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM monitor_latency WHERE project_id = ? AND minute >= ? AND minute <= ? ORDER BY minute')
+      .all(projectId, fromMinute, toMinute) as { project_id: number; minute: number; buckets: string; count: number; sum_ms: number }[];
+    return rows.map((r) => ({ projectId: r.project_id, minute: r.minute, buckets: JSON.parse(r.buckets) as number[], count: r.count, sumMs: r.sum_ms }));
+  }
+
+  async pruneLatency(beforeMinute: number): Promise<number> {
+    return this.db.prepare('DELETE FROM monitor_latency WHERE minute < ?').run(beforeMinute).changes;
+  }
+
+  async getRuleState(fingerprint: string): Promise<RuleState | null> {
+    const r = this.db.prepare('SELECT * FROM monitor_rule_state WHERE fingerprint = ?').get(fingerprint) as RuleRow | undefined;
+    return r ? toRuleState(r) : null;
+  }
+
+  async setRuleState(s: RuleState): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO monitor_rule_state (fingerprint, project_id, rule, state, since, value, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (fingerprint) DO UPDATE SET state = excluded.state, since = excluded.since, value = excluded.value, updated_at = excluded.updated_at`,
+      )
+      .run(s.fingerprint, s.projectId, s.rule, s.state, s.since, s.value, s.updatedAt);
+  }
+
+  async ruleStates(projectId?: number): Promise<RuleState[]> {
+    const rows = (projectId === undefined
+      ? this.db.prepare('SELECT * FROM monitor_rule_state ORDER BY fingerprint').all()
+      : this.db.prepare('SELECT * FROM monitor_rule_state WHERE project_id = ? ORDER BY fingerprint').all(projectId)) as RuleRow[];
+    return rows.map(toRuleState);
+  }
+
+  async getValue(key: string): Promise<string | null> {
+    return (this.db.prepare('SELECT value FROM monitor_kv WHERE key = ?').get(key) as { value: string } | undefined)?.value ?? null;
+  }
+
+  async setValue(key: string, value: string): Promise<void> {
+    this.db.prepare('INSERT INTO monitor_kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+}
+
+interface MonitorRow {
+  id: number;
+  project_id: number;
+  slug: string;
+  kind: string;
+  source: string;
+  status: string;
+  period_ms: number;
+  grace_ms: number;
+  schedule: string | null;
+  timezone: string | null;
+  failure_threshold: number;
+  recovery_threshold: number;
+  failures: number;
+  successes: number;
+  deadline: number | null;
+  last_ping_at: number | null;
+  last_ok_at: number | null;
+  last_reason: string | null;
+  down_since: number | null;
+  down_reason: string | null;
+  alert_sent: number;
+  url: string | null;
+  timeout_ms: number | null;
+  lock_key: string | null;
+  polling: string | null;
+  gauges: string | null;
+  conflicts_total: number;
+  conflict_since: number | null;
+  conflict_alerted: number;
+  created_at: number;
+  updated_at: number;
+}
+
+interface FlipRow {
+  id: number;
+  monitor_id: number;
+  project_id: number;
+  at: number;
+  from_status: string;
+  to_status: string;
+  reason: string | null;
+}
+
+interface NotificationRow {
+  id: number;
+  project_id: number;
+  monitor_id: number | null;
+  fingerprint: string;
+  kind: string;
+  text: string;
+  payload: string;
+  status: string;
+  done_targets: string;
+  attempts: number;
+  next_attempt_at: number;
+  created_at: number;
+  sent_at: number | null;
+  last_error: string | null;
+}
+
+interface RuleRow {
+  fingerprint: string;
+  project_id: number;
+  rule: string;
+  state: string;
+  since: number | null;
+  value: number | null;
+  updated_at: number;
+}
+
+function toColumn(value: unknown): unknown {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value !== null && typeof value === 'object') return JSON.stringify(value);
+  return value;
+}
+
+function toMonitor(r: MonitorRow): Monitor {
+  return {
+    id: r.id,
+    projectId: r.project_id,
+    slug: r.slug,
+    kind: r.kind as Monitor['kind'],
+    source: r.source as Monitor['source'],
+    status: r.status as Monitor['status'],
+    periodMs: r.period_ms,
+    graceMs: r.grace_ms,
+    schedule: r.schedule,
+    timezone: r.timezone,
+    failureThreshold: r.failure_threshold,
+    recoveryThreshold: r.recovery_threshold,
+    failures: r.failures,
+    successes: r.successes,
+    deadline: r.deadline,
+    lastPingAt: r.last_ping_at,
+    lastOkAt: r.last_ok_at,
+    lastReason: r.last_reason,
+    downSince: r.down_since,
+    downReason: r.down_reason,
+    alertSent: r.alert_sent === 1,
+    url: r.url,
+    timeoutMs: r.timeout_ms,
+    lockKey: r.lock_key,
+    polling: r.polling ? (JSON.parse(r.polling) as Record<string, unknown>) : null,
+    gauges: r.gauges ? (JSON.parse(r.gauges) as Record<string, number>) : null,
+    conflictsTotal: r.conflicts_total,
+    conflictSince: r.conflict_since,
+    conflictAlerted: r.conflict_alerted === 1,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toNotification(r: NotificationRow): Notification {
+  return {
+    id: r.id,
+    projectId: r.project_id,
+    monitorId: r.monitor_id,
+    fingerprint: r.fingerprint,
+    kind: r.kind,
+    text: r.text,
+    payload: JSON.parse(r.payload) as Record<string, unknown>,
+    status: r.status as NotificationStatus,
+    doneTargets: JSON.parse(r.done_targets) as string[],
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    createdAt: r.created_at,
+    sentAt: r.sent_at,
+    lastError: r.last_error,
+  };
+}
+
+function toRuleState(r: RuleRow): RuleState {
+  return { fingerprint: r.fingerprint, projectId: r.project_id, rule: r.rule, state: r.state as RuleState['state'], since: r.since, value: r.value, updatedAt: r.updated_at };
+}
