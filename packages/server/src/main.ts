@@ -8,6 +8,7 @@ import { createScrubber } from './digest/scrub.js';
 import { buildApp } from './http/app.js';
 import { IngestStats } from './http/stats.js';
 import { Spool } from './ingest/spool.js';
+import { createMetrics, metricsRoute } from './metrics/registry.js';
 import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitors/monitoring.js';
 import { RetentionJob } from './retention.js';
 import type { IssueChange, Project } from './store/model.js';
@@ -72,6 +73,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
   const monitoring = createMonitoring(config, store, alerting, logger, options.monitoring);
   monitoring.register(app, projects);
+  metricsRoute(app, createMetrics({ config, stats, digest, spool, monitoring }), config);
   const retention = new RetentionJob(store, config, logger);
   digest.kick(); // a backlog left by a crash is digested at once
 

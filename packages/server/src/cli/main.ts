@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { testAlert } from './alerts.js';
 import { listIssues } from './issues.js';
+import { registerLockCommands } from './lock.js';
 import { migrate, prune, tokenCreate, userAdd } from './maintenance.js';
 import { projectCreate, projectList } from './project.js';
 import { sendTestEvent } from './send.js';
@@ -66,6 +67,8 @@ program
   .command('add <login>')
   .description('add or update a user; the password is read from standard input')
   .action(userAdd);
+
+registerLockCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   const message = err instanceof ConfigError || err instanceof Error ? err.message : String(err);

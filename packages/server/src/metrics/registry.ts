@@ -1,0 +1,180 @@
+import { statSync } from 'node:fs';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Config } from '../config/load.js';
+import type { DigestWorker } from '../digest/worker.js';
+import type { IngestStats } from '../http/stats.js';
+import type { Spool } from '../ingest/spool.js';
+import { ClientError } from '../lib/errors.js';
+import { MONITOR_STATUSES } from '../store/monitors.js';
+import type { Monitoring } from '../monitors/monitoring.js';
+
+export interface MetricsDeps {
+  config: Readonly<Config>;
+  stats: IngestStats;
+  digest: DigestWorker;
+  spool: Spool;
+  monitoring: Monitoring;
+}
+
+/**
+ * Botpulse's `/metrics` on its own prom-client Registry (never the global one: tests run several
+ * servers in one process). Counters that already exist elsewhere (IngestStats, the digest's
+ * total, the notifier's counts) are read at scrape time by collect(), so nothing is counted twice.
+ * Names follow Prometheus conventions: `botpulse_` prefix, base units, `_total` counters,
+ * timestamps not ages, and no user or chat ids in labels (a bot is its project slug).
+ */
+export function createMetrics(deps: MetricsDeps): Registry {
+  const register = new Registry();
+  collectDefaultMetrics({ register, prefix: 'botpulse_process_' });
+  const service = deps.monitoring.service;
+  const slugs = new Map<number, string>();
+  const slugOf = async (projectId: number) => {
+    let s = slugs.get(projectId);
+    if (!s) {
+      s = (await service.project(projectId))?.slug ?? String(projectId);
+      slugs.set(projectId, s);
+    }
+    return s;
+  };
+
+  new Counter({
+    name: 'botpulse_events_accepted_total',
+    help: 'Items accepted by ingestion, by kind (event, transaction, check_in, log, ...).',
+    labelNames: ['kind'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [kind, n] of Object.entries(deps.stats.acceptedByKind)) this.inc({ kind }, n);
+    },
+  });
+  new Counter({
+    name: 'botpulse_events_rejected_total',
+    help: 'Ingestion requests refused, by HTTP status (413 too large, 429 backlog full, 401/403 auth, 400 malformed).',
+    labelNames: ['status'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [status, n] of Object.entries(deps.stats.rejectedByStatus)) this.inc({ status }, n);
+    },
+  });
+  new Counter({
+    name: 'botpulse_events_digested_total',
+    help: 'Spool rows digested (grouped into issues and stored).',
+    registers: [register],
+    collect() {
+      this.reset();
+      this.inc(deps.digest.digestedTotal);
+    },
+  });
+  new Gauge({ name: 'botpulse_spool_backlog', help: 'Items accepted but not digested yet.', registers: [register], collect() {
+    this.set(deps.spool.backlog);
+  } });
+  new Gauge({ name: 'botpulse_store_size_bytes', help: 'Size of the SQLite database file and its WAL.', registers: [register], collect() {
+    this.set(fileSize(deps.config.databaseFile) + fileSize(`${deps.config.databaseFile}-wal`));
+  } });
+  new Gauge({ name: 'botpulse_monitor_sweep_duration_seconds', help: 'Duration of the last monitor sweeper tick.', registers: [register], collect() {
+    this.set(service.stats.lastTickMs / 1000);
+  } });
+  new Counter({
+    name: 'botpulse_monitor_notifications_total',
+    help: 'Monitor notifications finished, by result (sent, failed attempts).',
+    labelNames: ['result'],
+    registers: [register],
+    collect() {
+      this.reset();
+      this.inc({ result: 'sent' }, service.notifier.sent);
+      this.inc({ result: 'failed' }, service.notifier.failed);
+    },
+  });
+
+  new Gauge({
+    name: 'botpulse_heartbeat_last_seen_timestamp_seconds',
+    help: 'Unix time of the last heartbeat of each heartbeat monitor (use time() - x for its age).',
+    labelNames: ['bot', 'monitor'],
+    registers: [register],
+    async collect() {
+      this.reset();
+      for (const m of await deps.monitoring.store.listMonitors({ kind: 'heartbeat' })) {
+        if (m.lastPingAt !== null) this.set({ bot: await slugOf(m.projectId), monitor: m.slug }, m.lastPingAt / 1000);
+      }
+    },
+  });
+  new Gauge({
+    name: 'botpulse_monitor_status',
+    help: 'Monitor state: 1 for the current status label, 0 for the others.',
+    labelNames: ['bot', 'monitor', 'kind', 'status'],
+    registers: [register],
+    async collect() {
+      this.reset();
+      for (const m of await deps.monitoring.store.listMonitors()) {
+        const bot = await slugOf(m.projectId);
+        for (const status of MONITOR_STATUSES) this.set({ bot, monitor: m.slug, kind: m.kind, status }, m.status === status ? 1 : 0);
+      }
+    },
+  });
+  new Counter({
+    name: 'botpulse_poller_conflicts_total',
+    help: '409 Conflicts of getUpdates reported by the bot SDK (two pollers on one token).',
+    labelNames: ['bot', 'monitor'],
+    registers: [register],
+    async collect() {
+      this.reset();
+      for (const m of await deps.monitoring.store.listMonitors({ kind: 'heartbeat' })) this.inc({ bot: await slugOf(m.projectId), monitor: m.slug }, m.conflictsTotal);
+    },
+  });
+  new Gauge({
+    name: 'botpulse_health_gauge',
+    help: 'Numeric fields of each uptime monitor\'s last /health answer (queue_size, ...).',
+    labelNames: ['bot', 'monitor', 'field'],
+    registers: [register],
+    async collect() {
+      this.reset();
+      for (const m of await deps.monitoring.store.listMonitors({ kind: 'uptime' })) {
+        for (const [field, v] of Object.entries(m.gauges ?? {})) this.set({ bot: await slugOf(m.projectId), monitor: m.slug, field }, v);
+      }
+    },
+  });
+  const latency = new Histogram({
+    name: 'botpulse_bot_update_duration_seconds',
+    help: 'Duration of bot updates/webhooks from the SDK\'s transactions.',
+    labelNames: ['bot'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 0.8, 1, 2, 5, 10],
+    registers: [register],
+  });
+  service.onLatency = (projectId, ms) => {
+    const bot = slugs.get(projectId);
+    if (bot) latency.observe({ bot }, ms / 1000);
+    else void slugOf(projectId).then((s) => latency.observe({ bot: s }, ms / 1000));
+  };
+  return register;
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * `/metrics`: with BOTPULSE_METRICS_TOKEN, a Bearer token is required; without it only loopback
+ * clients are answered (per-bot states and names are not for the internet).
+ */
+export function metricsRoute(app: FastifyInstance, register: Registry, config: Readonly<Config>): void {
+  app.get('/metrics', async (req: FastifyRequest, reply) => {
+    const token = config.monitors.metricsToken;
+    if (token) {
+      const sent = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      if (sent !== token) throw new ClientError(401, 'metrics need "Authorization: Bearer <BOTPULSE_METRICS_TOKEN>"');
+    } else if (!isLoopback(req.socket.remoteAddress)) {
+      throw new ClientError(403, 'metrics are served to loopback clients only; set BOTPULSE_METRICS_TOKEN to scrape from elsewhere');
+    }
+    return reply.header('content-type', register.contentType).send(await register.metrics());
+  });
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1' || (address?.startsWith('127.') ?? false);
+}
