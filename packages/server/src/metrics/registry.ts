@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config } from '../config/load.js';
 import type { DigestWorker } from '../digest/worker.js';
 import type { IngestStats } from '../http/stats.js';
@@ -26,7 +26,14 @@ export interface MetricsDeps {
  */
 export function createMetrics(deps: MetricsDeps): Registry {
   const register = new Registry();
-  collectDefaultMetrics({ register, prefix: 'botpulse_process_' });
+  // Not prom-client's default metrics: three of them are gauges named `_total`, which promtool rejects.
+  const startedAt = Date.now() / 1000;
+  new Gauge({ name: 'botpulse_process_start_time_seconds', help: 'Unix time this server process started.', registers: [register], collect() {
+    this.set(startedAt);
+  } });
+  new Gauge({ name: 'botpulse_process_resident_memory_bytes', help: 'Resident memory of this server process.', registers: [register], collect() {
+    this.set(process.memoryUsage.rss());
+  } });
   const service = deps.monitoring.service;
   const slugs = new Map<number, string>();
   const slugOf = async (projectId: number) => {
