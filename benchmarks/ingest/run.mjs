@@ -1,0 +1,874 @@
+#!/usr/bin/env node
+// Ingestion benchmark: Botpulse vs a bare node:http server, same bodies, same load, same run.
+// See README.md for what is measured and how to read the table.
+
+import { fork, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { SIZE_CLASSES } from './lib/events.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, '../..');
+const SERVER_MAIN = join(REPO, 'packages/server/dist/cli/main.js');
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- options ------------------------------------------------------------------------------------
+
+const HELP = `Usage: node run.mjs [options]        (or: npm start -- [options])
+
+  --sizes <list>          event sizes, from ${Object.keys(SIZE_CLASSES).join(', ')}     [BENCH_SIZES]     default 5k,50k
+  --levels <list>         concurrency levels (requests in flight)      [BENCH_LEVELS]    default 1,8,32,64
+  --duration <s>          measured seconds per level                   [BENCH_DURATION]  default 5
+  --warmup <s>            unmeasured warm-up per server start (c=8)     [BENCH_WARMUP]    default 1
+  --targets <list>        bare,botpulse                                 [BENCH_TARGETS]   default both
+  --clients <n>           load-generator processes (split the in-flight requests) [BENCH_CLIENTS] default 1
+  --backlog-limit <n>     BOTPULSE_BACKLOG_LIMIT for the server         [BENCH_BACKLOG_LIMIT] default 1000000
+  --drain-timeout <s>     give up waiting for the backlog to drain      [BENCH_DRAIN_TIMEOUT] default 120
+  --max-requests <n>      cap per level and client                      default 1000000
+  --request-timeout <s>   per request (counted as an error)             default 30
+  --pool <n>              pre-generated bodies per size and client      default 4000 (5k), 1000 (50k)
+  --server-env K=V        extra env for botpulse serve (repeatable; recorded in the JSON)
+  --server-node-args=<a>  extra node flags for botpulse serve, e.g. --server-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"
+  --tmp-dir <dir>         where the temporary data dirs go              default os.tmpdir()
+  --out <file>            JSON output                                   default results/latest.json
+  --keep-data             keep the temporary data dirs
+  --quick                 smoke run (~30 s): levels 1,32; 2 s per level; 0.5 s warm-up
+  --max-minutes <m>       hard stop for the whole run                   default 15
+  -h, --help`;
+
+let flags;
+try {
+  ({ values: flags } = parseArgs({
+  options: {
+    sizes: { type: 'string' },
+    levels: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    targets: { type: 'string' },
+    clients: { type: 'string' },
+    'backlog-limit': { type: 'string' },
+    'drain-timeout': { type: 'string' },
+    'max-requests': { type: 'string' },
+    'request-timeout': { type: 'string' },
+    pool: { type: 'string' },
+    'server-env': { type: 'string', multiple: true },
+    'server-node-args': { type: 'string' },
+    'tmp-dir': { type: 'string' },
+    out: { type: 'string' },
+    'keep-data': { type: 'boolean' },
+    quick: { type: 'boolean' },
+    'max-minutes': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  }));
+} catch (err) {
+  console.error(`bench: ${err.message}\n\n${HELP}`);
+  process.exit(2);
+}
+if (flags.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const env = process.env;
+const quick = flags.quick || env.BENCH_QUICK === '1';
+const list = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const num = (name, v, min = 0) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) fail(`--${name} must be a number ≥ ${min}, got ${JSON.stringify(v)}`);
+  return n;
+};
+const opts = {
+  quick,
+  sizes: list(flags.sizes ?? env.BENCH_SIZES ?? '5k,50k'),
+  levels: list(flags.levels ?? env.BENCH_LEVELS ?? (quick ? '1,32' : '1,8,32,64')).map((v) => num('levels', v, 1)),
+  durationS: num('duration', flags.duration ?? env.BENCH_DURATION ?? (quick ? 2 : 5), 0.1),
+  warmupS: num('warmup', flags.warmup ?? env.BENCH_WARMUP ?? (quick ? 0.5 : 1)),
+  targets: list(flags.targets ?? env.BENCH_TARGETS ?? 'bare,botpulse'),
+  clients: num('clients', flags.clients ?? env.BENCH_CLIENTS ?? 1, 1),
+  backlogLimit: num('backlog-limit', flags['backlog-limit'] ?? env.BENCH_BACKLOG_LIMIT ?? 1_000_000, 1),
+  drainTimeoutS: num('drain-timeout', flags['drain-timeout'] ?? env.BENCH_DRAIN_TIMEOUT ?? 120, 1),
+  maxRequests: num('max-requests', flags['max-requests'] ?? 1_000_000, 1),
+  requestTimeoutS: num('request-timeout', flags['request-timeout'] ?? 30, 0.1),
+  pool: flags.pool ? num('pool', flags.pool, 2) : null,
+  serverEnv: Object.fromEntries((flags['server-env'] ?? []).map((kv) => {
+    const at = kv.indexOf('=');
+    if (at <= 0) fail(`--server-env expects KEY=VALUE, got ${kv}`);
+    return [kv.slice(0, at), kv.slice(at + 1)];
+  })),
+  serverNodeArgs: list((flags['server-node-args'] ?? '').replace(/\s+/g, ',')),
+  tmpDir: flags['tmp-dir'] ?? os.tmpdir(),
+  out: resolve(flags.out ?? join(HERE, 'results/latest.json')),
+  keepData: Boolean(flags['keep-data']),
+  maxMinutes: num('max-minutes', flags['max-minutes'] ?? 15, 0.1),
+};
+for (const s of opts.sizes) if (!SIZE_CLASSES[s]) fail(`unknown size ${s}; expected ${Object.keys(SIZE_CLASSES).join(', ')}`);
+for (const t of opts.targets) if (t !== 'bare' && t !== 'botpulse') fail(`unknown target ${t}; expected bare, botpulse`);
+const WARMUP_CONCURRENCY = 8;
+const NOISY_OTHER_CPU_PCT = 25;
+const poolSize = (size) => opts.pool ?? (size === '50k' ? 1000 : 4000);
+if (opts.targets.includes('botpulse') && !existsSync(SERVER_MAIN)) {
+  fail(`${SERVER_MAIN} is missing: run "npm run build" at the repository root (or "npx tsc -b packages/server")`);
+}
+
+function fail(message) {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+
+// ---- child bookkeeping: nothing outlives this process ------------------------------------------
+
+const children = new Set();
+const serverPids = new Set();
+const dataDirs = new Set();
+function track(child) {
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+function killAll() {
+  for (const pid of serverPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {}
+  }
+  if (!opts.keepData) for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    console.error(`\nbench: ${sig}, stopping children`);
+    killAll();
+    process.exit(130);
+  });
+}
+process.on('uncaughtException', (err) => {
+  console.error('bench: failed:', err?.stack ?? err);
+  killAll();
+  process.exit(1);
+});
+process.on('unhandledRejection', (err) => {
+  console.error('bench: failed:', err?.stack ?? err);
+  killAll();
+  process.exit(1);
+});
+setTimeout(() => {
+  console.error(`bench: still running after ${opts.maxMinutes} min (--max-minutes); giving up`);
+  killAll();
+  process.exit(3);
+}, opts.maxMinutes * 60_000).unref();
+
+/** Sends one message to a child and resolves with its next reply. */
+function ask(child, msg) {
+  return new Promise((resolveAsk, rejectAsk) => {
+    const onMessage = (reply) => {
+      cleanup();
+      if (reply?.type === 'error') rejectAsk(new Error(`child: ${reply.message}`));
+      else resolveAsk(reply);
+    };
+    const onExit = (code, signal) => {
+      cleanup();
+      rejectAsk(new Error(`child exited (${code ?? signal}) while busy`));
+    };
+    const cleanup = () => {
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+    child.send(msg);
+  });
+}
+
+function nextMessage(child, type, timeoutMs, what) {
+  return new Promise((resolveMsg, rejectMsg) => {
+    const timer = setTimeout(() => done(new Error(`${what}: no "${type}" within ${timeoutMs} ms`)), timeoutMs);
+    const onMessage = (m) => m?.type === type && done(null, m);
+    const onExit = (code, signal) => done(new Error(`${what} exited (${code ?? signal})`));
+    const done = (err, m) => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      err ? rejectMsg(err) : resolveMsg(m);
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
+// ---- small HTTP / proc helpers ---------------------------------------------------------------------
+
+const probeAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+function getJson(port, path, timeoutMs = 5000) {
+  return new Promise((resolveGet, rejectGet) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent: probeAgent, timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolveGet({ status: res.statusCode, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+        } catch (err) {
+          rejectGet(err);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('error', rejectGet);
+  });
+}
+
+function freePort() {
+  return new Promise((resolvePort, rejectPort) => {
+    const srv = net.createServer();
+    srv.on('error', rejectPort);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (ms) used by a process so far, from /proc/<pid>/stat (utime + stime). */
+function procCpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
+/** Busy CPU time (ms, all cores) of the whole machine, from /proc/stat. */
+function machineBusyMs() {
+  try {
+    const [, ...v] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/);
+    const n = v.map(Number); // user nice system idle iowait irq softirq steal guest guest_nice
+    return ((n[0] + n[1] + n[2] + n[5] + n[6] + n[7]) * 1000) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
+function procMemKb(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return null;
+  }
+}
+
+/** Polls VmRSS/VmHWM every 100 ms; `peakKb` is the larger of the sampled maximum and VmHWM. */
+function rssSampler(pid) {
+  let maxRss = 0;
+  let hwm = 0;
+  const sample = () => {
+    const m = procMemKb(pid);
+    if (!m) return;
+    if (m.rss > maxRss) maxRss = m.rss;
+    if (m.hwm > hwm) hwm = m.hwm;
+  };
+  sample();
+  const timer = setInterval(sample, 100);
+  return {
+    stop() {
+      sample();
+      clearInterval(timer);
+      return { maxSampledRssKb: maxRss, vmHwmKb: hwm, peakKb: Math.max(maxRss, hwm) };
+    },
+  };
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}
+
+function mergeSorted(arrays) {
+  const total = arrays.reduce((n, a) => n + a.length, 0);
+  const all = new Float64Array(total);
+  let at = 0;
+  for (const a of arrays) {
+    all.set(a, at);
+    at += a.length;
+  }
+  return all.sort();
+}
+
+// ---- servers -------------------------------------------------------------------------------------
+
+async function startBare() {
+  const child = track(fork(join(HERE, 'lib/bare-server.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const { port } = await nextMessage(child, 'listening', 10_000, 'bare server');
+  return {
+    port,
+    pid: child.pid,
+    path: '/api/1/envelope/?sentry_key=bare',
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await waitExit(child, 5000);
+    },
+  };
+}
+
+async function startBotpulse() {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(opts.tmpDir, 'botpulse-bench-'));
+  dataDirs.add(dataDir);
+  const logFile = join(dataDir, 'server.log');
+  const serverEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BOTPULSE_')));
+  Object.assign(serverEnv, {
+    BOTPULSE_HOST: '127.0.0.1',
+    BOTPULSE_PORT: String(port),
+    BOTPULSE_DATA_DIR: dataDir,
+    BOTPULSE_LOG_LEVEL: 'warn',
+    BOTPULSE_BACKLOG_LIMIT: String(opts.backlogLimit),
+    ...opts.serverEnv,
+  });
+  const guard = track(fork(join(HERE, 'lib/guard.mjs'), [logFile, opts.keepData ? '-' : dataDir, process.execPath, ...opts.serverNodeArgs, SERVER_MAIN, 'serve'], { env: serverEnv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  let exitInfo = null;
+  guard.on('message', (m) => {
+    if (m?.type === 'exit') exitInfo = m;
+  });
+  const logText = () => {
+    try {
+      return readFileSync(logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const logTail = () => logText().split('\n').slice(-30).join('\n');
+  let pid;
+  let key = null;
+  try {
+    ({ pid } = await nextMessage(guard, 'spawned', 10_000, 'server guard'));
+    serverPids.add(pid);
+    // Ready when /health answers; the DSN (public key) is in the start banner.
+    const deadline = now() + 30_000;
+    for (;;) {
+      if (exitInfo) throw new Error(`botpulse serve exited during start (${exitInfo.code ?? exitInfo.signal}):\n${logTail()}`);
+      if (now() > deadline) throw new Error(`botpulse serve did not become ready in 30 s:\n${logTail()}`);
+      try {
+        const h = await getJson(port, '/health', 1000);
+        if (h.status === 200) {
+          key = /DSN: http:\/\/([0-9a-f]+)@[^/\s]+\/(\d+)/.exec(logText());
+          if (key) break;
+        }
+      } catch {}
+      await sleep(50);
+    }
+  } catch (err) {
+    guard.kill('SIGTERM'); // the guard SIGKILLs the server
+    await waitExit(guard, 5000);
+    if (pid) serverPids.delete(pid);
+    if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const [, publicKey, projectId] = key;
+  let stopped = false;
+  return {
+    port,
+    pid,
+    dataDir,
+    logTail,
+    /** Log lines at warn level or above (the server runs with BOTPULSE_LOG_LEVEL=warn). */
+    logProblems() {
+      const out = [];
+      for (const line of logText().split('\n')) {
+        if (!line.startsWith('{')) continue;
+        try {
+          const entry = JSON.parse(line);
+          if (entry.level >= 40) {
+            const why = entry.err ? `: ${entry.err.code ? entry.err.code + ' ' : ''}${entry.err.message ?? ''}` : entry.error ? `: ${entry.error}` : '';
+            out.push(`${entry.msg ?? ''}${why}`.slice(0, 300));
+          }
+        } catch {}
+      }
+      return out;
+    },
+    path: `/api/${projectId}/envelope/?sentry_key=${publicKey}`,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (!exitInfo && guard.connected) {
+        guard.send({ cmd: 'stop', graceMs: 10_000 });
+        await waitExit(guard, 15_000);
+      }
+      serverPids.delete(pid);
+      if (exitInfo && exitInfo.code !== 0 && exitInfo.code !== null) console.error(`bench: botpulse exited with ${exitInfo.code}:\n${logTail()}`);
+    },
+  };
+}
+
+function waitExit(child, timeoutMs) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveExit) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolveExit();
+    }, timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolveExit();
+    });
+  });
+}
+
+// ---- load --------------------------------------------------------------------------------------
+
+/** Runs `concurrency` in-flight requests, split across the clients, and merges their results. */
+async function load(clients, { port, path, concurrency, durationMs }) {
+  const shares = clients.map((_, i) => Math.floor(concurrency / clients.length) + (i < concurrency % clients.length ? 1 : 0));
+  const results = await Promise.all(
+    clients.map((c, i) =>
+      shares[i] === 0
+        ? null
+        : ask(c, { cmd: 'run', port, path, concurrency: shares[i], durationMs, maxRequests: opts.maxRequests, timeoutMs: opts.requestTimeoutS * 1000 }),
+    ),
+  );
+  const rs = results.filter(Boolean);
+  const sum = (f) => rs.reduce((n, r) => n + f(r), 0);
+  const addMaps = (f) => {
+    const out = {};
+    for (const r of rs) for (const [k, v] of Object.entries(f(r))) out[k] = (out[k] ?? 0) + v;
+    return out;
+  };
+  const statuses = addMaps((r) => r.statuses);
+  const errors = addMaps((r) => r.errors);
+  const latOk = mergeSorted(rs.map((r) => r.latOk));
+  const latAll = mergeSorted(rs.map((r) => r.latAll));
+  const tStart = Math.min(...rs.map((r) => r.tStart));
+  const tEnd = Math.max(...rs.map((r) => r.tEnd));
+  return {
+    tStart,
+    tEnd,
+    sent: sum((r) => r.issued),
+    ok: sum((r) => r.ok),
+    rejected429: statuses[429] ?? 0,
+    otherStatus: Object.entries(statuses).filter(([s]) => s !== '200' && s !== '429').reduce((n, [, v]) => n + v, 0),
+    badAnswers: sum((r) => r.badAnswers),
+    netErrors: Object.values(errors).reduce((a, b) => a + b, 0),
+    statuses,
+    errors,
+    bytesSent: sum((r) => r.bytesSent),
+    clientCpuMs: sum((r) => r.cpuMs),
+    latencyMs: {
+      p50: percentile(latOk, 50),
+      p90: percentile(latOk, 90),
+      p99: percentile(latOk, 99),
+      max: latOk.length ? latOk[latOk.length - 1] : null,
+    },
+    latencyAllAnswersMs: { p50: percentile(latAll, 50), p99: percentile(latAll, 99) },
+  };
+}
+
+// ---- one row: fresh server, warm-up, measured load, drain --------------------------------------
+
+async function runRow(target, size, concurrency, clients) {
+  const build = target === 'botpulse' ? serverBuildStamp().newestJs : null;
+  const server = target === 'bare' ? await startBare() : await startBotpulse();
+  const rss = rssSampler(server.pid);
+  const isBp = target === 'botpulse';
+  const health = async () => {
+    const h = await getJson(server.port, '/health', 10_000);
+    return { t: now(), backlog: h.body.backlog, digested: h.body.digested };
+  };
+  try {
+    // Warm-up (not measured): JIT, connections, and for Botpulse the ~200 issues get created.
+    let warmupOk = 0;
+    if (opts.warmupS > 0) {
+      const w = await load(clients, { port: server.port, path: server.path, concurrency: WARMUP_CONCURRENCY, durationMs: opts.warmupS * 1000 });
+      warmupOk = w.ok;
+      if (isBp) {
+        const drained = await waitDrained(health, 0, 0, opts.drainTimeoutS * 1000);
+        if (!drained.drained) throw new Error('the warm-up backlog did not drain');
+      }
+    }
+
+    const h0 = isBp ? await health() : null;
+    const cpu0 = procCpuMs(server.pid);
+    const busy0 = machineBusyMs();
+    const self0 = process.cpuUsage();
+    const w0 = now();
+    // During the load: /health every 250 ms for the backlog curve (Botpulse only).
+    const timeline = [];
+    let polling = isBp;
+    let stopPolling;
+    const pollingStopped = new Promise((r) => (stopPolling = r));
+    const poller = (async () => {
+      while (polling) {
+        try {
+          const h = await health();
+          timeline.push([Math.round(h.t), h.backlog, h.digested]);
+        } catch {}
+        await Promise.race([sleep(250), pollingStopped]);
+      }
+    })();
+    const res = await load(clients, { port: server.port, path: server.path, concurrency, durationMs: opts.durationS * 1000 });
+    polling = false;
+    stopPolling();
+    await poller;
+    const cpu1 = procCpuMs(server.pid);
+    const busy1 = machineBusyMs();
+    const selfCpu = process.cpuUsage(self0);
+    const windowMs = now() - w0;
+    const loadS = (res.tEnd - res.tStart) / 1000;
+    const serverCpuMs = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null;
+    const row = {
+      target,
+      size,
+      sizeLabel: SIZE_CLASSES[size].label,
+      concurrency,
+      warmupAccepted: warmupOk,
+      ...res,
+      loadSeconds: loadS,
+      acceptedPerSec: res.ok / loadS,
+      answersPerSec: (res.sent - res.netErrors) / loadS,
+      serverCpuPctLoad: serverCpuMs !== null ? (serverCpuMs / windowMs) * 100 : null,
+      clientCpuPctLoad: (res.clientCpuMs / (loadS * 1000)) * 100,
+      // CPU used by everything else on the machine during the load (other users, the OS), in % of one core.
+      otherCpuPctLoad:
+        busy0 !== null && busy1 !== null && serverCpuMs !== null
+          ? Math.max(0, ((busy1 - busy0 - serverCpuMs - res.clientCpuMs - (selfCpu.user + selfCpu.system) / 1000) / windowMs) * 100)
+          : null,
+    };
+
+    // Efficiency, less sensitive to a busy machine than rates: accepted events per CPU-second the
+    // server used (Botpulse: from the load start until everything was digested).
+    if (!isBp && serverCpuMs) row.perServerCpuSec = res.ok / (serverCpuMs / 1000);
+    if (isBp) {
+      const hEnd = await health();
+      const d = await waitDrained(health, h0.digested, res.ok, opts.drainTimeoutS * 1000);
+      const cpu2 = procCpuMs(server.pid);
+      const digestedInLoad = hEnd.digested - h0.digested;
+      const drainS = d.drained ? (d.t - res.tEnd) / 1000 : null;
+      const drainPhaseS = d.drained ? (d.t - hEnd.t) / 1000 : null;
+      const peakBacklog = Math.max(hEnd.backlog, ...timeline.map((x) => x[1]));
+      Object.assign(row, {
+        drained: d.drained,
+        backlogAtLoadEnd: hEnd.backlog,
+        backlogLeft: d.drained ? 0 : d.backlog,
+        peakBacklog,
+        drainSeconds: drainS,
+        fullyDigestedPerSec: d.drained ? res.ok / ((d.t - res.tStart) / 1000) : null,
+        digestPerSecDuringLoad: digestedInLoad / ((hEnd.t - res.tStart) / 1000),
+        // Digest alone (no ingest competing): only meaningful when there was a backlog to drain.
+        digestPerSecDrainOnly: d.drained && hEnd.backlog >= 200 && drainPhaseS >= 0.2 ? (d.digested - hEnd.digested) / drainPhaseS : null,
+        serverCpuPctDrain: d.drained && drainPhaseS > 0 && cpu2 !== null && cpu1 !== null ? ((cpu2 - cpu1) / (drainPhaseS * 1000)) * 100 : null,
+        perServerCpuSec: d.drained && cpu2 !== null && cpu0 !== null && cpu2 > cpu0 ? res.ok / ((cpu2 - cpu0) / 1000) : null,
+        timeline,
+      });
+    }
+    Object.assign(row, rss.stop());
+    row.peakRssMb = row.peakKb / 1024;
+    if (isBp) {
+      await server.stop();
+      Object.assign(row, inspectDb(server.dataDir));
+      const problems = server.logProblems();
+      row.serverLogWarnings = problems.length;
+      if (problems.length) row.serverLogSample = problems.slice(0, 5);
+      row.expectedEvents = warmupOk + res.ok;
+      row.serverBuild = build;
+    }
+    return row;
+  } finally {
+    rss.stop();
+    await server.stop();
+    if (server.dataDir && !opts.keepData) {
+      rmSync(server.dataDir, { recursive: true, force: true });
+      dataDirs.delete(server.dataDir);
+    }
+  }
+}
+
+/** Polls /health every 50 ms until the spool is empty and every accepted event was digested. */
+async function waitDrained(health, digestedBase, expected, timeoutMs) {
+  const deadline = now() + timeoutMs;
+  let h;
+  for (;;) {
+    h = await health();
+    if (h.backlog === 0 && h.digested - digestedBase >= expected) return { drained: true, ...h };
+    if (now() > deadline) return { drained: false, ...h };
+    await sleep(50);
+  }
+}
+
+/** After the server stopped: issues and events on disk, database size. Best effort. */
+function inspectDb(dataDir) {
+  const out = {};
+  try {
+    const dbFile = join(dataDir, 'botpulse.db');
+    out.dbBytes = ['', '-wal'].reduce((n, s) => n + (existsSync(dbFile + s) ? statSync(dbFile + s).size : 0), 0);
+    const Database = createRequire(join(REPO, 'package.json'))('better-sqlite3');
+    const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+    try {
+      out.issues = db.prepare('SELECT count(*) AS n FROM issues').get().n;
+      out.eventsStored = db.prepare('SELECT count(*) AS n FROM events').get().n;
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    out.dbError = err.message;
+  }
+  return out;
+}
+
+// ---- output --------------------------------------------------------------------------------------
+
+const f0 = (v) => (v === null || v === undefined || Number.isNaN(v) ? '-' : Math.round(v).toLocaleString('en-US'));
+const f1 = (v) => (v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(1));
+const f2 = (v) => (v === null || v === undefined || Number.isNaN(v) ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1));
+
+const COLUMNS = [
+  ['target', (r) => r.target, 'l'],
+  ['size', (r) => r.sizeLabel, 'l'],
+  ['conc', (r) => String(r.concurrency)],
+  ['sent', (r) => f0(r.sent)],
+  ['200', (r) => f0(r.ok)],
+  ['429', (r) => f0(r.rejected429)],
+  ['err', (r) => f0(r.otherStatus + r.netErrors + r.badAnswers)],
+  ['accepted/s', (r) => f0(r.acceptedPerSec)],
+  ['%bare', (r) => (r.pctOfBare === undefined ? '' : f0(r.pctOfBare) + '%')],
+  ['p50 ms', (r) => f2(r.latencyMs.p50)],
+  ['p99 ms', (r) => f2(r.latencyMs.p99)],
+  ['digested/s', (r) => (r.target === 'bare' ? '' : f0(r.fullyDigestedPerSec))],
+  ['dig/s load', (r) => (r.target === 'bare' ? '' : f0(r.digestPerSecDuringLoad))],
+  ['dig/s drain', (r) => (r.target === 'bare' ? '' : f0(r.digestPerSecDrainOnly))],
+  ['peak backlog', (r) => (r.target === 'bare' ? '' : f0(r.peakBacklog))],
+  ['drain s', (r) => (r.target === 'bare' ? '' : r.drained ? f1(r.drainSeconds) : `NO (${f0(r.backlogLeft)} left)`)],
+  ['RSS MB', (r) => f0(r.peakRssMb)],
+  ['srv cpu%', (r) => f0(r.serverCpuPctLoad)],
+  ['ev/cpu-s', (r) => f0(r.perServerCpuSec)],
+  ['cli cpu%', (r) => f0(r.clientCpuPctLoad)],
+  ['other cpu%', (r) => f0(r.otherCpuPctLoad)],
+  ['issues', (r) => (r.target === 'bare' ? '' : f0(r.issues))],
+];
+
+function table(rows) {
+  const cells = [COLUMNS.map(([h]) => h), ...rows.map((r) => COLUMNS.map(([, f]) => f(r)))];
+  const widths = COLUMNS.map((_, i) => Math.max(...cells.map((c) => c[i].length)));
+  const line = (c) => c.map((v, i) => (COLUMNS[i][2] === 'l' ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd();
+  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+function summarize(rows) {
+  const bp = rows.filter((r) => r.target === 'botpulse');
+  const lines = [];
+  const checks = [];
+  const best = (size) => bp.filter((r) => r.size === size && r.fullyDigestedPerSec !== null).sort((a, b) => b.fullyDigestedPerSec - a.fullyDigestedPerSec)[0];
+  for (const [size, target] of [['5k', 5000], ['50k', 1000]]) {
+    if (!bp.some((r) => r.size === size)) continue;
+    const b = best(size);
+    const pass = Boolean(b) && b.fullyDigestedPerSec >= target;
+    checks.push({ check: `${SIZE_CLASSES[size].label} fully digested ≥ ${target}/s (best level)`, pass, value: b ? Math.round(b.fullyDigestedPerSec) : null, at: b?.concurrency ?? null });
+  }
+  for (const size of opts.sizes) {
+    const withRatio = bp.filter((r) => r.size === size && r.pctOfBare !== undefined);
+    if (!withRatio.length) continue;
+    const worst = withRatio.reduce((a, r) => (r.pctOfBare < a.pctOfBare ? r : a));
+    const atBest = withRatio.reduce((a, r) => (r.acceptedPerSec > a.acceptedPerSec ? r : a));
+    checks.push({ check: `${SIZE_CLASSES[size].label} accept rate ≥ 50% of bare (every level)`, pass: worst.pctOfBare >= 50, value: `worst ${Math.round(worst.pctOfBare)}% at c=${worst.concurrency}; at Botpulse's best level (c=${atBest.concurrency}) ${Math.round(atBest.pctOfBare)}%` });
+  }
+  if (bp.length) {
+    const undrained = bp.filter((r) => !r.drained);
+    checks.push({ check: 'backlog drains after every level', pass: undrained.length === 0, value: undrained.length ? `not drained: ${undrained.map((r) => `${r.sizeLabel} c=${r.concurrency}`).join(', ')}` : `slowest drain ${f1(Math.max(...bp.map((r) => r.drainSeconds)))} s after the load stopped` });
+    const maxRss = bp.reduce((a, r) => (r.peakRssMb > a.peakRssMb ? r : a));
+    checks.push({ check: 'peak RSS < 250 MB', pass: maxRss.peakRssMb < 250, value: `${f1(maxRss.peakRssMb)} MB (${maxRss.sizeLabel} c=${maxRss.concurrency})` });
+    const lost = bp.filter((r) => r.eventsStored !== undefined && r.eventsStored !== r.expectedEvents);
+    checks.push({ check: 'every accepted event stored (events table = 200 answers incl. warm-up)', pass: lost.length === 0 && bp.every((r) => r.eventsStored !== undefined), value: lost.length ? lost.map((r) => `${r.sizeLabel} c=${r.concurrency}: ${r.eventsStored}/${r.expectedEvents}`).join(', ') : 'yes' });
+  }
+  for (const c of checks) lines.push(`${c.pass ? 'PASS' : 'FAIL'}  ${c.check}: ${c.value}${c.at ? ` (c=${c.at})` : ''}`);
+  const logged = bp.filter((r) => r.serverLogWarnings > 0);
+  if (logged.length) {
+    const samples = [...new Set(logged.flatMap((r) => r.serverLogSample ?? []))].slice(0, 3);
+    lines.push(
+      `NOTE  the server logged warnings/errors in ${logged.length} of ${bp.length} rows (${logged.map((r) => `${r.sizeLabel} c=${r.concurrency}: ${r.serverLogWarnings}`).join(', ')}), e.g. ` +
+        samples.map((x) => JSON.stringify(x)).join('; '),
+    );
+  }
+  const noisy = rows.filter((r) => r.otherCpuPctLoad !== null && r.otherCpuPctLoad > NOISY_OTHER_CPU_PCT);
+  if (noisy.length) {
+    lines.push(
+      `NOTE  ${noisy.length} of ${rows.length} rows ran while other processes used > ${NOISY_OTHER_CPU_PCT}% of a core ("other cpu%"): ` +
+        `${noisy.map((r) => `${r.target} ${r.sizeLabel} c=${r.concurrency}`).join(', ')}. Those figures are low by an unknown amount; rerun on an idle machine.`,
+    );
+  }
+  return { checks, text: lines.join('\n') };
+}
+
+/**
+ * The newest modification time among the built server files. Others may rebuild the server while
+ * a run is under way; comparing this before and after tells whether all rows ran the same code.
+ */
+function serverBuildStamp() {
+  let newest = 0;
+  let files = 0;
+  const walk = (dir) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (e.name.endsWith('.js')) {
+        files += 1;
+        newest = Math.max(newest, statSync(path).mtimeMs);
+      }
+    }
+  };
+  walk(join(REPO, 'packages/server/dist'));
+  walk(join(REPO, 'packages/protocol/dist'));
+  return { newestJs: newest ? new Date(newest).toISOString() : null, jsFiles: files };
+}
+
+function machineInfo() {
+  const cpus = os.cpus();
+  const git = (args) => {
+    try {
+      return execFileSync('git', args, { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    } catch {
+      return null;
+    }
+  };
+  let fsType = null;
+  try {
+    const target = resolve(opts.tmpDir);
+    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')).filter((p) => p.length > 2);
+    const m = mounts.filter(([, mp]) => target === mp || target.startsWith(mp.endsWith('/') ? mp : mp + '/')).sort((a, b) => b[1].length - a[1].length)[0];
+    fsType = m ? `${m[2]} (${m[0]} on ${m[1]})` : null;
+  } catch {}
+  let serverVersion = null;
+  try {
+    serverVersion = JSON.parse(readFileSync(join(REPO, 'packages/server/package.json'), 'utf8')).version;
+  } catch {}
+  return {
+    date: new Date().toISOString(),
+    cpuModel: cpus[0]?.model ?? null,
+    cores: cpus.length,
+    availableParallelism: os.availableParallelism?.() ?? null,
+    memTotalMb: Math.round(os.totalmem() / 1048576),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    loadAvgAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
+    dataDirFilesystem: fsType,
+    gitCommit: git(['rev-parse', '--short', 'HEAD']),
+    serverTreeDirty: git(['status', '--porcelain', '--', 'packages/server', 'packages/protocol']) ? true : false,
+    botpulseVersion: serverVersion,
+    serverBuildAtStart: serverBuildStamp(),
+  };
+}
+
+// ---- main ------------------------------------------------------------------------------------------
+
+async function main() {
+  const machine = machineInfo();
+  const t0 = now();
+  console.log(`Botpulse ingest benchmark — ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, load avg ${machine.loadAvgAtStart.join(' ')}`);
+  console.log(`server: commit ${machine.gitCommit}${machine.serverTreeDirty ? ' + uncommitted changes' : ''}, dist built ${machine.serverBuildAtStart.newestJs}`);
+  console.log(
+    `sizes ${opts.sizes.join(',')}; levels ${opts.levels.join(',')}; ${opts.durationS} s per level after ${opts.warmupS} s warm-up; ` +
+      `${opts.clients} load process(es); fresh server per row; BOTPULSE_BACKLOG_LIMIT=${opts.backlogLimit}` +
+      (Object.keys(opts.serverEnv).length ? `; server env ${JSON.stringify(opts.serverEnv)}` : '') +
+      (opts.serverNodeArgs.length ? `; server node flags ${opts.serverNodeArgs.join(' ')}` : ''),
+  );
+  if (machine.loadAvgAtStart[0] > 0.5) console.log(`note: the machine is not idle (1-min load ${machine.loadAvgAtStart[0]}); figures will be noisy`);
+
+  const clients = Array.from({ length: opts.clients }, () => track(fork(join(HERE, 'lib/loadgen.mjs'), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })));
+  const rows = [];
+  const pools = {};
+  for (const size of opts.sizes) {
+    const prepared = await Promise.all(clients.map((c, i) => ask(c, { cmd: 'prepare', size, poolSize: poolSize(size), seed: i + 1 })));
+    pools[size] = prepared.map((p) => p.stats);
+    const st = prepared[0].stats;
+    console.log(
+      `\n${st.label}: ${st.count} distinct envelopes per load process (${st.callSites} call sites, ${st.frames[0]}–${st.frames[1]} frames, ` +
+        `${st.breadcrumbs[0]}–${st.breadcrumbs[1]} breadcrumbs, ${st.minBytes}–${st.maxBytes} B, mean ${st.meanBytes} B), generated in ${st.genMs} ms`,
+    );
+    for (const c of opts.levels) {
+      let bareRow = null;
+      for (const target of opts.targets) {
+        process.stdout.write(`  ${target.padEnd(8)} c=${String(c).padEnd(3)} … `);
+        const row = await runRow(target, size, c, clients);
+        if (target === 'bare') bareRow = row;
+        else if (bareRow) row.pctOfBare = (row.acceptedPerSec / bareRow.acceptedPerSec) * 100;
+        rows.push(row);
+        console.log(
+          `${f0(row.acceptedPerSec)} accepted/s, p50 ${f2(row.latencyMs.p50)} ms, p99 ${f2(row.latencyMs.p99)} ms` +
+            (target === 'botpulse' ? `, ${row.drained ? `fully digested ${f0(row.fullyDigestedPerSec)}/s, drained ${f1(row.drainSeconds)} s after the load` : 'backlog NOT drained'}, RSS ${f0(row.peakRssMb)} MB` : ''),
+        );
+      }
+    }
+  }
+  for (const c of clients) c.kill();
+
+  const summary = summarize(rows);
+  machine.serverBuildAtEnd = serverBuildStamp();
+  machine.gitCommitAtEnd = machineInfo().gitCommit;
+  const rebuilt = JSON.stringify(machine.serverBuildAtEnd) !== JSON.stringify(machine.serverBuildAtStart);
+  const builds = [...new Set(rows.filter((r) => r.serverBuild).map((r) => r.serverBuild))];
+  if (builds.length > 1) {
+    const byBuild = builds.map((b) => `${b}: ${rows.filter((r) => r.serverBuild === b).map((r) => `${r.sizeLabel} c=${r.concurrency}`).join(', ')}`);
+    summary.text += `\nWARN  Botpulse rows ran ${builds.length} different server builds (someone rebuilt dist during the run; commit ${machine.gitCommit} → ${machine.gitCommitAtEnd}): ${byBuild.join(' | ')}. Rerun to compare rows.`;
+  } else if (rebuilt) {
+    summary.text +=
+      `\nnote  the server build changed during the run (newest .js in dist ${machine.serverBuildAtStart.newestJs} → ${machine.serverBuildAtEnd.newestJs}; ` +
+      `commit ${machine.gitCommit} → ${machine.gitCommitAtEnd}), but every Botpulse row started on the same build.`;
+  } else if (machine.gitCommitAtEnd !== machine.gitCommit) {
+    summary.text += `\nnote  commits landed during the run (${machine.gitCommit} → ${machine.gitCommitAtEnd}) but the server build (dist) did not change.`;
+  }
+  const elapsedS = (now() - t0) / 1000;
+  machine.loadAvgAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
+  console.log('\n' + table(rows));
+  console.log('\n' + summary.text);
+  console.log(`\n(${elapsedS.toFixed(0)} s; load avg at end ${machine.loadAvgAtEnd.join(' ')}; JSON: ${opts.out})`);
+
+  mkdirSync(dirname(opts.out), { recursive: true });
+  const { out: _out, ...optsForJson } = opts;
+  writeFileSync(
+    opts.out,
+    JSON.stringify(
+      {
+        machine,
+        options: { ...optsForJson, warmupConcurrency: WARMUP_CONCURRENCY, restartPolicy: 'fresh server (and data dir) per row' },
+        pools,
+        elapsedSeconds: Number(elapsedS.toFixed(1)),
+        rows: rows.map(({ latOk, latAll, ...r }) => r),
+        checks: summary.checks,
+        summary: summary.text.split('\n'),
+        table: table(rows),
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+}
+
+await main();
+process.exit(0);
