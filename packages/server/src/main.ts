@@ -10,6 +10,7 @@ import { IngestStats } from './http/stats.js';
 import { Spool } from './ingest/spool.js';
 import { createMetrics, metricsRoute } from './metrics/registry.js';
 import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitors/monitoring.js';
+import { presentMonitor } from './monitors/routes.js';
 import { RetentionJob } from './retention.js';
 import type { IssueChange, Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
@@ -40,13 +41,14 @@ export interface CreateOptions {
   monitoring?: MonitoringOptions;
 }
 
-export async function openStore(config: Readonly<Config>): Promise<Store> {
-  return SqliteStore.open(config.databaseFile);
+export async function openStore(config: Readonly<Config>, opts: { checkpoints?: boolean } = {}): Promise<Store> {
+  return SqliteStore.open(config.databaseFile, opts);
 }
 
 export async function createBotpulse(config: Readonly<Config>, options: CreateOptions = {}): Promise<Botpulse> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'botpulse' } });
-  const store = await openStore(config);
+  // WAL checkpoints run on the digest thread's connection, not on the thread answering HTTP.
+  const store = await openStore(config, { checkpoints: false });
   const spool = new Spool(store, config.backlogLimit);
   await spool.init();
   const stats = new IngestStats();
@@ -59,6 +61,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logger,
   });
   const projects = projectCache(store);
+  const monitoring = createMonitoring(config, store, alerting, logger, options.monitoring);
   const app = buildApp({
     config,
     scrubber: createScrubber(config.scrub),
@@ -69,9 +72,14 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     findProject: projects,
     onSpooled: () => digest.kick(),
     health: () => ({ backlog: spool.backlog, digested: digest.digestedTotal, accepted: stats.acceptedByKind }),
+    monitors: {
+      store: monitoring.store,
+      alerts: alerting.alerts,
+      present: (m) => presentMonitor(m, { lockView: monitoring.lockView, monitors: monitoring.service }),
+      now: () => monitoring.service.clock.now(),
+    },
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
-  const monitoring = createMonitoring(config, store, alerting, logger, options.monitoring);
   monitoring.register(app, projects);
   metricsRoute(app, createMetrics({ config, stats, digest, spool, monitoring }), config);
   const retention = new RetentionJob(store, config, logger);

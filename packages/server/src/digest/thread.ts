@@ -17,6 +17,9 @@ const logger = pino({ level: data.logLevel, base: { service: 'botpulse', thread:
 
 // The main thread migrated the schema before starting this thread.
 const store = await SqliteStore.open(data.databaseFile, { migrate: false });
+// The main thread's connection leaves WAL checkpoints to this one (see SqliteStore.open); its own
+// commits trigger them under load, and this timer keeps the WAL short when no events arrive.
+setInterval(() => store.db.pragma('wal_checkpoint(PASSIVE)'), 60_000).unref();
 
 /** The main thread's backlog figure, brought by each kick, minus what this thread took since. */
 const backlog: BacklogCounter & { backlog: number } = {

@@ -52,9 +52,15 @@ export class SqliteStore implements Store {
     );
   }
 
-  /** Opens (creating if needed) the database file and applies pending migrations. */
-  static async open(file: string, opts: { migrate?: boolean } = {}): Promise<SqliteStore> {
+  /**
+   * Opens (creating if needed) the database file and applies pending migrations.
+   * `checkpoints: false` leaves WAL checkpoints (which copy pages into the database file and
+   * fsync it) to the other connections: the main thread answers HTTP and should not be the one
+   * that stalls on them; the digest thread, which writes most, does them.
+   */
+  static async open(file: string, opts: { migrate?: boolean; checkpoints?: boolean } = {}): Promise<SqliteStore> {
     const store = new SqliteStore(file);
+    if (opts.checkpoints === false) store.db.pragma('wal_autocheckpoint = 0');
     if (opts.migrate !== false) await store.migrate();
     return store;
   }
