@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { jsonItem, serializeEnvelope } from '@botpulse/protocol';
 import { chromium, type Browser } from 'playwright-core';
 import { hashPassword } from '../../packages/server/src/lib/password.js';
+import type { Monitor, MonitorStatus, NewMonitor } from '../../packages/server/src/store/monitors.js';
 import type { SqliteStore } from '../../packages/server/src/store/sqlite/index.js';
 import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
 
@@ -68,6 +69,61 @@ function times(shape: Seed['shape'], count: number, now: number): number[] {
   }).sort((a, b) => a - b); // sent oldest first, as they happened
 }
 
+/** Monitors in every state with history, lock holders, gauges, latency and alerts, written through the monitor store. */
+async function seedMonitors(server: TestServer, payId: number, genId: number, now: number): Promise<void> {
+  const ms = server.botpulse.monitoring.store;
+  await server.botpulse.monitoring.stop(); // the seeded states stay as written (no sweeps, no probes)
+  const MIN = 60_000;
+  async function monitor(projectId: number, slug: string, kind: 'heartbeat' | 'uptime', set: Partial<Monitor>, flips: [number, MonitorStatus, MonitorStatus, string][] = [], extra: Partial<NewMonitor> = {}) {
+    const m = await ms.createMonitor({ projectId, slug, kind, source: kind === 'uptime' ? 'api' : 'checkin', periodMs: 20_000, graceMs: 60_000, ...extra }, now - 3 * 86_400_000);
+    let at = m.updatedAt;
+    let status = m.status;
+    for (const [ago, from, to, reason] of flips) {
+      const ok = await ms.transition({ monitorId: m.id, expect: { status, updatedAt: at }, set: { status: to, updatedAt: at + 1 }, flip: { at: now - ago, from, to, reason } });
+      assert.ok(ok);
+      at += 1;
+      status = to;
+    }
+    assert.ok(await ms.transition({ monitorId: m.id, expect: { status, updatedAt: at }, set: { ...set, updatedAt: at + 1 } }));
+    return m;
+  }
+  const polling = (host: string, pid: number, okAgo: number, conflicts = 0) => ({ host, pid, env: 'production', last_get_updates_ok_at: new Date(now - okAgo).toISOString(), conflicts, interval_seconds: 20 });
+  const pay = await monitor(payId, 'poller', 'heartbeat', { status: 'up', lastPingAt: now - 8_000, lastOkAt: now - 8_000, deadline: now + 12_000, polling: polling('pay-bot-7d9f', 1, 9_000), conflictsTotal: 14 },
+    [[2 * 86_400_000, 'new', 'up', 'heartbeat'], [26 * 3600_000, 'up', 'late', 'heartbeat overdue'], [26 * 3600_000 - MIN, 'late', 'down', 'no heartbeat for 80 s'], [25 * 3600_000, 'down', 'up', 'heartbeat']]);
+  await monitor(payId, 'health', 'uptime', { status: 'up', lastPingAt: now - 31_000, lastOkAt: now - 31_000, deadline: now + 29_000, gauges: { queue_size: 12, active_users: 318, uptime_seconds: 86_412 } }, [], { url: 'http://pay-bot:8080/health', periodMs: 60_000, timeoutMs: 10_000 });
+  await monitor(payId, 'daily-digest', 'heartbeat', { status: 'down', lastPingAt: now - 26 * 3600_000, downSince: now - 2 * 3600_000, downReason: 'no heartbeat for 7320 s', alertSent: true, deadline: null },
+    [[50 * 3600_000, 'new', 'up', 'heartbeat'], [2 * 3600_000 + 5 * MIN, 'up', 'late', 'heartbeat overdue'], [2 * 3600_000, 'late', 'down', 'no heartbeat for 7320 s']], { schedule: '0 9 * * *', timezone: 'Europe/Moscow', graceMs: 30 * MIN });
+  const gp = await monitor(genId, 'poller', 'heartbeat', { status: 'down', lastPingAt: now - 15_000, downSince: now - 6 * MIN, downReason: 'deaf: no successful getUpdates for 95 s (3 poll windows)', alertSent: true, polling: polling('gen-worker-2', 31, 6 * MIN + 95_000, 3), conflictsTotal: 3 },
+    [[86_400_000, 'new', 'up', 'heartbeat'], [6 * MIN, 'up', 'down', 'deaf: no successful getUpdates for 95 s (3 poll windows)']]);
+  await monitor(genId, 'render-queue', 'heartbeat', { status: 'late', lastPingAt: now - 95_000, deadline: now + 25_000 }, [[3 * 86_400_000, 'new', 'up', 'heartbeat'], [35_000, 'up', 'late', 'heartbeat overdue']]);
+  // Latency: six hours of per-minute histograms, slower around the gen bot's incident.
+  const { bucketOf, emptyBuckets } = await import('../../packages/server/src/monitors/latency.js');
+  for (const [projectId, base] of [[payId, 120], [genId, 900]] as const) {
+    for (let k = 360; k >= 0; k--) {
+      const minute = Math.floor((now - k * MIN) / MIN) * MIN;
+      const buckets = emptyBuckets();
+      const slow = projectId === genId && k < 40 ? 3 : 1 + 0.3 * Math.sin(k / 25);
+      let sum = 0;
+      for (let i = 0; i < 60; i++) {
+        const ms_ = base * slow * Math.exp(((i * 7919) % 100) / 100 - 0.5) * (i % 37 === 0 ? 4 : 1);
+        buckets[bucketOf(ms_)]! += 1;
+        sum += ms_;
+      }
+      await ms.addLatency(projectId, minute, buckets, 60, sum);
+    }
+  }
+  const db = (server.botpulse.store as SqliteStore).db;
+  const note = async (m: { id: number; projectId: number; slug: string }, kind: string, agoMs: number, status: string) => {
+    const n = await ms.enqueue({ projectId: m.projectId, monitorId: m.id, fingerprint: `monitor:${m.id}`, kind, text: kind, payload: { kind, monitor: m.slug }, createdAt: now - agoMs });
+    db.prepare('UPDATE monitor_notifications SET status = ?, sent_at = ? WHERE id = ?').run(status, status === 'sent' ? now - agoMs + 400 : null, n.id);
+  };
+  await note(pay, 'down', 26 * 3600_000 - MIN, 'sent');
+  await note(pay, 'recovered', 25 * 3600_000, 'sent');
+  await note(pay, 'conflict', 3 * 3600_000, 'sent');
+  await note(gp, 'deaf', 6 * MIN, 'sent');
+  await note(gp, 'uptime_down', 5 * MIN, 'inhibited');
+}
+
 describe('dashboard screenshots', { skip: !OUT && 'set BOTPULSE_SCREENSHOTS=<dir> to regenerate docs/screenshots' }, () => {
   let server: TestServer;
   let browser: Browser;
@@ -122,7 +178,7 @@ describe('dashboard screenshots', { skip: !OUT && 'set BOTPULSE_SCREENSHOTS=<dir
       else if (seed.status) await store.setIssueStatus(issue.id, { status: seed.status });
       if (seed.github) (store as SqliteStore).db.prepare('UPDATE issues SET github_url = ? WHERE id = ?').run(`https://github.com/acme/pay-bot/issues/${seed.github}`, issue.id);
     }
-    await store.appendToSpool([{ projectId: pay.id, kind: 'check_in', eventId: null, receivedAt: now - 60_000, payload: Buffer.from('{"monitor_slug":"poller","status":"ok"}') }]);
+    await seedMonitors(server, pay.id, gen.id, now);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   });
   after(async () => {
@@ -137,6 +193,7 @@ describe('dashboard screenshots', { skip: !OUT && 'set BOTPULSE_SCREENSHOTS=<dir
     ['issues-phone', '/issues', { width: 390, height: 844 }, 'light'],
     ['issue-phone', '/issues/ISSUE', { width: 390, height: 844 }, 'light'],
     ['monitors-phone', '/monitors', { width: 390, height: 844 }, 'light'],
+    ['monitors-desktop-dark', '/monitors', { width: 1280, height: 800 }, 'dark'],
     ['project-desktop', '/projects/test-bot', { width: 1280, height: 800 }, 'light'],
     ['issues-desktop-dark', '/issues', { width: 1280, height: 800 }, 'dark'],
     ['issue-desktop-dark', '/issues/ISSUE', { width: 1280, height: 800 }, 'dark'],

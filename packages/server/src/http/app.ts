@@ -5,6 +5,7 @@ import type { Spool } from '../ingest/spool.js';
 import { ClientError } from '../lib/errors.js';
 import type { Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
+import type { DashboardMonitors } from '../web/context.js';
 import { dashboard } from '../web/plugin.js';
 import { apiRoutes } from './api-routes.js';
 import { ingestRoutes, type IngestDeps } from './ingest-routes.js';
@@ -20,6 +21,8 @@ export interface AppDeps {
   findProject: (id: string) => Promise<Project | null>;
   onSpooled: () => void;
   health: () => Record<string, unknown>;
+  /** The dashboard's monitors page data. */
+  monitors?: DashboardMonitors;
 }
 
 /** Builds the HTTP app without listening, so tests can drive it with `app.inject`. */
@@ -48,6 +51,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.get('/health', async () => ({ status: 'ok', ...deps.health() }));
   app.register(ingestRoutes, deps);
   app.register(apiRoutes, { prefix: '/api/v1', config: deps.config, store: deps.store });
-  app.register(dashboard, { config: deps.config, store: deps.store });
+  app.register(dashboard, { config: deps.config, store: deps.store, ...(deps.monitors ? { monitors: deps.monitors } : {}) });
   return app;
 }

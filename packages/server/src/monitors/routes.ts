@@ -189,6 +189,8 @@ function round(v: number | null): number | null {
   return v === null ? null : Math.round(v * 10) / 10;
 }
 
+export type PresentedMonitor = Awaited<ReturnType<typeof presentMonitor>>;
+
 /** A monitor as the API shows it, with its lock view (Redis when configured, else the SDK's check-in). */
 export async function presentMonitor(m: Monitor, deps: Pick<MonitorRouteDeps, 'lockView' | 'monitors'>) {
   const project = await deps.monitors.project(m.projectId);

@@ -1,5 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/load.js';
+import type { PresentedMonitor } from '../monitors/routes.js';
+import type { AlertStore } from '../store/alerts.js';
+import type { Monitor, MonitorStore } from '../store/monitors.js';
 import type { Store, WebSession } from '../store/store.js';
 import type { LoginLockout } from './auth/lockout.js';
 import type { Sessions } from './auth/sessions.js';
@@ -15,6 +18,16 @@ export interface WebDeps {
   lockout: LoginLockout;
   assets: StaticUrls;
   now: () => number;
+  /** The monitors page's data (absent: the page says monitors are not running). */
+  monitors?: DashboardMonitors;
+}
+
+/** What the monitors page reads: the monitor and alert stores, the lock view, the monitors' clock. */
+export interface DashboardMonitors {
+  store: MonitorStore;
+  alerts: AlertStore;
+  present(m: Monitor): Promise<PresentedMonitor>;
+  now(): number;
 }
 
 const sessionsByRequest = new WeakMap<FastifyRequest, WebSession>();

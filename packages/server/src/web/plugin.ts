@@ -6,7 +6,7 @@ import { ClientError } from '../lib/errors.js';
 import type { Store } from '../store/store.js';
 import { LoginLockout, type LockoutOptions } from './auth/lockout.js';
 import { sameToken, SESSION_COOKIE, Sessions } from './auth/sessions.js';
-import { attachSession, pageContext, sendHtml, type WebDeps } from './context.js';
+import { attachSession, pageContext, sendHtml, type DashboardMonitors, type WebDeps } from './context.js';
 import { loginRoutes, logoutRoutes } from './routes/auth.js';
 import { issueRoutes } from './routes/issues.js';
 import { monitorRoutes } from './routes/monitors.js';
@@ -19,6 +19,7 @@ export interface DashboardOptions {
   store: Store;
   lockout?: Partial<LockoutOptions>;
   now?: () => number;
+  monitors?: DashboardMonitors;
 }
 
 /**
@@ -52,6 +53,7 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
     lockout: new LoginLockout({ maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000, maxKeys: 10_000, ...opts.lockout }, now),
     assets: staticRoutes(app),
     now,
+    ...(opts.monitors ? { monitors: opts.monitors } : {}),
   };
 
   app.addHook('onSend', async (_req, reply) => {

@@ -85,6 +85,31 @@ export const CLIENT_SCRIPT = String.raw`
     });
   }
 
+  function latencyCharts(root) {
+    if (!window.uPlot) return;
+    each(root, '[data-latency]', function (box) {
+      var source = document.getElementById(box.getAttribute('data-latency'));
+      if (!source) return;
+      var data = JSON.parse(source.textContent);
+      var xs = [], p50 = [], p95 = [], p99 = [];
+      for (var i = 0; i < data.points.length; i++) { var p = data.points[i]; xs.push(p[0] / 1000); p50.push(p[1]); p95.push(p[2]); p99.push(p[3]); }
+      var grid = cssVar('--border') || '#e5e7eb', text = cssVar('--faint') || '#888';
+      var axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+      function line(label, color) { return { label: label, stroke: color, width: 1.6, spanGaps: true, value: function (u, v) { return v == null ? '–' : Math.round(v) + ' ms'; } }; }
+      function opts(width) {
+        return {
+          width: width, height: 120, legend: { show: false }, cursor: { points: { size: 5 } },
+          scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(1, max)]; } } },
+          axes: [axis, Object.assign({ size: 60, values: function (u, v) { return v.map(function (n) { return n >= 1000 ? (n / 1000) + ' s' : n + ' ms'; }); } }, axis)],
+          series: [{}, line('p50', cssVar('--ok') || '#15803d'), line('p95', cssVar('--warning') || '#d97706'), line('p99', cssVar('--error') || '#dc2626')]
+        };
+      }
+      box.textContent = '';
+      var plot = new uPlot(opts(box.clientWidth || 600), [xs, p50, p95, p99], box);
+      window.addEventListener('resize', function () { plot.setSize({ width: box.clientWidth, height: 120 }); });
+    });
+  }
+
   // Filters left empty stay out of the pushed URL, so it reads like the link that made it.
   document.addEventListener('htmx:configRequest', function (e) {
     var params = e.detail.parameters;
@@ -92,7 +117,7 @@ export const CLIENT_SCRIPT = String.raw`
     Object.keys(params).forEach(function (key) { if (params[key] === '') delete params[key]; });
   });
 
-  function init(root) { copyButtons(root); bulkSelection(root); autoSubmit(root); localTimes(root); charts(root); }
+  function init(root) { copyButtons(root); bulkSelection(root); autoSubmit(root); localTimes(root); charts(root); latencyCharts(root); }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { init(document); });
   else init(document);
   document.addEventListener('htmx:load', function (e) { init(e.target); });

@@ -233,6 +233,35 @@ pre.snippet { margin: 0; background: var(--code-bg); border: 1px solid var(--bor
 .form-grid .hint { font-size: 12px; color: var(--faint); }
 .placeholder { border: 1px dashed var(--border-strong); border-radius: 8px; padding: 14px; color: var(--muted); min-height: 96px; background: var(--panel-2); }
 .placeholder h3 { color: var(--text); }
+/* monitors */
+.mon-up { --c: var(--ok); } .mon-late { --c: var(--warning); } .mon-down { --c: var(--error); } .mon-new { --c: var(--new); } .mon-paused { --c: var(--ignored); }
+.mon-counts { display: inline-flex; gap: 4px; align-items: center; flex-wrap: wrap; font-size: 13px; }
+.mon-counts .num { margin-right: 6px; font-weight: 600; }
+.section.bot > h2 .mono { text-transform: none; letter-spacing: 0; font-weight: 400; }
+.monitors { display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); gap: 10px; margin-top: 6px; }
+.monitor { border: 1px solid var(--border); border-left: 3px solid var(--c, var(--border)); border-radius: var(--radius); padding: 9px 12px; background: var(--panel-2); min-width: 0; }
+.monitor-head { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; margin-bottom: 4px; }
+.monitor-head strong { word-break: break-all; }
+.monitor table.kv th { width: 30%; }
+.monitor .gauge { display: inline-block; margin-right: 8px; }
+.flips > summary { cursor: pointer; font-size: 12px; color: var(--muted); padding: 6px 0 2px; }
+.flips .badge { height: 17px; font-size: 10.5px; }
+.bot-lower { margin-top: 12px; }
+.sub-section { min-width: 0; }
+.sub-section h3 { font-size: 13px; }
+.small-empty { padding: 12px 0; font-size: 12.5px; }
+.latency { min-height: 130px; }
+.latency svg { width: 100%; height: 120px; display: block; }
+.latency svg line { stroke: var(--border); }
+.latency svg polyline { fill: none; stroke-width: 1.6; vector-effect: non-scaling-stroke; }
+.latency svg .p50, .legend .k.p50 { stroke: var(--ok); color: var(--ok); }
+.latency svg .p95, .legend .k.p95 { stroke: var(--warning); color: var(--warning); }
+.latency svg .p99, .legend .k.p99 { stroke: var(--error); color: var(--error); }
+.legend { font-size: 11.5px; }
+.legend .k { font-weight: 600; }
+table.alerts td.msg { font-family: inherit; }
+.delivery-sent { --c: var(--ok); } .delivery-enqueued { --c: var(--info); } .delivery-pending { --c: var(--info); }
+.delivery-failed, .delivery-no_target { --c: var(--error); } .delivery-inhibited, .delivery-silenced, .delivery-suppressed, .delivery-recorded { --c: var(--ignored); }
 .login-wrap { min-height: 100vh; display: grid; place-items: center; padding: 20px; }
 .login { width: 100%; max-width: 360px; }
 .login .panel-body { padding: 22px; display: grid; gap: 14px; }
@@ -263,6 +292,8 @@ pre.snippet { margin: 0; background: var(--code-bg); border: 1px solid var(--bor
   .stat:nth-child(2) { border-right: 0; }
   .stat:nth-child(-n+2) { border-bottom: 1px solid var(--border); }
   .filters select { flex: 1 1 30%; }
+  .monitors { grid-template-columns: minmax(0, 1fr); }
+  .monitor table.kv th { white-space: normal; }
   .more-filters input { flex: 1 1 40%; width: auto; }
   h1 { font-size: 18px; }
 }

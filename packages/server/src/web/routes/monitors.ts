@@ -1,38 +1,36 @@
 import type { FastifyInstance } from 'fastify';
+import { latencySeries } from '../../monitors/routes.js';
 import type { Project } from '../../store/model.js';
-import type { SpoolRow } from '../../store/store.js';
-import { pageContext, sendHtml, type WebDeps } from '../context.js';
-import { monitorsPage, type CheckInSummary } from '../views/monitors.js';
+import { pageContext, sendHtml, type DashboardMonitors, type WebDeps } from '../context.js';
+import { monitorsPage, type BotSection } from '../views/monitors.js';
+
+const LATENCY_HOURS = 6;
+const LATENCY_STEP_MINUTES = 5;
+const FLIPS_PER_MONITOR = 20;
+const ALERTS_PER_BOT = 50;
 
 export function monitorRoutes(app: FastifyInstance, deps: WebDeps): void {
   app.get('/monitors', async (req, reply) => {
     const projects = await deps.store.listProjects();
-    const summaries = await Promise.all(projects.map((p) => checkInSummary(deps, p)));
-    return sendHtml(reply, monitorsPage(pageContext(deps, req), summaries));
+    const m = deps.monitors;
+    const now = m ? m.now() : deps.now();
+    const bots = m ? await Promise.all(projects.map((p) => botSection(m, p, now))) : projects.map((project) => ({ project, monitors: [], latency: [], notifications: [], alertLog: [] }));
+    const targets = m ? await m.alerts.listTargets() : [];
+    return sendHtml(reply, monitorsPage(pageContext(deps, req), { enabled: !!m, now, bots, targets, latencyHours: LATENCY_HOURS, latencyStepMinutes: LATENCY_STEP_MINUTES }));
   });
 }
 
-async function checkInSummary(deps: WebDeps, project: Project): Promise<CheckInSummary> {
-  const parked = await deps.store.countRawItems('check_in', project.id);
-  const rows = parked ? await latestRawItems(deps, project.id) : [];
-  const latestBySlug = new Map<string, { slug: string; status: string; receivedAt: number }>();
-  for (const row of rows) {
-    const c = readCheckIn(row);
-    if (c) latestBySlug.set(c.slug, c); // rows ascend by id: the last one per slug wins
-  }
-  return { project, parked, latest: [...latestBySlug.values()].slice(-5) };
-}
-
-/** Raw items are kept for BOTPULSE_RAW_ITEM_RETENTION_HOURS only, so a bounded read covers them. */
-async function latestRawItems(deps: WebDeps, projectId: number): Promise<SpoolRow[]> {
-  return deps.store.listRawItems('check_in', { projectId, limit: 1000 });
-}
-
-function readCheckIn(row: SpoolRow): { slug: string; status: string; receivedAt: number } | null {
-  try {
-    const data = JSON.parse(row.payload.toString('utf8')) as { monitor_slug?: unknown; status?: unknown };
-    return { slug: String(data.monitor_slug ?? 'unnamed').slice(0, 60), status: String(data.status ?? '?').slice(0, 20), receivedAt: row.receivedAt };
-  } catch {
-    return null;
-  }
+/** One bot (project): its monitors with lock view and flips, latency percentiles, recent monitor and issue alerts. */
+async function botSection(m: DashboardMonitors, project: Project, now: number): Promise<BotSection> {
+  const list = await m.store.listMonitors({ projectId: project.id });
+  const [monitors, latency, notifications, alertLog] = await Promise.all([
+    Promise.all(list.map(async (mon) => ({ monitor: await m.present(mon), flips: await m.store.flips(mon.id, { limit: FLIPS_PER_MONITOR }) }))),
+    latencySeries(m.store, project.id, now, LATENCY_HOURS * 60, LATENCY_STEP_MINUTES),
+    m.store.notifications({ projectId: project.id, limit: ALERTS_PER_BOT }),
+    m.alerts.recentLog({ projectId: project.id, limit: ALERTS_PER_BOT }),
+  ]);
+  // Worst first: down, late, then the rest by name.
+  const rank: Record<string, number> = { down: 0, late: 1, new: 2, up: 3, paused: 4 };
+  monitors.sort((a, b) => (rank[a.monitor.status] ?? 9) - (rank[b.monitor.status] ?? 9) || a.monitor.slug.localeCompare(b.monitor.slug));
+  return { project, monitors, latency, notifications, alertLog };
 }

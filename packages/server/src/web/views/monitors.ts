@@ -1,44 +1,170 @@
+import type { LatencyPoint, PresentedMonitor } from '../../monitors/routes.js';
+import type { AlertLogEntry, AlertTarget } from '../../store/alerts.js';
+import type { Flip, MonitorStatus, Notification } from '../../store/monitors.js';
 import type { Project } from '../../store/model.js';
-import { html, type Html } from '../html.js';
-import { ago } from './components.js';
+import { html, jsonForScript, raw, type Html } from '../html.js';
+import { ago, isoMinute } from './components.js';
 import { page, type PageContext } from './layout.js';
 
-export interface CheckInSummary {
+export interface MonitorRow {
+  monitor: PresentedMonitor;
+  flips: Flip[];
+}
+
+export interface BotSection {
   project: Project;
-  parked: number;
-  /** The latest check-ins received (raw, not evaluated yet). */
-  latest: { slug: string; status: string; receivedAt: number }[];
+  monitors: MonitorRow[];
+  /** p50/p95/p99 per step over the last hours (empty: no transactions). */
+  latency: LatencyPoint[];
+  notifications: Notification[];
+  alertLog: AlertLogEntry[];
 }
 
-/**
- * Honest placeholder until the monitors work lands: the layout that page will have, and the
- * check-ins already received and parked for it.
- */
-export function monitorsPage(ctx: PageContext, summaries: CheckInSummary[]): Html {
-  const body = html`<div class="page-head"><h1>Monitors</h1><span class="badge outline">not configured yet</span></div>
-<div class="flash" role="status">Monitors are not configured yet: heartbeats, the polling lock, uptime and latency arrive with the monitors release.
-  Check-ins your bots already send are kept (below) and will be evaluated then.</div>
-<div class="section"><h2>Check-ins received</h2><div class="body">${checkIns(ctx, summaries)}</div></div>
-<div class="grid-3" style="margin-top:14px">
-  ${placeholder('Bots', 'Every bot with its state: up, silent (no heartbeat from the polling loop), or down; last update handled.')}
-  ${placeholder('Heartbeat', 'Time since each bot last proved its loop is alive, against its expected interval and grace.')}
-  ${placeholder('Lock holder', 'Which instance holds the single-poller lock, since when, and lock changes (a second poller means 409 Conflict).')}
-</div>
-<div class="grid-2" style="margin-top:14px">
-  ${placeholder('Latency', 'Update-handling latency p50 / p95 / p99 per bot over time, from transactions.')}
-  ${placeholder('Recent alerts', 'Alerts sent to Telegram chats: what fired, when, whether it was acknowledged, muted or resolved from the chat.')}
-</div>`;
-  return page(ctx, { title: 'Monitors', section: 'monitors', body });
+export interface MonitorsPageData {
+  /** False when the server runs without monitors (the page then says so). */
+  enabled: boolean;
+  /** The monitors' clock (tests compress time): relative times are measured from it. */
+  now: number;
+  bots: BotSection[];
+  targets: AlertTarget[];
+  latencyHours: number;
+  latencyStepMinutes: number;
 }
 
-function placeholder(title: string, text: string): Html {
-  return html`<div class="placeholder"><h3>${title}</h3><div style="font-size:12.5px">${text}</div></div>`;
+const STATUS_LABEL: Record<MonitorStatus, string> = { new: 'New', up: 'Up', late: 'Late', down: 'Down', paused: 'Paused' };
+
+export function monitorStatusBadge(status: MonitorStatus): Html {
+  return html`<span class="badge mon-${status}" data-status="${status}"><span class="dot"></span>${STATUS_LABEL[status] ?? status}</span>`;
 }
 
-function checkIns(ctx: PageContext, summaries: CheckInSummary[]): Html {
-  return html`<table class="kv">${summaries.map(
-    (s) => html`<tr><th>${s.project.name}</th><td>${s.parked === 0
-      ? html`<span class="faint">no check-ins yet</span>`
-      : html`${s.parked} parked · ${s.latest.map((c, i) => html`${i ? ', ' : ''}${c.slug} <span class="badge ${c.status === 'ok' ? 'st-resolved' : c.status === 'error' ? 'lvl-error' : 'outline'}">${c.status}</span> ${ago(c.receivedAt, ctx.now)}`)}`}</td></tr>`,
+/** Every bot: its monitors (heartbeat, lock, uptime), latency percentiles, downtime history and recent alerts. */
+export function monitorsPage(ctx: PageContext, d: MonitorsPageData): Html {
+  const all = d.bots.flatMap((b) => b.monitors.map((r) => r.monitor));
+  const count = (s: MonitorStatus) => all.filter((m) => m.status === s).length;
+  const disabled = d.targets.filter((t) => t.disabledAt !== null);
+  const body = html`<div class="page-head"><h1>Monitors</h1>
+  <span class="mon-counts">${(['up', 'late', 'down', 'new', 'paused'] as const).map((s) => (count(s) ? html`${monitorStatusBadge(s)}<span class="num">${count(s)}</span> ` : ''))}</span>
+  <span class="spacer"></span><a class="btn small" href="/monitors">Refresh</a></div>
+${!d.enabled ? html`<div class="flash error" role="status">Monitors are not running in this server.</div>` : ''}
+${disabled.map((t) => html`<div class="flash error" role="alert">Alert target ${t.channel} <code>${t.target}</code> is disabled${t.disabledAt ? html` since ${ago(t.disabledAt, ctx.now)}` : ''}: ${t.disabledReason ?? 'no reason recorded'}. Run <code>botpulse test-alert</code> to re-enable it.</div>`)}
+${d.bots.length ? d.bots.map((b) => botSection(d, b)) : html`<div class="section"><div class="empty">No projects yet.</div></div>`}`;
+  return page(ctx, { title: 'Monitors', section: 'monitors', body, charts: d.bots.some((b) => b.latency.length > 0) });
+}
+
+function botSection(d: MonitorsPageData, b: BotSection): Html {
+  const id = `bot-${b.project.id}`;
+  return html`<section class="section bot" id="${id}">
+  <h2>${b.project.name} <span class="faint mono">${b.project.slug}</span></h2>
+  <div class="body">
+  ${b.monitors.length
+    ? html`<div class="monitors">${b.monitors.map((r) => monitorCard(d.now, r))}</div>`
+    : html`<div class="empty small-empty">No monitors yet. Ping <code>/api/${b.project.id}/heartbeat/&lt;slug&gt;?sentry_key=…</code>, send Sentry check-ins, or <code>POST /api/v1/monitors</code>.</div>`}
+  <div class="grid-2 bot-lower">
+    <div class="sub-section"><h3>Latency <span class="faint">p50 / p95 / p99, last ${d.latencyHours} h</span></h3>${latencyChart(id, b.latency, d.latencyStepMinutes)}</div>
+    <div class="sub-section"><h3>Recent alerts</h3>${recentAlerts(d.now, b)}</div>
+  </div>
+  </div>
+</section>`;
+}
+
+function monitorCard(now: number, r: MonitorRow): Html {
+  const m = r.monitor;
+  const deaf = (m.downReason ?? '').startsWith('deaf') || (m.status !== 'down' && /getUpdates/.test(m.lastReason ?? ''));
+  const every = m.schedule ? html`cron <code>${m.schedule}</code>${m.timezone ? html` ${m.timezone}` : ''}` : html`every ${duration(m.periodSeconds)}`;
+  return html`<article class="monitor mon-${m.status}" id="monitor-${m.id}" data-monitor="${m.slug}">
+  <div class="monitor-head">${monitorStatusBadge(m.status)} <strong class="mono">${m.slug}</strong> <span class="badge outline">${m.kind}</span>
+    ${deaf ? html`<span class="badge mon-down" title="getUpdates is not succeeding: the process runs but hears nothing">deaf</span>` : ''}
+    ${m.conflictSince ? html`<span class="badge mon-late" title="409 Conflict streak">409 since ${ago(m.conflictSince, now)}</span>` : ''}
+  </div>
+  <table class="kv">
+    <tr><th>Last ping</th><td>${m.lastPingAt ? ago(m.lastPingAt, now) : html`<span class="faint">never</span>`}${m.lastOkAt && m.lastOkAt !== m.lastPingAt ? html` · last ok ${ago(m.lastOkAt, now)}` : ''}</td></tr>
+    <tr><th>Expected</th><td>${every}, grace ${duration(m.graceSeconds)}${m.nextDeadline && (m.status === 'up' || m.status === 'late') ? html` · next deadline ${isoMinute(m.nextDeadline)}` : ''}</td></tr>
+    ${m.status === 'down' && m.downSince ? html`<tr><th>Down</th><td>since ${ago(m.downSince, now)}${m.downReason ? html`: ${m.downReason}` : ''}${m.alertSent ? html` <span class="faint">(alert sent)</span>` : ''}</td></tr>` : ''}
+    ${m.lastReason && m.status !== 'down' ? html`<tr><th>Last failure</th><td>${m.lastReason}</td></tr>` : ''}
+    ${m.kind === 'heartbeat' ? html`<tr><th>Lock holder</th><td>${lockText(m)}</td></tr>` : ''}
+    ${m.kind === 'heartbeat' && m.lastGetUpdatesOkAt ? html`<tr><th>getUpdates ok</th><td>${agoIso(m.lastGetUpdatesOkAt, now)}</td></tr>` : ''}
+    ${m.kind === 'heartbeat' ? html`<tr><th>409 conflicts</th><td class="num">${m.conflictsTotal}</td></tr>` : ''}
+    ${m.kind === 'uptime' ? html`<tr><th>Probe</th><td>${m.url ?? ''}</td></tr>` : ''}
+    ${m.gauges && Object.keys(m.gauges).length ? html`<tr><th>Gauges</th><td>${Object.entries(m.gauges).slice(0, 12).map(([k, v]) => html`<span class="gauge">${k} <b class="num">${v}</b></span> `)}</td></tr>` : ''}
+  </table>
+  ${flipList(now, r.flips)}
+</article>`;
+}
+
+function lockText(m: PresentedMonitor): Html {
+  const lock = m.lock as Record<string, unknown> | null;
+  if (!lock) return html`<span class="faint">not reported (no SDK check-in)</span>`;
+  if (typeof lock['error'] === 'string') return html`<span class="faint">${lock['error']}</span>`;
+  if (lock['free'] === true || (lock['holder'] === null && 'holder' in lock)) return html`<span class="faint">free (key ${String(lock['key'] ?? '')})</span>`;
+  const host = String(lock['host'] ?? '?');
+  const pid = String(lock['pid'] ?? '?');
+  const env = typeof lock['env'] === 'string' && lock['env'] ? lock['env'] : null;
+  const since = typeof lock['ts'] === 'string' && lock['ts'] ? lock['ts'] : null;
+  const via = lock['source'] === 'redis' ? `Redis ${String(lock['key'] ?? '')}` : 'from check-ins';
+  return html`host <b>${host}</b> pid <b>${pid}</b>${env ? html` · ${env}` : ''}${since ? html` · since ${isoMinute(Date.parse(since))}` : ''} <span class="faint">(${via})</span>`;
+}
+
+function flipList(now: number, flips: Flip[]): Html {
+  if (!flips.length) return html``;
+  return html`<details class="flips"><summary>Downtime history <span class="faint">(${flips.length} change${flips.length === 1 ? '' : 's'})</span></summary>
+  <table class="crumbs-table">${flips.map(
+    (f) => html`<tr><td class="time">${ago(f.at, now)}</td><td class="cat">${monitorStatusBadge(f.from)} → ${monitorStatusBadge(f.to)}</td><td class="msg">${f.reason ?? ''}</td></tr>`,
+  )}</table></details>`;
+}
+
+function recentAlerts(now: number, b: BotSection): Html {
+  type Row = { at: number; key: string; what: Html; state: string; times: number };
+  const all: Row[] = [
+    ...b.notifications.map((n) => ({ at: n.createdAt, key: `n:${n.id}`, what: html`<span class="mono">${String(n.payload['monitor'] ?? '')}</span> ${n.kind.replaceAll('_', ' ')}`, state: n.status, times: 1 })),
+    ...b.alertLog.map((e) => ({ at: e.at, key: `${e.fingerprint}:${e.reasons.join()}:${e.outcome}`, what: html`${e.issueId ? html`<a href="/issues/${e.issueId}">issue ${e.issueId}</a>` : 'project'} ${e.reasons.join(', ')} <span class="faint">(${e.tier})</span>`, state: e.outcome, times: 1 })),
+  ].sort((x, y) => y.at - x.at);
+  // Repeats of one alert (same issue, reasons and outcome) share a row with a count.
+  const rows: Row[] = [];
+  for (const r of all) {
+    const same = rows.find((x) => x.key === r.key);
+    if (same) same.times += 1;
+    else rows.push({ ...r });
+  }
+  if (!rows.length) return html`<div class="faint small-empty">No alerts yet.</div>`;
+  return html`<table class="crumbs-table alerts">${rows.slice(0, 8).map(
+    (r) => html`<tr><td class="time">${ago(r.at, now)}</td><td class="msg">${r.what}${r.times > 1 ? html` <span class="faint">×${r.times}</span>` : ''}</td><td class="cat"><span class="badge delivery-${r.state}">${r.state.replaceAll('_', ' ')}</span></td></tr>`,
   )}</table>`;
+}
+
+/** Server-drawn lines (uPlot replaces them when scripts run). */
+function latencyChart(id: string, points: LatencyPoint[], stepMinutes: number): Html {
+  if (!points.length) return html`<div class="faint small-empty">No transactions yet (the SDK's performance tracing feeds this).</div>`;
+  const width = 600;
+  const height = 110;
+  const max = Math.max(1, ...points.flatMap((p) => [p.p99 ?? 0, p.p95 ?? 0]));
+  const t0 = points[0]!.at;
+  const span = Math.max(1, points[points.length - 1]!.at - t0);
+  const line = (key: 'p50' | 'p95' | 'p99') =>
+    points
+      .filter((p) => p[key] !== null)
+      .map((p) => `${(((p.at - t0) / span) * width).toFixed(1)},${(height - 4 - ((p[key] ?? 0) / max) * (height - 12)).toFixed(1)}`)
+      .join(' ');
+  const last = points[points.length - 1]!;
+  const svg = `<svg viewBox="0 0 ${width} ${height}" preserveAspectRatio="none" role="img" aria-label="latency, max ${Math.round(max)} ms"><line x1="0" y1="${height - 4}" x2="${width}" y2="${height - 4}"/>`
+    + `<polyline class="p99" points="${line('p99')}"/><polyline class="p95" points="${line('p95')}"/><polyline class="p50" points="${line('p50')}"/></svg>`;
+  return html`<div class="latency" data-latency="${id}-latency">${raw(svg)}</div>
+  <script type="application/json" id="${id}-latency">${jsonForScript({ step: stepMinutes * 60_000, points: points.map((p) => [p.at, p.p50, p.p95, p.p99]) })}</script>
+  <div class="legend faint"><span class="k p50">p50</span> ${fmtMs(last.p50)} · <span class="k p95">p95</span> ${fmtMs(last.p95)} · <span class="k p99">p99</span> ${fmtMs(last.p99)} <span>(latest ${stepMinutes} min, ${last.count} transactions; max ${fmtMs(max)})</span></div>`;
+}
+
+function fmtMs(v: number | null): string {
+  if (v === null) return '–';
+  return v >= 1000 ? `${(v / 1000).toFixed(v >= 10_000 ? 0 : 1)} s` : `${Math.round(v)} ms`;
+}
+
+function duration(seconds: number): string {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400} d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+function agoIso(iso: string, now: number): Html {
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? ago(ms, now) : html`${iso}`;
 }
