@@ -71,12 +71,17 @@ describe('alert buttons and commands', () => {
   });
 
   it('answers /status, /issues with buttons, and /mute from an admin', async () => {
+    const ping = await fetch(`${h.server.url}/api/${h.server.project.id}/heartbeat/poller?sentry_key=${h.server.project.publicKey}`);
+    assert.equal(ping.status, 200);
     const before = h.messages().length;
     h.tg.sendCommand(h.token, 'status', { from: ADMIN.id, chatId: ALERT_CHAT });
     await h.waitForMessages(before + 1);
     const status = h.messages()[before]!;
     assert.match(status.text ?? '', /Test Bot: \d+ open issues?/);
     assert.match(status.text ?? '', /last event/);
+    // The monitors summary (main.ts's statusExtras provider): per project, states and the last ping.
+    assert.match(status.text ?? '', /Monitors\n🟢 Test Bot: 1 up · last ping \d+ s ago/);
+    assert.doesNotMatch(status.text ?? '', /none configured yet/);
 
     h.tg.sendCommand(h.token, 'issues', { from: ADMIN.id, chatId: ALERT_CHAT });
     await h.waitForMessages(before + 2);

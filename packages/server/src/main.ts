@@ -11,6 +11,7 @@ import { Spool } from './ingest/spool.js';
 import { createMetrics, metricsRoute } from './metrics/registry.js';
 import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitors/monitoring.js';
 import { presentMonitor } from './monitors/routes.js';
+import { monitorStatusLines } from './monitors/status.js';
 import { RetentionJob } from './retention.js';
 import type { IssueChange, Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
@@ -52,7 +53,10 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   const spool = new Spool(store, config.backlogLimit);
   await spool.init();
   const stats = new IngestStats();
-  const alerting = createAlerting(config, store, logger, options.alerting);
+  // /status asks the monitors (created after alerting, which they send through) for their summary.
+  let monitoring: Monitoring | null = null;
+  const statusExtras = async () => (monitoring ? monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []);
+  const alerting = createAlerting(config, store, logger, { statusExtras, ...options.alerting });
   const digest = await DigestWorker.start(config, spool, {
     onChanges: (changes) => {
       alerting.onIssueChanges(changes);
@@ -61,7 +65,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logger,
   });
   const projects = projectCache(store);
-  const monitoring = createMonitoring(config, store, alerting, logger, options.monitoring);
+  monitoring = createMonitoring(config, store, alerting, logger, options.monitoring);
   const app = buildApp({
     config,
     scrubber: createScrubber(config.scrub),

@@ -33,6 +33,8 @@ export interface AlertingOptions {
   /** Test and benchmark knobs (delays that are minutes in production). */
   sender?: Partial<Pick<OutboxSenderDeps, 'claim' | 'retryBaseMs' | 'idleMs'>>;
   pollTimeoutSeconds?: number;
+  /** More lines for the bot's /status (Telegram HTML), e.g. the monitors summary main.ts provides. */
+  statusExtras?: () => Promise<string[]>;
 }
 
 /** The AlertStore sharing the Store's connection (one SQLite writer per process). */
@@ -63,7 +65,7 @@ export function createAlerting(config: Readonly<Config>, store: Store, logger: L
   sender = new OutboxSender({ store, alerts, channels, config: config.alerts, publicUrl: config.publicUrl, rules, logger: log, workerId, onTick: () => engine.followUps(), ...options.sender });
   const bot =
     telegramApi && config.alerts.telegram.updates === 'polling'
-      ? new AlertBot({ api: telegramApi, store, alerts, config: config.alerts, publicUrl: config.publicUrl, logger: log, workerId, ...(options.pollTimeoutSeconds ? { pollTimeoutSeconds: options.pollTimeoutSeconds } : {}) })
+      ? new AlertBot({ api: telegramApi, store, alerts, config: config.alerts, publicUrl: config.publicUrl, logger: log, workerId, ...(options.pollTimeoutSeconds ? { pollTimeoutSeconds: options.pollTimeoutSeconds } : {}), ...(options.statusExtras ? { statusExtras: options.statusExtras } : {}) })
       : null;
   return {
     alerts,

@@ -18,6 +18,8 @@ export interface AlertBotDeps {
   workerId: string;
   /** Long-poll timeout; tests shorten it so stop() is quick even without the abort. */
   pollTimeoutSeconds?: number;
+  /** More /status lines (Telegram HTML) from outside alerting, e.g. monitors; failures are shown, never thrown. */
+  statusExtras?: () => Promise<string[]>;
 }
 
 interface TgUser {
@@ -226,7 +228,8 @@ export class AlertBot {
     const lines = await Promise.all(projects.map((p) => this.projectStatus(p)));
     const targets = (await this.deps.alerts.listTargets()).filter((t) => t.disabledAt);
     const disabled = targets.map((t) => `⚠️ ${t.channel} ${escapeHtml(t.target)} disabled: ${escapeHtml(t.disabledReason ?? '')}`);
-    const text = ['<b>Botpulse status</b>', ...(lines.length ? lines : ['No projects yet.']), ...disabled, '<i>Monitors: none configured yet.</i>'].join('\n');
+    const extras = this.deps.statusExtras ? await this.deps.statusExtras().catch((err: Error) => [`<i>Monitors unavailable: ${escapeHtml(err.message)}</i>`]) : [];
+    const text = ['<b>Botpulse status</b>', ...(lines.length ? lines : ['No projects yet.']), ...disabled, ...extras].join('\n');
     await this.reply(message, text);
   }
 
