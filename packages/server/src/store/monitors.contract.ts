@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { Monitor, MonitorStore, NewMonitor, Transition } from './monitors.js';
+import type { Project } from './model.js';
+import type { Store } from './store.js';
+
+/**
+ * The behaviour every MonitorStore must have (docs/monitors.md). `open` gives the Store (for
+ * projects) and two MonitorStores on ONE database through two connections (two server processes),
+ * so conditional state changes and notification claims are raced for real. The database is shared
+ * by all tests: each works in its own project and only looks at its own monitors.
+ */
+export function monitorStoreContract(name: string, open: () => Promise<{ store: Store; a: MonitorStore; b: MonitorStore; cleanup: () => Promise<void> }>): void {
+  describe(`MonitorStore contract: ${name}`, () => {
+    let store: Store;
+    let a: MonitorStore;
+    let b: MonitorStore;
+    let cleanup: () => Promise<void>;
+    let project: Project;
+    let seq = 0;
+    before(async () => ({ store, a, b, cleanup } = await open()));
+    after(async () => cleanup());
+    beforeEach(async () => {
+      project = await store.createProject({ name: `Monitors ${++seq}`, shortIdPrefix: 'M' });
+    });
+
+    const heartbeat = (slug: string, over: Partial<NewMonitor> = {}): NewMonitor => ({ projectId: project.id, slug, kind: 'heartbeat', source: 'ping', periodMs: 20_000, graceMs: 10_000, ...over });
+    /** up → late style change as the sweeper writes it. */
+    const flipTo = (m: Monitor, to: Monitor['status'], at: number, extra: Transition['set'] = {}): Transition => ({
+      monitorId: m.id,
+      expect: { status: m.status, updatedAt: m.updatedAt },
+      set: { status: to, updatedAt: Math.max(at, m.updatedAt + 1), ...extra },
+      flip: { at, from: m.status, to, reason: `to ${to}` },
+    });
+
+    it('creates heartbeat monitors waiting for their first ping and uptime monitors due at once', async () => {
+      const hb = await a.createMonitor(heartbeat('poller'), 1000);
+      assert.equal(hb.status, 'new');
+      assert.equal(hb.deadline, null);
+      assert.equal(hb.periodMs, 20_000);
+      assert.equal(hb.graceMs, 10_000);
+      assert.equal(hb.alertSent, false);
+      assert.equal(hb.createdAt, 1000);
+      const up = await a.createMonitor({ projectId: project.id, slug: 'health', kind: 'uptime', source: 'api', url: 'http://bot:8080/health', timeoutMs: 5000 }, 2000);
+      assert.equal(up.deadline, 2000);
+      assert.equal(up.url, 'http://bot:8080/health');
+      assert.deepEqual(await b.getMonitor(up.id), up, 'the other connection reads the same row');
+      assert.deepEqual((await b.listMonitors({ projectId: project.id })).map((m) => m.slug), ['health', 'poller']);
+      assert.deepEqual((await b.listMonitors({ projectId: project.id, kind: 'uptime' })).map((m) => m.slug), ['health']);
+    });
+
+    it('upserts on check-in: ensureMonitor creates once per (project, slug), then returns the same monitor', async () => {
+      const first = await a.ensureMonitor(heartbeat('cron'), 1000);
+      const second = await b.ensureMonitor(heartbeat('cron', { periodMs: 99_000 }), 2000);
+      assert.equal(first.created, true);
+      assert.equal(second.created, false);
+      assert.equal(second.monitor.id, first.monitor.id);
+      assert.equal(second.monitor.periodMs, 20_000, 'an existing monitor keeps its settings');
+      assert.equal((await a.findMonitor(project.id, 'cron'))?.id, first.monitor.id);
+      assert.equal(await a.findMonitor(project.id, 'nope'), null);
+      const raced = await Promise.all([a.ensureMonitor(heartbeat('raced'), 1), b.ensureMonitor(heartbeat('raced'), 1), a.ensureMonitor(heartbeat('raced'), 1)]);
+      assert.equal(new Set(raced.map((r) => r.monitor.id)).size, 1);
+      assert.equal(raced.filter((r) => r.created).length, 1);
+    });
+
+    it('lists due monitors by deadline, soonest first, within the limit', async () => {
+      const ids: number[] = [];
+      for (const [slug, deadline] of [['c', 3000], ['a', 1000], ['later', 9_000_000_000_000], ['b', 2000]] as const) {
+        const m = await a.createMonitor(heartbeat(slug), 1);
+        assert.ok(await a.transition({ monitorId: m.id, expect: { status: 'new', updatedAt: 1 }, set: { status: 'up', deadline, updatedAt: 2 } }));
+        ids.push(m.id);
+      }
+      const mine = (list: Monitor[]) => list.filter((m) => m.projectId === project.id).map((m) => m.slug);
+      assert.deepEqual(mine(await b.dueMonitors(5000, 10_000)), ['a', 'b', 'c']);
+      assert.deepEqual(mine(await b.dueMonitors(2000, 10_000)), ['a', 'b'], 'a deadline equal to now is due');
+      const limited = await b.dueMonitors(5000, 1);
+      assert.equal(limited.length, 1);
+    });
+
+    it('applies a state change only if the monitor is still as read, writing its flip and notification in the same step', async () => {
+      const m = await a.createMonitor(heartbeat('poller'), 1000);
+      const t = flipTo(m, 'down', 5000, { downSince: 5000, downReason: 'no heartbeat for 30 s', alertSent: true, deadline: null });
+      t.notify = [{ projectId: project.id, monitorId: m.id, fingerprint: `monitor:${m.id}`, kind: 'down', text: '<b>down</b>', payload: { kind: 'down' }, createdAt: 5000 }];
+      // Two processes race the same change: exactly one applies it.
+      const results = await Promise.all([a.transition(t), b.transition(t)]);
+      assert.deepEqual(results.sort(), [false, true]);
+      const after = (await a.getMonitor(m.id))!;
+      assert.equal(after.status, 'down');
+      assert.equal(after.downReason, 'no heartbeat for 30 s');
+      assert.equal(after.alertSent, true);
+      assert.equal(after.updatedAt, 5000);
+      assert.deepEqual((await b.flips(m.id)).map((f) => [f.from, f.to, f.at, f.reason, f.projectId]), [['new', 'down', 5000, 'to down', project.id]]);
+      const notes = await b.notifications({ monitorId: m.id });
+      assert.equal(notes.length, 1, 'one alert, not two');
+      assert.equal(notes[0]!.status, 'pending');
+      assert.deepEqual(notes[0]!.payload, { kind: 'down' });
+      // A stale writer changes nothing and records nothing.
+      assert.equal(await b.transition(flipTo(m, 'up', 6000)), false);
+      assert.equal((await a.flips(m.id)).length, 1);
+      assert.equal((await a.getMonitor(m.id))!.status, 'down');
+      await assert.rejects(a.transition({ monitorId: m.id, expect: { status: 'down', updatedAt: 5000 }, set: { id: 7 } as unknown as Transition['set'] }));
+    });
+
+    it('keeps the history newest first, with limit and since', async () => {
+      let m = await a.createMonitor(heartbeat('poller'), 1000);
+      for (const [to, at] of [['up', 2000], ['late', 3000], ['down', 4000], ['up', 5000]] as const) {
+        assert.ok(await a.transition(flipTo(m, to, at)));
+        m = (await a.getMonitor(m.id))!;
+      }
+      assert.deepEqual((await b.flips(m.id)).map((f) => f.to), ['up', 'down', 'late', 'up']);
+      assert.deepEqual((await b.flips(m.id, { limit: 2 })).map((f) => f.at), [5000, 4000]);
+      assert.deepEqual((await b.flips(m.id, { since: 3500 })).map((f) => f.at), [5000, 4000]);
+      await b.deleteMonitor(m.id);
+      assert.equal(await a.getMonitor(m.id), null);
+      assert.deepEqual(await a.flips(m.id), [], 'history goes with the monitor');
+    });
+
+    it('stores JSON and boolean fields through a transition', async () => {
+      const m = await a.createMonitor(heartbeat('poller'), 1000);
+      const polling = { host: 'bot-1', pid: 42, last_get_updates_ok_at: '2026-01-01T00:00:00.000Z', conflicts: 3 };
+      assert.ok(await a.transition({ monitorId: m.id, expect: { status: 'new', updatedAt: 1000 }, set: { polling, gauges: { queue_size: 12 }, conflictAlerted: true, conflictsTotal: 3, updatedAt: 1001 } }));
+      const read = (await b.getMonitor(m.id))!;
+      assert.deepEqual(read.polling, polling);
+      assert.deepEqual(read.gauges, { queue_size: 12 });
+      assert.equal(read.conflictAlerted, true);
+      assert.equal(read.conflictsTotal, 3);
+    });
+
+    it('postpones deadlines of judged monitors to a given time, never earlier, never for down ones', async () => {
+      const make = async (slug: string, status: Monitor['status'], deadline: number) => {
+        const m = await a.createMonitor(heartbeat(slug), 1);
+        assert.ok(await a.transition({ monitorId: m.id, expect: { status: 'new', updatedAt: 1 }, set: { status, deadline, updatedAt: 2 } }));
+        return m.id;
+      };
+      const early = await make('early', 'up', 1000);
+      const late = await make('late-one', 'late', 1500);
+      const far = await make('far', 'up', 9_000_000_000_000);
+      const down = await make('down', 'down', 1000);
+      await b.postponeDeadlines((m) => (m.status === 'late' ? 70_000 : 50_000));
+      assert.equal((await a.getMonitor(early))!.deadline, 50_000);
+      assert.equal((await a.getMonitor(late))!.deadline, 70_000);
+      assert.equal((await a.getMonitor(far))!.deadline, 9_000_000_000_000);
+      assert.equal((await a.getMonitor(down))!.deadline, 1000);
+    });
+
+    it('persists values such as the raw-item cursor, visible to every connection', async () => {
+      const key = `cursor:check_in:${project.id}`;
+      assert.equal(await a.getValue(key), null);
+      await a.setValue(key, '41');
+      await a.setValue(key, '42');
+      assert.equal(await b.getValue(key), '42');
+    });
+
+    it('merges per-minute histograms by adding counts, reads a range, prunes old minutes', async () => {
+      const minute = 60_000 * (27_000_000 + seq);
+      await a.addLatency(project.id, minute, [1, 2, 0], 3, 30);
+      await b.addLatency(project.id, minute, [0, 1, 4, 5], 10, 100);
+      await a.addLatency(project.id, minute + 60_000, [7], 7, 70);
+      const rows = await b.latency(project.id, minute, minute + 60_000);
+      assert.deepEqual(rows.map((r) => [r.minute, r.buckets, r.count, r.sumMs]), [[minute, [1, 3, 4, 5], 13, 130], [minute + 60_000, [7], 7, 70]]);
+      assert.deepEqual((await b.latency(project.id, minute + 60_000, minute + 120_000)).map((r) => r.minute), [minute + 60_000]);
+      assert.ok((await a.pruneLatency(minute + 60_000)) >= 1);
+      assert.deepEqual((await b.latency(project.id, 0, minute + 120_000)).map((r) => r.minute), [minute + 60_000]);
+    });
+
+    it('claims each due notification once across connections and finishes it', async () => {
+      const n = await a.enqueue({ projectId: project.id, monitorId: null, fingerprint: `rule:${project.id}:latency`, kind: 'threshold_firing', text: 'p95', payload: {}, createdAt: 1000 });
+      const [ca, cb] = await Promise.all([a.claimNotifications('w-a', 2000, 10_000, 1000), b.claimNotifications('w-b', 2000, 10_000, 1000)]);
+      const mine = [...ca, ...cb].filter((x) => x.id === n.id);
+      assert.equal(mine.length, 1, 'claimed by exactly one worker');
+      assert.equal(mine[0]!.attempts, 1);
+      const owner = ca.some((x) => x.id === n.id) ? 'w-a' : 'w-b';
+      assert.ok(!(await a.claimNotifications('w-c', 3000, 10_000, 1000)).some((x) => x.id === n.id), 'a live claim is respected');
+      const retaken = await b.claimNotifications('w-c', 20_000, 10_000, 1000);
+      assert.ok(retaken.some((x) => x.id === n.id), 'an expired claim is taken over');
+      await a.finishNotification(n.id, owner, { status: 'sent', doneTargets: ['telegram:1'], sentAt: 2500 });
+      assert.equal((await b.notifications({ projectId: project.id }))[0]!.status, 'pending', 'only the current claimant finishes it');
+      await a.finishNotification(n.id, 'w-c', { status: 'sent', doneTargets: ['telegram:1'], sentAt: 21_000 });
+      const done = (await b.notifications({ projectId: project.id }))[0]!;
+      assert.equal(done.status, 'sent');
+      assert.deepEqual(done.doneTargets, ['telegram:1']);
+      assert.equal(done.sentAt, 21_000);
+      assert.ok(!(await a.claimNotifications('w-d', 99_000, 10_000, 1000)).some((x) => x.id === n.id), 'a sent notification is never claimed again');
+    });
+
+    it('keeps threshold rule states per fingerprint', async () => {
+      const fp = `rule:${project.id}:latency`;
+      await a.setRuleState({ fingerprint: fp, projectId: project.id, rule: 'latency', state: 'pending', since: 1000, value: 1200, updatedAt: 1000 });
+      await b.setRuleState({ fingerprint: fp, projectId: project.id, rule: 'latency', state: 'firing', since: 1000, value: 1500, updatedAt: 2000 });
+      assert.deepEqual(await a.getRuleState(fp), { fingerprint: fp, projectId: project.id, rule: 'latency', state: 'firing', since: 1000, value: 1500, updatedAt: 2000 });
+      assert.deepEqual((await a.ruleStates(project.id)).map((r) => r.fingerprint), [fp]);
+    });
+  });
+}
