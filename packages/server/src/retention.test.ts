@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { jsonItem, serializeEnvelope } from '@botpulse/protocol';
-import { RetentionJob } from './retention.js';
+import { LATENCY_RETENTION_MS, RetentionJob } from './retention.js';
 import { startTestServer, type TestServer } from './test-support/server.js';
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 
 describe('retention', () => {
   let server: TestServer;
@@ -23,12 +24,51 @@ describe('retention', () => {
     await server.digested();
     const job = new RetentionJob(server.botpulse.store, server.botpulse.config, pino({ level: 'silent' }));
 
-    assert.deepEqual(await job.runOnce(Date.now() + 29 * DAY), { events: 0, rawItems: 0 }, 'nothing is 30 days old yet');
+    assert.deepEqual(await job.runOnce(Date.now() + 29 * DAY), { events: 0, rawItems: 0, latencyMinutes: 0 }, 'nothing is 30 days old yet');
     const pruned = await job.runOnce(Date.now() + 31 * DAY);
     assert.equal(pruned.events, 2);
 
     const [issue] = (await server.botpulse.store.listIssues({ projectId: server.project.id })).issues;
     assert.equal(issue!.eventCount, 2);
     assert.equal(await server.botpulse.store.latestEvent(issue!.id), null);
+  });
+
+  it('prunes the raw check-ins and transactions the monitors consumed, and latency minutes older than 7 days', async () => {
+    const { store, monitoring, config } = server.botpulse;
+    const job = new RetentionJob(store, config, pino({ level: 'silent' }), monitoring.store);
+    const p = server.project.id;
+    const now = Date.now();
+    const minute = (ms: number) => Math.floor(ms / 60_000) * 60_000;
+    // A check-in and a transaction through the real intake, consumed by the monitors.
+    const url = `${server.url}/api/${p}/envelope/?sentry_key=${server.project.publicKey}`;
+    const end = now / 1000;
+    const body = serializeEnvelope({ headers: {}, items: [
+      jsonItem('check_in', { check_in_id: 'c'.repeat(32), monitor_slug: 'nightly', status: 'ok' }),
+      jsonItem('transaction', { type: 'transaction', transaction: 'update', start_timestamp: end - 0.2, timestamp: end }),
+    ] });
+    assert.equal((await fetch(url, { method: 'POST', body })).status, 200);
+    await monitoring.service.tick();
+    assert.equal((await monitoring.store.findMonitor(p, 'nightly'))?.status, 'up', 'the check-in was consumed');
+    assert.equal(await store.countRawItems('check_in', p), 1);
+    // Latency minutes: one 8 days old, one 6 days old, plus the one the transaction just wrote.
+    await monitoring.store.addLatency(p, minute(now - 8 * DAY), [1], 1, 5);
+    await monitoring.store.addLatency(p, minute(now - 6 * DAY), [1], 1, 5);
+    assert.equal((await monitoring.store.latency(p, 0, now + DAY)).length, 3);
+
+    const soon = await job.runOnce(now + HOUR);
+    assert.equal(soon.rawItems, 0, 'raw items are kept for BOTPULSE_RAW_ITEM_RETENTION_HOURS');
+    assert.equal(soon.latencyMinutes, 1, 'only the 8-day-old minute');
+    assert.deepEqual((await monitoring.store.latency(p, 0, now + DAY)).map((r) => r.minute), [minute(now - 6 * DAY), minute(now)]);
+
+    const later = await job.runOnce(now + (config.rawItemRetentionHours + 1) * HOUR);
+    assert.ok(later.rawItems >= 2, `the consumed check-in and transaction are pruned (${later.rawItems})`);
+    assert.equal(await store.countRawItems('check_in', p), 0);
+    assert.equal(await store.countRawItems('transaction', p), 0);
+    assert.equal(later.latencyMinutes, 1, 'the 6-day-old minute is now over 7 days old');
+    const week = await job.runOnce(now + LATENCY_RETENTION_MS + 2 * 60_000);
+    assert.equal(week.latencyMinutes, 1, 'and a week on, the minute written now');
+    assert.equal((await monitoring.store.latency(p, 0, now + DAY)).length, 0);
+    // The monitor itself and its history are not retention's business.
+    assert.equal((await monitoring.store.findMonitor(p, 'nightly'))?.status, 'up');
   });
 });

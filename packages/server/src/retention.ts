@@ -1,11 +1,25 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/load.js';
+import type { MonitorStore } from './store/monitors.js';
 import type { Store } from './store/store.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
+/** Per-minute latency histograms are kept as long as the latency API can ask for (7 days). */
+export const LATENCY_RETENTION_MS = 7 * DAY_MS;
 
-/** Prunes old events (ERROR_LOG_RETENTION_DAYS) and parked raw items, at start and then daily. */
+export interface RetentionResult {
+  events: number;
+  rawItems: number;
+  /** Per-minute latency rows (monitor_latency) older than LATENCY_RETENTION_MS. */
+  latencyMinutes: number;
+}
+
+/**
+ * Prunes old events (ERROR_LOG_RETENTION_DAYS), parked raw items (the check-ins and transactions
+ * the monitors consumed, BOTPULSE_RAW_ITEM_RETENTION_HOURS) and old per-minute latency rows, at
+ * start and then daily.
+ */
 export class RetentionJob {
   private timer: NodeJS.Timeout | null = null;
 
@@ -13,6 +27,7 @@ export class RetentionJob {
     private readonly store: Store,
     private readonly config: Readonly<Config>,
     private readonly logger: Logger,
+    private readonly monitors: MonitorStore | null = null,
   ) {}
 
   start(): void {
@@ -26,15 +41,16 @@ export class RetentionJob {
     this.timer = null;
   }
 
-  async runOnce(now = Date.now()): Promise<{ events: number; rawItems: number }> {
+  async runOnce(now = Date.now()): Promise<RetentionResult> {
     try {
       const events = await this.store.pruneEvents(now - this.config.retentionDays * DAY_MS);
       const rawItems = await this.store.pruneRawItems(now - this.config.rawItemRetentionHours * HOUR_MS);
-      if (events || rawItems) this.logger.info({ events, rawItems }, 'retention pruned old data');
-      return { events, rawItems };
+      const latencyMinutes = this.monitors ? await this.monitors.pruneLatency(Math.floor((now - LATENCY_RETENTION_MS) / 60_000) * 60_000) : 0;
+      if (events || rawItems || latencyMinutes) this.logger.info({ events, rawItems, latencyMinutes }, 'retention pruned old data');
+      return { events, rawItems, latencyMinutes };
     } catch (err) {
       this.logger.error({ err }, 'retention run failed; will retry tomorrow');
-      return { events: 0, rawItems: 0 };
+      return { events: 0, rawItems: 0, latencyMinutes: 0 };
     }
   }
 }
