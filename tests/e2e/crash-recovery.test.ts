@@ -94,7 +94,7 @@ describe('crash safety', { skip: !existsSync(CLI) && 'run `npm run build` first 
       const counted = Number(store.db.prepare('SELECT SUM(event_count) FROM issues').pluck().get());
       assert.equal(counted, stored, 'issue counts equal the stored events: nothing digested twice');
       assert.ok(stored >= answered.size && stored <= sent, `stored ${stored}, answered ${answered.size}, sent ${sent}`);
-      assert.equal(Number(store.db.prepare('SELECT COUNT(*) FROM spool').pluck().get()), 0);
+      assert.equal(await store.spoolBacklog(), 0);
     } finally {
       await store.close();
     }

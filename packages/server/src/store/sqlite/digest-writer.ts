@@ -70,6 +70,9 @@ export class SqliteDigestWriter {
         'INSERT INTO releases (project_id, version, first_seen) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
       ),
       releaseFirstSeen: db.prepare('SELECT first_seen FROM releases WHERE project_id = ? AND version = ?').pluck(),
+      attachmentExists: db
+        .prepare('SELECT 1 FROM attachments WHERE project_id = ? AND event_id = ? AND filename = ? AND size = ?')
+        .pluck(),
       insertAttachment: db.prepare(
         `INSERT INTO attachments (project_id, event_id, filename, content_type, size, data, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -87,12 +90,17 @@ export class SqliteDigestWriter {
     const tagCounts = new Map<string, { issueId: number; key: string; value: string; count: number; lastSeen: number }>();
     for (const row of rows) {
       if (row.kind === 'event') this.applyEvent(row, drafts, tagCounts, now);
-      else if (row.kind === 'attachment') {
-        this.stmt.insertAttachment.run(row.projectId, row.eventId, row.filename, row.contentType, row.data.length, row.data, now);
-      } else this.stmt.countItem.run(row.projectId, `rejected:${row.reason}`, 1);
+      else if (row.kind === 'attachment') this.applyAttachment(row, now);
+      else this.stmt.countItem.run(row.projectId, `rejected:${row.reason}`, 1);
     }
     for (const t of tagCounts.values()) this.stmt.upsertTag.run(t.issueId, t.key, t.value, t.count, t.lastSeen);
     return [...drafts.values()].map((d) => this.writeIssue(d));
+  }
+
+  /** Skips an attachment stored already: a batch re-digested after a crash (see SpoolFile). */
+  private applyAttachment(row: Extract<DigestedRow, { kind: 'attachment' }>, now: number): void {
+    if (this.stmt.attachmentExists.get(row.projectId, row.eventId, row.filename, row.data.length)) return;
+    this.stmt.insertAttachment.run(row.projectId, row.eventId, row.filename, row.contentType, row.data.length, row.data, now);
   }
 
   private applyEvent(row: EventWrite, drafts: Map<string, IssueDraft>, tagCounts: Map<string, any>, now: number): void {

@@ -11,6 +11,7 @@ import type { Database } from '../schema.js';
 import type { DigestedRow, HourlyCount, IssueFilter, IssueSearch, IssueTagSummary, NewProject, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
 import { SqliteDigestWriter } from './digest-writer.js';
 import { withStatementCache } from './statement-cache.js';
+import { SpoolFile, spoolFileFor } from './spool-file.js';
 
 const DEFAULT_PAGE = 50;
 
@@ -23,8 +24,9 @@ const DEFAULT_PAGE = 50;
 export class SqliteStore implements Store {
   readonly db: Sqlite.Database;
   readonly kysely: Kysely<Database>;
+  /** The spool lives in its own file (see SpoolFile); the `spool` table of the schema is unused here. */
+  private readonly spool: SpoolFile;
   private writer: SqliteDigestWriter | null = null;
-  private readonly appendSpool;
   private readonly appendRaw;
   private readonly countItem;
 
@@ -38,12 +40,10 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: this.db }) });
-    const insert = (table: string) =>
-      this.db.prepare(
-        `INSERT INTO ${table} (project_id, kind, event_id, received_at, payload, meta) VALUES (?, ?, ?, ?, ?, ?)`,
-      );
-    this.appendSpool = lazy(() => insert('spool'));
-    this.appendRaw = lazy(() => insert('raw_items'));
+    this.spool = new SpoolFile(spoolFileFor(file));
+    this.appendRaw = lazy(() =>
+      this.db.prepare('INSERT INTO raw_items (project_id, kind, event_id, received_at, payload, meta) VALUES (?, ?, ?, ?, ?, ?)'),
+    );
     this.countItem = lazy(() =>
       this.db.prepare(
         `INSERT INTO item_counts (project_id, kind, count) VALUES (?, ?, ?)
@@ -77,6 +77,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.kysely.destroy(); // closes the better-sqlite3 handle too
+    this.spool.close();
   }
 
   // ── projects ──────────────────────────────────────────────────────────────
@@ -133,35 +134,37 @@ export class SqliteStore implements Store {
   // ── spool and digest ──────────────────────────────────────────────────────
 
   async appendToSpool(items: SpoolItemInput[]): Promise<void> {
-    const spool = this.appendSpool();
+    this.spool.append(items.filter((item) => isDigested(item.kind)));
+    const parked = items.filter((item) => !isDigested(item.kind));
+    if (parked.length === 0) return;
     const raw = this.appendRaw();
-    this.db.transaction(() => {
-      for (const item of items) {
-        const meta = item.meta ? JSON.stringify(item.meta) : null;
-        const target = isDigested(item.kind) ? spool : raw;
-        target.run(item.projectId, item.kind, item.eventId, item.receivedAt, item.payload, meta);
-      }
-    }).immediate(); // take the write lock up front: the digest thread writes through its own connection
+    this.db
+      .transaction(() => {
+        for (const item of parked) {
+          raw.run(item.projectId, item.kind, item.eventId, item.receivedAt, item.payload, item.meta ? JSON.stringify(item.meta) : null);
+        }
+      })
+      .immediate(); // take the write lock up front: the digest thread writes through its own connection
   }
 
   async spoolBacklog(): Promise<number> {
-    return Number(this.db.prepare('SELECT COUNT(*) FROM spool').pluck().get());
+    return this.spool.count();
   }
 
   async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[]): Promise<{ rows: number; changes: IssueChange[] }> {
     // Read and digest OUTSIDE the write transaction, so the write lock is held only for the writes.
-    // Safe with a concurrent spool writer: ids are assigned under the write lock and only grow, so
-    // every row with an id ≤ maxId was committed (and read) before this read.
-    const rows = (this.db.prepare('SELECT * FROM spool ORDER BY id LIMIT ?').all(limit) as SpoolDbRow[]).map(toSpoolRow);
+    const rows = this.spool.oldest(limit);
     if (rows.length === 0) return { rows: 0, changes: [] };
     const writes = digest(rows);
-    const maxId = rows[rows.length - 1]!.id;
-    const changes = this.db.transaction(() => {
-      this.writer ??= new SqliteDigestWriter(this.db); // prepared once the schema exists
-      const result = this.writer.apply(writes, Date.now());
-      this.db.prepare('DELETE FROM spool WHERE id <= ?').run(maxId);
-      return result;
-    }).immediate(); // a deferred transaction that reads first fails with SQLITE_BUSY_SNAPSHOT under a concurrent writer
+    const changes = this.db
+      .transaction(() => {
+        this.writer ??= new SqliteDigestWriter(this.db); // prepared once the schema exists
+        return this.writer.apply(writes, Date.now());
+      })
+      .immediate(); // a deferred transaction that reads first fails with SQLITE_BUSY_SNAPSHOT under a concurrent writer
+    // Second file, second transaction: a crash before it re-digests rows whose events are stored
+    // already, and the digest drops those as duplicates.
+    this.spool.deleteUpTo(rows[rows.length - 1]!.id);
     return { rows: rows.length, changes };
   }
 
@@ -495,8 +498,8 @@ function isDigested(kind: string): boolean {
   return kind === 'event' || kind === 'attachment';
 }
 
-/** A `spool` or `raw_items` row as better-sqlite3 returns it. */
-type SpoolDbRow = Selectable<Database['spool']>;
+/** A `raw_items` row as better-sqlite3 returns it. */
+type SpoolDbRow = Selectable<Database['raw_items']>;
 
 function toSpoolRow(r: SpoolDbRow): SpoolRow {
   return {
