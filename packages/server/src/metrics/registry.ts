@@ -149,6 +149,18 @@ export function createMetrics(deps: MetricsDeps): Registry {
     buckets: [0.05, 0.1, 0.25, 0.5, 0.8, 1, 2, 5, 10],
     registers: [register],
   });
+  const tick = new Histogram({
+    name: 'botpulse_monitor_tick_duration_seconds',
+    help: 'Monitor sweeper ticks by phase: consume (check-ins, transactions), sweep (passed deadlines), total.',
+    labelNames: ['phase'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [register],
+  });
+  service.onTick = (t) => {
+    tick.observe({ phase: 'consume' }, t.consumeMs / 1000);
+    tick.observe({ phase: 'sweep' }, t.sweepMs / 1000);
+    tick.observe({ phase: 'total' }, t.totalMs / 1000);
+  };
   service.onLatency = (projectId, ms) => {
     const bot = slugs.get(projectId);
     if (bot) latency.observe({ bot }, ms / 1000);
