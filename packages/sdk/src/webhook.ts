@@ -33,12 +33,16 @@ export interface WebhookGuardOptions {
  * Wraps a webhook handler so that it never crashes the process and always answers in time.
  * @example
  * http.createServer(guardWebhook(webhookCallback(bot, 'http'))).listen(8080);
+ * app.use(express.json()); // grammY's express adapter reads req.body
  * app.post('/telegram', guardWebhook(webhookCallback(bot, 'express')));
  */
-export function guardWebhook<Req extends IncomingMessage, Res extends ServerResponse>(
-  handler: WebhookHandler<Req, Res>,
+export function guardWebhook<Req = IncomingMessage, Res = ServerResponse>(
+  // Req/Res are not constrained to the node:http types: adapters such as grammY's 'express' one
+  // declare only what they use ({ body, header }), so the guard takes any handler and its own
+  // function asks for both (what Express and node:http pass).
+  handler: (req: Req, res: Res, next?: (error?: unknown) => void) => unknown,
   options: WebhookGuardOptions = {},
-): (req: Req, res: Res, next?: (error?: unknown) => void) => void {
+): (req: Req & IncomingMessage, res: Res & ServerResponse, next?: (error?: unknown) => void) => void {
   const client = resolveClient(options.client);
   const timeoutMs = options.timeoutMs ?? 8000;
   const errorStatus = options.errorStatus ?? 200;

@@ -1,7 +1,7 @@
 // Shared set-up for the SDK end-to-end tests: a fake Telegram, a real Botpulse server, clients
 // whose transport records every item it sends (so tests can check the bytes that left the bot,
 // before the server's own scrubbing), and helpers to wait for stored events.
-import { FakeTelegram } from '../../../packages/fake-telegram/src/index.js';
+import { FakeTelegram, type FakeTelegramOptions } from '../../../packages/fake-telegram/src/index.js';
 import { startTestServer, type TestServer } from '../../../packages/server/src/test-support/server.js';
 import type { StoredEvent } from '../../../packages/server/src/store/model.js';
 import { BotpulseClient, HttpTransport, type BotpulseOptions, type Transport, type TransportItem, type TransportStats } from '../../../packages/sdk/src/index.js';
@@ -52,8 +52,9 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
-  const tg = await FakeTelegram.start();
+/** `telegram`: options of the fake (e.g. a shorter webhook timeout). */
+export async function startHarness(options: { telegram?: FakeTelegramOptions } = {}): Promise<Harness> {
+  const tg = await FakeTelegram.start(options.telegram);
   const server = await startTestServer();
   const clients: BotpulseClient[] = [];
   const harness: Harness = {
