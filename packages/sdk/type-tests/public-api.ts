@@ -1,6 +1,7 @@
 // Type tests of the public API, compiled by `tsc -p packages/sdk/type-tests` (src/types.test.ts
 // runs it). Every `@ts-expect-error` line must fail to compile, or tsc reports it as unused.
 import http from 'node:http';
+import express from 'express';
 import { Bot, webhookCallback, type Context } from 'grammy';
 import { run } from '@grammyjs/runner';
 import { Telegraf } from 'telegraf';
@@ -51,6 +52,8 @@ pulse.heartbeat?.stop();
 bot.use(botpulseMiddleware({ client }));
 bot.api.config.use(botpulseTransformer({ client, polling: pulse.polling }));
 http.createServer(guardWebhook(webhookCallback(bot, 'http'), { timeoutMs: 5000 }));
+// Express 4, as docs/sdk.md shows it (grammY's express adapter declares only the fields it uses).
+express().use(express.json()).post('/telegram', guardWebhook(webhookCallback(bot, 'express')));
 run(bot);
 // @ts-expect-error instrumentGrammy needs a bot
 instrumentGrammy({});
