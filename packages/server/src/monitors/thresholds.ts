@@ -14,6 +14,10 @@ import type { Monitors } from './service.js';
  * - queue_depth: the highest `queue_size`/`queue_depth` gauge of the project's /health > value, for `for`
  * - heartbeat_age: a heartbeat monitor's last ping older than the limit. Recorded and shown, never
  *   sent (like the alert engine's "warning" tier): the down alert after period + grace is the page.
+ *
+ * The error-count rule watches bots: a project with no monitor does not get it. Its errors are
+ * covered by the issue alerts (new issue, regression, level, frequency: docs/alerts.md), which
+ * would otherwise page twice for the same burst of events.
  */
 const WINDOW_MS = 60_000;
 const MIN_INTERVAL_MS = 1000;
@@ -39,11 +43,17 @@ export class Thresholds {
     if (now - this.lastRun < Math.min(MIN_INTERVAL_MS, this.monitors.deps.config.monitors.tickMs)) return;
     this.lastRun = now;
     for (const project of await this.monitors.deps.store.listProjects()) {
-      for (const verdict of await this.verdicts(project, now)) await this.step(project, verdict, now);
+      const verdicts = await this.verdicts(project, now);
+      if (verdicts.length === 0) continue;
+      // One read of the project's rule states, not one per verdict: a bot with thousands of
+      // heartbeat monitors has thousands of heartbeat_age verdicts per evaluation.
+      const states = new Map((await this.monitors.deps.monitors.ruleStates(project.id)).map((s) => [s.fingerprint, s]));
+      for (const verdict of verdicts) await this.step(project, verdict, states.get(verdict.fingerprint) ?? null, now);
     }
   }
 
   async verdicts(project: Project, now: number): Promise<RuleVerdict[]> {
+    const monitors = await this.monitors.deps.monitors.listMonitors({ projectId: project.id });
     const t = this.monitors.deps.config.monitors.thresholds;
     const out: RuleVerdict[] = [];
     const fp = (rule: string) => `rule:${project.id}:${rule}`;
@@ -52,12 +62,11 @@ export class Thresholds {
       const limit = t.latencyP95;
       out.push({ rule: 'latency_p95', fingerprint: fp('latency_p95'), breached: p95 === null ? null : p95 > limit.value, value: p95, forMs: limit.forMs, notify: true, describe: (v) => `update latency p95 ${v === null ? '?' : humanMs(v)} (limit ${humanMs(limit.value)} for ${humanDuration(limit.forMs)})` });
     }
-    if (t.errors) {
+    if (t.errors && monitors.length > 0) {
       const limit = t.errors;
       const count = await this.monitors.deps.alerting.alerts.countEventsSince({ projectId: project.id }, Date.now() - limit.forMs, limit.value + 1);
       out.push({ rule: 'errors', fingerprint: fp('errors'), breached: count > limit.value, value: count, forMs: 0, notify: true, describe: (v) => `${v ?? '?'} errors within ${humanDuration(limit.forMs)} (limit ${limit.value})` });
     }
-    const monitors = await this.monitors.deps.monitors.listMonitors({ projectId: project.id });
     if (t.queueDepth) {
       const limit = t.queueDepth;
       const depths = monitors.map((m) => m.gauges?.['queue_size'] ?? m.gauges?.['queue_depth']).filter((v): v is number => typeof v === 'number');
@@ -83,9 +92,9 @@ export class Thresholds {
     return quantileMs(merged, 0.95);
   }
 
-  private async step(project: Project, v: RuleVerdict, now: number): Promise<void> {
+  private async step(project: Project, v: RuleVerdict, stored: RuleState | null, now: number): Promise<void> {
     const store = this.monitors.deps.monitors;
-    const prev: RuleState = (await store.getRuleState(v.fingerprint)) ?? { fingerprint: v.fingerprint, projectId: project.id, rule: v.rule, state: 'inactive', since: null, value: null, updatedAt: now };
+    const prev: RuleState = stored ?? { fingerprint: v.fingerprint, projectId: project.id, rule: v.rule, state: 'inactive', since: null, value: null, updatedAt: now };
     if (v.breached === null) return;
     const next: RuleState = { ...prev, value: v.value, updatedAt: now };
     if (v.breached) {
