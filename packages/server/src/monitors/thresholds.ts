@@ -108,7 +108,10 @@ export class Thresholds {
       if (prev.state === 'firing' && v.notify) await this.notify(project, v, false, now);
       Object.assign(next, { state: 'inactive', since: null });
     }
-    if (next.state !== prev.state || next.value !== prev.value) await store.setRuleState(next);
+    // Heartbeat-age verdicts (one per monitor, never sent) change value at every evaluation:
+    // writing each would be thousands of writes a tick, so only their state changes are stored.
+    const valueWorthStoring = v.notify && next.value !== prev.value;
+    if (next.state !== prev.state || valueWorthStoring) await store.setRuleState(next);
   }
 
   private async notify(project: Project, v: RuleVerdict, firing: boolean, now: number): Promise<void> {
