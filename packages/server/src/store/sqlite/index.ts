@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type Migration, type Selectable } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
 import { migrations } from '../migrations/index.js';
 import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
 import { newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
@@ -11,7 +11,7 @@ import type { Database } from '../schema.js';
 import type { DigestedRow, HourlyCount, IssueFilter, IssueSearch, IssueTagSummary, NewProject, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
 import { SqliteDigestWriter } from './digest-writer.js';
 import { withStatementCache } from './statement-cache.js';
-import { SpoolFile, spoolFileFor } from './spool-file.js';
+import { SpoolFile, spoolFileFor, toSpoolRow, type SpoolDbRow } from './spool-file.js';
 
 const DEFAULT_PAGE = 50;
 
@@ -496,21 +496,6 @@ export class SqliteStore implements Store {
 /** Kinds the digest consumes now; the others wait raw in `raw_items` for the monitors/logs work. */
 function isDigested(kind: string): boolean {
   return kind === 'event' || kind === 'attachment';
-}
-
-/** A `raw_items` row as better-sqlite3 returns it. */
-type SpoolDbRow = Selectable<Database['raw_items']>;
-
-function toSpoolRow(r: SpoolDbRow): SpoolRow {
-  return {
-    id: Number(r.id),
-    projectId: Number(r.project_id),
-    kind: r.kind,
-    eventId: r.event_id,
-    receivedAt: Number(r.received_at),
-    payload: r.payload,
-    ...(r.meta ? { meta: JSON.parse(r.meta) } : {}),
-  };
 }
 
 function hashToken(token: string): string {

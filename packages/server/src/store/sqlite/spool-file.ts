@@ -65,23 +65,14 @@ export class SpoolFile {
    * committed, and read, by this call.
    */
   oldest(limit: number, maxBytes = MAX_BATCH_BYTES): SpoolRow[] {
-    const rows = this.db
+    return (this.db
       .prepare(
         `SELECT id, project_id, kind, event_id, received_at, payload, meta FROM (
            SELECT *, SUM(length(payload)) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) AS running
            FROM (SELECT * FROM spool ORDER BY id LIMIT ?)
          ) WHERE running - length(payload) < ? ORDER BY id`,
       )
-      .all(limit, maxBytes) as SpoolFileRow[];
-    return rows.map((r) => ({
-      id: Number(r.id),
-      projectId: Number(r.project_id),
-      kind: r.kind,
-      eventId: r.event_id,
-      receivedAt: Number(r.received_at),
-      payload: r.payload,
-      ...(r.meta ? { meta: JSON.parse(r.meta) as Record<string, unknown> } : {}),
-    }));
+      .all(limit, maxBytes) as SpoolDbRow[]).map(toSpoolRow);
   }
 
   deleteUpTo(maxId: number): void {
@@ -93,7 +84,8 @@ export class SpoolFile {
   }
 }
 
-interface SpoolFileRow {
+/** A spool row, or a `raw_items` row of the main file (same columns), as better-sqlite3 returns it. */
+export interface SpoolDbRow {
   id: number;
   project_id: number;
   kind: string;
@@ -101,6 +93,18 @@ interface SpoolFileRow {
   received_at: number;
   payload: Buffer;
   meta: string | null;
+}
+
+export function toSpoolRow(r: SpoolDbRow): SpoolRow {
+  return {
+    id: Number(r.id),
+    projectId: Number(r.project_id),
+    kind: r.kind,
+    eventId: r.event_id,
+    receivedAt: Number(r.received_at),
+    payload: r.payload,
+    ...(r.meta ? { meta: JSON.parse(r.meta) as Record<string, unknown> } : {}),
+  };
 }
 
 /** `…/botpulse.db` → `…/botpulse-spool.db`; an in-memory store gets an in-memory spool. */
