@@ -220,8 +220,11 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
     it('prunes old events but keeps issue counts', async () => {
       await ingest([{ fingerprint: 'prune', event: event() }, { fingerprint: 'prune', event: event() }]);
       const [issue] = (await store.listIssues({ projectId: project.id })).issues;
-      const removed = await store.pruneEvents(Date.now() + 1000);
+      const hour = Math.floor(Date.now() / 3_600_000);
+      assert.equal((await store.issueHourlyCounts([issue!.id], hour - 1)).get(issue!.id)?.[0]?.count, 2);
+      const removed = await store.pruneEvents((hour + 2) * 3_600_000);
       assert.ok(removed >= 2);
+      assert.equal((await store.issueHourlyCounts([issue!.id], hour - 1)).get(issue!.id)?.length ?? 0, 0, 'hourly counts pruned with their events');
       assert.equal((await store.getIssue(issue!.id))!.eventCount, 2);
       assert.equal((await store.listEvents(issue!.id)).length, 0);
     });

@@ -95,7 +95,7 @@ export interface Store {
   listEvents(issueId: number, opts?: { limit?: number; before?: number }): Promise<StoredEvent[]>;
   getEvent(projectId: number, eventId: string): Promise<StoredEvent | null>;
 
-  /** Deletes events received before `before` (ms); issues keep their counts. */
+  /** Deletes events received before `before` (ms), and the hourly counts of those hours; issues keep their counts. */
   pruneEvents(before: number): Promise<number>;
   pruneRawItems(before: number): Promise<number>;
 

@@ -318,6 +318,8 @@ export class SqliteStore implements Store {
   async pruneEvents(before: number): Promise<number> {
     const events = await this.kysely.deleteFrom('events').where('received_at', '<', before).executeTakeFirst();
     await this.kysely.deleteFrom('attachments').where('created_at', '<', before).execute();
+    // Hourly counts are derived from events: the hours wholly before the cutoff go with them.
+    this.db.prepare('DELETE FROM issue_hourly WHERE hour < ?').run(Math.floor(before / 3_600_000));
     return Number(events.numDeletedRows);
   }
 
