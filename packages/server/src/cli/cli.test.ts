@@ -92,6 +92,17 @@ describe('botpulse CLI', { skip: !existsSync(CLI) && 'run `npm run build` first 
     assert.match(migrate.stdout, /up to date/);
   });
 
+  it('is installed as the `botpulse` command that the README uses (npx botpulse ...)', async () => {
+    const bin = fileURLToPath(new URL('../../../../node_modules/.bin/botpulse', import.meta.url));
+    const run = await new Promise<Run>((resolve) =>
+      execFile(bin, ['project', 'list', '--json'], { env: { ...process.env, ...env } }, (err, stdout, stderr) =>
+        resolve({ code: err ? 1 : 0, stdout, stderr }),
+      ),
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(JSON.parse(run.stdout).some((p: { slug: string }) => p.slug === server.project.slug));
+  });
+
   it('refuses a bad configuration value and says which key to fix', async () => {
     const run = await botpulse(['project', 'list'], { ...env, BOTPULSE_PORT: 'eighty' });
     assert.equal(run.code, 1);

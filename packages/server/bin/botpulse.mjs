@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The `botpulse` command. A committed file, so that `npm install` links it before the first build;
+// it runs the compiled CLI (`npm run build` at the repository root, which `npm start` does).
+import { existsSync } from 'node:fs';
+
+const cli = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(cli)) {
+  process.stderr.write('botpulse: the CLI is not built yet; run `npm run build` (or `npm start`) at the repository root first\n');
+  process.exit(1);
+}
+await import(cli.href);
