@@ -233,3 +233,67 @@ describe('409 conflicts from SDK check-ins', () => {
     assert.equal(flipped.status, 'up', 'conflicts alone do not take the monitor down');
   });
 });
+
+describe('inhibition: a probe recovery whose failure was held stays held', () => {
+  let h: MonitorHarness;
+  let health: Server;
+  let failing = false;
+  let pinging = false;
+  let pinger: Promise<void> = Promise.resolve();
+  before(async () => {
+    h = await MonitorHarness.start({ BOTPULSE_THRESHOLD_ERRORS: 'off', BOTPULSE_THRESHOLD_HEARTBEAT_AGE_SECONDS: '0', BOTPULSE_THRESHOLD_QUEUE: 'off' });
+    health = createServer((_req, res) => void res.writeHead(failing ? 503 : 200, { 'content-type': 'application/json' }).end('{}'));
+    await new Promise<void>((r) => health.listen(0, '127.0.0.1', r));
+  });
+  after(async () => {
+    pinging = false;
+    await pinger;
+    await h.close();
+    health.close();
+  });
+
+  function setPinging(on: boolean): Promise<void> {
+    if (!on) {
+      pinging = false;
+      return pinger;
+    }
+    const key = new URL(h.server.dsn).username;
+    const url = `${h.server.url}/api/${h.server.projectId}/heartbeat/shop-bot-heartbeat?sentry_key=${key}`;
+    pinging = true;
+    pinger = (async () => {
+      while (pinging) {
+        await (await fetch(url).catch(() => null))?.arrayBuffer().catch(() => undefined);
+        await sleep(150);
+      }
+    })();
+    return Promise.resolve();
+  }
+  const probeNotification = async (probeId: number, kind: string) =>
+    (await h.server.botpulse.monitoring.store.notifications({ monitorId: probeId, limit: 50 })).find((n) => n.kind === kind && n.status !== 'pending');
+
+  it('holds "Health check OK" when the bot came back before its /health did, since "failing" was never sent', async () => {
+    await h.createMonitor({ slug: 'shop-bot-heartbeat', periodSeconds: 1, graceSeconds: 1 });
+    await setPinging(true);
+    await h.waitForStatus('shop-bot-heartbeat', 'up');
+    const { port } = health.address() as { port: number };
+    const probe = await h.createMonitor({ slug: 'shop-bot-health', kind: 'uptime', url: `http://127.0.0.1:${port}/health`, periodSeconds: 0.2, timeoutSeconds: 2 });
+    await h.waitForStatus('shop-bot-health', 'up');
+
+    await setPinging(false);
+    await h.waitForAlerts(1, 15_000); // "Bot down"
+    failing = true;
+    await h.waitForStatus('shop-bot-health', 'down');
+    assert.equal((await until('the probe down to be finished', () => probeNotification(probe.id, 'uptime_down'))).status, 'inhibited');
+
+    // The bot is back (its recovery is sent), and only then does /health answer again.
+    await setPinging(true);
+    const messages = await h.waitForAlerts(2, 15_000);
+    assert.match(messages[1]!.text, /Bot recovered/);
+    await h.waitForStatus('shop-bot-heartbeat', 'up');
+    failing = false;
+    await h.waitForStatus('shop-bot-health', 'up');
+    assert.equal((await until('the probe recovery to be finished', () => probeNotification(probe.id, 'uptime_up'))).status, 'inhibited');
+    await sleep(500);
+    assert.deepEqual(h.alerts().map((a) => (/Bot down/.test(a.text) ? 'down' : /Bot recovered/.test(a.text) ? 'recovered' : a.text)), ['down', 'recovered']);
+  });
+});

@@ -59,6 +59,7 @@ export class MonitorNotifier {
     const finish = (result: Parameters<MonitorStore['finishNotification']>[2]) => monitors.finishNotification(n.id, workerId, result);
     if (now - n.createdAt > MAX_AGE_MS) return finish({ status: 'failed', doneTargets: n.doneTargets, error: 'expired after 24 h' });
     if (INHIBITED_WHILE_DOWN.has(n.kind) && (await this.deps.projectDown(n.projectId))) return finish({ status: 'inhibited', doneTargets: [] });
+    if (await this.recoveryOfUnannouncedFailure(n)) return finish({ status: 'inhibited', doneTargets: [] });
     if (await this.silenced(n.projectId, now)) return finish({ status: 'silenced', doneTargets: [] });
     const targets = await this.targets(n.projectId);
     if (!targets.length) return finish({ status: 'no_target', doneTargets: [] });
@@ -87,6 +88,17 @@ export class MonitorNotifier {
     const retryAt = now + Math.min(300_000, 1000 * 2 ** Math.min(n.attempts, 8));
     this.deps.logger.warn({ notification: n.id, attempts: n.attempts, errors }, 'monitor notification failed; will retry');
     return finish({ status: 'pending', doneTargets: [...done], error: errors.join('; '), retryAt });
+  }
+
+  /**
+   * A probe's "OK again" whose "failing" was held (the bot was down then) would announce the end
+   * of something nobody was told about: it is held too, even if the bot is back by now.
+   */
+  private async recoveryOfUnannouncedFailure(n: Notification): Promise<boolean> {
+    if (n.kind !== 'uptime_up' || n.monitorId === null) return false;
+    const earlier = await this.deps.monitors.notifications({ monitorId: n.monitorId, limit: 50 });
+    const failure = earlier.find((e) => e.id < n.id && e.kind === 'uptime_down');
+    return failure?.status === 'inhibited';
   }
 
   private async silenced(projectId: number, now: number): Promise<boolean> {
