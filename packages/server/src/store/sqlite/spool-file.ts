@@ -1,4 +1,6 @@
 import Sqlite from 'better-sqlite3';
+import type { Selectable } from 'kysely';
+import type { Database } from '../schema.js';
 import type { SpoolItemInput, SpoolRow } from '../store.js';
 import { withStatementCache } from './statement-cache.js';
 
@@ -84,16 +86,11 @@ export class SpoolFile {
   }
 }
 
-/** A spool row, or a `raw_items` row of the main file (same columns), as better-sqlite3 returns it. */
-export interface SpoolDbRow {
-  id: number;
-  project_id: number;
-  kind: string;
-  event_id: string | null;
-  received_at: number;
-  payload: Buffer;
-  meta: string | null;
-}
+/**
+ * A spool row as better-sqlite3 returns it: the spool file's table has the columns of the
+ * schema's `spool`/`raw_items` tables, so the schema's type describes it.
+ */
+export type SpoolDbRow = Selectable<Database['raw_items']>;
 
 export function toSpoolRow(r: SpoolDbRow): SpoolRow {
   return {
