@@ -23,12 +23,36 @@ async function until<T>(what: string, check: () => Promise<T | undefined | false
   }
 }
 
+/** A bot's heartbeat: a plain ping of the monitor's URL every 150 ms between start() and stop(). */
+function heartbeatPinger(h: () => MonitorHarness, slug: string) {
+  let pinging = false;
+  let loop: Promise<void> = Promise.resolve();
+  return {
+    start(): void {
+      const server = h().server;
+      const url = `${server.url}/api/${server.projectId}/heartbeat/${slug}?sentry_key=${new URL(server.dsn).username}`;
+      pinging = true;
+      loop = (async () => {
+        while (pinging) {
+          const response = await fetch(url).catch(() => null);
+          await response?.arrayBuffer().catch(() => undefined);
+          if (response && response.status !== 200) throw new Error(`ping answered ${response.status}`);
+          await sleep(150);
+        }
+      })();
+    },
+    async stop(): Promise<void> {
+      pinging = false;
+      await loop;
+    },
+  };
+}
+
 describe('inhibition: a down heartbeat holds the bot\'s probe and threshold alerts', () => {
   let h: MonitorHarness;
   let health: Server;
   let failing = false;
-  let pinging = false;
-  let pinger: Promise<void> = Promise.resolve();
+  const pinger = heartbeatPinger(() => h, 'pay-bot-heartbeat');
   before(async () => {
     h = await MonitorHarness.start({
       BOTPULSE_THRESHOLD_ERRORS: 'off',
@@ -43,30 +67,10 @@ describe('inhibition: a down heartbeat holds the bot\'s probe and threshold aler
     await new Promise<void>((r) => health.listen(0, '127.0.0.1', r));
   });
   after(async () => {
-    pinging = false;
-    await pinger;
+    await pinger.stop();
     await h.close();
     health.close();
   });
-
-  /** The bot's heartbeat: a plain ping every 150 ms until told to stop. */
-  function startPinging(): void {
-    const key = new URL(h.server.dsn).username;
-    const url = `${h.server.url}/api/${h.server.projectId}/heartbeat/pay-bot-heartbeat?sentry_key=${key}`;
-    pinging = true;
-    pinger = (async () => {
-      while (pinging) {
-        const response = await fetch(url).catch(() => null);
-        await response?.arrayBuffer().catch(() => undefined);
-        if (response && response.status !== 200) throw new Error(`ping answered ${response.status}`);
-        await sleep(150);
-      }
-    })();
-  }
-  async function stopPinging(): Promise<void> {
-    pinging = false;
-    await pinger;
-  }
 
   const notifications = async (filter: { monitorId?: number } = {}): Promise<Notification[]> =>
     h.server.botpulse.monitoring.store.notifications({ projectId: h.server.projectId, limit: 500, ...filter });
@@ -75,7 +79,7 @@ describe('inhibition: a down heartbeat holds the bot\'s probe and threshold aler
 
   it('sends only the heartbeat down while the probe fails, records the probe alert as inhibited, and lets alerts through after recovery', async () => {
     const heartbeat = await h.createMonitor({ slug: 'pay-bot-heartbeat', periodSeconds: 1, graceSeconds: 1 });
-    startPinging();
+    pinger.start();
     await h.waitForStatus('pay-bot-heartbeat', 'up');
     const { port } = health.address() as { port: number };
     const probe = await h.createMonitor({ slug: 'pay-bot-health', kind: 'uptime', url: `http://127.0.0.1:${port}/health`, periodSeconds: 0.2, timeoutSeconds: 2 });
@@ -83,7 +87,7 @@ describe('inhibition: a down heartbeat holds the bot\'s probe and threshold aler
     assert.equal(h.alerts().length, 0);
 
     // The bot dies: the heartbeat stops, then its /health fails 3 times in a row.
-    await stopPinging();
+    await pinger.stop();
     const [down] = await h.waitForAlerts(1, 15_000);
     assert.match(down!.text, /Bot down/);
     assert.match(down!.text, /pay-bot-heartbeat/);
@@ -110,7 +114,7 @@ describe('inhibition: a down heartbeat holds the bot\'s probe and threshold aler
     );
 
     // The heartbeat comes back: one recovery message.
-    startPinging();
+    pinger.start();
     const afterRecovery = await h.waitForAlerts(2, 15_000);
     assert.match(afterRecovery[1]!.text, /Bot recovered/);
     await h.waitForStatus('pay-bot-heartbeat', 'up');
@@ -238,55 +242,37 @@ describe('inhibition: a probe recovery whose failure was held stays held', () =>
   let h: MonitorHarness;
   let health: Server;
   let failing = false;
-  let pinging = false;
-  let pinger: Promise<void> = Promise.resolve();
+  const pinger = heartbeatPinger(() => h, 'shop-bot-heartbeat');
   before(async () => {
     h = await MonitorHarness.start({ BOTPULSE_THRESHOLD_ERRORS: 'off', BOTPULSE_THRESHOLD_HEARTBEAT_AGE_SECONDS: '0', BOTPULSE_THRESHOLD_QUEUE: 'off' });
     health = createServer((_req, res) => void res.writeHead(failing ? 503 : 200, { 'content-type': 'application/json' }).end('{}'));
     await new Promise<void>((r) => health.listen(0, '127.0.0.1', r));
   });
   after(async () => {
-    pinging = false;
-    await pinger;
+    await pinger.stop();
     await h.close();
     health.close();
   });
 
-  function setPinging(on: boolean): Promise<void> {
-    if (!on) {
-      pinging = false;
-      return pinger;
-    }
-    const key = new URL(h.server.dsn).username;
-    const url = `${h.server.url}/api/${h.server.projectId}/heartbeat/shop-bot-heartbeat?sentry_key=${key}`;
-    pinging = true;
-    pinger = (async () => {
-      while (pinging) {
-        await (await fetch(url).catch(() => null))?.arrayBuffer().catch(() => undefined);
-        await sleep(150);
-      }
-    })();
-    return Promise.resolve();
-  }
   const probeNotification = async (probeId: number, kind: string) =>
     (await h.server.botpulse.monitoring.store.notifications({ monitorId: probeId, limit: 50 })).find((n) => n.kind === kind && n.status !== 'pending');
 
   it('holds "Health check OK" when the bot came back before its /health did, since "failing" was never sent', async () => {
     await h.createMonitor({ slug: 'shop-bot-heartbeat', periodSeconds: 1, graceSeconds: 1 });
-    await setPinging(true);
+    pinger.start();
     await h.waitForStatus('shop-bot-heartbeat', 'up');
     const { port } = health.address() as { port: number };
     const probe = await h.createMonitor({ slug: 'shop-bot-health', kind: 'uptime', url: `http://127.0.0.1:${port}/health`, periodSeconds: 0.2, timeoutSeconds: 2 });
     await h.waitForStatus('shop-bot-health', 'up');
 
-    await setPinging(false);
+    await pinger.stop();
     await h.waitForAlerts(1, 15_000); // "Bot down"
     failing = true;
     await h.waitForStatus('shop-bot-health', 'down');
     assert.equal((await until('the probe down to be finished', () => probeNotification(probe.id, 'uptime_down'))).status, 'inhibited');
 
     // The bot is back (its recovery is sent), and only then does /health answer again.
-    await setPinging(true);
+    pinger.start();
     const messages = await h.waitForAlerts(2, 15_000);
     assert.match(messages[1]!.text, /Bot recovered/);
     await h.waitForStatus('shop-bot-heartbeat', 'up');
