@@ -7,8 +7,12 @@ import { nextExpectedAt } from './schedule.js';
  * monitor. The service applies the returned Transition conditionally (store.transition), so a
  * ping racing the sweeper, or two sweepers, never flip one monitor twice.
  *
- *   new ─ping→ up ─deadline→ late ─deadline (period + grace)→ down ─ping × recovery→ up
- *   any ─error check-ins × failure threshold→ down (deaf / failing)
+ *   new ─ping→ up ─deadline→ late ─grace over: a missed check-in→ … ─failures × threshold→ down
+ *   down ─good check-ins × recovery threshold→ up
+ *
+ * A missed check-in and an error check-in are both failures: the failure threshold counts them
+ * together, consecutively (Sentry Crons' `failure_issue_threshold`), and any good check-in resets
+ * the count. With the default threshold of 1, the first missed check-in takes the monitor down.
  */
 
 export interface HeartbeatContext {
@@ -109,17 +113,32 @@ export function onDeadline(m: Monitor, now: number, ctx: HeartbeatContext): Tran
     base.flip = { at: m.deadline, from: m.status, to: 'late', reason: 'heartbeat overdue' };
     return base;
   }
-  if (m.status === 'late') {
-    const silentFor = now - (m.lastPingAt ?? m.createdAt);
-    const reason = `no heartbeat for ${Math.round(silentFor / 1000)} s`;
-    Object.assign(base.set, { status: 'down', deadline: null, downSince: m.deadline, downReason: reason, alertSent: true });
-    base.flip = { at: m.deadline, from: 'late', to: 'down', reason };
-    base.notify = [notification(m, 'down', downText(ctx.who, m, reason, ctx.url), now, { reason, silentForMs: silentFor })];
-    return base;
-  }
+  if (m.status === 'late') return missed(m, base, now, ctx);
   // down or paused: nothing is scheduled.
   base.set.deadline = null;
   return base;
+}
+
+/**
+ * The grace after an expected check-in ran out: one failure. Below the failure threshold the
+ * monitor stays late and waits for the next expected check-in (plus grace); at it, it goes down
+ * with the one down alert, dated from this deadline.
+ */
+function missed(m: Monitor, t: Transition, now: number, ctx: HeartbeatContext): Transition {
+  const silentFor = now - (m.lastPingAt ?? m.createdAt);
+  const failures = m.failures + 1;
+  const silence = `no heartbeat for ${Math.round(silentFor / 1000)} s`;
+  const reason = m.failureThreshold > 1 ? `${failures} check-ins missed or failed in a row (${silence})` : silence;
+  Object.assign(t.set, { failures, successes: 0, lastReason: reason });
+  if (failures < m.failureThreshold) {
+    const missedSlot = m.deadline! - m.graceMs;
+    t.set.deadline = nextExpectedAt(m, missedSlot) + m.graceMs;
+    return t;
+  }
+  Object.assign(t.set, { status: 'down', deadline: null, downSince: m.deadline, downReason: reason, alertSent: true });
+  t.flip = { at: m.deadline!, from: 'late', to: 'down', reason };
+  t.notify = [notification(m, 'down', downText(ctx.who, m, reason, ctx.url), now, { reason, silentForMs: silentFor })];
+  return t;
 }
 
 /**

@@ -23,6 +23,50 @@ describe('heartbeat state machine', () => {
     assert.equal(onDeadline(monitor({ deadline: 3000 }), 2000, ctx), null, 'not due yet');
   });
 
+  it('counts a missed check-in as one failure: below the threshold it stays late for the next one', () => {
+    const m = monitor({ status: 'late', deadline: 2500, failureThreshold: 3, failures: 0 });
+    const first = onDeadline(m, 2600, ctx)!;
+    assert.equal(first.set.status, undefined, 'still late');
+    assert.equal(first.set.failures, 1);
+    assert.equal(first.set.deadline, 3500, 'next expected check-in (2000 + period) plus grace');
+    assert.equal(first.notify, undefined);
+    const second = onDeadline(monitor({ ...m, failures: 1, deadline: 3500 }), 3600, ctx)!;
+    assert.equal(second.set.failures, 2);
+    assert.equal(second.set.deadline, 4500);
+    const third = onDeadline(monitor({ ...m, failures: 2, deadline: 4500 }), 4600, ctx)!;
+    assert.equal(third.set.status, 'down');
+    assert.equal(third.set.downSince, 4500);
+    assert.equal(third.notify?.length, 1);
+    assert.match(third.set.downReason as string, /3 check-ins missed or failed in a row/);
+  });
+
+  it('counts missed and error check-ins together; a good one resets the count', () => {
+    const m = monitor({ status: 'late', deadline: 2500, failureThreshold: 2, failures: 1 });
+    assert.equal(onDeadline(m, 2600, ctx)!.set.status, 'down', 'an error check-in, then a missed one');
+    const reset = onBeat(monitor({ failureThreshold: 2, failures: 1 }), { at: 1800, status: 'ok' }, ctx);
+    assert.equal(reset.set.failures, 0);
+    const error = onBeat(monitor({ failureThreshold: 2, failures: 1, status: 'late' }), { at: 2200, status: 'error' }, ctx);
+    assert.equal(error.set.status, 'down');
+  });
+
+  it('a cron monitor that misses a run waits for the next match', () => {
+    const hour = 3_600_000;
+    const base = Date.parse('2025-03-01T09:00:00Z');
+    const m = monitor({ status: 'late', schedule: '0 * * * *', timezone: 'UTC', periodMs: hour, graceMs: 60_000, failureThreshold: 2, deadline: base + 60_000 });
+    const t = onDeadline(m, base + 61_000, ctx)!;
+    assert.equal(t.set.deadline, base + hour + 60_000);
+  });
+
+  it('recovers only after the recovery threshold of good check-ins', () => {
+    const down = monitor({ status: 'down', downSince: 10_000, alertSent: true, deadline: null, recoveryThreshold: 2 });
+    const one = onBeat(down, { at: 20_000, status: 'ok' }, ctx);
+    assert.equal(one.set.status, undefined);
+    assert.equal(one.set.successes, 1);
+    const two = onBeat(monitor({ ...down, successes: 1 }), { at: 21_000, status: 'ok' }, ctx);
+    assert.equal(two.set.status, 'up');
+    assert.equal(two.notify?.length, 1);
+  });
+
   it('recovers with the downtime only where the down alert went out', () => {
     const t = onBeat(monitor({ status: 'down', downSince: 10_000, alertSent: true, deadline: null }), { at: 70_000, status: 'ok' }, ctx);
     assert.equal(t.set.status, 'up');

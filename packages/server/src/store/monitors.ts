@@ -16,7 +16,7 @@ export interface MonitorSettings {
   /** A 5-field cron expression; with it, pings are expected at its matches instead of every period. */
   schedule: string | null;
   timezone: string | null;
-  /** Consecutive failed check-ins (status error) before the monitor goes down. */
+  /** Consecutive failed check-ins (missed, or status error) before the monitor goes down. */
   failureThreshold: number;
   /** Consecutive good check-ins before a down monitor is up again. */
   recoveryThreshold: number;
