@@ -6,10 +6,10 @@ import type { SpoolRow, Store } from '../store/store.js';
  * cursor. Chosen over a hook at intake: a check-in answered 200 is already durable, the ping path
  * stays the ingest path (no monitor work inside the request), a restart resumes exactly where it
  * stopped, and the sweeper drains the cursor before judging silence, so an item waiting here is
- * never mistaken for a missed beat.
+ * never mistaken for a missed beat. Only the server holding the evaluator lease drains it
+ * (service.ts), so two servers on one database never count a transaction twice.
  */
 export class RawItemCursor {
-  private after: number | null = null;
 
   constructor(
     private readonly store: Store,
@@ -21,14 +21,18 @@ export class RawItemCursor {
   /** Hands every new item to `handle` in id order, persisting the cursor after each batch. */
   async drain(handle: (rows: SpoolRow[]) => Promise<void>): Promise<number> {
     const key = `cursor:${this.kind}`;
-    if (this.after === null) this.after = Number((await this.monitors.getValue(key)) ?? (await this.startAt()));
+    // Read each time, never cached: the evaluator lease may have moved to another server and back.
+    const stored = await this.monitors.getValue(key);
+    let after = stored === null ? await this.startAt() : Number(stored);
+    // The starting point is decided once, then kept: items parked after it are all new.
+    if (stored === null) await this.monitors.setValue(key, String(after));
     let total = 0;
     for (;;) {
-      const rows = await this.store.listRawItems(this.kind, { after: this.after, limit: this.batch });
+      const rows = await this.store.listRawItems(this.kind, { after, limit: this.batch });
       if (!rows.length) return total;
       await handle(rows);
-      this.after = rows[rows.length - 1]!.id;
-      await this.monitors.setValue(key, String(this.after));
+      after = rows[rows.length - 1]!.id;
+      await this.monitors.setValue(key, String(after));
       total += rows.length;
       if (rows.length < this.batch) return total;
     }

@@ -23,6 +23,10 @@ export interface MonitorsDeps {
   clock: Clock;
 }
 
+const EVALUATOR_LEASE = 'monitors:evaluator';
+/** A crashed evaluator (no clean release) is replaced after at most this long (or 3 ticks). */
+const EVALUATOR_LEASE_MIN_MS = 10_000;
+
 /** Counters for /metrics and the benchmark. */
 export interface MonitorStats {
   ticks: number;
@@ -57,6 +61,10 @@ export class Monitors {
   startedAt = 0;
   /** When this server was last alive before this start (null: first start). */
   previousAliveAt: number | null = null;
+  /** This process holds the evaluator lease (see holdEvaluatorLease). */
+  evaluating = false;
+  private triedLease = false;
+  private readonly workerId: string;
   private readonly checkIns: RawItemCursor;
   private readonly transactions: RawItemCursor;
   private timer: NodeJS.Timeout | null = null;
@@ -66,6 +74,7 @@ export class Monitors {
 
   constructor(readonly deps: MonitorsDeps) {
     const workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.workerId = workerId;
     this.checkIns = new RawItemCursor(deps.store, deps.monitors, 'check_in');
     this.transactions = new RawItemCursor(deps.store, deps.monitors, 'transaction');
     this.notifier = new MonitorNotifier({ ...deps, workerId, projectDown: (id) => this.projectDown(id) });
@@ -77,22 +86,52 @@ export class Monitors {
     return this.deps.clock;
   }
 
-  /**
-   * Records the server's own start and gives every monitor a full period (and its grace) from
-   * now before it can be judged: silence while Botpulse itself was down is not the bot's fault.
-   */
+  /** Records the server's own start; the first tick takes the evaluator lease if it is free. */
   async start(): Promise<void> {
     const now = this.clock.now();
     this.startedAt = now;
     const alive = await this.deps.monitors.getValue('server:alive_at');
     this.previousAliveAt = alive ? Number(alive) : null;
     await this.deps.monitors.setValue('server:started_at', String(now));
-    await this.deps.monitors.postponeDeadlines((m) => (m.status === 'late' ? now + m.periodMs + m.graceMs : now + m.periodMs));
-    if (this.previousAliveAt !== null && now - this.previousAliveAt > 2 * this.deps.config.monitors.tickMs + 5000) {
-      this.deps.logger.info({ downForMs: now - this.previousAliveAt }, 'Botpulse was down; monitors get a full period before any is judged');
-    }
     this.stopped = false;
     this.schedule(0);
+  }
+
+  /**
+   * One evaluator across every server on the database (a lease, renewed each tick): check-ins
+   * and transactions are consumed once, deadlines swept once, probes and threshold rules run
+   * once. Every server still answers pings and forwards notifications.
+   */
+  private async holdEvaluatorLease(): Promise<boolean> {
+    const ttlMs = Math.max(EVALUATOR_LEASE_MIN_MS, 3 * this.deps.config.monitors.tickMs);
+    const was = this.evaluating;
+    const atStart = !this.triedLease;
+    this.triedLease = true;
+    this.evaluating = await this.deps.alerting.alerts.lease(EVALUATOR_LEASE, this.workerId, Date.now(), ttlMs);
+    if (this.evaluating && !was) await this.becameEvaluator(atStart);
+    return this.evaluating;
+  }
+
+  /**
+   * Gives every monitor a full period (and its grace) from now before it can be judged, when
+   * nobody was evaluating: silence while Botpulse itself was down is not the bot's fault. That is
+   * always so when this process leads from its first tick (no other server was evaluating while
+   * it started), and on a takeover only if the last evaluator stopped ticking a while ago (not
+   * after a clean hand-over from a server that just stopped).
+   */
+  private async becameEvaluator(atStart: boolean): Promise<void> {
+    const now = this.clock.now();
+    const alive = await this.deps.monitors.getValue('server:alive_at');
+    const silentMs = alive ? now - Number(alive) : Infinity;
+    const gap = 2 * this.deps.config.monitors.tickMs + 5000;
+    if (!atStart && silentMs <= gap) {
+      this.deps.logger.info('took over monitor evaluation from a server that just stopped');
+      return;
+    }
+    await this.deps.monitors.postponeDeadlines((m) => (m.status === 'late' ? now + m.periodMs + m.graceMs : now + m.periodMs));
+    if (silentMs > gap && Number.isFinite(silentMs)) {
+      this.deps.logger.info({ downForMs: silentMs }, 'monitors were not evaluated for a while; every monitor gets a full period before it is judged');
+    }
   }
 
   async stop(): Promise<void> {
@@ -100,6 +139,8 @@ export class Monitors {
     if (this.timer) clearTimeout(this.timer);
     await this.running;
     await this.prober.idle();
+    if (this.evaluating) await this.deps.alerting.alerts.releaseLease(EVALUATOR_LEASE, this.workerId);
+    this.evaluating = false;
   }
 
   /** Run the next tick now (a ping arrived, a test wants it). */
@@ -124,6 +165,10 @@ export class Monitors {
   /** One pass. Order matters: check-ins first, so a beat that arrived is never judged missing. */
   async tick(): Promise<void> {
     const started = performance.now();
+    if (!(await this.holdEvaluatorLease())) {
+      await this.notifier.deliverDue();
+      return;
+    }
     await this.consume();
     const consumed = performance.now();
     const swept = await this.sweep();
