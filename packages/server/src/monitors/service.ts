@@ -276,8 +276,7 @@ export class Monitors {
   onProbe: ((monitorId: number, result: import('./probe.js').ProbeResult) => void) | null = null;
 
   async projectDown(projectId: number): Promise<boolean> {
-    const list = await this.deps.monitors.listMonitors({ projectId, kind: 'heartbeat' });
-    return list.some((m) => m.status === 'down');
+    return (await this.deps.monitors.countMonitors({ projectId, kind: 'heartbeat', status: 'down' })) > 0;
   }
 
   async project(projectId: number): Promise<Project | null> {

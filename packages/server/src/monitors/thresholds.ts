@@ -45,15 +45,19 @@ export class Thresholds {
     for (const project of await this.monitors.deps.store.listProjects()) {
       const verdicts = await this.verdicts(project, now);
       if (verdicts.length === 0) continue;
-      // One read of the project's rule states, not one per verdict: a bot with thousands of
-      // heartbeat monitors has thousands of heartbeat_age verdicts per evaluation.
-      const states = new Map((await this.monitors.deps.monitors.ruleStates(project.id)).map((s) => [s.fingerprint, s]));
+      const states = new Map((await this.monitors.deps.monitors.ruleStates({ projectId: project.id })).map((s) => [s.fingerprint, s]));
       for (const verdict of verdicts) await this.step(project, verdict, states.get(verdict.fingerprint) ?? null, now);
     }
   }
 
+  /**
+   * The project's verdicts. Reads only what can breach: the uptime monitors' gauges, and for
+   * heartbeat age only the stale monitors plus those whose rule is not inactive yet (to resolve
+   * them), so a project with thousands of healthy heartbeats costs two indexed counts, not a
+   * read of every monitor each evaluation.
+   */
   async verdicts(project: Project, now: number): Promise<RuleVerdict[]> {
-    const monitors = await this.monitors.deps.monitors.listMonitors({ projectId: project.id });
+    const store = this.monitors.deps.monitors;
     const t = this.monitors.deps.config.monitors.thresholds;
     const out: RuleVerdict[] = [];
     const fp = (rule: string) => `rule:${project.id}:${rule}`;
@@ -62,24 +66,43 @@ export class Thresholds {
       const limit = t.latencyP95;
       out.push({ rule: 'latency_p95', fingerprint: fp('latency_p95'), breached: p95 === null ? null : p95 > limit.value, value: p95, forMs: limit.forMs, notify: true, describe: (v) => `update latency p95 ${v === null ? '?' : humanMs(v)} (limit ${humanMs(limit.value)} for ${humanDuration(limit.forMs)})` });
     }
-    if (t.errors && monitors.length > 0) {
+    if (t.errors && (await store.countMonitors({ projectId: project.id })) > 0) {
       const limit = t.errors;
       const count = await this.monitors.deps.alerting.alerts.countEventsSince({ projectId: project.id }, Date.now() - limit.forMs, limit.value + 1);
       out.push({ rule: 'errors', fingerprint: fp('errors'), breached: count > limit.value, value: count, forMs: 0, notify: true, describe: (v) => `${v ?? '?'} errors within ${humanDuration(limit.forMs)} (limit ${limit.value})` });
     }
     if (t.queueDepth) {
       const limit = t.queueDepth;
-      const depths = monitors.map((m) => m.gauges?.['queue_size'] ?? m.gauges?.['queue_depth']).filter((v): v is number => typeof v === 'number');
+      const probes = await store.listMonitors({ projectId: project.id, kind: 'uptime' });
+      const depths = probes.map((m) => m.gauges?.['queue_size'] ?? m.gauges?.['queue_depth']).filter((v): v is number => typeof v === 'number');
       const depth = depths.length ? Math.max(...depths) : null;
       out.push({ rule: 'queue_depth', fingerprint: fp('queue_depth'), breached: depth === null ? null : depth > limit.value, value: depth, forMs: limit.forMs, notify: true, describe: (v) => `queue depth ${v ?? '?'} (limit ${limit.value} for ${humanDuration(limit.forMs)})` });
     }
-    if (t.heartbeatAgeMs !== null) {
-      const limitMs = t.heartbeatAgeMs;
-      for (const m of monitors) {
-        if (m.kind !== 'heartbeat' || m.status === 'paused' || m.lastPingAt === null) continue;
-        const age = now - m.lastPingAt;
-        out.push({ rule: 'heartbeat_age', fingerprint: `${fp('heartbeat_age')}:${m.id}`, breached: age > limitMs, value: age / 1000, forMs: 0, notify: false, describe: (v) => `${m.slug}: last heartbeat ${v ?? '?'} s ago (limit ${limitMs / 1000} s)` });
-      }
+    if (t.heartbeatAgeMs !== null) out.push(...(await this.heartbeatAgeVerdicts(project, now, t.heartbeatAgeMs)));
+    return out;
+  }
+
+  private async heartbeatAgeVerdicts(project: Project, now: number, limitMs: number): Promise<RuleVerdict[]> {
+    const store = this.monitors.deps.monitors;
+    const fingerprint = (id: number) => `rule:${project.id}:heartbeat_age:${id}`;
+    const verdict = (id: number, slug: string, ageMs: number | null, breached: boolean): RuleVerdict => ({
+      rule: 'heartbeat_age',
+      fingerprint: fingerprint(id),
+      breached,
+      value: ageMs === null ? null : ageMs / 1000,
+      forMs: 0,
+      notify: false,
+      describe: (v) => `${slug}: last heartbeat ${v ?? '?'} s ago (limit ${limitMs / 1000} s)`,
+    });
+    const stale = await store.listMonitors({ projectId: project.id, kind: 'heartbeat', active: true, pingedBefore: now - limitMs });
+    const out = stale.map((m) => verdict(m.id, m.slug, now - m.lastPingAt!, true));
+    const staleIds = new Set(out.map((v) => v.fingerprint));
+    // Rules that were breached and are not any more: their monitor pinged again, was paused or deleted.
+    for (const state of await store.ruleStates({ projectId: project.id, rule: 'heartbeat_age', activeOnly: true })) {
+      if (staleIds.has(state.fingerprint)) continue;
+      const id = Number(state.fingerprint.slice(state.fingerprint.lastIndexOf(':') + 1));
+      const m = await store.getMonitor(id);
+      out.push(verdict(id, m?.slug ?? `monitor ${id}`, m?.lastPingAt ? now - m.lastPingAt : null, false));
     }
     return out;
   }

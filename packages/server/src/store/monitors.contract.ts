@@ -188,7 +188,26 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
       await a.setRuleState({ fingerprint: fp, projectId: project.id, rule: 'latency', state: 'pending', since: 1000, value: 1200, updatedAt: 1000 });
       await b.setRuleState({ fingerprint: fp, projectId: project.id, rule: 'latency', state: 'firing', since: 1000, value: 1500, updatedAt: 2000 });
       assert.deepEqual(await a.getRuleState(fp), { fingerprint: fp, projectId: project.id, rule: 'latency', state: 'firing', since: 1000, value: 1500, updatedAt: 2000 });
-      assert.deepEqual((await a.ruleStates(project.id)).map((r) => r.fingerprint), [fp]);
+      assert.deepEqual((await a.ruleStates({ projectId: project.id })).map((r) => r.fingerprint), [fp]);
+      const age = `rule:${project.id}:heartbeat_age:7`;
+      await a.setRuleState({ fingerprint: age, projectId: project.id, rule: 'heartbeat_age', state: 'inactive', since: null, value: 3, updatedAt: 3000 });
+      assert.deepEqual((await b.ruleStates({ projectId: project.id, rule: 'heartbeat_age' })).map((r) => r.fingerprint), [age]);
+      assert.deepEqual(await b.ruleStates({ projectId: project.id, rule: 'heartbeat_age', activeOnly: true }), [], 'inactive rules left out');
+      assert.deepEqual((await b.ruleStates({ activeOnly: true })).map((r) => r.fingerprint), [fp]);
+    });
+
+    it('lists and counts monitors by state and last ping without reading the others', async () => {
+      const quiet = await a.createMonitor(heartbeat('quiet'), 1000);
+      const chatty = await a.createMonitor(heartbeat('chatty'), 1000);
+      const paused = await a.createMonitor(heartbeat('paused'), 1000);
+      assert.ok(await a.transition(flipTo(quiet, 'up', 1500, { lastPingAt: 1500 })));
+      assert.ok(await a.transition(flipTo(chatty, 'up', 9000, { lastPingAt: 9000 })));
+      assert.ok(await a.transition(flipTo(paused, 'paused', 1200, { lastPingAt: 1200 })));
+      const mine = { projectId: project.id, kind: 'heartbeat' as const };
+      assert.deepEqual((await b.listMonitors({ ...mine, active: true, pingedBefore: 5000 })).map((m) => m.slug), ['quiet'], 'paused, fresh and never-pinged monitors left out');
+      assert.equal(await b.countMonitors({ ...mine, status: 'up' }), 2);
+      assert.equal(await b.countMonitors({ ...mine, status: 'down' }), 0);
+      assert.equal(await b.countMonitors({ projectId: project.id }), (await b.listMonitors({ projectId: project.id })).length);
     });
   });
 }

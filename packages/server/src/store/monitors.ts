@@ -128,13 +128,25 @@ export interface RuleState {
   updatedAt: number;
 }
 
+export interface MonitorFilter {
+  projectId?: number;
+  kind?: MonitorKind;
+  status?: MonitorStatus;
+  /** Not paused. */
+  active?: boolean;
+  /** Pinged at least once, last before this time. */
+  pingedBefore?: number;
+}
+
 export interface MonitorStore {
   createMonitor(input: NewMonitor, now: number): Promise<Monitor>;
   /** Creates the monitor if (project, slug) is new; returns it either way. */
   ensureMonitor(input: NewMonitor, now: number): Promise<{ monitor: Monitor; created: boolean }>;
   getMonitor(id: number): Promise<Monitor | null>;
   findMonitor(projectId: number, slug: string): Promise<Monitor | null>;
-  listMonitors(filter?: { projectId?: number; kind?: MonitorKind }): Promise<Monitor[]>;
+  listMonitors(filter?: MonitorFilter): Promise<Monitor[]>;
+  /** How many monitors match, without reading them (the threshold pass asks every tick). */
+  countMonitors(filter?: MonitorFilter): Promise<number>;
   deleteMonitor(id: number): Promise<void>;
   /** Monitors whose deadline has passed, soonest first. */
   dueMonitors(now: number, limit: number): Promise<Monitor[]>;
@@ -156,7 +168,7 @@ export interface MonitorStore {
 
   getRuleState(fingerprint: string): Promise<RuleState | null>;
   setRuleState(state: RuleState): Promise<void>;
-  ruleStates(projectId?: number): Promise<RuleState[]>;
+  ruleStates(filter?: { projectId?: number; rule?: string; activeOnly?: boolean }): Promise<RuleState[]>;
 
   getValue(key: string): Promise<string | null>;
   setValue(key: string, value: string): Promise<void>;

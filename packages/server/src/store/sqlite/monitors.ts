@@ -3,6 +3,7 @@ import type {
   Flip,
   LatencyMinute,
   Monitor,
+  MonitorFilter,
   MonitorStore,
   NewMonitor,
   NewNotification,
@@ -114,13 +115,14 @@ export class SqliteMonitorStore implements MonitorStore {
     return row ? toMonitor(row) : null;
   }
 
-  async listMonitors(filter: { projectId?: number; kind?: string } = {}): Promise<Monitor[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.projectId !== undefined) (where.push('project_id = ?'), args.push(filter.projectId));
-    if (filter.kind !== undefined) (where.push('kind = ?'), args.push(filter.kind));
-    const sql = `SELECT * FROM monitors ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY project_id, slug`;
-    return (this.db.prepare(sql).all(...args) as MonitorRow[]).map(toMonitor);
+  async listMonitors(filter: MonitorFilter = {}): Promise<Monitor[]> {
+    const { where, args } = monitorWhere(filter);
+    return (this.db.prepare(`SELECT * FROM monitors ${where} ORDER BY project_id, slug`).all(...args) as MonitorRow[]).map(toMonitor);
+  }
+
+  async countMonitors(filter: MonitorFilter = {}): Promise<number> {
+    const { where, args } = monitorWhere(filter);
+    return Number(this.db.prepare(`SELECT COUNT(*) FROM monitors ${where}`).pluck().get(...args));
   }
 
   async deleteMonitor(id: number): Promise<void> {
@@ -263,11 +265,14 @@ export class SqliteMonitorStore implements MonitorStore {
       .run(s.fingerprint, s.projectId, s.rule, s.state, s.since, s.value, s.updatedAt);
   }
 
-  async ruleStates(projectId?: number): Promise<RuleState[]> {
-    const rows = (projectId === undefined
-      ? this.db.prepare('SELECT * FROM monitor_rule_state ORDER BY fingerprint').all()
-      : this.db.prepare('SELECT * FROM monitor_rule_state WHERE project_id = ? ORDER BY fingerprint').all(projectId)) as RuleRow[];
-    return rows.map(toRuleState);
+  async ruleStates(filter: { projectId?: number; rule?: string; activeOnly?: boolean } = {}): Promise<RuleState[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.projectId !== undefined) (where.push('project_id = ?'), args.push(filter.projectId));
+    if (filter.rule !== undefined) (where.push('rule = ?'), args.push(filter.rule));
+    if (filter.activeOnly) where.push("state <> 'inactive'");
+    const sql = `SELECT * FROM monitor_rule_state ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY fingerprint`;
+    return (this.db.prepare(sql).all(...args) as RuleRow[]).map(toRuleState);
   }
 
   async getValue(key: string): Promise<string | null> {
@@ -413,4 +418,15 @@ function toNotification(r: NotificationRow): Notification {
 
 function toRuleState(r: RuleRow): RuleState {
   return { fingerprint: r.fingerprint, projectId: r.project_id, rule: r.rule, state: r.state as RuleState['state'], since: r.since, value: r.value, updatedAt: r.updated_at };
+}
+
+function monitorWhere(filter: MonitorFilter): { where: string; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (filter.projectId !== undefined) (where.push('project_id = ?'), args.push(filter.projectId));
+  if (filter.kind !== undefined) (where.push('kind = ?'), args.push(filter.kind));
+  if (filter.status !== undefined) (where.push('status = ?'), args.push(filter.status));
+  if (filter.active) where.push("status <> 'paused'");
+  if (filter.pingedBefore !== undefined) (where.push('last_ping_at < ?'), args.push(filter.pingedBefore));
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
 }
