@@ -99,6 +99,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     alerting,
     monitoring,
     async listen() {
+      await monitoring.applyDeclared();
       const address = await app.listen({ host: config.host, port: config.port });
       retention.start();
       alerting.start();

@@ -40,4 +40,36 @@ describe('configuration', () => {
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ BOTPULSE_PROT: 1 }));
     assert.throws(() => loadConfig({ BOTPULSE_CONFIG: join(dir, 'bad.json') }), /unknown keys .*BOTPULSE_PROT/);
   });
+
+  it('reads BOTPULSE_MONITORS as JSON text or as a nested object in the file, and names what is wrong in it', () => {
+    const declared = { 'pay-bot': [{ slug: 'poller', periodSeconds: 20, failureThreshold: 2 }, { slug: 'health', kind: 'uptime', url: 'http://bot:8080/health' }] };
+    const fromEnv = loadConfig({ BOTPULSE_MONITORS: JSON.stringify(declared) });
+    assert.equal(fromEnv.monitors.declared['pay-bot']?.[0]?.failureThreshold, 2);
+    assert.equal(fromEnv.monitors.declared['pay-bot']?.[1]?.kind, 'uptime');
+    assert.equal(fromEnv.monitors.declared['pay-bot']?.[0]?.kind, 'heartbeat', 'the default kind');
+    const dir = mkdtempSync(join(tmpdir(), 'botpulse-config-'));
+    writeFileSync(join(dir, 'botpulse.json'), JSON.stringify({ BOTPULSE_MONITORS: declared, BOTPULSE_ALERT_RULES: { 'pay-bot': { frequency: '5/1m' } } }));
+    const fromFile = loadConfig({ BOTPULSE_CONFIG: join(dir, 'botpulse.json') });
+    assert.deepEqual(fromFile.monitors.declared, fromEnv.monitors.declared);
+    assert.equal(fromFile.alerts.overrides['pay-bot']?.frequency?.count, 5);
+    assert.deepEqual(loadConfig({}).monitors.declared, {});
+
+    const bad: [unknown, RegExp][] = [
+      [{ x: [{ slug: 'h', kind: 'uptime' }] }, /x\.0\.url: an uptime monitor needs "url"/],
+      [{ x: [{ slug: 'h', schedule: '61 * * * *' }] }, /x\.0\.schedule: .*61/],
+      [{ x: [{ slug: 'h', timezone: 'Mars/Base' }] }, /unknown time zone "Mars\/Base"/],
+      [{ x: [{ slug: 'h', perodSeconds: 5 }] }, /perodSeconds/],
+      [{ x: [{ slug: 'h' }, { slug: 'h' }] }, /"h" is declared twice/],
+      [{ x: [{ slug: 'no spaces' }] }, /x\.0\.slug/],
+      [{ x: { slug: 'h' } }, /x: /],
+    ];
+    for (const [value, message] of bad) {
+      assert.throws(
+        () => loadConfig({ BOTPULSE_MONITORS: JSON.stringify(value) }),
+        (err: Error) => err instanceof ConfigError && /BOTPULSE_MONITORS/.test(err.message) && message.test(err.message),
+        `${JSON.stringify(value)} → ${message}`,
+      );
+    }
+    assert.throws(() => loadConfig({ BOTPULSE_MONITORS: '{oops' }), /BOTPULSE_MONITORS: not JSON/);
+  });
 });

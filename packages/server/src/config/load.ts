@@ -67,7 +67,8 @@ function readConfigFile(path: string | undefined): Record<string, string> {
   }
   const unknown = Object.keys(data).filter((k) => !(CONFIG_KEYS as string[]).includes(k));
   if (unknown.length) throw new ConfigError(`unknown keys in ${path}: ${unknown.join(', ')}`);
-  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, String(v)]));
+  // Structured keys (BOTPULSE_ALERT_RULES, BOTPULSE_MONITORS) may be written as JSON in the file.
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)]));
 }
 
 function toConfig(raw: RawConfig): Config {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { declaredMonitorsJson, type MonitorDefinition } from './definition.js';
 
 /**
  * Monitor settings: the zod pieces config/schema.ts spreads in (like the alert keys) and the typed
@@ -34,6 +35,7 @@ export const monitorConfigKeys = {
   BOTPULSE_THRESHOLD_QUEUE: thresholdSpec(false).default('80/5m'),
   BOTPULSE_THRESHOLD_HEARTBEAT_AGE_SECONDS: z.coerce.number().min(0).max(86_400).default(60),
   BOTPULSE_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  BOTPULSE_MONITORS: declaredMonitorsJson.prefault(''),
 };
 
 const monitorObject = z.object(monitorConfigKeys);
@@ -60,6 +62,8 @@ export interface MonitorConfig {
     heartbeatAgeMs: number | null;
   };
   metricsToken: string | null;
+  /** BOTPULSE_MONITORS: monitors declared per project slug, applied at every start (monitors/declared.ts). */
+  declared: Record<string, MonitorDefinition[]>;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -100,5 +104,6 @@ export function toMonitorConfig(raw: Raw): MonitorConfig {
       heartbeatAgeMs: raw.BOTPULSE_THRESHOLD_HEARTBEAT_AGE_SECONDS === 0 ? null : raw.BOTPULSE_THRESHOLD_HEARTBEAT_AGE_SECONDS * 1000,
     },
     metricsToken: raw.BOTPULSE_METRICS_TOKEN ?? null,
+    declared: raw.BOTPULSE_MONITORS,
   };
 }

@@ -8,6 +8,7 @@ import { SqliteStore } from '../store/sqlite/index.js';
 import { SqliteMonitorStore } from '../store/sqlite/monitors.js';
 import type { Store } from '../store/store.js';
 import { systemClock, type Clock } from './clock.js';
+import { applyDeclaredMonitors, type DeclaredResult } from './declared.js';
 import { LockView } from './lock-view.js';
 import { monitorApiRoutes, pingRoutes } from './routes.js';
 import { Monitors } from './service.js';
@@ -19,6 +20,8 @@ export interface Monitoring {
   lockView: LockView;
   /** Adds the ping route and the /api/v1 monitor routes. */
   register(app: FastifyInstance, findProject: (id: string) => Promise<Project | null>): void;
+  /** Makes the stored monitors match BOTPULSE_MONITORS (before the server listens: a bad file stops the start). */
+  applyDeclared(): Promise<DeclaredResult>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -46,6 +49,7 @@ export function createMonitoring(config: Readonly<Config>, store: Store, alertin
       app.register(pingRoutes, deps);
       app.register(monitorApiRoutes, { prefix: '/api/v1', ...deps });
     },
+    applyDeclared: () => applyDeclaredMonitors({ store, monitors: monitorStore, config: config.monitors, logger: service.deps.logger }, service.clock.now()),
     start: () => service.start(),
     async stop() {
       await service.stop();

@@ -4,9 +4,9 @@ import { ClientError } from '../lib/errors.js';
 import type { Monitor, MonitorStore } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
+import { checkDefinition, definitionFields, toNewMonitor } from './definition.js';
 import { emptyBuckets, mergeInto, quantileMs } from './latency.js';
 import type { LockView } from './lock-view.js';
-import { parseCron } from './schedule.js';
 import type { Monitors } from './service.js';
 
 export interface MonitorRouteDeps {
@@ -37,20 +37,7 @@ export async function pingRoutes(app: FastifyInstance, deps: MonitorRouteDeps): 
   app.post('/api/:project/heartbeat/:slug', handler);
 }
 
-const newMonitor = z.object({
-  project: z.string().min(1),
-  slug: z.string().regex(/^[\w.-]{1,100}$/),
-  kind: z.enum(['heartbeat', 'uptime']).default('heartbeat'),
-  periodSeconds: z.number().positive().optional(),
-  graceSeconds: z.number().nonnegative().optional(),
-  schedule: z.string().optional(),
-  timezone: z.string().optional(),
-  failureThreshold: z.number().int().min(1).max(100).optional(),
-  recoveryThreshold: z.number().int().min(1).max(100).optional(),
-  url: z.url().optional(),
-  timeoutSeconds: z.number().positive().max(600).optional(),
-  lockKey: z.string().min(1).max(200).optional(),
-});
+const newMonitor = definitionFields.extend({ project: z.string().min(1) }).superRefine(checkDefinition);
 
 /** Monitor API under /api/v1, Bearer tokens like the rest (docs/api.md, docs/monitors.md). */
 export async function monitorApiRoutes(app: FastifyInstance, deps: MonitorRouteDeps): Promise<void> {
@@ -77,38 +64,11 @@ export async function monitorApiRoutes(app: FastifyInstance, deps: MonitorRouteD
   app.post('/monitors', async (req, reply) => {
     const parsed = newMonitor.safeParse(req.body);
     if (!parsed.success) throw new ClientError(400, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    const b = parsed.data;
-    const project = await store.getProject(b.project);
-    if (!project) throw new ClientError(404, `no project "${b.project}"`);
-    if (b.kind === 'uptime' && !b.url) throw new ClientError(400, 'an uptime monitor needs "url" (the bot\'s /health)');
-    if (b.schedule) {
-      try {
-        parseCron(b.schedule);
-      } catch (err) {
-        throw new ClientError(400, (err as Error).message);
-      }
-    }
-    if (await ms.findMonitor(project.id, b.slug)) throw new ClientError(409, `monitor "${b.slug}" already exists in ${project.slug}`);
-    const cfg = deps.monitors.deps.config.monitors;
-    const uptime = b.kind === 'uptime';
-    const m = await ms.createMonitor(
-      {
-        projectId: project.id,
-        slug: b.slug,
-        kind: b.kind,
-        source: 'api',
-        periodMs: (b.periodSeconds ?? (uptime ? cfg.probe.intervalMs / 1000 : cfg.periodMs / 1000)) * 1000,
-        graceMs: (b.graceSeconds ?? cfg.graceMs / 1000) * 1000,
-        schedule: b.schedule ?? null,
-        timezone: b.timezone ?? null,
-        failureThreshold: b.failureThreshold ?? (uptime ? cfg.probe.failures : 1),
-        recoveryThreshold: b.recoveryThreshold ?? 1,
-        url: b.url ?? null,
-        timeoutMs: b.timeoutSeconds ? b.timeoutSeconds * 1000 : uptime ? cfg.probe.timeoutMs : null,
-        lockKey: b.lockKey ?? null,
-      },
-      deps.monitors.clock.now(),
-    );
+    const { project: projectRef, ...definition } = parsed.data;
+    const project = await store.getProject(projectRef);
+    if (!project) throw new ClientError(404, `no project "${projectRef}"`);
+    if (await ms.findMonitor(project.id, definition.slug)) throw new ClientError(409, `monitor "${definition.slug}" already exists in ${project.slug}`);
+    const m = await ms.createMonitor(toNewMonitor(definition, project.id, deps.monitors.deps.config.monitors, 'api'), deps.monitors.clock.now());
     deps.monitors.kick();
     return reply.code(201).send({ monitor: await presentMonitor(m, deps) });
   });
@@ -138,6 +98,7 @@ export async function monitorApiRoutes(app: FastifyInstance, deps: MonitorRouteD
 
   app.delete('/monitors/:id', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
     const m = await monitorOr404(req.params.id);
+    if (m.source === 'config') throw new ClientError(409, `monitor "${m.slug}" is declared in BOTPULSE_MONITORS: remove it there (it would come back at the next start); pause it with PATCH {"paused": true}`);
     await ms.deleteMonitor(m.id);
     return reply.code(204).send();
   });
@@ -203,6 +164,7 @@ export async function presentMonitor(m: Monitor, deps: Pick<MonitorRouteDeps, 'l
     project: project?.slug ?? null,
     slug: m.slug,
     kind: m.kind,
+    source: m.source,
     status: m.status,
     periodSeconds: m.periodMs / 1000,
     graceSeconds: m.graceMs / 1000,

@@ -7,8 +7,11 @@
 export type MonitorKind = 'heartbeat' | 'uptime';
 export type MonitorStatus = 'new' | 'up' | 'late' | 'down' | 'paused';
 export const MONITOR_STATUSES: readonly MonitorStatus[] = ['new', 'up', 'late', 'down', 'paused'];
-/** Who made the monitor: a check-in's `monitor_config` only edits monitors it made itself (the API wins). */
-export type MonitorSource = 'api' | 'checkin' | 'ping';
+/**
+ * Who made the monitor: a check-in's `monitor_config` only edits monitors it made itself (the API
+ * and the config file win); `config` monitors are kept as BOTPULSE_MONITORS declares them.
+ */
+export type MonitorSource = 'api' | 'checkin' | 'ping' | 'config';
 
 export interface MonitorSettings {
   periodMs: number;
