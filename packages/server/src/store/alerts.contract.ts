@@ -133,6 +133,25 @@ export function alertStoreContract(name: string, open: () => Promise<{ a: AlertS
       assert.equal((await b.outbox({ target: `${m}-super` }))[0]?.status, 'pending');
     });
 
+    it('forwarding one notification twice enqueues it once (dedupe key), from either connection', async () => {
+      const t = `fwd-${++target}`;
+      const body = { kind: 'down', text: '🔴 <b>Bot down</b>: Pay Bot', payload: { kind: 'down', monitor: 'pay' }, monitorId: 3, notificationId: 77 };
+      const forwarded = (dedupeKey: string, over: Partial<NewOutboxRow> = {}) =>
+        row({ target: t, issueId: null, fingerprint: 'monitor-notification:77', tier: 'critical', reasons: ['monitor'], body, dedupeKey, ...over });
+      const rows = [forwarded(`monitor-notification:77:telegram:${t}`), forwarded('monitor-notification:77:webhook:http://hook', { channel: 'webhook', target: 'http://hook' })];
+      assert.equal(await a.enqueueOnce(rows), 2);
+      const [again, raced] = await Promise.all([b.enqueueOnce(rows), a.enqueueOnce(rows)]);
+      assert.equal(again + raced, 0, 'a second forward adds nothing');
+      assert.equal(await b.enqueueOnce([forwarded(`monitor-notification:77:telegram:${t}`, { target: `${t}-migrated` })]), 0, 'the key decides, not the target');
+      const mine = await b.outbox({ dedupeKeyPrefix: 'monitor-notification:77:' });
+      assert.deepEqual(mine.map((r) => r.dedupeKey), rows.map((r) => r.dedupeKey));
+      assert.deepEqual(mine[0]?.body, body, 'the body comes back as written');
+      assert.deepEqual(await b.outbox({ dedupeKeyPrefix: 'monitor-notification:7:' }), [], 'a prefix is not a number prefix');
+      // Rows without a key (the engine's) are never deduplicated.
+      await enqueue(a, [row({ target: t }), row({ target: t })]);
+      assert.equal((await b.outbox({ target: t })).filter((r) => r.dedupeKey === null && r.body === null).length, 2);
+    });
+
     it('keeps sent messages with their actions, silences, leases and values', async () => {
       const saved = await a.saveMessage({ channel: 'telegram', target: '42', messageId: '7', threadId: null, projectId: 1, issueIds: [9], items: { layout: 'alert', items: [] }, createdAt: 1 });
       await a.addMessageAction(saved.id, { issueId: 9, action: 'res', by: '@ada', at: 2 });

@@ -8,8 +8,8 @@
 export type AlertTier = 'warning' | 'alert' | 'critical';
 export const ALERT_TIERS: readonly AlertTier[] = ['warning', 'alert', 'critical'];
 
-/** Why an alert fired. */
-export type AlertReason = 'new' | 'regression' | 'unignored' | 'level' | 'frequency' | 'project_frequency' | 'repeat';
+/** Why an alert fired. `monitor`: a monitor notification forwarded by the monitors (monitors/notify.ts). */
+export type AlertReason = 'new' | 'regression' | 'unignored' | 'level' | 'frequency' | 'project_frequency' | 'repeat' | 'monitor';
 
 export type ChannelKind = 'telegram' | 'webhook';
 
@@ -34,6 +34,20 @@ export interface AlertState {
   ackedBy: string | null;
 }
 
+/**
+ * The message of an outbox row that is not rendered from an issue: a monitor notification
+ * (`monitor_notifications`), forwarded as it was decided. Stored as JSON in `alert_outbox.body`.
+ */
+export interface OutboxBody {
+  /** The notification's kind: down, deaf, recovered, conflict, uptime_down, uptime_up, threshold_firing, threshold_resolved. */
+  kind: string;
+  /** Telegram HTML, escaped when it was written (monitors/format.ts). */
+  text: string;
+  payload: Record<string, unknown>;
+  monitorId: number | null;
+  notificationId: number;
+}
+
 export interface NewOutboxRow {
   projectId: number;
   issueId: number | null;
@@ -46,12 +60,21 @@ export interface NewOutboxRow {
   createdAt: number;
   /** Grouping window: the row waits until then so alerts of one project share a message. */
   notBefore: number;
+  /** The message itself, for rows not rendered from an issue (forwarded monitor notifications); absent: null. */
+  body?: OutboxBody | null;
+  /**
+   * Idempotency key (`enqueueOnce`): a row whose key is already in the outbox is not added again.
+   * Forwarded monitor notifications use `monitor-notification:<id>:<channel>:<configured target>`.
+   */
+  dedupeKey?: string | null;
 }
 
 export type OutboxStatus = 'pending' | 'sent' | 'collapsed' | 'failed' | 'expired';
 
-export interface OutboxRow extends NewOutboxRow {
+export interface OutboxRow extends Omit<NewOutboxRow, 'body' | 'dedupeKey'> {
   id: number;
+  body: OutboxBody | null;
+  dedupeKey: string | null;
   status: OutboxStatus;
   attempts: number;
   nextAttemptAt: number;
@@ -181,7 +204,15 @@ export interface AlertStore {
   markFailed(workerId: string, ids: number[], error: string): Promise<void>;
   /** Pending rows older than `before` are given up (expired). */
   expire(before: number): Promise<number>;
-  outbox(filter?: { status?: OutboxStatus; target?: string; limit?: number }): Promise<OutboxRow[]>;
+  /**
+   * Adds rows no noise-control decision owns (monitor notifications forwarded by
+   * monitors/notify.ts), all in one transaction. A row whose `dedupeKey` is already in the outbox
+   * is skipped, so forwarding one notification twice (its claim expired after this insert and
+   * before it was marked) enqueues it once. Returns how many rows were added.
+   */
+  enqueueOnce(rows: NewOutboxRow[]): Promise<number>;
+  /** `dedupeKeyPrefix`: the rows whose dedupe key starts with it (one forwarded notification's rows). */
+  outbox(filter?: { status?: OutboxStatus; target?: string; dedupeKeyPrefix?: string; limit?: number }): Promise<OutboxRow[]>;
 
   getTarget(channel: ChannelKind, target: string): Promise<AlertTarget | null>;
   listTargets(): Promise<AlertTarget[]>;

@@ -11,6 +11,7 @@ import type {
   ClaimOptions,
   MessageAction,
   NewOutboxRow,
+  OutboxBody,
   OutboxRow,
   OutboxStatus,
   SendSuccess,
@@ -77,13 +78,32 @@ export class SqliteAlertStore implements AlertStore {
       });
   }
 
-  private insertOutbox(row: NewOutboxRow): void {
-    this.db
+  /** Adds a row; false if its dedupe key is already in the outbox (rows without a key are always added). */
+  private insertOutbox(row: NewOutboxRow): boolean {
+    const result = this.db
       .prepare(
-        `INSERT INTO alert_outbox (project_id, issue_id, fingerprint, channel, target, tier, reasons, status, created_at, not_before, next_attempt_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+        `INSERT INTO alert_outbox (project_id, issue_id, fingerprint, channel, target, tier, reasons, status, created_at, not_before, next_attempt_at, body, dedupe_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
       )
-      .run(row.projectId, row.issueId, row.fingerprint, row.channel, row.target, row.tier, JSON.stringify(row.reasons), row.createdAt, row.notBefore, row.notBefore);
+      .run(
+        row.projectId,
+        row.issueId,
+        row.fingerprint,
+        row.channel,
+        row.target,
+        row.tier,
+        JSON.stringify(row.reasons),
+        row.createdAt,
+        row.notBefore,
+        row.notBefore,
+        row.body ? JSON.stringify(row.body) : null,
+        row.dedupeKey ?? null,
+      );
+    return result.changes === 1;
+  }
+
+  async enqueueOnce(rows: NewOutboxRow[]): Promise<number> {
+    return this.db.transaction(() => rows.filter((row) => this.insertOutbox(row)).length).immediate();
   }
 
   private insertLog(e: AlertLogEntry): void {
@@ -243,11 +263,13 @@ export class SqliteAlertStore implements AlertStore {
       .run(before).changes;
   }
 
-  async outbox(filter: { status?: OutboxStatus; target?: string; limit?: number } = {}): Promise<OutboxRow[]> {
+  async outbox(filter: { status?: OutboxStatus; target?: string; dedupeKeyPrefix?: string; limit?: number } = {}): Promise<OutboxRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.status) (where.push('status = ?'), params.push(filter.status));
     if (filter.target) (where.push('target = ?'), params.push(filter.target));
+    // A range on the unique index rather than LIKE: no wildcard characters to escape.
+    if (filter.dedupeKeyPrefix) (where.push('dedupe_key >= ? AND dedupe_key < ?'), params.push(filter.dedupeKeyPrefix, `${filter.dedupeKeyPrefix}\u{10ffff}`));
     const sql = `SELECT * FROM alert_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
     return (this.db.prepare(sql).all(...params, filter.limit ?? 1000) as OutboxDbRow[]).map(toOutbox);
   }
@@ -472,6 +494,8 @@ interface OutboxDbRow {
   sent_at: number | null;
   message_id: string | null;
   last_error: string | null;
+  body: string | null;
+  dedupe_key: string | null;
 }
 
 function toOutbox(r: OutboxDbRow): OutboxRow {
@@ -494,6 +518,8 @@ function toOutbox(r: OutboxDbRow): OutboxRow {
     sentAt: numOrNull(r.sent_at),
     messageId: r.message_id,
     lastError: r.last_error,
+    body: r.body === null ? null : (JSON.parse(r.body) as OutboxBody),
+    dedupeKey: r.dedupe_key,
   };
 }
 
