@@ -1,6 +1,6 @@
 import type { SentryEvent, SentryException, SentryStackFrame } from '@botpulse/protocol';
 import type { Level } from '../digest/types.js';
-import type { AlertReason, AlertState, AlertTier } from '../store/alerts.js';
+import type { AlertReason, AlertState, AlertTier, OutboxBody } from '../store/alerts.js';
 import type { Issue, IssueStatus, Project, StoredEvent } from '../store/model.js';
 import type { Store } from '../store/store.js';
 
@@ -8,7 +8,7 @@ import type { Store } from '../store/store.js';
  * What one alert says, frozen when the message is built (and stored with the sent message, so a
  * button press can re-render it with the issue's new state). Channel formatters read only this.
  */
-export type AlertItem = IssueAlertItem | ProjectAlertItem;
+export type AlertItem = IssueAlertItem | ProjectAlertItem | MonitorAlertItem;
 
 export interface AlertProject {
   id: number;
@@ -53,6 +53,26 @@ export interface ProjectAlertItem {
   url: string;
 }
 
+/**
+ * A monitor notification (down, deaf, recovered, conflict, health check, threshold) forwarded into
+ * the outbox by monitors/notify.ts: its text was written when the monitor flipped, so the
+ * formatters show it as it is. It has no buttons and no cooldown of its own.
+ */
+export interface MonitorAlertItem {
+  kind: 'monitor';
+  /** critical for a failure, alert for a recovery (never repeated: see docs/monitors.md). */
+  tier: AlertTier;
+  project: AlertProject;
+  /** Telegram HTML, already escaped (monitors/format.ts). */
+  text: string;
+  /** The notification's JSON (`kind`: down, recovered, uptime_down… and what it is about). */
+  payload: Record<string, unknown>;
+  monitorId: number | null;
+  /** `monitor_notifications.id`: the same notification sent to several targets has one id. */
+  notificationId: number;
+  url?: string;
+}
+
 export interface AlertFrame {
   location: string;
   code: string | null;
@@ -67,6 +87,25 @@ export function issueUrl(publicUrl: string, issueId: number): string {
 
 export function projectUrl(publicUrl: string, project: Pick<Project, 'slug'>): string {
   return `${publicUrl}/issues?project=${encodeURIComponent(project.slug)}`;
+}
+
+/** The dashboard's monitors page, at the monitor when there is one (web/routes/monitors.ts). */
+export function monitorUrl(publicUrl: string, monitorId: number | null): string {
+  return monitorId === null ? `${publicUrl}/monitors` : `${publicUrl}/monitors#monitor-${monitorId}`;
+}
+
+/** A forwarded monitor notification's item, from its outbox row's body. */
+export function monitorItem(project: AlertProject, tier: AlertTier, body: OutboxBody, publicUrl: string): MonitorAlertItem {
+  return {
+    kind: 'monitor',
+    tier,
+    project,
+    text: body.text,
+    payload: body.payload,
+    monitorId: body.monitorId,
+    notificationId: body.notificationId,
+    url: monitorUrl(publicUrl, body.monitorId),
+  };
 }
 
 /** Builds an issue's item from the store: the issue now, its latest event, the counts since the last message. */

@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { AlertConfig, ProjectRules } from './config.js';
 import { DeliveryError, type AlertChannel } from './channels/contract.js';
 import { highestTier, type RulesResolver } from './rules.js';
-import { issueItem, projectUrl, type AlertItem, type AlertProject } from './items.js';
-import type { AlertReason, AlertStore, AlertTier, ChannelKind, ClaimOptions, OutboxRow, SendSuccess } from '../store/alerts.js';
+import { issueItem, monitorItem, projectUrl, type AlertItem, type AlertProject } from './items.js';
+import type { AlertReason, AlertStore, AlertTier, ChannelKind, ClaimOptions, OutboxBody, OutboxRow, SendSuccess } from '../store/alerts.js';
 import type { Store } from '../store/store.js';
 
 export interface OutboxSenderDeps {
@@ -37,12 +37,15 @@ interface Collapsed {
   issueId: number | null;
   tier: AlertTier;
   reasons: AlertReason[];
+  /** A forwarded monitor notification's message (such a row is never collapsed with another). */
+  body: OutboxBody | null;
   rows: OutboxRow[];
 }
 
 /**
  * Delivers the outbox: claims due rows per target, collapses rows of one fingerprint, formats one
- * message per target and project, and records the result. A failure releases the rows with a
+ * message per target and project, and records the result. Rows are issue alerts, the project-wide
+ * error rate, or monitor notifications forwarded by monitors/notify.ts (their own text in `body`). A failure releases the rows with a
  * backoff (or Telegram's `retry_after`); the head row of a target blocks the rows behind it, so
  * a backlog goes out in order once the far side is back.
  */
@@ -151,6 +154,10 @@ export class OutboxSender {
   private async items(groups: Collapsed[], project: AlertProject): Promise<AlertItem[]> {
     const items: AlertItem[] = [];
     for (const g of groups) {
+      if (g.body) {
+        items.push(monitorItem(project, g.tier, g.body, this.deps.publicUrl));
+        continue;
+      }
       if (g.issueId === null) {
         const rules = await this.deps.rules.forProject(project);
         const windowMs = rules.projectFrequency.windowMs;
@@ -174,7 +181,8 @@ export class OutboxSender {
       messageId,
       sentIds: groups.map((g) => g.rows[0]!.id),
       collapsedIds: groups.flatMap((g) => g.rows.slice(1).map((r) => r.id)),
-      states: groups.map((g) => {
+      // Monitor notifications have no noise-control state: the monitors decided when to send them.
+      states: groups.filter((g) => !g.body).map((g) => {
         const item = issueItems.find((i) => i.issueId === g.issueId);
         return {
           fingerprint: g.fingerprint,
@@ -229,13 +237,18 @@ export class OutboxSender {
   }
 }
 
-/** Rows of one fingerprint become one alert: the highest tier, every reason, in first-row order. */
+/**
+ * Rows of one fingerprint become one alert: the highest tier, every reason, in first-row order.
+ * A row with a body (a monitor notification: "down" and its "recovered" are two alerts) is never
+ * collapsed; each notification has its own fingerprint anyway (`monitor-notification:<id>`).
+ */
 export function collapse(batch: OutboxRow[]): Collapsed[] {
   const groups = new Map<string, Collapsed>();
   for (const row of batch) {
-    const g = groups.get(row.fingerprint);
+    const key = row.body ? `outbox-row:${row.id}` : row.fingerprint;
+    const g = groups.get(key);
     if (!g) {
-      groups.set(row.fingerprint, { fingerprint: row.fingerprint, projectId: row.projectId, issueId: row.issueId, tier: row.tier, reasons: [...row.reasons], rows: [row] });
+      groups.set(key, { fingerprint: row.fingerprint, projectId: row.projectId, issueId: row.issueId, tier: row.tier, reasons: [...row.reasons], body: row.body, rows: [row] });
       continue;
     }
     g.rows.push(row);

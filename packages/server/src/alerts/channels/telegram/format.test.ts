@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { IssueAlertItem } from '../../items.js';
-import { callbackData, clip, escapeHtml, formatAlert, parseCallbackData, visibleLength } from './format.js';
+import type { IssueAlertItem, MonitorAlertItem } from '../../items.js';
+import { downText, recoveredText } from '../../../monitors/format.js';
+import { callbackData, clip, escapeHtml, formatAlert, parseCallbackData, render, visibleLength } from './format.js';
 
 const item = (over: Partial<IssueAlertItem> = {}): IssueAlertItem => ({
   kind: 'issue',
@@ -25,6 +26,19 @@ const item = (over: Partial<IssueAlertItem> = {}): IssueAlertItem => ({
   frames: [{ location: 'chargeUser (/app/src/payments.js:41)', code: 'if (a < b) {' }],
   telegram: { chatId: '4242', userId: '4242', username: 'alice', updateType: 'message' },
   url: 'https://errors.example.com/issues/12',
+  ...over,
+});
+
+/** A forwarded monitor notification, its text written by monitors/format.ts as the monitors do. */
+const monitor = (over: Partial<MonitorAlertItem> = {}): MonitorAlertItem => ({
+  kind: 'monitor',
+  tier: 'critical',
+  project: { id: 1, slug: 'pay-bot', name: 'Pay Bot' },
+  text: downText({ project: 'Pay <Bot>', slug: 'poller' }, { lastPingAt: Date.UTC(2025, 0, 1, 12, 0), periodMs: 60_000, graceMs: 30_000 }, 'no heartbeat & no check-in', 'https://errors.example.com/monitors#monitor-3'),
+  payload: { kind: 'down', monitor: 'poller' },
+  monitorId: 3,
+  notificationId: 41,
+  url: 'https://errors.example.com/monitors#monitor-3',
   ...over,
 });
 
@@ -91,6 +105,47 @@ describe('Telegram alert formatting', () => {
     const { text, reply_markup } = formatAlert([item({ status: 'resolved' })], [{ issueId: 12, action: 'res', by: '@ada <admin>', at: Date.UTC(2025, 0, 1, 12, 34) }]);
     assert.match(text, /✅ Resolved by @ada &lt;admin&gt; at 12:34 UTC/);
     assert.deepEqual(reply_markup.inline_keyboard.flat().map((b) => b.text), ['↩️ Reopen']);
+  });
+
+  it('shows a monitor notification as its own text, without buttons', () => {
+    const m = monitor();
+    const { text, reply_markup } = formatAlert([m]);
+    assert.equal(text, m.text);
+    assertValidTelegramHtml(text);
+    assert.deepEqual(reply_markup.inline_keyboard, []);
+  });
+
+  it('mixes issues and monitor notifications of a project in one message: the issue keeps its buttons, a button press keeps the monitor text', () => {
+    const recovered = monitor({ tier: 'alert', text: recoveredText({ project: 'Pay Bot', slug: 'poller' }, 125_000, 'https://errors.example.com/monitors#monitor-3'), notificationId: 42 });
+    const items = [item(), monitor(), recovered];
+    const { text, reply_markup } = formatAlert(items);
+    assertValidTelegramHtml(text);
+    assert.match(text, /^🔴 <b>3 alerts<\/b> · Pay Bot/);
+    assert.ok(text.includes(monitor().text) && text.includes(recovered.text), text);
+    assert.ok(text.indexOf('PAY-012') < text.indexOf('Bot down') && text.indexOf('Bot down') < text.indexOf('Bot recovered'), 'in the order given');
+    assert.deepEqual(reply_markup.inline_keyboard.flat().map((b) => b.callback_data), ['bp:ack:12', 'bp:res:12', 'bp:m1h:12', 'bp:m24h:12'], 'the one issue\'s buttons');
+
+    // The stored message, re-rendered after a press (channels/telegram/bot.ts `refresh`), as JSON went through the store.
+    const stored = JSON.parse(JSON.stringify({ layout: 'alert', items: [item({ status: 'resolved' }), monitor(), recovered] }));
+    const again = render(stored, [{ issueId: 12, action: 'res', by: '@ada', at: Date.UTC(2025, 0, 1, 12, 34) }]);
+    assertValidTelegramHtml(again.text);
+    assert.match(again.text, /✅ Resolved by @ada at 12:34 UTC/);
+    assert.ok(again.text.includes(monitor().text) && again.text.includes(recovered.text), again.text);
+    assert.deepEqual(again.reply_markup.inline_keyboard.flat().map((b) => b.callback_data), ['bp:reo:12']);
+  });
+
+  it('keeps a long mix under the limit: monitor notifications shrink to their first line and a link', () => {
+    const nasty = '<script>&amp;</script> & < > '.repeat(200);
+    const frames = Array.from({ length: 20 }, (_, i) => ({ location: `f${i} <${'x'.repeat(500)}>`, code: `a < b && c > d ${'&'.repeat(500)}` }));
+    const items = [
+      ...Array.from({ length: 6 }, (_, i) => item({ issueId: i + 1, shortId: `PAY-00${i}`, title: nasty, culprit: nasty, frames })),
+      monitor({ text: downText({ project: 'Pay Bot', slug: 'poller' }, { lastPingAt: null, periodMs: 60_000, graceMs: 0 }, nasty.repeat(2), 'https://errors.example.com/monitors#monitor-3') }),
+      monitor({ notificationId: 43 }),
+    ];
+    const { text } = formatAlert(items);
+    assertValidTelegramHtml(text);
+    assert.ok(visibleLength(text) <= 4096, `${visibleLength(text)} visible characters`);
+    assert.match(text, /🔴 <b>Bot down<\/b>: Pay Bot · <code>poller<\/code> · <a href="https:\/\/errors.example.com\/monitors#monitor-3">open<\/a>/);
   });
 
   it('round-trips callback data well under 64 bytes', () => {

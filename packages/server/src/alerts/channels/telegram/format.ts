@@ -1,10 +1,12 @@
 import type { MessageAction } from '../../../store/alerts.js';
-import type { AlertItem, IssueAlertItem, ProjectAlertItem } from '../../items.js';
+import type { AlertItem, IssueAlertItem, MonitorAlertItem, ProjectAlertItem } from '../../items.js';
 
 /**
  * Alert messages in Telegram HTML. Every piece of text is truncated *before* it is escaped (so a
  * cut never lands inside `&amp;` or a tag) and the whole message is kept under Telegram's 4096
  * characters as counted after entity parsing, dropping stack lines first, then shortening titles.
+ * A monitor notification's text is HTML already (monitors/format.ts, one complete tag set per
+ * line): it is shown as it is, or by its first line when the message must shrink.
  */
 
 export const TELEGRAM_TEXT_LIMIT = 4096;
@@ -79,6 +81,7 @@ export function formatAlert(items: AlertItem[], actions: MessageAction[] = []): 
 
 function single(item: AlertItem, budget: Budget, actions: MessageAction[]): string {
   if (item.kind === 'project') return projectBlock(item);
+  if (item.kind === 'monitor') return monitorBlock(item, budget);
   const lines = [
     header(item),
     `<b>${escapeHtml(clip(item.title, budget.titleMax))}</b>`,
@@ -99,6 +102,7 @@ function grouped(items: AlertItem[], budget: Budget, actions: MessageAction[]): 
   const head = `${tierMark(highest(items))} <b>${items.length} alerts</b> · ${escapeHtml(clip(first.project.name, 80))}`;
   const blocks = items.map((item) => {
     if (item.kind === 'project') return projectBlock(item);
+    if (item.kind === 'monitor') return monitorBlock(item, budget);
     return [
       `${tierMark(item.tier)} <code>${escapeHtml(item.shortId)}</code> ${reasonText(item.reasons)} · <a href="${escapeHtml(item.url)}">open</a>`,
       `<b>${escapeHtml(clip(item.title, Math.min(perItemTitle, budget.titleMax)))}</b>`,
@@ -116,7 +120,8 @@ function grouped(items: AlertItem[], budget: Budget, actions: MessageAction[]): 
 function hardCut(items: AlertItem[]): string {
   const lines: string[] = [];
   for (const i of items) {
-    const line = i.kind === 'issue' ? `${tierMark(i.tier)} <code>${escapeHtml(i.shortId)}</code> ${escapeHtml(clip(i.title, 40))}` : projectBlock(i);
+    const line =
+      i.kind === 'issue' ? `${tierMark(i.tier)} <code>${escapeHtml(i.shortId)}</code> ${escapeHtml(clip(i.title, 40))}` : i.kind === 'monitor' ? monitorHeadline(i) : projectBlock(i);
     if (visibleLength([...lines, line].join('\n')) > BUDGET) break;
     lines.push(line);
   }
@@ -166,6 +171,21 @@ function projectBlock(item: ProjectAlertItem): string {
     `${item.events} events in the last ${minutes >= 1 ? `${minutes} min` : `${Math.round(item.windowMs / 1000)} s`}`,
     `<a href="${escapeHtml(item.url)}">Open in dashboard</a>`,
   ].join('\n');
+}
+
+/**
+ * A monitor notification as the monitors wrote it. Under the tighter budgets (long grouped
+ * messages) only its first line (what, which bot, which monitor) and a link are kept: every line
+ * of those texts is complete HTML, so dropping lines never breaks a tag.
+ */
+function monitorBlock(item: MonitorAlertItem, budget: Budget): string {
+  if (budget.frames > 0) return item.text;
+  const link = item.url ? ` · <a href="${escapeHtml(item.url)}">open</a>` : '';
+  return `${monitorHeadline(item)}${link}`;
+}
+
+function monitorHeadline(item: MonitorAlertItem): string {
+  return item.text.split('\n', 1)[0] ?? '';
 }
 
 const STATUS_TEXT: Record<string, string> = { ack: '👀 Acknowledged', res: '✅ Resolved', m1h: '🔕 Muted for 1 h', m24h: '🔕 Muted for 24 h', reo: '↩️ Reopened' };
@@ -220,6 +240,7 @@ const REASON_TEXT: Record<string, string> = {
   frequency: 'High frequency',
   project_frequency: 'Error rate',
   repeat: 'Still unacknowledged',
+  monitor: 'Monitor',
 };
 
 function reasonText(reasons: string[]): string {

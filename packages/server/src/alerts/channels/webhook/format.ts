@@ -3,8 +3,10 @@ import type { AlertItem } from '../../items.js';
 
 /**
  * The webhook body: JSON with a stable `id` (the outbox row, for receivers that dedupe) and the
- * alert items as the Telegram formatter sees them. The signature covers the exact body bytes,
- * and the body carries the same `timestamp` as the header, so a receiver can refuse replays.
+ * alert items as the Telegram formatter sees them: issues (`kind: "issue"`), the project-wide
+ * error rate (`"project"`) and monitor notifications (`"monitor"`: `text`, `payload`, `monitorId`,
+ * `notificationId`). The signature covers the exact body bytes, and the body carries the same
+ * `timestamp` as the header, so a receiver can refuse replays.
  */
 export interface WebhookBody {
   type: 'botpulse.alert' | 'botpulse.test';
