@@ -85,12 +85,12 @@ export function createMetrics(deps: MetricsDeps): Registry {
   } });
   new Counter({
     name: 'botpulse_monitor_notifications_total',
-    help: 'Monitor notifications finished, by result (sent, failed attempts).',
+    help: 'Monitor notifications handed to the alert outbox (forwarded) and forwarding attempts that failed and will be retried (failed).',
     labelNames: ['result'],
     registers: [register],
     collect() {
       this.reset();
-      this.inc({ result: 'sent' }, service.notifier.sent);
+      this.inc({ result: 'forwarded' }, service.notifier.forwarded);
       this.inc({ result: 'failed' }, service.notifier.failed);
     },
   });

@@ -1,23 +1,35 @@
 import type { Logger } from 'pino';
 import type { Alerting } from '../alerts/alerting.js';
-import { BotApi, toDeliveryError } from '../alerts/channels/telegram/api.js';
-import { signature } from '../alerts/channels/webhook/format.js';
 import type { Config } from '../config/load.js';
-import type { MonitorStore, Notification } from '../store/monitors.js';
+import type { AlertStore, AlertTier, ChannelKind, NewOutboxRow, OutboxBody } from '../store/alerts.js';
+import type { MonitorStore, Notification, NotificationStatus } from '../store/monitors.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
 
 /**
- * Delivers monitor notifications (down, deaf, recovered, conflicts, health checks, thresholds).
+ * Forwards monitor notifications (down, deaf, recovered, conflicts, health checks, thresholds)
+ * into the alert outbox (`alert_outbox`), so they reach the team through the same sender and
+ * channels as issue alerts: per-chat pacing and the group-per-minute budget, Telegram's 429
+ * `retry_after`, chat migrations, disabled targets, in-order delivery per target, retries and the
+ * 24 h expiry (docs/alerts.md, "Delivery: the outbox").
  *
- * Why not the issue outbox: `alert_outbox` rows carry no text; the outbox sender renders them from
- * an issue (or a project-frequency count), and the alerts module has no entry point for other
- * kinds of alert. So this is the small additive piece the brief allowed: notifications are rows of
- * `monitor_notifications` written in the same transaction as the monitor's flip, claimed with a
- * conditional update (one sender each, across processes), and sent to the SAME destinations as
- * issue alerts: the project's chats, thread and silent flag from the alert rules
- * (`alerting.rules.forProject`), the alert webhook, honouring silences and disabled targets of
- * the AlertStore, and disabling a target Telegram refuses for good (`alerts.disableTarget`).
+ * `monitor_notifications` stays the monitors' own record: a row is written in the same
+ * transaction as the monitor's flip (store/sqlite/monitors.ts `transition`) or by a threshold
+ * rule. Here each due row is claimed with a conditional update (one forwarder each, across
+ * processes) and judged: older than 24 h → `failed`; an uptime or threshold notification while
+ * the project's bot is down → `inhibited`; the recovery of a failure that was inhibited →
+ * `inhibited`; a silence of the project → `silenced`; nowhere to send → `no_target`. Otherwise it
+ * becomes one outbox row per destination (the project's chats from its alert rules, following
+ * recorded migrations and skipping disabled targets; the alert webhook), its text and payload in
+ * the row's body, and is marked `forwarded`. Thread and silent flag are the project's rules,
+ * applied by the sender as for issue alerts.
+ *
+ * Exactly once: each outbox row carries the unique key
+ * `monitor-notification:<id>:<channel>:<chat or URL as configured>`, and the rows of one
+ * notification are inserted in one transaction that skips keys already present. A process that
+ * dies between that insert and the mark leaves a claim that expires; whoever claims the
+ * notification again finds its rows and only marks it (nothing is decided twice), and even a
+ * second insert would add nothing.
  */
 export interface NotifierDeps {
   config: Readonly<Config>;
@@ -33,61 +45,119 @@ export interface NotifierDeps {
 
 /** Alerts held while their bot is down (seed 002 inhibition: the bot being down explains them). */
 const INHIBITED_WHILE_DOWN = new Set(['uptime_down', 'uptime_up', 'threshold_firing', 'threshold_resolved']);
+/** Notifications that say something is well again: tier `alert`; failures are `critical` (never repeated). */
+const RECOVERIES = new Set(['recovered', 'uptime_up', 'threshold_resolved']);
 const LEASE_MS = 60_000;
 const MAX_AGE_MS = 24 * 3_600_000;
 
+/** The outbox fingerprint of one notification: its own, so two notifications never collapse into one alert. */
+export const notificationFingerprint = (id: number): string => `monitor-notification:${id}`;
+
+/**
+ * How a forwarded notification's delivery went, from its outbox rows: `pending` while one waits,
+ * `failed` if one failed or expired, `sent` when all went out; null without rows.
+ */
+export async function forwardedDelivery(alerts: AlertStore, notificationId: number): Promise<'pending' | 'sent' | 'failed' | null> {
+  const rows = await alerts.outbox({ dedupeKeyPrefix: `${notificationFingerprint(notificationId)}:`, limit: 100 });
+  if (!rows.length) return null;
+  if (rows.some((r) => r.status === 'pending')) return 'pending';
+  return rows.every((r) => r.status === 'sent' || r.status === 'collapsed') ? 'sent' : 'failed';
+}
+
+interface Target {
+  /** `telegram:<chat as configured>` or `webhook:<url>`: the notification's `doneTargets` and the end of the dedupe key. */
+  key: string;
+  channel: ChannelKind;
+  /** Where the row goes now (a migrated chat's new id). */
+  target: string;
+}
+
 export class MonitorNotifier {
-  private readonly api: BotApi | null;
-  sent = 0;
+  /** Notifications handed to the alert outbox (/metrics `result="forwarded"`). */
+  forwarded = 0;
+  /** Forwarding attempts that failed (the store refused); each is retried with a backoff (/metrics `result="failed"`). */
   failed = 0;
 
-  constructor(private readonly deps: NotifierDeps) {
-    const { token, apiRoot } = deps.config.alerts.telegram;
-    this.api = token ? new BotApi(token, apiRoot) : null;
-  }
+  constructor(private readonly deps: NotifierDeps) {}
 
-  /** Sends everything due; returns how many notifications were finished. */
+  /** Forwards every due notification to the alert outbox; returns how many were claimed. */
   async deliverDue(): Promise<number> {
     const now = this.deps.clock.now();
     const due = await this.deps.monitors.claimNotifications(this.deps.workerId, now, LEASE_MS, 50);
-    for (const n of due) await this.deliver(n, now);
+    let enqueued = 0;
+    for (const n of due) enqueued += await this.forward(n, now);
+    if (enqueued) this.deps.alerting.sender.kick();
     return due.length;
   }
 
-  private async deliver(n: Notification, now: number): Promise<void> {
+  /** Judges one claimed notification and enqueues its outbox rows; returns how many rows were added. */
+  private async forward(n: Notification, now: number): Promise<number> {
     const { monitors, workerId } = this.deps;
-    const finish = (result: Parameters<MonitorStore['finishNotification']>[2]) => monitors.finishNotification(n.id, workerId, result);
-    if (now - n.createdAt > MAX_AGE_MS) return finish({ status: 'failed', doneTargets: n.doneTargets, error: 'expired after 24 h' });
-    if (INHIBITED_WHILE_DOWN.has(n.kind) && (await this.deps.projectDown(n.projectId))) return finish({ status: 'inhibited', doneTargets: [] });
-    if (await this.recoveryOfUnannouncedFailure(n)) return finish({ status: 'inhibited', doneTargets: [] });
-    if (await this.silenced(n.projectId, now)) return finish({ status: 'silenced', doneTargets: [] });
-    const targets = await this.targets(n.projectId);
-    if (!targets.length) return finish({ status: 'no_target', doneTargets: [] });
-    const done = new Set(n.doneTargets);
-    const errors: string[] = [];
-    for (const target of targets) {
-      if (done.has(target.key)) continue;
-      try {
-        await target.send(n);
-        done.add(target.key);
-      } catch (err) {
-        const e = toDeliveryError(err);
-        if (e.permanent || e.rejectsMessage) {
-          done.add(target.key); // never retried: the target is disabled or refuses this message
-          if (e.permanent && target.channel === 'telegram') await this.deps.alerting.alerts.disableTarget('telegram', target.id, e.message, now);
-        }
-        errors.push(`${target.channel}: ${e.message}`);
+    const finish = (status: NotificationStatus, doneTargets: string[] = [], error?: string) =>
+      monitors.finishNotification(n.id, workerId, { status, doneTargets, ...(error ? { error } : {}) });
+    let added = 0;
+    try {
+      // Claimed before (its claim expired): if its rows reached the outbox, only the mark was lost.
+      const earlier = n.attempts > 1 ? await this.forwardedTargets(n.id) : [];
+      if (earlier.length) {
+        await finish('forwarded', earlier);
+        this.forwarded += 1;
+        return 0;
       }
+      const wallNow = Date.now();
+      const held = await this.held(n, now, wallNow);
+      if (held) {
+        await finish(held.status, held.status === 'failed' ? n.doneTargets : [], held.error);
+        return 0;
+      }
+      const targets = await this.targets(n.projectId);
+      if (!targets.length) {
+        await finish('no_target');
+        return 0;
+      }
+      // `doneTargets`: destinations a notification reached before it was forwarded (rows written by older versions, which sent them directly).
+      const todo = targets.filter((t) => !n.doneTargets.includes(t.key));
+      added = await this.deps.alerting.alerts.enqueueOnce(todo.map((t) => this.outboxRow(n, t, wallNow)));
+      await finish('forwarded', [...new Set([...n.doneTargets, ...targets.map((t) => t.key)])]);
+      this.forwarded += 1;
+      return added;
+    } catch (err) {
+      this.failed += 1;
+      const retryAt = now + Math.min(300_000, 1000 * 2 ** Math.min(n.attempts, 8));
+      const error = err instanceof Error ? err.message : String(err);
+      this.deps.logger.warn({ notification: n.id, attempts: n.attempts, err: error }, 'monitor notification not forwarded to the alert outbox; will retry');
+      await monitors.finishNotification(n.id, workerId, { status: 'pending', doneTargets: n.doneTargets, error, retryAt }).catch(() => undefined);
+      return added;
     }
-    const allDone = targets.every((t) => done.has(t.key));
-    if (allDone) {
-      this.sent += 1;
-      return finish({ status: errors.length ? 'failed' : 'sent', doneTargets: [...done], sentAt: now, ...(errors.length ? { error: errors.join('; ') } : {}) });
-    }
-    this.failed += 1;
-    const retryAt = now + Math.min(300_000, 1000 * 2 ** Math.min(n.attempts, 8));
-    this.deps.logger.warn({ notification: n.id, attempts: n.attempts, errors }, 'monitor notification failed; will retry');
-    return finish({ status: 'pending', doneTargets: [...done], error: errors.join('; '), retryAt });
+  }
+
+  /**
+   * One row per destination, due at once (a down alert does not wait for the issue grouping
+   * window) yet behind the target's earlier rows, its pacing and any 429 pause. The outbox runs on
+   * wall-clock time, so the row does too, whatever the monitors' clock.
+   */
+  private outboxRow(n: Notification, t: Target, at: number): NewOutboxRow {
+    const fingerprint = notificationFingerprint(n.id);
+    const body: OutboxBody = { kind: n.kind, text: n.text, payload: n.payload, monitorId: n.monitorId, notificationId: n.id };
+    const tier: AlertTier = RECOVERIES.has(n.kind) ? 'alert' : 'critical';
+    return { projectId: n.projectId, issueId: null, fingerprint, channel: t.channel, target: t.target, tier, reasons: ['monitor'], createdAt: at, notBefore: at, body, dedupeKey: `${fingerprint}:${t.key}` };
+  }
+
+  /** Why a notification is not forwarded (too old, inhibited, silenced), or null to forward it. */
+  private async held(n: Notification, now: number, wallNow: number): Promise<{ status: NotificationStatus; error?: string } | null> {
+    if (now - n.createdAt > MAX_AGE_MS) return { status: 'failed', error: 'expired after 24 h' };
+    if (INHIBITED_WHILE_DOWN.has(n.kind) && (await this.deps.projectDown(n.projectId))) return { status: 'inhibited' };
+    if (await this.recoveryOfUnannouncedFailure(n)) return { status: 'inhibited' };
+    // Silences end at wall-clock times (set through the API or /silence), whatever the monitors' clock.
+    if (await this.silenced(n.projectId, wallNow)) return { status: 'silenced' };
+    return null;
+  }
+
+  /** The target keys of rows a previous claim of this notification already enqueued. */
+  private async forwardedTargets(id: number): Promise<string[]> {
+    const prefix = `${notificationFingerprint(id)}:`;
+    const rows = await this.deps.alerting.alerts.outbox({ dedupeKeyPrefix: prefix, limit: 100 });
+    return rows.flatMap((r) => (r.dedupeKey?.startsWith(prefix) ? [r.dedupeKey.slice(prefix.length)] : []));
   }
 
   /**
@@ -106,50 +176,39 @@ export class MonitorNotifier {
     return silences.some((s) => s.issueId === null && (s.projectId === null || s.projectId === projectId));
   }
 
+  /**
+   * The destinations of the project's issue alerts: its chats from the alert rules (when the
+   * alert bot is configured), following recorded migrations and skipping disabled chats, and the
+   * alert webhook unless it is disabled.
+   */
   private async targets(projectId: number): Promise<Target[]> {
     const project = await this.deps.store.getProject(String(projectId));
     if (!project) return [];
     const rules = await this.deps.alerting.rules.forProject(project);
+    const alerts = this.deps.alerting.alerts;
     const out: Target[] = [];
-    if (this.api) {
+    if (this.deps.config.alerts.telegram.token) {
       for (const chat of rules.chatIds) {
-        const known = await this.deps.alerting.alerts.getTarget('telegram', chat);
-        if (known?.disabledAt) continue;
-        const chatId = known?.migratedTo ?? chat;
-        out.push({ key: `telegram:${chat}`, channel: 'telegram', id: chat, send: (n) => this.sendTelegram(chatId, n, rules.threadId, rules.silent) });
+        const configured = await alerts.getTarget('telegram', chat);
+        if (configured?.disabledAt) continue;
+        const target = await this.followMigrations(chat);
+        if (target !== chat && (await alerts.getTarget('telegram', target))?.disabledAt) continue;
+        out.push({ key: `telegram:${chat}`, channel: 'telegram', target });
       }
     }
-    const { url, secret } = this.deps.config.alerts.webhook;
-    if (url) out.push({ key: `webhook:${url}`, channel: 'webhook', id: url, send: (n) => postWebhook(url, secret, n) });
+    const { url } = this.deps.config.alerts.webhook;
+    if (url && !(await alerts.getTarget('webhook', url))?.disabledAt) out.push({ key: `webhook:${url}`, channel: 'webhook', target: url });
     return out;
   }
 
-  private async sendTelegram(chatId: string, n: Notification, threadId: number | null, silent: boolean): Promise<void> {
-    await this.api!.call('sendMessage', {
-      chat_id: chatId,
-      text: n.text,
-      parse_mode: 'HTML',
-      link_preview_options: { is_disabled: true },
-      ...(threadId !== null ? { message_thread_id: threadId } : {}),
-      ...(silent ? { disable_notification: true } : {}),
-    });
+  /** A group upgraded to a supergroup (possibly more than once): its current id. */
+  private async followMigrations(chat: string): Promise<string> {
+    let target = chat;
+    for (let hops = 0; hops < 5; hops++) {
+      const known = await this.deps.alerting.alerts.getTarget('telegram', target);
+      if (!known?.migratedTo) break;
+      target = known.migratedTo;
+    }
+    return target;
   }
-}
-
-interface Target {
-  key: string;
-  channel: 'telegram' | 'webhook';
-  id: string;
-  send(n: Notification): Promise<void>;
-}
-
-/** Same signing as issue alerts (docs/alerts.md), with `type: "botpulse.monitor"`. */
-async function postWebhook(url: string, secret: string | null, n: Notification): Promise<void> {
-  const timestamp = Math.floor(Date.now() / 1000);
-  const body = JSON.stringify({ type: 'botpulse.monitor', id: n.id, timestamp, alert: { ...n.payload, projectId: n.projectId, monitorId: n.monitorId, text: n.text } });
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'botpulse-alerts', 'x-botpulse-timestamp': String(timestamp) };
-  if (secret) headers['x-botpulse-signature'] = signature(secret, body);
-  const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
-  await response.arrayBuffer().catch(() => undefined);
-  if (!response.ok) throw new Error(`webhook answered HTTP ${response.status}`);
 }

@@ -76,7 +76,11 @@ export interface Flip {
   reason: string | null;
 }
 
-export type NotificationStatus = 'pending' | 'sent' | 'failed' | 'silenced' | 'inhibited' | 'no_target';
+/**
+ * `forwarded`: handed to the alert outbox, which delivers it (its rows' statuses say how that
+ * went); `sent`: delivered directly, by versions before notifications went through the outbox.
+ */
+export type NotificationStatus = 'pending' | 'forwarded' | 'sent' | 'failed' | 'silenced' | 'inhibited' | 'no_target';
 
 export interface NewNotification {
   projectId: number;

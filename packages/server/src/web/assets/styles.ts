@@ -260,7 +260,7 @@ pre.snippet { margin: 0; background: var(--code-bg); border: 1px solid var(--bor
 .legend { font-size: 11.5px; }
 .legend .k { font-weight: 600; }
 table.alerts td.msg { font-family: inherit; }
-.delivery-sent { --c: var(--ok); } .delivery-enqueued { --c: var(--info); } .delivery-pending { --c: var(--info); }
+.delivery-sent, .delivery-forwarded { --c: var(--ok); } .delivery-enqueued { --c: var(--info); } .delivery-pending { --c: var(--info); }
 .delivery-failed, .delivery-no_target { --c: var(--error); } .delivery-inhibited, .delivery-silenced, .delivery-suppressed, .delivery-recorded { --c: var(--ignored); }
 .login-wrap { min-height: 100vh; display: grid; place-items: center; padding: 20px; }
 .login { width: 100%; max-width: 360px; }
