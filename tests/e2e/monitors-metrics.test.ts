@@ -27,6 +27,11 @@ describe('/metrics', () => {
     const ok = await fetch(`${h.server.url}/api/${h.server.projectId}/heartbeat/cron-job?sentry_key=${key}`, { method: 'POST' });
     assert.equal(ok.status, 200);
     await h.waitForStatus('cron-job', 'up');
+    // An error event: digested (digest latency) and alerted as a new issue (alerts sent).
+    const event = { event_id: 'a'.repeat(32), level: 'error', message: 'metrics test error', platform: 'node' };
+    const stored = await fetch(`${h.server.url}/api/${h.server.projectId}/store/?sentry_key=${key}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+    assert.equal(stored.status, 200);
+    await h.waitForAlerts(1);
 
     const response = await fetch(`${h.server.url}/metrics`);
     assert.equal(response.status, 200);
@@ -36,6 +41,8 @@ describe('/metrics', () => {
     assert.match(text, /botpulse_monitor_status\{bot="pay-bot",monitor="cron-job",kind="heartbeat",status="up"\} 1/);
     assert.match(text, /botpulse_events_accepted_total/);
     assert.match(text, /botpulse_spool_backlog/);
+    assert.match(text, /^botpulse_digest_latency_seconds_count [1-9]\d*$/m);
+    assert.match(text, /^botpulse_alerts_sent_total\{channel="telegram"\} [1-9]\d*$/m);
     const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
     assert.equal(check.status, 0, `promtool: ${check.stdout}${check.stderr}`);
   });

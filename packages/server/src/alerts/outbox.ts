@@ -50,6 +50,9 @@ interface Collapsed {
  * a backlog goes out in order once the far side is back.
  */
 export class OutboxSender {
+  /** Messages delivered and delivery attempts that failed, per channel (for /metrics). */
+  readonly sentByChannel: Partial<Record<ChannelKind, number>> = {};
+  readonly failedByChannel: Partial<Record<ChannelKind, number>> = {};
   private running: Promise<void> | null = null;
   private stopped = true;
   private wake: (() => void) | null = null;
@@ -144,8 +147,10 @@ export class OutboxSender {
       if (!items.length) throw new DeliveryError('nothing left to say: the issues are gone', { rejectsMessage: true });
       const delivered = await channel.send({ id: first.id, target: first.target, items, threadId: rules.threadId, silent: rules.silent });
       await this.deps.alerts.markSent(this.deps.workerId, batch, this.success(groups, items, first, delivered.messageId, rules));
+      this.sentByChannel[first.channel] = (this.sentByChannel[first.channel] ?? 0) + 1;
       return true;
     } catch (err) {
+      this.failedByChannel[first.channel] = (this.failedByChannel[first.channel] ?? 0) + 1;
       await this.failed(batch, err);
       return false;
     }

@@ -17,7 +17,8 @@ export type ToDigestThread =
 
 export type FromDigestThread =
   | { type: 'ready' }
-  | { type: 'digested'; rows: number }
+  /** lagsMs: per digested row, from its acceptance to this batch's commit. */
+  | { type: 'digested'; rows: number; lagsMs: number[] }
   | { type: 'changes'; changes: IssueChange[] }
   | { type: 'rejected'; spoolId: number; projectId: number; error: string }
   | { type: 'idle' }

@@ -26,15 +26,23 @@ const backlog: BacklogCounter & { backlog: number } = {
   backlog: 0,
   digested(rows) {
     this.backlog = Math.max(0, this.backlog - rows);
-    post({ type: 'digested', rows });
+    const now = Date.now();
+    post({ type: 'digested', rows, lagsMs: batchReceivedAt.map((at) => now - at) });
+    batchReceivedAt = [];
   },
 };
+/** Acceptance times of the batch being digested, for the digest latency metric. */
+let batchReceivedAt: number[] = [];
+const digestRows = createRowDigester({
+  onRejected: (row, err) => post({ type: 'rejected', spoolId: row.id, projectId: row.projectId, error: err.message }),
+});
 
 const loop = new DigestLoop(store, backlog, {
   batchSize: data.batchSize,
-  digestRows: createRowDigester({
-    onRejected: (row, err) => post({ type: 'rejected', spoolId: row.id, projectId: row.projectId, error: err.message }),
-  }),
+  digestRows: (rows) => {
+    batchReceivedAt = rows.map((row) => row.receivedAt);
+    return digestRows(rows);
+  },
   onChanges: (changes) => post({ type: 'changes', changes }),
   onIdle: () => post({ type: 'idle' }),
   logger,

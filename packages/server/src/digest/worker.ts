@@ -18,6 +18,8 @@ export interface DigestWorkerOptions {
  */
 export class DigestWorker {
   digestedTotal = 0;
+  /** Set by the metrics module: each digested row's time from acceptance to commit. */
+  onDigestLag: ((lagsMs: number[]) => void) | null = null;
   private worker!: Worker;
   private threadIdle = true;
   private closing = false;
@@ -95,6 +97,7 @@ export class DigestWorker {
       case 'digested':
         this.spool.digested(message.rows);
         this.digestedTotal += message.rows;
+        this.onDigestLag?.(message.lagsMs);
         break;
       case 'changes':
         this.options.onChanges?.(message.changes);

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Alerting } from '../alerts/alerting.js';
 import type { Config } from '../config/load.js';
 import type { DigestWorker } from '../digest/worker.js';
 import type { IngestStats } from '../http/stats.js';
@@ -12,6 +13,7 @@ import type { Monitoring } from '../monitors/monitoring.js';
 
 export interface MetricsDeps {
   config: Readonly<Config>;
+  alerting: Alerting;
   stats: IngestStats;
   digest: DigestWorker;
   spool: Spool;
@@ -73,6 +75,35 @@ export function createMetrics(deps: MetricsDeps): Registry {
     collect() {
       this.reset();
       this.inc(deps.digest.digestedTotal);
+    },
+  });
+  const digestLatency = new Histogram({
+    name: 'botpulse_digest_latency_seconds',
+    help: 'Time from an item\'s acceptance (the 200) to its digest commit (grouped and stored).',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [register],
+  });
+  deps.digest.onDigestLag = (lagsMs) => {
+    for (const ms of lagsMs) digestLatency.observe(ms / 1000);
+  };
+  new Counter({
+    name: 'botpulse_alerts_sent_total',
+    help: 'Alert messages delivered (issue and monitor alerts; several alerts may share one message), by channel.',
+    labelNames: ['channel'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [channel, n] of Object.entries(deps.alerting.sender.sentByChannel)) this.inc({ channel }, n);
+    },
+  });
+  new Counter({
+    name: 'botpulse_alerts_failed_total',
+    help: 'Alert delivery attempts that failed (retried later, or given up), by channel.',
+    labelNames: ['channel'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [channel, n] of Object.entries(deps.alerting.sender.failedByChannel)) this.inc({ channel }, n);
     },
   });
   new Gauge({ name: 'botpulse_spool_backlog', help: 'Items accepted but not digested yet.', registers: [register], collect() {
