@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonKey } from '../config/json-key.js';
 import type { Level } from '../digest/types.js';
 import type { AlertTier } from '../store/alerts.js';
 
@@ -120,22 +121,7 @@ export const rulesOverrideSchema = z
 export type RulesOverride = z.output<typeof rulesOverrideSchema>;
 
 /** BOTPULSE_ALERT_RULES: `{"<slug or *>": {…overrides}}` as JSON text. */
-export const rulesJson = z.string().transform((text, ctx) => {
-  if (!text.trim()) return {} as Record<string, RulesOverride>;
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `not JSON: ${(err as Error).message}` });
-    return z.NEVER;
-  }
-  const parsed = z.record(z.string(), rulesOverrideSchema).safeParse(data);
-  if (!parsed.success) {
-    ctx.addIssue({ code: 'custom', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-    return z.NEVER;
-  }
-  return parsed.data;
-});
+export const rulesJson = jsonKey(z.record(z.string(), rulesOverrideSchema));
 
 /** The keys `config/schema.ts` spreads in; see docs/configuration.md. */
 export const alertConfigKeys = {

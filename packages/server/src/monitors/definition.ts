@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonKey } from '../config/json-key.js';
 import type { MonitorSource, NewMonitor } from '../store/monitors.js';
 import type { MonitorConfig } from './config.js';
 import { parseCron } from './schedule.js';
@@ -79,26 +80,14 @@ export function toNewMonitor(def: MonitorDefinition, projectId: number, cfg: Mon
 }
 
 /** BOTPULSE_MONITORS: `{"<project slug>": [definition, …]}` as JSON text. */
-export const declaredMonitorsJson = z.string().transform((text, ctx) => {
-  if (!text.trim()) return {} as Record<string, MonitorDefinition[]>;
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `not JSON: ${(err as Error).message}` });
-    return z.NEVER;
-  }
-  const parsed = z.record(z.string().min(1), z.array(monitorDefinition)).safeParse(data);
-  if (!parsed.success) {
-    ctx.addIssue({ code: 'custom', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-    return z.NEVER;
-  }
-  for (const [project, list] of Object.entries(parsed.data)) {
-    const seen = new Set<string>();
-    for (const def of list) {
-      if (seen.has(def.slug)) ctx.addIssue({ code: 'custom', message: `${project}: monitor "${def.slug}" is declared twice` });
-      seen.add(def.slug);
+export const declaredMonitorsJson = jsonKey(
+  z.record(z.string().min(1), z.array(monitorDefinition)).superRefine((declared, ctx) => {
+    for (const [project, list] of Object.entries(declared)) {
+      const seen = new Set<string>();
+      for (const def of list) {
+        if (seen.has(def.slug)) ctx.addIssue({ code: 'custom', path: [project], message: `monitor "${def.slug}" is declared twice` });
+        seen.add(def.slug);
+      }
     }
-  }
-  return parsed.data;
-});
+  }),
+);
