@@ -50,7 +50,8 @@ describe('the monitors page in a real browser', { skip: chromiumMissing && `${CH
     await page.goto(`${server.url}/login?next=/monitors`);
     await page.fill('#login', 'ann');
     await page.fill('#password', PASSWORD);
-    await Promise.all([page.waitForURL(/\/monitors/), page.click('button[type=submit]')]);
+    // The login URL itself holds "/monitors" (in ?next=), so wait for the path, not a match anywhere.
+    await Promise.all([page.waitForURL((url) => url.pathname === '/monitors'), page.click('button[type=submit]')]);
     return page;
   }
 
