@@ -33,7 +33,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startTestServer(env: Partial<Record<keyof ConfigInput, string>> = {}, opts: { dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(env: Partial<Record<keyof ConfigInput | 'BOTPULSE_CONFIG', string>> = {}, opts: { dataDir?: string } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'botpulse-test-'));
   const port = await freePort();
   const config = loadConfig({
