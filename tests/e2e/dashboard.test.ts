@@ -115,7 +115,12 @@ describe('the dashboard in a real browser', { skip: chromiumMissing && `${CHROMI
     await page.fill('#q', 'balance');
     await page.press('#q', 'Enter');
     // htmx swaps the results in place, then pushes the URL once the swap has settled.
-    await page.waitForFunction("document.querySelectorAll('.issue-title a').length === 1"); // runs in the page
+    // Polled from here, not with page.waitForFunction: the page's CSP (script-src 'self', no
+    // unsafe-eval) refuses the predicate whenever Playwright has to poll it inside the page.
+    for (let i = 0; (await page.locator('.issue-title a').count()) !== 1; i++) {
+      if (i > 100) throw new Error('the filtered list never showed exactly one issue');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await page.waitForURL(/q=balance/);
     assert.match((await page.locator('.issue-title a').textContent()) ?? '', /balance/);
 
