@@ -12,6 +12,11 @@ export interface Destination {
   target: string;
 }
 
+/** A destination as AlertEngine.destinations resolved it, with the chat id or URL as configured (before any migration). */
+export interface ResolvedDestination extends Destination {
+  configured: string;
+}
+
 export interface TriggerInput {
   fingerprint: string;
   projectId: number;

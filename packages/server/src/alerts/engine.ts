@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AlertConfig, ProjectRules } from './config.js';
-import { decideFollowUp, decideTrigger, type Destination } from './cooldown.js';
+import { decideFollowUp, decideTrigger, type ResolvedDestination } from './cooldown.js';
 import { highestTier, issueCanAlert, issueTriggers, type RulesResolver, type Trigger } from './rules.js';
 import type { AlertState, AlertStore, Silence } from '../store/alerts.js';
 import type { IssueChange, Project } from '../store/model.js';
@@ -166,21 +166,22 @@ export class AlertEngine {
 
   /**
    * Where a project's alerts go: its Telegram chats (following recorded migrations, skipping
-   * disabled chats) when the alert bot is configured, and the webhook when one is set.
+   * disabled chats) when the alert bot is configured, and the webhook when one is set. Monitor
+   * notifications go to the same places (monitors/notify.ts).
    */
-  async destinations(rules: ProjectRules): Promise<Destination[]> {
-    const result: Destination[] = [];
+  async destinations(rules: ProjectRules): Promise<ResolvedDestination[]> {
+    const result: ResolvedDestination[] = [];
     if (this.deps.config.telegram.token) {
       for (const chatId of rules.chatIds) {
         const target = await this.followMigrations(chatId);
         const known = await this.deps.alerts.getTarget('telegram', target);
-        if (!known?.disabledAt) result.push({ channel: 'telegram', target });
+        if (!known?.disabledAt) result.push({ channel: 'telegram', target, configured: chatId });
       }
     }
     const url = this.deps.config.webhook.url;
     if (url) {
       const known = await this.deps.alerts.getTarget('webhook', url);
-      if (!known?.disabledAt) result.push({ channel: 'webhook', target: url });
+      if (!known?.disabledAt) result.push({ channel: 'webhook', target: url, configured: url });
     }
     return result;
   }

@@ -57,7 +57,7 @@ describe('monitor notifications forwarded to the alert outbox', () => {
   });
 
   const notifier = (notifications: MonitorStore = monitors) =>
-    new MonitorNotifier({ config, store, monitors: notifications, alerting, clock, logger: pino({ level: 'silent' }), workerId: 'w-1', projectDown: async (id) => down.has(id) });
+    new MonitorNotifier({ store, monitors: notifications, alerting, clock, logger: pino({ level: 'silent' }), workerId: 'w-1', projectDown: async (id) => down.has(id) });
   const notify = (kind: string, over: Partial<NewNotification> = {}): Promise<Notification> =>
     monitors.enqueue({ projectId: project.id, monitorId: 1, fingerprint: 'monitor:1', kind, text: `<b>${kind}</b>`, payload: { kind, monitor: 'pay' }, createdAt: clock.now(), ...over });
   const record = async (id: number) => (await monitors.notifications({ projectId: project.id, limit: 500 })).find((n) => n.id === id)!;

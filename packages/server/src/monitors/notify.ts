@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Alerting } from '../alerts/alerting.js';
-import type { Config } from '../config/load.js';
+import { isSilenced } from '../alerts/engine.js';
 import type { AlertStore, AlertTier, ChannelKind, NewOutboxRow, OutboxBody } from '../store/alerts.js';
 import type { MonitorStore, Notification, NotificationStatus } from '../store/monitors.js';
 import type { Store } from '../store/store.js';
@@ -32,7 +32,6 @@ import type { Clock } from './clock.js';
  * second insert would add nothing.
  */
 export interface NotifierDeps {
-  config: Readonly<Config>;
   store: Store;
   monitors: MonitorStore;
   alerting: Alerting;
@@ -149,7 +148,7 @@ export class MonitorNotifier {
     if (INHIBITED_WHILE_DOWN.has(n.kind) && (await this.deps.projectDown(n.projectId))) return { status: 'inhibited' };
     if (await this.recoveryOfUnannouncedFailure(n)) return { status: 'inhibited' };
     // Silences end at wall-clock times (set through the API or /silence), whatever the monitors' clock.
-    if (await this.silenced(n.projectId, wallNow)) return { status: 'silenced' };
+    if (isSilenced(await this.deps.alerting.alerts.activeSilences(wallNow), n.projectId, null)) return { status: 'silenced' };
     return null;
   }
 
@@ -171,44 +170,11 @@ export class MonitorNotifier {
     return failure?.status === 'inhibited';
   }
 
-  private async silenced(projectId: number, now: number): Promise<boolean> {
-    const silences = await this.deps.alerting.alerts.activeSilences(now);
-    return silences.some((s) => s.issueId === null && (s.projectId === null || s.projectId === projectId));
-  }
-
-  /**
-   * The destinations of the project's issue alerts: its chats from the alert rules (when the
-   * alert bot is configured), following recorded migrations and skipping disabled chats, and the
-   * alert webhook unless it is disabled.
-   */
+  /** The destinations of the project's issue alerts (AlertEngine.destinations), keyed by the chat or URL as configured. */
   private async targets(projectId: number): Promise<Target[]> {
     const project = await this.deps.store.getProject(String(projectId));
     if (!project) return [];
-    const rules = await this.deps.alerting.rules.forProject(project);
-    const alerts = this.deps.alerting.alerts;
-    const out: Target[] = [];
-    if (this.deps.config.alerts.telegram.token) {
-      for (const chat of rules.chatIds) {
-        const configured = await alerts.getTarget('telegram', chat);
-        if (configured?.disabledAt) continue;
-        const target = await this.followMigrations(chat);
-        if (target !== chat && (await alerts.getTarget('telegram', target))?.disabledAt) continue;
-        out.push({ key: `telegram:${chat}`, channel: 'telegram', target });
-      }
-    }
-    const { url } = this.deps.config.alerts.webhook;
-    if (url && !(await alerts.getTarget('webhook', url))?.disabledAt) out.push({ key: `webhook:${url}`, channel: 'webhook', target: url });
-    return out;
-  }
-
-  /** A group upgraded to a supergroup (possibly more than once): its current id. */
-  private async followMigrations(chat: string): Promise<string> {
-    let target = chat;
-    for (let hops = 0; hops < 5; hops++) {
-      const known = await this.deps.alerting.alerts.getTarget('telegram', target);
-      if (!known?.migratedTo) break;
-      target = known.migratedTo;
-    }
-    return target;
+    const destinations = await this.deps.alerting.engine.destinations(await this.deps.alerting.rules.forProject(project));
+    return destinations.map((d) => ({ key: `${d.channel}:${d.configured}`, channel: d.channel, target: d.target }));
   }
 }
