@@ -1,18 +1,16 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
-import type { Monitor, MonitorSettings, MonitorStore, NewMonitor } from '../store/monitors.js';
+import type { Monitor, MonitorStore, NewMonitor } from '../store/monitors.js';
 import type { Store } from '../store/store.js';
 import type { MonitorConfig } from './config.js';
 import { nextVersion } from './heartbeat.js';
-import { toNewMonitor } from './definition.js';
+import { changedSettings, toNewMonitor } from './definition.js';
 
 export interface DeclaredResult {
   created: string[];
   updated: string[];
   removed: string[];
 }
-
-const SETTINGS: (keyof MonitorSettings)[] = ['periodMs', 'graceMs', 'schedule', 'timezone', 'failureThreshold', 'recoveryThreshold', 'url', 'timeoutMs', 'lockKey'];
 
 /**
  * Makes the stored monitors match BOTPULSE_MONITORS, at every start: declared monitors are
@@ -50,8 +48,7 @@ async function upsert(monitors: MonitorStore, wanted: NewMonitor, now: number): 
     const existing = await monitors.findMonitor(wanted.projectId, wanted.slug);
     if (existing && existing.kind !== wanted.kind) await monitors.deleteMonitor(existing.id);
     if (!existing || existing.kind !== wanted.kind) return { monitor: (await monitors.ensureMonitor(wanted, now)).monitor, change: 'created' };
-    const set: Partial<Monitor> = {};
-    for (const key of SETTINGS) if (wanted[key] !== undefined && wanted[key] !== existing[key]) (set as Record<string, unknown>)[key] = wanted[key];
+    const set: Partial<Monitor> = changedSettings(existing, wanted);
     if (existing.source !== 'config') set.source = 'config';
     if (Object.keys(set).length === 0) return { monitor: existing, change: null };
     const applied = await monitors.transition({ monitorId: existing.id, expect: { status: existing.status, updatedAt: existing.updatedAt }, set: { ...set, updatedAt: nextVersion(existing, now) } });

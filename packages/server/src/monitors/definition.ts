@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { jsonKey } from '../config/json-key.js';
-import type { MonitorSource, NewMonitor } from '../store/monitors.js';
+import type { Monitor, MonitorSettings, MonitorSource, NewMonitor } from '../store/monitors.js';
 import type { MonitorConfig } from './config.js';
 import { parseCron } from './schedule.js';
 
@@ -77,6 +77,15 @@ export function toNewMonitor(def: MonitorDefinition, projectId: number, cfg: Mon
     timeoutMs: def.timeoutSeconds ? def.timeoutSeconds * 1000 : uptime ? cfg.probe.timeoutMs : null,
     lockKey: def.lockKey ?? null,
   };
+}
+
+const SETTINGS: readonly (keyof MonitorSettings)[] = ['periodMs', 'graceMs', 'schedule', 'timezone', 'failureThreshold', 'recoveryThreshold', 'url', 'timeoutMs', 'lockKey'];
+
+/** The settings in `wanted` that differ from the monitor's (a setting left undefined is kept). */
+export function changedSettings(m: Monitor, wanted: Partial<MonitorSettings>): Partial<Monitor> {
+  const out: Partial<Monitor> = {};
+  for (const key of SETTINGS) if (wanted[key] !== undefined && wanted[key] !== m[key]) (out as Record<string, unknown>)[key] = wanted[key];
+  return out;
 }
 
 /** BOTPULSE_MONITORS: `{"<project slug>": [definition, …]}` as JSON text. */

@@ -8,6 +8,7 @@ import type { Project } from '../store/model.js';
 import type { SpoolRow, Store } from '../store/store.js';
 import type { Clock } from './clock.js';
 import { RawItemCursor } from './consumer.js';
+import { changedSettings } from './definition.js';
 import { onBeat, onDeadline, type Beat, type HeartbeatContext } from './heartbeat.js';
 import { bucketOf, emptyBuckets } from './latency.js';
 import { MonitorNotifier } from './notify.js';
@@ -236,7 +237,8 @@ export class Monitors {
       const current = attempt === 0 ? monitor : await this.deps.monitors.getMonitor(monitor.id);
       if (!current) return monitor;
       const t = onBeat(current, beat, await this.context(current));
-      if (current.source === 'checkin' && create.source === 'checkin') Object.assign(t.set, configChanges(current, create));
+      // A check-in's monitor_config edits only monitors check-ins made (Sentry: monitor_config upserts).
+      if (current.source === 'checkin' && create.source === 'checkin') Object.assign(t.set, changedSettings(current, create));
       if (await this.apply(t)) return (await this.deps.monitors.getMonitor(monitor.id)) ?? current;
     }
     throw new Error(`monitor ${slug}: too many concurrent changes`);
@@ -313,16 +315,6 @@ export function settingsFromMonitorConfig(config: Record<string, unknown> | unde
   if (typeof config['timezone'] === 'string') out.timezone = config['timezone'];
   if (typeof config['failure_issue_threshold'] === 'number') out.failureThreshold = Math.max(1, Math.floor(config['failure_issue_threshold']));
   if (typeof config['recovery_threshold'] === 'number') out.recoveryThreshold = Math.max(1, Math.floor(config['recovery_threshold']));
-  return out;
-}
-
-/** Settings a check-in changes on a monitor it made (Sentry: monitor_config upserts). */
-function configChanges(m: Monitor, wanted: Partial<NewMonitor>): Partial<Monitor> {
-  const out: Partial<Monitor> = {};
-  for (const key of ['periodMs', 'graceMs', 'schedule', 'timezone', 'failureThreshold', 'recoveryThreshold'] as const) {
-    const value = wanted[key];
-    if (value !== undefined && value !== m[key]) (out as Record<string, unknown>)[key] = value;
-  }
   return out;
 }
 
