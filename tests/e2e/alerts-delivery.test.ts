@@ -1,5 +1,5 @@
 // Delivery under faults: Telegram's retry_after is honoured; an outage loses nothing and the
-// backlog arrives in order, collapsed; a 5,000-character title with markup stays a valid message.
+// backlog arrives in order, one message per issue; a 5,000-character title with markup stays a valid message.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Faults } from '../../packages/fake-telegram/src/index.js';
@@ -25,7 +25,7 @@ describe('alert delivery when Telegram misbehaves', () => {
     assert.ok(waited < 3500, `but not much longer (${waited} ms)`);
   });
 
-  it('loses nothing while Telegram is down and sends the backlog in order, collapsed, when it returns', async () => {
+  it('loses nothing while Telegram is down and sends the backlog in order, one message per issue, when it returns', async () => {
     const before = h.messages().length;
     await h.tg.down();
     await h.post(errorEvent('outage-a'));
@@ -33,14 +33,19 @@ describe('alert delivery when Telegram misbehaves', () => {
     await h.post(errorEvent('outage-b'));
     await sleep(50);
     await h.post(errorEvent('outage-c'));
-    // outage-a keeps failing: its frequency rule fires again after the 1 s cooldown, a second row
+    // outage-a keeps failing: its frequency rule fires again after the 1 s cooldown. Its first
+    // message has not gone out, so the trigger is held (the cooldown counts from the send), not
+    // enqueued as a second message.
     await sleep(1200);
     await h.postMany(5, errorEvent('outage-a'), 1);
     await h.server.digested();
+    await h.server.botpulse.alerting.engine.idle();
     await sleep(1500);
-    const rows = await h.server.botpulse.alerting.alerts.outbox({ status: 'pending' });
+    const alerts = h.server.botpulse.alerting.alerts;
+    const rows = await alerts.outbox({ status: 'pending' });
     const issueA = await h.issueByFingerprint('outage-a');
-    assert.ok(rows.filter((r) => r.issueId === issueA.id).length >= 2, 'outage-a has more than one pending row');
+    assert.equal(rows.filter((r) => r.issueId === issueA.id).length, 1, 'outage-a has one pending row');
+    assert.deepEqual((await alerts.getState(`issue:${issueA.id}`))?.pending?.reasons, ['frequency'], 'and its frequency trigger held');
 
     await h.tg.up();
     const messages = (await h.waitForMessages(before + 1, 10_000)) as ReturnType<AlertHarness['messages']>;
@@ -49,11 +54,15 @@ describe('alert delivery when Telegram misbehaves', () => {
     const at = (name: string) => text.indexOf(`${name}:`);
     for (const name of ['outage-a', 'outage-b', 'outage-c']) assert.ok(at(name) >= 0, `${name} arrived:\n${text}`);
     assert.ok(at('outage-a') < at('outage-b') && at('outage-b') < at('outage-c'), `in order:\n${text}`);
-    assert.equal(text.split('outage-a:').length - 1, 1, `outage-a once, collapsed:\n${text}`);
+    assert.equal(text.split('outage-a:').length - 1, 1, `outage-a once, with every event:\n${text}`);
+    assert.match(text, /6 events · 1 user/, 'its message counts the events of the outage');
     assert.ok(messages.length >= before + 1);
-    const after = await h.server.botpulse.alerting.alerts.outbox({});
-    assert.ok(after.some((r) => r.issueId === issueA.id && r.status === 'collapsed'));
+    // The held trigger was covered by that message: no "0 events since" follow-up after the cooldown.
+    await sleep(1500);
+    assert.equal(h.messages().slice(before).map((m) => m.text ?? '').join('\n').split('outage-a:').length - 1, 1, 'no empty follow-up');
+    const after = await alerts.outbox({});
     assert.equal(after.filter((r) => r.status === 'pending').length, 0);
+    assert.equal((await alerts.getState(`issue:${issueA.id}`))?.pending, null);
   });
 
   it('escapes and truncates a 5,000-character title and stack full of < and & into a valid message', async () => {

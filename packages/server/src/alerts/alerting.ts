@@ -23,7 +23,7 @@ export interface Alerting {
   sender: OutboxSender;
   bot: AlertBot | null;
   rules: RulesResolver;
-  /** The digest's hook. */
+  /** The digest's hook: wakes the engine, which reads the changes from the durable feed. */
   onIssueChanges(changes: IssueChange[]): void;
   start(): void;
   stop(): Promise<void>;
@@ -61,7 +61,7 @@ export function createAlerting(config: Readonly<Config>, store: Store, logger: L
   const { telegramApi, ...channels } = createChannels(config);
   // The engine and the sender need each other (enqueue → wake; tick → follow-ups): wire through closures.
   let sender: OutboxSender | null = null;
-  const engine = new AlertEngine({ store, alerts, config: config.alerts, rules, logger: log, onEnqueued: () => sender?.kick() });
+  const engine = new AlertEngine({ store, alerts, config: config.alerts, rules, logger: log, workerId, onEnqueued: () => sender?.kick() });
   sender = new OutboxSender({ store, alerts, channels, config: config.alerts, publicUrl: config.publicUrl, rules, logger: log, workerId, onTick: () => engine.followUps(), ...options.sender });
   const bot =
     telegramApi && config.alerts.telegram.updates === 'polling'
@@ -75,12 +75,14 @@ export function createAlerting(config: Readonly<Config>, store: Store, logger: L
     rules,
     onIssueChanges: (changes) => engine.onIssueChanges(changes),
     start() {
+      engine.start();
       sender!.start();
       bot?.start();
     },
     async stop() {
       await bot?.stop();
-      await engine.idle();
+      // Changes not evaluated yet stay in the feed for the next start (or another process).
+      await engine.stop();
       await sender!.stop();
     },
   };

@@ -31,6 +31,7 @@ const sent = (over: Partial<AlertState> = {}): AlertState => ({
   repeatAt: null,
   ackedAt: null,
   ackedBy: null,
+  awaitingSend: false,
   ...over,
 });
 
@@ -48,11 +49,33 @@ describe('noise control', () => {
     assert.deepEqual(held.enqueue, []);
     assert.deepEqual(held.state!.pending, { tier: 'alert', reasons: ['frequency'] });
     assert.deepEqual(decideTrigger(held.state, input({ now: 21_000 })), { state: null, enqueue: [], log: [] }, 'a storm writes nothing more');
-    assert.deepEqual(decideFollowUp(held.state, { now: 309_999, cooldownMs: 300_000, groupWindowMs: 3000, destinations: input().destinations, issueStatus: 'new', silenced: false }).enqueue, []);
-    const flushed = decideFollowUp(held.state, { now: 310_000, cooldownMs: 300_000, groupWindowMs: 3000, destinations: input().destinations, issueStatus: 'new', silenced: false });
+    assert.deepEqual(decideFollowUp(held.state, { now: 309_999, cooldownMs: 300_000, groupWindowMs: 3000, destinations: input().destinations, issueStatus: 'new', issueEvents: 5, silenced: false }).enqueue, []);
+    const flushed = decideFollowUp(held.state, { now: 310_000, cooldownMs: 300_000, groupWindowMs: 3000, destinations: input().destinations, issueStatus: 'new', issueEvents: 5, silenced: false });
     assert.equal(flushed.enqueue.length, 1);
     assert.equal(flushed.state!.pending, null);
     assert.equal(flushed.state!.cooldownUntil, 610_000);
+  });
+
+  it('holds every trigger while the last message is still in the outbox, and has no follow-up due before it is sent', () => {
+    // The cooldown ended long ago by the decision's clock, but its message has not gone out yet.
+    const waiting = sent({ cooldownUntil: 0, lastSentAt: null, awaitingSend: true });
+    const held = decideTrigger(waiting, input({ now: 20_000 }));
+    assert.deepEqual(held.enqueue, []);
+    assert.deepEqual(held.state!.pending, { tier: 'alert', reasons: ['frequency'] });
+    const base = { cooldownMs: 300_000, groupWindowMs: 3000, destinations: input().destinations, issueStatus: 'new' as const, issueEvents: 5, silenced: false };
+    assert.deepEqual(decideFollowUp({ ...held.state!, awaitingSend: true }, { ...base, now: 400_000 }), { state: null, enqueue: [], log: [] }, 'nothing due, nothing cleared');
+    assert.equal(decideTrigger(waiting, input({ now: 20_000, reasons: ['regression'] })).enqueue.length, 1, 'a new incident still goes out');
+  });
+
+  it('drops a held trigger the last message already covered (no event since it), unless it asked for a higher tier', () => {
+    const base = { now: 400_000, cooldownMs: 300_000, groupWindowMs: 3000, destinations: input().destinations, issueStatus: 'new' as const, silenced: false };
+    const covered = sent({ eventsAtLast: 5, pending: { tier: 'alert', reasons: ['frequency'] } });
+    const dropped = decideFollowUp(covered, { ...base, issueEvents: 5 });
+    assert.deepEqual(dropped.enqueue, []);
+    assert.equal(dropped.state!.pending, null);
+    assert.equal(decideFollowUp(covered, { ...base, issueEvents: 6 }).enqueue.length, 1, 'an event since: it goes out');
+    const escalated = sent({ eventsAtLast: 5, pending: { tier: 'critical', reasons: ['level'] } });
+    assert.equal(decideFollowUp(escalated, { ...base, issueEvents: 5 }).enqueue[0]?.tier, 'critical');
   });
 
   it('sends a regression even inside the cooldown, and asks for a new acknowledgement', () => {
@@ -65,7 +88,7 @@ describe('noise control', () => {
     const d = decideTrigger(null, input({ tier: 'critical', reasons: ['new', 'level'] }));
     assert.equal(d.enqueue[0]!.notBefore, 10_000, 'no grouping wait');
     const state = sent({ tier: 'critical', repeatAt: 50_000 });
-    const base = { cooldownMs: 300_000, groupWindowMs: 3000, destinations: input().destinations, silenced: false };
+    const base = { cooldownMs: 300_000, groupWindowMs: 3000, destinations: input().destinations, silenced: false, issueEvents: 5 };
     const repeat = decideFollowUp(state, { ...base, now: 50_000, issueStatus: 'new' });
     assert.deepEqual(repeat.enqueue[0]!.reasons, ['repeat']);
     assert.equal(repeat.state!.repeatAt, null, 'set again when the repeat is actually sent');

@@ -1,6 +1,6 @@
 import type { IssueStatus } from '../store/model.js';
 import type { AlertDecision, AlertLogEntry, AlertReason, AlertState, AlertTier, ChannelKind, NewOutboxRow } from '../store/alerts.js';
-import { FRESH_REASONS, highestTier } from './rules.js';
+import { FRESH_REASONS, highestTier, tierAbove } from './rules.js';
 
 /**
  * Noise control as pure functions of the stored state: the store runs them inside the
@@ -34,6 +34,11 @@ export interface TriggerInput {
  * A trigger fired. Sent unless the fingerprint is cooling down; a trigger inside the cooldown is
  * kept as `pending` and goes out (with everything since) when the cooldown ends. A new incident
  * (new issue, regression, end of an ignore) is sent even inside a cooldown.
+ *
+ * While the fingerprint's last message is still in the outbox (`awaitingSend`: held by the chat's
+ * pacing, an outage, or being sent right now) the fingerprint counts as cooling down, however old
+ * the decision: the cooldown that matters starts when that message is sent (markSent moves
+ * `cooldownUntil` there), so a trigger now would put two messages less than a cooldown apart.
  */
 export function decideTrigger(state: AlertState | null, input: TriggerInput): AlertDecision {
   const log = (outcome: AlertLogEntry['outcome']): AlertLogEntry[] => [
@@ -44,7 +49,7 @@ export function decideTrigger(state: AlertState | null, input: TriggerInput): Al
   if (input.destinations.length === 0) return { state: null, enqueue: [], log: log('no_target') };
   const fresh = input.reasons.some((r) => FRESH_REASONS.includes(r));
   const current = state ?? emptyState(input);
-  if (!fresh && input.now < current.cooldownUntil) {
+  if (!fresh && (input.now < current.cooldownUntil || current.awaitingSend)) {
     // Already held back for this cooldown: nothing new to write (a storm costs no writes).
     if (covers(current.pending, input.tier, input.reasons)) return { state: null, enqueue: [], log: [] };
     return { state: { ...current, pending: mergePending(current.pending, input.tier, input.reasons) }, enqueue: [], log: log('suppressed') };
@@ -68,6 +73,8 @@ export interface FollowUpInput {
   destinations: Destination[];
   /** The issue's status now; null for project-wide fingerprints. */
   issueStatus: IssueStatus | null;
+  /** The issue's event total now; null for project-wide fingerprints. */
+  issueEvents: number | null;
   silenced: boolean;
 }
 
@@ -77,11 +84,12 @@ export interface FollowUpInput {
  * the transaction, so only one process sends a given follow-up.
  */
 export function decideFollowUp(state: AlertState | null, input: FollowUpInput): AlertDecision {
-  if (!state) return { state: null, enqueue: [], log: [] };
+  // Nothing is due before the last message went out: its send starts the next cooldown (and repeat).
+  if (!state || state.awaitingSend) return { state: null, enqueue: [], log: [] };
   const status = input.issueStatus;
   // Repeats stop once someone acknowledged (in progress), resolved or muted the issue.
   const repeatDue = state.repeatAt !== null && state.repeatAt <= input.now && state.ackedAt === null && (status === null || status === 'new');
-  const pendingDue = state.pending !== null && state.cooldownUntil <= input.now && status !== 'resolved' && status !== 'ignored';
+  const pendingDue = state.pending !== null && state.cooldownUntil <= input.now && status !== 'resolved' && status !== 'ignored' && !coveredBySent(state, input);
   const cleared: AlertState = { ...state, pending: null, repeatAt: null };
   if (!repeatDue && !pendingDue) {
     const stale = (state.repeatAt !== null && state.repeatAt <= input.now) || (state.pending !== null && state.cooldownUntil <= input.now);
@@ -99,6 +107,16 @@ export function decideFollowUp(state: AlertState | null, input: FollowUpInput): 
     enqueue: row,
     log: [{ ...base, at: input.now, tier, reasons: unique(reasons), outcome: 'enqueued' }],
   };
+}
+
+/**
+ * A trigger held while the last message was still waiting to go out is covered by that message
+ * when no event came after it (the message counted every event up to its send) and it asked for
+ * no higher tier: a follow-up would only say "0 events since the last message".
+ */
+function coveredBySent(state: AlertState, input: FollowUpInput): boolean {
+  if (input.issueEvents === null || state.lastSentAt === null || !state.pending) return false;
+  return input.issueEvents <= state.eventsAtLast && !tierAbove(state.pending.tier, state.tier);
 }
 
 function outboxRows(input: Omit<TriggerInput, 'tier' | 'reasons'>, tier: AlertTier, reasons: AlertReason[]): NewOutboxRow[] {
@@ -143,6 +161,7 @@ function emptyState(input: TriggerInput): AlertState {
     repeatAt: null,
     ackedAt: null,
     ackedBy: null,
+    awaitingSend: false,
   };
 }
 

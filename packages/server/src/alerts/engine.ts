@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { AlertConfig, ProjectRules } from './config.js';
 import { decideFollowUp, decideTrigger, type ResolvedDestination } from './cooldown.js';
-import { highestTier, issueCanAlert, issueTriggers, type RulesResolver, type Trigger } from './rules.js';
-import type { AlertState, AlertStore, Silence } from '../store/alerts.js';
+import { highestTier, issueCanAlert, issueTriggers, type AlertableChange, type RulesResolver, type Trigger } from './rules.js';
+import type { AlertState, AlertStore, FeedChange, PlannedDecision, Silence } from '../store/alerts.js';
 import type { IssueChange, Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
 
@@ -15,119 +15,287 @@ export interface AlertEngineDeps {
   /** Tells the outbox sender that rows were enqueued. */
   onEnqueued: () => void;
   now?: () => number;
+  /** Unique per process: the engine lease carries it. */
+  workerId?: string;
+  /** How often the feed is looked at without a kick (changes digested by another process). */
+  pollMs?: number;
 }
 
 /** Alert fingerprint of an issue: all of an issue's rules share one cooldown. */
 export const issueFingerprint = (issueId: number) => `issue:${issueId}`;
 export const projectFingerprint = (projectId: number) => `project:${projectId}:frequency`;
 
+/** One engine per database consumes the change feed (several processes may share the file). */
+export const ENGINE_LEASE = 'alerts:engine';
+/** A holder that died without releasing is replaced after this long. */
+const ENGINE_LEASE_MS = 15_000;
+/** Changes evaluated, and consumed with their decisions, per transaction. */
+const FEED_BATCH = 200;
+/** A change whose evaluation fails this many times on its own is given up (logged, counted). */
+const MAX_CHANGE_FAILURES = 5;
+
+/** Counters for /metrics. */
+export interface EngineStats {
+  /** Changes of the feed evaluated (their decisions committed with their consumption). */
+  evaluated: number;
+  /** Changes given up after failing MAX_CHANGE_FAILURES times on their own. */
+  givenUp: number;
+  /** Evaluation attempts that failed (each is retried). */
+  failures: number;
+}
+
 /**
- * Turns the digest's IssueChange[] into alert decisions, and time into follow-ups (repeats of
- * unacknowledged critical alerts, alerts held back by a cooldown). Batches are processed one at a
- * time in arrival order; the digest never waits for it.
+ * Turns the digest's issue changes into alert decisions, and time into follow-ups (repeats of
+ * unacknowledged critical alerts, alerts held back by a cooldown).
+ *
+ * The changes come through a durable feed (`alert_changes`), written by the digest in its batch
+ * transaction. The engine holding the `alerts:engine` lease reads it in order, evaluates a batch,
+ * and commits the decisions (cooldown state, outbox rows, log) together with the deletion of the
+ * changes it evaluated: a kill at any point either loses nothing or re-evaluates a batch whose
+ * decisions never committed. The digest's in-process hook (onIssueChanges) only wakes it up.
  */
 export class AlertEngine {
-  private queue: Promise<void> = Promise.resolve();
+  readonly stats: EngineStats = { evaluated: 0, givenUp: 0, failures: 0 };
+  /** This process held the engine lease at its last pass with work to do. */
+  consuming = false;
   private readonly now: () => number;
+  private readonly workerId: string;
+  private passes: Promise<unknown> = Promise.resolve();
+  private running: Promise<void> | null = null;
+  private stopped = true;
+  private kicked = false;
+  private wake: (() => void) | null = null;
+  /** Feed row id → failed evaluations of that change on its own. */
+  private readonly changeFailures = new Map<number, number>();
+  private retryAt = 0;
 
   constructor(private readonly deps: AlertEngineDeps) {
     this.now = deps.now ?? Date.now;
+    this.workerId = deps.workerId ?? `engine:${process.pid}:${Math.random().toString(16).slice(2, 10)}`;
   }
 
-  /** The digest's hook (`createBotpulse({ onIssueChanges })`): never throws, never blocks the digest. */
-  onIssueChanges(changes: IssueChange[]): void {
-    this.queue = this.queue.then(() => this.process(changes)).catch((err) => this.deps.logger.error({ err }, 'alert rules failed for a digest batch'));
+  start(): void {
+    if (this.running) return;
+    this.stopped = false;
+    this.running = this.loop();
   }
 
-  /** Resolves when every batch handed over so far has been evaluated. */
-  async idle(): Promise<void> {
-    await this.queue;
+  /** Finishes the pass in progress and hands the lease over. Unconsumed changes stay in the feed. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.running;
+    this.running = null;
+    await this.passes;
+    if (this.consuming) await this.deps.alerts.releaseLease(ENGINE_LEASE, this.workerId).catch((err) => this.deps.logger.warn({ err }, 'could not release the alert engine lease'));
+    this.consuming = false;
   }
 
-  private async process(changes: IssueChange[]): Promise<void> {
-    const silences = await this.deps.alerts.activeSilences(this.now());
-    let enqueued = 0;
-    const projects = new Map<number, Project>();
-    for (const change of changes) {
-      const project = await this.project(change.issue.projectId, projects);
-      if (!project) continue;
-      const rules = await this.deps.rules.forProject(project);
-      enqueued += await this.evaluateIssue(change, rules, silences);
-    }
-    for (const project of projects.values()) enqueued += await this.evaluateProject(project, silences);
-    if (enqueued) this.deps.onEnqueued();
-  }
-
-  private async project(id: number, seen: Map<number, Project>): Promise<Project | null> {
-    const known = seen.get(id);
-    if (known) return known;
-    const project = await this.deps.store.getProject(id);
-    if (project) seen.set(id, project);
-    return project;
-  }
-
-  private async evaluateIssue(change: IssueChange, rules: ProjectRules, silences: Silence[]): Promise<number> {
-    if (!issueCanAlert(change)) return 0;
-    const fingerprint = issueFingerprint(change.issue.id);
-    const now = this.now();
-    const frequencyExceeded = await this.issueFrequencyExceeded(change, rules, fingerprint, now);
-    const triggers = issueTriggers(change, rules, frequencyExceeded);
-    if (!triggers.length) return 0;
-    const destinations = await this.destinations(rules);
-    const decision = await this.deps.alerts.decide(fingerprint, (state) =>
-      decideTrigger(state, {
-        fingerprint,
-        projectId: change.issue.projectId,
-        issueId: change.issue.id,
-        ...tierAndReasons(triggers, change.issue.status),
-        now,
-        cooldownMs: rules.cooldownMs,
-        groupWindowMs: this.deps.config.groupWindowMs,
-        destinations,
-        silenced: isSilenced(silences, change.issue.projectId, change.issue.id),
-      }),
-    );
-    return decision.enqueue.length;
+  /** New changes were digested: look at the feed now. */
+  kick(): void {
+    this.kicked = true;
+    this.wake?.();
   }
 
   /**
-   * Counting is skipped while a trigger is already pending in the cooldown: a storm then costs one
-   * state read per issue and batch, not a count.
+   * The digest's in-process hook (`createBotpulse({ onIssueChanges })`). The changes themselves
+   * are read from the durable feed; this only wakes the engine. Never throws, never blocks.
    */
-  private async issueFrequencyExceeded(change: IssueChange, rules: ProjectRules, fingerprint: string, now: number): Promise<boolean> {
+  onIssueChanges(_changes: IssueChange[]): void {
+    this.kick();
+  }
+
+  /** Resolves when the feed is empty: every change digested so far has been evaluated (by this or another process). */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.consume().catch(() => 0);
+      if ((await this.deps.alerts.changeBacklog()) === 0) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** One pass over the feed (serialised with every other pass of this process); returns changes evaluated. */
+  consume(): Promise<number> {
+    const pass = this.passes.then(() => this.consumeFeed());
+    this.passes = pass.catch(() => undefined);
+    return pass;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      this.kicked = false;
+      try {
+        await this.consume();
+      } catch (err) {
+        this.stats.failures += 1;
+        this.deps.logger.error({ err }, 'alert engine pass failed; retrying');
+      }
+      await this.sleep(this.deps.pollMs ?? 500);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.kicked || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async consumeFeed(): Promise<number> {
+    if (Date.now() < this.retryAt) return 0;
+    let total = 0;
+    for (;;) {
+      const changes = await this.deps.alerts.pendingChanges(FEED_BATCH);
+      if (!changes.length || !(await this.holdLease())) return total;
+      const done = await this.consumeBatch(changes);
+      total += done;
+      // Short: a change waits for its retry, or another engine took over.
+      if (done < changes.length) return total;
+    }
+  }
+
+  private async holdLease(): Promise<boolean> {
+    const held = await this.deps.alerts.lease(ENGINE_LEASE, this.workerId, Date.now(), ENGINE_LEASE_MS);
+    if (held && !this.consuming) this.deps.logger.info('this process now evaluates alert rules (alerts:engine lease)');
+    this.consuming = held;
+    return held;
+  }
+
+  /**
+   * Evaluates a batch in one transaction. If that fails, its changes are evaluated one at a time,
+   * in order, so one change that cannot be evaluated does not hold the others: it is retried a
+   * few times, then given up with an error line and a counter.
+   */
+  private async consumeBatch(changes: FeedChange[]): Promise<number> {
+    try {
+      return (await this.evaluate(changes)) ? changes.length : 0;
+    } catch (err) {
+      this.stats.failures += 1;
+      if (changes.length > 1) this.deps.logger.warn({ err, changes: changes.length }, 'alert rules failed for a batch of issue changes; evaluating them one by one');
+      else this.deps.logger.warn({ err }, 'alert rules failed for an issue change');
+    }
+    let done = 0;
+    for (const change of changes) {
+      try {
+        if (!(await this.evaluate([change]))) return done;
+        this.changeFailures.delete(change.id);
+      } catch (err) {
+        const failures = (this.changeFailures.get(change.id) ?? 0) + 1;
+        if (failures < MAX_CHANGE_FAILURES) {
+          this.changeFailures.set(change.id, failures);
+          this.retryAt = Date.now() + 1000 * failures;
+          this.deps.logger.warn({ err, issueId: change.issueId, failures }, 'alert rules failed for an issue change; will retry');
+          return done;
+        }
+        this.changeFailures.delete(change.id);
+        this.stats.givenUp += 1;
+        this.deps.logger.error({ err, issueId: change.issueId, projectId: change.projectId, failures }, 'alert rules keep failing for an issue change; it is given up without a decision');
+        await this.deps.alerts.consumeChanges([change.id], []);
+      }
+      done += 1;
+    }
+    return done;
+  }
+
+  /** Plans the decisions of `changes` and commits them with their consumption; false if another engine consumed them. */
+  private async evaluate(changes: FeedChange[]): Promise<boolean> {
+    const now = this.now();
+    const silences = await this.deps.alerts.activeSilences(now);
+    const projects = new Map<number, { project: Project; rules: ProjectRules; destinations: ResolvedDestination[] }>();
+    const plans: PlannedDecision[] = [];
+    for (const change of changes) {
+      const context = await this.projectContext(change.projectId, projects);
+      const plan = context && (await this.planIssue(change, context.rules, context.destinations, silences, now));
+      if (plan) plans.push(plan);
+    }
+    for (const { project, rules, destinations } of projects.values()) {
+      const plan = await this.planProject(project, rules, destinations, silences, now);
+      if (plan) plans.push(plan);
+    }
+    const decisions = await this.deps.alerts.consumeChanges(changes.map((c) => c.id), plans);
+    if (!decisions) {
+      this.deps.logger.info({ changes: changes.length }, 'issue changes were evaluated by another process meanwhile');
+      return false;
+    }
+    this.stats.evaluated += changes.length;
+    if (decisions.some((d) => d.enqueue.length)) this.deps.onEnqueued();
+    return true;
+  }
+
+  private async projectContext(id: number, seen: Map<number, { project: Project; rules: ProjectRules; destinations: ResolvedDestination[] }>) {
+    const known = seen.get(id);
+    if (known) return known;
+    const project = await this.deps.store.getProject(id);
+    if (!project) return null;
+    const rules = await this.deps.rules.forProject(project);
+    const context = { project, rules, destinations: await this.destinations(rules) };
+    seen.set(id, context);
+    return context;
+  }
+
+  private async planIssue(feed: FeedChange, rules: ProjectRules, destinations: ResolvedDestination[], silences: Silence[], now: number): Promise<PlannedDecision | null> {
+    const change = alertable(feed);
+    if (!issueCanAlert(change)) return null;
+    const fingerprint = issueFingerprint(feed.issueId);
+    const frequencyExceeded = await this.issueFrequencyExceeded(feed.issueId, rules, fingerprint, now);
+    const triggers = issueTriggers(change, rules, frequencyExceeded);
+    if (!triggers.length) return null;
+    return {
+      fingerprint,
+      decide: (state) =>
+        decideTrigger(state, {
+          fingerprint,
+          projectId: feed.projectId,
+          issueId: feed.issueId,
+          ...tierAndReasons(triggers, feed.status),
+          now,
+          cooldownMs: rules.cooldownMs,
+          groupWindowMs: this.deps.config.groupWindowMs,
+          destinations,
+          silenced: isSilenced(silences, feed.projectId, feed.issueId),
+        }),
+    };
+  }
+
+  /**
+   * Counting is skipped while a trigger is already held (cooling down, or its last message still
+   * waiting to go out): a storm then costs one state read per issue and batch, not a count.
+   */
+  private async issueFrequencyExceeded(issueId: number, rules: ProjectRules, fingerprint: string, now: number): Promise<boolean> {
     if (rules.frequency.tier === 'off') return false;
-    const state = await this.deps.alerts.getState(fingerprint);
-    if (state?.pending && now < state.cooldownUntil) return false;
-    const count = await this.deps.alerts.countEventsSince({ issueId: change.issue.id }, now - rules.frequency.windowMs, rules.frequency.count + 1);
+    if (holdsTrigger(await this.deps.alerts.getState(fingerprint), now)) return false;
+    const count = await this.deps.alerts.countEventsSince({ issueId }, now - rules.frequency.windowMs, rules.frequency.count + 1);
     return count > rules.frequency.count;
   }
 
-  private async evaluateProject(project: Project, silences: Silence[]): Promise<number> {
-    const rules = await this.deps.rules.forProject(project);
+  private async planProject(project: Project, rules: ProjectRules, destinations: ResolvedDestination[], silences: Silence[], now: number): Promise<PlannedDecision | null> {
     const rule = rules.projectFrequency;
-    if (rule.tier === 'off') return 0;
-    const now = this.now();
+    if (rule.tier === 'off') return null;
     const fingerprint = projectFingerprint(project.id);
-    const state = await this.deps.alerts.getState(fingerprint);
-    if (state?.pending && now < state.cooldownUntil) return 0;
+    if (holdsTrigger(await this.deps.alerts.getState(fingerprint), now)) return null;
     const count = await this.deps.alerts.countEventsSince({ projectId: project.id }, now - rule.windowMs, rule.count + 1);
-    if (count <= rule.count) return 0;
-    const destinations = await this.destinations(rules);
-    const decision = await this.deps.alerts.decide(fingerprint, (current) =>
-      decideTrigger(current, {
-        fingerprint,
-        projectId: project.id,
-        issueId: null,
-        tier: rule.tier === 'off' ? 'warning' : rule.tier,
-        reasons: ['project_frequency'],
-        now,
-        cooldownMs: rules.cooldownMs,
-        groupWindowMs: this.deps.config.groupWindowMs,
-        destinations,
-        silenced: isSilenced(silences, project.id, null),
-      }),
-    );
-    return decision.enqueue.length;
+    if (count <= rule.count) return null;
+    return {
+      fingerprint,
+      decide: (current) =>
+        decideTrigger(current, {
+          fingerprint,
+          projectId: project.id,
+          issueId: null,
+          tier: rule.tier === 'off' ? 'warning' : rule.tier,
+          reasons: ['project_frequency'],
+          now,
+          cooldownMs: rules.cooldownMs,
+          groupWindowMs: this.deps.config.groupWindowMs,
+          destinations,
+          silenced: isSilenced(silences, project.id, null),
+        }),
+    };
   }
 
   /** Time-driven alerts: due repeats and cooldowns that ended with a trigger pending. */
@@ -158,6 +326,7 @@ export class AlertEngine {
         groupWindowMs: this.deps.config.groupWindowMs,
         destinations,
         issueStatus: issue?.status ?? null,
+        issueEvents: issue?.eventCount ?? null,
         silenced: isSilenced(silences, state.projectId, state.issueId),
       }),
     );
@@ -201,6 +370,22 @@ export class AlertEngine {
 function tierAndReasons(triggers: Trigger[], status: string): Pick<Trigger, 'tier'> & { reasons: Trigger['reason'][] } {
   const tier = highestTier(triggers.map((t) => t.tier));
   return { tier: tier === 'critical' && status === 'in_progress' ? 'alert' : tier, reasons: triggers.map((t) => t.reason) };
+}
+
+/** A feed row as the rules read a change. */
+function alertable(feed: FeedChange): AlertableChange {
+  return {
+    issue: { id: feed.issueId, projectId: feed.projectId, status: feed.status, level: feed.level },
+    created: feed.created,
+    regressed: feed.regressed,
+    unignored: feed.unignored,
+    lastEvent: { level: feed.eventLevel },
+  };
+}
+
+/** A trigger is already held for this fingerprint: a new one only merges into it. */
+function holdsTrigger(state: AlertState | null, now: number): boolean {
+  return state?.pending != null && (now < state.cooldownUntil || state.awaitingSend);
 }
 
 export function isSilenced(silences: Silence[], projectId: number, issueId: number | null): boolean {

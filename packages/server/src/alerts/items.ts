@@ -1,4 +1,3 @@
-import type { SentryEvent, SentryException, SentryStackFrame } from '@botpulse/protocol';
 import type { Level } from '../digest/types.js';
 import type { AlertReason, AlertState, AlertTier, OutboxBody } from '../store/alerts.js';
 import type { Issue, IssueStatus, Project, StoredEvent } from '../store/model.js';
@@ -108,7 +107,17 @@ export function monitorItem(project: AlertProject, tier: AlertTier, body: Outbox
   };
 }
 
-/** Builds an issue's item from the store: the issue now, its latest event, the counts since the last message. */
+export interface IssueItemOptions {
+  /** The latest event could not be read (corrupt payload): the item is built without its details. */
+  onUnreadableEvent?: (err: unknown) => void;
+}
+
+/**
+ * Builds an issue's item from the store: the issue now, its latest event, the counts since the
+ * last message. Total over any stored event: events stored by earlier versions (before the
+ * digest normalised shapes) may hold any JSON where a string or a list is expected, so every value
+ * read from one is checked for its type and clipped, and anything else is left out.
+ */
 export async function issueItem(
   store: Pick<Store, 'getIssue' | 'latestEvent'>,
   project: AlertProject,
@@ -117,23 +126,29 @@ export async function issueItem(
   tier: AlertTier,
   reasons: AlertReason[],
   publicUrl: string,
+  options: IssueItemOptions = {},
 ): Promise<IssueAlertItem | null> {
   const issue = await store.getIssue(issueId);
   if (!issue) return null;
-  const event = await store.latestEvent(issueId);
+  let event: StoredEvent | null = null;
+  try {
+    event = await store.latestEvent(issueId);
+  } catch (err) {
+    options.onUnreadableEvent?.(err);
+  }
   return {
     kind: 'issue',
     tier,
     reasons,
     project,
     issueId,
-    shortId: issue.shortId,
-    title: issue.title,
-    culprit: issue.culprit,
+    shortId: text(issue.shortId, 40) ?? String(issueId),
+    title: text(issue.title, MAX_TEXT) ?? '<untitled>',
+    culprit: text(issue.culprit, MAX_TEXT),
     level: issue.level,
     status: issue.status,
-    environment: event?.environment ?? null,
-    release: event?.release ?? issue.lastRelease,
+    environment: text(event?.environment, MAX_FIELD),
+    release: text(event?.release, MAX_FIELD) ?? text(issue.lastRelease, MAX_FIELD),
     eventsSince: Math.max(0, issue.eventCount - (state?.eventsAtLast ?? 0)),
     usersSince: Math.max(0, issue.userCount - (state?.usersAtLast ?? 0)),
     totalEvents: issue.eventCount,
@@ -141,7 +156,7 @@ export async function issueItem(
     firstSeen: issue.firstSeen,
     lastSeen: issue.lastSeen,
     frames: event ? inAppFrames(event.payload) : [],
-    telegram: event ? telegramOf(event) : null,
+    telegram: event ? telegramOf(event.payload) : null,
     url: issueUrl(publicUrl, issueId),
   };
 }
@@ -151,26 +166,53 @@ export function withStatus(item: IssueAlertItem, issue: Pick<Issue, 'status'>): 
   return { ...item, status: issue.status };
 }
 
-function exceptionsOf(payload: SentryEvent): SentryException[] {
-  const ex = payload.exception;
-  if (!ex) return [];
-  return Array.isArray(ex) ? ex : (ex.values ?? []);
+/** Longest title or culprit an item carries (Telegram shows 300 at most; the webhook stays small). */
+const MAX_TEXT = 1_000;
+/** Longest environment, release, frame location or code line an item carries. */
+const MAX_FIELD = 300;
+
+/** A string (or a finite number, as text) cut to `max` characters; null for anything else. */
+function text(value: unknown, max: number): string | null {
+  const s = typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : null;
+  if (s === null || s === '') return null;
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The exceptions of a payload, outermost last, as Sentry sends them (`values`, or a bare list from old SDKs). */
+function exceptionsOf(payload: unknown): Record<string, unknown>[] {
+  const ex = isRecord(payload) ? payload.exception : undefined;
+  const values = Array.isArray(ex) ? ex : isRecord(ex) ? ex.values : undefined;
+  return Array.isArray(values) ? values.filter(isRecord) : [];
+}
+
+function framesOf(exception: Record<string, unknown>): Record<string, unknown>[] {
+  const stacktrace = exception.stacktrace;
+  const frames = isRecord(stacktrace) ? stacktrace.frames : undefined;
+  return Array.isArray(frames) ? frames.filter(isRecord) : [];
 }
 
 /** In-app frames of the outermost exception chain, innermost (the crash) first. */
-export function inAppFrames(payload: SentryEvent): AlertFrame[] {
-  const frames: SentryStackFrame[] = [];
-  for (const ex of exceptionsOf(payload).slice().reverse()) frames.push(...(ex.stacktrace?.frames ?? []).slice().reverse());
+export function inAppFrames(payload: unknown): AlertFrame[] {
+  const frames: Record<string, unknown>[] = [];
+  for (const ex of exceptionsOf(payload).reverse()) frames.push(...framesOf(ex).reverse());
   const inApp = frames.filter((f) => f.in_app === true);
-  return (inApp.length ? inApp : frames).slice(0, MAX_FRAMES).map((f) => ({
-    location: `${f.function ?? '?'} (${f.filename ?? f.module ?? f.abs_path ?? '?'}${f.lineno ? `:${f.lineno}` : ''})`,
-    code: typeof f.context_line === 'string' ? f.context_line.trim() : null,
-  }));
+  return (inApp.length ? inApp : frames).slice(0, MAX_FRAMES).map((f) => {
+    const line = typeof f.lineno === 'number' && Number.isFinite(f.lineno) && f.lineno > 0 ? `:${f.lineno}` : '';
+    const where = text(f.filename, MAX_FIELD) ?? text(f.module, MAX_FIELD) ?? text(f.abs_path, MAX_FIELD) ?? '?';
+    return {
+      location: `${text(f.function, MAX_FIELD) ?? '?'} (${where}${line})`,
+      code: typeof f.context_line === 'string' ? text(f.context_line.trim(), MAX_FIELD) : null,
+    };
+  });
 }
 
-function telegramOf(event: StoredEvent): IssueAlertItem['telegram'] {
-  const tg = (event.payload.contexts?.telegram ?? null) as Record<string, unknown> | null;
-  if (!tg) return null;
-  const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : null);
-  return { chatId: str(tg.chat_id), userId: str(tg.user_id), username: str(tg.username), updateType: str(tg.update_type) };
+function telegramOf(payload: unknown): IssueAlertItem['telegram'] {
+  const contexts = isRecord(payload) ? payload.contexts : undefined;
+  const tg = isRecord(contexts) ? contexts.telegram : undefined;
+  if (!isRecord(tg)) return null;
+  return { chatId: text(tg.chat_id, 64), userId: text(tg.user_id, 64), username: text(tg.username, 64), updateType: text(tg.update_type, 64) };
 }

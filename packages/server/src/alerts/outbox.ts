@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AlertConfig, ProjectRules } from './config.js';
-import { DeliveryError, type AlertChannel } from './channels/contract.js';
+import { DeliveryError, type AlertChannel, type Delivered } from './channels/contract.js';
 import { highestTier, type RulesResolver } from './rules.js';
 import { issueItem, monitorItem, projectUrl, type AlertItem, type AlertProject } from './items.js';
 import type { AlertReason, AlertStore, AlertTier, ChannelKind, ClaimOptions, OutboxBody, OutboxRow, SendSuccess } from '../store/alerts.js';
@@ -29,6 +29,21 @@ export interface OutboxSenderDeps {
 const DEFAULT_CLAIM: ClaimOptions = { leaseMs: 60_000, maxPerMessage: 8, paceMs: 1_000, groupPerMinute: 20 };
 /** An alert still unsent after this long is given up (Telegram itself keeps updates 24 h). */
 const MAX_AGE_MS = 24 * 3_600_000;
+/** Deliveries of a row that may fail in our own code (not the channel's answer) before it is parked. */
+export const MAX_INTERNAL_FAILURES = 3;
+/** Attempts to record a delivered message before its claim is left to expire (it is then sent again). */
+const MARK_SENT_ATTEMPTS = 3;
+
+/** Why rows were given up without being delivered (/metrics `botpulse_alerts_undelivered_total`). */
+export type UndeliveredReason = 'parked' | 'expired' | 'rejected' | 'target_disabled' | 'no_channel';
+
+/** A batch's message, ready for the channel: the rows it covers and one item per alert. */
+interface Prepared {
+  rows: OutboxRow[];
+  groups: Collapsed[];
+  items: AlertItem[];
+  rules: ProjectRules;
+}
 
 /** A group of outbox rows that are the same alert (one fingerprint): sent once. */
 interface Collapsed {
@@ -45,14 +60,22 @@ interface Collapsed {
 /**
  * Delivers the outbox: claims due rows per target, collapses rows of one fingerprint, formats one
  * message per target and project, and records the result. Rows are issue alerts, the project-wide
- * error rate, or monitor notifications forwarded by monitors/notify.ts (their own text in `body`). A failure releases the rows with a
- * backoff (or Telegram's `retry_after`); the head row of a target blocks the rows behind it, so
- * a backlog goes out in order once the far side is back.
+ * error rate, or monitor notifications forwarded by monitors/notify.ts (their own text in `body`).
+ *
+ * A failure the channel reports (a DeliveryError: Telegram's 429, 5xx, network) releases the rows
+ * with a backoff (or Telegram's `retry_after`) and holds the whole target: its head row blocks
+ * the rows behind it, so a backlog goes out in order once the far side is back. A failure in our
+ * own code (any other exception: formatting, reading the store) is not the far side's: waiting
+ * would not help, so those rows step out of the target's queue (the rows behind them go on), are
+ * retried alone, and after MAX_INTERNAL_FAILURES are parked with the reason: an error line, a
+ * /metrics counter, and the dashboard's monitors page say so.
  */
 export class OutboxSender {
   /** Messages delivered and delivery attempts that failed, per channel (for /metrics). */
   readonly sentByChannel: Partial<Record<ChannelKind, number>> = {};
   readonly failedByChannel: Partial<Record<ChannelKind, number>> = {};
+  /** Rows given up without delivery, per channel and reason (for /metrics). */
+  readonly undelivered: Partial<Record<ChannelKind, Partial<Record<UndeliveredReason, number>>>> = {};
   private running: Promise<void> | null = null;
   private stopped = true;
   private wake: (() => void) | null = null;
@@ -122,11 +145,24 @@ export class OutboxSender {
     const now = this.now();
     if (now - this.lastExpiry > 60_000) {
       this.lastExpiry = now;
-      await this.deps.alerts.expire(now - MAX_AGE_MS);
+      await this.expire(now);
     }
     const batches = await this.deps.alerts.claimDue(this.deps.workerId, now, this.claim);
     const results = await Promise.all(batches.map((batch) => this.deliver(batch)));
     return results.filter(Boolean).length;
+  }
+
+  /** Pending rows older than 24 h are given up: counted and logged per target, never silently. */
+  private async expire(now: number): Promise<void> {
+    for (const e of await this.deps.alerts.expire(now - MAX_AGE_MS)) {
+      this.countUndelivered(e.channel, 'expired', e.rows);
+      this.deps.logger.error({ channel: e.channel, target: e.target, rows: e.rows }, 'alerts still undelivered after 24 h were given up (expired)');
+    }
+  }
+
+  private countUndelivered(channel: ChannelKind, reason: UndeliveredReason, rows: number): void {
+    const byReason = (this.undelivered[channel] ??= {});
+    byReason[reason] = (byReason[reason] ?? 0) + rows;
   }
 
   private async deliver(batch: OutboxRow[]): Promise<boolean> {
@@ -134,47 +170,96 @@ export class OutboxSender {
     const channel = this.deps.channels[first.channel];
     const ids = batch.map((r) => r.id);
     if (!channel) {
+      this.deps.logger.error({ channel: first.channel, target: first.target, rows: ids.length }, 'alert channel is not configured; its rows fail');
+      this.countUndelivered(first.channel, 'no_channel', ids.length);
       await this.deps.alerts.markFailed(this.deps.workerId, ids, `channel ${first.channel} is not configured`);
       return false;
     }
+    let message: Prepared | null;
     try {
-      const groups = collapse(batch);
-      const project = await this.deps.store.getProject(first.projectId);
-      if (!project) throw new DeliveryError(`project ${first.projectId} no longer exists`, { rejectsMessage: true });
-      const rules = await this.deps.rules.forProject(project);
-      const alertProject = { id: project.id, slug: project.slug, name: project.name };
-      const items = await this.items(groups, alertProject);
-      if (!items.length) throw new DeliveryError('nothing left to say: the issues are gone', { rejectsMessage: true });
-      const delivered = await channel.send({ id: first.id, target: first.target, items, threadId: rules.threadId, silent: rules.silent });
-      await this.deps.alerts.markSent(this.deps.workerId, batch, this.success(groups, items, first, delivered.messageId, rules));
-      this.sentByChannel[first.channel] = (this.sentByChannel[first.channel] ?? 0) + 1;
-      return true;
+      message = await this.prepare(channel, batch);
     } catch (err) {
-      this.failedByChannel[first.channel] = (this.failedByChannel[first.channel] ?? 0) + 1;
       await this.failed(batch, err);
       return false;
     }
+    if (!message) return false;
+    let delivered: Delivered;
+    try {
+      delivered = await channel.send({ id: message.rows[0]!.id, target: first.target, items: message.items, threadId: message.rules.threadId, silent: message.rules.silent });
+    } catch (err) {
+      this.failedByChannel[first.channel] = (this.failedByChannel[first.channel] ?? 0) + 1;
+      await this.failed(message.rows, err);
+      return false;
+    }
+    this.sentByChannel[first.channel] = (this.sentByChannel[first.channel] ?? 0) + 1;
+    await this.recordSent(message.rows, this.success(message.groups, message.items, first, delivered.messageId, message.rules));
+    return true;
   }
 
-  private async items(groups: Collapsed[], project: AlertProject): Promise<AlertItem[]> {
+  /**
+   * The message for a batch: one item per alert. An alert whose item cannot be built or rendered
+   * (`channel.check`) is set aside on its own (failedInternally) and the message goes out without
+   * it. Null: nothing left to send. Throws a DeliveryError when the message can never go.
+   */
+  private async prepare(channel: AlertChannel, batch: OutboxRow[]): Promise<Prepared | null> {
+    const first = batch[0]!;
+    const project = await this.deps.store.getProject(first.projectId);
+    if (!project) throw new DeliveryError(`project ${first.projectId} no longer exists`, { rejectsMessage: true });
+    const rules = await this.deps.rules.forProject(project);
+    const alertProject = { id: project.id, slug: project.slug, name: project.name };
+    const groups: Collapsed[] = [];
     const items: AlertItem[] = [];
-    for (const g of groups) {
-      if (g.body) {
-        items.push(monitorItem(project, g.tier, g.body, this.deps.publicUrl));
-        continue;
+    let setAside = 0;
+    for (const group of collapse(batch)) {
+      try {
+        const item = await this.item(group, alertProject, rules);
+        if (item) channel.check?.([item]);
+        groups.push(group);
+        if (item) items.push(item);
+      } catch (err) {
+        setAside += 1;
+        await this.failedInternally(group.rows, err);
       }
-      if (g.issueId === null) {
-        const rules = await this.deps.rules.forProject(project);
-        const windowMs = rules.projectFrequency.windowMs;
-        const events = await this.deps.alerts.countEventsSince({ projectId: project.id }, this.now() - windowMs, 100_000);
-        items.push({ kind: 'project', tier: g.tier, reasons: g.reasons, project, events, windowMs, url: projectUrl(this.deps.publicUrl, project) });
-        continue;
-      }
-      const state = await this.deps.alerts.getState(g.fingerprint);
-      const item = await issueItem(this.deps.store, project, g.issueId, state, g.tier, g.reasons, this.deps.publicUrl);
-      if (item) items.push(item);
     }
-    return items;
+    if (!items.length) {
+      if (setAside) return null;
+      throw new DeliveryError('nothing left to say: the issues are gone', { rejectsMessage: true });
+    }
+    return { rows: groups.flatMap((g) => g.rows), groups, items, rules };
+  }
+
+  /**
+   * The far side has the message: record it. Never treated as a failed delivery (that would send
+   * it again at once); if the store keeps refusing, the claim expires and the message is sent
+   * again after the lease: the at-least-once duplicate window of docs/alerts.md.
+   */
+  private async recordSent(batch: OutboxRow[], result: SendSuccess): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.deps.alerts.markSent(this.deps.workerId, batch, result);
+        return;
+      } catch (err) {
+        if (attempt >= MARK_SENT_ATTEMPTS) {
+          this.deps.logger.error({ err: this.scrubbed(err), rows: batch.map((r) => r.id) }, 'an alert was delivered but could not be recorded; it will be sent again when its claim expires');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+  }
+
+  /** One alert's item: a forwarded monitor notification, the project-wide rate, or an issue (null: the issue is gone). */
+  private async item(g: Collapsed, project: AlertProject, rules: ProjectRules): Promise<AlertItem | null> {
+    if (g.body) return monitorItem(project, g.tier, g.body, this.deps.publicUrl);
+    if (g.issueId === null) {
+      const windowMs = rules.projectFrequency.windowMs;
+      const events = await this.deps.alerts.countEventsSince({ projectId: project.id }, this.now() - windowMs, 100_000);
+      return { kind: 'project', tier: g.tier, reasons: g.reasons, project, events, windowMs, url: projectUrl(this.deps.publicUrl, project) };
+    }
+    const state = await this.deps.alerts.getState(g.fingerprint);
+    return issueItem(this.deps.store, project, g.issueId, state, g.tier, g.reasons, this.deps.publicUrl, {
+      onUnreadableEvent: (err) => this.deps.logger.error({ err: this.scrubbed(err), issueId: g.issueId }, 'the latest event of an issue could not be read; its alert goes out without event details'),
+    });
   }
 
   private success(groups: Collapsed[], items: AlertItem[], first: OutboxRow, messageId: string | null, rules: ProjectRules): SendSuccess {
@@ -205,9 +290,10 @@ export class OutboxSender {
   }
 
   private async failed(batch: OutboxRow[], err: unknown): Promise<void> {
+    if (!(err instanceof DeliveryError)) return this.failedInternally(batch, err);
     const first = batch[0]!;
     const ids = batch.map((r) => r.id);
-    const error = err instanceof DeliveryError ? err : new DeliveryError(this.scrubbed(err).message);
+    const error = err;
     const now = this.now();
     const where = { channel: first.channel, target: first.target, rows: ids.length };
     if (error.migrateTo) {
@@ -216,9 +302,12 @@ export class OutboxSender {
       this.kick();
     } else if (error.permanent) {
       this.deps.logger.error({ ...where, reason: error.message }, 'alert target refused permanently; disabled until fixed (botpulse test-alert re-enables it)');
+      const pending = (await this.deps.alerts.outbox({ status: 'pending', target: first.target, limit: 100_000 })).filter((r) => r.channel === first.channel).length;
+      this.countUndelivered(first.channel, 'target_disabled', pending);
       await this.deps.alerts.disableTarget(first.channel, first.target, error.message, now);
     } else if (error.rejectsMessage) {
       this.deps.logger.error({ ...where, reason: error.message }, 'alert message rejected; dropped');
+      this.countUndelivered(first.channel, 'rejected', ids.length);
       await this.deps.alerts.markFailed(this.deps.workerId, ids, error.message);
     } else {
       const attempts = Math.max(...batch.map((r) => r.attempts));
@@ -227,6 +316,31 @@ export class OutboxSender {
       // The whole target waits: its later rows must not overtake this one.
       await this.deps.alerts.markRetry(this.deps.workerId, ids, error.message, now + wait, now + wait);
     }
+  }
+
+  /**
+   * Our own code failed on this batch. Its rows leave the target's ordered queue so the rows behind
+   * them go on. A batch of several alerts is retried at once, each alert alone (usually only one of
+   * them is the cause); a row failing alone waits a backoff, and is parked after MAX_INTERNAL_FAILURES.
+   */
+  private async failedInternally(batch: OutboxRow[], err: unknown): Promise<void> {
+    const first = batch[0]!;
+    const reason = describeInternal(this.scrubbed(err), err);
+    const where = { channel: first.channel, target: first.target };
+    const now = this.now();
+    const groups = collapse(batch);
+    const failures = Math.max(...batch.map((r) => r.internalFailures)) + 1;
+    if (groups.length === 1 && failures >= MAX_INTERNAL_FAILURES) {
+      const ids = batch.map((r) => r.id);
+      this.deps.logger.error({ ...where, rows: ids, failures, reason }, 'alert could not be built or sent because of an error in Botpulse; parked (not retried)');
+      this.countUndelivered(first.channel, 'parked', ids.length);
+      await this.deps.alerts.markParked(this.deps.workerId, ids, reason);
+      return;
+    }
+    const retryAt = groups.length > 1 ? now : now + this.backoff(failures - 1);
+    this.deps.logger.error({ err: this.scrubbed(err), ...where, rows: batch.map((r) => r.id), failures, retryInMs: retryAt - now }, 'alert delivery failed in Botpulse itself; the rows behind it go on, it is retried alone');
+    await this.deps.alerts.markInternalFailure(this.deps.workerId, batch.map((r) => r.id), reason, retryAt);
+    this.kick();
   }
 
   /** Exponential backoff with jitter, capped by BOTPULSE_ALERT_RETRY_MAX_SECONDS. */
@@ -238,8 +352,16 @@ export class OutboxSender {
 
   private scrubbed(err: unknown): Error {
     const message = err instanceof Error ? err.message : String(err);
-    return new Error(message.replace(/\d{3,}:[A-Za-z0-9_-]{20,}/g, '<token>'));
+    const scrubbed = new Error(message.replace(/\d{3,}:[A-Za-z0-9_-]{20,}/g, '<token>'));
+    if (err instanceof Error) scrubbed.name = err.name;
+    return scrubbed;
   }
+}
+
+/** `TypeError: x is not a function`, shortened for the row's `last_error`. */
+function describeInternal(scrubbed: Error, original: unknown): string {
+  const name = original instanceof Error ? original.constructor.name || scrubbed.name : typeof original;
+  return `internal error: ${name}: ${scrubbed.message}`.slice(0, 500);
 }
 
 /**

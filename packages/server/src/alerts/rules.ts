@@ -1,5 +1,5 @@
 import type { Level } from '../digest/types.js';
-import type { IssueChange, Project } from '../store/model.js';
+import type { Issue, Project } from '../store/model.js';
 import type { AlertReason, AlertTier } from '../store/alerts.js';
 import type { Store } from '../store/store.js';
 import { applyOverride, rulesOverrideSchema, type AlertConfig, type ProjectRules, type TierOrOff } from './config.js';
@@ -24,6 +24,18 @@ export function tierAbove(a: AlertTier, b: AlertTier): boolean {
   return TIER_RANK[a] > TIER_RANK[b];
 }
 
+/**
+ * What the rules read of an issue change: the digest's `IssueChange`, or a row of the change feed
+ * the engine consumes (store/alerts.ts FeedChange).
+ */
+export interface AlertableChange {
+  issue: Pick<Issue, 'id' | 'projectId' | 'status' | 'level'>;
+  created: boolean;
+  regressed: boolean;
+  unignored: boolean;
+  lastEvent: { level: Level };
+}
+
 /** The reasons that start a new incident: they are sent even inside a cooldown. */
 export const FRESH_REASONS: readonly AlertReason[] = ['new', 'regression', 'unignored'];
 
@@ -31,7 +43,7 @@ export const FRESH_REASONS: readonly AlertReason[] = ['new', 'regression', 'unig
  * The triggers one batch's change fires under a project's rules. `frequencyExceeded` is counted by
  * the engine (it needs the events table); everything else is read from the change.
  */
-export function issueTriggers(change: IssueChange, rules: ProjectRules, frequencyExceeded: boolean): Trigger[] {
+export function issueTriggers(change: AlertableChange, rules: ProjectRules, frequencyExceeded: boolean): Trigger[] {
   const triggers: Trigger[] = [];
   const add = (reason: AlertReason, tier: TierOrOff, when: boolean) => {
     if (when && tier !== 'off') triggers.push({ reason, tier });
@@ -46,7 +58,7 @@ export function issueTriggers(change: IssueChange, rules: ProjectRules, frequenc
 }
 
 /** Whether an issue in this state may alert at all: resolved and ignored issues stay quiet. */
-export function issueCanAlert(change: IssueChange): boolean {
+export function issueCanAlert(change: AlertableChange): boolean {
   return change.issue.status === 'new' || change.issue.status === 'in_progress';
 }
 

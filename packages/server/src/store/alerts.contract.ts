@@ -43,6 +43,7 @@ export function alertStoreContract(name: string, open: () => Promise<{ a: AlertS
       repeatAt: null,
       ackedAt: null,
       ackedBy: null,
+      awaitingSend: false,
       ...over,
     });
 

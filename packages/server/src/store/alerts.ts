@@ -1,3 +1,6 @@
+import type { Level } from '../digest/types.js';
+import type { IssueStatus } from './model.js';
+
 /**
  * What the alerting engine keeps (docs/alerts.md). SQLite implements it beside SqliteStore
  * (`sqlite/alerts.ts`, same connection); `alerts.contract.ts` is the behaviour every
@@ -32,6 +35,12 @@ export interface AlertState {
   repeatAt: number | null;
   ackedAt: number | null;
   ackedBy: string | null;
+  /**
+   * A message for this fingerprint is still waiting in the outbox (a pending row: due, paced,
+   * retrying or being sent). Read from the outbox, never written: while it is true nothing new is
+   * enqueued for the fingerprint, since its cooldown starts only when that message is sent.
+   */
+  awaitingSend: boolean;
 }
 
 /**
@@ -69,7 +78,12 @@ export interface NewOutboxRow {
   dedupeKey?: string | null;
 }
 
-export type OutboxStatus = 'pending' | 'sent' | 'collapsed' | 'failed' | 'expired';
+/**
+ * `failed`: the channel refused it for good (or its target is disabled); `expired`: still unsent
+ * after 24 h; `parked`: it failed in Botpulse's own code a few times (`lastError` says why) and was
+ * set aside so the rows behind it go out. None of them is retried.
+ */
+export type OutboxStatus = 'pending' | 'sent' | 'collapsed' | 'failed' | 'expired' | 'parked';
 
 export interface OutboxRow extends Omit<NewOutboxRow, 'body' | 'dedupeKey'> {
   id: number;
@@ -77,6 +91,11 @@ export interface OutboxRow extends Omit<NewOutboxRow, 'body' | 'dedupeKey'> {
   dedupeKey: string | null;
   status: OutboxStatus;
   attempts: number;
+  /**
+   * Failed deliveries that were not the channel's answer (an exception in our code). A row with
+   * any is out of its target's ordered queue: it is claimed alone, and parked after a few.
+   */
+  internalFailures: number;
   nextAttemptAt: number;
   claimedBy: string | null;
   claimedUntil: number | null;
@@ -177,6 +196,40 @@ export interface SendSuccess {
   message: Omit<SentMessage, 'id' | 'actions' | 'createdAt'> | null;
 }
 
+/**
+ * One issue change of a digest batch, as the digest wrote it to the change feed (`alert_changes`)
+ * in its own transaction: what the rules read, not the event itself.
+ */
+export interface FeedChange {
+  /** Feed row id: the order the digest committed in. */
+  id: number;
+  projectId: number;
+  issueId: number;
+  created: boolean;
+  regressed: boolean;
+  unignored: boolean;
+  newEvents: number;
+  /** The issue's status and level as that batch left them. */
+  status: IssueStatus;
+  level: Level;
+  /** The level of the batch's latest event of the issue. */
+  eventLevel: Level;
+  digestedAt: number;
+}
+
+/** A decision about one fingerprint, taken on its state inside the consuming transaction. */
+export interface PlannedDecision {
+  fingerprint: string;
+  decide: (state: AlertState | null) => AlertDecision;
+}
+
+/** Pending rows of a target that were given up (expired). */
+export interface ExpiredRows {
+  channel: ChannelKind;
+  target: string;
+  rows: number;
+}
+
 export interface AlertStore {
   /** Reads the state of `fingerprint` and applies what `decide` returns, in one transaction. */
   decide(fingerprint: string, decide: (state: AlertState | null) => AlertDecision): Promise<AlertDecision>;
@@ -202,8 +255,31 @@ export interface AlertStore {
   /** Releases the rows for another try at `nextAttemptAt`; `pauseTargetUntil` also holds the whole target (429). */
   markRetry(workerId: string, ids: number[], error: string, nextAttemptAt: number, pauseTargetUntil?: number): Promise<void>;
   markFailed(workerId: string, ids: number[], error: string): Promise<void>;
-  /** Pending rows older than `before` are given up (expired). */
-  expire(before: number): Promise<number>;
+  /**
+   * Our own code failed on these rows (not the channel): they leave their target's ordered queue
+   * (`internalFailures` + 1) and are claimed alone from `nextAttemptAt`; the target is not paused.
+   */
+  markInternalFailure(workerId: string, ids: number[], error: string, nextAttemptAt: number): Promise<void>;
+  /** Sets rows aside for good with the reason (status `parked`). */
+  markParked(workerId: string, ids: number[], reason: string): Promise<void>;
+  /** Pending rows older than `before` are given up (expired); returns how many, per target. */
+  expire(before: number): Promise<ExpiredRows[]>;
+  /** How many rows are in a status (for /metrics and the dashboard: `pending`, `parked`). */
+  countOutbox(status: OutboxStatus): Promise<number>;
+
+  /**
+   * The change feed: unconsumed issue changes, oldest first. The digest writes them in its batch
+   * transaction (`store/sqlite/digest-writer.ts`); one engine consumes them.
+   */
+  pendingChanges(limit: number): Promise<FeedChange[]>;
+  /** How many changes wait in the feed. */
+  changeBacklog(): Promise<number>;
+  /**
+   * Applies `decisions` in order (each on the state as the previous one left it) and deletes the
+   * changes `ids`, in ONE transaction: a change is evaluated once, whatever crashes. Returns null
+   * and applies nothing when any of them was consumed already (another engine got there first).
+   */
+  consumeChanges(ids: number[], decisions: PlannedDecision[]): Promise<AlertDecision[] | null>;
   /**
    * Adds rows no noise-control decision owns (monitor notifications forwarded by
    * monitors/notify.ts), all in one transaction. A row whose `dedupeKey` is already in the outbox

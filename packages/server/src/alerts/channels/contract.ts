@@ -8,6 +8,12 @@ import type { AlertItem } from '../items.js';
 export interface AlertChannel {
   readonly kind: ChannelKind;
   send(message: OutgoingAlert): Promise<Delivered>;
+  /**
+   * Renders `items` as send() would, without sending; throws what rendering would throw. The
+   * outbox checks each alert of a grouped message alone, so an alert our code cannot render is
+   * set aside instead of taking the whole message (and its chat's queue) down with it.
+   */
+  check?(items: AlertItem[]): void;
 }
 
 export interface OutgoingAlert {

@@ -9,15 +9,20 @@ import type {
   AlertTier,
   ChannelKind,
   ClaimOptions,
+  ExpiredRows,
+  FeedChange,
   MessageAction,
   NewOutboxRow,
   OutboxBody,
   OutboxRow,
   OutboxStatus,
+  PlannedDecision,
   SendSuccess,
   SentMessage,
   Silence,
 } from '../alerts.js';
+import type { Level } from '../../digest/types.js';
+import type { IssueStatus } from '../model.js';
 import { withStatementCache } from './statement-cache.js';
 
 /**
@@ -36,15 +41,16 @@ export class SqliteAlertStore implements AlertStore {
   // ── noise-control state ───────────────────────────────────────────────────
 
   async decide(fingerprint: string, decide: (state: AlertState | null) => AlertDecision): Promise<AlertDecision> {
-    return this.db
-      .transaction(() => {
-        const decision = decide(this.readState(fingerprint));
-        if (decision.state) this.writeState(decision.state);
-        for (const row of decision.enqueue) this.insertOutbox(row);
-        for (const entry of decision.log) this.insertLog(entry);
-        return decision;
-      })
-      .immediate();
+    return this.db.transaction(() => this.applyDecision(fingerprint, decide)).immediate();
+  }
+
+  /** Must run inside a transaction. */
+  private applyDecision(fingerprint: string, decide: (state: AlertState | null) => AlertDecision): AlertDecision {
+    const decision = decide(this.readState(fingerprint));
+    if (decision.state) this.writeState(decision.state);
+    for (const row of decision.enqueue) this.insertOutbox(row);
+    for (const entry of decision.log) this.insertLog(entry);
+    return decision;
   }
 
   async getState(fingerprint: string): Promise<AlertState | null> {
@@ -52,11 +58,11 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   private readState(fingerprint: string): AlertState | null {
-    const row = this.db.prepare('SELECT * FROM alert_state WHERE fingerprint = ?').get(fingerprint) as StateRow | undefined;
+    const row = this.db.prepare(`SELECT s.*, ${AWAITING_SEND} AS awaiting_send FROM alert_state s WHERE s.fingerprint = ?`).get(fingerprint) as StateRow | undefined;
     return row ? toState(row) : null;
   }
 
-  private writeState(s: AlertState): void {
+  private writeState({ awaitingSend: _derived, ...s }: AlertState): void {
     this.db
       .prepare(
         `INSERT INTO alert_state (fingerprint, project_id, issue_id, tier, cooldown_until, pending_tier, pending_reasons,
@@ -113,9 +119,13 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async dueFollowUps(now: number, limit: number): Promise<AlertState[]> {
-    const repeats = this.db.prepare('SELECT * FROM alert_state WHERE repeat_at <= ? ORDER BY repeat_at LIMIT ?').all(now, limit) as StateRow[];
+    // A fingerprint whose last message is still in the outbox has nothing due: its cooldown is
+    // counted from that send, which has not happened.
+    const repeats = this.db
+      .prepare(`SELECT s.*, 0 AS awaiting_send FROM alert_state s WHERE s.repeat_at <= ? AND NOT ${AWAITING_SEND} ORDER BY s.repeat_at LIMIT ?`)
+      .all(now, limit) as StateRow[];
     const pending = this.db
-      .prepare('SELECT * FROM alert_state WHERE pending_tier IS NOT NULL AND cooldown_until <= ? ORDER BY cooldown_until LIMIT ?')
+      .prepare(`SELECT s.*, 0 AS awaiting_send FROM alert_state s WHERE s.pending_tier IS NOT NULL AND s.cooldown_until <= ? AND NOT ${AWAITING_SEND} ORDER BY s.cooldown_until LIMIT ?`)
       .all(now, limit) as StateRow[];
     const byFingerprint = new Map([...repeats, ...pending].map((r) => [r.fingerprint, toState(r)]));
     return [...byFingerprint.values()];
@@ -142,13 +152,21 @@ export class SqliteAlertStore implements AlertStore {
   async claimDue(workerId: string, now: number, opts: ClaimOptions): Promise<OutboxRow[][]> {
     return this.db
       .transaction(() => {
+        // Rows that failed in our own code (internal_failures > 0) are out of the ordered queue.
         const heads = this.db
-          .prepare(`SELECT channel, target, MIN(id) AS head FROM alert_outbox WHERE status = 'pending' GROUP BY channel, target ORDER BY head`)
+          .prepare(`SELECT channel, target, MIN(id) AS head FROM alert_outbox WHERE status = 'pending' AND internal_failures = 0 GROUP BY channel, target ORDER BY head`)
           .all() as { channel: ChannelKind; target: string; head: number }[];
         const batches: OutboxRow[][] = [];
+        const served = new Set<string>();
         for (const { channel, target, head } of heads) {
           const batch = this.claimTarget(workerId, now, opts, channel, target, head);
-          if (batch.length) batches.push(batch);
+          if (batch.length) (batches.push(batch), served.add(`${channel}\u0000${target}`));
+        }
+        for (const row of this.dueSetAside(now)) {
+          const key = `${row.channel}\u0000${row.target}`;
+          if (served.has(key)) continue; // the target's pace is taken this turn
+          const batch = this.claimAlone(workerId, now, opts, row);
+          if (batch.length) (batches.push(batch), served.add(key));
         }
         return batches;
       })
@@ -157,25 +175,53 @@ export class SqliteAlertStore implements AlertStore {
 
   /** The target's next message: its oldest row and the due rows of the same project after it. */
   private claimTarget(workerId: string, now: number, opts: ClaimOptions, channel: ChannelKind, target: string, headId: number): OutboxRow[] {
-    const t = this.ensureTarget(channel, target, now);
-    if (t.disabled_at !== null || Number(t.next_send_at) > now || this.overGroupBudget(t, target, now, opts)) return [];
+    const t = this.targetReady(channel, target, now, opts);
+    if (!t) return [];
     const head = toOutbox(this.db.prepare('SELECT * FROM alert_outbox WHERE id = ?').get(headId) as OutboxDbRow);
     // Head of line: a later row never overtakes the oldest one, so a backlog goes out in order.
     if (head.notBefore > now || head.nextAttemptAt > now || (head.claimedUntil !== null && head.claimedUntil >= now)) return [];
     const candidates = (
       this.db
         .prepare(
-          `SELECT * FROM alert_outbox WHERE status = 'pending' AND channel = ? AND target = ? AND project_id = ?
+          `SELECT * FROM alert_outbox WHERE status = 'pending' AND channel = ? AND target = ? AND project_id = ? AND internal_failures = 0
              AND not_before <= ? AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT 500`,
         )
         .all(channel, target, head.projectId, now, now, now) as OutboxDbRow[]
     ).map(toOutbox);
-    const chosen = takeFingerprints(candidates, opts.maxPerMessage);
+    return this.claimRows(workerId, now, opts, t, takeFingerprints(candidates, opts.maxPerMessage));
+  }
+
+  /** Set-aside rows (failed in our code) that are due again, oldest first: each is retried alone. */
+  private dueSetAside(now: number): OutboxRow[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM alert_outbox WHERE status = 'pending' AND internal_failures > 0
+             AND not_before <= ? AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT 100`,
+        )
+        .all(now, now, now) as OutboxDbRow[]
+    ).map(toOutbox);
+  }
+
+  /** A set-aside row as a message of its own, when its target may take one now. */
+  private claimAlone(workerId: string, now: number, opts: ClaimOptions, row: OutboxRow): OutboxRow[] {
+    const t = this.targetReady(row.channel, row.target, now, opts);
+    return t ? this.claimRows(workerId, now, opts, t, [row]) : [];
+  }
+
+  /** The target, if it may take a message now: enabled, its pace and group budget allowing. */
+  private targetReady(channel: ChannelKind, target: string, now: number, opts: ClaimOptions): TargetRow | null {
+    const t = this.ensureTarget(channel, target, now);
+    if (t.disabled_at !== null || Number(t.next_send_at) > now || this.overGroupBudget(t, target, now, opts)) return null;
+    return t;
+  }
+
+  private claimRows(workerId: string, now: number, opts: ClaimOptions, t: TargetRow, chosen: OutboxRow[]): OutboxRow[] {
     const claim = this.db.prepare(
       `UPDATE alert_outbox SET claimed_by = ?, claimed_until = ? WHERE id = ? AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < ?)`,
     );
     const claimed = chosen.filter((row) => claim.run(workerId, now + opts.leaseMs, row.id, now).changes === 1);
-    if (claimed.length) this.reservePace(t, channel, target, now, opts);
+    if (claimed.length) this.reservePace(t, t.channel, t.target, now, opts);
     return claimed.map((r) => ({ ...r, claimedBy: workerId, claimedUntil: now + opts.leaseMs }));
   }
 
@@ -251,16 +297,72 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async markFailed(workerId: string, ids: number[], error: string): Promise<void> {
-    const fail = this.db.prepare(
-      `UPDATE alert_outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?`,
-    );
-    this.db.transaction(() => ids.forEach((id) => fail.run(error, id, workerId))).immediate();
+    this.finish(workerId, ids, 'failed', error);
   }
 
-  async expire(before: number): Promise<number> {
+  async markParked(workerId: string, ids: number[], reason: string): Promise<void> {
+    this.finish(workerId, ids, 'parked', reason);
+  }
+
+  private finish(workerId: string, ids: number[], status: 'failed' | 'parked', reason: string): void {
+    const update = this.db.prepare(
+      `UPDATE alert_outbox SET status = ?, attempts = attempts + 1, last_error = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?`,
+    );
+    this.db.transaction(() => ids.forEach((id) => update.run(status, reason, id, workerId))).immediate();
+  }
+
+  async markInternalFailure(workerId: string, ids: number[], error: string, nextAttemptAt: number): Promise<void> {
+    const update = this.db.prepare(
+      `UPDATE alert_outbox SET attempts = attempts + 1, internal_failures = internal_failures + 1, next_attempt_at = ?, last_error = ?,
+         claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?`,
+    );
+    this.db.transaction(() => ids.forEach((id) => update.run(nextAttemptAt, error, id, workerId))).immediate();
+  }
+
+  async expire(before: number): Promise<ExpiredRows[]> {
     return this.db
-      .prepare(`UPDATE alert_outbox SET status = 'expired', last_error = COALESCE(last_error, 'expired') WHERE status = 'pending' AND created_at < ?`)
-      .run(before).changes;
+      .transaction(() => {
+        const expiring = this.db
+          .prepare(`SELECT channel, target, COUNT(*) AS rows FROM alert_outbox WHERE status = 'pending' AND created_at < ? GROUP BY channel, target`)
+          .all(before) as { channel: ChannelKind; target: string; rows: number }[];
+        if (!expiring.length) return [];
+        this.db
+          .prepare(`UPDATE alert_outbox SET status = 'expired', last_error = COALESCE(last_error, 'expired') WHERE status = 'pending' AND created_at < ?`)
+          .run(before);
+        return expiring.map((e) => ({ ...e, rows: Number(e.rows) }));
+      })
+      .immediate();
+  }
+
+  async countOutbox(status: OutboxStatus): Promise<number> {
+    return Number(this.db.prepare('SELECT COUNT(*) FROM alert_outbox WHERE status = ?').pluck().get(status));
+  }
+
+  // ── the change feed ───────────────────────────────────────────────────────
+
+  async pendingChanges(limit: number): Promise<FeedChange[]> {
+    return (this.db.prepare('SELECT * FROM alert_changes ORDER BY id LIMIT ?').all(limit) as ChangeRow[]).map(toChange);
+  }
+
+  async changeBacklog(): Promise<number> {
+    return Number(this.db.prepare('SELECT COUNT(*) FROM alert_changes').pluck().get());
+  }
+
+  async consumeChanges(ids: number[], decisions: PlannedDecision[]): Promise<AlertDecision[] | null> {
+    const consume = this.db.prepare('DELETE FROM alert_changes WHERE id = ?');
+    const conflict = new Error('change consumed already');
+    try {
+      return this.db
+        .transaction(() => {
+          // Deleting is the cursor: a change someone else consumed is gone, and nothing is applied.
+          for (const id of ids) if (consume.run(id).changes !== 1) throw conflict;
+          return decisions.map((d) => this.applyDecision(d.fingerprint, d.decide));
+        })
+        .immediate();
+    } catch (err) {
+      if (err === conflict) return null;
+      throw err;
+    }
   }
 
   async outbox(filter: { status?: OutboxStatus; target?: string; dedupeKeyPrefix?: string; limit?: number } = {}): Promise<OutboxRow[]> {
@@ -438,7 +540,11 @@ function takeFingerprints(rows: OutboxRow[], max: number): OutboxRow[] {
   });
 }
 
+/** Whether a pending outbox row exists for the alert_state row `s` (index alert_outbox_fingerprint). */
+const AWAITING_SEND = `EXISTS (SELECT 1 FROM alert_outbox o WHERE o.fingerprint = s.fingerprint AND o.status = 'pending')`;
+
 interface StateRow {
+  awaiting_send: number;
   fingerprint: string;
   project_id: number;
   issue_id: number | null;
@@ -472,6 +578,7 @@ function toState(r: StateRow): AlertState {
     repeatAt: numOrNull(r.repeat_at),
     ackedAt: numOrNull(r.acked_at),
     ackedBy: r.acked_by,
+    awaitingSend: Boolean(r.awaiting_send),
   };
 }
 
@@ -489,6 +596,7 @@ interface OutboxDbRow {
   not_before: number;
   next_attempt_at: number;
   attempts: number;
+  internal_failures: number;
   claimed_by: string | null;
   claimed_until: number | null;
   sent_at: number | null;
@@ -513,6 +621,7 @@ function toOutbox(r: OutboxDbRow): OutboxRow {
     notBefore: Number(r.not_before),
     nextAttemptAt: Number(r.next_attempt_at),
     attempts: Number(r.attempts),
+    internalFailures: Number(r.internal_failures),
     claimedBy: r.claimed_by,
     claimedUntil: numOrNull(r.claimed_until),
     sentAt: numOrNull(r.sent_at),
@@ -520,6 +629,36 @@ function toOutbox(r: OutboxDbRow): OutboxRow {
     lastError: r.last_error,
     body: r.body === null ? null : (JSON.parse(r.body) as OutboxBody),
     dedupeKey: r.dedupe_key,
+  };
+}
+
+interface ChangeRow {
+  id: number;
+  project_id: number;
+  issue_id: number;
+  created: number;
+  regressed: number;
+  unignored: number;
+  new_events: number;
+  issue_status: string;
+  issue_level: string;
+  event_level: string;
+  digested_at: number;
+}
+
+function toChange(r: ChangeRow): FeedChange {
+  return {
+    id: Number(r.id),
+    projectId: Number(r.project_id),
+    issueId: Number(r.issue_id),
+    created: Boolean(r.created),
+    regressed: Boolean(r.regressed),
+    unignored: Boolean(r.unignored),
+    newEvents: Number(r.new_events),
+    status: r.issue_status as IssueStatus,
+    level: r.issue_level as Level,
+    eventLevel: r.event_level as Level,
+    digestedAt: Number(r.digested_at),
   };
 }
 

@@ -77,6 +77,11 @@ export class SqliteDigestWriter {
         `INSERT INTO attachments (project_id, event_id, filename, content_type, size, data, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
+      // The alert engine's change feed (store/alerts.ts FeedChange), in this same transaction.
+      insertChange: db.prepare(
+        `INSERT INTO alert_changes (project_id, issue_id, created, regressed, unignored, new_events, issue_status, issue_level, event_level, digested_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
       countItem: db.prepare(
         `INSERT INTO item_counts (project_id, kind, count) VALUES (?, ?, ?)
          ON CONFLICT (project_id, kind) DO UPDATE SET count = count + excluded.count`,
@@ -84,7 +89,11 @@ export class SqliteDigestWriter {
     };
   }
 
-  /** Must run inside a transaction. Returns one change per touched issue. */
+  /**
+   * Must run inside a transaction. Returns one change per touched issue, and writes each to the
+   * alert engine's change feed, so a change committed here is never lost to a crash before the
+   * engine has evaluated it.
+   */
   apply(rows: DigestedRow[], now: number): IssueChange[] {
     const drafts = new Map<string, IssueDraft>();
     const tagCounts = new Map<string, { issueId: number; key: string; value: string; count: number; lastSeen: number }>();
@@ -94,7 +103,12 @@ export class SqliteDigestWriter {
       else this.stmt.countItem.run(row.projectId, `rejected:${row.reason}`, 1);
     }
     for (const t of tagCounts.values()) this.stmt.upsertTag.run(t.issueId, t.key, t.value, t.count, t.lastSeen);
-    return [...drafts.values()].map((d) => this.writeIssue(d));
+    const changes = [...drafts.values()].map((d) => this.writeIssue(d));
+    for (const c of changes) {
+      const { issue } = c;
+      this.stmt.insertChange.run(issue.projectId, issue.id, +c.created, +c.regressed, +c.unignored, c.newEvents, issue.status, issue.level, c.lastEvent.level, now);
+    }
+    return changes;
   }
 
   /** Skips an attachment stored already: a batch re-digested after a crash (see SpoolFile). */

@@ -25,12 +25,23 @@ export interface TelegramMessage {
 
 export type ButtonAction = 'ack' | 'res' | 'm1h' | 'm24h' | 'reo';
 
-export function escapeHtml(text: string): string {
+/**
+ * Items are built with strings where strings belong (items.ts), but a message stored for ChatOps
+ * by an earlier version is re-rendered as it was stored: the two text helpers take anything, so
+ * a value of the wrong type shows as text (or nothing) instead of failing the message.
+ */
+function asText(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
+}
+
+export function escapeHtml(value: string): string {
+  const text = asText(value);
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** Cuts to at most `max` UTF-16 units without splitting a surrogate pair, marking the cut with an ellipsis. */
-export function clip(text: string, max: number): string {
+export function clip(value: string, max: number): string {
+  const text = asText(value);
   if (text.length <= max) return text;
   if (max <= 1) return '…'.slice(0, max);
   let end = max - 1;
@@ -195,7 +206,7 @@ function stateLines(item: IssueAlertItem, actions: MessageAction[]): string[] {
   const mine = actions.filter((a) => a.issueId === item.issueId);
   const last = mine[mine.length - 1];
   if (!last) return [];
-  const at = new Date(last.at).toISOString().slice(11, 16);
+  const at = Number.isFinite(last.at) && Math.abs(last.at) < 8.64e15 ? new Date(last.at).toISOString().slice(11, 16) : '?';
   return [`${STATUS_TEXT[last.action] ?? escapeHtml(last.action)} by ${escapeHtml(clip(last.by, 64))} at ${at} UTC`];
 }
 

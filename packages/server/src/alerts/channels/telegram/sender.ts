@@ -1,3 +1,4 @@
+import type { AlertItem } from '../../items.js';
 import type { AlertChannel, Delivered, OutgoingAlert } from '../contract.js';
 import { toDeliveryError, type BotApi } from './api.js';
 import { formatAlert, formatTestMessage } from './format.js';
@@ -7,6 +8,10 @@ export class TelegramChannel implements AlertChannel {
   readonly kind = 'telegram' as const;
 
   constructor(private readonly api: BotApi) {}
+
+  check(items: AlertItem[]): void {
+    formatAlert(items);
+  }
 
   async send(message: OutgoingAlert): Promise<Delivered> {
     const { text, reply_markup } = formatAlert(message.items);

@@ -1,3 +1,4 @@
+import type { AlertItem } from '../../items.js';
 import { DeliveryError, type AlertChannel, type Delivered, type OutgoingAlert } from '../contract.js';
 import { signature, webhookBody } from './format.js';
 
@@ -9,6 +10,10 @@ export class WebhookChannel implements AlertChannel {
     private readonly secret: string | null,
     private readonly timeoutMs = 10_000,
   ) {}
+
+  check(items: AlertItem[]): void {
+    webhookBody('botpulse.alert', 0, items, 0);
+  }
 
   async send(message: OutgoingAlert): Promise<Delivered> {
     return this.post(message.target, webhookBody('botpulse.alert', message.id, message.items, Math.floor(Date.now() / 1000)));
