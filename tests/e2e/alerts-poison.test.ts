@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Project } from '../../packages/server/src/store/model.js';
+import { SESSION_COOKIE, Sessions } from '../../packages/server/src/web/auth/sessions.js';
 import { MonitorHarness, sleep } from './monitors-support/harness.js';
 
 /** Polls `check` until it returns a value (not undefined/false/null) or the deadline passes. */
@@ -84,5 +85,31 @@ describe('poison events and the alert chat', () => {
     assert.deepEqual(stuck.map((r) => [r.id, r.status, r.lastError]), [], 'every row was sent, or parked with its reason');
     const text = h.alerts().map((m) => m.text).join('\n');
     for (const name of ['frames-number', 'frames-null', 'function-object', 'contexts-odd']) assert.match(text, new RegExp(`${name}: handler failed`), `${name}'s own alert went out too`);
+  });
+
+  it('shows a parked row (one our code could not deliver) in the API, /metrics and the dashboard', async () => {
+    const alerts = h.server.botpulse.alerting.alerts;
+    // A row parked as the outbox parks one (claimed, then set aside with the reason).
+    await alerts.enqueueOnce([{ projectId: pay.id, issueId: null, fingerprint: 'parked-test', channel: 'telegram', target: '-1', tier: 'alert', reasons: ['monitor'], createdAt: Date.now(), notBefore: Date.now() + 3_600_000, body: { kind: 'down', text: 'x', payload: {}, monitorId: null, notificationId: 0 }, dedupeKey: 'parked-test' }]);
+    const [row] = await alerts.outbox({ dedupeKeyPrefix: 'parked-test' });
+    h.server.botpulse.store.db.prepare('UPDATE alert_outbox SET claimed_by = ? WHERE id = ?').run('w-test', row!.id);
+    await alerts.markParked('w-test', [row!.id], 'internal error: TypeError: boom');
+
+    const api = await h.api('GET', '/alerts');
+    assert.equal(api.json.parked, 1);
+    assert.deepEqual(api.json.parkedRows.map((r: { id: number; reason: string }) => [r.id, r.reason]), [[row!.id, 'internal error: TypeError: boom']]);
+    assert.equal(api.json.changesWaiting, 0, 'every digested change was evaluated');
+
+    const metrics = await (await fetch(`${h.server.url}/metrics`)).text();
+    assert.match(metrics, /^botpulse_alert_outbox_rows\{status="parked"\} 1$/m);
+    assert.match(metrics, /^botpulse_alert_changes_backlog 0$/m);
+    assert.match(metrics, /^botpulse_alert_changes_total\{result="evaluated"\} [1-9]/m);
+
+    await h.server.botpulse.store.addUser('ops', 'unused-hash');
+    const { id } = await new Sessions(h.server.botpulse.store).create('ops');
+    const page = await fetch(`${h.server.url}/monitors`, { headers: { cookie: `${SESSION_COOKIE}=${id}` } });
+    const html = await page.text();
+    assert.equal(page.status, 200);
+    assert.match(html, /1 alert could not be built or sent because of an error in Botpulse and was set aside \(parked\), e\.g\. <code>internal error: TypeError: boom<\/code>/);
   });
 });

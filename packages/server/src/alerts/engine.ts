@@ -19,6 +19,8 @@ export interface AlertEngineDeps {
   workerId?: string;
   /** How often the feed is looked at without a kick (changes digested by another process). */
   pollMs?: number;
+  /** A change that failed to evaluate is retried after this times its failures (default 500 ms). */
+  changeRetryMs?: number;
 }
 
 /** Alert fingerprint of an issue: all of an issue's rules share one cooldown. */
@@ -188,7 +190,7 @@ export class AlertEngine {
         const failures = (this.changeFailures.get(change.id) ?? 0) + 1;
         if (failures < MAX_CHANGE_FAILURES) {
           this.changeFailures.set(change.id, failures);
-          this.retryAt = Date.now() + 1000 * failures;
+          this.retryAt = Date.now() + (this.deps.changeRetryMs ?? 500) * failures;
           this.deps.logger.warn({ err, issueId: change.issueId, failures }, 'alert rules failed for an issue change; will retry');
           return done;
         }

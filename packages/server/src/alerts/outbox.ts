@@ -302,9 +302,7 @@ export class OutboxSender {
       this.kick();
     } else if (error.permanent) {
       this.deps.logger.error({ ...where, reason: error.message }, 'alert target refused permanently; disabled until fixed (botpulse test-alert re-enables it)');
-      const pending = (await this.deps.alerts.outbox({ status: 'pending', target: first.target, limit: 100_000 })).filter((r) => r.channel === first.channel).length;
-      this.countUndelivered(first.channel, 'target_disabled', pending);
-      await this.deps.alerts.disableTarget(first.channel, first.target, error.message, now);
+      this.countUndelivered(first.channel, 'target_disabled', await this.deps.alerts.disableTarget(first.channel, first.target, error.message, now));
     } else if (error.rejectsMessage) {
       this.deps.logger.error({ ...where, reason: error.message }, 'alert message rejected; dropped');
       this.countUndelivered(first.channel, 'rejected', ids.length);

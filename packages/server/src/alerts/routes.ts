@@ -56,7 +56,20 @@ export async function alertRoutes(app: FastifyInstance, { store, alerting }: Ale
     return {
       log: await alerting.alerts.recentLog({ ...(project ? { projectId: project.id } : {}), limit }),
       targets: await alerting.alerts.listTargets(),
-      pending: (await alerting.alerts.outbox({ status: 'pending', limit: 1000 })).length,
+      pending: await alerting.alerts.countOutbox('pending'),
+      // Rows set aside after failing in Botpulse itself: never retried, shown with their reason.
+      parked: await alerting.alerts.countOutbox('parked'),
+      parkedRows: (await alerting.alerts.outbox({ status: 'parked', limit: 50 })).map((r) => ({
+        id: r.id,
+        projectId: r.projectId,
+        issueId: r.issueId,
+        channel: r.channel,
+        target: r.target,
+        createdAt: r.createdAt,
+        attempts: r.attempts,
+        reason: r.lastError,
+      })),
+      changesWaiting: await alerting.alerts.changeBacklog(),
     };
   });
 

@@ -106,6 +106,7 @@ export function createMetrics(deps: MetricsDeps): Registry {
       for (const [channel, n] of Object.entries(deps.alerting.sender.failedByChannel)) this.inc({ channel }, n);
     },
   });
+  alertPathMetrics(register, deps.alerting);
   new Gauge({ name: 'botpulse_spool_backlog', help: 'Items accepted but not digested yet.', registers: [register], collect() {
     this.set(deps.spool.backlog);
   } });
@@ -213,6 +214,55 @@ export function createMetrics(deps: MetricsDeps): Registry {
     else void slugOf(projectId).then((s) => latency.observe({ bot: s }, ms / 1000));
   };
   return register;
+}
+
+/**
+ * The alert path's own failure states (docs/alerts.md "Delivery guarantees"): rows given up without
+ * delivery and why, rows waiting or parked now, and the change feed between the digest and the
+ * engine. A parked row or a feed that only grows is something to alert on.
+ */
+function alertPathMetrics(register: Registry, alerting: Alerting): void {
+  new Counter({
+    name: 'botpulse_alerts_undelivered_total',
+    help: 'Alert outbox rows given up without delivery, by channel and reason: parked (failed in Botpulse itself), expired (unsent after 24 h), rejected (the channel refused the message), target_disabled, no_channel.',
+    labelNames: ['channel', 'reason'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [channel, reasons] of Object.entries(alerting.sender.undelivered)) {
+        for (const [reason, n] of Object.entries(reasons ?? {})) this.inc({ channel, reason }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'botpulse_alert_outbox_rows',
+    help: 'Alert outbox rows now pending (waiting, paced, retrying or being sent) and parked (set aside after failing in Botpulse itself; see GET /api/v1/alerts).',
+    labelNames: ['status'],
+    registers: [register],
+    async collect() {
+      this.reset();
+      for (const status of ['pending', 'parked'] as const) this.set({ status }, await alerting.alerts.countOutbox(status));
+    },
+  });
+  new Gauge({
+    name: 'botpulse_alert_changes_backlog',
+    help: 'Issue changes digested but not yet evaluated by the alert engine (the durable change feed).',
+    registers: [register],
+    async collect() {
+      this.set(await alerting.alerts.changeBacklog());
+    },
+  });
+  new Counter({
+    name: 'botpulse_alert_changes_total',
+    help: 'Issue changes of the feed evaluated by this process\'s alert engine (evaluated), and changes given up after failing to evaluate several times (given_up).',
+    labelNames: ['result'],
+    registers: [register],
+    collect() {
+      this.reset();
+      this.inc({ result: 'evaluated' }, alerting.engine.stats.evaluated);
+      this.inc({ result: 'given_up' }, alerting.engine.stats.givenUp);
+    },
+  });
 }
 
 function fileSize(path: string): number {

@@ -93,6 +93,52 @@ export function alertStoreContract(name: string, open: () => Promise<{ a: AlertS
       assert.deepEqual(again[0]?.map((r) => r.attempts), [1, 1]);
     });
 
+    it('takes a row that failed in our own code out of the queue: the rows behind go on, it is claimed alone, then parked for good', async () => {
+      const t = `aside-${++target}`;
+      await enqueue(a, [row({ target: t, fingerprint: 'bad' }), row({ target: t, fingerprint: 'good-1' }), row({ target: t, fingerprint: 'good-2' })]);
+      const [first] = (await a.claimDue('A', 2000, claim)).filter((bt) => bt[0]?.target === t);
+      assert.deepEqual(first?.map((r) => r.fingerprint), ['bad', 'good-1', 'good-2']);
+      const [bad, ...good] = first!;
+      await a.markInternalFailure('A', [bad!.id], 'internal error: TypeError: x', 9000);
+      await a.markRetry('A', good.map((r) => r.id), 'not sent with the bad one', 2000);
+      const next = (await b.claimDue('B', 3000, claim)).filter((bt) => bt[0]?.target === t);
+      assert.deepEqual(next.map((bt) => bt.map((r) => r.fingerprint)), [['good-1', 'good-2']], 'not held behind the failed row');
+      await b.markSent('B', next[0]!, { sentAt: 3000, messageId: '1', sentIds: next[0]!.map((r) => r.id), collapsedIds: [], states: [], message: null });
+      assert.deepEqual((await a.claimDue('A', 8999, claim)).filter((bt) => bt[0]?.target === t), [], 'its retry is not due yet');
+      const alone = (await a.claimDue('A', 9000, claim)).filter((bt) => bt[0]?.target === t);
+      assert.deepEqual(alone.map((bt) => bt.map((r) => [r.fingerprint, r.internalFailures, r.attempts])), [[['bad', 1, 1]]], 'claimed alone when due');
+      await a.markParked('A', [bad!.id], 'internal error: TypeError: x');
+      const parked = (await b.outbox({ target: t })).find((r) => r.id === bad!.id);
+      assert.deepEqual([parked?.status, parked?.lastError], ['parked', 'internal error: TypeError: x']);
+      assert.deepEqual((await b.claimDue('B', 99_000, claim)).filter((bt) => bt[0]?.target === t), [], 'a parked row is never claimed');
+      assert.ok((await b.countOutbox('parked')) >= 1);
+    });
+
+    it('tells a decision whether its fingerprint still has a message waiting, and has no follow-up due meanwhile', async () => {
+      const t = `await-${++target}`;
+      await a.decide('issue:77', () => ({ state: state('issue:77', { issueId: 77, cooldownUntil: 0, pending: { tier: 'alert', reasons: ['frequency'] } }), enqueue: [row({ target: t, fingerprint: 'issue:77', issueId: 77 })], log: [] }));
+      assert.equal((await b.getState('issue:77'))?.awaitingSend, true);
+      let seen: boolean | undefined;
+      await b.decide('issue:77', (s) => ((seen = s?.awaitingSend), { state: null, enqueue: [], log: [] }));
+      assert.equal(seen, true, 'inside the decision too');
+      assert.deepEqual((await a.dueFollowUps(10_000, 10)).map((s) => s.fingerprint).filter((f) => f === 'issue:77'), [], 'nothing due before the send');
+      const claimed = (await a.claimDue('A', 2000, claim)).flat().filter((r) => r.target === t);
+      assert.equal((await b.getState('issue:77'))?.awaitingSend, true, 'being sent still counts');
+      await a.markSent('A', claimed, { sentAt: 2500, messageId: '1', sentIds: claimed.map((r) => r.id), collapsedIds: [], states: [{ fingerprint: 'issue:77', eventsAtLast: 1, usersAtLast: 0, repeatAt: null, cooldownUntil: 7500 }], message: null });
+      const after = await b.getState('issue:77');
+      assert.deepEqual([after?.awaitingSend, after?.cooldownUntil], [false, 7500], 'the cooldown counts from the send');
+      assert.deepEqual((await a.dueFollowUps(7500, 10)).map((s) => s.fingerprint).filter((f) => f === 'issue:77'), ['issue:77']);
+    });
+
+    it('expires rows unsent for too long, saying how many per target', async () => {
+      const t = `old-${++target}`;
+      await enqueue(a, [row({ target: t, createdAt: 10 }), row({ target: t, createdAt: 11 }), row({ target: t, createdAt: 5000 })]);
+      const expired = (await b.expire(1000)).filter((e) => e.target === t);
+      assert.deepEqual(expired, [{ channel: 'telegram', target: t, rows: 2 }]);
+      assert.deepEqual((await a.outbox({ target: t })).map((r) => r.status), ['expired', 'expired', 'pending']);
+      assert.deepEqual((await b.expire(1000)).filter((e) => e.target === t), [], 'once');
+    });
+
     it('a claim expires: rows of a sender that died are taken over after the lease', async () => {
       const t = `lease-${++target}`;
       await enqueue(a, [row({ target: t })]);
@@ -121,7 +167,7 @@ export function alertStoreContract(name: string, open: () => Promise<{ a: AlertS
     it('disables a target with its reason, fails its rows, and follows a migration', async () => {
       const t = `dis-${++target}`;
       await enqueue(a, [row({ target: t })]);
-      await a.disableTarget('telegram', t, '403 Forbidden: bot was kicked', 2000);
+      assert.equal(await a.disableTarget('telegram', t, '403 Forbidden: bot was kicked', 2000), 1, 'one pending row failed');
       const got = await b.getTarget('telegram', t);
       assert.equal(got?.disabledReason, '403 Forbidden: bot was kicked');
       assert.equal((await b.outbox({ target: t }))[0]?.status, 'failed');

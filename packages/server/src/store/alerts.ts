@@ -292,7 +292,8 @@ export interface AlertStore {
 
   getTarget(channel: ChannelKind, target: string): Promise<AlertTarget | null>;
   listTargets(): Promise<AlertTarget[]>;
-  disableTarget(channel: ChannelKind, target: string, reason: string, at: number): Promise<void>;
+  /** Disables a target; its pending rows fail with the reason. Returns how many rows failed. */
+  disableTarget(channel: ChannelKind, target: string, reason: string, at: number): Promise<number>;
   enableTarget(channel: ChannelKind, target: string): Promise<void>;
   /** Records a chat migration and moves the target's pending rows to the new chat. */
   migrateTarget(channel: ChannelKind, from: string, to: string, at: number): Promise<void>;

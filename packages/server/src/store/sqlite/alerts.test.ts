@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { alertStoreContract } from '../alerts.contract.js';
 import { SqliteAlertStore } from './alerts.js';
 import { SqliteStore } from './index.js';
+import { createRowDigester } from '../../digest/process.js';
 
 alertStoreContract('SQLite (two connections to one WAL file)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'botpulse-alerts-'));
@@ -60,5 +62,58 @@ describe('SQLite outbox claim under real concurrency', () => {
     assert.ok(results.every((r) => r.attempts > 0), 'every worker raced for the rows');
     await store.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('the alert change feed on SQLite', () => {
+  it('is written by the digest in its batch transaction, and consumed once with its decisions by one of two racing connections', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'botpulse-feed-'));
+    const file = join(dir, 'botpulse.db');
+    const first = await SqliteStore.open(file);
+    const second = await SqliteStore.open(file);
+    try {
+      const project = await first.createProject({ name: 'Feed Bot', slug: 'feed', shortIdPrefix: 'F' });
+      const spool = (names: string[]) =>
+        first.appendToSpool(
+          names.map((name) => {
+            const eventId = randomUUID().replace(/-/g, '');
+            const payload = { event_id: eventId, level: name.startsWith('fatal') ? 'fatal' : 'error', fingerprint: [name], message: name };
+            return { projectId: project.id, kind: 'event', eventId, receivedAt: Date.now(), payload: Buffer.from(JSON.stringify(payload)) };
+          }),
+        );
+      const digester = createRowDigester({});
+      await spool(['one', 'two', 'one']);
+      const { changes } = await first.digestBatch(100, digester);
+      const a = new SqliteAlertStore(first.db);
+      const b = new SqliteAlertStore(second.db);
+      const feed = await b.pendingChanges(100);
+      assert.deepEqual(
+        feed.map((c) => [c.issueId, c.created, c.newEvents, c.status, c.level]),
+        changes.map((c) => [c.issue.id, true, c.newEvents, 'new', 'error']),
+        'one feed row per change of the batch, as the digest reported it',
+      );
+      assert.deepEqual(feed.map((c) => c.newEvents).sort(), [1, 2]);
+
+      // A digest batch that fails writes no change: its events and its changes roll back together.
+      await spool(['three']);
+      await assert.rejects(first.digestBatch(100, (rows) => digester(rows).map((r) => (r.kind === 'event' ? { ...r, projectId: -1, event: { ...r.event, title: undefined as unknown as string } } : r))));
+      assert.equal(await a.changeBacklog(), 2);
+
+      // Two consumers race for the same changes: exactly one applies its decisions.
+      const decision = (who: string) => ({
+        fingerprint: `feed-test:${who}`,
+        decide: () => ({ state: null, enqueue: [], log: [{ at: 1, projectId: project.id, issueId: null, fingerprint: `feed-test:${who}`, tier: 'alert' as const, reasons: ['new' as const], outcome: 'recorded' as const }] }),
+      });
+      const ids = feed.map((c) => c.id);
+      const [x, y] = await Promise.all([a.consumeChanges(ids, [decision('a')]), b.consumeChanges(ids, [decision('b')])]);
+      assert.equal([x, y].filter((r) => r !== null).length, 1, 'one consumer won');
+      assert.equal((await a.recentLog({ projectId: project.id })).length, 1, 'only the winner\'s decision was written');
+      assert.equal(await b.changeBacklog(), 0, 'consumed changes are gone (pruned with their consumption)');
+      assert.equal(await a.consumeChanges([ids[0]!], [decision('late')]), null, 'a change is never consumed twice');
+    } finally {
+      await first.close();
+      await second.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -387,17 +387,17 @@ export class SqliteAlertStore implements AlertStore {
     return (this.db.prepare('SELECT * FROM alert_targets ORDER BY channel, target').all() as TargetRow[]).map(toTarget);
   }
 
-  async disableTarget(channel: ChannelKind, target: string, reason: string, at: number): Promise<void> {
-    this.db
+  async disableTarget(channel: ChannelKind, target: string, reason: string, at: number): Promise<number> {
+    return this.db
       .transaction(() => {
         this.ensureTarget(channel, target, at);
         this.db
           .prepare('UPDATE alert_targets SET disabled_at = ?, disabled_reason = ?, last_error = ?, updated_at = ? WHERE channel = ? AND target = ?')
           .run(at, reason, reason, at, channel, target);
         // Nothing will reach a disabled target: say so on its rows instead of leaving them pending forever.
-        this.db
+        return this.db
           .prepare(`UPDATE alert_outbox SET status = 'failed', last_error = ?, claimed_by = NULL, claimed_until = NULL WHERE status = 'pending' AND channel = ? AND target = ?`)
-          .run(`target disabled: ${reason}`, channel, target);
+          .run(`target disabled: ${reason}`, channel, target).changes;
       })
       .immediate();
   }

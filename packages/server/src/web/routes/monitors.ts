@@ -17,8 +17,16 @@ export function monitorRoutes(app: FastifyInstance, deps: WebDeps): void {
     const now = m ? m.now() : deps.now();
     const bots = m ? await Promise.all(projects.map((p) => botSection(m, p, now))) : projects.map((project) => ({ project, monitors: [], latency: [], notifications: [], alertLog: [] }));
     const targets = m ? await m.alerts.listTargets() : [];
-    return sendHtml(reply, monitorsPage(pageContext(deps, req), { enabled: !!m, now, bots, targets, latencyHours: LATENCY_HOURS, latencyStepMinutes: LATENCY_STEP_MINUTES }));
+    const parkedAlerts = m ? await parkedSummary(m) : undefined;
+    return sendHtml(reply, monitorsPage(pageContext(deps, req), { enabled: !!m, now, bots, targets, ...(parkedAlerts ? { parkedAlerts } : {}), latencyHours: LATENCY_HOURS, latencyStepMinutes: LATENCY_STEP_MINUTES }));
   });
+}
+
+/** How many alert rows are parked, and one's reason (shown like a disabled target). */
+async function parkedSummary(m: DashboardMonitors): Promise<{ count: number; exampleReason: string | null }> {
+  const count = await m.alerts.countOutbox('parked');
+  const [first] = count ? await m.alerts.outbox({ status: 'parked', limit: 1 }) : [];
+  return { count, exampleReason: first?.lastError ?? null };
 }
 
 /** One bot (project): its monitors with lock view and flips, latency percentiles, recent monitor and issue alerts. */

@@ -27,6 +27,8 @@ export interface MonitorsPageData {
   now: number;
   bots: BotSection[];
   targets: AlertTarget[];
+  /** Alert outbox rows parked after failing in Botpulse itself (alerts/outbox.ts): never sent. */
+  parkedAlerts?: { count: number; exampleReason: string | null };
   latencyHours: number;
   latencyStepMinutes: number;
 }
@@ -47,6 +49,7 @@ export function monitorsPage(ctx: PageContext, d: MonitorsPageData): Html {
   <span class="spacer"></span><a class="btn small" href="/monitors">Refresh</a></div>
 ${!d.enabled ? html`<div class="flash error" role="status">Monitors are not running in this server.</div>` : ''}
 ${disabled.map((t) => html`<div class="flash error" role="alert">Alert target ${t.channel} <code>${t.target}</code> is disabled${t.disabledAt ? html` since ${ago(t.disabledAt, ctx.now)}` : ''}: ${t.disabledReason ?? 'no reason recorded'}. Run <code>botpulse test-alert</code> to re-enable it.</div>`)}
+${d.parkedAlerts?.count ? html`<div class="flash error" role="alert">${d.parkedAlerts.count} alert${d.parkedAlerts.count === 1 ? '' : 's'} could not be built or sent because of an error in Botpulse and ${d.parkedAlerts.count === 1 ? 'was' : 'were'} set aside (parked)${d.parkedAlerts.exampleReason ? html`, e.g. <code>${d.parkedAlerts.exampleReason}</code>` : ''}. The alerts behind ${d.parkedAlerts.count === 1 ? 'it' : 'them'} were delivered; <code>GET /api/v1/alerts</code> lists them.</div>` : ''}
 ${d.bots.length ? d.bots.map((b) => botSection(d, b)) : html`<div class="section"><div class="empty">No projects yet.</div></div>`}`;
   return page(ctx, { title: 'Monitors', section: 'monitors', body, charts: d.bots.some((b) => b.latency.length > 0) });
 }
