@@ -51,12 +51,21 @@ class BuggyChannel implements AlertChannel {
   }
 }
 
+/** The real store, whose markSent can be made to fail: a crash between Telegram's answer and our record of it. */
+class FlakyAlertStore extends SqliteAlertStore {
+  failMarkSent = false;
+  override async markSent(...args: Parameters<SqliteAlertStore['markSent']>): Promise<void> {
+    if (this.failMarkSent) throw new Error('SQLITE_IOERR: disk I/O error');
+    return super.markSent(...args);
+  }
+}
+
 describe('the outbox when our own code fails on a row', () => {
   let dir: string;
   let tg: FakeTelegram;
   let token: string;
   let store: SqliteStore;
-  let alerts: SqliteAlertStore;
+  let alerts: FlakyAlertStore;
   let engine: AlertEngine;
   let sender: OutboxSender;
   let channel: BuggyChannel;
@@ -77,7 +86,7 @@ describe('the outbox when our own code fails on a row', () => {
       BOTPULSE_ALERT_RETRY_MAX_SECONDS: '4',
     });
     store = await SqliteStore.open(join(dir, 'botpulse.db'));
-    alerts = new SqliteAlertStore(store.db);
+    alerts = new FlakyAlertStore(store.db);
     project = await store.createProject({ name: 'Pay Bot', slug: 'pay-bot', shortIdPrefix: 'P' });
     const rules = new RulesResolver(config.alerts, store);
     const logger = pino({ level: 'silent' });
@@ -197,5 +206,22 @@ describe('the outbox when our own code fails on a row', () => {
     assert.ok(first <= down, 'the chat kept its order through Telegram\'s failures');
     const failed = tg.calls({ token, method: 'sendMessage', ok: false }).length;
     assert.equal(failed, 2, 'both 500s were retried');
+  });
+
+  it('sends a delivered message it could not record again only when its claim expires, once', async () => {
+    const before = texts().length;
+    const lease = 60_000;
+    alerts.failMarkSent = true;
+    await newIssue('unrecorded');
+    await run(1);
+    alerts.failMarkSent = false;
+    assert.equal(texts().slice(before).filter((t) => /unrecorded/.test(t)).length, 1, 'Telegram got it');
+    await run(20, 2_500); // 50 s: the claim still holds, nothing is sent again
+    assert.equal(texts().slice(before).filter((t) => /unrecorded/.test(t)).length, 1, 'no resend while the claim holds');
+    await run(8, 2_500); // past the 60 s lease
+    assert.equal(texts().slice(before).filter((t) => /unrecorded/.test(t)).length, 2, `sent again once the claim (${lease} ms) expired`);
+    await run(8, 2_500);
+    assert.equal(texts().slice(before).filter((t) => /unrecorded/.test(t)).length, 2, 'and only once');
+    assert.deepEqual(await alerts.outbox({ target: String(CHAT), status: 'pending' }), [], 'recorded the second time');
   });
 });
