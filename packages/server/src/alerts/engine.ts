@@ -70,6 +70,7 @@ export class AlertEngine {
   /** Feed row id → failed evaluations of that change on its own. */
   private readonly changeFailures = new Map<number, number>();
   private retryAt = 0;
+  private leaseRenewedAt = 0;
 
   constructor(private readonly deps: AlertEngineDeps) {
     this.now = deps.now ?? Date.now;
@@ -110,7 +111,7 @@ export class AlertEngine {
   /** Resolves when the feed is empty: every change digested so far has been evaluated (by this or another process). */
   async idle(): Promise<void> {
     for (;;) {
-      await this.consume().catch(() => 0);
+      await this.consume().catch((err) => this.deps.logger.warn({ err }, 'alert engine pass failed while waiting for the feed to drain'));
       if ((await this.deps.alerts.changeBacklog()) === 0) return;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -161,8 +162,12 @@ export class AlertEngine {
     }
   }
 
+  /** Takes or renews the lease (a write, so at most a few times per lease period under load). */
   private async holdLease(): Promise<boolean> {
-    const held = await this.deps.alerts.lease(ENGINE_LEASE, this.workerId, Date.now(), ENGINE_LEASE_MS);
+    const now = Date.now();
+    if (this.consuming && now - this.leaseRenewedAt < ENGINE_LEASE_MS / 5) return true;
+    const held = await this.deps.alerts.lease(ENGINE_LEASE, this.workerId, now, ENGINE_LEASE_MS);
+    if (held) this.leaseRenewedAt = now;
     if (held && !this.consuming) this.deps.logger.info('this process now evaluates alert rules (alerts:engine lease)');
     this.consuming = held;
     return held;

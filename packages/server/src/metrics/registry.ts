@@ -254,13 +254,14 @@ function alertPathMetrics(register: Registry, alerting: Alerting): void {
   });
   new Counter({
     name: 'botpulse_alert_changes_total',
-    help: 'Issue changes of the feed evaluated by this process\'s alert engine (evaluated), and changes given up after failing to evaluate several times (given_up).',
+    help: 'Issue changes of the feed evaluated by this process\'s alert engine (evaluated), evaluation attempts that failed and will be retried (failed), and changes given up after failing several times (given_up).',
     labelNames: ['result'],
     registers: [register],
     collect() {
       this.reset();
       this.inc({ result: 'evaluated' }, alerting.engine.stats.evaluated);
       this.inc({ result: 'given_up' }, alerting.engine.stats.givenUp);
+      this.inc({ result: 'failed' }, alerting.engine.stats.failures);
     },
   });
 }
