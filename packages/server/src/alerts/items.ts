@@ -99,8 +99,9 @@ export function monitorItem(project: AlertProject, tier: AlertTier, body: Outbox
     kind: 'monitor',
     tier,
     project,
-    text: body.text,
-    payload: body.payload,
+    // The body was written by monitors/format.ts; a row stored by another version is shown as far as it can be.
+    text: typeof body.text === 'string' ? body.text : '',
+    payload: isRecord(body.payload) ? body.payload : {},
     monitorId: body.monitorId,
     notificationId: body.notificationId,
     url: monitorUrl(publicUrl, body.monitorId),
