@@ -160,6 +160,10 @@ export class OutboxSender {
     }
   }
 
+  private countFailedAttempt(channel: ChannelKind): void {
+    this.failedByChannel[channel] = (this.failedByChannel[channel] ?? 0) + 1;
+  }
+
   private countUndelivered(channel: ChannelKind, reason: UndeliveredReason, rows: number): void {
     const byReason = (this.undelivered[channel] ??= {});
     byReason[reason] = (byReason[reason] ?? 0) + rows;
@@ -187,7 +191,6 @@ export class OutboxSender {
     try {
       delivered = await channel.send({ id: message.rows[0]!.id, target: first.target, items: message.items, threadId: message.rules.threadId, silent: message.rules.silent });
     } catch (err) {
-      this.failedByChannel[first.channel] = (this.failedByChannel[first.channel] ?? 0) + 1;
       await this.failed(message.rows, err);
       return false;
     }
@@ -292,6 +295,7 @@ export class OutboxSender {
   private async failed(batch: OutboxRow[], err: unknown): Promise<void> {
     if (!(err instanceof DeliveryError)) return this.failedInternally(batch, err);
     const first = batch[0]!;
+    this.countFailedAttempt(first.channel);
     const ids = batch.map((r) => r.id);
     const error = err;
     const now = this.now();
@@ -323,6 +327,7 @@ export class OutboxSender {
    */
   private async failedInternally(batch: OutboxRow[], err: unknown): Promise<void> {
     const first = batch[0]!;
+    this.countFailedAttempt(first.channel);
     const reason = describeInternal(this.scrubbed(err), err);
     const where = { channel: first.channel, target: first.target };
     const now = this.now();
