@@ -31,7 +31,7 @@ const sent = (over: Partial<AlertState> = {}): AlertState => ({
   repeatAt: null,
   ackedAt: null,
   ackedBy: null,
-  awaitingSend: false,
+  awaitingSend: [],
   ...over,
 });
 
@@ -56,15 +56,26 @@ describe('noise control', () => {
     assert.equal(flushed.state!.cooldownUntil, 610_000);
   });
 
-  it('holds every trigger while the last message is still in the outbox, and has no follow-up due before it is sent', () => {
-    // The cooldown ended long ago by the decision's clock, but its message has not gone out yet.
-    const waiting = sent({ cooldownUntil: 0, lastSentAt: null, awaitingSend: true });
-    const held = decideTrigger(waiting, input({ now: 20_000 }));
-    assert.deepEqual(held.enqueue, []);
-    assert.deepEqual(held.state!.pending, { tier: 'alert', reasons: ['frequency'] });
+  it('holds a trigger for a destination whose last message is still in the outbox; the others get it', () => {
+    // The cooldown ended long ago by the decision's clock, but the chat's message has not gone out yet.
+    const chatWaits = sent({ cooldownUntil: 0, awaitingSend: ['telegram:-100'] });
+    const held = decideTrigger(chatWaits, input({ now: 20_000 }));
+    assert.deepEqual(held.enqueue, [], 'the only destination waits: nothing is enqueued');
+    assert.deepEqual(held.state!.pending, { tier: 'alert', reasons: ['frequency'] }, 'the trigger is held');
+    const both = input({ now: 20_000, destinations: [{ channel: 'telegram', target: '-100' }, { channel: 'webhook', target: 'http://hook' }] });
+    const split = decideTrigger(chatWaits, both);
+    assert.deepEqual(split.enqueue.map((r) => r.channel), ['webhook'], 'the webhook is not held up by the chat');
+    assert.deepEqual(split.state!.pending, { tier: 'alert', reasons: ['frequency'] }, 'and the chat gets it after its cooldown');
+    assert.equal(decideTrigger(chatWaits, input({ now: 20_000, reasons: ['regression'] })).enqueue.length, 1, 'a new incident still goes out');
+
     const base = { cooldownMs: 300_000, groupWindowMs: 3000, destinations: input().destinations, issueStatus: 'new' as const, issueEvents: 5, silenced: false };
-    assert.deepEqual(decideFollowUp({ ...held.state!, awaitingSend: true }, { ...base, now: 400_000 }), { state: null, enqueue: [], log: [] }, 'nothing due, nothing cleared');
-    assert.equal(decideTrigger(waiting, input({ now: 20_000, reasons: ['regression'] })).enqueue.length, 1, 'a new incident still goes out');
+    const due = { ...held.state!, cooldownUntil: 100_000 };
+    const later = decideFollowUp(due, { ...base, now: 400_000 });
+    assert.deepEqual(later.enqueue, [], 'no follow-up before the waiting message is sent');
+    assert.equal(later.state!.cooldownUntil, 700_000, 'looked at again a cooldown later (markSent moves it to the send + cooldown)');
+    assert.deepEqual(later.state!.pending, held.state!.pending, 'nothing cleared');
+    const sentNow = decideFollowUp({ ...due, awaitingSend: [] }, { ...base, now: 400_000 });
+    assert.equal(sentNow.enqueue.length, 1, 'once it went out, the held trigger follows');
   });
 
   it('drops a held trigger the last message already covered (no event since it), unless it asked for a higher tier', () => {

@@ -1,5 +1,5 @@
 import type { IssueStatus } from '../store/model.js';
-import type { AlertDecision, AlertLogEntry, AlertReason, AlertState, AlertTier, ChannelKind, NewOutboxRow } from '../store/alerts.js';
+import { destinationKey, type AlertDecision, type AlertLogEntry, type AlertReason, type AlertState, type AlertTier, type ChannelKind, type NewOutboxRow } from '../store/alerts.js';
 import { FRESH_REASONS, highestTier, tierAbove } from './rules.js';
 
 /**
@@ -35,10 +35,12 @@ export interface TriggerInput {
  * kept as `pending` and goes out (with everything since) when the cooldown ends. A new incident
  * (new issue, regression, end of an ignore) is sent even inside a cooldown.
  *
- * While the fingerprint's last message is still in the outbox (`awaitingSend`: held by the chat's
- * pacing, an outage, or being sent right now) the fingerprint counts as cooling down, however old
- * the decision: the cooldown that matters starts when that message is sent (markSent moves
- * `cooldownUntil` there), so a trigger now would put two messages less than a cooldown apart.
+ * A destination whose last message for the fingerprint is still in the outbox (`awaitingSend`:
+ * held by the chat's grouping window, pacing, an outage, or being sent right now) counts as
+ * cooling down however old the decision: its cooldown starts when that message is sent (markSent
+ * moves `cooldownUntil` there), so a message now would arrive less than a cooldown after it. That
+ * message will count every event up to its send; the trigger is also kept as `pending`, so what
+ * comes after it goes out when the cooldown ends. The other destinations are not held up.
  */
 export function decideTrigger(state: AlertState | null, input: TriggerInput): AlertDecision {
   const log = (outcome: AlertLogEntry['outcome']): AlertLogEntry[] => [
@@ -49,21 +51,24 @@ export function decideTrigger(state: AlertState | null, input: TriggerInput): Al
   if (input.destinations.length === 0) return { state: null, enqueue: [], log: log('no_target') };
   const fresh = input.reasons.some((r) => FRESH_REASONS.includes(r));
   const current = state ?? emptyState(input);
-  if (!fresh && (input.now < current.cooldownUntil || current.awaitingSend)) {
+  const free = notAwaiting(current, input.destinations);
+  if (!fresh && (input.now < current.cooldownUntil || free.length === 0)) {
     // Already held back for this cooldown: nothing new to write (a storm costs no writes).
     if (covers(current.pending, input.tier, input.reasons)) return { state: null, enqueue: [], log: [] };
     return { state: { ...current, pending: mergePending(current.pending, input.tier, input.reasons) }, enqueue: [], log: log('suppressed') };
   }
+  // A new incident goes everywhere at once; anything else skips the destinations still waiting.
+  const targets = fresh ? input.destinations : free;
   const next: AlertState = {
     ...current,
     tier: input.tier,
     cooldownUntil: input.now + input.cooldownMs,
-    pending: null,
+    pending: targets.length < input.destinations.length ? mergePending(current.pending, input.tier, input.reasons) : null,
     lastEnqueuedAt: input.now,
     // A new incident needs a new acknowledgement.
     ...(fresh ? { ackedAt: null, ackedBy: null } : {}),
   };
-  return { state: next, enqueue: outboxRows(input, input.tier, input.reasons), log: log('enqueued') };
+  return { state: next, enqueue: outboxRows({ ...input, destinations: targets }, input.tier, input.reasons), log: log('enqueued') };
 }
 
 export interface FollowUpInput {
@@ -84,8 +89,7 @@ export interface FollowUpInput {
  * the transaction, so only one process sends a given follow-up.
  */
 export function decideFollowUp(state: AlertState | null, input: FollowUpInput): AlertDecision {
-  // Nothing is due before the last message went out: its send starts the next cooldown (and repeat).
-  if (!state || state.awaitingSend) return { state: null, enqueue: [], log: [] };
+  if (!state) return { state: null, enqueue: [], log: [] };
   const status = input.issueStatus;
   // Repeats stop once someone acknowledged (in progress), resolved or muted the issue.
   const repeatDue = state.repeatAt !== null && state.repeatAt <= input.now && state.ackedAt === null && (status === null || status === 'new');
@@ -96,14 +100,22 @@ export function decideFollowUp(state: AlertState | null, input: FollowUpInput): 
     return { state: stale ? cleared : null, enqueue: [], log: [] };
   }
   if (input.silenced || input.destinations.length === 0) return { state: cleared, enqueue: [], log: [] };
+  const free = notAwaiting(state, input.destinations);
+  if (free.length === 0) {
+    // Every destination still waits for the last message, whose send starts the next cooldown:
+    // look again a cooldown from now (never earlier than that send allows).
+    const later = input.now + input.cooldownMs;
+    return { state: { ...state, cooldownUntil: Math.max(state.cooldownUntil, later), repeatAt: repeatDue ? later : state.repeatAt }, enqueue: [], log: [] };
+  }
   const reasons: AlertReason[] = [...(state.pending?.reasons ?? []), ...(repeatDue ? (['repeat'] as const) : [])];
   const tier = repeatDue ? 'critical' : highestTier([state.pending?.tier ?? 'alert']);
   const base = { fingerprint: state.fingerprint, projectId: state.projectId, issueId: state.issueId, now: input.now };
   // A repeat is due when it is due: it does not wait for a grouping window.
-  const row = outboxRows({ ...base, cooldownMs: input.cooldownMs, groupWindowMs: repeatDue ? 0 : input.groupWindowMs, destinations: input.destinations, silenced: false }, tier, unique(reasons));
+  const row = outboxRows({ ...base, cooldownMs: input.cooldownMs, groupWindowMs: repeatDue ? 0 : input.groupWindowMs, destinations: free, silenced: false }, tier, unique(reasons));
   return {
     // repeat_at is set again when the message is actually sent: an outage does not pile up repeats.
-    state: { ...cleared, tier, cooldownUntil: input.now + input.cooldownMs, lastEnqueuedAt: input.now },
+    // A destination still waiting for its last message keeps the trigger pending for later.
+    state: { ...cleared, pending: free.length < input.destinations.length ? state.pending : null, tier, cooldownUntil: input.now + input.cooldownMs, lastEnqueuedAt: input.now },
     enqueue: row,
     log: [{ ...base, at: input.now, tier, reasons: unique(reasons), outcome: 'enqueued' }],
   };
@@ -114,6 +126,13 @@ export function decideFollowUp(state: AlertState | null, input: FollowUpInput): 
  * when no event came after it (the message counted every event up to its send) and it asked for
  * no higher tier: a follow-up would only say "0 events since the last message".
  */
+/** The destinations with no message of this fingerprint still in the outbox. */
+function notAwaiting(state: AlertState, destinations: Destination[]): Destination[] {
+  if (!state.awaitingSend.length) return destinations;
+  const waiting = new Set(state.awaitingSend);
+  return destinations.filter((d) => !waiting.has(destinationKey(d)));
+}
+
 function coveredBySent(state: AlertState, input: FollowUpInput): boolean {
   if (input.issueEvents === null || state.lastSentAt === null || !state.pending) return false;
   return input.issueEvents <= state.eventsAtLast && !tierAbove(state.pending.tier, state.tier);
@@ -161,7 +180,7 @@ function emptyState(input: TriggerInput): AlertState {
     repeatAt: null,
     ackedAt: null,
     ackedBy: null,
-    awaitingSend: false,
+    awaitingSend: [],
   };
 }
 

@@ -270,8 +270,8 @@ export class AlertEngine {
   }
 
   /**
-   * Counting is skipped while a trigger is already held (cooling down, or its last message still
-   * waiting to go out): a storm then costs one state read per issue and batch, not a count.
+   * Counting is skipped while a trigger is already held in the cooldown: a storm then costs one
+   * state read per issue and batch, not a count.
    */
   private async issueFrequencyExceeded(issueId: number, rules: ProjectRules, fingerprint: string, now: number): Promise<boolean> {
     if (rules.frequency.tier === 'off') return false;
@@ -390,9 +390,9 @@ function alertable(feed: FeedChange): AlertableChange {
   };
 }
 
-/** A trigger is already held for this fingerprint: a new one only merges into it. */
+/** A trigger is already held for this fingerprint's cooldown: a new one only merges into it. */
 function holdsTrigger(state: AlertState | null, now: number): boolean {
-  return state?.pending != null && (now < state.cooldownUntil || state.awaitingSend);
+  return state?.pending != null && now < state.cooldownUntil;
 }
 
 export function isSilenced(silences: Silence[], projectId: number, issueId: number | null): boolean {

@@ -43,7 +43,7 @@ export function alertStoreContract(name: string, open: () => Promise<{ a: AlertS
       repeatAt: null,
       ackedAt: null,
       ackedBy: null,
-      awaitingSend: false,
+      awaitingSend: [],
       ...over,
     });
 
@@ -114,20 +114,18 @@ export function alertStoreContract(name: string, open: () => Promise<{ a: AlertS
       assert.ok((await b.countOutbox('parked')) >= 1);
     });
 
-    it('tells a decision whether its fingerprint still has a message waiting, and has no follow-up due meanwhile', async () => {
+    it('tells a decision which destinations still have a message of its fingerprint waiting, until it is sent', async () => {
       const t = `await-${++target}`;
-      await a.decide('issue:77', () => ({ state: state('issue:77', { issueId: 77, cooldownUntil: 0, pending: { tier: 'alert', reasons: ['frequency'] } }), enqueue: [row({ target: t, fingerprint: 'issue:77', issueId: 77 })], log: [] }));
-      assert.equal((await b.getState('issue:77'))?.awaitingSend, true);
-      let seen: boolean | undefined;
+      await a.decide('issue:77', () => ({ state: state('issue:77', { issueId: 77, cooldownUntil: 0, pending: { tier: 'alert', reasons: ['frequency'] } }), enqueue: [row({ target: t, fingerprint: 'issue:77', issueId: 77 }), row({ channel: 'webhook', target: `http://hook/${t}`, fingerprint: 'issue:77', issueId: 77 })], log: [] }));
+      assert.deepEqual((await b.getState('issue:77'))?.awaitingSend.sort(), [`telegram:${t}`, `webhook:http://hook/${t}`]);
+      let seen: string[] | undefined;
       await b.decide('issue:77', (s) => ((seen = s?.awaitingSend), { state: null, enqueue: [], log: [] }));
-      assert.equal(seen, true, 'inside the decision too');
-      assert.deepEqual((await a.dueFollowUps(10_000, 10)).map((s) => s.fingerprint).filter((f) => f === 'issue:77'), [], 'nothing due before the send');
+      assert.equal(seen?.length, 2, 'inside the decision too');
       const claimed = (await a.claimDue('A', 2000, claim)).flat().filter((r) => r.target === t);
-      assert.equal((await b.getState('issue:77'))?.awaitingSend, true, 'being sent still counts');
+      assert.ok((await b.getState('issue:77'))?.awaitingSend.includes(`telegram:${t}`), 'being sent still counts');
       await a.markSent('A', claimed, { sentAt: 2500, messageId: '1', sentIds: claimed.map((r) => r.id), collapsedIds: [], states: [{ fingerprint: 'issue:77', eventsAtLast: 1, usersAtLast: 0, repeatAt: null, cooldownUntil: 7500 }], message: null });
       const after = await b.getState('issue:77');
-      assert.deepEqual([after?.awaitingSend, after?.cooldownUntil], [false, 7500], 'the cooldown counts from the send');
-      assert.deepEqual((await a.dueFollowUps(7500, 10)).map((s) => s.fingerprint).filter((f) => f === 'issue:77'), ['issue:77']);
+      assert.deepEqual([after?.awaitingSend, after?.cooldownUntil], [[`webhook:http://hook/${t}`], 7500], 'the cooldown counts from the send; the webhook still waits');
     });
 
     it('expires rows unsent for too long, saying how many per target', async () => {

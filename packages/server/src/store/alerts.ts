@@ -36,11 +36,17 @@ export interface AlertState {
   ackedAt: number | null;
   ackedBy: string | null;
   /**
-   * A message for this fingerprint is still waiting in the outbox (a pending row: due, paced,
-   * retrying or being sent). Read from the outbox, never written: while it is true nothing new is
-   * enqueued for the fingerprint, since its cooldown starts only when that message is sent.
+   * The destinations (`destinationKey`) that still have a message for this fingerprint in the
+   * outbox (a pending row: due, paced, retrying or being sent). Read from the outbox, never
+   * written: nothing new is enqueued for such a destination, since its cooldown starts only when
+   * that message is sent.
    */
-  awaitingSend: boolean;
+  awaitingSend: string[];
+}
+
+/** `telegram:-100123` or `webhook:https://…`: a destination as AlertState.awaitingSend names it. */
+export function destinationKey(d: { channel: ChannelKind; target: string }): string {
+  return `${d.channel}:${d.target}`;
 }
 
 /**

@@ -119,13 +119,10 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async dueFollowUps(now: number, limit: number): Promise<AlertState[]> {
-    // A fingerprint whose last message is still in the outbox has nothing due: its cooldown is
-    // counted from that send, which has not happened.
-    const repeats = this.db
-      .prepare(`SELECT s.*, 0 AS awaiting_send FROM alert_state s WHERE s.repeat_at <= ? AND NOT ${AWAITING_SEND} ORDER BY s.repeat_at LIMIT ?`)
-      .all(now, limit) as StateRow[];
+    // Which destinations still wait for a message is read again inside each follow-up's decision.
+    const repeats = this.db.prepare('SELECT s.*, NULL AS awaiting_send FROM alert_state s WHERE s.repeat_at <= ? ORDER BY s.repeat_at LIMIT ?').all(now, limit) as StateRow[];
     const pending = this.db
-      .prepare(`SELECT s.*, 0 AS awaiting_send FROM alert_state s WHERE s.pending_tier IS NOT NULL AND s.cooldown_until <= ? AND NOT ${AWAITING_SEND} ORDER BY s.cooldown_until LIMIT ?`)
+      .prepare('SELECT s.*, NULL AS awaiting_send FROM alert_state s WHERE s.pending_tier IS NOT NULL AND s.cooldown_until <= ? ORDER BY s.cooldown_until LIMIT ?')
       .all(now, limit) as StateRow[];
     const byFingerprint = new Map([...repeats, ...pending].map((r) => [r.fingerprint, toState(r)]));
     return [...byFingerprint.values()];
@@ -540,11 +537,14 @@ function takeFingerprints(rows: OutboxRow[], max: number): OutboxRow[] {
   });
 }
 
-/** Whether a pending outbox row exists for the alert_state row `s` (index alert_outbox_fingerprint). */
-const AWAITING_SEND = `EXISTS (SELECT 1 FROM alert_outbox o WHERE o.fingerprint = s.fingerprint AND o.status = 'pending')`;
+/**
+ * The destinations with a pending outbox row for the alert_state row `s`, newline-separated
+ * (index alert_outbox_fingerprint). Keys as store/alerts.ts destinationKey builds them.
+ */
+const AWAITING_SEND = `(SELECT group_concat(k, char(10)) FROM (SELECT DISTINCT o.channel || ':' || o.target AS k FROM alert_outbox o WHERE o.fingerprint = s.fingerprint AND o.status = 'pending'))`;
 
 interface StateRow {
-  awaiting_send: number;
+  awaiting_send: string | null;
   fingerprint: string;
   project_id: number;
   issue_id: number | null;
@@ -578,7 +578,7 @@ function toState(r: StateRow): AlertState {
     repeatAt: numOrNull(r.repeat_at),
     ackedAt: numOrNull(r.acked_at),
     ackedBy: r.acked_by,
-    awaitingSend: Boolean(r.awaiting_send),
+    awaitingSend: r.awaiting_send ? r.awaiting_send.split('\n') : [],
   };
 }
 
