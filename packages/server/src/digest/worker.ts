@@ -14,7 +14,9 @@ export interface DigestWorkerOptions {
 /**
  * The main thread's handle on the digest thread (thread.ts). Ingestion kicks it after each spool
  * write; it keeps the spool's backlog count true as the thread reports what it digested, and
- * hands the thread's issue changes to the alert rules, which run here on the main thread.
+ * passes each batch's issue changes on (`onChanges`): that wakes the alert engine, which reads the
+ * changes from the durable feed the digest wrote in the batch's transaction (alerts/engine.ts), so
+ * a change in flight here when the process dies is not lost.
  */
 export class DigestWorker {
   digestedTotal = 0;
