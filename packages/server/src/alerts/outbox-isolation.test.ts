@@ -224,4 +224,14 @@ describe('the outbox when our own code fails on a row', () => {
     assert.equal(texts().slice(before).filter((t) => /unrecorded/.test(t)).length, 2, 'and only once');
     assert.deepEqual(await alerts.outbox({ target: String(CHAT), status: 'pending' }), [], 'recorded the second time');
   });
+
+  it('gives up rows still unsent after 24 h, counting them (never silently)', async () => {
+    const old = { ...botDown(), createdAt: now - 25 * 3_600_000, notBefore: now + 3_600_000 };
+    await alerts.enqueueOnce([old]);
+    now += 61_000; // the sender looks for expired rows once a minute
+    await sender.tick();
+    const [row] = await alerts.outbox({ dedupeKeyPrefix: old.dedupeKey! });
+    assert.equal(row?.status, 'expired');
+    assert.equal(sender.undelivered.telegram?.expired, 1, 'counted for /metrics');
+  });
 });
