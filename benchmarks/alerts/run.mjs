@@ -95,13 +95,18 @@ async function startServer() {
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  for (let i = 0; i < 200; i++) {
+  // A loaded machine can take well over 10 s to start a Node process: wait up to a minute, and say
+  // so at once if the server exited instead.
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode} before answering /health`);
     try {
       if ((await fetch(`${baseUrl}/health`)).ok) return child;
     } catch {}
     await sleep(50);
   }
-  throw new Error('the server did not start');
+  child.kill('SIGKILL');
+  throw new Error('the server did not answer /health within 60 s');
 }
 
 function freePort() {
