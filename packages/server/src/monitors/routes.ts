@@ -4,10 +4,11 @@ import { ClientError } from '../lib/errors.js';
 import type { Monitor, MonitorStore } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
-import { checkDefinition, definitionFields, toNewMonitor } from './definition.js';
+import { checkDefinition, definitionFields, monitorPatch, patchSettings, toNewMonitor, type MonitorPatch } from './definition.js';
+import { nextExpectedAt } from './schedule.js';
 import { emptyBuckets, mergeInto, quantileMs } from './latency.js';
 import type { LockView } from './lock-view.js';
-import type { Monitors } from './service.js';
+import { RefusalBatch, type Monitors } from './service.js';
 
 export interface MonitorRouteDeps {
   store: Store;
@@ -22,16 +23,22 @@ export interface MonitorRouteDeps {
  * is created on its first ping with the default period and grace.
  */
 export async function pingRoutes(app: FastifyInstance, deps: MonitorRouteDeps): Promise<void> {
-  const handler = async (req: FastifyRequest<{ Params: { project: string; slug: string }; Querystring: { sentry_key?: string; status?: string } }>, reply: FastifyReply) => {
+  const handler = async (req: FastifyRequest<{ Params: { project: string; slug: string }; Querystring: { sentry_key?: string; status?: string; environment?: string } }>, reply: FastifyReply) => {
     const project = await deps.findProject(req.params.project);
     if (!project) throw new ClientError(404, `no project "${req.params.project}"`);
     const key = req.query.sentry_key ?? /sentry_key=([^,\s]+)/.exec(String(req.headers['x-sentry-auth'] ?? ''))?.[1];
     if (!key) throw new ClientError(401, 'missing authentication: add ?sentry_key=<the DSN public key>');
     if (key !== project.publicKey) throw new ClientError(403, 'wrong sentry_key for this project');
-    if (!/^[\w.-]{1,100}$/.test(req.params.slug)) throw new ClientError(400, 'monitor slug: letters, digits, ".", "_" or "-", up to 100');
     const status = req.query.status === 'error' || req.query.status === 'fail' ? 'error' : 'ok';
-    const monitor = await deps.monitors.beat(project.id, req.params.slug, { at: deps.monitors.clock.now(), status }, { source: 'ping' });
-    return reply.send({ ok: true, monitor: monitor.slug, status: monitor.status });
+    const outcome = await deps.monitors.checkIn(project.id, { slug: req.params.slug, environment: req.query.environment, source: 'ping', beat: { at: deps.monitors.clock.now(), status } });
+    if ('refused' in outcome) {
+      const batch = new RefusalBatch();
+      batch.add(project.id, outcome.refused, outcome.slug, outcome.message);
+      await deps.monitors.recordRefusals(batch);
+      throw new ClientError(outcome.refused === 'limit' ? 429 : 400, outcome.message);
+    }
+    const m = outcome.monitor;
+    return reply.send({ ok: true, monitor: m.slug, environment: m.environment, status: m.status });
   };
   app.get('/api/:project/heartbeat/:slug', handler);
   app.post('/api/:project/heartbeat/:slug', handler);
@@ -78,21 +85,14 @@ export async function monitorApiRoutes(app: FastifyInstance, deps: MonitorRouteD
     return { monitor: await presentMonitor(m, deps), flips: await ms.flips(m.id, { limit: 100 }), notifications: await ms.notifications({ monitorId: m.id, limit: 50 }) };
   });
 
-  app.patch('/monitors/:id', async (req: FastifyRequest<{ Params: { id: string }; Body: { paused?: boolean } }>) => {
+  app.patch('/monitors/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const m = await monitorOr404(req.params.id);
-    const paused = req.body?.paused;
-    if (typeof paused !== 'boolean') throw new ClientError(400, 'send {"paused": true} or {"paused": false}');
-    const now = deps.monitors.clock.now();
-    const to = paused ? 'paused' : 'new';
-    if (m.status !== to) {
-      const applied = await ms.transition({
-        monitorId: m.id,
-        expect: { status: m.status, updatedAt: m.updatedAt },
-        set: { status: to, deadline: !paused && m.kind === 'uptime' ? now : null, failures: 0, successes: 0, updatedAt: Math.max(now, m.updatedAt + 1) },
-        flip: { at: now, from: m.status, to, reason: paused ? 'paused' : 'resumed' },
-      });
-      if (!applied) throw new ClientError(409, 'the monitor changed meanwhile; try again');
-    }
+    const parsed = monitorPatch.safeParse(req.body ?? {});
+    if (!parsed.success) throw new ClientError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    const { paused, ...settings } = parsed.data;
+    if (paused === undefined && Object.keys(settings).length === 0) throw new ClientError(400, 'send {"paused": true|false} and/or settings such as {"periodSeconds": 60}');
+    if (Object.keys(settings).length) await editSettings(deps.monitors, m, settings);
+    if (paused !== undefined) await setPaused(deps.monitors, m.id, paused);
     return { monitor: await presentMonitor((await ms.getMonitor(m.id))!, deps) };
   });
 
@@ -118,6 +118,55 @@ export async function monitorApiRoutes(app: FastifyInstance, deps: MonitorRouteD
 
   app.get('/monitor-rules', async () => ({ rules: await ms.ruleStates() }));
   app.get('/monitor-notifications', async (req: FastifyRequest<{ Querystring: { limit?: string } }>) => ({ notifications: await ms.notifications({ limit: Math.min(500, Number(req.query.limit ?? 50) || 50) }) }));
+}
+
+/**
+ * A person's edit (API PATCH or the dashboard's form): the values are written and marked as set by
+ * hand, so later check-ins' monitor_config leave them alone; a `null` gives a setting back to the
+ * check-ins. A monitor declared in BOTPULSE_MONITORS is edited in the file (409). Each environment's
+ * deadline is recomputed from its last ping with the new schedule, so a shorter period counts now.
+ */
+export async function editSettings(monitors: Monitors, m: Monitor, patch: Omit<MonitorPatch, 'paused'>): Promise<Monitor> {
+  if (m.source === 'config') throw new ClientError(409, `monitor "${m.slug}" is declared in BOTPULSE_MONITORS: change it there (the file is applied at every start)`);
+  let change: ReturnType<typeof patchSettings>;
+  try {
+    change = patchSettings(m, patch);
+  } catch (err) {
+    throw new ClientError(400, (err as Error).message);
+  }
+  const store = monitors.deps.monitors;
+  const now = monitors.clock.now();
+  const updated = await store.updateSettings(m.id, () => change, now);
+  if (!updated) throw new ClientError(404, `no monitor ${m.id}`);
+  for (const state of await store.monitorStates(m.id)) {
+    if (state.kind !== 'heartbeat' || state.status !== 'up' || state.lastPingAt === null) continue;
+    const deadline = nextExpectedAt(state, state.lastPingAt);
+    if (deadline !== state.deadline) await monitors.apply({ stateId: state.stateId, expect: { status: state.status, updatedAt: state.updatedAt }, set: { deadline, updatedAt: Math.max(now, state.updatedAt + 1) } });
+  }
+  monitors.kick();
+  return updated;
+}
+
+/** Pauses (or resumes) every environment of a monitor; a state that changed meanwhile is tried again. */
+export async function setPaused(monitors: Monitors, monitorId: number, paused: boolean): Promise<void> {
+  const store = monitors.deps.monitors;
+  const to = paused ? 'paused' : 'new';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let pending = 0;
+    for (const state of await store.monitorStates(monitorId)) {
+      if (state.status === to || (!paused && state.status !== 'paused')) continue;
+      const now = monitors.clock.now();
+      const applied = await store.transition({
+        stateId: state.stateId,
+        expect: { status: state.status, updatedAt: state.updatedAt },
+        set: { status: to, deadline: !paused && state.kind === 'uptime' ? now : null, failures: 0, successes: 0, updatedAt: Math.max(now, state.updatedAt + 1) },
+        flip: { at: now, from: state.status, to, reason: paused ? 'paused' : 'resumed' },
+      });
+      if (!applied) pending += 1;
+    }
+    if (pending === 0) return;
+  }
+  throw new ClientError(409, 'the monitor changed meanwhile; try again');
 }
 
 export interface LatencyPoint {
