@@ -4,7 +4,7 @@ import { ClientError } from '../lib/errors.js';
 import type { Monitor, MonitorStore } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
-import { checkDefinition, definitionFields, monitorPatch, patchSettings, toNewMonitor, type MonitorPatch } from './definition.js';
+import { checkDefinition, definitionFields, monitorPatch, patchSettings, SETTING_OF_FIELD, toNewMonitor, type MonitorPatch } from './definition.js';
 import { nextExpectedAt } from './schedule.js';
 import { emptyBuckets, mergeInto, quantileMs } from './latency.js';
 import type { LockView } from './lock-view.js';
@@ -64,8 +64,8 @@ export async function monitorApiRoutes(app: FastifyInstance, deps: MonitorRouteD
   app.get('/monitors', async (req: FastifyRequest<{ Querystring: { project?: string } }>) => {
     const project = req.query.project ? await store.getProject(req.query.project) : null;
     if (req.query.project && !project) throw new ClientError(404, `no project "${req.query.project}"`);
-    const list = await ms.listMonitors(project ? { projectId: project.id } : {});
-    return { monitors: await Promise.all(list.map((m) => presentMonitor(m, deps))) };
+    const list = groupByMonitor(await ms.listMonitors(project ? { projectId: project.id } : {}));
+    return { monitors: await Promise.all(list.map((states) => presentMonitor(states[0]!, deps, states))) };
   });
 
   app.post('/monitors', async (req, reply) => {
@@ -201,11 +201,30 @@ function round(v: number | null): number | null {
 
 export type PresentedMonitor = Awaited<ReturnType<typeof presentMonitor>>;
 
-/** A monitor as the API shows it, with its lock view (Redis when configured, else the SDK's check-in). */
-export async function presentMonitor(m: Monitor, deps: Pick<MonitorRouteDeps, 'lockView' | 'monitors'>) {
+/** Worst first: what a monitor "is" when its environments differ. */
+const STATUS_RANK: Record<string, number> = { down: 0, late: 1, up: 2, new: 3, paused: 4 };
+
+/** One entry per monitor (the store lists one per monitor and environment), in the store's order. */
+export function groupByMonitor(states: Monitor[]): Monitor[][] {
+  const groups = new Map<number, Monitor[]>();
+  for (const s of states) groups.set(s.id, [...(groups.get(s.id) ?? []), s]);
+  return [...groups.values()];
+}
+
+/**
+ * A monitor as the API and the dashboard show it: its settings (with those set by hand), its lock
+ * view (Redis when configured, else the SDK's check-in), each environment's state, and at the top
+ * the state of its worst environment (down, late, up, new, paused), so a staging `ok` never hides
+ * a production `error`.
+ */
+export async function presentMonitor(m: Monitor, deps: Pick<MonitorRouteDeps, 'lockView' | 'monitors'>, known?: Monitor[]) {
   const project = await deps.monitors.project(m.projectId);
-  const polling = m.polling;
-  const fromCheckIn = polling && typeof polling['host'] === 'string' ? { source: 'check-in', host: polling['host'], pid: polling['pid'] ?? null, env: null, ts: null } : null;
+  const states = known ?? (await deps.monitors.deps.monitors.monitorStates(m.id));
+  const all = states.length ? states : [m];
+  const worst = [...all].sort((a, b) => (STATUS_RANK[a.status] ?? 9) - (STATUS_RANK[b.status] ?? 9) || (b.lastPingAt ?? 0) - (a.lastPingAt ?? 0))[0]!;
+  const latest = [...all].sort((a, b) => (b.lastPingAt ?? 0) - (a.lastPingAt ?? 0))[0]!;
+  const polling = latest.polling;
+  const fromCheckIn = polling && typeof polling['host'] === 'string' ? { source: 'check-in', host: polling['host'], pid: polling['pid'] ?? null, env: latest.environment, ts: null } : null;
   const redis = m.kind === 'heartbeat' ? await deps.lockView.read(m.lockKey) : null;
   const lock = redis && 'holder' in redis ? (redis.holder ? { source: 'redis', ...redis.holder, key: redis.key, ttlMs: redis.ttlMs } : { source: 'redis', key: redis.key, free: true }) : (redis ?? fromCheckIn);
   return {
@@ -214,7 +233,6 @@ export async function presentMonitor(m: Monitor, deps: Pick<MonitorRouteDeps, 'l
     slug: m.slug,
     kind: m.kind,
     source: m.source,
-    status: m.status,
     periodSeconds: m.periodMs / 1000,
     graceSeconds: m.graceMs / 1000,
     schedule: m.schedule,
@@ -222,17 +240,36 @@ export async function presentMonitor(m: Monitor, deps: Pick<MonitorRouteDeps, 'l
     failureThreshold: m.failureThreshold,
     recoveryThreshold: m.recoveryThreshold,
     url: m.url,
-    lastPingAt: m.lastPingAt,
-    lastOkAt: m.lastOkAt,
-    lastReason: m.lastReason,
-    downSince: m.downSince,
-    downReason: m.downReason,
-    alertSent: m.alertSent,
-    nextDeadline: m.deadline,
-    lastGetUpdatesOkAt: typeof polling?.['last_get_updates_ok_at'] === 'string' ? polling['last_get_updates_ok_at'] : null,
-    conflictsTotal: m.conflictsTotal,
-    conflictSince: m.conflictSince,
+    /** Settings a person set (API fields): check-ins' monitor_config leaves them alone. */
+    setByHand: fieldsSetByHand(m),
+    ...presentState(worst),
+    lastPingAt: latest.lastPingAt,
+    conflictsTotal: all.reduce((n, s) => n + s.conflictsTotal, 0),
     lock,
-    gauges: m.gauges,
+    gauges: worst.gauges ?? latest.gauges,
+    environments: all.map((s) => ({ environment: s.environment, ...presentState(s) })),
   };
+}
+
+function presentState(s: Monitor) {
+  const polling = s.polling;
+  return {
+    status: s.status,
+    lastPingAt: s.lastPingAt,
+    lastOkAt: s.lastOkAt,
+    lastReason: s.lastReason,
+    downSince: s.downSince,
+    downReason: s.downReason,
+    alertSent: s.alertSent,
+    nextDeadline: s.deadline,
+    lastGetUpdatesOkAt: typeof polling?.['last_get_updates_ok_at'] === 'string' ? polling['last_get_updates_ok_at'] : null,
+    conflictsTotal: s.conflictsTotal,
+    conflictSince: s.conflictSince,
+  };
+}
+
+function fieldsSetByHand(m: Monitor): string[] {
+  return Object.entries(SETTING_OF_FIELD)
+    .filter(([, setting]) => m.manualFields.includes(setting))
+    .map(([field]) => field);
 }

@@ -6,7 +6,7 @@ import type { Config } from '../config/load.js';
 import type { Monitor, MonitorSource, MonitorStore, RefusalReason, Transition } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
 import type { SpoolItemInput, SpoolRow, Store } from '../store/store.js';
-import { environmentOf, monitorConfigSettings, slugCandidates } from './checkin.js';
+import { DEFAULT_ENVIRONMENT, environmentOf, monitorConfigSettings, slugCandidates } from './checkin.js';
 import type { Clock } from './clock.js';
 import { RawItemCursor } from './consumer.js';
 import { changedSettings } from './definition.js';
@@ -301,6 +301,13 @@ export class Monitors {
     throw new Error(`monitor ${monitor.slug} (${environment}): too many concurrent changes`);
   }
 
+  /** A plain ping for (project, slug) in `environment` (tools and tests): the monitor's state, or an error saying why it was refused. */
+  async ping(projectId: number, slug: string, beat: Beat, environment?: string): Promise<Monitor> {
+    const outcome = await this.checkIn(projectId, { slug, environment, source: 'ping', beat });
+    if ('refused' in outcome) throw new Error(outcome.message);
+    return outcome.monitor;
+  }
+
   /**
    * Before the 200 of an envelope: the check-ins the monitors would refuse (no usable slug, or a
    * new monitor beyond the project's limit, counting the new slugs of this envelope too) are taken
@@ -395,8 +402,13 @@ export class Monitors {
   /** Set by the metrics module: every probe's result. */
   onProbe: ((monitorId: number, result: import('./probe.js').ProbeResult) => void) | null = null;
 
+  /**
+   * The project's bot is down, which explains (and holds: inhibition) its latency, error, queue and
+   * health-check alerts. Only a heartbeat down in production (Sentry's default environment) or in a
+   * state not tied to an environment counts: a staging bot left stopped must not hold production's alerts.
+   */
   async projectDown(projectId: number): Promise<boolean> {
-    return (await this.deps.monitors.countMonitors({ projectId, kind: 'heartbeat', status: 'down' })) > 0;
+    return (await this.deps.monitors.countMonitors({ projectId, kind: 'heartbeat', status: 'down', environments: [null, DEFAULT_ENVIRONMENT] })) > 0;
   }
 
   async project(projectId: number): Promise<Project | null> {

@@ -179,6 +179,8 @@ export interface MonitorFilter {
   pingedBefore?: number;
   /** Made by these sources (the check-in monitor limit counts `checkin` and `ping`). */
   sources?: MonitorSource[];
+  /** Only states in this environment, or (null) not tied to one; `environments: [null, 'production']` matches either. */
+  environments?: (string | null)[];
 }
 
 /** Why check-ins were not applied (counted per project, shown on the monitors page and in /metrics). */

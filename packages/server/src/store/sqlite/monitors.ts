@@ -572,5 +572,11 @@ function monitorWhere(filter: MonitorFilter): { where: string; args: unknown[] }
   if (filter.active) where.push("s.status <> 'paused'");
   if (filter.pingedBefore !== undefined) (where.push('s.last_ping_at < ?'), args.push(filter.pingedBefore));
   if (filter.sources?.length) (where.push(`m.source IN (${filter.sources.map(() => '?').join(', ')})`), args.push(...filter.sources));
+  if (filter.environments?.length) {
+    const named = filter.environments.filter((e): e is string => e !== null);
+    const parts = [...(filter.environments.includes(null) ? ['s.environment IS NULL'] : []), ...(named.length ? [`s.environment IN (${named.map(() => '?').join(', ')})`] : [])];
+    where.push(`(${parts.join(' OR ')})`);
+    args.push(...named);
+  }
   return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
 }
