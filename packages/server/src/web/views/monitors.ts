@@ -97,7 +97,7 @@ function monitorCard(now: number, r: MonitorRow): Html {
   </table>
   ${environmentTable(now, m)}
   ${m.kind === 'heartbeat' ? editForm(m) : ''}
-  ${flipList(now, r.flips)}
+  ${flipList(now, r.flips, m.environments.length > 1)}
 </article>`;
 }
 
@@ -151,11 +151,12 @@ function lockText(m: PresentedMonitor): Html {
   return html`host <b>${host}</b> pid <b>${pid}</b>${env ? html` · ${env}` : ''}${since ? html` · since ${isoMinute(Date.parse(since))}` : ''} <span class="faint">(${via})</span>`;
 }
 
-function flipList(now: number, flips: Flip[]): Html {
+/** The downtime history; each change names its environment when the monitor has several. */
+function flipList(now: number, flips: Flip[], nameEnvironments: boolean): Html {
   if (!flips.length) return html``;
   return html`<details class="flips"><summary>Downtime history <span class="faint">(${flips.length} change${flips.length === 1 ? '' : 's'})</span></summary>
   <table class="crumbs-table">${flips.map(
-    (f) => html`<tr><td class="time">${ago(f.at, now)}</td><td class="cat">${monitorStatusBadge(f.from)} → ${monitorStatusBadge(f.to)}</td><td class="msg">${f.environment ? html`<span class="mono">${f.environment}</span>: ` : ''}${f.reason ?? ''}</td></tr>`,
+    (f) => html`<tr><td class="time">${ago(f.at, now)}</td><td class="cat">${monitorStatusBadge(f.from)} → ${monitorStatusBadge(f.to)}</td><td class="msg">${nameEnvironments && f.environment ? html`<span class="mono">${f.environment}</span>: ` : ''}${f.reason ?? ''}</td></tr>`,
   )}</table></details>`;
 }
 
