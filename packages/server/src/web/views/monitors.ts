@@ -103,10 +103,13 @@ function monitorCard(now: number, r: MonitorRow): Html {
 
 /**
  * Each environment's own state (Sentry: one monitor, a state per environment), shown when the
- * monitor's check-ins came from a named environment: each goes down and recovers on its own.
+ * monitor has several environments or one that is not `production`: each goes down and recovers
+ * on its own; the card's badge is the worst of them.
  */
 function environmentTable(now: number, m: PresentedMonitor): Html {
-  if (!m.environments.some((e) => e.environment !== null)) return html``;
+  const named = m.environments.filter((e) => e.environment !== null);
+  // One environment under Sentry's default name says nothing the card does not already say.
+  if (named.length === 0 || (m.environments.length === 1 && named[0]!.environment === 'production')) return html``;
   return html`<table class="crumbs-table environments" data-environments="${m.slug}"><tr><th>Environment</th><th>State</th><th>Last ping</th><th></th></tr>${m.environments.map(
     (e) => html`<tr data-environment="${e.environment ?? ''}"><td class="mono">${e.environment ?? html`<span class="faint">not tied to one yet</span>`}</td><td>${monitorStatusBadge(e.status)}</td><td class="time">${e.lastPingAt ? ago(e.lastPingAt, now) : html`<span class="faint">never</span>`}</td><td class="msg">${e.status === 'down' ? (e.downReason ?? '') : (e.lastReason ?? '')}</td></tr>`,
   )}</table>`;
