@@ -16,6 +16,12 @@ import { uuid32 } from './tracing.js';
  */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 20_000;
 /**
+ * Default silence after the last check-in before the server calls the bot down and alerts
+ * (seed 001: no heartbeat for more than 5 minutes).
+ * @example instrumentGrammy(bot, { heartbeat: { monitorSlug: 'bot', downAfterMs: 2 * 60_000 } })
+ */
+export const DEFAULT_DOWN_AFTER_MS = 300_000;
+/**
  * 409 Conflicts lasting longer than this become an event (a deploy overlap is shorter).
  * @example instrumentGrammy(bot, { conflictEventAfterMs: 2 * DEFAULT_CONFLICT_EVENT_AFTER_MS })
  */
@@ -161,7 +167,16 @@ export interface HeartbeatOptions {
   redis?: HeartbeatRedis;
   /** Default "bot_polling_heartbeat". */
   redisKey?: string;
-  /** Sentry monitor config sent with each check-in (default: 1-minute interval, 5 minutes of margin). */
+  /**
+   * Silence after the last check-in that makes the monitor down (one alert). Default 5 minutes
+   * (`DEFAULT_DOWN_AFTER_MS`), or two intervals if that is longer; shorten it to hear sooner.
+   * Must be longer than `intervalMs`. Declared in `monitor_config` (see `heartbeatMonitorConfig`).
+   */
+  downAfterMs?: number;
+  /**
+   * Sentry `monitor_config` sent with each check-in; the server creates the monitor from it.
+   * Default `heartbeatMonitorConfig(intervalMs, downAfterMs)`. `false`: none (the server's defaults).
+   */
   monitorConfig?: Record<string, unknown> | false;
   /** Called after each beat (tests, logs). */
   onBeat?: (checkIn: CheckIn) => void;
@@ -185,10 +200,18 @@ export class Heartbeat {
 
   constructor(private readonly options: HeartbeatOptions) {
     this.client = resolveClient(options.client);
+    if (this.downAfterMs <= this.intervalMs) {
+      throw new RangeError(`heartbeat: downAfterMs (${this.downAfterMs} ms) must be longer than intervalMs (${this.intervalMs} ms), or every beat would be late`);
+    }
   }
 
   get intervalMs(): number {
     return this.options.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  }
+
+  /** Silence after the last check-in that makes the monitor down. */
+  get downAfterMs(): number {
+    return this.options.downAfterMs ?? Math.max(DEFAULT_DOWN_AFTER_MS, 2 * this.intervalMs);
   }
 
   start(): this {
@@ -302,7 +325,7 @@ export class Heartbeat {
     };
     if (this.client.config.release) checkIn.release = this.client.config.release;
     if (this.options.monitorConfig !== false) {
-      checkIn.monitor_config = this.options.monitorConfig ?? { schedule: { type: 'interval', value: 1, unit: 'minute' }, checkin_margin: 5, max_runtime: 1 };
+      checkIn.monitor_config = this.options.monitorConfig ?? heartbeatMonitorConfig(this.intervalMs, this.downAfterMs);
     }
     return checkIn;
   }
@@ -317,6 +340,20 @@ export class Heartbeat {
       // Redis trouble must not break the heartbeat to Botpulse.
     }
   }
+}
+
+/**
+ * The `monitor_config` of a heartbeat: a check-in expected every `intervalMs`, and a margin of the
+ * rest of `downAfterMs`. The server judges a monitor down when a check-in is later than its
+ * interval plus its margin, so the monitor goes down exactly `downAfterMs` after the last beat.
+ * Sentry's units: the interval in seconds (Botpulse accepts `second`), the margin in minutes.
+ * @example heartbeatMonitorConfig(20_000, 300_000) // every 20 s, margin 280 s: down 5 min after the last beat
+ */
+export function heartbeatMonitorConfig(intervalMs: number, downAfterMs: number): Record<string, unknown> {
+  return {
+    schedule: { type: 'interval', value: intervalMs / 1000, unit: 'second' },
+    checkin_margin: (downAfterMs - intervalMs) / 60_000,
+  };
 }
 
 function iso(ms: number | undefined): string | null {

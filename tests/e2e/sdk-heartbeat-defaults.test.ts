@@ -1,0 +1,84 @@
+// Seed 001's heartbeat rule end to end, on a manual server clock: a grammY bot with the SDK's
+// default heartbeat options makes its first check-in create a monitor that expects a beat every
+// 20 s and goes down (one alert) exactly 5 minutes after the last beat, not a minute later; a user's
+// shorter `downAfterMs` moves that point. The bot "dies" by closing its client (nothing more is
+// sent), then the clock is stepped to just before and just at the limit.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Bot } from 'grammy';
+import { ManualClock } from '../../packages/server/src/monitors/clock.js';
+import { BotpulseClient, HttpTransport, instrumentGrammy } from '../../packages/sdk/src/index.js';
+import { MonitorHarness, sleep } from './monitors-support/harness.js';
+
+describe('SDK heartbeat defaults (seed 001)', () => {
+  const clock = new ManualClock(Date.now());
+  let h: MonitorHarness;
+  before(async () => {
+    h = await MonitorHarness.start({}, clock);
+  });
+  after(async () => h.close());
+
+  /** Waits until the monitor evaluator has run `n` full ticks from now (it reads the manual clock). */
+  async function ticks(n: number): Promise<void> {
+    const service = h.server.botpulse.monitoring.service;
+    const target = service.stats.ticks + n;
+    const deadline = Date.now() + 10_000;
+    while (service.stats.ticks < target) {
+      if (Date.now() > deadline) throw new Error(`the monitor evaluator did not tick ${n} times`);
+      await sleep(20);
+    }
+  }
+
+  /** A bot that polls and sends ONE check-in with the heartbeat options given, then falls silent. */
+  async function beatOnceThenDie(slug: string, heartbeat: { downAfterMs?: number } = {}): Promise<number> {
+    const { token } = h.tg.createBot();
+    const client = new BotpulseClient({ dsn: h.server.dsn, environment: 'test', env: {}, transport: new HttpTransport({ dsn: h.server.dsn, retryBaseMs: 50 }) });
+    const bot = new Bot(token, { client: { apiRoot: h.tg.apiRoot } });
+    const pulse = instrumentGrammy(bot, { client, heartbeat: { monitorSlug: slug, ...heartbeat } });
+    bot.catch(() => undefined);
+    const running = bot.start({ timeout: 1 });
+    await h.tg.waitFor(() => pulse.polling.state.lastSuccessAt !== undefined, { what: 'a successful getUpdates' });
+    const checkIn = await pulse.heartbeat!.beat();
+    assert.equal(checkIn?.status, 'ok');
+    await client.close(5000); // the process is gone: nothing it does later reaches Botpulse
+    await bot.stop();
+    await running;
+    const monitor = await h.waitForStatus(slug, 'up');
+    return monitor.lastPingAt!;
+  }
+
+  it('default options: a 20 s interval, down exactly 5 minutes after the last beat, with one alert', async () => {
+    const lastBeat = await beatOnceThenDie('default-bot');
+    const created = (await h.monitor('default-bot'))!;
+    assert.equal(created.periodMs, 20_000, 'expects a beat every 20 s');
+    assert.equal(created.periodMs + created.graceMs, 5 * 60_000, 'down after 5 minutes of silence');
+
+    clock.set(lastBeat + 20_001);
+    await h.waitForStatus('default-bot', 'late');
+    clock.set(lastBeat + 5 * 60_000 - 1);
+    await ticks(2);
+    assert.equal((await h.monitor('default-bot'))!.status, 'late', 'not down before 5 minutes');
+    assert.equal(h.alerts().length, 0);
+
+    clock.set(lastBeat + 5 * 60_000);
+    const down = await h.waitForStatus('default-bot', 'down');
+    assert.equal(down.downSince, lastBeat + 5 * 60_000, 'down at 5 minutes after the last beat');
+    const alerts = await h.waitForAlerts(1);
+    assert.match(alerts[0]!.text, /Bot down/);
+    assert.match(alerts[0]!.text, /default-bot/);
+  });
+
+  it('a user shortens it from the SDK options: downAfterMs 85 s means down 85 s after the last beat', async () => {
+    const lastBeat = await beatOnceThenDie('impatient-bot', { downAfterMs: 85_000 });
+    const created = (await h.monitor('impatient-bot'))!;
+    assert.equal(created.periodMs, 20_000);
+    assert.equal(created.graceMs, 65_000, 'whole milliseconds, however the margin divides into minutes');
+
+    clock.set(lastBeat + 85_000 - 1);
+    await ticks(2);
+    assert.equal((await h.monitor('impatient-bot'))!.status, 'late');
+    clock.set(lastBeat + 85_000);
+    const down = await h.waitForStatus('impatient-bot', 'down');
+    assert.equal(down.downSince, lastBeat + 85_000);
+  });
+});
