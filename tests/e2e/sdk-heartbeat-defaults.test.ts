@@ -1,8 +1,8 @@
 // Seed 001's heartbeat rule end to end, on a manual server clock: a grammY bot with the SDK's
-// default heartbeat options makes its first check-in create a monitor that expects a beat every
-// 20 s and goes down (one alert) exactly 5 minutes after the last beat, not a minute later; a user's
-// shorter `downAfterMs` moves that point. The bot "dies" by closing its client (nothing more is
-// sent), then the clock is stepped to just before and just at the limit.
+// default heartbeat options (a beat every 20 s) makes its first check-in create a monitor that goes
+// down, with one alert, exactly 5 minutes after the last beat, not a minute later; a user's
+// shorter `downAfterMinutes` moves that point. The bot "dies" by closing its client (nothing more
+// is sent), then the clock is stepped to just before and just at the limit.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Bot } from 'grammy';
@@ -30,7 +30,7 @@ describe('SDK heartbeat defaults (seed 001)', () => {
   }
 
   /** A bot that polls and sends ONE check-in with the heartbeat options given, then falls silent. */
-  async function beatOnceThenDie(slug: string, heartbeat: { downAfterMs?: number } = {}): Promise<number> {
+  async function beatOnceThenDie(slug: string, heartbeat: { downAfterMinutes?: number } = {}): Promise<number> {
     const { token } = h.tg.createBot();
     const client = new BotpulseClient({ dsn: h.server.dsn, environment: 'test', env: {}, transport: new HttpTransport({ dsn: h.server.dsn, retryBaseMs: 50 }) });
     const bot = new Bot(token, { client: { apiRoot: h.tg.apiRoot } });
@@ -38,6 +38,7 @@ describe('SDK heartbeat defaults (seed 001)', () => {
     bot.catch(() => undefined);
     const running = bot.start({ timeout: 1 });
     await h.tg.waitFor(() => pulse.polling.state.lastSuccessAt !== undefined, { what: 'a successful getUpdates' });
+    assert.equal(pulse.heartbeat!.intervalMs, 20_000);
     const checkIn = await pulse.heartbeat!.beat();
     assert.equal(checkIn?.status, 'ok');
     await client.close(5000); // the process is gone: nothing it does later reaches Botpulse
@@ -47,38 +48,36 @@ describe('SDK heartbeat defaults (seed 001)', () => {
     return monitor.lastPingAt!;
   }
 
-  it('default options: a 20 s interval, down exactly 5 minutes after the last beat, with one alert', async () => {
+  /** Steps the clock to `limit - 1 ms` (still late, no alert), then to `limit` (down). */
+  async function downExactlyAt(slug: string, limit: number, alertsBefore: number): Promise<void> {
+    clock.set(limit - 1);
+    await ticks(2);
+    assert.equal((await h.monitor(slug))!.status, 'late', `not down 1 ms before ${slug}'s limit`);
+    assert.equal(h.alerts().length, alertsBefore);
+    clock.set(limit);
+    const down = await h.waitForStatus(slug, 'down');
+    assert.equal(down.downSince, limit, 'down at the limit');
+    const alerts = await h.waitForAlerts(alertsBefore + 1);
+    assert.match(alerts[alertsBefore]!.text, /Bot down/);
+    assert.match(alerts[alertsBefore]!.text, new RegExp(slug));
+  }
+
+  it('default options: the monitor goes down exactly 5 minutes after the last beat, with one alert', async () => {
     const lastBeat = await beatOnceThenDie('default-bot');
     const created = (await h.monitor('default-bot'))!;
-    assert.equal(created.periodMs, 20_000, 'expects a beat every 20 s');
     assert.equal(created.periodMs + created.graceMs, 5 * 60_000, 'down after 5 minutes of silence');
-
-    clock.set(lastBeat + 20_001);
+    assert.equal(created.polling?.['interval_seconds'], 20, 'the monitor knows the bot beats every 20 s');
+    clock.set(lastBeat + created.periodMs);
     await h.waitForStatus('default-bot', 'late');
-    clock.set(lastBeat + 5 * 60_000 - 1);
-    await ticks(2);
-    assert.equal((await h.monitor('default-bot'))!.status, 'late', 'not down before 5 minutes');
-    assert.equal(h.alerts().length, 0);
-
-    clock.set(lastBeat + 5 * 60_000);
-    const down = await h.waitForStatus('default-bot', 'down');
-    assert.equal(down.downSince, lastBeat + 5 * 60_000, 'down at 5 minutes after the last beat');
-    const alerts = await h.waitForAlerts(1);
-    assert.match(alerts[0]!.text, /Bot down/);
-    assert.match(alerts[0]!.text, /default-bot/);
+    await downExactlyAt('default-bot', lastBeat + 5 * 60_000, 0);
   });
 
-  it('a user shortens it from the SDK options: downAfterMs 85 s means down 85 s after the last beat', async () => {
-    const lastBeat = await beatOnceThenDie('impatient-bot', { downAfterMs: 85_000 });
+  it('a user shortens it from the SDK options: downAfterMinutes 2 means down 2 minutes after the last beat', async () => {
+    const lastBeat = await beatOnceThenDie('impatient-bot', { downAfterMinutes: 2 });
     const created = (await h.monitor('impatient-bot'))!;
-    assert.equal(created.periodMs, 20_000);
-    assert.equal(created.graceMs, 65_000, 'whole milliseconds, however the margin divides into minutes');
-
-    clock.set(lastBeat + 85_000 - 1);
-    await ticks(2);
-    assert.equal((await h.monitor('impatient-bot'))!.status, 'late');
-    clock.set(lastBeat + 85_000);
-    const down = await h.waitForStatus('impatient-bot', 'down');
-    assert.equal(down.downSince, lastBeat + 85_000);
+    assert.equal(created.periodMs + created.graceMs, 2 * 60_000);
+    clock.set(lastBeat + created.periodMs);
+    await h.waitForStatus('impatient-bot', 'late');
+    await downExactlyAt('impatient-bot', lastBeat + 2 * 60_000, h.alerts().length);
   });
 });

@@ -107,7 +107,7 @@ const options: BotpulseOptions = {
 const client: BotpulseClient = init(options);
 const id: string | undefined = captureException(new Error('x'), { tags: { operation: 'payment' } });
 const beat: CheckIn['status'] = 'ok';
-const config: Record<string, unknown> = heartbeatMonitorConfig(20_000, 300_000);
+const config: Record<string, unknown> = heartbeatMonitorConfig(20_000, 5);
 // @ts-expect-error an unknown option is a compile error
 init({ noSuchOption: true });
 void [client, id, beat, config];

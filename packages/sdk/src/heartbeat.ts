@@ -18,9 +18,9 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 20_000;
 /**
  * Default silence after the last check-in before the server calls the bot down and alerts
  * (seed 001: no heartbeat for more than 5 minutes).
- * @example instrumentGrammy(bot, { heartbeat: { monitorSlug: 'bot', downAfterMs: 2 * 60_000 } })
+ * @example instrumentGrammy(bot, { heartbeat: { monitorSlug: 'bot', downAfterMinutes: 2 } })
  */
-export const DEFAULT_DOWN_AFTER_MS = 300_000;
+export const DEFAULT_DOWN_AFTER_MINUTES = 5;
 /**
  * 409 Conflicts lasting longer than this become an event (a deploy overlap is shorter).
  * @example instrumentGrammy(bot, { conflictEventAfterMs: 2 * DEFAULT_CONFLICT_EVENT_AFTER_MS })
@@ -168,14 +168,15 @@ export interface HeartbeatOptions {
   /** Default "bot_polling_heartbeat". */
   redisKey?: string;
   /**
-   * Silence after the last check-in that makes the monitor down (one alert). Default 5 minutes
-   * (`DEFAULT_DOWN_AFTER_MS`), or two intervals if that is longer; shorten it to hear sooner.
-   * Must be longer than `intervalMs`. Declared in `monitor_config` (see `heartbeatMonitorConfig`).
+   * Minutes of silence after the last check-in that make the monitor down (one alert). Default 5
+   * (`DEFAULT_DOWN_AFTER_MINUTES`, seed 001), or two check-in slots if the interval is longer than
+   * 2.5 minutes; shorten it to hear sooner. A whole number, more than the interval in minutes
+   * (rounded up): Sentry's `monitor_config` counts in whole minutes. See `heartbeatMonitorConfig`.
    */
-  downAfterMs?: number;
+  downAfterMinutes?: number;
   /**
    * Sentry `monitor_config` sent with each check-in; the server creates the monitor from it.
-   * Default `heartbeatMonitorConfig(intervalMs, downAfterMs)`. `false`: none (the server's defaults).
+   * Default `heartbeatMonitorConfig(intervalMs, downAfterMinutes)`. `false`: none (the server's defaults).
    */
   monitorConfig?: Record<string, unknown> | false;
   /** Called after each beat (tests, logs). */
@@ -200,8 +201,9 @@ export class Heartbeat {
 
   constructor(private readonly options: HeartbeatOptions) {
     this.client = resolveClient(options.client);
-    if (this.downAfterMs <= this.intervalMs) {
-      throw new RangeError(`heartbeat: downAfterMs (${this.downAfterMs} ms) must be longer than intervalMs (${this.intervalMs} ms), or every beat would be late`);
+    const slot = slotMinutes(this.intervalMs);
+    if (!Number.isInteger(this.downAfterMinutes) || this.downAfterMinutes <= slot) {
+      throw new RangeError(`heartbeat: downAfterMinutes must be a whole number of minutes above ${slot} (the check-in interval of ${this.intervalMs} ms in whole minutes), not ${this.downAfterMinutes}`);
     }
   }
 
@@ -209,9 +211,9 @@ export class Heartbeat {
     return this.options.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
   }
 
-  /** Silence after the last check-in that makes the monitor down. */
-  get downAfterMs(): number {
-    return this.options.downAfterMs ?? Math.max(DEFAULT_DOWN_AFTER_MS, 2 * this.intervalMs);
+  /** Minutes of silence after the last check-in that make the monitor down. */
+  get downAfterMinutes(): number {
+    return this.options.downAfterMinutes ?? Math.max(DEFAULT_DOWN_AFTER_MINUTES, 2 * slotMinutes(this.intervalMs));
   }
 
   start(): this {
@@ -325,7 +327,7 @@ export class Heartbeat {
     };
     if (this.client.config.release) checkIn.release = this.client.config.release;
     if (this.options.monitorConfig !== false) {
-      checkIn.monitor_config = this.options.monitorConfig ?? heartbeatMonitorConfig(this.intervalMs, this.downAfterMs);
+      checkIn.monitor_config = this.options.monitorConfig ?? heartbeatMonitorConfig(this.intervalMs, this.downAfterMinutes);
     }
     return checkIn;
   }
@@ -343,17 +345,22 @@ export class Heartbeat {
 }
 
 /**
- * The `monitor_config` of a heartbeat: a check-in expected every `intervalMs`, and a margin of the
- * rest of `downAfterMs`. The server judges a monitor down when a check-in is later than its
- * interval plus its margin, so the monitor goes down exactly `downAfterMs` after the last beat.
- * Sentry's units: the interval in seconds (Botpulse accepts `second`), the margin in minutes.
- * @example heartbeatMonitorConfig(20_000, 300_000) // every 20 s, margin 280 s: down 5 min after the last beat
+ * The `monitor_config` of a heartbeat: a check-in expected every slot (the beat interval rounded
+ * up to whole minutes: 1 for the default 20 s), and a margin of the rest of `downAfterMinutes`. The server calls a
+ * monitor down when a check-in is later than its interval plus its margin, so the monitor goes
+ * down exactly `downAfterMinutes` after the last beat. Whole minutes because that is Sentry's
+ * schema (Relay drops a check-in whose config has a `second` unit or a fractional margin), and the
+ * SDK reports to any Sentry server; the beat interval itself travels in `contexts.polling`.
+ * @example heartbeatMonitorConfig(20_000, 5) // interval 1 minute + margin 4: down 5 min after the last beat
  */
-export function heartbeatMonitorConfig(intervalMs: number, downAfterMs: number): Record<string, unknown> {
-  return {
-    schedule: { type: 'interval', value: intervalMs / 1000, unit: 'second' },
-    checkin_margin: (downAfterMs - intervalMs) / 60_000,
-  };
+export function heartbeatMonitorConfig(intervalMs: number, downAfterMinutes: number): Record<string, unknown> {
+  const slot = slotMinutes(intervalMs);
+  return { schedule: { type: 'interval', value: slot, unit: 'minute' }, checkin_margin: downAfterMinutes - slot };
+}
+
+/** The check-in slot of a beat interval in Sentry's smallest unit: whole minutes, at least one. */
+function slotMinutes(intervalMs: number): number {
+  return Math.max(1, Math.ceil(intervalMs / 60_000));
 }
 
 function iso(ms: number | undefined): string | null {

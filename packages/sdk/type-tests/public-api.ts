@@ -62,9 +62,9 @@ instrumentGrammy({});
 const telegraf = new Telegraf('token');
 instrumentTelegraf(telegraf, { swallowNoise: true, heartbeat: true });
 // Seed 001's 5 minutes of silence, shortened from the plugin options.
-instrumentTelegraf(new Telegraf('1:x'), { heartbeat: { monitorSlug: 'support-bot', downAfterMs: 2 * 60_000 } });
-// @ts-expect-error downAfterMs is a number of milliseconds
-instrumentGrammy(new Bot('1:x'), { heartbeat: { monitorSlug: 'support-bot', downAfterMs: '5m' } });
+instrumentTelegraf(new Telegraf('1:x'), { heartbeat: { monitorSlug: 'support-bot', downAfterMinutes: 2 } });
+// @ts-expect-error downAfterMinutes is a number of minutes
+instrumentGrammy(new Bot('1:x'), { heartbeat: { monitorSlug: 'support-bot', downAfterMinutes: '5m' } });
 const polling: NoiseKind = 'polling_conflict';
 
 // Polling lock with a real ioredis client.

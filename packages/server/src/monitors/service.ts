@@ -307,12 +307,11 @@ export function settingsFromMonitorConfig(config: Record<string, unknown> | unde
   const schedule = config['schedule'] as Record<string, unknown> | undefined;
   const UNIT: Record<string, number> = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 604_800_000, month: 2_592_000_000, year: 31_536_000_000 };
   if (schedule?.['type'] === 'interval' && typeof schedule['value'] === 'number' && typeof schedule['unit'] === 'string' && UNIT[schedule['unit']]) {
-    out.periodMs = Math.max(1000, Math.round(schedule['value'] * UNIT[schedule['unit']]!));
+    out.periodMs = Math.max(1000, schedule['value'] * UNIT[schedule['unit']]!);
   } else if (schedule?.['type'] === 'crontab' && typeof schedule['value'] === 'string') {
     out.schedule = schedule['value'];
   }
-  // Whole milliseconds: a margin of 65 s is 1.0833… minutes, which times 60 000 is not quite 65 000.
-  if (typeof config['checkin_margin'] === 'number') out.graceMs = Math.max(1000, Math.round(config['checkin_margin'] * 60_000));
+  if (typeof config['checkin_margin'] === 'number') out.graceMs = Math.max(1000, config['checkin_margin'] * 60_000);
   if (typeof config['timezone'] === 'string') out.timezone = config['timezone'];
   if (typeof config['failure_issue_threshold'] === 'number') out.failureThreshold = Math.max(1, Math.floor(config['failure_issue_threshold']));
   if (typeof config['recovery_threshold'] === 'number') out.recoveryThreshold = Math.max(1, Math.floor(config['recovery_threshold']));
