@@ -384,6 +384,32 @@ export class SqliteStore implements Store {
     return this.db.prepare('DELETE FROM web_sessions WHERE expires_at <= ?').run(now).changes;
   }
 
+  async countLoginAttempt(keyHash: string, now: number, windowMs: number, maxAttempts: number): Promise<{ attempts: number; windowStart: number }> {
+    // Right-hand sides of SET read the row as it was: one statement, so no other attempt interleaves.
+    const expired = sql<boolean>`login_attempts.window_start <= ${now - windowMs}`;
+    const row = await this.kysely
+      .insertInto('login_attempts')
+      .values({ key_hash: keyHash, attempts: 1, window_start: now })
+      .onConflict((oc) =>
+        oc.column('key_hash').doUpdateSet({
+          attempts: sql<number>`CASE WHEN ${expired} THEN 1 ELSE login_attempts.attempts + 1 END`,
+          window_start: sql<number>`CASE WHEN ${expired} OR login_attempts.attempts + 1 = ${maxAttempts} THEN ${now} ELSE login_attempts.window_start END`,
+        }),
+      )
+      .returning(['attempts', 'window_start'])
+      .executeTakeFirstOrThrow();
+    return { attempts: Number(row.attempts), windowStart: Number(row.window_start) };
+  }
+
+  async clearLoginAttempts(keyHash: string): Promise<void> {
+    await this.kysely.deleteFrom('login_attempts').where('key_hash', '=', keyHash).execute();
+  }
+
+  async pruneLoginAttempts(before: number): Promise<number> {
+    const result = await this.kysely.deleteFrom('login_attempts').where('window_start', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async searchIssues(search: IssueSearch): Promise<{ issues: Issue[]; total: number; recentCounts: Map<number, number> }> {
     const { joins, where, params } = issueSearchSql(search);
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
