@@ -7,6 +7,7 @@ import { DigestWorker } from './digest/worker.js';
 import { createScrubber } from './digest/scrub.js';
 import { buildApp } from './http/app.js';
 import { IngestStats } from './http/stats.js';
+import { BodyBudget } from './ingest/body-budget.js';
 import { Spool } from './ingest/spool.js';
 import { createMetrics, metricsRoute } from './metrics/registry.js';
 import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitors/monitoring.js';
@@ -52,7 +53,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   const store = await openStore(config, { checkpoints: false });
   const spool = new Spool(store, config.backlogLimit);
   await spool.init();
-  const stats = new IngestStats();
+  const stats = new IngestStats(new BodyBudget(config.limits.maxBodyBytesInFlight));
   // /status asks the monitors (created after alerting, which they send through) for their summary.
   let monitoring: Monitoring | null = null;
   const statusExtras = async () => (monitoring ? monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []);

@@ -17,6 +17,8 @@ export interface Config {
   limits: {
     maxBodyBytes: number;
     maxDecompressedBytes: number;
+    /** All request bodies held at once, after decompression (ingest/body-budget.ts). */
+    maxBodyBytesInFlight: number;
     maxEventBytes: number;
     maxAttachmentBytes: number;
   };
@@ -85,6 +87,7 @@ function toConfig(raw: RawConfig): Config {
     limits: {
       maxBodyBytes: raw.BOTPULSE_MAX_BODY_BYTES,
       maxDecompressedBytes: raw.BOTPULSE_MAX_DECOMPRESSED_BYTES,
+      maxBodyBytesInFlight: bodyBudget(raw),
       maxEventBytes: raw.BOTPULSE_MAX_EVENT_BYTES,
       maxAttachmentBytes: raw.BOTPULSE_MAX_ATTACHMENT_BYTES,
     },
@@ -99,6 +102,17 @@ function toConfig(raw: RawConfig): Config {
     alerts: toAlertConfig(raw),
     monitors: toMonitorConfig(raw),
   };
+}
+
+/** The budget must hold one body of the largest size allowed, or such a body could never be accepted. */
+function bodyBudget(raw: RawConfig): number {
+  const largest = Math.max(raw.BOTPULSE_MAX_BODY_BYTES, raw.BOTPULSE_MAX_DECOMPRESSED_BYTES);
+  if (raw.BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT < largest) {
+    throw new ConfigError(
+      `BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT (${raw.BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT}) must be at least BOTPULSE_MAX_BODY_BYTES and BOTPULSE_MAX_DECOMPRESSED_BYTES (${largest}): a body that large could never be accepted`,
+    );
+  }
+  return raw.BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT;
 }
 
 function splitList(value: string): string[] {
