@@ -51,6 +51,9 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'botpulse' } });
   // WAL checkpoints run on the digest thread's connection, not on the thread answering HTTP.
   const store = await openStore(config, { checkpoints: false });
+  if (store instanceof SqliteStore && store.tightened.length > 0) {
+    logger.warn({ tightened: store.tightened }, 'data files were readable by other users; made them private (directory 0700, files 0600)');
+  }
   const spool = new Spool(store, config.backlogLimit);
   await spool.init();
   const stats = new IngestStats(new BodyBudget(config.limits.maxBodyBytesInFlight));
