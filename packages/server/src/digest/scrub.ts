@@ -64,7 +64,7 @@ const BASIC_CREDENTIAL = /\b(Basic)\s+(?=[A-Za-z0-9+/]*(?:[0-9+/=]|[A-Za-z0-9+/]
  * (`key` would hide `monkey`): only as a parameter, at the start of a query string or after `?`,
  * `&` or `;` (`&amp;`). `?key=AIza…`, `&sig=…` (signed URLs), `&pwd=…`, `&pass=…`, `&signature=…`.
  */
-const SECRET_QUERY_PARAMETER = /(^|[?&;])(key|pwd|pass|sig|signature)=[^&#\s"'<>]+/i;
+const SECRET_QUERY_PARAMETER = /(^|[?&;])(key|pwd|pass|sig|signature)=(?!\[Filtered)[^&#\s"'<>]+/i;
 const QUERY_PARAMETER_NAMES = new Set(['key', 'pwd', 'pass', 'sig', 'signature']);
 
 /**
