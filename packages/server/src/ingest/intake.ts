@@ -24,8 +24,12 @@ export interface Intake {
   counts: Record<string, number>;
 }
 
-/** JSON items kept raw for the monitors and logs work (and latency statistics). */
-const PARKED_KINDS = new Set(['transaction', 'check_in', 'log']);
+/**
+ * JSON items kept raw for the monitors and logs work: check-ins, and for the latency statistics
+ * transactions and `span` items (span v2 containers from `@sentry/node` 11 and sentry-python's
+ * streaming mode, whose segment spans are what transactions were).
+ */
+const PARKED_KINDS = new Set(['transaction', 'check_in', 'log', 'span']);
 
 /**
  * Item types of the Sentry protocol (develop.sentry.dev "Envelope Items", and Relay's `ItemType`).
@@ -68,7 +72,7 @@ export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeOp
     } else if (kind === 'attachment') {
       addAttachment(intake, item, headerId, projectId, limits, receivedAt);
     } else {
-      // session(s), client_report, span, profile, replay...: accepted, counted
+      // session(s), client_report, profile, replay...: accepted, counted
       count(intake, KNOWN_ITEM_TYPES.has(kind) ? kind : UNKNOWN_ITEM_TYPE);
     }
   });
