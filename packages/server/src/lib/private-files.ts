@@ -17,10 +17,16 @@ const PRIVATE_DIR = 0o700;
 const PRIVATE_FILE = 0o600;
 /** Group and other permission bits. */
 const SHARED_BITS = 0o077;
+const STICKY = 0o1000;
 
-/** Creates `dir` (and missing parents) as 0700, or tightens it when group or others have access. */
+/**
+ * Creates `dir` (and missing parents) as 0700, or tightens it when group or others have access.
+ * A directory with the sticky bit (`/tmp`, pointed at by mistake) is shared by design and left
+ * alone: closing it would break every other user of it.
+ */
 export function privateDirectory(dir: string): Tightened[] {
   mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
+  if (statSync(dir).mode & STICKY) return [];
   return tighten(dir, PRIVATE_DIR);
 }
 
