@@ -71,9 +71,6 @@ export class SqliteStore implements Store {
     const migrator = new Migrator({
       db: this.kysely,
       provider: { getMigrations: async (): Promise<Record<string, Migration>> => migrations },
-      // Numbers are handed out per change and the changes land in any order (009 before 008): a
-      // database that already ran a later one still gets an earlier newcomer. They are independent.
-      allowUnorderedMigrations: true,
     });
     const { error, results } = await migrator.migrateToLatest();
     if (error) throw error;
