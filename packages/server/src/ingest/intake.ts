@@ -33,7 +33,7 @@ const PARKED_KINDS = new Set(['transaction', 'check_in', 'log']);
  */
 export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeOptions, receivedAt: number): Intake {
   const envelope = parseOrReject(body);
-  const headerId = envelope.headers.event_id === undefined ? null : normalizeEventId(envelope.headers.event_id);
+  const headerId = absent(envelope.headers.event_id) ? null : normalizeEventId(envelope.headers.event_id);
   const intake: Intake = { eventId: headerId, items: [], counts: {} };
   if (typeof envelope.headers.dsn === 'string') intake.dsn = envelope.headers.dsn;
   let headerIdUsed = false;
@@ -44,7 +44,7 @@ export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeOp
       const value = checkJsonItem(item, index, limits.maxEventBytes);
       const payloadId = value.event_id;
       // The envelope header's id wins for the (single) event item, as in Relay.
-      const eventId = (!headerIdUsed && headerId) || (payloadId !== undefined ? normalizeEventId(payloadId) : randomHexId());
+      const eventId = (!headerIdUsed && headerId) || (absent(payloadId) ? randomHexId() : normalizeEventId(payloadId));
       headerIdUsed = true;
       intake.eventId ??= eventId;
       intake.items.push({ projectId, kind, eventId, receivedAt, payload: scrubbedJson(value, limits) });
@@ -65,7 +65,7 @@ export function intakeStoreBody(body: Buffer, projectId: number, limits: IntakeO
   const json = decodeLegacyBody(body);
   const item: EnvelopeItem = { headers: { type: 'event' }, payload: json };
   const value = checkJsonItem(item, 0, limits.maxEventBytes);
-  const eventId = value.event_id !== undefined ? normalizeEventId(value.event_id) : randomHexId();
+  const eventId = absent(value.event_id) ? randomHexId() : normalizeEventId(value.event_id);
   return { eventId, items: [{ projectId, kind: 'event', eventId, receivedAt, payload: scrubbedJson(value, limits) }], counts: {} };
 }
 
@@ -122,6 +122,11 @@ function addAttachment(
 
 function count(intake: Intake, kind: string): void {
   intake.counts[kind] = (intake.counts[kind] ?? 0) + 1;
+}
+
+/** JSON's null is no id, as a missing one: the server makes one up (as Relay does). */
+function absent(id: unknown): boolean {
+  return id === undefined || id === null;
 }
 
 /** Event ids are 32 hex characters; dashed UUIDs are accepted and normalised. */
