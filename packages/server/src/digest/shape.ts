@@ -31,15 +31,32 @@ export interface EventPayload extends SentryEvent {
   _meta?: Record<string, unknown>;
 }
 
-type Path = readonly (string | number)[];
 type Json = Record<string, unknown>;
+type Segment = string | number;
+
+/**
+ * Where a value sits in the event: a chain of keys, so that reading a field costs one small
+ * object, and the list of keys is built only for a change (this runs on every digested event).
+ */
+interface Path {
+  readonly up: Path | null;
+  readonly key: Segment;
+}
+
+const at = (up: Path | null, key: Segment): Path => ({ up, key });
+
+function segments(path: Path): Segment[] {
+  const keys: Segment[] = [];
+  for (let node: Path | null = path; node !== null; node = node.up) keys.push(node.key);
+  return keys.reverse();
+}
 
 /** What the pass changed: each value as sent, by path. */
 class Changes {
-  readonly entries: { path: Path; reason: string; original: unknown }[] = [];
+  readonly entries: { path: Segment[]; reason: string; original: unknown }[] = [];
 
   record(path: Path, reason: string, original: unknown): void {
-    this.entries.push({ path, reason, original });
+    this.entries.push({ path: segments(path), reason, original });
   }
 }
 
@@ -47,23 +64,23 @@ class Changes {
 export function normalizePayload(event: unknown, options: { eventId?: string } = {}): EventPayload {
   const source: Json = isRecord(event) ? event : {};
   const changes = new Changes();
-  const out: Json = { ...source };
-  if (options.eventId !== undefined) out.event_id = options.eventId;
+  const payload: Json = { ...source };
+  if (options.eventId !== undefined) payload.event_id = options.eventId;
 
-  for (const key of TOP_LEVEL_TEXT) setField(out, key, text(own(source, key), [key], changes));
-  for (const key of TOP_LEVEL_TIMES) setField(out, key, timestampField(own(source, key), [key], changes));
-  for (const key of TOP_LEVEL_RECORDS) setField(out, key, record(own(source, key), [key], changes));
-  setField(out, 'message', messageField(own(source, 'message'), ['message'], changes));
-  setField(out, 'logentry', logEntry(own(source, 'logentry'), ['logentry'], changes));
-  setField(out, 'exception', container(own(source, 'exception'), ['exception'], changes, exception));
-  setField(out, 'breadcrumbs', container(own(source, 'breadcrumbs'), ['breadcrumbs'], changes, breadcrumb));
-  setField(out, 'request', request(own(source, 'request'), ['request'], changes));
-  setField(out, 'user', user(own(source, 'user'), ['user'], changes));
-  setField(out, 'tags', tags(own(source, 'tags'), ['tags'], changes));
-  setField(out, 'contexts', contexts(own(source, 'contexts'), ['contexts'], changes));
-  setField(out, 'fingerprint', fingerprint(own(source, 'fingerprint'), ['fingerprint'], changes));
-  setField(out, '_meta', withChanges(own(source, '_meta'), changes));
-  return out as EventPayload;
+  for (const key of TOP_LEVEL_TEXT) setField(payload, key, text(own(source, key), at(null, key), changes));
+  for (const key of TOP_LEVEL_TIMES) setField(payload, key, timestampField(own(source, key), at(null, key), changes));
+  for (const key of TOP_LEVEL_RECORDS) setField(payload, key, record(own(source, key), at(null, key), changes));
+  setField(payload, 'message', messageField(own(source, 'message'), at(null, 'message'), changes));
+  setField(payload, 'logentry', logEntry(own(source, 'logentry'), at(null, 'logentry'), changes));
+  setField(payload, 'exception', container(own(source, 'exception'), at(null, 'exception'), changes, exception));
+  setField(payload, 'breadcrumbs', container(own(source, 'breadcrumbs'), at(null, 'breadcrumbs'), changes, breadcrumb));
+  setField(payload, 'request', request(own(source, 'request'), at(null, 'request'), changes));
+  setField(payload, 'user', user(own(source, 'user'), at(null, 'user'), changes));
+  setField(payload, 'tags', tags(own(source, 'tags'), at(null, 'tags'), changes));
+  setField(payload, 'contexts', contexts(own(source, 'contexts'), at(null, 'contexts'), changes));
+  setField(payload, 'fingerprint', fingerprint(own(source, 'fingerprint'), at(null, 'fingerprint'), changes));
+  setField(payload, '_meta', withChanges(own(source, '_meta'), changes));
+  return payload as EventPayload;
 }
 
 const TOP_LEVEL_TEXT = ['level', 'platform', 'logger', 'transaction', 'server_name', 'release', 'dist', 'environment', 'culprit', 'type'] as const;
@@ -77,31 +94,31 @@ const MECHANISM_TEXT = ['type', 'description', 'help_link', 'source'] as const;
 const MECHANISM_FLAGS = ['handled', 'synthetic', 'is_exception_group'] as const;
 
 function exception(value: Json, path: Path, changes: Changes): SentryException {
-  const out: Json = { ...value };
-  for (const key of EXCEPTION_TEXT) setField(out, key, text(own(value, key), [...path, key], changes));
+  const out = new Edit(value);
+  for (const key of EXCEPTION_TEXT) out.set(key, text(own(value, key), at(path, key), changes));
   // Relay reads `value` leniently: an object there is the error's data, kept as its JSON text.
-  setField(out, 'value', lenientText(own(value, 'value')));
-  setField(out, 'mechanism', mechanism(own(value, 'mechanism'), [...path, 'mechanism'], changes));
-  setField(out, 'stacktrace', stacktrace(own(value, 'stacktrace'), [...path, 'stacktrace'], changes));
-  return out as SentryException;
+  out.set('value', lenientText(own(value, 'value')));
+  out.set('mechanism', mechanism(own(value, 'mechanism'), at(path, 'mechanism'), changes));
+  out.set('stacktrace', stacktrace(own(value, 'stacktrace'), at(path, 'stacktrace'), changes));
+  return out.result() as SentryException;
 }
 
 function mechanism(value: unknown, path: Path, changes: Changes): Json | undefined {
   const raw = record(value, path, changes);
   if (raw === undefined) return undefined;
-  const out: Json = { ...raw };
-  for (const key of MECHANISM_TEXT) setField(out, key, text(own(raw, key), [...path, key], changes));
-  for (const key of MECHANISM_FLAGS) setField(out, key, flag(own(raw, key), [...path, key], changes));
-  setField(out, 'data', record(own(raw, 'data'), [...path, 'data'], changes));
-  return out;
+  const out = new Edit(raw);
+  for (const key of MECHANISM_TEXT) out.set(key, text(own(raw, key), at(path, key), changes));
+  for (const key of MECHANISM_FLAGS) out.set(key, flag(own(raw, key), at(path, key), changes));
+  out.set('data', record(own(raw, 'data'), at(path, 'data'), changes));
+  return out.result();
 }
 
 function stacktrace(value: unknown, path: Path, changes: Changes): Json | undefined {
   const raw = record(value, path, changes);
   if (raw === undefined) return undefined;
-  const out: Json = { ...raw };
-  setField(out, 'frames', list(own(raw, 'frames'), [...path, 'frames'], changes, frame));
-  return out;
+  const out = new Edit(raw);
+  out.set('frames', list(own(raw, 'frames'), at(path, 'frames'), changes, frame));
+  return out.result();
 }
 
 const FRAME_TEXT = ['filename', 'abs_path', 'function', 'raw_function', 'module', 'package', 'platform', 'context_line', 'symbol'] as const;
@@ -109,13 +126,13 @@ const FRAME_LINES = ['pre_context', 'post_context'] as const;
 const FRAME_NUMBERS = ['lineno', 'colno'] as const;
 
 function frame(value: Json, path: Path, changes: Changes): SentryStackFrame {
-  const out: Json = { ...value };
-  for (const key of FRAME_TEXT) setField(out, key, text(own(value, key), [...path, key], changes));
-  for (const key of FRAME_LINES) setField(out, key, sourceLines(own(value, key), [...path, key], changes));
-  for (const key of FRAME_NUMBERS) setField(out, key, lineNumber(own(value, key), [...path, key], changes));
-  setField(out, 'in_app', flag(own(value, 'in_app'), [...path, 'in_app'], changes));
-  setField(out, 'vars', record(own(value, 'vars'), [...path, 'vars'], changes));
-  return out as SentryStackFrame;
+  const out = new Edit(value);
+  for (const key of FRAME_TEXT) out.set(key, text(own(value, key), at(path, key), changes));
+  for (const key of FRAME_LINES) out.set(key, sourceLines(own(value, key), at(path, key), changes));
+  for (const key of FRAME_NUMBERS) out.set(key, lineNumber(own(value, key), at(path, key), changes));
+  out.set('in_app', flag(own(value, 'in_app'), at(path, 'in_app'), changes));
+  out.set('vars', record(own(value, 'vars'), at(path, 'vars'), changes));
+  return out.result() as SentryStackFrame;
 }
 
 // ---- breadcrumbs -------------------------------------------------------------------------------
@@ -123,11 +140,11 @@ function frame(value: Json, path: Path, changes: Changes): SentryStackFrame {
 const BREADCRUMB_TEXT = ['type', 'category', 'level', 'message', 'event_id'] as const;
 
 function breadcrumb(value: Json, path: Path, changes: Changes): SentryBreadcrumb {
-  const out: Json = { ...value };
-  for (const key of BREADCRUMB_TEXT) setField(out, key, text(own(value, key), [...path, key], changes));
-  setField(out, 'timestamp', timestampField(own(value, 'timestamp'), [...path, 'timestamp'], changes));
-  setField(out, 'data', record(own(value, 'data'), [...path, 'data'], changes));
-  return out as SentryBreadcrumb;
+  const out = new Edit(value);
+  for (const key of BREADCRUMB_TEXT) out.set(key, text(own(value, key), at(path, key), changes));
+  out.set('timestamp', timestampField(own(value, 'timestamp'), at(path, 'timestamp'), changes));
+  out.set('data', record(own(value, 'data'), at(path, 'data'), changes));
+  return out.result() as SentryBreadcrumb;
 }
 
 /** The largest time a JavaScript Date can hold, in ms (±100,000,000 days). */
@@ -164,12 +181,12 @@ const REQUEST_TEXT = ['method', 'url', 'fragment', 'api_target'] as const;
 function request(value: unknown, path: Path, changes: Changes): Json | undefined {
   const raw = record(value, path, changes);
   if (raw === undefined) return undefined;
-  const out: Json = { ...raw };
-  for (const key of REQUEST_TEXT) setField(out, key, text(own(raw, key), [...path, key], changes));
-  for (const key of ['query_string', 'cookies'] as const) setField(out, key, textOrStructure(own(raw, key), [...path, key], changes));
-  setField(out, 'headers', headers(own(raw, 'headers'), [...path, 'headers'], changes));
-  setField(out, 'env', record(own(raw, 'env'), [...path, 'env'], changes));
-  return out;
+  const out = new Edit(raw);
+  for (const key of REQUEST_TEXT) out.set(key, text(own(raw, key), at(path, key), changes));
+  for (const key of ['query_string', 'cookies'] as const) out.set(key, textOrStructure(own(raw, key), at(path, key), changes));
+  out.set('headers', headers(own(raw, 'headers'), at(path, 'headers'), changes));
+  out.set('env', record(own(raw, 'env'), at(path, 'env'), changes));
+  return out.result();
 }
 
 /**
@@ -179,6 +196,7 @@ function request(value: unknown, path: Path, changes: Changes): Json | undefined
  */
 function headers(value: unknown, path: Path, changes: Changes): Record<string, string> | undefined {
   if (value === undefined || value === null) return undefined;
+  if (isTextRecord(value)) return value;
   const entries = entriesOf(value);
   if (entries === null) return rejected(value, path, changes, 'expected an object or a list of [name, value] pairs');
   const merged = new Map<string, string>();
@@ -209,10 +227,10 @@ const USER_TEXT = ['id', 'username', 'email', 'ip_address', 'name', 'segment'] a
 function user(value: unknown, path: Path, changes: Changes): Json | undefined {
   const raw = record(value, path, changes);
   if (raw === undefined) return undefined;
-  const out: Json = { ...raw };
-  for (const key of USER_TEXT) setField(out, key, text(own(raw, key), [...path, key], changes));
-  for (const key of ['data', 'geo'] as const) setField(out, key, record(own(raw, key), [...path, key], changes));
-  return out;
+  const out = new Edit(raw);
+  for (const key of USER_TEXT) out.set(key, text(own(raw, key), at(path, key), changes));
+  for (const key of ['data', 'geo'] as const) out.set(key, record(own(raw, key), at(path, key), changes));
+  return out.result();
 }
 
 // ---- tags, contexts, fingerprint, message ------------------------------------------------------
@@ -223,6 +241,7 @@ function user(value: unknown, path: Path, changes: Changes): Json | undefined {
  */
 function tags(value: unknown, path: Path, changes: Changes): Record<string, string> | undefined {
   if (value === undefined || value === null) return undefined;
+  if (isTextRecord(value)) return value;
   const entries = entriesOf(value);
   if (entries === null) return rejected(value, path, changes, 'expected an object or a list of [key, value] pairs');
   const flat = new Map<string, string>();
@@ -241,10 +260,10 @@ function tags(value: unknown, path: Path, changes: Changes): Record<string, stri
 
 function contexts(value: unknown, path: Path, changes: Changes): Json | undefined {
   const raw = record(value, path, changes);
-  if (raw === undefined) return undefined;
+  if (raw === undefined || Object.values(raw).every(isRecord)) return raw;
   const out: Json = {};
   for (const [name, context] of Object.entries(raw)) {
-    const kept = record(context, [...path, name], changes);
+    const kept = record(context, at(path, name), changes);
     if (kept !== undefined) defineOwn(out, name, kept);
   }
   return out;
@@ -254,6 +273,7 @@ function contexts(value: unknown, path: Path, changes: Changes): Json | undefine
 function fingerprint(value: unknown, path: Path, changes: Changes): string[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value)) return rejected(value, path, changes, 'expected a list of texts');
+  if (value.every((part) => typeof part === 'string')) return value as string[];
   const parts: string[] = [];
   let dropped = false;
   for (const part of value) {
@@ -275,14 +295,14 @@ function logEntry(value: unknown, path: Path, changes: Changes): Json | undefine
   if (typeof value === 'string') return { formatted: value };
   const raw = record(value, path, changes);
   if (raw === undefined) return undefined;
-  const out: Json = { ...raw };
-  for (const key of ['message', 'formatted'] as const) setField(out, key, lenientText(own(raw, key)));
+  const out = new Edit(raw);
+  for (const key of ['message', 'formatted'] as const) out.set(key, lenientText(own(raw, key)));
   const params = own(raw, 'params');
   if (params !== undefined && params !== null && typeof params !== 'object') {
-    changes.record([...path, 'params'], 'expected a list or an object', params);
-    delete out.params;
+    changes.record(at(path, 'params'), 'expected a list or an object', params);
+    out.set('params', undefined);
   }
-  return out;
+  return out.result();
 }
 
 // ---- value readers -----------------------------------------------------------------------------
@@ -290,10 +310,10 @@ function logEntry(value: unknown, path: Path, changes: Changes): Json | undefine
 /** `{values: [...]}` or a bare list (older SDKs) → `{values}` of the records in it. */
 function container<T>(value: unknown, path: Path, changes: Changes, item: (v: Json, p: Path, c: Changes) => T): { values: T[] } | undefined {
   if (value === undefined || value === null) return undefined;
-  if (Array.isArray(value)) return { values: list(value, [...path, 'values'], changes, item) ?? [] };
+  if (Array.isArray(value)) return { values: list(value, at(path, 'values'), changes, item) ?? [] };
   if (!isRecord(value)) return rejected(value, path, changes, 'expected {values: [...]} or a list');
-  const values = list(own(value, 'values'), [...path, 'values'], changes, item);
-  return { ...value, values: values ?? [] };
+  const values = list(own(value, 'values'), at(path, 'values'), changes, item);
+  return values !== undefined && values === own(value, 'values') ? (value as { values: T[] }) : { ...value, values: values ?? [] };
 }
 
 /** A list of records; anything else in it is dropped (the list as sent goes to `_meta`). */
@@ -301,9 +321,15 @@ function list<T>(value: unknown, path: Path, changes: Changes, item: (v: Json, p
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value)) return rejected(value, path, changes, 'expected a list');
   const out: T[] = [];
-  for (const element of value) if (isRecord(element)) out.push(item(element, [...path, out.length], changes));
+  let unchanged = true;
+  for (const element of value) {
+    if (!isRecord(element)) continue;
+    const read = item(element, at(path, out.length), changes);
+    unchanged &&= read === element;
+    out.push(read);
+  }
   if (out.length !== value.length) changes.record(path, 'elements that are no object were dropped', value);
-  return out;
+  return unchanged && out.length === value.length ? (value as T[]) : out;
 }
 
 /** Text; a number or boolean becomes its text; anything else is removed. */
@@ -344,6 +370,7 @@ function lineNumber(value: unknown, path: Path, changes: Changes): number | unde
 function sourceLines(value: unknown, path: Path, changes: Changes): string[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value)) return rejected(value, path, changes, 'expected a list of texts');
+  if (value.every((line) => typeof line === 'string')) return value as string[];
   const lines = Array.from(value, (line: unknown) => (line === null ? '' : scalarText(line)));
   if (lines.some((line) => line === null)) changes.record(path, 'lines that are no text were emptied', value);
   return lines.map((line) => line ?? '');
@@ -356,6 +383,11 @@ function entriesOf(value: unknown): ([string, unknown] | null)[] | null {
   return Array.from(value, (entry: unknown) =>
     Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string' ? [entry[0], entry[1]] : null,
   );
+}
+
+/** Already the documented shape: an object of texts with no empty name. */
+function isTextRecord(value: unknown): value is Record<string, string> {
+  return isRecord(value) && Object.entries(value).every(([key, text]) => key !== '' && typeof text === 'string');
 }
 
 function scalarText(value: unknown): string | null {
@@ -401,14 +433,35 @@ function childNode(node: Json, key: string): Json {
 
 // ---- small helpers -----------------------------------------------------------------------------
 
+/**
+ * An object being normalised, copied only when a field changes: a well-formed event (nearly all
+ * of them) is read without allocating a copy of each frame and breadcrumb. Unchanged parts of the
+ * result are the input's own objects; the input itself is never modified.
+ */
+class Edit {
+  private copy: Json | null = null;
+
+  constructor(private readonly source: Json) {}
+
+  set(key: string, value: unknown): void {
+    if (value === own(this.source, key)) return;
+    this.copy ??= { ...this.source };
+    setField(this.copy, key, value);
+  }
+
+  result(): Json {
+    return this.copy ?? this.source;
+  }
+}
+
 /** An own property only: a missing `constructor` must not find Object's. */
 function own(value: Json, key: string): unknown {
   return Object.hasOwn(value, key) ? value[key] : undefined;
 }
 
 function setField(target: Json, key: string, value: unknown): void {
-  if (value === undefined) delete target[key];
-  else target[key] = value;
+  if (value !== undefined) target[key] = value;
+  else if (Object.hasOwn(target, key)) delete target[key];
 }
 
 /** Sets a property even when its name is `__proto__`. */
