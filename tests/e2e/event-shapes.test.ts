@@ -144,6 +144,20 @@ describe('events of any shape', () => {
     assert.match(await refused.text(), /invalid event_id/);
   });
 
+  it('refuses, before answering, an envelope whose second event repeats the first one\'s id (the digest would drop it)', async () => {
+    const id = newId();
+    const twice = serializeEnvelope({ headers: { event_id: id }, items: [jsonItem('event', { event_id: id, message: 'one' }), jsonItem('event', { event_id: id, message: 'two' })] });
+    const res = await post(twice);
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /event id .* of an earlier event item/);
+    const distinct = serializeEnvelope({ headers: { event_id: id }, items: [jsonItem('event', { message: 'one' }), jsonItem('event', { message: 'two' })] });
+    const accepted = await post(distinct);
+    assert.equal(accepted.status, 200, 'two events without ids of their own get distinct ids');
+    await accepted.arrayBuffer();
+    await server.digested();
+    assert.ok(await server.botpulse.store.getEvent(server.project.id, id));
+  });
+
   it('answers every one of 250 seeded mutations of real events with 200 or a 4xx, stores every 200, and renders each', async () => {
     const before = await storedEventCount(server);
     const answered = new Map<string, string>();

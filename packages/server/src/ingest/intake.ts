@@ -45,6 +45,11 @@ export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeOp
       const payloadId = value.event_id;
       // The envelope header's id wins for the (single) event item, as in Relay.
       const eventId = (!headerIdUsed && headerId) || (absent(payloadId) ? randomHexId() : normalizeEventId(payloadId));
+      // The digest keeps the first event of an id and drops the others as SDK retries: a second
+      // event item with the same id would be answered 200 and then dropped. Refused instead.
+      if (intake.items.some((spooled) => spooled.kind === 'event' && spooled.eventId === eventId)) {
+        throw badRequest(`item ${index + 1} (event) has the event id ${eventId} of an earlier event item; an envelope holds one event per id`);
+      }
       headerIdUsed = true;
       intake.eventId ??= eventId;
       intake.items.push({ projectId, kind, eventId, receivedAt, payload: scrubbedJson(value, limits) });
