@@ -129,8 +129,11 @@ export function handmadeEvents(): { name: string; event: Json }[] {
 }
 
 /**
- * `count` mutated events, 1 to 3 mutations each: half set a path the product reads (creating its
- * parents), the rest replace or delete a path the event already has. Deterministic for a seed.
+ * `count` mutated events. The first ones go systematically over the paths the product reads: each
+ * path once set to `{"toString": 1}` (an object that String() and template rendering choke on),
+ * once to a random hostile value. The rest take 1 to 3 random mutations: half set a path the
+ * product reads (creating its parents), the others replace or delete a path the event already
+ * has. Deterministic for a seed.
  */
 export function mutatedEvents({ seed, count, bases = [...fixtureEvents(), ...handmadeEvents()] }: { seed: number; count: number; bases?: { name: string; event: Json }[] }): MutatedEvent[] {
   const random = seededRandom(seed);
@@ -141,7 +144,13 @@ export function mutatedEvents({ seed, count, bases = [...fixtureEvents(), ...han
     const base = pick(bases);
     const event = structuredClone(base.event);
     const steps: string[] = [];
-    const mutations = 1 + Math.floor(random() * 3);
+    if (n < 2 * READ_PATHS.length) {
+      const path = READ_PATHS[Math.floor(n / 2)]!;
+      const value = n % 2 === 0 ? { toString: 1 } : pick(HOSTILE_VALUES);
+      setPath(event, path, structuredClone(value));
+      steps.push(`set ${path.join('.')} = ${describe(value)}`);
+    }
+    const mutations = n < 2 * READ_PATHS.length ? 0 : 1 + Math.floor(random() * 3);
     for (let m = 0; m < mutations; m++) {
       const roll = random();
       if (roll < 0.5) {
