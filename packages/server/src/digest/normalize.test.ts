@@ -275,6 +275,11 @@ describe('normalizeEvent: an exception with neither type nor value (issue 11, it
     assert.equal(result.title, "KeyError: 'message'");
   });
 
+  it('is titled by a library frame\'s function when every frame is library code', () => {
+    const library = [{ module: 'grammy.client', function: 'callApi', in_app: false }, { module: 'grammy.client', function: '<anonymous>', in_app: false }];
+    assert.equal(normalize({ exception: { values: [{ stacktrace: { frames: library } }] } }).title, 'callApi');
+  });
+
   it('is titled Error when there is nothing else to go on, never <unlabeled event>', () => {
     assert.equal(normalize({ exception: { values: [{}] } }).title, 'Error');
     assert.equal(normalize({ exception: { values: [{ stacktrace: { frames: [{ function: '<anonymous>' }] } }] } }).title, 'Error');

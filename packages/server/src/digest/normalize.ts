@@ -145,8 +145,9 @@ function levelFromNumber(n: number): Level {
  * without an exception, the message's first line. An exception that names neither its type nor
  * its value (Relay removes such an exception, and Sentry titles the event by what is left) is
  * titled by the nearest exception of its chain that does, else by the message, else by the
- * function of the crash frame (Sentry's title for an exception whose type says nothing), else
- * `Error` (Sentry's type for an exception that names none).
+ * function of the crash frame (Sentry's title for an exception whose type says nothing; the
+ * culprit's frame, else the newest frame that names one), else `Error` (Sentry's type for an
+ * exception that names none).
  */
 function titleOf(exceptions: SentryException[], message: string | null): string {
   if (exceptions.length === 0) return cap(firstLine(message) ?? UNLABELED_TITLE, MAX_TITLE_LENGTH);
@@ -164,14 +165,12 @@ function exceptionLabel(exception: SentryException): string | null {
 /** Function names that name nothing (Sentry's crash-frame filter, plus JavaScript's). */
 const UNNAMED_FUNCTIONS = new Set(['<redacted>', '<unknown>', '?', '<anonymous>', 'anonymous']);
 
+/** The function of the crash frame: the culprit's frames first, then (as Sentry) any frame, newest first. */
 function crashFunction(exceptions: SentryException[]): string | null {
-  const named = (frame: SentryStackFrame) => {
+  const anyFrame = framesOf(exceptions.findLast((e) => framesOf(e).length > 0)).toReversed();
+  for (const frame of [...crashSiteOutward(exceptions), ...anyFrame]) {
     const fn = nonEmpty(frame.function);
-    return fn === null || UNNAMED_FUNCTIONS.has(fn) ? null : fn;
-  };
-  for (const frame of crashSiteOutward(exceptions)) {
-    const fn = named(frame);
-    if (fn !== null) return fn;
+    if (fn !== null && !UNNAMED_FUNCTIONS.has(fn)) return fn;
   }
   return null;
 }
