@@ -32,12 +32,26 @@ export interface Intake {
 const PARKED_KINDS = new Set(['transaction', 'check_in', 'log', 'span']);
 
 /**
+ * Item types of the Sentry protocol (develop.sentry.dev "Envelope Items", and Relay's `ItemType`).
+ * Those not stored are counted under their own name; any other type under UNKNOWN_ITEM_TYPE, so a
+ * client inventing names cannot grow `item_counts`, `/health` or `/metrics` (nor store a secret
+ * written as a type name).
+ */
+export const KNOWN_ITEM_TYPES: ReadonlySet<string> = new Set([
+  'event', 'transaction', 'attachment', 'session', 'sessions', 'client_report', 'user_report', 'feedback',
+  'check_in', 'log', 'otel_log', 'span', 'otel_span', 'otel_traces_data', 'trace_metric', 'profile', 'profile_chunk',
+  'replay_event', 'replay_recording', 'replay_video', 'statsd', 'metric_buckets', 'metric_meta', 'security',
+  'raw_security', 'nel', 'form_data', 'unreal_report',
+]);
+export const UNKNOWN_ITEM_TYPE = 'unknown';
+
+/**
  * Turns an envelope body into spool items. Validates what must be valid for the event to be
  * digestible later (size, UTF-8, JSON) so that a 200 is never followed by a silent drop.
  */
 export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeOptions, receivedAt: number): Intake {
   const envelope = parseOrReject(body);
-  const headerId = envelope.headers.event_id === undefined ? null : normalizeEventId(envelope.headers.event_id);
+  const headerId = absent(envelope.headers.event_id) ? null : normalizeEventId(envelope.headers.event_id);
   const intake: Intake = { eventId: headerId, items: [], counts: {} };
   if (typeof envelope.headers.dsn === 'string') intake.dsn = envelope.headers.dsn;
   let headerIdUsed = false;
@@ -48,7 +62,12 @@ export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeOp
       const value = checkJsonItem(item, index, limits.maxEventBytes);
       const payloadId = value.event_id;
       // The envelope header's id wins for the (single) event item, as in Relay.
-      const eventId = (!headerIdUsed && headerId) || (payloadId !== undefined ? normalizeEventId(payloadId) : randomHexId());
+      const eventId = (!headerIdUsed && headerId) || (absent(payloadId) ? randomHexId() : normalizeEventId(payloadId));
+      // The digest keeps the first event of an id and drops the others as SDK retries: a second
+      // event item with the same id would be answered 200 and then dropped. Refused instead.
+      if (intake.items.some((spooled) => spooled.kind === 'event' && spooled.eventId === eventId)) {
+        throw badRequest(`item ${index + 1} (event) has the event id ${eventId} of an earlier event item; an envelope holds one event per id`);
+      }
       headerIdUsed = true;
       intake.eventId ??= eventId;
       intake.items.push({ projectId, kind, eventId, receivedAt, payload: scrubbedJson(value, limits) });
@@ -58,7 +77,8 @@ export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeOp
     } else if (kind === 'attachment') {
       addAttachment(intake, item, headerId, projectId, limits, receivedAt);
     } else {
-      count(intake, kind); // session(s), client_report, profile, replay...: accepted, counted
+      // session(s), client_report, profile, replay...: accepted, counted
+      count(intake, KNOWN_ITEM_TYPES.has(kind) ? kind : UNKNOWN_ITEM_TYPE);
     }
   });
   return intake;
@@ -69,7 +89,7 @@ export function intakeStoreBody(body: Buffer, projectId: number, limits: IntakeO
   const json = decodeLegacyBody(body);
   const item: EnvelopeItem = { headers: { type: 'event' }, payload: json };
   const value = checkJsonItem(item, 0, limits.maxEventBytes);
-  const eventId = value.event_id !== undefined ? normalizeEventId(value.event_id) : randomHexId();
+  const eventId = absent(value.event_id) ? randomHexId() : normalizeEventId(value.event_id);
   return { eventId, items: [{ projectId, kind: 'event', eventId, receivedAt, payload: scrubbedJson(value, limits) }], counts: {} };
 }
 
@@ -115,9 +135,10 @@ function addAttachment(
 ): void {
   if (!eventId) return count(intake, 'attachment_without_event');
   if (item.payload.length > limits.maxAttachmentBytes) return count(intake, 'attachment_over_limit');
+  // The name and type are shown and stored as sent: a token in them is scrubbed like any text.
   const meta = {
-    filename: String(item.headers.filename ?? 'attachment'),
-    contentType: typeof item.headers.content_type === 'string' ? item.headers.content_type : null,
+    filename: limits.scrubber.scrubString(String(item.headers.filename ?? 'attachment')),
+    contentType: typeof item.headers.content_type === 'string' ? limits.scrubber.scrubString(item.headers.content_type) : null,
   };
   // Text attachments (logs, state dumps) are scrubbed like events; binary ones are kept as sent.
   const payload = isUtf8(item.payload) ? Buffer.from(limits.scrubber.scrubString(item.payload.toString('utf8'))) : item.payload;
@@ -126,6 +147,11 @@ function addAttachment(
 
 function count(intake: Intake, kind: string): void {
   intake.counts[kind] = (intake.counts[kind] ?? 0) + 1;
+}
+
+/** JSON's null is no id, as a missing one: the server makes one up (as Relay does). */
+function absent(id: unknown): boolean {
+  return id === undefined || id === null;
 }
 
 /** Event ids are 32 hex characters; dashed UUIDs are accepted and normalised. */

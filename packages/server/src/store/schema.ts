@@ -78,6 +78,7 @@ export interface Database {
   item_counts: { project_id: number; kind: string; count: number };
   api_tokens: { id: Generated<number>; label: string; token_hash: string; created_at: number };
   users: { login: string; password_hash: string; created_at: number };
+  login_attempts: { key_hash: string; attempts: number; window_start: number };
 }
 
 interface SpoolTable {

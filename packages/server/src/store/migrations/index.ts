@@ -6,6 +6,7 @@ import * as m004 from './004_alerts.js';
 import * as m005 from './005_monitors.js';
 import * as m006 from './006_monitor_outbox.js';
 import * as m007 from './007_alert_feed.js';
+import * as m008 from './008_abuse_hardening.js';
 import * as m009 from './009_monitor_environments.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
@@ -17,5 +18,6 @@ export const migrations: Record<string, Migration> = {
   '005_monitors': m005,
   '006_monitor_outbox': m006,
   '007_alert_feed': m007,
+  '008_abuse_hardening': m008,
   '009_monitor_environments': m009,
 };
