@@ -33,12 +33,6 @@ export const ENGINE_LEASE = 'alerts:engine';
 const ENGINE_LEASE_MS = 15_000;
 /** Changes evaluated, and consumed with their decisions, per transaction. */
 const FEED_BATCH = 200;
-/**
- * After the digest's wake-up, wait this long for more batches before evaluating: one consuming
- * transaction (a write on the main thread, which waits for the digest's write lock) then takes
- * many digest batches' changes instead of one each. An alert is late by at most this much.
- */
-const GATHER_MS = 50;
 /** A change whose evaluation fails this many times on its own is given up (logged, counted). */
 const MAX_CHANGE_FAILURES = 5;
 
@@ -140,7 +134,6 @@ export class AlertEngine {
         this.deps.logger.error({ err }, 'alert engine pass failed; retrying');
       }
       await this.sleep(this.deps.pollMs ?? 500);
-      if (this.kicked && !this.stopped) await new Promise((r) => setTimeout(r, GATHER_MS));
     }
   }
 
