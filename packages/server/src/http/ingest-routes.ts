@@ -50,7 +50,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       const intake = parseBody(body, project, endpoint, isEnvelopeContentType(req.headers['content-type']), intakeOptions);
       if (requestKey === null) authenticateByEnvelope(intake, project);
 
-      await deps.spool.append(intake.items, { projectId: project.id, counts: intake.counts });
+      await deps.spool.append(intake.items, { projectId: project.id, counts: intake.counts, discards: intake.discards });
       deps.stats.accepted(intake);
       deps.onSpooled();
       return reply.code(200).send(intake.eventId ? { id: intake.eventId } : {});

@@ -220,7 +220,7 @@ export class Monitors {
       }
       const slug = typeof item['monitor_slug'] === 'string' ? item['monitor_slug'] : null;
       if (!slug || !/^[\w.-]{1,100}$/.test(slug)) continue;
-      const status = item['status'] === 'error' || item['status'] === 'in_progress' ? item['status'] : 'ok';
+      const status = item['status'] === 'error' || item['status'] === 'in_progress' || item['status'] === 'paused' ? item['status'] : 'ok';
       const polling = (item['contexts'] as Record<string, unknown> | undefined)?.['polling'] as Record<string, unknown> | undefined;
       const config = item['monitor_config'] as Record<string, unknown> | undefined;
       await this.beat(row.projectId, slug, { at: this.clock.now(), status, polling, receivedAt: row.receivedAt }, { source: 'checkin', ...settingsFromMonitorConfig(config) });
