@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { FakeTelegram } from '../../../packages/fake-telegram/src/index.js';
 import type { TestServer } from '../../../packages/server/src/test-support/server.js';
 
-const QUICKSTART = fileURLToPath(new URL('./quickstart-bot.mjs', import.meta.url));
+const SUPPORT = fileURLToPath(new URL('.', import.meta.url));
 
 export interface BotRun {
   child: ChildProcess;
@@ -22,6 +22,8 @@ export interface BotRun {
 }
 
 export interface BotRunOptions {
+  /** A script of tests/e2e/sdk-support (default quickstart-bot.mjs). */
+  script?: string;
   scenario: string;
   token: string;
   tg: FakeTelegram;
@@ -37,12 +39,13 @@ export function newDiskQueueDir(): string {
 }
 
 export function startBot(options: BotRunOptions): BotRun {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), QUICKSTART], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(SUPPORT, options.script ?? 'quickstart-bot.mjs')], {
     env: {
       PATH: process.env['PATH'] ?? '',
       NODE_OPTIONS: '', // not the test runner's loader
       BOTPULSE_DSN: options.server.dsn,
       SENTRY_ENVIRONMENT: 'production',
+      SENTRY_RELEASE: 'quickstart@1.0.0',
       TELEGRAM_BOT_TOKEN: options.token,
       TELEGRAM_API_ROOT: options.tg.apiRoot,
       BOTPULSE_DISK_QUEUE: options.diskQueueDir ?? newDiskQueueDir(),

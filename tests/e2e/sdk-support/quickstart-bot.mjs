@@ -22,7 +22,7 @@ import { captureException, init, instrumentGrammy, instrumentTelegraf, resolveBo
 const scenario = process.env.SCENARIO ?? 'grammy-throw';
 const apiRoot = process.env.TELEGRAM_API_ROOT;
 
-init({ release: 'quickstart@1.0.0' });
+init({ flushOnExit: true }); // as in docs/sdk.md; SENTRY_RELEASE names the release
 
 if (scenario === 'telegraf-throw') {
   const bot = new Telegraf(resolveBotToken(), { telegram: { apiRoot } });
