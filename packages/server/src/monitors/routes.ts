@@ -5,6 +5,7 @@ import type { Monitor, MonitorStore } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { checkDefinition, definitionFields, toNewMonitor } from './definition.js';
+import { BOT_PAUSED } from './heartbeat.js';
 import { emptyBuckets, mergeInto, quantileMs } from './latency.js';
 import type { LockView } from './lock-view.js';
 import type { Monitors } from './service.js';
@@ -84,11 +85,12 @@ export async function monitorApiRoutes(app: FastifyInstance, deps: MonitorRouteD
     if (typeof paused !== 'boolean') throw new ClientError(400, 'send {"paused": true} or {"paused": false}');
     const now = deps.monitors.clock.now();
     const to = paused ? 'paused' : 'new';
-    if (m.status !== to) {
+    // Paused by the bot already: a person's pause still takes it over (the bot's next check-in will not resume it).
+    if (m.status !== to || (paused && m.lastReason?.startsWith(BOT_PAUSED))) {
       const applied = await ms.transition({
         monitorId: m.id,
         expect: { status: m.status, updatedAt: m.updatedAt },
-        set: { status: to, deadline: !paused && m.kind === 'uptime' ? now : null, failures: 0, successes: 0, updatedAt: Math.max(now, m.updatedAt + 1) },
+        set: { status: to, deadline: !paused && m.kind === 'uptime' ? now : null, failures: 0, successes: 0, lastReason: null, updatedAt: Math.max(now, m.updatedAt + 1) },
         flip: { at: now, from: m.status, to, reason: paused ? 'paused' : 'resumed' },
       });
       if (!applied) throw new ClientError(409, 'the monitor changed meanwhile; try again');
