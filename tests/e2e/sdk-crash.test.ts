@@ -4,6 +4,7 @@
 // would have ended it (exit code 1), and the event is in Botpulse, read back through its API,
 // exactly once, level fatal, mechanism.handled false, with the update's context when there was one.
 import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { FakeTelegram } from '../../packages/fake-telegram/src/index.js';
 import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
@@ -198,6 +199,43 @@ describe('crashes of the quick-start bots reach Botpulse', () => {
       }, 'the kept event, sent by the next start');
       assert.equal(more.length, 0);
       assert.equal(event.payload.level, 'error');
+    } finally {
+      next.kill();
+    }
+  });
+
+  it('Botpulse unreachable at crash time (it accepts, never answers): the process still exits, and the event is sent by the next start', async () => {
+    // A server that takes the connection and never answers: only the shutdown bound ends the wait.
+    const sockets: Socket[] = [];
+    const blackhole = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+    const port = (blackhole.address() as { port: number }).port;
+    const deadDsn = server.dsn.replace(/:\d+\//, `:${port}/`);
+    const diskQueueDir = newDiskQueueDir();
+    try {
+      const { token } = tg.createBot();
+      const crashing = startBot({ scenario: 'timeout-throw', token, tg, server, diskQueueDir, env: { BOTPULSE_DSN: deadDsn } });
+      const startedAt = Date.now();
+      const exit = await crashing.exited();
+      assert.equal(exit.code, 1, `stderr: ${crashing.stderr()}`);
+      // 300 ms until the throw, then at most the 2 s shutdown bound: far below the 10 s request timeout.
+      assert.ok(Date.now() - startedAt < 8000, `exited after ${Date.now() - startedAt} ms: the unanswered request did not hold it`);
+      assert.ok(sockets.length > 0, 'it did try to send');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      blackhole.close();
+    }
+    const before = (await eventsMatching(/^cache warm-up failed$/)).length;
+    const { token } = tg.createBot();
+    const next = startBot({ scenario: 'idle', token, tg, server, diskQueueDir });
+    try {
+      const events = await eventually(async () => {
+        const found = await eventsMatching(/^cache warm-up failed$/);
+        return found.length > before ? found : undefined;
+      }, 'the crash event, kept on disk and sent by the next start');
+      assert.equal(events.length, before + 1);
+      const kept = events.find((e) => e.payload.level === 'fatal' && thrown(e).mechanism.type === 'onuncaughtexception');
+      assert.ok(kept, 'fatal, as captured');
     } finally {
       next.kill();
     }

@@ -46,7 +46,8 @@ export function failureOf(beat: Beat, deafAfterPolls: number): { reason: string;
   const polling = beat.polling;
   if (beat.status === 'error') {
     const reason = typeof polling?.['reason'] === 'string' ? polling['reason'] : 'the check-in reported status "error"';
-    return { reason, deaf: polling !== undefined };
+    // An SDK error check-in is about a deaf polling loop, unless it is the last one of a loop that ended (`stopped`).
+    return { reason, deaf: polling !== undefined && polling['stopped'] !== true };
   }
   if (!polling || beat.status !== 'ok') return null;
   // A poll window is the longer of the beat interval and the long-poll timeout: a healthy long poll

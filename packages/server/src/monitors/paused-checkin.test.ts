@@ -44,8 +44,18 @@ describe("the SDK's paused check-in (the bot stopped polling on purpose)", () =>
 
   it('an error check-in after a bot pause counts as a failure from a clean state (down with one alert)', () => {
     const paused = apply(monitor({ status: 'down', alertSent: true, downSince: T0 - 1000, failures: 2 }), onBeat(monitor({ status: 'down', alertSent: true, downSince: T0 - 1000 }), { at: T0, status: 'paused' }, ctx));
-    const failed = onBeat(paused, { at: T0 + 30_000, status: 'error', polling: { reason: 'polling ended on an error: GrammyError: 401' } }, ctx);
+    const failed = onBeat(paused, { at: T0 + 30_000, status: 'error', polling: { reason: 'polling ended on an error: GrammyError: 401', stopped: true } }, ctx);
     assert.equal(failed.set.status, 'down');
     assert.equal(failed.notify?.length, 1);
+    assert.equal(failed.notify?.[0]?.kind, 'failing', 'a loop that ended is down, not deaf');
+  });
+
+  it("the last check-in of a loop that ended on an error takes the monitor down at once, as 'failing', not 'deaf'", () => {
+    const t = onBeat(monitor(), { at: T0 + 1000, status: 'error', polling: { reason: 'polling ended on an error: Error: order 7 failed', stopped: true } }, ctx);
+    assert.equal(t.set.status, 'down');
+    assert.equal(t.notify?.[0]?.kind, 'failing');
+    assert.match(t.set.downReason ?? '', /polling ended on an error/);
+    const deaf = onBeat(monitor(), { at: T0 + 1000, status: 'error', polling: { reason: 'no successful getUpdates for 90 s' } }, ctx);
+    assert.equal(deaf.notify?.[0]?.kind, 'deaf', 'a live loop that cannot get updates is still deaf');
   });
 });
