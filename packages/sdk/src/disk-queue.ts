@@ -60,6 +60,12 @@ export function diskQueueDir(option: string | undefined, dsn: string, env: Env):
  */
 export class DiskQueue {
   private sequence = 0;
+  /**
+   * Files and bytes on disk as this process last counted them, so that a write does not list the
+   * directory every time; another process sharing it makes this an estimate, corrected by the
+   * full listing each time the estimate says the bounds are passed.
+   */
+  private usage: { files: number; bytes: number } | undefined;
   private readonly maxBytes: number;
   private readonly maxFiles: number;
   private readonly onLost: (type: string, quantity: number) => void;
@@ -77,22 +83,32 @@ export class DiskQueue {
   write(items: StoredItem[]): boolean {
     if (items.length === 0) return true;
     const name = `${String(Date.now()).padStart(13, '0')}-${process.pid}-${this.sequence++}.json`;
-    if (!this.writeFile(name, items)) return false; // the caller counts these items with the reason they were spilled for
-    this.trim();
+    const size = this.writeFile(name, items);
+    if (size === undefined) return false; // the caller counts these items with the reason they were spilled for
+    if (!this.usage) this.usage = this.measure();
+    else this.usage = { files: this.usage.files + 1, bytes: this.usage.bytes + size };
+    if (this.usage.files > this.maxFiles || this.usage.bytes > this.maxBytes) this.trim();
     return true;
   }
 
-  private writeFile(name: string, items: StoredItem[]): boolean {
+  /** Bytes written, or undefined when the file could not be written. */
+  private writeFile(name: string, items: StoredItem[]): number | undefined {
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       // Written under a temporary name and renamed: a reader never sees half a file.
       const temporary = join(this.dir, `${name}.${process.pid}.tmp`);
-      writeFileSync(temporary, JSON.stringify(items), { mode: 0o600 });
+      const body = Buffer.from(JSON.stringify(items));
+      writeFileSync(temporary, body, { mode: 0o600 });
       renameSync(temporary, join(this.dir, name));
-      return true;
+      return body.length;
     } catch {
-      return false;
+      return undefined;
     }
+  }
+
+  private measure(): { files: number; bytes: number } {
+    const files = this.files();
+    return { files: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0) };
   }
 
   /** True when at least one file waits. */
@@ -108,10 +124,14 @@ export class DiskQueue {
     for (const file of this.files()) {
       const items = this.claim(file.name);
       if (!items) continue;
+      let left = 0;
       if (items.length > max) {
         const rest = items.splice(max);
-        if (!this.writeFile(file.name, rest)) items.push(...rest); // cannot put them back: take them all
+        const written = this.writeFile(file.name, rest);
+        if (written === undefined) items.push(...rest); // cannot put them back: take them all
+        else left = written;
       }
+      if (this.usage) this.usage = { files: this.usage.files - (left ? 0 : 1), bytes: Math.max(0, this.usage.bytes - file.size + left) };
       return items;
     }
     return undefined;
@@ -171,6 +191,7 @@ export class DiskQueue {
       count -= 1;
       for (const [type, n] of countByType(items ?? [])) this.onLost(type, n);
     }
+    this.usage = { files: count, bytes };
   }
 }
 
