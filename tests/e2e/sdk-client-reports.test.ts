@@ -5,15 +5,13 @@
 // sentry-python send client reports too: theirs show up the same way.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { BotpulseClient } from '../../packages/sdk/src/index.js';
 import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
-import { eventually } from './sdk-support/bot-process.js';
+import { eventually, newDiskQueueDir } from './sdk-support/bot-process.js';
 import { startFlakyRelay, type FlakyRelay } from './sdk-support/flaky-relay.js';
 
 const run = promisify(execFile);
@@ -74,7 +72,7 @@ describe('an outage, the disk queue and client reports', () => {
   }
 
   it('1,200 errors while the server is down: none dropped; the overflow waits on disk and arrives once it is back', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'botpulse-outage-'));
+    const dir = newDiskQueueDir();
     const client = outageClient({ dir });
     for (let i = 0; i < 1200; i++) client.captureException(new Error(`outage error ${i}`));
     await eventually(async () => (client.counters().spilledToDisk >= 1100 ? true : undefined), 'the overflow to reach the disk queue');
@@ -91,7 +89,7 @@ describe('an outage, the disk queue and client reports', () => {
   });
 
   it('a disk queue too small for the outage: the oldest files go, and the server is told how many (client report)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'botpulse-outage-small-'));
+    const dir = newDiskQueueDir();
     const client = outageClient({ dir, maxFiles: 2 });
     const total = 600;
     for (let i = 0; i < total; i++) {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
-import { after, before } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { DiskQueue, diskQueueDir, type StoredItem } from './disk-queue.js';
 import { HttpTransport } from './transport.js';
 import { Receiver } from './test-support/receiver.js';
@@ -11,7 +10,15 @@ import { memoryClient } from './test-support/memory.js';
 import { BotpulseClient } from './client.js';
 
 const event = (n: number): StoredItem => ({ type: 'event', payload: JSON.stringify({ message: `e${n}`, pad: 'x'.repeat(100) }), eventId: n.toString(16).padStart(32, '0') });
-const freshDir = () => mkdtempSync(join(tmpdir(), 'botpulse-dq-test-'));
+const dirs: string[] = [];
+const freshDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'botpulse-dq-test-'));
+  dirs.push(dir);
+  return dir;
+};
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('DiskQueue', () => {
   it('hands items back oldest file first, each file once', () => {

@@ -2,7 +2,7 @@
 // child process against the fake Telegram and a real Botpulse, and reads what reached Botpulse
 // through its HTTP API, as a user would see it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,8 +34,16 @@ export interface BotRunOptions {
   nodeArgs?: string[];
 }
 
+const diskQueueDirs: string[] = [];
+// The children are gone by then (killed or exited): their queues go with the test process.
+process.once('exit', () => {
+  for (const dir of diskQueueDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export function newDiskQueueDir(): string {
-  return mkdtempSync(join(tmpdir(), 'botpulse-diskq-'));
+  const dir = mkdtempSync(join(tmpdir(), 'botpulse-diskq-'));
+  diskQueueDirs.push(dir);
+  return dir;
 }
 
 export function startBot(options: BotRunOptions): BotRun {
