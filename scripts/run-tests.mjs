@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under packages/*/src and tests/ with Node's own test runner (through tsx).
 // Node 20's `--test` does not expand globs, so the file list is built here.
+// A full run then runs the SDK's own tests (its unit tests and the packed-install test) again on
+// the other Node versions bot authors run (scripts/other-nodes.mjs), with the binaries
+// scripts/fetch-node.mjs fetched; missing ones are skipped with a notice, and fail the run under CI=true.
 // Usage: node scripts/run-tests.mjs [path-filter ...]   (filters are substrings of the file path)
+//        node scripts/run-tests.mjs --other-nodes [path-filter ...]   (only the SDK runs on other Nodes)
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { nodeBinary, SDK_TEST_NODE_MAJORS } from './other-nodes.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const roots = ['packages', 'tests'];
@@ -21,29 +26,66 @@ function walk(dir, out) {
   return out;
 }
 
-const filters = process.argv.slice(2);
+/** The SDK's own tests: they must pass on every Node a bot may run on (none loads the server in-process). */
+const isSdkTest = (file) => file.startsWith(join('packages', 'sdk', 'src')) || /^tests[\\/]e2e[\\/]sdk-pack[^\\/]*\.test\.ts$/.test(file);
+
+function runTests(node, files, env = process.env) {
+  const result = spawnSync(
+    node,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-reporter=spec',
+      `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
+      // A hung test fails after this long instead of hanging CI, and a file whose tests are done
+      // exits even if something it started forgot to close.
+      '--test-timeout=180000',
+      '--test-force-exit',
+      ...files,
+    ],
+    { cwd: root, stdio: 'inherit', env },
+  );
+  return result.status ?? 1;
+}
+
+/** The SDK's tests on each other Node; the server children they start keep this (the machine's) Node. */
+function runOnOtherNodes(files) {
+  const outcomes = [];
+  for (const major of SDK_TEST_NODE_MAJORS) {
+    const node = nodeBinary(major);
+    if (!node) {
+      const why = `Node ${major} is not in .cache/node/${major} (run: node scripts/fetch-node.mjs)`;
+      if (process.env.CI === 'true') {
+        console.error(`\nFAIL: the SDK tests on Node ${major} cannot run: ${why}`);
+        outcomes.push({ major, status: 1, note: 'missing (CI=true: a failure)' });
+      } else {
+        console.error(`\nSKIPPED: the SDK tests on Node ${major}: ${why}`);
+        outcomes.push({ major, status: 0, note: 'skipped, binary missing' });
+      }
+      continue;
+    }
+    const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+    console.log(`\n== the SDK's tests on Node ${version} (${files.length} files)`);
+    const status = runTests(node, files, { ...process.env, BOTPULSE_SERVER_NODE: process.execPath });
+    outcomes.push({ major, status, note: status === 0 ? `passed on ${version}` : `FAILED on ${version}` });
+  }
+  console.log(`\n== the SDK on other Node versions: ${outcomes.map((o) => `Node ${o.major}: ${o.note}`).join('; ')}`);
+  return outcomes.some((o) => o.status !== 0) ? 1 : 0;
+}
+
+const args = process.argv.slice(2);
+const otherNodesOnly = args.includes('--other-nodes');
+const filters = args.filter((a) => a !== '--other-nodes');
 const files = roots
   .flatMap((r) => walk(join(root, r), []))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
-if (files.length === 0) {
+const sdkFiles = files.filter(isSdkTest);
+if ((otherNodesOnly ? sdkFiles : files).length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const result = spawnSync(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--test',
-    '--test-reporter=spec',
-    `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
-    // A hung test fails after this long instead of hanging CI, and a file whose tests are done
-    // exits even if something it started forgot to close.
-    '--test-timeout=180000',
-    '--test-force-exit',
-    ...files,
-  ],
-  { cwd: root, stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+let status = otherNodesOnly ? 0 : runTests(process.execPath, files);
+if (otherNodesOnly || filters.length === 0) status = Math.max(status, runOnOtherNodes(sdkFiles));
+process.exit(status);

@@ -90,6 +90,8 @@ const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.st
 Object.assign(env, {
   BOTPULSE_HOST: '127.0.0.1', BOTPULSE_PORT: String(port), BOTPULSE_DATA_DIR: dataDir, BOTPULSE_LOG_LEVEL: 'debug', BOTPULSE_BACKLOG_LIMIT: '1000000',
   BOTPULSE_MONITOR_PERIOD_SECONDS: String(opts.periodS), BOTPULSE_MONITOR_GRACE_SECONDS: String(opts.graceS), BOTPULSE_MONITOR_TICK_SECONDS: String(opts.tickS),
+  // Every monitor of the run is made by its first ping, all in one project: above the default limit of 100.
+  BOTPULSE_CHECKIN_MONITOR_LIMIT: String(opts.monitors + 100),
 });
 const token = execFileSync(process.execPath, [SERVER_MAIN, 'token', 'create', '--label', 'bench'], { env, encoding: 'utf8' }).trim().split('\n').at(-1);
 const guard = track(fork(GUARD, [logFile, opts.keepData ? '-' : dataDir, process.execPath, SERVER_MAIN, 'serve'], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));

@@ -4,7 +4,7 @@
 import type { BotpulseClient } from './client.js';
 import { Counters } from './counters.js';
 import type { PollingMonitor } from './heartbeat.js';
-import { classifyApiFailure, type TelegramErrorInfo } from './noise.js';
+import { classifyApiFailure, markBotApiFailure, type TelegramErrorInfo } from './noise.js';
 import { currentExecution } from './scope.js';
 import { scrubString } from './scrub.js';
 import type { Span } from './tracing.js';
@@ -58,6 +58,8 @@ export class ApiCallRecorder {
 
   /** No answer at all (network failure, abort, timeout). */
   threw(error: unknown): void {
+    // Wherever this error surfaces later (a handler, bot.catch), it is known as a Bot API failure.
+    markBotApiFailure(error, this.method);
     const durationMs = Math.round((performance.now() - this.startedAt) * 10) / 10;
     this.client.stats.apiCalls += 1;
     const description = error instanceof Error ? error.message : String(error);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Heartbeat, PollingMonitor } from './heartbeat.js';
+import { DEFAULT_DOWN_AFTER_MINUTES, DEFAULT_HEARTBEAT_INTERVAL_MS, Heartbeat, heartbeatMonitorConfig, PollingMonitor } from './heartbeat.js';
 import { memoryClient } from './test-support/memory.js';
 
 const CONFLICT = { errorCode: 409, description: 'Conflict: terminated by other getUpdates request', network: false };
@@ -55,5 +55,58 @@ describe('Heartbeat', () => {
     assert.equal((await heartbeat.beat())?.status, 'error');
     assert.equal(transport.items.length, 0);
     assert.equal(client.counters().heartbeatsError, 1);
+  });
+});
+
+describe('Heartbeat monitor_config (seed 001: a beat every 20 s, down after 5 minutes of silence)', () => {
+  /**
+   * What a server reads from monitor_config, after checking it fits Sentry's schema (Relay drops a
+   * check-in whose interval unit is not year..minute or whose numbers are not whole): the
+   * interval and the margin after it, in minutes.
+   */
+  function declared(config: Record<string, any> | undefined): { intervalMinutes: number; marginMinutes: number } {
+    assert.equal(config?.['schedule']?.type, 'interval');
+    assert.equal(config?.['schedule']?.unit, 'minute');
+    assert.ok(Number.isInteger(config?.['schedule']?.value) && config?.['schedule']?.value >= 1, 'a whole number of minutes');
+    assert.ok(Number.isInteger(config?.['checkin_margin']) && config?.['checkin_margin'] >= 1, 'a whole margin');
+    return { intervalMinutes: config!['schedule'].value, marginMinutes: config!['checkin_margin'] };
+  }
+
+  async function firstCheckIn(options: Partial<ConstructorParameters<typeof Heartbeat>[0]> = {}) {
+    const { client } = memoryClient();
+    const monitor = new PollingMonitor(client);
+    const heartbeat = new Heartbeat({ client, monitor, monitorSlug: 'bot', ...options });
+    monitor.started({ timeout: 30 });
+    monitor.succeeded(1);
+    return (await heartbeat.beat())!;
+  }
+
+  it('beats every 20 s and declares a monitor that is down exactly 5 minutes after the last beat', async () => {
+    assert.equal(DEFAULT_HEARTBEAT_INTERVAL_MS, 20_000);
+    assert.equal(DEFAULT_DOWN_AFTER_MINUTES, 5);
+    const checkIn = await firstCheckIn();
+    const { intervalMinutes, marginMinutes } = declared(checkIn.monitor_config);
+    assert.equal(intervalMinutes + marginMinutes, 5, 'down 5 minutes after the last beat, not 6');
+    assert.deepEqual(checkIn.monitor_config, { schedule: { type: 'interval', value: 1, unit: 'minute' }, checkin_margin: 4 });
+    assert.equal(checkIn.contexts?.['polling']?.['interval_seconds'], 20, 'the beat interval travels with every check-in');
+  });
+
+  it('a user shortens the silence allowed with downAfterMinutes; a longer interval takes whole-minute slots', async () => {
+    assert.deepEqual(declared((await firstCheckIn({ downAfterMinutes: 2 })).monitor_config), { intervalMinutes: 1, marginMinutes: 1 });
+    assert.deepEqual(declared((await firstCheckIn({ intervalMs: 90_000, downAfterMinutes: 3 })).monitor_config), { intervalMinutes: 2, marginMinutes: 1 });
+    // A long interval without downAfterMinutes leaves a slot's worth of margin.
+    assert.deepEqual(declared((await firstCheckIn({ intervalMs: 600_000 })).monitor_config), { intervalMinutes: 10, marginMinutes: 10 });
+    assert.deepEqual(heartbeatMonitorConfig(20_000, 5), { schedule: { type: 'interval', value: 1, unit: 'minute' }, checkin_margin: 4 });
+  });
+
+  it('refuses a downAfterMinutes Sentry cannot express, and sends the config it is given, or none', async () => {
+    const { client } = memoryClient();
+    const monitor = new PollingMonitor(client);
+    assert.throws(() => new Heartbeat({ client, monitor, monitorSlug: 'bot', downAfterMinutes: 1 }), /downAfterMinutes must be a whole number of minutes above 1 .* not 1/);
+    assert.throws(() => new Heartbeat({ client, monitor, monitorSlug: 'bot', downAfterMinutes: 1.5 }), RangeError);
+    assert.throws(() => new Heartbeat({ client, monitor, monitorSlug: 'bot', intervalMs: 180_000, downAfterMinutes: 3 }), /above 3/);
+    assert.equal((await firstCheckIn({ monitorConfig: false })).monitor_config, undefined);
+    const custom = { schedule: { type: 'crontab', value: '*/5 * * * *' }, checkin_margin: 2 };
+    assert.deepEqual((await firstCheckIn({ monitorConfig: custom })).monitor_config, custom);
   });
 });

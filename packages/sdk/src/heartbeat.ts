@@ -16,6 +16,12 @@ import { uuid32 } from './tracing.js';
  */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 20_000;
 /**
+ * Default silence after the last check-in before the server calls the bot down and alerts
+ * (seed 001: no heartbeat for more than 5 minutes).
+ * @example instrumentGrammy(bot, { heartbeat: { monitorSlug: 'bot', downAfterMinutes: 2 } })
+ */
+export const DEFAULT_DOWN_AFTER_MINUTES = 5;
+/**
  * 409 Conflicts lasting longer than this become an event (a deploy overlap is shorter).
  * @example instrumentGrammy(bot, { conflictEventAfterMs: 2 * DEFAULT_CONFLICT_EVENT_AFTER_MS })
  */
@@ -164,7 +170,17 @@ export interface HeartbeatOptions {
   redis?: HeartbeatRedis;
   /** Default "bot_polling_heartbeat". */
   redisKey?: string;
-  /** Sentry monitor config sent with each check-in (default: 1-minute interval, 5 minutes of margin). */
+  /**
+   * Minutes of silence after the last check-in that make the monitor down (one alert). Default 5
+   * (`DEFAULT_DOWN_AFTER_MINUTES`, seed 001), or two check-in slots if the interval is longer than
+   * 2.5 minutes; shorten it to hear sooner. A whole number, more than the interval in minutes
+   * (rounded up): Sentry's `monitor_config` counts in whole minutes. See `heartbeatMonitorConfig`.
+   */
+  downAfterMinutes?: number;
+  /**
+   * Sentry `monitor_config` sent with each check-in; the server creates the monitor from it.
+   * Default `heartbeatMonitorConfig(intervalMs, downAfterMinutes)`. `false`: none (the server's defaults).
+   */
   monitorConfig?: Record<string, unknown> | false;
   /** Called after each beat (tests, logs). */
   onBeat?: (checkIn: CheckIn) => void;
@@ -190,10 +206,19 @@ export class Heartbeat {
 
   constructor(private readonly options: HeartbeatOptions) {
     this.client = resolveClient(options.client);
+    const slot = slotMinutes(this.intervalMs);
+    if (!Number.isInteger(this.downAfterMinutes) || this.downAfterMinutes <= slot) {
+      throw new RangeError(`heartbeat: downAfterMinutes must be a whole number of minutes above ${slot} (the check-in interval of ${this.intervalMs} ms in whole minutes), not ${this.downAfterMinutes}`);
+    }
   }
 
   get intervalMs(): number {
     return this.options.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  }
+
+  /** Minutes of silence after the last check-in that make the monitor down. */
+  get downAfterMinutes(): number {
+    return this.options.downAfterMinutes ?? Math.max(DEFAULT_DOWN_AFTER_MINUTES, 2 * slotMinutes(this.intervalMs));
   }
 
   start(): this {
@@ -329,7 +354,7 @@ export class Heartbeat {
     };
     if (this.client.config.release) checkIn.release = this.client.config.release;
     if (this.options.monitorConfig !== false) {
-      checkIn.monitor_config = this.options.monitorConfig ?? { schedule: { type: 'interval', value: 1, unit: 'minute' }, checkin_margin: 5, max_runtime: 1 };
+      checkIn.monitor_config = this.options.monitorConfig ?? heartbeatMonitorConfig(this.intervalMs, this.downAfterMinutes);
     }
     return checkIn;
   }
@@ -344,6 +369,25 @@ export class Heartbeat {
       // Redis trouble must not break the heartbeat to Botpulse.
     }
   }
+}
+
+/**
+ * The `monitor_config` of a heartbeat: a check-in expected every slot (the beat interval rounded
+ * up to whole minutes: 1 for the default 20 s), and a margin of the rest of `downAfterMinutes`. The server calls a
+ * monitor down when a check-in is later than its interval plus its margin, so the monitor goes
+ * down exactly `downAfterMinutes` after the last beat. Whole minutes because that is Sentry's
+ * schema (Relay drops a check-in whose config has a `second` unit or a fractional margin), and the
+ * SDK reports to any Sentry server; the beat interval itself travels in `contexts.polling`.
+ * @example heartbeatMonitorConfig(20_000, 5) // interval 1 minute + margin 4: down 5 min after the last beat
+ */
+export function heartbeatMonitorConfig(intervalMs: number, downAfterMinutes: number): Record<string, unknown> {
+  const slot = slotMinutes(intervalMs);
+  return { schedule: { type: 'interval', value: slot, unit: 'minute' }, checkin_margin: downAfterMinutes - slot };
+}
+
+/** The check-in slot of a beat interval in Sentry's smallest unit: whole minutes, at least one. */
+function slotMinutes(intervalMs: number): number {
+  return Math.max(1, Math.ceil(intervalMs / 60_000));
 }
 
 function iso(ms: number | undefined): string | null {

@@ -1,6 +1,12 @@
 // Expected Telegram errors: a user blocking the bot or a 429 is the weather, not a bug. They
-// become breadcrumbs and counters instead of issues. Matching is on lowercased descriptions and
-// on `parameters`, never on exact strings (Telegram rewords messages now and then).
+// become breadcrumbs and counters instead of issues.
+//
+// Noise is recognised by where an error comes from, never by words in its message: only a Bot
+// API answer (grammY `GrammyError`, Telegraf `TelegramError`, any error carrying Telegram's
+// `error_code` + `description`) or a Bot API call that got no answer (grammY `HttpError`, or
+// whatever a call threw while the SDK's API hook watched it) can be noise. An application's own
+// `new Error('Payment provider timeout')` is always an issue, whatever it says. Within Bot API
+// answers, descriptions are matched lowercased and loosely (Telegram rewords them now and then).
 
 /** Kinds of expected Telegram errors. */
 export type NoiseKind =
@@ -11,6 +17,7 @@ export type NoiseKind =
   | 'chat_not_found'
   | 'message_not_modified'
   | 'query_too_old'
+  | 'polling_conflict'
   | 'message_gone'
   | 'not_enough_rights';
 
@@ -26,6 +33,7 @@ export const DEFAULT_NOISE_KINDS: readonly NoiseKind[] = [
   'chat_not_found',
   'message_not_modified',
   'query_too_old',
+  'polling_conflict',
 ];
 
 /** What the SDK could learn about a failed Bot API call from an error of any library. */
@@ -43,7 +51,10 @@ export interface TelegramErrorInfo {
 export interface NoiseOptions {
   /** Kinds treated as noise; default `DEFAULT_NOISE_KINDS`; `[]` reports everything. */
   kinds?: readonly NoiseKind[];
-  /** Extra substrings (case-insensitive) or regexes matched against the error message. */
+  /**
+   * Extra substrings (case-insensitive) or regexes matched against the message of ANY error
+   * (kind `custom`): your own expected errors, by your own words.
+   */
   patterns?: readonly (string | RegExp)[];
   /**
    * Final say: return true (noise), false (report) or undefined (keep the built-in decision).
@@ -53,7 +64,6 @@ export interface NoiseOptions {
 }
 
 const DESCRIPTION_RULES: readonly [NoiseKind, RegExp][] = [
-  ['rate_limited', /too many requests|retry after/],
   ['bot_blocked', /bot was blocked by the user|bot was kicked from|bot is not a member|can't initiate conversation|bots can't send messages to bots|bot can't send messages to bots|group chat was deleted|chat was deleted/],
   ['user_deactivated', /user is deactivated/],
   ['chat_not_found', /chat not found|peer_id_invalid|user not found|group is deactivated/],
@@ -63,19 +73,40 @@ const DESCRIPTION_RULES: readonly [NoiseKind, RegExp][] = [
   ['not_enough_rights', /not enough rights/],
 ];
 
-const NETWORK_CODES = new Set(['ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'EAI_AGAIN', 'ENOTFOUND', 'EPIPE', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT']);
-const NETWORK_MESSAGE = /network request for '[^']*' failed|socket hang up|fetch failed|request timed out|timed out|timeout|econnreset|etimedout|network error/;
+/** Errors thrown by a Bot API call while an API hook (grammY transformer, Telegraf wrapper) watched it. */
+const failedCalls = new WeakMap<object, string>();
+
+/**
+ * Remembers that `error` was thrown by a Bot API call to `method` that got no answer (network
+ * failure, timeout, abort). The SDK's API hooks call it, so such an error is recognised as a
+ * Bot API failure wherever it surfaces later.
+ * @example markBotApiFailure(error, 'sendMessage')
+ */
+export function markBotApiFailure(error: unknown, method: string): void {
+  if (typeof error === 'object' && error !== null) failedCalls.set(error, method);
+}
 
 /**
  * Reads a Bot API failure from a grammY `GrammyError`/`HttpError`, a Telegraf `TelegramError`,
- * grammY's `BotError` wrapper, or any error with `error_code`/`description`.
+ * grammY's `BotError` wrapper, any error with Telegram's `error_code`/`description`, or an
+ * error a Bot API call threw under the SDK's API hook. Undefined for every other error.
  * @example telegramErrorInfo(err)?.errorCode === 403
  */
 export function telegramErrorInfo(error: unknown): TelegramErrorInfo | undefined {
   const inner = unwrapBotError(error);
-  if (!(inner instanceof Error)) return undefined;
-  const e = inner as Error & Record<string, any>;
-  if (e.name === 'HttpError') return { description: e.message, network: true, ...methodOf(e) };
+  if (typeof inner !== 'object' || inner === null) return undefined;
+  const e = inner as Record<string, any>;
+  const answer = botApiAnswer(e);
+  if (answer) return answer;
+  const hookedMethod = failedCalls.get(inner);
+  if (hookedMethod !== undefined) return { method: hookedMethod, description: messageOf(inner), network: true };
+  const httpMethod = grammyHttpErrorMethod(e);
+  if (httpMethod !== undefined) return { method: httpMethod, description: messageOf(inner), network: true };
+  return undefined;
+}
+
+/** Telegram's `{error_code, description, parameters}` on the error (grammY) or its `response` (Telegraf). */
+function botApiAnswer(e: Record<string, any>): TelegramErrorInfo | undefined {
   const response = typeof e['response'] === 'object' && e['response'] !== null ? e['response'] : undefined;
   const code = numberOr(e['error_code'], response?.error_code);
   const description = stringOr(e['description'], response?.description);
@@ -87,9 +118,22 @@ export function telegramErrorInfo(error: unknown): TelegramErrorInfo | undefined
   return info;
 }
 
+/**
+ * grammY's `HttpError` (a Bot API call without an answer), told apart from an application's own
+ * class of the same name by grammY's message and its wrapped `error`.
+ */
+function grammyHttpErrorMethod(e: Record<string, any>): string | undefined {
+  if (e['name'] !== 'HttpError' || !('error' in e)) return undefined;
+  return /^Network request for '([^']+)' failed/.exec(String(e['message']))?.[1];
+}
+
 function methodOf(e: Record<string, any>): { method?: string } {
   const method = typeof e['method'] === 'string' ? e['method'] : typeof e['on']?.method === 'string' ? e['on'].method : undefined;
   return method ? { method } : {};
+}
+
+function messageOf(error: object): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 const numberOr = (...values: unknown[]): number | undefined => values.find((v): v is number => typeof v === 'number');
@@ -102,31 +146,35 @@ export function unwrapBotError(error: unknown): unknown {
 }
 
 /**
- * Classifies a Bot API answer (code + description) as a noise kind, or undefined.
+ * Classifies a Bot API answer (code + description) as a noise kind, or undefined when it must be
+ * reported. Answers that mean the bot itself is broken are never noise: 401 (a bad or revoked
+ * token), 404 (a bad token or an unknown method, e.g. getMe at start-up), and any 409 other than
+ * another poller taking getUpdates over (a webhook still set, for one).
  * @example classifyApiFailure(403, 'Forbidden: bot was blocked by the user') // 'bot_blocked'
  */
 export function classifyApiFailure(code: number | undefined, description: string, parameters?: { retry_after?: number }): NoiseKind | undefined {
+  if (code === 401 || code === 404) return undefined;
   if (code === 429 || parameters?.retry_after !== undefined) return 'rate_limited';
   const text = description.toLowerCase();
+  // "Conflict: terminated by other getUpdates request": two pollers, as in every deploy overlap.
+  // The polling monitor turns one lasting longer than that into an issue (conflictEventAfterMs).
+  if (code === 409) return /terminated by other getupdates request/.test(text) ? 'polling_conflict' : undefined;
   for (const [kind, pattern] of DESCRIPTION_RULES) if (pattern.test(text)) return kind;
   if (code !== undefined && code >= 500) return 'network';
   return undefined;
 }
 
 /**
- * Built-in classification of any thrown value (Telegram errors and network failures).
- * @example classifyError(new Error('socket hang up')) // 'network'
+ * Built-in classification of any thrown value: a noise kind for Bot API failures that are
+ * Telegram's weather, undefined for everything else (application errors above all).
+ * @example classifyError(new GrammyError(...403 bot was blocked...)) // 'bot_blocked'
+ * @example classifyError(new Error('Payment provider timeout')) // undefined: an issue
  */
 export function classifyError(error: unknown): NoiseKind | undefined {
   const info = telegramErrorInfo(error);
-  if (info?.network) return 'network';
-  if (info) return classifyApiFailure(info.errorCode, info.description, info.retryAfter !== undefined ? { retry_after: info.retryAfter } : undefined);
-  const inner = unwrapBotError(error);
-  if (!(inner instanceof Error)) return undefined;
-  const code = (inner as Error & { code?: unknown }).code;
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) return 'network';
-  if (inner.name === 'AbortError' || inner.name === 'TimeoutError' || inner.name === 'FetchError') return 'network';
-  return NETWORK_MESSAGE.test(inner.message.toLowerCase()) ? 'network' : undefined;
+  if (!info) return undefined;
+  if (info.network) return 'network';
+  return classifyApiFailure(info.errorCode, info.description, info.retryAfter !== undefined ? { retry_after: info.retryAfter } : undefined);
 }
 
 /**

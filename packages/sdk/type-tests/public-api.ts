@@ -67,6 +67,11 @@ instrumentGrammy({});
 // Telegraf: the real Telegraf type fits; grammY is not needed for it at run time.
 const telegraf = new Telegraf('token');
 instrumentTelegraf(telegraf, { swallowNoise: true, heartbeat: true });
+// Seed 001's 5 minutes of silence, shortened from the plugin options.
+instrumentTelegraf(new Telegraf('1:x'), { heartbeat: { monitorSlug: 'support-bot', downAfterMinutes: 2 } });
+// @ts-expect-error downAfterMinutes is a number of minutes
+instrumentGrammy(new Bot('1:x'), { heartbeat: { monitorSlug: 'support-bot', downAfterMinutes: '5m' } });
+const polling: NoiseKind = 'polling_conflict';
 
 // Polling lock with a real ioredis client.
 const redis = new Redis();
@@ -85,6 +90,7 @@ log.warn('plain %s', 'message');
 log.info(42);
 
 const kind: NoiseKind = 'chat_not_found';
+void polling;
 const checkIn: Pick<CheckIn, 'status'> = { status: 'ok' };
 const paused: Pick<CheckIn, 'status'> = { status: 'paused' };
 // @ts-expect-error check-in statuses are ok | in_progress | error | paused

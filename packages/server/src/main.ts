@@ -10,7 +10,7 @@ import { IngestStats } from './http/stats.js';
 import { Spool } from './ingest/spool.js';
 import { createMetrics, metricsRoute } from './metrics/registry.js';
 import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitors/monitoring.js';
-import { presentMonitor } from './monitors/routes.js';
+import { editSettings, presentMonitor } from './monitors/routes.js';
 import { monitorStatusLines } from './monitors/status.js';
 import { RetentionJob } from './retention.js';
 import type { IssueChange, Project } from './store/model.js';
@@ -75,11 +75,13 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logger,
     findProject: projects,
     onSpooled: () => digest.kick(),
+    checkIns: monitoring.service,
     health: () => ({ backlog: spool.backlog, digested: digest.digestedTotal, accepted: stats.acceptedByKind }),
     monitors: {
       store: monitoring.store,
       alerts: alerting.alerts,
-      present: (m) => presentMonitor(m, { lockView: monitoring.lockView, monitors: monitoring.service }),
+      present: (m, states) => presentMonitor(m, { lockView: monitoring.lockView, monitors: monitoring.service }, states),
+      edit: async (m, patch) => void (await editSettings(monitoring.service, m, patch)),
       now: () => monitoring.service.clock.now(),
     },
   });

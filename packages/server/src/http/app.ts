@@ -20,6 +20,8 @@ export interface AppDeps {
   logger: Logger;
   findProject: (id: string) => Promise<Project | null>;
   onSpooled: () => void;
+  /** The monitors' screening of check-ins before the 200 (absent: every check-in is parked). */
+  checkIns?: IngestDeps['checkIns'];
   health: () => Record<string, unknown>;
   /** The dashboard's monitors page data. */
   monitors?: DashboardMonitors;

@@ -17,6 +17,13 @@ export interface IngestDeps {
   stats: IngestStats;
   /** Called after items were spooled, to wake the digest. */
   onSpooled: () => void;
+  /** The monitors' say on an envelope's check-ins before the 200 (monitors/service.ts screenCheckIns). */
+  checkIns?: CheckInGate;
+}
+
+/** Takes out the check-ins the monitors would refuse (limit, unusable slug); `record` counts them once the rest is spooled. */
+export interface CheckInGate {
+  screenCheckIns(projectId: number, items: Intake['items']): Promise<{ items: Intake['items']; warnings: string[]; record(): Promise<void> }>;
 }
 
 type IngestRequest = FastifyRequest<{ Params: { projectId: string }; Querystring: Record<string, string> }>;
@@ -50,10 +57,16 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       const intake = parseBody(body, project, endpoint, isEnvelopeContentType(req.headers['content-type']), intakeOptions);
       if (requestKey === null) authenticateByEnvelope(intake, project);
 
+      const screened = deps.checkIns && intake.items.some((i) => i.kind === 'check_in') ? await deps.checkIns.screenCheckIns(project.id, intake.items) : null;
+      if (screened) intake.items = screened.items;
       await deps.spool.append(intake.items, { projectId: project.id, counts: intake.counts, discards: intake.discards });
       deps.stats.accepted(intake);
       deps.onSpooled();
-      return reply.code(200).send(intake.eventId ? { id: intake.eventId } : {});
+      // Refused check-ins are counted and logged (dashboard, /metrics) and named in the answer.
+      await screened?.record();
+      const answer: Record<string, unknown> = intake.eventId ? { id: intake.eventId } : {};
+      if (screened?.warnings.length) answer['warnings'] = screened.warnings;
+      return reply.code(200).send(answer);
     } catch (err) {
       if (err instanceof ClientError) deps.stats.rejected(err.status);
       throw err;

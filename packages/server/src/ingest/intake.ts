@@ -27,8 +27,12 @@ export interface Intake {
   discards?: { discards: ClientDiscard[]; at: number }[];
 }
 
-/** JSON items kept raw for the monitors and logs work (and latency statistics). */
-const PARKED_KINDS = new Set(['transaction', 'check_in', 'log']);
+/**
+ * JSON items kept raw for the monitors and logs work: check-ins, and for the latency statistics
+ * transactions and `span` items (span v2 containers from `@sentry/node` 11 and sentry-python's
+ * streaming mode, whose segment spans are what transactions were).
+ */
+const PARKED_KINDS = new Set(['transaction', 'check_in', 'log', 'span']);
 
 /**
  * Turns an envelope body into spool items. Validates what must be valid for the event to be
@@ -59,7 +63,7 @@ export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeOp
     } else if (kind === 'client_report') {
       addClientReport(intake, item, limits, receivedAt);
     } else {
-      count(intake, kind); // session(s), client_report, span, profile, replay...: accepted, counted
+      count(intake, kind); // session(s), client_report, profile, replay...: accepted, counted
     }
   });
   return intake;

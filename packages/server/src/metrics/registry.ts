@@ -135,7 +135,7 @@ export function createMetrics(deps: MetricsDeps): Registry {
   // (≈70,000 series) never holds pings and ingestion up for its whole length.
   const snapshot = perScrape(async () => {
     const out: { bot: string; m: Monitor }[] = [];
-    for (const m of await deps.monitoring.store.listMonitors()) out.push({ bot: await slugOf(m.projectId), m });
+    for (const m of perMonitor(await deps.monitoring.store.listMonitors())) out.push({ bot: await slugOf(m.projectId), m });
     return out;
   });
   const eachMonitor = async (kind: Monitor['kind'] | null, fn: (bot: string, m: Monitor) => void) => {
@@ -189,6 +189,16 @@ export function createMetrics(deps: MetricsDeps): Registry {
       await eachMonitor('uptime', (bot, m) => {
         for (const [field, v] of Object.entries(m.gauges ?? {})) this.set({ bot, monitor: m.slug, field }, v);
       });
+    },
+  });
+  new Counter({
+    name: 'botpulse_monitor_checkins_refused_total',
+    help: 'Check-ins and pings the monitors refused, by bot and reason: limit (unknown monitor beyond BOTPULSE_CHECKIN_MONITOR_LIMIT), slug (no usable monitor slug), schedule (impossible or unreadable monitor_config schedule).',
+    labelNames: ['bot', 'reason'],
+    registers: [register],
+    async collect() {
+      this.reset();
+      for (const r of await deps.monitoring.store.refusals()) this.inc({ bot: await slugOf(r.projectId), reason: r.reason }, r.count);
     },
   });
   const store = deps.store;
@@ -261,6 +271,27 @@ function isLoopback(address: string | undefined): boolean {
 }
 
 const YIELD_EVERY = 500;
+
+const WORST_FIRST: Record<string, number> = { down: 0, late: 1, up: 2, new: 3, paused: 4 };
+
+/**
+ * One entry per monitor from the store's one per (monitor, environment): its worst environment's
+ * status, its latest ping and all its 409s, so the per-monitor series stay one set per monitor
+ * (the API and the dashboard show each environment).
+ */
+function perMonitor(states: Monitor[]): Monitor[] {
+  const byId = new Map<number, Monitor>();
+  for (const s of states) {
+    const seen = byId.get(s.id);
+    if (!seen) {
+      byId.set(s.id, s);
+      continue;
+    }
+    const worst = (WORST_FIRST[s.status] ?? 9) < (WORST_FIRST[seen.status] ?? 9) ? s : seen;
+    byId.set(s.id, { ...worst, lastPingAt: Math.max(seen.lastPingAt ?? 0, s.lastPingAt ?? 0) || null, conflictsTotal: seen.conflictsTotal + s.conflictsTotal });
+  }
+  return [...byId.values()];
+}
 
 /** Memoizes `read` for one scrape: calls within a second share the first call's result. */
 function perScrape<T>(read: () => Promise<T>, ttlMs = 1000): () => Promise<T> {

@@ -36,6 +36,7 @@ export const monitorConfigKeys = {
   BOTPULSE_THRESHOLD_HEARTBEAT_AGE_SECONDS: z.coerce.number().min(0).max(86_400).default(60),
   BOTPULSE_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   BOTPULSE_MONITORS: declaredMonitorsJson.prefault(''),
+  BOTPULSE_CHECKIN_MONITOR_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(100),
 };
 
 const monitorObject = z.object(monitorConfigKeys);
@@ -64,6 +65,8 @@ export interface MonitorConfig {
   metricsToken: string | null;
   /** BOTPULSE_MONITORS: monitors declared per project slug, applied at every start (monitors/declared.ts). */
   declared: Record<string, MonitorDefinition[]>;
+  /** Most monitors check-ins and pings may create per project (API and config monitors are not counted). */
+  checkInMonitorLimit: number;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -105,5 +108,6 @@ export function toMonitorConfig(raw: Raw): MonitorConfig {
     },
     metricsToken: raw.BOTPULSE_METRICS_TOKEN ?? null,
     declared: raw.BOTPULSE_MONITORS,
+    checkInMonitorLimit: raw.BOTPULSE_CHECKIN_MONITOR_LIMIT,
   };
 }

@@ -14,7 +14,7 @@ export class RawItemCursor {
   constructor(
     private readonly store: Store,
     private readonly monitors: MonitorStore,
-    private readonly kind: 'check_in' | 'transaction',
+    private readonly kind: 'check_in' | 'transaction' | 'span',
     private readonly batch = 1000,
   ) {}
 
@@ -38,12 +38,12 @@ export class RawItemCursor {
     }
   }
 
-  /** A first start on an existing database begins at its newest item: old transactions are history, not load. */
+  /** A first start on an existing database begins at its newest item: old transactions and spans are history, not load. */
   private async startAt(): Promise<number> {
     let last = 0;
     for (;;) {
       const rows = await this.store.listRawItems(this.kind, { after: last, limit: 10_000 });
-      if (rows.length < 10_000) return rows.length && this.kind === 'transaction' ? rows[rows.length - 1]!.id : 0;
+      if (rows.length < 10_000) return rows.length && this.kind !== 'check_in' ? rows[rows.length - 1]!.id : 0;
       last = rows[rows.length - 1]!.id;
     }
   }

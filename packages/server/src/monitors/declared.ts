@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
-import type { Monitor, MonitorStore, NewMonitor } from '../store/monitors.js';
+import type { Monitor, MonitorStore, NewMonitor, SettingsChange } from '../store/monitors.js';
 import type { Store } from '../store/store.js';
 import type { MonitorConfig } from './config.js';
-import { nextVersion } from './heartbeat.js';
 import { changedSettings, toNewMonitor } from './definition.js';
 
 export interface DeclaredResult {
@@ -48,11 +47,12 @@ async function upsert(monitors: MonitorStore, wanted: NewMonitor, now: number): 
     const existing = await monitors.findMonitor(wanted.projectId, wanted.slug);
     if (existing && existing.kind !== wanted.kind) await monitors.deleteMonitor(existing.id);
     if (!existing || existing.kind !== wanted.kind) return { monitor: (await monitors.ensureMonitor(wanted, now)).monitor, change: 'created' };
-    const set: Partial<Monitor> = changedSettings(existing, wanted);
+    // The config file decides every setting of its monitors: nothing is "set by hand" any more.
+    const set: SettingsChange['set'] = changedSettings(existing, wanted);
     if (existing.source !== 'config') set.source = 'config';
-    if (Object.keys(set).length === 0) return { monitor: existing, change: null };
-    const applied = await monitors.transition({ monitorId: existing.id, expect: { status: existing.status, updatedAt: existing.updatedAt }, set: { ...set, updatedAt: nextVersion(existing, now) } });
-    if (applied) return { monitor: existing, change: 'updated' };
+    if (Object.keys(set).length === 0 && existing.manualFields.length === 0) return { monitor: existing, change: null };
+    const updated = await monitors.updateSettings(existing.id, () => ({ set, unmanual: existing.manualFields }), now);
+    if (updated) return { monitor: updated, change: 'updated' };
   }
   throw new Error(`monitor ${wanted.slug}: changed concurrently too often while applying BOTPULSE_MONITORS`);
 }

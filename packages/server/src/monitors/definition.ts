@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { jsonKey } from '../config/json-key.js';
-import type { Monitor, MonitorSettings, MonitorSource, NewMonitor } from '../store/monitors.js';
+import type { Monitor, MonitorSettings, MonitorSource, NewMonitor, SettingName } from '../store/monitors.js';
 import type { MonitorConfig } from './config.js';
-import { parseCron } from './schedule.js';
+import { scheduleProblem, validTimeZone } from './schedule.js';
 
 /**
  * What a monitor is, as a person writes it: the body of `POST /api/v1/monitors` (with `project`)
@@ -39,25 +39,33 @@ export const monitorDefinition = definitionFields.superRefine(checkDefinition);
 function definitionProblem(def: MonitorDefinition): { field: string; message: string } | null {
   if (def.kind === 'uptime' && !def.url) return { field: 'url', message: "an uptime monitor needs \"url\" (the bot's /health)" };
   if (def.kind === 'heartbeat' && def.url) return { field: 'url', message: 'only uptime monitors have a url (add "kind": "uptime")' };
-  if (def.schedule) {
-    try {
-      parseCron(def.schedule);
-    } catch (err) {
-      return { field: 'schedule', message: (err as Error).message };
-    }
-  }
   if (def.timezone && !validTimeZone(def.timezone)) return { field: 'timezone', message: `unknown time zone "${def.timezone}" (use an IANA name like Europe/Moscow)` };
+  if (def.schedule) {
+    const problem = scheduleProblem(def.schedule, def.timezone ?? null);
+    if (problem) return { field: 'schedule', message: problem };
+  }
   return null;
 }
 
-function validTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
+/** The settings a definition names (each one a person chose), as stored setting names. */
+export function namedSettings(def: Partial<MonitorDefinition>): SettingName[] {
+  const names: SettingName[] = [];
+  for (const [field, setting] of Object.entries(SETTING_OF_FIELD)) if ((def as Record<string, unknown>)[field] !== undefined) names.push(setting);
+  return names;
 }
+
+/** Definition field → stored setting. */
+export const SETTING_OF_FIELD: Record<string, SettingName> = {
+  periodSeconds: 'periodMs',
+  graceSeconds: 'graceMs',
+  schedule: 'schedule',
+  timezone: 'timezone',
+  failureThreshold: 'failureThreshold',
+  recoveryThreshold: 'recoveryThreshold',
+  url: 'url',
+  timeoutSeconds: 'timeoutMs',
+  lockKey: 'lockKey',
+};
 
 /** The stored settings a definition means, with the server's defaults for what it leaves out. */
 export function toNewMonitor(def: MonitorDefinition, projectId: number, cfg: MonitorConfig, source: MonitorSource): NewMonitor {
@@ -76,16 +84,69 @@ export function toNewMonitor(def: MonitorDefinition, projectId: number, cfg: Mon
     url: def.url ?? null,
     timeoutMs: def.timeoutSeconds ? def.timeoutSeconds * 1000 : uptime ? cfg.probe.timeoutMs : null,
     lockKey: def.lockKey ?? null,
+    manualFields: source === 'api' ? namedSettings(def) : [],
   };
 }
 
-const SETTINGS: readonly (keyof MonitorSettings)[] = ['periodMs', 'graceMs', 'schedule', 'timezone', 'failureThreshold', 'recoveryThreshold', 'url', 'timeoutMs', 'lockKey'];
+export const SETTINGS: readonly SettingName[] = ['periodMs', 'graceMs', 'schedule', 'timezone', 'failureThreshold', 'recoveryThreshold', 'url', 'timeoutMs', 'lockKey'];
 
-/** The settings in `wanted` that differ from the monitor's (a setting left undefined is kept). */
-export function changedSettings(m: Monitor, wanted: Partial<MonitorSettings>): Partial<Monitor> {
-  const out: Partial<Monitor> = {};
-  for (const key of SETTINGS) if (wanted[key] !== undefined && wanted[key] !== m[key]) (out as Record<string, unknown>)[key] = wanted[key];
+/** The settings in `wanted` that differ from the monitor's (a setting left undefined is kept); `skip`: settings to leave alone. */
+export function changedSettings(m: Monitor, wanted: Partial<MonitorSettings>, skip: readonly SettingName[] = []): Partial<MonitorSettings> {
+  const out: Partial<MonitorSettings> = {};
+  for (const key of SETTINGS) if (!skip.includes(key) && wanted[key] !== undefined && wanted[key] !== m[key]) (out as Record<string, unknown>)[key] = wanted[key];
   return out;
+}
+
+/**
+ * `PATCH /api/v1/monitors/:id` and the dashboard's edit form: any setting of a definition (not
+ * `slug` or `kind`), and `paused`. A value is kept against check-ins' monitor_config from then on;
+ * `null` gives the setting back to them (its value stays until a check-in declares another).
+ * An empty `schedule` or `timezone` removes it (set by hand: an interval monitor, UTC).
+ */
+export const monitorPatch = z
+  .object({
+    paused: z.boolean().optional(),
+    periodSeconds: z.number().positive().max(31 * 86_400).nullable().optional(),
+    graceSeconds: z.number().nonnegative().max(31 * 86_400).nullable().optional(),
+    /** "" removes the schedule (pings are then expected every periodSeconds). */
+    schedule: z.string().nullable().optional(),
+    timezone: z.string().nullable().optional(),
+    failureThreshold: z.number().int().min(1).max(100).nullable().optional(),
+    recoveryThreshold: z.number().int().min(1).max(100).nullable().optional(),
+    url: z.url().nullable().optional(),
+    timeoutSeconds: z.number().positive().max(600).nullable().optional(),
+    lockKey: z.string().min(1).max(200).nullable().optional(),
+  })
+  .strict();
+
+export type MonitorPatch = z.output<typeof monitorPatch>;
+
+/** The settings change a patch means for `m`: values to write, fields now set by hand, fields given back. Throws a message for a bad combination. */
+export function patchSettings(m: Monitor, patch: MonitorPatch): { set: Partial<MonitorSettings>; manual: SettingName[]; unmanual: SettingName[] } {
+  const set: Partial<MonitorSettings> = {};
+  const manual: SettingName[] = [];
+  const unmanual: SettingName[] = [];
+  for (const [field, setting] of Object.entries(SETTING_OF_FIELD)) {
+    const value = (patch as Record<string, unknown>)[field];
+    if (value === undefined) continue;
+    if (value === null) {
+      unmanual.push(setting);
+      continue;
+    }
+    const seconds = field === 'periodSeconds' || field === 'graceSeconds' || field === 'timeoutSeconds';
+    const stored = seconds ? (value as number) * 1000 : value === '' ? null : value;
+    (set as Record<string, unknown>)[setting] = stored;
+    manual.push(setting);
+  }
+  if (m.kind === 'heartbeat' && set.url) throw new Error('url: only uptime monitors have a url');
+  const schedule = set.schedule !== undefined ? set.schedule : m.schedule;
+  const timezone = set.timezone !== undefined ? set.timezone : m.timezone;
+  if (timezone && !validTimeZone(timezone)) throw new Error(`timezone: unknown time zone "${timezone}" (use an IANA name like Europe/Moscow)`);
+  if (schedule && (set.schedule !== undefined || set.timezone !== undefined)) {
+    const problem = scheduleProblem(schedule, timezone);
+    if (problem) throw new Error(`schedule: ${problem}`);
+  }
+  return { set, manual, unmanual };
 }
 
 /** BOTPULSE_MONITORS: `{"<project slug>": [definition, …]}` as JSON text. */

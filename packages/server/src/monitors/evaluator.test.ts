@@ -70,7 +70,8 @@ describe('one monitor evaluator across servers', () => {
     await Promise.all([b.tick(), a.tick()]);
     assert.equal(await latencyCount(), 10, 'ten transactions, counted once');
 
-    await a.beat(project.id, 'poller', { at: clock.now(), status: 'ok' }, { periodMs: 1000, graceMs: 500 });
+    await a.deps.monitors.createMonitor({ projectId: project.id, slug: 'poller', kind: 'heartbeat', source: 'ping', periodMs: 1000, graceMs: 500 }, clock.now());
+    await a.ping(project.id, 'poller', { at: clock.now(), status: 'ok' });
     clock.advance(1100);
     await Promise.all([a.tick(), b.tick()]);
     const store = monitorStoreFor(stores[1]!);

@@ -19,10 +19,13 @@ export function humanDuration(ms: number): string {
 export interface Who {
   project: string;
   slug: string;
+  /** The environment whose state changed (each environment alerts on its own); absent: not tied to one. */
+  environment?: string | null;
 }
 
 function title(icon: string, what: string, who: Who): string {
-  return `${icon} <b>${escapeHtml(what)}</b>: ${escapeHtml(who.project)} · <code>${escapeHtml(who.slug)}</code>`;
+  const env = who.environment ? ` (${escapeHtml(who.environment)})` : '';
+  return `${icon} <b>${escapeHtml(what)}</b>: ${escapeHtml(who.project)} · <code>${escapeHtml(who.slug)}</code>${env}`;
 }
 
 export function downText(who: Who, m: Pick<Monitor, 'lastPingAt' | 'periodMs' | 'graceMs'>, reason: string, url: string): string {

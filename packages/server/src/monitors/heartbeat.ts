@@ -82,7 +82,7 @@ function pausedByBot(m: Monitor, t: Transition, beat: Beat): Transition {
 /** The transition a beat causes (always one: the ping time and deadline move). */
 export function onBeat(m: Monitor, beat: Beat, ctx: HeartbeatContext): Transition {
   const now = beat.at;
-  const base: Transition = { monitorId: m.id, expect: { status: m.status, updatedAt: m.updatedAt }, set: { lastPingAt: now, updatedAt: nextVersion(m, now) } };
+  const base: Transition = { stateId: m.stateId, expect: { status: m.status, updatedAt: m.updatedAt }, set: { lastPingAt: now, updatedAt: nextVersion(m, now) } };
   if (beat.polling) Object.assign(base.set, { polling: beat.polling }, conflictUpdate(m, beat.polling, now, ctx, base));
   if (beat.status === 'paused') return pausedByBot(m, base, beat);
   if (m.status === 'paused') {
@@ -135,7 +135,7 @@ function failed(m: Monitor, t: Transition, failure: { reason: string; deaf: bool
 /** The sweeper found the deadline passed: up → late, late → down (with the one down alert). */
 export function onDeadline(m: Monitor, now: number, ctx: HeartbeatContext): Transition | null {
   if (m.kind !== 'heartbeat' || m.deadline === null || m.deadline > now) return null;
-  const base: Transition = { monitorId: m.id, expect: { status: m.status, updatedAt: m.updatedAt }, set: { updatedAt: nextVersion(m, now) } };
+  const base: Transition = { stateId: m.stateId, expect: { status: m.status, updatedAt: m.updatedAt }, set: { updatedAt: nextVersion(m, now) } };
   if (m.status === 'up' || m.status === 'new') {
     Object.assign(base.set, { status: 'late', deadline: m.deadline + m.graceMs });
     base.flip = { at: m.deadline, from: m.status, to: 'late', reason: 'heartbeat overdue' };
@@ -189,6 +189,9 @@ function conflictUpdate(m: Monitor, polling: Record<string, unknown>, now: numbe
   return update;
 }
 
-export function notification(m: Pick<Monitor, 'id' | 'projectId' | 'slug'>, kind: string, text: string, now: number, extra: Record<string, unknown> = {}): NewNotification {
-  return { projectId: m.projectId, monitorId: m.id, fingerprint: `monitor:${m.id}`, kind, text, payload: { kind, monitor: m.slug, ...extra }, createdAt: now };
+/** A monitor's notification; with an environment, its fingerprint and payload name it (each environment alerts on its own). */
+export function notification(m: Pick<Monitor, 'id' | 'projectId' | 'slug' | 'environment'>, kind: string, text: string, now: number, extra: Record<string, unknown> = {}): NewNotification {
+  const fingerprint = m.environment === null ? `monitor:${m.id}` : `monitor:${m.id}:${m.environment}`;
+  const payload = { kind, monitor: m.slug, ...(m.environment === null ? {} : { environment: m.environment }), ...extra };
+  return { projectId: m.projectId, monitorId: m.id, fingerprint, kind, text, payload, createdAt: now };
 }

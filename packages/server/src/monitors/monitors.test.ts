@@ -3,11 +3,10 @@ import { describe, it } from 'node:test';
 import type { Monitor } from '../store/monitors.js';
 import { failureOf, onBeat, onDeadline, type HeartbeatContext } from './heartbeat.js';
 import { bucketOf, emptyBuckets, quantileMs } from './latency.js';
-import { nextCronMatch, parseCron } from './schedule.js';
 
 const ctx: HeartbeatContext = { who: { project: 'Pay <Bot>', slug: 'pay' }, url: 'http://x/monitors', deafAfterPolls: 3, conflictAlertMs: 90_000 };
 function monitor(over: Partial<Monitor> = {}): Monitor {
-  return { id: 1, projectId: 1, slug: 'pay', kind: 'heartbeat', source: 'api', status: 'up', periodMs: 1000, graceMs: 500, schedule: null, timezone: null, failureThreshold: 1, recoveryThreshold: 1, url: null, timeoutMs: null, lockKey: null, failures: 0, successes: 0, deadline: 2000, lastPingAt: 1000, lastOkAt: 1000, lastReason: null, downSince: null, downReason: null, alertSent: false, polling: null, gauges: null, conflictsTotal: 0, conflictSince: null, conflictAlerted: false, createdAt: 0, updatedAt: 1000, ...over };
+  return { id: 1, projectId: 1, slug: 'pay', kind: 'heartbeat', source: 'api', manualFields: [], stateId: 1, environment: null, status: 'up', periodMs: 1000, graceMs: 500, schedule: null, timezone: null, failureThreshold: 1, recoveryThreshold: 1, url: null, timeoutMs: null, lockKey: null, failures: 0, successes: 0, deadline: 2000, lastPingAt: 1000, lastOkAt: 1000, lastReason: null, downSince: null, downReason: null, alertSent: false, polling: null, gauges: null, conflictsTotal: 0, conflictSince: null, conflictAlerted: false, createdAt: 0, updatedAt: 1000, ...over };
 }
 
 describe('heartbeat state machine', () => {
@@ -90,13 +89,5 @@ describe('latency histogram', () => {
     assert.ok(Math.abs(quantileMs(b, 0.5)! - 100) / 100 < 0.1);
     assert.ok(Math.abs(quantileMs(b, 0.99)! - 1500) / 1500 < 0.1);
     assert.equal(quantileMs(emptyBuckets(), 0.95), null);
-  });
-});
-
-describe('cron schedule', () => {
-  it('finds the next match in a time zone', () => {
-    const at = nextCronMatch(parseCron('0 9 * * *'), Date.parse('2025-03-01T07:00:00Z'), 'Europe/Moscow');
-    assert.equal(new Date(at!).toISOString(), '2025-03-02T06:00:00.000Z');
-    assert.throws(() => parseCron('61 * * * *'));
   });
 });

@@ -8,7 +8,7 @@ const T0 = Date.parse('2026-03-01T10:00:00Z');
 
 function monitor(patch: Partial<Monitor> = {}): Monitor {
   return {
-    id: 1, projectId: 1, slug: 'poller', kind: 'heartbeat', source: 'checkin', status: 'up', failures: 0, successes: 3,
+    id: 1, projectId: 1, slug: 'poller', kind: 'heartbeat', source: 'checkin', manualFields: [], stateId: 11, environment: 'production', status: 'up', failures: 0, successes: 3,
     deadline: T0 + 60_000, lastPingAt: T0, lastOkAt: T0, lastReason: null, downSince: null, downReason: null, alertSent: false,
     polling: null, gauges: null, conflictsTotal: 0, conflictSince: null, conflictAlerted: false, createdAt: T0 - 3_600_000, updatedAt: T0,
     periodMs: 20_000, graceMs: 300_000, schedule: null, timezone: null, failureThreshold: 1, recoveryThreshold: 1, url: null, timeoutMs: null, lockKey: null,
@@ -25,6 +25,7 @@ describe("the SDK's paused check-in (the bot stopped polling on purpose)", () =>
     assert.equal(t.set.lastReason, `${BOT_PAUSED}the bot stopped polling (bot.stop())`);
     assert.deepEqual(t.flip && { from: t.flip.from, to: t.flip.to }, { from: 'up', to: 'paused' });
     assert.equal(t.notify, undefined, 'shown, not alerted');
+    assert.equal(t.stateId, 11, "the check-in's environment state");
   });
 
   it("the bot's next ok check-in resumes it; a monitor a person paused stays paused", () => {

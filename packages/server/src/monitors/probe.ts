@@ -50,7 +50,7 @@ export class Prober {
   constructor(private readonly monitors: Monitors) {}
 
   async claim(m: Monitor, now: number): Promise<void> {
-    const claimed = await this.monitors.apply({ monitorId: m.id, expect: { status: m.status, updatedAt: m.updatedAt }, set: { deadline: now + m.periodMs, updatedAt: nextVersion(m, now) } });
+    const claimed = await this.monitors.apply({ stateId: m.stateId, expect: { status: m.status, updatedAt: m.updatedAt }, set: { deadline: now + m.periodMs, updatedAt: nextVersion(m, now) } });
     if (!claimed || !m.url) return;
     const run = this.run(m.id, m.url, m.timeoutMs ?? this.monitors.deps.config.monitors.probe.timeoutMs).finally(() => this.inFlight.delete(run));
     this.inFlight.add(run);
@@ -74,7 +74,7 @@ export class Prober {
   private async transition(m: Monitor, r: ProbeResult): Promise<Transition> {
     const now = this.monitors.clock.now();
     const ctx = await this.monitors.context(m);
-    const t: Transition = { monitorId: m.id, expect: { status: m.status, updatedAt: m.updatedAt }, set: { lastPingAt: now, updatedAt: nextVersion(m, now) } };
+    const t: Transition = { stateId: m.stateId, expect: { status: m.status, updatedAt: m.updatedAt }, set: { lastPingAt: now, updatedAt: nextVersion(m, now) } };
     if (r.gauges) t.set.gauges = r.gauges;
     if (r.ok) {
       const successes = m.successes + 1;

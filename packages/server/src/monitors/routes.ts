@@ -4,11 +4,12 @@ import { ClientError } from '../lib/errors.js';
 import type { Monitor, MonitorStore } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
-import { checkDefinition, definitionFields, toNewMonitor } from './definition.js';
+import { checkDefinition, definitionFields, monitorPatch, patchSettings, SETTING_OF_FIELD, toNewMonitor, type MonitorPatch } from './definition.js';
 import { BOT_PAUSED } from './heartbeat.js';
+import { nextExpectedAt } from './schedule.js';
 import { emptyBuckets, mergeInto, quantileMs } from './latency.js';
 import type { LockView } from './lock-view.js';
-import type { Monitors } from './service.js';
+import { RefusalBatch, type Monitors } from './service.js';
 
 export interface MonitorRouteDeps {
   store: Store;
@@ -23,16 +24,22 @@ export interface MonitorRouteDeps {
  * is created on its first ping with the default period and grace.
  */
 export async function pingRoutes(app: FastifyInstance, deps: MonitorRouteDeps): Promise<void> {
-  const handler = async (req: FastifyRequest<{ Params: { project: string; slug: string }; Querystring: { sentry_key?: string; status?: string } }>, reply: FastifyReply) => {
+  const handler = async (req: FastifyRequest<{ Params: { project: string; slug: string }; Querystring: { sentry_key?: string; status?: string; environment?: string } }>, reply: FastifyReply) => {
     const project = await deps.findProject(req.params.project);
     if (!project) throw new ClientError(404, `no project "${req.params.project}"`);
     const key = req.query.sentry_key ?? /sentry_key=([^,\s]+)/.exec(String(req.headers['x-sentry-auth'] ?? ''))?.[1];
     if (!key) throw new ClientError(401, 'missing authentication: add ?sentry_key=<the DSN public key>');
     if (key !== project.publicKey) throw new ClientError(403, 'wrong sentry_key for this project');
-    if (!/^[\w.-]{1,100}$/.test(req.params.slug)) throw new ClientError(400, 'monitor slug: letters, digits, ".", "_" or "-", up to 100');
     const status = req.query.status === 'error' || req.query.status === 'fail' ? 'error' : 'ok';
-    const monitor = await deps.monitors.beat(project.id, req.params.slug, { at: deps.monitors.clock.now(), status }, { source: 'ping' });
-    return reply.send({ ok: true, monitor: monitor.slug, status: monitor.status });
+    const outcome = await deps.monitors.checkIn(project.id, { slug: req.params.slug, environment: req.query.environment, source: 'ping', beat: { at: deps.monitors.clock.now(), status } });
+    if ('refused' in outcome) {
+      const batch = new RefusalBatch();
+      batch.add(project.id, outcome.refused, outcome.slug, outcome.message);
+      await deps.monitors.recordRefusals(batch);
+      throw new ClientError(outcome.refused === 'limit' ? 429 : 400, outcome.message);
+    }
+    const m = outcome.monitor;
+    return reply.send({ ok: true, monitor: m.slug, environment: m.environment, status: m.status });
   };
   app.get('/api/:project/heartbeat/:slug', handler);
   app.post('/api/:project/heartbeat/:slug', handler);
@@ -58,8 +65,8 @@ export async function monitorApiRoutes(app: FastifyInstance, deps: MonitorRouteD
   app.get('/monitors', async (req: FastifyRequest<{ Querystring: { project?: string } }>) => {
     const project = req.query.project ? await store.getProject(req.query.project) : null;
     if (req.query.project && !project) throw new ClientError(404, `no project "${req.query.project}"`);
-    const list = await ms.listMonitors(project ? { projectId: project.id } : {});
-    return { monitors: await Promise.all(list.map((m) => presentMonitor(m, deps))) };
+    const list = groupByMonitor(await ms.listMonitors(project ? { projectId: project.id } : {}));
+    return { monitors: await Promise.all(list.map((states) => presentMonitor(states[0]!, deps, states))) };
   });
 
   app.post('/monitors', async (req, reply) => {
@@ -79,22 +86,14 @@ export async function monitorApiRoutes(app: FastifyInstance, deps: MonitorRouteD
     return { monitor: await presentMonitor(m, deps), flips: await ms.flips(m.id, { limit: 100 }), notifications: await ms.notifications({ monitorId: m.id, limit: 50 }) };
   });
 
-  app.patch('/monitors/:id', async (req: FastifyRequest<{ Params: { id: string }; Body: { paused?: boolean } }>) => {
+  app.patch('/monitors/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const m = await monitorOr404(req.params.id);
-    const paused = req.body?.paused;
-    if (typeof paused !== 'boolean') throw new ClientError(400, 'send {"paused": true} or {"paused": false}');
-    const now = deps.monitors.clock.now();
-    const to = paused ? 'paused' : 'new';
-    // Paused by the bot already: a person's pause still takes it over (the bot's next check-in will not resume it).
-    if (m.status !== to || (paused && m.lastReason?.startsWith(BOT_PAUSED))) {
-      const applied = await ms.transition({
-        monitorId: m.id,
-        expect: { status: m.status, updatedAt: m.updatedAt },
-        set: { status: to, deadline: !paused && m.kind === 'uptime' ? now : null, failures: 0, successes: 0, lastReason: null, updatedAt: Math.max(now, m.updatedAt + 1) },
-        flip: { at: now, from: m.status, to, reason: paused ? 'paused' : 'resumed' },
-      });
-      if (!applied) throw new ClientError(409, 'the monitor changed meanwhile; try again');
-    }
+    const parsed = monitorPatch.safeParse(req.body ?? {});
+    if (!parsed.success) throw new ClientError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    const { paused, ...settings } = parsed.data;
+    if (paused === undefined && Object.keys(settings).length === 0) throw new ClientError(400, 'send {"paused": true|false} and/or settings such as {"periodSeconds": 60}');
+    if (Object.keys(settings).length) await editSettings(deps.monitors, m, settings);
+    if (paused !== undefined) await setPaused(deps.monitors, m.id, paused);
     return { monitor: await presentMonitor((await ms.getMonitor(m.id))!, deps) };
   });
 
@@ -120,6 +119,57 @@ export async function monitorApiRoutes(app: FastifyInstance, deps: MonitorRouteD
 
   app.get('/monitor-rules', async () => ({ rules: await ms.ruleStates() }));
   app.get('/monitor-notifications', async (req: FastifyRequest<{ Querystring: { limit?: string } }>) => ({ notifications: await ms.notifications({ limit: Math.min(500, Number(req.query.limit ?? 50) || 50) }) }));
+}
+
+/**
+ * A person's edit (API PATCH or the dashboard's form): the values are written and marked as set by
+ * hand, so later check-ins' monitor_config leave them alone; a `null` gives a setting back to the
+ * check-ins. A monitor declared in BOTPULSE_MONITORS is edited in the file (409). Each environment's
+ * deadline is recomputed from its last ping with the new schedule, so a shorter period counts now.
+ */
+export async function editSettings(monitors: Monitors, m: Monitor, patch: Omit<MonitorPatch, 'paused'>): Promise<Monitor> {
+  if (m.source === 'config') throw new ClientError(409, `monitor "${m.slug}" is declared in BOTPULSE_MONITORS: change it there (the file is applied at every start)`);
+  let change: ReturnType<typeof patchSettings>;
+  try {
+    change = patchSettings(m, patch);
+  } catch (err) {
+    throw new ClientError(400, (err as Error).message);
+  }
+  const store = monitors.deps.monitors;
+  const now = monitors.clock.now();
+  const updated = await store.updateSettings(m.id, () => change, now);
+  if (!updated) throw new ClientError(404, `no monitor ${m.id}`);
+  for (const state of await store.monitorStates(m.id)) {
+    if (state.kind !== 'heartbeat' || state.status !== 'up' || state.lastPingAt === null) continue;
+    const deadline = nextExpectedAt(state, state.lastPingAt);
+    if (deadline !== state.deadline) await monitors.apply({ stateId: state.stateId, expect: { status: state.status, updatedAt: state.updatedAt }, set: { deadline, updatedAt: Math.max(now, state.updatedAt + 1) } });
+  }
+  monitors.kick();
+  return updated;
+}
+
+/** Pauses (or resumes) every environment of a monitor; a state that changed meanwhile is tried again. */
+export async function setPaused(monitors: Monitors, monitorId: number, paused: boolean): Promise<void> {
+  const store = monitors.deps.monitors;
+  const to = paused ? 'paused' : 'new';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let pending = 0;
+    for (const state of await store.monitorStates(monitorId)) {
+      // A pause the bot made (its `paused` check-in) is taken over by a person's: the bot's next check-in will not lift it.
+      const pausedByBot = state.status === 'paused' && (state.lastReason?.startsWith(BOT_PAUSED) ?? false);
+      if ((state.status === to && !(paused && pausedByBot)) || (!paused && state.status !== 'paused')) continue;
+      const now = monitors.clock.now();
+      const applied = await store.transition({
+        stateId: state.stateId,
+        expect: { status: state.status, updatedAt: state.updatedAt },
+        set: { status: to, deadline: !paused && state.kind === 'uptime' ? now : null, failures: 0, successes: 0, lastReason: null, updatedAt: Math.max(now, state.updatedAt + 1) },
+        flip: { at: now, from: state.status, to, reason: paused ? 'paused' : 'resumed' },
+      });
+      if (!applied) pending += 1;
+    }
+    if (pending === 0) return;
+  }
+  throw new ClientError(409, 'the monitor changed meanwhile; try again');
 }
 
 export interface LatencyPoint {
@@ -154,11 +204,30 @@ function round(v: number | null): number | null {
 
 export type PresentedMonitor = Awaited<ReturnType<typeof presentMonitor>>;
 
-/** A monitor as the API shows it, with its lock view (Redis when configured, else the SDK's check-in). */
-export async function presentMonitor(m: Monitor, deps: Pick<MonitorRouteDeps, 'lockView' | 'monitors'>) {
+/** Worst first: what a monitor "is" when its environments differ. */
+const STATUS_RANK: Record<string, number> = { down: 0, late: 1, up: 2, new: 3, paused: 4 };
+
+/** One entry per monitor (the store lists one per monitor and environment), in the store's order. */
+export function groupByMonitor(states: Monitor[]): Monitor[][] {
+  const groups = new Map<number, Monitor[]>();
+  for (const s of states) groups.set(s.id, [...(groups.get(s.id) ?? []), s]);
+  return [...groups.values()];
+}
+
+/**
+ * A monitor as the API and the dashboard show it: its settings (with those set by hand), its lock
+ * view (Redis when configured, else the SDK's check-in), each environment's state, and at the top
+ * the state of its worst environment (down, late, up, new, paused), so a staging `ok` never hides
+ * a production `error`.
+ */
+export async function presentMonitor(m: Monitor, deps: Pick<MonitorRouteDeps, 'lockView' | 'monitors'>, known?: Monitor[]) {
   const project = await deps.monitors.project(m.projectId);
-  const polling = m.polling;
-  const fromCheckIn = polling && typeof polling['host'] === 'string' ? { source: 'check-in', host: polling['host'], pid: polling['pid'] ?? null, env: null, ts: null } : null;
+  const states = known ?? (await deps.monitors.deps.monitors.monitorStates(m.id));
+  const all = states.length ? states : [m];
+  const worst = [...all].sort((a, b) => (STATUS_RANK[a.status] ?? 9) - (STATUS_RANK[b.status] ?? 9) || (b.lastPingAt ?? 0) - (a.lastPingAt ?? 0))[0]!;
+  const latest = [...all].sort((a, b) => (b.lastPingAt ?? 0) - (a.lastPingAt ?? 0))[0]!;
+  const polling = latest.polling;
+  const fromCheckIn = polling && typeof polling['host'] === 'string' ? { source: 'check-in', host: polling['host'], pid: polling['pid'] ?? null, env: latest.environment, ts: null } : null;
   const redis = m.kind === 'heartbeat' ? await deps.lockView.read(m.lockKey) : null;
   const lock = redis && 'holder' in redis ? (redis.holder ? { source: 'redis', ...redis.holder, key: redis.key, ttlMs: redis.ttlMs } : { source: 'redis', key: redis.key, free: true }) : (redis ?? fromCheckIn);
   return {
@@ -167,7 +236,6 @@ export async function presentMonitor(m: Monitor, deps: Pick<MonitorRouteDeps, 'l
     slug: m.slug,
     kind: m.kind,
     source: m.source,
-    status: m.status,
     periodSeconds: m.periodMs / 1000,
     graceSeconds: m.graceMs / 1000,
     schedule: m.schedule,
@@ -175,17 +243,36 @@ export async function presentMonitor(m: Monitor, deps: Pick<MonitorRouteDeps, 'l
     failureThreshold: m.failureThreshold,
     recoveryThreshold: m.recoveryThreshold,
     url: m.url,
-    lastPingAt: m.lastPingAt,
-    lastOkAt: m.lastOkAt,
-    lastReason: m.lastReason,
-    downSince: m.downSince,
-    downReason: m.downReason,
-    alertSent: m.alertSent,
-    nextDeadline: m.deadline,
-    lastGetUpdatesOkAt: typeof polling?.['last_get_updates_ok_at'] === 'string' ? polling['last_get_updates_ok_at'] : null,
-    conflictsTotal: m.conflictsTotal,
-    conflictSince: m.conflictSince,
+    /** Settings a person set (API fields): check-ins' monitor_config leaves them alone. */
+    setByHand: fieldsSetByHand(m),
+    ...presentState(worst),
+    lastPingAt: latest.lastPingAt,
+    conflictsTotal: all.reduce((n, s) => n + s.conflictsTotal, 0),
     lock,
-    gauges: m.gauges,
+    gauges: worst.gauges ?? latest.gauges,
+    environments: all.map((s) => ({ environment: s.environment, ...presentState(s) })),
   };
+}
+
+function presentState(s: Monitor) {
+  const polling = s.polling;
+  return {
+    status: s.status,
+    lastPingAt: s.lastPingAt,
+    lastOkAt: s.lastOkAt,
+    lastReason: s.lastReason,
+    downSince: s.downSince,
+    downReason: s.downReason,
+    alertSent: s.alertSent,
+    nextDeadline: s.deadline,
+    lastGetUpdatesOkAt: typeof polling?.['last_get_updates_ok_at'] === 'string' ? polling['last_get_updates_ok_at'] : null,
+    conflictsTotal: s.conflictsTotal,
+    conflictSince: s.conflictSince,
+  };
+}
+
+function fieldsSetByHand(m: Monitor): string[] {
+  return Object.entries(SETTING_OF_FIELD)
+    .filter(([, setting]) => m.manualFields.includes(setting))
+    .map(([field]) => field);
 }

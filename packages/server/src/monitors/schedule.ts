@@ -1,76 +1,68 @@
+import { Cron } from 'croner';
 import type { Monitor } from '../store/monitors.js';
 
 /**
  * When the next ping is due. Interval monitors: one period after this ping. Cron monitors: the
- * next match of the schedule, computed in the monitor's time zone (so "0 9 * * *" in
- * Europe/Moscow is 09:00 there across DST changes), as Healthchecks and Sentry Crons do.
+ * next match of the schedule in the monitor's time zone (so "0 9 * * *" in Europe/Moscow is 09:00
+ * there across DST changes), as Healthchecks and Sentry Crons do. Schedules are read by croner:
+ * 5 fields, names (`MON`, `JAN`), macros (`@daily`, `@hourly`...), `L` for the last day; day of
+ * month and day of week combine with OR when both are restricted, as in cron.
  */
 export function nextExpectedAt(m: Pick<Monitor, 'periodMs' | 'schedule' | 'timezone'>, after: number): number {
   if (!m.schedule) return after + m.periodMs;
-  return nextCronMatch(parseCron(m.schedule), after, m.timezone ?? 'UTC') ?? after + m.periodMs;
+  // A schedule stored before schedules were checked may never match: fall back to the period.
+  return nextCronMatch(m.schedule, after, m.timezone ?? 'UTC') ?? after + m.periodMs;
 }
 
-export interface Cron {
-  minute: Set<number>;
-  hour: Set<number>;
-  day: Set<number>;
-  month: Set<number>;
-  weekday: Set<number>;
-  /** Cron's rule: when both day fields are restricted, either one matching is enough. */
-  dayOr: boolean;
+const MAX_CACHED = 1000;
+/** Parsed schedules by pattern and time zone: a beat computes its deadline without parsing again. */
+const parsed = new Map<string, Cron | null>();
+
+/** A parsed schedule, or null when it can never run (an impossible date such as 31 April). Throws on a schedule it cannot read. */
+function cronOf(expression: string, timeZone: string): Cron | null {
+  const key = `${timeZone}\u0000${expression}`;
+  const hit = parsed.get(key);
+  if (hit !== undefined) return hit;
+  const cron = new Cron(expression.trim(), { mode: '5-part', timezone: timeZone, paused: true });
+  const result = cron.nextRun(new Date()) === null ? null : cron;
+  if (parsed.size >= MAX_CACHED) parsed.clear();
+  parsed.set(key, result);
+  return result;
 }
 
-const RANGES: [number, number][] = [
-  [0, 59],
-  [0, 23],
-  [1, 31],
-  [1, 12],
-  [0, 7],
-];
-
-/** Parses 5 fields of `*`, `a`, `a-b`, `*\/n`, `a-b/n` and lists of them. Throws on anything else. */
-export function parseCron(expression: string): Cron {
-  const fields = expression.trim().split(/\s+/);
-  if (fields.length !== 5) throw new Error(`cron "${expression}" needs 5 fields (minute hour day month weekday)`);
-  const sets = fields.map((field, i) => parseField(field, RANGES[i]!, expression));
-  const weekday = new Set([...sets[4]!].map((d) => d % 7));
-  return { minute: sets[0]!, hour: sets[1]!, day: sets[2]!, month: sets[3]!, weekday, dayOr: fields[2] !== '*' && fields[4] !== '*' };
-}
-
-function parseField(field: string, [min, max]: [number, number], expression: string): Set<number> {
-  const out = new Set<number>();
-  for (const part of field.split(',')) {
-    const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
-    if (!m) throw new Error(`cron "${expression}": cannot read "${part}"`);
-    const from = m[1] === '*' ? min : Number(m[2]);
-    const to = m[1] === '*' ? max : m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? max : from;
-    const step = m[4] !== undefined ? Number(m[4]) : 1;
-    if (from < min || to > max || from > to || step < 1) throw new Error(`cron "${expression}": "${part}" is out of range ${min}-${max}`);
-    for (let v = from; v <= to; v += step) out.add(v);
+/** The first match strictly after `after` (ms), or null if the schedule never matches. */
+export function nextCronMatch(expression: string, after: number, timeZone: string): number | null {
+  let cron: Cron | null;
+  try {
+    cron = cronOf(expression, timeZone);
+  } catch {
+    return null;
   }
-  return out;
+  return cron?.nextRun(new Date(after))?.getTime() ?? null;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function partsIn(timeZone: string, at: number): { minute: number; hour: number; day: number; month: number; weekday: number } {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', minute: 'numeric', hour: 'numeric', day: 'numeric', month: 'numeric', weekday: 'short' });
-    formatters.set(timeZone, f);
+/**
+ * Checks a schedule where a monitor is defined (API, config file, a check-in's monitor_config):
+ * the reason it cannot be used, or null. Refuses what croner cannot read, anything but 5 fields
+ * or a macro, an unknown time zone, and a schedule that never runs (`0 0 31 4 *`, `0 0 30 2 *`).
+ */
+export function scheduleProblem(expression: string, timeZone: string | null = null): string | null {
+  if (timeZone && !validTimeZone(timeZone)) return `unknown time zone "${timeZone}" (use an IANA name like Europe/Moscow)`;
+  let cron: Cron | null;
+  try {
+    cron = cronOf(expression, timeZone ?? 'UTC');
+  } catch (err) {
+    return `cron "${expression}" cannot be read: ${(err as Error).message.replace(/^CronPattern: /, '')} (use 5 fields "minute hour day month weekday", names like MON or JAN, or @hourly/@daily/@weekly/@monthly/@yearly)`;
   }
-  const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]));
-  return { minute: Number(p['minute']), hour: Number(p['hour']), day: Number(p['day']), month: Number(p['month']), weekday: ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(p['weekday'] ?? '') };
-}
-
-/** The first minute after `after` that matches, looking at most 366 days ahead. */
-export function nextCronMatch(cron: Cron, after: number, timeZone: string): number | null {
-  let at = Math.floor(after / 60_000) * 60_000 + 60_000;
-  for (let i = 0; i < 366 * 24 * 60; i++, at += 60_000) {
-    const p = partsIn(timeZone, at);
-    if (!cron.month.has(p.month)) continue;
-    const dayOk = cron.dayOr ? cron.day.has(p.day) || cron.weekday.has(p.weekday) : cron.day.has(p.day) && cron.weekday.has(p.weekday);
-    if (dayOk && cron.hour.has(p.hour) && cron.minute.has(p.minute)) return at;
-  }
+  if (!cron) return `cron "${expression}" never runs (no such date, e.g. 31 April or 30 February)`;
   return null;
+}
+
+export function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
 }

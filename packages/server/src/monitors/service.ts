@@ -3,14 +3,15 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Alerting } from '../alerts/alerting.js';
 import type { Config } from '../config/load.js';
-import type { Monitor, MonitorStore, NewMonitor, Transition } from '../store/monitors.js';
+import type { Monitor, MonitorSource, MonitorStore, RefusalReason, Transition } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
-import type { SpoolRow, Store } from '../store/store.js';
+import type { SpoolItemInput, SpoolRow, Store } from '../store/store.js';
+import { DEFAULT_ENVIRONMENT, environmentOf, monitorConfigSettings, slugCandidates } from './checkin.js';
 import type { Clock } from './clock.js';
 import { RawItemCursor } from './consumer.js';
 import { changedSettings } from './definition.js';
 import { onBeat, onDeadline, type Beat, type HeartbeatContext } from './heartbeat.js';
-import { bucketOf, emptyBuckets } from './latency.js';
+import { bucketOf, emptyBuckets, itemDurationsMs } from './latency.js';
 import { MonitorNotifier } from './notify.js';
 import { Prober } from './probe.js';
 import { Thresholds } from './thresholds.js';
@@ -35,6 +36,8 @@ export interface MonitorStats {
   sweptTotal: number;
   checkInsTotal: number;
   transactionsTotal: number;
+  /** Parked `span` items read (each may hold many spans; only segment spans feed latency). */
+  spanItemsTotal: number;
   /** The last tick's phases (ms): draining check-ins and transactions, then the deadline sweep. */
   lastConsumeMs: number;
   lastSweepMs: number;
@@ -58,7 +61,7 @@ export class Monitors {
   readonly notifier: MonitorNotifier;
   readonly prober: Prober;
   readonly thresholds: Thresholds;
-  readonly stats: MonitorStats = { ticks: 0, lastTickMs: 0, sweptTotal: 0, checkInsTotal: 0, transactionsTotal: 0, lastConsumeMs: 0, lastSweepMs: 0 };
+  readonly stats: MonitorStats = { ticks: 0, lastTickMs: 0, sweptTotal: 0, checkInsTotal: 0, transactionsTotal: 0, spanItemsTotal: 0, lastConsumeMs: 0, lastSweepMs: 0 };
   startedAt = 0;
   /** When this server was last alive before this start (null: first start). */
   previousAliveAt: number | null = null;
@@ -68,6 +71,8 @@ export class Monitors {
   private readonly workerId: string;
   private readonly checkIns: RawItemCursor;
   private readonly transactions: RawItemCursor;
+  private readonly spans: RawItemCursor;
+  private readonly refusalLog = new Map<string, { loggedAt: number; since: number }>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
@@ -78,6 +83,7 @@ export class Monitors {
     this.workerId = workerId;
     this.checkIns = new RawItemCursor(deps.store, deps.monitors, 'check_in');
     this.transactions = new RawItemCursor(deps.store, deps.monitors, 'transaction');
+    this.spans = new RawItemCursor(deps.store, deps.monitors, 'span');
     this.notifier = new MonitorNotifier({ ...deps, workerId, projectDown: (id) => this.projectDown(id) });
     this.prober = new Prober(this);
     this.thresholds = new Thresholds(this);
@@ -191,7 +197,8 @@ export class Monitors {
 
   async consume(): Promise<void> {
     this.stats.checkInsTotal += await this.checkIns.drain((rows) => this.applyCheckIns(rows));
-    this.stats.transactionsTotal += await this.transactions.drain((rows) => this.recordLatency(rows));
+    this.stats.transactionsTotal += await this.transactions.drain((rows) => this.recordLatency('transaction', rows));
+    this.stats.spanItemsTotal += await this.spans.drain((rows) => this.recordLatency('span', rows));
   }
 
   /** Monitors whose deadline passed: heartbeats flip, uptime monitors get probed. */
@@ -211,37 +218,155 @@ export class Monitors {
   }
 
   private async applyCheckIns(rows: SpoolRow[]): Promise<void> {
+    const refused = new RefusalBatch();
     for (const row of rows) {
       let item: Record<string, unknown>;
       try {
         item = JSON.parse(row.payload.toString('utf8')) as Record<string, unknown>;
-      } catch {
-        continue; // intake validated it; a row we cannot read is skipped, never retried forever
+      } catch (err) {
+        // Intake parks only valid JSON objects; a row that cannot be read is counted, never retried forever.
+        refused.add(row.projectId, 'slug', null, `raw item ${row.id} is not readable JSON: ${(err as Error).message}`);
+        continue;
       }
-      const slug = typeof item['monitor_slug'] === 'string' ? item['monitor_slug'] : null;
-      if (!slug || !/^[\w.-]{1,100}$/.test(slug)) continue;
       const status = item['status'] === 'error' || item['status'] === 'in_progress' || item['status'] === 'paused' ? item['status'] : 'ok';
       const polling = (item['contexts'] as Record<string, unknown> | undefined)?.['polling'] as Record<string, unknown> | undefined;
-      const config = item['monitor_config'] as Record<string, unknown> | undefined;
-      await this.beat(row.projectId, slug, { at: this.clock.now(), status, polling, receivedAt: row.receivedAt }, { source: 'checkin', ...settingsFromMonitorConfig(config) });
+      const outcome = await this.checkIn(row.projectId, {
+        slug: item['monitor_slug'],
+        environment: item['environment'],
+        source: 'checkin',
+        config: item['monitor_config'],
+        beat: { at: this.clock.now(), status, polling, receivedAt: row.receivedAt },
+      });
+      if ('refused' in outcome) refused.add(row.projectId, outcome.refused, outcome.slug, outcome.message);
+      else if (outcome.configProblem) refused.add(row.projectId, 'schedule', outcome.monitor.slug, outcome.configProblem);
     }
+    await this.recordRefusals(refused);
   }
 
-  /** A beat for (project, slug): creates the monitor on first sight, applies the state machine. */
-  async beat(projectId: number, slug: string, beat: Beat, create: Partial<NewMonitor> = {}): Promise<Monitor> {
-    const { monitor } = await this.deps.monitors.ensureMonitor(
-      { projectId, slug, kind: 'heartbeat', source: create.source ?? 'ping', periodMs: this.deps.config.monitors.periodMs, graceMs: this.deps.config.monitors.graceMs, ...create },
-      beat.at,
-    );
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const current = attempt === 0 ? monitor : await this.deps.monitors.getMonitor(monitor.id);
-      if (!current) return monitor;
-      const t = onBeat(current, beat, await this.context(current));
-      // A check-in's monitor_config edits only monitors check-ins made (Sentry: monitor_config upserts).
-      if (current.source === 'checkin' && create.source === 'checkin') Object.assign(t.set, changedSettings(current, create));
-      if (await this.apply(t)) return (await this.deps.monitors.getMonitor(monitor.id)) ?? current;
+  /**
+   * One check-in (Sentry `check_in` or plain ping): finds the monitor by its slug (as sent if a
+   * monitor of that exact slug exists, else Sentry's slugified form), creates it on first sight
+   * within the project's limit, applies the check-in's monitor_config to the settings nobody set by
+   * hand, and applies the beat to the state of the check-in's environment.
+   */
+  async checkIn(projectId: number, input: CheckInInput): Promise<CheckInOutcome> {
+    const { exact, slug } = slugCandidates(input.slug);
+    const existing = (exact && (await this.deps.monitors.findMonitor(projectId, exact))) || (slug && (await this.deps.monitors.findMonitor(projectId, slug))) || null;
+    if (!existing && !slug) return { refused: 'slug', slug: typeof input.slug === 'string' ? input.slug.slice(0, 100) : null, message: unusableSlugMessage(input.slug) };
+    const { settings, problem } = input.source === 'checkin' ? monitorConfigSettings(input.config) : { settings: {}, problem: null };
+    let monitor = existing;
+    if (!monitor) {
+      if (problem) return { refused: 'schedule', slug, message: `monitor "${slug}" not created: ${problem}` };
+      const max = this.deps.config.monitors.checkInMonitorLimit;
+      const made = await this.deps.monitors.ensureMonitor(
+        { projectId, slug: slug!, kind: 'heartbeat', source: input.source, periodMs: this.deps.config.monitors.periodMs, graceMs: this.deps.config.monitors.graceMs, ...settings },
+        input.beat.at,
+        { max, sources: AUTO_SOURCES },
+      );
+      if (!made.monitor) return { refused: 'limit', slug, message: limitMessage(slug!, max) };
+      monitor = made.monitor;
+    } else if (input.source === 'checkin' && !problem && monitor.source !== 'config') {
+      monitor = await this.applyMonitorConfig(monitor, settings, input.beat.at);
     }
-    throw new Error(`monitor ${slug}: too many concurrent changes`);
+    return { monitor: await this.beat(monitor, environmentOf(input.environment), input.beat), configProblem: problem };
+  }
+
+  /**
+   * A check-in's monitor_config upserts the settings (Sentry), except those a person set through
+   * the API or the dashboard (`manualFields`); a config-file monitor is never edited by check-ins.
+   */
+  private async applyMonitorConfig(m: Monitor, settings: Partial<Monitor>, now: number): Promise<Monitor> {
+    if (Object.keys(changedSettings(m, settings, m.manualFields)).length === 0) return m;
+    const updated = await this.deps.monitors.updateSettings(
+      m.id,
+      (current) => {
+        if (current.source === 'config') return null;
+        const set = changedSettings(current, settings, current.manualFields);
+        return Object.keys(set).length ? { set } : null;
+      },
+      now,
+    );
+    return updated ?? m;
+  }
+
+  /** A beat for one environment of a monitor: applies the state machine to that environment's state. */
+  private async beat(monitor: Monitor, environment: string, beat: Beat): Promise<Monitor> {
+    const state = await this.deps.monitors.ensureEnvironment(monitor.id, environment, beat.at);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = attempt === 0 ? state : await this.deps.monitors.getState(state.stateId);
+      if (!current) return state;
+      const t = onBeat(current, beat, await this.context(current));
+      if (await this.apply(t)) return (await this.deps.monitors.getState(state.stateId)) ?? current;
+    }
+    throw new Error(`monitor ${monitor.slug} (${environment}): too many concurrent changes`);
+  }
+
+  /** A plain ping for (project, slug) in `environment` (tools and tests): the monitor's state, or an error saying why it was refused. */
+  async ping(projectId: number, slug: string, beat: Beat, environment?: string): Promise<Monitor> {
+    const outcome = await this.checkIn(projectId, { slug, environment, source: 'ping', beat });
+    if ('refused' in outcome) throw new Error(outcome.message);
+    return outcome.monitor;
+  }
+
+  /**
+   * Before the 200 of an envelope: the check-ins the monitors would refuse (no usable slug, or a
+   * new monitor beyond the project's limit, counting the new slugs of this envelope too) are taken
+   * out of `items` and named in the answer; `record()` counts and logs them once the rest is spooled.
+   * The consumer checks again when it applies the parked ones (another envelope may have come first).
+   */
+  async screenCheckIns(projectId: number, items: SpoolItemInput[]): Promise<CheckInScreen> {
+    const refused = new RefusalBatch();
+    const keep: SpoolItemInput[] = [];
+    const max = this.deps.config.monitors.checkInMonitorLimit;
+    let room: number | null = null;
+    const admitted = new Set<string>();
+    for (const item of items) {
+      if (item.kind !== 'check_in') {
+        keep.push(item);
+        continue;
+      }
+      let raw: unknown;
+      try {
+        raw = (JSON.parse(item.payload.toString('utf8')) as Record<string, unknown>)['monitor_slug'];
+      } catch {
+        keep.push(item); // intake checked the JSON; the consumer reports anything it cannot read
+        continue;
+      }
+      const { exact, slug } = slugCandidates(raw);
+      if ((exact && (await this.deps.monitors.findMonitor(projectId, exact))) || (slug && (admitted.has(slug) || (await this.deps.monitors.findMonitor(projectId, slug))))) {
+        keep.push(item);
+        continue;
+      }
+      if (!slug) {
+        refused.add(projectId, 'slug', typeof raw === 'string' ? raw.slice(0, 100) : null, unusableSlugMessage(raw));
+        continue;
+      }
+      room ??= max - (await this.deps.monitors.countProjectMonitors(projectId, AUTO_SOURCES));
+      if (admitted.size < room) {
+        admitted.add(slug);
+        keep.push(item);
+        continue;
+      }
+      refused.add(projectId, 'limit', slug, limitMessage(slug, max));
+    }
+    return { items: keep, warnings: refused.summaries(), record: () => this.recordRefusals(refused) };
+  }
+
+  /** Counts refused check-ins in the store (the monitors page and /metrics show them) and logs them, at most once a minute per project and reason. */
+  async recordRefusals(batch: RefusalBatch): Promise<void> {
+    const now = this.clock.now();
+    for (const r of batch.entries()) {
+      await this.deps.monitors.countRefusal(r.projectId, r.reason, now, r.lastSlug, r.lastMessage, r.count);
+      const key = `${r.projectId}:${r.reason}`;
+      const log = this.refusalLog.get(key) ?? { loggedAt: 0, since: 0 };
+      log.since += r.count;
+      if (Date.now() - log.loggedAt >= 60_000) {
+        this.deps.logger.warn({ projectId: r.projectId, reason: r.reason, refused: log.since, examples: r.examples, last: r.lastMessage }, 'check-ins refused');
+        log.loggedAt = Date.now();
+        log.since = 0;
+      }
+      this.refusalLog.set(key, log);
+    }
   }
 
   async apply(t: Transition | null): Promise<boolean> {
@@ -255,30 +380,35 @@ export class Monitors {
     void this.notifier.deliverDue().catch((err) => this.deps.logger.error({ err }, 'monitor notification failed'));
   }
 
-  /** Per project and arrival minute, one histogram row (not one row per transaction). */
-  private async recordLatency(rows: SpoolRow[]): Promise<void> {
+  /** Per project and arrival minute, one histogram row (not one row per transaction or span). */
+  private async recordLatency(kind: 'transaction' | 'span', rows: SpoolRow[]): Promise<void> {
     const minute = Math.floor(this.clock.now() / 60_000) * 60_000;
     const perProject = new Map<number, { buckets: number[]; count: number; sum: number }>();
     for (const row of rows) {
-      const ms = transactionDurationMs(row.payload);
-      if (ms === null) continue;
-      const acc = perProject.get(row.projectId) ?? { buckets: emptyBuckets(), count: 0, sum: 0 };
-      acc.buckets[bucketOf(ms)]! += 1;
-      acc.count += 1;
-      acc.sum += ms;
-      perProject.set(row.projectId, acc);
-      this.onLatency?.(row.projectId, ms);
+      for (const ms of itemDurationsMs(kind, row.payload)) {
+        const acc = perProject.get(row.projectId) ?? { buckets: emptyBuckets(), count: 0, sum: 0 };
+        acc.buckets[bucketOf(ms)]! += 1;
+        acc.count += 1;
+        acc.sum += ms;
+        perProject.set(row.projectId, acc);
+        this.onLatency?.(row.projectId, ms);
+      }
     }
     for (const [projectId, acc] of perProject) await this.deps.monitors.addLatency(projectId, minute, acc.buckets, acc.count, acc.sum);
   }
 
-  /** Set by the metrics module: every transaction's duration, for the Prometheus histogram. */
+  /** Set by the metrics module: every transaction's (and segment span's) duration, for the Prometheus histogram. */
   onLatency: ((projectId: number, ms: number) => void) | null = null;
   /** Set by the metrics module: every probe's result. */
   onProbe: ((monitorId: number, result: import('./probe.js').ProbeResult) => void) | null = null;
 
+  /**
+   * The project's bot is down, which explains (and holds: inhibition) its latency, error, queue and
+   * health-check alerts. Only a heartbeat down in production (Sentry's default environment) or in a
+   * state not tied to an environment counts: a staging bot left stopped must not hold production's alerts.
+   */
   async projectDown(projectId: number): Promise<boolean> {
-    return (await this.deps.monitors.countMonitors({ projectId, kind: 'heartbeat', status: 'down' })) > 0;
+    return (await this.deps.monitors.countMonitors({ projectId, kind: 'heartbeat', status: 'down', environments: [null, DEFAULT_ENVIRONMENT] })) > 0;
   }
 
   async project(projectId: number): Promise<Project | null> {
@@ -289,10 +419,10 @@ export class Monitors {
     return project;
   }
 
-  async context(m: Pick<Monitor, 'projectId' | 'slug' | 'id'>): Promise<HeartbeatContext> {
+  async context(m: Pick<Monitor, 'projectId' | 'slug' | 'id' | 'environment'>): Promise<HeartbeatContext> {
     const project = await this.project(m.projectId);
     return {
-      who: { project: project?.name ?? `project ${m.projectId}`, slug: m.slug },
+      who: { project: project?.name ?? `project ${m.projectId}`, slug: m.slug, environment: m.environment },
       url: `${this.deps.config.publicUrl}/monitors#monitor-${m.id}`,
       deafAfterPolls: this.deps.config.monitors.deafAfterPolls,
       conflictAlertMs: this.deps.config.monitors.conflictAlertMs,
@@ -300,41 +430,65 @@ export class Monitors {
   }
 }
 
-/** Sentry's `monitor_config` → our settings (interval schedule, crontab + timezone, margin, thresholds). */
-export function settingsFromMonitorConfig(config: Record<string, unknown> | undefined): Partial<NewMonitor> {
-  if (!config || typeof config !== 'object') return {};
-  const out: Partial<NewMonitor> = {};
-  const schedule = config['schedule'] as Record<string, unknown> | undefined;
-  const UNIT: Record<string, number> = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 604_800_000, month: 2_592_000_000, year: 31_536_000_000 };
-  if (schedule?.['type'] === 'interval' && typeof schedule['value'] === 'number' && typeof schedule['unit'] === 'string' && UNIT[schedule['unit']]) {
-    out.periodMs = Math.max(1000, schedule['value'] * UNIT[schedule['unit']]!);
-  } else if (schedule?.['type'] === 'crontab' && typeof schedule['value'] === 'string') {
-    out.schedule = schedule['value'];
-  }
-  if (typeof config['checkin_margin'] === 'number') out.graceMs = Math.max(1000, config['checkin_margin'] * 60_000);
-  if (typeof config['timezone'] === 'string') out.timezone = config['timezone'];
-  if (typeof config['failure_issue_threshold'] === 'number') out.failureThreshold = Math.max(1, Math.floor(config['failure_issue_threshold']));
-  if (typeof config['recovery_threshold'] === 'number') out.recoveryThreshold = Math.max(1, Math.floor(config['recovery_threshold']));
-  return out;
+/** Monitors made by check-ins and pings: the ones BOTPULSE_CHECKIN_MONITOR_LIMIT counts. */
+const AUTO_SOURCES: MonitorSource[] = ['checkin', 'ping'];
+
+export interface CheckInInput {
+  slug: unknown;
+  environment: unknown;
+  source: 'checkin' | 'ping';
+  /** The check-in's monitor_config (check-ins only). */
+  config?: unknown;
+  beat: Beat;
 }
 
-function transactionDurationMs(payload: Buffer): number | null {
-  try {
-    const t = JSON.parse(payload.toString('utf8')) as { start_timestamp?: unknown; timestamp?: unknown };
-    const start = toSeconds(t.start_timestamp);
-    const end = toSeconds(t.timestamp);
-    if (start === null || end === null || end < start) return null;
-    return (end - start) * 1000;
-  } catch {
-    return null;
+export type CheckInOutcome = { monitor: Monitor; configProblem: string | null } | { refused: RefusalReason; slug: string | null; message: string };
+
+/** What the ingest route does with an envelope's check-ins before answering (see Monitors.screenCheckIns). */
+export interface CheckInScreen {
+  /** The items to spool: everything but the refused check-ins. */
+  items: SpoolItemInput[];
+  /** One line per reason, for the answer. */
+  warnings: string[];
+  /** Counts and logs the refused check-ins (after the rest was spooled). */
+  record(): Promise<void>;
+}
+
+function limitMessage(slug: string, max: number): string {
+  return `check-in for unknown monitor "${slug}" refused: this project already has ${max} monitors made by check-ins and pings (BOTPULSE_CHECKIN_MONITOR_LIMIT); create it with POST /api/v1/monitors or raise the limit`;
+}
+
+function unusableSlugMessage(raw: unknown): string {
+  if (typeof raw !== 'string') return `check-in refused: monitor_slug must be a string (got ${raw === undefined ? 'none' : typeof raw})`;
+  return `check-in refused: monitor_slug ${JSON.stringify(raw.slice(0, 60))} has no letter or digit to make a slug from`;
+}
+
+/** Refused check-ins of one batch, per project and reason, with a few example slugs for the log. */
+export class RefusalBatch {
+  private readonly byKey = new Map<string, { projectId: number; reason: RefusalReason; count: number; lastSlug: string | null; lastMessage: string; examples: string[] }>();
+
+  add(projectId: number, reason: RefusalReason, slug: string | null, message: string): void {
+    const key = `${projectId}:${reason}`;
+    const entry = this.byKey.get(key) ?? { projectId, reason, count: 0, lastSlug: null, lastMessage: message, examples: [] };
+    entry.count += 1;
+    entry.lastSlug = slug;
+    entry.lastMessage = message;
+    if (slug !== null && entry.examples.length < 5 && !entry.examples.includes(slug)) entry.examples.push(slug);
+    this.byKey.set(key, entry);
+  }
+
+  entries() {
+    return [...this.byKey.values()];
+  }
+
+  /** "900 check-ins refused: …" per reason. */
+  summaries(): string[] {
+    return this.entries().map((e) => (e.count === 1 ? e.lastMessage : `${e.count} check-ins refused (${REFUSAL_TEXT[e.reason]}), e.g. ${e.examples.map((x) => `"${x}"`).join(', ') || 'none named'}; last: ${e.lastMessage}`));
   }
 }
 
-function toSeconds(v: unknown): number | null {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string') {
-    const ms = Date.parse(v);
-    return Number.isFinite(ms) ? ms / 1000 : null;
-  }
-  return null;
-}
+export const REFUSAL_TEXT: Record<RefusalReason, string> = {
+  limit: 'unknown monitors beyond the limit of monitors made by check-ins',
+  slug: 'no usable monitor slug',
+  schedule: 'an impossible or unreadable schedule in monitor_config',
+};

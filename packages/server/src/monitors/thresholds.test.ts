@@ -37,18 +37,18 @@ describe('heartbeat age rule', () => {
     Object.fromEntries((await monitors.deps.monitors.ruleStates({ projectId: project.id, rule: 'heartbeat_age' })).map((s) => [s.fingerprint.split(':').pop(), s.state]));
 
   it('fires for a stale heartbeat only, resolves when it pings again, and never sends', async () => {
-    const quiet = await monitors.beat(project.id, 'quiet', { at: clock.now(), status: 'ok' });
-    const chatty = await monitors.beat(project.id, 'chatty', { at: clock.now(), status: 'ok' });
+    const quiet = await monitors.ping(project.id, 'quiet', { at: clock.now(), status: 'ok' });
+    const chatty = await monitors.ping(project.id, 'chatty', { at: clock.now(), status: 'ok' });
     clock.advance(61_000);
-    await monitors.beat(project.id, 'chatty', { at: clock.now(), status: 'ok' });
+    await monitors.ping(project.id, 'chatty', { at: clock.now(), status: 'ok' });
     await monitors.thresholds.evaluate();
-    assert.deepEqual(await states(), { [quiet.id]: 'firing' });
+    assert.deepEqual(await states(), { [quiet.stateId]: 'firing' });
 
-    await monitors.beat(project.id, 'quiet', { at: clock.now(), status: 'ok' });
+    await monitors.ping(project.id, 'quiet', { at: clock.now(), status: 'ok' });
     clock.advance(1000);
     await monitors.thresholds.evaluate();
-    assert.deepEqual(await states(), { [quiet.id]: 'inactive' }, 'resolved once it pinged');
-    assert.equal((await states())[chatty.id], undefined, 'a fresh monitor never gets a state row');
+    assert.deepEqual(await states(), { [quiet.stateId]: 'inactive' }, 'resolved once it pinged');
+    assert.equal((await states())[chatty.stateId], undefined, 'a fresh monitor never gets a state row');
     const sent = await monitors.deps.monitors.notifications({ projectId: project.id });
     assert.deepEqual(sent, [], 'heartbeat age is recorded and shown, never sent');
   });

@@ -1,4 +1,4 @@
-import type { RuleState } from '../store/monitors.js';
+import type { Monitor, RuleState } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
 import { humanDuration, thresholdText } from './format.js';
 import { emptyBuckets, mergeInto, quantileMs } from './latency.js';
@@ -84,7 +84,8 @@ export class Thresholds {
 
   private async heartbeatAgeVerdicts(project: Project, now: number, limitMs: number): Promise<RuleVerdict[]> {
     const store = this.monitors.deps.monitors;
-    const fingerprint = (id: number) => `rule:${project.id}:heartbeat_age:${id}`;
+    // One rule per monitor state (environment); states carried over from before environments keep their monitor's id.
+    const fingerprint = (stateId: number) => `rule:${project.id}:heartbeat_age:${stateId}`;
     const verdict = (id: number, slug: string, ageMs: number | null, breached: boolean): RuleVerdict => ({
       rule: 'heartbeat_age',
       fingerprint: fingerprint(id),
@@ -95,14 +96,14 @@ export class Thresholds {
       describe: (v) => `${slug}: last heartbeat ${v ?? '?'} s ago (limit ${limitMs / 1000} s)`,
     });
     const stale = await store.listMonitors({ projectId: project.id, kind: 'heartbeat', active: true, pingedBefore: now - limitMs });
-    const out = stale.map((m) => verdict(m.id, m.slug, now - m.lastPingAt!, true));
+    const out = stale.map((m) => verdict(m.stateId, named(m), now - m.lastPingAt!, true));
     const staleIds = new Set(out.map((v) => v.fingerprint));
     // Rules that were breached and are not any more: their monitor pinged again, was paused or deleted.
     for (const state of await store.ruleStates({ projectId: project.id, rule: 'heartbeat_age', activeOnly: true })) {
       if (staleIds.has(state.fingerprint)) continue;
       const id = Number(state.fingerprint.slice(state.fingerprint.lastIndexOf(':') + 1));
-      const m = await store.getMonitor(id);
-      out.push(verdict(id, m?.slug ?? `monitor ${id}`, m?.lastPingAt ? now - m.lastPingAt : null, false));
+      const m = await store.getState(id);
+      out.push(verdict(id, m ? named(m) : `monitor ${id}`, m?.lastPingAt ? now - m.lastPingAt : null, false));
     }
     return out;
   }
@@ -142,6 +143,11 @@ export class Thresholds {
     const url = `${this.monitors.deps.config.publicUrl}/monitors`;
     await this.monitors.deps.monitors.enqueue({ projectId: project.id, monitorId: null, fingerprint: v.fingerprint, kind, text: thresholdText({ project: project.name }, firing, v.describe(v.value), url), payload: { kind, rule: v.rule, value: v.value }, createdAt: now });
   }
+}
+
+/** `poller` or `poller (staging)`. */
+function named(m: Pick<Monitor, 'slug' | 'environment'>): string {
+  return m.environment ? `${m.slug} (${m.environment})` : m.slug;
 }
 
 function humanMs(ms: number): string {

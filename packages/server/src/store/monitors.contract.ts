@@ -27,7 +27,7 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
     const heartbeat = (slug: string, over: Partial<NewMonitor> = {}): NewMonitor => ({ projectId: project.id, slug, kind: 'heartbeat', source: 'ping', periodMs: 20_000, graceMs: 10_000, ...over });
     /** up → late style change as the sweeper writes it. */
     const flipTo = (m: Monitor, to: Monitor['status'], at: number, extra: Transition['set'] = {}): Transition => ({
-      monitorId: m.id,
+      stateId: m.stateId,
       expect: { status: m.status, updatedAt: m.updatedAt },
       set: { status: to, updatedAt: Math.max(at, m.updatedAt + 1), ...extra },
       flip: { at, from: m.status, to, reason: `to ${to}` },
@@ -67,7 +67,7 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
       const ids: number[] = [];
       for (const [slug, deadline] of [['c', 3000], ['a', 1000], ['later', 9_000_000_000_000], ['b', 2000]] as const) {
         const m = await a.createMonitor(heartbeat(slug), 1);
-        assert.ok(await a.transition({ monitorId: m.id, expect: { status: 'new', updatedAt: 1 }, set: { status: 'up', deadline, updatedAt: 2 } }));
+        assert.ok(await a.transition({ stateId: m.stateId, expect: { status: 'new', updatedAt: 1 }, set: { status: 'up', deadline, updatedAt: 2 } }));
         ids.push(m.id);
       }
       const mine = (list: Monitor[]) => list.filter((m) => m.projectId === project.id).map((m) => m.slug);
@@ -98,7 +98,7 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
       assert.equal(await b.transition(flipTo(m, 'up', 6000)), false);
       assert.equal((await a.flips(m.id)).length, 1);
       assert.equal((await a.getMonitor(m.id))!.status, 'down');
-      await assert.rejects(a.transition({ monitorId: m.id, expect: { status: 'down', updatedAt: 5000 }, set: { id: 7 } as unknown as Transition['set'] }));
+      await assert.rejects(a.transition({ stateId: m.stateId, expect: { status: 'down', updatedAt: 5000 }, set: { id: 7 } as unknown as Transition['set'] }));
     });
 
     it('keeps the history newest first, with limit and since', async () => {
@@ -118,7 +118,7 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
     it('stores JSON and boolean fields through a transition', async () => {
       const m = await a.createMonitor(heartbeat('poller'), 1000);
       const polling = { host: 'bot-1', pid: 42, last_get_updates_ok_at: '2026-01-01T00:00:00.000Z', conflicts: 3 };
-      assert.ok(await a.transition({ monitorId: m.id, expect: { status: 'new', updatedAt: 1000 }, set: { polling, gauges: { queue_size: 12 }, conflictAlerted: true, conflictsTotal: 3, updatedAt: 1001 } }));
+      assert.ok(await a.transition({ stateId: m.stateId, expect: { status: 'new', updatedAt: 1000 }, set: { polling, gauges: { queue_size: 12 }, conflictAlerted: true, conflictsTotal: 3, updatedAt: 1001 } }));
       const read = (await b.getMonitor(m.id))!;
       assert.deepEqual(read.polling, polling);
       assert.deepEqual(read.gauges, { queue_size: 12 });
@@ -129,7 +129,7 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
     it('postpones deadlines of judged monitors to a given time, never earlier, never for down ones', async () => {
       const make = async (slug: string, status: Monitor['status'], deadline: number) => {
         const m = await a.createMonitor(heartbeat(slug), 1);
-        assert.ok(await a.transition({ monitorId: m.id, expect: { status: 'new', updatedAt: 1 }, set: { status, deadline, updatedAt: 2 } }));
+        assert.ok(await a.transition({ stateId: m.stateId, expect: { status: 'new', updatedAt: 1 }, set: { status, deadline, updatedAt: 2 } }));
         return m.id;
       };
       const early = await make('early', 'up', 1000);
@@ -208,6 +208,70 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
       assert.equal(await b.countMonitors({ ...mine, status: 'up' }), 2);
       assert.equal(await b.countMonitors({ ...mine, status: 'down' }), 0);
       assert.equal(await b.countMonitors({ projectId: project.id }), (await b.listMonitors({ projectId: project.id })).length);
+    });
+
+    it('keeps one state per environment: the first environment adopts the state the monitor was made with, others start new', async () => {
+      const m = await a.createMonitor(heartbeat('poller'), 1000);
+      assert.equal(m.environment, null);
+      assert.ok(await a.transition(flipTo(m, 'up', 1500, { lastPingAt: 1500, deadline: 30_000 })));
+      const prod = await b.ensureEnvironment(m.id, 'production', 2000);
+      assert.equal(prod.stateId, m.stateId, 'the unassigned state is adopted, with its status and deadline');
+      assert.equal(prod.environment, 'production');
+      assert.equal(prod.status, 'up');
+      assert.equal(prod.deadline, 30_000);
+      const [staging, again] = await Promise.all([a.ensureEnvironment(m.id, 'staging', 2500), b.ensureEnvironment(m.id, 'staging', 2500)]);
+      assert.equal(staging.stateId, again.stateId, 'two connections create one state');
+      assert.notEqual(staging.stateId, prod.stateId);
+      assert.equal(staging.status, 'new');
+      assert.equal(staging.deadline, null);
+      assert.equal(staging.periodMs, 20_000, 'settings are the monitor\'s');
+      assert.ok(await a.transition(flipTo(staging, 'down', 3000)));
+      assert.equal((await b.getState(prod.stateId))!.status, 'up', 'one environment going down leaves the other alone');
+      assert.deepEqual((await b.monitorStates(m.id)).map((s) => [s.environment, s.status]), [['production', 'up'], ['staging', 'down']]);
+      assert.deepEqual((await b.listMonitors({ projectId: project.id })).map((s) => [s.slug, s.environment]), [['poller', 'production'], ['poller', 'staging']]);
+      assert.equal((await b.findMonitor(project.id, 'poller', 'staging'))!.stateId, staging.stateId);
+      assert.equal(await b.findMonitor(project.id, 'poller', 'dev'), null);
+      assert.equal((await b.getMonitor(m.id))!.stateId, prod.stateId, 'getMonitor: the first state');
+      assert.deepEqual((await b.flips(m.id)).map((f) => [f.environment, f.to]), [['staging', 'down'], ['production', 'up']]);
+      assert.equal(await b.countMonitors({ projectId: project.id, status: 'down' }), 1);
+      assert.equal(await b.countProjectMonitors(project.id), 1, 'one monitor, two states');
+      await a.deleteMonitor(m.id);
+      assert.deepEqual(await b.monitorStates(m.id), []);
+    });
+
+    it('creates a new monitor only under the limit, counted with the creation in one transaction', async () => {
+      const limit = { max: 2, sources: ['checkin', 'ping'] as NewMonitor['source'][] };
+      await a.createMonitor(heartbeat('by-api', { source: 'api' }), 1);
+      const results = await Promise.all(['x', 'y', 'z', 'w'].map((slug, i) => (i % 2 ? a : b).ensureMonitor(heartbeat(slug, { source: 'checkin' }), 2, limit)));
+      assert.equal(results.filter((r) => r.created).length, 2, 'two of four created, across two connections');
+      assert.equal(results.filter((r) => r.monitor === null).length, 2);
+      assert.equal(await a.countProjectMonitors(project.id, ['checkin', 'ping']), 2);
+      const known = await b.ensureMonitor(heartbeat(results.find((r) => r.created)!.monitor!.slug), 3, limit);
+      assert.ok(known.monitor, 'an existing monitor is found at the limit');
+    });
+
+    it('changes settings in one step and remembers which ones a person set', async () => {
+      const m = await a.createMonitor(heartbeat('cron', { source: 'checkin' }), 1);
+      assert.deepEqual(m.manualFields, []);
+      const edited = await b.updateSettings(m.id, () => ({ set: { periodMs: 90_000, schedule: '0 * * * *' }, manual: ['periodMs', 'schedule'] }), 5);
+      assert.equal(edited!.periodMs, 90_000);
+      assert.deepEqual(edited!.manualFields, ['periodMs', 'schedule']);
+      const back = await a.updateSettings(m.id, (current) => ({ set: { graceMs: current.graceMs + 1 }, unmanual: ['schedule'] }), 6);
+      assert.deepEqual(back!.manualFields, ['periodMs']);
+      assert.equal(back!.graceMs, 10_001);
+      assert.equal(back!.schedule, '0 * * * *', 'a setting given back keeps its value');
+      assert.equal(await a.updateSettings(999_999_999, () => ({ set: {} }), 7), null);
+      await assert.rejects(a.updateSettings(m.id, () => ({ set: { status: 'up' } as never }), 8));
+    });
+
+    it('counts refused check-ins per project and reason, atomically', async () => {
+      await Promise.all([a.countRefusal(project.id, 'limit', 1000, 'a', 'limit 2'), b.countRefusal(project.id, 'limit', 2000, 'b', 'limit 2', 5), a.countRefusal(project.id, 'slug', 1500, null, 'empty slug')]);
+      const rows = await b.refusals(project.id);
+      assert.deepEqual(rows.map((r) => [r.reason, r.count]), [['limit', 6], ['slug', 1]]);
+      const limit = rows.find((r) => r.reason === 'limit')!;
+      assert.equal(limit.firstAt, 1000);
+      assert.ok(limit.lastAt >= 1000);
+      assert.ok((await a.refusals()).some((r) => r.projectId === project.id));
     });
   });
 }

@@ -30,12 +30,26 @@ export interface MonitorSettings {
   lockKey: string | null;
 }
 
+/** The settings a person can set by hand (API, dashboard); a check-in's `monitor_config` never overwrites them. */
+export type SettingName = keyof MonitorSettings;
+
+/**
+ * A monitor as the state machine sees it: its settings (shared by all its environments) and the
+ * state of ONE environment. A monitor has one such state per environment its check-ins came from
+ * (Sentry's MonitorEnvironment); `environment` null is the state it was created with (API, config,
+ * uptime probes, or before environments existed), which the first check-in's environment adopts.
+ */
 export interface Monitor extends MonitorSettings {
   id: number;
   projectId: number;
   slug: string;
   kind: MonitorKind;
   source: MonitorSource;
+  /** Settings a person set (API or dashboard): check-ins' monitor_config leaves them alone. */
+  manualFields: SettingName[];
+  /** The state row (one per environment). */
+  stateId: number;
+  environment: string | null;
   status: MonitorStatus;
   failures: number;
   successes: number;
@@ -56,14 +70,32 @@ export interface Monitor extends MonitorSettings {
   conflictSince: number | null;
   conflictAlerted: boolean;
   createdAt: number;
+  /** The state's version: every state write moves it forward (conditional updates compare it). */
   updatedAt: number;
 }
+
+/** The state fields a Transition may set. */
+export type MonitorStateFields = Pick<
+  Monitor,
+  'status' | 'failures' | 'successes' | 'deadline' | 'lastPingAt' | 'lastOkAt' | 'lastReason' | 'downSince' | 'downReason' | 'alertSent' | 'polling' | 'gauges' | 'conflictsTotal' | 'conflictSince' | 'conflictAlerted' | 'updatedAt'
+>;
 
 export interface NewMonitor extends Partial<MonitorSettings> {
   projectId: number;
   slug: string;
   kind: MonitorKind;
   source: MonitorSource;
+  /** Settings a person gave (API): kept against check-ins' monitor_config. */
+  manualFields?: SettingName[];
+}
+
+/** A settings change: the values to write, and which fields become (or stop being) set by hand. */
+export interface SettingsChange {
+  set: Partial<MonitorSettings> & { source?: MonitorSource };
+  /** Fields now set by a person. */
+  manual?: SettingName[];
+  /** Fields given back to the check-ins' monitor_config. */
+  unmanual?: SettingName[];
 }
 
 export interface Flip {
@@ -74,6 +106,7 @@ export interface Flip {
   from: MonitorStatus;
   to: MonitorStatus;
   reason: string | null;
+  environment: string | null;
 }
 
 /**
@@ -109,9 +142,10 @@ export interface Notification extends NewNotification {
  * sweepers, or a ping racing the sweeper, never both flip a monitor.
  */
 export interface Transition {
-  monitorId: number;
+  /** The state row (one monitor in one environment). */
+  stateId: number;
   expect: { status: MonitorStatus; updatedAt: number };
-  set: Partial<Omit<Monitor, 'id' | 'projectId' | 'slug' | 'kind' | 'createdAt'>>;
+  set: Partial<MonitorStateFields>;
   /** Written into the history when the status changes. */
   flip?: { at: number; from: MonitorStatus; to: MonitorStatus; reason: string | null };
   notify?: NewNotification[];
@@ -143,25 +177,69 @@ export interface MonitorFilter {
   active?: boolean;
   /** Pinged at least once, last before this time. */
   pingedBefore?: number;
+  /** Made by these sources (the check-in monitor limit counts `checkin` and `ping`). */
+  sources?: MonitorSource[];
+  /** Only states in this environment, or (null) not tied to one; `environments: [null, 'production']` matches either. */
+  environments?: (string | null)[];
+}
+
+/** Why check-ins were not applied (counted per project, shown on the monitors page and in /metrics). */
+export type RefusalReason = 'limit' | 'slug' | 'schedule';
+
+export interface Refusal {
+  projectId: number;
+  reason: RefusalReason;
+  count: number;
+  firstAt: number;
+  lastAt: number;
+  lastSlug: string | null;
+  lastDetail: string | null;
 }
 
 export interface MonitorStore {
+  /** Creates the monitor with its first state (environment null: not tied to one yet). */
   createMonitor(input: NewMonitor, now: number): Promise<Monitor>;
-  /** Creates the monitor if (project, slug) is new; returns it either way. */
+  /**
+   * Creates the monitor if (project, slug) is new; returns it either way (its first state). With
+   * `limit`, a NEW monitor is created only while the project has fewer than `limit.max` monitors of
+   * `limit.sources`, counted in the same transaction; otherwise `{ monitor: null, created: false }`.
+   */
   ensureMonitor(input: NewMonitor, now: number): Promise<{ monitor: Monitor; created: boolean }>;
+  ensureMonitor(input: NewMonitor, now: number, limit: { max: number; sources: MonitorSource[] }): Promise<{ monitor: Monitor; created: boolean } | { monitor: null; created: false }>;
+  /**
+   * The state of `monitor` in `environment`: its own row if it has one; else the monitor's state
+   * not tied to an environment yet, which this environment adopts; else a new state (status new).
+   */
+  ensureEnvironment(monitorId: number, environment: string, now: number): Promise<Monitor>;
+  /** The monitor in its first state (the oldest environment row). */
   getMonitor(id: number): Promise<Monitor | null>;
-  findMonitor(projectId: number, slug: string): Promise<Monitor | null>;
+  /** One state row. */
+  getState(stateId: number): Promise<Monitor | null>;
+  /** Every environment of the monitor, oldest first. */
+  monitorStates(monitorId: number): Promise<Monitor[]>;
+  /** The monitor in its first state, or in `environment` when given (null if it has no such state). */
+  findMonitor(projectId: number, slug: string, environment?: string): Promise<Monitor | null>;
+  /** One entry per (monitor, environment), by project and slug. */
   listMonitors(filter?: MonitorFilter): Promise<Monitor[]>;
-  /** How many monitors match, without reading them (the threshold pass asks every tick). */
+  /** How many (monitor, environment) states match, without reading them (the threshold pass asks every tick). */
   countMonitors(filter?: MonitorFilter): Promise<number>;
+  /** How many monitors (not states) of the project match: the check-in monitor limit. */
+  countProjectMonitors(projectId: number, sources?: MonitorSource[]): Promise<number>;
   deleteMonitor(id: number): Promise<void>;
-  /** Monitors whose deadline has passed, soonest first. */
+  /** Changes settings in one transaction; `change` sees the current monitor (null: it is gone). */
+  updateSettings(monitorId: number, change: (current: Monitor) => SettingsChange | null, now: number): Promise<Monitor | null>;
+  /** States whose deadline has passed, soonest first. */
   dueMonitors(now: number, limit: number): Promise<Monitor[]>;
-  /** Applies a transition in one transaction; false (nothing written) if the monitor changed meanwhile. */
+  /** Applies a transition in one transaction; false (nothing written) if the state changed meanwhile. */
   transition(t: Transition): Promise<boolean>;
   /** Moves every deadline before `until` to `until` (no monitor judged before the server had a full period to hear it). */
   postponeDeadlines(until: (m: Monitor) => number): Promise<number>;
+  /** The history of every environment of the monitor, newest first. */
   flips(monitorId: number, opts?: { limit?: number; since?: number }): Promise<Flip[]>;
+
+  /** Counts a check-in that could not be applied (atomically: several processes may count at once). */
+  countRefusal(projectId: number, reason: RefusalReason, at: number, slug: string | null, detail: string | null, count?: number): Promise<void>;
+  refusals(projectId?: number): Promise<Refusal[]>;
 
   enqueue(n: NewNotification): Promise<Notification>;
   /** Claims due pending notifications (conditional update: one worker each). */

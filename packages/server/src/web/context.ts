@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/load.js';
+import type { MonitorPatch } from '../monitors/definition.js';
 import type { PresentedMonitor } from '../monitors/routes.js';
 import type { AlertStore } from '../store/alerts.js';
 import type { Monitor, MonitorStore } from '../store/monitors.js';
@@ -26,7 +27,10 @@ export interface WebDeps {
 export interface DashboardMonitors {
   store: MonitorStore;
   alerts: AlertStore;
-  present(m: Monitor): Promise<PresentedMonitor>;
+  /** A monitor with all its environments (`states`: already read). */
+  present(m: Monitor, states?: Monitor[]): Promise<PresentedMonitor>;
+  /** A person's edit of a monitor's settings (monitors/routes.ts editSettings): throws a ClientError for a bad value. */
+  edit(m: Monitor, patch: MonitorPatch): Promise<void>;
   now(): number;
 }
 

@@ -4,6 +4,7 @@ import { SqliteAdapter, type ColumnDefinitionBuilder, type Kysely } from 'kysely
 export function dialectTypes(db: Kysely<any>) {
   const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
   return {
+    sqlite,
     id: sqlite ? ('integer' as const) : ('bigserial' as const),
     idModifier: (c: ColumnDefinitionBuilder) => (sqlite ? c.primaryKey().autoIncrement() : c.primaryKey()),
     blob: sqlite ? ('blob' as const) : ('bytea' as const),

@@ -6,23 +6,21 @@ import type {
   MonitorFilter,
   MonitorStore,
   NewMonitor,
+  MonitorSource,
   NewNotification,
   Notification,
   NotificationStatus,
+  Refusal,
+  RefusalReason,
   RuleState,
+  SettingName,
+  SettingsChange,
   Transition,
 } from '../monitors.js';
 
-/** Column of each Monitor field that a Transition may set (anything else is refused). */
-const COLUMNS: Record<string, string> = {
-  source: 'source',
+/** Column of each state field that a Transition may set (anything else is refused). */
+const STATE_COLUMNS: Record<string, string> = {
   status: 'status',
-  periodMs: 'period_ms',
-  graceMs: 'grace_ms',
-  schedule: 'schedule',
-  timezone: 'timezone',
-  failureThreshold: 'failure_threshold',
-  recoveryThreshold: 'recovery_threshold',
   failures: 'failures',
   successes: 'successes',
   deadline: 'deadline',
@@ -32,9 +30,6 @@ const COLUMNS: Record<string, string> = {
   downSince: 'down_since',
   downReason: 'down_reason',
   alertSent: 'alert_sent',
-  url: 'url',
-  timeoutMs: 'timeout_ms',
-  lockKey: 'lock_key',
   polling: 'polling',
   gauges: 'gauges',
   conflictsTotal: 'conflicts_total',
@@ -43,21 +38,46 @@ const COLUMNS: Record<string, string> = {
   updatedAt: 'updated_at',
 };
 
+/** Column of each setting (and the source) a settings change may write. */
+const SETTING_COLUMNS: Record<string, string> = {
+  source: 'source',
+  periodMs: 'period_ms',
+  graceMs: 'grace_ms',
+  schedule: 'schedule',
+  timezone: 'timezone',
+  failureThreshold: 'failure_threshold',
+  recoveryThreshold: 'recovery_threshold',
+  url: 'url',
+  timeoutMs: 'timeout_ms',
+  lockKey: 'lock_key',
+};
+
 const DEFAULT_PERIOD_MS = 60_000;
 const DEFAULT_GRACE_MS = 240_000;
 
+/** A monitor's settings joined with one of its states (one row per monitor and environment). */
+const JOINED = `SELECT m.id, m.project_id, m.slug, m.kind, m.source, m.period_ms, m.grace_ms, m.schedule, m.timezone,
+    m.failure_threshold, m.recovery_threshold, m.url, m.timeout_ms, m.lock_key, m.manual_fields, m.created_at,
+    s.id AS state_id, s.environment, s.status, s.failures, s.successes, s.deadline, s.last_ping_at, s.last_ok_at,
+    s.last_reason, s.down_since, s.down_reason, s.alert_sent, s.polling, s.gauges, s.conflicts_total,
+    s.conflict_since, s.conflict_alerted, s.updated_at
+  FROM monitor_states s JOIN monitors m ON m.id = s.monitor_id`;
+
 /**
- * MonitorStore on SqliteStore's better-sqlite3 connection. State changes are conditional updates
+ * MonitorStore on SqliteStore's better-sqlite3 connection. Settings live in `monitors`, state per
+ * environment in `monitor_states` (migration 009). State changes are conditional updates
  * (`WHERE status = ? AND updated_at = ?`) inside `BEGIN IMMEDIATE`, with the flip and its
  * notification written in the same transaction, so a change is recorded and alerted exactly once.
  */
 export class SqliteMonitorStore implements MonitorStore {
   private readonly due: Sqlite.Statement;
-  private readonly byId: Sqlite.Statement;
+  private readonly byState: Sqlite.Statement;
+  private readonly firstState: Sqlite.Statement;
 
   constructor(private readonly db: Sqlite.Database) {
-    this.due = db.prepare('SELECT * FROM monitors WHERE deadline IS NOT NULL AND deadline <= ? ORDER BY deadline LIMIT ?');
-    this.byId = db.prepare('SELECT * FROM monitors WHERE id = ?');
+    this.due = db.prepare(`${JOINED} WHERE s.deadline IS NOT NULL AND s.deadline <= ? ORDER BY s.deadline LIMIT ?`);
+    this.byState = db.prepare(`${JOINED} WHERE s.id = ?`);
+    this.firstState = db.prepare(`${JOINED} WHERE m.id = ? ORDER BY s.id LIMIT 1`);
   }
 
   private tx<T>(fn: () => T): T {
@@ -65,11 +85,15 @@ export class SqliteMonitorStore implements MonitorStore {
   }
 
   async createMonitor(input: NewMonitor, now: number): Promise<Monitor> {
+    return this.tx(() => this.insertMonitor(input, now));
+  }
+
+  private insertMonitor(input: NewMonitor, now: number): Monitor {
     const info = this.db
       .prepare(
-        `INSERT INTO monitors (project_id, slug, kind, source, status, period_ms, grace_ms, schedule, timezone, failure_threshold,
-           recovery_threshold, url, timeout_ms, lock_key, deadline, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO monitors (project_id, slug, kind, source, period_ms, grace_ms, schedule, timezone, failure_threshold,
+           recovery_threshold, url, timeout_ms, lock_key, manual_fields, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         input.projectId,
@@ -85,50 +109,133 @@ export class SqliteMonitorStore implements MonitorStore {
         input.url ?? null,
         input.timeoutMs ?? null,
         input.lockKey ?? null,
-        // A new heartbeat monitor waits for its first ping (no deadline); an uptime monitor is probed at once.
-        input.kind === 'uptime' ? now : null,
+        JSON.stringify(input.manualFields ?? []),
         now,
         now,
       );
-    return (await this.getMonitor(Number(info.lastInsertRowid)))!;
+    const monitorId = Number(info.lastInsertRowid);
+    // A new heartbeat monitor waits for its first ping (no deadline); an uptime monitor is probed at once.
+    const stateId = this.insertState(monitorId, null, input.kind === 'uptime' ? now : null, now);
+    return toMonitor(this.byState.get(stateId) as MonitorRow);
   }
 
-  async ensureMonitor(input: NewMonitor, now: number): Promise<{ monitor: Monitor; created: boolean }> {
+  private insertState(monitorId: number, environment: string | null, deadline: number | null, now: number): number {
+    return Number(
+      this.db
+        .prepare("INSERT INTO monitor_states (monitor_id, environment, status, deadline, created_at, updated_at) VALUES (?, ?, 'new', ?, ?, ?)")
+        .run(monitorId, environment, deadline, now, now).lastInsertRowid,
+    );
+  }
+
+  ensureMonitor(input: NewMonitor, now: number): Promise<{ monitor: Monitor; created: boolean }>;
+  ensureMonitor(input: NewMonitor, now: number, limit: { max: number; sources: MonitorSource[] }): Promise<{ monitor: Monitor; created: boolean } | { monitor: null; created: false }>;
+  async ensureMonitor(input: NewMonitor, now: number, limit?: { max: number; sources: MonitorSource[] }): Promise<{ monitor: Monitor; created: boolean } | { monitor: null; created: false }> {
     const existing = await this.findMonitor(input.projectId, input.slug);
     if (existing) return { monitor: existing, created: false };
     try {
-      return { monitor: await this.createMonitor(input, now), created: true };
+      return this.tx(() => {
+        const raced = this.firstBySlug(input.projectId, input.slug);
+        if (raced) return { monitor: raced, created: false };
+        if (limit && this.countBySources(input.projectId, limit.sources) >= limit.max) return { monitor: null, created: false as const };
+        return { monitor: this.insertMonitor(input, now), created: true };
+      });
     } catch (err) {
-      const raced = await this.findMonitor(input.projectId, input.slug); // another process made it meanwhile
+      const raced = await this.findMonitor(input.projectId, input.slug); // another connection made it meanwhile
       if (raced) return { monitor: raced, created: false };
       throw err;
     }
   }
 
+  async ensureEnvironment(monitorId: number, environment: string, now: number): Promise<Monitor> {
+    const own = this.db.prepare(`${JOINED} WHERE m.id = ? AND s.environment = ?`);
+    const hit = own.get(monitorId, environment) as MonitorRow | undefined;
+    if (hit) return toMonitor(hit);
+    return this.tx(() => {
+      const raced = own.get(monitorId, environment) as MonitorRow | undefined;
+      if (raced) return toMonitor(raced);
+      const unassigned = this.db.prepare('SELECT id FROM monitor_states WHERE monitor_id = ? AND environment IS NULL ORDER BY id LIMIT 1').pluck().get(monitorId) as number | undefined;
+      if (unassigned !== undefined) {
+        this.db.prepare('UPDATE monitor_states SET environment = ? WHERE id = ?').run(environment, unassigned);
+        // Its history so far is this environment's history.
+        this.db.prepare('UPDATE monitor_flips SET environment = ? WHERE monitor_id = ? AND environment IS NULL').run(environment, monitorId);
+        return toMonitor(this.byState.get(unassigned) as MonitorRow);
+      }
+      return toMonitor(this.byState.get(this.insertState(monitorId, environment, null, now)) as MonitorRow);
+    });
+  }
+
   async getMonitor(id: number): Promise<Monitor | null> {
-    const row = this.byId.get(id) as MonitorRow | undefined;
+    const row = this.firstState.get(id) as MonitorRow | undefined;
     return row ? toMonitor(row) : null;
   }
 
-  async findMonitor(projectId: number, slug: string): Promise<Monitor | null> {
-    const row = this.db.prepare('SELECT * FROM monitors WHERE project_id = ? AND slug = ?').get(projectId, slug) as MonitorRow | undefined;
+  async getState(stateId: number): Promise<Monitor | null> {
+    const row = this.byState.get(stateId) as MonitorRow | undefined;
+    return row ? toMonitor(row) : null;
+  }
+
+  async monitorStates(monitorId: number): Promise<Monitor[]> {
+    return (this.db.prepare(`${JOINED} WHERE m.id = ? ORDER BY s.id`).all(monitorId) as MonitorRow[]).map(toMonitor);
+  }
+
+  async findMonitor(projectId: number, slug: string, environment?: string): Promise<Monitor | null> {
+    if (environment === undefined) return this.firstBySlug(projectId, slug);
+    const row = this.db.prepare(`${JOINED} WHERE m.project_id = ? AND m.slug = ? AND s.environment = ?`).get(projectId, slug, environment) as MonitorRow | undefined;
+    return row ? toMonitor(row) : null;
+  }
+
+  private firstBySlug(projectId: number, slug: string): Monitor | null {
+    const row = this.db.prepare(`${JOINED} WHERE m.project_id = ? AND m.slug = ? ORDER BY s.id LIMIT 1`).get(projectId, slug) as MonitorRow | undefined;
     return row ? toMonitor(row) : null;
   }
 
   async listMonitors(filter: MonitorFilter = {}): Promise<Monitor[]> {
     const { where, args } = monitorWhere(filter);
-    return (this.db.prepare(`SELECT * FROM monitors ${where} ORDER BY project_id, slug`).all(...args) as MonitorRow[]).map(toMonitor);
+    return (this.db.prepare(`${JOINED} ${where} ORDER BY m.project_id, m.slug, s.id`).all(...args) as MonitorRow[]).map(toMonitor);
   }
 
   async countMonitors(filter: MonitorFilter = {}): Promise<number> {
     const { where, args } = monitorWhere(filter);
-    return Number(this.db.prepare(`SELECT COUNT(*) FROM monitors ${where}`).pluck().get(...args));
+    return Number(this.db.prepare(`SELECT COUNT(*) FROM monitor_states s JOIN monitors m ON m.id = s.monitor_id ${where}`).pluck().get(...args));
+  }
+
+  async countProjectMonitors(projectId: number, sources?: MonitorSource[]): Promise<number> {
+    return this.countBySources(projectId, sources);
+  }
+
+  private countBySources(projectId: number, sources?: MonitorSource[]): number {
+    if (!sources) return Number(this.db.prepare('SELECT COUNT(*) FROM monitors WHERE project_id = ?').pluck().get(projectId));
+    return Number(this.db.prepare(`SELECT COUNT(*) FROM monitors WHERE project_id = ? AND source IN (${sources.map(() => '?').join(', ')})`).pluck().get(projectId, ...sources));
   }
 
   async deleteMonitor(id: number): Promise<void> {
     this.tx(() => {
       this.db.prepare('DELETE FROM monitor_flips WHERE monitor_id = ?').run(id);
+      this.db.prepare('DELETE FROM monitor_states WHERE monitor_id = ?').run(id);
       this.db.prepare('DELETE FROM monitors WHERE id = ?').run(id);
+    });
+  }
+
+  async updateSettings(monitorId: number, change: (current: Monitor) => SettingsChange | null, now: number): Promise<Monitor | null> {
+    return this.tx(() => {
+      const row = this.firstState.get(monitorId) as MonitorRow | undefined;
+      if (!row) return null;
+      const current = toMonitor(row);
+      const wanted = change(current);
+      if (!wanted) return current;
+      const entries = Object.entries(wanted.set).filter(([, v]) => v !== undefined);
+      const manual = new Set(current.manualFields);
+      for (const f of wanted.manual ?? []) manual.add(f);
+      for (const f of wanted.unmanual ?? []) manual.delete(f);
+      const sets = entries.map(([k]) => {
+        const column = SETTING_COLUMNS[k];
+        if (!column) throw new Error(`monitor setting ${k} cannot be changed`);
+        return `${column} = ?`;
+      });
+      this.db
+        .prepare(`UPDATE monitors SET ${[...sets, 'manual_fields = ?', 'updated_at = ?'].join(', ')} WHERE id = ?`)
+        .run(...entries.map(([, v]) => toColumn(v)), JSON.stringify([...manual].sort()), now, monitorId);
+      return toMonitor(this.firstState.get(monitorId) as MonitorRow);
     });
   }
 
@@ -139,21 +246,23 @@ export class SqliteMonitorStore implements MonitorStore {
   async transition(t: Transition): Promise<boolean> {
     const entries = Object.entries(t.set).filter(([, v]) => v !== undefined);
     const sets = entries.map(([k]) => {
-      const column = COLUMNS[k];
+      const column = STATE_COLUMNS[k];
       if (!column) throw new Error(`monitor field ${k} cannot be set by a transition`);
       return `${column} = ?`;
     });
     const values = entries.map(([, v]) => toColumn(v));
     return this.tx(() => {
       const changed = this.db
-        .prepare(`UPDATE monitors SET ${sets.join(', ')} WHERE id = ? AND status = ? AND updated_at = ?`)
-        .run(...values, t.monitorId, t.expect.status, t.expect.updatedAt).changes;
+        .prepare(`UPDATE monitor_states SET ${sets.join(', ')} WHERE id = ? AND status = ? AND updated_at = ?`)
+        .run(...values, t.stateId, t.expect.status, t.expect.updatedAt).changes;
       if (changed !== 1) return false;
       if (t.flip) {
-        const projectId = (this.db.prepare('SELECT project_id FROM monitors WHERE id = ?').get(t.monitorId) as { project_id: number }).project_id;
+        const owner = this.db
+          .prepare('SELECT s.monitor_id, m.project_id, s.environment FROM monitor_states s JOIN monitors m ON m.id = s.monitor_id WHERE s.id = ?')
+          .get(t.stateId) as { monitor_id: number; project_id: number; environment: string | null };
         this.db
-          .prepare('INSERT INTO monitor_flips (monitor_id, project_id, at, from_status, to_status, reason) VALUES (?, ?, ?, ?, ?, ?)')
-          .run(t.monitorId, projectId, t.flip.at, t.flip.from, t.flip.to, t.flip.reason);
+          .prepare('INSERT INTO monitor_flips (monitor_id, project_id, at, from_status, to_status, reason, environment) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(owner.monitor_id, owner.project_id, t.flip.at, t.flip.from, t.flip.to, t.flip.reason, owner.environment);
       }
       for (const n of t.notify ?? []) this.insertNotification(n);
       return true;
@@ -163,21 +272,38 @@ export class SqliteMonitorStore implements MonitorStore {
   async postponeDeadlines(until: (m: Monitor) => number): Promise<number> {
     return this.tx(() => {
       let moved = 0;
-      const rows = this.db.prepare("SELECT * FROM monitors WHERE deadline IS NOT NULL AND status IN ('up', 'late', 'new')").all() as MonitorRow[];
-      const update = this.db.prepare('UPDATE monitors SET deadline = ? WHERE id = ? AND deadline < ?');
+      const rows = this.db.prepare(`${JOINED} WHERE s.deadline IS NOT NULL AND s.status IN ('up', 'late', 'new')`).all() as MonitorRow[];
+      const update = this.db.prepare('UPDATE monitor_states SET deadline = ? WHERE id = ? AND deadline < ?');
       for (const row of rows) {
         const at = until(toMonitor(row));
-        moved += update.run(at, row.id, at).changes;
+        moved += update.run(at, row.state_id, at).changes;
       }
       return moved;
     });
+  }
+
+  async countRefusal(projectId: number, reason: RefusalReason, at: number, slug: string | null, detail: string | null, count = 1): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO monitor_refusals (project_id, reason, count, first_at, last_at, last_slug, last_detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (project_id, reason) DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at,
+           last_slug = excluded.last_slug, last_detail = excluded.last_detail`,
+      )
+      .run(projectId, reason, count, at, at, slug, detail);
+  }
+
+  async refusals(projectId?: number): Promise<Refusal[]> {
+    const rows = (projectId === undefined
+      ? this.db.prepare('SELECT * FROM monitor_refusals ORDER BY project_id, reason').all()
+      : this.db.prepare('SELECT * FROM monitor_refusals WHERE project_id = ? ORDER BY reason').all(projectId)) as RefusalRow[];
+    return rows.map((r) => ({ projectId: r.project_id, reason: r.reason as RefusalReason, count: r.count, firstAt: r.first_at, lastAt: r.last_at, lastSlug: r.last_slug, lastDetail: r.last_detail }));
   }
 
   async flips(monitorId: number, opts: { limit?: number; since?: number } = {}): Promise<Flip[]> {
     const rows = this.db
       .prepare('SELECT * FROM monitor_flips WHERE monitor_id = ? AND at >= ? ORDER BY at DESC, id DESC LIMIT ?')
       .all(monitorId, opts.since ?? 0, opts.limit ?? 100) as FlipRow[];
-    return rows.map((r) => ({ id: r.id, monitorId: r.monitor_id, projectId: r.project_id, at: r.at, from: r.from_status as Flip['from'], to: r.to_status as Flip['to'], reason: r.reason }));
+    return rows.map((r) => ({ id: r.id, monitorId: r.monitor_id, projectId: r.project_id, at: r.at, from: r.from_status as Flip['from'], to: r.to_status as Flip['to'], reason: r.reason, environment: r.environment }));
   }
 
   private insertNotification(n: NewNotification): number {
@@ -290,6 +416,9 @@ interface MonitorRow {
   slug: string;
   kind: string;
   source: string;
+  manual_fields: string;
+  state_id: number;
+  environment: string | null;
   status: string;
   period_ms: number;
   grace_ms: number;
@@ -326,6 +455,17 @@ interface FlipRow {
   from_status: string;
   to_status: string;
   reason: string | null;
+  environment: string | null;
+}
+
+interface RefusalRow {
+  project_id: number;
+  reason: string;
+  count: number;
+  first_at: number;
+  last_at: number;
+  last_slug: string | null;
+  last_detail: string | null;
 }
 
 interface NotificationRow {
@@ -368,6 +508,9 @@ function toMonitor(r: MonitorRow): Monitor {
     slug: r.slug,
     kind: r.kind as Monitor['kind'],
     source: r.source as Monitor['source'],
+    manualFields: JSON.parse(r.manual_fields) as SettingName[],
+    stateId: r.state_id,
+    environment: r.environment,
     status: r.status as Monitor['status'],
     periodMs: r.period_ms,
     graceMs: r.grace_ms,
@@ -423,10 +566,17 @@ function toRuleState(r: RuleRow): RuleState {
 function monitorWhere(filter: MonitorFilter): { where: string; args: unknown[] } {
   const where: string[] = [];
   const args: unknown[] = [];
-  if (filter.projectId !== undefined) (where.push('project_id = ?'), args.push(filter.projectId));
-  if (filter.kind !== undefined) (where.push('kind = ?'), args.push(filter.kind));
-  if (filter.status !== undefined) (where.push('status = ?'), args.push(filter.status));
-  if (filter.active) where.push("status <> 'paused'");
-  if (filter.pingedBefore !== undefined) (where.push('last_ping_at < ?'), args.push(filter.pingedBefore));
+  if (filter.projectId !== undefined) (where.push('m.project_id = ?'), args.push(filter.projectId));
+  if (filter.kind !== undefined) (where.push('m.kind = ?'), args.push(filter.kind));
+  if (filter.status !== undefined) (where.push('s.status = ?'), args.push(filter.status));
+  if (filter.active) where.push("s.status <> 'paused'");
+  if (filter.pingedBefore !== undefined) (where.push('s.last_ping_at < ?'), args.push(filter.pingedBefore));
+  if (filter.sources?.length) (where.push(`m.source IN (${filter.sources.map(() => '?').join(', ')})`), args.push(...filter.sources));
+  if (filter.environments?.length) {
+    const named = filter.environments.filter((e): e is string => e !== null);
+    const parts = [...(filter.environments.includes(null) ? ['s.environment IS NULL'] : []), ...(named.length ? [`s.environment IN (${named.map(() => '?').join(', ')})`] : [])];
+    where.push(`(${parts.join(' OR ')})`);
+    args.push(...named);
+  }
   return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
 }

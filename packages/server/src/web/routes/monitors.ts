@@ -1,6 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { MonitorPatch } from '../../monitors/definition.js';
 import { forwardedDelivery } from '../../monitors/notify.js';
-import { latencySeries } from '../../monitors/routes.js';
+import { groupByMonitor, latencySeries } from '../../monitors/routes.js';
+import { ClientError } from '../../lib/errors.js';
+import type { Monitor } from '../../store/monitors.js';
 import type { Project } from '../../store/model.js';
 import { pageContext, sendHtml, type DashboardMonitors, type WebDeps } from '../context.js';
 import { monitorsPage, type BotSection } from '../views/monitors.js';
@@ -10,25 +13,77 @@ const LATENCY_STEP_MINUTES = 5;
 const FLIPS_PER_MONITOR = 20;
 const ALERTS_PER_BOT = 50;
 
+type EditRequest = FastifyRequest<{ Params: { id: string }; Body: Record<string, unknown> }>;
+
 export function monitorRoutes(app: FastifyInstance, deps: WebDeps): void {
-  app.get('/monitors', async (req, reply) => {
+  app.get('/monitors', async (req: FastifyRequest<{ Querystring: { saved?: string; error?: string } }>, reply) => {
     const projects = await deps.store.listProjects();
     const m = deps.monitors;
     const now = m ? m.now() : deps.now();
-    const bots = m ? await Promise.all(projects.map((p) => botSection(m, p, now))) : projects.map((project) => ({ project, monitors: [], latency: [], notifications: [], alertLog: [] }));
+    const bots = m ? await Promise.all(projects.map((p) => botSection(m, p, now))) : projects.map((project) => ({ project, monitors: [], latency: [], notifications: [], alertLog: [], refusals: [] }));
     const targets = m ? await m.alerts.listTargets() : [];
-    return sendHtml(reply, monitorsPage(pageContext(deps, req), { enabled: !!m, now, bots, targets, latencyHours: LATENCY_HOURS, latencyStepMinutes: LATENCY_STEP_MINUTES }));
+    const flash = req.query.saved ? `Saved the settings of ${req.query.saved}; check-ins no longer change them.` : undefined;
+    return sendHtml(
+      reply,
+      monitorsPage(pageContext(deps, req), { enabled: !!m, now, bots, targets, latencyHours: LATENCY_HOURS, latencyStepMinutes: LATENCY_STEP_MINUTES, checkInMonitorLimit: deps.config.monitors.checkInMonitorLimit, ...(flash ? { flash } : {}) }),
+    );
+  });
+
+  /**
+   * The monitor card's edit form. Only the fields whose value the person changed become "set by
+   * hand" (the form shows every current value); "Give back to check-ins" clears every mark.
+   */
+  app.post('/monitors/:id/settings', async (req: EditRequest, reply) => {
+    const m = deps.monitors;
+    if (!m) throw new ClientError(404, 'Monitors are not running in this server.');
+    const monitor = /^\d+$/.test(req.params.id) ? await m.store.getMonitor(Number(req.params.id)) : null;
+    if (!monitor) throw new ClientError(404, `There is no monitor ${req.params.id}.`);
+    const patch = req.body?.['giveBack'] ? giveBack(monitor) : formPatch(monitor, req.body ?? {});
+    if (Object.keys(patch).length) await m.edit(monitor, patch);
+    return reply.redirect(`/monitors?saved=${encodeURIComponent(monitor.slug)}#monitor-${monitor.id}`, 303);
   });
 }
 
-/** One bot (project): its monitors with lock view and flips, latency percentiles, recent monitor and issue alerts. */
+/** The form's values that differ from the monitor's, as an API patch (seconds, numbers, "" for no schedule). */
+function formPatch(m: Monitor, body: Record<string, unknown>): MonitorPatch {
+  const text = (key: string) => (typeof body[key] === 'string' ? (body[key] as string).trim() : null);
+  const number = (key: string, label: string): number | null => {
+    const value = text(key);
+    if (value === null || value === '') return null;
+    const n = Number(value);
+    if (!Number.isFinite(n)) throw new ClientError(400, `${label}: "${value}" is not a number.`);
+    return n;
+  };
+  const patch: MonitorPatch = {};
+  const period = number('periodSeconds', 'Period');
+  if (period !== null && period * 1000 !== m.periodMs) patch.periodSeconds = period;
+  const grace = number('graceSeconds', 'Grace');
+  if (grace !== null && grace * 1000 !== m.graceMs) patch.graceSeconds = grace;
+  const schedule = text('schedule');
+  if (schedule !== null && schedule !== (m.schedule ?? '')) patch.schedule = schedule;
+  const timezone = text('timezone');
+  if (timezone !== null && timezone !== (m.timezone ?? '')) patch.timezone = timezone;
+  const failures = number('failureThreshold', 'Failure threshold');
+  if (failures !== null && failures !== m.failureThreshold) patch.failureThreshold = failures;
+  const recoveries = number('recoveryThreshold', 'Recovery threshold');
+  if (recoveries !== null && recoveries !== m.recoveryThreshold) patch.recoveryThreshold = recoveries;
+  return patch;
+}
+
+function giveBack(m: Monitor): MonitorPatch {
+  const fields: Record<string, keyof MonitorPatch> = { periodMs: 'periodSeconds', graceMs: 'graceSeconds', schedule: 'schedule', timezone: 'timezone', failureThreshold: 'failureThreshold', recoveryThreshold: 'recoveryThreshold', url: 'url', timeoutMs: 'timeoutSeconds', lockKey: 'lockKey' };
+  return Object.fromEntries(m.manualFields.map((f) => [fields[f], null])) as MonitorPatch;
+}
+
+/** One bot (project): its monitors with their environments, lock view and flips, latency percentiles, recent alerts, refused check-ins. */
 async function botSection(m: DashboardMonitors, project: Project, now: number): Promise<BotSection> {
-  const list = await m.store.listMonitors({ projectId: project.id });
-  const [monitors, latency, recorded, alertLog] = await Promise.all([
-    Promise.all(list.map(async (mon) => ({ monitor: await m.present(mon), flips: await m.store.flips(mon.id, { limit: FLIPS_PER_MONITOR }) }))),
+  const groups = groupByMonitor(await m.store.listMonitors({ projectId: project.id }));
+  const [monitors, latency, recorded, alertLog, refusals] = await Promise.all([
+    Promise.all(groups.map(async (states) => ({ monitor: await m.present(states[0]!, states), flips: await m.store.flips(states[0]!.id, { limit: FLIPS_PER_MONITOR }) }))),
     latencySeries(m.store, project.id, now, LATENCY_HOURS * 60, LATENCY_STEP_MINUTES),
     m.store.notifications({ projectId: project.id, limit: ALERTS_PER_BOT }),
     m.alerts.recentLog({ projectId: project.id, limit: ALERTS_PER_BOT }),
+    m.store.refusals(project.id),
   ]);
   // A forwarded notification's delivery state is its alert outbox rows' (sent, pending, failed).
   const notifications = await Promise.all(
@@ -37,5 +92,5 @@ async function botSection(m: DashboardMonitors, project: Project, now: number): 
   // Worst first: down, late, then the rest by name.
   const rank: Record<string, number> = { down: 0, late: 1, new: 2, up: 3, paused: 4 };
   monitors.sort((a, b) => (rank[a.monitor.status] ?? 9) - (rank[b.monitor.status] ?? 9) || a.monitor.slug.localeCompare(b.monitor.slug));
-  return { project, monitors, latency, notifications, alertLog };
+  return { project, monitors, latency, notifications, alertLog, refusals };
 }

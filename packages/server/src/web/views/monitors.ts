@@ -1,10 +1,10 @@
 import type { LatencyPoint, PresentedMonitor } from '../../monitors/routes.js';
 import type { AlertLogEntry, AlertTarget } from '../../store/alerts.js';
-import type { Flip, MonitorStatus, Notification } from '../../store/monitors.js';
+import type { Flip, MonitorStatus, Notification, Refusal } from '../../store/monitors.js';
 import type { Project } from '../../store/model.js';
 import { html, jsonForScript, raw, type Html } from '../html.js';
 import { ago, isoMinute } from './components.js';
-import { page, type PageContext } from './layout.js';
+import { csrfField, page, type PageContext } from './layout.js';
 
 export interface MonitorRow {
   monitor: PresentedMonitor;
@@ -18,6 +18,8 @@ export interface BotSection {
   latency: LatencyPoint[];
   notifications: Notification[];
   alertLog: AlertLogEntry[];
+  /** Check-ins the monitors refused, per reason (limit reached, no usable slug, impossible schedule). */
+  refusals: Refusal[];
 }
 
 export interface MonitorsPageData {
@@ -29,6 +31,9 @@ export interface MonitorsPageData {
   targets: AlertTarget[];
   latencyHours: number;
   latencyStepMinutes: number;
+  /** BOTPULSE_CHECKIN_MONITOR_LIMIT, named next to refused check-ins. */
+  checkInMonitorLimit: number;
+  flash?: string;
 }
 
 const STATUS_LABEL: Record<MonitorStatus, string> = { new: 'New', up: 'Up', late: 'Late', down: 'Down', paused: 'Paused' };
@@ -46,6 +51,7 @@ export function monitorsPage(ctx: PageContext, d: MonitorsPageData): Html {
   <span class="mon-counts">${(['up', 'late', 'down', 'new', 'paused'] as const).map((s) => (count(s) ? html`${monitorStatusBadge(s)}<span class="num">${count(s)}</span> ` : ''))}</span>
   <span class="spacer"></span><a class="btn small" href="/monitors">Refresh</a></div>
 ${!d.enabled ? html`<div class="flash error" role="status">Monitors are not running in this server.</div>` : ''}
+${d.flash ? html`<div class="flash" role="status">${d.flash}</div>` : ''}
 ${disabled.map((t) => html`<div class="flash error" role="alert">Alert target ${t.channel} <code>${t.target}</code> is disabled${t.disabledAt ? html` since ${ago(t.disabledAt, ctx.now)}` : ''}: ${t.disabledReason ?? 'no reason recorded'}. Run <code>botpulse test-alert</code> to re-enable it.</div>`)}
 ${d.bots.length ? d.bots.map((b) => botSection(d, b)) : html`<div class="section"><div class="empty">No projects yet.</div></div>`}`;
   return page(ctx, { title: 'Monitors', section: 'monitors', body, charts: d.bots.some((b) => b.latency.length > 0) });
@@ -56,6 +62,7 @@ function botSection(d: MonitorsPageData, b: BotSection): Html {
   return html`<section class="section bot" id="${id}">
   <h2>${b.project.name} <span class="faint mono">${b.project.slug}</span></h2>
   <div class="body">
+  ${b.refusals.map((r) => refusalNotice(d, r))}
   ${b.monitors.length
     ? html`<div class="monitors">${b.monitors.map((r) => monitorCard(d.now, r))}</div>`
     : html`<div class="empty small-empty">No monitors yet. Ping <code>/api/${b.project.id}/heartbeat/&lt;slug&gt;?sentry_key=…</code>, send Sentry check-ins, or <code>POST /api/v1/monitors</code>.</div>`}
@@ -86,9 +93,52 @@ function monitorCard(now: number, r: MonitorRow): Html {
     ${m.kind === 'heartbeat' ? html`<tr><th>409 conflicts</th><td class="num">${m.conflictsTotal}</td></tr>` : ''}
     ${m.kind === 'uptime' ? html`<tr><th>Probe</th><td>${m.url ?? ''}</td></tr>` : ''}
     ${m.gauges && Object.keys(m.gauges).length ? html`<tr><th>Gauges</th><td>${Object.entries(m.gauges).slice(0, 12).map(([k, v]) => html`<span class="gauge">${k} <b class="num">${v}</b></span> `)}</td></tr>` : ''}
+    ${m.setByHand.length ? html`<tr><th>Set by hand</th><td>${m.setByHand.join(', ')} <span class="faint">(check-ins' monitor_config leaves these alone)</span></td></tr>` : ''}
   </table>
-  ${flipList(now, r.flips)}
+  ${environmentTable(now, m)}
+  ${m.kind === 'heartbeat' ? editForm(m) : ''}
+  ${flipList(now, r.flips, m.environments.length > 1)}
 </article>`;
+}
+
+/**
+ * Each environment's own state (Sentry: one monitor, a state per environment), shown when the
+ * monitor has several environments or one that is not `production`: each goes down and recovers
+ * on its own; the card's badge is the worst of them.
+ */
+function environmentTable(now: number, m: PresentedMonitor): Html {
+  const named = m.environments.filter((e) => e.environment !== null);
+  // One environment under Sentry's default name says nothing the card does not already say.
+  if (named.length === 0 || (m.environments.length === 1 && named[0]!.environment === 'production')) return html``;
+  return html`<table class="crumbs-table environments" data-environments="${m.slug}"><tr><th>Environment</th><th>State</th><th>Last ping</th><th></th></tr>${m.environments.map(
+    (e) => html`<tr data-environment="${e.environment ?? ''}"><td class="mono">${e.environment ?? html`<span class="faint">not tied to one yet</span>`}</td><td>${monitorStatusBadge(e.status)}</td><td class="time">${e.lastPingAt ? ago(e.lastPingAt, now) : html`<span class="faint">never</span>`}</td><td class="msg">${e.status === 'down' ? (e.downReason ?? '') : (e.lastReason ?? '')}</td></tr>`,
+  )}</table>`;
+}
+
+/** The person's edit: every value shown; what is changed becomes "set by hand" (check-ins stop changing it). */
+function editForm(m: PresentedMonitor): Html {
+  if (m.source === 'config') return html`<p class="faint small-empty">Declared in BOTPULSE_MONITORS: edit it in the configuration.</p>`;
+  return html`<details class="edit-monitor"><summary>Edit settings</summary>
+  <form method="post" action="/monitors/${m.id}/settings" class="form-grid">
+    <label>Period (s) <input name="periodSeconds" inputmode="decimal" value="${m.periodSeconds}"></label>
+    <label>Grace (s) <input name="graceSeconds" inputmode="decimal" value="${m.graceSeconds}"></label>
+    <label>Cron schedule <input name="schedule" value="${m.schedule ?? ''}" placeholder="e.g. 0 3 * * * or @daily"></label>
+    <label>Time zone <input name="timezone" value="${m.timezone ?? ''}" placeholder="UTC"></label>
+    <label>Failures before down <input name="failureThreshold" inputmode="numeric" value="${m.failureThreshold}"></label>
+    <label>Successes before up <input name="recoveryThreshold" inputmode="numeric" value="${m.recoveryThreshold}"></label>
+    <div class="form-actions"><button class="small" type="submit">Save</button>
+    ${m.setByHand.length ? html`<button class="small ghost" type="submit" name="giveBack" value="1" title="The SDK's monitor_config decides these settings again">Give back to check-ins</button>` : ''}</div>
+  </form></details>`;
+}
+
+const REFUSAL_TEXT: Record<Refusal['reason'], (d: MonitorsPageData, r: Refusal) => Html> = {
+  limit: (d, r) => html`${r.count} check-in${r.count === 1 ? '' : 's'} for unknown monitors refused: limit ${d.checkInMonitorLimit} reached`,
+  slug: (_d, r) => html`${r.count} check-in${r.count === 1 ? '' : 's'} refused: no usable monitor slug`,
+  schedule: (_d, r) => html`${r.count} check-in monitor_config${r.count === 1 ? '' : 's'} refused: impossible or unreadable schedule`,
+};
+
+function refusalNotice(d: MonitorsPageData, r: Refusal): Html {
+  return html`<div class="flash error" role="status" data-refused="${r.reason}">${REFUSAL_TEXT[r.reason](d, r)} <span class="faint">(last ${ago(r.lastAt, d.now)}${r.lastSlug ? html`, <code>${r.lastSlug}</code>` : ''}: ${r.lastDetail ?? ''})</span></div>`;
 }
 
 function lockText(m: PresentedMonitor): Html {
@@ -104,11 +154,12 @@ function lockText(m: PresentedMonitor): Html {
   return html`host <b>${host}</b> pid <b>${pid}</b>${env ? html` · ${env}` : ''}${since ? html` · since ${isoMinute(Date.parse(since))}` : ''} <span class="faint">(${via})</span>`;
 }
 
-function flipList(now: number, flips: Flip[]): Html {
+/** The downtime history; each change names its environment when the monitor has several. */
+function flipList(now: number, flips: Flip[], nameEnvironments: boolean): Html {
   if (!flips.length) return html``;
   return html`<details class="flips"><summary>Downtime history <span class="faint">(${flips.length} change${flips.length === 1 ? '' : 's'})</span></summary>
   <table class="crumbs-table">${flips.map(
-    (f) => html`<tr><td class="time">${ago(f.at, now)}</td><td class="cat">${monitorStatusBadge(f.from)} → ${monitorStatusBadge(f.to)}</td><td class="msg">${f.reason ?? ''}</td></tr>`,
+    (f) => html`<tr><td class="time">${ago(f.at, now)}</td><td class="cat">${monitorStatusBadge(f.from)} → ${monitorStatusBadge(f.to)}</td><td class="msg">${nameEnvironments && f.environment ? html`<span class="mono">${f.environment}</span>: ` : ''}${f.reason ?? ''}</td></tr>`,
   )}</table></details>`;
 }
 

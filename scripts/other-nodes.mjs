@@ -1,0 +1,26 @@
+// The Node versions the SDK's own tests also run on, besides the machine's Node 20 (which the
+// server needs: better-sqlite3 in node_modules is built for its ABI). Node 20 reached its end of
+// life in April 2026; bot authors run the LTS lines. In December 2026 that is Node 26 (Active LTS
+// since October 2026) and Node 24 (Maintenance LTS, what most bots run). Change the list when a
+// new line becomes LTS; `node scripts/fetch-node.mjs` fetches what it names.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const SDK_TEST_NODE_MAJORS = ['24', '26'];
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Where fetch-node.mjs puts the official binary of one major version (git-ignored). */
+export function nodeDir(major) {
+  return join(root, '.cache', 'node', major);
+}
+
+/** The binary of `major` if it is there and really is that version, else undefined. */
+export function nodeBinary(major) {
+  const bin = join(nodeDir(major), 'bin', 'node');
+  if (!existsSync(bin)) return undefined;
+  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+  return version.startsWith(`v${major}.`) ? bin : undefined;
+}
