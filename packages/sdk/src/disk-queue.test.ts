@@ -136,7 +136,8 @@ describe('client reports', () => {
     const [report] = transport.payloads('client_report');
     assert.deepEqual(report.discarded_events, [{ reason: 'sample_rate', category: 'error', quantity: 2 }]);
     assert.ok(Math.abs(report.timestamp - Date.now() / 1000) < 60);
-    assert.deepEqual(dropper.transport.payloads('client_report')[0].discarded_events, [
+    const byReason = (a: { reason: string }, b: { reason: string }) => a.reason.localeCompare(b.reason);
+    assert.deepEqual([...dropper.transport.payloads('client_report')[0].discarded_events].sort(byReason), [
       { reason: 'before_send', category: 'error', quantity: 1 },
       { reason: 'event_processor', category: 'error', quantity: 1 },
     ]);
