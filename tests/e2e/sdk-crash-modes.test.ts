@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
 import { unhandledRejectionMode } from '../../packages/sdk/src/index.js';
-import { eventsFromApi, eventually, newDiskQueueDir } from './sdk-support/bot-process.js';
+import { botNode, eventsFromApi, eventually, newDiskQueueDir } from './sdk-support/bot-process.js';
 
 const CHILD = fileURLToPath(new URL('./sdk-support/crash-modes.mjs', import.meta.url));
 
@@ -41,7 +41,7 @@ const CASES: Case[] = [
 
 function runChild(c: Case, server: TestServer, withSdk: boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(c.nodeArgs ?? []), CHILD], {
+    const child = spawn(botNode(), [...(c.nodeArgs ?? []), CHILD], {
       env: {
         PATH: process.env['PATH'] ?? '',
         NODE_OPTIONS: c.nodeOptions ?? '',

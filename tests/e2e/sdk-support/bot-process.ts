@@ -40,6 +40,11 @@ process.once('exit', () => {
   for (const dir of diskQueueDirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** The Node the bot children run on: BOTPULSE_BOT_NODE (e.g. .cache/node/24/bin/node), else this one. */
+export function botNode(): string {
+  return process.env['BOTPULSE_BOT_NODE'] || process.execPath;
+}
+
 export function newDiskQueueDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'botpulse-diskq-'));
   diskQueueDirs.push(dir);
@@ -47,7 +52,7 @@ export function newDiskQueueDir(): string {
 }
 
 export function startBot(options: BotRunOptions): BotRun {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(SUPPORT, options.script ?? 'quickstart-bot.mjs')], {
+  const child = spawn(botNode(), [...(options.nodeArgs ?? []), join(SUPPORT, options.script ?? 'quickstart-bot.mjs')], {
     env: {
       PATH: process.env['PATH'] ?? '',
       NODE_OPTIONS: '', // not the test runner's loader
