@@ -94,3 +94,63 @@ describe('an unmodified @sentry/node reporting to Botpulse', () => {
     }
   });
 });
+
+/** Secrets the probing of issue 11 found on disk; none may reach any file of the data directory. */
+const SECRETS = {
+  token: `987654321:${'AAF7' + 'x'.repeat(27) + 'Qz9k'}`,
+  queryKey: 'AIzaSyBprobeQueryKey0123456789',
+  sig: 'sigprobe0a1b2c3d4e5f',
+  signature: 'signatureprobe9f8e7d6c',
+  pwd: 'pwdprobe-hunter2',
+  pass: 'passprobe-correcthorse',
+  openai: 'sk-proj-OpenAIprobe0123456789abcdefABCDEF',
+  anthropic: 'sk-ant-api03-AnthropicProbe_0123456789-abcdefgh',
+};
+
+describe('secrets found by probing never reach the disk (issue 11)', () => {
+  let server: TestServer;
+  let ids: Record<string, string>;
+
+  before(async () => {
+    server = await startTestServer();
+    const client = fileURLToPath(new URL('./clients/sentry-node-secrets.mjs', import.meta.url));
+    const { stdout: out } = await promisify(execFile)(process.execPath, [client, server.dsn, JSON.stringify(SECRETS)], { encoding: 'utf8', timeout: 60_000 });
+    ids = JSON.parse(out);
+    // An item type named after the token: no SDK sends one, so a raw envelope does.
+    const envelope = `{"dsn":"${server.dsn}"}\n{"type":"x-${SECRETS.token}","length":2}\n{}\n`;
+    const res = await fetch(`${server.url}/api/${server.project.id}/envelope/`, { method: 'POST', body: envelope });
+    assert.equal(res.status, 200);
+    await server.digested();
+  });
+  after(async () => server.close());
+
+  it('stores every event, each with [Filtered] where a secret was', async () => {
+    for (const name of ['attachment', 'doubleEncoded', 'queryParameters', 'apiKeys']) {
+      const event = await server.botpulse.store.getEvent(server.project.id, ids[name]!);
+      assert.ok(event, `${name} stored`);
+      if (name !== 'attachment') assert.match(JSON.stringify(event), /\[Filtered\]/, name);
+    }
+    const withAttachment = await server.botpulse.store.getEvent(server.project.id, ids.attachment!);
+    assert.equal(withAttachment!.attachments.length, 1);
+    assert.match(withAttachment!.attachments[0]!.filename, /^dump-\[Filtered\]\.txt$/);
+    assert.match(withAttachment!.attachments[0]!.contentType ?? '', /^text\/plain; token="?\[Filtered\]"?$/);
+    assert.equal((await server.botpulse.store.itemCounts(server.project.id)).unknown, 1);
+  });
+
+  it('leaves none of them in any file of the data directory, nor in /health', async () => {
+    const token = SECRETS.token;
+    const needles = [
+      ...Object.entries(SECRETS).filter(([k]) => k !== 'token').map(([, v]) => v),
+      token.split(':')[1]!,
+      token.replace(':', '%253A'),
+    ];
+    const health = await (await fetch(`${server.url}/health`)).text();
+    for (const needle of needles) assert.ok(!health.includes(needle), `${needle} in /health`);
+    // The database, its WAL and shared memory, the spool file: as the running server left them.
+    for (const file of readdirSync(server.dataDir)) {
+      const bytes = readFileSync(join(server.dataDir, file));
+      for (const needle of needles) assert.equal(bytes.indexOf(needle), -1, `${needle} found in ${file}`);
+    }
+  });
+});
+

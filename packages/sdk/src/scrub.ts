@@ -2,13 +2,24 @@
 // record goes through here before it is queued. The server scrubs again (defense in depth).
 
 /**
- * A Telegram bot token anywhere in a string: `<bot id>:<secret>`.
+ * A Telegram bot token anywhere in a string: `<bot id>:<secret>`, also with the colon
+ * percent-encoded once (`%3A`) or twice (`%253A`, a URL encoded into another URL).
  * @example text.replace(BOT_TOKEN_PATTERN, '[bot-token]')
  */
-export const BOT_TOKEN_PATTERN = /\d{3,20}:[A-Za-z0-9_-]{30,}/g;
+export const BOT_TOKEN_PATTERN = /\d{3,20}(?::|%(?:25)*3[Aa])[A-Za-z0-9_-]{30,}/g;
 /** `/bot<id>:<anything>` in a Bot API URL, even when the secret part is short or unusual. */
 // Backslash excluded too, so that applied to JSON text it never eats half of an escape like \".
 const BOT_URL_PATTERN = /\/bot\d+:[^/?#\s"'\\]*/g;
+/** The same with an encoded colon: the secret ends where its alphabet does (`%2F` is the next slash). */
+const ENCODED_BOT_URL_PATTERN = /\/bot\d+%(?:25)*3[Aa][A-Za-z0-9_-]*/g;
+/**
+ * Key and signature query parameters (`?key=`, `&sig=`, `&signature=`, `&pwd=`, `&pass=`), which
+ * a key-name rule cannot take (`key` would hide `monkey`). Also at the start of a string or of a
+ * JSON string (`"key=…&q=1"`, a query string on its own). Mirrors the server's scrubber.
+ */
+const SECRET_QUERY_PARAMETER_PATTERN = /(^|[?&;"])(key|pwd|pass|sig|signature)=(?!\[)[^&#\s"'<>\\]+/gi;
+/** OpenAI (`sk-…`, `sk-proj-…`), Anthropic (`sk-ant-…`) and Stripe (`sk_live_…`) keys in free text. */
+const PREFIXED_API_KEY_PATTERN = /\bsk-(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]{20,}|\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}/g;
 /** Keys whose values are secrets whatever they look like. */
 const SECRET_KEY_PATTERN = /(token|password|passwd|secret|authorization|cookie|api[-_]?key|private[-_]?key|credential|session[-_]?id|dsn)/i;
 /** Keys that look secret but are harmless ids/counters we want to keep. */
@@ -36,9 +47,13 @@ export function registerSecret(secret: string | undefined): void {
 export function scrubString(text: string): string {
   let out = text;
   for (const secret of knownSecrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED_TOKEN);
-  // Cheap pre-check: every token contains a digit followed by ':'.
-  if (!out.includes(':')) return out;
-  return out.replace(BOT_URL_PATTERN, `/bot${REDACTED_TOKEN}`).replace(BOT_TOKEN_PATTERN, REDACTED_TOKEN);
+  // Cheap pre-checks: a token holds ':' or an encoded one; the other patterns '=' or 'k-'/'k_'.
+  if (out.includes(':') || out.includes('%')) {
+    out = out.replace(BOT_URL_PATTERN, `/bot${REDACTED_TOKEN}`).replace(ENCODED_BOT_URL_PATTERN, `/bot${REDACTED_TOKEN}`).replace(BOT_TOKEN_PATTERN, REDACTED_TOKEN);
+  }
+  if (out.includes('=')) out = out.replace(SECRET_QUERY_PARAMETER_PATTERN, `$1$2=${FILTERED}`);
+  if (out.includes('k-') || out.includes('k_')) out = out.replace(PREFIXED_API_KEY_PATTERN, FILTERED);
+  return out;
 }
 
 /**

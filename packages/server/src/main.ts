@@ -7,6 +7,7 @@ import { DigestWorker } from './digest/worker.js';
 import { createScrubber } from './digest/scrub.js';
 import { buildApp } from './http/app.js';
 import { IngestStats } from './http/stats.js';
+import { BodyBudget } from './ingest/body-budget.js';
 import { Spool } from './ingest/spool.js';
 import { createMetrics, metricsRoute } from './metrics/registry.js';
 import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitors/monitoring.js';
@@ -50,9 +51,12 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'botpulse' } });
   // WAL checkpoints run on the digest thread's connection, not on the thread answering HTTP.
   const store = await openStore(config, { checkpoints: false });
+  if (store instanceof SqliteStore && store.tightened.length > 0) {
+    logger.warn({ tightened: store.tightened }, 'data files were readable by other users; made them private (directory 0700, files 0600)');
+  }
   const spool = new Spool(store, config.backlogLimit);
   await spool.init();
-  const stats = new IngestStats();
+  const stats = new IngestStats(new BodyBudget(config.limits.maxBodyBytesInFlight));
   // /status asks the monitors (created after alerting, which they send through) for their summary.
   let monitoring: Monitoring | null = null;
   const statusExtras = async () => (monitoring ? monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { presentProject } from '../http/present.js';
 import { hashPassword } from '../lib/password.js';
+import { privateFile } from '../lib/private-files.js';
 import { createBotpulse } from '../main.js';
 import type { Store } from '../store/store.js';
 
@@ -15,6 +16,9 @@ const INITIAL_PASSWORD_FILE = 'initial-admin-password';
 export async function serve(): Promise<void> {
   const config = loadConfig();
   const botpulse = await createBotpulse(config);
+  // Written 0600 (below); a copy loosened by hand or restored from a backup is tightened again.
+  const tightened = [INITIAL_TOKEN_FILE, INITIAL_PASSWORD_FILE].flatMap((name) => privateFile(join(config.dataDir, name)));
+  if (tightened.length > 0) botpulse.logger.warn({ tightened }, 'credential files were readable by other users; made them 0600');
   const firstStart = await bootstrap(botpulse.store, config.dataDir);
   const adminCreated = await bootstrapAdmin(botpulse.store, config.dataDir);
   // Registered before anything is printed: whoever reads the banner may signal at once.

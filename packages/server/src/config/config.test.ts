@@ -26,7 +26,34 @@ describe('configuration', () => {
       () => loadConfig({ BOTPULSE_PORT: '99999', ERROR_LOG_RETENTION_DAYS: 'soon' }),
       (err: Error) => err instanceof ConfigError && /BOTPULSE_PORT/.test(err.message) && /ERROR_LOG_RETENTION_DAYS/.test(err.message),
     );
-    assert.throws(() => loadConfig({ BOTPULSE_SCRUB_EXTRA_PATTERNS: '(' }), /not a valid regex/);
+    assert.throws(() => loadConfig({ BOTPULSE_SCRUB_EXTRA_PATTERNS: '(' }), /BOTPULSE_SCRUB_EXTRA_PATTERNS: "\(" is not a valid RE2 pattern: .*missing closing \)/);
+  });
+
+  it('refuses at start a scrub pattern that needs backtracking (a backreference, a lookbehind), saying why', () => {
+    for (const [pattern, reason] of [
+      ['(a)\\1', /invalid escape sequence: `\\1`/],
+      ['(?<=token )\\w+', /invalid named capture|invalid or unsupported Perl syntax/],
+      ['x(?!y)', /missing argument to repetition operator|invalid or unsupported Perl syntax/],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ BOTPULSE_SCRUB_EXTRA_PATTERNS: pattern }),
+        (err: Error) =>
+          err instanceof ConfigError &&
+          err.message.includes(`BOTPULSE_SCRUB_EXTRA_PATTERNS: "${pattern}" is not a valid RE2 pattern`) &&
+          reason.test(err.message) &&
+          /no backreferences .* no lookahead or lookbehind/.test(err.message),
+        pattern,
+      );
+    }
+  });
+
+  it('compiles scrub patterns with RE2 (linear time), comma-separated or as a JSON array when a pattern holds a comma', () => {
+    const listed = loadConfig({ BOTPULSE_SCRUB_EXTRA_PATTERNS: '(a+)+$, acme_\\w+' }).scrub.extraPatterns;
+    assert.deepEqual(listed.map((p) => [p.source, p.engine]), [['(a+)+$', 're2js'], ['acme_\\w+', 're2js']]);
+    const json = loadConfig({ BOTPULSE_SCRUB_EXTRA_PATTERNS: JSON.stringify(['\\b\\d{13,16}\\b', 'x,y']) }).scrub.extraPatterns;
+    assert.deepEqual(json.map((p) => p.source), ['\\b\\d{13,16}\\b', 'x,y']);
+    assert.equal(json[0]!.test('card 4111111111111111 end'), true);
+    assert.throws(() => loadConfig({ BOTPULSE_SCRUB_EXTRA_PATTERNS: '[1, 2]' }), /must be an array of pattern strings/);
   });
 
   it('reads a JSON file that the environment overrides, and *_FILE values', () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { toAlertConfig, type AlertConfig } from '../alerts/config.js';
 import { toMonitorConfig, type MonitorConfig } from '../monitors/config.js';
+import { compileUserRegex, UserRegexError, type UserRegex } from '../lib/user-regex.js';
 import { configSchema, CONFIG_KEYS, type RawConfig } from './schema.js';
 
 /** The configuration every part of the server reads; built once at start and frozen. */
@@ -16,6 +17,8 @@ export interface Config {
   limits: {
     maxBodyBytes: number;
     maxDecompressedBytes: number;
+    /** All request bodies held at once, after decompression (ingest/body-budget.ts). */
+    maxBodyBytesInFlight: number;
     maxEventBytes: number;
     maxAttachmentBytes: number;
   };
@@ -23,7 +26,7 @@ export interface Config {
   digestBatch: number;
   rawItemRetentionHours: number;
   retentionDays: number;
-  scrub: { extraKeys: string[]; extraPatterns: RegExp[] };
+  scrub: { extraKeys: string[]; extraPatterns: UserRegex[] };
   /** Alert rules, channels and noise control (docs/alerts.md). */
   alerts: AlertConfig;
   /** Heartbeats, uptime probes, thresholds, /metrics (docs/monitors.md). */
@@ -84,6 +87,7 @@ function toConfig(raw: RawConfig): Config {
     limits: {
       maxBodyBytes: raw.BOTPULSE_MAX_BODY_BYTES,
       maxDecompressedBytes: raw.BOTPULSE_MAX_DECOMPRESSED_BYTES,
+      maxBodyBytesInFlight: bodyBudget(raw),
       maxEventBytes: raw.BOTPULSE_MAX_EVENT_BYTES,
       maxAttachmentBytes: raw.BOTPULSE_MAX_ATTACHMENT_BYTES,
     },
@@ -93,21 +97,52 @@ function toConfig(raw: RawConfig): Config {
     retentionDays: raw.ERROR_LOG_RETENTION_DAYS,
     scrub: {
       extraKeys: splitList(raw.BOTPULSE_SCRUB_EXTRA_KEYS),
-      extraPatterns: splitList(raw.BOTPULSE_SCRUB_EXTRA_PATTERNS).map(compilePattern),
+      extraPatterns: patternList(raw.BOTPULSE_SCRUB_EXTRA_PATTERNS).map(compilePattern),
     },
     alerts: toAlertConfig(raw),
     monitors: toMonitorConfig(raw),
   };
 }
 
+/** The budget must hold one body of the largest size allowed, or such a body could never be accepted. */
+function bodyBudget(raw: RawConfig): number {
+  const largest = Math.max(raw.BOTPULSE_MAX_BODY_BYTES, raw.BOTPULSE_MAX_DECOMPRESSED_BYTES);
+  if (raw.BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT < largest) {
+    throw new ConfigError(
+      `BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT (${raw.BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT}) must be at least BOTPULSE_MAX_BODY_BYTES and BOTPULSE_MAX_DECOMPRESSED_BYTES (${largest}): a body that large could never be accepted`,
+    );
+  }
+  return raw.BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT;
+}
+
 function splitList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-function compilePattern(source: string): RegExp {
+/**
+ * Comma-separated, or a JSON array of strings when a pattern itself holds a comma (`\\d{13,16}`
+ * would otherwise be cut in two).
+ */
+function patternList(value: string): string[] {
+  if (!value.trim().startsWith('[')) return splitList(value);
+  let list: unknown;
   try {
-    return new RegExp(source, 'g');
+    list = JSON.parse(value);
   } catch (err) {
-    throw new ConfigError(`BOTPULSE_SCRUB_EXTRA_PATTERNS: "${source}" is not a valid regex: ${(err as Error).message}`);
+    throw new ConfigError(`BOTPULSE_SCRUB_EXTRA_PATTERNS: starts with "[" but is not a JSON array: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(list) || !list.every((p) => typeof p === 'string')) {
+    throw new ConfigError('BOTPULSE_SCRUB_EXTRA_PATTERNS: a JSON value must be an array of pattern strings');
+  }
+  return list.filter(Boolean);
+}
+
+/** Linear-time (RE2) or refused at start with the reason: a user pattern must never hang ingestion. */
+function compilePattern(source: string): UserRegex {
+  try {
+    return compileUserRegex(source);
+  } catch (err) {
+    if (err instanceof UserRegexError) throw new ConfigError(`BOTPULSE_SCRUB_EXTRA_PATTERNS: ${err.message}`);
+    throw err;
   }
 }

@@ -18,6 +18,7 @@ export const configSchema = z.object({
   BOTPULSE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BOTPULSE_MAX_BODY_BYTES: int(1024, 1024 * mib).default(20 * mib),
   BOTPULSE_MAX_DECOMPRESSED_BYTES: int(1024, 4096 * mib).default(100 * mib),
+  BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT: int(1024, 64 * 1024 * mib).default(256 * mib),
   BOTPULSE_MAX_EVENT_BYTES: int(1024, 256 * mib).default(1 * mib),
   BOTPULSE_MAX_ATTACHMENT_BYTES: int(0, 1024 * mib).default(10 * mib),
   BOTPULSE_BACKLOG_LIMIT: int(1, 10_000_000).default(20_000),

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseEnvelope, type SentryEvent } from '@botpulse/protocol';
+import { compileUserRegex, USER_REGEX_ENGINE } from '../lib/user-regex.js';
 import { CIRCULAR, FILTERED, MAX_SCRUB_DEPTH, TOO_DEEP, createScrubber } from './scrub.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../../../shared/fixtures/sentry-envelopes/', import.meta.url));
@@ -238,11 +239,68 @@ describe('scrubString', () => {
     }
   });
 
-  it('applies extra patterns from the configuration, with or without the g flag', () => {
-    const scrubber = createScrubber({ extraPatterns: [/sk-[A-Za-z0-9]{20,}/, /\+49\d{6,}/g] });
+  it('applies extra patterns from the configuration (RE2 syntax)', () => {
+    const scrubber = createScrubber({ extraPatterns: [compileUserRegex('acme_[A-Za-z0-9]{20,}'), compileUserRegex('\\+49\\d{6,}')] });
     assert.equal(
-      scrubber.scrubString('keys sk-abcdefghijklmnopqrstu1 and sk-zyxwvutsrqponmlkjihg2, call +4915112345678'),
+      scrubber.scrubString('keys acme_abcdefghijklmnopqrstu1 and acme_zyxwvutsrqponmlkjihg2, call +4915112345678'),
       `keys ${FILTERED} and ${FILTERED}, call ${FILTERED}`,
     );
+    // The replacement is literal: a `$1` in the text or the pattern expands to nothing.
+    assert.equal(createScrubber({ extraPatterns: [compileUserRegex('(x)y')] }).scrubString('a xy $1'), `a ${FILTERED} $1`);
+  });
+
+  it('runs a catastrophic pattern in linear time: (a+)+$ on an event of 35 a and a !', () => {
+    // V8's backtracking engine needs minutes for this; RE2 answers at once. No timing assertion:
+    // the engine matches in linear time by construction, so assert which engine runs the pattern.
+    const pattern = compileUserRegex('(a+)+$');
+    assert.equal(pattern.engine, USER_REGEX_ENGINE);
+    assert.equal(USER_REGEX_ENGINE, 're2js');
+    const scrubber = createScrubber({ extraPatterns: [pattern] });
+    const event = { message: `${'a'.repeat(35)}!`, tags: { note: 'aaaa' } };
+    scrubber.scrubEvent(event as SentryEvent);
+    assert.deepEqual(event, { message: `${'a'.repeat(35)}!`, tags: { note: FILTERED } });
+  });
+});
+
+describe('scrubString: secrets found by probing (issue 11)', () => {
+  const { scrubString, scrubEvent } = createScrubber();
+
+  it('removes a token whose colon was percent-encoded twice (%253A)', () => {
+    assert.equal(scrubString(`url=https%253A%252F%252Fh%252Fbot${BOT_ID}%253A${SECRET_PART}`), `url=https%253A%252F%252Fh%252Fbot${FILTERED}`);
+    assert.equal(scrubString(`id ${BOT_ID}%253A${SECRET_PART} end`), `id ${FILTERED} end`);
+    assert.equal(scrubString(`id ${BOT_ID}%25253a${SECRET_PART}`), `id ${FILTERED}`);
+  });
+
+  it('removes key, pwd, pass, sig and signature query parameters', () => {
+    for (const name of ['key', 'pwd', 'pass', 'sig', 'signature', 'KEY', 'Sig']) {
+      assert.equal(scrubString(`GET https://maps.example/api?${name}=AIzaSyD-s3cr3t&q=1`), `GET https://maps.example/api?${name}=${FILTERED}&q=1`);
+      assert.equal(scrubString(`q=1&${name}=s3cr3t#top`), `q=1&${name}=${FILTERED}#top`);
+      assert.equal(scrubString(`${name}=s3cr3t&q=1`), `${name}=${FILTERED}&q=1`);
+    }
+    assert.equal(scrubString('<a href="/x?a=1&amp;sig=abc123">'), `<a href="/x?a=1&amp;sig=${FILTERED}">`);
+    // Only as a parameter: words that end in these names, and prose, stay.
+    for (const text of ['monkey=banana', 'passkey=7', 'the key=value format', 'bypass=on&x=1']) assert.equal(scrubString(text), text);
+  });
+
+  it('removes those query parameters from a parsed query_string (object or pairs)', () => {
+    const asObject = { request: { query_string: { key: 'AIza123', q: 'cats', Signature: 'abc' } } } as unknown as SentryEvent;
+    const asPairs = { request: { query_string: [['pwd', 'hunter2'], ['q', 'cats']] } } as unknown as SentryEvent;
+    assert.deepEqual(scrubEvent(asObject).request, { query_string: { key: FILTERED, q: 'cats', Signature: FILTERED } });
+    assert.deepEqual(scrubEvent(asPairs).request, { query_string: [['pwd', FILTERED], ['q', 'cats']] });
+    // Elsewhere `key` is an ordinary name.
+    const elsewhere = { extra: { key: 'user:42' } } as unknown as SentryEvent;
+    assert.deepEqual(scrubEvent(elsewhere).extra, { key: 'user:42' });
+  });
+
+  it('removes OpenAI, Anthropic and Stripe API keys from free text', () => {
+    const openai = 'sk-proj-Ab3dEfGh1jKlMnOpQrStUvWxYz0123456789abcd';
+    const legacy = 'sk-Ab3dEfGh1jKlMnOpQrStUvWxYz0123456789abcdEFGH';
+    const anthropic = 'sk-ant-api03-Ab3dEfGh1jKlMnOpQrStUvWxYz_0123456789-abcdEFGH';
+    const stripe = 'sk_live_4eC39HqLyjWDarjtT1zdp7dc';
+    for (const key of [openai, legacy, anthropic, stripe]) {
+      assert.equal(scrubString(`calling the model with ${key}.`), `calling the model with ${FILTERED}.`);
+      assert.equal(scrubString(key), FILTERED);
+    }
+    for (const text of ['risk-assessment-for-the-quarterly-report', 'task-1', 'disk-0123456789012345678901234']) assert.equal(scrubString(text), text);
   });
 });

@@ -1,10 +1,12 @@
 /**
  * Server-side secret scrubbing: defense in depth behind the SDK's own scrubbing. Runs on every
  * event before anything is written to disk, so nothing secret may survive it: Telegram bot tokens
- * anywhere in any string, values under secret-looking keys, URL passwords, `Bearer`/`Basic`
- * credentials and `name=value` pairs whose name says secret.
+ * anywhere in any string (also percent-encoded once or twice), values under secret-looking keys,
+ * URL passwords, `Bearer`/`Basic` credentials, `name=value` pairs whose name says secret, signing
+ * and key query parameters (`?key=`, `&sig=`...), and `sk-…` API keys (OpenAI, Anthropic).
  */
 import type { SentryEvent } from '@botpulse/protocol';
+import type { UserRegex } from '../lib/user-regex.js';
 
 export const FILTERED = '[Filtered]';
 /** What replaces data nested deeper than we walk: unscanned data must not be stored. */
@@ -16,8 +18,8 @@ export const MAX_SCRUB_DEPTH = 32;
 export interface ScrubberOptions {
   /** More key names to filter, matched case-insensitively as substrings (like the built-in ones). */
   extraKeys?: string[];
-  /** More patterns to replace with `[Filtered]` in every string (a `g` flag is added if missing). */
-  extraPatterns?: RegExp[];
+  /** More patterns (operator-written, so linear-time: lib/user-regex.ts) to replace with `[Filtered]` in every string. */
+  extraPatterns?: UserRegex[];
 }
 
 export interface Scrubber {
@@ -39,10 +41,11 @@ const SENSITIVE_KEY_WORDS = [
 const TOKEN_COUNT_KEY = /(?:^|_)tokens(?:$|_)|token_?(?:count|usage|used|limit)/;
 
 /**
- * Telegram bot tokens: `<bot id>:<35 chars of [A-Za-z0-9_-]>` (also `%3A`-encoded), and in Bot API
- * URLs `/bot<id>:<anything>` (test tokens are shorter). The bot id goes too: id + secret is the token.
+ * Telegram bot tokens: `<bot id>:<35 chars of [A-Za-z0-9_-]>` (also `%3A`-encoded, or `%253A` when a
+ * URL was encoded twice), and in Bot API URLs `/bot<id>:<anything>` (test tokens are shorter). The
+ * bot id goes too: id + secret is the token.
  */
-const TELEGRAM_TOKEN = /\/bot\d+(?::|%3[Aa])[A-Za-z0-9_-]+|(?<!\d)\d{3,20}(?::|%3[Aa])[A-Za-z0-9_-]{30,}/;
+const TELEGRAM_TOKEN = /\/bot\d+(?::|%(?:25)*3[Aa])[A-Za-z0-9_-]+|(?<!\d)\d{3,20}(?::|%(?:25)*3[Aa])[A-Za-z0-9_-]{30,}/;
 const hideTelegramToken = (token: string): string => (token.startsWith('/bot') ? `/bot${FILTERED}` : FILTERED);
 
 /** `scheme://user:password@host`; a lone long user part is a token too (`https://ghp_x…@github.com`). */
@@ -56,9 +59,26 @@ const BEARER_CREDENTIAL = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]{8,}/i;
  */
 const BASIC_CREDENTIAL = /\b(Basic)\s+(?=[A-Za-z0-9+/]*(?:[0-9+/=]|[A-Za-z0-9+/][A-Z]))[A-Za-z0-9+/]{8,}={0,2}/;
 
+/**
+ * Query parameters that carry keys and signatures under short names a key-name rule cannot take
+ * (`key` would hide `monkey`): only as a parameter, at the start of a query string or after `?`,
+ * `&` or `;` (`&amp;`). `?key=AIza…`, `&sig=…` (signed URLs), `&pwd=…`, `&pass=…`, `&signature=…`.
+ */
+const SECRET_QUERY_PARAMETER = /(^|[?&;])(key|pwd|pass|sig|signature)=(?!\[Filtered)[^&#\s"'<>]+/i;
+const QUERY_PARAMETER_NAMES = new Set(['key', 'pwd', 'pass', 'sig', 'signature']);
+
+/**
+ * API keys with a recognisable prefix, in free text: OpenAI (`sk-…`, `sk-proj-…`), Anthropic
+ * (`sk-ant-api03-…`), and Stripe secret/restricted keys (`sk_live_…`, `rk_test_…`). A digit is
+ * required so that a long hyphenated word starting with `sk-` stays.
+ */
+const PREFIXED_API_KEY = /\bsk-(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]{20,}|\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}/;
+
 /** Every built-in rule needs one of these characters, and at least 6 characters (`pass=x`). */
 const MAY_HOLD_SECRET = /[:=@%\s]/;
 const MIN_SECRET_LENGTH = 6;
+/** `sk-` and 20 characters. */
+const MIN_API_KEY_LENGTH = 23;
 
 type Replacement = string | ((match: string, ...groups: any[]) => string);
 
@@ -67,7 +87,7 @@ type Replacement = string | ((match: string, ...groups: any[]) => string);
  * tenth of a global `replace`, and this runs on every string of every event.
  */
 interface StringRule {
-  probe: RegExp;
+  probe: { test(text: string): boolean };
   apply: (text: string) => string;
 }
 
@@ -102,17 +122,25 @@ export function createScrubber(options: ScrubberOptions = {}): Scrubber {
   const assignment = assignmentRule(options.extraKeys ?? []);
   const bearer = stringRule(BEARER_CREDENTIAL, `$1 ${FILTERED}`);
   const basic = stringRule(BASIC_CREDENTIAL, `$1 ${FILTERED}`);
-  const extraRules = (options.extraPatterns ?? []).map((pattern) => stringRule(pattern, FILTERED));
+  const queryParameter = stringRule(SECRET_QUERY_PARAMETER, `$1$2=${FILTERED}`);
+  const prefixedApiKey = stringRule(PREFIXED_API_KEY, FILTERED);
+  const extraRules: StringRule[] = (options.extraPatterns ?? []).map((pattern) => ({
+    probe: { test: (text: string) => pattern.test(text) },
+    apply: (text) => pattern.replaceAll(text, FILTERED),
+  }));
 
   const scrubString = (s: string): string => {
     let out = s;
     if (out.length >= MIN_SECRET_LENGTH && MAY_HOLD_SECRET.test(out)) {
       const hasColon = out.includes(':');
-      if (hasColon || out.includes('%3')) out = applyRule(out, telegramToken);
+      const hasEquals = out.includes('=');
+      if (hasColon || out.includes('%')) out = applyRule(out, telegramToken);
       if (out.includes('@')) out = applyRule(out, urlUserinfo);
-      if (hasColon || out.includes('=')) out = applyRule(out, assignment);
+      if (hasColon || hasEquals) out = applyRule(out, assignment);
+      if (hasEquals) out = applyRule(out, queryParameter);
       if (out.includes(' ')) out = applyRule(applyRule(out, bearer), basic);
     }
+    if (out.length >= MIN_API_KEY_LENGTH && (out.includes('k-') || out.includes('k_'))) out = applyRule(out, prefixedApiKey);
     for (const rule of extraRules) out = applyRule(out, rule);
     return out;
   };
@@ -121,8 +149,28 @@ export function createScrubber(options: ScrubberOptions = {}): Scrubber {
   const walker = new TreeWalker(cached(judgeKey), scrubString);
   return {
     scrubString,
-    scrubEvent: (event) => walker.scrubRoot(event) as SentryEvent,
+    scrubEvent: (event) => {
+      walker.scrubRoot(event);
+      hideSecretQueryParameters(event);
+      return event;
+    },
   };
+}
+
+/**
+ * `request.query_string` sent parsed, as `{key: …}` or `[["sig", …]]`: the names of
+ * SECRET_QUERY_PARAMETER are secret there, though not as keys elsewhere (`{key: "user:42"}`).
+ */
+function hideSecretQueryParameters(event: SentryEvent): void {
+  const query: unknown = (event as { request?: { query_string?: unknown } }).request?.query_string;
+  if (Array.isArray(query)) {
+    for (const pair of query) {
+      if (Array.isArray(pair) && pair.length >= 2 && typeof pair[0] === 'string' && QUERY_PARAMETER_NAMES.has(pair[0].toLowerCase())) pair[1] = FILTERED;
+    }
+  } else if (query !== null && typeof query === 'object') {
+    const record = query as Record<string, unknown>;
+    for (const key of Object.keys(record)) if (QUERY_PARAMETER_NAMES.has(key.toLowerCase())) record[key] = FILTERED;
+  }
 }
 
 /** Recursively scrubs JSON-like trees in place. */

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { parseDsn, parseSentryAuthHeader } from '@botpulse/protocol';
+import { EnvelopeParseError, parseDsn, parseEnvelope, parseSentryAuthHeader } from '@botpulse/protocol';
 import type { Config } from '../config/load.js';
 import { readBody } from '../ingest/body.js';
 import { intakeEnvelope, intakeStoreBody, type Intake, type IntakeOptions } from '../ingest/intake.js';
@@ -43,19 +43,28 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
   app.post('/api/:projectId/store/', (req: IngestRequest, reply) => handle(req, reply, 'store'));
 
   const intakeOptions: IntakeOptions = { ...deps.config.limits, scrubber: deps.scrubber };
+  const bodyBudget = deps.stats.bodies;
 
   async function handle(req: IngestRequest, reply: import('fastify').FastifyReply, endpoint: 'envelope' | 'store') {
     setIngestCors(reply);
+    const account = bodyBudget.open();
     try {
       const project = await deps.findProject(req.params.projectId);
       if (!project) throw new ClientError(404, `unknown project "${req.params.projectId}"; check the DSN`);
       const requestKey = keyFromRequest(req);
       if (requestKey !== null && requestKey !== project.publicKey) throw wrongKey();
+      const envelopeType = isEnvelopeContentType(req.headers['content-type']);
+      // A legacy /store/ JSON body has no envelope header to carry a DSN: nothing to read for it.
+      if (requestKey === null && endpoint === 'store' && !envelopeType) throw missingAuthentication();
       if (deps.spool.isFull()) throw backlogFull(deps.spool.backlog);
 
-      const body = await readBody(req.body as import('node:stream').Readable, req.headers['content-encoding'], deps.config.limits);
-      const intake = parseBody(body, project, endpoint, isEnvelopeContentType(req.headers['content-type']), intakeOptions);
-      if (requestKey === null) authenticateByEnvelope(intake, project);
+      const body = await readBody(req.body as import('node:stream').Readable, req.headers['content-encoding'], deps.config.limits, {
+        account,
+        // Without a key, the envelope header's `dsn` authenticates: checked on the first line,
+        // before the rest is read or inflated (a keyless 95 KiB gzip bomb inflated 95 MiB first).
+        ...(requestKey === null ? { checkFirstLine: (line: Buffer) => authenticateByEnvelopeHeader(line, project) } : {}),
+      });
+      const intake = parseBody(body, project, endpoint, envelopeType, intakeOptions);
 
       const screened = deps.checkIns && intake.items.some((i) => i.kind === 'check_in') ? await deps.checkIns.screenCheckIns(project.id, intake.items) : null;
       if (screened) intake.items = screened.items;
@@ -70,6 +79,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     } catch (err) {
       if (err instanceof ClientError) deps.stats.rejected(err.status);
       throw err;
+    } finally {
+      account.release();
     }
   }
 }
@@ -91,17 +102,27 @@ function keyFromRequest(req: IngestRequest): string | null {
   return typeof fromQuery === 'string' && fromQuery ? fromQuery : null;
 }
 
-function authenticateByEnvelope(intake: Intake, project: Project): void {
-  if (!intake.dsn) {
-    throw new ClientError(401, 'missing authentication: send X-Sentry-Auth, ?sentry_key=, or a "dsn" envelope header');
+/** The envelope's first line: its headers, whose `dsn` must name this project's key. */
+function authenticateByEnvelopeHeader(line: Buffer, project: Project): void {
+  let dsn: unknown;
+  try {
+    dsn = parseEnvelope(line).headers.dsn;
+  } catch (err) {
+    if (err instanceof EnvelopeParseError) throw new ClientError(400, `malformed envelope: ${err.message}`);
+    throw err;
   }
+  if (typeof dsn !== 'string' || !dsn) throw missingAuthentication();
   let key: string;
   try {
-    key = parseDsn(intake.dsn).publicKey;
+    key = parseDsn(dsn).publicKey;
   } catch {
     throw new ClientError(401, 'the envelope header "dsn" is not a valid DSN');
   }
   if (key !== project.publicKey) throw wrongKey();
+}
+
+function missingAuthentication(): ClientError {
+  return new ClientError(401, 'missing authentication: send X-Sentry-Auth, ?sentry_key=, or a "dsn" envelope header');
 }
 
 function wrongKey(): ClientError {

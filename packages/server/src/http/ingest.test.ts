@@ -118,7 +118,8 @@ describe('envelope ingestion', () => {
       assert.ok((await server.botpulse.store.listRawItems(kind, { projectId: server.project.id })).length >= 1, kind);
     }
     const counts = await server.botpulse.store.itemCounts(server.project.id);
-    assert.ok(counts.session! >= 1 && counts.client_report! >= 1 && counts.brand_new_type! >= 1);
+    assert.ok(counts.session! >= 1 && counts.client_report! >= 1 && counts.unknown! >= 1, 'an invented type is counted as unknown');
+    assert.equal(counts.brand_new_type, undefined);
   });
 
   it('takes one JSON event on the legacy /store/ endpoint, plain or base64+zlib', async () => {

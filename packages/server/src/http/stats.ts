@@ -1,7 +1,11 @@
+import { BodyBudget } from '../ingest/body-budget.js';
 import type { Intake } from '../ingest/intake.js';
 
-/** Ingestion counters since start; `/health` shows them and `/metrics` will export them. */
+/** Ingestion counters since start; `/health` shows them and `/metrics` exports them. */
 export class IngestStats {
+  /** `bodies`: the memory budget of request bodies in flight, with its gauges (unbounded unless given). */
+  constructor(readonly bodies: BodyBudget = new BodyBudget(Number.POSITIVE_INFINITY)) {}
+
   readonly acceptedByKind: Record<string, number> = {};
   readonly rejectedByStatus: Record<string, number> = {};
   requests = 0;

@@ -1,6 +1,7 @@
 import { Transform, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { ClientError, tooLarge } from '../lib/errors.js';
+import type { BodyAccount } from './body-budget.js';
 
 export interface BodyLimits {
   /** Bytes as they arrive on the wire (compressed). */
@@ -8,6 +9,23 @@ export interface BodyLimits {
   /** Bytes after decompression. */
   maxDecompressedBytes: number;
 }
+
+export interface BodyOptions {
+  /**
+   * Checks the body's first line (an envelope's headers, where its `dsn` is) as soon as it is
+   * read, before anything more is read or inflated; throws to refuse the request. Used when the
+   * request carries no key: a body is authenticated before it may cost memory.
+   */
+  checkFirstLine?: (line: Buffer) => void;
+  /** Holds the body's bytes against the process-wide budget (ingest/body-budget.ts). */
+  account?: BodyAccount;
+}
+
+/**
+ * How far an unauthenticated body is read looking for the end of its first line. Real envelope
+ * headers (event_id, sent_at, dsn, sdk, trace) are well under 2 KB.
+ */
+export const MAX_FIRST_LINE_BYTES = 64 * 1024;
 
 /**
  * Reads a request body, decompressing per Content-Encoding, and enforcing both size caps while
@@ -18,14 +36,14 @@ export interface BodyLimits {
  * measurable cost per request at ingest rates. The request is never destroyed here, so a 4xx
  * answer can still be written on its socket.
  */
-export async function readBody(source: Readable, contentEncoding: string | undefined, limits: BodyLimits): Promise<Buffer> {
+export async function readBody(source: Readable, contentEncoding: string | undefined, limits: BodyLimits, options: BodyOptions = {}): Promise<Buffer> {
   const decoder = decoderFor(contentEncoding);
   const decoderErrors = new WeakSet<object>();
   decoder?.on('error', (err) => decoderErrors.add(err));
   try {
-    if (!decoder) return await collect(source, limits.maxBodyBytes, 'request body');
+    if (!decoder) return await collect(source, limits.maxBodyBytes, 'request body', options);
     feedDecoder(source, decoder, limits.maxBodyBytes);
-    return await collect(decoder, limits.maxDecompressedBytes, 'decompressed body');
+    return await collect(decoder, limits.maxDecompressedBytes, 'decompressed body', { ...options, inflating: true });
   } catch (err) {
     decoder?.destroy();
     source.pause();
@@ -38,25 +56,65 @@ export async function readBody(source: Readable, contentEncoding: string | undef
   }
 }
 
-/** Gathers a stream's chunks until it ends, failing with 413 once `max` bytes are passed. */
-function collect(stream: Readable, max: number, what: string): Promise<Buffer> {
+/**
+ * Gathers a stream's chunks until it ends, failing with 413 once `max` bytes are passed, and
+ * stopping at once (decoder destroyed: nothing more is inflated) when a check throws.
+ */
+function collect(stream: Readable, max: number, what: string, options: BodyOptions & { inflating?: boolean }): Promise<Buffer> {
+  const { account, checkFirstLine, inflating = false } = options;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let firstLinePending = checkFirstLine !== undefined;
     const finish = (err: Error | null) => {
       stream.off('data', onData).off('end', onEnd).off('error', finish).off('close', onClose);
-      if (err) reject(err);
-      else resolve(Buffer.concat(chunks, size));
+      if (err) {
+        if (inflating) stream.destroy(); // the decoder, never the request
+        reject(err);
+      } else {
+        resolve(Buffer.concat(chunks, size));
+      }
+    };
+    const checkFirstLineIn = (chunk: Buffer, ended: boolean) => {
+      const newline = chunk.indexOf(0x0a);
+      if (newline < 0 && !ended) {
+        if (size > MAX_FIRST_LINE_BYTES) throw firstLineTooLong();
+        return;
+      }
+      firstLinePending = false;
+      const all = Buffer.concat(chunks, size);
+      checkFirstLine!(newline < 0 ? all : all.subarray(0, size - chunk.length + newline));
     };
     const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) finish(tooLarge(`${what} exceeds the limit of ${max} bytes`));
-      else chunks.push(chunk);
+      try {
+        if (inflating) account?.inflated(chunk.length);
+        size += chunk.length;
+        if (size > max) throw tooLarge(`${what} exceeds the limit of ${max} bytes`);
+        account?.hold(chunk.length);
+        chunks.push(chunk);
+        if (firstLinePending) checkFirstLineIn(chunk, false);
+      } catch (err) {
+        finish(err as Error);
+      }
     };
-    const onEnd = () => finish(null);
+    const onEnd = () => {
+      try {
+        if (firstLinePending) checkFirstLineIn(Buffer.alloc(0), true);
+        finish(null);
+      } catch (err) {
+        finish(err as Error);
+      }
+    };
     const onClose = () => finish(new ClientError(400, 'the client closed the connection before the body was complete'));
     stream.on('data', onData).once('end', onEnd).once('error', finish).once('close', onClose);
   });
+}
+
+function firstLineTooLong(): ClientError {
+  return new ClientError(
+    401,
+    `missing authentication: no X-Sentry-Auth or ?sentry_key=, and no envelope header line (with "dsn") within the first ${MAX_FIRST_LINE_BYTES} bytes`,
+  );
 }
 
 /** Writes the wire bytes into the decoder, counting them against the compressed cap. */

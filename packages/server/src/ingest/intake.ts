@@ -35,6 +35,20 @@ export interface Intake {
 const PARKED_KINDS = new Set(['transaction', 'check_in', 'log', 'span']);
 
 /**
+ * Item types of the Sentry protocol (develop.sentry.dev "Envelope Items", and Relay's `ItemType`).
+ * Those not stored are counted under their own name; any other type under UNKNOWN_ITEM_TYPE, so a
+ * client inventing names cannot grow `item_counts`, `/health` or `/metrics` (nor store a secret
+ * written as a type name).
+ */
+export const KNOWN_ITEM_TYPES: ReadonlySet<string> = new Set([
+  'event', 'transaction', 'attachment', 'session', 'sessions', 'client_report', 'user_report', 'feedback',
+  'check_in', 'log', 'otel_log', 'span', 'otel_span', 'otel_traces_data', 'trace_metric', 'profile', 'profile_chunk',
+  'replay_event', 'replay_recording', 'replay_video', 'statsd', 'metric_buckets', 'metric_meta', 'security',
+  'raw_security', 'nel', 'form_data', 'unreal_report',
+]);
+export const UNKNOWN_ITEM_TYPE = 'unknown';
+
+/**
  * Turns an envelope body into spool items. Validates what must be valid for the event to be
  * digestible later (size, UTF-8, JSON) so that a 200 is never followed by a silent drop.
  */
@@ -63,7 +77,8 @@ export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeOp
     } else if (kind === 'client_report') {
       addClientReport(intake, item, limits, receivedAt);
     } else {
-      count(intake, kind); // session(s), client_report, profile, replay...: accepted, counted
+      // session(s), client_report, profile, replay...: accepted, counted
+      count(intake, KNOWN_ITEM_TYPES.has(kind) ? kind : UNKNOWN_ITEM_TYPE);
     }
   });
   return intake;
@@ -120,9 +135,10 @@ function addAttachment(
 ): void {
   if (!eventId) return count(intake, 'attachment_without_event');
   if (item.payload.length > limits.maxAttachmentBytes) return count(intake, 'attachment_over_limit');
+  // The name and type are shown and stored as sent: a token in them is scrubbed like any text.
   const meta = {
-    filename: String(item.headers.filename ?? 'attachment'),
-    contentType: typeof item.headers.content_type === 'string' ? item.headers.content_type : null,
+    filename: limits.scrubber.scrubString(String(item.headers.filename ?? 'attachment')),
+    contentType: typeof item.headers.content_type === 'string' ? limits.scrubber.scrubString(item.headers.content_type) : null,
   };
   // Text attachments (logs, state dumps) are scrubbed like events; binary ones are kept as sent.
   const payload = isUtf8(item.payload) ? Buffer.from(limits.scrubber.scrubString(item.payload.toString('utf8'))) : item.payload;

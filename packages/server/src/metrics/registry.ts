@@ -71,6 +71,21 @@ export function createMetrics(deps: MetricsDeps): Registry {
       for (const [status, n] of Object.entries(deps.stats.rejectedByStatus)) this.inc({ status }, n);
     },
   });
+  const bodies = deps.stats.bodies;
+  new Gauge({ name: 'botpulse_ingest_body_bytes_in_flight', help: 'Request body bytes held now (after decompression), all requests together.', registers: [register], collect() {
+    this.set(bodies.inFlightBytes);
+  } });
+  new Gauge({ name: 'botpulse_ingest_body_bytes_in_flight_peak', help: 'The most request body bytes ever held at once since start; never above the BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT budget.', registers: [register], collect() {
+    this.set(bodies.peakInFlightBytes);
+  } });
+  new Counter({ name: 'botpulse_ingest_inflated_bytes_total', help: 'Bytes produced by decompressing request bodies (refused ones included).', registers: [register], collect() {
+    this.reset();
+    this.inc(bodies.inflatedBytesTotal);
+  } });
+  new Counter({ name: 'botpulse_ingest_body_budget_refusals_total', help: 'Requests answered 503 because the request bodies in flight reached BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT.', registers: [register], collect() {
+    this.reset();
+    this.inc(bodies.refusedTotal);
+  } });
   new Counter({
     name: 'botpulse_events_digested_total',
     help: 'Spool rows digested (grouped into issues and stored).',

@@ -263,6 +263,25 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       assert.equal(await store.getSession(`g-${project.id}`), null);
     });
 
+    it('counts login attempts atomically in a window that the last attempt let through restarts', async () => {
+      const key = `login-${project.id}`;
+      const t0 = 1_000_000;
+      const window = 60_000;
+      const counts = await Promise.all(Array.from({ length: 8 }, () => store.countLoginAttempt(key, t0, window, 5)));
+      assert.deepEqual(counts.map((c) => c.attempts).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8], 'every attempt got its own number');
+      // The 5th attempt restarted the window at t0 (here all are at t0); later: still counted in it.
+      assert.deepEqual(await store.countLoginAttempt(key, t0 + window - 1, window, 5), { attempts: 9, windowStart: t0 });
+      assert.deepEqual(await store.countLoginAttempt(key, t0 + window, window, 5), { attempts: 1, windowStart: t0 + window }, 'a new window');
+      await store.countLoginAttempt(key, t0 + window + 1, window, 5);
+      await store.countLoginAttempt(key, t0 + window + 2, window, 5);
+      await store.countLoginAttempt(key, t0 + window + 3, window, 5);
+      assert.deepEqual(await store.countLoginAttempt(key, t0 + window + 4, window, 5), { attempts: 5, windowStart: t0 + window + 4 }, 'the 5th restarts it');
+      await store.clearLoginAttempts(key);
+      assert.deepEqual(await store.countLoginAttempt(key, t0 + window + 5, window, 5), { attempts: 1, windowStart: t0 + window + 5 });
+      assert.ok((await store.pruneLoginAttempts(t0 + window + 6)) >= 1);
+      assert.deepEqual(await store.countLoginAttempt(key, t0 + window + 7, window, 5), { attempts: 1, windowStart: t0 + window + 7 });
+    });
+
     it('counts events per issue per hour, and answers the saved-view searches', async () => {
       const hour = 3_600_000;
       const now = Date.now();

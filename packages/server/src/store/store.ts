@@ -116,6 +116,16 @@ export interface Store {
   extendSession(idHash: string, expiresAt: number): Promise<void>;
   deleteSession(idHash: string): Promise<void>;
   deleteExpiredSessions(now: number): Promise<number>;
+  /**
+   * Counts one login attempt for `keyHash` and returns the count in its window, in ONE atomic
+   * statement, so concurrent attempts (from any process sharing the database) each get their own
+   * number. A window lasts `windowMs` from its first attempt; the attempt that brings the count to
+   * `maxAttempts` restarts it, so a lock lasts `windowMs` after the last attempt let through.
+   */
+  countLoginAttempt(keyHash: string, now: number, windowMs: number, maxAttempts: number): Promise<{ attempts: number; windowStart: number }>;
+  clearLoginAttempts(keyHash: string): Promise<void>;
+  /** Deletes counts whose window started before `before`. */
+  pruneLoginAttempts(before: number): Promise<number>;
   /** listIssues plus the filters and the sort the dashboard's saved views need. */
   searchIssues(search: IssueSearch): Promise<{ issues: Issue[]; total: number; recentCounts: Map<number, number> }>;
   /** Issues per status (of one project, or all). */

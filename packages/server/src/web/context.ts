@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { safeRedirectPath } from '../lib/safe-redirect.js';
 import type { Config } from '../config/load.js';
 import type { MonitorPatch } from '../monitors/definition.js';
 import type { PresentedMonitor } from '../monitors/routes.js';
@@ -56,7 +57,7 @@ export function sendHtml(reply: FastifyReply, body: Html, status = 200): Fastify
   return reply.code(status).header('content-type', 'text/html; charset=utf-8').send(body.value);
 }
 
-/** Only same-site paths: `next=//evil.example` or `next=https://...` would be an open redirect. */
+/** Only same-site paths (lib/safe-redirect.ts): anything else would be an open redirect. */
 export function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/issues';
+  return safeRedirectPath(next, '/issues');
 }

@@ -4,7 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Config } from '../config/load.js';
 import { ClientError } from '../lib/errors.js';
 import type { Store } from '../store/store.js';
-import { LoginLockout, type LockoutOptions } from './auth/lockout.js';
+import { DEFAULT_LOCKOUT, LoginLockout, type LockoutOptions } from './auth/lockout.js';
 import { sameToken, SESSION_COOKIE, Sessions } from './auth/sessions.js';
 import { attachSession, pageContext, sendHtml, type DashboardMonitors, type WebDeps } from './context.js';
 import { loginRoutes, logoutRoutes } from './routes/auth.js';
@@ -50,7 +50,7 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
     config: opts.config,
     store: opts.store,
     sessions: new Sessions(opts.store, now),
-    lockout: new LoginLockout({ maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000, maxKeys: 10_000, ...opts.lockout }, now),
+    lockout: new LoginLockout(opts.store, { ...DEFAULT_LOCKOUT, ...opts.lockout }, now),
     assets: staticRoutes(app),
     now,
     ...(opts.monitors ? { monitors: opts.monitors } : {}),
@@ -110,7 +110,10 @@ function renderError(deps: WebDeps, err: FastifyError | ClientError, req: Fastif
 }
 
 function pruneSessionsDaily(app: FastifyInstance, deps: WebDeps): void {
-  const prune = () => deps.sessions.pruneExpired().catch((err: unknown) => app.log.warn({ err }, 'could not prune expired sessions'));
+  const prune = () =>
+    Promise.all([deps.sessions.pruneExpired(), deps.lockout.pruneExpired()]).catch((err: unknown) =>
+      app.log.warn({ err }, 'could not prune expired sessions and login attempts'),
+    );
   const timer = setInterval(prune, 24 * 3600_000);
   timer.unref();
   app.addHook('onClose', async () => clearInterval(timer));

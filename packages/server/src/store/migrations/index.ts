@@ -5,6 +5,7 @@ import * as m003 from './003_dashboard_indexes.js';
 import * as m004 from './004_alerts.js';
 import * as m005 from './005_monitors.js';
 import * as m006 from './006_monitor_outbox.js';
+import * as m008 from './008_abuse_hardening.js';
 import * as m009 from './009_monitor_environments.js';
 import * as m010 from './010_client_discards.js';
 
@@ -16,6 +17,7 @@ export const migrations: Record<string, Migration> = {
   '004_alerts': m004,
   '005_monitors': m005,
   '006_monitor_outbox': m006,
+  '008_abuse_hardening': m008,
   '009_monitor_environments': m009,
   '010_client_discards': m010,
 };

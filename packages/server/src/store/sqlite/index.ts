@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
+import { privateDirectory, privateFile, type Tightened } from '../../lib/private-files.js';
 import { migrations } from '../migrations/index.js';
 import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
 import { newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
@@ -30,9 +30,11 @@ export class SqliteStore implements Store {
   private readonly appendRaw;
   private readonly countItem;
   private readonly addDiscard;
+  /** Data files and the directory whose modes were tightened on open (to log: they were readable by others). */
+  readonly tightened: Tightened[] = [];
 
   private constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (file !== ':memory:') this.tightened = makeDataPrivate(file);
     this.db = withStatementCache(new Sqlite(file));
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a committed transaction survives a process crash (kill -9);
@@ -406,6 +408,32 @@ export class SqliteStore implements Store {
     return this.db.prepare('DELETE FROM web_sessions WHERE expires_at <= ?').run(now).changes;
   }
 
+  async countLoginAttempt(keyHash: string, now: number, windowMs: number, maxAttempts: number): Promise<{ attempts: number; windowStart: number }> {
+    // Right-hand sides of SET read the row as it was: one statement, so no other attempt interleaves.
+    const expired = sql<boolean>`login_attempts.window_start <= ${now - windowMs}`;
+    const row = await this.kysely
+      .insertInto('login_attempts')
+      .values({ key_hash: keyHash, attempts: 1, window_start: now })
+      .onConflict((oc) =>
+        oc.column('key_hash').doUpdateSet({
+          attempts: sql<number>`CASE WHEN ${expired} THEN 1 ELSE login_attempts.attempts + 1 END`,
+          window_start: sql<number>`CASE WHEN ${expired} OR login_attempts.attempts + 1 = ${maxAttempts} THEN ${now} ELSE login_attempts.window_start END`,
+        }),
+      )
+      .returning(['attempts', 'window_start'])
+      .executeTakeFirstOrThrow();
+    return { attempts: Number(row.attempts), windowStart: Number(row.window_start) };
+  }
+
+  async clearLoginAttempts(keyHash: string): Promise<void> {
+    await this.kysely.deleteFrom('login_attempts').where('key_hash', '=', keyHash).execute();
+  }
+
+  async pruneLoginAttempts(before: number): Promise<number> {
+    const result = await this.kysely.deleteFrom('login_attempts').where('window_start', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async searchIssues(search: IssueSearch): Promise<{ issues: Issue[]; total: number; recentCounts: Map<number, number> }> {
     const { joins, where, params } = issueSearchSql(search);
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
@@ -515,6 +543,20 @@ export class SqliteStore implements Store {
       .prepare('INSERT INTO project_settings (project_id, key, value) VALUES (?, ?, ?) ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value')
       .run(projectId, key, value);
   }
+}
+
+/**
+ * The data directory 0700, the database and spool files 0600, created so before SQLite opens them
+ * (it gives their -wal and -shm files the same mode); looser ones left by an older version are
+ * tightened.
+ */
+function makeDataPrivate(file: string): Tightened[] {
+  const tightened = privateDirectory(dirname(file));
+  for (const database of [file, spoolFileFor(file)]) {
+    tightened.push(...privateFile(database, { create: true }));
+    for (const suffix of ['-wal', '-shm', '-journal']) tightened.push(...privateFile(database + suffix));
+  }
+  return tightened;
 }
 
 /** Kinds the digest consumes now; the others wait raw in `raw_items` for the monitors/logs work. */

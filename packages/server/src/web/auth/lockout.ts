@@ -1,61 +1,60 @@
+import { createHash } from 'node:crypto';
+import type { Store } from '../../store/store.js';
+
 /**
- * Slows password guessing: after `maxFailures` wrong passwords for one login from one address
- * within `windowMs`, that pair is refused (429) until `lockMs` after the last failure.
+ * Slows password guessing: at most `maxFailures` password checks per login and address within
+ * `windowMs`; past that the pair is refused (429) until `windowMs` after the last check let through.
  *
- * Kept in memory on purpose: it is per process and a restart clears it, which an attacker cannot
- * trigger, and it costs no database write per guess. The map is bounded so a spray of made-up
- * logins cannot grow it without limit.
+ * The attempt is counted BEFORE the slow password check, in one atomic database statement
+ * (Store.countLoginAttempt): checking first and counting after the ~100 ms scrypt let 60
+ * concurrent guesses all through. In the database, not in memory, so every server process sharing
+ * it counts the same attempts, and a restart does not reset them. Only a hash of login and address
+ * is stored (a password typed into the login field must not be).
  */
 export interface LockoutOptions {
   maxFailures: number;
   windowMs: number;
-  lockMs: number;
-  maxKeys: number;
 }
 
-export const DEFAULT_LOCKOUT: LockoutOptions = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000, maxKeys: 10_000 };
+export const DEFAULT_LOCKOUT: LockoutOptions = { maxFailures: 5, windowMs: 15 * 60_000 };
+
+export interface LoginAttempt {
+  /** The password may be checked. */
+  allowed: boolean;
+  /** This was the last check allowed in the window: a failure now locks the pair. */
+  last: boolean;
+  /** Milliseconds until the pair may try again once locked. */
+  retryAfterMs: number;
+}
+
+type AttemptStore = Pick<Store, 'countLoginAttempt' | 'clearLoginAttempts' | 'pruneLoginAttempts'>;
 
 export class LoginLockout {
-  private readonly failures = new Map<string, number[]>();
-
   constructor(
+    private readonly store: AttemptStore,
     private readonly options: LockoutOptions = DEFAULT_LOCKOUT,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Milliseconds until this login+address may try again; 0 when it may now. */
-  retryAfter(login: string, address: string): number {
-    const times = this.recent(keyOf(login, address));
-    if (times.length < this.options.maxFailures) return 0;
-    return Math.max(0, times[times.length - 1]! + this.options.lockMs - this.now());
+  /** Counts an attempt of this login from this address; call before checking the password. */
+  async attempt(login: string, address: string): Promise<LoginAttempt> {
+    const now = this.now();
+    const { maxFailures, windowMs } = this.options;
+    const { attempts, windowStart } = await this.store.countLoginAttempt(keyOf(login, address), now, windowMs, maxFailures);
+    return { allowed: attempts <= maxFailures, last: attempts === maxFailures, retryAfterMs: Math.max(0, windowStart + windowMs - now) };
   }
 
-  recordFailure(login: string, address: string): void {
-    const key = keyOf(login, address);
-    const times = [...this.recent(key), this.now()];
-    this.failures.delete(key); // re-inserted last: the map's order is oldest activity first
-    this.failures.set(key, times.slice(-this.options.maxFailures));
-    this.evictOldest();
+  /** A right password: the count starts over. */
+  async succeeded(login: string, address: string): Promise<void> {
+    await this.store.clearLoginAttempts(keyOf(login, address));
   }
 
-  reset(login: string, address: string): void {
-    this.failures.delete(keyOf(login, address));
-  }
-
-  private recent(key: string): number[] {
-    const since = this.now() - Math.max(this.options.windowMs, this.options.lockMs);
-    return (this.failures.get(key) ?? []).filter((t) => t > since);
-  }
-
-  private evictOldest(): void {
-    while (this.failures.size > this.options.maxKeys) {
-      const oldest = this.failures.keys().next().value;
-      if (oldest === undefined) return;
-      this.failures.delete(oldest);
-    }
+  /** Forgets windows that ended: a spray of made-up logins leaves no lasting rows. */
+  async pruneExpired(): Promise<number> {
+    return this.store.pruneLoginAttempts(this.now() - this.options.windowMs);
   }
 }
 
 function keyOf(login: string, address: string): string {
-  return `${login.toLowerCase()}\u0000${address}`;
+  return createHash('sha256').update(`${login.toLowerCase()}\u0000${address}`).digest('hex');
 }

@@ -35,15 +35,14 @@ export function loginRoutes(app: FastifyInstance, deps: WebDeps): void {
     const again = (status: number, error: string) =>
       sendHtml(reply, loginPage(pageContext(deps, req), { csrfToken: String(body._csrf), next, login, error }), status);
 
-    const wait = deps.lockout.retryAfter(login, req.ip);
-    if (wait > 0) return lockedOut(reply, wait, again);
+    // Counted before the slow check: concurrent guesses each take a place in the count first.
+    const attempt = await deps.lockout.attempt(login, req.ip);
+    if (!attempt.allowed) return lockedOut(reply, attempt.retryAfterMs, again);
     if (!(await passwordMatches(deps, login, String(body.password ?? '')))) {
-      deps.lockout.recordFailure(login, req.ip);
-      const nowLocked = deps.lockout.retryAfter(login, req.ip);
-      if (nowLocked > 0) return lockedOut(reply, nowLocked, again);
+      if (attempt.last) return lockedOut(reply, attempt.retryAfterMs, again);
       return again(401, 'Wrong login or password.');
     }
-    deps.lockout.reset(login, req.ip);
+    await deps.lockout.succeeded(login, req.ip);
     const { id } = await deps.sessions.create(login);
     reply.setCookie(SESSION_COOKIE, id, { ...cookieOptions(deps), maxAge: SESSION_IDLE_MS / 1000 });
     reply.clearCookie(LOGIN_CSRF_COOKIE, cookieOptions(deps, '/login'));

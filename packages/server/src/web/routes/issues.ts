@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ClientError } from '../../lib/errors.js';
+import { withQueryParameter } from '../../lib/safe-redirect.js';
 import { parseDuration } from '../../lib/time.js';
 import { ISSUE_STATUSES, type Issue, type IssueStatus } from '../../store/model.js';
 import type { StatusChange } from '../../store/store.js';
@@ -44,8 +45,7 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
       await deps.store.setIssueStatus(id, change);
       changed += 1;
     }
-    const back = safeNext(body.back);
-    return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}done=${change.status}:${changed}`, 303);
+    return reply.redirect(withQueryParameter(safeNext(body.back), 'done', `${change.status}:${changed}`), 303);
   });
 
   app.get('/issues/:id', async (req: FastifyRequest<IdParams & { Querystring: { event?: string; before?: string; done?: string } }>, reply) => {
