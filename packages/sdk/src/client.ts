@@ -260,8 +260,8 @@ export class BotpulseClient {
    * @internal For the process handlers and the bot plugins: an error that ends the process (or
    * the bot's polling loop, `fatal: true`), or that reached the process without ending it. An
    * error already reported is not reported again: with `fatal`, that report becomes level
-   * `fatal` (with `mechanism.data.fatal` saying why) if it has not left the queue yet. A new one
-   * is reported even if it looks like Telegram noise: it stopped the bot.
+   * `fatal` (with `mechanism.data.fatal` saying why) if it has not left the queue yet. A new fatal
+   * one is reported even if it looks like Telegram noise: it stopped the bot.
    */
   captureFatal(error: unknown, mechanism: string, options: { fatal: boolean; reason?: string }): string | undefined {
     const inner = unwrapBotError(error);
@@ -274,7 +274,8 @@ export class BotpulseClient {
     }
     // Filtered before (as noise, say) but it stopped the bot after all: reported now.
     if (seen && key) this.forget(key, seen);
-    const hint: EventHint = { level: options.fatal ? 'fatal' : 'error', mechanism: { type: mechanism, handled: false }, force: true };
+    // Noise or not, an error that ended the bot is reported; one the process survives is judged as any other.
+    const hint: EventHint = { level: options.fatal ? 'fatal' : 'error', mechanism: { type: mechanism, handled: false }, force: options.fatal };
     if (!update) return this.captureException(error, hint);
     // A grammY BotError carries the update it failed on: report it with that update's context.
     const scope = this.globalScope.fork();
