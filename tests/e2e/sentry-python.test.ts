@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -26,7 +27,8 @@ describe('Debian python3-sentry-sdk reporting to Botpulse', { skip: !available &
   before(async () => {
     server = await startTestServer();
     const client = fileURLToPath(new URL('./clients/sentry_python_client.py', import.meta.url));
-    const { stdout } = await promisify(execFile)(PYTHON, [client, server.dsn], { timeout: 60_000 });
+    // Started from another directory, as a service often is: no frame is under the working directory.
+    const { stdout } = await promisify(execFile)(PYTHON, [client, server.dsn], { timeout: 60_000, cwd: tmpdir() });
     ids = JSON.parse(stdout.trim().split('\n').pop()!);
     await server.digested();
   });
@@ -52,5 +54,19 @@ describe('Debian python3-sentry-sdk reporting to Botpulse', { skip: !available &
     assert.equal(event.origin, 'handler');
     assert.equal(event.userKey, 'tg:42');
     assert.equal(issue.userCount, 1);
+  });
+
+  it('blames the bot\'s own frame when sentry-python marked no frame in-app, not the standard library (issue 11, item 17)', async () => {
+    const event = (await server.botpulse.store.getEvent(server.project.id, ids['no-in-app']!))!;
+    const issue = (await server.botpulse.store.getIssue(event.issueId))!;
+    assert.match(issue.title, /^JSONDecodeError: /);
+    assert.equal(issue.culprit, 'pybot_handlers in handle_update');
+  });
+
+  it('titles an exception with neither type nor value by its crash frame, not <unlabeled event>', async () => {
+    const event = (await server.botpulse.store.getEvent(server.project.id, ids.nameless!))!;
+    const issue = (await server.botpulse.store.getIssue(event.issueId))!;
+    assert.equal(issue.title, 'handle_update');
+    assert.equal(issue.culprit, 'pybot_handlers in handle_update');
   });
 });

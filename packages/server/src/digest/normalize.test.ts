@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseEnvelope, type SentryEvent } from '@botpulse/protocol';
-import { MAX_TAGS, MAX_TAG_LENGTH, MAX_TITLE_LENGTH, flattenTags, normalizeEvent, normalizeEventId, normalizeLevel, normalizeTimestamp } from './normalize.js';
+import { MAX_TAGS, MAX_TAG_LENGTH, MAX_TITLE_LENGTH, flattenTags, isLibraryFrame, normalizeEvent, normalizeEventId, normalizeLevel, normalizeTimestamp } from './normalize.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../../../shared/fixtures/sentry-envelopes/', import.meta.url));
 const haveFixtures = existsSync(FIXTURES);
@@ -201,6 +201,108 @@ describe('normalizeEvent: title, message and culprit', () => {
       exception: [{ type: 'GrammyError', stacktrace: { frames: [{ module: 'grammy', function: 'callApi', in_app: false }] } }],
     });
     assert.equal(result.culprit, 'bot.on(message:text)');
+  });
+});
+
+/**
+ * sentry-python 2.x marks a frame in-app only under its project root (the working directory):
+ * a bot started by systemd from `/` gets no in-app frame at all. Its frames then carry no
+ * `in_app`, except site-packages ones (`in_app: false`).
+ */
+const python2Frames = [
+  { filename: 'runpy.py', abs_path: '/usr/lib/python3.11/runpy.py', module: 'runpy', function: '_run_module_as_main', lineno: 198 },
+  { filename: 'bot/main.py', abs_path: '/opt/bot/bot/main.py', module: 'bot.main', function: 'run', lineno: 40 },
+  { filename: 'telegram/ext/_application.py', abs_path: '/opt/bot/.venv/lib/python3.11/site-packages/telegram/ext/_application.py', module: 'telegram.ext._application', function: 'process_update', lineno: 1100, in_app: false },
+  { filename: 'bot/handlers.py', abs_path: '/opt/bot/bot/handlers.py', module: 'bot.handlers', function: 'handle_update', lineno: 12 },
+  { filename: 'json/__init__.py', abs_path: '/usr/lib/python3.11/json/__init__.py', module: 'json', function: 'loads', lineno: 346 },
+  { filename: 'json/decoder.py', abs_path: '/usr/lib/python3.11/json/decoder.py', module: 'json.decoder', function: 'raw_decode', lineno: 353 },
+];
+
+describe('normalizeEvent: culprit without in-app frames (issue 11, item 17)', () => {
+  it('blames the first frame from the crash site outward that is neither the standard library nor a package', () => {
+    const result = normalize({ platform: 'python', exception: { values: [{ type: 'JSONDecodeError', value: 'Expecting value', stacktrace: { frames: python2Frames } }] } });
+    assert.equal(result.culprit, 'bot.handlers in handle_update');
+  });
+
+  it('still prefers the frames the SDK marked in-app', () => {
+    const frames = python2Frames.map((f) => (f.function === 'run' ? { ...f, in_app: true } : f));
+    const result = normalize({ exception: { values: [{ type: 'E', stacktrace: { frames } }] } });
+    assert.equal(result.culprit, 'bot.main in run');
+  });
+
+  it('skips frames the SDK marked not in-app, and falls back to the transaction when every frame is library code', () => {
+    const frames = python2Frames.map((f) => (f.function === 'handle_update' ? { ...f, in_app: false } : f));
+    assert.equal(normalize({ exception: [{ type: 'E', stacktrace: { frames } }] }).culprit, 'bot.main in run');
+    const library = python2Frames.filter((f) => f.abs_path.startsWith('/usr/lib') || f.in_app === false);
+    assert.equal(normalize({ transaction: 'update 901', exception: [{ type: 'E', stacktrace: { frames: library } }] }).culprit, 'update 901');
+  });
+
+  it('reads the stack of the last exception that has one, as Sentry does', () => {
+    const result = normalize({ exception: { values: [{ type: 'KeyError', stacktrace: { frames: python2Frames } }, { type: 'RuntimeError', value: 'handler failed' }] } });
+    assert.equal(result.culprit, 'bot.handlers in handle_update');
+  });
+
+  it('knows library code by its path on Linux, macOS, Windows and Node', () => {
+    const library = [
+      '/usr/lib/python3.11/json/decoder.py', '/usr/local/lib/python3.12/asyncio/base_events.py', '/usr/lib/python3/dist-packages/requests/api.py',
+      '/root/.pyenv/versions/3.11.7/lib/python3.11/ssl.py', '/opt/venv/lib/python3.11/site-packages/aiogram/dispatcher.py',
+      '/Library/Frameworks/Python.framework/Versions/3.12/lib/python3.12/json/decoder.py',
+      'C:\\Users\\ann\\AppData\\Local\\Programs\\Python\\Python311\\Lib\\asyncio\\base_events.py', 'C:\\bot\\.venv\\Lib\\site-packages\\aiogram\\x.py',
+      '<frozen importlib._bootstrap>', '/app/node_modules/grammy/out/bot.js', 'node:internal/process/task_queues',
+    ];
+    for (const abs_path of library) assert.equal(isLibraryFrame({ abs_path }), true, abs_path);
+    for (const abs_path of ['/opt/bot/bot/handlers.py', '/home/ann/pylib/bot.py', 'C:\\bot\\handlers.py', '/app/src/bot.ts', 'bot/main.py']) {
+      assert.equal(isLibraryFrame({ abs_path }), false, abs_path);
+    }
+  });
+});
+
+describe('normalizeEvent: an exception with neither type nor value (issue 11, item 17)', () => {
+  const nameless = (extra: Record<string, unknown> = {}) => ({ stacktrace: { frames: python2Frames }, ...extra });
+
+  it('is titled by the message when the event has one', () => {
+    assert.equal(normalize({ message: 'Update 901 failed', exception: { values: [nameless()] } }).title, 'Update 901 failed');
+  });
+
+  it('is titled by the function of its crash frame, as Sentry titles an exception whose type says nothing', () => {
+    assert.equal(normalize({ exception: { values: [nameless()] } }).title, 'handle_update');
+    const inApp = python2Frames.map((f) => ({ ...f, in_app: f.function === 'run' }));
+    assert.equal(normalize({ exception: { values: [{ stacktrace: { frames: inApp } }] } }).title, 'run');
+  });
+
+  it('is titled by the nearest exception of its chain that is labelled', () => {
+    const result = normalize({ message: 'ignored', exception: { values: [{ type: 'KeyError', value: "'message'" }, nameless()] } });
+    assert.equal(result.title, "KeyError: 'message'");
+  });
+
+  it('is titled by a library frame\'s function when every frame is library code', () => {
+    const library = [{ module: 'grammy.client', function: 'callApi', in_app: false }, { module: 'grammy.client', function: '<anonymous>', in_app: false }];
+    assert.equal(normalize({ exception: { values: [{ stacktrace: { frames: library } }] } }).title, 'callApi');
+  });
+
+  it('is titled Error when there is nothing else to go on, never <unlabeled event>', () => {
+    assert.equal(normalize({ exception: { values: [{}] } }).title, 'Error');
+    assert.equal(normalize({ exception: { values: [{ stacktrace: { frames: [{ function: '<anonymous>' }] } }] } }).title, 'Error');
+  });
+
+  it('counts a type or value of the wrong kind as missing, and a numeric one as text', () => {
+    assert.equal(normalize({ message: 'from the log', exception: { values: [{ type: { a: 1 }, value: null }] } }).title, 'from the log');
+    assert.equal(normalize({ exception: { values: [{ type: 42, value: 7 }] } }).title, '42: 7');
+  });
+});
+
+describe('normalizeEvent: fields of the wrong shape never throw', () => {
+  it('reads an event whose every read field is of the wrong kind', () => {
+    const hostile = { toString: 1 };
+    const result = normalize({
+      exception: { values: [{ type: hostile, value: hostile, stacktrace: { frames: [null, { function: hostile, filename: hostile, context_line: hostile, pre_context: hostile, in_app: true }] } }] },
+      breadcrumbs: [{ timestamp: 1e13, category: hostile, message: hostile }], request: { headers: [1, 'a', [1, 2, 3]], url: hostile },
+      user: { id: hostile }, tags: { a: hostile }, fingerprint: [hostile], level: hostile, message: hostile, contexts: { telegram: hostile },
+    } as unknown as SentryEvent);
+    assert.equal(result.title, '{"toString":1}'); // the value, kept as its JSON text (Relay's lenient string)
+    assert.equal(result.culprit, null);
+    assert.deepEqual(result.payload.request, { headers: {} });
+    assert.equal(result.level, 'error');
   });
 });
 

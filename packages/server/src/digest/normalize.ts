@@ -1,14 +1,17 @@
 /**
  * Turns a Sentry event of any real shape into the NormalizedEvent the store writes and the rules
  * read. Old and third-party SDKs send other shapes (bare-list `exception`, `[k, v]` tags, epoch
- * timestamps, `message` objects); everything is read defensively and capped, so a hostile event
- * cannot make a row big.
+ * timestamps, `message` objects), and some send wrong ones (`frames: 5`, an object as a frame's
+ * `function`): the payload first goes through normalizePayload (shape.ts), which gives every
+ * field Botpulse reads its documented shape, and the fields here are read from that. Everything
+ * is capped, so a hostile event cannot make a row big.
  *
  * Run it on a SCRUBBED event: the title, message and tags are copied out of the payload as is.
  */
 import { randomUUID } from 'node:crypto';
 import type { SentryEvent, SentryException, SentryStackFrame, TelegramContext } from '@botpulse/protocol';
 import { routePattern } from '../grouping/parameterize.js';
+import { normalizePayload, type EventPayload } from './shape.js';
 import type { Level, NormalizedEvent, RequestInfo } from './types.js';
 
 export interface NormalizeOptions {
@@ -29,39 +32,44 @@ const MAX_USER_AGENT_LENGTH = 500;
 const MAX_PAST_MS = 30 * 24 * 3600 * 1000;
 const MAX_FUTURE_MS = 60 * 1000;
 const UNLABELED_TITLE = '<unlabeled event>';
+/** Sentry's type for an exception that names none. */
+const DEFAULT_EXCEPTION_TYPE = 'Error';
 
 /**
- * Normalises one event. `payload` is the same event with `exception` and `breadcrumbs` in the
- * `{values: [...]}` shape and the normalised `event_id`, so readers handle one shape only; the
- * caller's object is not modified (a shallow copy is made).
+ * Normalises one event. `payload` is the event in the shapes of normalizePayload (`exception` and
+ * `breadcrumbs` as `{values: [...]}`, the normalised `event_id`, what was changed in `_meta`);
+ * the caller's object is not modified.
  */
 export function normalizeEvent(event: SentryEvent, opts: NormalizeOptions): NormalizedEvent {
   const eventId = normalizeEventId(opts.eventId) ?? normalizeEventId(event.event_id) ?? randomHexId();
-  const exceptions = exceptionList(event);
+  const payload = normalizePayload(event, { eventId });
+  const exceptions = payload.exception?.values ?? [];
   const thrown = exceptions.at(-1);
+  // From the event as sent, as before the shape pass: the order and caps of flattenTags decide
+  // which tags are indexed, and existing issues' tag summaries must keep counting the same ones.
   const tags = flattenTags(event.tags);
-  const telegram = telegramContext(event, tags);
-  const message = formattedMessage(event);
+  const telegram = telegramContext(payload, tags);
+  const message = formattedMessage(payload);
   return {
     eventId,
     timestamp: normalizeTimestamp(event.timestamp, opts.receivedAt),
     level: normalizeLevel(event.level),
-    platform: shortString(event.platform),
-    environment: shortString(event.environment),
-    release: shortString(event.release),
-    serverName: shortString(event.server_name),
-    transaction: shortString(event.transaction),
-    origin: originOf(event, tags),
-    title: titleOf(thrown, message),
-    culprit: culpritOf(event, thrown),
+    platform: shortString(payload.platform),
+    environment: shortString(payload.environment),
+    release: shortString(payload.release),
+    serverName: shortString(payload.server_name),
+    transaction: shortString(payload.transaction),
+    origin: originOf(payload, tags),
+    title: titleOf(exceptions, message),
+    culprit: culpritOf(payload, exceptions),
     message: message === null ? null : cap(message, MAX_MESSAGE_LENGTH),
     exceptionType: shortString(thrown?.type),
     exceptionValue: typeof thrown?.value === 'string' ? cap(thrown.value, MAX_MESSAGE_LENGTH) : null,
-    userKey: userKeyOf(event, telegram),
+    userKey: userKeyOf(payload, telegram),
     telegram,
-    request: requestInfo(event, tags),
+    request: requestInfo(payload, tags),
     tags,
-    payload: canonicalPayload(event, eventId, exceptions),
+    payload,
   };
 }
 
@@ -132,28 +140,88 @@ function levelFromNumber(n: number): Level {
 
 // ---- what happened -----------------------------------------------------------------------------
 
-/** `Type: first line of value` of the thrown exception, else the message's first line. */
-function titleOf(thrown: SentryException | undefined, message: string | null): string {
-  const type = nonEmpty(thrown?.type);
-  const value = firstLine(thrown?.value);
-  const fromException = type !== null && value !== null ? `${type}: ${value}` : (type ?? value);
-  return cap(fromException ?? firstLine(message) ?? UNLABELED_TITLE, MAX_TITLE_LENGTH);
+/**
+ * One line, as Sentry titles events: `Type: first line of value` of the thrown (last) exception;
+ * without an exception, the message's first line. An exception that names neither its type nor
+ * its value (Relay removes such an exception, and Sentry titles the event by what is left) is
+ * titled by the nearest exception of its chain that does, else by the message, else by the
+ * function of the crash frame (Sentry's title for an exception whose type says nothing; the
+ * culprit's frame, else the newest frame that names one), else `Error` (Sentry's type for an
+ * exception that names none).
+ */
+function titleOf(exceptions: SentryException[], message: string | null): string {
+  if (exceptions.length === 0) return cap(firstLine(message) ?? UNLABELED_TITLE, MAX_TITLE_LENGTH);
+  const labelled = exceptions.findLast((e) => exceptionLabel(e) !== null);
+  const title = (labelled && exceptionLabel(labelled)) ?? firstLine(message) ?? crashFunction(exceptions) ?? DEFAULT_EXCEPTION_TYPE;
+  return cap(title, MAX_TITLE_LENGTH);
 }
 
-/** Where: the newest in-app frame of the thrown exception, else the SDK's culprit or transaction. */
-function culpritOf(event: SentryEvent, thrown: SentryException | undefined): string | null {
-  const frame = thrown === undefined ? undefined : framesOf(thrown).findLast((f) => f.in_app === true);
-  if (frame !== undefined) {
-    const where = nonEmpty(frame.module) ?? nonEmpty(frame.filename) ?? nonEmpty(frame.abs_path);
+function exceptionLabel(exception: SentryException): string | null {
+  const type = nonEmpty(exception.type);
+  const value = firstLine(exception.value);
+  return type !== null && value !== null ? `${type}: ${value}` : (type ?? value);
+}
+
+/** Function names that name nothing (Sentry's crash-frame filter, plus JavaScript's). */
+const UNNAMED_FUNCTIONS = new Set(['<redacted>', '<unknown>', '?', '<anonymous>', 'anonymous']);
+
+/** The function of the crash frame: the culprit's frames first, then (as Sentry) any frame, newest first. */
+function crashFunction(exceptions: SentryException[]): string | null {
+  const anyFrame = framesOf(exceptions.findLast((e) => framesOf(e).length > 0)).toReversed();
+  for (const frame of [...crashSiteOutward(exceptions), ...anyFrame]) {
     const fn = nonEmpty(frame.function);
-    const culprit = where !== null && fn !== null ? `${where} in ${fn}` : (where ?? fn);
-    if (culprit !== null) return cap(culprit, MAX_SHORT_LENGTH);
+    if (fn !== null && !UNNAMED_FUNCTIONS.has(fn)) return fn;
+  }
+  return null;
+}
+
+/**
+ * Where, as Sentry's culprit: `module in function` of the first frame, from the crash site
+ * outward, that is the bot's own code: an in-app frame; when the SDK marked none in-app
+ * (sentry-python 2 marks only frames under its project root, so a bot started from another
+ * directory has none), the first frame that is not library code (see isLibraryFrame). Without
+ * such a frame, the SDK's culprit or the transaction.
+ */
+function culpritOf(event: EventPayload, exceptions: SentryException[]): string | null {
+  for (const frame of crashSiteOutward(exceptions)) {
+    const culprit = frameCulprit(frame);
+    if (culprit !== null) return culprit;
   }
   return shortString(event.culprit) ?? shortString(event.transaction);
 }
 
+function frameCulprit(frame: SentryStackFrame): string | null {
+  const where = nonEmpty(frame.module) ?? nonEmpty(frame.filename) ?? nonEmpty(frame.abs_path);
+  const fn = nonEmpty(frame.function);
+  const culprit = where !== null && fn !== null ? `${where} in ${fn}` : (where ?? fn);
+  return culprit === null ? null : cap(culprit, MAX_SHORT_LENGTH);
+}
+
+/**
+ * The frames that may stand for the crash site, best first: of the last exception that has a
+ * stack (Sentry's choice), the in-app frames newest first; if none, the frames that are not
+ * library code, newest first.
+ */
+function crashSiteOutward(exceptions: SentryException[]): SentryStackFrame[] {
+  const frames = framesOf(exceptions.findLast((e) => framesOf(e).length > 0)).toReversed();
+  const inApp = frames.filter((f) => f.in_app === true);
+  return inApp.length > 0 ? inApp : frames.filter((f) => !isLibraryFrame(f));
+}
+
+/**
+ * Python's standard library (`/usr/lib/python3.11/`, `C:\Python311\Lib\`, `<frozen …>`), site- and
+ * dist-packages, node_modules and Node's internals.
+ */
+const LIBRARY_FILE = /[\\/](?:site-packages|dist-packages|node_modules)[\\/]|[\\/]lib[\\/]python\d+(?:\.\d+)?[\\/]|[\\/]python\d+[\\/]lib[\\/]|^<frozen |^node:|^internal[\\/]/i;
+
+/** A frame the SDK marked not in-app, or one whose file is library code by its path. */
+export function isLibraryFrame(frame: SentryStackFrame): boolean {
+  if (frame.in_app === false) return true;
+  return [frame.abs_path, frame.filename].some((file) => typeof file === 'string' && LIBRARY_FILE.test(file));
+}
+
 /** The rendered message: `logentry`/`message` object's `formatted`, else its template, else a string. */
-function formattedMessage(event: SentryEvent): string | null {
+function formattedMessage(event: EventPayload): string | null {
   for (const entry of [event.logentry, event.message]) {
     if (typeof entry === 'string') {
       if (nonEmpty(entry) !== null) return entry;
@@ -165,7 +233,7 @@ function formattedMessage(event: SentryEvent): string | null {
   return null;
 }
 
-function originOf(event: SentryEvent, tags: Record<string, string>): string | null {
+function originOf(event: EventPayload, tags: Record<string, string>): string | null {
   const botpulse = event.contexts?.botpulse;
   const origin = nonEmpty(tags.origin) ?? (isRecord(botpulse) ? shortString(botpulse.origin) : null);
   if (origin !== null) return cap(origin, MAX_SHORT_LENGTH);
@@ -181,7 +249,7 @@ const TELEGRAM_TEXT_FIELDS = [
 ] as const;
 
 /** `contexts.telegram` (the Botpulse SDK's), else tags like `chat_id`, `user_id`, `update_id`. */
-function telegramContext(event: SentryEvent, tags: Record<string, string>): TelegramContext | null {
+function telegramContext(event: EventPayload, tags: Record<string, string>): TelegramContext | null {
   const fromContext = event.contexts?.telegram;
   const source: Record<string, unknown> = isRecord(fromContext) ? fromContext : telegramTags(tags);
   const context: TelegramContext = {};
@@ -218,7 +286,7 @@ function telegramId(value: unknown): number | string | null {
 }
 
 /** For "users affected": the Telegram user first, then what the SDK's `user` says. */
-function userKeyOf(event: SentryEvent, telegram: TelegramContext | null): string | null {
+function userKeyOf(event: EventPayload, telegram: TelegramContext | null): string | null {
   if (telegram?.user_id !== undefined) return `tg:${telegram.user_id}`;
   const user = event.user;
   if (!isRecord(user)) return null;
@@ -241,7 +309,7 @@ function realIp(value: unknown): string | null {
 
 // ---- request -----------------------------------------------------------------------------------
 
-function requestInfo(event: SentryEvent, tags: Record<string, string>): RequestInfo | null {
+function requestInfo(event: EventPayload, tags: Record<string, string>): RequestInfo | null {
   const request = isRecord(event.request) ? event.request : null;
   const statusCode = statusCodeOf(event, tags);
   if (request === null && statusCode === null) return null;
@@ -257,7 +325,7 @@ function requestInfo(event: SentryEvent, tags: Record<string, string>): RequestI
   };
 }
 
-function statusCodeOf(event: SentryEvent, tags: Record<string, string>): number | null {
+function statusCodeOf(event: EventPayload, tags: Record<string, string>): number | null {
   const response = event.contexts?.response;
   for (const candidate of [isRecord(response) ? response.status_code : undefined, tags['http.status_code'], tags.status_code]) {
     const code = toSafeInteger(candidate);
@@ -266,13 +334,10 @@ function statusCodeOf(event: SentryEvent, tags: Record<string, string>): number 
   return null;
 }
 
-/** Headers come as an object or as `[name, value]` pairs; names are case-insensitive. */
-function headerValue(headers: unknown, name: string, maxLength: number): string | null {
-  const entries: unknown[] = Array.isArray(headers) ? headers : isRecord(headers) ? Object.entries(headers) : [];
-  for (const entry of entries) {
-    if (Array.isArray(entry) && typeof entry[0] === 'string' && entry[0].toLowerCase() === name) {
-      return typeof entry[1] === 'string' && entry[1] !== '' ? cap(entry[1], maxLength) : null;
-    }
+/** Header names are case-insensitive. */
+function headerValue(headers: Record<string, string> | undefined, name: string, maxLength: number): string | null {
+  for (const [key, value] of Object.entries(headers ?? {})) {
+    if (key.toLowerCase() === name) return value !== '' ? cap(value, maxLength) : null;
   }
   return null;
 }
@@ -304,26 +369,8 @@ function tagString(value: unknown): string | null {
 
 // ---- payload -----------------------------------------------------------------------------------
 
-function canonicalPayload(event: SentryEvent, eventId: string, exceptions: SentryException[]): SentryEvent {
-  const payload: SentryEvent = { ...event, event_id: eventId };
-  if (event.exception !== undefined) payload.exception = { values: exceptions };
-  if (event.breadcrumbs !== undefined) {
-    const raw = event.breadcrumbs;
-    const values: unknown = Array.isArray(raw) ? raw : isRecord(raw) ? raw.values : undefined;
-    payload.breadcrumbs = { values: Array.isArray(values) ? values.filter(isRecord) : [] };
-  }
-  return payload;
-}
-
-function exceptionList(event: SentryEvent): SentryException[] {
-  const raw = event.exception;
-  const values: unknown = Array.isArray(raw) ? raw : isRecord(raw) ? raw.values : undefined;
-  return Array.isArray(values) ? (values.filter(isRecord) as SentryException[]) : [];
-}
-
-function framesOf(exception: SentryException): SentryStackFrame[] {
-  const frames: unknown = exception.stacktrace?.frames;
-  return Array.isArray(frames) ? (frames.filter(isRecord) as SentryStackFrame[]) : [];
+function framesOf(exception: SentryException | undefined): SentryStackFrame[] {
+  return exception?.stacktrace?.frames ?? [];
 }
 
 // ---- small readers -----------------------------------------------------------------------------

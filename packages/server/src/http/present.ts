@@ -1,4 +1,5 @@
 import { formatDsn, type Dsn } from '@botpulse/protocol';
+import { normalizePayload } from '../digest/shape.js';
 import type { Issue, Project, StoredEvent } from '../store/model.js';
 
 /** JSON shapes the API (and the CLI's --json) return: ISO times, DSN spelled out. */
@@ -39,9 +40,14 @@ export function presentIssue(issue: Issue) {
   };
 }
 
+/**
+ * The payload in its documented shapes (what was changed, as sent, in `_meta`): also for events
+ * stored before the digest normalised shapes, so an API client reads one shape only.
+ */
 export function presentEvent(event: StoredEvent) {
-  return { ...event, timestamp: iso(event.timestamp), receivedAt: iso(event.receivedAt) };
+  return { ...event, payload: normalizePayload(event.payload), timestamp: iso(event.timestamp), receivedAt: iso(event.receivedAt) };
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+/** ISO 8601; a stored time no Date can hold (never written by the digest) is answered as null, not a 500. */
+const iso = (ms: number) => (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : null);
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));

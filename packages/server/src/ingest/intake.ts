@@ -54,7 +54,7 @@ export const UNKNOWN_ITEM_TYPE = 'unknown';
  */
 export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeOptions, receivedAt: number): Intake {
   const envelope = parseOrReject(body);
-  const headerId = envelope.headers.event_id === undefined ? null : normalizeEventId(envelope.headers.event_id);
+  const headerId = absent(envelope.headers.event_id) ? null : normalizeEventId(envelope.headers.event_id);
   const intake: Intake = { eventId: headerId, items: [], counts: {} };
   if (typeof envelope.headers.dsn === 'string') intake.dsn = envelope.headers.dsn;
   let headerIdUsed = false;
@@ -65,7 +65,12 @@ export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeOp
       const value = checkJsonItem(item, index, limits.maxEventBytes);
       const payloadId = value.event_id;
       // The envelope header's id wins for the (single) event item, as in Relay.
-      const eventId = (!headerIdUsed && headerId) || (payloadId !== undefined ? normalizeEventId(payloadId) : randomHexId());
+      const eventId = (!headerIdUsed && headerId) || (absent(payloadId) ? randomHexId() : normalizeEventId(payloadId));
+      // The digest keeps the first event of an id and drops the others as SDK retries: a second
+      // event item with the same id would be answered 200 and then dropped. Refused instead.
+      if (intake.items.some((spooled) => spooled.kind === 'event' && spooled.eventId === eventId)) {
+        throw badRequest(`item ${index + 1} (event) has the event id ${eventId} of an earlier event item; an envelope holds one event per id`);
+      }
       headerIdUsed = true;
       intake.eventId ??= eventId;
       intake.items.push({ projectId, kind, eventId, receivedAt, payload: scrubbedJson(value, limits) });
@@ -89,7 +94,7 @@ export function intakeStoreBody(body: Buffer, projectId: number, limits: IntakeO
   const json = decodeLegacyBody(body);
   const item: EnvelopeItem = { headers: { type: 'event' }, payload: json };
   const value = checkJsonItem(item, 0, limits.maxEventBytes);
-  const eventId = value.event_id !== undefined ? normalizeEventId(value.event_id) : randomHexId();
+  const eventId = absent(value.event_id) ? randomHexId() : normalizeEventId(value.event_id);
   return { eventId, items: [{ projectId, kind: 'event', eventId, receivedAt, payload: scrubbedJson(value, limits) }], counts: {} };
 }
 
@@ -162,6 +167,11 @@ function addClientReport(intake: Intake, item: EnvelopeItem, limits: IntakeOptio
 
 function count(intake: Intake, kind: string): void {
   intake.counts[kind] = (intake.counts[kind] ?? 0) + 1;
+}
+
+/** JSON's null is no id, as a missing one: the server makes one up (as Relay does). */
+function absent(id: unknown): boolean {
+  return id === undefined || id === null;
 }
 
 /** Event ids are 32 hex characters; dashed UUIDs are accepted and normalised. */

@@ -27,21 +27,27 @@ export function fullNumber(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+/** A time a Date can hold: toISOString() throws for any other, and a page must not fail on one. */
+function isValidTime(ms: number): boolean {
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15;
+}
+
 export function relativeTime(ms: number, now: number): string {
   const s = Math.max(0, Math.round((now - ms) / 1000));
   if (s < 45) return 'just now';
   if (s < 3600) return `${Math.round(s / 60)}m ago`;
   if (s < 86_400) return `${Math.round(s / 3600)}h ago`;
   if (s < 30 * 86_400) return `${Math.round(s / 86_400)}d ago`;
-  return new Date(ms).toISOString().slice(0, 10);
+  return isValidTime(ms) ? new Date(ms).toISOString().slice(0, 10) : '—';
 }
 
 export function isoMinute(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+  return isValidTime(ms) ? new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : '—';
 }
 
 /** A relative time whose exact value is one hover away (converted to local time by the script). */
 export function ago(ms: number, now: number): Html {
+  if (!isValidTime(ms)) return html`<span class="faint">—</span>`;
   const iso = new Date(ms).toISOString();
   return html`<time datetime="${iso}" title="${isoMinute(ms)}" data-abs>${relativeTime(ms, now)}</time>`;
 }

@@ -1,25 +1,32 @@
 import type { SentryBreadcrumb, SentryException, SentryStackFrame } from '@botpulse/protocol';
+import { normalizePayload, type EventPayload } from '../../digest/shape.js';
 import type { StoredEvent } from '../../store/model.js';
 import { html, type Html, type Renderable } from '../html.js';
 import { telegramOf } from '../links.js';
 import { payloadTree } from './payload-tree.js';
 
-type Payload = Record<string, unknown>;
-
-/** The parts of one event, each rendered only when the event has it. */
+/**
+ * The parts of one event, each rendered only when the event has it. The stored payload goes
+ * through normalizePayload first: events digested before the shape pass existed (or by a future
+ * bug) are shown through the same documented shapes, so no field the client got wrong can make
+ * this page fail.
+ */
 export function eventSections(event: StoredEvent): Html {
-  const payload = event.payload as Payload;
-  const exceptions = exceptionsOf(payload);
+  const payload = normalizePayload(event.payload);
+  const shaped: StoredEvent = { ...event, payload };
+  const exceptions = (payload.exception?.values ?? []).toReversed(); // outermost (thrown last) first
+  const { _meta: meta, ...shown } = payload;
   return html`
 ${message(event, exceptions.length > 0)}
 ${exceptions.length ? section('Exception', exceptions.map((e, i) => exceptionBlock(e, i > 0)), 'exception') : ''}
 ${breadcrumbs(payload)}
-${telegram(event)}
+${telegram(shaped)}
 ${request(payload)}
 ${user(payload)}
 ${tags(event)}
 ${attachments(event)}
-${section('Payload (scrubbed)', html`<div class="body">${payloadTree(payload)}</div>`, 'payload')}`;
+${changedOnArrival(meta)}
+${section('Payload (scrubbed)', html`<div class="body">${payloadTree(shown)}</div>`, 'payload')}`;
 }
 
 function section(title: string, content: Renderable, id: string): Html {
@@ -28,7 +35,14 @@ function section(title: string, content: Renderable, id: string): Html {
 
 function kvTable(rows: [string, unknown][]): Html {
   const shown = rows.filter(([, v]) => v !== undefined && v !== null && v !== '');
-  return html`<table class="kv">${shown.map(([k, v]) => html`<tr><th>${k}</th><td>${typeof v === 'object' ? JSON.stringify(v) : String(v)}</td></tr>`)}</table>`;
+  return html`<table class="kv">${shown.map(([k, v]) => html`<tr><th>${k}</th><td>${displayText(v)}</td></tr>`)}</table>`;
+}
+
+/** Text for any JSON value: objects and lists as their JSON. */
+function displayText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value !== null && typeof value === 'object') return JSON.stringify(value) ?? '';
+  return String(value);
 }
 
 function message(event: StoredEvent, hasException: boolean): Html {
@@ -36,15 +50,8 @@ function message(event: StoredEvent, hasException: boolean): Html {
   return section('Message', html`<div class="body"><pre class="snippet">${event.message}</pre></div>`, 'message');
 }
 
-/** Outermost (the one that was thrown last) first, then what caused it. */
-function exceptionsOf(payload: Payload): SentryException[] {
-  const exc = payload.exception as { values?: SentryException[] } | SentryException[] | undefined;
-  const values = Array.isArray(exc) ? exc : (exc?.values ?? []);
-  return values.filter((v) => v && typeof v === 'object').slice().reverse();
-}
-
 function exceptionBlock(exc: SentryException, causedBy: boolean): Html {
-  const frames = [...(exc.stacktrace?.frames ?? [])].filter((f) => f && typeof f === 'object').reverse(); // most recent call first
+  const frames = (exc.stacktrace?.frames ?? []).toReversed(); // most recent call first
   const inApp = frames.filter((f) => f.in_app === true);
   const shown = inApp.length ? inApp : frames.slice(0, 8);
   const library = inApp.length ? frames.length - inApp.length : frames.length - shown.length;
@@ -70,55 +77,55 @@ function frameBlock(frame: SentryStackFrame, open: boolean): Html {
 }
 
 function contextLines(frame: SentryStackFrame): Html {
-  const pre = Array.isArray(frame.pre_context) ? frame.pre_context : [];
-  const post = Array.isArray(frame.post_context) ? frame.post_context : [];
+  const pre = frame.pre_context ?? [];
+  const post = frame.post_context ?? [];
   const line = typeof frame.lineno === 'number' ? frame.lineno : null;
   const rows = [...pre.map((t, i) => [t, line === null ? null : line - pre.length + i, false] as const), [frame.context_line ?? '', line, true] as const, ...post.map((t, i) => [t, line === null ? null : line + 1 + i, false] as const)];
-  return html`<div class="context">${rows.map(([text, no, cur]) => html`<div class="ln${cur ? ' cur' : ''}"><span class="no">${no ?? ''}</span><span>${String(text)}</span></div>`)}</div>`;
+  return html`<div class="context">${rows.map(([text, no, cur]) => html`<div class="ln${cur ? ' cur' : ''}"><span class="no">${no ?? ''}</span><span>${text}</span></div>`)}</div>`;
 }
 
-function breadcrumbs(payload: Payload): Html {
-  const raw = payload.breadcrumbs as { values?: SentryBreadcrumb[] } | SentryBreadcrumb[] | undefined;
-  const crumbs = (Array.isArray(raw) ? raw : (raw?.values ?? [])).filter((c) => c && typeof c === 'object').slice(-100);
+function breadcrumbs(payload: EventPayload): Html {
+  const crumbs = (payload.breadcrumbs?.values ?? []).slice(-100);
   if (!crumbs.length) return html``;
-  const time = (t: unknown) => {
-    const ms = typeof t === 'number' ? t * 1000 : typeof t === 'string' ? Date.parse(t) : NaN;
-    return Number.isFinite(ms) ? new Date(ms).toISOString().slice(11, 23) : '';
-  };
   const rows = crumbs.map(
-    (c) => html`<tr><td class="time">${time(c.timestamp)}</td><td class="cat">${c.category ?? c.type ?? ''}${c.level && c.level !== 'info' ? html` <span class="badge lvl-${c.level === 'fatal' ? 'fatal' : c.level === 'warning' ? 'warning' : 'error'}">${c.level}</span>` : ''}</td><td class="msg">${c.message ?? ''}${c.data ? html` <span class="faint">${JSON.stringify(c.data)}</span>` : ''}</td></tr>`,
+    (c: SentryBreadcrumb) => html`<tr><td class="time">${crumbTime(c.timestamp)}</td><td class="cat">${c.category ?? c.type ?? ''}${c.level && c.level !== 'info' ? html` <span class="badge lvl-${c.level === 'fatal' ? 'fatal' : c.level === 'warning' ? 'warning' : 'error'}">${c.level}</span>` : ''}</td><td class="msg">${c.message ?? ''}${c.data ? html` <span class="faint">${JSON.stringify(c.data)}</span>` : ''}</td></tr>`,
   );
   return section(`Breadcrumbs (${crumbs.length})`, html`<div class="body"><table class="crumbs-table">${rows}</table></div>`, 'breadcrumbs');
+}
+
+/** `hh:mm:ss.mmm` of epoch seconds or an RFC 3339 time; empty for anything a Date cannot hold. */
+function crumbTime(timestamp: unknown): string {
+  const ms = typeof timestamp === 'number' ? timestamp * 1000 : typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN;
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString().slice(11, 23) : '';
 }
 
 function telegram(event: StoredEvent): Html {
   const tg = telegramOf(event);
   if (!tg) return html``;
   const known = ['update_id', 'update_type', 'chat_id', 'chat_type', 'user_id', 'username', 'language_code', 'role', 'group_id', 'duplicate'];
-  const rows: [string, unknown][] = known.map((k) => [k, tg[k]]);
+  const rows: [string, unknown][] = known.map((k) => [k, Object.hasOwn(tg, k) ? tg[k] : undefined]);
   for (const [k, v] of Object.entries(tg)) if (!known.includes(k) && k !== 'type') rows.push([k, v]);
   return section('Telegram', html`<div class="body">${kvTable(rows)}</div>`, 'telegram');
 }
 
-function request(payload: Payload): Html {
-  const req = payload.request as Payload | undefined;
-  if (!req || typeof req !== 'object') return html``;
-  const response = ((payload.contexts as Payload | undefined)?.response ?? {}) as Payload;
-  const headers = req.headers && typeof req.headers === 'object' ? (Array.isArray(req.headers) ? Object.fromEntries(req.headers as [string, string][]) : req.headers) : {};
+function request(payload: EventPayload): Html {
+  const req = payload.request;
+  if (!req) return html``;
+  const response = payload.contexts?.response ?? {};
   const rows: [string, unknown][] = [
     ['method', req.method],
     ['url', req.url],
     ['status', response.status_code],
     ['query', req.query_string],
-    ...Object.entries(headers as Payload).map(([k, v]): [string, unknown] => [k, v]),
+    ...Object.entries(req.headers ?? {}),
     ['data', req.data],
   ];
   return section('Request', html`<div class="body">${kvTable(rows)}</div>`, 'request');
 }
 
-function user(payload: Payload): Html {
-  const u = payload.user as Payload | undefined;
-  if (!u || typeof u !== 'object' || Object.keys(u).length === 0) return html``;
+function user(payload: EventPayload): Html {
+  const u = payload.user;
+  if (!u || Object.keys(u).length === 0) return html``;
   return section('User', html`<div class="body">${kvTable(Object.entries(u))}</div>`, 'user');
 }
 
@@ -137,4 +144,59 @@ function attachments(event: StoredEvent): Html {
   if (!event.attachments.length) return html``;
   const rows: [string, unknown][] = event.attachments.map((a) => [a.filename, `${a.contentType ?? 'unknown type'}, ${a.size} bytes`]);
   return section('Attachments', html`<div class="body">${kvTable(rows)}</div>`, 'attachments');
+}
+
+// ---- what arrived in another shape -------------------------------------------------------------
+
+const MAX_NOTES = 50;
+const MAX_NOTE_VALUE = 300;
+const MAX_META_DEPTH = 24;
+
+interface MetaNote {
+  path: string;
+  what: string;
+  sent: string | null;
+}
+
+/**
+ * The payload's `_meta`: what Botpulse (or the SDK) changed on arrival, with each value as it
+ * was sent. The sections above show the fields as read; this keeps the original visible.
+ */
+function changedOnArrival(meta: unknown): Html {
+  const notes: MetaNote[] = [];
+  collectNotes(meta, [], notes, 0);
+  if (notes.length === 0) return html``;
+  const rows = notes.map((n) => html`<tr><th class="mono">${n.path}</th><td>${n.what}${n.sent === null ? '' : html`<div class="faint">sent: ${n.sent}</div>`}</td></tr>`);
+  const intro = 'These fields did not have their documented shape, or the SDK changed them; the event above shows them as read, and here as sent where known.';
+  return section('Changed on arrival', html`<div class="body"><p class="faint">${intro}</p><table class="kv">${rows}</table></div>`, 'meta');
+}
+
+function collectNotes(node: unknown, path: string[], notes: MetaNote[], depth: number): void {
+  if (node === null || typeof node !== 'object' || Array.isArray(node) || depth > MAX_META_DEPTH) return;
+  for (const [key, child] of Object.entries(node)) {
+    if (notes.length >= MAX_NOTES) return;
+    if (key === '') notes.push(noteOf(path, child));
+    else collectNotes(child, [...path, key], notes, depth + 1);
+  }
+}
+
+function noteOf(path: string[], entry: unknown): MetaNote {
+  const record = entry !== null && typeof entry === 'object' && !Array.isArray(entry) ? (entry as Record<string, unknown>) : {};
+  const errors = Array.isArray(record.err) ? record.err.map(errorText) : [];
+  const removed = Array.isArray(record.rem) ? ['removed by the SDK'] : [];
+  const sent = Object.hasOwn(record, 'val') ? truncate(displayText(record.val)) : null;
+  return { path: path.join('.') || '(event)', what: [...errors, ...removed].join('; ') || 'changed', sent };
+}
+
+/** Sentry's `err` entries: `"kind"` or `["kind", {"reason": ...}]`. */
+function errorText(error: unknown): string {
+  if (typeof error === 'string') return error;
+  if (!Array.isArray(error)) return 'invalid';
+  const [kind, details] = error as [unknown, unknown];
+  const reason = details !== null && typeof details === 'object' && !Array.isArray(details) ? (details as Record<string, unknown>).reason : undefined;
+  return typeof reason === 'string' ? reason : typeof kind === 'string' ? kind : 'invalid';
+}
+
+function truncate(text: string): string {
+  return text.length > MAX_NOTE_VALUE ? `${text.slice(0, MAX_NOTE_VALUE)}… (${text.length} chars)` : text;
 }
