@@ -136,6 +136,8 @@ try {
     events_built: storm.counters.eventsCaptured,
     storm_suppressed: storm.counters.eventsDropped.storm ?? 0,
     transport_dropped: dropped(storm.counters),
+    // Evicted from the full memory queue into the bounded disk queue (sent later) instead of dropped.
+    spilled_to_disk: storm.counters.spilledToDisk ?? 0,
     queue_items_at_end: storm.queue.items,
     queue_kb_at_end: Math.round(storm.queue.bytes / 1024),
   };
@@ -149,6 +151,7 @@ try {
     events_built: stormUnguarded.counters.eventsCaptured,
     storm_suppressed: 0,
     transport_dropped: dropped(stormUnguarded.counters),
+    spilled_to_disk: stormUnguarded.counters.spilledToDisk ?? 0,
     queue_items_at_end: stormUnguarded.queue.items,
     queue_kb_at_end: Math.round(stormUnguarded.queue.bytes / 1024),
   };

@@ -200,4 +200,38 @@ describe('@botpulse/sdk with a real grammY bot', () => {
       assert.equal(event.contexts.telegram.user_id, label === 'first' ? ALICE.id : 777);
     }
   });
+
+  it('one Error object shared by several updates (a memoised rejected promise): one event per update, each with its context', async () => {
+    const { token, bot } = newBot();
+    const { client } = h.newClient();
+    instrumentGrammy(bot, { client });
+    const rates = Promise.reject(new Error('exchange rates unavailable'));
+    rates.catch(() => undefined); // memoised: every update awaits the same rejected promise
+    bot.on('message:text', async (ctx) => {
+      await ctx.reply('looking up rates');
+      await rates;
+    });
+    const caught: unknown[] = [];
+    bot.catch((err) => void caught.push(err.error));
+    const { running } = await startPolling(bot, token);
+    const BOB = { id: 535353, first_name: 'Bob', username: 'bob_r' };
+    const first = h.tg.sendMessage(token, 'rates?', { from: ALICE });
+    await h.tg.waitFor(() => caught.length === 1, { what: 'the first failure' });
+    const second = h.tg.sendMessage(token, 'rates please', { from: BOB });
+    await h.tg.waitFor(() => caught.length === 2, { what: 'the second failure' });
+    assert.equal(caught[0], caught[1], 'the very same Error object');
+    await bot.stop();
+    await running;
+
+    const events = (await h.waitForEvents(2)).filter((e) => (e.payload as any).exception.values.at(-1).value === 'exchange rates unavailable');
+    assert.deepEqual(
+      events.map((e) => (e.payload as any).contexts.telegram.update_id).sort(),
+      [first.update.update_id, second.update.update_id].sort(),
+      'one event per update that met the error',
+    );
+    const bob = events.find((e) => (e.payload as any).contexts.telegram.update_id === second.update.update_id)!;
+    assert.equal((bob.payload as any).contexts.telegram.user_id, BOB.id);
+    assert.equal((bob.payload as any).user.id, String(BOB.id));
+    assert.equal(client.counters().eventsCaptured, 2);
+  });
 });

@@ -2,9 +2,11 @@
 // (update context, breadcrumbs, tags), filters Telegram noise, applies beforeSend, scrubs
 // tokens and hands the result to the transport. Also owns tracing (`trace`) and the counters.
 import { hostname, release as osRelease, type as osType } from 'node:os';
-import type { SentryEvent, SentryLevel, SentryUser } from '@botpulse/protocol';
+import type { SentryEvent, SentryException, SentryLevel, SentryUser } from '@botpulse/protocol';
 import { defaultTracesSampleRate, resolveDsn, resolveEnvironment, resolveRate, resolveRelease, type Env } from './config.js';
+import { ClientReports, dataCategory, type DiscardReason } from './client-reports.js';
 import { Counters, type CountersSnapshot } from './counters.js';
+import { DiskQueue, diskQueueDir, type DiskQueueOptions } from './disk-queue.js';
 import { NoiseFilter, telegramErrorInfo, unwrapBotError, type NoiseKind, type NoiseOptions } from './noise.js';
 import { currentExecution, runInExecution, Scope, DEFAULT_MAX_BREADCRUMBS, type Breadcrumb, type ExecutionContext } from './scope.js';
 import { scrubJson, scrubString, scrubValue } from './scrub.js';
@@ -12,6 +14,8 @@ import { exceptionsFromError, errorType, type Mechanism } from './stack.js';
 import { StormGuard, stormSignature, type StormOptions } from './storm.js';
 import { Span, uuid32, type SpanStatus } from './tracing.js';
 import { HttpTransport, NoopTransport, type HttpTransportOptions, type Transport, type TransportItem } from './transport.js';
+import { installProcessHandlers, uninstallProcessHandlers, type UnhandledRejectionMode } from './uncaught.js';
+import { telegramContext, type UpdateLike } from './update.js';
 import { SDK_NAME, SDK_VERSION } from './version.js';
 
 /** Options of `init()` / `new BotpulseClient()`. Every one is optional. */
@@ -48,6 +52,26 @@ export interface BotpulseOptions {
   transportOptions?: Omit<HttpTransportOptions, 'dsn'>;
   /** Flush on `beforeExit` and on SIGTERM/SIGINT (then exit if nobody else handles the signal). Default false. */
   flushOnExit?: boolean;
+  /**
+   * Report uncaught exceptions and unhandled rejections (level fatal, `mechanism.handled: false`),
+   * deliver them, then end the process as Node would have (docs/sdk.md, "Crashes"). Default
+   * true for `init()`, false for a client made with `new BotpulseClient()` (the process has one
+   * set of handlers, owned by one client).
+   */
+  captureUncaught?: boolean;
+  /** How long a crashing process waits for delivery before it exits (default 2000 ms). */
+  shutdownTimeoutMs?: number;
+  /** Node's `--unhandled-rejections` mode to follow. Default: the process's own (execArgv, NODE_OPTIONS; `throw` when unset). */
+  unhandledRejections?: UnhandledRejectionMode;
+  /**
+   * Keeps on disk what cannot be sent before the process ends, does not fit the memory queue, or
+   * ran out of retries; sent at the next start. Default on (with the HTTP transport):
+   * `BOTPULSE_DISK_QUEUE`, else `<tmpdir>/botpulse-sdk/<hash of the DSN>`, 8 MiB and 1000 files.
+   * `false` (or `BOTPULSE_DISK_QUEUE=off`) turns it off.
+   */
+  diskQueue?: DiskQueueOptions | false;
+  /** Send Sentry client reports: how many items the SDK dropped, by reason and category. Default true. */
+  sendClientReports?: boolean;
   /**
    * Error-storm protection: per error signature and overall token buckets; events beyond them are
    * counted (eventsDropped.storm) and the next sent event of that signature says how many were
@@ -116,7 +140,11 @@ export class BotpulseClient {
   readonly stats = new Counters();
   private readonly noise: NoiseFilter | undefined;
   private readonly storm: StormGuard | undefined;
-  private readonly captured = new WeakMap<object, string | null>();
+  /** Errors already reported (or filtered), per update they reached: see `findCapture`. */
+  private readonly captured = new WeakMap<object, CaptureRecord[]>();
+  /** Items dropped for good, sent to the server as Sentry client reports. */
+  readonly clientReports = new ClientReports();
+  private reportTimer: NodeJS.Timeout | undefined;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly flushHooks = new Set<() => void>();
   private readonly baseContexts: Record<string, Record<string, unknown>>;
@@ -137,7 +165,7 @@ export class BotpulseClient {
       skipDuplicateUpdates: options.skipDuplicateUpdates ?? false,
       dedupeCapacity: options.dedupeCapacity ?? 10_000,
     };
-    this.transport = options.transport ?? (this.config.dsn ? new HttpTransport({ dsn: this.config.dsn, ...options.transportOptions }) : new NoopTransport());
+    this.transport = options.transport ?? (this.config.dsn ? this.httpTransport(this.config.dsn, env) : new NoopTransport());
     this.globalScope = new Scope(options.maxBreadcrumbs ?? DEFAULT_MAX_BREADCRUMBS);
     if (options.initialScope?.tags) this.globalScope.setTags(options.initialScope.tags);
     for (const [name, context] of Object.entries(options.initialScope?.contexts ?? {})) this.globalScope.setContext(name, context);
@@ -149,6 +177,24 @@ export class BotpulseClient {
       os: { name: osType(), version: osRelease() },
     };
     if (options.flushOnExit) this.detachExitHooks = installExitHooks(this);
+    if (options.captureUncaught) installProcessHandlers(this, { shutdownTimeoutMs: options.shutdownTimeoutMs, unhandledRejections: options.unhandledRejections });
+    if (this.isEnabled) {
+      keepOnExit(this);
+      if (options.sendClientReports !== false) {
+        this.reportTimer = setInterval(() => this.sendClientReport(), CLIENT_REPORT_INTERVAL_MS);
+        this.reportTimer.unref();
+      }
+    }
+  }
+
+  private httpTransport(dsn: string, env: Env): HttpTransport {
+    const record = (reason: DiscardReason, category: string, quantity: number): void => this.recordDiscard(reason, category, quantity);
+    const queueOptions = this.options.diskQueue === false ? undefined : this.options.diskQueue ?? {};
+    const dir = queueOptions ? diskQueueDir(queueOptions.dir, dsn, env) : undefined;
+    const diskQueue = queueOptions && dir
+      ? new DiskQueue(dir, { maxBytes: queueOptions.maxBytes, maxFiles: queueOptions.maxFiles, onLost: (type, n) => record('cache_overflow', dataCategory(type), n) })
+      : undefined;
+    return new HttpTransport({ dsn, ...this.options.transportOptions, diskQueue, onDiscard: record });
   }
 
   /** True when events are sent somewhere (a DSN or a custom transport). */
@@ -171,17 +217,21 @@ export class BotpulseClient {
   captureException(error: unknown, hint: EventHint = {}): string | undefined {
     const inner = unwrapBotError(error);
     const key = typeof inner === 'object' && inner !== null ? inner : undefined;
-    if (key && this.captured.has(key)) return this.captured.get(key) ?? undefined;
+    const updateId = currentExecution()?.update?.id;
+    const seen = key ? this.findCapture(key, updateId) : undefined;
+    if (seen) return seen.eventId;
+    const record: CaptureRecord = { updateId, eventId: undefined };
+    if (key) this.remember(key, record);
     if (!hint.force) {
       const kind = this.noise?.classify(inner);
       if (kind) {
-        if (key) this.captured.set(key, null);
         this.recordNoise(kind, inner);
         return undefined;
       }
     }
     if (this.config.sampleRate < 1 && Math.random() >= this.config.sampleRate) {
       Counters.increment(this.stats.eventsDropped, 'sample_rate');
+      this.recordDiscard('sample_rate', 'error', 1);
       return undefined;
     }
     let suppressedBefore = 0;
@@ -189,7 +239,7 @@ export class BotpulseClient {
       const verdict = this.storm.admit(stormSignature(inner));
       if (!verdict.allowed) {
         Counters.increment(this.stats.eventsDropped, 'storm');
-        if (key) this.captured.set(key, null);
+        this.recordDiscard('event_processor', 'error', 1);
         return undefined;
       }
       suppressedBefore = verdict.suppressedBefore;
@@ -202,9 +252,77 @@ export class BotpulseClient {
     const apiError = telegramErrorInfo(inner);
     if (apiError) event.contexts = { telegram_api: this.describeApiError(inner, apiError) };
     if (suppressedBefore > 0) event.extra = { botpulse_suppressed_similar: suppressedBefore };
-    const id = this.captureEvent(event, { ...hint, originalException: inner });
-    if (key) this.captured.set(key, id ?? null);
-    return id;
+    record.eventId = this.dispatchEvent(event, { ...hint, originalException: inner }, record);
+    return record.eventId;
+  }
+
+  /**
+   * @internal For the process handlers and the bot plugins: an error that ends the process (or
+   * the bot's polling loop, `fatal: true`), or that reached the process without ending it. An
+   * error already reported is not reported again: with `fatal`, that report becomes level
+   * `fatal` (with `mechanism.data.fatal` saying why) if it has not left the queue yet. A new fatal
+   * one is reported even if it looks like Telegram noise: it stopped the bot.
+   */
+  captureFatal(error: unknown, mechanism: string, options: { fatal: boolean; reason?: string }): string | undefined {
+    const inner = unwrapBotError(error);
+    const update = updateOf(error);
+    const key = typeof inner === 'object' && inner !== null ? inner : undefined;
+    const seen = key ? this.findCapture(key, update?.update_id) : undefined;
+    if (seen?.eventId !== undefined || (seen && !options.fatal)) {
+      if (seen.eventId !== undefined && options.fatal) this.escalate(seen, options.reason ?? mechanism);
+      return seen.eventId;
+    }
+    // Filtered before (as noise, say) but it stopped the bot after all: reported now.
+    if (seen && key) this.forget(key, seen);
+    // Noise or not, an error that ended the bot is reported; one the process survives is judged as any other.
+    const hint: EventHint = { level: options.fatal ? 'fatal' : 'error', mechanism: { type: mechanism, handled: false }, force: options.fatal };
+    if (!update) return this.captureException(error, hint);
+    // A grammY BotError carries the update it failed on: report it with that update's context.
+    const scope = this.globalScope.fork();
+    scope.telegram = telegramContext(update);
+    return runInExecution({ scope, update: { id: update.update_id, startedAt: Date.now() } }, () => this.captureException(error, hint));
+  }
+
+  /**
+   * The capture of this error in this update, if any. An error object reused by several updates
+   * (a memoised rejected promise) is another occurrence in each of them; outside any update, any
+   * earlier capture counts (a `bot.catch` handler reporting what the middleware already sent).
+   */
+  private findCapture(error: object, updateId: number | undefined): CaptureRecord | undefined {
+    const records = this.captured.get(error);
+    if (!records) return undefined;
+    if (updateId === undefined) return records.at(-1);
+    return records.find((r) => r.updateId === updateId);
+  }
+
+  private remember(error: object, record: CaptureRecord): void {
+    const records = this.captured.get(error);
+    if (!records) {
+      this.captured.set(error, [record]);
+      return;
+    }
+    records.push(record);
+    // One error shared by many updates: only recent ones can be seen again.
+    if (records.length > MAX_CAPTURES_PER_ERROR) records.splice(0, records.length - MAX_CAPTURES_PER_ERROR);
+  }
+
+  private forget(error: object, record: CaptureRecord): void {
+    const records = this.captured.get(error);
+    if (records) records.splice(records.indexOf(record), 1);
+  }
+
+  /** Makes an already reported, still queued event fatal. Too late once it was sent: it stays as it was. */
+  private escalate(record: CaptureRecord, reason: string): void {
+    const event = record.event;
+    if (!event || event.level === 'fatal' || !record.eventId) return;
+    const values = (Array.isArray(event.exception) ? event.exception : event.exception?.values ?? []).map((value, index, all) => {
+      if (index !== all.length - 1) return value;
+      const mechanism = value.mechanism ?? {};
+      const data = typeof mechanism['data'] === 'object' && mechanism['data'] !== null ? mechanism['data'] : {};
+      return { ...value, mechanism: { ...mechanism, handled: false, data: { ...data, fatal: reason } } };
+    });
+    const fatal: SentryEvent = { ...event, level: 'fatal', exception: { values } };
+    if (this.transport.replace?.(record.eventId, Buffer.from(serializeEvent(fatal)))) record.event = fatal;
   }
 
   /**
@@ -221,12 +339,17 @@ export class BotpulseClient {
    * @example client.captureEvent({ message: 'custom', level: 'warning' })
    */
   captureEvent(event: SentryEvent, hint: EventHint = {}): string | undefined {
+    return this.dispatchEvent(event, hint, undefined);
+  }
+
+  /** captureEvent, remembering the sent event in `record` (for captureException). */
+  private dispatchEvent(event: SentryEvent, hint: EventHint, record: CaptureRecord | undefined): string | undefined {
     if (this.closed) return undefined;
     const prepared = this.prepareEvent(event, hint);
     const id = prepared.event_id as string;
     const beforeSend = this.options.beforeSend;
     if (!beforeSend) {
-      this.sendEvent(prepared);
+      this.sendEvent(prepared, record);
       return id;
     }
     let result: SentryEvent | null | PromiseLike<SentryEvent | null>;
@@ -236,9 +359,9 @@ export class BotpulseClient {
       result = prepared; // a broken hook must not lose the error it was looking at
     }
     if (isThenable(result)) {
-      this.track(Promise.resolve(result).then((r) => this.sendEvent(r), () => this.sendEvent(prepared)));
+      this.track(Promise.resolve(result).then((r) => this.sendEvent(r, record), () => this.sendEvent(prepared, record)));
     } else {
-      this.sendEvent(result);
+      this.sendEvent(result, record);
     }
     return id;
   }
@@ -342,6 +465,9 @@ export class BotpulseClient {
       lastHeartbeatTimestamp: s.lastHeartbeatTimestamp,
       transportDropped: { ...transport.dropped },
       transportSentItems: transport.sentItems,
+      discarded: { ...this.clientReports.totals },
+      spilledToDisk: transport.spilledToDisk ?? 0,
+      loadedFromDisk: transport.loadedFromDisk ?? 0,
     };
   }
 
@@ -366,6 +492,7 @@ export class BotpulseClient {
   async flush(timeoutMs = 2000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (const hook of this.flushHooks) hook();
+    this.sendClientReport();
     if (this.pending.size > 0) await withTimeout(Promise.allSettled([...this.pending]), timeoutMs);
     return this.transport.flush(Math.max(0, deadline - Date.now()));
   }
@@ -379,9 +506,42 @@ export class BotpulseClient {
     const deadline = Date.now() + timeoutMs;
     for (const hook of this.flushHooks) hook();
     if (this.pending.size > 0) await withTimeout(Promise.allSettled([...this.pending]), timeoutMs);
+    this.sendClientReport();
     this.closed = true;
     this.detachExitHooks?.();
+    uninstallProcessHandlers(this);
+    liveClients.delete(this);
+    if (this.reportTimer) clearInterval(this.reportTimer);
     return this.transport.close(Math.max(0, deadline - Date.now()));
+  }
+
+  /** Counts an item dropped for good; the next client report tells the server. */
+  recordDiscard(reason: DiscardReason, category: string, quantity: number): void {
+    this.clientReports.record(reason, category, quantity);
+  }
+
+  /** Queues a `client_report` item with everything dropped since the last one (nothing when nothing was). */
+  sendClientReport(): void {
+    if (this.options.sendClientReports === false || this.closed) return;
+    const report = this.clientReports.take();
+    if (report) this.transport.send({ type: 'client_report', payload: Buffer.from(JSON.stringify(report)) });
+  }
+
+  /**
+   * @internal From `process.on('exit')`: nothing asynchronous runs any more, so what is still
+   * unsent goes to the disk queue (synchronously), with a client report of what was dropped.
+   */
+  persistOnExit(): void {
+    if (this.closed) return;
+    for (const hook of this.flushHooks) hook();
+    this.sendClientReport();
+    this.transport.persistSync?.();
+    // Items the disk could not keep were counted while persisting: one last report for them.
+    const late = this.clientReports.take();
+    if (late) {
+      this.transport.send({ type: 'client_report', payload: Buffer.from(JSON.stringify(late)) });
+      this.transport.persistSync?.();
+    }
   }
 
   // ── internals ───────────────────────────────────────────────────────────────────────────
@@ -391,13 +551,17 @@ export class BotpulseClient {
     void promise.finally(() => this.pending.delete(promise));
   }
 
-  private sendEvent(event: SentryEvent | null): void {
+  private sendEvent(event: SentryEvent | null, record?: CaptureRecord): void {
     if (!event) {
       Counters.increment(this.stats.eventsDropped, 'before_send');
+      this.recordDiscard('before_send', 'error', 1);
       return;
     }
     if (this.closed) return;
     this.stats.eventsCaptured += 1;
+    // An error that escaped a handler may still turn out to end the process: keep its event, so
+    // that it can become fatal while it waits in the queue (see captureFatal).
+    if (record && thrownException(event)?.mechanism?.handled === false) record.event = event;
     this.transport.send({ type: 'event', payload: Buffer.from(serializeEvent(event)), eventId: String(event.event_id) });
   }
 
@@ -520,6 +684,47 @@ function serializeEvent(event: SentryEvent): string {
   const clean: Record<string, unknown> = scrubValue(rest, { maxStringLength: MAX_STRING_LENGTH, maxDepth: 16 });
   if (exception) clean['exception'] = exception;
   return scrubJson(JSON.stringify(clean));
+}
+
+/** What the client remembers of one capture of an error object. */
+interface CaptureRecord {
+  /** The update it was captured in, if any. */
+  updateId: number | undefined;
+  /** Undefined when it was filtered (noise, sampling, storm) or dropped by beforeSend. */
+  eventId: string | undefined;
+  /** The event as sent, kept for errors that escaped a handler (they may turn out to be fatal). */
+  event?: SentryEvent;
+}
+
+const MAX_CAPTURES_PER_ERROR = 50;
+/** Client reports go out with the next flush, or after this long (Sentry's Node SDK: 60 s). */
+const CLIENT_REPORT_INTERVAL_MS = 60_000;
+
+/** The exception that was thrown (the last of a `cause` chain). */
+function thrownException(event: SentryEvent): SentryException | undefined {
+  const values = Array.isArray(event.exception) ? event.exception : event.exception?.values;
+  return values?.at(-1);
+}
+
+/** The update a grammY BotError failed on (`error.ctx.update`), if any. */
+function updateOf(error: unknown): UpdateLike | undefined {
+  if (!(error instanceof Error) || error.name !== 'BotError') return undefined;
+  const update = (error as { ctx?: { update?: unknown } }).ctx?.update;
+  return typeof update === 'object' && update !== null && typeof (update as UpdateLike).update_id === 'number' ? (update as UpdateLike) : undefined;
+}
+
+/** Clients whose unsent items are kept on disk when the process exits. */
+const liveClients = new Set<BotpulseClient>();
+let exitHookInstalled = false;
+
+function keepOnExit(client: BotpulseClient): void {
+  liveClients.add(client);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // One listener for every client: 'exit' runs synchronous code only, which persistOnExit is.
+  process.on('exit', () => {
+    for (const live of liveClients) live.persistOnExit();
+  });
 }
 
 const TEXT_FIELDS = new Set(['text', 'caption', 'query', 'results', 'question', 'options', 'description', 'title', 'message_text']);

@@ -41,4 +41,9 @@ export interface CountersSnapshot {
   /** Items the transport dropped, by reason (queue_overflow, send_error, rejected, rate_limited, closed). */
   transportDropped: LabeledCount;
   transportSentItems: number;
+  /** Items dropped for good as reported to the server in client reports, by `reason:category`. */
+  discarded: LabeledCount;
+  /** Items written to the disk queue instead of being dropped, and read back from it. */
+  spilledToDisk: number;
+  loadedFromDisk: number;
 }

@@ -122,8 +122,11 @@ export class PollingMonitor {
   }
 }
 
-/** Status of one check-in (Sentry Crons vocabulary). */
-export type CheckInStatus = 'ok' | 'in_progress' | 'error';
+/**
+ * Status of one check-in: Sentry Crons' `ok`, `in_progress`, `error`, and Botpulse's `paused`
+ * (the bot stopped polling on purpose: shown, not alerted, until the next `ok`).
+ */
+export type CheckInStatus = 'ok' | 'in_progress' | 'error' | 'paused';
 
 /** The `check_in` item the heartbeat sends. */
 export interface CheckIn {
@@ -196,6 +199,8 @@ export class Heartbeat {
   private readonly startedAt = Date.now();
   private pendingSeen = false;
   private beating: Promise<CheckIn | undefined> | undefined;
+  /** Started since the last finish(): a loop that ran, so its end is worth a final check-in. */
+  private ranSinceFinish = false;
   /** The last check-in sent (or computed, when silent). */
   last: CheckIn | undefined;
 
@@ -218,9 +223,31 @@ export class Heartbeat {
 
   start(): this {
     if (this.timer) return this;
+    this.ranSinceFinish = true;
     this.timer = setInterval(() => void this.beat(), this.intervalMs);
     this.timer.unref();
     return this;
+  }
+
+  /**
+   * The polling loop ended: stops beating and sends a final check-in at once, `paused` when the
+   * bot was stopped on purpose (the server shows it, without an alert) or `error` when the loop
+   * ended on an error (alerted now rather than after the silence allowance). Resolves once it is
+   * delivered, or after `timeoutMs`: the process may end right after. Nothing is sent for a loop
+   * that never started (a bad token fails before the first getUpdates) or was finished already.
+   * @example handle.task()?.then(() => pulse.heartbeat?.finish('paused', 'runner stopped'));
+   */
+  async finish(status: 'paused' | 'error', reason: string, timeoutMs = 2000): Promise<void> {
+    this.stop();
+    if (!this.ranSinceFinish) return;
+    this.ranSinceFinish = false;
+    const checkIn = this.checkIn(status, reason);
+    checkIn.contexts = { polling: { ...checkIn.contexts?.['polling'], stopped: true } };
+    this.last = checkIn;
+    if (status === 'error') this.client.stats.heartbeatsError += 1;
+    this.client.sendItem('check_in', checkIn);
+    this.options.onBeat?.(checkIn);
+    await this.client.flush(timeoutMs);
   }
 
   stop(): void {

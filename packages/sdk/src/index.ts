@@ -32,7 +32,13 @@ export type { HeartbeatOptions, CheckIn, CheckInStatus, PollingState, HeartbeatR
 export { instrumentGrammy, botpulseMiddleware, botpulseTransformer } from './grammy/index.js';
 export type { GrammyPluginOptions, GrammyInstrumentation, GrammyBotLike, GrammyContextLike, GrammyMiddleware, GrammyTransformer } from './grammy/index.js';
 export { SDK_NAME, SDK_VERSION } from './version.js';
-export { guardWebhook } from './webhook.js';
+export { installProcessHandlers, uninstallProcessHandlers, unhandledRejectionMode } from './uncaught.js';
+export type { UnhandledRejectionMode, ProcessHandlerOptions } from './uncaught.js';
+export { DiskQueue, diskQueueDir, DEFAULT_DISK_QUEUE_BYTES, DEFAULT_DISK_QUEUE_FILES } from './disk-queue.js';
+export type { DiskQueueOptions, StoredItem } from './disk-queue.js';
+export { ClientReports, dataCategory } from './client-reports.js';
+export type { ClientReport, DiscardReason } from './client-reports.js';
+export { guardWebhook, expressErrorHandler } from './webhook.js';
 export type { WebhookGuardOptions, WebhookHandler } from './webhook.js';
 export { instrumentTelegraf } from './telegraf/index.js';
 export type { TelegrafPluginOptions, TelegrafInstrumentation, TelegrafBotLike, TelegrafTelegramLike, TelegrafMiddleware } from './telegraf/index.js';

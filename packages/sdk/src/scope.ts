@@ -99,6 +99,29 @@ export interface ExecutionContext {
   span?: Span | undefined;
   /** Set inside an update: its id and when handling began (ms), for log records. */
   update?: { id: number; startedAt: number } | undefined;
+  /** Set inside a request `guardWebhook` answers for: the update scope tells it which update it carries. */
+  webhook?: GuardedRequest | undefined;
+}
+
+/** One request under `guardWebhook`, shared with the update scope handling its update. */
+export interface GuardedRequest {
+  /** The scope of the update the request carried, once the bot middleware opened it. */
+  updateScope?: Scope;
+}
+
+/**
+ * Errors that escaped a handler inside a guarded webhook request. The guard answered for them,
+ * so if one later rejects a promise nobody handles (grammY's webhook timeout leaves the handler's
+ * promise dangling), the process handlers report it without ending the process.
+ */
+const guardedErrors = new WeakSet<object>();
+
+export function markGuarded(error: unknown): void {
+  if (typeof error === 'object' && error !== null) guardedErrors.add(error);
+}
+
+export function isGuarded(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && guardedErrors.has(error);
 }
 
 const storage = new AsyncLocalStorage<ExecutionContext>();

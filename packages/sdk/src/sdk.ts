@@ -10,12 +10,14 @@ let globalClient: BotpulseClient | undefined;
 /**
  * Creates the process-wide client from options and the environment (BOTPULSE_DSN / SENTRY_DSN,
  * SENTRY_ENVIRONMENT, SENTRY_RELEASE, SENTRY_TRACES_SAMPLE_RATE). Calling it again replaces the client.
+ * It also reports uncaught exceptions and unhandled rejections (`captureUncaught: false` to opt out).
  * @example
  * import { init } from '@botpulse/sdk';
  * init({ environment: 'production', flushOnExit: true });
  */
 export function init(options: BotpulseOptions = {}): BotpulseClient {
-  globalClient = new BotpulseClient(options);
+  // The process-wide client owns the process handlers (uncaught exceptions, unhandled rejections).
+  globalClient = new BotpulseClient({ ...options, captureUncaught: options.captureUncaught ?? true });
   return globalClient;
 }
 

@@ -8,6 +8,8 @@ import https from 'node:https';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { envelopeUrl, parseDsn, serializeEnvelope, type Dsn, type EnvelopeItem } from '@botpulse/protocol';
+import { dataCategory, type DiscardReason } from './client-reports.js';
+import { PERSISTED_TYPES, type DiskQueue, type StoredItem } from './disk-queue.js';
 import { SDK_NAME, SDK_VERSION } from './version.js';
 
 const gzip = promisify(gzipCallback);
@@ -33,6 +35,10 @@ export interface TransportStats {
   sentItems: number;
   retries: number;
   dropped: Record<DropReason, number>;
+  /** Items written to the disk queue instead of being dropped (HttpTransport with a disk queue). */
+  spilledToDisk?: number;
+  /** Items read back from the disk queue. */
+  loadedFromDisk?: number;
 }
 
 /** What the client needs from a transport; pass your own to `init({ transport })`. */
@@ -43,6 +49,13 @@ export interface Transport {
   /** Flushes, then stops accepting items and frees sockets. */
   close(timeoutMs?: number): Promise<boolean>;
   stats(): TransportStats;
+  /**
+   * Optional: called from `process.on('exit')`, where nothing asynchronous runs any more. Keeps
+   * what is still unsent (on disk, when the transport has a disk queue); must be synchronous.
+   */
+  persistSync?(): void;
+  /** Optional: replaces the payload of a queued, not yet sent event. False when it is gone (sent, or never queued). */
+  replace?(eventId: string, payload: Buffer): boolean;
 }
 
 export interface HttpTransportOptions {
@@ -62,11 +75,20 @@ export interface HttpTransportOptions {
   retryMaxMs?: number;
   /** Per request (default 10 s). */
   requestTimeoutMs?: number;
+  /**
+   * Where items go instead of being dropped: evicted from a full memory queue, out of retries,
+   * or unsent when the process ends. The client sets it up (`init({ diskQueue })`).
+   */
+  diskQueue?: DiskQueue | undefined;
+  /** Told about every item dropped for good, for client reports. */
+  onDiscard?: ((reason: DiscardReason, category: string, quantity: number) => void) | undefined;
 }
 
 interface Queued extends TransportItem {
   category: string;
   attempts: number;
+  /** Written to the disk queue by close()/exit while its request was in flight: not counted as dropped again. */
+  persisted?: boolean;
 }
 
 interface PostResult {
@@ -74,15 +96,6 @@ interface PostResult {
   retryAfter: string | undefined;
   rateLimits: string | undefined;
 }
-
-const CATEGORY_OF_TYPE: Record<string, string> = {
-  event: 'error',
-  transaction: 'transaction',
-  check_in: 'monitor',
-  log: 'log_item',
-  attachment: 'attachment',
-  span: 'span',
-};
 
 const ALL_CATEGORIES = '*';
 const DEFAULT_RATE_LIMIT_MS = 60_000;
@@ -100,20 +113,33 @@ export class HttpTransport implements Transport {
   private readonly url: URL;
   private readonly agent: http.Agent;
   private readonly authHeader: string;
-  private readonly options: Required<Omit<HttpTransportOptions, 'dsn'>>;
+  private readonly options: Required<Omit<HttpTransportOptions, 'dsn' | 'diskQueue' | 'onDiscard'>>;
+  private readonly disk: DiskQueue | undefined;
+  private readonly onDiscard: (reason: DiscardReason, category: string, quantity: number) => void;
   private queue: Queued[] = [];
+  /** The batch whose request is in flight (for persistSync: it may not have arrived). */
+  private inFlight: Queued[] | undefined;
+  /** Items evicted or out of retries, written to disk at the next turn of the event loop (or at exit). */
+  private spillBuffer: Queued[] = [];
+  private spillScheduled = false;
+  /** The disk queue may hold files: checked at start and set on every spill. */
+  private diskPending: boolean;
+  private refillTimer: NodeJS.Timeout | undefined;
   private queuedBytes = 0;
   private running = false;
+  private lastDeliveryOk = false;
   private scheduled = false;
   private closed = false;
   private readonly rateLimits = new Map<string, number>();
   private wake: (() => void) | undefined;
   private readonly idleWaiters = new Set<() => void>();
-  private readonly counters: Omit<TransportStats, 'queuedItems' | 'queuedBytes'> = {
+  private readonly counters: Required<Omit<TransportStats, 'queuedItems' | 'queuedBytes'>> = {
     sentEnvelopes: 0,
     sentItems: 0,
     retries: 0,
     dropped: { queue_overflow: 0, send_error: 0, rejected: 0, rate_limited: 0, closed: 0 },
+    spilledToDisk: 0,
+    loadedFromDisk: 0,
   };
 
   constructor(options: HttpTransportOptions) {
@@ -130,6 +156,11 @@ export class HttpTransport implements Transport {
       retryMaxMs: options.retryMaxMs ?? 60_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
     };
+    this.disk = options.diskQueue;
+    this.onDiscard = options.onDiscard ?? (() => undefined);
+    this.diskPending = this.disk !== undefined;
+    // What an earlier process left on disk goes out first, once this one is up.
+    if (this.disk) this.scheduleRefill(0);
     const Agent = this.url.protocol === 'https:' ? https.Agent : http.Agent;
     this.agent = new Agent({ keepAlive: true, maxSockets: 1 });
     this.authHeader = `Sentry sentry_version=7, sentry_key=${this.dsn.publicKey}, sentry_client=${SDK_NAME}/${SDK_VERSION}`;
@@ -138,15 +169,21 @@ export class HttpTransport implements Transport {
   send(item: TransportItem): void {
     if (this.closed) {
       this.counters.dropped.closed += 1;
+      this.onDiscard('send_error', dataCategory(item.type), 1);
       return;
     }
-    this.enqueue({ ...item, category: CATEGORY_OF_TYPE[item.type] ?? 'default', attempts: 0 }, false);
+    this.enqueue({ ...item, category: dataCategory(item.type), attempts: 0 }, false);
     this.wake?.();
     this.schedule();
   }
 
   stats(): TransportStats {
     return { queuedItems: this.queue.length, queuedBytes: this.queuedBytes, ...this.counters, dropped: { ...this.counters.dropped } };
+  }
+
+  /** Items on their way to the disk queue (written at the next turn of the event loop). */
+  get spilling(): number {
+    return this.spillBuffer.length;
   }
 
   flush(timeoutMs = 2000): Promise<boolean> {
@@ -167,16 +204,117 @@ export class HttpTransport implements Transport {
   async close(timeoutMs = 2000): Promise<boolean> {
     const flushed = await this.flush(timeoutMs);
     this.closed = true;
-    this.counters.dropped.closed += this.queue.length;
-    this.queue = [];
-    this.queuedBytes = 0;
+    // What the flush could not deliver is kept on disk (or counted), as at process exit.
+    this.persistSync();
     this.agent.destroy();
     this.notifyIfIdle();
     return flushed;
   }
 
+  /**
+   * Writes everything unsent (queued, waiting to spill, and the batch in flight, which may or may
+   * not have arrived: the server drops a repeated event id) to the disk queue; items that are not
+   * kept on disk, or everything when there is no disk queue, are counted as dropped.
+   */
+  persistSync(): void {
+    const inFlight = (this.inFlight ?? []).filter((item) => !item.persisted);
+    for (const item of inFlight) item.persisted = true;
+    const unsent = [...this.spillBuffer, ...inFlight, ...this.queue];
+    this.spillBuffer = [];
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (unsent.length === 0) return;
+    this.counters.dropped.closed += this.spill(unsent, 'send_error');
+  }
+
+  replace(eventId: string, payload: Buffer): boolean {
+    const item = this.queue.find((i) => i.type === 'event' && i.eventId === eventId) ?? this.spillBuffer.find((i) => i.eventId === eventId);
+    if (!item) return false;
+    if (this.queue.includes(item)) this.queuedBytes += payload.length - item.payload.length;
+    item.payload = payload;
+    return true;
+  }
+
   private isIdle(): boolean {
     return this.queue.length === 0 && !this.running && !this.scheduled;
+  }
+
+  /**
+   * Items that cannot stay in memory: to the disk queue when they are worth keeping (events, logs,
+   * client reports), else dropped and reported with `reason`. Returns how many were dropped.
+   */
+  private spill(items: Queued[], reason: DiscardReason): number {
+    const kept: StoredItem[] = [];
+    let dropped = 0;
+    for (const item of items) {
+      if (this.disk && PERSISTED_TYPES.has(item.type)) {
+        const stored: StoredItem = { type: item.type, payload: item.payload.toString('utf8') };
+        if (item.headers) stored.headers = item.headers;
+        if (item.eventId) stored.eventId = item.eventId;
+        kept.push(stored);
+      } else {
+        dropped += 1;
+        this.onDiscard(reason, item.category, 1);
+      }
+    }
+    if (kept.length > 0 && this.disk) {
+      if (this.disk.write(kept)) {
+        this.counters.spilledToDisk += kept.length;
+        this.diskPending = true;
+      } else {
+        // Read-only or full disk: lost after all, for the reason they were spilled.
+        dropped += kept.length;
+        for (const item of kept) this.onDiscard(reason, dataCategory(item.type), 1);
+      }
+    }
+    return dropped;
+  }
+
+  /** Evicted or out of retries: to disk at the next turn, so that a burst becomes one file. */
+  private spillLater(items: Queued[], reason: DiscardReason, counter: DropReason): void {
+    if (!this.disk) {
+      this.counters.dropped[counter] += items.length;
+      for (const item of items) this.onDiscard(reason, item.category, 1);
+      return;
+    }
+    this.spillBuffer.push(...items);
+    if (this.spillScheduled) return;
+    this.spillScheduled = true;
+    setImmediate(() => {
+      this.spillScheduled = false;
+      const batch = this.spillBuffer;
+      this.spillBuffer = [];
+      this.counters.dropped[counter] += this.spill(batch, reason);
+    });
+  }
+
+  private scheduleRefill(ms: number): void {
+    if (this.refillTimer) return;
+    // unref'd: a disk queue waiting for the server never keeps the process alive.
+    this.refillTimer = setTimeout(() => {
+      this.refillTimer = undefined;
+      this.refillFromDisk();
+    }, ms);
+    this.refillTimer.unref();
+  }
+
+  /** Loads the oldest file of the disk queue when the memory queue is empty and the server answers. */
+  private refillFromDisk(): void {
+    if (!this.disk || !this.diskPending || this.closed || this.queue.length > 0) return;
+    // No more than fits: the rest stays on disk, first in line (no churn through the memory queue).
+    const items = this.disk.takeOldest(Math.max(1, this.options.maxQueueItems - this.queue.length));
+    if (!items) {
+      this.diskPending = false;
+      return;
+    }
+    this.counters.loadedFromDisk += items.length;
+    for (const stored of items) {
+      const item: Queued = { type: stored.type, payload: Buffer.from(stored.payload, 'utf8'), category: dataCategory(stored.type), attempts: 0 };
+      if (stored.headers) item.headers = stored.headers;
+      if (stored.eventId) item.eventId = stored.eventId;
+      this.enqueue(item, false);
+    }
+    this.schedule();
   }
 
   private notifyIfIdle(): void {
@@ -189,12 +327,14 @@ export class HttpTransport implements Transport {
     if (front) this.queue.unshift(item);
     else this.queue.push(item);
     this.queuedBytes += item.payload.length;
+    const evicted: Queued[] = [];
     while (this.queue.length > this.options.maxQueueItems || (this.queuedBytes > this.options.maxQueueBytes && this.queue.length > 1)) {
       const oldest = this.queue.shift();
       if (!oldest) break;
       this.queuedBytes -= oldest.payload.length;
-      this.counters.dropped.queue_overflow += 1;
+      evicted.push(oldest);
     }
+    if (evicted.length > 0) this.spillLater(evicted, 'queue_overflow', 'queue_overflow');
   }
 
   private schedule(): void {
@@ -217,10 +357,13 @@ export class HttpTransport implements Transport {
           continue;
         }
         await this.deliver(batch);
+        if (this.queue.length === 0 && this.diskPending && this.lastDeliveryOk) this.refillFromDisk();
       }
     } finally {
       this.running = false;
       this.notifyIfIdle();
+      // The disk queue still holds items: try again, at once after a success, else after the longest backoff.
+      if (this.diskPending && !this.closed && this.queue.length === 0) this.scheduleRefill(this.lastDeliveryOk ? 0 : this.options.retryMaxMs);
     }
   }
 
@@ -256,6 +399,15 @@ export class HttpTransport implements Transport {
   }
 
   private async deliver(batch: Queued[]): Promise<void> {
+    this.inFlight = batch;
+    try {
+      await this.deliverWithRetries(batch);
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
+  private async deliverWithRetries(batch: Queued[]): Promise<void> {
     for (;;) {
       let result: PostResult | undefined;
       try {
@@ -263,25 +415,29 @@ export class HttpTransport implements Transport {
       } catch {
         result = undefined; // network error: retried below
       }
+      this.lastDeliveryOk = result !== undefined && result.status >= 200 && result.status < 300;
       if (result && result.status >= 200 && result.status < 300) {
         this.counters.sentEnvelopes += 1;
         this.counters.sentItems += batch.length;
         if (result.rateLimits) this.applyRateLimits(result);
         return;
       }
+      if (batch.some((item) => item.persisted)) return; // close() or exit kept it on disk meanwhile
       if (result?.status === 429) {
         this.applyRateLimits(result);
         this.requeueOrDrop(batch, 'rate_limited');
         return;
       }
       if (result && result.status < 500) {
-        this.counters.dropped.rejected += batch.length; // 4xx: the server will never take it
+        // 4xx: the server will never take it, so it is not kept.
+        this.counters.dropped.rejected += batch.length;
+        for (const item of batch) this.onDiscard('send_error', item.category, 1);
         return;
       }
       const attempt = (batch[0]?.attempts ?? 0) + 1;
       for (const item of batch) item.attempts = attempt;
       if (attempt > this.options.maxRetries || this.closed) {
-        this.counters.dropped.send_error += batch.length;
+        this.spillLater(batch, result ? 'send_error' : 'network_error', 'send_error');
         return;
       }
       this.counters.retries += 1;
@@ -290,11 +446,13 @@ export class HttpTransport implements Transport {
   }
 
   private requeueOrDrop(batch: Queued[], reason: DropReason): void {
+    const exhausted: Queued[] = [];
     for (const item of [...batch].reverse()) {
       item.attempts += 1;
-      if (item.attempts > this.options.maxRetries) this.counters.dropped[reason] += 1;
+      if (item.attempts > this.options.maxRetries) exhausted.push(item);
       else this.enqueue(item, true);
     }
+    if (exhausted.length > 0) this.spillLater(exhausted, 'ratelimit_backoff', reason);
   }
 
   /** base × 2^(attempt-1), capped, then ±50% jitter so many bots don't retry in lockstep. */

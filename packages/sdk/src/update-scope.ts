@@ -4,7 +4,7 @@
 import type { BotpulseClient } from './client.js';
 import { Counters } from './counters.js';
 import { UpdateDeduper } from './dedupe.js';
-import { runInExecution, Scope } from './scope.js';
+import { currentExecution, markGuarded, runInExecution, Scope } from './scope.js';
 import { telegramContext, textOf, updateType, type UpdateLike } from './update.js';
 
 export interface UpdateScopeOptions {
@@ -56,7 +56,9 @@ export class UpdateScope {
       if (client.config.skipDuplicateUpdates) return Promise.resolve();
     }
     const transaction = client.startTransaction('telegram.update', `update ${type}`);
-    const execution = { scope, span: transaction, update: { id: update.update_id, startedAt: Date.now() } };
+    const webhook = currentExecution()?.webhook;
+    if (webhook) webhook.updateScope = scope; // the guard's timeout warning carries this update's context
+    const execution = { scope, span: transaction, update: { id: update.update_id, startedAt: Date.now() }, webhook };
     // Plain promise chaining rather than async/await: every extra promise costs twice while
     // AsyncLocalStorage tracks promises (Node 20), and this runs for every update.
     return runInExecution(execution, () =>
@@ -65,6 +67,7 @@ export class UpdateScope {
         (error: unknown) => {
           transaction.end('internal_error');
           this.capture(error);
+          if (webhook) markGuarded(error);
           if (this.options.swallowNoise && client.noiseKind(error) !== undefined) return;
           throw error;
         },

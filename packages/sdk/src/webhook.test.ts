@@ -22,8 +22,8 @@ describe('guardWebhook', () => {
   const post = async () => {
     const started = Date.now();
     const res = await fetch(url, { method: 'POST', body: '{"update_id":1}' });
-    await res.text();
-    return { status: res.status, ms: Date.now() - started };
+    const body = await res.text();
+    return { status: res.status, ms: Date.now() - started, body };
   };
 
   it('answers 200 and captures when the handler throws synchronously', async () => {
@@ -52,9 +52,13 @@ describe('guardWebhook', () => {
       finished = true;
       if (!res.headersSent) res.end('late');
     };
-    const { status, ms } = await post();
+    const { status, body } = await post();
+    const finishedWhenAnswered = finished;
     assert.equal(status, 200);
-    assert.ok(ms < 450, `answered after ${ms} ms`);
+    // The guard's 200 ms timer runs before the handler's 500 ms one however loaded the machine is:
+    // the answer is the guard's ({}), sent while the handler still ran, not the handler's 'late'.
+    assert.equal(body, '{}', 'answered by the guard');
+    assert.equal(finishedWhenAnswered, false, 'before the handler finished');
     const event = transport.payloads('event').at(-1);
     assert.match(event.message, /exceeded 200 ms/);
     assert.deepEqual(event.fingerprint, ['botpulse', 'webhook-timeout']);

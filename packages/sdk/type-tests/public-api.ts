@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import {
   addBreadcrumb, BotpulseClient, captureException, captureMessage, createLogger, guardWebhook, init, instrumentGrammy,
   instrumentTelegraf, botpulseMiddleware, botpulseTransformer, pollingLock, registerMetrics, resolveBotToken, setContext,
-  setTag, setUser, startPollingWithLock, trace, withScope, flush, close, type CheckIn, type NoiseKind,
+  setTag, setUser, startPollingWithLock, trace, withScope, flush, close, expressErrorHandler, type CheckIn, type NoiseKind,
 } from '../src/index.js';
 
 // init: from options or the environment; every option is optional.
@@ -25,6 +25,11 @@ init({ dsn: 42 });
 init({ noise: { kinds: ['bot_blocked', 'not_a_kind'] } });
 // @ts-expect-error beforeSend must return an event or null
 init({ beforeSend: () => 'drop' });
+// Crashes, the disk queue and client reports (docs/sdk.md).
+init({ captureUncaught: false, shutdownTimeoutMs: 3000, unhandledRejections: 'warn', diskQueue: { dir: '/var/lib/bot/queue', maxBytes: 1 << 20, maxFiles: 100 }, sendClientReports: false });
+init({ diskQueue: false });
+// @ts-expect-error not an --unhandled-rejections mode
+init({ unhandledRejections: 'ignore' });
 
 // Capture functions.
 const id: string | undefined = captureException(new Error('x'), { tags: { operation: 'payment' }, level: 'fatal' });
@@ -54,6 +59,7 @@ bot.api.config.use(botpulseTransformer({ client, polling: pulse.polling }));
 http.createServer(guardWebhook(webhookCallback(bot, 'http'), { timeoutMs: 5000 }));
 // Express 4, as docs/sdk.md shows it (grammY's express adapter declares only the fields it uses).
 express().use(express.json()).post('/telegram', guardWebhook(webhookCallback(bot, 'express')));
+express().post('/telegram', guardWebhook(webhookCallback(bot, 'express'))).use(expressErrorHandler());
 run(bot);
 // @ts-expect-error instrumentGrammy needs a bot
 instrumentGrammy({});
@@ -86,9 +92,10 @@ log.info(42);
 const kind: NoiseKind = 'chat_not_found';
 void polling;
 const checkIn: Pick<CheckIn, 'status'> = { status: 'ok' };
-// @ts-expect-error check-in statuses are ok | in_progress | error
+const paused: Pick<CheckIn, 'status'> = { status: 'paused' };
+// @ts-expect-error check-in statuses are ok | in_progress | error | paused
 const badCheckIn: Pick<CheckIn, 'status'> = { status: 'fine' };
 const token: string = resolveBotToken({ TELEGRAM_BOT_TOKEN_DEV: '1:x' });
 void flush(2000).then((ok: boolean) => close(ok ? 1000 : 0));
 
-export { id, sure, n, p, wrong, kind, checkIn, badCheckIn, token };
+export { id, sure, n, p, wrong, kind, checkIn, paused, badCheckIn, token };

@@ -12,10 +12,13 @@ export interface FlakyRelay {
   answers: number[];
   /** Resolves once `count` requests were answered. */
   waitForAnswers(count: number, timeoutMs?: number): Promise<void>;
+  /** While down, every request is answered 503 (an outage of the server). */
+  setDown(down: boolean): void;
   close(): Promise<void>;
 }
 
-export async function startFlakyRelay(targetDsn: string, options: { failFirst: number }): Promise<FlakyRelay> {
+export async function startFlakyRelay(targetDsn: string, options: { failFirst: number; down?: boolean }): Promise<FlakyRelay> {
+  let down = options.down ?? false;
   const target = new URL(targetDsn);
   const answers: number[] = [];
   const changes = new EventEmitter();
@@ -29,7 +32,7 @@ export async function startFlakyRelay(targetDsn: string, options: { failFirst: n
         answers.push(status);
         changes.emit('answer');
       };
-      if (seen++ < options.failFirst) {
+      if (seen++ < options.failFirst || down) {
         reply(503, { 'content-type': 'text/plain' }, 'restarting');
         return;
       }
@@ -50,6 +53,9 @@ export async function startFlakyRelay(targetDsn: string, options: { failFirst: n
   return {
     dsn: dsn.toString(),
     answers,
+    setDown(value) {
+      down = value;
+    },
     waitForAnswers(count, timeoutMs = 10_000) {
       return new Promise<void>((resolve, reject) => {
         const check = (): void => {

@@ -29,6 +29,9 @@ export interface GrammyBotLike {
   stop(): Promise<void>;
   start?(options?: any): Promise<void>;
   botInfo?: { username?: string };
+  /** grammY's error handler (what `bot.catch` sets). */
+  errorHandler?: (error: any) => unknown;
+  isRunning?(): boolean;
 }
 
 export interface GrammyPluginOptions {
@@ -118,6 +121,7 @@ export function instrumentGrammy(bot: GrammyBotLike, options: GrammyPluginOption
   const middleware = botpulseMiddleware({ client, role: options.role, swallowNoise: options.swallowNoise ?? false });
   bot.api.config.use(transformer);
   bot.use(middleware);
+  watchErrorHandler(bot, client);
   if (heartbeat) tieHeartbeatToBot(bot, heartbeat, lifecycle);
   return { client, middleware, transformer, polling, heartbeat, dispose: () => heartbeat?.stop() };
 }
@@ -133,9 +137,41 @@ function createHeartbeat(bot: GrammyBotLike, client: BotpulseClient, polling: Po
 }
 
 /**
+ * Without `bot.catch`, grammY's default error handler stops polling and rethrows, so `bot.start()`
+ * rejects and (in the quick start, where nobody awaits it) the process dies of the unhandled
+ * rejection. The middleware reported the error a moment earlier with the update's context; that
+ * report becomes `level: fatal` here, before the handler runs, so the crash is one fatal event
+ * with the update context rather than an error plus a context-less fatal one. `bot.catch` (or any
+ * assignment of `bot.errorHandler`) after instrumenting is the application's handler: untouched.
+ */
+function watchErrorHandler(bot: GrammyBotLike, client: BotpulseClient): void {
+  let handler = bot.errorHandler;
+  if (typeof handler !== 'function') return;
+  let replaced = false;
+  const isDefault = (): boolean => !replaced && String(handler).includes('No error handler was set');
+  const watched = (error: unknown): unknown => {
+    if (isDefault() && bot.isRunning?.()) {
+      client.captureFatal(error, 'grammy.error_handler', { fatal: true, reason: "grammY's default error handler stopped polling (no bot.catch)" });
+    }
+    return handler!.call(bot, error);
+  };
+  Object.defineProperty(bot, 'errorHandler', {
+    configurable: true,
+    enumerable: true,
+    get: () => watched,
+    set: (next: (error: unknown) => unknown) => {
+      handler = next;
+      replaced = true;
+    },
+  });
+}
+
+/**
  * A stopped bot is not a deaf bot: stop beating when the bot stops polling. grammY's stop()
  * itself calls getUpdates once (to confirm the offset), which must not restart the heartbeat;
- * the next start() re-arms it.
+ * the next start() re-arms it. When the loop ends, one final check-in goes out at once:
+ * `paused` after `bot.stop()`, `error` when polling ended on an error; start() settles after it
+ * was delivered (at most 2 s), so a process that ends right after still sends it.
  */
 function tieHeartbeatToBot(bot: GrammyBotLike, heartbeat: Heartbeat, lifecycle: { polling: boolean }): void {
   const stop = bot.stop.bind(bot);
@@ -148,7 +184,21 @@ function tieHeartbeatToBot(bot: GrammyBotLike, heartbeat: Heartbeat, lifecycle: 
   if (start) {
     bot.start = (options?: Record<string, unknown>) => {
       lifecycle.polling = true;
-      return start(options);
+      return start(options).then(
+        async (value) => {
+          await heartbeat.finish('paused', 'the bot stopped polling (bot.stop())');
+          return value;
+        },
+        async (error: unknown) => {
+          await heartbeat.finish('error', `polling ended on an error: ${describeError(error)}`);
+          throw error;
+        },
+      );
     };
   }
+}
+
+function describeError(error: unknown): string {
+  const inner = error instanceof Error && error.name === 'BotError' && 'error' in error ? (error as { error: unknown }).error : error;
+  return inner instanceof Error ? `${inner.name}: ${inner.message}` : String(inner);
 }

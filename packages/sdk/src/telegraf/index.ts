@@ -24,6 +24,7 @@ export interface TelegrafBotLike {
   catch(handler: (error: unknown, ctx: any) => unknown): unknown;
   botInfo?: { username?: string } | undefined;
   stop?(reason?: string): void;
+  launch?(...args: any[]): Promise<void>;
 }
 
 /** A Telegraf middleware function. */
@@ -102,19 +103,26 @@ function wrapCallApi(telegram: TelegrafTelegramLike & { [WRAPPED]?: true }, clie
  * update's context, then run whatever handler the bot has (its own or Telegraf's default).
  */
 function wrapErrorHandler(bot: TelegrafBotLike & { handleError?: (error: unknown, ctx: any) => unknown }, client: BotpulseClient, role: ((ctx: any) => string | undefined) | undefined): void {
-  const capture = (error: unknown, ctx: any): void => {
+  const inUpdate = <T>(ctx: any, fn: () => T): T => {
     const scope = new Scope(client.globalScope.maxBreadcrumbs);
-    if (ctx?.update) scope.telegram = telegramContext(ctx.update as UpdateLike, { role: role?.(ctx) });
-    runInExecution({ scope }, () => client.captureException(error, { mechanism: { type: 'telegraf.catch', handled: false } }));
+    const update = ctx?.update as UpdateLike | undefined;
+    if (update) scope.telegram = telegramContext(update, { role: role?.(ctx) });
+    return runInExecution({ scope, update: update ? { id: update.update_id, startedAt: Date.now() } : undefined }, fn);
   };
-  const wrap = (handler: ((error: unknown, ctx: any) => unknown) | undefined) => (error: unknown, ctx: any) => {
-    capture(error, ctx);
+  const wrap = (handler: ((error: unknown, ctx: any) => unknown) | undefined, isDefault: boolean) => (error: unknown, ctx: any) => {
+    inUpdate(ctx, () => {
+      client.captureException(error, { mechanism: { type: 'telegraf.catch', handled: false } });
+      // Telegraf's own handler sets process.exitCode = 1 and rethrows: the polling loop ends and
+      // bot.launch() rejects. The report becomes fatal now, while it still waits in the queue.
+      if (isDefault) client.captureFatal(error, 'telegraf.catch', { fatal: true, reason: "Telegraf's default error handler rethrew (no bot.catch)" });
+    });
     if (handler) return handler(error, ctx);
     throw error;
   };
-  bot.handleError = wrap(bot.handleError);
+  const current = bot.handleError;
+  bot.handleError = wrap(current, current === undefined || String(current).includes('Unhandled error while processing'));
   const originalCatch = bot.catch.bind(bot);
-  bot.catch = (handler) => originalCatch(wrap(handler));
+  bot.catch = (handler) => originalCatch(wrap(handler, false));
 }
 
 function createHeartbeat(bot: TelegrafBotLike, client: BotpulseClient, polling: PollingMonitor, option: true | Omit<HeartbeatOptions, 'monitor' | 'client'>): Heartbeat {
@@ -127,12 +135,30 @@ function createHeartbeat(bot: TelegrafBotLike, client: BotpulseClient, polling: 
   });
 }
 
-/** A stopped bot is not a deaf bot: stop beating when the bot stops. */
+/**
+ * A stopped bot is not a deaf bot: stop beating when the bot stops. When the polling loop ends
+ * (bot.launch() settles), one final check-in goes out at once: `paused` after bot.stop(),
+ * `error` when the loop ended on an error; launch() settles after it was delivered (≤ 2 s).
+ */
 function stopHeartbeatWithBot(bot: TelegrafBotLike, heartbeat: Heartbeat): void {
   const stop = bot.stop?.bind(bot);
-  if (!stop) return;
-  bot.stop = (reason?: string) => {
-    heartbeat.stop();
-    stop(reason);
-  };
+  if (stop) {
+    bot.stop = (reason?: string) => {
+      heartbeat.stop();
+      stop(reason);
+    };
+  }
+  const launch = bot.launch?.bind(bot);
+  if (!launch) return;
+  bot.launch = (...args: unknown[]) =>
+    launch(...args).then(
+      async (value) => {
+        await heartbeat.finish('paused', 'the bot stopped polling (bot.stop())');
+        return value;
+      },
+      async (error: unknown) => {
+        await heartbeat.finish('error', `polling ended on an error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+        throw error;
+      },
+    );
 }

@@ -68,7 +68,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
 
       const screened = deps.checkIns && intake.items.some((i) => i.kind === 'check_in') ? await deps.checkIns.screenCheckIns(project.id, intake.items) : null;
       if (screened) intake.items = screened.items;
-      await deps.spool.append(intake.items, { projectId: project.id, counts: intake.counts });
+      await deps.spool.append(intake.items, { projectId: project.id, counts: intake.counts, discards: intake.discards });
       deps.stats.accepted(intake);
       deps.onSpooled();
       // Refused check-ins are counted and logged (dashboard, /metrics) and named in the answer.

@@ -3,7 +3,8 @@ import { isUtf8 } from 'node:buffer';
 import { inflateSync } from 'node:zlib';
 import { parseEnvelope, EnvelopeParseError, type Envelope, type EnvelopeItem } from '@botpulse/protocol';
 import { badRequest, tooLarge } from '../lib/errors.js';
-import type { SpoolItemInput } from '../store/store.js';
+import type { ClientDiscard, SpoolItemInput } from '../store/store.js';
+import { parseClientReport } from './client-report.js';
 
 export interface IntakeOptions {
   maxEventBytes: number;
@@ -22,6 +23,8 @@ export interface Intake {
   dsn?: string;
   items: SpoolItemInput[];
   counts: Record<string, number>;
+  /** What the sender's client reports say it dropped (with the time the drops were reported). */
+  discards?: { discards: ClientDiscard[]; at: number }[];
 }
 
 /**
@@ -76,6 +79,8 @@ export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeOp
       intake.items.push({ projectId, kind, eventId: headerId, receivedAt, payload: scrubbedJson(value, limits) });
     } else if (kind === 'attachment') {
       addAttachment(intake, item, headerId, projectId, limits, receivedAt);
+    } else if (kind === 'client_report') {
+      addClientReport(intake, item, limits, receivedAt);
     } else {
       // session(s), client_report, profile, replay...: accepted, counted
       count(intake, KNOWN_ITEM_TYPES.has(kind) ? kind : UNKNOWN_ITEM_TYPE);
@@ -143,6 +148,21 @@ function addAttachment(
   // Text attachments (logs, state dumps) are scrubbed like events; binary ones are kept as sent.
   const payload = isUtf8(item.payload) ? Buffer.from(limits.scrubber.scrubString(item.payload.toString('utf8'))) : item.payload;
   intake.items.push({ projectId, kind: 'attachment', eventId, receivedAt, payload, meta });
+}
+
+/**
+ * A client report is counted (as before) and its discards kept for the project's totals. An
+ * unreadable report is counted as such and accepted: refusing it would refuse its envelope.
+ */
+function addClientReport(intake: Intake, item: EnvelopeItem, limits: IntakeOptions, receivedAt: number): void {
+  count(intake, 'client_report');
+  const report = item.payload.length <= limits.maxEventBytes ? parseClientReport(item.payload) : null;
+  if (!report) return count(intake, 'client_report_invalid');
+  if (report.invalid > 0) intake.counts['client_report_invalid_entries'] = (intake.counts['client_report_invalid_entries'] ?? 0) + report.invalid;
+  if (report.discards.length === 0) return;
+  // The report's own time, unless it is implausible (a replayed report may be days old; not from the future).
+  const at = report.timestamp !== undefined && report.timestamp <= receivedAt + 300_000 && report.timestamp >= receivedAt - 30 * 86_400_000 ? report.timestamp : receivedAt;
+  (intake.discards ??= []).push({ discards: report.discards, at: Math.round(at) });
 }
 
 function count(intake: Intake, kind: string): void {

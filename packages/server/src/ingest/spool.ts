@@ -1,8 +1,15 @@
-import type { SpoolItemInput, Store } from '../store/store.js';
+import type { ClientDiscard, SpoolItemInput, Store } from '../store/store.js';
+
+/** Per request: items only counted, and client reports' discards. */
+export interface SpoolCounts {
+  projectId: number;
+  counts: Record<string, number>;
+  discards?: { discards: ClientDiscard[]; at: number }[] | undefined;
+}
 
 interface Pending {
   items: SpoolItemInput[];
-  counts: { projectId: number; counts: Record<string, number> }[];
+  counts: SpoolCounts[];
   waiters: { resolve: () => void; reject: (err: Error) => void }[];
 }
 
@@ -33,13 +40,13 @@ export class Spool {
     return this.size >= this.backlogLimit;
   }
 
-  append(items: SpoolItemInput[], counts?: { projectId: number; counts: Record<string, number> }): Promise<void> {
+  append(items: SpoolItemInput[], counts?: SpoolCounts): Promise<void> {
     if (!this.pending) {
       this.pending = { items: [], counts: [], waiters: [] };
       setImmediate(() => void this.flush());
     }
     this.pending.items.push(...items);
-    if (counts && Object.keys(counts.counts).length) this.pending.counts.push(counts);
+    if (counts && (Object.keys(counts.counts).length || counts.discards?.length)) this.pending.counts.push(counts);
     return new Promise((resolve, reject) => this.pending!.waiters.push({ resolve, reject }));
   }
 
@@ -62,7 +69,10 @@ export class Spool {
     this.pending = null;
     try {
       await this.store.appendToSpool(batch.items);
-      for (const c of batch.counts) await this.store.countItems(c.projectId, c.counts);
+      for (const c of batch.counts) {
+        await this.store.countItems(c.projectId, c.counts);
+        for (const report of c.discards ?? []) await this.store.recordClientDiscards(c.projectId, report.discards, report.at);
+      }
       this.size += batch.items.filter((i) => i.kind === 'event' || i.kind === 'attachment').length;
       for (const w of batch.waiters) w.resolve();
     } catch (err) {

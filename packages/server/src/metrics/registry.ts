@@ -10,6 +10,7 @@ import { ClientError } from '../lib/errors.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { MONITOR_STATUSES, type Monitor } from '../store/monitors.js';
 import type { Monitoring } from '../monitors/monitoring.js';
+import type { Store } from '../store/store.js';
 
 export interface MetricsDeps {
   config: Readonly<Config>;
@@ -18,6 +19,8 @@ export interface MetricsDeps {
   digest: DigestWorker;
   spool: Spool;
   monitoring: Monitoring;
+  /** For what the bots' client reports say they dropped. */
+  store?: Store;
 }
 
 /**
@@ -214,6 +217,19 @@ export function createMetrics(deps: MetricsDeps): Registry {
       for (const r of await deps.monitoring.store.refusals()) this.inc({ bot: await slugOf(r.projectId), reason: r.reason }, r.count);
     },
   });
+  const store = deps.store;
+  if (store) {
+    new Counter({
+      name: 'botpulse_sdk_discarded_events_total',
+      help: 'Items a bot\'s SDK dropped before sending, from its Sentry client reports, by discard reason (queue_overflow, network_error, sample_rate, ...) and data category (error, transaction, ...).',
+      labelNames: ['bot', 'reason', 'category'],
+      registers: [register],
+      async collect() {
+        this.reset();
+        for (const d of await store.clientDiscards()) this.inc({ bot: await slugOf(d.projectId), reason: d.reason, category: d.category }, d.quantity);
+      },
+    });
+  }
   const latency = new Histogram({
     name: 'botpulse_bot_update_duration_seconds',
     help: 'Duration of bot updates/webhooks from the SDK\'s transactions.',

@@ -28,7 +28,8 @@ const DEFAULT_POLL_TIMEOUT_SECONDS = 30;
 /** What one check-in (Sentry `check_in` item or plain ping) says. */
 export interface Beat {
   at: number;
-  status: 'ok' | 'error' | 'in_progress';
+  /** `paused`: the SDK's last check-in of a polling loop stopped on purpose (bot.stop()). */
+  status: 'ok' | 'error' | 'in_progress' | 'paused';
   /** The SDK's `contexts.polling`, if any. */
   polling?: Record<string, unknown> | undefined;
   /** When the server received it (wall clock of the bot's own timestamps), for the deaf check. */
@@ -45,7 +46,8 @@ export function failureOf(beat: Beat, deafAfterPolls: number): { reason: string;
   const polling = beat.polling;
   if (beat.status === 'error') {
     const reason = typeof polling?.['reason'] === 'string' ? polling['reason'] : 'the check-in reported status "error"';
-    return { reason, deaf: polling !== undefined };
+    // An SDK error check-in is about a deaf polling loop, unless it is the last one of a loop that ended (`stopped`).
+    return { reason, deaf: polling !== undefined && polling['stopped'] !== true };
   }
   if (!polling || beat.status !== 'ok') return null;
   // A poll window is the longer of the beat interval and the long-poll timeout: a healthy long poll
@@ -61,12 +63,38 @@ export function failureOf(beat: Beat, deafAfterPolls: number): { reason: string;
   return null;
 }
 
+/** `lastReason` prefix of a monitor the bot paused itself (its `paused` check-in); its next check-in resumes it. */
+export const BOT_PAUSED = 'stopped by the bot: ';
+
+/**
+ * The bot's polling loop ended on purpose: shown as paused, without an alert, and nothing is
+ * expected until the bot checks in again. A monitor a person paused stays theirs.
+ */
+function pausedByBot(m: Monitor, t: Transition, beat: Beat): Transition {
+  if (m.status === 'paused') return t;
+  const said = typeof beat.polling?.['reason'] === 'string' ? beat.polling['reason'] : 'the bot stopped polling';
+  const reason = `${BOT_PAUSED}${said}`;
+  Object.assign(t.set, { status: 'paused', deadline: null, failures: 0, successes: 0, lastReason: reason });
+  t.flip = { at: beat.at, from: m.status, to: 'paused', reason };
+  return t;
+}
+
 /** The transition a beat causes (always one: the ping time and deadline move). */
 export function onBeat(m: Monitor, beat: Beat, ctx: HeartbeatContext): Transition {
   const now = beat.at;
   const base: Transition = { stateId: m.stateId, expect: { status: m.status, updatedAt: m.updatedAt }, set: { lastPingAt: now, updatedAt: nextVersion(m, now) } };
   if (beat.polling) Object.assign(base.set, { polling: beat.polling }, conflictUpdate(m, beat.polling, now, ctx, base));
-  if (m.status === 'paused') return base;
+  if (beat.status === 'paused') return pausedByBot(m, base, beat);
+  if (m.status === 'paused') {
+    if (!m.lastReason?.startsWith(BOT_PAUSED)) return base; // paused by a person: only they resume it
+    // The bot stopped on purpose and polls again: watched again from a clean state, as a new monitor.
+    Object.assign(base.set, { status: 'new', downSince: null, downReason: null, alertSent: false, lastReason: null });
+    const resumed = onBeat({ ...m, status: 'new', failures: 0, successes: 0, alertSent: false, downSince: null }, beat, ctx);
+    resumed.expect = base.expect;
+    resumed.set = { ...base.set, ...resumed.set };
+    resumed.flip = { at: now, from: 'paused', to: resumed.set.status ?? 'new', reason: resumed.flip?.reason ?? 'the bot checked in again' };
+    return resumed;
+  }
   // A live process, healthy or not, moves the silence deadline: silence is judged separately from failures.
   base.set.deadline = nextExpectedAt(m, now);
   if (beat.status === 'in_progress') return base;

@@ -5,6 +5,7 @@ import type { Monitor, MonitorStore } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { checkDefinition, definitionFields, monitorPatch, patchSettings, SETTING_OF_FIELD, toNewMonitor, type MonitorPatch } from './definition.js';
+import { BOT_PAUSED } from './heartbeat.js';
 import { nextExpectedAt } from './schedule.js';
 import { emptyBuckets, mergeInto, quantileMs } from './latency.js';
 import type { LockView } from './lock-view.js';
@@ -154,12 +155,14 @@ export async function setPaused(monitors: Monitors, monitorId: number, paused: b
   for (let attempt = 0; attempt < 5; attempt++) {
     let pending = 0;
     for (const state of await store.monitorStates(monitorId)) {
-      if (state.status === to || (!paused && state.status !== 'paused')) continue;
+      // A pause the bot made (its `paused` check-in) is taken over by a person's: the bot's next check-in will not lift it.
+      const pausedByBot = state.status === 'paused' && (state.lastReason?.startsWith(BOT_PAUSED) ?? false);
+      if ((state.status === to && !(paused && pausedByBot)) || (!paused && state.status !== 'paused')) continue;
       const now = monitors.clock.now();
       const applied = await store.transition({
         stateId: state.stateId,
         expect: { status: state.status, updatedAt: state.updatedAt },
-        set: { status: to, deadline: !paused && state.kind === 'uptime' ? now : null, failures: 0, successes: 0, updatedAt: Math.max(now, state.updatedAt + 1) },
+        set: { status: to, deadline: !paused && state.kind === 'uptime' ? now : null, failures: 0, successes: 0, lastReason: null, updatedAt: Math.max(now, state.updatedAt + 1) },
         flip: { at: now, from: state.status, to, reason: paused ? 'paused' : 'resumed' },
       });
       if (!applied) pending += 1;

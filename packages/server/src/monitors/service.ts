@@ -228,7 +228,7 @@ export class Monitors {
         refused.add(row.projectId, 'slug', null, `raw item ${row.id} is not readable JSON: ${(err as Error).message}`);
         continue;
       }
-      const status = item['status'] === 'error' || item['status'] === 'in_progress' ? item['status'] : 'ok';
+      const status = item['status'] === 'error' || item['status'] === 'in_progress' || item['status'] === 'paused' ? item['status'] : 'ok';
       const polling = (item['contexts'] as Record<string, unknown> | undefined)?.['polling'] as Record<string, unknown> | undefined;
       const outcome = await this.checkIn(row.projectId, {
         slug: item['monitor_slug'],

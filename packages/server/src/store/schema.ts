@@ -76,6 +76,7 @@ export interface Database {
   spool: SpoolTable;
   raw_items: SpoolTable;
   item_counts: { project_id: number; kind: string; count: number };
+  client_discards: { project_id: number; reason: string; category: string; quantity: number; first_at: number; last_at: number };
   api_tokens: { id: Generated<number>; label: string; token_hash: string; created_at: number };
   users: { login: string; password_hash: string; created_at: number };
   login_attempts: { key_hash: string; attempts: number; window_start: number };

@@ -84,6 +84,10 @@ export interface Store {
   /** Counts items that are accepted but not stored (sessions, client reports, dropped attachments...). */
   countItems(projectId: number, counts: Record<string, number>): Promise<void>;
   itemCounts(projectId?: number): Promise<Record<string, number>>;
+  /** Adds what an SDK's client report says it dropped (docs/sdk.md, "Client reports"). */
+  recordClientDiscards(projectId: number, discards: ClientDiscard[], at: number): Promise<void>;
+  /** Totals per project, reason and category, largest first. */
+  clientDiscards(projectId?: number): Promise<ClientDiscardTotal[]>;
   /** Parked raw items of a kind (transaction, check_in, log) for the monitors/logs consumers. */
   listRawItems(kind: string, opts?: { projectId?: number; after?: number; limit?: number }): Promise<SpoolRow[]>;
 
@@ -140,6 +144,20 @@ export interface Store {
   /** Free-form per-project settings the Project model does not carry yet (e.g. `alert_chat_id`). */
   getProjectSettings(projectId: number): Promise<Record<string, string>>;
   setProjectSetting(projectId: number, key: string, value: string | null): Promise<void>;
+}
+
+/** One `discarded_events` entry of a Sentry client report. */
+export interface ClientDiscard {
+  reason: string;
+  category: string;
+  quantity: number;
+}
+
+export interface ClientDiscardTotal extends ClientDiscard {
+  projectId: number;
+  /** When it was first and last reported (ms). */
+  firstAt: number;
+  lastAt: number;
 }
 
 /** A logged-in dashboard user. Only the SHA-256 of the cookie value is stored. */

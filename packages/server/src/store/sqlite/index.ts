@@ -8,7 +8,7 @@ import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Pr
 import { newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
 import { parseShortId, toIssue, toProject, toStoredEvent, type IssueRow } from '../rows.js';
 import type { Database } from '../schema.js';
-import type { DigestedRow, HourlyCount, IssueFilter, IssueSearch, IssueTagSummary, NewProject, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
+import type { ClientDiscard, ClientDiscardTotal, DigestedRow, HourlyCount, IssueFilter, IssueSearch, IssueTagSummary, NewProject, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
 import { SqliteDigestWriter } from './digest-writer.js';
 import { withStatementCache } from './statement-cache.js';
 import { SpoolFile, spoolFileFor, toSpoolRow, type SpoolDbRow } from './spool-file.js';
@@ -29,6 +29,7 @@ export class SqliteStore implements Store {
   private writer: SqliteDigestWriter | null = null;
   private readonly appendRaw;
   private readonly countItem;
+  private readonly addDiscard;
   /** Data files and the directory whose modes were tightened on open (to log: they were readable by others). */
   readonly tightened: Tightened[] = [];
 
@@ -45,6 +46,13 @@ export class SqliteStore implements Store {
     this.spool = new SpoolFile(spoolFileFor(file));
     this.appendRaw = lazy(() =>
       this.db.prepare('INSERT INTO raw_items (project_id, kind, event_id, received_at, payload, meta) VALUES (?, ?, ?, ?, ?, ?)'),
+    );
+    this.addDiscard = lazy(() =>
+      this.db.prepare(
+        `INSERT INTO client_discards (project_id, reason, category, quantity, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (project_id, reason, category) DO UPDATE SET quantity = quantity + excluded.quantity,
+           first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at)`,
+      ),
     );
     this.countItem = lazy(() =>
       this.db.prepare(
@@ -181,6 +189,20 @@ export class SqliteStore implements Store {
     let query = this.kysely.selectFrom('item_counts').select(['kind', (eb) => eb.fn.sum<number>('count').as('n')]).groupBy('kind');
     if (projectId !== undefined) query = query.where('project_id', '=', projectId);
     return Object.fromEntries((await query.execute()).map((r) => [r.kind, Number(r.n)]));
+  }
+
+  async recordClientDiscards(projectId: number, discards: ClientDiscard[], at: number): Promise<void> {
+    const stmt = this.addDiscard();
+    this.db.transaction(() => {
+      for (const d of discards) if (d.quantity > 0) stmt.run(projectId, d.reason, d.category, d.quantity, at, at);
+    }).immediate();
+  }
+
+  async clientDiscards(projectId?: number): Promise<ClientDiscardTotal[]> {
+    let query = this.kysely.selectFrom('client_discards').selectAll();
+    if (projectId !== undefined) query = query.where('project_id', '=', projectId);
+    const rows = await query.orderBy('quantity', 'desc').orderBy('reason').orderBy('category').execute();
+    return rows.map((r) => ({ projectId: r.project_id, reason: r.reason, category: r.category, quantity: Number(r.quantity), firstAt: Number(r.first_at), lastAt: Number(r.last_at) }));
   }
 
   async listRawItems(kind: string, opts: { projectId?: number; after?: number; limit?: number } = {}): Promise<SpoolRow[]> {

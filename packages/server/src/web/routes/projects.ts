@@ -16,7 +16,8 @@ export function projectRoutes(app: FastifyInstance, deps: WebDeps): void {
   });
 
   app.get('/projects/:slug', async (req: FastifyRequest<SlugParams & { Querystring: { saved?: string } }>, reply) => {
-    const view = await projectView(deps, await projectOr404(deps, req.params.slug));
+    const project = await projectOr404(deps, req.params.slug);
+    const view = { ...(await projectView(deps, project)), discards: await deps.store.clientDiscards(project.id) };
     return sendHtml(reply, projectPage(pageContext(deps, req), view, req.query.saved ? { flash: 'Saved.' } : {}));
   });
 

@@ -1,5 +1,7 @@
 import type { Project } from '../../store/model.js';
+import type { ClientDiscardTotal } from '../../store/store.js';
 import { html, type Html } from '../html.js';
+import { ago, fullNumber } from './components.js';
 import { formatLinkTemplates } from '../links.js';
 import { csrfField, page, type PageContext } from './layout.js';
 
@@ -8,6 +10,8 @@ export interface ProjectView {
   dsn: string;
   settings: Record<string, string>;
   counts: { unresolved: number };
+  /** What the bot's SDK dropped before sending (its client reports); absent on the list page. */
+  discards?: ClientDiscardTotal[];
 }
 
 export function projectListPage(ctx: PageContext, projects: ProjectView[]): Html {
@@ -40,8 +44,39 @@ ${opts.errors?.length ? html`<div class="flash error" role="alert">${opts.errors
 <div class="grid-2" style="margin-top:14px">
   <div class="section"><h2>Set up</h2><div class="body snippets">${snippets(p.dsn)}</div></div>
   <div class="section"><h2>Settings</h2><div class="body">${settingsForm(ctx, p)}</div></div>
-</div>`;
+</div>
+${discardSection(ctx, p.discards ?? [])}`;
   return page(ctx, { title: p.project.name, section: 'projects', body });
+}
+
+/** Sentry's discard reasons, in words (docs/sdk.md, "Client reports"); others are shown as sent. */
+const DISCARD_REASONS: Record<string, string> = {
+  queue_overflow: 'memory queue full (and no room on disk)',
+  cache_overflow: 'disk queue full, oldest deleted',
+  buffer_overflow: 'buffer full',
+  network_error: 'network error after every retry',
+  send_error: 'refused by the server, or unsent when the process ended',
+  ratelimit_backoff: 'rate limited longer than the retries',
+  sample_rate: 'left out by sampleRate',
+  before_send: 'dropped by beforeSend',
+  event_processor: 'filtered in the SDK (error-storm guard, event processor)',
+  backpressure: 'SDK under backpressure',
+  internal_sdk_error: 'SDK internal error',
+  insufficient_data: 'insufficient data',
+};
+
+/**
+ * What the bot never sent, by its own account (Sentry client reports from @botpulse/sdk,
+ * @sentry/node, sentry-python): the events missing from the issue list, and why.
+ */
+function discardSection(ctx: PageContext, discards: ClientDiscardTotal[]): Html {
+  const body = discards.length
+    ? html`<table class="crumbs-table discards"><tr><th>Reason</th><th>Category</th><th>Dropped</th><th>Last reported</th></tr>${discards.map(
+        (d) => html`<tr><td class="msg"><code>${d.reason}</code> <span class="faint">${DISCARD_REASONS[d.reason] ?? ''}</span></td><td class="cat">${d.category}</td><td>${fullNumber(d.quantity)}</td><td class="time">${ago(d.lastAt, ctx.now)}</td></tr>`,
+      )}</table>`
+    : html`<p class="muted" style="margin:0">Nothing: no client report of this project's SDKs mentioned a dropped event.</p>`;
+  return html`<div class="section" id="dropped" style="margin-top:14px"><h2>Dropped before sending</h2><div class="body">${body}
+  <p class="muted" style="margin:8px 0 0;font-size:12.5px">Counted by the bot's SDK (Sentry client reports) and sent later: events the bot could not deliver or chose not to. Also in <code>/metrics</code> as <code>botpulse_sdk_discarded_events_total</code>.</p></div></div>`;
 }
 
 function settingsForm(ctx: PageContext, p: ProjectView): Html {
