@@ -5,6 +5,7 @@ import { alertRoutes } from './alerts/routes.js';
 import type { Config } from './config/load.js';
 import { DigestWorker } from './digest/worker.js';
 import { createScrubber } from './digest/scrub.js';
+import { digestStatusLines } from './digest/status.js';
 import { buildApp } from './http/app.js';
 import { IngestStats } from './http/stats.js';
 import { BodyBudget } from './ingest/body-budget.js';
@@ -57,9 +58,13 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   const spool = new Spool(store, config.backlogLimit);
   await spool.init();
   const stats = new IngestStats(new BodyBudget(config.limits.maxBodyBytesInFlight));
-  // /status asks the monitors (created after alerting, which they send through) for their summary.
+  // /status asks the digest and the monitors (created after alerting, which they send through) for their summary.
   let monitoring: Monitoring | null = null;
-  const statusExtras = async () => (monitoring ? monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []);
+  let digestHandle: DigestWorker | null = null;
+  const statusExtras = async () => [
+    ...(digestHandle ? await digestStatusLines(digestHandle.health(), store, Date.now()) : []),
+    ...(monitoring ? await monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []),
+  ];
   const alerting = createAlerting(config, store, logger, { statusExtras, ...options.alerting });
   const digest = await DigestWorker.start(config, spool, {
     onChanges: (changes) => {
@@ -68,6 +73,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     },
     logger,
   });
+  digestHandle = digest;
   const projects = projectCache(store);
   monitoring = createMonitoring(config, store, alerting, logger, options.monitoring);
   const app = buildApp({

@@ -1,5 +1,6 @@
 import type { Level } from 'pino';
 import type { IssueChange } from '../store/model.js';
+import type { QuarantinedRow } from '../store/store.js';
 
 /** What the main thread gives the digest thread at start. */
 export interface DigestThreadData {
@@ -21,6 +22,12 @@ export type FromDigestThread =
   | { type: 'digested'; rows: number; lagsMs: number[] }
   | { type: 'changes'; changes: IssueChange[] }
   | { type: 'rejected'; spoolId: number; projectId: number; error: string }
+  /** Rows whose own transaction failed: kept in digest_quarantine, out of the spool. */
+  | { type: 'quarantined'; rows: QuarantinedRow[] }
+  /** A batch failed because the database did; its rows wait in the spool. */
+  | { type: 'batchFailed'; error: string; retryInMs: number }
+  /** A message from the main thread could not be handled. */
+  | { type: 'failed'; what: string; error: string }
   | { type: 'idle' }
   | { type: 'paused' }
   | { type: 'closed' };

@@ -3,13 +3,33 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { Spool } from '../ingest/spool.js';
+import { failures, reportFailure } from '../lib/failures.js';
 import type { IssueChange } from '../store/model.js';
+import type { QuarantinedRow } from '../store/store.js';
 import type { DigestThreadData, FromDigestThread, ToDigestThread } from './thread-messages.js';
 
 export interface DigestWorkerOptions {
   onChanges?: (changes: IssueChange[]) => void;
   logger: Logger;
+  /** The first restart's delay after the thread died (doubling, at most a minute). Tests shorten it. */
+  restartDelayMs?: number;
 }
+
+/** What went wrong in the digest since start: /metrics and the bot's /status read it. */
+export interface DigestHealth {
+  /** Times the thread died and was started again. */
+  threadRestarts: number;
+  lastThreadExit: { at: number; code: number; error: string | null } | null;
+  /** Thread down now, waiting for its restart. */
+  threadDown: boolean;
+  /** Batches that failed because the database did (their rows stayed in the spool). */
+  batchFailures: number;
+  lastBatchFailure: { at: number; error: string } | null;
+  /** Rows quarantined by this process since start (the store keeps the durable count). */
+  quarantined: number;
+}
+
+const MAX_RESTART_DELAY_MS = 60_000;
 
 /**
  * The main thread's handle on the digest thread (thread.ts). Ingestion kicks it after each spool
@@ -27,6 +47,11 @@ export class DigestWorker {
   private closing = false;
   private waiters: (() => void)[] = [];
   private replies = new Map<string, () => void>();
+  private readonly healthState: DigestHealth = { threadRestarts: 0, lastThreadExit: null, threadDown: false, batchFailures: 0, lastBatchFailure: null, quarantined: 0 };
+  /** Deaths since the thread last did some work: sets the next restart's delay. */
+  private consecutiveExits = 0;
+  private lastThreadError: string | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly config: Readonly<Config>,
@@ -65,38 +90,76 @@ export class DigestWorker {
   /** Finishes the batch in progress, closes the thread's database connection and ends it. */
   async close(): Promise<void> {
     this.closing = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.healthState.threadDown) {
+      for (const resolve of this.waiters.splice(0)) resolve();
+      return; // the thread is dead already: nothing to finish
+    }
     const exited = once(this.worker, 'exit');
     await this.request({ type: 'close' }, 'closed');
     await exited;
     for (const resolve of this.waiters.splice(0)) resolve();
   }
 
+  /** DigestHealth, as of now. */
+  health(): DigestHealth {
+    return { ...this.healthState };
+  }
+
+  /** Starts the thread; rejects if it dies before it is ready (say, its database cannot be opened). */
   private async spawn(): Promise<void> {
     const data: DigestThreadData = {
       databaseFile: this.config.databaseFile,
       batchSize: this.config.digestBatch,
       logLevel: this.config.logLevel,
     };
-    this.worker = threadWorker(data);
-    this.worker.on('message', (message: FromDigestThread) => this.receive(message));
-    this.worker.on('error', (err) => this.options.logger.error({ err }, 'digest thread failed'));
-    this.worker.on('exit', (code) => this.onExit(code));
-    const ready = new Promise<void>((resolve) => this.replies.set('ready', resolve));
-    await ready;
+    const worker = threadWorker(data);
+    this.worker = worker;
+    this.healthState.threadDown = false;
+    worker.on('message', (message: FromDigestThread) => this.receive(message));
+    worker.on('error', (err) => {
+      this.lastThreadError = `${err.name}: ${err.message}`;
+      this.options.logger.error({ err }, 'digest thread failed');
+    });
+    worker.on('exit', (code) => this.onExit(code));
+    await new Promise<void>((resolve, reject) => {
+      this.replies.set('ready', resolve);
+      worker.once('exit', (code) => reject(new Error(`the digest thread exited (code ${code}) before it was ready: ${this.lastThreadError ?? 'no error reported'}`)));
+    });
   }
 
-  /** A crashed thread is restarted: its batch rolled back and waits in the spool. */
+  /**
+   * A dead thread is started again, after 1 s, then longer each time it dies again without doing
+   * any work (at most a minute), so a thread that cannot start does not spin. Its batch rolled back
+   * and waits in the spool. Each death is logged, counted (/metrics) and shown by /status.
+   */
   private onExit(code: number): void {
     if (this.closing) return;
-    this.options.logger.error({ code }, 'digest thread exited; restarting it in 1 s');
-    setTimeout(() => {
-      void this.spawn().then(() => this.kick());
-    }, 1000).unref();
+    this.healthState.threadDown = true;
+    this.healthState.lastThreadExit = { at: Date.now(), code, error: this.lastThreadError };
+    const delay = Math.min(MAX_RESTART_DELAY_MS, (this.options.restartDelayMs ?? 1000) * 2 ** this.consecutiveExits);
+    this.consecutiveExits += 1;
+    this.options.logger.error({ code, error: this.lastThreadError, restartInMs: delay }, 'digest thread exited; restarting it');
+    this.lastThreadError = null;
+    this.restartTimer = setTimeout(() => this.restart(), delay);
+    this.restartTimer.unref();
+  }
+
+  private restart(): void {
+    this.restartTimer = null;
+    if (this.closing) return;
+    this.healthState.threadRestarts += 1;
+    this.spawn().then(
+      () => this.kick(),
+      // Not logged here: the thread's 'exit' (onExit) has logged it and scheduled the next try.
+      () => undefined,
+    );
   }
 
   private receive(message: FromDigestThread): void {
     switch (message.type) {
       case 'digested':
+        this.consecutiveExits = 0;
         this.spool.digested(message.rows);
         this.digestedTotal += message.rows;
         this.onDigestLag?.(message.lagsMs);
@@ -110,15 +173,34 @@ export class DigestWorker {
           'spooled event could not be digested',
         );
         break;
+      case 'quarantined':
+        this.healthState.quarantined += message.rows.length; // logged by the thread, one line per row
+        break;
+      case 'batchFailed':
+        this.healthState.batchFailures += 1; // logged by the thread
+        this.healthState.lastBatchFailure = { at: Date.now(), error: message.error };
+        break;
+      case 'failed':
+        failures.count('digest_thread_message'); // logged by the thread
+        break;
       case 'idle':
+        this.consecutiveExits = 0;
         this.threadIdle = true;
-        void this.spool.resync().then(() => this.wakeWaiters());
+        this.resyncBacklog();
         break;
       default:
         this.replies.get(message.type)?.();
         this.replies.delete(message.type);
     }
     this.wakeWaiters();
+  }
+
+  /** Trues up the backlog count; a failed read leaves the count as it was until the next idle. */
+  private resyncBacklog(): void {
+    this.spool.resync().then(
+      () => this.wakeWaiters(),
+      (err: unknown) => reportFailure(this.options.logger, 'spool_resync', err, 'could not recount the spool backlog; the count is trued up at the next idle'),
+    );
   }
 
   private wakeWaiters(): void {

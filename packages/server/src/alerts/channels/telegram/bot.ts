@@ -230,7 +230,7 @@ export class AlertBot {
     const disabled = targets.map((t) => `⚠️ ${t.channel} ${escapeHtml(t.target)} disabled: ${escapeHtml(t.disabledReason ?? '')}`);
     const parked = await this.deps.alerts.countOutbox('parked');
     if (parked) disabled.push(`⚠️ ${parked} alert${parked === 1 ? '' : 's'} could not be built or sent because of an error in Botpulse and ${parked === 1 ? 'was' : 'were'} parked (GET /api/v1/alerts, the log)`);
-    const extras = this.deps.statusExtras ? await this.deps.statusExtras().catch((err: Error) => [`<i>Monitors unavailable: ${escapeHtml(err.message)}</i>`]) : [];
+    const extras = this.deps.statusExtras ? await this.deps.statusExtras().catch((err: Error) => [`<i>Digest and monitor status unavailable: ${escapeHtml(err.message)}</i>`]) : [];
     const text = ['<b>Botpulse status</b>', ...(lines.length ? lines : ['No projects yet.']), ...disabled, ...extras].join('\n');
     await this.reply(message, text);
   }
