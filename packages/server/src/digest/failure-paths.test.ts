@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Worker } from 'node:worker_threads';
+import { startTestServer, type TestServer } from '../test-support/server.js';
+import { digestStatusLines } from './status.js';
+
+/**
+ * The digest's failure paths on a real server (its own thread, its own SQLite connection): a row
+ * that cannot be stored is quarantined and the rows behind it are digested; a digest thread that
+ * dies is started again, and each shows in /metrics and the bot's /status.
+ */
+describe('digest failure paths', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => server.close());
+
+  const hexId = () => crypto.randomUUID().replace(/-/g, '');
+  const postEvent = async (message: string) => {
+    const eventId = hexId();
+    const res = await fetch(`${server.url}/api/${server.project.id}/store/`, {
+      method: 'POST',
+      headers: { 'x-sentry-auth': `Sentry sentry_version=7, sentry_key=${server.project.publicKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ event_id: eventId, message }),
+    });
+    assert.equal(res.status, 200);
+    return eventId;
+  };
+  const metric = async (name: string) => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line === undefined ? undefined : Number(line.split(' ')[1]);
+  };
+  const until = async (what: string, ok: () => boolean | Promise<boolean>) => {
+    for (let i = 0; i < 1500; i++) {
+      if (await ok()) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.fail(`gave up waiting: ${what}`);
+  };
+
+  it('quarantines a spooled row that cannot be stored; the events around it are stored, and /metrics and /status say so', async () => {
+    const { botpulse } = server;
+    const first = await postEvent('before the poison row');
+    // The poison row: accepted into the spool for a project that does not exist, so its issue
+    // violates a constraint and the whole batch's transaction fails with it.
+    await botpulse.store.appendToSpool([{ projectId: 987_654, kind: 'event', eventId: hexId(), receivedAt: Date.now(), payload: Buffer.from('{"message":"poison"}') }]);
+    await botpulse.spool.resync();
+    const last = await postEvent('after the poison row');
+    await until('the event after the poison row is stored', async () => (await botpulse.store.getEvent(server.project.id, last)) !== null);
+    await server.digested();
+
+    for (const id of [first, last]) assert.ok(await botpulse.store.getEvent(server.project.id, id), `event ${id} stored`);
+    assert.equal(await botpulse.store.spoolBacklog(), 0, 'nothing left blocking the spool');
+    assert.equal((await botpulse.store.quarantineSummary()).rows, 1, 'the poison row is kept');
+    assert.equal(botpulse.digest.health().quarantined, 1);
+    assert.equal(await metric('botpulse_digest_quarantined_rows'), 1);
+    const status = await digestStatusLines(botpulse.digest.health(), botpulse.store, Date.now());
+    assert.ok(status.some((l) => /1 spooled row could not be stored .* digest quarantine/.test(l)), status.join('\n'));
+  });
+
+  it('starts a digest thread that died again, counts it, and digests what arrived meanwhile', async () => {
+    const { botpulse } = server;
+    const thread = (botpulse.digest as unknown as { worker: Worker }).worker;
+    await thread.terminate();
+    await until('the thread is restarted', () => botpulse.digest.health().threadRestarts === 1 && !botpulse.digest.health().threadDown);
+    const id = await postEvent('after the restart');
+    await server.digested();
+    assert.ok(await botpulse.store.getEvent(server.project.id, id));
+    assert.equal(await metric('botpulse_digest_thread_restarts_total'), 1);
+    assert.equal(await metric('botpulse_digest_thread_up'), 1);
+    const status = await digestStatusLines(botpulse.digest.health(), botpulse.store, Date.now());
+    assert.ok(status.some((l) => /Digest thread restarted 1 time since start/.test(l)), status.join('\n'));
+  });
+});
