@@ -56,7 +56,7 @@ export function createChannels(config: Readonly<Config>): Partial<Record<Channel
 export function createAlerting(config: Readonly<Config>, store: Store, logger: Logger, options: AlertingOptions = {}): Alerting {
   const log = logger.child({ part: 'alerts' });
   const alerts = alertStoreFor(store);
-  const rules = new RulesResolver(config.alerts, store);
+  const rules = new RulesResolver(config.alerts, store, undefined, log);
   const workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const { telegramApi, ...channels } = createChannels(config);
   // The engine and the sender need each other (enqueue → wake; tick → follow-ups): wire through closures.
