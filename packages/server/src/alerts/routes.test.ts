@@ -17,5 +17,8 @@ describe('alert rules API', () => {
     assert.deepEqual(body.override, {});
     assert.match(body.overrideProblem ?? '', /stored alert_rules are ignored: not JSON/);
     assert.ok(body.effective, 'the rules in force are answered');
+    // The resolver logged and counted the unreadable override: /metrics shows it by site.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /^botpulse_failures_total\{site="stored_alert_rules"\} [1-9]/m);
   });
 });

@@ -19,7 +19,15 @@ const logger = pino({ level: data.logLevel, base: { service: 'botpulse', thread:
 const store = await SqliteStore.open(data.databaseFile, { migrate: false });
 // The main thread's connection leaves WAL checkpoints to this one (see SqliteStore.open); its own
 // commits trigger them under load, and this timer keeps the WAL short when no events arrive.
-setInterval(() => store.db.pragma('wal_checkpoint(PASSIVE)'), 60_000).unref();
+setInterval(() => {
+  try {
+    store.db.pragma('wal_checkpoint(PASSIVE)');
+  } catch (err) {
+    // A checkpoint that fails is tried again next minute (commits checkpoint too); never a reason to end the thread.
+    logger.error({ err }, 'WAL checkpoint failed; trying again in a minute');
+    post({ type: 'failed', what: 'wal_checkpoint', error: `${(err as Error).name}: ${(err as Error).message}` });
+  }
+}, 60_000).unref();
 
 /** The main thread's backlog figure, brought by each kick, minus what this thread took since. */
 const backlog: BacklogCounter & { backlog: number } = {

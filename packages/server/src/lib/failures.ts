@@ -42,6 +42,7 @@ export type FailureSite =
   | 'alert_bot_update'
   | 'alert_bot_reply'
   | 'alert_bot_lease_release'
+  | 'alert_engine_lease_release'
   | 'monitor_tick'
   | 'monitor_notify'
   | 'spool_resync'

@@ -7,6 +7,7 @@ import type { AlertConfig } from '../../config.js';
 import { issueItem, type AlertItem, type IssueAlertItem } from '../../items.js';
 import { TelegramApiError, type BotApi } from './api.js';
 import { ago, escapeHtml, formatIssueList, parseCallbackData, render, type ButtonAction, type StoredRender } from './format.js';
+import { reportFailure } from '../../../lib/failures.js';
 
 export interface AlertBotDeps {
   api: BotApi;
@@ -71,7 +72,10 @@ export class AlertBot {
     this.abort.abort();
     await this.running;
     this.running = null;
-    await this.deps.alerts.releaseLease(LEASE, this.deps.workerId).catch(() => undefined);
+    // Not released: another process takes the bot over when the lease expires (at most a poll later).
+    await this.deps.alerts.releaseLease(LEASE, this.deps.workerId).catch((err: unknown) =>
+      reportFailure(this.deps.logger, 'alert_bot_lease_release', this.describe(err), 'alert bot: could not release its lease; another process takes over when it expires', {}, 'warn'),
+    );
   }
 
   private async loop(): Promise<void> {
@@ -87,7 +91,7 @@ export class AlertBot {
         await this.pollOnce(timeout);
       } catch (err) {
         if (this.stopped) break;
-        this.deps.logger.warn({ err: this.describe(err) }, 'alert bot: getUpdates failed; retrying');
+        reportFailure(this.deps.logger, 'alert_bot_poll', this.describe(err), 'alert bot: getUpdates failed; retrying', {}, 'warn');
         await this.pause(err instanceof TelegramApiError && err.code === 409 ? 5_000 : 3_000);
       }
     }
@@ -101,7 +105,9 @@ export class AlertBot {
       { signal: this.abort.signal, timeoutSeconds: timeout },
     );
     for (const update of updates) {
-      await this.handleUpdate(update).catch((err) => this.deps.logger.error({ err: this.describe(err), updateId: update.update_id }, 'alert bot: update failed'));
+      // One failing update (a command or a button press) must not stop the ones after it: it is
+      // logged and counted, and the offset moves past it.
+      await this.handleUpdate(update).catch((err) => reportFailure(this.deps.logger, 'alert_bot_update', this.describe(err), 'alert bot: update failed', { updateId: update.update_id }));
       await this.deps.alerts.setValue(OFFSET_KEY, String(update.update_id + 1));
     }
   }
@@ -196,7 +202,7 @@ export class AlertBot {
 
   private async answer(queryId: string, text: string, alert: boolean): Promise<void> {
     await this.call('answerCallbackQuery', { callback_query_id: queryId, text, show_alert: alert }).catch((err) =>
-      this.deps.logger.warn({ err: this.describe(err) }, 'alert bot: answerCallbackQuery failed'),
+      reportFailure(this.deps.logger, 'alert_bot_reply', this.describe(err), 'alert bot: answerCallbackQuery failed', {}, 'warn'),
     );
   }
 
@@ -335,7 +341,7 @@ export class AlertBot {
         ...(replyMarkup ? { reply_markup: replyMarkup } : {}),
       });
     } catch (err) {
-      this.deps.logger.warn({ err: this.describe(err) }, 'alert bot: reply failed');
+      reportFailure(this.deps.logger, 'alert_bot_reply', this.describe(err), 'alert bot: reply failed', {}, 'warn');
       return null;
     }
   }
