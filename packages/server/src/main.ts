@@ -15,7 +15,7 @@ import { createMonitoring, type Monitoring, type MonitoringOptions } from './mon
 import { editSettings, presentMonitor } from './monitors/routes.js';
 import { monitorStatusLines } from './monitors/status.js';
 import { RetentionJob } from './retention.js';
-import type { IssueChange, Project } from './store/model.js';
+import type { Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
 
@@ -39,7 +39,6 @@ export interface Botpulse {
 
 export interface CreateOptions {
   logger?: Logger;
-  onIssueChanges?: (changes: IssueChange[]) => void;
   alerting?: AlertingOptions;
   monitoring?: MonitoringOptions;
 }
@@ -66,13 +65,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     ...(monitoring ? await monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []),
   ];
   const alerting = createAlerting(config, store, logger, { statusExtras, ...options.alerting });
-  const digest = await DigestWorker.start(config, spool, {
-    onChanges: (changes) => {
-      alerting.onIssueChanges(changes);
-      options.onIssueChanges?.(changes);
-    },
-    logger,
-  });
+  const digest = await DigestWorker.start(config, spool, { onChanged: () => alerting.changesDigested(), logger });
   digestHandle = digest;
   const projects = projectCache(store);
   monitoring = createMonitoring(config, store, alerting, logger, options.monitoring);

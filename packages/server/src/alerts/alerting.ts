@@ -3,7 +3,6 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { AlertStore, ChannelKind } from '../store/alerts.js';
-import type { IssueChange } from '../store/model.js';
 import { SqliteAlertStore } from '../store/sqlite/alerts.js';
 import { SqliteStore } from '../store/sqlite/index.js';
 import type { Store } from '../store/store.js';
@@ -23,8 +22,8 @@ export interface Alerting {
   sender: OutboxSender;
   bot: AlertBot | null;
   rules: RulesResolver;
-  /** The digest's hook: wakes the engine, which reads the changes from the durable feed. */
-  onIssueChanges(changes: IssueChange[]): void;
+  /** The digest committed issue changes: wakes the engine, which reads them from the durable feed. */
+  changesDigested(): void;
   start(): void;
   stop(): Promise<void>;
 }
@@ -73,7 +72,7 @@ export function createAlerting(config: Readonly<Config>, store: Store, logger: L
     sender,
     bot,
     rules,
-    onIssueChanges: (changes) => engine.onIssueChanges(changes),
+    changesDigested: () => engine.kick(),
     start() {
       engine.start();
       sender!.start();

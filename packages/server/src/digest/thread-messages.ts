@@ -1,5 +1,4 @@
 import type { Level } from 'pino';
-import type { IssueChange } from '../store/model.js';
 import type { QuarantinedRow } from '../store/store.js';
 
 /** What the main thread gives the digest thread at start. */
@@ -20,7 +19,12 @@ export type FromDigestThread =
   | { type: 'ready' }
   /** lagsMs: per digested row, from its acceptance to this batch's commit. */
   | { type: 'digested'; rows: number; lagsMs: number[] }
-  | { type: 'changes'; changes: IssueChange[] }
+  /**
+   * A batch committed changes to `issues` issues. Only a wake-up: the changes themselves are in
+   * the durable feed (alert_changes) written in the batch's transaction, so nothing rides on this
+   * message (a message in flight when the process dies is lost; the feed is not).
+   */
+  | { type: 'changed'; issues: number }
   | { type: 'rejected'; spoolId: number; projectId: number; error: string }
   /** Rows whose own transaction failed: kept in digest_quarantine, out of the spool. */
   | { type: 'quarantined'; rows: QuarantinedRow[] }

@@ -51,7 +51,7 @@ const loop = new DigestLoop(store, backlog, {
     batchReceivedAt = rows.map((row) => row.receivedAt);
     return digestRows(rows);
   },
-  onChanges: (changes) => post({ type: 'changes', changes }),
+  onChanges: (changes) => post({ type: 'changed', issues: changes.length }),
   onIdle: () => post({ type: 'idle' }),
   onQuarantined: (rows) => post({ type: 'quarantined', rows }),
   onBatchFailed: (err, retryInMs) => post({ type: 'batchFailed', error: `${err.name}: ${err.message}`, retryInMs }),

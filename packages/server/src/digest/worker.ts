@@ -4,12 +4,12 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { Spool } from '../ingest/spool.js';
 import { failures, reportFailure } from '../lib/failures.js';
-import type { IssueChange } from '../store/model.js';
 import type { QuarantinedRow } from '../store/store.js';
 import type { DigestThreadData, FromDigestThread, ToDigestThread } from './thread-messages.js';
 
 export interface DigestWorkerOptions {
-  onChanges?: (changes: IssueChange[]) => void;
+  /** A batch committed issue changes (to the durable feed): wake whoever consumes the feed. */
+  onChanged?: () => void;
   logger: Logger;
   /** The first restart's delay after the thread died (doubling, at most a minute). Tests shorten it. */
   restartDelayMs?: number;
@@ -34,9 +34,11 @@ const MAX_RESTART_DELAY_MS = 60_000;
 /**
  * The main thread's handle on the digest thread (thread.ts). Ingestion kicks it after each spool
  * write; it keeps the spool's backlog count true as the thread reports what it digested, and
- * passes each batch's issue changes on (`onChanges`): that wakes the alert engine, which reads the
- * changes from the durable feed the digest wrote in the batch's transaction (alerts/engine.ts), so
- * a change in flight here when the process dies is not lost.
+ * says when a batch committed issue changes (`onChanged`): that wakes the alert engine, which reads
+ * the changes from the durable feed the digest wrote in the batch's transaction (alerts/engine.ts).
+ * The changes themselves never cross threads (a message in flight when the process dies is lost;
+ * the feed is not), and the engine also polls the feed, so a lost wake-up only delays it.
+ * It restarts a thread that died (with backoff) and keeps DigestHealth for /metrics and /status.
  */
 export class DigestWorker {
   digestedTotal = 0;
@@ -164,8 +166,8 @@ export class DigestWorker {
         this.digestedTotal += message.rows;
         this.onDigestLag?.(message.lagsMs);
         break;
-      case 'changes':
-        this.options.onChanges?.(message.changes);
+      case 'changed':
+        this.options.onChanged?.();
         break;
       case 'rejected':
         this.options.logger.error(
