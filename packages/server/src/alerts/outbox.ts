@@ -275,6 +275,7 @@ export class OutboxSender {
     const issueItems = items.filter((i) => i.kind === 'issue');
     return {
       sentAt,
+      nextSendAt: sentAt + this.claim.paceMs,
       messageId,
       sentIds: groups.map((g) => g.rows[0]!.id),
       collapsedIds: groups.flatMap((g) => g.rows.slice(1).map((r) => r.id)),
