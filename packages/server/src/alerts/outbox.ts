@@ -265,7 +265,7 @@ export class OutboxSender {
     }
     const state = await this.deps.alerts.getState(g.fingerprint);
     return issueItem(this.deps.store, project, g.issueId, state, g.tier, g.reasons, this.deps.publicUrl, {
-      onUnreadableEvent: (err) => this.deps.logger.error({ err: this.scrubbed(err), issueId: g.issueId }, 'the latest event of an issue could not be read; its alert goes out without event details'),
+      onUnreadableEvent: (err) => reportFailure(this.deps.logger, 'alert_unreadable_event', this.scrubbed(err), 'the latest event of an issue could not be read; its alert goes out without event details', { issueId: g.issueId }),
     });
   }
 

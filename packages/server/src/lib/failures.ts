@@ -38,6 +38,7 @@ export type FailureSite =
   | 'stored_alert_rules'
   | 'alert_outbox_turn'
   | 'alert_sent_unrecorded'
+  | 'alert_unreadable_event'
   | 'alert_bot_poll'
   | 'alert_bot_update'
   | 'alert_bot_reply'

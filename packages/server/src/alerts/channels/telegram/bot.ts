@@ -274,7 +274,9 @@ export class AlertBot {
   private async listItem(issue: Issue): Promise<IssueAlertItem | null> {
     const project = await this.deps.store.getProject(issue.projectId);
     if (!project) return null;
-    return issueItem(this.deps.store, { id: project.id, slug: project.slug, name: project.name }, issue.id, null, 'alert', [], this.deps.publicUrl);
+    return issueItem(this.deps.store, { id: project.id, slug: project.slug, name: project.name }, issue.id, null, 'alert', [], this.deps.publicUrl, {
+      onUnreadableEvent: (err) => reportFailure(this.deps.logger, 'alert_unreadable_event', this.describe(err), 'the latest event of an issue could not be read; /issues lists it without event details', { issueId: issue.id }),
+    });
   }
 
   async mute(message: TgMessage, args: string[]): Promise<void> {
