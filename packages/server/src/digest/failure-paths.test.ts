@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
+import { hashPassword } from '../lib/password.js';
 import { startTestServer, type TestServer } from '../test-support/server.js';
 import { digestStatusLines } from './status.js';
 
@@ -32,6 +33,26 @@ describe('digest failure paths', () => {
     const line = text.split('\n').find((l) => l.startsWith(`${name} `));
     return line === undefined ? undefined : Number(line.split(' ')[1]);
   };
+  /** Logs in to the dashboard (double-submit CSRF, as a browser does) and fetches a page. */
+  const dashboardPage = async (url: string) => {
+    const web = server.botpulse.app;
+    await server.botpulse.store.addUser('ops', await hashPassword('correct horse battery'));
+    const cookie = (res: { headers: Record<string, unknown> }, name: string) =>
+      [res.headers['set-cookie']].flat().map(String).find((c) => c.startsWith(`${name}=`))!.split(';')[0]!.split('=')[1]!;
+    const form = await web.inject({ method: 'GET', url: '/login' });
+    const csrf = cookie(form, 'bp_login_csrf');
+    const login = await web.inject({
+      method: 'POST',
+      url: '/login',
+      cookies: { bp_login_csrf: csrf },
+      payload: new URLSearchParams({ _csrf: csrf, login: 'ops', password: 'correct horse battery' }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    assert.equal(login.statusCode, 303);
+    const page = await web.inject({ method: 'GET', url, cookies: { bp_session: cookie(login, 'bp_session') } });
+    assert.equal(page.statusCode, 200);
+    return page.body;
+  };
   const until = async (what: string, ok: () => boolean | Promise<boolean>) => {
     for (let i = 0; i < 1500; i++) {
       if (await ok()) return;
@@ -58,6 +79,8 @@ describe('digest failure paths', () => {
     assert.equal(await metric('botpulse_digest_quarantined_rows'), 1);
     const status = await digestStatusLines(botpulse.digest.health(), botpulse.store, Date.now());
     assert.ok(status.some((l) => /1 spooled row could not be stored .* digest quarantine/.test(l)), status.join('\n'));
+    const page = await dashboardPage('/issues');
+    assert.match(page, /1 spooled event could not be stored and is kept in the digest quarantine/, 'the dashboard says so');
   });
 
   it('starts a digest thread that died again, counts it, and digests what arrived meanwhile', async () => {
