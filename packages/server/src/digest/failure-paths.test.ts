@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
+import { pino } from 'pino';
+import { loadConfig } from '../config/load.js';
+import type { Spool } from '../ingest/spool.js';
 import { hashPassword } from '../lib/password.js';
 import { startTestServer, type TestServer } from '../test-support/server.js';
 import { digestStatusLines } from './status.js';
+import { DigestWorker } from './worker.js';
 
 /**
  * The digest's failure paths on a real server (its own thread, its own SQLite connection): a row
@@ -95,5 +102,19 @@ describe('digest failure paths', () => {
     assert.equal(await metric('botpulse_digest_thread_up'), 1);
     const status = await digestStatusLines(botpulse.digest.health(), botpulse.store, Date.now());
     assert.ok(status.some((l) => /Digest thread restarted 1 time since start/.test(l)), status.join('\n'));
+  });
+});
+
+describe('a digest thread that cannot start', () => {
+  it('makes DigestWorker.start reject with the reason instead of waiting forever', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'botpulse-digest-start-'));
+    try {
+      const config = loadConfig({ BOTPULSE_DATA_DIR: dir, BOTPULSE_LOG_LEVEL: 'silent' });
+      mkdirSync(config.databaseFile); // a directory where the database file should be: SQLite cannot open it
+      const spool = { backlog: 0 } as Spool; // never asked: the thread does not get as far as a kick
+      await assert.rejects(DigestWorker.start(config, spool, { logger: pino({ level: 'silent' }) }), /digest thread exited \(code 1\) before it was ready: .*(directory|open)/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -11,8 +11,6 @@ export interface DigestWorkerOptions {
   /** A batch committed issue changes (to the durable feed): wake whoever consumes the feed. */
   onChanged?: () => void;
   logger: Logger;
-  /** The first restart's delay after the thread died (doubling, at most a minute). Tests shorten it. */
-  restartDelayMs?: number;
 }
 
 /** What went wrong in the digest since start: /metrics and the bot's /status read it. */
@@ -29,6 +27,8 @@ export interface DigestHealth {
   quarantined: number;
 }
 
+/** A dead thread's restart waits 1 s, doubling while it keeps dying without doing any work, up to a minute. */
+const FIRST_RESTART_DELAY_MS = 1_000;
 const MAX_RESTART_DELAY_MS = 60_000;
 
 /**
@@ -63,7 +63,15 @@ export class DigestWorker {
 
   static async start(config: Readonly<Config>, spool: Spool, options: DigestWorkerOptions): Promise<DigestWorker> {
     const digest = new DigestWorker(config, spool, options);
-    await digest.spawn();
+    try {
+      await digest.spawn();
+    } catch (err) {
+      // The first thread could not start (its database cannot be opened...): the server does not
+      // start either, with the reason, rather than restarting a thread nobody will use.
+      digest.closing = true;
+      if (digest.restartTimer) clearTimeout(digest.restartTimer);
+      throw err;
+    }
     return digest;
   }
 
@@ -126,7 +134,8 @@ export class DigestWorker {
     worker.on('exit', (code) => this.onExit(code));
     await new Promise<void>((resolve, reject) => {
       this.replies.set('ready', resolve);
-      worker.once('exit', (code) => reject(new Error(`the digest thread exited (code ${code}) before it was ready: ${this.lastThreadError ?? 'no error reported'}`)));
+      // onExit (registered first) has recorded the thread's error by now.
+      worker.once('exit', (code) => reject(new Error(`the digest thread exited (code ${code}) before it was ready: ${this.healthState.lastThreadExit?.error ?? 'no error reported'}`)));
     });
   }
 
@@ -139,7 +148,7 @@ export class DigestWorker {
     if (this.closing) return;
     this.healthState.threadDown = true;
     this.healthState.lastThreadExit = { at: Date.now(), code, error: this.lastThreadError };
-    const delay = Math.min(MAX_RESTART_DELAY_MS, (this.options.restartDelayMs ?? 1000) * 2 ** this.consecutiveExits);
+    const delay = Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** this.consecutiveExits);
     this.consecutiveExits += 1;
     this.options.logger.error({ code, error: this.lastThreadError, restartInMs: delay }, 'digest thread exited; restarting it');
     this.lastThreadError = null;
