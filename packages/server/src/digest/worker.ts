@@ -106,7 +106,8 @@ export class DigestWorker {
       return; // the thread is dead already: nothing to finish
     }
     const exited = once(this.worker, 'exit');
-    await this.request({ type: 'close' }, 'closed');
+    // A thread that dies while closing never answers: its exit ends the wait as well.
+    await Promise.race([this.request({ type: 'close' }, 'closed'), exited]);
     await exited;
     for (const resolve of this.waiters.splice(0)) resolve();
   }
