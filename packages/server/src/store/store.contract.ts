@@ -3,13 +3,14 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { NormalizedEvent } from '../digest/types.js';
 import type { Project } from './model.js';
 import { encodePayload } from './payload.js';
-import type { DigestedRow, SpoolRow, Store } from './store.js';
+import type { DigestedRow, IssueLifecycle, SpoolRow, Store } from './store.js';
 
 /**
  * The behaviour every Store implementation must have. SQLite runs it now; PostgreSQL will run the
  * very same suite. Each test works in a fresh project so tests don't see each other's issues.
+ * `lifecycle` is the digest's (digest/lifecycle.ts), passed in because the store sits below the digest.
  */
-export function storeContract(name: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
+export function storeContract(name: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>, lifecycle: IssueLifecycle): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
     let cleanup: () => Promise<void>;
@@ -68,7 +69,7 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
         });
       const changes = [];
       for (;;) {
-        const result = await store.digestBatch(100, digester);
+        const result = await store.digestBatch(100, digester, lifecycle);
         if (result.rows === 0) break;
         changes.push(...result.changes);
       }
@@ -116,9 +117,9 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
     it('leaves the spool untouched when the digester throws', async () => {
       await store.appendToSpool([{ projectId: project.id, kind: 'event', eventId: 'x'.repeat(32), receivedAt: Date.now(), payload: Buffer.from('{}') }]);
       const backlog = await store.spoolBacklog();
-      await assert.rejects(store.digestBatch(10, () => { throw new Error('crash mid-batch'); }), /crash mid-batch/);
+      await assert.rejects(store.digestBatch(10, () => { throw new Error('crash mid-batch'); }, lifecycle), /crash mid-batch/);
       assert.equal(await store.spoolBacklog(), backlog);
-      await store.digestBatch(1000, (rows) => rows.map((r) => ({ kind: 'rejected', spoolId: r.id, projectId: r.projectId, reason: 'test' })));
+      await store.digestBatch(1000, (rows) => rows.map((r) => ({ kind: 'rejected', spoolId: r.id, projectId: r.projectId, reason: 'test' })), lifecycle);
       assert.equal(await store.spoolBacklog(), 0);
     });
 
@@ -209,6 +210,7 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       await store.appendToSpool([{ projectId: project.id, kind: 'attachment', eventId: e.eventId, receivedAt: Date.now(), payload: Buffer.from('log'), meta: { filename: 'bot.log' } }]);
       await store.digestBatch(10, (rows) =>
         rows.map((r) => ({ kind: 'attachment', spoolId: r.id, projectId: r.projectId, eventId: r.eventId!, filename: 'bot.log', contentType: 'text/plain', data: r.payload })),
+        lifecycle,
       );
       const stored = (await store.getEvent(project.id, e.eventId))!;
       assert.deepEqual(stored.payload, { extra: { a: [1, 2] } });
