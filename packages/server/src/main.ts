@@ -14,8 +14,12 @@ import { createMonitoring, type Monitoring, type MonitoringOptions } from './mon
 import { editSettings, presentMonitor } from './monitors/routes.js';
 import { monitorStatusLines } from './monitors/status.js';
 import { RetentionJob } from './retention.js';
+import type { AlertStore } from './store/alerts.js';
 import type { IssueChange, Project } from './store/model.js';
+import type { MonitorStore } from './store/monitors.js';
+import { SqliteAlertStore } from './store/sqlite/alerts.js';
 import { SqliteStore } from './store/sqlite/index.js';
+import { SqliteMonitorStore } from './store/sqlite/monitors.js';
 import type { Store } from './store/store.js';
 
 /** A running Botpulse: every part wired together. The only place that picks concrete parts. */
@@ -43,8 +47,23 @@ export interface CreateOptions {
   monitoring?: MonitoringOptions;
 }
 
+// main.ts is the one composition root: these are the only places that pick a concrete store.
+// Every domain (digest, alerts, monitors, web, CLI) receives the interfaces.
+
 export async function openStore(config: Readonly<Config>, opts: { checkpoints?: boolean } = {}): Promise<Store> {
   return SqliteStore.open(config.databaseFile, opts);
+}
+
+/** The AlertStore on the Store's database, sharing its connection (one SQLite writer per process). */
+export function alertStoreFor(store: Store): AlertStore {
+  if (store instanceof SqliteStore) return new SqliteAlertStore(store.db);
+  throw new Error('alerting needs the SQLite store (the PostgreSQL AlertStore is not written yet)');
+}
+
+/** The MonitorStore on the Store's database, sharing its connection. */
+export function monitorStoreFor(store: Store): MonitorStore {
+  if (store instanceof SqliteStore) return new SqliteMonitorStore(store.db);
+  throw new Error('monitors need the SQLite store (the PostgreSQL MonitorStore is not written yet)');
 }
 
 export async function createBotpulse(config: Readonly<Config>, options: CreateOptions = {}): Promise<Botpulse> {
@@ -60,7 +79,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   // /status asks the monitors (created after alerting, which they send through) for their summary.
   let monitoring: Monitoring | null = null;
   const statusExtras = async () => (monitoring ? monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []);
-  const alerting = createAlerting(config, store, logger, { statusExtras, ...options.alerting });
+  const alerting = createAlerting(config, store, alertStoreFor(store), logger, { statusExtras, ...options.alerting });
   const digest = await DigestWorker.start(config, spool, {
     onChanges: (changes) => {
       alerting.onIssueChanges(changes);
@@ -69,7 +88,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logger,
   });
   const projects = projectCache(store);
-  monitoring = createMonitoring(config, store, alerting, logger, options.monitoring);
+  monitoring = createMonitoring(config, store, monitorStoreFor(store), alerting, logger, options.monitoring);
   const app = buildApp({
     config,
     scrubber: createScrubber(config.scrub),

@@ -4,8 +4,6 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { AlertStore, ChannelKind } from '../store/alerts.js';
 import type { IssueChange } from '../store/model.js';
-import { SqliteAlertStore } from '../store/sqlite/alerts.js';
-import { SqliteStore } from '../store/sqlite/index.js';
 import type { Store } from '../store/store.js';
 import type { AlertChannel } from './channels/contract.js';
 import { BotApi } from './channels/telegram/api.js';
@@ -37,12 +35,6 @@ export interface AlertingOptions {
   statusExtras?: () => Promise<string[]>;
 }
 
-/** The AlertStore sharing the Store's connection (one SQLite writer per process). */
-export function alertStoreFor(store: Store): AlertStore {
-  if (store instanceof SqliteStore) return new SqliteAlertStore(store.db);
-  throw new Error('alerting needs the SQLite store (the PostgreSQL AlertStore is not written yet)');
-}
-
 export function createChannels(config: Readonly<Config>): Partial<Record<ChannelKind, AlertChannel>> & { telegramApi: BotApi | null } {
   const { telegram, webhook } = config.alerts;
   const telegramApi = telegram.token ? new BotApi(telegram.token, telegram.apiRoot) : null;
@@ -53,9 +45,9 @@ export function createChannels(config: Readonly<Config>): Partial<Record<Channel
   };
 }
 
-export function createAlerting(config: Readonly<Config>, store: Store, logger: Logger, options: AlertingOptions = {}): Alerting {
+/** `store` and `alerts` are whatever main.ts picked (alerting never chooses a database itself). */
+export function createAlerting(config: Readonly<Config>, store: Store, alerts: AlertStore, logger: Logger, options: AlertingOptions = {}): Alerting {
   const log = logger.child({ part: 'alerts' });
-  const alerts = alertStoreFor(store);
   const rules = new RulesResolver(config.alerts, store);
   const workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const { telegramApi, ...channels } = createChannels(config);

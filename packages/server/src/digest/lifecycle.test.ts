@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Issue } from '../store/model.js';
+import type { Issue, NormalizedEvent } from '../store/model.js';
 import type { BatchEvent, ReleaseFirstSeen } from '../store/store.js';
 import { digestIssues, openingState, releasesToCompare } from './lifecycle.js';
-import type { NormalizedEvent } from './types.js';
 
 // Table tests of each lifecycle rule, straight on the pure module (no store): the SQLite and the
 // PostgreSQL store both get their decisions from here.

@@ -1,6 +1,5 @@
-import type { Issue, IssueChange } from '../store/model.js';
+import type { Issue, IssueChange, Level, NormalizedEvent } from '../store/model.js';
 import type { BatchEvent, IssueLifecycle, IssueOpening, ReleaseFirstSeen, ReleaseRef } from '../store/store.js';
-import type { Level, NormalizedEvent } from './types.js';
 
 /**
  * The issue lifecycle: what a batch of digested events does to the issues they belong to. Pure (no

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { NormalizedEvent } from '../digest/types.js';
-import type { Project } from './model.js';
+import type { NormalizedEvent, Project } from './model.js';
 import { encodePayload } from './payload.js';
 import type { DigestedRow, IssueLifecycle, SpoolRow, Store } from './store.js';
 

@@ -1,5 +1,4 @@
-import type { NormalizedEvent } from '../digest/types.js';
-import type { Issue, IssueChange, IssueStatus, LinkTemplate, Project, StoredEvent } from './model.js';
+import type { Issue, IssueChange, IssueStatus, LinkTemplate, NormalizedEvent, Project, StoredEvent } from './model.js';
 
 /** One raw item accepted by ingestion, waiting in the spool for the digest. */
 export interface SpoolItemInput {

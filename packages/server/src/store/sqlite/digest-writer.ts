@@ -1,6 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { NormalizedEvent } from '../../digest/types.js';
-import type { Issue, IssueChange } from '../model.js';
+import type { Issue, IssueChange, NormalizedEvent } from '../model.js';
 import { toIssue, type IssueRow } from '../rows.js';
 import type { BatchEvent, DigestedRow, IssueLifecycle, ReleaseFirstSeen, ReleaseRef } from '../store.js';
 
