@@ -21,6 +21,7 @@ import { SqliteAlertStore } from './store/sqlite/alerts.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import { SqliteMonitorStore } from './store/sqlite/monitors.js';
 import type { Store } from './store/store.js';
+import { dashboard } from './web/plugin.js';
 
 /** A running Botpulse: every part wired together. The only place that picks concrete parts. */
 export interface Botpulse {
@@ -100,6 +101,10 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     onSpooled: () => digest.kick(),
     checkIns: monitoring.service,
     health: () => ({ backlog: spool.backlog, digested: digest.digestedTotal, accepted: stats.acceptedByKind }),
+  });
+  app.register(dashboard, {
+    config,
+    store,
     monitors: {
       store: monitoring.store,
       alerts: alerting.alerts,

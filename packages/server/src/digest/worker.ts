@@ -1,10 +1,17 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { Config } from '../config/load.js';
 import type { Spool } from '../ingest/spool.js';
 import type { IssueChange } from '../store/model.js';
 import type { DigestThreadData, FromDigestThread, ToDigestThread } from './thread-messages.js';
+
+/** The settings the digest reads (a slice of config/load.ts Config). */
+export interface DigestSettings {
+  readonly databaseFile: string;
+  /** Spool rows per transaction (BOTPULSE_DIGEST_BATCH). */
+  readonly digestBatch: number;
+  readonly logLevel: DigestThreadData['logLevel'];
+}
 
 export interface DigestWorkerOptions {
   onChanges?: (changes: IssueChange[]) => void;
@@ -29,12 +36,12 @@ export class DigestWorker {
   private replies = new Map<string, () => void>();
 
   private constructor(
-    private readonly config: Readonly<Config>,
+    private readonly config: DigestSettings,
     private readonly spool: Spool,
     private readonly options: DigestWorkerOptions,
   ) {}
 
-  static async start(config: Readonly<Config>, spool: Spool, options: DigestWorkerOptions): Promise<DigestWorker> {
+  static async start(config: DigestSettings, spool: Spool, options: DigestWorkerOptions): Promise<DigestWorker> {
     const digest = new DigestWorker(config, spool, options);
     await digest.spawn();
     return digest;

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Alerting } from '../alerts/alerting.js';
-import type { Config } from '../config/load.js';
 import type { MonitorStore } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { systemClock, type Clock } from './clock.js';
+import type { MonitoringSettings } from './config.js';
 import { applyDeclaredMonitors, type DeclaredResult } from './declared.js';
 import { LockView } from './lock-view.js';
 import { monitorApiRoutes, pingRoutes } from './routes.js';
@@ -30,7 +30,7 @@ export interface MonitoringOptions {
 }
 
 /** `store` and `monitorStore` are whatever main.ts picked (monitors never choose a database themselves). */
-export function createMonitoring(config: Readonly<Config>, store: Store, monitorStore: MonitorStore, alerting: Alerting, logger: Logger, options: MonitoringOptions = {}): Monitoring {
+export function createMonitoring(config: MonitoringSettings, store: Store, monitorStore: MonitorStore, alerting: Alerting, logger: Logger, options: MonitoringOptions = {}): Monitoring {
   const service = new Monitors({ config, store, monitors: monitorStore, alerting, logger: logger.child({ part: 'monitors' }), clock: options.clock ?? systemClock });
   const lockView = new LockView(config.monitors.redisUrl);
   return {
