@@ -122,6 +122,21 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       assert.equal(await store.spoolBacklog(), 0);
     });
 
+    it('refuses a batch without the issue lifecycle before taking any row', async () => {
+      await store.appendToSpool([{ projectId: project.id, kind: 'event', eventId: 'y'.repeat(32), receivedAt: Date.now(), payload: Buffer.from('{}') }]);
+      const backlog = await store.spoolBacklog();
+      let digested = 0;
+      const counting = (rows: SpoolRow[]): DigestedRow[] => {
+        digested += rows.length;
+        return rows.map((r) => ({ kind: 'rejected', spoolId: r.id, projectId: r.projectId, reason: 'test' }));
+      };
+      await assert.rejects(store.digestBatch(10, counting, undefined as unknown as IssueLifecycle), /lifecycle/);
+      assert.equal(digested, 0);
+      assert.equal(await store.spoolBacklog(), backlog);
+      await store.digestBatch(1000, counting, lifecycle);
+      assert.equal(await store.spoolBacklog(), 0);
+    });
+
     it('reopens a resolved issue as a regression, unless the event is from a release older than the fix', async () => {
       await ingest([{ fingerprint: 'reg', event: event({ release: '1.0.0', timestamp: Date.now() - 60_000 }) }]);
       await ingest([{ fingerprint: 'other', event: event({ release: '2.0.0' }) }]); // 2.0.0 first seen after 1.0.0

@@ -162,6 +162,9 @@ export class SqliteStore implements Store {
   }
 
   async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle): Promise<{ rows: number; changes: IssueChange[] }> {
+    // Tests run from source without type checks: a caller that forgot the lifecycle must fail here,
+    // loudly and before any row is taken, not as a failure of every row inside the transaction.
+    if (typeof lifecycle?.digestIssues !== 'function') throw new TypeError('digestBatch needs the issue lifecycle (digest/lifecycle.ts issueLifecycle)');
     // Read and digest OUTSIDE the write transaction, so the write lock is held only for the writes.
     const rows = this.spool.oldest(limit);
     if (rows.length === 0) return { rows: 0, changes: [] };
