@@ -14,13 +14,10 @@ import { createMonitoring, type Monitoring, type MonitoringOptions } from './mon
 import { editSettings, presentMonitor } from './monitors/routes.js';
 import { monitorStatusLines } from './monitors/status.js';
 import { RetentionJob } from './retention.js';
-import type { AlertStore } from './store/alerts.js';
 import type { IssueChange, Project } from './store/model.js';
-import type { MonitorStore } from './store/monitors.js';
-import { SqliteAlertStore } from './store/sqlite/alerts.js';
 import { SqliteStore } from './store/sqlite/index.js';
-import { SqliteMonitorStore } from './store/sqlite/monitors.js';
 import type { Store } from './store/store.js';
+import { alertStoreFor, monitorStoreFor, openStore } from './stores.js';
 import { dashboard } from './web/plugin.js';
 
 /** A running Botpulse: every part wired together. The only place that picks concrete parts. */
@@ -48,24 +45,9 @@ export interface CreateOptions {
   monitoring?: MonitoringOptions;
 }
 
-// main.ts is the one composition root: these are the only places that pick a concrete store.
-// Every domain (digest, alerts, monitors, web, CLI) receives the interfaces.
-
-export async function openStore(config: Readonly<Config>, opts: { checkpoints?: boolean } = {}): Promise<Store> {
-  return SqliteStore.open(config.databaseFile, opts);
-}
-
-/** The AlertStore on the Store's database, sharing its connection (one SQLite writer per process). */
-export function alertStoreFor(store: Store): AlertStore {
-  if (store instanceof SqliteStore) return new SqliteAlertStore(store.db);
-  throw new Error('alerting needs the SQLite store (the PostgreSQL AlertStore is not written yet)');
-}
-
-/** The MonitorStore on the Store's database, sharing its connection. */
-export function monitorStoreFor(store: Store): MonitorStore {
-  if (store instanceof SqliteStore) return new SqliteMonitorStore(store.db);
-  throw new Error('monitors need the SQLite store (the PostgreSQL MonitorStore is not written yet)');
-}
+// The stores are named in stores.ts (used by the digest thread's entry too); the domains
+// (digest, alerts, monitors, web, CLI) receive the interfaces.
+export { alertStoreFor, monitorStoreFor, openStore } from './stores.js';
 
 export async function createBotpulse(config: Readonly<Config>, options: CreateOptions = {}): Promise<Botpulse> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'botpulse' } });
@@ -82,6 +64,8 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   const statusExtras = async () => (monitoring ? monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []);
   const alerting = createAlerting(config, store, alertStoreFor(store), logger, { statusExtras, ...options.alerting });
   const digest = await DigestWorker.start(config, spool, {
+    // The thread's entry picks its store in stores.ts too (.ts when the tests run the source).
+    threadEntry: new URL(import.meta.url.endsWith('.ts') ? './digest-thread.ts' : './digest-thread.js', import.meta.url),
     onChanges: (changes) => {
       alerting.onIssueChanges(changes);
       options.onIssueChanges?.(changes);

@@ -14,6 +14,8 @@ export interface DigestSettings {
 }
 
 export interface DigestWorkerOptions {
+  /** The thread's entry module (src/digest-thread.ts, or .js when built): it picks the store. */
+  threadEntry: URL;
   onChanges?: (changes: IssueChange[]) => void;
   logger: Logger;
 }
@@ -84,7 +86,7 @@ export class DigestWorker {
       batchSize: this.config.digestBatch,
       logLevel: this.config.logLevel,
     };
-    this.worker = threadWorker(data);
+    this.worker = threadWorker(this.options.threadEntry, data);
     this.worker.on('message', (message: FromDigestThread) => this.receive(message));
     this.worker.on('error', (err) => this.options.logger.error({ err }, 'digest thread failed'));
     this.worker.on('exit', (code) => this.onExit(code));
@@ -148,13 +150,13 @@ export class DigestWorker {
 }
 
 /**
- * Built code starts thread.js directly. Under tsx (the tests run the TypeScript source) Node 20
+ * Built code starts the .js entry directly. Under tsx (the tests run the TypeScript source) Node 20
  * does not apply `--import tsx` to a worker's entry module, so a one-line bootstrap registers tsx
- * in the thread before importing thread.ts.
+ * in the thread before importing the .ts entry.
  */
-function threadWorker(workerData: DigestThreadData): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./thread.js', import.meta.url), { workerData });
-  const entry = JSON.stringify(new URL('./thread.ts', import.meta.url).href);
+function threadWorker(threadEntry: URL, workerData: DigestThreadData): Worker {
+  if (!threadEntry.pathname.endsWith('.ts')) return new Worker(threadEntry, { workerData });
+  const entry = JSON.stringify(threadEntry.href);
   const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); });`;
   return new Worker(bootstrap, { eval: true, workerData });
 }
