@@ -122,6 +122,31 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       assert.equal(await store.spoolBacklog(), 0);
     });
 
+    it('stores an event sent twice in one batch once, and counts it once', async () => {
+      const e = event();
+      const changes = await ingest([{ fingerprint: 'dup-batch', event: e }, { fingerprint: 'dup-batch', event: e }]);
+      assert.equal(changes.length, 1);
+      assert.equal(changes[0]!.newEvents, 1);
+      const [issue] = (await store.listIssues({ projectId: project.id })).issues;
+      assert.equal(issue!.eventCount, 1);
+      assert.equal((await store.listEvents(issue!.id)).length, 1);
+      assert.equal((await store.itemCounts(project.id))['duplicate_event'], 1);
+    });
+
+    it('orders releases by the first event naming them, within a batch too, and records when', async () => {
+      const now = Date.now();
+      const [created] = await ingest([{ fingerprint: 'fixed', event: event({ release: '1.0', timestamp: now - 9000 }) }]);
+      await store.setIssueStatus(created!.issue.id, { status: 'resolved', inRelease: '2.0' }); // 2.0 not seen yet
+      const changes = await ingest([
+        { fingerprint: 'elsewhere', event: event({ release: '2.0', timestamp: now - 3000 }) },
+        { fingerprint: 'fixed', event: event({ release: '3.0', timestamp: now - 1000 }) },
+      ]);
+      const fixed = changes.find((c) => c.issue.id === created!.issue.id)!;
+      assert.equal(fixed.regressed, true, '2.0 was first seen (by another issue) before 3.0, in the same batch');
+      const releases = new Map((await store.listReleases(project.id, 10)).map((r) => [r.version, r.firstSeen]));
+      assert.deepEqual([releases.get('1.0'), releases.get('2.0'), releases.get('3.0')], [now - 9000, now - 3000, now - 1000]);
+    });
+
     it('refuses a batch without the issue lifecycle before taking any row', async () => {
       await store.appendToSpool([{ projectId: project.id, kind: 'event', eventId: 'y'.repeat(32), receivedAt: Date.now(), payload: Buffer.from('{}') }]);
       const backlog = await store.spoolBacklog();
