@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { toAlertConfig, type AlertConfig } from '../alerts/config.js';
 import { toMonitorConfig, type MonitorConfig } from '../monitors/config.js';
+import { ConfigError } from '../lib/errors.js';
 import { compileUserRegex, UserRegexError, type UserRegex } from '../lib/user-regex.js';
 import { configSchema, CONFIG_KEYS, type RawConfig } from './schema.js';
 
@@ -33,9 +34,7 @@ export interface Config {
   monitors: MonitorConfig;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 /**
  * Reads configuration from `env` (and the JSON file named by BOTPULSE_CONFIG, which env overrides).

@@ -21,8 +21,7 @@ import type {
   SentMessage,
   Silence,
 } from '../alerts.js';
-import type { Level } from '../../digest/types.js';
-import type { IssueStatus } from '../model.js';
+import type { IssueStatus, Level } from '../model.js';
 import { withStatementCache } from './statement-cache.js';
 
 /**
