@@ -2,7 +2,7 @@
  * How far the PostgreSQL store is (issue 12, in progress). The CLI's refusal and
  * docs/architecture.md ("PostgreSQL (in progress)") say exactly this; update all three together.
  */
-export const READY_ON_POSTGRES: readonly string[] = [];
+export const READY_ON_POSTGRES: readonly string[] = ['the schema: `botpulse migrate` applies every migration to PostgreSQL'];
 
 export const NOT_YET_ON_POSTGRES = [
   'events and issues (the digest)',

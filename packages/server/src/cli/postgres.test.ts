@@ -5,9 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { createTestSchema, postgresUnavailable } from '../test-support/postgres.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const SECRET = 'n0t-For-Logs-9431';
+const built = existsSync(CLI);
+const noPostgres = built && (await postgresUnavailable());
 
 function botpulse(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -17,7 +20,24 @@ function botpulse(args: string[], env: Record<string, string>): Promise<{ code: 
   });
 }
 
-describe('a postgres:// BOTPULSE_DATABASE_URL before the whole store runs on PostgreSQL', { skip: !existsSync(CLI) && 'run `npm run build` first (npm test does)' }, () => {
+describe('`botpulse migrate` on PostgreSQL', { skip: (!built && 'run `npm run build` first (npm test does)') || noPostgres }, () => {
+  it('applies every migration once, then finds the schema up to date', async () => {
+    const schema = await createTestSchema('cli_migrate');
+    try {
+      const env = { BOTPULSE_LOG_LEVEL: 'silent', BOTPULSE_DATABASE_URL: schema.url.reveal() };
+      const first = await botpulse(['migrate'], env);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /^applied 10 migration\(s\)$/m);
+      const again = await botpulse(['migrate'], env);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /database is up to date/);
+    } finally {
+      await schema.drop();
+    }
+  });
+});
+
+describe('a postgres:// BOTPULSE_DATABASE_URL before the whole store runs on PostgreSQL', { skip: !built && 'run `npm run build` first (npm test does)' }, () => {
   for (const args of [['serve'], ['project', 'list']]) {
     it(`\`botpulse ${args.join(' ')}\` stops at start, says what is not on PostgreSQL yet, and never falls back to SQLite`, async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'botpulse-pg-refusal-'));
