@@ -319,7 +319,7 @@ export class PostgresAlertStore implements AlertStore {
       sql`WITH expired AS (
             UPDATE alert_outbox SET status = 'expired', last_error = COALESCE(last_error, 'expired') WHERE status = 'pending' AND created_at < ${before} RETURNING channel, target
           )
-          SELECT channel, target, COUNT(*) AS rows FROM expired GROUP BY channel, target ORDER BY channel, target`,
+          SELECT channel, target, COUNT(*) AS rows FROM expired GROUP BY channel, target ORDER BY channel COLLATE "C", target COLLATE "C"`,
     );
     return rows.map((e) => ({ ...e, rows: Number(e.rows) }));
   }
@@ -376,7 +376,7 @@ export class PostgresAlertStore implements AlertStore {
   }
 
   async listTargets(): Promise<AlertTarget[]> {
-    return (await all<TargetRow>(this.db, sql`SELECT * FROM alert_targets ORDER BY channel, target`)).map(toTarget);
+    return (await all<TargetRow>(this.db, sql`SELECT * FROM alert_targets ORDER BY channel COLLATE "C", target COLLATE "C"`)).map(toTarget);
   }
 
   private async ensureTarget(db: Db, channel: ChannelKind, target: string, now: number): Promise<void> {

@@ -37,3 +37,21 @@ export async function lockXact(trx: Db, space: number, key: string | number): Pr
   const k = typeof key === 'number' ? sql`${key}::int` : sql`hashtext(${key})`;
   await sql`SELECT pg_advisory_xact_lock(${space}::int, ${k})`.execute(trx);
 }
+
+/**
+ * A fragment written with `?` placeholders (as the shared SQL builders write them for both
+ * stores), its values bound in order.
+ */
+export function withArgs(text: string, args: readonly unknown[]): RawBuilder<unknown> {
+  const parts = text.split('?');
+  if (parts.length !== args.length + 1) throw new Error(`${parts.length - 1} placeholders for ${args.length} values`);
+  return sql.join(
+    parts.flatMap((part, i) => (i < args.length ? [sql.raw(part), sql`${args[i]}`] : [sql.raw(part)])),
+    sql.raw(''),
+  );
+}
+
+/** PostgreSQL's unique_violation: another process inserted the same key first. */
+export function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '23505';
+}
