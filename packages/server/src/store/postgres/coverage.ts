@@ -2,7 +2,10 @@
  * How far the PostgreSQL store is (issue 12, in progress). The CLI's refusal and
  * docs/architecture.md ("PostgreSQL (in progress)") say exactly this; update all three together.
  */
-export const READY_ON_POSTGRES: readonly string[] = ['the schema: `botpulse migrate` applies every migration to PostgreSQL'];
+export const READY_ON_POSTGRES: readonly string[] = [
+  'the schema (`botpulse migrate` applies every migration to PostgreSQL)',
+  'the alert store and the monitor store (not yet used by the server)',
+];
 
 export const NOT_YET_ON_POSTGRES = [
   'events and issues (the digest)',

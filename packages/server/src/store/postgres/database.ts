@@ -15,6 +15,8 @@ export interface PostgresOptions {
    * listener the error would crash the process. The message is scrubbed of the URL's password.
    */
   onIdleError?: (err: Error) => void;
+  /** How this process's sessions show in pg_stat_activity (default `botpulse`). */
+  applicationName?: string;
 }
 
 /** How long a query waits for a free pooled connection (or a new one) before it fails instead of hanging. */
@@ -52,7 +54,7 @@ export function createPostgresPool(opts: PostgresOptions): pg.Pool {
     max: opts.poolMax,
     statement_timeout: opts.statementTimeoutMs,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    application_name: 'botpulse',
+    application_name: opts.applicationName ?? 'botpulse',
     types,
   });
   pool.on('error', (err) => opts.onIdleError?.(scrubbed(err, opts.url)));
