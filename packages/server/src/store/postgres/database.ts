@@ -68,11 +68,15 @@ export function createPostgresKysely<DB = any>(pool: pg.Pool): Kysely<DB> {
 
 /** One process's connection to PostgreSQL: the pool, Kysely over it, and the schema's migrations. */
 export class PostgresDatabase {
+  private readonly url: DatabaseUrl;
+
   private constructor(
     readonly pool: pg.Pool,
     readonly db: Kysely<any>,
-    private readonly url: DatabaseUrl,
-  ) {}
+    private readonly opts: PostgresOptions,
+  ) {
+    this.url = opts.url;
+  }
 
   /**
    * Connects (failing at once, with the URL's password removed, if PostgreSQL cannot be reached)
@@ -80,7 +84,7 @@ export class PostgresDatabase {
    */
   static async open(opts: PostgresOptions, { migrate = true }: { migrate?: boolean } = {}): Promise<PostgresDatabase> {
     const pool = createPostgresPool(opts);
-    const database = new PostgresDatabase(pool, createPostgresKysely(pool), opts.url);
+    const database = new PostgresDatabase(pool, createPostgresKysely(pool), opts);
     try {
       await database.check();
       if (migrate) await database.migrate();
@@ -95,19 +99,22 @@ export class PostgresDatabase {
    * Applies pending migrations; returns how many ran. Processes starting together on an empty
    * database would race to create Kysely's own bookkeeping tables (its lock only exists once they
    * do), so they queue on a session advisory lock first, held on a connection outside the pool
-   * (a pool of one could not lend it and still migrate).
+   * (a pool of one could not lend it and still migrate). Migrations run on a small pool of their
+   * own without the statement timeout: rewriting a large table may take longer than any query should.
    */
   async migrate(): Promise<number> {
+    const migrator = createPostgresKysely(createPostgresPool({ ...this.opts, poolMax: 2, statementTimeoutMs: 0, applicationName: 'botpulse-migrate' }));
     const lock = new pg.Client({ connectionString: this.url.reveal(), connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'botpulse-migrate' });
     try {
       await lock.connect();
       await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       const { rows } = await lock.query<{ schema: string | null }>('SELECT current_schema() AS schema');
       if (!rows[0]?.schema) throw new Error('no schema to create tables in: the search_path names none that exists');
-      return await applyMigrations(this.db, { schema: rows[0].schema });
+      return await applyMigrations(migrator, { schema: rows[0].schema });
     } catch (err) {
       throw this.explain('migrating the PostgreSQL schema failed', err);
     } finally {
+      await migrator.destroy();
       await lock.end().catch(() => {}); // ending the session releases the lock
     }
   }
