@@ -283,6 +283,11 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
       assert.equal(limit.firstAt, 1000);
       assert.ok(limit.lastAt >= 1000);
       assert.ok((await a.refusals()).some((r) => r.projectId === project.id));
+      // Processes report in any order: a refusal seen earlier but counted later is still the first, not the last.
+      await b.countRefusal(project.id, 'schedule', 5000, 'late', 'bad cron');
+      await a.countRefusal(project.id, 'schedule', 4000, 'early', 'bad cron');
+      const schedule = (await b.refusals(project.id)).find((r) => r.reason === 'schedule')!;
+      assert.deepEqual([schedule.count, schedule.firstAt, schedule.lastAt, schedule.lastSlug], [2, 4000, 5000, 'late']);
     });
   });
 }

@@ -210,10 +210,13 @@ export class PostgresMonitorStore implements MonitorStore {
   }
 
   async countRefusal(projectId: number, reason: RefusalReason, at: number, slug: string | null, detail: string | null, count = 1): Promise<void> {
+    // Order-free: processes report in any order, the earliest time stays first and the latest refusal's details stay last.
     await sql`INSERT INTO monitor_refusals (project_id, reason, count, first_at, last_at, last_slug, last_detail)
               VALUES (${projectId}, ${reason}, ${count}, ${at}, ${at}, ${slug}, ${detail})
-              ON CONFLICT (project_id, reason) DO UPDATE SET count = monitor_refusals.count + excluded.count, last_at = excluded.last_at,
-                last_slug = excluded.last_slug, last_detail = excluded.last_detail`.execute(this.db);
+              ON CONFLICT (project_id, reason) DO UPDATE SET count = monitor_refusals.count + excluded.count,
+                first_at = LEAST(monitor_refusals.first_at, excluded.first_at), last_at = GREATEST(monitor_refusals.last_at, excluded.last_at),
+                last_slug = CASE WHEN excluded.last_at >= monitor_refusals.last_at THEN excluded.last_slug ELSE monitor_refusals.last_slug END,
+                last_detail = CASE WHEN excluded.last_at >= monitor_refusals.last_at THEN excluded.last_detail ELSE monitor_refusals.last_detail END`.execute(this.db);
   }
 
   async refusals(projectId?: number): Promise<Refusal[]> {

@@ -192,11 +192,14 @@ export class SqliteMonitorStore implements MonitorStore {
   }
 
   async countRefusal(projectId: number, reason: RefusalReason, at: number, slug: string | null, detail: string | null, count = 1): Promise<void> {
+    // Order-free: processes report in any order, the earliest time stays first and the latest refusal's details stay last.
     this.db
       .prepare(
         `INSERT INTO monitor_refusals (project_id, reason, count, first_at, last_at, last_slug, last_detail) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (project_id, reason) DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at,
-           last_slug = excluded.last_slug, last_detail = excluded.last_detail`,
+         ON CONFLICT (project_id, reason) DO UPDATE SET count = count + excluded.count,
+           first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at),
+           last_slug = CASE WHEN excluded.last_at >= last_at THEN excluded.last_slug ELSE last_slug END,
+           last_detail = CASE WHEN excluded.last_at >= last_at THEN excluded.last_detail ELSE last_detail END`,
       )
       .run(projectId, reason, count, at, at, slug, detail);
   }
