@@ -37,6 +37,7 @@ export interface TestSchema {
 
 /** A new empty schema for one test file. */
 export async function createTestSchema(label: string): Promise<TestSchema> {
+  await dropSchemasOfDeadRuns();
   const name = `bp_${label.toLowerCase().replace(/[^a-z0-9]+/g, '_')}_${process.pid}_${randomBytes(4).toString('hex')}`;
   await admin(`CREATE SCHEMA ${name}`);
   const url = new URL(TEST_POSTGRES_URL);
@@ -46,15 +47,36 @@ export async function createTestSchema(label: string): Promise<TestSchema> {
     name,
     url: dbUrl,
     options: (over = {}) => ({ url: dbUrl, poolMax: 4, statementTimeoutMs: 30_000, ...over }),
-    drop: () => admin(`DROP SCHEMA IF EXISTS ${name} CASCADE`),
+    drop: async () => void (await admin(`DROP SCHEMA IF EXISTS ${name} CASCADE`)),
   };
 }
 
-async function admin(statement: string): Promise<void> {
+/**
+ * Schemas left by test processes that were killed before their `after` hook (their pid is in the
+ * name and no longer runs on this machine): dropped so they do not pile up in the shared database.
+ */
+async function dropSchemasOfDeadRuns(): Promise<void> {
+  const { rows } = await admin(`SELECT nspname AS name FROM pg_namespace WHERE nspname ~ '^bp_[a-z0-9_]+_[0-9]+_[0-9a-f]{8}$'`);
+  for (const { name } of rows as { name: string }[]) {
+    const pid = Number(/_([0-9]+)_[0-9a-f]{8}$/.exec(name)![1]);
+    if (!isAlive(pid)) await admin(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
+}
+
+async function admin(statement: string): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
   await client.connect();
   try {
-    await client.query(statement);
+    return await client.query(statement);
   } finally {
     await client.end();
   }
