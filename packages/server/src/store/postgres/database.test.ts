@@ -30,6 +30,17 @@ describe('the PostgreSQL pool', { skip }, () => {
     }
   });
 
+  it('bounds the pool and has PostgreSQL cancel a statement that runs past the timeout', async () => {
+    const database = await PostgresDatabase.open(schema.options({ poolMax: 2, statementTimeoutMs: 200 }), { migrate: false });
+    try {
+      assert.equal(database.pool.options.max, 2);
+      await assert.rejects(database.pool.query('SELECT pg_sleep(5)'), /canceling statement due to statement timeout/);
+      assert.deepEqual((await database.pool.query('SELECT 1 AS ok')).rows, [{ ok: 1 }], 'the connection is usable after the cancel');
+    } finally {
+      await database.close();
+    }
+  });
+
   it('reads bigint as numbers and refuses to round one past 2^53', async () => {
     const database = await PostgresDatabase.open(schema.options(), { migrate: false });
     try {
