@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type SchemaMetadata, type TableMetadata } from 'kysely';
 import pg from 'pg';
 import type { DatabaseUrl } from '../../lib/database-url.js';
 import { applyMigrations } from '../migrations/apply.js';
@@ -103,18 +103,21 @@ export class PostgresDatabase {
    * own without the statement timeout: rewriting a large table may take longer than any query should.
    */
   async migrate(): Promise<number> {
-    const migrator = createPostgresKysely(createPostgresPool({ ...this.opts, poolMax: 2, statementTimeoutMs: 0, applicationName: 'botpulse-migrate' }));
+    let migrator: Kysely<any> | null = null;
     const lock = new pg.Client({ connectionString: this.url.reveal(), connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'botpulse-migrate' });
     try {
       await lock.connect();
       await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       const { rows } = await lock.query<{ schema: string | null }>('SELECT current_schema() AS schema');
       if (!rows[0]?.schema) throw new Error('no schema to create tables in: the search_path names none that exists');
-      return await applyMigrations(migrator, { schema: rows[0].schema });
+      const schema = rows[0].schema;
+      const pool = createPostgresPool({ ...this.opts, poolMax: 2, statementTimeoutMs: 0, applicationName: 'botpulse-migrate' });
+      migrator = new Kysely<any>({ dialect: new MigrationDialect(pool, schema) });
+      return await applyMigrations(migrator, { schema });
     } catch (err) {
       throw this.explain('migrating the PostgreSQL schema failed', err);
     } finally {
-      await migrator.destroy();
+      await migrator?.destroy();
       await lock.end().catch(() => {}); // ending the session releases the lock
     }
   }
@@ -133,6 +136,37 @@ export class PostgresDatabase {
 
   async close(): Promise<void> {
     await this.db.destroy(); // ends the pool
+  }
+}
+
+/**
+ * Kysely's Migrator asks the introspector whether its bookkeeping tables exist, and Kysely's
+ * PostgreSQL introspector reads every column of every table of every schema, failing outright
+ * when another session drops a schema meanwhile. This one looks at the one schema we migrate.
+ */
+class MigrationDialect extends PostgresDialect {
+  constructor(
+    pool: pg.Pool,
+    private readonly schema: string,
+  ) {
+    super({ pool });
+  }
+
+  override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    const schema = this.schema;
+    const getTables = async (): Promise<TableMetadata[]> => {
+      const { rows } = await sql<{ name: string; kind: string }>`SELECT c.relname AS name, c.relkind AS kind FROM pg_catalog.pg_class c
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${schema} AND c.relkind IN ('r', 'v', 'p')`.execute(db);
+      return rows.map((r) => ({ name: r.name, isView: r.kind === 'v', columns: [], schema }));
+    };
+    return {
+      getSchemas: async (): Promise<SchemaMetadata[]> => {
+        const { rows } = await sql<{ name: string }>`SELECT nspname AS name FROM pg_catalog.pg_namespace WHERE nspname = ${schema}`.execute(db);
+        return rows;
+      },
+      getTables,
+      getMetadata: async () => ({ tables: await getTables() }),
+    };
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { DatabaseUrl } from '../../lib/database-url.js';
 import { createTestSchema, postgresUnavailable, TEST_POSTGRES_URL, type TestSchema } from '../../test-support/postgres.js';
 import { createMigrator } from '../migrations/apply.js';
@@ -75,6 +76,33 @@ describe('the migrations on PostgreSQL', { skip }, () => {
       await Promise.all(opened.map((d) => d.close()));
     } finally {
       await fresh.drop();
+    }
+  });
+
+  it('are not thrown off by other sessions creating and dropping schemas meanwhile (parallel test files, other apps)', async () => {
+    const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await admin.connect();
+    let churning = true;
+    const churn = (async () => {
+      for (let i = 0; churning; i++) {
+        const name = `bp_churn_${process.pid}_${i}`;
+        await admin.query(`CREATE SCHEMA ${name}; CREATE TABLE ${name}.t (a int, b text, c bigint); CREATE TABLE ${name}.u (a int)`);
+        await admin.query(`DROP SCHEMA ${name} CASCADE`);
+      }
+    })();
+    try {
+      for (let round = 0; round < 3; round++) {
+        const fresh = await createTestSchema(`migrations_churn_${round}`);
+        try {
+          await (await PostgresDatabase.open(fresh.options({ poolMax: 2 }))).close();
+        } finally {
+          await fresh.drop();
+        }
+      }
+    } finally {
+      churning = false;
+      await churn;
+      await admin.end();
     }
   });
 
