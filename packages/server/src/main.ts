@@ -5,7 +5,7 @@ import { alertRoutes } from './alerts/routes.js';
 import type { Config } from './config/load.js';
 import { DigestWorker } from './digest/worker.js';
 import { createScrubber } from './digest/scrub.js';
-import { digestStatusLines } from './digest/status.js';
+import { digestStatusLines } from './alerts/digest-status.js';
 import { buildApp } from './http/app.js';
 import { IngestStats } from './http/stats.js';
 import { BodyBudget } from './ingest/body-budget.js';
@@ -18,6 +18,8 @@ import { RetentionJob } from './retention.js';
 import type { Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
+import { alertStoreFor, monitorStoreFor, openStore } from './stores.js';
+import { dashboard } from './web/plugin.js';
 
 /** A running Botpulse: every part wired together. The only place that picks concrete parts. */
 export interface Botpulse {
@@ -43,9 +45,9 @@ export interface CreateOptions {
   monitoring?: MonitoringOptions;
 }
 
-export async function openStore(config: Readonly<Config>, opts: { checkpoints?: boolean } = {}): Promise<Store> {
-  return SqliteStore.open(config.databaseFile, opts);
-}
+// The stores are named in stores.ts (used by the digest thread's entry too); the domains
+// (digest, alerts, monitors, web, CLI) receive the interfaces.
+export { alertStoreFor, monitorStoreFor, openStore } from './stores.js';
 
 export async function createBotpulse(config: Readonly<Config>, options: CreateOptions = {}): Promise<Botpulse> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'botpulse' } });
@@ -64,11 +66,16 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     ...(digestHandle ? await digestStatusLines(digestHandle.health(), store, Date.now()) : []),
     ...(monitoring ? await monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []),
   ];
-  const alerting = createAlerting(config, store, logger, { statusExtras, ...options.alerting });
-  const digest = await DigestWorker.start(config, spool, { onChanged: () => alerting.changesDigested(), logger });
+  const alerting = createAlerting(config, store, alertStoreFor(store), logger, { statusExtras, ...options.alerting });
+  const digest = await DigestWorker.start(config, spool, {
+    // The thread's entry picks its store in stores.ts too (.ts when the tests run the source).
+    threadEntry: new URL(import.meta.url.endsWith('.ts') ? './digest-thread.ts' : './digest-thread.js', import.meta.url),
+    onChanged: () => alerting.changesDigested(),
+    logger,
+  });
   digestHandle = digest;
   const projects = projectCache(store);
-  monitoring = createMonitoring(config, store, alerting, logger, options.monitoring);
+  monitoring = createMonitoring(config, store, monitorStoreFor(store), alerting, logger, options.monitoring);
   const app = buildApp({
     config,
     scrubber: createScrubber(config.scrub),
@@ -80,6 +87,10 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     onSpooled: () => digest.kick(),
     checkIns: monitoring.service,
     health: () => ({ backlog: spool.backlog, digested: digest.digestedTotal, accepted: stats.acceptedByKind }),
+  });
+  app.register(dashboard, {
+    config,
+    store,
     monitors: {
       store: monitoring.store,
       alerts: alerting.alerts,

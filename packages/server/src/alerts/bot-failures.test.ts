@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { FakeTelegram } from '@botpulse/fake-telegram';
 import { pino } from 'pino';
 import { loadConfig } from '../config/load.js';
+import { issueLifecycle } from '../digest/lifecycle.js';
 import { createRowDigester } from '../digest/process.js';
 import { failures } from '../lib/failures.js';
 import { SqliteAlertStore } from '../store/sqlite/alerts.js';
@@ -42,7 +43,7 @@ describe('alert bot when an issue\'s latest event cannot be read', () => {
     const project = await store.createProject({ name: 'Pay Bot', slug: 'pay-bot', shortIdPrefix: 'P' });
     const eventId = randomUUID().replace(/-/g, '');
     await store.appendToSpool([{ projectId: project.id, kind: 'event', eventId, receivedAt: Date.now(), payload: Buffer.from(JSON.stringify({ event_id: eventId, message: 'card declined' })) }]);
-    await store.digestBatch(10, createRowDigester({}));
+    await store.digestBatch(10, createRowDigester({}), issueLifecycle);
     store.db.prepare('UPDATE events SET payload = ? WHERE event_id = ?').run(Buffer.from([0, 1, 2]), eventId);
 
     const config = loadConfig({ BOTPULSE_DATA_DIR: dir, ERROR_ALERT_CHAT_ID: String(CHAT) });

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
-import type { Level } from '../digest/types.js';
 import { reportFailure } from '../lib/failures.js';
-import type { Issue, Project } from '../store/model.js';
+import type { Issue, Level, Project } from '../store/model.js';
 import type { AlertReason, AlertTier } from '../store/alerts.js';
 import type { Store } from '../store/store.js';
 import { applyOverride, rulesOverrideSchema, type AlertConfig, type ProjectRules, type RulesOverride, type TierOrOff } from './config.js';

@@ -9,7 +9,7 @@ import { loadConfig } from '../config/load.js';
 import type { Spool } from '../ingest/spool.js';
 import { hashPassword } from '../lib/password.js';
 import { startTestServer, type TestServer } from '../test-support/server.js';
-import { digestStatusLines } from './status.js';
+import { digestStatusLines } from '../alerts/digest-status.js';
 import { DigestWorker } from './worker.js';
 
 /**
@@ -112,7 +112,7 @@ describe('a digest thread that cannot start', () => {
       const config = loadConfig({ BOTPULSE_DATA_DIR: dir, BOTPULSE_LOG_LEVEL: 'silent' });
       mkdirSync(config.databaseFile); // a directory where the database file should be: SQLite cannot open it
       const spool = { backlog: 0 } as Spool; // never asked: the thread does not get as far as a kick
-      await assert.rejects(DigestWorker.start(config, spool, { logger: pino({ level: 'silent' }) }), /digest thread exited \(code 1\) before it was ready: .*(directory|open)/i);
+      await assert.rejects(DigestWorker.start(config, spool, { threadEntry: new URL('../digest-thread.ts', import.meta.url), logger: pino({ level: 'silent' }) }), /digest thread exited \(code 1\) before it was ready: .*(directory|open)/i);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

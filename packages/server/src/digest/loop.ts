@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { IssueChange } from '../store/model.js';
 import type { DigestedRow, QuarantinedRow, SpoolRow, Store } from '../store/store.js';
+import { issueLifecycle } from './lifecycle.js';
 
 /** How many undigested rows wait: the loop reads it to size its pauses and tells it what it took. */
 export interface BacklogCounter {
@@ -89,7 +90,7 @@ export class DigestLoop {
     while (!this.stopped) {
       let result;
       try {
-        result = await this.store.digestBatch(this.options.batchSize, this.options.digestRows);
+        result = await this.store.digestBatch(this.options.batchSize, this.options.digestRows, issueLifecycle);
       } catch (err) {
         // Only the database failing gets here (a row that fails alone is quarantined by the store):
         // the batch rolled back and stays in the spool. Wait, longer each time, rather than spin.

@@ -1,5 +1,4 @@
-import type { NormalizedEvent } from '../digest/types.js';
-import type { Issue, IssueChange, IssueStatus, LinkTemplate, Project, StoredEvent } from './model.js';
+import type { Issue, IssueChange, IssueStatus, LinkTemplate, NormalizedEvent, Project, StoredEvent } from './model.js';
 
 /** One raw item accepted by ingestion, waiting in the spool for the digest. */
 export interface SpoolItemInput {
@@ -39,6 +38,41 @@ export interface DigestBatchResult {
   rows: number;
   changes: IssueChange[];
   quarantined: QuarantinedRow[];
+}
+
+/** A release of a project, and when the first event naming it was digested (its event's time, ms). */
+export interface ReleaseRef {
+  projectId: number;
+  version: string;
+}
+export interface ReleaseFirstSeen extends ReleaseRef {
+  firstSeen: number;
+}
+
+/** The fields a new issue starts with, taken from its first event. */
+export type IssueOpening = Pick<
+  Issue,
+  'title' | 'culprit' | 'level' | 'status' | 'origin' | 'firstSeen' | 'lastSeen' | 'eventCount' | 'userCount' | 'firstRelease' | 'lastRelease' | 'httpStatus'
+>;
+
+/** One new event of a digest batch, with the issue it was grouped into, as the store read it. */
+export interface BatchEvent {
+  /** The same object for every event of one issue. */
+  into: { issue: Issue; created: boolean };
+  event: NormalizedEvent;
+  /** The issue had no event of this user before (the store keeps each issue's set of users). */
+  newUser: boolean;
+}
+
+/**
+ * The issue lifecycle (regression, un-ignore, counts, level: digest/lifecycle.ts), handed to
+ * `digestBatch`. A store only reads what these ask for and writes what they return, so two
+ * stores cannot disagree on what an event does to an issue.
+ */
+export interface IssueLifecycle {
+  openingState(event: NormalizedEvent): IssueOpening;
+  releasesToCompare(events: BatchEvent[]): ReleaseRef[];
+  digestIssues(events: BatchEvent[], known: ReleaseFirstSeen[], now: number): { changes: IssueChange[]; releases: ReleaseFirstSeen[] };
 }
 
 export interface IssueFilter {
@@ -96,12 +130,13 @@ export interface Store {
   /**
    * Takes up to `limit` spool rows, lets `digest` turn them into writes, and applies them and
    * removes the rows in ONE transaction: a crash at any point leaves each row digested exactly once.
+   * What the events do to their issues is decided by `lifecycle` (digest/lifecycle.ts).
    * When that transaction fails because of a row (not because the database does), the rows are
    * applied one per transaction and a row that fails alone is quarantined (`quarantined`): kept
    * as spooled with its error, out of the spool, so it never holds the rows behind it.
    * Rejects, leaving the rows in the spool, when the database itself fails (busy, full, I/O).
    */
-  digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[]): Promise<DigestBatchResult>;
+  digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle): Promise<DigestBatchResult>;
   /** How many spool rows the digest quarantined (kept, never digested), and the latest. */
   quarantineSummary(): Promise<{ rows: number; latest: QuarantinedRow | null }>;
   /** Counts items that are accepted but not stored (sessions, client reports, dropped attachments...). */

@@ -24,16 +24,16 @@ export class DigestBatches {
   constructor(
     private readonly db: Sqlite.Database,
     private readonly spool: SpoolFile,
-    private readonly apply: ApplyWrites,
   ) {}
 
-  run(rows: SpoolRow[], writes: DigestedRow[]): DigestBatchResult {
+  /** `apply` runs one transaction over the writes it is given. */
+  run(rows: SpoolRow[], writes: DigestedRow[], apply: ApplyWrites): DigestBatchResult {
     let changes: IssueChange[];
     try {
-      changes = this.apply(writes);
+      changes = apply(writes);
     } catch (err) {
       if (this.isDatabaseFault(err)) throw err;
-      return this.oneByOne(rows, writes);
+      return this.oneByOne(rows, writes, apply);
     }
     // Second file, second transaction: a crash before it re-digests rows whose events are stored
     // already, and the digest drops those as duplicates.
@@ -46,14 +46,14 @@ export class DigestBatches {
    * the spool and are reported; if none was done the fault is thrown, so the caller waits and tries
    * the batch again (and counts it).
    */
-  private oneByOne(rows: SpoolRow[], writes: DigestedRow[]): DigestBatchResult {
+  private oneByOne(rows: SpoolRow[], writes: DigestedRow[], apply: ApplyWrites): DigestBatchResult {
     const bySpoolId = new Map<number, DigestedRow[]>();
     for (const w of writes) bySpoolId.set(w.spoolId, [...(bySpoolId.get(w.spoolId) ?? []), w]);
     const result: DigestBatchResult = { rows: 0, changes: [], quarantined: [] };
     try {
       for (const row of rows) {
         try {
-          result.changes.push(...this.apply(bySpoolId.get(row.id) ?? []));
+          result.changes.push(...apply(bySpoolId.get(row.id) ?? []));
         } catch (err) {
           if (this.isDatabaseFault(err)) throw err;
           result.quarantined.push(this.quarantine(row, err));

@@ -8,7 +8,7 @@ import { ISSUE_STATUSES, type Issue, type IssueStatus, type Project, type Stored
 import { newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
 import { parseShortId, toIssue, toProject, toStoredEvent, type IssueRow } from '../rows.js';
 import type { Database } from '../schema.js';
-import type { ClientDiscard, ClientDiscardTotal, DigestBatchResult, DigestedRow, QuarantinedRow, HourlyCount, IssueFilter, IssueSearch, IssueTagSummary, NewProject, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
+import type { ClientDiscard, ClientDiscardTotal, DigestBatchResult, DigestedRow, HourlyCount, IssueFilter, IssueLifecycle, IssueSearch, IssueTagSummary, NewProject, QuarantinedRow, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
 import { DigestBatches } from './digest-batch.js';
 import { SqliteDigestWriter } from './digest-writer.js';
 import { withStatementCache } from './statement-cache.js';
@@ -46,14 +46,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: this.db }) });
     this.spool = new SpoolFile(spoolFileFor(file));
-    this.batches = new DigestBatches(this.db, this.spool, (writes) =>
-      this.db
-        .transaction(() => {
-          this.writer ??= new SqliteDigestWriter(this.db); // prepared once the schema exists
-          return this.writer.apply(writes, Date.now());
-        })
-        .immediate(), // a deferred transaction that reads first fails with SQLITE_BUSY_SNAPSHOT under a concurrent writer
-    );
+    this.batches = new DigestBatches(this.db, this.spool);
     this.appendRaw = lazy(() =>
       this.db.prepare('INSERT INTO raw_items (project_id, kind, event_id, received_at, payload, meta) VALUES (?, ?, ?, ?, ?, ?)'),
     );
@@ -171,12 +164,22 @@ export class SqliteStore implements Store {
     return this.spool.count();
   }
 
-  async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[]): Promise<DigestBatchResult> {
+  async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle): Promise<DigestBatchResult> {
+    // Tests run from source without type checks: a caller that forgot the lifecycle must fail here,
+    // loudly and before any row is taken, not as a failure of every row inside the transaction.
+    if (typeof lifecycle?.digestIssues !== 'function') throw new TypeError('digestBatch needs the issue lifecycle (digest/lifecycle.ts issueLifecycle)');
     // Read and digest OUTSIDE the write transaction, so the write lock is held only for the writes.
     const rows = this.spool.oldest(limit);
     if (rows.length === 0) return { rows: 0, changes: [], quarantined: [] };
     const writes = digest(rows);
-    return this.batches.run(rows, writes);
+    return this.batches.run(rows, writes, (batch) =>
+      this.db
+        .transaction(() => {
+          this.writer ??= new SqliteDigestWriter(this.db); // prepared once the schema exists
+          return this.writer.apply(batch, Date.now(), lifecycle);
+        })
+        .immediate(), // a deferred transaction that reads first fails with SQLITE_BUSY_SNAPSHOT under a concurrent writer
+    );
   }
 
   async quarantineSummary(): Promise<{ rows: number; latest: QuarantinedRow | null }> {
