@@ -32,6 +32,7 @@ const STATE_COLUMNS: Record<string, string> = {
   alertSent: 'alert_sent',
   polling: 'polling',
   gauges: 'gauges',
+  signals: 'signals',
   conflictsTotal: 'conflicts_total',
   conflictSince: 'conflict_since',
   conflictAlerted: 'conflict_alerted',
@@ -50,6 +51,8 @@ const SETTING_COLUMNS: Record<string, string> = {
   url: 'url',
   timeoutMs: 'timeout_ms',
   lockKey: 'lock_key',
+  updateLagMs: 'update_lag_ms',
+  updateLagForMs: 'update_lag_for_ms',
 };
 
 const DEFAULT_PERIOD_MS = 60_000;
@@ -57,9 +60,9 @@ const DEFAULT_GRACE_MS = 240_000;
 
 /** A monitor's settings joined with one of its states (one row per monitor and environment). */
 const JOINED = `SELECT m.id, m.project_id, m.slug, m.kind, m.source, m.period_ms, m.grace_ms, m.schedule, m.timezone,
-    m.failure_threshold, m.recovery_threshold, m.url, m.timeout_ms, m.lock_key, m.manual_fields, m.created_at,
+    m.failure_threshold, m.recovery_threshold, m.url, m.timeout_ms, m.lock_key, m.update_lag_ms, m.update_lag_for_ms, m.manual_fields, m.created_at,
     s.id AS state_id, s.environment, s.status, s.failures, s.successes, s.deadline, s.last_ping_at, s.last_ok_at,
-    s.last_reason, s.down_since, s.down_reason, s.alert_sent, s.polling, s.gauges, s.conflicts_total,
+    s.last_reason, s.down_since, s.down_reason, s.alert_sent, s.polling, s.gauges, s.signals, s.conflicts_total,
     s.conflict_since, s.conflict_alerted, s.updated_at
   FROM monitor_states s JOIN monitors m ON m.id = s.monitor_id`;
 
@@ -92,8 +95,8 @@ export class SqliteMonitorStore implements MonitorStore {
     const info = this.db
       .prepare(
         `INSERT INTO monitors (project_id, slug, kind, source, period_ms, grace_ms, schedule, timezone, failure_threshold,
-           recovery_threshold, url, timeout_ms, lock_key, manual_fields, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           recovery_threshold, url, timeout_ms, lock_key, update_lag_ms, update_lag_for_ms, manual_fields, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         input.projectId,
@@ -109,6 +112,8 @@ export class SqliteMonitorStore implements MonitorStore {
         input.url ?? null,
         input.timeoutMs ?? null,
         input.lockKey ?? null,
+        input.updateLagMs ?? null,
+        input.updateLagForMs ?? null,
         JSON.stringify(input.manualFields ?? []),
         now,
         now,
@@ -438,8 +443,11 @@ interface MonitorRow {
   url: string | null;
   timeout_ms: number | null;
   lock_key: string | null;
+  update_lag_ms: number | null;
+  update_lag_for_ms: number | null;
   polling: string | null;
   gauges: string | null;
+  signals: string | null;
   conflicts_total: number;
   conflict_since: number | null;
   conflict_alerted: number;
@@ -530,6 +538,9 @@ function toMonitor(r: MonitorRow): Monitor {
     url: r.url,
     timeoutMs: r.timeout_ms,
     lockKey: r.lock_key,
+    updateLagMs: r.update_lag_ms,
+    updateLagForMs: r.update_lag_for_ms,
+    signals: r.signals ? (JSON.parse(r.signals) as Monitor['signals']) : null,
     polling: r.polling ? (JSON.parse(r.polling) as Record<string, unknown>) : null,
     gauges: r.gauges ? (JSON.parse(r.gauges) as Record<string, number>) : null,
     conflictsTotal: r.conflicts_total,
@@ -570,6 +581,7 @@ function monitorWhere(filter: MonitorFilter): { where: string; args: unknown[] }
   if (filter.kind !== undefined) (where.push('m.kind = ?'), args.push(filter.kind));
   if (filter.status !== undefined) (where.push('s.status = ?'), args.push(filter.status));
   if (filter.active) where.push("s.status <> 'paused'");
+  if (filter.withSignals) where.push('s.signals IS NOT NULL');
   if (filter.pingedBefore !== undefined) (where.push('s.last_ping_at < ?'), args.push(filter.pingedBefore));
   if (filter.sources?.length) (where.push(`m.source IN (${filter.sources.map(() => '?').join(', ')})`), args.push(...filter.sources));
   if (filter.environments?.length) {

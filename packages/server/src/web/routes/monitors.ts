@@ -72,7 +72,7 @@ function formPatch(m: Monitor, body: Record<string, unknown>): MonitorPatch {
 }
 
 function giveBack(m: Monitor): MonitorPatch {
-  const fields: Record<string, keyof MonitorPatch> = { periodMs: 'periodSeconds', graceMs: 'graceSeconds', schedule: 'schedule', timezone: 'timezone', failureThreshold: 'failureThreshold', recoveryThreshold: 'recoveryThreshold', url: 'url', timeoutMs: 'timeoutSeconds', lockKey: 'lockKey' };
+  const fields: Record<string, keyof MonitorPatch> = { periodMs: 'periodSeconds', graceMs: 'graceSeconds', schedule: 'schedule', timezone: 'timezone', failureThreshold: 'failureThreshold', recoveryThreshold: 'recoveryThreshold', url: 'url', timeoutMs: 'timeoutSeconds', lockKey: 'lockKey', updateLagMs: 'updateLagSeconds', updateLagForMs: 'updateLagMinutes' };
   return Object.fromEntries(m.manualFields.map((f) => [fields[f], null])) as MonitorPatch;
 }
 
