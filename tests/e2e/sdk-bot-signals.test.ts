@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Bot } from 'grammy';
 import { Faults } from '../../packages/fake-telegram/src/index.js';
+import { hashPassword } from '../../packages/server/src/lib/password.js';
+import { monitorStatusLines } from '../../packages/server/src/monitors/status.js';
 import { BotpulseClient, HttpTransport, instrumentGrammy } from '../../packages/sdk/src/index.js';
 import { MonitorHarness, sleep } from './monitors-support/harness.js';
 
@@ -34,6 +36,26 @@ describe('bot signals: webhook health, update lag and 429s reach Botpulse and al
     const c = new BotpulseClient({ dsn: h.server.dsn, environment: 'production', env: {}, transport: new HttpTransport({ dsn: h.server.dsn, retryBaseMs: 50 }) });
     clients.push(c);
     return c;
+  }
+
+  let userAdded = false;
+  /** The dashboard's monitors page, logged in as a person would. */
+  async function monitorsPageHtml(): Promise<string> {
+    if (!userAdded) await h.server.botpulse.store.addUser('ann', await hashPassword('correct horse battery'));
+    userAdded = true;
+    const form = await fetch(`${h.server.url}/login`);
+    const csrf = /bp_login_csrf=([^;]+)/.exec(form.headers.get('set-cookie') ?? '')![1]!;
+    const login = await fetch(`${h.server.url}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `bp_login_csrf=${csrf}` },
+      body: new URLSearchParams({ _csrf: csrf, login: 'ann', password: 'correct horse battery' }).toString(),
+    });
+    const session = /bp_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')?.[1];
+    assert.ok(session, `logged in (${login.status})`);
+    const page = await fetch(`${h.server.url}/monitors`, { headers: { cookie: `bp_session=${session}` } });
+    assert.equal(page.status, 200);
+    return page.text();
   }
 
   /** The kinds of the monitor's notifications, oldest first. */
@@ -88,6 +110,22 @@ describe('bot signals: webhook health, update lag and 429s reach Botpulse and al
     assert.deepEqual(await kinds('hook-bot'), ['webhook_failing'], 'one alert for one problem, however many check-ins repeat it');
     assert.equal((await h.monitor('hook-bot'))!.status, 'up', 'the process is alive: the monitor itself is up');
 
+    // While it fails, it shows: the API, the dashboard's card, /status and /metrics.
+    const { json } = await h.api('GET', '/monitors?project=pay-bot');
+    const presented = json.monitors.find((m: { slug: string }) => m.slug === 'hook-bot');
+    assert.deepEqual(presented.signalsFiring, ['webhook']);
+    assert.equal(presented.signals.webhook.pendingUpdateCount, 57);
+    assert.deepEqual(presented.signalRules.updateLag, { seconds: 60, minutes: 5 });
+    const card = await monitorsPageHtml();
+    assert.match(card, /data-signal-firing="webhook"/);
+    assert.match(card, /<th>Webhook<\/th><td><span class="badge mon-down"[^>]*>alerting<\/span> <span class="num">57<\/span> updates waiting · last delivery error <time[^>]*>[^<]*<\/time>: Connection refused/);
+    const status = (await monitorStatusLines(h.server.botpulse.store, h.server.botpulse.monitoring.store, Date.now())).join('\n');
+    assert.match(status, /🟡 <b>Pay Bot<\/b>: .*webhook failing: <code>hook-bot<\/code> \(production\) \(57 waiting\)/);
+    const metrics = await (await fetch(`${h.server.url}/metrics`)).text();
+    assert.match(metrics, /botpulse_bot_signal_alert\{bot="pay-bot",monitor="hook-bot",signal="webhook"\} 1/);
+    assert.match(metrics, /botpulse_bot_signal_alert\{bot="pay-bot",monitor="hook-bot",signal="update_lag"\} 0/);
+    assert.match(metrics, /botpulse_bot_webhook_pending_updates\{bot="pay-bot",monitor="hook-bot"\} 57/);
+
     h.tg.setWebhookInfo(token, { pending_update_count: 0, last_error_date: errorDate, last_error_message: 'Connection refused' });
     await waitForKinds('hook-bot', ['webhook_ok']);
     await moreCheckIns('hook-bot', 4);
@@ -126,6 +164,9 @@ describe('bot signals: webhook health, update lag and 429s reach Botpulse and al
 
     await waitForKinds('slow-bot', ['update_lag']);
     await h.tg.waitFor(() => h.alerts().some((a) => /Updates late/.test(a.text) && /slow-bot/.test(a.text) && /waited 9\d s/.test(a.text)), { what: 'the lag alert in the alert chat' });
+    const status = (await monitorStatusLines(h.server.botpulse.store, h.server.botpulse.monitoring.store, Date.now())).join('\n');
+    assert.match(status, /updates late: <code>slow-bot<\/code> \(production\) \(p95 9\d s\)/);
+    assert.match(await monitorsPageHtml(), /<th>Update lag<\/th><td><span class="badge mon-down"[^>]*>alerting<\/span> p50 <b class="num">9\d s<\/b>/);
     const fired = (await h.monitor('slow-bot'))!;
     assert.ok((fired.signals?.minutes.filter((m) => (m.lagP95 ?? 0) > 60).length ?? 0) >= 5, 'five late minutes before it fired');
     assert.ok(handled.length > 20, 'the bot kept handling updates');
@@ -168,6 +209,12 @@ describe('bot signals: webhook health, update lag and 429s reach Botpulse and al
     assert.ok((c.counters().throttled['sendMessage'] ?? 0) >= 10, "the SDK's own counter");
     await moreCheckIns('busy-bot', 8);
     assert.deepEqual(await kinds('busy-bot'), ['throttled'], 'one alert while the 429s go on');
+    const metrics = await (await fetch(`${h.server.url}/metrics`)).text();
+    assert.match(metrics, /botpulse_bot_signal_alert\{bot="pay-bot",monitor="busy-bot",signal="throttled"\} 1/);
+    const throttledTotal = Number(/botpulse_bot_telegram_throttled_total\{bot="pay-bot",monitor="busy-bot"\} (\d+)/.exec(metrics)?.[1]);
+    assert.ok(throttledTotal >= 3, `429s counted per monitor (${throttledTotal})`);
+    assert.doesNotMatch(metrics, /botpulse_bot_[a-z_]+\{[^}]*method=/, 'no per-method series on the server');
+    assert.match(await monitorsPageHtml(), /<th>Telegram 429s<\/th><td><span class="badge mon-down"[^>]*>alerting<\/span> <span class="num">\d+<\/span> in the last minute \(sendMessage \d+\), retry_after \d+ s/);
     h.tg.clearFaults(token);
     await waitForKinds('busy-bot', ['throttled_ok']);
   });
