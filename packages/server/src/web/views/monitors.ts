@@ -92,7 +92,7 @@ function monitorCard(now: number, r: MonitorRow): Html {
     <tr><th>Expected</th><td>${every}, grace ${duration(m.graceSeconds)}${m.nextDeadline && (m.status === 'up' || m.status === 'late') ? html` · next deadline ${isoMinute(m.nextDeadline)}` : ''}</td></tr>
     ${m.status === 'down' && m.downSince ? html`<tr><th>Down</th><td>since ${ago(m.downSince, now)}${m.downReason ? html`: ${m.downReason}` : ''}${m.alertSent ? html` <span class="faint">(alert sent)</span>` : ''}</td></tr>` : ''}
     ${m.lastReason && m.status !== 'down' ? html`<tr><th>Last failure</th><td>${m.lastReason}</td></tr>` : ''}
-    ${m.kind === 'heartbeat' ? html`<tr><th>Lock holder</th><td>${lockText(m)}</td></tr>` : ''}
+    ${m.kind === 'heartbeat' && !(m.signals?.webhook && !m.lock) ? html`<tr><th>Lock holder</th><td>${lockText(m)}</td></tr>` : ''}
     ${m.kind === 'heartbeat' && m.lastGetUpdatesOkAt ? html`<tr><th>getUpdates ok</th><td>${agoIso(m.lastGetUpdatesOkAt, now)}</td></tr>` : ''}
     ${m.kind === 'heartbeat' ? html`<tr><th>409 conflicts</th><td class="num">${m.conflictsTotal}</td></tr>` : ''}
     ${m.kind === 'uptime' ? html`<tr><th>Probe</th><td>${m.url ?? ''}</td></tr>` : ''}
