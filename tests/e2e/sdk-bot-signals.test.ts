@@ -219,6 +219,22 @@ describe('bot signals: webhook health, update lag and 429s reach Botpulse and al
     await waitForKinds('busy-bot', ['throttled_ok']);
   });
 
+  it("a monitor's own update-lag rule: set through the API, refused when impossible, given back with null", async () => {
+    const m = await h.createMonitor({ slug: 'tuned-bot', updateLagSeconds: 120, updateLagMinutes: 2 });
+    assert.deepEqual([m.updateLagSeconds, m.updateLagMinutes], [120, 2]);
+    assert.deepEqual(m.signalRules.updateLag, { seconds: 120, minutes: 2 });
+    assert.deepEqual(m.setByHand.filter((f: string) => f.startsWith('updateLag')).sort(), ['updateLagMinutes', 'updateLagSeconds']);
+    for (const bad of [{ updateLagSeconds: -1 }, { updateLagMinutes: 0 }, { updateLagSeconds: 'soon' }]) {
+      const { status, json } = await h.api('PATCH', `/monitors/${m.id}`, bad);
+      assert.equal(status, 400, `${JSON.stringify(bad)}: ${JSON.stringify(json)}`);
+    }
+    const off = await h.api('PATCH', `/monitors/${m.id}`, { updateLagSeconds: 0 });
+    assert.equal(off.json.monitor.signalRules.updateLag, null, '0 turns the lag alert off for this monitor');
+    const back = await h.api('PATCH', `/monitors/${m.id}`, { updateLagSeconds: null, updateLagMinutes: null });
+    assert.deepEqual(back.json.monitor.setByHand.filter((f: string) => f.startsWith('updateLag')), [], 'given back');
+    assert.deepEqual(back.json.monitor.signalRules.updateLag, { seconds: 60, minutes: 5 }, "given back: the server's default rule again");
+  });
+
   it('check-ins whose bot signals are junk are applied anyway: counted, never refused, never a 5xx', async () => {
     const c = client();
     const junk: unknown[] = ['x', 7, [], { minutes: 'soon' }, { minutes: [null, { start: 'never' }, { start: Date.now(), updates: 'many', lag_p95_s: -5 }] }, { webhook: [1, 2] }, { webhook: { pending_update_count: {}, last_error_date: 'x' } }, { minutes: [{ start: new Date().toISOString(), throttled_methods: { '../../etc': 1 } }] }];

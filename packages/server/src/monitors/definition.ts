@@ -73,6 +73,9 @@ export const SETTING_OF_FIELD: Record<string, SettingName> = {
   updateLagMinutes: 'updateLagForMs',
 };
 
+/** Settings whose null means "the server's default" (BOTPULSE_THRESHOLD_UPDATE_LAG), not "whatever a check-in declares". */
+const FOLLOWS_SERVER_DEFAULT = new Set<SettingName>(['updateLagMs', 'updateLagForMs']);
+
 /** How each definition field that is not stored as given converts to its stored setting (ms). */
 const FIELD_TO_MS: Record<string, number> = { periodSeconds: 1000, graceSeconds: 1000, timeoutSeconds: 1000, updateLagSeconds: 1000, updateLagMinutes: 60_000 };
 
@@ -144,6 +147,8 @@ export function patchSettings(m: Monitor, patch: MonitorPatch): { set: Partial<M
     if (value === undefined) continue;
     if (value === null) {
       unmanual.push(setting);
+      // No check-in declares a lag rule: given back, it follows the server's default again.
+      if (FOLLOWS_SERVER_DEFAULT.has(setting)) (set as Record<string, unknown>)[setting] = null;
       continue;
     }
     const factor = FIELD_TO_MS[field];
