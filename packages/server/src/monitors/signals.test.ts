@@ -95,6 +95,16 @@ describe('bot signals: update lag', () => {
     assert.deepEqual(feed([{ minutes: [0, 1, 2, 3, 4, 5].map((i) => minute(i, { lag_p95_s: 500 })) }], monitor(), off).notes, []);
   });
 
+  it('turned off while it alerts: the alert ends with a recovery that says so', () => {
+    const fired = feed([{ minutes: [0, 1, 2, 3, 4].map((i) => minute(i, { lag_p95_s: 500 })) }]);
+    assert.equal(fired.m.signals?.rules.update_lag.state, 'firing');
+    const off = { ...ctx, signals: { ...limits, lagMs: null } };
+    const ended = feed([{ minutes: [minute(5, { lag_p95_s: 500 })] }, { minutes: [minute(6, { lag_p95_s: 500 })] }], fired.m, off);
+    assert.deepEqual(ended.notes.map((n) => n.kind), ['update_lag_ok']);
+    assert.match(ended.notes[0]!.text, /turned off/);
+    assert.equal(ended.m.signals?.rules.update_lag.state, 'inactive');
+  });
+
   it('a paused monitor records the minutes without judging them', () => {
     const { notes, m } = feed([{ minutes: [0, 1, 2, 3, 4, 5].map((i) => minute(i, { lag_p95_s: 500 })) }], monitor({ status: 'paused', deadline: null }));
     assert.deepEqual(notes, []);

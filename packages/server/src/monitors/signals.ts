@@ -218,6 +218,7 @@ export function judgeSignals(previous: BotSignalsState | null, report: SignalsRe
     state.webhook = report.webhook;
     if (judge) judgeWebhook(state, report.webhook, limits, receivedAt, events);
   }
+  if (judge) endRulesTurnedOff(state, limits, events);
   const fresh = report.minutes.filter((m) => state.judgedUpTo === null || m.start > state.judgedUpTo);
   for (const minute of fresh) {
     const gap = state.judgedUpTo !== null && minute.start - state.judgedUpTo > MINUTE_MS;
@@ -232,6 +233,20 @@ export function judgeSignals(previous: BotSignalsState | null, report: SignalsRe
   }
   state.minutes = mergeMinutes(base.minutes, report.minutes);
   return { state, events };
+}
+
+/**
+ * A rule turned off (the monitor's updateLagSeconds 0, or `off` in the server's config) while it
+ * alerted ends with its recovery, saying why: an alert nobody can see end would stay open forever.
+ */
+function endRulesTurnedOff(state: BotSignalsState, limits: SignalLimits, events: SignalEvent[]): void {
+  const off: ['update_lag' | 'throttled', boolean][] = [['update_lag', limits.lagMs === null], ['throttled', limits.throttleMs === null]];
+  for (const [signal, isOff] of off) {
+    const rule = state.rules[signal];
+    if (!isOff || rule.state === 'inactive') continue;
+    if (rule.state === 'firing') events.push({ signal, firing: false, kind: signal === 'update_lag' ? 'update_lag_ok' : 'throttled_ok', detail: 'This rule was turned off, so its alert ends here.', value: null });
+    state.rules[signal] = { ...INACTIVE };
+  }
 }
 
 /** The lag p95 (s) when the minute breaches the limit, else null (a minute without dated updates never does). */
