@@ -398,6 +398,14 @@ export class FakeTelegram {
     this.core.requireBot(token).updates.setStalled(stalled);
   }
 
+  /**
+   * Makes getWebhookInfo answer these fields over the real ones (e.g. `{ pending_update_count: 57,
+   * last_error_date, last_error_message: 'Connection refused' }`) until called with null.
+   */
+  setWebhookInfo(token: string, fields: Record<string, unknown> | null): void {
+    this.core.requireBot(token).webhookInfoOverride = fields ?? undefined;
+  }
+
   /** Takes the server down: open connections are cut and new ones refused. */
   async down(): Promise<void> {
     this.core.isUp = false;

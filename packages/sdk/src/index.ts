@@ -27,7 +27,9 @@ export { defaultTracesSampleRate, gitCommit, resolveDsn, resolveEnvironment, res
 export type { Env } from './config.js';
 export { resolveBotToken, selectBotToken, BotTokenError } from './token.js';
 export type { BotTokenSource } from './token.js';
-export { Heartbeat, PollingMonitor, heartbeatMonitorConfig, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_DOWN_AFTER_MINUTES, DEFAULT_CONFLICT_EVENT_AFTER_MS } from './heartbeat.js';
+export { Heartbeat, PollingMonitor, heartbeatMonitorConfig, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_DOWN_AFTER_MINUTES, DEFAULT_CONFLICT_EVENT_AFTER_MS, DEFAULT_WEBHOOK_INFO_INTERVAL_MS } from './heartbeat.js';
+export { BotSignals, percentile, updateDate, DEFAULT_SIGNAL_MINUTES, DEFAULT_LAG_SAMPLES } from './signals.js';
+export type { BotSignalsOptions, MinuteSignals, WebhookSignals, WebhookInfoLike } from './signals.js';
 export type { HeartbeatOptions, CheckIn, CheckInStatus, PollingState, HeartbeatRedis } from './heartbeat.js';
 export { instrumentGrammy, botpulseMiddleware, botpulseTransformer } from './grammy/index.js';
 export type { GrammyPluginOptions, GrammyInstrumentation, GrammyBotLike, GrammyContextLike, GrammyMiddleware, GrammyTransformer } from './grammy/index.js';

@@ -9,6 +9,7 @@ import * as m007 from './007_alert_feed.js';
 import * as m008 from './008_abuse_hardening.js';
 import * as m009 from './009_monitor_environments.js';
 import * as m010 from './010_client_discards.js';
+import * as m011 from './011_bot_signals.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '008_abuse_hardening': m008,
   '009_monitor_environments': m009,
   '010_client_discards': m010,
+  '011_bot_signals': m011,
 };
