@@ -98,7 +98,7 @@ function snippets(dsn: string): Html {
   const block = (title: string, code: string, open = false, note?: Html) =>
     html`<details${open ? ' open' : ''}><summary>${title}</summary><div>${note ?? ''}<pre class="snippet"><code>${code}</code></pre></div></details>`;
   return html`
-${block('grammY with @sentry/node (works today)', `import * as Sentry from '@sentry/node';
+${block('grammY with @sentry/node', `import * as Sentry from '@sentry/node';
 import { Bot } from 'grammy';
 
 Sentry.init({ dsn: '${dsn}', release: process.env.RELEASE, environment: 'production' });
@@ -111,12 +111,13 @@ bot.catch(({ error, ctx }) => {
     Sentry.captureException(error);
   });
 });`, true)}
-${block('grammY with @botpulse/sdk (coming soon)', `import { init } from '@botpulse/sdk';
-import { Bot } from 'grammy';
+${block('grammY with @botpulse/sdk (Telegram-aware)', `import { Bot } from 'grammy';
+import { init, instrumentGrammy } from '@botpulse/sdk';
 
-const botpulse = init({ dsn: '${dsn}' });
+init({ dsn: '${dsn}', flushOnExit: true });
 const bot = new Bot(process.env.BOT_TOKEN);
-botpulse.instrument(bot); // Telegram context, noise filtering, heartbeat`, false, html`<p class="muted" style="margin:0 0 6px;font-size:12.5px">The Telegram-aware SDK is not released yet; this is its planned shape.</p>`)}
+instrumentGrammy(bot); // before any other bot.use: Telegram context, noise filtering
+bot.start();`, false, html`<p class="muted" style="margin:0 0 6px;font-size:12.5px">Not on the npm registry yet: build its tarball from the Botpulse repository (<code>cd packages/sdk &amp;&amp; npm pack</code>) and <code>npm install ./botpulse-sdk-0.1.0.tgz</code> in your bot; see <code>docs/sdk.md#install</code>. Telegraf: <code>instrumentTelegraf(bot)</code>.</p>`)}
 ${block('Telegraf', `import * as Sentry from '@sentry/node';
 import { Telegraf } from 'telegraf';
 
