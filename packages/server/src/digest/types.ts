@@ -1,4 +1,4 @@
-import type { SentryEvent, TelegramContext } from '@botpulse/protocol';
+import type { SentryEventPayload, TelegramContext } from '@botpulse/protocol';
 
 /** Levels Botpulse stores. Sentry's `fatal` is shown as "critical" in the product (seed 000). */
 export type Level = 'fatal' | 'error' | 'warning' | 'info' | 'debug';
@@ -44,5 +44,5 @@ export interface NormalizedEvent {
   request: RequestInfo | null;
   /** Flattened string tags, keys and values capped at 200 characters. */
   tags: Record<string, string>;
-  payload: SentryEvent;
+  payload: SentryEventPayload;
 }
