@@ -41,13 +41,15 @@ export class MonitorHarness {
     readonly alertToken: string,
     private readonly env: Env,
     private readonly clock: Clock | undefined,
+    private readonly alertingNow: (() => number) | undefined,
   ) {}
 
-  static async start(env: Env = {}, clock?: Clock): Promise<MonitorHarness> {
+  /** `clock`: the monitors' clock; `alertingNow`: the alert engine's and outbox's (pacing, cooldowns). */
+  static async start(env: Env = {}, clock?: Clock, alertingNow?: () => number): Promise<MonitorHarness> {
     const tg = await FakeTelegram.start();
     const { token } = tg.createBot({ username: 'botpulse_alerts_bot' });
     tg.createChat({ type: 'supergroup', id: ALERT_CHAT, title: 'On-call' });
-    const h = new MonitorHarness(tg, token, env, clock);
+    const h = new MonitorHarness(tg, token, env, clock, alertingNow);
     h.port = await freePort();
     await h.startServer();
     return h;
@@ -67,7 +69,7 @@ export class MonitorHarness {
       BOTPULSE_MONITOR_TICK_SECONDS: '0.1',
       ...this.env,
     });
-    const botpulse = await createBotpulse(config, { logger: pino({ level: 'silent' }), monitoring: this.clock ? { clock: this.clock } : {} });
+    const botpulse = await createBotpulse(config, { logger: pino({ level: 'silent' }), monitoring: this.clock ? { clock: this.clock } : {}, alerting: this.alertingNow ? { now: this.alertingNow } : {} });
     await botpulse.listen();
     const project = (await botpulse.store.listProjects())[0] ?? (await botpulse.store.createProject({ name: 'Pay Bot', slug: 'pay-bot', shortIdPrefix: 'P' }));
     const { token } = await botpulse.store.createApiToken(`test-${Date.now()}`);
