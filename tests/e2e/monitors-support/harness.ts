@@ -1,7 +1,7 @@
 // Shared set-up for the monitor end-to-end tests: a fake Telegram with Botpulse's alert bot and
 // the monitored bots, a real Botpulse server (its clock injectable), bot child processes to kill.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -155,5 +155,6 @@ export class MonitorHarness {
     await Promise.all(this.children.map((c) => this.kill(c)));
     await this.server.botpulse.close().catch(() => undefined);
     await this.tg.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
