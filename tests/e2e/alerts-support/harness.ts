@@ -76,7 +76,7 @@ export function harnessFor(tg: FakeTelegram, token: string, server: TestServer):
       await Promise.all(Array.from({ length: concurrency }, worker));
     },
     messages: () => tg.chat(token, ALERT_CHAT).messages,
-    waitForMessages: (count, timeoutMs = 10_000) => tg.waitForMessages(token, ALERT_CHAT, count, { timeoutMs }),
+    waitForMessages: (count, timeoutMs = 30_000) => tg.waitForMessages(token, ALERT_CHAT, count, { timeoutMs }),
     async issueByFingerprint(fingerprint) {
       await server.digested();
       const { issues } = await server.botpulse.store.listIssues({ projectId: server.project.id, limit: 500 });

@@ -86,7 +86,7 @@ export class MonitorHarness {
     return this.tg.chat(this.alertToken, ALERT_CHAT).messages.map((m) => ({ text: m.text ?? '', sentAt: m.sentAt }));
   }
 
-  async waitForAlerts(count: number, timeoutMs = 10_000): Promise<{ text: string; sentAt: number }[]> {
+  async waitForAlerts(count: number, timeoutMs = 30_000): Promise<{ text: string; sentAt: number }[]> {
     await this.tg.waitForMessages(this.alertToken, ALERT_CHAT, count, { timeoutMs });
     return this.alerts();
   }
@@ -112,7 +112,7 @@ export class MonitorHarness {
   }
 
   /** Polls the store until the monitor is in `status`. */
-  async waitForStatus(slug: string, status: string, timeoutMs = 10_000): Promise<Monitor> {
+  async waitForStatus(slug: string, status: string, timeoutMs = 30_000): Promise<Monitor> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const m = await this.monitor(slug);
@@ -132,7 +132,7 @@ export class MonitorHarness {
     return {
       child,
       lines,
-      async waitForLine(pattern, timeoutMs = 15_000) {
+      async waitForLine(pattern, timeoutMs = 60_000) {
         const deadline = Date.now() + timeoutMs;
         for (;;) {
           const hit = lines.find((l) => pattern.test(l));
