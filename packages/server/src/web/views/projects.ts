@@ -88,7 +88,7 @@ function settingsForm(ctx: PageContext, p: ProjectView): Html {
     <textarea id="links" name="linkTemplates" rows="4" placeholder="user https://admin.example.com/users/{user.id}&#10;generation https://admin.example.com/gen/{tags.gen_request_id}">${formatLinkTemplates(p.project.linkTemplates)}</textarea>
     <span class="hint">One per line: <code>name url</code>. Placeholders: <code>{user.id}</code>, <code>{tags.gen_request_id}</code>, <code>{telegram.chat_id}</code>, <code>{telegram.user_id}</code>, <code>{event.id}</code>. Values are URL-encoded; a link whose value is missing is not shown.</span></div>
   <div class="field"><label for="chat">Alert chat id</label><input id="chat" name="alertChatId" value="${p.settings.alert_chat_id ?? ''}" placeholder="-1001234567890 or @channel" pattern="-?\\d+|@\\w{5,}">
-    <span class="hint">Where Telegram alerts for this bot will go (stored now, used once alerts ship).</span></div>
+    <span class="hint">Where this bot's Telegram alerts go, instead of <code>ERROR_ALERT_CHAT_ID</code>; empty: that one.</span></div>
   <div><button class="primary" type="submit">Save</button></div>
 </form>`;
 }
