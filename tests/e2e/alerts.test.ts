@@ -46,7 +46,7 @@ describe('alerts in Telegram: new issues and the cooldown', () => {
 
     now = firstAt + COOLDOWN_MS;
     assert.equal(await engine.followUps(), 1, 'the summary is due when the cooldown ends');
-    const messages = (await h.waitForMessages(2, 20_000)) as ReturnType<AlertHarness['messages']>;
+    const messages = (await h.waitForMessages(2, 60_000)) as ReturnType<AlertHarness['messages']>;
     const second = messages[1]!;
     assert.match(second.text ?? '', /500 events · 0 users since the last message \(501 in total\)/);
     assert.match(second.text ?? '', /High frequency/);

@@ -25,7 +25,7 @@ async function sentryNode(module: string, dsn: string, ...args: string[]): Promi
   return JSON.parse(stdout) as { sdk: string };
 }
 
-async function waitFor<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, ms = 20_000): Promise<T> {
+async function waitFor<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, ms = 60_000): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const value = await read();

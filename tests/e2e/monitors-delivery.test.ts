@@ -37,7 +37,7 @@ async function upMonitor(h: MonitorHarness, project: Project, slug: string): Pro
 const sendsToChat = (h: MonitorHarness) => h.tg.calls({ token: h.alertToken, method: 'sendMessage' }).filter((c) => String(c.params['chat_id']) === String(ALERT_CHAT));
 
 /** Polls `check` until it returns a value (not undefined/false/null) or the deadline passes. */
-async function until<T>(what: string, check: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 10_000): Promise<T> {
+async function until<T>(what: string, check: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -85,7 +85,7 @@ describe('monitor alerts through the alert outbox', () => {
     const monitorId = await upMonitor(h, pay, 'flood-bot');
     // 3 s: not the 1-2 s a backoff of our own would wait, so only honouring retry_after passes.
     h.tg.fail(h.alertToken, 'sendMessage', Faults.tooManyRequests(3));
-    const [down] = await h.waitForAlerts(1, 15_000);
+    const [down] = await h.waitForAlerts(1, 60_000);
     assert.match(down!.text, /Bot down/);
     assert.match(down!.text, /flood-bot/);
     const sends = sendsToChat(h);
@@ -144,7 +144,7 @@ describe('monitor alerts through the alert outbox', () => {
     });
     await h.tg.up();
 
-    const [message] = (await h.waitForAlerts(before + 1, 15_000)).slice(before);
+    const [message] = (await h.waitForAlerts(before + 1, 60_000)).slice(before);
     assert.match(message!.text, /2 alerts · Pay Bot/);
     assert.match(message!.text, /mixed-crash/);
     assert.match(message!.text, /Bot down: Pay Bot · mixed-bot/);
@@ -153,14 +153,14 @@ describe('monitor alerts through the alert outbox', () => {
 
     const { issues } = await h.server.botpulse.store.listIssues({ projectId: pay.id, limit: 50 });
     const issue = issues.find((i) => i.title.includes('mixed-crash'))!;
-    await h.tg.waitFor(() => h.tg.isPolling(h.alertToken), { what: 'the alert bot polling again', timeoutMs: 15_000 });
+    await h.tg.waitFor(() => h.tg.isPolling(h.alertToken), { what: 'the alert bot polling again', timeoutMs: 60_000 });
     const sent = h.tg.chat(h.alertToken, ALERT_CHAT).messages.at(-1)!;
     const pressed = h.tg.pressButton(h.alertToken, { chatId: ALERT_CHAT, messageId: sent.messageId, data: `bp:res:${issue.id}`, from: ADMIN });
-    await h.tg.waitForCallbackAnswer(h.alertToken, pressed.queryId, { timeoutMs: 10_000 });
+    await h.tg.waitForCallbackAnswer(h.alertToken, pressed.queryId, { timeoutMs: 60_000 });
     const edited = await h.tg.waitFor(() => {
       const m = h.tg.chat(h.alertToken, ALERT_CHAT).message(sent.messageId);
       return m && m.versions.length > 1 ? m : null;
-    }, { what: 'the message edited', timeoutMs: 10_000 });
+    }, { what: 'the message edited', timeoutMs: 60_000 });
     assert.match(edited.text ?? '', /✅ Resolved by @ada_oncall at \d\d:\d\d UTC/);
     assert.match(edited.text ?? '', /Bot down: Pay Bot · mixed-bot/);
     assert.match(edited.text ?? '', /mixed-crash/);

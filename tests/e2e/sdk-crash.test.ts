@@ -52,7 +52,7 @@ describe('crashes of the quick-start bots reach Botpulse', () => {
     const { token } = tg.createBot({ username: `${scenario.replace(/\W/g, '_')}_bot` });
     if (env['REPORT_CHAT_ID']) tg.loseChat(token, Number(env['REPORT_CHAT_ID'])); // sendMessage there: 400 chat not found
     const run = startBot({ scenario, token, tg, server, env });
-    await tg.waitFor(() => tg.isPolling(token) || run.child.exitCode !== null, { what: `the ${scenario} bot to poll`, timeoutMs: 20_000 });
+    await tg.waitFor(() => tg.isPolling(token) || run.child.exitCode !== null, { what: `the ${scenario} bot to poll`, timeoutMs: 60_000 });
     assert.ok(tg.isPolling(token), `the bot polls (stderr: ${run.stderr()})`);
     return { token, run };
   }
