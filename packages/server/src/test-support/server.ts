@@ -35,6 +35,16 @@ export async function freePort(): Promise<number> {
 
 export async function startTestServer(env: Partial<Record<keyof ConfigInput | 'BOTPULSE_CONFIG', string>> = {}, opts: { dataDir?: string; create?: Omit<CreateOptions, 'logger'> } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'botpulse-test-'));
+  try {
+    return await startIn(dataDir, env, opts);
+  } catch (error) {
+    // A server that did not start leaves no directory behind (a test may expect the failure).
+    if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function startIn(dataDir: string, env: Partial<Record<keyof ConfigInput | 'BOTPULSE_CONFIG', string>>, opts: { dataDir?: string; create?: Omit<CreateOptions, 'logger'> }): Promise<TestServer> {
   const port = await freePort();
   const config = loadConfig({
     BOTPULSE_DATA_DIR: dataDir,
