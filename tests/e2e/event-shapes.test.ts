@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { jsonItem, serializeEnvelope, type SentryEventPayload } from '@botpulse/protocol';
 import { loadConfig } from '../../packages/server/src/config/load.js';
 import { normalizeEvent } from '../../packages/server/src/digest/normalize.js';
+import { issueLifecycle } from '../../packages/server/src/digest/lifecycle.js';
 import { currentGrouping } from '../../packages/server/src/grouping/index.js';
 import { encodePayload } from '../../packages/server/src/store/payload.js';
 import { SqliteStore } from '../../packages/server/src/store/sqlite/index.js';
@@ -219,7 +220,7 @@ async function writeAsOldDigest(store: SqliteStore, projectId: number, sent: Rec
     groupingVersion: currentGrouping.version,
     compressedPayload: encodePayload(payload),
   };
-  await store.digestBatch(10, (rows) => rows.map((row) => ({ ...write, spoolId: row.id })));
+  await store.digestBatch(10, (rows) => rows.map((row) => ({ ...write, spoolId: row.id })), issueLifecycle);
   return eventId;
 }
 

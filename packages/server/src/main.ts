@@ -17,6 +17,8 @@ import { RetentionJob } from './retention.js';
 import type { IssueChange, Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
+import { alertStoreFor, monitorStoreFor, openStore } from './stores.js';
+import { dashboard } from './web/plugin.js';
 
 /** A running Botpulse: every part wired together. The only place that picks concrete parts. */
 export interface Botpulse {
@@ -43,9 +45,9 @@ export interface CreateOptions {
   monitoring?: MonitoringOptions;
 }
 
-export async function openStore(config: Readonly<Config>, opts: { checkpoints?: boolean } = {}): Promise<Store> {
-  return SqliteStore.open(config.databaseFile, opts);
-}
+// The stores are named in stores.ts (used by the digest thread's entry too); the domains
+// (digest, alerts, monitors, web, CLI) receive the interfaces.
+export { alertStoreFor, monitorStoreFor, openStore } from './stores.js';
 
 export async function createBotpulse(config: Readonly<Config>, options: CreateOptions = {}): Promise<Botpulse> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'botpulse' } });
@@ -60,8 +62,10 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   // /status asks the monitors (created after alerting, which they send through) for their summary.
   let monitoring: Monitoring | null = null;
   const statusExtras = async () => (monitoring ? monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []);
-  const alerting = createAlerting(config, store, logger, { statusExtras, ...options.alerting });
+  const alerting = createAlerting(config, store, alertStoreFor(store), logger, { statusExtras, ...options.alerting });
   const digest = await DigestWorker.start(config, spool, {
+    // The thread's entry picks its store in stores.ts too (.ts when the tests run the source).
+    threadEntry: new URL(import.meta.url.endsWith('.ts') ? './digest-thread.ts' : './digest-thread.js', import.meta.url),
     onChanges: (changes) => {
       alerting.onIssueChanges(changes);
       options.onIssueChanges?.(changes);
@@ -69,7 +73,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logger,
   });
   const projects = projectCache(store);
-  monitoring = createMonitoring(config, store, alerting, logger, options.monitoring);
+  monitoring = createMonitoring(config, store, monitorStoreFor(store), alerting, logger, options.monitoring);
   const app = buildApp({
     config,
     scrubber: createScrubber(config.scrub),
@@ -81,6 +85,10 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     onSpooled: () => digest.kick(),
     checkIns: monitoring.service,
     health: () => ({ backlog: spool.backlog, digested: digest.digestedTotal, accepted: stats.acceptedByKind }),
+  });
+  app.register(dashboard, {
+    config,
+    store,
     monitors: {
       store: monitoring.store,
       alerts: alerting.alerts,

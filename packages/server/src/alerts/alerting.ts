@@ -1,11 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { Config } from '../config/load.js';
 import type { AlertStore, ChannelKind } from '../store/alerts.js';
 import type { IssueChange } from '../store/model.js';
-import { SqliteAlertStore } from '../store/sqlite/alerts.js';
-import { SqliteStore } from '../store/sqlite/index.js';
 import type { Store } from '../store/store.js';
 import type { AlertChannel } from './channels/contract.js';
 import { BotApi } from './channels/telegram/api.js';
@@ -14,6 +11,7 @@ import { TelegramChannel } from './channels/telegram/sender.js';
 import { WebhookChannel } from './channels/webhook/sender.js';
 import { AlertEngine } from './engine.js';
 import { OutboxSender, type OutboxSenderDeps } from './outbox.js';
+import type { AlertConfig } from './config.js';
 import { RulesResolver } from './rules.js';
 
 /** Everything alerting, as main.ts wires it: the rules engine, the outbox sender, the alert bot. */
@@ -39,13 +37,14 @@ export interface AlertingOptions {
   now?: () => number;
 }
 
-/** The AlertStore sharing the Store's connection (one SQLite writer per process). */
-export function alertStoreFor(store: Store): AlertStore {
-  if (store instanceof SqliteStore) return new SqliteAlertStore(store.db);
-  throw new Error('alerting needs the SQLite store (the PostgreSQL AlertStore is not written yet)');
+/** The settings alerting reads (a slice of config/load.ts Config). */
+export interface AlertingSettings {
+  readonly alerts: AlertConfig;
+  /** The base of links in alerts, without a trailing slash. */
+  readonly publicUrl: string;
 }
 
-export function createChannels(config: Readonly<Config>): Partial<Record<ChannelKind, AlertChannel>> & { telegramApi: BotApi | null } {
+export function createChannels(config: Pick<AlertingSettings, 'alerts'>): Partial<Record<ChannelKind, AlertChannel>> & { telegramApi: BotApi | null } {
   const { telegram, webhook } = config.alerts;
   const telegramApi = telegram.token ? new BotApi(telegram.token, telegram.apiRoot) : null;
   return {
@@ -55,9 +54,9 @@ export function createChannels(config: Readonly<Config>): Partial<Record<Channel
   };
 }
 
-export function createAlerting(config: Readonly<Config>, store: Store, logger: Logger, options: AlertingOptions = {}): Alerting {
+/** `store` and `alerts` are whatever main.ts picked (alerting never chooses a database itself). */
+export function createAlerting(config: AlertingSettings, store: Store, alerts: AlertStore, logger: Logger, options: AlertingOptions = {}): Alerting {
   const log = logger.child({ part: 'alerts' });
-  const alerts = alertStoreFor(store);
   const rules = new RulesResolver(config.alerts, store);
   const workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const { telegramApi, ...channels } = createChannels(config);

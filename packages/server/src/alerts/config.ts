@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { jsonKey } from '../config/json-key.js';
-import type { Level } from '../digest/types.js';
+import { jsonKey } from '../lib/json-key.js';
+import type { Level } from '../store/model.js';
 import type { AlertTier } from '../store/alerts.js';
 
 /**

@@ -24,6 +24,7 @@ import { TelegramChannel } from './channels/telegram/sender.js';
 import { AlertEngine } from './engine.js';
 import { OutboxSender } from './outbox.js';
 import { RulesResolver } from './rules.js';
+import { issueLifecycle } from '../digest/lifecycle.js';
 
 const CHAT = 4242; // a private chat: one message a second, no per-minute group budget
 const COOLDOWN_MS = 5_000;
@@ -98,7 +99,7 @@ describe('the cooldown under a storm', () => {
   async function event(name: string): Promise<void> {
     const payload = { event_id: randomUUID().replace(/-/g, ''), level: 'error', platform: 'node', fingerprint: [name], exception: { values: [{ type: 'Error', value: `${name}: failed` }] } };
     await store.appendToSpool([{ projectId: project.id, kind: 'event', eventId: payload.event_id, receivedAt: now, payload: Buffer.from(JSON.stringify(payload)) }]);
-    const { changes } = await store.digestBatch(100, createRowDigester({}));
+    const { changes } = await store.digestBatch(100, createRowDigester({}), issueLifecycle);
     engine.onIssueChanges(changes);
     await engine.idle();
   }

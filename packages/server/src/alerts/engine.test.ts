@@ -16,6 +16,7 @@ import { SqliteAlertStore } from '../store/sqlite/alerts.js';
 import { SqliteStore } from '../store/sqlite/index.js';
 import { AlertEngine } from './engine.js';
 import { RulesResolver } from './rules.js';
+import { issueLifecycle } from '../digest/lifecycle.js';
 
 /** Rules that fail for one project: a stand-in for a bug met while evaluating one change. */
 class FlakyRules extends RulesResolver {
@@ -64,7 +65,7 @@ describe('the alert engine on the change feed', () => {
         return { projectId: project.id, kind: 'event', eventId, receivedAt: Date.now(), payload: Buffer.from(JSON.stringify({ event_id: eventId, level: 'error', fingerprint: [name], message: name })) };
       }),
     );
-    while ((await stores[0]!.digestBatch(100, createRowDigester({}))).rows > 0);
+    while ((await stores[0]!.digestBatch(100, createRowDigester({}), issueLifecycle)).rows > 0);
   }
   const rowsOf = async (project: Project) => (await alerts.outbox({ limit: 10_000 })).filter((r) => r.projectId === project.id);
 

@@ -16,6 +16,7 @@ import { SqliteStore } from '../store/sqlite/index.js';
 import { formatAlert, TELEGRAM_TEXT_LIMIT, visibleLength } from './channels/telegram/format.js';
 import { webhookBody } from './channels/webhook/format.js';
 import { issueItem, type AlertProject } from './items.js';
+import { issueLifecycle } from '../digest/lifecycle.js';
 
 /** A rich event: every part the alert formatter reads. */
 const BASE_EVENT = {
@@ -74,7 +75,7 @@ describe('alert items and their formatting on any stored event', () => {
     project = { id: p.id, slug: p.slug, name: p.name };
     const eventId = randomUUID().replace(/-/g, '');
     await store.appendToSpool([{ projectId: p.id, kind: 'event', eventId, receivedAt: Date.now(), payload: Buffer.from(JSON.stringify({ event_id: eventId, ...BASE_EVENT })) }]);
-    await store.digestBatch(10, createRowDigester({}));
+    await store.digestBatch(10, createRowDigester({}), issueLifecycle);
     issue = (await store.listIssues({ projectId: p.id, limit: 1 })).issues[0]!;
   });
   after(async () => {

@@ -1,6 +1,5 @@
-import type { Level } from '../digest/types.js';
+import type { Issue, IssueStatus, Level, Project, StoredEvent } from '../store/model.js';
 import type { AlertReason, AlertState, AlertTier, OutboxBody } from '../store/alerts.js';
-import type { Issue, IssueStatus, Project, StoredEvent } from '../store/model.js';
 import type { Store } from '../store/store.js';
 
 /**

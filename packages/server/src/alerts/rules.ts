@@ -1,5 +1,4 @@
-import type { Level } from '../digest/types.js';
-import type { Issue, Project } from '../store/model.js';
+import type { Issue, Level, Project } from '../store/model.js';
 import type { AlertReason, AlertTier } from '../store/alerts.js';
 import type { Store } from '../store/store.js';
 import { applyOverride, rulesOverrideSchema, type AlertConfig, type ProjectRules, type TierOrOff } from './config.js';

@@ -1,10 +1,11 @@
-import { alertStoreFor, createChannels } from '../alerts/alerting.js';
+import { createChannels } from '../alerts/alerting.js';
 import { DeliveryError } from '../alerts/channels/contract.js';
 import type { TelegramChannel } from '../alerts/channels/telegram/sender.js';
 import type { WebhookChannel } from '../alerts/channels/webhook/sender.js';
 import { resolveRules } from '../alerts/rules.js';
 import type { Config } from '../config/load.js';
 import type { Store } from '../store/store.js';
+import { alertStoreFor } from '../main.js';
 import { printJson, withStore } from './context.js';
 
 interface Destination {

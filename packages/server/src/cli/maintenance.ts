@@ -1,14 +1,24 @@
 import { pino } from 'pino';
+import { loadConfig } from '../config/load.js';
 import { hashPassword } from '../lib/password.js';
 import { RetentionJob } from '../retention.js';
+import { PostgresDatabase } from '../store/postgres/database.js';
 import { printJson, readStdin, withStore } from './context.js';
 
 /** `botpulse migrate`: applies pending migrations (the server also does at start). */
 export async function migrate(): Promise<void> {
-  await withStore(async (store) => {
-    const applied = await store.migrate();
-    process.stdout.write(applied ? `applied ${applied} migration(s)\n` : 'database is up to date\n');
-  });
+  const { database } = loadConfig();
+  const report = (applied: number) => void process.stdout.write(applied ? `applied ${applied} migration(s)\n` : 'database is up to date\n');
+  if (database.kind === 'postgres') {
+    // The schema is complete on PostgreSQL already, though the server does not run there yet.
+    const postgres = await PostgresDatabase.open(database, { migrate: false });
+    try {
+      return report(await postgres.migrate());
+    } finally {
+      await postgres.close();
+    }
+  }
+  await withStore(async (store) => report(await store.migrate()));
 }
 
 /** `botpulse prune`: what the server does daily, now. */

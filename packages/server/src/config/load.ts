@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { toAlertConfig, type AlertConfig } from '../alerts/config.js';
 import { toMonitorConfig, type MonitorConfig } from '../monitors/config.js';
+import { ConfigError } from '../lib/errors.js';
+import { DatabaseUrl, type DatabaseConfig } from '../lib/database-url.js';
 import { compileUserRegex, UserRegexError, type UserRegex } from '../lib/user-regex.js';
 import { configSchema, CONFIG_KEYS, type RawConfig } from './schema.js';
 
@@ -12,7 +14,10 @@ export interface Config {
   /** Public base URL used in DSNs and links, without a trailing slash. */
   publicUrl: string;
   dataDir: string;
+  /** The SQLite file (also where per-machine files sit beside it, whatever `database` says). */
   databaseFile: string;
+  /** Which database holds the data: SQLite (default) or PostgreSQL (BOTPULSE_DATABASE_URL). */
+  database: DatabaseConfig;
   logLevel: RawConfig['BOTPULSE_LOG_LEVEL'];
   limits: {
     maxBodyBytes: number;
@@ -33,9 +38,7 @@ export interface Config {
   monitors: MonitorConfig;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 /**
  * Reads configuration from `env` (and the JSON file named by BOTPULSE_CONFIG, which env overrides).
@@ -83,6 +86,7 @@ function toConfig(raw: RawConfig): Config {
     publicUrl: (raw.BOTPULSE_URL ?? `http://${displayHost}:${raw.BOTPULSE_PORT}`).replace(/\/+$/, ''),
     dataDir,
     databaseFile: resolve(dataDir, 'botpulse.db'),
+    database: databaseConfig(raw, resolve(dataDir, 'botpulse.db')),
     logLevel: raw.BOTPULSE_LOG_LEVEL,
     limits: {
       maxBodyBytes: raw.BOTPULSE_MAX_BODY_BYTES,
@@ -101,6 +105,16 @@ function toConfig(raw: RawConfig): Config {
     },
     alerts: toAlertConfig(raw),
     monitors: toMonitorConfig(raw),
+  };
+}
+
+function databaseConfig(raw: RawConfig, sqliteFile: string): DatabaseConfig {
+  if (raw.BOTPULSE_DATABASE_URL === undefined) return { kind: 'sqlite', file: sqliteFile };
+  return {
+    kind: 'postgres',
+    url: new DatabaseUrl(raw.BOTPULSE_DATABASE_URL),
+    poolMax: raw.BOTPULSE_DATABASE_POOL_MAX,
+    statementTimeoutMs: raw.BOTPULSE_DATABASE_STATEMENT_TIMEOUT_MS,
   };
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { alertConfigKeys } from '../alerts/config.js';
 import { monitorConfigKeys } from '../monitors/config.js';
+import { isPostgresUrl } from '../lib/database-url.js';
 
 /**
  * Every configuration key Botpulse reads. Keys are environment-variable names; the optional JSON
@@ -15,6 +16,10 @@ export const configSchema = z.object({
   BOTPULSE_PORT: int(0, 65535).default(8000),
   BOTPULSE_URL: z.url().optional(),
   BOTPULSE_DATA_DIR: z.string().min(1).default('./data'),
+  // The message never quotes the value: it may hold a password.
+  BOTPULSE_DATABASE_URL: z.string().refine(isPostgresUrl, 'must be a postgres:// or postgresql:// URL (leave it unset for the embedded SQLite file)').optional(),
+  BOTPULSE_DATABASE_POOL_MAX: int(1, 1000).default(10),
+  BOTPULSE_DATABASE_STATEMENT_TIMEOUT_MS: int(0, 24 * 3600 * 1000).default(30_000),
   BOTPULSE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BOTPULSE_MAX_BODY_BYTES: int(1024, 1024 * mib).default(20 * mib),
   BOTPULSE_MAX_DECOMPRESSED_BYTES: int(1024, 4096 * mib).default(100 * mib),

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { IssueChange } from '../store/model.js';
 import type { DigestedRow, SpoolRow, Store } from '../store/store.js';
+import { issueLifecycle } from './lifecycle.js';
 
 /** How many undigested rows wait: the loop reads it to size its pauses and tells it what it took. */
 export interface BacklogCounter {
@@ -78,7 +79,7 @@ export class DigestLoop {
     while (!this.stopped) {
       let result;
       try {
-        result = await this.store.digestBatch(this.options.batchSize, this.options.digestRows);
+        result = await this.store.digestBatch(this.options.batchSize, this.options.digestRows, issueLifecycle);
       } catch (err) {
         // The batch rolled back and stays in the spool; try again shortly rather than spin.
         this.options.logger.error({ err }, 'digest batch failed; retrying in 1 s');

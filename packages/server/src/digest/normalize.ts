@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { SentryEventPayload, SentryException, SentryStackFrame, TelegramContext } from '@botpulse/protocol';
 import { routePattern } from '../grouping/parameterize.js';
 import { normalizePayload, type EventPayload } from './shape.js';
-import type { Level, NormalizedEvent, RequestInfo } from './types.js';
+import type { Level, NormalizedEvent, RequestInfo } from '../store/model.js';
 
 export interface NormalizeOptions {
   /** From the envelope header; wins over the payload's `event_id` (Sentry spec). */

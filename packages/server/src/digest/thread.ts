@@ -1,75 +1,75 @@
 /**
- * The digest's own thread. It opens its own connection to the SQLite file and runs the DigestLoop
+ * The digest's own thread. It opens its own connection to the database and runs the DigestLoop
  * there, so grouping and event writes use the machine's second core while the main thread keeps
- * answering ingestion. It talks to the main thread only by messages (see worker.ts).
+ * answering ingestion. It talks to the main thread only by messages (see worker.ts). The thread's
+ * entry (src/digest-thread.ts) hands in how to open the store: the store is picked in stores.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import { SqliteStore } from '../store/sqlite/index.js';
+import type { Store } from '../store/store.js';
 import { DigestLoop, type BacklogCounter } from './loop.js';
 import { createRowDigester } from './process.js';
 import type { FromDigestThread, ToDigestThread, DigestThreadData } from './thread-messages.js';
 
-const data = workerData as DigestThreadData;
-const port = parentPort!;
-const post = (message: FromDigestThread) => port.postMessage(message);
-const logger = pino({ level: data.logLevel, base: { service: 'botpulse', thread: 'digest' } });
+export async function runDigestThread(openStore: (databaseFile: string) => Promise<Store>): Promise<void> {
+  const data = workerData as DigestThreadData;
+  const port = parentPort!;
+  const post = (message: FromDigestThread) => port.postMessage(message);
+  const logger = pino({ level: data.logLevel, base: { service: 'botpulse', thread: 'digest' } });
 
-// The main thread migrated the schema before starting this thread.
-const store = await SqliteStore.open(data.databaseFile, { migrate: false });
-// The main thread's connection leaves WAL checkpoints to this one (see SqliteStore.open); its own
-// commits trigger them under load, and this timer keeps the WAL short when no events arrive.
-setInterval(() => store.db.pragma('wal_checkpoint(PASSIVE)'), 60_000).unref();
+  // The main thread migrated the schema before starting this thread.
+  const store = await openStore(data.databaseFile);
 
-/** The main thread's backlog figure, brought by each kick, minus what this thread took since. */
-const backlog: BacklogCounter & { backlog: number } = {
-  backlog: 0,
-  digested(rows) {
-    this.backlog = Math.max(0, this.backlog - rows);
-    const now = Date.now();
-    post({ type: 'digested', rows, lagsMs: batchReceivedAt.map((at) => now - at) });
-    batchReceivedAt = [];
-  },
-};
-/** Acceptance times of the batch being digested, for the digest latency metric. */
-let batchReceivedAt: number[] = [];
-const digestRows = createRowDigester({
-  onRejected: (row, err) => post({ type: 'rejected', spoolId: row.id, projectId: row.projectId, error: err.message }),
-});
+  /** The main thread's backlog figure, brought by each kick, minus what this thread took since. */
+  const backlog: BacklogCounter & { backlog: number } = {
+    backlog: 0,
+    digested(rows) {
+      this.backlog = Math.max(0, this.backlog - rows);
+      const now = Date.now();
+      post({ type: 'digested', rows, lagsMs: batchReceivedAt.map((at) => now - at) });
+      batchReceivedAt = [];
+    },
+  };
+  /** Acceptance times of the batch being digested, for the digest latency metric. */
+  let batchReceivedAt: number[] = [];
+  const digestRows = createRowDigester({
+    onRejected: (row, err) => post({ type: 'rejected', spoolId: row.id, projectId: row.projectId, error: err.message }),
+  });
 
-const loop = new DigestLoop(store, backlog, {
-  batchSize: data.batchSize,
-  digestRows: (rows) => {
-    batchReceivedAt = rows.map((row) => row.receivedAt);
-    return digestRows(rows);
-  },
-  onChanges: (changes) => post({ type: 'changes', changes }),
-  onIdle: () => post({ type: 'idle' }),
-  logger,
-});
+  const loop = new DigestLoop(store, backlog, {
+    batchSize: data.batchSize,
+    digestRows: (rows) => {
+      batchReceivedAt = rows.map((row) => row.receivedAt);
+      return digestRows(rows);
+    },
+    onChanges: (changes) => post({ type: 'changes', changes }),
+    onIdle: () => post({ type: 'idle' }),
+    logger,
+  });
 
-port.on('message', (message: ToDigestThread) => void handle(message));
+  port.on('message', (message: ToDigestThread) => void handle(message));
 
-async function handle(message: ToDigestThread): Promise<void> {
-  switch (message.type) {
-    case 'kick':
-      backlog.backlog = message.backlog;
-      loop.kick();
-      break;
-    case 'pause':
-      await loop.stop();
-      post({ type: 'paused' });
-      break;
-    case 'resume':
-      loop.resume();
-      break;
-    case 'close':
-      await loop.stop();
-      await store.close();
-      post({ type: 'closed' });
-      port.close();
-      break;
+  async function handle(message: ToDigestThread): Promise<void> {
+    switch (message.type) {
+      case 'kick':
+        backlog.backlog = message.backlog;
+        loop.kick();
+        break;
+      case 'pause':
+        await loop.stop();
+        post({ type: 'paused' });
+        break;
+      case 'resume':
+        loop.resume();
+        break;
+      case 'close':
+        await loop.stop();
+        await store.close();
+        post({ type: 'closed' });
+        port.close();
+        break;
+    }
   }
-}
 
-post({ type: 'ready' });
+  post({ type: 'ready' });
+}

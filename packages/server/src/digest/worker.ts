@@ -1,12 +1,21 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { Config } from '../config/load.js';
 import type { Spool } from '../ingest/spool.js';
 import type { IssueChange } from '../store/model.js';
 import type { DigestThreadData, FromDigestThread, ToDigestThread } from './thread-messages.js';
 
+/** The settings the digest reads (a slice of config/load.ts Config). */
+export interface DigestSettings {
+  readonly databaseFile: string;
+  /** Spool rows per transaction (BOTPULSE_DIGEST_BATCH). */
+  readonly digestBatch: number;
+  readonly logLevel: DigestThreadData['logLevel'];
+}
+
 export interface DigestWorkerOptions {
+  /** The thread's entry module (src/digest-thread.ts, or .js when built): it picks the store. */
+  threadEntry: URL;
   onChanges?: (changes: IssueChange[]) => void;
   logger: Logger;
 }
@@ -29,12 +38,12 @@ export class DigestWorker {
   private replies = new Map<string, () => void>();
 
   private constructor(
-    private readonly config: Readonly<Config>,
+    private readonly config: DigestSettings,
     private readonly spool: Spool,
     private readonly options: DigestWorkerOptions,
   ) {}
 
-  static async start(config: Readonly<Config>, spool: Spool, options: DigestWorkerOptions): Promise<DigestWorker> {
+  static async start(config: DigestSettings, spool: Spool, options: DigestWorkerOptions): Promise<DigestWorker> {
     const digest = new DigestWorker(config, spool, options);
     await digest.spawn();
     return digest;
@@ -77,7 +86,7 @@ export class DigestWorker {
       batchSize: this.config.digestBatch,
       logLevel: this.config.logLevel,
     };
-    this.worker = threadWorker(data);
+    this.worker = threadWorker(this.options.threadEntry, data);
     this.worker.on('message', (message: FromDigestThread) => this.receive(message));
     this.worker.on('error', (err) => this.options.logger.error({ err }, 'digest thread failed'));
     this.worker.on('exit', (code) => this.onExit(code));
@@ -141,13 +150,13 @@ export class DigestWorker {
 }
 
 /**
- * Built code starts thread.js directly. Under tsx (the tests run the TypeScript source) Node 20
+ * Built code starts the .js entry directly. Under tsx (the tests run the TypeScript source) Node 20
  * does not apply `--import tsx` to a worker's entry module, so a one-line bootstrap registers tsx
- * in the thread before importing thread.ts.
+ * in the thread before importing the .ts entry.
  */
-function threadWorker(workerData: DigestThreadData): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./thread.js', import.meta.url), { workerData });
-  const entry = JSON.stringify(new URL('./thread.ts', import.meta.url).href);
+function threadWorker(threadEntry: URL, workerData: DigestThreadData): Worker {
+  if (!threadEntry.pathname.endsWith('.ts')) return new Worker(threadEntry, { workerData });
+  const entry = JSON.stringify(threadEntry.href);
   const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); });`;
   return new Worker(bootstrap, { eval: true, workerData });
 }

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireApiToken, projectOr404 as findProjectOr404 } from './api-access.js';
 import { z } from 'zod';
-import type { Config } from '../config/load.js';
 import { ClientError } from '../lib/errors.js';
 import { parseDuration, parseTime } from '../lib/time.js';
 import { ISSUE_STATUSES, type IssueStatus, type Project } from '../store/model.js';
@@ -9,7 +8,8 @@ import type { IssueFilter, Store } from '../store/store.js';
 import { presentEvent, presentIssue, presentProject } from './present.js';
 
 export interface ApiDeps {
-  config: Readonly<Config>;
+  /** `publicUrl`: the base of DSNs and links, without a trailing slash. */
+  config: { readonly publicUrl: string };
   store: Store;
 }
 

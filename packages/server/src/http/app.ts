@@ -1,18 +1,15 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Config } from '../config/load.js';
 import type { Spool } from '../ingest/spool.js';
 import { ClientError } from '../lib/errors.js';
 import type { Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
-import type { DashboardMonitors } from '../web/context.js';
-import { dashboard } from '../web/plugin.js';
-import { apiRoutes } from './api-routes.js';
+import { apiRoutes, type ApiDeps } from './api-routes.js';
 import { ingestRoutes, type IngestDeps } from './ingest-routes.js';
 import type { IngestStats } from './stats.js';
 
 export interface AppDeps {
-  config: Readonly<Config>;
+  config: IngestDeps['config'] & ApiDeps['config'];
   scrubber: IngestDeps['scrubber'];
   store: Store;
   spool: Spool;
@@ -23,11 +20,12 @@ export interface AppDeps {
   /** The monitors' screening of check-ins before the 200 (absent: every check-in is parked). */
   checkIns?: IngestDeps['checkIns'];
   health: () => Record<string, unknown>;
-  /** The dashboard's monitors page data. */
-  monitors?: DashboardMonitors;
 }
 
-/** Builds the HTTP app without listening, so tests can drive it with `app.inject`. */
+/**
+ * Builds the HTTP app (ingestion, /api/v1) without listening, so tests can drive it with
+ * `app.inject`. The parts above http (dashboard, alert and monitor routes) are registered on it by main.ts.
+ */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -53,6 +51,5 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.get('/health', async () => ({ status: 'ok', ...deps.health() }));
   app.register(ingestRoutes, deps);
   app.register(apiRoutes, { prefix: '/api/v1', config: deps.config, store: deps.store });
-  app.register(dashboard, { config: deps.config, store: deps.store, ...(deps.monitors ? { monitors: deps.monitors } : {}) });
   return app;
 }

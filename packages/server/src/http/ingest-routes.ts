@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EnvelopeParseError, parseDsn, parseEnvelope, parseSentryAuthHeader } from '@botpulse/protocol';
-import type { Config } from '../config/load.js';
-import { readBody } from '../ingest/body.js';
+import { readBody, type BodyLimits } from '../ingest/body.js';
 import { intakeEnvelope, intakeStoreBody, type Intake, type IntakeOptions } from '../ingest/intake.js';
 import type { Spool } from '../ingest/spool.js';
 import { ClientError } from '../lib/errors.js';
@@ -9,8 +8,11 @@ import type { Project } from '../store/model.js';
 import { setIngestCors } from './cors.js';
 import type { IngestStats } from './stats.js';
 
+/** The size caps ingestion applies (config/load.ts `limits`). */
+export type IngestLimits = BodyLimits & Omit<IntakeOptions, 'scrubber'>;
+
 export interface IngestDeps {
-  config: Readonly<Config>;
+  config: { readonly limits: IngestLimits };
   scrubber: IntakeOptions['scrubber'];
   spool: Spool;
   findProject: (id: string) => Promise<Project | null>;

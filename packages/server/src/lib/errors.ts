@@ -15,3 +15,8 @@ export class ClientError extends Error {
 
 export const badRequest = (message: string) => new ClientError(400, message);
 export const tooLarge = (message: string) => new ClientError(413, message);
+
+/** The configuration is wrong: the message names each bad key and what to fix (the CLI prints it alone). */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

@@ -48,6 +48,13 @@ export interface ThresholdRule {
   forMs: number;
 }
 
+/** The settings the monitors read (a slice of config/load.ts Config). */
+export interface MonitoringSettings {
+  readonly monitors: MonitorConfig;
+  /** The base of links in notifications, without a trailing slash. */
+  readonly publicUrl: string;
+}
+
 export interface MonitorConfig {
   tickMs: number;
   periodMs: number;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../lib/errors.js';
 import type { Monitor, MonitorStore, NewMonitor, SettingsChange } from '../store/monitors.js';
 import type { Store } from '../store/store.js';
 import type { MonitorConfig } from './config.js';

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { jsonKey } from '../config/json-key.js';
+import { jsonKey } from '../lib/json-key.js';
 import type { Monitor, MonitorSettings, MonitorSource, NewMonitor, SettingName } from '../store/monitors.js';
-import type { MonitorConfig } from './config.js';
 import { scheduleProblem, validTimeZone } from './schedule.js';
 
 /**
@@ -67,8 +66,15 @@ export const SETTING_OF_FIELD: Record<string, SettingName> = {
   lockKey: 'lockKey',
 };
 
+/** The server's defaults for what a definition leaves out (from MonitorConfig). */
+export interface MonitorDefaults {
+  periodMs: number;
+  graceMs: number;
+  probe: { intervalMs: number; timeoutMs: number; failures: number };
+}
+
 /** The stored settings a definition means, with the server's defaults for what it leaves out. */
-export function toNewMonitor(def: MonitorDefinition, projectId: number, cfg: MonitorConfig, source: MonitorSource): NewMonitor {
+export function toNewMonitor(def: MonitorDefinition, projectId: number, cfg: MonitorDefaults, source: MonitorSource): NewMonitor {
   const uptime = def.kind === 'uptime';
   return {
     projectId,

@@ -10,7 +10,7 @@ import { openStore } from '../main.js';
 import type { Project } from '../store/model.js';
 import type { SqliteStore } from '../store/sqlite/index.js';
 import { ManualClock } from './clock.js';
-import { monitorStoreFor } from './monitoring.js';
+import { alertStoreFor, monitorStoreFor } from '../main.js';
 import { Monitors } from './service.js';
 
 /**
@@ -37,7 +37,7 @@ describe('one monitor evaluator across servers', () => {
   });
 
   function server(store: SqliteStore): Monitors {
-    const alerting = createAlerting(config, store, logger);
+    const alerting = createAlerting(config, store, alertStoreFor(store), logger);
     return new Monitors({ config, store, monitors: monitorStoreFor(store), alerting, logger, clock });
   }
 

@@ -1,13 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Alerting } from '../alerts/alerting.js';
-import type { Config } from '../config/load.js';
 import type { MonitorStore } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
-import { SqliteStore } from '../store/sqlite/index.js';
-import { SqliteMonitorStore } from '../store/sqlite/monitors.js';
 import type { Store } from '../store/store.js';
 import { systemClock, type Clock } from './clock.js';
+import type { MonitoringSettings } from './config.js';
 import { applyDeclaredMonitors, type DeclaredResult } from './declared.js';
 import { LockView } from './lock-view.js';
 import { monitorApiRoutes, pingRoutes } from './routes.js';
@@ -31,13 +29,8 @@ export interface MonitoringOptions {
   clock?: Clock;
 }
 
-export function monitorStoreFor(store: Store): MonitorStore {
-  if (store instanceof SqliteStore) return new SqliteMonitorStore(store.db);
-  throw new Error('monitors need the SQLite store (the PostgreSQL MonitorStore is not written yet)');
-}
-
-export function createMonitoring(config: Readonly<Config>, store: Store, alerting: Alerting, logger: Logger, options: MonitoringOptions = {}): Monitoring {
-  const monitorStore = monitorStoreFor(store);
+/** `store` and `monitorStore` are whatever main.ts picked (monitors never choose a database themselves). */
+export function createMonitoring(config: MonitoringSettings, store: Store, monitorStore: MonitorStore, alerting: Alerting, logger: Logger, options: MonitoringOptions = {}): Monitoring {
   const service = new Monitors({ config, store, monitors: monitorStore, alerting, logger: logger.child({ part: 'monitors' }), clock: options.clock ?? systemClock });
   const lockView = new LockView(config.monitors.redisUrl);
   return {

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { FakeTelegram } from '@botpulse/fake-telegram';
 import { pino } from 'pino';
 import { createAlerting, type Alerting } from '../alerts/alerting.js';
+import { alertStoreFor } from '../main.js';
 import { loadConfig, type Config } from '../config/load.js';
 import type { Project } from '../store/model.js';
 import type { MonitorStore, NewNotification, Notification } from '../store/monitors.js';
@@ -47,7 +48,7 @@ describe('monitor notifications forwarded to the alert outbox', () => {
     });
     store = await SqliteStore.open(join(dir, 'botpulse.db'));
     monitors = new SqliteMonitorStore(store.db);
-    alerting = createAlerting(config, store, pino({ level: 'silent' })); // the sender is not started: rows stay pending
+    alerting = createAlerting(config, store, alertStoreFor(store), pino({ level: 'silent' })); // the sender is not started: rows stay pending
     project = await store.createProject({ name: 'Pay Bot', slug: 'pay-bot', shortIdPrefix: 'PAY' });
   });
   after(async () => {

@@ -1,7 +1,6 @@
-import type { Monitor, Transition } from '../store/monitors.js';
-import { nextVersion, notification } from './heartbeat.js';
+import type { Monitor, MonitorStore, Transition } from '../store/monitors.js';
+import { nextVersion, notification, type HeartbeatContext } from './heartbeat.js';
 import { uptimeDownText, uptimeUpText } from './format.js';
-import type { Monitors } from './service.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -44,15 +43,28 @@ function numericFields(body: string): Record<string, number> | null {
  * probe runs in the background and its result is applied: down after N consecutive failures
  * (seed 002: 3), up again after the monitor's recovery threshold (1).
  */
+/** What the prober needs, handed in by the monitors service (service.ts), never the service itself. */
+export interface ProberDeps {
+  monitors: Pick<MonitorStore, 'getMonitor'>;
+  /** Applies a transition unless the monitor moved meanwhile (a conditional update); false if it did. */
+  apply(t: Transition | null): Promise<boolean>;
+  context(m: Monitor): Promise<HeartbeatContext>;
+  now(): number;
+  /** BOTPULSE_PROBE_TIMEOUT_SECONDS, for a monitor without its own. */
+  timeoutMs: number;
+  /** Every probe's result (the metrics module counts them). */
+  onProbe(monitorId: number, result: ProbeResult): void;
+}
+
 export class Prober {
   private readonly inFlight = new Set<Promise<void>>();
 
-  constructor(private readonly monitors: Monitors) {}
+  constructor(private readonly deps: ProberDeps) {}
 
   async claim(m: Monitor, now: number): Promise<void> {
-    const claimed = await this.monitors.apply({ stateId: m.stateId, expect: { status: m.status, updatedAt: m.updatedAt }, set: { deadline: now + m.periodMs, updatedAt: nextVersion(m, now) } });
+    const claimed = await this.deps.apply({ stateId: m.stateId, expect: { status: m.status, updatedAt: m.updatedAt }, set: { deadline: now + m.periodMs, updatedAt: nextVersion(m, now) } });
     if (!claimed || !m.url) return;
-    const run = this.run(m.id, m.url, m.timeoutMs ?? this.monitors.deps.config.monitors.probe.timeoutMs).finally(() => this.inFlight.delete(run));
+    const run = this.run(m.id, m.url, m.timeoutMs ?? this.deps.timeoutMs).finally(() => this.inFlight.delete(run));
     this.inFlight.add(run);
   }
 
@@ -62,18 +74,18 @@ export class Prober {
 
   private async run(id: number, url: string, timeoutMs: number): Promise<void> {
     const result = await probe(url, timeoutMs);
-    this.monitors.onProbe?.(id, result);
+    this.deps.onProbe(id, result);
     for (let attempt = 0; attempt < 5; attempt++) {
-      const m = await this.monitors.deps.monitors.getMonitor(id);
+      const m = await this.deps.monitors.getMonitor(id);
       if (!m || m.status === 'paused') return;
       const t = await this.transition(m, result);
-      if (await this.monitors.apply(t)) return;
+      if (await this.deps.apply(t)) return;
     }
   }
 
   private async transition(m: Monitor, r: ProbeResult): Promise<Transition> {
-    const now = this.monitors.clock.now();
-    const ctx = await this.monitors.context(m);
+    const now = this.deps.now();
+    const ctx = await this.deps.context(m);
     const t: Transition = { stateId: m.stateId, expect: { status: m.status, updatedAt: m.updatedAt }, set: { lastPingAt: now, updatedAt: nextVersion(m, now) } };
     if (r.gauges) t.set.gauges = r.gauges;
     if (r.ok) {

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Alerting } from '../alerts/alerting.js';
-import type { Config } from '../config/load.js';
 import type { Monitor, MonitorSource, MonitorStore, RefusalReason, Transition } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
 import type { SpoolItemInput, SpoolRow, Store } from '../store/store.js';
 import { DEFAULT_ENVIRONMENT, environmentOf, monitorConfigSettings, slugCandidates } from './checkin.js';
 import type { Clock } from './clock.js';
+import type { MonitoringSettings } from './config.js';
 import { RawItemCursor } from './consumer.js';
 import { changedSettings } from './definition.js';
 import { onBeat, onDeadline, type Beat, type HeartbeatContext } from './heartbeat.js';
@@ -17,7 +17,7 @@ import { Prober } from './probe.js';
 import { Thresholds } from './thresholds.js';
 
 export interface MonitorsDeps {
-  config: Readonly<Config>;
+  config: MonitoringSettings;
   store: Store;
   monitors: MonitorStore;
   alerting: Alerting;
@@ -85,8 +85,22 @@ export class Monitors {
     this.transactions = new RawItemCursor(deps.store, deps.monitors, 'transaction');
     this.spans = new RawItemCursor(deps.store, deps.monitors, 'span');
     this.notifier = new MonitorNotifier({ ...deps, workerId, projectDown: (id) => this.projectDown(id) });
-    this.prober = new Prober(this);
-    this.thresholds = new Thresholds(this);
+    // The prober and the rules get what they use, not the whole service (no import cycle back here).
+    this.prober = new Prober({
+      monitors: deps.monitors,
+      apply: (t) => this.apply(t),
+      context: (m) => this.context(m),
+      now: () => this.clock.now(),
+      timeoutMs: deps.config.monitors.probe.timeoutMs,
+      onProbe: (id, result) => this.onProbe?.(id, result),
+    });
+    this.thresholds = new Thresholds({
+      store: deps.store,
+      monitors: deps.monitors,
+      countEventsSince: (...args) => deps.alerting.alerts.countEventsSince(...args),
+      config: deps.config,
+      now: () => this.clock.now(),
+    });
   }
 
   get clock(): Clock {

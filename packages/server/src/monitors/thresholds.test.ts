@@ -10,7 +10,7 @@ import { openStore } from '../main.js';
 import type { Project } from '../store/model.js';
 import type { SqliteStore } from '../store/sqlite/index.js';
 import { ManualClock } from './clock.js';
-import { monitorStoreFor } from './monitoring.js';
+import { alertStoreFor, monitorStoreFor } from '../main.js';
 import { Monitors } from './service.js';
 
 describe('heartbeat age rule', () => {
@@ -25,7 +25,7 @@ describe('heartbeat age rule', () => {
     const config = loadConfig({ BOTPULSE_DATA_DIR: dir, BOTPULSE_LOG_LEVEL: 'silent', BOTPULSE_THRESHOLD_HEARTBEAT_AGE_SECONDS: '60', BOTPULSE_MONITOR_PERIOD_SECONDS: '600' });
     store = (await openStore(config)) as SqliteStore;
     const logger = pino({ level: 'silent' });
-    monitors = new Monitors({ config, store, monitors: monitorStoreFor(store), alerting: createAlerting(config, store, logger), logger, clock });
+    monitors = new Monitors({ config, store, monitors: monitorStoreFor(store), alerting: createAlerting(config, store, alertStoreFor(store), logger), logger, clock });
     project = await store.createProject({ name: 'Age Bot', slug: 'age-bot', shortIdPrefix: 'A' });
   });
   after(async () => {

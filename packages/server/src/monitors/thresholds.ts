@@ -1,8 +1,10 @@
-import type { Monitor, RuleState } from '../store/monitors.js';
+import type { AlertStore } from '../store/alerts.js';
+import type { Monitor, MonitorStore, RuleState } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
+import type { Store } from '../store/store.js';
+import type { MonitoringSettings } from './config.js';
 import { humanDuration, thresholdText } from './format.js';
 import { emptyBuckets, mergeInto, quantileMs } from './latency.js';
-import type { Monitors } from './service.js';
 
 /**
  * Threshold rules with Prometheus semantics: a condition true at an evaluation makes the rule
@@ -33,19 +35,29 @@ export interface RuleVerdict {
   notify: boolean;
 }
 
+/** What the rules read and write, handed in by the monitors service (service.ts), never the service itself. */
+export interface ThresholdDeps {
+  store: Pick<Store, 'listProjects'>;
+  monitors: MonitorStore;
+  /** The project's events since a time, counted up to a limit (AlertStore.countEventsSince). */
+  countEventsSince: AlertStore['countEventsSince'];
+  config: MonitoringSettings;
+  now(): number;
+}
+
 export class Thresholds {
   private lastRun = 0;
 
-  constructor(private readonly monitors: Monitors) {}
+  constructor(private readonly deps: ThresholdDeps) {}
 
   async evaluate(): Promise<void> {
-    const now = this.monitors.clock.now();
-    if (now - this.lastRun < Math.min(MIN_INTERVAL_MS, this.monitors.deps.config.monitors.tickMs)) return;
+    const now = this.deps.now();
+    if (now - this.lastRun < Math.min(MIN_INTERVAL_MS, this.deps.config.monitors.tickMs)) return;
     this.lastRun = now;
-    for (const project of await this.monitors.deps.store.listProjects()) {
+    for (const project of await this.deps.store.listProjects()) {
       const verdicts = await this.verdicts(project, now);
       if (verdicts.length === 0) continue;
-      const states = new Map((await this.monitors.deps.monitors.ruleStates({ projectId: project.id })).map((s) => [s.fingerprint, s]));
+      const states = new Map((await this.deps.monitors.ruleStates({ projectId: project.id })).map((s) => [s.fingerprint, s]));
       for (const verdict of verdicts) await this.step(project, verdict, states.get(verdict.fingerprint) ?? null, now);
     }
   }
@@ -57,8 +69,8 @@ export class Thresholds {
    * read of every monitor each evaluation.
    */
   async verdicts(project: Project, now: number): Promise<RuleVerdict[]> {
-    const store = this.monitors.deps.monitors;
-    const t = this.monitors.deps.config.monitors.thresholds;
+    const store = this.deps.monitors;
+    const t = this.deps.config.monitors.thresholds;
     const out: RuleVerdict[] = [];
     const fp = (rule: string) => `rule:${project.id}:${rule}`;
     if (t.latencyP95) {
@@ -68,7 +80,7 @@ export class Thresholds {
     }
     if (t.errors && (await store.countMonitors({ projectId: project.id })) > 0) {
       const limit = t.errors;
-      const count = await this.monitors.deps.alerting.alerts.countEventsSince({ projectId: project.id }, Date.now() - limit.forMs, limit.value + 1);
+      const count = await this.deps.countEventsSince({ projectId: project.id }, Date.now() - limit.forMs, limit.value + 1);
       out.push({ rule: 'errors', fingerprint: fp('errors'), breached: count > limit.value, value: count, forMs: 0, notify: true, describe: (v) => `${v ?? '?'} errors within ${humanDuration(limit.forMs)} (limit ${limit.value})` });
     }
     if (t.queueDepth) {
@@ -83,7 +95,7 @@ export class Thresholds {
   }
 
   private async heartbeatAgeVerdicts(project: Project, now: number, limitMs: number): Promise<RuleVerdict[]> {
-    const store = this.monitors.deps.monitors;
+    const store = this.deps.monitors;
     // One rule per monitor state (environment); states carried over from before environments keep their monitor's id.
     const fingerprint = (stateId: number) => `rule:${project.id}:heartbeat_age:${stateId}`;
     const verdict = (id: number, slug: string, ageMs: number | null, breached: boolean): RuleVerdict => ({
@@ -110,14 +122,14 @@ export class Thresholds {
 
   /** p95 over the last minute's histograms (merged), ms. */
   async latencyP95(projectId: number, now: number): Promise<number | null> {
-    const rows = await this.monitors.deps.monitors.latency(projectId, Math.floor((now - WINDOW_MS) / 60_000) * 60_000, now);
+    const rows = await this.deps.monitors.latency(projectId, Math.floor((now - WINDOW_MS) / 60_000) * 60_000, now);
     const merged = emptyBuckets();
     for (const r of rows) mergeInto(merged, r.buckets);
     return quantileMs(merged, 0.95);
   }
 
   private async step(project: Project, v: RuleVerdict, stored: RuleState | null, now: number): Promise<void> {
-    const store = this.monitors.deps.monitors;
+    const store = this.deps.monitors;
     const prev: RuleState = stored ?? { fingerprint: v.fingerprint, projectId: project.id, rule: v.rule, state: 'inactive', since: null, value: null, updatedAt: now };
     if (v.breached === null) return;
     const next: RuleState = { ...prev, value: v.value, updatedAt: now };
@@ -140,8 +152,8 @@ export class Thresholds {
 
   private async notify(project: Project, v: RuleVerdict, firing: boolean, now: number): Promise<void> {
     const kind = firing ? 'threshold_firing' : 'threshold_resolved';
-    const url = `${this.monitors.deps.config.publicUrl}/monitors`;
-    await this.monitors.deps.monitors.enqueue({ projectId: project.id, monitorId: null, fingerprint: v.fingerprint, kind, text: thresholdText({ project: project.name }, firing, v.describe(v.value), url), payload: { kind, rule: v.rule, value: v.value }, createdAt: now });
+    const url = `${this.deps.config.publicUrl}/monitors`;
+    await this.deps.monitors.enqueue({ projectId: project.id, monitorId: null, fingerprint: v.fingerprint, kind, text: thresholdText({ project: project.name }, firing, v.describe(v.value), url), payload: { kind, rule: v.rule, value: v.value }, createdAt: now });
   }
 }
 

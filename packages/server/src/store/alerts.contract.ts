@@ -218,5 +218,24 @@ export function alertStoreContract(name: string, open: () => Promise<{ a: AlertS
       await a.setValue('telegram.offset', '17');
       assert.equal(await b.getValue('telegram.offset'), '17');
     });
+
+    it('decisions about one fingerprint from two stores take turns: each sees the state the other wrote', async () => {
+      const fp = `turns:${++target}`;
+      const bump = (s: AlertState | null) => ({ state: state(fp, { eventsAtLast: (s?.eventsAtLast ?? 0) + 1 }), enqueue: [], log: [] });
+      await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).decide(fp, bump)));
+      assert.equal((await a.getState(fp))?.eventsAtLast, 10, 'no decision was lost to a concurrent one');
+    });
+
+    it('two stores racing for one due row or one free lease at the same moment: exactly one wins, every time', async () => {
+      for (let round = 0; round < 20; round++) {
+        const t = `one-${++target}`;
+        await enqueue(a, [row({ target: t, fingerprint: `one:${round}` })]);
+        const [x, y] = await Promise.all([a.claimDue('A', 2000, claim), b.claimDue('B', 2000, claim)]);
+        const won = [x, y].map((batches) => batches.flat().filter((r) => r.target === t).length);
+        assert.deepEqual(won.sort(), [0, 1], `round ${round}: the row went to exactly one store`);
+        const [la, lb] = await Promise.all([a.lease(`race-${round}`, 'A', 1000, 5000), b.lease(`race-${round}`, 'B', 1000, 5000)]);
+        assert.equal(Number(la) + Number(lb), 1, `round ${round}: the lease went to exactly one holder`);
+      }
+    });
   });
 }

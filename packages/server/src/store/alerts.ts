@@ -1,5 +1,4 @@
-import type { Level } from '../digest/types.js';
-import type { IssueStatus } from './model.js';
+import type { IssueStatus, Level } from './model.js';
 
 /**
  * What the alerting engine keeps (docs/alerts.md). SQLite implements it beside SqliteStore

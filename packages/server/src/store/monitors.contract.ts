@@ -5,14 +5,14 @@ import type { Project } from './model.js';
 import type { Store } from './store.js';
 
 /**
- * The behaviour every MonitorStore must have (docs/monitors.md). `open` gives the Store (for
- * projects) and two MonitorStores on ONE database through two connections (two server processes),
+ * The behaviour every MonitorStore must have (docs/monitors.md). `open` gives something that
+ * creates projects (the Store, or a stand-in while a store has no Store yet) and two MonitorStores on ONE database through two connections (two server processes),
  * so conditional state changes and notification claims are raced for real. The database is shared
  * by all tests: each works in its own project and only looks at its own monitors.
  */
-export function monitorStoreContract(name: string, open: () => Promise<{ store: Store; a: MonitorStore; b: MonitorStore; cleanup: () => Promise<void> }>): void {
+export function monitorStoreContract(name: string, open: () => Promise<{ store: Pick<Store, 'createProject'>; a: MonitorStore; b: MonitorStore; cleanup: () => Promise<void> }>): void {
   describe(`MonitorStore contract: ${name}`, () => {
-    let store: Store;
+    let store: Pick<Store, 'createProject'>;
     let a: MonitorStore;
     let b: MonitorStore;
     let cleanup: () => Promise<void>;
@@ -183,6 +183,17 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
       assert.ok(!(await a.claimNotifications('w-d', 99_000, 10_000, 1000)).some((x) => x.id === n.id), 'a sent notification is never claimed again');
     });
 
+    it('two stores racing for one due notification at the same moment: exactly one claims it, every time', async () => {
+      for (let round = 0; round < 20; round++) {
+        const n = await a.enqueue({ projectId: project.id, monitorId: null, fingerprint: `race:${round}`, kind: 'down', text: 'down', payload: {}, createdAt: 1000 });
+        const [ca, cb] = await Promise.all([a.claimNotifications('w-a', 2000, 10_000, 1000), b.claimNotifications('w-b', 2000, 10_000, 1000)]);
+        assert.equal([...ca, ...cb].filter((x) => x.id === n.id).length, 1, `round ${round}: claimed by exactly one store`);
+        for (const [worker, claimed] of [['w-a', ca], ['w-b', cb]] as const) {
+          for (const c of claimed) await a.finishNotification(c.id, worker, { status: 'sent', doneTargets: [], sentAt: 2000 });
+        }
+      }
+    });
+
     it('keeps threshold rule states per fingerprint', async () => {
       const fp = `rule:${project.id}:latency`;
       await a.setRuleState({ fingerprint: fp, projectId: project.id, rule: 'latency', state: 'pending', since: 1000, value: 1200, updatedAt: 1000 });
@@ -272,6 +283,11 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
       assert.equal(limit.firstAt, 1000);
       assert.ok(limit.lastAt >= 1000);
       assert.ok((await a.refusals()).some((r) => r.projectId === project.id));
+      // Processes report in any order: a refusal seen earlier but counted later is still the first, not the last.
+      await b.countRefusal(project.id, 'schedule', 5000, 'late', 'bad cron');
+      await a.countRefusal(project.id, 'schedule', 4000, 'early', 'bad cron');
+      const schedule = (await b.refusals(project.id)).find((r) => r.reason === 'schedule')!;
+      assert.deepEqual([schedule.count, schedule.firstAt, schedule.lastAt, schedule.lastSlug], [2, 4000, 5000, 'late']);
     });
   });
 }

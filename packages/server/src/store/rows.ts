@@ -1,6 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Level } from '../digest/types.js';
-import type { Issue, IssueStatus, Project, StoredEvent } from './model.js';
+import type { Issue, IssueStatus, Level, Project, StoredEvent } from './model.js';
 import { decodePayload } from './payload.js';
 import type { Database } from './schema.js';
 

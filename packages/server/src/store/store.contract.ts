@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { NormalizedEvent } from '../digest/types.js';
-import type { Project } from './model.js';
+import type { NormalizedEvent, Project } from './model.js';
 import { encodePayload } from './payload.js';
-import type { DigestedRow, SpoolRow, Store } from './store.js';
+import type { DigestedRow, IssueLifecycle, SpoolRow, Store } from './store.js';
 
 /**
  * The behaviour every Store implementation must have. SQLite runs it now; PostgreSQL will run the
  * very same suite. Each test works in a fresh project so tests don't see each other's issues.
+ * `lifecycle` is the digest's (digest/lifecycle.ts), passed in because the store sits below the digest.
  */
-export function storeContract(name: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
+export function storeContract(name: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>, lifecycle: IssueLifecycle): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
     let cleanup: () => Promise<void>;
@@ -68,7 +68,7 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
         });
       const changes = [];
       for (;;) {
-        const result = await store.digestBatch(100, digester);
+        const result = await store.digestBatch(100, digester, lifecycle);
         if (result.rows === 0) break;
         changes.push(...result.changes);
       }
@@ -116,9 +116,49 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
     it('leaves the spool untouched when the digester throws', async () => {
       await store.appendToSpool([{ projectId: project.id, kind: 'event', eventId: 'x'.repeat(32), receivedAt: Date.now(), payload: Buffer.from('{}') }]);
       const backlog = await store.spoolBacklog();
-      await assert.rejects(store.digestBatch(10, () => { throw new Error('crash mid-batch'); }), /crash mid-batch/);
+      await assert.rejects(store.digestBatch(10, () => { throw new Error('crash mid-batch'); }, lifecycle), /crash mid-batch/);
       assert.equal(await store.spoolBacklog(), backlog);
-      await store.digestBatch(1000, (rows) => rows.map((r) => ({ kind: 'rejected', spoolId: r.id, projectId: r.projectId, reason: 'test' })));
+      await store.digestBatch(1000, (rows) => rows.map((r) => ({ kind: 'rejected', spoolId: r.id, projectId: r.projectId, reason: 'test' })), lifecycle);
+      assert.equal(await store.spoolBacklog(), 0);
+    });
+
+    it('stores an event sent twice in one batch once, and counts it once', async () => {
+      const e = event();
+      const changes = await ingest([{ fingerprint: 'dup-batch', event: e }, { fingerprint: 'dup-batch', event: e }]);
+      assert.equal(changes.length, 1);
+      assert.equal(changes[0]!.newEvents, 1);
+      const [issue] = (await store.listIssues({ projectId: project.id })).issues;
+      assert.equal(issue!.eventCount, 1);
+      assert.equal((await store.listEvents(issue!.id)).length, 1);
+      assert.equal((await store.itemCounts(project.id))['duplicate_event'], 1);
+    });
+
+    it('orders releases by the first event naming them, within a batch too, and records when', async () => {
+      const now = Date.now();
+      const [created] = await ingest([{ fingerprint: 'fixed', event: event({ release: '1.0', timestamp: now - 9000 }) }]);
+      await store.setIssueStatus(created!.issue.id, { status: 'resolved', inRelease: '2.0' }); // 2.0 not seen yet
+      const changes = await ingest([
+        { fingerprint: 'elsewhere', event: event({ release: '2.0', timestamp: now - 3000 }) },
+        { fingerprint: 'fixed', event: event({ release: '3.0', timestamp: now - 1000 }) },
+      ]);
+      const fixed = changes.find((c) => c.issue.id === created!.issue.id)!;
+      assert.equal(fixed.regressed, true, '2.0 was first seen (by another issue) before 3.0, in the same batch');
+      const releases = new Map((await store.listReleases(project.id, 10)).map((r) => [r.version, r.firstSeen]));
+      assert.deepEqual([releases.get('1.0'), releases.get('2.0'), releases.get('3.0')], [now - 9000, now - 3000, now - 1000]);
+    });
+
+    it('refuses a batch without the issue lifecycle before taking any row', async () => {
+      await store.appendToSpool([{ projectId: project.id, kind: 'event', eventId: 'y'.repeat(32), receivedAt: Date.now(), payload: Buffer.from('{}') }]);
+      const backlog = await store.spoolBacklog();
+      let digested = 0;
+      const counting = (rows: SpoolRow[]): DigestedRow[] => {
+        digested += rows.length;
+        return rows.map((r) => ({ kind: 'rejected', spoolId: r.id, projectId: r.projectId, reason: 'test' }));
+      };
+      await assert.rejects(store.digestBatch(10, counting, undefined as unknown as IssueLifecycle), /lifecycle/);
+      assert.equal(digested, 0);
+      assert.equal(await store.spoolBacklog(), backlog);
+      await store.digestBatch(1000, counting, lifecycle);
       assert.equal(await store.spoolBacklog(), 0);
     });
 
@@ -209,6 +249,7 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       await store.appendToSpool([{ projectId: project.id, kind: 'attachment', eventId: e.eventId, receivedAt: Date.now(), payload: Buffer.from('log'), meta: { filename: 'bot.log' } }]);
       await store.digestBatch(10, (rows) =>
         rows.map((r) => ({ kind: 'attachment', spoolId: r.id, projectId: r.projectId, eventId: r.eventId!, filename: 'bot.log', contentType: 'text/plain', data: r.payload })),
+        lifecycle,
       );
       const stored = (await store.getEvent(project.id, e.eventId))!;
       assert.deepEqual(stored.payload, { extra: { a: [1, 2] } });

@@ -1,5 +1,4 @@
-import type { NormalizedEvent } from '../digest/types.js';
-import type { Issue, IssueChange, IssueStatus, LinkTemplate, Project, StoredEvent } from './model.js';
+import type { Issue, IssueChange, IssueStatus, LinkTemplate, NormalizedEvent, Project, StoredEvent } from './model.js';
 
 /** One raw item accepted by ingestion, waiting in the spool for the digest. */
 export interface SpoolItemInput {
@@ -23,6 +22,41 @@ export type DigestedRow =
   | { kind: 'attachment'; spoolId: number; projectId: number; eventId: string; filename: string; contentType: string | null; data: Buffer }
   /** A row the digest could not use (already answered 200, so it is logged and dropped, never retried forever). */
   | { kind: 'rejected'; spoolId: number; projectId: number; reason: string };
+
+/** A release of a project, and when the first event naming it was digested (its event's time, ms). */
+export interface ReleaseRef {
+  projectId: number;
+  version: string;
+}
+export interface ReleaseFirstSeen extends ReleaseRef {
+  firstSeen: number;
+}
+
+/** The fields a new issue starts with, taken from its first event. */
+export type IssueOpening = Pick<
+  Issue,
+  'title' | 'culprit' | 'level' | 'status' | 'origin' | 'firstSeen' | 'lastSeen' | 'eventCount' | 'userCount' | 'firstRelease' | 'lastRelease' | 'httpStatus'
+>;
+
+/** One new event of a digest batch, with the issue it was grouped into, as the store read it. */
+export interface BatchEvent {
+  /** The same object for every event of one issue. */
+  into: { issue: Issue; created: boolean };
+  event: NormalizedEvent;
+  /** The issue had no event of this user before (the store keeps each issue's set of users). */
+  newUser: boolean;
+}
+
+/**
+ * The issue lifecycle (regression, un-ignore, counts, level: digest/lifecycle.ts), handed to
+ * `digestBatch`. A store only reads what these ask for and writes what they return, so two
+ * stores cannot disagree on what an event does to an issue.
+ */
+export interface IssueLifecycle {
+  openingState(event: NormalizedEvent): IssueOpening;
+  releasesToCompare(events: BatchEvent[]): ReleaseRef[];
+  digestIssues(events: BatchEvent[], known: ReleaseFirstSeen[], now: number): { changes: IssueChange[]; releases: ReleaseFirstSeen[] };
+}
 
 export interface IssueFilter {
   projectId?: number;
@@ -79,8 +113,9 @@ export interface Store {
   /**
    * Takes up to `limit` spool rows, lets `digest` turn them into writes, and applies them and
    * removes the rows in ONE transaction: a crash at any point leaves each row digested exactly once.
+   * What the events do to their issues is decided by `lifecycle` (digest/lifecycle.ts).
    */
-  digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[]): Promise<{ rows: number; changes: IssueChange[] }>;
+  digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle): Promise<{ rows: number; changes: IssueChange[] }>;
   /** Counts items that are accepted but not stored (sessions, client reports, dropped attachments...). */
   countItems(projectId: number, counts: Record<string, number>): Promise<void>;
   itemCounts(projectId?: number): Promise<Record<string, number>>;

@@ -9,6 +9,7 @@ import { hashPassword } from '../lib/password.js';
 import { SqliteStore } from '../store/sqlite/index.js';
 import { dashboard } from './plugin.js';
 import { encodePayload } from '../store/payload.js';
+import { issueLifecycle } from '../digest/lifecycle.js';
 
 const PASSWORD = 'correct horse battery';
 let dir: string;
@@ -193,6 +194,7 @@ describe('escaping in pages', () => {
         compressedPayload: encodePayload({ extra: { [evil]: evil }, user: { id: evil } }),
         event: { eventId, timestamp: clock, level: 'error', platform: null, environment: evil, release: null, serverName: null, transaction: null, origin: evil, title: evil, culprit: evil, message: evil, exceptionType: null, exceptionValue: null, userKey: null, telegram: null, request: null, tags: { [evil]: evil }, payload: {} },
       })),
+      issueLifecycle,
     );
     const cookies = await sessionCookie(web);
     const issue = (await store.listIssues({ projectId: project.id })).issues[0]!;

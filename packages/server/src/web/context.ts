@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { safeRedirectPath } from '../lib/safe-redirect.js';
-import type { Config } from '../config/load.js';
 import type { MonitorPatch } from '../monitors/definition.js';
 import type { PresentedMonitor } from '../monitors/routes.js';
 import type { AlertStore } from '../store/alerts.js';
@@ -12,9 +11,16 @@ import type { Html } from './html.js';
 import type { PageContext } from './views/layout.js';
 import type { StaticUrls } from './routes/static.js';
 
+/** The settings the dashboard reads (a slice of config/load.ts Config). */
+export interface WebSettings {
+  /** The base of DSNs and links; an https one makes the session cookie Secure. */
+  readonly publicUrl: string;
+  readonly monitors: { readonly checkInMonitorLimit: number };
+}
+
 /** What every dashboard route needs. */
 export interface WebDeps {
-  config: Readonly<Config>;
+  config: WebSettings;
   store: Store;
   sessions: Sessions;
   lockout: LoginLockout;

@@ -1,5 +1,4 @@
-import type { LinkTemplate } from '../store/model.js';
-import type { StoredEvent } from '../store/model.js';
+import type { LinkTemplate, StoredEvent } from '../store/model.js';
 
 /** Only absolute http(s) URLs become links: a `javascript:` URL in a template or payload must not. */
 export function safeHttpUrl(url: string | null | undefined): string | null {

@@ -1,12 +1,11 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Config } from '../config/load.js';
 import { ClientError } from '../lib/errors.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_LOCKOUT, LoginLockout, type LockoutOptions } from './auth/lockout.js';
 import { sameToken, SESSION_COOKIE, Sessions } from './auth/sessions.js';
-import { attachSession, pageContext, sendHtml, type DashboardMonitors, type WebDeps } from './context.js';
+import { attachSession, pageContext, sendHtml, type DashboardMonitors, type WebDeps, type WebSettings } from './context.js';
 import { loginRoutes, logoutRoutes } from './routes/auth.js';
 import { issueRoutes } from './routes/issues.js';
 import { monitorRoutes } from './routes/monitors.js';
@@ -15,7 +14,7 @@ import { staticRoutes } from './routes/static.js';
 import { errorPage } from './views/login.js';
 
 export interface DashboardOptions {
-  config: Readonly<Config>;
+  config: WebSettings;
   store: Store;
   lockout?: Partial<LockoutOptions>;
   now?: () => number;

@@ -85,7 +85,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('minute', 'bigint', (c) => c.notNull())
     .addColumn('buckets', 'text', (c) => c.notNull()) // JSON counts per fixed log-spaced bucket
     .addColumn('count', 'integer', (c) => c.notNull())
-    .addColumn('sum_ms', 'real', (c) => c.notNull())
+    .addColumn('sum_ms', t.float, (c) => c.notNull())
     .addPrimaryKeyConstraint('monitor_latency_pk', ['project_id', 'minute'])
     .execute();
 
@@ -96,7 +96,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('rule', 'text', (c) => c.notNull())
     .addColumn('state', 'text', (c) => c.notNull()) // inactive | pending | firing
     .addColumn('since', 'bigint')
-    .addColumn('value', 'real')
+    .addColumn('value', t.float)
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
 

@@ -9,6 +9,7 @@ import { alertStoreContract } from '../alerts.contract.js';
 import { SqliteAlertStore } from './alerts.js';
 import { SqliteStore } from './index.js';
 import { createRowDigester } from '../../digest/process.js';
+import { issueLifecycle } from '../../digest/lifecycle.js';
 
 alertStoreContract('SQLite (two connections to one WAL file)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'botpulse-alerts-'));
@@ -83,7 +84,7 @@ describe('the alert change feed on SQLite', () => {
         );
       const digester = createRowDigester({});
       await spool(['one', 'two', 'one']);
-      const { changes } = await first.digestBatch(100, digester);
+      const { changes } = await first.digestBatch(100, digester, issueLifecycle);
       const a = new SqliteAlertStore(first.db);
       const b = new SqliteAlertStore(second.db);
       const feed = await b.pendingChanges(100);
@@ -96,7 +97,7 @@ describe('the alert change feed on SQLite', () => {
 
       // A digest batch that fails writes no change: its events and its changes roll back together.
       await spool(['three']);
-      await assert.rejects(first.digestBatch(100, (rows) => digester(rows).map((r) => (r.kind === 'event' ? { ...r, projectId: -1, event: { ...r.event, title: undefined as unknown as string } } : r))));
+      await assert.rejects(first.digestBatch(100, (rows) => digester(rows).map((r) => (r.kind === 'event' ? { ...r, projectId: -1, event: { ...r.event, title: undefined as unknown as string } } : r)), issueLifecycle));
       assert.equal(await a.changeBacklog(), 2);
 
       // Two consumers race for the same changes: exactly one applies its decisions.

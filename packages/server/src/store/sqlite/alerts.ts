@@ -1,28 +1,7 @@
 import type Sqlite from 'better-sqlite3';
-import type {
-  AlertDecision,
-  AlertLogEntry,
-  AlertReason,
-  AlertState,
-  AlertStore,
-  AlertTarget,
-  AlertTier,
-  ChannelKind,
-  ClaimOptions,
-  ExpiredRows,
-  FeedChange,
-  MessageAction,
-  NewOutboxRow,
-  OutboxBody,
-  OutboxRow,
-  OutboxStatus,
-  PlannedDecision,
-  SendSuccess,
-  SentMessage,
-  Silence,
-} from '../alerts.js';
-import type { Level } from '../../digest/types.js';
-import type { IssueStatus } from '../model.js';
+import type { AlertDecision, AlertLogEntry, AlertState, AlertStore, AlertTarget, ChannelKind, ClaimOptions, ExpiredRows, FeedChange, MessageAction, NewOutboxRow, OutboxRow, OutboxStatus, PlannedDecision, SendSuccess, SentMessage, Silence } from '../alerts.js';
+import { headHoldsQueue, mergeFollowUps, paceAfterClaim, takeFingerprints, targetMayTake } from '../alert-rules.js';
+import { newOutboxColumns, stateColumns, toChange, toLogEntry, toMessage, toOutbox, toSilence, toState, toTarget, type ChangeRow, type LogRow, type MessageRow, type OutboxDbRow, type SilenceRow, type StateRow, type TargetRow } from '../alert-rows.js';
 import { withStatementCache } from './statement-cache.js';
 
 /**
@@ -62,13 +41,13 @@ export class SqliteAlertStore implements AlertStore {
     return row ? toState(row) : null;
   }
 
-  private writeState({ awaitingSend: _derived, ...s }: AlertState): void {
+  private writeState(s: AlertState): void {
     this.db
       .prepare(
         `INSERT INTO alert_state (fingerprint, project_id, issue_id, tier, cooldown_until, pending_tier, pending_reasons,
            last_enqueued_at, last_sent_at, events_at_last, users_at_last, repeat_at, acked_at, acked_by, updated_at)
-         VALUES (@fingerprint, @projectId, @issueId, @tier, @cooldownUntil, @pendingTier, @pendingReasons,
-           @lastEnqueuedAt, @lastSentAt, @eventsAtLast, @usersAtLast, @repeatAt, @ackedAt, @ackedBy, @updatedAt)
+         VALUES (@fingerprint, @project_id, @issue_id, @tier, @cooldown_until, @pending_tier, @pending_reasons,
+           @last_enqueued_at, @last_sent_at, @events_at_last, @users_at_last, @repeat_at, @acked_at, @acked_by, @updated_at)
          ON CONFLICT (fingerprint) DO UPDATE SET tier = excluded.tier, cooldown_until = excluded.cooldown_until,
            pending_tier = excluded.pending_tier, pending_reasons = excluded.pending_reasons,
            last_enqueued_at = excluded.last_enqueued_at, last_sent_at = excluded.last_sent_at,
@@ -76,12 +55,7 @@ export class SqliteAlertStore implements AlertStore {
            repeat_at = excluded.repeat_at, acked_at = excluded.acked_at, acked_by = excluded.acked_by,
            updated_at = excluded.updated_at`,
       )
-      .run({
-        ...s,
-        pendingTier: s.pending?.tier ?? null,
-        pendingReasons: s.pending ? JSON.stringify(s.pending.reasons) : null,
-        updatedAt: Date.now(),
-      });
+      .run(stateColumns(s, Date.now()));
   }
 
   /** Adds a row; false if its dedupe key is already in the outbox (rows without a key are always added). */
@@ -89,22 +63,10 @@ export class SqliteAlertStore implements AlertStore {
     const result = this.db
       .prepare(
         `INSERT INTO alert_outbox (project_id, issue_id, fingerprint, channel, target, tier, reasons, status, created_at, not_before, next_attempt_at, body, dedupe_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+         VALUES (@project_id, @issue_id, @fingerprint, @channel, @target, @tier, @reasons, @status, @created_at, @not_before, @next_attempt_at, @body, @dedupe_key)
+         ON CONFLICT (dedupe_key) DO NOTHING`,
       )
-      .run(
-        row.projectId,
-        row.issueId,
-        row.fingerprint,
-        row.channel,
-        row.target,
-        row.tier,
-        JSON.stringify(row.reasons),
-        row.createdAt,
-        row.notBefore,
-        row.notBefore,
-        row.body ? JSON.stringify(row.body) : null,
-        row.dedupeKey ?? null,
-      );
+      .run(newOutboxColumns(row));
     return result.changes === 1;
   }
 
@@ -124,8 +86,7 @@ export class SqliteAlertStore implements AlertStore {
     const pending = this.db
       .prepare('SELECT s.*, NULL AS awaiting_send FROM alert_state s WHERE s.pending_tier IS NOT NULL AND s.cooldown_until <= ? ORDER BY s.cooldown_until LIMIT ?')
       .all(now, limit) as StateRow[];
-    const byFingerprint = new Map([...repeats, ...pending].map((r) => [r.fingerprint, toState(r)]));
-    return [...byFingerprint.values()];
+    return mergeFollowUps(repeats.map(toState), pending.map(toState));
   }
 
   async countEventsSince(scope: { issueId: number } | { projectId: number }, since: number, cap: number): Promise<number> {
@@ -176,7 +137,7 @@ export class SqliteAlertStore implements AlertStore {
     if (!t) return [];
     const head = toOutbox(this.db.prepare('SELECT * FROM alert_outbox WHERE id = ?').get(headId) as OutboxDbRow);
     // Head of line: a later row never overtakes the oldest one, so a backlog goes out in order.
-    if (head.notBefore > now || head.nextAttemptAt > now || (head.claimedUntil !== null && head.claimedUntil >= now)) return [];
+    if (headHoldsQueue(head, now)) return [];
     const candidates = (
       this.db
         .prepare(
@@ -209,8 +170,7 @@ export class SqliteAlertStore implements AlertStore {
   /** The target, if it may take a message now: enabled, its pace and group budget allowing. */
   private targetReady(channel: ChannelKind, target: string, now: number, opts: ClaimOptions): TargetRow | null {
     const t = this.ensureTarget(channel, target, now);
-    if (t.disabled_at !== null || Number(t.next_send_at) > now || this.overGroupBudget(t, target, now, opts)) return null;
-    return t;
+    return targetMayTake(t, now, opts) ? t : null;
   }
 
   private claimRows(workerId: string, now: number, opts: ClaimOptions, t: TargetRow, chosen: OutboxRow[]): OutboxRow[] {
@@ -227,15 +187,11 @@ export class SqliteAlertStore implements AlertStore {
     return this.db.prepare('SELECT * FROM alert_targets WHERE channel = ? AND target = ?').get(channel, target) as TargetRow;
   }
 
-  private overGroupBudget(t: TargetRow, target: string, now: number, opts: ClaimOptions): boolean {
-    return isGroupChat(t.channel, target) && Number(t.window_start) + 60_000 > now && Number(t.window_count) >= opts.groupPerMinute;
-  }
-
   private reservePace(t: TargetRow, channel: ChannelKind, target: string, now: number, opts: ClaimOptions): void {
-    const windowOpen = Number(t.window_start) + 60_000 > now;
+    const pace = paceAfterClaim(t, now, opts);
     this.db
       .prepare('UPDATE alert_targets SET next_send_at = ?, window_start = ?, window_count = ?, updated_at = ? WHERE channel = ? AND target = ?')
-      .run(now + opts.paceMs, windowOpen ? t.window_start : now, windowOpen ? Number(t.window_count) + 1 : 1, now, channel, target);
+      .run(pace.nextSendAt, pace.windowStart, pace.windowCount, now, channel, target);
   }
 
   async nextDueAt(): Promise<number | null> {
@@ -458,16 +414,7 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async activeSilences(now: number): Promise<Silence[]> {
-    const rows = this.db.prepare('SELECT * FROM alert_silences WHERE ends_at > ? ORDER BY id').all(now) as SilenceRow[];
-    return rows.map((r) => ({
-      id: Number(r.id),
-      projectId: r.project_id === null ? null : Number(r.project_id),
-      issueId: r.issue_id === null ? null : Number(r.issue_id),
-      endsAt: Number(r.ends_at),
-      createdBy: r.created_by,
-      reason: r.reason,
-      createdAt: Number(r.created_at),
-    }));
+    return (this.db.prepare('SELECT * FROM alert_silences WHERE ends_at > ? ORDER BY id').all(now) as SilenceRow[]).map(toSilence);
   }
 
   async removeSilence(id: number): Promise<void> {
@@ -480,15 +427,7 @@ export class SqliteAlertStore implements AlertStore {
         ? this.db.prepare('SELECT * FROM alert_log ORDER BY id DESC LIMIT ?').all(filter.limit ?? 50)
         : this.db.prepare('SELECT * FROM alert_log WHERE project_id = ? ORDER BY id DESC LIMIT ?').all(filter.projectId, filter.limit ?? 50)
     ) as LogRow[];
-    return rows.map((r) => ({
-      at: Number(r.at),
-      projectId: Number(r.project_id),
-      issueId: r.issue_id === null ? null : Number(r.issue_id),
-      fingerprint: r.fingerprint,
-      tier: r.tier as AlertTier,
-      reasons: JSON.parse(r.reasons) as AlertReason[],
-      outcome: r.outcome as AlertLogEntry['outcome'],
-    }));
+    return rows.map(toLogEntry);
   }
 
   // ── leases, key/value ─────────────────────────────────────────────────────
@@ -518,220 +457,8 @@ export class SqliteAlertStore implements AlertStore {
   }
 }
 
-/** Telegram group and supergroup ids are negative; their limit is 20 messages a minute. */
-function isGroupChat(channel: string, target: string): boolean {
-  return channel === 'telegram' && target.startsWith('-');
-}
-
-/**
- * The rows of one message: in id order, at most `max` distinct fingerprints, plus every later row
- * of a fingerprint already taken (those collapse into it).
- */
-function takeFingerprints(rows: OutboxRow[], max: number): OutboxRow[] {
-  const taken = new Set<string>();
-  return rows.filter((row) => {
-    if (taken.has(row.fingerprint)) return true;
-    if (taken.size >= max) return false;
-    taken.add(row.fingerprint);
-    return true;
-  });
-}
-
 /**
  * The destinations with a pending outbox row for the alert_state row `s`, newline-separated
  * (index alert_outbox_fingerprint). Keys as store/alerts.ts destinationKey builds them.
  */
 const AWAITING_SEND = `(SELECT group_concat(k, char(10)) FROM (SELECT DISTINCT o.channel || ':' || o.target AS k FROM alert_outbox o WHERE o.fingerprint = s.fingerprint AND o.status = 'pending'))`;
-
-interface StateRow {
-  awaiting_send: string | null;
-  fingerprint: string;
-  project_id: number;
-  issue_id: number | null;
-  tier: string;
-  cooldown_until: number;
-  pending_tier: string | null;
-  pending_reasons: string | null;
-  last_enqueued_at: number | null;
-  last_sent_at: number | null;
-  events_at_last: number;
-  users_at_last: number;
-  repeat_at: number | null;
-  acked_at: number | null;
-  acked_by: string | null;
-}
-
-const numOrNull = (v: number | bigint | null) => (v === null ? null : Number(v));
-
-function toState(r: StateRow): AlertState {
-  return {
-    fingerprint: r.fingerprint,
-    projectId: Number(r.project_id),
-    issueId: numOrNull(r.issue_id),
-    tier: r.tier as AlertTier,
-    cooldownUntil: Number(r.cooldown_until),
-    pending: r.pending_tier ? { tier: r.pending_tier as AlertTier, reasons: JSON.parse(r.pending_reasons ?? '[]') } : null,
-    lastEnqueuedAt: numOrNull(r.last_enqueued_at),
-    lastSentAt: numOrNull(r.last_sent_at),
-    eventsAtLast: Number(r.events_at_last),
-    usersAtLast: Number(r.users_at_last),
-    repeatAt: numOrNull(r.repeat_at),
-    ackedAt: numOrNull(r.acked_at),
-    ackedBy: r.acked_by,
-    awaitingSend: r.awaiting_send ? r.awaiting_send.split('\n') : [],
-  };
-}
-
-interface OutboxDbRow {
-  id: number;
-  project_id: number;
-  issue_id: number | null;
-  fingerprint: string;
-  channel: string;
-  target: string;
-  tier: string;
-  reasons: string;
-  status: string;
-  created_at: number;
-  not_before: number;
-  next_attempt_at: number;
-  attempts: number;
-  internal_failures: number;
-  claimed_by: string | null;
-  claimed_until: number | null;
-  sent_at: number | null;
-  message_id: string | null;
-  last_error: string | null;
-  body: string | null;
-  dedupe_key: string | null;
-}
-
-function toOutbox(r: OutboxDbRow): OutboxRow {
-  return {
-    id: Number(r.id),
-    projectId: Number(r.project_id),
-    issueId: numOrNull(r.issue_id),
-    fingerprint: r.fingerprint,
-    channel: r.channel as ChannelKind,
-    target: r.target,
-    tier: r.tier as AlertTier,
-    reasons: JSON.parse(r.reasons) as AlertReason[],
-    status: r.status as OutboxStatus,
-    createdAt: Number(r.created_at),
-    notBefore: Number(r.not_before),
-    nextAttemptAt: Number(r.next_attempt_at),
-    attempts: Number(r.attempts),
-    internalFailures: Number(r.internal_failures),
-    claimedBy: r.claimed_by,
-    claimedUntil: numOrNull(r.claimed_until),
-    sentAt: numOrNull(r.sent_at),
-    messageId: r.message_id,
-    lastError: r.last_error,
-    body: r.body === null ? null : (JSON.parse(r.body) as OutboxBody),
-    dedupeKey: r.dedupe_key,
-  };
-}
-
-interface ChangeRow {
-  id: number;
-  project_id: number;
-  issue_id: number;
-  created: number;
-  regressed: number;
-  unignored: number;
-  new_events: number;
-  issue_status: string;
-  issue_level: string;
-  event_level: string;
-  digested_at: number;
-}
-
-function toChange(r: ChangeRow): FeedChange {
-  return {
-    id: Number(r.id),
-    projectId: Number(r.project_id),
-    issueId: Number(r.issue_id),
-    created: Boolean(r.created),
-    regressed: Boolean(r.regressed),
-    unignored: Boolean(r.unignored),
-    newEvents: Number(r.new_events),
-    status: r.issue_status as IssueStatus,
-    level: r.issue_level as Level,
-    eventLevel: r.event_level as Level,
-    digestedAt: Number(r.digested_at),
-  };
-}
-
-interface TargetRow {
-  channel: ChannelKind;
-  target: string;
-  disabled_at: number | null;
-  disabled_reason: string | null;
-  migrated_to: string | null;
-  next_send_at: number;
-  window_start: number;
-  window_count: number;
-  last_ok_at: number | null;
-  last_error: string | null;
-}
-
-function toTarget(r: TargetRow): AlertTarget {
-  return {
-    channel: r.channel,
-    target: r.target,
-    disabledAt: numOrNull(r.disabled_at),
-    disabledReason: r.disabled_reason,
-    migratedTo: r.migrated_to,
-    nextSendAt: Number(r.next_send_at),
-    lastOkAt: numOrNull(r.last_ok_at),
-    lastError: r.last_error,
-  };
-}
-
-interface MessageRow {
-  id: number;
-  channel: string;
-  target: string;
-  message_id: string;
-  thread_id: number | null;
-  project_id: number;
-  issue_ids: string;
-  items: string;
-  actions: string;
-  created_at: number;
-}
-
-function toMessage(r: MessageRow): SentMessage {
-  return {
-    id: Number(r.id),
-    channel: r.channel as ChannelKind,
-    target: r.target,
-    messageId: r.message_id,
-    threadId: numOrNull(r.thread_id),
-    projectId: Number(r.project_id),
-    issueIds: JSON.parse(r.issue_ids) as number[],
-    items: JSON.parse(r.items),
-    actions: JSON.parse(r.actions) as MessageAction[],
-    createdAt: Number(r.created_at),
-  };
-}
-
-interface SilenceRow {
-  id: number;
-  project_id: number | null;
-  issue_id: number | null;
-  ends_at: number;
-  created_by: string;
-  reason: string | null;
-  created_at: number;
-}
-
-interface LogRow {
-  at: number;
-  project_id: number;
-  issue_id: number | null;
-  fingerprint: string;
-  tier: string;
-  reasons: string;
-  outcome: string;
-}

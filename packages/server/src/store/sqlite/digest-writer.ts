@@ -1,8 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { NormalizedEvent } from '../../digest/types.js';
-import type { IssueChange } from '../model.js';
+import type { Issue, IssueChange, NormalizedEvent } from '../model.js';
 import { toIssue, type IssueRow } from '../rows.js';
-import type { DigestedRow } from '../store.js';
+import type { BatchEvent, DigestedRow, IssueLifecycle, ReleaseFirstSeen, ReleaseRef } from '../store.js';
 
 type Db = BetterSqlite3.Database;
 type EventWrite = Extract<DigestedRow, { kind: 'event' }>;
@@ -10,21 +9,10 @@ type EventWrite = Extract<DigestedRow, { kind: 'event' }>;
 /** Tags worth indexing per issue; more than this per event are kept in the event only. */
 const MAX_INDEXED_TAGS = 24;
 
-const LEVEL_RANK: Record<string, number> = { debug: 0, info: 1, warning: 2, error: 3, fatal: 4 };
-
-/** An issue as the batch is changing it, written back once at the end of the batch. */
-interface IssueDraft {
-  row: IssueRow;
-  created: boolean;
-  regressed: boolean;
-  unignored: boolean;
-  newEvents: number;
-  lastEvent: NormalizedEvent;
-}
-
 /**
  * Applies one digest batch on SQLite. SQLite has a single writer: the whole batch is one short
  * transaction run by the caller; each touched issue is read once and written once per batch.
+ * It only reads and writes: what the events do to their issues is the lifecycle's decision.
  */
 export class SqliteDigestWriter {
   private readonly stmt;
@@ -42,10 +30,9 @@ export class SqliteDigestWriter {
       insertIssue: db.prepare(
         `INSERT INTO issues (project_id, short_number, grouping_version, fingerprint, title, culprit, level, status,
            origin, first_seen, last_seen, event_count, user_count, first_release, last_release, http_status)
-         VALUES (@project_id, @short_number, @grouping_version, @fingerprint, @title, @culprit, @level, 'new',
-           @origin, @first_seen, @last_seen, 0, 0, @first_release, @last_release, @http_status)
-         RETURNING id`,
-      ).pluck(),
+         VALUES (@project_id, @short_number, @grouping_version, @fingerprint, @title, @culprit, @level, @status,
+           @origin, @first_seen, @last_seen, @event_count, @user_count, @first_release, @last_release, @http_status)`,
+      ),
       updateIssue: db.prepare(
         `UPDATE issues SET title = @title, culprit = @culprit, level = @level, status = @status, origin = @origin,
            last_seen = @last_seen, event_count = @event_count, user_count = @user_count,
@@ -94,18 +81,26 @@ export class SqliteDigestWriter {
    * alert engine's change feed, so a change committed here is never lost to a crash before the
    * engine has evaluated it.
    */
-  apply(rows: DigestedRow[], now: number): IssueChange[] {
-    const drafts = new Map<string, IssueDraft>();
-    const tagCounts = new Map<string, { issueId: number; key: string; value: string; count: number; lastSeen: number }>();
+  apply(rows: DigestedRow[], now: number, lifecycle: IssueLifecycle): IssueChange[] {
+    const issues = new Map<string, BatchEvent['into']>();
+    const seen = new Set<string>();
+    const events: { row: EventWrite; batch: BatchEvent }[] = [];
     for (const row of rows) {
-      if (row.kind === 'event') this.applyEvent(row, drafts, tagCounts, now);
-      else if (row.kind === 'attachment') this.applyAttachment(row, now);
+      if (row.kind === 'event') {
+        const batch = this.readEvent(row, issues, seen, lifecycle);
+        if (batch) events.push({ row, batch });
+      } else if (row.kind === 'attachment') this.applyAttachment(row, now);
       else this.stmt.countItem.run(row.projectId, `rejected:${row.reason}`, 1);
     }
-    for (const t of tagCounts.values()) this.stmt.upsertTag.run(t.issueId, t.key, t.value, t.count, t.lastSeen);
-    const changes = [...drafts.values()].map((d) => this.writeIssue(d));
+    if (events.length === 0) return [];
+    const batchEvents = events.map((e) => e.batch);
+    const { changes, releases } = lifecycle.digestIssues(batchEvents, this.knownReleases(lifecycle.releasesToCompare(batchEvents)), now);
+    for (const r of releases) this.stmt.insertRelease.run(r.projectId, r.version, r.firstSeen);
+    for (const { row, batch } of events) this.stmt.insertEvent.run(eventParams(row, batch.into.issue.id));
+    this.countTags(events);
     for (const c of changes) {
       const { issue } = c;
+      this.stmt.updateIssue.run(issueParams(issue));
       this.stmt.insertChange.run(issue.projectId, issue.id, +c.created, +c.regressed, +c.unignored, c.newEvents, issue.status, issue.level, c.lastEvent.level, now);
     }
     return changes;
@@ -117,134 +112,100 @@ export class SqliteDigestWriter {
     this.stmt.insertAttachment.run(row.projectId, row.eventId, row.filename, row.contentType, row.data.length, row.data, now);
   }
 
-  private applyEvent(row: EventWrite, drafts: Map<string, IssueDraft>, tagCounts: Map<string, any>, now: number): void {
+  /**
+   * Reads what the lifecycle needs about one event: its issue (created if it is the first event of
+   * one) and whether its user is new to the issue. Null for an event stored already (an SDK retry,
+   * or a batch re-digested after a crash), which is counted and skipped.
+   */
+  private readEvent(row: EventWrite, issues: Map<string, BatchEvent['into']>, seen: Set<string>, lifecycle: IssueLifecycle): BatchEvent | null {
     const { event } = row;
-    if (this.stmt.eventExists.get(row.projectId, event.eventId)) {
+    const id = `${row.projectId}:${event.eventId}`;
+    if (seen.has(id) || this.stmt.eventExists.get(row.projectId, event.eventId)) {
       this.stmt.countItem.run(row.projectId, 'duplicate_event', 1);
-      return; // an SDK retry of an event we already have
+      return null;
     }
-    if (event.release) this.stmt.insertRelease.run(row.projectId, event.release, event.timestamp);
-    const draft = this.draftFor(row, drafts);
-    this.advanceIssue(draft, row, now);
-    this.stmt.insertEvent.run(eventParams(row, Number(draft.row.id)));
-    if (event.userKey && this.stmt.insertIssueUser.run(draft.row.id, event.userKey).changes > 0) {
-      draft.row.user_count = Number(draft.row.user_count) + 1;
-    }
-    for (const [key, value] of indexedTags(event)) {
-      const id = `${draft.row.id}\u0000${key}\u0000${value}`;
-      const entry = tagCounts.get(id);
-      if (entry) {
-        entry.count += 1;
-        entry.lastSeen = Math.max(entry.lastSeen, event.timestamp);
-      } else tagCounts.set(id, { issueId: Number(draft.row.id), key, value, count: 1, lastSeen: event.timestamp });
-    }
-  }
-
-  private draftFor(row: EventWrite, drafts: Map<string, IssueDraft>): IssueDraft {
+    seen.add(id);
     const key = `${row.projectId}:${row.groupingVersion}:${row.fingerprint}`;
-    let draft = drafts.get(key);
-    if (draft) return draft;
-    let issueRow = this.stmt.findIssue.get(row.projectId, row.groupingVersion, row.fingerprint) as IssueRow | undefined;
-    const created = !issueRow;
-    if (!issueRow) {
-      this.createIssue(row);
-      issueRow = this.stmt.findIssue.get(row.projectId, row.groupingVersion, row.fingerprint) as IssueRow;
+    let into = issues.get(key);
+    if (!into) {
+      into = this.findOrCreateIssue(row, lifecycle);
+      issues.set(key, into);
     }
-    draft = { row: issueRow, created, regressed: false, unignored: false, newEvents: 0, lastEvent: row.event };
-    drafts.set(key, draft);
-    return draft;
+    const newUser = !!event.userKey && this.stmt.insertIssueUser.run(into.issue.id, event.userKey).changes > 0;
+    return { into, event, newUser };
   }
 
-  private createIssue(row: EventWrite): void {
-    const e = row.event;
+  private findOrCreateIssue(row: EventWrite, lifecycle: IssueLifecycle): BatchEvent['into'] {
+    const found = this.stmt.findIssue.get(row.projectId, row.groupingVersion, row.fingerprint) as IssueRow | undefined;
+    if (found) return { issue: toIssue(found), created: false };
+    const o = lifecycle.openingState(row.event);
     this.stmt.insertIssue.run({
       project_id: row.projectId,
       short_number: this.stmt.nextShortNumber.get(row.projectId),
       grouping_version: row.groupingVersion,
       fingerprint: row.fingerprint,
-      title: e.title,
-      culprit: e.culprit,
-      level: e.level,
-      origin: e.origin,
-      first_seen: e.timestamp,
-      last_seen: e.timestamp,
-      first_release: e.release,
-      last_release: e.release,
-      http_status: e.request?.statusCode ?? null,
+      title: o.title,
+      culprit: o.culprit,
+      level: o.level,
+      status: o.status,
+      origin: o.origin,
+      first_seen: o.firstSeen,
+      last_seen: o.lastSeen,
+      event_count: o.eventCount,
+      user_count: o.userCount,
+      first_release: o.firstRelease,
+      last_release: o.lastRelease,
+      http_status: o.httpStatus,
     });
+    const created = this.stmt.findIssue.get(row.projectId, row.groupingVersion, row.fingerprint) as IssueRow;
+    return { issue: toIssue(created), created: true };
   }
 
-  /** Counts the event into the issue and applies regression and un-ignore rules. */
-  private advanceIssue(draft: IssueDraft, row: EventWrite, now: number): void {
-    const issue = draft.row;
-    const e = row.event;
-    issue.event_count = Number(issue.event_count) + 1;
-    issue.last_seen = Math.max(Number(issue.last_seen), e.timestamp);
-    if ((LEVEL_RANK[e.level] ?? 3) > (LEVEL_RANK[issue.level] ?? 3)) issue.level = e.level;
-    if (e.release) issue.last_release = e.release;
-    if (e.origin) issue.origin = e.origin;
-    if (e.request?.statusCode) issue.http_status = e.request.statusCode;
-    draft.newEvents += 1;
-    draft.lastEvent = e;
-
-    if (issue.status === 'resolved' && !this.isFromOlderRelease(row.projectId, e.release, issue.resolved_in_release)) {
-      issue.status = 'new';
-      issue.regressed = 1;
-      issue.resolved_at = null;
-      draft.regressed = true;
-    } else if (issue.status === 'ignored' && ignoreEnded(issue, now)) {
-      issue.status = 'new';
-      issue.ignore_until = null;
-      issue.ignore_until_count = null;
-      draft.unignored = true;
+  /** The first-seen times the store has of the releases the lifecycle will compare. */
+  private knownReleases(wanted: ReleaseRef[]): ReleaseFirstSeen[] {
+    const known: ReleaseFirstSeen[] = [];
+    for (const r of wanted) {
+      const firstSeen = this.stmt.releaseFirstSeen.get(r.projectId, r.version) as number | undefined;
+      if (firstSeen !== undefined) known.push({ ...r, firstSeen: Number(firstSeen) });
     }
+    return known;
   }
 
-  /**
-   * True when the event comes from a release first seen before the release the fix shipped in
-   * (or the fix release has not been seen at all yet: every event is then from an older build).
-   */
-  private isFromOlderRelease(projectId: number, eventRelease: string | null, fixRelease: string | null): boolean {
-    if (!fixRelease || !eventRelease || eventRelease === fixRelease) return false;
-    const fixSeen = this.stmt.releaseFirstSeen.get(projectId, fixRelease) as number | undefined;
-    if (fixSeen === undefined) return true;
-    const eventSeen = this.stmt.releaseFirstSeen.get(projectId, eventRelease) as number | undefined;
-    return eventSeen !== undefined && Number(eventSeen) < Number(fixSeen);
-  }
-
-  private writeIssue(draft: IssueDraft): IssueChange {
-    const r = draft.row;
-    this.stmt.updateIssue.run({
-      id: r.id,
-      title: r.title,
-      culprit: r.culprit,
-      level: r.level,
-      status: r.status,
-      origin: r.origin,
-      last_seen: r.last_seen,
-      event_count: r.event_count,
-      user_count: r.user_count,
-      last_release: r.last_release,
-      resolved_at: r.resolved_at,
-      regressed: r.regressed,
-      ignore_until: r.ignore_until,
-      ignore_until_count: r.ignore_until_count,
-      http_status: r.http_status,
-    });
-    return {
-      issue: toIssue(r),
-      created: draft.created,
-      regressed: draft.regressed,
-      unignored: draft.unignored,
-      newEvents: draft.newEvents,
-      lastEvent: draft.lastEvent,
-    };
+  /** Tags are counted in memory and upserted once per (issue, key, value) per batch. */
+  private countTags(events: { batch: BatchEvent }[]): void {
+    const counts = new Map<string, { issueId: number; key: string; value: string; count: number; lastSeen: number }>();
+    for (const { batch: { into, event } } of events) {
+      for (const [key, value] of indexedTags(event)) {
+        const id = `${into.issue.id}\u0000${key}\u0000${value}`;
+        const entry = counts.get(id);
+        if (entry) {
+          entry.count += 1;
+          entry.lastSeen = Math.max(entry.lastSeen, event.timestamp);
+        } else counts.set(id, { issueId: into.issue.id, key, value, count: 1, lastSeen: event.timestamp });
+      }
+    }
+    for (const t of counts.values()) this.stmt.upsertTag.run(t.issueId, t.key, t.value, t.count, t.lastSeen);
   }
 }
 
-function ignoreEnded(issue: IssueRow, now: number): boolean {
-  if (issue.ignore_until !== null && Number(issue.ignore_until) <= now) return true;
-  return issue.ignore_until_count !== null && Number(issue.event_count) >= Number(issue.ignore_until_count);
+function issueParams(issue: Issue) {
+  return {
+    id: issue.id,
+    title: issue.title,
+    culprit: issue.culprit,
+    level: issue.level,
+    status: issue.status,
+    origin: issue.origin,
+    last_seen: issue.lastSeen,
+    event_count: issue.eventCount,
+    user_count: issue.userCount,
+    last_release: issue.lastRelease,
+    resolved_at: issue.resolvedAt,
+    regressed: issue.regressed ? 1 : 0,
+    ignore_until: issue.ignoreUntil,
+    ignore_until_count: issue.ignoreUntilCount,
+    http_status: issue.httpStatus,
+  };
 }
 
 /** Tags indexed for `tag:value` search, plus environment and release as pseudo-tags. */

@@ -8,7 +8,7 @@ import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Pr
 import { newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
 import { parseShortId, toIssue, toProject, toStoredEvent, type IssueRow } from '../rows.js';
 import type { Database } from '../schema.js';
-import type { ClientDiscard, ClientDiscardTotal, DigestedRow, HourlyCount, IssueFilter, IssueSearch, IssueTagSummary, NewProject, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
+import type { ClientDiscard, ClientDiscardTotal, DigestedRow, HourlyCount, IssueFilter, IssueLifecycle, IssueSearch, IssueTagSummary, NewProject, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
 import { SqliteDigestWriter } from './digest-writer.js';
 import { withStatementCache } from './statement-cache.js';
 import { SpoolFile, spoolFileFor, toSpoolRow, type SpoolDbRow } from './spool-file.js';
@@ -161,7 +161,10 @@ export class SqliteStore implements Store {
     return this.spool.count();
   }
 
-  async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[]): Promise<{ rows: number; changes: IssueChange[] }> {
+  async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle): Promise<{ rows: number; changes: IssueChange[] }> {
+    // Tests run from source without type checks: a caller that forgot the lifecycle must fail here,
+    // loudly and before any row is taken, not as a failure of every row inside the transaction.
+    if (typeof lifecycle?.digestIssues !== 'function') throw new TypeError('digestBatch needs the issue lifecycle (digest/lifecycle.ts issueLifecycle)');
     // Read and digest OUTSIDE the write transaction, so the write lock is held only for the writes.
     const rows = this.spool.oldest(limit);
     if (rows.length === 0) return { rows: 0, changes: [] };
@@ -169,7 +172,7 @@ export class SqliteStore implements Store {
     const changes = this.db
       .transaction(() => {
         this.writer ??= new SqliteDigestWriter(this.db); // prepared once the schema exists
-        return this.writer.apply(writes, Date.now());
+        return this.writer.apply(writes, Date.now(), lifecycle);
       })
       .immediate(); // a deferred transaction that reads first fails with SQLITE_BUSY_SNAPSHOT under a concurrent writer
     // Second file, second transaction: a crash before it re-digests rows whose events are stored

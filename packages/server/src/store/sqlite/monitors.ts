@@ -1,67 +1,8 @@
 import type Sqlite from 'better-sqlite3';
-import type {
-  Flip,
-  LatencyMinute,
-  Monitor,
-  MonitorFilter,
-  MonitorStore,
-  NewMonitor,
-  MonitorSource,
-  NewNotification,
-  Notification,
-  NotificationStatus,
-  Refusal,
-  RefusalReason,
-  RuleState,
-  SettingName,
-  SettingsChange,
-  Transition,
-} from '../monitors.js';
+import type { Flip, LatencyMinute, Monitor, MonitorFilter, MonitorStore, NewMonitor, MonitorSource, NewNotification, Notification, NotificationStatus, Refusal, RefusalReason, RuleState, SettingsChange, Transition } from '../monitors.js';
+import { addBuckets, firstDeadline, manualFieldsAfter, newMonitorColumns, settingAssignments, stateAssignments } from '../monitor-rules.js';
+import { JOINED, monitorWhere, toFlip, toMonitor, toNotification, toRefusal, toRuleState, type FlipRow, type MonitorRow, type NotificationRow, type RefusalRow, type RuleRow } from '../monitor-rows.js';
 
-/** Column of each state field that a Transition may set (anything else is refused). */
-const STATE_COLUMNS: Record<string, string> = {
-  status: 'status',
-  failures: 'failures',
-  successes: 'successes',
-  deadline: 'deadline',
-  lastPingAt: 'last_ping_at',
-  lastOkAt: 'last_ok_at',
-  lastReason: 'last_reason',
-  downSince: 'down_since',
-  downReason: 'down_reason',
-  alertSent: 'alert_sent',
-  polling: 'polling',
-  gauges: 'gauges',
-  conflictsTotal: 'conflicts_total',
-  conflictSince: 'conflict_since',
-  conflictAlerted: 'conflict_alerted',
-  updatedAt: 'updated_at',
-};
-
-/** Column of each setting (and the source) a settings change may write. */
-const SETTING_COLUMNS: Record<string, string> = {
-  source: 'source',
-  periodMs: 'period_ms',
-  graceMs: 'grace_ms',
-  schedule: 'schedule',
-  timezone: 'timezone',
-  failureThreshold: 'failure_threshold',
-  recoveryThreshold: 'recovery_threshold',
-  url: 'url',
-  timeoutMs: 'timeout_ms',
-  lockKey: 'lock_key',
-};
-
-const DEFAULT_PERIOD_MS = 60_000;
-const DEFAULT_GRACE_MS = 240_000;
-
-/** A monitor's settings joined with one of its states (one row per monitor and environment). */
-const JOINED = `SELECT m.id, m.project_id, m.slug, m.kind, m.source, m.period_ms, m.grace_ms, m.schedule, m.timezone,
-    m.failure_threshold, m.recovery_threshold, m.url, m.timeout_ms, m.lock_key, m.manual_fields, m.created_at,
-    s.id AS state_id, s.environment, s.status, s.failures, s.successes, s.deadline, s.last_ping_at, s.last_ok_at,
-    s.last_reason, s.down_since, s.down_reason, s.alert_sent, s.polling, s.gauges, s.conflicts_total,
-    s.conflict_since, s.conflict_alerted, s.updated_at
-  FROM monitor_states s JOIN monitors m ON m.id = s.monitor_id`;
 
 /**
  * MonitorStore on SqliteStore's better-sqlite3 connection. Settings live in `monitors`, state per
@@ -93,29 +34,11 @@ export class SqliteMonitorStore implements MonitorStore {
       .prepare(
         `INSERT INTO monitors (project_id, slug, kind, source, period_ms, grace_ms, schedule, timezone, failure_threshold,
            recovery_threshold, url, timeout_ms, lock_key, manual_fields, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (@project_id, @slug, @kind, @source, @period_ms, @grace_ms, @schedule, @timezone, @failure_threshold,
+           @recovery_threshold, @url, @timeout_ms, @lock_key, @manual_fields, @created_at, @updated_at)`,
       )
-      .run(
-        input.projectId,
-        input.slug,
-        input.kind,
-        input.source,
-        input.periodMs ?? DEFAULT_PERIOD_MS,
-        input.graceMs ?? DEFAULT_GRACE_MS,
-        input.schedule ?? null,
-        input.timezone ?? null,
-        input.failureThreshold ?? 1,
-        input.recoveryThreshold ?? 1,
-        input.url ?? null,
-        input.timeoutMs ?? null,
-        input.lockKey ?? null,
-        JSON.stringify(input.manualFields ?? []),
-        now,
-        now,
-      );
-    const monitorId = Number(info.lastInsertRowid);
-    // A new heartbeat monitor waits for its first ping (no deadline); an uptime monitor is probed at once.
-    const stateId = this.insertState(monitorId, null, input.kind === 'uptime' ? now : null, now);
+      .run(newMonitorColumns(input, now));
+    const stateId = this.insertState(Number(info.lastInsertRowid), null, firstDeadline(input.kind, now), now);
     return toMonitor(this.byState.get(stateId) as MonitorRow);
   }
 
@@ -223,18 +146,10 @@ export class SqliteMonitorStore implements MonitorStore {
       const current = toMonitor(row);
       const wanted = change(current);
       if (!wanted) return current;
-      const entries = Object.entries(wanted.set).filter(([, v]) => v !== undefined);
-      const manual = new Set(current.manualFields);
-      for (const f of wanted.manual ?? []) manual.add(f);
-      for (const f of wanted.unmanual ?? []) manual.delete(f);
-      const sets = entries.map(([k]) => {
-        const column = SETTING_COLUMNS[k];
-        if (!column) throw new Error(`monitor setting ${k} cannot be changed`);
-        return `${column} = ?`;
-      });
+      const sets = settingAssignments(wanted.set);
       this.db
-        .prepare(`UPDATE monitors SET ${[...sets, 'manual_fields = ?', 'updated_at = ?'].join(', ')} WHERE id = ?`)
-        .run(...entries.map(([, v]) => toColumn(v)), JSON.stringify([...manual].sort()), now, monitorId);
+        .prepare(`UPDATE monitors SET ${[...sets.map(([column]) => `${column} = ?`), 'manual_fields = ?', 'updated_at = ?'].join(', ')} WHERE id = ?`)
+        .run(...sets.map(([, value]) => value), JSON.stringify(manualFieldsAfter(current, wanted)), now, monitorId);
       return toMonitor(this.firstState.get(monitorId) as MonitorRow);
     });
   }
@@ -244,17 +159,11 @@ export class SqliteMonitorStore implements MonitorStore {
   }
 
   async transition(t: Transition): Promise<boolean> {
-    const entries = Object.entries(t.set).filter(([, v]) => v !== undefined);
-    const sets = entries.map(([k]) => {
-      const column = STATE_COLUMNS[k];
-      if (!column) throw new Error(`monitor field ${k} cannot be set by a transition`);
-      return `${column} = ?`;
-    });
-    const values = entries.map(([, v]) => toColumn(v));
+    const sets = stateAssignments(t.set);
     return this.tx(() => {
       const changed = this.db
-        .prepare(`UPDATE monitor_states SET ${sets.join(', ')} WHERE id = ? AND status = ? AND updated_at = ?`)
-        .run(...values, t.stateId, t.expect.status, t.expect.updatedAt).changes;
+        .prepare(`UPDATE monitor_states SET ${sets.map(([column]) => `${column} = ?`).join(', ')} WHERE id = ? AND status = ? AND updated_at = ?`)
+        .run(...sets.map(([, value]) => value), t.stateId, t.expect.status, t.expect.updatedAt).changes;
       if (changed !== 1) return false;
       if (t.flip) {
         const owner = this.db
@@ -283,11 +192,14 @@ export class SqliteMonitorStore implements MonitorStore {
   }
 
   async countRefusal(projectId: number, reason: RefusalReason, at: number, slug: string | null, detail: string | null, count = 1): Promise<void> {
+    // Order-free: processes report in any order, the earliest time stays first and the latest refusal's details stay last.
     this.db
       .prepare(
         `INSERT INTO monitor_refusals (project_id, reason, count, first_at, last_at, last_slug, last_detail) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (project_id, reason) DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at,
-           last_slug = excluded.last_slug, last_detail = excluded.last_detail`,
+         ON CONFLICT (project_id, reason) DO UPDATE SET count = count + excluded.count,
+           first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at),
+           last_slug = CASE WHEN excluded.last_at >= last_at THEN excluded.last_slug ELSE last_slug END,
+           last_detail = CASE WHEN excluded.last_at >= last_at THEN excluded.last_detail ELSE last_detail END`,
       )
       .run(projectId, reason, count, at, at, slug, detail);
   }
@@ -296,14 +208,14 @@ export class SqliteMonitorStore implements MonitorStore {
     const rows = (projectId === undefined
       ? this.db.prepare('SELECT * FROM monitor_refusals ORDER BY project_id, reason').all()
       : this.db.prepare('SELECT * FROM monitor_refusals WHERE project_id = ? ORDER BY reason').all(projectId)) as RefusalRow[];
-    return rows.map((r) => ({ projectId: r.project_id, reason: r.reason as RefusalReason, count: r.count, firstAt: r.first_at, lastAt: r.last_at, lastSlug: r.last_slug, lastDetail: r.last_detail }));
+    return rows.map(toRefusal);
   }
 
   async flips(monitorId: number, opts: { limit?: number; since?: number } = {}): Promise<Flip[]> {
     const rows = this.db
       .prepare('SELECT * FROM monitor_flips WHERE monitor_id = ? AND at >= ? ORDER BY at DESC, id DESC LIMIT ?')
       .all(monitorId, opts.since ?? 0, opts.limit ?? 100) as FlipRow[];
-    return rows.map((r) => ({ id: r.id, monitorId: r.monitor_id, projectId: r.project_id, at: r.at, from: r.from_status as Flip['from'], to: r.to_status as Flip['to'], reason: r.reason, environment: r.environment }));
+    return rows.map(toFlip);
   }
 
   private insertNotification(n: NewNotification): number {
@@ -358,8 +270,7 @@ export class SqliteMonitorStore implements MonitorStore {
         this.db.prepare('INSERT INTO monitor_latency (project_id, minute, buckets, count, sum_ms) VALUES (?, ?, ?, ?, ?)').run(projectId, minute, JSON.stringify(buckets), count, sumMs);
         return;
       }
-      const merged = JSON.parse(row.buckets) as number[];
-      buckets.forEach((n, i) => (merged[i] = (merged[i] ?? 0) + n));
+      const merged = addBuckets(JSON.parse(row.buckets) as number[], buckets);
       this.db
         .prepare('UPDATE monitor_latency SET buckets = ?, count = count + ?, sum_ms = sum_ms + ? WHERE project_id = ? AND minute = ?')
         .run(JSON.stringify(merged), count, sumMs, projectId, minute);
@@ -408,175 +319,4 @@ export class SqliteMonitorStore implements MonitorStore {
   async setValue(key: string, value: string): Promise<void> {
     this.db.prepare('INSERT INTO monitor_kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
   }
-}
-
-interface MonitorRow {
-  id: number;
-  project_id: number;
-  slug: string;
-  kind: string;
-  source: string;
-  manual_fields: string;
-  state_id: number;
-  environment: string | null;
-  status: string;
-  period_ms: number;
-  grace_ms: number;
-  schedule: string | null;
-  timezone: string | null;
-  failure_threshold: number;
-  recovery_threshold: number;
-  failures: number;
-  successes: number;
-  deadline: number | null;
-  last_ping_at: number | null;
-  last_ok_at: number | null;
-  last_reason: string | null;
-  down_since: number | null;
-  down_reason: string | null;
-  alert_sent: number;
-  url: string | null;
-  timeout_ms: number | null;
-  lock_key: string | null;
-  polling: string | null;
-  gauges: string | null;
-  conflicts_total: number;
-  conflict_since: number | null;
-  conflict_alerted: number;
-  created_at: number;
-  updated_at: number;
-}
-
-interface FlipRow {
-  id: number;
-  monitor_id: number;
-  project_id: number;
-  at: number;
-  from_status: string;
-  to_status: string;
-  reason: string | null;
-  environment: string | null;
-}
-
-interface RefusalRow {
-  project_id: number;
-  reason: string;
-  count: number;
-  first_at: number;
-  last_at: number;
-  last_slug: string | null;
-  last_detail: string | null;
-}
-
-interface NotificationRow {
-  id: number;
-  project_id: number;
-  monitor_id: number | null;
-  fingerprint: string;
-  kind: string;
-  text: string;
-  payload: string;
-  status: string;
-  done_targets: string;
-  attempts: number;
-  next_attempt_at: number;
-  created_at: number;
-  sent_at: number | null;
-  last_error: string | null;
-}
-
-interface RuleRow {
-  fingerprint: string;
-  project_id: number;
-  rule: string;
-  state: string;
-  since: number | null;
-  value: number | null;
-  updated_at: number;
-}
-
-function toColumn(value: unknown): unknown {
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  if (value !== null && typeof value === 'object') return JSON.stringify(value);
-  return value;
-}
-
-function toMonitor(r: MonitorRow): Monitor {
-  return {
-    id: r.id,
-    projectId: r.project_id,
-    slug: r.slug,
-    kind: r.kind as Monitor['kind'],
-    source: r.source as Monitor['source'],
-    manualFields: JSON.parse(r.manual_fields) as SettingName[],
-    stateId: r.state_id,
-    environment: r.environment,
-    status: r.status as Monitor['status'],
-    periodMs: r.period_ms,
-    graceMs: r.grace_ms,
-    schedule: r.schedule,
-    timezone: r.timezone,
-    failureThreshold: r.failure_threshold,
-    recoveryThreshold: r.recovery_threshold,
-    failures: r.failures,
-    successes: r.successes,
-    deadline: r.deadline,
-    lastPingAt: r.last_ping_at,
-    lastOkAt: r.last_ok_at,
-    lastReason: r.last_reason,
-    downSince: r.down_since,
-    downReason: r.down_reason,
-    alertSent: r.alert_sent === 1,
-    url: r.url,
-    timeoutMs: r.timeout_ms,
-    lockKey: r.lock_key,
-    polling: r.polling ? (JSON.parse(r.polling) as Record<string, unknown>) : null,
-    gauges: r.gauges ? (JSON.parse(r.gauges) as Record<string, number>) : null,
-    conflictsTotal: r.conflicts_total,
-    conflictSince: r.conflict_since,
-    conflictAlerted: r.conflict_alerted === 1,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function toNotification(r: NotificationRow): Notification {
-  return {
-    id: r.id,
-    projectId: r.project_id,
-    monitorId: r.monitor_id,
-    fingerprint: r.fingerprint,
-    kind: r.kind,
-    text: r.text,
-    payload: JSON.parse(r.payload) as Record<string, unknown>,
-    status: r.status as NotificationStatus,
-    doneTargets: JSON.parse(r.done_targets) as string[],
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    createdAt: r.created_at,
-    sentAt: r.sent_at,
-    lastError: r.last_error,
-  };
-}
-
-function toRuleState(r: RuleRow): RuleState {
-  return { fingerprint: r.fingerprint, projectId: r.project_id, rule: r.rule, state: r.state as RuleState['state'], since: r.since, value: r.value, updatedAt: r.updated_at };
-}
-
-function monitorWhere(filter: MonitorFilter): { where: string; args: unknown[] } {
-  const where: string[] = [];
-  const args: unknown[] = [];
-  if (filter.projectId !== undefined) (where.push('m.project_id = ?'), args.push(filter.projectId));
-  if (filter.kind !== undefined) (where.push('m.kind = ?'), args.push(filter.kind));
-  if (filter.status !== undefined) (where.push('s.status = ?'), args.push(filter.status));
-  if (filter.active) where.push("s.status <> 'paused'");
-  if (filter.pingedBefore !== undefined) (where.push('s.last_ping_at < ?'), args.push(filter.pingedBefore));
-  if (filter.sources?.length) (where.push(`m.source IN (${filter.sources.map(() => '?').join(', ')})`), args.push(...filter.sources));
-  if (filter.environments?.length) {
-    const named = filter.environments.filter((e): e is string => e !== null);
-    const parts = [...(filter.environments.includes(null) ? ['s.environment IS NULL'] : []), ...(named.length ? [`s.environment IN (${named.map(() => '?').join(', ')})`] : [])];
-    where.push(`(${parts.join(' OR ')})`);
-    args.push(...named);
-  }
-  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storeContract } from '../store.contract.js';
 import { SqliteStore } from './index.js';
+import { issueLifecycle } from '../../digest/lifecycle.js';
 
 storeContract('SQLite (a real file in WAL mode)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'botpulse-store-'));
@@ -14,4 +15,4 @@ storeContract('SQLite (a real file in WAL mode)', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+}, issueLifecycle);

@@ -1,5 +1,4 @@
-import type { Level } from '../../digest/types.js';
-import type { IssueStatus } from '../../store/model.js';
+import type { IssueStatus, Level } from '../../store/model.js';
 import type { HourlyCount } from '../../store/store.js';
 import { html, raw, type Html } from '../html.js';
 

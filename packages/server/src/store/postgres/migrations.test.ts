@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { DatabaseUrl } from '../../lib/database-url.js';
+import { createTestSchema, postgresUnavailable, TEST_POSTGRES_URL, type TestSchema } from '../../test-support/postgres.js';
+import { createMigrator } from '../migrations/apply.js';
+import { migrations } from '../migrations/index.js';
+import { PostgresDatabase } from './database.js';
+
+const skip = await postgresUnavailable();
+
+describe('the migrations on PostgreSQL', { skip }, () => {
+  let schema: TestSchema;
+  before(async () => (schema = await createTestSchema('migrations')));
+  after(async () => schema?.drop());
+
+  it('run 001..010 step by step over existing data: hourly counts backfilled and kept by the trigger, item kinds folded, monitor states moved with their ids', async () => {
+    const database = await PostgresDatabase.open(schema.options(), { migrate: false });
+    const { db, pool } = database;
+    const to = (name: string) => createMigrator(db, { schema: schema.name }).migrateTo(name);
+    try {
+      assert.equal((await to('001_initial')).error, undefined);
+      const { rows: [project] } = await pool.query(`INSERT INTO projects (slug, name, public_key, short_id_prefix, created_at) VALUES ('pay', 'Pay', 'k1', 'P', 1) RETURNING id`);
+      const { rows: [issue] } = await pool.query(
+        `INSERT INTO issues (project_id, short_number, grouping_version, fingerprint, title, level, first_seen, last_seen) VALUES ($1, 1, 1, 'fp', 'Boom', 'error', 1, 1) RETURNING id`,
+        [project.id],
+      );
+      const payload = Buffer.from([0, 1, 2, 255, 0x78, 0x9c]);
+      const event = (eventId: string, timestamp: number) =>
+        pool.query(`INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, title, payload) VALUES ($1, $2, $3, $4, $4, 'error', 'Boom', $5)`, [project.id, issue.id, eventId, timestamp, payload]);
+      await event('e1', 3_600_000 * 5 + 1);
+      await event('e2', 3_600_000 * 5 + 2);
+      await pool.query(`INSERT INTO item_counts (project_id, kind, count) VALUES ($1, 'event', 3), ($1, 'made-up', 4), ($1, 'also-made-up', 5), ($1, 'rejected:size', 1)`, [project.id]);
+
+      assert.equal((await to('002_dashboard')).error, undefined);
+      assert.deepEqual((await pool.query('SELECT hour, count FROM issue_hourly')).rows, [{ hour: 5, count: 2 }], 'backfilled from the events');
+      await event('e3', 3_600_000 * 6);
+      assert.deepEqual((await pool.query('SELECT hour, count FROM issue_hourly ORDER BY hour')).rows, [{ hour: 5, count: 2 }, { hour: 6, count: 1 }], 'the trigger counts new events');
+      assert.deepEqual((await pool.query(`SELECT payload FROM events WHERE event_id = 'e1'`)).rows[0].payload, payload, 'payloads are bytea, byte for byte');
+
+      assert.equal((await to('006_monitor_outbox')).error, undefined);
+      for (const [id, slug, status] of [[7, 'poller', 'down'], [8, 'nightly', 'up']] as const) {
+        await pool.query(
+          `INSERT INTO monitors (id, project_id, slug, kind, source, status, period_ms, grace_ms, deadline, created_at, updated_at) VALUES ($1, $2, $3, 'heartbeat', 'api', $4, 60000, 240000, 90000, 100, 200)`,
+          [id, project.id, slug, status],
+        );
+      }
+      assert.equal((await to('010_client_discards')).error, undefined);
+      assert.deepEqual(
+        (await pool.query('SELECT kind, count FROM item_counts ORDER BY kind')).rows,
+        [{ kind: 'event', count: 3 }, { kind: 'rejected:size', count: 1 }, { kind: 'unknown', count: 9 }],
+        'invented item kinds folded into unknown (bigint read as a number)',
+      );
+      assert.deepEqual((await pool.query('SELECT id, monitor_id, status, deadline FROM monitor_states ORDER BY id')).rows, [
+        { id: 7, monitor_id: 7, status: 'down', deadline: 90000 },
+        { id: 8, monitor_id: 8, status: 'up', deadline: 90000 },
+      ]);
+      const { rows: [fresh] } = await pool.query(`INSERT INTO monitor_states (monitor_id, status, created_at, updated_at) VALUES (8, 'new', 1, 1) RETURNING id`);
+      assert.ok(fresh.id > 8, 'the id sequence continues after the copied ids');
+      assert.match((await pool.query(`SELECT manual_fields FROM monitors WHERE id = 8`)).rows[0].manual_fields, /periodMs/);
+
+      await pool.query(`INSERT INTO monitor_latency (project_id, minute, buckets, count, sum_ms) VALUES ($1, 1, '[]', 1, 1234567.891)`, [project.id]);
+      assert.equal((await pool.query('SELECT sum_ms FROM monitor_latency')).rows[0].sum_ms, 1234567.891, 'floats are 8 bytes, as in SQLite');
+      assert.equal(await database.migrate(), 0, 'nothing left to apply');
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('are applied once when several processes start together', async () => {
+    const fresh = await createTestSchema('migrations_race');
+    try {
+      const opened = await Promise.all([1, 2, 3].map(() => PostgresDatabase.open(fresh.options({ poolMax: 2 }))));
+      const { rows } = await opened[0]!.pool.query('SELECT name FROM kysely_migration ORDER BY name');
+      assert.deepEqual(rows.map((r) => r.name), Object.keys(migrations));
+      await Promise.all(opened.map((d) => d.close()));
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('are not thrown off by other sessions creating and dropping schemas meanwhile (parallel test files, other apps)', async () => {
+    const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await admin.connect();
+    let churning = true;
+    const churn = (async () => {
+      for (let i = 0; churning; i++) {
+        const name = `bp_churn_${process.pid}_${i}`;
+        await admin.query(`CREATE SCHEMA ${name}; CREATE TABLE ${name}.t (a int, b text, c bigint); CREATE TABLE ${name}.u (a int)`);
+        await admin.query(`DROP SCHEMA ${name} CASCADE`);
+      }
+    })();
+    try {
+      for (let round = 0; round < 3; round++) {
+        const fresh = await createTestSchema(`migrations_churn_${round}`);
+        try {
+          await (await PostgresDatabase.open(fresh.options({ poolMax: 2 }))).close();
+        } finally {
+          await fresh.drop();
+        }
+      }
+    } finally {
+      churning = false;
+      await churn;
+      await admin.end();
+    }
+  });
+
+  it('never shows the password when PostgreSQL refuses or cannot be reached', async () => {
+    const secret = 'hunter2-' + 'x'.repeat(8);
+    const url = new URL(TEST_POSTGRES_URL);
+    url.password = secret;
+    const noDatabase = new URL(url);
+    noDatabase.pathname = '/bp_no_such_database';
+    const closed = new URL(url);
+    closed.port = '1';
+    for (const target of [noDatabase, closed]) {
+      const dbUrl = new DatabaseUrl(target.toString());
+      await assert.rejects(PostgresDatabase.open({ url: dbUrl, poolMax: 1, statementTimeoutMs: 1000 }), (err: Error) => {
+        assert.ok(err.message.startsWith(`cannot use PostgreSQL at ${dbUrl.redacted}: `), err.message);
+        assert.ok(!err.message.includes(secret) && !JSON.stringify(err).includes(secret), err.message);
+        return true;
+      });
+    }
+  });
+});

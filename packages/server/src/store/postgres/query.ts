@@ -1,0 +1,57 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+
+/**
+ * Small helpers over Kysely's `sql` templates for the PostgreSQL stores: their statements are
+ * written as SQL (as the SQLite stores' are), with every value bound as a parameter.
+ */
+export type Db = Kysely<any>;
+
+export async function all<T>(db: Db, query: RawBuilder<unknown>): Promise<T[]> {
+  return (await query.execute(db)).rows as T[];
+}
+
+export async function one<T>(db: Db, query: RawBuilder<unknown>): Promise<T | undefined> {
+  return (await all<T>(db, query))[0];
+}
+
+/** Rows an INSERT, UPDATE or DELETE changed. */
+export async function changes(db: Db, query: RawBuilder<unknown>): Promise<number> {
+  return Number((await query.execute(db)).numAffectedRows ?? 0n);
+}
+
+/** Key spaces of the transaction advisory locks (first key of pg_advisory_xact_lock(int, int)). */
+export const LOCKS = {
+  /** One alert decision at a time per fingerprint (SQLite: one writer at a time, full stop). */
+  alertFingerprint: 0x6270_0001,
+  /** Counting a project's monitors and creating one under the limit, as one step. */
+  monitorProject: 0x6270_0002,
+  /** Finding, adopting or creating a monitor's state in an environment, as one step. */
+  monitorEnvironments: 0x6270_0003,
+} as const;
+
+/**
+ * Serialises the transactions that take the same (space, key) until they end. A string key is
+ * hashed (hashtext): two keys sharing a hash only wait for each other, they never share a state.
+ */
+export async function lockXact(trx: Db, space: number, key: string | number): Promise<void> {
+  const k = typeof key === 'number' ? sql`${key}::int` : sql`hashtext(${key})`;
+  await sql`SELECT pg_advisory_xact_lock(${space}::int, ${k})`.execute(trx);
+}
+
+/**
+ * A fragment written with `?` placeholders (as the shared SQL builders write them for both
+ * stores), its values bound in order.
+ */
+export function withArgs(text: string, args: readonly unknown[]): RawBuilder<unknown> {
+  const parts = text.split('?');
+  if (parts.length !== args.length + 1) throw new Error(`${parts.length - 1} placeholders for ${args.length} values`);
+  return sql.join(
+    parts.flatMap((part, i) => (i < args.length ? [sql.raw(part), sql`${args[i]}`] : [sql.raw(part)])),
+    sql.raw(''),
+  );
+}
+
+/** PostgreSQL's unique_violation: another process inserted the same key first. */
+export function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '23505';
+}
