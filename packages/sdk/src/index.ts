@@ -5,6 +5,8 @@ export {
   setUser, setExtra, withScope, trace, flush, close, getCurrentScope,
 } from './sdk.js';
 export { BotpulseClient, telegramTags } from './client.js';
+// The event types beforeSend and captureEvent use, so a bot can name them.
+export type { SentryEvent, SentryException, SentryStackFrame, SentryBreadcrumb, SentryLevel, SentryUser } from '@botpulse/protocol';
 export type { BotpulseOptions, EventHint, TraceOptions, ResolvedConfig } from './client.js';
 export { Scope, DEFAULT_MAX_BREADCRUMBS } from './scope.js';
 export type { Breadcrumb } from './scope.js';
