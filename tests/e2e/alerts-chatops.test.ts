@@ -55,7 +55,7 @@ describe('alert buttons and commands', () => {
     await h.post(errorEvent('db-lost', { level: 'fatal' }));
     const first = ((await h.waitForMessages(before + 1)) as ReturnType<AlertHarness['messages']>)[before]!;
     assert.match(first.text ?? '', /CRITICAL/);
-    const all = (await h.waitForMessages(before + 3, 10_000)) as ReturnType<AlertHarness['messages']>;
+    const all = (await h.waitForMessages(before + 3, 60_000)) as ReturnType<AlertHarness['messages']>;
     assert.match(all[before + 1]!.text ?? '', /Still unacknowledged/);
     assert.match(all[before + 2]!.text ?? '', /Still unacknowledged/);
     const issue = await h.issueByFingerprint('db-lost');

@@ -12,7 +12,7 @@ import { SESSION_COOKIE, Sessions } from '../../packages/server/src/web/auth/ses
 import { MonitorHarness, sleep } from './monitors-support/harness.js';
 
 /** Polls `check` until it returns a value (not undefined/false/null) or the deadline passes. */
-async function until<T>(what: string, check: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 15_000): Promise<T> {
+async function until<T>(what: string, check: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -75,7 +75,7 @@ describe('poison events and the alert chat', () => {
     await ping.arrayBuffer();
     assert.equal(ping.status, 200);
 
-    const down = await until('the bot-down message', () => h.alerts().find((m) => /Bot down/.test(m.text) && /poller/.test(m.text)), 20_000);
+    const down = await until('the bot-down message', () => h.alerts().find((m) => /Bot down/.test(m.text) && /poller/.test(m.text)), 60_000);
     assert.ok(down);
     const rows = await until('no pending outbox row', async () => {
       const all = await alerts.outbox({});

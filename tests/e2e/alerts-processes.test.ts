@@ -9,7 +9,7 @@ import { startTestServer, type TestServer } from '../../packages/server/src/test
 import { ALERT_CHAT, alertEnv, errorEvent, postEvent, sleep, startFakeTelegram } from './alerts-support/harness.js';
 import type { FakeTelegram } from '../../packages/fake-telegram/src/index.js';
 
-async function waitUntil(probe: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+async function waitUntil(probe: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -11,22 +11,34 @@ import { freePort } from '../../packages/server/src/test-support/server.js';
 
 const CLI = fileURLToPath(new URL('../../packages/server/dist/cli/main.js', import.meta.url));
 
+/** Answers a round waits for before it kills the server (at least this many are then checked). */
+const KILL_AFTER_ANSWERS = 60;
+
+/** Polls a condition every 20 ms; the deadline only keeps a broken run from hanging. */
+async function waitUntilAsync(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+const waitUntil = (condition: () => boolean, timeoutMs: number, what: string) => waitUntilAsync(async () => condition(), timeoutMs, what);
+
 /** The real `botpulse serve` in its own process, so it can be killed with SIGKILL. */
 async function startServe(dataDir: string, port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, [CLI, 'serve'], {
     env: { ...process.env, BOTPULSE_DATA_DIR: dataDir, BOTPULSE_PORT: String(port), BOTPULSE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  for (let i = 0; i < 200; i++) {
+  await waitUntilAsync(async () => {
     if (child.exitCode !== null) throw new Error(`botpulse serve exited with ${child.exitCode}`);
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return child;
+      return (await fetch(`http://127.0.0.1:${port}/health`)).ok;
     } catch {
-      /* not listening yet */
+      return false; // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('botpulse serve did not start');
+  }, 60_000, 'botpulse serve to start');
+  return child;
 }
 
 const exited = (child: ChildProcess) =>
@@ -70,11 +82,13 @@ describe('crash safety', { skip: !existsSync(CLI) && 'run `npm run build` first 
           /* the server died mid-request: not answered, so not promised */
         }
       };
-      // 8 concurrent senders; the server is killed while they are busy.
+      // 8 concurrent senders; the server is killed while they are busy, once this round has had
+      // KILL_AFTER_ANSWERS answers (a count, not a time: a slow machine just takes longer).
+      const answeredBefore = answered.size;
       const senders = Array.from({ length: 8 }, async (_, s) => {
         for (let i = 0; running.exitCode === null && !running.killed; i++) await sendOne(rounds * 10_000_000 + s * 100_000 + i);
       });
-      await new Promise((r) => setTimeout(r, 1500));
+      await waitUntil(() => answered.size - answeredBefore >= KILL_AFTER_ANSWERS || running.exitCode !== null, 120_000, 'answers before the kill');
       running.kill('SIGKILL');
       await Promise.all(senders);
       await exited(running);
@@ -82,16 +96,13 @@ describe('crash safety', { skip: !existsSync(CLI) && 'run `npm run build` first 
       backlogAtKill = await left.spoolBacklog();
       await left.close();
     }
-    assert.ok(answered.size > 50, `only ${answered.size} events were answered before the kill`);
+    assert.ok(answered.size >= KILL_AFTER_ANSWERS, `only ${answered.size} events were answered before the kill`);
     t.diagnostic(`rounds ${rounds}, sent ${sent}, answered ${answered.size}, left in the spool by the last kill: ${backlogAtKill}`);
     assert.ok(backlogAtKill > 0, `no kill of ${rounds} left undigested events for recovery to digest`);
 
     server = await startServe(dataDir, port);
-    for (let i = 0; i < 400; i++) {
-      const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { backlog: number };
-      if (health.backlog === 0) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const backlog = async () => ((await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { backlog: number }).backlog;
+    await waitUntilAsync(async () => (await backlog()) === 0, 120_000, 'the recovered backlog to be digested');
     server.kill('SIGTERM');
     await exited(server);
 

@@ -36,7 +36,7 @@ describe('the monitors page in a real browser', { skip: chromiumMissing && `${CH
     assert.equal(res.status, 200);
   }
 
-  async function waitFor(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  async function waitFor(what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
     const until = Date.now() + ms;
     while (!(await check())) {
       if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);

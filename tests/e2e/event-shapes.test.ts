@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { jsonItem, serializeEnvelope, type SentryEvent } from '@botpulse/protocol';
+import { jsonItem, serializeEnvelope, type SentryEventPayload } from '@botpulse/protocol';
 import { loadConfig } from '../../packages/server/src/config/load.js';
 import { normalizeEvent } from '../../packages/server/src/digest/normalize.js';
 import { issueLifecycle } from '../../packages/server/src/digest/lifecycle.js';
@@ -204,12 +204,12 @@ async function writeAsOldDigest(store: SqliteStore, projectId: number, sent: Rec
   const eventId = newId();
   const receivedAt = Date.now();
   await store.appendToSpool([{ projectId, kind: 'event', eventId, receivedAt, payload: Buffer.from('{}') }]);
-  const event = normalizeEvent(sent as SentryEvent, { eventId, receivedAt });
+  const event = normalizeEvent(sent as SentryEventPayload, { eventId, receivedAt });
   const payload: Record<string, unknown> = { ...sent, event_id: eventId };
   for (const key of ['exception', 'breadcrumbs']) {
     if (Array.isArray(sent[key])) payload[key] = { values: sent[key] };
   }
-  event.payload = payload as SentryEvent;
+  event.payload = payload as SentryEventPayload;
   const write: DigestedRow = {
     kind: 'event',
     spoolId: 0,

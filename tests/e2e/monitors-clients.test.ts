@@ -25,7 +25,7 @@ async function sentryNode(module: string, dsn: string, ...args: string[]): Promi
   return JSON.parse(stdout) as { sdk: string };
 }
 
-async function waitFor<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, ms = 20_000): Promise<T> {
+async function waitFor<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, ms = 60_000): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const value = await read();
@@ -63,7 +63,9 @@ describe('monitors fed by real clients', () => {
     const points = await waitFor('six segment spans in the latency statistics', () => latency('pay-bot'), (p) => counted(p) >= 6);
     assert.equal(counted(points), 6, 'one per update: the child spans (sendMessage) are not updates');
     const p95 = Math.max(...points.map((p) => p.p95 ?? 0));
-    assert.ok(p95 >= 300 && p95 < 700, `p95 ≈ 400 ms, got ${p95}`);
+    // The spans last 400 ms by the client's timer, longer on a loaded machine, never shorter; the
+    // upper bound only rules out a unit mix-up (seconds read as ms, or the reverse).
+    assert.ok(p95 >= 300 && p95 < 5000, `p95 ≈ 400 ms, got ${p95}`);
     const alerts = await waitFor('the latency alert', async () => h.alerts(), (a) => a.some((m) => /Threshold exceeded/.test(m.text) && /Pay Bot/.test(m.text)));
     assert.match(alerts.find((m) => /Pay Bot/.test(m.text))!.text, /update latency p95/);
   });

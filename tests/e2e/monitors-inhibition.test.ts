@@ -13,7 +13,7 @@ import type { Notification } from '../../packages/server/src/store/monitors.js';
 import { MonitorHarness, sleep } from './monitors-support/harness.js';
 
 /** Polls `check` until it returns a value (not undefined/false) or the deadline passes. */
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
+async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -88,7 +88,7 @@ describe('inhibition: a down heartbeat holds the bot\'s probe and threshold aler
 
     // The bot dies: the heartbeat stops, then its /health fails 3 times in a row.
     await pinger.stop();
-    const [down] = await h.waitForAlerts(1, 15_000);
+    const [down] = await h.waitForAlerts(1, 60_000);
     assert.match(down!.text, /Bot down/);
     assert.match(down!.text, /pay-bot-heartbeat/);
     await h.waitForStatus('pay-bot-heartbeat', 'down');
@@ -115,7 +115,7 @@ describe('inhibition: a down heartbeat holds the bot\'s probe and threshold aler
 
     // The heartbeat comes back: one recovery message.
     pinger.start();
-    const afterRecovery = await h.waitForAlerts(2, 15_000);
+    const afterRecovery = await h.waitForAlerts(2, 60_000);
     assert.match(afterRecovery[1]!.text, /Bot recovered/);
     await h.waitForStatus('pay-bot-heartbeat', 'up');
     assert.equal((await h.api('GET', `/monitors/${heartbeat.id}`)).json.notifications.filter((n: { status: string }) => n.status === 'forwarded').length, 2);
@@ -124,7 +124,7 @@ describe('inhibition: a down heartbeat holds the bot\'s probe and threshold aler
     // due at about the same time, so the outbox sends them as one message of two alerts or as two.
     failing = true;
     const laterText = () => h.alerts().slice(2).map((m) => m.text).join('\n=====\n');
-    await until('the probe and queue alerts', () => /Health check failing/.test(laterText()) && /Threshold exceeded/.test(laterText()), 15_000);
+    await until('the probe and queue alerts', () => /Health check failing/.test(laterText()) && /Threshold exceeded/.test(laterText()), 60_000);
     await until('the second probe down to be recorded as forwarded', () => withStatus('uptime_down', 'forwarded', probe.id));
     await sleep(1500); // more than the outbox's pacing: anything else would have arrived
     const later = laterText();
@@ -218,7 +218,7 @@ describe('409 conflicts from SDK check-ins', () => {
       }
     })();
     try {
-      const [alert] = await h.waitForAlerts(1, 15_000);
+      const [alert] = await h.waitForAlerts(1, 60_000);
       assert.match(alert!.text, /Polling conflict/);
       assert.match(alert!.text, /fight-bot/);
       assert.match(alert!.text, /host bot-box pid 777/);
@@ -267,14 +267,14 @@ describe('inhibition: a probe recovery whose failure was held stays held', () =>
     await h.waitForStatus('shop-bot-health', 'up');
 
     await pinger.stop();
-    await h.waitForAlerts(1, 15_000); // "Bot down"
+    await h.waitForAlerts(1, 60_000); // "Bot down"
     failing = true;
     await h.waitForStatus('shop-bot-health', 'down');
     assert.equal((await until('the probe down to be finished', () => probeNotification(probe.id, 'uptime_down'))).status, 'inhibited');
 
     // The bot is back (its recovery is sent), and only then does /health answer again.
     pinger.start();
-    const messages = await h.waitForAlerts(2, 15_000);
+    const messages = await h.waitForAlerts(2, 60_000);
     assert.match(messages[1]!.text, /Bot recovered/);
     await h.waitForStatus('shop-bot-heartbeat', 'up');
     failing = false;

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { redisUnavailable, REDIS_URL, uniquePrefix } from './sdk-support/redis.js';
-import { MonitorHarness, sleep } from './monitors-support/harness.js';
+import { MonitorHarness } from './monitors-support/harness.js';
 
 const CLI = fileURLToPath(new URL('../../packages/server/dist/cli/main.js', import.meta.url));
 
@@ -28,13 +28,15 @@ describe('poller lock view', async () => {
     await h.createMonitor({ slug: 'locked-bot', periodSeconds: 5, graceSeconds: 5, lockKey: key });
     const { token } = h.tg.createBot();
     const first = h.startBot(token, 'locked-bot', { redisUrl: REDIS_URL, key });
-    await first.waitForLine(/taken by host/);
-    await h.waitForStatus('locked-bot', 'up', 15_000);
+    // Generous deadlines: two tsx children start on a loaded machine; they only bound a hang.
+    await first.waitForLine(/taken by host/, 60_000);
+    await h.waitForStatus('locked-bot', 'up', 60_000);
     const second = h.startBot(token, 'locked-bot', { redisUrl: REDIS_URL, key });
-    await second.waitForLine(/waiting for polling lock/);
-    await sleep(1000);
-    const polls = h.tg.calls({ token, method: 'getUpdates' });
-    assert.ok(polls.length > 0);
+    await second.waitForLine(/waiting for polling lock/, 60_000);
+    // The holder goes on polling while the second waits: two more long polls (1 s each) are the
+    // window in which a second poller would have drawn a 409.
+    const pollsBefore = h.tg.calls({ token, method: 'getUpdates' }).length;
+    await h.tg.waitFor(() => h.tg.calls({ token, method: 'getUpdates' }).length >= pollsBefore + 2, { what: 'two more polls by the holder', timeoutMs: 60_000 });
     assert.equal(h.tg.calls({ token, method: 'getUpdates', ok: false }).filter((c) => c.errorCode === 409).length, 0, 'no 409: the second process does not poll');
 
     const { json } = await h.api('GET', '/monitors?project=pay-bot');

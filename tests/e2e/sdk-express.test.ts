@@ -9,7 +9,10 @@
 //    test shows that flushOnExit is what delivers it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -23,9 +26,13 @@ import { startHarness, type Harness, type RecordingTransport } from './sdk-suppo
 const ALICE = { id: 515151, first_name: 'Alice', username: 'alice_x', language_code: 'en' };
 const BOB = { id: 626262, first_name: 'Bob', username: 'bob_y', language_code: 'de' };
 /** The fake Telegram gives up on a webhook answer after this long (and re-sends the update). */
-const TELEGRAM_WEBHOOK_TIMEOUT_MS = 1500;
-/** The guard answers after this long. */
-const GUARD_TIMEOUT_MS = 300;
+const TELEGRAM_WEBHOOK_TIMEOUT_MS = 10_000;
+/**
+ * The guard answers after this long. Long enough that a throwing handler has thrown well before
+ * it even on a loaded machine (the tests tell the two answers apart by what was reported, not by
+ * a duration), short enough to keep the slow-handler test quick.
+ */
+const GUARD_TIMEOUT_MS = 1000;
 
 describe('guardWebhook on a real Express 4 app with a real grammY bot', () => {
   let h: Harness;
@@ -97,7 +104,6 @@ describe('guardWebhook on a real Express 4 app with a real grammY bot', () => {
     const [delivery] = deliveriesOf(update.update_id);
     assert.equal(delivery!.status, 200, 'the documented errorStatus (200), so Telegram does not re-send');
     assert.equal(delivery!.ok, true);
-    assert.ok(delivery!.durationMs < GUARD_TIMEOUT_MS, `answered at once (${delivery!.durationMs} ms)`);
     assert.equal(h.tg.pendingUpdates(token).length, 0, 'Telegram confirmed the update');
 
     const events = await h.waitForEvents(1);
@@ -116,7 +122,9 @@ describe('guardWebhook on a real Express 4 app with a real grammY bot', () => {
     assert.match(exception.stacktrace.frames.at(-1).filename, /sdk-express\.test\.ts$/);
     assert.ok(!JSON.stringify(stored[0]).includes(secret), 'no token in the stored event');
     assert.ok(!transport.allText().includes(secret), 'no token in anything the SDK sent');
-    assert.equal(client.counters().eventsCaptured, 1);
+    // Answered by the error, not by the deadline: a deadline answer captures a "webhook timeout"
+    // message too (the next test sees one), so one capture means the guard did not wait.
+    assert.equal(client.counters().eventsCaptured, 1, 'the error only, no webhook timeout');
 
     await new Promise((r) => setTimeout(r, 300)); // a re-send would come after 200 ms
     assert.equal(deliveriesOf(update.update_id).length, 1, 'not re-sent');
@@ -131,7 +139,7 @@ describe('guardWebhook on a real Express 4 app with a real grammY bot', () => {
     assert.equal(delivery!.status, 200);
     assert.equal(delivery!.ok, true);
     assert.ok(delivery!.durationMs >= GUARD_TIMEOUT_MS - 20, `answered at the guard's deadline (${delivery!.durationMs} ms)`);
-    assert.ok(delivery!.durationMs < TELEGRAM_WEBHOOK_TIMEOUT_MS, `before Telegram's own timeout (${delivery!.durationMs} ms)`);
+    // ok: the fake records a delivery that hit its own timeout as failed (and re-sends it).
     assert.equal(slowFinished, false, 'the handler is still running');
 
     // Telegram is not held back: the next update (another chat) is delivered and handled meanwhile.
@@ -157,7 +165,8 @@ describe('guardWebhook on a real Express 4 app with a real grammY bot', () => {
     slowGate.release();
     await h.tg.waitForMessages(token, ALICE.id, 1);
     assert.deepEqual(chatTexts(ALICE.id), ['report ready']);
-    for (let i = 0; !slowFinished && i < 100; i++) await new Promise((r) => setTimeout(r, 20));
+    // It sets slowFinished just after its reply, which the fake has already seen: poll for it.
+    for (const deadline = Date.now() + 30_000; !slowFinished && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
     assert.equal(slowFinished, true, 'the slow handler finished');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(deliveriesOf(update.update_id).length, 1, 'not re-sent');
@@ -194,8 +203,9 @@ describe('flushOnExit: the built SDK in a child process', () => {
    */
   async function startChild(mode: 'signal' | 'end', flushOnExit: boolean) {
     const relay = await startFlakyRelay(server.dsn, { failFirst: 1 });
+    const diskQueue = mkdtempSync(join(tmpdir(), 'botpulse-exit-child-'));
     const child = spawn(process.execPath, [CHILD], {
-      env: { ...process.env, CHILD_DSN: relay.dsn, EXIT_MODE: mode, FLUSH_ON_EXIT: flushOnExit ? '1' : '0', NODE_OPTIONS: '' },
+      env: { ...process.env, CHILD_DSN: relay.dsn, CHILD_DISK_QUEUE: diskQueue, EXIT_MODE: mode, FLUSH_ON_EXIT: flushOnExit ? '1' : '0', NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -210,7 +220,7 @@ describe('flushOnExit: the built SDK in a child process', () => {
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
     );
-    const killTimer = setTimeout(() => child.kill('SIGKILL'), 15_000); // never leave it behind
+    const killTimer = setTimeout(() => child.kill('SIGKILL'), 45_000); // never leave it behind
     void exited.finally(() => clearTimeout(killTimer));
     await Promise.race([Promise.all([captured, relay.waitForAnswers(1)]), exited]);
     const eventId = /captured ([0-9a-f]{32})/.exec(stdout)?.[1];
@@ -219,15 +229,18 @@ describe('flushOnExit: the built SDK in a child process', () => {
       child,
       relay,
       eventId,
-      /** Waits for the exit (the child must exit on its own within 10 s), then closes the relay. */
+      /** Waits for the exit (the child must exit on its own; 30 s only keeps a broken run from hanging), then closes the relay. */
       async finish() {
-        const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`child did not exit; stderr: ${stderr}`)), 10_000).unref());
+        const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`child did not exit; stderr: ${stderr}`)), 30_000).unref());
         try {
-          return { ...(await Promise.race([exited, timeout])), stderr };
+          const exit = await Promise.race([exited, timeout]);
+          return { ...exit, stderr, queuedFiles: existsSync(diskQueue) ? readdirSync(diskQueue) : [] };
         } finally {
           child.kill('SIGKILL');
           await relay.close();
+          rmSync(diskQueue, { recursive: true, force: true });
         }
+
       },
     };
   }
@@ -239,11 +252,9 @@ describe('flushOnExit: the built SDK in a child process', () => {
 
   it('SIGTERM while the event waits for a retry: flushed, delivered, then exit code 143', async () => {
     const run = await startChild('signal', true);
-    const sentAt = Date.now();
     run.child.kill('SIGTERM');
-    const exit = await run.finish();
+    const exit = await run.finish(); // exits on its own: flushOnExit does not keep it alive
     assert.deepEqual({ code: exit.code, signal: exit.signal }, { code: 143, signal: null }, `exited as Node would on SIGTERM, after flushing (stderr: ${exit.stderr})`);
-    assert.ok(exit.at - sentAt < 5000, `exited promptly (${exit.at - sentAt} ms)`);
     assert.deepEqual(run.relay.answers, [503, 200], 'the queued event was retried during the shutdown');
     const stored = await storedEvent(run.eventId);
     assert.ok(stored, 'the event reached Botpulse');
@@ -276,5 +287,8 @@ describe('flushOnExit: the built SDK in a child process', () => {
     assert.equal(exit.code, 0);
     assert.deepEqual(run.relay.answers, [503]);
     assert.equal(await storedEvent(run.eventId), null, 'the event never reached Botpulse');
+    // Left in the disk queue this test gave the child (for its next start), not in the shared
+    // <tmpdir>/botpulse-sdk/<hash> that every test on the machine would see.
+    assert.equal(exit.queuedFiles.length, 1, `one file in the child's own disk queue: ${exit.queuedFiles.join(', ')}`);
   });
 });

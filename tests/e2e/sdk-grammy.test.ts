@@ -151,7 +151,7 @@ describe('@botpulse/sdk with a real grammY bot', () => {
     try {
       await bot.api.setWebhook(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
       updateId = h.tg.sendMessage(token, 'retry me', { from: ALICE }).update.update_id;
-      await h.tg.waitFor(() => transport.payloads('event').length >= 2, { what: 'the re-sent update to fail again', timeoutMs: 8000 });
+      await h.tg.waitFor(() => transport.payloads('event').length >= 2, { what: 'the re-sent update to fail again', timeoutMs: 60_000 });
       await bot.api.deleteWebhook({ drop_pending_updates: true });
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -9,7 +9,7 @@
 // never loads server code itself.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -64,6 +64,32 @@ function lines(child: ChildProcess): { all: string[]; waitFor(pattern: RegExp, t
       }
     },
   };
+}
+
+/**
+ * packages/sdk as `npm pack` needs it (package.json, README, scripts, the built dist) and the
+ * built protocol beside it, copied into `dir`; the protocol is inlined there. Packing runs on
+ * the copy with --ignore-scripts: the package's own `prepack` (tsc -b, then inline-protocol)
+ * would rewrite packages/sdk/dist in place while other test files load it. `npm test` builds first.
+ */
+function copyForPacking(dir: string): string {
+  const sdkCopy = join(dir, 'packages', 'sdk');
+  for (const entry of ['package.json', 'README.md', 'scripts', 'dist']) cpSync(join(sdkDir, entry), join(sdkCopy, entry), { recursive: true });
+  cpSync(join(root, 'packages', 'protocol', 'dist'), join(dir, 'packages', 'protocol', 'dist'), { recursive: true });
+  run(process.execPath, [join(sdkCopy, 'scripts', 'inline-protocol.mjs')], sdkCopy);
+  return sdkCopy;
+}
+
+/** Every file under `dir` with its size and modification time. */
+function snapshot(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => {
+      const path = join(entry.parentPath, entry.name);
+      const { size, mtimeMs } = statSync(path);
+      return `${relative(dir, path)} ${size} ${mtimeMs}`;
+    })
+    .sort();
 }
 
 async function stop(child: ChildProcess | undefined): Promise<void> {
@@ -132,7 +158,9 @@ describe('the packed SDK, installed outside the workspace', () => {
 
   it('npm pack ships the built SDK with the protocol inlined, and no test code', () => {
     assert.ok(relative(root, work).startsWith('..'), `${work} is outside the workspace`);
-    const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], sdkDir)) as { filename: string; files: { path: string }[] }[];
+    const distBefore = snapshot(join(sdkDir, 'dist'));
+    const [packed] = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], copyForPacking(join(work, 'pack-src')))) as { filename: string; files: { path: string }[] }[];
+    assert.deepEqual(snapshot(join(sdkDir, 'dist')), distBefore, 'the workspace dist other test files load was not touched');
     tarball = join(work, packed!.filename);
     const listed = packed!.files.map((f) => f.path);
     const inTarball = run('tar', ['-tzf', tarball], work).trim().split('\n').map((p) => p.replace(/^package\//, ''));
@@ -191,7 +219,8 @@ describe('the packed SDK, installed outside the workspace', () => {
     writeFileSync(join(project, 'bot.mjs'), BOT);
     const { token } = tg.createBot();
     // Plain `node`, in the project directory: modules resolve from its node_modules only.
-    bot = spawn(process.execPath, ['bot.mjs', tg.apiRoot, token], { cwd: project, env: cleanEnv({ BOTPULSE_DSN: dsn! }), stdio: ['ignore', 'pipe', 'inherit'] });
+    // Its own disk queue, inside `work` (removed after), not the shared <tmpdir>/botpulse-sdk/<hash>.
+    bot = spawn(process.execPath, ['bot.mjs', tg.apiRoot, token], { cwd: project, env: cleanEnv({ BOTPULSE_DSN: dsn!, BOTPULSE_DISK_QUEUE: join(work, 'disk-queue') }), stdio: ['ignore', 'pipe', 'inherit'] });
     const botOut = lines(bot);
     await botOut.waitFor(/^polling$/);
     const { update } = tg.sendMessage(token, 'hello from outside');

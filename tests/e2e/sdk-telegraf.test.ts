@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Telegraf } from 'telegraf';
 import { instrumentTelegraf } from '../../packages/sdk/src/index.js';
+import { Faults } from '../../packages/fake-telegram/src/index.js';
 import { startHarness, type Harness } from './sdk-support/harness.js';
 
 const CAROL = { id: 515151, first_name: 'Carol', username: 'carol_c', language_code: 'de' };
@@ -72,5 +73,30 @@ describe('@botpulse/sdk with a real Telegraf bot', () => {
     assert.equal(transport.payloads('event').length, 0);
     assert.equal(client.counters().noise['bot_blocked'], 1);
     assert.equal(client.counters().apiErrors['403'], 1);
+  });
+
+  it("bot signals: an update's lag and a 429 on the update's own ctx.telegram are counted per minute", async () => {
+    const { token } = h.tg.createBot();
+    const bot = new Telegraf(token, { telegram: { apiRoot: h.tg.apiRoot } });
+    const { client } = h.newClient();
+    let now = Date.now();
+    const pulse = instrumentTelegraf(bot, { client, signals: { now: () => now } });
+    const handled: unknown[] = [];
+    bot.catch((err) => void handled.push(err));
+    bot.on('text', (ctx) => ctx.reply('hello'));
+    h.tg.fail(token, 'sendMessage', Faults.tooManyRequests(17), { times: 1 });
+    const { launched } = await launch(bot, token);
+    const { update } = h.tg.sendMessage(token, 'hi', { from: CAROL });
+    now = (update.message!.date + 42) * 1000; // handled 42 s after Telegram got it, by the bot's clock
+    await h.tg.waitFor(() => handled.length === 1, { what: 'the 429 reaching bot.catch' });
+    bot.stop('test over');
+    await launched;
+    now += 60_000;
+    const [minute] = pulse.signals.report().minutes.filter((m) => m.updates > 0);
+    assert.equal(minute?.lag_max_s, 42);
+    assert.equal(minute?.throttled, 1);
+    assert.equal(minute?.retry_after_s, 17);
+    assert.deepEqual(minute?.throttled_methods, { sendMessage: 1 });
+    assert.deepEqual(client.counters().throttled, { sendMessage: 1 });
   });
 });

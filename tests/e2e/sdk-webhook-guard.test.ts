@@ -55,7 +55,7 @@ describe('guardWebhook in a real Express process', () => {
     const late = await eventually(async () => (await eventsFromApi(server)).find((e) => thrown(e)?.value === 'report generation failed after the deadline'), 'the late error event');
     // The process survived the rejection: it still answers the next update.
     tg.sendMessage(token, 'still there?', { from: BOB });
-    await tg.waitForMessages(token, BOB.id, 1, { timeoutMs: 10_000 });
+    await tg.waitForMessages(token, BOB.id, 1, { timeoutMs: 60_000 });
     assert.deepEqual(tg.chat(token, BOB.id).texts, ['echo: still there?']);
     assert.equal(bot.child.exitCode, null, `the process is alive (stderr: ${bot.stderr()})`);
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -34,8 +34,13 @@ describe('an unmodified @sentry/node reporting to Botpulse', () => {
     server = await startTestServer();
     const client = fileURLToPath(new URL('./clients/sentry-node-client.mjs', import.meta.url));
     // Asynchronous: the server runs in this process and must keep answering the client.
-    const { stdout: out } = await promisify(execFile)(process.execPath, [client, server.dsn, writeTelegramLibrary()], { encoding: 'utf8', timeout: 60_000 });
-    ids = JSON.parse(out);
+    const library = writeTelegramLibrary();
+    try {
+      const { stdout: out } = await promisify(execFile)(process.execPath, [client, server.dsn, library], { encoding: 'utf8', timeout: 60_000 });
+      ids = JSON.parse(out);
+    } finally {
+      rmSync(library, { recursive: true, force: true });
+    }
     await server.digested();
   });
   after(async () => server.close());

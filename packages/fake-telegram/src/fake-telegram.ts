@@ -50,7 +50,7 @@ export interface CallFilter {
 }
 
 export interface WaitOptions {
-  /** Default 5000 ms. */
+  /** Default 30 000 ms: a guard against a hang, long enough for a loaded CI machine. */
   timeoutMs?: number;
 }
 
@@ -304,7 +304,7 @@ export class FakeTelegram {
    * fake (API call, user action, webhook delivery). Rejects after the timeout or on stop().
    */
   waitFor<T>(probe: () => T | undefined | null | false, options: WaitOptions & { what?: string | (() => string) } = {}): Promise<T> {
-    const { timeoutMs = 5000, what = 'a condition' } = options;
+    const { timeoutMs = 30_000, what = 'a condition' } = options;
     const { events } = this.core;
     return new Promise<T>((resolve, reject) => {
       const cleanup = (): void => {
@@ -396,6 +396,14 @@ export class FakeTelegram {
   /** While stalled, getUpdates returns nothing (after its timeout) and webhooks are not sent, though updates queue up. */
   stallUpdates(token: string, stalled = true): void {
     this.core.requireBot(token).updates.setStalled(stalled);
+  }
+
+  /**
+   * Makes getWebhookInfo answer these fields over the real ones (e.g. `{ pending_update_count: 57,
+   * last_error_date, last_error_message: 'Connection refused' }`) until called with null.
+   */
+  setWebhookInfo(token: string, fields: Record<string, unknown> | null): void {
+    this.core.requireBot(token).webhookInfoOverride = fields ?? undefined;
   }
 
   /** Takes the server down: open connections are cut and new ones refused. */

@@ -31,6 +31,19 @@ describe('webhook delivery', () => {
     assert.deepEqual(delivery?.update, update);
   });
 
+  it('answers getWebhookInfo with the fields a test set, until cleared', async () => {
+    receiver = await startReceiver();
+    await setWebhook({ url: receiver.url });
+    tg.setWebhookInfo(token, { pending_update_count: 57, last_error_date: 1_700_000_000, last_error_message: 'Connection refused' });
+    const faked = (await callApi(tg.apiRoot, token, 'getWebhookInfo')).body.result;
+    assert.equal(faked.url, receiver.url, 'the real fields stay');
+    assert.deepEqual([faked.pending_update_count, faked.last_error_date, faked.last_error_message], [57, 1_700_000_000, 'Connection refused']);
+    tg.setWebhookInfo(token, null);
+    const real = (await callApi(tg.apiRoot, token, 'getWebhookInfo')).body.result;
+    assert.equal(real.pending_update_count, 0);
+    assert.equal(real.last_error_message, undefined);
+  });
+
   it('re-sends the SAME update after a 500 answer and reports the error in getWebhookInfo', async () => {
     receiver = await startReceiver((_, index) => ({ status: index === 0 ? 500 : 200 }));
     await setWebhook({ url: receiver.url });

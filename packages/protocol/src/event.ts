@@ -56,7 +56,8 @@ export interface SentryRequest {
   [key: string]: unknown;
 }
 
-export interface SentryEvent {
+/** The fields every event has, whichever shape its `exception` and `breadcrumbs` take. */
+interface SentryEventFields {
   event_id?: string;
   timestamp?: string | number;
   platform?: string;
@@ -69,17 +70,35 @@ export interface SentryEvent {
   environment?: string;
   message?: string | { message?: string; formatted?: string; params?: unknown[] };
   logentry?: { message?: string; formatted?: string; params?: unknown[] };
-  exception?: { values?: SentryException[] } | SentryException[];
   tags?: Record<string, unknown> | [string, unknown][];
   extra?: Record<string, unknown>;
   contexts?: Record<string, Record<string, unknown> | undefined>;
   user?: SentryUser;
   request?: SentryRequest;
-  breadcrumbs?: { values?: SentryBreadcrumb[] } | SentryBreadcrumb[];
   fingerprint?: string[];
   culprit?: string;
   sdk?: { name?: string; version?: string };
   [key: string]: unknown;
+}
+
+/**
+ * An event as a current SDK builds it: what `@botpulse/sdk` hands to `beforeSend` and
+ * `captureEvent` takes. `exception` and `breadcrumbs` are `{ values }` objects only, so
+ * `event.exception?.values?.[0]?.type` type-checks without a cast (a union with a bare list made
+ * it TS7053: an array's `values` is its iterator method).
+ */
+export interface SentryEvent extends SentryEventFields {
+  exception?: { values?: SentryException[] };
+  breadcrumbs?: { values?: SentryBreadcrumb[] };
+}
+
+/**
+ * An event as it arrives at a server: old and third-party clients also send `exception` and
+ * `breadcrumbs` as bare lists. Botpulse reads this and normalises it (server digest/shape.ts).
+ */
+export interface SentryEventPayload extends SentryEventFields {
+  exception?: { values?: SentryException[] } | SentryException[];
+  breadcrumbs?: { values?: SentryBreadcrumb[] } | SentryBreadcrumb[];
 }
 
 /**

@@ -41,7 +41,9 @@ if (left.length > 0) {
   console.error(`inline-protocol: '@botpulse/protocol' is still imported by ${left.map((f) => relative(sdkDir, f)).join(', ')}`);
   process.exit(1);
 }
-if (rewritten > 0) console.log(`inline-protocol: ${rewritten} file(s) of packages/sdk/dist now import ./protocol`);
+// stderr, not stdout: this runs as `prepack`, and `npm pack --json` (sdk-pack.test.ts, release
+// scripts) must print nothing but its JSON on stdout, also right after a rebuild of the SDK.
+if (rewritten > 0) console.error(`inline-protocol: ${rewritten} file(s) of packages/sdk/dist now import ./protocol`);
 
 function walk(dir) {
   return readdirSync(dir).flatMap((name) => {

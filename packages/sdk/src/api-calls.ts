@@ -4,6 +4,7 @@
 import type { BotpulseClient } from './client.js';
 import { Counters } from './counters.js';
 import type { PollingMonitor } from './heartbeat.js';
+import type { BotSignals } from './signals.js';
 import { classifyApiFailure, markBotApiFailure, type TelegramErrorInfo } from './noise.js';
 import { currentExecution } from './scope.js';
 import { scrubString } from './scrub.js';
@@ -28,6 +29,8 @@ export class ApiCallRecorder {
     private readonly monitor: PollingMonitor | undefined,
     private readonly method: string,
     private readonly payload: Record<string, unknown> | undefined,
+    /** The bot's per-minute signals: 429 answers are counted there too (reported with the heartbeat). */
+    private readonly signals?: BotSignals,
   ) {
     if (method === 'getUpdates') {
       monitor?.started(payload);
@@ -68,6 +71,7 @@ export class ApiCallRecorder {
 
   private failed(durationMs: number, info: TelegramErrorInfo): void {
     Counters.increment(this.client.stats.apiErrors, info.network ? 'network' : String(info.errorCode ?? 'unknown'));
+    if (info.errorCode === 429) this.throttled(info.retryAfter);
     if (this.method === 'getUpdates') this.monitor?.failed(info);
     const data: Record<string, unknown> = { error_code: info.errorCode ?? null, description: info.description };
     if (info.retryAfter !== undefined) data['retry_after'] = info.retryAfter;
@@ -78,6 +82,13 @@ export class ApiCallRecorder {
       for (const [key, value] of Object.entries(data)) this.span.setData(key, value);
       this.span.end(info.network ? 'unavailable' : info.errorCode === 429 ? 'resource_exhausted' : 'internal_error');
     }
+  }
+
+  /** Telegram throttled this bot: counted per method (SDK metrics) and per minute (the heartbeat's report). */
+  private throttled(retryAfter: number | undefined): void {
+    Counters.increment(this.client.stats.throttled, this.method);
+    if (typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter > 0) this.client.stats.retryAfterSeconds += retryAfter;
+    this.signals?.throttled(this.method, retryAfter);
   }
 
   private record(durationMs: number, extra: Record<string, unknown>, level: 'info' | 'warning'): void {

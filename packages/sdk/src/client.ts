@@ -456,6 +456,8 @@ export class BotpulseClient {
       noise: { ...s.noise },
       apiErrors: { ...s.apiErrors },
       eventsDropped: { ...s.eventsDropped },
+      throttled: { ...s.throttled },
+      retryAfterSeconds: s.retryAfterSeconds,
       apiCalls: s.apiCalls,
       duplicateUpdates: s.duplicateUpdates,
       pollingConflicts: s.pollingConflicts,

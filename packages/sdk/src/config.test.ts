@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { defaultTracesSampleRate, gitCommit, resolveDsn, resolveEnvironment, resolveRate, resolveRelease } from './config.js';
 
 const SHA = 'a'.repeat(40);
 const OTHER = 'b'.repeat(40);
 
+const repos: string[] = [];
+after(() => {
+  for (const dir of repos) rmSync(dir, { recursive: true, force: true });
+});
+
 function repo(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'botpulse-git-'));
+  repos.push(dir);
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(join(dir, path, '..'), { recursive: true });
     writeFileSync(join(dir, path), content);

@@ -12,6 +12,10 @@ export class Counters {
   readonly apiErrors: LabeledCount = {};
   /** Events not sent, by reason (before_send, sample_rate, noise...). */
   readonly eventsDropped: LabeledCount = {};
+  /** Bot API calls answered 429 Too Many Requests, by method. */
+  readonly throttled: LabeledCount = {};
+  /** Sum of the retry_after (seconds) of those 429 answers. */
+  retryAfterSeconds = 0;
   apiCalls = 0;
   duplicateUpdates = 0;
   pollingConflicts = 0;
@@ -31,6 +35,9 @@ export interface CountersSnapshot {
   noise: LabeledCount;
   apiErrors: LabeledCount;
   eventsDropped: LabeledCount;
+  /** 429 answers by Bot API method, and the sum of their retry_after (seconds). */
+  throttled: LabeledCount;
+  retryAfterSeconds: number;
   apiCalls: number;
   duplicateUpdates: number;
   pollingConflicts: number;

@@ -8,6 +8,7 @@ import type { BotpulseClient } from './client.js';
 import { Counters } from './counters.js';
 import type { TelegramErrorInfo } from './noise.js';
 import { resolveClient } from './sdk.js';
+import type { BotSignals, WebhookInfoLike } from './signals.js';
 import { uuid32 } from './tracing.js';
 
 /**
@@ -26,6 +27,14 @@ export const DEFAULT_DOWN_AFTER_MINUTES = 5;
  * @example instrumentGrammy(bot, { conflictEventAfterMs: 2 * DEFAULT_CONFLICT_EVENT_AFTER_MS })
  */
 export const DEFAULT_CONFLICT_EVENT_AFTER_MS = 60_000;
+/**
+ * How often a heartbeat in webhook mode asks Telegram's getWebhookInfo (pending updates, last
+ * delivery error). The answer rides on every check-in until the next ask.
+ * @example instrumentGrammy(bot, { heartbeat: { monitorSlug: 'bot', mode: 'webhook', webhookInfoIntervalMs: 60_000 } })
+ */
+export const DEFAULT_WEBHOOK_INFO_INTERVAL_MS = 120_000;
+/** A getWebhookInfo that has not answered after this long is reported as failed (the beat goes out anyway). */
+const WEBHOOK_INFO_TIMEOUT_MS = 10_000;
 /** How much longer than its own timeout a getUpdates may take before it counts as hanging. */
 const HANG_GRACE_MS = 5000;
 
@@ -184,6 +193,18 @@ export interface HeartbeatOptions {
   monitorConfig?: Record<string, unknown> | false;
   /** Called after each beat (tests, logs). */
   onBeat?: (checkIn: CheckIn) => void;
+  /**
+   * "polling" (default): the beat judges the getUpdates loop. "webhook": Telegram pushes updates,
+   * so there is no loop to judge: every beat is `ok` while the process lives, and carries what
+   * getWebhookInfo says (`contexts.bot_signals.webhook`), which the server judges.
+   */
+  mode?: 'polling' | 'webhook';
+  /** Webhook mode: asks Telegram's getWebhookInfo (the plugins pass the bot's API). */
+  webhookInfo?: () => Promise<WebhookInfoLike>;
+  /** Webhook mode: how often to ask getWebhookInfo. Default 120 000 ms (`DEFAULT_WEBHOOK_INFO_INTERVAL_MS`). */
+  webhookInfoIntervalMs?: number;
+  /** Per-minute update lag and 429s of the bot (the plugins pass theirs): sent as `contexts.bot_signals`. */
+  signals?: BotSignals;
 }
 
 /**
@@ -199,6 +220,8 @@ export class Heartbeat {
   private readonly startedAt = Date.now();
   private pendingSeen = false;
   private beating: Promise<CheckIn | undefined> | undefined;
+  /** When getWebhookInfo was last asked (webhook mode). */
+  private webhookAskedAt: number | undefined;
   /** Started since the last finish(): a loop that ran, so its end is worth a final check-in. */
   private ranSinceFinish = false;
   /** The last check-in sent (or computed, when silent). */
@@ -242,7 +265,7 @@ export class Heartbeat {
     if (!this.ranSinceFinish) return;
     this.ranSinceFinish = false;
     const checkIn = this.checkIn(status, reason);
-    checkIn.contexts = { polling: { ...checkIn.contexts?.['polling'], stopped: true } };
+    if (checkIn.contexts?.['polling']) checkIn.contexts['polling'] = { ...checkIn.contexts['polling'], stopped: true };
     this.last = checkIn;
     if (status === 'error') this.client.stats.heartbeatsError += 1;
     this.client.sendItem('check_in', checkIn);
@@ -267,8 +290,13 @@ export class Heartbeat {
     return this.beating;
   }
 
+  get mode(): 'polling' | 'webhook' {
+    return this.options.mode ?? 'polling';
+  }
+
   private async doBeat(): Promise<CheckIn | undefined> {
-    const verdict = await this.assess();
+    const verdict = this.mode === 'webhook' ? { status: 'ok' as const } : await this.assess();
+    if (this.mode === 'webhook') await this.refreshWebhookInfo();
     if (verdict === 'starting') return undefined;
     const checkIn = this.checkIn(verdict.status, verdict.reason);
     this.last = checkIn;
@@ -332,7 +360,45 @@ export class Heartbeat {
     return stuck;
   }
 
+  /** Asks getWebhookInfo when the last answer is older than the interval; a failure is reported, never thrown. */
+  private async refreshWebhookInfo(): Promise<void> {
+    const { signals, webhookInfo } = this.options;
+    if (!signals || !webhookInfo) return;
+    const asked = this.webhookAskedAt;
+    if (asked !== undefined && Date.now() - asked < (this.options.webhookInfoIntervalMs ?? DEFAULT_WEBHOOK_INFO_INTERVAL_MS)) return;
+    this.webhookAskedAt = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`getWebhookInfo did not answer within ${WEBHOOK_INFO_TIMEOUT_MS} ms`)), WEBHOOK_INFO_TIMEOUT_MS);
+      timer.unref();
+    });
+    try {
+      signals.webhookInfo(await Promise.race([webhookInfo(), timeout]));
+    } catch (error) {
+      signals.webhookInfoFailed(error instanceof Error ? error.message : String(error));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private checkIn(status: CheckInStatus, reason: string | undefined): CheckIn {
+    const contexts: Record<string, Record<string, unknown>> = this.mode === 'webhook' ? {} : { polling: this.pollingContext(reason) };
+    if (this.options.signals) contexts['bot_signals'] = this.options.signals.report() as unknown as Record<string, unknown>;
+    const checkIn: CheckIn = {
+      check_in_id: uuid32(),
+      monitor_slug: this.options.monitorSlug,
+      status,
+      environment: this.client.config.environment,
+      contexts,
+    };
+    if (this.client.config.release) checkIn.release = this.client.config.release;
+    if (this.options.monitorConfig !== false) {
+      checkIn.monitor_config = this.options.monitorConfig ?? heartbeatMonitorConfig(this.intervalMs, this.downAfterMinutes);
+    }
+    return checkIn;
+  }
+
+  private pollingContext(reason: string | undefined): Record<string, unknown> {
     const { state } = this.options.monitor;
     const polling: Record<string, unknown> = {
       last_get_updates_ok_at: iso(state.lastSuccessAt),
@@ -345,18 +411,7 @@ export class Heartbeat {
     };
     if (reason) polling['reason'] = reason;
     if (state.lastError) polling['last_error'] = { ...state.lastError, at: iso(state.lastError.at) };
-    const checkIn: CheckIn = {
-      check_in_id: uuid32(),
-      monitor_slug: this.options.monitorSlug,
-      status,
-      environment: this.client.config.environment,
-      contexts: { polling },
-    };
-    if (this.client.config.release) checkIn.release = this.client.config.release;
-    if (this.options.monitorConfig !== false) {
-      checkIn.monitor_config = this.options.monitorConfig ?? heartbeatMonitorConfig(this.intervalMs, this.downAfterMinutes);
-    }
-    return checkIn;
+    return polling;
   }
 
   private async writeRedis(): Promise<void> {

@@ -5,6 +5,8 @@ export {
   setUser, setExtra, withScope, trace, flush, close, getCurrentScope,
 } from './sdk.js';
 export { BotpulseClient, telegramTags } from './client.js';
+// The event types beforeSend and captureEvent use, so a bot can name them.
+export type { SentryEvent, SentryException, SentryStackFrame, SentryBreadcrumb, SentryLevel, SentryUser } from '@botpulse/protocol';
 export type { BotpulseOptions, EventHint, TraceOptions, ResolvedConfig } from './client.js';
 export { Scope, DEFAULT_MAX_BREADCRUMBS } from './scope.js';
 export type { Breadcrumb } from './scope.js';
@@ -27,7 +29,9 @@ export { defaultTracesSampleRate, gitCommit, resolveDsn, resolveEnvironment, res
 export type { Env } from './config.js';
 export { resolveBotToken, selectBotToken, BotTokenError } from './token.js';
 export type { BotTokenSource } from './token.js';
-export { Heartbeat, PollingMonitor, heartbeatMonitorConfig, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_DOWN_AFTER_MINUTES, DEFAULT_CONFLICT_EVENT_AFTER_MS } from './heartbeat.js';
+export { Heartbeat, PollingMonitor, heartbeatMonitorConfig, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_DOWN_AFTER_MINUTES, DEFAULT_CONFLICT_EVENT_AFTER_MS, DEFAULT_WEBHOOK_INFO_INTERVAL_MS } from './heartbeat.js';
+export { BotSignals, percentile, updateDate, DEFAULT_SIGNAL_MINUTES, DEFAULT_LAG_SAMPLES } from './signals.js';
+export type { BotSignalsOptions, MinuteSignals, WebhookSignals, WebhookInfoLike } from './signals.js';
 export type { HeartbeatOptions, CheckIn, CheckInStatus, PollingState, HeartbeatRedis } from './heartbeat.js';
 export { instrumentGrammy, botpulseMiddleware, botpulseTransformer } from './grammy/index.js';
 export type { GrammyPluginOptions, GrammyInstrumentation, GrammyBotLike, GrammyContextLike, GrammyMiddleware, GrammyTransformer } from './grammy/index.js';

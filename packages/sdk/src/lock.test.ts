@@ -38,13 +38,26 @@ describe('polling lock', async () => {
     assert.doesNotThrow(() => pollingLock({ redis: fake, ttl: 30_001, pollTimeoutSec: 30 }));
   });
 
+  it('a lock that expires between the refused SET and the GET is taken at once, not reported as held by an unknown process', async () => {
+    // Scripted Redis: the SET is refused (held), the key is gone by the GET, the next SET wins.
+    const sets = ['held', 'OK'];
+    const fake = { set: async () => (sets.shift() === 'OK' ? 'OK' : null), get: async () => null, eval: async () => 0 };
+    const waiter = pollingLock({ redis: fake, key: 'k', ttl: 600, pollTimeoutSec: 0 });
+    const messages: string[] = [];
+    await waiter.acquire({ wait: true, pollIntervalMs: 10, onWaiting: (_h, message) => void messages.push(message) });
+    assert.equal(waiter.isHeld, true);
+    assert.deepEqual(messages, [], 'no waiting message: nobody held it');
+    assert.deepEqual(sets, [], 'two SETs: refused, then taken');
+  });
+
   it('names the holder', () => {
     assert.equal(describeHolder({ host: 'web-1', pid: 7, env: 'production', ts: '2025-01-01T00:00:00.000Z' }), 'held by host web-1 pid 7 (production, since 2025-01-01T00:00:00.000Z)');
   });
 
   it('only the holder refreshes and releases; the other sees who holds it', { skip }, async () => {
-    const a = pollingLock({ redis, key, ttl: 2000, pollTimeoutSec: 1, env: 'test-a' });
-    const b = pollingLock({ redis, key, ttl: 2000, pollTimeoutSec: 1, env: 'test-b' });
+    // A TTL far beyond the test's length: nothing here waits for it, a slow machine must not lose it.
+    const a = pollingLock({ redis, key, ttl: 60_000, pollTimeoutSec: 1, env: 'test-a' });
+    const b = pollingLock({ redis, key, ttl: 60_000, pollTimeoutSec: 1, env: 'test-b' });
     assert.equal(await a.tryAcquire(), true);
     assert.equal(await b.tryAcquire(), false);
     const stored = JSON.parse((await redis.get(key))!);

@@ -108,13 +108,7 @@ export class PollingLock {
 
   /** The current holder (undefined when free or unreadable). */
   async holder(): Promise<LockHolder | undefined> {
-    const raw = await this.options.redis.get(this.key);
-    if (!raw) return undefined;
-    try {
-      return JSON.parse(raw) as LockHolder;
-    } catch {
-      return undefined;
-    }
+    return parseHolder(await this.options.redis.get(this.key));
   }
 
   /**
@@ -126,7 +120,11 @@ export class PollingLock {
     let lastSeen: string | undefined = '';
     for (;;) {
       if (await this.tryAcquire()) return;
-      const holder = await this.holder();
+      const raw = await this.options.redis.get(this.key);
+      // Expired (or released) between the SET and this GET: the lock is free, try again at once
+      // rather than report "held by an unknown process".
+      if (raw === null) continue;
+      const holder = parseHolder(raw);
       if (!options.wait) throw new LockHeldError(holder, this.key);
       const seen = holder ? JSON.stringify(holder) : undefined;
       if (seen !== lastSeen) {
@@ -186,6 +184,16 @@ export class PollingLock {
  */
 export function pollingLock(options: PollingLockOptions): PollingLock {
   return new PollingLock(options);
+}
+
+/** The stored holder; undefined when the key is missing or not ours to read. */
+function parseHolder(raw: string | null): LockHolder | undefined {
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw) as LockHolder;
+  } catch {
+    return undefined;
+  }
 }
 
 function delay(ms: number, signal?: AbortSignal): Promise<void> {

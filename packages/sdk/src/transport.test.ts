@@ -92,8 +92,9 @@ describe('HttpTransport', () => {
     await receiver.waitFor(() => receiver.requests.length === 1);
     transport.send(item('check_in', { status: 'ok' }));
     await receiver.waitFor(() => receiver.requests.length >= 2);
+    // Second, before the limited event's retry: had the limit held it back, the older event would
+    // have gone out first when the limit lapsed (the queue keeps its order).
     assert.equal(receiver.requests[1]?.envelope.items[0]?.headers.type, 'check_in', 'the check-in went out while errors were limited');
-    assert.ok((receiver.requests[1]?.at ?? 0) - (receiver.requests[0]?.at ?? 0) < 500);
     await transport.flush(5000);
     assert.equal(receiver.payloads('event').length, 2);
   });

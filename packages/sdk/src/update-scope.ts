@@ -5,6 +5,7 @@ import type { BotpulseClient } from './client.js';
 import { Counters } from './counters.js';
 import { UpdateDeduper } from './dedupe.js';
 import { currentExecution, markGuarded, runInExecution, Scope } from './scope.js';
+import type { BotSignals } from './signals.js';
 import { telegramContext, textOf, updateType, type UpdateLike } from './update.js';
 
 export interface UpdateScopeOptions {
@@ -17,6 +18,8 @@ export interface UpdateScopeOptions {
    * handling: they are counted and recorded as breadcrumbs, then swallowed. Default false.
    */
   swallowNoise?: boolean | undefined;
+  /** The bot's per-minute signals: each update's lag (its age when handling begins) is recorded there. */
+  signals?: BotSignals | undefined;
 }
 
 /**
@@ -55,6 +58,7 @@ export class UpdateScope {
       scope.addBreadcrumb({ category: 'telegram.update', level: 'warning', message: `Duplicate update_id ${update.update_id}`, data: { skipped: client.config.skipDuplicateUpdates } });
       if (client.config.skipDuplicateUpdates) return Promise.resolve();
     }
+    this.options.signals?.updateStarted(update);
     const transaction = client.startTransaction('telegram.update', `update ${type}`);
     const webhook = currentExecution()?.webhook;
     if (webhook) webhook.updateScope = scope; // the guard's timeout warning carries this update's context

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { FakeTelegram } from '../../../packages/fake-telegram/src/index.js';
 import type { ConfigInput } from '../../../packages/server/src/config/schema.js';
+import type { CreateOptions } from '../../../packages/server/src/main.js';
 import { startTestServer, type TestServer } from '../../../packages/server/src/test-support/server.js';
 import type { Issue } from '../../../packages/server/src/store/model.js';
 
@@ -50,9 +51,10 @@ export async function startFakeTelegram(): Promise<{ tg: FakeTelegram; token: st
   return { tg, token };
 }
 
-export async function startAlertHarness(env: Env = {}): Promise<AlertHarness> {
+/** `create`: options of the server itself, e.g. `{ alerting: { now } }` for an injected clock. */
+export async function startAlertHarness(env: Env = {}, create: Omit<CreateOptions, 'logger'> = {}): Promise<AlertHarness> {
   const { tg, token } = await startFakeTelegram();
-  const server = await startTestServer(alertEnv(tg, token, env));
+  const server = await startTestServer(alertEnv(tg, token, env), { create });
   return harnessFor(tg, token, server);
 }
 
@@ -74,7 +76,7 @@ export function harnessFor(tg: FakeTelegram, token: string, server: TestServer):
       await Promise.all(Array.from({ length: concurrency }, worker));
     },
     messages: () => tg.chat(token, ALERT_CHAT).messages,
-    waitForMessages: (count, timeoutMs = 10_000) => tg.waitForMessages(token, ALERT_CHAT, count, { timeoutMs }),
+    waitForMessages: (count, timeoutMs = 30_000) => tg.waitForMessages(token, ALERT_CHAT, count, { timeoutMs }),
     async issueByFingerprint(fingerprint) {
       await server.digested();
       const { issues } = await server.botpulse.store.listIssues({ projectId: server.project.id, limit: 500 });

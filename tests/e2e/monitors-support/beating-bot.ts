@@ -1,5 +1,6 @@
 // A monitored bot process for the monitor tests: grammY + the Botpulse SDK, polling the fake
-// Telegram and sending a heartbeat check-in every 250 ms. Optionally behind the Redis polling lock.
+// Telegram and sending a heartbeat check-in every 250 ms. Optionally behind the Redis polling lock
+// (its TTL is 15 s: a holder starved of CPU for a few seconds on a loaded machine keeps it).
 // argv: apiRoot token dsn slug [redisUrl lockKey]
 import { Bot } from 'grammy';
 import { Redis } from 'ioredis';
@@ -18,7 +19,7 @@ process.once('SIGTERM', () => void bot.stop());
 if (redisUrl && lockKey) {
   const redis = new Redis(redisUrl);
   try {
-    await startPollingWithLock(bot, { redis, key: lockKey, ttl: 3000, pollTimeoutSec: 1, retryIntervalMs: 100, onHeld: 'wait', log: (message) => print({ event: 'log', message }) });
+    await startPollingWithLock(bot, { redis, key: lockKey, ttl: 15_000, pollTimeoutSec: 1, retryIntervalMs: 100, onHeld: 'wait', log: (message) => print({ event: 'log', message }) });
   } finally {
     redis.disconnect();
   }

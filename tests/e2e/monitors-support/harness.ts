@@ -1,7 +1,7 @@
 // Shared set-up for the monitor end-to-end tests: a fake Telegram with Botpulse's alert bot and
 // the monitored bots, a real Botpulse server (its clock injectable), bot child processes to kill.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -41,13 +41,15 @@ export class MonitorHarness {
     readonly alertToken: string,
     private readonly env: Env,
     private readonly clock: Clock | undefined,
+    private readonly alertingNow: (() => number) | undefined,
   ) {}
 
-  static async start(env: Env = {}, clock?: Clock): Promise<MonitorHarness> {
+  /** `clock`: the monitors' clock; `alertingNow`: the alert engine's and outbox's (pacing, cooldowns). */
+  static async start(env: Env = {}, clock?: Clock, alertingNow?: () => number): Promise<MonitorHarness> {
     const tg = await FakeTelegram.start();
     const { token } = tg.createBot({ username: 'botpulse_alerts_bot' });
     tg.createChat({ type: 'supergroup', id: ALERT_CHAT, title: 'On-call' });
-    const h = new MonitorHarness(tg, token, env, clock);
+    const h = new MonitorHarness(tg, token, env, clock, alertingNow);
     h.port = await freePort();
     await h.startServer();
     return h;
@@ -67,7 +69,7 @@ export class MonitorHarness {
       BOTPULSE_MONITOR_TICK_SECONDS: '0.1',
       ...this.env,
     });
-    const botpulse = await createBotpulse(config, { logger: pino({ level: 'silent' }), monitoring: this.clock ? { clock: this.clock } : {} });
+    const botpulse = await createBotpulse(config, { logger: pino({ level: 'silent' }), monitoring: this.clock ? { clock: this.clock } : {}, alerting: this.alertingNow ? { now: this.alertingNow } : {} });
     await botpulse.listen();
     const project = (await botpulse.store.listProjects())[0] ?? (await botpulse.store.createProject({ name: 'Pay Bot', slug: 'pay-bot', shortIdPrefix: 'P' }));
     const { token } = await botpulse.store.createApiToken(`test-${Date.now()}`);
@@ -84,7 +86,7 @@ export class MonitorHarness {
     return this.tg.chat(this.alertToken, ALERT_CHAT).messages.map((m) => ({ text: m.text ?? '', sentAt: m.sentAt }));
   }
 
-  async waitForAlerts(count: number, timeoutMs = 10_000): Promise<{ text: string; sentAt: number }[]> {
+  async waitForAlerts(count: number, timeoutMs = 30_000): Promise<{ text: string; sentAt: number }[]> {
     await this.tg.waitForMessages(this.alertToken, ALERT_CHAT, count, { timeoutMs });
     return this.alerts();
   }
@@ -110,7 +112,7 @@ export class MonitorHarness {
   }
 
   /** Polls the store until the monitor is in `status`. */
-  async waitForStatus(slug: string, status: string, timeoutMs = 10_000): Promise<Monitor> {
+  async waitForStatus(slug: string, status: string, timeoutMs = 30_000): Promise<Monitor> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const m = await this.monitor(slug);
@@ -130,7 +132,7 @@ export class MonitorHarness {
     return {
       child,
       lines,
-      async waitForLine(pattern, timeoutMs = 15_000) {
+      async waitForLine(pattern, timeoutMs = 60_000) {
         const deadline = Date.now() + timeoutMs;
         for (;;) {
           const hit = lines.find((l) => pattern.test(l));
@@ -153,5 +155,6 @@ export class MonitorHarness {
     await Promise.all(this.children.map((c) => this.kill(c)));
     await this.server.botpulse.close().catch(() => undefined);
     await this.tg.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

@@ -78,7 +78,7 @@ export function startBot(options: BotRunOptions): BotRun {
     child,
     stdout: () => out,
     stderr: () => err,
-    async exited(timeoutMs = 20_000) {
+    async exited(timeoutMs = 45_000) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
@@ -117,7 +117,7 @@ export async function monitorsFromApi(server: TestServer): Promise<any[]> {
 }
 
 /** Polls `probe` until it returns a truthy value (or fails after `timeoutMs`). */
-export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
+export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -12,6 +12,8 @@ init({
   release: 'exit-child@1.0.0',
   flushOnExit: process.env.FLUSH_ON_EXIT === '1',
   env: {},
+  // The test's own directory, never the shared <tmpdir>/botpulse-sdk/<hash of the DSN>.
+  diskQueue: { dir: process.env.CHILD_DISK_QUEUE },
 });
 const eventId = captureException(new Error(`shutting down mid-send (${mode})`), { tags: { exit_mode: mode } });
 process.stdout.write(`captured ${eventId}\n`);

@@ -56,7 +56,7 @@ export async function startFlakyRelay(targetDsn: string, options: { failFirst: n
     setDown(value) {
       down = value;
     },
-    waitForAnswers(count, timeoutMs = 10_000) {
+    waitForAnswers(count, timeoutMs = 30_000) {
       return new Promise<void>((resolve, reject) => {
         const check = (): void => {
           if (answers.length < count) return;

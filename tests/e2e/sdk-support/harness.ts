@@ -75,7 +75,7 @@ export async function startHarness(options: { telegram?: FakeTelegramOptions } =
       for (const issue of issues) events.push(...(await server.botpulse.store.listEvents(issue.id, { limit: 1000 })));
       return events;
     },
-    async waitForEvents(count, timeoutMs = 10_000) {
+    async waitForEvents(count, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const events = await harness.storedEvents();

@@ -90,5 +90,5 @@ export const getWebhookInfo: Handler = (ctx) => {
   }
   const allowed = updates.allowedUpdates;
   if (allowed) info['allowed_updates'] = allowed;
-  return info;
+  return ctx.bot.webhookInfoOverride ? { ...info, ...ctx.bot.webhookInfoOverride } : info;
 };

@@ -46,6 +46,12 @@ export class BotState {
   readonly callbackQueries = new Map<string, CallbackQueryRecord>();
   readonly callbackAnswers: CallbackAnswer[] = [];
   readonly deliveries: WebhookDelivery[] = [];
+  /**
+   * Fields getWebhookInfo answers instead of the real ones (set by tests through
+   * `FakeTelegram.setWebhookInfo`): how a webhook Telegram cannot reach looks to the bot, without
+   * making the delivery fail for real. Undefined: the real state.
+   */
+  webhookInfoOverride: Record<string, unknown> | undefined;
   /** setMyCommands storage, keyed by scope and language (see commandKey). */
   readonly commands = new Map<string, BotCommand[]>();
   /** setMyName / setMyDescription / setMyShortDescription, keyed by "<field>:<language>". */

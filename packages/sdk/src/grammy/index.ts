@@ -4,6 +4,7 @@
 import { ApiCallRecorder, type ApiResponseLike } from '../api-calls.js';
 import type { BotpulseClient } from '../client.js';
 import { Heartbeat, PollingMonitor, type HeartbeatOptions } from '../heartbeat.js';
+import { BotSignals, type BotSignalsOptions, type WebhookInfoLike } from '../signals.js';
 import { registerSecret } from '../scrub.js';
 import { resolveClient } from '../sdk.js';
 import { UpdateScope } from '../update-scope.js';
@@ -24,7 +25,7 @@ export type GrammyMiddleware = (ctx: any, next: () => Promise<void>) => Promise<
 /** The parts of a grammY Bot the SDK touches. */
 export interface GrammyBotLike {
   token: string;
-  api: { config: { use(...transformers: any[]): unknown }; getWebhookInfo(): Promise<{ pending_update_count: number }> };
+  api: { config: { use(...transformers: any[]): unknown }; getWebhookInfo(): Promise<WebhookInfoLike & { pending_update_count: number }> };
   use(...middleware: any[]): unknown;
   stop(): Promise<void>;
   start?(options?: any): Promise<void>;
@@ -44,8 +45,11 @@ export interface GrammyPluginOptions {
   /**
    * Send a heartbeat check-in from the polling loop. `true` uses the bot's username as the
    * monitor slug. Started at the first getUpdates, stopped by `bot.stop()`. Default off.
+   * With `mode: 'webhook'` it starts at once and reports getWebhookInfo instead of judging getUpdates.
    */
-  heartbeat?: boolean | Omit<HeartbeatOptions, 'monitor' | 'client'>;
+  heartbeat?: boolean | Omit<HeartbeatOptions, 'monitor' | 'client' | 'signals' | 'webhookInfo'>;
+  /** Update lag and 429 accounting (sent with the heartbeat): the clock (tests) and how many minutes each check-in repeats. */
+  signals?: BotSignalsOptions;
   /** 409 Conflicts lasting longer than this become an event (default 60 000 ms; false = never). */
   conflictEventAfterMs?: number | false;
 }
@@ -58,6 +62,8 @@ export interface GrammyInstrumentation {
   /** getUpdates health of this bot (fed by the transformer). */
   polling: PollingMonitor;
   heartbeat: Heartbeat | undefined;
+  /** Per-minute update lag, 429s and getWebhookInfo of this bot (sent with the heartbeat). */
+  signals: BotSignals;
   /** Stops the heartbeat. */
   dispose(): void;
 }
@@ -70,8 +76,8 @@ export interface GrammyInstrumentation {
  * const bot = new Bot(token);
  * bot.use(botpulseMiddleware());
  */
-export function botpulseMiddleware(options: Pick<GrammyPluginOptions, 'client' | 'role' | 'swallowNoise'> = {}): GrammyMiddleware {
-  const updates = new UpdateScope(resolveClient(options.client), { mechanism: 'grammy.middleware', role: options.role, swallowNoise: options.swallowNoise });
+export function botpulseMiddleware(options: Pick<GrammyPluginOptions, 'client' | 'role' | 'swallowNoise'> & { signals?: BotSignals } = {}): GrammyMiddleware {
+  const updates = new UpdateScope(resolveClient(options.client), { mechanism: 'grammy.middleware', role: options.role, swallowNoise: options.swallowNoise, signals: options.signals });
   return (ctx: GrammyContextLike, next) => updates.run(ctx, ctx.update as UpdateLike, next);
 }
 
@@ -81,10 +87,10 @@ export function botpulseMiddleware(options: Pick<GrammyPluginOptions, 'client' |
  * time whole calls (retries included), before it to see each attempt.
  * @example bot.api.config.use(botpulseTransformer());
  */
-export function botpulseTransformer(options: { client?: BotpulseClient; polling?: PollingMonitor } = {}): GrammyTransformer {
+export function botpulseTransformer(options: { client?: BotpulseClient; polling?: PollingMonitor; signals?: BotSignals } = {}): GrammyTransformer {
   const client = resolveClient(options.client);
   return (prev: ApiCallLike, method: string, payload: Record<string, unknown> | undefined, signal?: AbortSignal) => {
-    const recorder = new ApiCallRecorder(client, options.polling, method, payload);
+    const recorder = new ApiCallRecorder(client, options.polling, method, payload, options.signals);
     return prev(method, payload, signal).then(
       (response: ApiResponseLike) => {
         recorder.answered(response);
@@ -109,8 +115,9 @@ export function instrumentGrammy(bot: GrammyBotLike, options: GrammyPluginOption
   const client = resolveClient(options.client);
   registerSecret(bot.token);
   const polling = new PollingMonitor(client, options.conflictEventAfterMs === undefined ? {} : { conflictEventAfterMs: options.conflictEventAfterMs });
-  const heartbeat = options.heartbeat ? createHeartbeat(bot, client, polling, options.heartbeat) : undefined;
-  const baseTransformer = botpulseTransformer({ client, polling });
+  const signals = new BotSignals(options.signals);
+  const heartbeat = options.heartbeat ? createHeartbeat(bot, client, polling, signals, options.heartbeat) : undefined;
+  const baseTransformer = botpulseTransformer({ client, polling, signals });
   const lifecycle = { polling: true };
   const transformer: GrammyTransformer = heartbeat
     ? (prev, method, payload, signal) => {
@@ -118,19 +125,23 @@ export function instrumentGrammy(bot: GrammyBotLike, options: GrammyPluginOption
         return baseTransformer(prev, method, payload, signal);
       }
     : baseTransformer;
-  const middleware = botpulseMiddleware({ client, role: options.role, swallowNoise: options.swallowNoise ?? false });
+  const middleware = botpulseMiddleware({ client, role: options.role, swallowNoise: options.swallowNoise ?? false, signals });
   bot.api.config.use(transformer);
   bot.use(middleware);
   watchErrorHandler(bot, client);
-  if (heartbeat) tieHeartbeatToBot(bot, heartbeat, lifecycle);
-  return { client, middleware, transformer, polling, heartbeat, dispose: () => heartbeat?.stop() };
+  // A webhook bot has no polling loop to start the heartbeat: it beats from now on.
+  if (heartbeat?.mode === 'webhook') heartbeat.start();
+  else if (heartbeat) tieHeartbeatToBot(bot, heartbeat, lifecycle);
+  return { client, middleware, transformer, polling, heartbeat, signals, dispose: () => heartbeat?.stop() };
 }
 
-function createHeartbeat(bot: GrammyBotLike, client: BotpulseClient, polling: PollingMonitor, option: true | Omit<HeartbeatOptions, 'monitor' | 'client'>): Heartbeat {
+function createHeartbeat(bot: GrammyBotLike, client: BotpulseClient, polling: PollingMonitor, signals: BotSignals, option: true | Omit<HeartbeatOptions, 'monitor' | 'client' | 'signals' | 'webhookInfo'>): Heartbeat {
   const settings = option === true ? { monitorSlug: bot.botInfo?.username ?? 'telegram-bot' } : option;
   return new Heartbeat({
     pendingUpdates: () => bot.api.getWebhookInfo().then((info) => info.pending_update_count),
+    webhookInfo: () => bot.api.getWebhookInfo(),
     ...settings,
+    signals,
     client,
     monitor: polling,
   });

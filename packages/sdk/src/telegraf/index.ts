@@ -5,6 +5,7 @@
 import { ApiCallRecorder } from '../api-calls.js';
 import type { BotpulseClient } from '../client.js';
 import { Heartbeat, PollingMonitor, type HeartbeatOptions } from '../heartbeat.js';
+import { BotSignals, type BotSignalsOptions } from '../signals.js';
 import { runInExecution, Scope } from '../scope.js';
 import { registerSecret } from '../scrub.js';
 import { resolveClient } from '../sdk.js';
@@ -35,8 +36,10 @@ export interface TelegrafPluginOptions {
   role?: (ctx: any) => string | undefined;
   /** Swallow expected Telegram errors that escape handlers instead of passing them to bot.catch. Default false. */
   swallowNoise?: boolean;
-  /** Heartbeat from the polling loop (started at the first getUpdates). `true`: monitor slug = bot username. */
-  heartbeat?: boolean | Omit<HeartbeatOptions, 'monitor' | 'client'>;
+  /** Heartbeat from the polling loop (started at the first getUpdates; at once with `mode: 'webhook'`). `true`: monitor slug = bot username. */
+  heartbeat?: boolean | Omit<HeartbeatOptions, 'monitor' | 'client' | 'signals' | 'webhookInfo'>;
+  /** Update lag and 429 accounting (sent with the heartbeat): the clock (tests), minutes per check-in. */
+  signals?: BotSignalsOptions;
   conflictEventAfterMs?: number | false;
 }
 
@@ -45,6 +48,8 @@ export interface TelegrafInstrumentation {
   middleware: TelegrafMiddleware;
   polling: PollingMonitor;
   heartbeat: Heartbeat | undefined;
+  /** Per-minute update lag, 429s and getWebhookInfo of this bot (sent with the heartbeat). */
+  signals: BotSignals;
   dispose(): void;
 }
 
@@ -62,27 +67,30 @@ export function instrumentTelegraf(bot: TelegrafBotLike, options: TelegrafPlugin
   const client = resolveClient(options.client);
   registerSecret(bot.telegram.token);
   const polling = new PollingMonitor(client, options.conflictEventAfterMs === undefined ? {} : { conflictEventAfterMs: options.conflictEventAfterMs });
-  const heartbeat = options.heartbeat ? createHeartbeat(bot, client, polling, options.heartbeat) : undefined;
-  const onCall = heartbeat ? (method: string) => method === 'getUpdates' && !heartbeat.running && heartbeat.start() : undefined;
-  wrapCallApi(bot.telegram, client, polling, onCall);
-  const updates = new UpdateScope(client, { mechanism: 'telegraf.middleware', role: options.role, swallowNoise: options.swallowNoise });
+  const signals = new BotSignals(options.signals);
+  const heartbeat = options.heartbeat ? createHeartbeat(bot, client, polling, signals, options.heartbeat) : undefined;
+  const onCall = heartbeat && heartbeat.mode === 'polling' ? (method: string) => method === 'getUpdates' && !heartbeat.running && heartbeat.start() : undefined;
+  wrapCallApi(bot.telegram, client, polling, onCall, signals);
+  const updates = new UpdateScope(client, { mechanism: 'telegraf.middleware', role: options.role, swallowNoise: options.swallowNoise, signals });
   const middleware: TelegrafMiddleware = (ctx, next) => {
-    if (ctx.telegram && ctx.telegram !== bot.telegram) wrapCallApi(ctx.telegram, client, undefined, undefined);
+    if (ctx.telegram && ctx.telegram !== bot.telegram) wrapCallApi(ctx.telegram, client, undefined, undefined, signals);
     return updates.run(ctx, ctx.update as UpdateLike, next);
   };
   bot.use(middleware);
   wrapErrorHandler(bot, client, options.role);
-  if (heartbeat) stopHeartbeatWithBot(bot, heartbeat);
-  return { client, middleware, polling, heartbeat, dispose: () => heartbeat?.stop() };
+  // A webhook bot has no polling loop to start the heartbeat: it beats from now on.
+  if (heartbeat?.mode === 'webhook') heartbeat.start();
+  else if (heartbeat) stopHeartbeatWithBot(bot, heartbeat);
+  return { client, middleware, polling, heartbeat, signals, dispose: () => heartbeat?.stop() };
 }
 
 /** Replaces `telegram.callApi` on this instance with a recording wrapper (once). */
-function wrapCallApi(telegram: TelegrafTelegramLike & { [WRAPPED]?: true }, client: BotpulseClient, polling: PollingMonitor | undefined, onCall: ((method: string) => unknown) | undefined): void {
+function wrapCallApi(telegram: TelegrafTelegramLike & { [WRAPPED]?: true }, client: BotpulseClient, polling: PollingMonitor | undefined, onCall: ((method: string) => unknown) | undefined, signals: BotSignals): void {
   if (telegram[WRAPPED]) return;
   const original = telegram.callApi.bind(telegram);
   telegram.callApi = async (method: string, payload: Record<string, unknown> | undefined, callOptions?: unknown) => {
     onCall?.(method);
-    const recorder = new ApiCallRecorder(client, polling, method, payload);
+    const recorder = new ApiCallRecorder(client, polling, method, payload, signals);
     try {
       const result = await original(method, payload, callOptions);
       recorder.answered({ ok: true, result });
@@ -125,11 +133,13 @@ function wrapErrorHandler(bot: TelegrafBotLike & { handleError?: (error: unknown
   bot.catch = (handler) => originalCatch(wrap(handler, false));
 }
 
-function createHeartbeat(bot: TelegrafBotLike, client: BotpulseClient, polling: PollingMonitor, option: true | Omit<HeartbeatOptions, 'monitor' | 'client'>): Heartbeat {
+function createHeartbeat(bot: TelegrafBotLike, client: BotpulseClient, polling: PollingMonitor, signals: BotSignals, option: true | Omit<HeartbeatOptions, 'monitor' | 'client' | 'signals' | 'webhookInfo'>): Heartbeat {
   const settings = option === true ? { monitorSlug: bot.botInfo?.username ?? 'telegram-bot' } : option;
   return new Heartbeat({
     pendingUpdates: () => bot.telegram.callApi('getWebhookInfo', {}).then((info: { pending_update_count: number }) => info.pending_update_count),
+    webhookInfo: () => bot.telegram.callApi('getWebhookInfo', {}),
     ...settings,
+    signals,
     client,
     monitor: polling,
   });

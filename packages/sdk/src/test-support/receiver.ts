@@ -41,7 +41,7 @@ export class Receiver {
     return this.requests.flatMap((r) => r.envelope.items.filter((i) => i.headers.type === type).map((i) => JSON.parse(i.payload.toString('utf8'))));
   }
 
-  async waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+  async waitFor(predicate: () => boolean, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate()) {
       if (Date.now() > deadline) throw new Error(`receiver: condition not met; ${this.requests.length} request(s)`);

@@ -32,6 +32,8 @@ export interface AlertingOptions {
   pollTimeoutSeconds?: number;
   /** More lines for the bot's /status (Telegram HTML), e.g. the monitors summary main.ts provides. */
   statusExtras?: () => Promise<string[]>;
+  /** The engine's and the outbox's clock (cooldowns, pacing, follow-ups); tests inject one. Default Date.now. */
+  now?: () => number;
 }
 
 /** The settings alerting reads (a slice of config/load.ts Config). */
@@ -59,8 +61,8 @@ export function createAlerting(config: AlertingSettings, store: Store, alerts: A
   const { telegramApi, ...channels } = createChannels(config);
   // The engine and the sender need each other (enqueue → wake; tick → follow-ups): wire through closures.
   let sender: OutboxSender | null = null;
-  const engine = new AlertEngine({ store, alerts, config: config.alerts, rules, logger: log, workerId, onEnqueued: () => sender?.kick() });
-  sender = new OutboxSender({ store, alerts, channels, config: config.alerts, publicUrl: config.publicUrl, rules, logger: log, workerId, onTick: () => engine.followUps(), ...options.sender });
+  const engine = new AlertEngine({ store, alerts, config: config.alerts, rules, logger: log, workerId, onEnqueued: () => sender?.kick(), ...(options.now ? { now: options.now } : {}) });
+  sender = new OutboxSender({ store, alerts, channels, config: config.alerts, publicUrl: config.publicUrl, rules, logger: log, workerId, onTick: () => engine.followUps(), ...(options.now ? { now: options.now } : {}), ...options.sender });
   const bot =
     telegramApi && config.alerts.telegram.updates === 'polling'
       ? new AlertBot({ api: telegramApi, store, alerts, config: config.alerts, publicUrl: config.publicUrl, logger: log, workerId, ...(options.pollTimeoutSeconds ? { pollTimeoutSeconds: options.pollTimeoutSeconds } : {}), ...(options.statusExtras ? { statusExtras: options.statusExtras } : {}) })

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from './load.js';
 import { CONFIG_KEYS } from './schema.js';
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('configuration', () => {
   it('documents exactly the keys it reads in docs/configuration.md', () => {
@@ -58,6 +63,7 @@ describe('configuration', () => {
 
   it('reads a JSON file that the environment overrides, and *_FILE values', () => {
     const dir = mkdtempSync(join(tmpdir(), 'botpulse-config-'));
+    dirs.push(dir);
     writeFileSync(join(dir, 'botpulse.json'), JSON.stringify({ BOTPULSE_PORT: 9100, ERROR_LOG_RETENTION_DAYS: 7 }));
     writeFileSync(join(dir, 'url'), 'https://errors.example.com/\n');
     const config = loadConfig({ BOTPULSE_CONFIG: join(dir, 'botpulse.json'), ERROR_LOG_RETENTION_DAYS: '14', BOTPULSE_URL_FILE: join(dir, 'url') });
@@ -75,6 +81,7 @@ describe('configuration', () => {
     assert.equal(fromEnv.monitors.declared['pay-bot']?.[1]?.kind, 'uptime');
     assert.equal(fromEnv.monitors.declared['pay-bot']?.[0]?.kind, 'heartbeat', 'the default kind');
     const dir = mkdtempSync(join(tmpdir(), 'botpulse-config-'));
+    dirs.push(dir);
     writeFileSync(join(dir, 'botpulse.json'), JSON.stringify({ BOTPULSE_MONITORS: declared, BOTPULSE_ALERT_RULES: { 'pay-bot': { frequency: '5/1m' } } }));
     const fromFile = loadConfig({ BOTPULSE_CONFIG: join(dir, 'botpulse.json') });
     assert.deepEqual(fromFile.monitors.declared, fromEnv.monitors.declared);

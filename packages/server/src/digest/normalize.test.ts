@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseEnvelope, type SentryEvent } from '@botpulse/protocol';
+import { parseEnvelope, type SentryEventPayload } from '@botpulse/protocol';
 import { MAX_TAGS, MAX_TAG_LENGTH, MAX_TITLE_LENGTH, flattenTags, isLibraryFrame, normalizeEvent, normalizeEventId, normalizeLevel, normalizeTimestamp } from './normalize.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../../../shared/fixtures/sentry-envelopes/', import.meta.url));
@@ -10,16 +10,16 @@ const haveFixtures = existsSync(FIXTURES);
 if (!haveFixtures) console.warn(`normalize.test: ${FIXTURES} not found, skipping the real-payload tests`);
 
 /** The event payload of a fixture envelope and the envelope's own event_id. */
-function fixture(name: string): { event: SentryEvent; headerId: string | undefined } {
+function fixture(name: string): { event: SentryEventPayload; headerId: string | undefined } {
   const envelope = parseEnvelope(readFileSync(FIXTURES + name));
   const item = envelope.items.find((i) => i.headers.type === 'event' || i.headers.type === 'transaction');
   assert.ok(item, `${name} has an event`);
-  return { event: JSON.parse(item.payload.toString('utf8')) as SentryEvent, headerId: envelope.headers.event_id };
+  return { event: JSON.parse(item.payload.toString('utf8')) as SentryEventPayload, headerId: envelope.headers.event_id };
 }
 
 const NOW = Date.UTC(2025, 9, 10, 17, 11, 30);
 const DAY = 24 * 3600 * 1000;
-const normalize = (event: SentryEvent, eventId?: string) => normalizeEvent(event, { receivedAt: NOW, eventId });
+const normalize = (event: SentryEventPayload, eventId?: string) => normalizeEvent(event, { receivedAt: NOW, eventId });
 
 describe('normalizeEvent on real SDK payloads', { skip: !haveFixtures && 'fixtures not found' }, () => {
   it('reads a Node SDK error event', () => {
@@ -298,7 +298,7 @@ describe('normalizeEvent: fields of the wrong shape never throw', () => {
       exception: { values: [{ type: hostile, value: hostile, stacktrace: { frames: [null, { function: hostile, filename: hostile, context_line: hostile, pre_context: hostile, in_app: true }] } }] },
       breadcrumbs: [{ timestamp: 1e13, category: hostile, message: hostile }], request: { headers: [1, 'a', [1, 2, 3]], url: hostile },
       user: { id: hostile }, tags: { a: hostile }, fingerprint: [hostile], level: hostile, message: hostile, contexts: { telegram: hostile },
-    } as unknown as SentryEvent);
+    } as unknown as SentryEventPayload);
     assert.equal(result.title, '{"toString":1}'); // the value, kept as its JSON text (Relay's lenient string)
     assert.equal(result.culprit, null);
     assert.deepEqual(result.payload.request, { headers: {} });
@@ -383,7 +383,7 @@ describe('flattenTags', () => {
 
 describe('normalizeEvent: payload', () => {
   it('rewrites a breadcrumb list as {values} and does not touch the caller object', () => {
-    const event: SentryEvent = { breadcrumbs: [{ message: 'a' }], event_id: 'd'.repeat(32) };
+    const event: SentryEventPayload = { breadcrumbs: [{ message: 'a' }], event_id: 'd'.repeat(32) };
     const result = normalize(event);
     assert.deepEqual(result.payload.breadcrumbs, { values: [{ message: 'a' }] });
     assert.ok(Array.isArray(event.breadcrumbs));

@@ -9,7 +9,7 @@
  * Run it on a SCRUBBED event: the title, message and tags are copied out of the payload as is.
  */
 import { randomUUID } from 'node:crypto';
-import type { SentryEvent, SentryException, SentryStackFrame, TelegramContext } from '@botpulse/protocol';
+import type { SentryEventPayload, SentryException, SentryStackFrame, TelegramContext } from '@botpulse/protocol';
 import { routePattern } from '../grouping/parameterize.js';
 import { normalizePayload, type EventPayload } from './shape.js';
 import type { Level, NormalizedEvent, RequestInfo } from '../store/model.js';
@@ -40,7 +40,7 @@ const DEFAULT_EXCEPTION_TYPE = 'Error';
  * `breadcrumbs` as `{values: [...]}`, the normalised `event_id`, what was changed in `_meta`);
  * the caller's object is not modified.
  */
-export function normalizeEvent(event: SentryEvent, opts: NormalizeOptions): NormalizedEvent {
+export function normalizeEvent(event: SentryEventPayload, opts: NormalizeOptions): NormalizedEvent {
   const eventId = normalizeEventId(opts.eventId) ?? normalizeEventId(event.event_id) ?? randomHexId();
   const payload = normalizePayload(event, { eventId });
   const exceptions = payload.exception?.values ?? [];

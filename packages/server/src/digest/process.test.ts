@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SentryEvent } from '@botpulse/protocol';
+import type { SentryEventPayload } from '@botpulse/protocol';
 import { fingerprintV1 } from '../grouping/v1.js';
 import { decodePayload } from '../store/payload.js';
 import type { DigestedRow, SpoolRow } from '../store/store.js';
@@ -21,7 +21,7 @@ function digestOne(event: unknown, onRejected?: (row: SpoolRow, err: Error) => v
 }
 
 /** What the digest handed to grouping before the shape pass: the event with `exception` as {values}. */
-function previousGroupingInput(event: SentryEvent): SentryEvent {
+function previousGroupingInput(event: SentryEventPayload): SentryEventPayload {
   const raw = event.exception;
   const values: unknown = Array.isArray(raw) ? raw : raw !== null && typeof raw === 'object' ? (raw as { values?: unknown }).values : undefined;
   const exceptions = Array.isArray(values) ? values.filter((v) => v !== null && typeof v === 'object' && !Array.isArray(v)) : [];
@@ -63,7 +63,7 @@ describe('createRowDigester: nothing answered 200 is dropped', () => {
       assert.deepEqual(rejected, [], description);
       let before: string | null = null;
       try {
-        before = fingerprintV1(previousGroupingInput(event as SentryEvent)).hash;
+        before = fingerprintV1(previousGroupingInput(event as SentryEventPayload)).hash;
       } catch {
         continue; // this event was dropped before (`rejected:undigestible`): it has no earlier issue
       }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SentryEvent } from '@botpulse/protocol';
+import type { SentryEventPayload } from '@botpulse/protocol';
 import { currentGrouping } from '../grouping/index.js';
 import { encodePayload } from '../store/payload.js';
 import type { DigestedRow, SpoolRow } from '../store/store.js';
@@ -49,7 +49,7 @@ function digestAttachment(row: SpoolRow): DigestedRow {
 }
 
 function digestEvent(row: SpoolRow): DigestedRow {
-  const raw = JSON.parse(row.payload.toString('utf8')) as SentryEvent;
+  const raw = JSON.parse(row.payload.toString('utf8')) as SentryEventPayload;
   const event = normalizeEvent(raw, { ...(row.eventId ? { eventId: row.eventId } : {}), receivedAt: row.receivedAt });
   // Grouping v1 is frozen and reads the event as sent, not the normalised payload: a field the
   // shape pass rewrites (a numeric `type` becomes text) must not move events to another issue.
@@ -72,7 +72,7 @@ function digestEvent(row: SpoolRow): DigestedRow {
  * leaves out fingerprint parts that are no text, number or boolean. Every event v1 could group
  * before is passed unchanged, so its hash (and its issue) stay the same.
  */
-function groupable(event: SentryEvent): SentryEvent {
+function groupable(event: SentryEventPayload): SentryEventPayload {
   const parts: unknown = event.fingerprint;
   if (!Array.isArray(parts) || parts.every(stringifies)) return event;
   return { ...event, fingerprint: parts.filter(stringifies) };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseEnvelope, type SentryEvent } from '@botpulse/protocol';
+import { parseEnvelope, type SentryEventPayload } from '@botpulse/protocol';
 import { compileUserRegex, USER_REGEX_ENGINE } from '../lib/user-regex.js';
 import { CIRCULAR, FILTERED, MAX_SCRUB_DEPTH, TOO_DEEP, createScrubber } from './scrub.js';
 
@@ -11,11 +11,11 @@ const haveFixtures = existsSync(FIXTURES);
 if (!haveFixtures) console.warn(`scrub.test: ${FIXTURES} not found, skipping the real-payload tests`);
 
 /** The event (or transaction) payload of a fixture envelope, parsed fresh each time. */
-function fixtureEvent(name: string): SentryEvent {
+function fixtureEvent(name: string): SentryEventPayload {
   const envelope = parseEnvelope(readFileSync(FIXTURES + name));
   const item = envelope.items.find((i) => i.headers.type === 'event' || i.headers.type === 'transaction');
   assert.ok(item, `${name} has an event`);
-  return JSON.parse(item.payload.toString('utf8')) as SentryEvent;
+  return JSON.parse(item.payload.toString('utf8')) as SentryEventPayload;
 }
 
 const BOT_ID = '7123456789';
@@ -30,7 +30,7 @@ function assertNoToken(result: unknown): void {
 }
 
 /** Puts the token everywhere a real bot leaks it. */
-function injectToken(event: SentryEvent): SentryEvent {
+function injectToken(event: SentryEventPayload): SentryEventPayload {
   const apiUrl = `https://api.telegram.org/bot${TOKEN}/sendMessage`;
   const exception = (event.exception as { values: Record<string, any>[] }).values.at(-1)!;
   exception.value = `request to ${apiUrl} failed, reason: socket hang up`;
@@ -114,7 +114,7 @@ describe('scrubEvent on real SDK payloads', { skip: !haveFixtures && 'fixtures n
 });
 
 describe('scrubEvent: keys', () => {
-  const scrub = (event: Record<string, unknown>) => createScrubber().scrubEvent(event as SentryEvent) as Record<string, any>;
+  const scrub = (event: Record<string, unknown>) => createScrubber().scrubEvent(event as SentryEventPayload) as Record<string, any>;
 
   it('filters values of secret-looking keys whatever their case or separator', () => {
     const keys = [
@@ -158,14 +158,14 @@ describe('scrubEvent: odd shapes', () => {
   it('survives cycles', () => {
     const event: Record<string, any> = { extra: { a: 1 } };
     event.extra.self = event;
-    const result = createScrubber().scrubEvent(event as SentryEvent) as Record<string, any>;
+    const result = createScrubber().scrubEvent(event as SentryEventPayload) as Record<string, any>;
     assert.equal(result.extra.self, CIRCULAR);
   });
 
   it('replaces data nested deeper than it walks instead of storing it unscanned', () => {
     let deep: Record<string, unknown> = { leak: TOKEN };
     for (let i = 0; i < MAX_SCRUB_DEPTH + 5; i++) deep = { next: deep };
-    const result = createScrubber().scrubEvent({ extra: deep } as SentryEvent);
+    const result = createScrubber().scrubEvent({ extra: deep } as SentryEventPayload);
     assertNoToken(result);
     assert.ok(JSON.stringify(result).includes(TOO_DEEP));
   });
@@ -257,7 +257,7 @@ describe('scrubString', () => {
     assert.equal(USER_REGEX_ENGINE, 're2js');
     const scrubber = createScrubber({ extraPatterns: [pattern] });
     const event = { message: `${'a'.repeat(35)}!`, tags: { note: 'aaaa' } };
-    scrubber.scrubEvent(event as SentryEvent);
+    scrubber.scrubEvent(event as SentryEventPayload);
     assert.deepEqual(event, { message: `${'a'.repeat(35)}!`, tags: { note: FILTERED } });
   });
 });
@@ -283,12 +283,12 @@ describe('scrubString: secrets found by probing (issue 11)', () => {
   });
 
   it('removes those query parameters from a parsed query_string (object or pairs)', () => {
-    const asObject = { request: { query_string: { key: 'AIza123', q: 'cats', Signature: 'abc' } } } as unknown as SentryEvent;
-    const asPairs = { request: { query_string: [['pwd', 'hunter2'], ['q', 'cats']] } } as unknown as SentryEvent;
+    const asObject = { request: { query_string: { key: 'AIza123', q: 'cats', Signature: 'abc' } } } as unknown as SentryEventPayload;
+    const asPairs = { request: { query_string: [['pwd', 'hunter2'], ['q', 'cats']] } } as unknown as SentryEventPayload;
     assert.deepEqual(scrubEvent(asObject).request, { query_string: { key: FILTERED, q: 'cats', Signature: FILTERED } });
     assert.deepEqual(scrubEvent(asPairs).request, { query_string: [['pwd', FILTERED], ['q', 'cats']] });
     // Elsewhere `key` is an ordinary name.
-    const elsewhere = { extra: { key: 'user:42' } } as unknown as SentryEvent;
+    const elsewhere = { extra: { key: 'user:42' } } as unknown as SentryEventPayload;
     assert.deepEqual(scrubEvent(elsewhere).extra, { key: 'user:42' });
   });
 

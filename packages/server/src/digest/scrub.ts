@@ -5,7 +5,7 @@
  * URL passwords, `Bearer`/`Basic` credentials, `name=value` pairs whose name says secret, signing
  * and key query parameters (`?key=`, `&sig=`...), and `sk-…` API keys (OpenAI, Anthropic).
  */
-import type { SentryEvent } from '@botpulse/protocol';
+import type { SentryEventPayload } from '@botpulse/protocol';
 import type { UserRegex } from '../lib/user-regex.js';
 
 export const FILTERED = '[Filtered]';
@@ -24,7 +24,7 @@ export interface ScrubberOptions {
 
 export interface Scrubber {
   /** Scrubs the event IN PLACE and returns the same object (the digest owns the parsed JSON). */
-  scrubEvent(event: SentryEvent): SentryEvent;
+  scrubEvent(event: SentryEventPayload): SentryEventPayload;
   scrubString(s: string): string;
 }
 
@@ -161,7 +161,7 @@ export function createScrubber(options: ScrubberOptions = {}): Scrubber {
  * `request.query_string` sent parsed, as `{key: …}` or `[["sig", …]]`: the names of
  * SECRET_QUERY_PARAMETER are secret there, though not as keys elsewhere (`{key: "user:42"}`).
  */
-function hideSecretQueryParameters(event: SentryEvent): void {
+function hideSecretQueryParameters(event: SentryEventPayload): void {
   const query: unknown = (event as { request?: { query_string?: unknown } }).request?.query_string;
   if (Array.isArray(query)) {
     for (const pair of query) {

@@ -1,4 +1,4 @@
-import type { SentryEvent } from '@botpulse/protocol';
+import type { SentryEventPayload } from '@botpulse/protocol';
 
 /** Which part of the event decided the group. */
 export type GroupingBasis =
@@ -19,7 +19,7 @@ export interface GroupingResult<V extends number = number> {
   components: string[];
 }
 
-export type FingerprintFn<V extends number = number> = (event: SentryEvent) => GroupingResult<V>;
+export type FingerprintFn<V extends number = number> = (event: SentryEventPayload) => GroupingResult<V>;
 
 /** A grouping algorithm version. Versions live side by side; stored issues keep theirs. */
 export interface Grouping<V extends number = number> {

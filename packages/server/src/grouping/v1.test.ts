@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseEnvelope, type SentryEvent, type SentryException, type SentryStackFrame } from '@botpulse/protocol';
+import { parseEnvelope, type SentryEventPayload, type SentryException, type SentryStackFrame } from '@botpulse/protocol';
 import { currentGrouping, groupings } from './index.js';
 import { GROUPING_VERSION, fingerprintV1 } from './v1.js';
 
@@ -10,24 +10,24 @@ const FIXTURES = fileURLToPath(new URL('../../../../../shared/fixtures/sentry-en
 const haveFixtures = existsSync(FIXTURES);
 if (!haveFixtures) console.warn(`v1.test: ${FIXTURES} not found, skipping the real-payload tests`);
 
-function fixtureEvent(name: string): SentryEvent {
+function fixtureEvent(name: string): SentryEventPayload {
   const envelope = parseEnvelope(readFileSync(FIXTURES + name));
   const item = envelope.items.find((i) => i.headers.type === 'event' || i.headers.type === 'transaction');
   assert.ok(item, `${name} has an event`);
-  return JSON.parse(item.payload.toString('utf8')) as SentryEvent;
+  return JSON.parse(item.payload.toString('utf8')) as SentryEventPayload;
 }
 
-function exceptionsOf(event: SentryEvent): SentryException[] {
+function exceptionsOf(event: SentryEventPayload): SentryException[] {
   const raw = event.exception;
   return (Array.isArray(raw) ? raw : raw?.values) ?? [];
 }
 
-function framesOf(event: SentryEvent, index = -1): SentryStackFrame[] {
+function framesOf(event: SentryEventPayload, index = -1): SentryStackFrame[] {
   return exceptionsOf(event).at(index)?.stacktrace?.frames ?? [];
 }
 
 /** What a code edit above the crash does: every line number moves, the code itself stays. */
-function shiftLines(event: SentryEvent, by: number): SentryEvent {
+function shiftLines(event: SentryEventPayload, by: number): SentryEventPayload {
   for (const exception of exceptionsOf(event)) {
     for (const frame of exception.stacktrace?.frames ?? []) {
       if (frame.lineno !== undefined) frame.lineno += by;
@@ -39,7 +39,7 @@ function shiftLines(event: SentryEvent, by: number): SentryEvent {
 }
 
 /** A real V8 stack turned into Sentry frames the way @sentry/node does (oldest first). */
-function eventFromError(error: Error): SentryEvent {
+function eventFromError(error: Error): SentryEventPayload {
   const frames: SentryStackFrame[] = [];
   for (const line of (error.stack ?? '').split('\n').slice(1)) {
     const match = /^\s*at (?:(.+?) \()?(.+?):(\d+):(\d+)\)?$/.exec(line);
@@ -55,7 +55,7 @@ function eventFromError(error: Error): SentryEvent {
 }
 
 /** A GrammyError as it arrives when every frame is inside grammY (no in-app frame). */
-function grammyError(description: string, code = 400): SentryEvent {
+function grammyError(description: string, code = 400): SentryEventPayload {
   const libraryFrame = (fn: string, lineno: number): SentryStackFrame => ({
     filename: '/app/node_modules/grammy/out/core/client.js', module: 'grammy.out.core:client', function: fn, lineno, in_app: false,
   });
@@ -71,7 +71,7 @@ function grammyError(description: string, code = 400): SentryEvent {
   };
 }
 
-const hashOf = (event: SentryEvent): string => fingerprintV1(event).hash;
+const hashOf = (event: SentryEventPayload): string => fingerprintV1(event).hash;
 
 // Real stacks: the same failing call reached from two lines, and a different function.
 function sendWelcome(): Error {
@@ -234,16 +234,16 @@ describe('fingerprintV1: Telegram noise without in-app frames', () => {
   });
 
   it('groups chat-not-found for different chats together', () => {
-    const message = (chat: string): SentryEvent => ({ message: `Cannot notify chat ${chat}: Bad Request: chat not found` });
+    const message = (chat: string): SentryEventPayload => ({ message: `Cannot notify chat ${chat}: Bad Request: chat not found` });
     assert.equal(hashOf(message('-1001234567890')), hashOf(message('-1009876543210')));
-    const exception = (chat: number): SentryEvent => ({
+    const exception = (chat: number): SentryEventPayload => ({
       exception: [{ type: 'TelegramError', value: `400: Bad Request: chat not found (chat_id=${chat})` }],
     });
     assert.equal(hashOf(exception(12345)), hashOf(exception(67890)));
   });
 
   it('keeps Bot API errors from the same in-app line apart by their description, and flood waits together', () => {
-    const fromReplyLine = (value: string, type = 'GrammyError'): SentryEvent => ({
+    const fromReplyLine = (value: string, type = 'GrammyError'): SentryEventPayload => ({
       exception: [
         {
           type,
@@ -266,14 +266,14 @@ describe('fingerprintV1: Telegram noise without in-app frames', () => {
   });
 
   it('uses only the first line of the value', () => {
-    const event = (details: string): SentryEvent => ({ exception: [{ type: 'HttpError', value: `Network request for 'getUpdates' failed!\n${details}` }] });
+    const event = (details: string): SentryEventPayload => ({ exception: [{ type: 'HttpError', value: `Network request for 'getUpdates' failed!\n${details}` }] });
     assert.equal(hashOf(event('socket hang up')), hashOf(event('ECONNRESET')));
   });
 });
 
 describe('fingerprintV1: exception chains', () => {
   const frame = (fn: string, module = 'bot.handlers'): SentryStackFrame => ({ module, function: fn, context_line: `await ${fn}(ctx)`, in_app: true });
-  const chained = (causeFn: string): SentryEvent => ({
+  const chained = (causeFn: string): SentryEventPayload => ({
     platform: 'python',
     exception: {
       values: [
@@ -302,8 +302,8 @@ describe('fingerprintV1: exception chains', () => {
   });
 
   it('ignores direct recursion', () => {
-    const recursive: SentryEvent = { exception: [{ type: 'RangeError', stacktrace: { frames: [frame('walk'), frame('walk'), frame('walk')] } }] };
-    const once: SentryEvent = { exception: [{ type: 'RangeError', stacktrace: { frames: [frame('walk')] } }] };
+    const recursive: SentryEventPayload = { exception: [{ type: 'RangeError', stacktrace: { frames: [frame('walk'), frame('walk'), frame('walk')] } }] };
+    const once: SentryEventPayload = { exception: [{ type: 'RangeError', stacktrace: { frames: [frame('walk')] } }] };
     assert.equal(hashOf(recursive), hashOf(once));
   });
 
@@ -327,7 +327,7 @@ describe('fingerprintV1: exception chains', () => {
 });
 
 describe('fingerprintV1: custom fingerprints', () => {
-  const base: SentryEvent = {
+  const base: SentryEventPayload = {
     level: 'error',
     transaction: '/start',
     logger: 'bot',
@@ -396,7 +396,7 @@ describe('fingerprintV1: messages and fallback', () => {
   });
 
   it('reads the first two non-empty lines only', () => {
-    const event = (tail: string): SentryEvent => ({ message: `\nline one\n\nline two\n${tail}` });
+    const event = (tail: string): SentryEventPayload => ({ message: `\nline one\n\nline two\n${tail}` });
     assert.deepEqual(fingerprintV1(event('x')).components, ['message:line one\nline two']);
     assert.equal(hashOf(event('x')), hashOf(event('y')));
   });

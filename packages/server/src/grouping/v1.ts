@@ -21,7 +21,7 @@
  * Hash: md5 of the JSON array [version tag, basis, ...components].
  */
 import { createHash } from 'node:crypto';
-import type { SentryEvent, SentryException, SentryStackFrame } from '@botpulse/protocol';
+import type { SentryEventPayload, SentryException, SentryStackFrame } from '@botpulse/protocol';
 import { parameterize, routePattern } from './parameterize.js';
 import type { GroupingBasis, GroupingResult } from './types.js';
 
@@ -43,7 +43,7 @@ interface GroupingKey {
 }
 
 /** The v1 group of an event: same hash, same issue. */
-export function fingerprintV1(event: SentryEvent): GroupingResult<1> {
+export function fingerprintV1(event: SentryEventPayload): GroupingResult<1> {
   const key = customKey(event) ?? defaultKey(event);
   const hash = createHash('md5')
     .update(JSON.stringify([HASH_PREFIX, key.basis, ...key.components]))
@@ -51,7 +51,7 @@ export function fingerprintV1(event: SentryEvent): GroupingResult<1> {
   return { hash, version: GROUPING_VERSION, basis: key.basis, components: key.components };
 }
 
-function defaultKey(event: SentryEvent): GroupingKey {
+function defaultKey(event: SentryEventPayload): GroupingKey {
   return exceptionKey(event) ?? httpKey(event) ?? messageKey(event) ?? fallbackKey(event);
 }
 
@@ -60,7 +60,7 @@ function defaultKey(event: SentryEvent): GroupingKey {
 const VARIABLE = /^\{\{\s*([^{}]*?)\s*\}\}$/;
 
 /** `["{{ default }}", "{{ tags.chat_type }}"]`; null when absent or just `["{{ default }}"]`. */
-function customKey(event: SentryEvent): GroupingKey | null {
+function customKey(event: SentryEventPayload): GroupingKey | null {
   const parts = Array.isArray(event.fingerprint) ? event.fingerprint.slice(0, MAX_FINGERPRINT_PARTS) : [];
   const components: string[] = [];
   let onlyDefault = true;
@@ -79,7 +79,7 @@ function customKey(event: SentryEvent): GroupingKey | null {
 }
 
 /** Sentry's fingerprint variables; null for an unknown one (kept literally). */
-function resolveVariable(event: SentryEvent, variable: string): string | null {
+function resolveVariable(event: SentryEventPayload, variable: string): string | null {
   const name = variable.toLowerCase();
   if (name.startsWith('tags.')) {
     const tag = variable.slice('tags.'.length);
@@ -117,7 +117,7 @@ function resolveVariable(event: SentryEvent, variable: string): string | null {
 
 type FrameMode = 'in-app' | 'all';
 
-function exceptionKey(event: SentryEvent): GroupingKey | null {
+function exceptionKey(event: SentryEventPayload): GroupingKey | null {
   const chain = exceptionChain(event);
   if (chain.length === 0) return null;
   const mode = frameMode(chain);
@@ -233,7 +233,7 @@ function valueComponent(exception: SentryException): string[] {
 
 // ---- 3. HTTP errors ----------------------------------------------------------------------------
 
-function httpKey(event: SentryEvent): GroupingKey | null {
+function httpKey(event: SentryEventPayload): GroupingKey | null {
   const request = event.request;
   if (!isRecord(request)) return null;
   const status = statusCode(event);
@@ -244,7 +244,7 @@ function httpKey(event: SentryEvent): GroupingKey | null {
   return { basis: 'http', components: [`method:${method}`, `status:${status}`, `route:${route}`] };
 }
 
-function statusCode(event: SentryEvent): number | null {
+function statusCode(event: SentryEventPayload): number | null {
   const response = event.contexts?.response;
   const candidates = [
     isRecord(response) ? response.status_code : undefined,
@@ -260,7 +260,7 @@ function statusCode(event: SentryEvent): number | null {
 
 // ---- 4. message --------------------------------------------------------------------------------
 
-function messageKey(event: SentryEvent): GroupingKey | null {
+function messageKey(event: SentryEventPayload): GroupingKey | null {
   const text = messageTemplate(event);
   if (text === null) return null;
   const lines = firstLines(text, 2);
@@ -279,14 +279,14 @@ function saysSomething(template: string): boolean {
 }
 
 /** The unformatted template when there is one (`User %s not found`), else the formatted text. */
-function messageTemplate(event: SentryEvent): string | null {
+function messageTemplate(event: SentryEventPayload): string | null {
   const entry = isRecord(event.logentry) ? event.logentry : isRecord(event.message) ? event.message : null;
   const template = nonEmpty(entry?.message);
   if (template !== null && saysSomething(template)) return template;
   return nonEmpty(entry?.formatted) ?? template ?? (typeof event.message === 'string' ? nonEmpty(event.message) : null);
 }
 
-function formattedMessage(event: SentryEvent): string | null {
+function formattedMessage(event: SentryEventPayload): string | null {
   const entry = isRecord(event.logentry) ? event.logentry : isRecord(event.message) ? event.message : null;
   return (
     nonEmpty(entry?.formatted) ?? nonEmpty(entry?.message) ?? (typeof event.message === 'string' ? nonEmpty(event.message) : null)
@@ -295,14 +295,14 @@ function formattedMessage(event: SentryEvent): string | null {
 
 // ---- 5. fallback -------------------------------------------------------------------------------
 
-function fallbackKey(event: SentryEvent): GroupingKey {
+function fallbackKey(event: SentryEventPayload): GroupingKey {
   return { basis: 'fallback', components: [`level:${levelOf(event)}`, `platform:${nonEmpty(event.platform) ?? 'other'}`] };
 }
 
 // ---- reading the event -------------------------------------------------------------------------
 
 /** Oldest → newest (the last one was thrown); exception-group containers skipped. */
-function exceptionChain(event: SentryEvent): SentryException[] {
+function exceptionChain(event: SentryEventPayload): SentryException[] {
   const raw = event.exception;
   const values: unknown = Array.isArray(raw) ? raw : isRecord(raw) ? raw.values : undefined;
   if (!Array.isArray(values)) return [];
@@ -323,7 +323,7 @@ function crashFrame(exception: SentryException): SentryStackFrame | undefined {
   return frames.findLast((f) => f.in_app === true) ?? frames.at(-1);
 }
 
-function tagValue(event: SentryEvent, key: string): string | null {
+function tagValue(event: SentryEventPayload, key: string): string | null {
   const tags = event.tags;
   let value: unknown;
   if (Array.isArray(tags)) value = tags.find((pair) => Array.isArray(pair) && pair[0] === key)?.[1];
@@ -332,7 +332,7 @@ function tagValue(event: SentryEvent, key: string): string | null {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-function levelOf(event: SentryEvent): string {
+function levelOf(event: SentryEventPayload): string {
   return nonEmpty(event.level)?.toLowerCase() ?? 'error';
 }
 

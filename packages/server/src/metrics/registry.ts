@@ -8,7 +8,7 @@ import type { IngestStats } from '../http/stats.js';
 import type { Spool } from '../ingest/spool.js';
 import { ClientError } from '../lib/errors.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { MONITOR_STATUSES, type Monitor } from '../store/monitors.js';
+import { MONITOR_STATUSES, SIGNAL_NAMES, type Monitor, type SignalName } from '../store/monitors.js';
 import type { Monitoring } from '../monitors/monitoring.js';
 import type { Store } from '../store/store.js';
 import { failurePathMetrics } from './failure-paths.js';
@@ -256,6 +256,7 @@ export function createMetrics(deps: MetricsDeps): Registry {
     if (bot) latency.observe({ bot }, ms / 1000);
     else slugOf(projectId).then((s) => latency.observe({ bot: s }, ms / 1000), () => latency.observe({ bot: String(projectId) }, ms / 1000));
   };
+  botSignalMetrics(register, deps.monitoring, slugOf);
   return register;
 }
 
@@ -369,4 +370,98 @@ function perScrape<T>(read: () => Promise<T>, ttlMs = 1000): () => Promise<T> {
     if (!last || now - last.at > ttlMs) last = { at: now, value: read() };
     return last.value;
   };
+}
+
+/**
+ * The bot signals (docs/monitors.md, "Bot signals"): what the bots' SDKs reported with their
+ * heartbeats. Bounded: one set per monitor (its environments merged: the highest reading, the sum
+ * of counts, an alert firing in any), the signal label from a fixed set of three and the lag
+ * statistic from a fixed set of three; never per Bot API method (the SDK's own metrics have that).
+ * Only monitors whose bot reported signals are read, once per scrape.
+ */
+function botSignalMetrics(register: Registry, monitoring: Monitoring, slugOf: (projectId: number) => Promise<string>): void {
+  type Merged = { bot: string; monitor: string; firing: Record<SignalName, number>; pending: number | null; lag: { p50: number; p95: number; max: number } | null; throttled: number; retryAfter: number };
+  const merged = perScrape(async () => {
+    const byId = new Map<number, Merged>();
+    let n = 0;
+    for (const s of await monitoring.store.listMonitors({ withSignals: true })) {
+      const signals = s.signals;
+      if (!signals) continue;
+      const m = byId.get(s.id) ?? { bot: await slugOf(s.projectId), monitor: s.slug, firing: { webhook: 0, update_lag: 0, throttled: 0 }, pending: null, lag: null, throttled: 0, retryAfter: 0 };
+      for (const name of SIGNAL_NAMES) if (signals.rules[name]?.state === 'firing') m.firing[name] = 1;
+      if (typeof signals.webhook?.pendingUpdateCount === 'number') m.pending = Math.max(m.pending ?? 0, signals.webhook.pendingUpdateCount);
+      const last = signals.minutes[signals.minutes.length - 1];
+      if (last && last.dated > 0) {
+        const prev = m.lag ?? { p50: 0, p95: 0, max: 0 };
+        m.lag = { p50: Math.max(prev.p50, last.lagP50 ?? 0), p95: Math.max(prev.p95, last.lagP95 ?? 0), max: Math.max(prev.max, last.lagMax ?? 0) };
+      }
+      m.throttled += signals.totals.throttled;
+      m.retryAfter += signals.totals.retryAfterSeconds;
+      byId.set(s.id, m);
+      if (++n % YIELD_EVERY === 0) await yieldToLoop();
+    }
+    return [...byId.values()];
+  });
+  new Gauge({
+    name: 'botpulse_bot_signal_alert',
+    help: 'A bot signal alert firing (1) or not (0), per monitor and signal: webhook (Telegram cannot deliver), update_lag (updates wait too long), throttled (sustained 429s).',
+    labelNames: ['bot', 'monitor', 'signal'],
+    registers: [register],
+    async collect() {
+      this.reset();
+      for (const m of await merged()) for (const signal of SIGNAL_NAMES) this.set({ bot: m.bot, monitor: m.monitor, signal }, m.firing[signal]);
+    },
+  });
+  new Gauge({
+    name: 'botpulse_bot_webhook_pending_updates',
+    help: "Updates Telegram holds for a webhook bot (getWebhookInfo.pending_update_count, as the bot's SDK last asked).",
+    labelNames: ['bot', 'monitor'],
+    registers: [register],
+    async collect() {
+      this.reset();
+      for (const m of await merged()) if (m.pending !== null) this.set({ bot: m.bot, monitor: m.monitor }, m.pending);
+    },
+  });
+  new Gauge({
+    name: 'botpulse_bot_update_lag_seconds',
+    help: "Age of updates when the bot began handling them, in the bot's last reported minute: p50, p95, max.",
+    labelNames: ['bot', 'monitor', 'stat'],
+    registers: [register],
+    async collect() {
+      this.reset();
+      for (const m of await merged()) {
+        if (!m.lag) continue;
+        for (const stat of ['p50', 'p95', 'max'] as const) this.set({ bot: m.bot, monitor: m.monitor, stat }, m.lag[stat]);
+      }
+    },
+  });
+  new Counter({
+    name: 'botpulse_bot_telegram_throttled_total',
+    help: "Bot API calls Telegram answered 429 Too Many Requests, as the bot's SDK reported them (per minute, each minute counted once).",
+    labelNames: ['bot', 'monitor'],
+    registers: [register],
+    async collect() {
+      this.reset();
+      for (const m of await merged()) this.inc({ bot: m.bot, monitor: m.monitor }, m.throttled);
+    },
+  });
+  new Counter({
+    name: 'botpulse_bot_telegram_retry_after_seconds_total',
+    help: 'Sum of the retry_after seconds of those 429 answers.',
+    labelNames: ['bot', 'monitor'],
+    registers: [register],
+    async collect() {
+      this.reset();
+      for (const m of await merged()) this.inc({ bot: m.bot, monitor: m.monitor }, m.retryAfter);
+    },
+  });
+  new Counter({
+    name: 'botpulse_bot_signal_parts_ignored_total',
+    help: "Parts of check-ins' bot signals that could not be read and were left out (the check-ins themselves were applied).",
+    registers: [register],
+    collect() {
+      this.reset();
+      this.inc(monitoring.service.stats.signalPartsIgnored);
+    },
+  });
 }

@@ -34,6 +34,9 @@ export const monitorConfigKeys = {
   BOTPULSE_THRESHOLD_ERRORS: thresholdSpec(false).default('10/10m'),
   BOTPULSE_THRESHOLD_QUEUE: thresholdSpec(false).default('80/5m'),
   BOTPULSE_THRESHOLD_HEARTBEAT_AGE_SECONDS: z.coerce.number().min(0).max(86_400).default(60),
+  BOTPULSE_THRESHOLD_UPDATE_LAG: thresholdSpec(true).default('60s/5m'),
+  BOTPULSE_THRESHOLD_THROTTLE: thresholdSpec(true).default('30s/3m'),
+  BOTPULSE_WEBHOOK_ERROR_RECENT_SECONDS: seconds(86_400).default(600),
   BOTPULSE_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   BOTPULSE_MONITORS: declaredMonitorsJson.prefault(''),
   BOTPULSE_CHECKIN_MONITOR_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(100),
@@ -68,6 +71,12 @@ export interface MonitorConfig {
     errors: ThresholdRule | null;
     queueDepth: ThresholdRule | null;
     heartbeatAgeMs: number | null;
+    /** Bot signals (SDK check-ins): p95 update lag of a minute above `value` ms, for `forMs` (per monitor: updateLagSeconds/Minutes). */
+    updateLag: ThresholdRule | null;
+    /** Bot signals: retry_after of 429 answers summing to at least `value` ms in each minute, for `forMs`. */
+    throttle: ThresholdRule | null;
+    /** Bot signals: a getWebhookInfo last_error_date at most this old (with updates waiting) is a failing webhook. */
+    webhookErrorRecentMs: number;
   };
   metricsToken: string | null;
   /** BOTPULSE_MONITORS: monitors declared per project slug, applied at every start (monitors/declared.ts). */
@@ -112,6 +121,9 @@ export function toMonitorConfig(raw: Raw): MonitorConfig {
       errors: parseThreshold(raw.BOTPULSE_THRESHOLD_ERRORS, 'BOTPULSE_THRESHOLD_ERRORS'),
       queueDepth: parseThreshold(raw.BOTPULSE_THRESHOLD_QUEUE, 'BOTPULSE_THRESHOLD_QUEUE'),
       heartbeatAgeMs: raw.BOTPULSE_THRESHOLD_HEARTBEAT_AGE_SECONDS === 0 ? null : raw.BOTPULSE_THRESHOLD_HEARTBEAT_AGE_SECONDS * 1000,
+      updateLag: parseThreshold(raw.BOTPULSE_THRESHOLD_UPDATE_LAG, 'BOTPULSE_THRESHOLD_UPDATE_LAG', true),
+      throttle: parseThreshold(raw.BOTPULSE_THRESHOLD_THROTTLE, 'BOTPULSE_THRESHOLD_THROTTLE', true),
+      webhookErrorRecentMs: raw.BOTPULSE_WEBHOOK_ERROR_RECENT_SECONDS * 1000,
     },
     metricsToken: raw.BOTPULSE_METRICS_TOKEN ?? null,
     declared: raw.BOTPULSE_MONITORS,

@@ -22,6 +22,10 @@ export const definitionFields = z
     url: z.url().optional(),
     timeoutSeconds: z.number().positive().max(600).optional(),
     lockKey: z.string().min(1).max(200).optional(),
+    /** Heartbeats: the bot's update lag (p95 of a minute, seconds) that counts as late; 0 turns the lag alert off. Default BOTPULSE_THRESHOLD_UPDATE_LAG. */
+    updateLagSeconds: z.number().nonnegative().max(86_400).optional(),
+    /** For how many minutes in a row the lag must stay above it before it alerts. */
+    updateLagMinutes: z.number().positive().max(1440).optional(),
   })
   .strict();
 
@@ -64,6 +68,8 @@ export const SETTING_OF_FIELD: Record<string, SettingName> = {
   url: 'url',
   timeoutSeconds: 'timeoutMs',
   lockKey: 'lockKey',
+  updateLagSeconds: 'updateLagMs',
+  updateLagMinutes: 'updateLagForMs',
 };
 
 /** The server's defaults for what a definition leaves out (from MonitorConfig). */
@@ -72,6 +78,12 @@ export interface MonitorDefaults {
   graceMs: number;
   probe: { intervalMs: number; timeoutMs: number; failures: number };
 }
+
+/** Settings whose null means "the server's default" (BOTPULSE_THRESHOLD_UPDATE_LAG), not "whatever a check-in declares". */
+const FOLLOWS_SERVER_DEFAULT = new Set<SettingName>(['updateLagMs', 'updateLagForMs']);
+
+/** How each definition field that is not stored as given converts to its stored setting (ms). */
+const FIELD_TO_MS: Record<string, number> = { periodSeconds: 1000, graceSeconds: 1000, timeoutSeconds: 1000, updateLagSeconds: 1000, updateLagMinutes: 60_000 };
 
 /** The stored settings a definition means, with the server's defaults for what it leaves out. */
 export function toNewMonitor(def: MonitorDefinition, projectId: number, cfg: MonitorDefaults, source: MonitorSource): NewMonitor {
@@ -90,11 +102,13 @@ export function toNewMonitor(def: MonitorDefinition, projectId: number, cfg: Mon
     url: def.url ?? null,
     timeoutMs: def.timeoutSeconds ? def.timeoutSeconds * 1000 : uptime ? cfg.probe.timeoutMs : null,
     lockKey: def.lockKey ?? null,
+    updateLagMs: def.updateLagSeconds === undefined ? null : def.updateLagSeconds * 1000,
+    updateLagForMs: def.updateLagMinutes === undefined ? null : def.updateLagMinutes * 60_000,
     manualFields: source === 'api' ? namedSettings(def) : [],
   };
 }
 
-export const SETTINGS: readonly SettingName[] = ['periodMs', 'graceMs', 'schedule', 'timezone', 'failureThreshold', 'recoveryThreshold', 'url', 'timeoutMs', 'lockKey'];
+export const SETTINGS: readonly SettingName[] = ['periodMs', 'graceMs', 'schedule', 'timezone', 'failureThreshold', 'recoveryThreshold', 'url', 'timeoutMs', 'lockKey', 'updateLagMs', 'updateLagForMs'];
 
 /** The settings in `wanted` that differ from the monitor's (a setting left undefined is kept); `skip`: settings to leave alone. */
 export function changedSettings(m: Monitor, wanted: Partial<MonitorSettings>, skip: readonly SettingName[] = []): Partial<MonitorSettings> {
@@ -122,6 +136,8 @@ export const monitorPatch = z
     url: z.url().nullable().optional(),
     timeoutSeconds: z.number().positive().max(600).nullable().optional(),
     lockKey: z.string().min(1).max(200).nullable().optional(),
+    updateLagSeconds: z.number().nonnegative().max(86_400).nullable().optional(),
+    updateLagMinutes: z.number().positive().max(1440).nullable().optional(),
   })
   .strict();
 
@@ -137,10 +153,12 @@ export function patchSettings(m: Monitor, patch: MonitorPatch): { set: Partial<M
     if (value === undefined) continue;
     if (value === null) {
       unmanual.push(setting);
+      // No check-in declares a lag rule: given back, it follows the server's default again.
+      if (FOLLOWS_SERVER_DEFAULT.has(setting)) (set as Record<string, unknown>)[setting] = null;
       continue;
     }
-    const seconds = field === 'periodSeconds' || field === 'graceSeconds' || field === 'timeoutSeconds';
-    const stored = seconds ? (value as number) * 1000 : value === '' ? null : value;
+    const factor = FIELD_TO_MS[field];
+    const stored = factor ? (value as number) * factor : value === '' ? null : value;
     (set as Record<string, unknown>)[setting] = stored;
     manual.push(setting);
   }

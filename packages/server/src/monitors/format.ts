@@ -1,4 +1,5 @@
 import type { Monitor } from '../store/monitors.js';
+import type { SignalEvent } from './signals.js';
 
 /** Telegram HTML for monitor notifications. Every value is escaped; texts stay far below 4096 characters. */
 export function escapeHtml(text: string): string {
@@ -61,4 +62,20 @@ export function conflictText(who: Who, holder: string, streakMs: number, url: st
 export function thresholdText(who: Pick<Who, 'project'>, firing: boolean, description: string, url: string): string {
   const head = `${firing ? '📈' : '✅'} <b>${firing ? 'Threshold exceeded' : 'Threshold back to normal'}</b>: ${escapeHtml(who.project)}`;
   return [head, escapeHtml(description), url].join('\n');
+}
+
+const SIGNAL_TITLES: Record<SignalEvent['kind'], [string, string]> = {
+  webhook_failing: ['📭', 'Webhook failing'],
+  webhook_ok: ['🟢', 'Webhook delivering again'],
+  update_lag: ['🐢', 'Updates late'],
+  update_lag_ok: ['🟢', 'Updates on time again'],
+  throttled: ['🚦', 'Telegram throttling the bot'],
+  throttled_ok: ['🟢', 'Telegram throttling over'],
+};
+
+/** A bot signal's alert or recovery (webhook health, update lag, 429s): what the bot itself saw. */
+export function signalText(who: Who, e: SignalEvent, url: string): string {
+  const [icon, what] = SIGNAL_TITLES[e.kind];
+  const lasted = e.lastedMs !== undefined && e.lastedMs > 0 ? [`It lasted ${humanDuration(e.lastedMs)}.`] : [];
+  return [title(icon, what, who), escapeHtml(e.detail), ...lasted, url].join('\n');
 }

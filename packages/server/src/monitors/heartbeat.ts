@@ -1,6 +1,7 @@
 import type { Monitor, NewNotification, Transition } from '../store/monitors.js';
-import { conflictText, deafText, downText, recoveredText, type Who } from './format.js';
+import { conflictText, deafText, downText, recoveredText, signalText, type Who } from './format.js';
 import { nextExpectedAt } from './schedule.js';
+import { judgeSignals, type SignalLimits, type SignalsReport } from './signals.js';
 
 /**
  * The heartbeat state machine as pure functions: what a check-in or a passed deadline does to a
@@ -21,6 +22,8 @@ export interface HeartbeatContext {
   /** A process whose getUpdates has not succeeded for this many poll windows is deaf. */
   deafAfterPolls: number;
   conflictAlertMs: number;
+  /** The limits of this monitor's bot-signal rules (webhook, update lag, 429s). */
+  signals: SignalLimits;
 }
 
 const DEFAULT_POLL_TIMEOUT_SECONDS = 30;
@@ -34,6 +37,8 @@ export interface Beat {
   polling?: Record<string, unknown> | undefined;
   /** When the server received it (wall clock of the bot's own timestamps), for the deaf check. */
   receivedAt?: number;
+  /** The SDK's `contexts.bot_signals`, as far as it could be read (null: none, as from any Sentry SDK). */
+  signals?: SignalsReport | null;
 }
 
 /** Monitors are versioned by updated_at: each write moves it forward, even within one millisecond. */
@@ -79,8 +84,29 @@ function pausedByBot(m: Monitor, t: Transition, beat: Beat): Transition {
   return t;
 }
 
-/** The transition a beat causes (always one: the ping time and deadline move). */
+/** The transition a beat causes (always one: the ping time and deadline move), with what its bot signals change. */
 export function onBeat(m: Monitor, beat: Beat, ctx: HeartbeatContext): Transition {
+  const t = beatTransition(m, beat, ctx);
+  if (beat.signals) applySignals(m, t, beat.signals, beat, ctx);
+  return t;
+}
+
+/**
+ * The bot signals of a check-in, in the same conditional update as the beat: each alert and its
+ * recovery is written once, with the state that decided it. A paused monitor records them without
+ * judging (nothing is judged while paused).
+ */
+function applySignals(m: Monitor, t: Transition, report: SignalsReport, beat: Beat, ctx: HeartbeatContext): void {
+  const judge = (t.set.status ?? m.status) !== 'paused';
+  const { state, events } = judgeSignals(m.signals, report, ctx.signals, beat.receivedAt ?? beat.at, judge);
+  t.set.signals = state;
+  for (const e of events) {
+    const text = signalText(ctx.who, e, ctx.url);
+    t.notify = [...(t.notify ?? []), notification(m, e.kind, text, beat.at, { signal: e.signal, value: e.value, detail: e.detail, ...(e.lastedMs === undefined ? {} : { lastedMs: e.lastedMs }) })];
+  }
+}
+
+function beatTransition(m: Monitor, beat: Beat, ctx: HeartbeatContext): Transition {
   const now = beat.at;
   const base: Transition = { stateId: m.stateId, expect: { status: m.status, updatedAt: m.updatedAt }, set: { lastPingAt: now, updatedAt: nextVersion(m, now) } };
   if (beat.polling) Object.assign(base.set, { polling: beat.polling }, conflictUpdate(m, beat.polling, now, ctx, base));
@@ -89,7 +115,7 @@ export function onBeat(m: Monitor, beat: Beat, ctx: HeartbeatContext): Transitio
     if (!m.lastReason?.startsWith(BOT_PAUSED)) return base; // paused by a person: only they resume it
     // The bot stopped on purpose and polls again: watched again from a clean state, as a new monitor.
     Object.assign(base.set, { status: 'new', downSince: null, downReason: null, alertSent: false, lastReason: null });
-    const resumed = onBeat({ ...m, status: 'new', failures: 0, successes: 0, alertSent: false, downSince: null }, beat, ctx);
+    const resumed = beatTransition({ ...m, status: 'new', failures: 0, successes: 0, alertSent: false, downSince: null }, beat, ctx);
     resumed.expect = base.expect;
     resumed.set = { ...base.set, ...resumed.set };
     resumed.flip = { at: now, from: 'paused', to: resumed.set.status ?? 'new', reason: resumed.flip?.reason ?? 'the bot checked in again' };

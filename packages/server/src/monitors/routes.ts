@@ -10,6 +10,7 @@ import { nextExpectedAt } from './schedule.js';
 import { emptyBuckets, mergeInto, quantileMs } from './latency.js';
 import type { LockView } from './lock-view.js';
 import { RefusalBatch, type Monitors } from './service.js';
+import { signalLimits } from './signals.js';
 
 export interface MonitorRouteDeps {
   store: Store;
@@ -243,9 +244,18 @@ export async function presentMonitor(m: Monitor, deps: Pick<MonitorRouteDeps, 'l
     failureThreshold: m.failureThreshold,
     recoveryThreshold: m.recoveryThreshold,
     url: m.url,
+    /** The monitor's own update-lag rule (null: the server's BOTPULSE_THRESHOLD_UPDATE_LAG; 0 s: off). */
+    updateLagSeconds: m.updateLagMs === null ? null : m.updateLagMs / 1000,
+    updateLagMinutes: m.updateLagForMs === null ? null : m.updateLagForMs / 60_000,
+    /** The rules the bot signals are judged by, as they apply to this monitor (null: off). */
+    signalRules: presentRules(m, deps.monitors.deps.config.monitors.thresholds),
     /** Settings a person set (API fields): check-ins' monitor_config leaves them alone. */
     setByHand: fieldsSetByHand(m),
     ...presentState(worst),
+    /** The bot signals of the environment that checked in last with any (webhook, update lag, 429s). */
+    signals: [...all].filter((s) => s.signals).sort((a, b) => (b.lastPingAt ?? 0) - (a.lastPingAt ?? 0))[0]?.signals ?? null,
+    /** Signal alerts firing, in any environment: `update_lag` or `webhook (staging)`. */
+    signalsFiring: all.flatMap((s) => firingSignals(s).map((name) => (s.environment && all.length > 1 ? `${name} (${s.environment})` : name))),
     lastPingAt: latest.lastPingAt,
     conflictsTotal: all.reduce((n, s) => n + s.conflictsTotal, 0),
     lock,
@@ -268,6 +278,21 @@ function presentState(s: Monitor) {
     lastGetUpdatesOkAt: typeof polling?.['last_get_updates_ok_at'] === 'string' ? polling['last_get_updates_ok_at'] : null,
     conflictsTotal: s.conflictsTotal,
     conflictSince: s.conflictSince,
+    signals: s.signals,
+  };
+}
+
+/** The signal rules of a state that are firing (webhook, update_lag, throttled). */
+export function firingSignals(s: Pick<Monitor, 'signals'>): string[] {
+  return s.signals ? Object.entries(s.signals.rules).filter(([, r]) => r.state === 'firing').map(([name]) => name) : [];
+}
+
+function presentRules(m: Monitor, thresholds: Parameters<typeof signalLimits>[1]) {
+  const l = signalLimits(m, thresholds);
+  return {
+    updateLag: l.lagMs === null ? null : { seconds: l.lagMs / 1000, minutes: l.lagForMs / 60_000 },
+    throttle: l.throttleMs === null ? null : { secondsPerMinute: l.throttleMs / 1000, minutes: l.throttleForMs / 60_000 },
+    webhookErrorRecentSeconds: l.webhookRecentMs / 1000,
   };
 }
 

@@ -54,8 +54,10 @@ describe('cron schedules (croner)', () => {
     const m = every('0 0 31 4 *');
     const started = performance.now();
     for (let i = 0; i < 100; i++) assert.equal(nextExpectedAt(m, at('2026-01-01T00:00:00Z') + i * 60_000), at('2026-01-01T00:00:00Z') + i * 60_000 + 60_000, 'falls back to the period');
-    // Not a timing target (benchmarks hold those): the parsed schedule is cached, so 100 calls cost one parse.
-    assert.ok(performance.now() - started < 2000);
+    // Not a timing target (benchmarks hold those): the parsed schedule is cached, so 100 calls cost
+    // one parse. The old scan took 2.6 s a call (260 s here); the bound is that, divided by 13, so
+    // a loaded CI machine never trips it while the old code always would.
+    assert.ok(performance.now() - started < 20_000);
   });
 
   it('is refused where a monitor is defined: the API body and the config file, and a check-in monitor_config', () => {

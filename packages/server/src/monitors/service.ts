@@ -11,6 +11,7 @@ import type { MonitoringSettings } from './config.js';
 import { RawItemCursor } from './consumer.js';
 import { changedSettings } from './definition.js';
 import { onBeat, onDeadline, type Beat, type HeartbeatContext } from './heartbeat.js';
+import { readBotSignals, signalLimits } from './signals.js';
 import { bucketOf, emptyBuckets, itemDurationsMs } from './latency.js';
 import { MonitorNotifier } from './notify.js';
 import { Prober } from './probe.js';
@@ -42,6 +43,8 @@ export interface MonitorStats {
   /** The last tick's phases (ms): draining check-ins and transactions, then the deadline sweep. */
   lastConsumeMs: number;
   lastSweepMs: number;
+  /** Parts of check-ins' `contexts.bot_signals` that could not be read and were left out. */
+  signalPartsIgnored: number;
 }
 
 /** One tick's cost, for the /metrics histogram and the debug log (the monitors benchmark reads both). */
@@ -62,7 +65,7 @@ export class Monitors {
   readonly notifier: MonitorNotifier;
   readonly prober: Prober;
   readonly thresholds: Thresholds;
-  readonly stats: MonitorStats = { ticks: 0, lastTickMs: 0, sweptTotal: 0, checkInsTotal: 0, transactionsTotal: 0, spanItemsTotal: 0, lastConsumeMs: 0, lastSweepMs: 0 };
+  readonly stats: MonitorStats = { ticks: 0, lastTickMs: 0, sweptTotal: 0, checkInsTotal: 0, transactionsTotal: 0, spanItemsTotal: 0, lastConsumeMs: 0, lastSweepMs: 0, signalPartsIgnored: 0 };
   startedAt = 0;
   /** When this server was last alive before this start (null: first start). */
   previousAliveAt: number | null = null;
@@ -244,13 +247,16 @@ export class Monitors {
         continue;
       }
       const status = item['status'] === 'error' || item['status'] === 'in_progress' || item['status'] === 'paused' ? item['status'] : 'ok';
-      const polling = (item['contexts'] as Record<string, unknown> | undefined)?.['polling'] as Record<string, unknown> | undefined;
+      const contexts = isObject(item['contexts']) ? item['contexts'] : undefined;
+      const polling = isObject(contexts?.['polling']) ? contexts['polling'] : undefined;
+      const signals = readBotSignals(contexts?.['bot_signals'], row.receivedAt);
+      if (signals?.ignoredCount) this.noteIgnoredSignals(row.projectId, item['monitor_slug'], signals.ignoredCount, signals.ignored);
       const outcome = await this.checkIn(row.projectId, {
         slug: item['monitor_slug'],
         environment: item['environment'],
         source: 'checkin',
         config: item['monitor_config'],
-        beat: { at: this.clock.now(), status, polling, receivedAt: row.receivedAt },
+        beat: { at: this.clock.now(), status, polling, receivedAt: row.receivedAt, signals },
       });
       if ('refused' in outcome) refused.add(row.projectId, outcome.refused, outcome.slug, outcome.message);
       else if (outcome.configProblem) refused.add(row.projectId, 'schedule', outcome.monitor.slug, outcome.configProblem);
@@ -384,6 +390,23 @@ export class Monitors {
     }
   }
 
+  /**
+   * Parts of a check-in's bot signals that could not be read: left out (the check-in itself is
+   * applied), counted (/metrics, the monitor's card) and logged at most once a minute per project.
+   */
+  private noteIgnoredSignals(projectId: number, slug: unknown, count: number, examples: string[]): void {
+    this.stats.signalPartsIgnored += count;
+    const key = `${projectId}:signals`;
+    const log = this.refusalLog.get(key) ?? { loggedAt: 0, since: 0 };
+    log.since += count;
+    if (Date.now() - log.loggedAt >= 60_000) {
+      this.deps.logger.warn({ projectId, monitor: typeof slug === 'string' ? slug.slice(0, 100) : null, ignored: log.since, examples }, 'unreadable parts of check-in bot signals left out');
+      log.loggedAt = Date.now();
+      log.since = 0;
+    }
+    this.refusalLog.set(key, log);
+  }
+
   async apply(t: Transition | null): Promise<boolean> {
     if (!t) return false;
     const applied = await this.deps.monitors.transition(t);
@@ -435,13 +458,14 @@ export class Monitors {
     return project;
   }
 
-  async context(m: Pick<Monitor, 'projectId' | 'slug' | 'id' | 'environment'>): Promise<HeartbeatContext> {
+  async context(m: Pick<Monitor, 'projectId' | 'slug' | 'id' | 'environment' | 'updateLagMs' | 'updateLagForMs'>): Promise<HeartbeatContext> {
     const project = await this.project(m.projectId);
     return {
       who: { project: project?.name ?? `project ${m.projectId}`, slug: m.slug, environment: m.environment },
       url: `${this.deps.config.publicUrl}/monitors#monitor-${m.id}`,
       deafAfterPolls: this.deps.config.monitors.deafAfterPolls,
       conflictAlertMs: this.deps.config.monitors.conflictAlertMs,
+      signals: signalLimits(m, this.deps.config.monitors.thresholds),
     };
   }
 }
@@ -508,3 +532,7 @@ export const REFUSAL_TEXT: Record<RefusalReason, string> = {
   slug: 'no usable monitor slug',
   schedule: 'an impossible or unreadable schedule in monitor_config',
 };
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

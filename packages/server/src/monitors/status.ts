@@ -1,4 +1,4 @@
-import type { Monitor, MonitorStore } from '../store/monitors.js';
+import { SIGNAL_NAMES, type Monitor, type MonitorStore, type SignalName } from '../store/monitors.js';
 import type { Store } from '../store/store.js';
 import { escapeHtml, humanDuration } from './format.js';
 
@@ -24,12 +24,15 @@ export async function monitorStatusLines(store: Store, monitors: MonitorStore, n
     if (of('new').length) parts.push(`${of('new').length} new`);
     if (of('paused').length) parts.push(`${of('paused').length} paused`);
     const deaf = list.filter((m) => m.status === 'down' && (m.downReason ?? '').startsWith('deaf'));
+    const signals = signalParts(list);
     const environments = [...new Set(list.map((m) => m.environment).filter((e): e is string => e !== null))];
     const lastPing = Math.max(0, ...list.map((m) => m.lastPingAt ?? 0));
-    const mark = of('down').length ? '🔴' : of('late').length ? '🟡' : '🟢';
+    const firing = list.some((m) => m.signals && Object.values(m.signals.rules).some((r) => r.state === 'firing'));
+    const mark = of('down').length ? '🔴' : of('late').length || firing ? '🟡' : '🟢';
     lines.push(
       `${mark} <b>${escapeHtml(project.name)}</b>: ${parts.join(', ')}` +
         (deaf.length ? ` · deaf: ${deaf.map(label).join(', ')}` : '') +
+        signals.map((s) => ` · ${s}`).join('') +
         (environments.length > 1 ? ` · environments: ${environments.map(escapeHtml).join(', ')}` : '') +
         ` · last ping ${lastPing ? `${humanDuration(now - lastPing)} ago` : 'never'}`,
     );
@@ -40,4 +43,36 @@ export async function monitorStatusLines(store: Store, monitors: MonitorStore, n
 /** `<code>poller</code>` or `<code>poller</code> (staging)`. */
 function label(m: Pick<Monitor, 'slug' | 'environment'>): string {
   return `<code>${escapeHtml(m.slug)}</code>${m.environment ? ` (${escapeHtml(m.environment)})` : ''}`;
+}
+
+const SIGNAL_LABEL: Record<SignalName, string> = { webhook: 'webhook failing', update_lag: 'updates late', throttled: 'throttled by Telegram' };
+
+/**
+ * The bot signals of a project's monitors (docs/monitors.md, "Bot signals"): each alert firing,
+ * named with its monitor and the number that decided it, then the worst current readings (most
+ * updates waiting in a webhook, highest update lag p95 of a last minute, 429s in a last minute).
+ */
+function signalParts(list: Monitor[]): string[] {
+  const parts: string[] = [];
+  const reporting = list.filter((m) => m.signals);
+  if (!reporting.length) return parts;
+  for (const name of SIGNAL_NAMES) {
+    const firing = reporting.filter((m) => m.signals!.rules[name].state === 'firing');
+    if (firing.length) parts.push(`${SIGNAL_LABEL[name]}: ${firing.map((m) => `${label(m)}${valueOf(name, m.signals!.rules[name].value)}`).join(', ')}`);
+  }
+  const pending = Math.max(0, ...reporting.map((m) => m.signals!.webhook?.pendingUpdateCount ?? 0));
+  if (pending > 0) parts.push(`webhook queue ${pending}`);
+  const last = reporting.map((m) => m.signals!.minutes[m.signals!.minutes.length - 1]).filter((x) => x !== undefined);
+  const lag = Math.max(0, ...last.map((x) => x.lagP95 ?? 0));
+  if (last.length) parts.push(`update lag p95 ${Math.round(lag * 10) / 10} s`);
+  const throttled = last.reduce((n, x) => n + x.throttled, 0);
+  if (throttled) parts.push(`${throttled} × 429 last minute`);
+  return parts;
+}
+
+function valueOf(name: SignalName, value: number | null): string {
+  if (value === null) return '';
+  if (name === 'webhook') return ` (${value} waiting)`;
+  if (name === 'update_lag') return ` (p95 ${Math.round(value)} s)`;
+  return ` (retry_after ${Math.round(value)} s/min)`;
 }

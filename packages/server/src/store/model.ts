@@ -1,4 +1,4 @@
-import type { SentryEvent, TelegramContext } from '@botpulse/protocol';
+import type { SentryEventPayload, TelegramContext } from '@botpulse/protocol';
 
 export type IssueStatus = 'new' | 'in_progress' | 'resolved' | 'ignored';
 export const ISSUE_STATUSES: readonly IssueStatus[] = ['new', 'in_progress', 'resolved', 'ignored'];
@@ -127,5 +127,5 @@ export interface NormalizedEvent {
   request: RequestInfo | null;
   /** Flattened string tags, keys and values capped at 200 characters. */
   tags: Record<string, string>;
-  payload: SentryEvent;
+  payload: SentryEventPayload;
 }

@@ -7,9 +7,9 @@ import type { Flip, Monitor, MonitorFilter, Notification, NotificationStatus, Re
 
 /** A monitor's settings joined with one of its states (one row per monitor and environment). */
 export const JOINED = `SELECT m.id, m.project_id, m.slug, m.kind, m.source, m.period_ms, m.grace_ms, m.schedule, m.timezone,
-    m.failure_threshold, m.recovery_threshold, m.url, m.timeout_ms, m.lock_key, m.manual_fields, m.created_at,
+    m.failure_threshold, m.recovery_threshold, m.url, m.timeout_ms, m.lock_key, m.update_lag_ms, m.update_lag_for_ms, m.manual_fields, m.created_at,
     s.id AS state_id, s.environment, s.status, s.failures, s.successes, s.deadline, s.last_ping_at, s.last_ok_at,
-    s.last_reason, s.down_since, s.down_reason, s.alert_sent, s.polling, s.gauges, s.conflicts_total,
+    s.last_reason, s.down_since, s.down_reason, s.alert_sent, s.polling, s.gauges, s.signals, s.conflicts_total,
     s.conflict_since, s.conflict_alerted, s.updated_at
   FROM monitor_states s JOIN monitors m ON m.id = s.monitor_id`;
 
@@ -41,8 +41,11 @@ export interface MonitorRow {
   url: string | null;
   timeout_ms: number | null;
   lock_key: string | null;
+  update_lag_ms: number | null;
+  update_lag_for_ms: number | null;
   polling: string | null;
   gauges: string | null;
+  signals: string | null;
   conflicts_total: number;
   conflict_since: number | null;
   conflict_alerted: number;
@@ -127,6 +130,9 @@ export function toMonitor(r: MonitorRow): Monitor {
     url: r.url,
     timeoutMs: r.timeout_ms,
     lockKey: r.lock_key,
+    updateLagMs: r.update_lag_ms,
+    updateLagForMs: r.update_lag_for_ms,
+    signals: r.signals ? (JSON.parse(r.signals) as Monitor['signals']) : null,
     polling: r.polling ? (JSON.parse(r.polling) as Record<string, unknown>) : null,
     gauges: r.gauges ? (JSON.parse(r.gauges) as Record<string, number>) : null,
     conflictsTotal: r.conflicts_total,
@@ -171,6 +177,7 @@ export function monitorWhere(filter: MonitorFilter): { where: string; args: unkn
   if (filter.kind !== undefined) (where.push('m.kind = ?'), args.push(filter.kind));
   if (filter.status !== undefined) (where.push('s.status = ?'), args.push(filter.status));
   if (filter.active) where.push("s.status <> 'paused'");
+  if (filter.withSignals) where.push('s.signals IS NOT NULL');
   if (filter.pingedBefore !== undefined) (where.push('s.last_ping_at < ?'), args.push(filter.pingedBefore));
   if (filter.sources?.length) (where.push(`m.source IN (${filter.sources.map(() => '?').join(', ')})`), args.push(...filter.sources));
   if (filter.environments?.length) {

@@ -21,6 +21,7 @@ const STATE_COLUMNS: Record<string, string> = {
   alertSent: 'alert_sent',
   polling: 'polling',
   gauges: 'gauges',
+  signals: 'signals',
   conflictsTotal: 'conflicts_total',
   conflictSince: 'conflict_since',
   conflictAlerted: 'conflict_alerted',
@@ -39,6 +40,8 @@ const SETTING_COLUMNS: Record<string, string> = {
   url: 'url',
   timeoutMs: 'timeout_ms',
   lockKey: 'lock_key',
+  updateLagMs: 'update_lag_ms',
+  updateLagForMs: 'update_lag_for_ms',
 };
 
 export const DEFAULT_PERIOD_MS = 60_000;
@@ -68,6 +71,8 @@ export function newMonitorColumns(input: NewMonitor, now: number) {
     url: input.url ?? null,
     timeout_ms: input.timeoutMs ?? null,
     lock_key: input.lockKey ?? null,
+    update_lag_ms: input.updateLagMs ?? null,
+    update_lag_for_ms: input.updateLagForMs ?? null,
     manual_fields: JSON.stringify(input.manualFields ?? []),
     created_at: now,
     updated_at: now,

@@ -126,6 +126,26 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
       assert.equal(read.conflictsTotal, 3);
     });
 
+    it("keeps each state's bot signals and finds the states that have some (migration 011)", async () => {
+      const m = await a.createMonitor(heartbeat('hook-bot', { updateLagMs: 30_000, updateLagForMs: 120_000 }), 1000);
+      assert.equal(m.signals, null);
+      assert.deepEqual([m.updateLagMs, m.updateLagForMs], [30_000, 120_000]);
+      const signals = {
+        webhook: { checkedAt: 1000, urlSet: true, pendingUpdateCount: 57, lastErrorAt: 900, lastErrorMessage: 'Connection refused', checkError: null },
+        minutes: [{ start: 0, updates: 3, dated: 3, lagP50: 1, lagP95: 2, lagMax: 3, throttled: 1, retryAfterSeconds: 5, methods: { sendMessage: 1 } }],
+        judgedUpTo: 0,
+        rules: { webhook: { state: 'firing' as const, since: 1000, value: 57, detail: 'failing' }, update_lag: { state: 'inactive' as const, since: null, value: null, detail: null }, throttled: { state: 'pending' as const, since: 0, value: 5, detail: null } },
+        totals: { updates: 3, throttled: 1, retryAfterSeconds: 5 },
+        ignored: { count: 0, last: null, at: null },
+      };
+      assert.equal(await a.countMonitors({ projectId: project.id, withSignals: true }), 0);
+      assert.ok(await a.transition({ stateId: m.stateId, expect: { status: 'new', updatedAt: 1000 }, set: { signals, updatedAt: 1001 } }));
+      assert.deepEqual((await b.getMonitor(m.id))!.signals, signals);
+      assert.deepEqual((await b.listMonitors({ projectId: project.id, withSignals: true })).map((s) => s.slug), ['hook-bot']);
+      const edited = await b.updateSettings(m.id, () => ({ set: { updateLagMs: 0 }, manual: ['updateLagMs'] }), 1002);
+      assert.equal(edited!.updateLagMs, 0, '0: the lag rule is off for this monitor');
+    });
+
     it('postpones deadlines of judged monitors to a given time, never earlier, never for down ones', async () => {
       const make = async (slug: string, status: Monitor['status'], deadline: number) => {
         const m = await a.createMonitor(heartbeat(slug), 1);

@@ -28,6 +28,10 @@ export interface MonitorSettings {
   timeoutMs: number | null;
   /** Redis key of the bot's polling lock (BOTPULSE_REDIS_URL), default bot_polling_lock. */
   lockKey: string | null;
+  /** Update lag (p95 of a minute) above which a minute counts as late; 0: no lag alert; null: BOTPULSE_THRESHOLD_UPDATE_LAG. */
+  updateLagMs: number | null;
+  /** How long the lag must stay above the limit before it alerts; null: BOTPULSE_THRESHOLD_UPDATE_LAG. */
+  updateLagForMs: number | null;
 }
 
 /** The settings a person can set by hand (API, dashboard); a check-in's `monitor_config` never overwrites them. */
@@ -66,6 +70,8 @@ export interface Monitor extends MonitorSettings {
   polling: Record<string, unknown> | null;
   /** Numeric fields of the last /health answer. */
   gauges: Record<string, number> | null;
+  /** What the bot's SDK reported of webhook health, update lag and 429s, and each signal rule's state (null: never reported). */
+  signals: BotSignalsState | null;
   conflictsTotal: number;
   conflictSince: number | null;
   conflictAlerted: boolean;
@@ -77,8 +83,62 @@ export interface Monitor extends MonitorSettings {
 /** The state fields a Transition may set. */
 export type MonitorStateFields = Pick<
   Monitor,
-  'status' | 'failures' | 'successes' | 'deadline' | 'lastPingAt' | 'lastOkAt' | 'lastReason' | 'downSince' | 'downReason' | 'alertSent' | 'polling' | 'gauges' | 'conflictsTotal' | 'conflictSince' | 'conflictAlerted' | 'updatedAt'
+  'status' | 'failures' | 'successes' | 'deadline' | 'lastPingAt' | 'lastOkAt' | 'lastReason' | 'downSince' | 'downReason' | 'alertSent' | 'polling' | 'gauges' | 'signals' | 'conflictsTotal' | 'conflictSince' | 'conflictAlerted' | 'updatedAt'
 >;
+
+/** The bot signals the monitors judge (monitors/signals.ts). */
+export type SignalName = 'webhook' | 'update_lag' | 'throttled';
+export const SIGNAL_NAMES: readonly SignalName[] = ['webhook', 'update_lag', 'throttled'];
+
+/** One closed minute as the SDK reported it (times in ms, lag in seconds). */
+export interface MinuteReport {
+  start: number;
+  updates: number;
+  dated: number;
+  lagP50: number | null;
+  lagP95: number | null;
+  lagMax: number | null;
+  throttled: number;
+  retryAfterSeconds: number;
+  /** 429s by Bot API method (at most a handful, the rest as "other"). */
+  methods: Record<string, number>;
+}
+
+/** The bot's last getWebhookInfo (webhook mode). */
+export interface WebhookReport {
+  checkedAt: number | null;
+  urlSet: boolean | null;
+  pendingUpdateCount: number | null;
+  lastErrorAt: number | null;
+  lastErrorMessage: string | null;
+  /** getWebhookInfo itself failed; the rest is the last good answer. */
+  checkError: string | null;
+}
+
+/** A signal rule's state (Prometheus semantics, as the threshold rules'). */
+export interface SignalRuleState {
+  state: 'inactive' | 'pending' | 'firing';
+  /** Start of the streak (pending/firing). */
+  since: number | null;
+  /** The value that made the last decision (pending updates, lag p95 s, retry_after s a minute). */
+  value: number | null;
+  /** What the alert said (firing), for the page and /status. */
+  detail: string | null;
+}
+
+/** `monitor_states.signals` (migration 011). */
+export interface BotSignalsState {
+  webhook: WebhookReport | null;
+  /** The newest reported minutes (at most 10), oldest first. */
+  minutes: MinuteReport[];
+  /** Start of the newest minute already judged: minutes a later check-in repeats are judged once. */
+  judgedUpTo: number | null;
+  rules: Record<SignalName, SignalRuleState>;
+  /** Sums over every judged minute (/metrics counters). */
+  totals: { updates: number; throttled: number; retryAfterSeconds: number };
+  /** Parts of reports that could not be read (ignored, never a reason to refuse the check-in). */
+  ignored: { count: number; last: string | null; at: number | null };
+}
 
 export interface NewMonitor extends Partial<MonitorSettings> {
   projectId: number;
@@ -181,6 +241,8 @@ export interface MonitorFilter {
   sources?: MonitorSource[];
   /** Only states in this environment, or (null) not tied to one; `environments: [null, 'production']` matches either. */
   environments?: (string | null)[];
+  /** Only states whose bot reported signals (webhook, lag, 429s). */
+  withSignals?: boolean;
 }
 
 /** Why check-ins were not applied (counted per project, shown on the monitors page and in /metrics). */

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../config/load.js';
 import type { ConfigInput } from '../config/schema.js';
 import { presentProject } from '../http/present.js';
-import { createBotpulse, type Botpulse } from '../main.js';
+import { createBotpulse, type Botpulse, type CreateOptions } from '../main.js';
 import type { Project } from '../store/model.js';
 
 /** A real Botpulse on 127.0.0.1 with its own SQLite file in a temporary directory. */
@@ -33,8 +33,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startTestServer(env: Partial<Record<keyof ConfigInput | 'BOTPULSE_CONFIG', string>> = {}, opts: { dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(env: Partial<Record<keyof ConfigInput | 'BOTPULSE_CONFIG', string>> = {}, opts: { dataDir?: string; create?: Omit<CreateOptions, 'logger'> } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'botpulse-test-'));
+  try {
+    return await startIn(dataDir, env, opts);
+  } catch (error) {
+    // A server that did not start leaves no directory behind (a test may expect the failure).
+    if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function startIn(dataDir: string, env: Partial<Record<keyof ConfigInput | 'BOTPULSE_CONFIG', string>>, opts: { dataDir?: string; create?: Omit<CreateOptions, 'logger'> }): Promise<TestServer> {
   const port = await freePort();
   const config = loadConfig({
     BOTPULSE_DATA_DIR: dataDir,
@@ -43,7 +53,7 @@ export async function startTestServer(env: Partial<Record<keyof ConfigInput | 'B
     BOTPULSE_LOG_LEVEL: 'silent',
     ...env,
   });
-  const botpulse = await createBotpulse(config, { logger: pino({ level: env.BOTPULSE_LOG_LEVEL ?? 'silent' }) });
+  const botpulse = await createBotpulse(config, { ...opts.create, logger: pino({ level: env.BOTPULSE_LOG_LEVEL ?? 'silent' }) });
   await botpulse.listen();
   const project = (await botpulse.store.listProjects())[0] ?? (await botpulse.store.createProject({ name: 'Test Bot', slug: 'test-bot', shortIdPrefix: 'B' }));
   const { token } = await botpulse.store.createApiToken('test');

@@ -9,7 +9,8 @@ import * as m007 from './007_alert_feed.js';
 import * as m008 from './008_abuse_hardening.js';
 import * as m009 from './009_monitor_environments.js';
 import * as m010 from './010_client_discards.js';
-import * as m011 from './011_digest_quarantine.js';
+import * as m011 from './011_bot_signals.js';
+import * as m012 from './012_digest_quarantine.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
 export const migrations: Record<string, Migration> = {
@@ -23,5 +24,6 @@ export const migrations: Record<string, Migration> = {
   '008_abuse_hardening': m008,
   '009_monitor_environments': m009,
   '010_client_discards': m010,
-  '011_digest_quarantine': m011,
+  '011_bot_signals': m011,
+  '012_digest_quarantine': m012,
 };

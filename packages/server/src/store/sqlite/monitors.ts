@@ -33,9 +33,9 @@ export class SqliteMonitorStore implements MonitorStore {
     const info = this.db
       .prepare(
         `INSERT INTO monitors (project_id, slug, kind, source, period_ms, grace_ms, schedule, timezone, failure_threshold,
-           recovery_threshold, url, timeout_ms, lock_key, manual_fields, created_at, updated_at)
+           recovery_threshold, url, timeout_ms, lock_key, update_lag_ms, update_lag_for_ms, manual_fields, created_at, updated_at)
          VALUES (@project_id, @slug, @kind, @source, @period_ms, @grace_ms, @schedule, @timezone, @failure_threshold,
-           @recovery_threshold, @url, @timeout_ms, @lock_key, @manual_fields, @created_at, @updated_at)`,
+           @recovery_threshold, @url, @timeout_ms, @lock_key, @update_lag_ms, @update_lag_for_ms, @manual_fields, @created_at, @updated_at)`,
       )
       .run(newMonitorColumns(input, now));
     const stateId = this.insertState(Number(info.lastInsertRowid), null, firstDeadline(input.kind, now), now);

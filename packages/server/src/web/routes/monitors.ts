@@ -68,11 +68,18 @@ function formPatch(m: Monitor, body: Record<string, unknown>): MonitorPatch {
   if (failures !== null && failures !== m.failureThreshold) patch.failureThreshold = failures;
   const recoveries = number('recoveryThreshold', 'Recovery threshold');
   if (recoveries !== null && recoveries !== m.recoveryThreshold) patch.recoveryThreshold = recoveries;
+  // Left empty: the server's default rule (BOTPULSE_THRESHOLD_UPDATE_LAG) keeps applying.
+  const lag = number('updateLagSeconds', 'Update lag limit');
+  if (lag !== null && (lag < 0 || lag > 86_400)) throw new ClientError(400, `Update lag limit: ${lag} is not between 0 (off) and 86400 seconds.`);
+  if (lag !== null && lag * 1000 !== m.updateLagMs) patch.updateLagSeconds = lag;
+  const lagMinutes = number('updateLagMinutes', 'Update lag duration');
+  if (lagMinutes !== null && (lagMinutes <= 0 || lagMinutes > 1440)) throw new ClientError(400, `Update lag duration: ${lagMinutes} is not between 0 and 1440 minutes.`);
+  if (lagMinutes !== null && lagMinutes * 60_000 !== m.updateLagForMs) patch.updateLagMinutes = lagMinutes;
   return patch;
 }
 
 function giveBack(m: Monitor): MonitorPatch {
-  const fields: Record<string, keyof MonitorPatch> = { periodMs: 'periodSeconds', graceMs: 'graceSeconds', schedule: 'schedule', timezone: 'timezone', failureThreshold: 'failureThreshold', recoveryThreshold: 'recoveryThreshold', url: 'url', timeoutMs: 'timeoutSeconds', lockKey: 'lockKey' };
+  const fields: Record<string, keyof MonitorPatch> = { periodMs: 'periodSeconds', graceMs: 'graceSeconds', schedule: 'schedule', timezone: 'timezone', failureThreshold: 'failureThreshold', recoveryThreshold: 'recoveryThreshold', url: 'url', timeoutMs: 'timeoutSeconds', lockKey: 'lockKey', updateLagMs: 'updateLagSeconds', updateLagForMs: 'updateLagMinutes' };
   return Object.fromEntries(m.manualFields.map((f) => [fields[f], null])) as MonitorPatch;
 }
 

@@ -1,6 +1,6 @@
 import type { LatencyPoint, PresentedMonitor } from '../../monitors/routes.js';
 import type { AlertLogEntry, AlertTarget } from '../../store/alerts.js';
-import type { Flip, MonitorStatus, Notification, Refusal } from '../../store/monitors.js';
+import type { BotSignalsState, Flip, MonitorStatus, Notification, Refusal, SignalRuleState } from '../../store/monitors.js';
 import type { Project } from '../../store/model.js';
 import { html, jsonForScript, raw, type Html } from '../html.js';
 import { ago, isoMinute } from './components.js';
@@ -85,17 +85,19 @@ function monitorCard(now: number, r: MonitorRow): Html {
   <div class="monitor-head">${monitorStatusBadge(m.status)} <strong class="mono">${m.slug}</strong> <span class="badge outline">${m.kind}</span>
     ${deaf ? html`<span class="badge mon-down" title="getUpdates is not succeeding: the process runs but hears nothing">deaf</span>` : ''}
     ${m.conflictSince ? html`<span class="badge mon-late" title="409 Conflict streak">409 since ${ago(m.conflictSince, now)}</span>` : ''}
+    ${m.signalsFiring.map((s) => html`<span class="badge mon-down" data-signal-firing="${s}" title="a bot signal alert is firing">${SIGNAL_BADGE[s.split(' ')[0]!] ?? s}${s.includes(' ') ? s.slice(s.indexOf(' ')) : ''}</span> `)}
   </div>
   <table class="kv">
     <tr><th>Last ping</th><td>${m.lastPingAt ? ago(m.lastPingAt, now) : html`<span class="faint">never</span>`}${m.lastOkAt && m.lastOkAt !== m.lastPingAt ? html` · last ok ${ago(m.lastOkAt, now)}` : ''}</td></tr>
     <tr><th>Expected</th><td>${every}, grace ${duration(m.graceSeconds)}${m.nextDeadline && (m.status === 'up' || m.status === 'late') ? html` · next deadline ${isoMinute(m.nextDeadline)}` : ''}</td></tr>
     ${m.status === 'down' && m.downSince ? html`<tr><th>Down</th><td>since ${ago(m.downSince, now)}${m.downReason ? html`: ${m.downReason}` : ''}${m.alertSent ? html` <span class="faint">(alert sent)</span>` : ''}</td></tr>` : ''}
     ${m.lastReason && m.status !== 'down' ? html`<tr><th>Last failure</th><td>${m.lastReason}</td></tr>` : ''}
-    ${m.kind === 'heartbeat' ? html`<tr><th>Lock holder</th><td>${lockText(m)}</td></tr>` : ''}
+    ${m.kind === 'heartbeat' && !(m.signals?.webhook && !m.lock) ? html`<tr><th>Lock holder</th><td>${lockText(m)}</td></tr>` : ''}
     ${m.kind === 'heartbeat' && m.lastGetUpdatesOkAt ? html`<tr><th>getUpdates ok</th><td>${agoIso(m.lastGetUpdatesOkAt, now)}</td></tr>` : ''}
     ${m.kind === 'heartbeat' ? html`<tr><th>409 conflicts</th><td class="num">${m.conflictsTotal}</td></tr>` : ''}
     ${m.kind === 'uptime' ? html`<tr><th>Probe</th><td>${m.url ?? ''}</td></tr>` : ''}
     ${m.gauges && Object.keys(m.gauges).length ? html`<tr><th>Gauges</th><td>${Object.entries(m.gauges).slice(0, 12).map(([k, v]) => html`<span class="gauge">${k} <b class="num">${v}</b></span> `)}</td></tr>` : ''}
+    ${m.kind === 'heartbeat' && m.signals ? signalRows(now, m) : ''}
     ${m.setByHand.length ? html`<tr><th>Set by hand</th><td>${m.setByHand.join(', ')} <span class="faint">(check-ins' monitor_config leaves these alone)</span></td></tr>` : ''}
   </table>
   ${environmentTable(now, m)}
@@ -129,6 +131,8 @@ function editForm(m: PresentedMonitor): Html {
     <label>Time zone <input name="timezone" value="${m.timezone ?? ''}" placeholder="UTC"></label>
     <label>Failures before down <input name="failureThreshold" inputmode="numeric" value="${m.failureThreshold}"></label>
     <label>Successes before up <input name="recoveryThreshold" inputmode="numeric" value="${m.recoveryThreshold}"></label>
+    <label>Update lag limit (s, 0 = off) <input name="updateLagSeconds" inputmode="decimal" value="${m.updateLagSeconds ?? ''}" placeholder="${m.signalRules.updateLag ? String(m.signalRules.updateLag.seconds) : 'off'} (server default)"></label>
+    <label>Update lag for (min) <input name="updateLagMinutes" inputmode="decimal" value="${m.updateLagMinutes ?? ''}" placeholder="${m.signalRules.updateLag ? String(m.signalRules.updateLag.minutes) : ''} (server default)"></label>
     <div class="form-actions"><button class="small" type="submit">Save</button>
     ${m.setByHand.length ? html`<button class="small ghost" type="submit" name="giveBack" value="1" title="The SDK's monitor_config decides these settings again">Give back to check-ins</button>` : ''}</div>
   </form></details>`;
@@ -221,4 +225,33 @@ function duration(seconds: number): string {
 function agoIso(iso: string, now: number): Html {
   const ms = Date.parse(iso);
   return Number.isFinite(ms) ? ago(ms, now) : html`${iso}`;
+}
+
+const SIGNAL_BADGE: Record<string, string> = { webhook: 'webhook failing', update_lag: 'updates late', throttled: 'throttled by Telegram' };
+
+/**
+ * What the bot itself reported with its heartbeat (docs/monitors.md, "Bot signals"): Telegram's
+ * getWebhookInfo, the update lag of its last minute, and Telegram's 429s, each with its rule's state.
+ */
+function signalRows(now: number, m: PresentedMonitor): Html {
+  const s = m.signals as BotSignalsState;
+  const last = s.minutes[s.minutes.length - 1];
+  const w = s.webhook;
+  const lagRule = m.signalRules.updateLag;
+  const throttleRule = m.signalRules.throttle;
+  return html`${w ? html`<tr data-signal="webhook"><th>Webhook</th><td>${ruleBadge(s.rules.webhook)}${w.urlSet === false ? html`<b>no webhook set</b> · ` : ''}<span class="num">${w.pendingUpdateCount ?? '?'}</span> update${w.pendingUpdateCount === 1 ? '' : 's'} waiting${w.lastErrorAt ? html` · last delivery error ${ago(w.lastErrorAt, now)}${w.lastErrorMessage ? html`: ${w.lastErrorMessage}` : ''}` : ''}${w.checkedAt ? html` <span class="faint">(getWebhookInfo ${ago(w.checkedAt, now)})</span>` : ''}${w.checkError ? html` <span class="faint">· the last ask failed: ${w.checkError}</span>` : ''}</td></tr>` : ''}
+    ${last ? html`<tr data-signal="update_lag"><th>Update lag</th><td>${ruleBadge(s.rules.update_lag)}${last.dated ? html`p50 <b class="num">${secs(last.lagP50)}</b> · p95 <b class="num">${secs(last.lagP95)}</b> · max <b class="num">${secs(last.lagMax)}</b>` : html`<span class="faint">no dated update</span>`} <span class="faint">(${last.updates} update${last.updates === 1 ? '' : 's'} in the minute of ${isoMinute(last.start)}; ${lagRule ? `alerts above ${lagRule.seconds} s for ${lagRule.minutes} min` : 'alert off'})</span></td></tr>
+    <tr data-signal="throttled"><th>Telegram 429s</th><td>${ruleBadge(s.rules.throttled)}<span class="num">${last.throttled}</span> in the last minute${last.throttled ? html` (${Object.entries(last.methods).map(([k, v]) => `${k} ${v}`).join(', ')}), retry_after ${secs(last.retryAfterSeconds)}` : ''} · <span class="num">${s.totals.throttled}</span> in all <span class="faint">(${throttleRule ? `alerts at ≥ ${throttleRule.secondsPerMinute} s of retry_after a minute for ${throttleRule.minutes} min` : 'alert off'})</span></td></tr>` : ''}
+    ${s.ignored.count ? html`<tr data-signal="ignored"><th>Unreadable signals</th><td><span class="num">${s.ignored.count}</span> part${s.ignored.count === 1 ? '' : 's'} of check-ins left out${s.ignored.last ? html`, last: <code>${s.ignored.last}</code>` : ''}</td></tr>` : ''}`;
+}
+
+function ruleBadge(rule: SignalRuleState): Html {
+  if (rule.state === 'firing') return html`<span class="badge mon-down" title="${rule.detail ?? ''}">alerting</span> `;
+  if (rule.state === 'pending') return html`<span class="badge mon-late" title="breached since ${rule.since === null ? '?' : new Date(rule.since).toISOString()}; alerts if it lasts">pending</span> `;
+  return html``;
+}
+
+function secs(v: number | null): string {
+  if (v === null) return '–';
+  return v >= 10 ? `${Math.round(v)} s` : `${Math.round(v * 10) / 10} s`;
 }

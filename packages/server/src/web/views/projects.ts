@@ -88,7 +88,7 @@ function settingsForm(ctx: PageContext, p: ProjectView): Html {
     <textarea id="links" name="linkTemplates" rows="4" placeholder="user https://admin.example.com/users/{user.id}&#10;generation https://admin.example.com/gen/{tags.gen_request_id}">${formatLinkTemplates(p.project.linkTemplates)}</textarea>
     <span class="hint">One per line: <code>name url</code>. Placeholders: <code>{user.id}</code>, <code>{tags.gen_request_id}</code>, <code>{telegram.chat_id}</code>, <code>{telegram.user_id}</code>, <code>{event.id}</code>. Values are URL-encoded; a link whose value is missing is not shown.</span></div>
   <div class="field"><label for="chat">Alert chat id</label><input id="chat" name="alertChatId" value="${p.settings.alert_chat_id ?? ''}" placeholder="-1001234567890 or @channel" pattern="-?\\d+|@\\w{5,}">
-    <span class="hint">Where Telegram alerts for this bot will go (stored now, used once alerts ship).</span></div>
+    <span class="hint">Where this bot's Telegram alerts go, instead of <code>ERROR_ALERT_CHAT_ID</code>; empty: that one.</span></div>
   <div><button class="primary" type="submit">Save</button></div>
 </form>`;
 }
@@ -98,7 +98,7 @@ function snippets(dsn: string): Html {
   const block = (title: string, code: string, open = false, note?: Html) =>
     html`<details${open ? ' open' : ''}><summary>${title}</summary><div>${note ?? ''}<pre class="snippet"><code>${code}</code></pre></div></details>`;
   return html`
-${block('grammY with @sentry/node (works today)', `import * as Sentry from '@sentry/node';
+${block('grammY with @sentry/node', `import * as Sentry from '@sentry/node';
 import { Bot } from 'grammy';
 
 Sentry.init({ dsn: '${dsn}', release: process.env.RELEASE, environment: 'production' });
@@ -111,12 +111,13 @@ bot.catch(({ error, ctx }) => {
     Sentry.captureException(error);
   });
 });`, true)}
-${block('grammY with @botpulse/sdk (coming soon)', `import { init } from '@botpulse/sdk';
-import { Bot } from 'grammy';
+${block('grammY with @botpulse/sdk (Telegram-aware)', `import { Bot } from 'grammy';
+import { init, instrumentGrammy } from '@botpulse/sdk';
 
-const botpulse = init({ dsn: '${dsn}' });
+init({ dsn: '${dsn}', flushOnExit: true });
 const bot = new Bot(process.env.BOT_TOKEN);
-botpulse.instrument(bot); // Telegram context, noise filtering, heartbeat`, false, html`<p class="muted" style="margin:0 0 6px;font-size:12.5px">The Telegram-aware SDK is not released yet; this is its planned shape.</p>`)}
+instrumentGrammy(bot); // before any other bot.use: Telegram context, noise filtering
+bot.start();`, false, html`<p class="muted" style="margin:0 0 6px;font-size:12.5px">Not on the npm registry yet: build its tarball from the Botpulse repository (<code>cd packages/sdk &amp;&amp; npm pack</code>) and <code>npm install ./botpulse-sdk-0.1.0.tgz</code> in your bot; see <code>docs/sdk.md#install</code>. Telegraf: <code>instrumentTelegraf(bot)</code>.</p>`)}
 ${block('Telegraf', `import * as Sentry from '@sentry/node';
 import { Telegraf } from 'telegraf';
 
