@@ -5,6 +5,7 @@ import { alertRoutes } from './alerts/routes.js';
 import type { Config } from './config/load.js';
 import { DigestWorker } from './digest/worker.js';
 import { createScrubber } from './digest/scrub.js';
+import { digestStatusLines } from './alerts/digest-status.js';
 import { buildApp } from './http/app.js';
 import { IngestStats } from './http/stats.js';
 import { BodyBudget } from './ingest/body-budget.js';
@@ -14,7 +15,7 @@ import { createMonitoring, type Monitoring, type MonitoringOptions } from './mon
 import { editSettings, presentMonitor } from './monitors/routes.js';
 import { monitorStatusLines } from './monitors/status.js';
 import { RetentionJob } from './retention.js';
-import type { IssueChange, Project } from './store/model.js';
+import type { Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
 import { alertStoreFor, monitorStoreFor, openStore } from './stores.js';
@@ -40,7 +41,6 @@ export interface Botpulse {
 
 export interface CreateOptions {
   logger?: Logger;
-  onIssueChanges?: (changes: IssueChange[]) => void;
   alerting?: AlertingOptions;
   monitoring?: MonitoringOptions;
 }
@@ -59,19 +59,21 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   const spool = new Spool(store, config.backlogLimit);
   await spool.init();
   const stats = new IngestStats(new BodyBudget(config.limits.maxBodyBytesInFlight));
-  // /status asks the monitors (created after alerting, which they send through) for their summary.
+  // /status asks the digest and the monitors (created after alerting, which they send through) for their summary.
   let monitoring: Monitoring | null = null;
-  const statusExtras = async () => (monitoring ? monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []);
+  let digestHandle: DigestWorker | null = null;
+  const statusExtras = async () => [
+    ...(digestHandle ? await digestStatusLines(digestHandle.health(), store, Date.now()) : []),
+    ...(monitoring ? await monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []),
+  ];
   const alerting = createAlerting(config, store, alertStoreFor(store), logger, { statusExtras, ...options.alerting });
   const digest = await DigestWorker.start(config, spool, {
     // The thread's entry picks its store in stores.ts too (.ts when the tests run the source).
     threadEntry: new URL(import.meta.url.endsWith('.ts') ? './digest-thread.ts' : './digest-thread.js', import.meta.url),
-    onChanges: (changes) => {
-      alerting.onIssueChanges(changes);
-      options.onIssueChanges?.(changes);
-    },
+    onChanged: () => alerting.changesDigested(),
     logger,
   });
+  digestHandle = digest;
   const projects = projectCache(store);
   monitoring = createMonitoring(config, store, monitorStoreFor(store), alerting, logger, options.monitoring);
   const app = buildApp({

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/load.js';
 import type { MonitorStore } from './store/monitors.js';
 import type { Store } from './store/store.js';
+import { reportFailure } from './lib/failures.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -49,7 +50,7 @@ export class RetentionJob {
       if (events || rawItems || latencyMinutes) this.logger.info({ events, rawItems, latencyMinutes }, 'retention pruned old data');
       return { events, rawItems, latencyMinutes };
     } catch (err) {
-      this.logger.error({ err }, 'retention run failed; will retry tomorrow');
+      reportFailure(this.logger, 'retention', err, 'retention run failed; will retry tomorrow');
       return { events: 0, rawItems: 0, latencyMinutes: 0 };
     }
   }

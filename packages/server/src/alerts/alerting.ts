@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { AlertStore, ChannelKind } from '../store/alerts.js';
-import type { IssueChange } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import type { AlertChannel } from './channels/contract.js';
 import { BotApi } from './channels/telegram/api.js';
@@ -21,8 +20,8 @@ export interface Alerting {
   sender: OutboxSender;
   bot: AlertBot | null;
   rules: RulesResolver;
-  /** The digest's hook: wakes the engine, which reads the changes from the durable feed. */
-  onIssueChanges(changes: IssueChange[]): void;
+  /** The digest committed issue changes: wakes the engine, which reads them from the durable feed. */
+  changesDigested(): void;
   start(): void;
   stop(): Promise<void>;
 }
@@ -57,7 +56,7 @@ export function createChannels(config: Pick<AlertingSettings, 'alerts'>): Partia
 /** `store` and `alerts` are whatever main.ts picked (alerting never chooses a database itself). */
 export function createAlerting(config: AlertingSettings, store: Store, alerts: AlertStore, logger: Logger, options: AlertingOptions = {}): Alerting {
   const log = logger.child({ part: 'alerts' });
-  const rules = new RulesResolver(config.alerts, store);
+  const rules = new RulesResolver(config.alerts, store, undefined, log);
   const workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const { telegramApi, ...channels } = createChannels(config);
   // The engine and the sender need each other (enqueue → wake; tick → follow-ups): wire through closures.
@@ -74,7 +73,7 @@ export function createAlerting(config: AlertingSettings, store: Store, alerts: A
     sender,
     bot,
     rules,
-    onIssueChanges: (changes) => engine.onIssueChanges(changes),
+    changesDigested: () => engine.kick(),
     start() {
       engine.start();
       sender!.start();

@@ -5,6 +5,7 @@ import { highestTier, issueCanAlert, issueTriggers, type AlertableChange, type R
 import type { AlertState, AlertStore, FeedChange, PlannedDecision, Silence } from '../store/alerts.js';
 import type { IssueChange, Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
+import { reportFailure } from '../lib/failures.js';
 
 export interface AlertEngineDeps {
   store: Store;
@@ -90,7 +91,7 @@ export class AlertEngine {
     await this.running;
     this.running = null;
     await this.passes;
-    if (this.consuming) await this.deps.alerts.releaseLease(ENGINE_LEASE, this.workerId).catch((err) => this.deps.logger.warn({ err }, 'could not release the alert engine lease'));
+    if (this.consuming) await this.deps.alerts.releaseLease(ENGINE_LEASE, this.workerId).catch((err) => reportFailure(this.deps.logger, 'alert_engine_lease_release', err, 'could not release the alert engine lease; another process takes over when it expires', {}, 'warn'));
     this.consuming = false;
   }
 

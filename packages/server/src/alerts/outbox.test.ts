@@ -86,6 +86,16 @@ describe('the outbox sender with monitor notifications', () => {
   let pay: Project;
   let shop: Project;
   let now = 1_000_000;
+  /** Added to the clock by each send, as a slow Bot API answer (or a slow render before it) would. */
+  let sendTakesMs = 0;
+  const slowSends = (channel: TelegramChannel): TelegramChannel =>
+    Object.assign(Object.create(channel) as TelegramChannel, {
+      send: async (message: Parameters<TelegramChannel['send']>[0]) => {
+        const delivered = await channel.send(message);
+        now += sendTakesMs;
+        return delivered;
+      },
+    });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'botpulse-outbox-'));
@@ -100,7 +110,7 @@ describe('the outbox sender with monitor notifications', () => {
     sender = new OutboxSender({
       store,
       alerts,
-      channels: { telegram: new TelegramChannel(new BotApi(token, tg.apiRoot)) },
+      channels: { telegram: slowSends(new TelegramChannel(new BotApi(token, tg.apiRoot))) },
       config: config.alerts,
       publicUrl: config.publicUrl,
       rules: new RulesResolver(config.alerts, store),
@@ -171,5 +181,22 @@ describe('the outbox sender with monitor notifications', () => {
     now += 1000;
     assert.equal(await sender.tick(), 1);
     assert.deepEqual(messages().slice(before).map((m) => m.text?.split(':')[0]), ['🔴 Bot down', '🙉 Bot deaf'], 'in the order they were forwarded');
+  });
+
+  it('counts a chat\'s pace from the send, not from the claim: a slow send is not followed closely by the next message', async () => {
+    now += 60_000;
+    const before = messages().length;
+    await alerts.enqueueOnce([forwarded(shop, 'down', '🔴 <b>Bot down</b>: Shop Bot'), forwarded(pay, 'down', '🔴 <b>Bot down</b>: Pay Bot')]);
+    sendTakesMs = 900;
+    try {
+      assert.equal(await sender.tick(), 1); // claimed at t, delivered at t + 900 ms
+    } finally {
+      sendTakesMs = 0;
+    }
+    now += 100; // a second after the claim, 100 ms after the send
+    assert.equal(await sender.tick(), 0, 'the chat had a message 100 ms ago');
+    now += 900;
+    assert.equal(await sender.tick(), 1, 'a second after the send');
+    assert.equal(messages().length - before, 2);
   });
 });

@@ -5,6 +5,7 @@ import { highestTier, type RulesResolver } from './rules.js';
 import { issueItem, monitorItem, projectUrl, type AlertItem, type AlertProject } from './items.js';
 import type { AlertReason, AlertStore, AlertTier, ChannelKind, ClaimOptions, OutboxBody, OutboxRow, SendSuccess } from '../store/alerts.js';
 import type { Store } from '../store/store.js';
+import { reportFailure } from '../lib/failures.js';
 
 export interface OutboxSenderDeps {
   store: Store;
@@ -116,7 +117,7 @@ export class OutboxSender {
         await this.deps.onTick?.();
         await this.tick();
       } catch (err) {
-        this.deps.logger.error({ err: this.scrubbed(err) }, 'alert outbox turn failed');
+        reportFailure(this.deps.logger, 'alert_outbox_turn', this.scrubbed(err), 'alert outbox turn failed; the next turn tries again');
       }
       await this.sleep(await this.nextWakeIn());
     }
@@ -124,7 +125,10 @@ export class OutboxSender {
 
   private async nextWakeIn(): Promise<number> {
     const idle = this.deps.idleMs ?? 500;
-    const due = await this.deps.alerts.nextDueAt().catch(() => null);
+    const due = await this.deps.alerts.nextDueAt().catch((err: unknown) => {
+      reportFailure(this.deps.logger, 'alert_outbox_turn', this.scrubbed(err), 'could not read when the next alert is due; looking again after the idle pause');
+      return null;
+    });
     return due === null ? idle : Math.min(idle, Math.max(5, due - this.now()));
   }
 
@@ -243,7 +247,7 @@ export class OutboxSender {
         return;
       } catch (err) {
         if (attempt >= MARK_SENT_ATTEMPTS) {
-          this.deps.logger.error({ err: this.scrubbed(err), rows: batch.map((r) => r.id) }, 'an alert was delivered but could not be recorded; it will be sent again when its claim expires');
+          reportFailure(this.deps.logger, 'alert_sent_unrecorded', this.scrubbed(err), 'an alert was delivered but could not be recorded; it will be sent again when its claim expires', { rows: batch.map((r) => r.id) });
           return;
         }
         await new Promise((r) => setTimeout(r, 100 * attempt));
@@ -261,7 +265,7 @@ export class OutboxSender {
     }
     const state = await this.deps.alerts.getState(g.fingerprint);
     return issueItem(this.deps.store, project, g.issueId, state, g.tier, g.reasons, this.deps.publicUrl, {
-      onUnreadableEvent: (err) => this.deps.logger.error({ err: this.scrubbed(err), issueId: g.issueId }, 'the latest event of an issue could not be read; its alert goes out without event details'),
+      onUnreadableEvent: (err) => reportFailure(this.deps.logger, 'alert_unreadable_event', this.scrubbed(err), 'the latest event of an issue could not be read; its alert goes out without event details', { issueId: g.issueId }),
     });
   }
 
@@ -271,6 +275,7 @@ export class OutboxSender {
     const issueItems = items.filter((i) => i.kind === 'issue');
     return {
       sentAt,
+      nextSendAt: sentAt + this.claim.paceMs,
       messageId,
       sentIds: groups.map((g) => g.rows[0]!.id),
       collapsedIds: groups.flatMap((g) => g.rows.slice(1).map((r) => r.id)),

@@ -7,7 +7,7 @@ import type { Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import type { Alerting } from './alerting.js';
 import { rulesOverrideSchema } from './config.js';
-import { resolveRules } from './rules.js';
+import { parseStoredRules, resolveRules } from './rules.js';
 
 export interface AlertRouteDeps {
   store: Store;
@@ -36,7 +36,10 @@ export async function alertRoutes(app: FastifyInstance, { store, alerting }: Ale
   app.get('/projects/:project/alert-rules', async (req: FastifyRequest<ProjectParams>) => {
     const project = await projectOr404(req.params.project);
     const settings = await store.getProjectSettings(project.id);
-    return { override: settings.alert_rules ? JSON.parse(settings.alert_rules) : {}, effective: await alerting.rules.forProject(project) };
+    // A stored override edited by hand may not parse: say so instead of answering 500.
+    const stored = parseStoredRules(settings.alert_rules);
+    const override = stored.problem ? {} : settings.alert_rules ? JSON.parse(settings.alert_rules) : {};
+    return { override, ...(stored.problem ? { overrideProblem: `the stored alert_rules are ignored: ${stored.problem}` } : {}), effective: await alerting.rules.forProject(project) };
   });
 
   app.put('/projects/:project/alert-rules', async (req: FastifyRequest<ProjectParams>) => {

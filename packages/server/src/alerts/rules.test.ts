@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../config/load.js';
 import type { IssueChange } from '../store/model.js';
-import { issueTriggers, resolveRules } from './rules.js';
+import { failures } from '../lib/failures.js';
+import { SqliteStore } from '../store/sqlite/index.js';
+import { issueTriggers, resolveRules, RulesResolver } from './rules.js';
 
 const change = (over: Partial<IssueChange> = {}, level: 'error' | 'fatal' = 'error'): IssueChange =>
   ({ issue: { level, status: 'new' }, created: false, regressed: false, unignored: false, newEvents: 1, lastEvent: { level }, ...over }) as unknown as IssueChange;
@@ -61,4 +63,27 @@ describe('alert rules', () => {
     assert.equal(loadConfig({ BOTPULSE_ALERT_LEVEL: 'critical' }).alerts.defaults.level.threshold, 'fatal');
     assert.equal(loadConfig({ BOTPULSE_ALERT_FREQUENCY: 'off' }).alerts.defaults.frequency.tier, 'off');
   });
+
+  it('ignores stored alert rules that cannot be read, and logs and counts it once (not at every cache refresh)', async () => {
+    const store = await SqliteStore.open(':memory:');
+    try {
+      const project = await store.createProject({ name: 'Hand edited', shortIdPrefix: 'H' });
+      await store.setProjectSetting(project.id, 'alert_rules', '{"cooldownSeconds": "soon"');
+      const lines: { obj: Record<string, unknown>; msg: string }[] = [];
+      const logger = { error: (obj: Record<string, unknown>, msg: string) => void lines.push({ obj, msg }), warn: () => undefined };
+      const resolver = new RulesResolver(alerts, store, 0, logger);
+      const before = failures.get('stored_alert_rules');
+      const rules = await resolver.forProject(project);
+      await resolver.forProject(project); // the cache has expired (ttl 0): resolved again, not reported again
+      assert.deepEqual(rules, alerts.defaults, 'the configured rules apply');
+      assert.equal(failures.get('stored_alert_rules') - before, 1, 'counted once');
+      assert.equal(lines.length, 1, 'logged once');
+      assert.match(lines[0]!.msg, /alert_rules\) cannot be read/);
+      assert.match(String(lines[0]!.obj['err']), /not JSON/);
+      assert.equal(lines[0]!.obj['project'], project.slug);
+    } finally {
+      await store.close();
+    }
+  });
 });
+

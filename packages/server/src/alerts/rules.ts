@@ -1,7 +1,9 @@
+import type { Logger } from 'pino';
+import { reportFailure } from '../lib/failures.js';
 import type { Issue, Level, Project } from '../store/model.js';
 import type { AlertReason, AlertTier } from '../store/alerts.js';
 import type { Store } from '../store/store.js';
-import { applyOverride, rulesOverrideSchema, type AlertConfig, type ProjectRules, type TierOrOff } from './config.js';
+import { applyOverride, rulesOverrideSchema, type AlertConfig, type ProjectRules, type RulesOverride, type TierOrOff } from './config.js';
 
 export interface Trigger {
   reason: AlertReason;
@@ -68,45 +70,65 @@ export function issueCanAlert(change: AlertableChange): boolean {
  */
 export class RulesResolver {
   private readonly cache = new Map<number, { rules: ProjectRules; at: number }>();
+  /** Unreadable stored overrides already reported, per project: reported once, not at every cache refresh. */
+  private readonly reported = new Map<number, string>();
 
   constructor(
     readonly config: AlertConfig,
     private readonly store: Pick<Store, 'getProjectSettings'>,
     private readonly ttlMs = 5_000,
+    private readonly logger: Pick<Logger, 'error' | 'warn'> | null = null,
   ) {}
 
   async forProject(project: Pick<Project, 'id' | 'slug'>): Promise<ProjectRules> {
     const hit = this.cache.get(project.id);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.rules;
-    const rules = resolveRules(this.config, project.slug, await this.store.getProjectSettings(project.id));
+    const settings = await this.store.getProjectSettings(project.id);
+    const rules = resolveRules(this.config, project.slug, settings, (problem) => this.reportUnreadable(project, settings.alert_rules ?? '', problem));
     this.cache.set(project.id, { rules, at: Date.now() });
     return rules;
   }
 
   forget(projectId: number): void {
     this.cache.delete(projectId);
+    this.reported.delete(projectId);
+  }
+
+  private reportUnreadable(project: Pick<Project, 'id' | 'slug'>, text: string, problem: string): void {
+    if (this.reported.get(project.id) === text) return;
+    this.reported.set(project.id, text);
+    const log = this.logger ?? { error: () => undefined, warn: () => undefined };
+    reportFailure(log, 'stored_alert_rules', problem, 'the project\'s stored alert rules (alert_rules) cannot be read; its alerts use the configured rules until they are set again (PUT /api/v1/projects/<project>/alert-rules)', { project: project.slug });
   }
 }
 
-export function resolveRules(config: AlertConfig, slug: string, settings: Record<string, string>): ProjectRules {
+/**
+ * The project's rules. `onUnreadable` hears why a stored `alert_rules` override is ignored (it was
+ * edited by hand: the API validates what it stores); the alerts go on with the configured rules.
+ */
+export function resolveRules(config: AlertConfig, slug: string, settings: Record<string, string>, onUnreadable?: (problem: string) => void): ProjectRules {
   let rules = config.defaults;
   for (const key of ['*', slug]) {
     const override = config.overrides[key];
     if (override) rules = applyOverride(rules, override);
   }
   const stored = parseStoredRules(settings.alert_rules);
-  if (stored) rules = applyOverride(rules, stored);
+  if (stored.problem) onUnreadable?.(stored.problem);
+  if (stored.rules) rules = applyOverride(rules, stored.rules);
   if (settings.alert_chat_id) rules = { ...rules, chatIds: settings.alert_chat_id.split(',').map((s) => s.trim()).filter(Boolean) };
   return rules;
 }
 
-/** A stored override that no longer parses (edited by hand) is ignored rather than stopping alerts. */
-function parseStoredRules(text: string | undefined) {
-  if (!text) return null;
+/** A stored override, or why it cannot be used (then it is ignored rather than stopping alerts). */
+export function parseStoredRules(text: string | undefined): { rules: RulesOverride | null; problem: string | null } {
+  if (!text) return { rules: null, problem: null };
+  let json: unknown;
   try {
-    const parsed = rulesOverrideSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
+    json = JSON.parse(text);
+  } catch (err) {
+    return { rules: null, problem: `not JSON: ${(err as Error).message}` };
   }
+  const parsed = rulesOverrideSchema.safeParse(json);
+  if (parsed.success) return { rules: parsed.data, problem: null };
+  return { rules: null, problem: parsed.error.issues.map((i) => `${i.path.join('.') || 'rules'}: ${i.message}`).join('; ') };
 }

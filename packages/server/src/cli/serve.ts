@@ -29,7 +29,13 @@ export async function serve(): Promise<void> {
     if (closing) return;
     closing = true;
     botpulse.logger.info({ signal }, 'shutting down');
-    await botpulse.close();
+    try {
+      await botpulse.close();
+    } catch (err) {
+      // Whatever was committed is safe (the spool and the feeds are durable); say what did not close.
+      botpulse.logger.error({ err }, 'shutdown did not finish cleanly');
+      process.exit(1);
+    }
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

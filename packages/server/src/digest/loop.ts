@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { IssueChange } from '../store/model.js';
-import type { DigestedRow, SpoolRow, Store } from '../store/store.js';
+import type { DigestedRow, QuarantinedRow, SpoolRow, Store } from '../store/store.js';
 import { issueLifecycle } from './lifecycle.js';
 
 /** How many undigested rows wait: the loop reads it to size its pauses and tells it what it took. */
@@ -16,8 +16,18 @@ export interface DigestLoopOptions {
   onChanges?: (changes: IssueChange[]) => void;
   /** Told when a drain ends with nothing left to take. */
   onIdle?: () => void;
+  /** Told about rows a batch quarantined (they failed alone; logged here, counted by the caller). */
+  onQuarantined?: (rows: QuarantinedRow[]) => void;
+  /** Told about every failed batch (logged here; counted by the caller). */
+  onBatchFailed?: (err: Error, retryInMs: number) => void;
+  /** Waits between failed batches; tests pass a quick one. */
+  wait?: (ms: number) => Promise<void>;
   logger: Logger;
 }
+
+/** Backoff after a failed batch: 1 s, doubling up to 30 s, back to 1 s after a batch goes through. */
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
 
 /**
  * How long the loop lets a partial batch fill before digesting it. A transaction costs about the
@@ -76,22 +86,38 @@ export class DigestLoop {
 
   private async drain(): Promise<void> {
     await this.letBatchFill();
+    let retryMs = RETRY_FIRST_MS;
     while (!this.stopped) {
       let result;
       try {
         result = await this.store.digestBatch(this.options.batchSize, this.options.digestRows, issueLifecycle);
       } catch (err) {
-        // The batch rolled back and stays in the spool; try again shortly rather than spin.
-        this.options.logger.error({ err }, 'digest batch failed; retrying in 1 s');
-        await new Promise((r) => setTimeout(r, 1000));
+        // Only the database failing gets here (a row that fails alone is quarantined by the store):
+        // the batch rolled back and stays in the spool. Wait, longer each time, rather than spin.
+        this.options.logger.error({ err, retryInMs: retryMs }, 'digest batch failed; the rows stay in the spool and are tried again');
+        this.options.onBatchFailed?.(err as Error, retryMs);
+        await (this.options.wait ?? sleep)(retryMs);
+        retryMs = Math.min(RETRY_MAX_MS, retryMs * 2);
         continue;
       }
+      retryMs = RETRY_FIRST_MS;
       if (result.rows === 0) return;
       this.spool.digested(result.rows);
       this.digestedTotal += result.rows;
+      if (result.quarantined.length) this.reportQuarantined(result.quarantined);
       if (result.changes.length) this.options.onChanges?.(result.changes);
       await this.letBatchFill();
     }
+  }
+
+  private reportQuarantined(rows: QuarantinedRow[]): void {
+    for (const row of rows) {
+      this.options.logger.error(
+        { spoolId: row.spoolId, projectId: row.projectId, kind: row.kind, eventId: row.eventId, error: row.error },
+        'a spooled row could not be stored and was quarantined (kept in digest_quarantine); the rows behind it were digested',
+      );
+    }
+    this.options.onQuarantined?.(rows);
   }
 
   /** Yields to ingestion; waits a little longer when less than a full batch is waiting. */
@@ -99,4 +125,8 @@ export class DigestLoop {
     const full = this.spool.backlog >= this.options.batchSize;
     await new Promise((r) => (full ? setImmediate(r) : setTimeout(r, COALESCE_MS)));
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }

@@ -1,5 +1,5 @@
 import type { Level } from 'pino';
-import type { IssueChange } from '../store/model.js';
+import type { QuarantinedRow } from '../store/store.js';
 
 /** What the main thread gives the digest thread at start. */
 export interface DigestThreadData {
@@ -19,8 +19,19 @@ export type FromDigestThread =
   | { type: 'ready' }
   /** lagsMs: per digested row, from its acceptance to this batch's commit. */
   | { type: 'digested'; rows: number; lagsMs: number[] }
-  | { type: 'changes'; changes: IssueChange[] }
+  /**
+   * A batch committed changes to `issues` issues. Only a wake-up: the changes themselves are in
+   * the durable feed (alert_changes) written in the batch's transaction, so nothing rides on this
+   * message (a message in flight when the process dies is lost; the feed is not).
+   */
+  | { type: 'changed'; issues: number }
   | { type: 'rejected'; spoolId: number; projectId: number; error: string }
+  /** Rows whose own transaction failed: kept in digest_quarantine, out of the spool. */
+  | { type: 'quarantined'; rows: QuarantinedRow[] }
+  /** A batch failed because the database did; its rows wait in the spool. */
+  | { type: 'batchFailed'; error: string; retryInMs: number }
+  /** A message from the main thread could not be handled. */
+  | { type: 'failed'; what: string; error: string }
   | { type: 'idle' }
   | { type: 'paused' }
   | { type: 'closed' };

@@ -42,12 +42,26 @@ export async function runDigestThread(openStore: (databaseFile: string) => Promi
       batchReceivedAt = rows.map((row) => row.receivedAt);
       return digestRows(rows);
     },
-    onChanges: (changes) => post({ type: 'changes', changes }),
+    onChanges: (changes) => post({ type: 'changed', issues: changes.length }),
     onIdle: () => post({ type: 'idle' }),
+    onQuarantined: (rows) => post({ type: 'quarantined', rows }),
+    onBatchFailed: (err, retryInMs) => post({ type: 'batchFailed', error: `${err.name}: ${err.message}`, retryInMs }),
     logger,
   });
 
-  port.on('message', (message: ToDigestThread) => void handle(message));
+  port.on('message', (message: ToDigestThread) => {
+    handle(message).catch((err: Error) => {
+      // Logged here, counted by the main thread; a pause or close still answers, so the main
+      // thread never waits forever for a reply that will not come.
+      logger.error({ err, message: message.type }, 'digest thread could not handle a message');
+      post({ type: 'failed', what: message.type, error: `${err.name}: ${err.message}` });
+      if (message.type === 'pause') post({ type: 'paused' });
+      if (message.type === 'close') {
+        post({ type: 'closed' });
+        port.close();
+      }
+    });
+  });
 
   async function handle(message: ToDigestThread): Promise<void> {
     switch (message.type) {

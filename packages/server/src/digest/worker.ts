@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Spool } from '../ingest/spool.js';
-import type { IssueChange } from '../store/model.js';
+import { failures, reportFailure } from '../lib/failures.js';
+import type { QuarantinedRow } from '../store/store.js';
 import type { DigestThreadData, FromDigestThread, ToDigestThread } from './thread-messages.js';
 
 /** The settings the digest reads (a slice of config/load.ts Config). */
@@ -16,16 +17,37 @@ export interface DigestSettings {
 export interface DigestWorkerOptions {
   /** The thread's entry module (src/digest-thread.ts, or .js when built): it picks the store. */
   threadEntry: URL;
-  onChanges?: (changes: IssueChange[]) => void;
+  /** A batch committed issue changes (to the durable feed): wake whoever consumes the feed. */
+  onChanged?: () => void;
   logger: Logger;
 }
+
+/** What went wrong in the digest since start: /metrics and the bot's /status read it. */
+export interface DigestHealth {
+  /** Times the thread died and was started again. */
+  threadRestarts: number;
+  lastThreadExit: { at: number; code: number; error: string | null } | null;
+  /** Thread down now, waiting for its restart. */
+  threadDown: boolean;
+  /** Batches that failed because the database did (their rows stayed in the spool). */
+  batchFailures: number;
+  lastBatchFailure: { at: number; error: string } | null;
+  /** Rows quarantined by this process since start (the store keeps the durable count). */
+  quarantined: number;
+}
+
+/** A dead thread's restart waits 1 s, doubling while it keeps dying without doing any work, up to a minute. */
+const FIRST_RESTART_DELAY_MS = 1_000;
+const MAX_RESTART_DELAY_MS = 60_000;
 
 /**
  * The main thread's handle on the digest thread (thread.ts). Ingestion kicks it after each spool
  * write; it keeps the spool's backlog count true as the thread reports what it digested, and
- * passes each batch's issue changes on (`onChanges`): that wakes the alert engine, which reads the
- * changes from the durable feed the digest wrote in the batch's transaction (alerts/engine.ts), so
- * a change in flight here when the process dies is not lost.
+ * says when a batch committed issue changes (`onChanged`): that wakes the alert engine, which reads
+ * the changes from the durable feed the digest wrote in the batch's transaction (alerts/engine.ts).
+ * The changes themselves never cross threads (a message in flight when the process dies is lost;
+ * the feed is not), and the engine also polls the feed, so a lost wake-up only delays it.
+ * It restarts a thread that died (with backoff) and keeps DigestHealth for /metrics and /status.
  */
 export class DigestWorker {
   digestedTotal = 0;
@@ -36,6 +58,11 @@ export class DigestWorker {
   private closing = false;
   private waiters: (() => void)[] = [];
   private replies = new Map<string, () => void>();
+  private readonly healthState: DigestHealth = { threadRestarts: 0, lastThreadExit: null, threadDown: false, batchFailures: 0, lastBatchFailure: null, quarantined: 0 };
+  /** Deaths since the thread last did some work: sets the next restart's delay. */
+  private consecutiveExits = 0;
+  private lastThreadError: string | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly config: DigestSettings,
@@ -45,7 +72,15 @@ export class DigestWorker {
 
   static async start(config: DigestSettings, spool: Spool, options: DigestWorkerOptions): Promise<DigestWorker> {
     const digest = new DigestWorker(config, spool, options);
-    await digest.spawn();
+    try {
+      await digest.spawn();
+    } catch (err) {
+      // The first thread could not start (its database cannot be opened...): the server does not
+      // start either, with the reason, rather than restarting a thread nobody will use.
+      digest.closing = true;
+      if (digest.restartTimer) clearTimeout(digest.restartTimer);
+      throw err;
+    }
     return digest;
   }
 
@@ -74,44 +109,84 @@ export class DigestWorker {
   /** Finishes the batch in progress, closes the thread's database connection and ends it. */
   async close(): Promise<void> {
     this.closing = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.healthState.threadDown) {
+      for (const resolve of this.waiters.splice(0)) resolve();
+      return; // the thread is dead already: nothing to finish
+    }
     const exited = once(this.worker, 'exit');
-    await this.request({ type: 'close' }, 'closed');
+    // A thread that dies while closing never answers: its exit ends the wait as well.
+    await Promise.race([this.request({ type: 'close' }, 'closed'), exited]);
     await exited;
     for (const resolve of this.waiters.splice(0)) resolve();
   }
 
+  /** DigestHealth, as of now. */
+  health(): DigestHealth {
+    return { ...this.healthState };
+  }
+
+  /** Starts the thread; rejects if it dies before it is ready (say, its database cannot be opened). */
   private async spawn(): Promise<void> {
     const data: DigestThreadData = {
       databaseFile: this.config.databaseFile,
       batchSize: this.config.digestBatch,
       logLevel: this.config.logLevel,
     };
-    this.worker = threadWorker(this.options.threadEntry, data);
-    this.worker.on('message', (message: FromDigestThread) => this.receive(message));
-    this.worker.on('error', (err) => this.options.logger.error({ err }, 'digest thread failed'));
-    this.worker.on('exit', (code) => this.onExit(code));
-    const ready = new Promise<void>((resolve) => this.replies.set('ready', resolve));
-    await ready;
+    const worker = threadWorker(this.options.threadEntry, data);
+    this.worker = worker;
+    this.healthState.threadDown = false;
+    worker.on('message', (message: FromDigestThread) => this.receive(message));
+    worker.on('error', (err) => {
+      this.lastThreadError = `${err.name}: ${err.message}`;
+      this.options.logger.error({ err }, 'digest thread failed');
+    });
+    worker.on('exit', (code) => this.onExit(code));
+    await new Promise<void>((resolve, reject) => {
+      this.replies.set('ready', resolve);
+      // onExit (registered first) has recorded the thread's error by now.
+      worker.once('exit', (code) => reject(new Error(`the digest thread exited (code ${code}) before it was ready: ${this.healthState.lastThreadExit?.error ?? 'no error reported'}`)));
+    });
   }
 
-  /** A crashed thread is restarted: its batch rolled back and waits in the spool. */
+  /**
+   * A dead thread is started again, after 1 s, then longer each time it dies again without doing
+   * any work (at most a minute), so a thread that cannot start does not spin. Its batch rolled back
+   * and waits in the spool. Each death is logged, counted (/metrics) and shown by /status.
+   */
   private onExit(code: number): void {
     if (this.closing) return;
-    this.options.logger.error({ code }, 'digest thread exited; restarting it in 1 s');
-    setTimeout(() => {
-      void this.spawn().then(() => this.kick());
-    }, 1000).unref();
+    this.healthState.threadDown = true;
+    this.healthState.lastThreadExit = { at: Date.now(), code, error: this.lastThreadError };
+    const delay = Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** this.consecutiveExits);
+    this.consecutiveExits += 1;
+    this.options.logger.error({ code, error: this.lastThreadError, restartInMs: delay }, 'digest thread exited; restarting it');
+    this.lastThreadError = null;
+    this.restartTimer = setTimeout(() => this.restart(), delay);
+    this.restartTimer.unref();
+  }
+
+  private restart(): void {
+    this.restartTimer = null;
+    if (this.closing) return;
+    this.healthState.threadRestarts += 1;
+    this.spawn().then(
+      () => this.kick(),
+      // Not logged here: the thread's 'exit' (onExit) has logged it and scheduled the next try.
+      () => undefined,
+    );
   }
 
   private receive(message: FromDigestThread): void {
     switch (message.type) {
       case 'digested':
+        this.consecutiveExits = 0;
         this.spool.digested(message.rows);
         this.digestedTotal += message.rows;
         this.onDigestLag?.(message.lagsMs);
         break;
-      case 'changes':
-        this.options.onChanges?.(message.changes);
+      case 'changed':
+        this.options.onChanged?.();
         break;
       case 'rejected':
         this.options.logger.error(
@@ -119,15 +194,34 @@ export class DigestWorker {
           'spooled event could not be digested',
         );
         break;
+      case 'quarantined':
+        this.healthState.quarantined += message.rows.length; // logged by the thread, one line per row
+        break;
+      case 'batchFailed':
+        this.healthState.batchFailures += 1; // logged by the thread
+        this.healthState.lastBatchFailure = { at: Date.now(), error: message.error };
+        break;
+      case 'failed':
+        failures.count('digest_thread_message'); // logged by the thread
+        break;
       case 'idle':
+        this.consecutiveExits = 0;
         this.threadIdle = true;
-        void this.spool.resync().then(() => this.wakeWaiters());
+        this.resyncBacklog();
         break;
       default:
         this.replies.get(message.type)?.();
         this.replies.delete(message.type);
     }
     this.wakeWaiters();
+  }
+
+  /** Trues up the backlog count; a failed read leaves the count as it was until the next idle. */
+  private resyncBacklog(): void {
+    this.spool.resync().then(
+      () => this.wakeWaiters(),
+      (err: unknown) => reportFailure(this.options.logger, 'spool_resync', err, 'could not recount the spool backlog; the count is trued up at the next idle'),
+    );
   }
 
   private wakeWaiters(): void {

@@ -11,6 +11,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { MONITOR_STATUSES, SIGNAL_NAMES, type Monitor, type SignalName } from '../store/monitors.js';
 import type { Monitoring } from '../monitors/monitoring.js';
 import type { Store } from '../store/store.js';
+import { failurePathMetrics } from './failure-paths.js';
 
 export interface MetricsDeps {
   config: Readonly<Config>;
@@ -125,6 +126,7 @@ export function createMetrics(deps: MetricsDeps): Registry {
     },
   });
   alertPathMetrics(register, deps.alerting);
+  failurePathMetrics(register, deps);
   new Gauge({ name: 'botpulse_spool_backlog', help: 'Items accepted but not digested yet.', registers: [register], collect() {
     this.set(deps.spool.backlog);
   } });
@@ -252,7 +254,7 @@ export function createMetrics(deps: MetricsDeps): Registry {
   service.onLatency = (projectId, ms) => {
     const bot = slugs.get(projectId);
     if (bot) latency.observe({ bot }, ms / 1000);
-    else void slugOf(projectId).then((s) => latency.observe({ bot: s }, ms / 1000));
+    else slugOf(projectId).then((s) => latency.observe({ bot: s }, ms / 1000), () => latency.observe({ bot: String(projectId) }, ms / 1000));
   };
   botSignalMetrics(register, deps.monitoring, slugOf);
   return register;

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { createAlerting, type Alerting } from '../alerts/alerting.js';
 import { alertStoreFor } from '../main.js';
 import { loadConfig, type Config } from '../config/load.js';
+import { failures } from '../lib/failures.js';
 import type { Project } from '../store/model.js';
 import type { MonitorStore, NewNotification, Notification } from '../store/monitors.js';
 import { SqliteStore } from '../store/sqlite/index.js';
@@ -105,11 +106,13 @@ describe('monitor notifications forwarded to the alert outbox', () => {
     const n = await notify('deaf');
     dying = true;
     const first = notifier(dies);
+    const unrecorded = failures.get('monitor_notify');
     await first.deliverDue();
     dying = false;
     assert.equal((await rowsOf(n.id)).length, 2, 'the rows reached the outbox');
     assert.equal((await record(n.id)).status, 'pending', 'but the notification was never marked');
     assert.equal(first.failed, 1);
+    assert.equal(failures.get('monitor_notify') - unrecorded, 1, 'nor its retry: counted (botpulse_failures_total), not swallowed');
 
     await notifier().deliverDue();
     assert.equal((await record(n.id)).status, 'pending', 'a live claim is respected');

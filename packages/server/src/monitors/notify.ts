@@ -5,6 +5,7 @@ import type { AlertStore, AlertTier, ChannelKind, NewOutboxRow, OutboxBody } fro
 import type { MonitorStore, Notification, NotificationStatus } from '../store/monitors.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
+import { reportFailure } from '../lib/failures.js';
 
 /**
  * Forwards monitor notifications (down, deaf, recovered, conflicts, health checks, thresholds)
@@ -125,7 +126,10 @@ export class MonitorNotifier {
       const retryAt = now + Math.min(300_000, 1000 * 2 ** Math.min(n.attempts, 8));
       const error = err instanceof Error ? err.message : String(err);
       this.deps.logger.warn({ notification: n.id, attempts: n.attempts, err: error }, 'monitor notification not forwarded to the alert outbox; will retry');
-      await monitors.finishNotification(n.id, workerId, { status: 'pending', doneTargets: n.doneTargets, error, retryAt }).catch(() => undefined);
+      // If even this fails, the claim expires and the notification is forwarded again then.
+      await monitors.finishNotification(n.id, workerId, { status: 'pending', doneTargets: n.doneTargets, error, retryAt }).catch((e: unknown) =>
+        reportFailure(this.deps.logger, 'monitor_notify', e, 'could not record a monitor notification\'s retry; it is retried when its claim expires', { notification: n.id }),
+      );
       return added;
     }
   }

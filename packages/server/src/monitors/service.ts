@@ -16,6 +16,7 @@ import { bucketOf, emptyBuckets, itemDurationsMs } from './latency.js';
 import { MonitorNotifier } from './notify.js';
 import { Prober } from './probe.js';
 import { Thresholds } from './thresholds.js';
+import { reportFailure } from '../lib/failures.js';
 
 export interface MonitorsDeps {
   config: MonitoringSettings;
@@ -177,7 +178,7 @@ export class Monitors {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.running = this.tick()
-        .catch((err) => this.deps.logger.error({ err }, 'monitor tick failed'))
+        .catch((err) => reportFailure(this.deps.logger, 'monitor_tick', err, 'monitor tick failed; the next tick tries again'))
         .finally(() => {
           this.running = null;
           if (!this.stopped) this.schedule(this.deps.config.monitors.tickMs);
@@ -414,7 +415,8 @@ export class Monitors {
   }
 
   private kickNotifier(): void {
-    void this.notifier.deliverDue().catch((err) => this.deps.logger.error({ err }, 'monitor notification failed'));
+    // Not awaited: the transition is committed with its notification, which the next tick forwards if this fails.
+    this.notifier.deliverDue().catch((err) => reportFailure(this.deps.logger, 'monitor_notify', err, 'monitor notification failed; the next tick forwards it'));
   }
 
   /** Per project and arrival minute, one histogram row (not one row per transaction or span). */

@@ -199,6 +199,12 @@ export interface SendSuccess {
    */
   states: { fingerprint: string; eventsAtLast: number; usersAtLast: number; repeatAt: number | null; cooldownUntil: number }[];
   message: Omit<SentMessage, 'id' | 'actions' | 'createdAt'> | null;
+  /**
+   * The target takes its next message no sooner than this: its pace counted from the send, not
+   * only from the claim, so a send that took long (a slow render, a slow Bot API answer) is not
+   * followed closely by the next one (Telegram's per-chat limit counts arrivals).
+   */
+  nextSendAt?: number;
 }
 
 /**

@@ -76,6 +76,18 @@ export interface Database {
   spool: SpoolTable;
   raw_items: SpoolTable;
   item_counts: { project_id: number; kind: string; count: number };
+  digest_quarantine: {
+    id: Generated<number>;
+    spool_id: number;
+    project_id: number;
+    kind: string;
+    event_id: string | null;
+    received_at: number;
+    payload: Buffer;
+    meta: string | null;
+    error: string;
+    quarantined_at: number;
+  };
   client_discards: { project_id: number; reason: string; category: string; quantity: number; first_at: number; last_at: number };
   api_tokens: { id: Generated<number>; label: string; token_hash: string; created_at: number };
   users: { login: string; password_hash: string; created_at: number };

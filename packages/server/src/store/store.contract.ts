@@ -162,6 +162,41 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       assert.equal(await store.spoolBacklog(), 0);
     });
 
+    it('quarantines a row whose own write fails, and stores the rows before and after it in the same batch', async () => {
+      // A poison row: an event of a project that does not exist (its issue violates a constraint).
+      const good = [event(), event(), event()];
+      const poison = event();
+      const rows = [good[0]!, poison, good[1]!, good[2]!];
+      await store.appendToSpool(
+        rows.map((e) => ({ projectId: e === poison ? 987_654 : project.id, kind: 'event', eventId: e.eventId, receivedAt: Date.now(), payload: Buffer.from(`{"n":"${e.eventId}"}`) })),
+      );
+      const byId = new Map(rows.map((e) => [e.eventId, e]));
+      const before = (await store.quarantineSummary()).rows;
+      const result = await store.digestBatch(100, (spooled) =>
+        spooled.map((row) => ({
+          kind: 'event',
+          spoolId: row.id,
+          projectId: row.projectId,
+          receivedAt: row.receivedAt,
+          event: byId.get(row.eventId!)!,
+          fingerprint: 'poison-neighbours',
+          groupingVersion: 1,
+          compressedPayload: encodePayload({}),
+        })),
+        lifecycle,
+      );
+      assert.equal(result.rows, 4, 'every row left the spool');
+      assert.equal(await store.spoolBacklog(), 0);
+      assert.deepEqual(result.quarantined.map((q) => [q.projectId, q.eventId]), [[987_654, poison.eventId]]);
+      assert.match(result.quarantined[0]!.error, /constraint|NOT NULL|FOREIGN/i);
+      const [issue] = (await store.listIssues({ projectId: project.id })).issues;
+      assert.equal(issue!.eventCount, 3, 'the good rows are stored');
+      const summary = await store.quarantineSummary();
+      assert.equal(summary.rows, before + 1, 'the poison row is kept');
+      assert.equal(summary.latest?.eventId, poison.eventId);
+      assert.equal(result.changes.reduce((n, c) => n + c.newEvents, 0), 3);
+    });
+
     it('reopens a resolved issue as a regression, unless the event is from a release older than the fix', async () => {
       await ingest([{ fingerprint: 'reg', event: event({ release: '1.0.0', timestamp: Date.now() - 60_000 }) }]);
       await ingest([{ fingerprint: 'other', event: event({ release: '2.0.0' }) }]); // 2.0.0 first seen after 1.0.0

@@ -23,6 +23,23 @@ export type DigestedRow =
   /** A row the digest could not use (already answered 200, so it is logged and dropped, never retried forever). */
   | { kind: 'rejected'; spoolId: number; projectId: number; reason: string };
 
+/** A spool row the digest could not store: moved to the quarantine with the error. */
+export interface QuarantinedRow {
+  spoolId: number;
+  projectId: number;
+  kind: string;
+  eventId: string | null;
+  error: string;
+  quarantinedAt: number;
+}
+
+export interface DigestBatchResult {
+  /** Spool rows taken out of the spool (stored, dropped as duplicates, or quarantined). */
+  rows: number;
+  changes: IssueChange[];
+  quarantined: QuarantinedRow[];
+}
+
 /** A release of a project, and when the first event naming it was digested (its event's time, ms). */
 export interface ReleaseRef {
   projectId: number;
@@ -114,8 +131,14 @@ export interface Store {
    * Takes up to `limit` spool rows, lets `digest` turn them into writes, and applies them and
    * removes the rows in ONE transaction: a crash at any point leaves each row digested exactly once.
    * What the events do to their issues is decided by `lifecycle` (digest/lifecycle.ts).
+   * When that transaction fails because of a row (not because the database does), the rows are
+   * applied one per transaction and a row that fails alone is quarantined (`quarantined`): kept
+   * as spooled with its error, out of the spool, so it never holds the rows behind it.
+   * Rejects, leaving the rows in the spool, when the database itself fails (busy, full, I/O).
    */
-  digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle): Promise<{ rows: number; changes: IssueChange[] }>;
+  digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle): Promise<DigestBatchResult>;
+  /** How many spool rows the digest quarantined (kept, never digested), and the latest. */
+  quarantineSummary(): Promise<{ rows: number; latest: QuarantinedRow | null }>;
   /** Counts items that are accepted but not stored (sessions, client reports, dropped attachments...). */
   countItems(projectId: number, counts: Record<string, number>): Promise<void>;
   itemCounts(projectId?: number): Promise<Record<string, number>>;

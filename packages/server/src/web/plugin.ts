@@ -12,6 +12,7 @@ import { monitorRoutes } from './routes/monitors.js';
 import { projectRoutes } from './routes/projects.js';
 import { staticRoutes } from './routes/static.js';
 import { errorPage } from './views/login.js';
+import { reportFailure } from '../lib/failures.js';
 
 export interface DashboardOptions {
   config: WebSettings;
@@ -111,7 +112,7 @@ function renderError(deps: WebDeps, err: FastifyError | ClientError, req: Fastif
 function pruneSessionsDaily(app: FastifyInstance, deps: WebDeps): void {
   const prune = () =>
     Promise.all([deps.sessions.pruneExpired(), deps.lockout.pruneExpired()]).catch((err: unknown) =>
-      app.log.warn({ err }, 'could not prune expired sessions and login attempts'),
+      reportFailure(app.log, 'session_prune', err, 'could not prune expired sessions and login attempts; will retry tomorrow', {}, 'warn'),
     );
   const timer = setInterval(prune, 24 * 3600_000);
   timer.unref();

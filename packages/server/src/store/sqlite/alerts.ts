@@ -222,8 +222,8 @@ export class SqliteAlertStore implements AlertStore {
         );
         for (const s of result.states) state.run(result.sentAt, s.eventsAtLast, s.usersAtLast, s.repeatAt, s.cooldownUntil, result.sentAt, s.fingerprint);
         this.db
-          .prepare('UPDATE alert_targets SET last_ok_at = ?, last_error = NULL, updated_at = ? WHERE channel = ? AND target = ?')
-          .run(result.sentAt, result.sentAt, channel, target);
+          .prepare('UPDATE alert_targets SET last_ok_at = ?, last_error = NULL, next_send_at = MAX(next_send_at, ?), updated_at = ? WHERE channel = ? AND target = ?')
+          .run(result.sentAt, result.nextSendAt ?? 0, result.sentAt, channel, target);
         if (result.message) this.insertMessage({ ...result.message, createdAt: result.sentAt });
       })
       .immediate();

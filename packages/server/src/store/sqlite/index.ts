@@ -4,11 +4,12 @@ import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
 import { privateDirectory, privateFile, type Tightened } from '../../lib/private-files.js';
 import { migrations } from '../migrations/index.js';
-import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
+import { ISSUE_STATUSES, type Issue, type IssueStatus, type Project, type StoredEvent } from '../model.js';
 import { newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
 import { parseShortId, toIssue, toProject, toStoredEvent, type IssueRow } from '../rows.js';
 import type { Database } from '../schema.js';
-import type { ClientDiscard, ClientDiscardTotal, DigestedRow, HourlyCount, IssueFilter, IssueLifecycle, IssueSearch, IssueTagSummary, NewProject, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
+import type { ClientDiscard, ClientDiscardTotal, DigestBatchResult, DigestedRow, HourlyCount, IssueFilter, IssueLifecycle, IssueSearch, IssueTagSummary, NewProject, QuarantinedRow, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
+import { DigestBatches } from './digest-batch.js';
 import { SqliteDigestWriter } from './digest-writer.js';
 import { withStatementCache } from './statement-cache.js';
 import { SpoolFile, spoolFileFor, toSpoolRow, type SpoolDbRow } from './spool-file.js';
@@ -27,6 +28,7 @@ export class SqliteStore implements Store {
   /** The spool lives in its own file (see SpoolFile); the `spool` table of the schema is unused here. */
   private readonly spool: SpoolFile;
   private writer: SqliteDigestWriter | null = null;
+  private readonly batches: DigestBatches;
   private readonly appendRaw;
   private readonly countItem;
   private readonly addDiscard;
@@ -44,6 +46,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: this.db }) });
     this.spool = new SpoolFile(spoolFileFor(file));
+    this.batches = new DigestBatches(this.db, this.spool);
     this.appendRaw = lazy(() =>
       this.db.prepare('INSERT INTO raw_items (project_id, kind, event_id, received_at, payload, meta) VALUES (?, ?, ?, ?, ?, ?)'),
     );
@@ -161,24 +164,31 @@ export class SqliteStore implements Store {
     return this.spool.count();
   }
 
-  async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle): Promise<{ rows: number; changes: IssueChange[] }> {
+  async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle): Promise<DigestBatchResult> {
     // Tests run from source without type checks: a caller that forgot the lifecycle must fail here,
     // loudly and before any row is taken, not as a failure of every row inside the transaction.
     if (typeof lifecycle?.digestIssues !== 'function') throw new TypeError('digestBatch needs the issue lifecycle (digest/lifecycle.ts issueLifecycle)');
     // Read and digest OUTSIDE the write transaction, so the write lock is held only for the writes.
     const rows = this.spool.oldest(limit);
-    if (rows.length === 0) return { rows: 0, changes: [] };
+    if (rows.length === 0) return { rows: 0, changes: [], quarantined: [] };
     const writes = digest(rows);
-    const changes = this.db
-      .transaction(() => {
-        this.writer ??= new SqliteDigestWriter(this.db); // prepared once the schema exists
-        return this.writer.apply(writes, Date.now(), lifecycle);
-      })
-      .immediate(); // a deferred transaction that reads first fails with SQLITE_BUSY_SNAPSHOT under a concurrent writer
-    // Second file, second transaction: a crash before it re-digests rows whose events are stored
-    // already, and the digest drops those as duplicates.
-    this.spool.deleteUpTo(rows[rows.length - 1]!.id);
-    return { rows: rows.length, changes };
+    return this.batches.run(rows, writes, (batch) =>
+      this.db
+        .transaction(() => {
+          this.writer ??= new SqliteDigestWriter(this.db); // prepared once the schema exists
+          return this.writer.apply(batch, Date.now(), lifecycle);
+        })
+        .immediate(), // a deferred transaction that reads first fails with SQLITE_BUSY_SNAPSHOT under a concurrent writer
+    );
+  }
+
+  async quarantineSummary(): Promise<{ rows: number; latest: QuarantinedRow | null }> {
+    const rows = Number(this.db.prepare('SELECT COUNT(*) FROM digest_quarantine').pluck().get());
+    const r = this.db
+      .prepare('SELECT spool_id, project_id, kind, event_id, error, quarantined_at FROM digest_quarantine ORDER BY id DESC LIMIT 1')
+      .get() as { spool_id: number; project_id: number; kind: string; event_id: string | null; error: string; quarantined_at: number } | undefined;
+    const latest = r ? { spoolId: Number(r.spool_id), projectId: Number(r.project_id), kind: r.kind, eventId: r.event_id, error: r.error, quarantinedAt: Number(r.quarantined_at) } : null;
+    return { rows, latest };
   }
 
   async countItems(projectId: number, counts: Record<string, number>): Promise<void> {

@@ -23,14 +23,18 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
     const projects = await deps.store.listProjects();
     const project = projects.find((p) => p.slug === state.project);
     const search = toSearch(state, now, projects);
-    const [result, statusCounts, releases] = await Promise.all([
+    const [result, statusCounts, releases, quarantine] = await Promise.all([
       deps.store.searchIssues(search),
       deps.store.issueStatusCounts(project?.id),
       deps.store.listReleases(project?.id, 30),
+      deps.store.quarantineSummary(),
     ]);
     const hourly = await deps.store.issueHourlyCounts(result.issues.map((i) => i.id), Math.floor(now / HOUR) - 23);
     const flash = flashMessage((req.query as { done?: string }).done);
-    const data = { state, ...result, statusCounts, hourly, projects, releases: releases.map((r) => r.version), ...(flash ? { flash } : {}) };
+    const data = {
+      state, ...result, statusCounts, hourly, projects, releases: releases.map((r) => r.version), ...(flash ? { flash } : {}),
+      ...(quarantine.rows ? { quarantine: { rows: quarantine.rows, latestError: quarantine.latest?.error ?? null } } : {}),
+    };
     return sendHtml(reply, issueListPage(pageContext(deps, req), data));
   });
 

@@ -15,6 +15,8 @@ export interface IssueListData {
   projects: Project[];
   releases: string[];
   flash?: string;
+  /** Spooled events the digest could not store and kept in its quarantine (docs/architecture.md "Failure paths (audit)"). */
+  quarantine?: { rows: number; latestError: string | null };
 }
 
 const ORIGINS = ['webhook', 'handler', 'worker', 'miniapp', 'http', 'scheduler'];
@@ -105,6 +107,7 @@ function results(ctx: PageContext, data: IssueListData): Html {
   return html`<div id="results">
   ${statusTabs(data)}
   ${data.flash ? html`<div class="flash" role="status" style="margin:10px 12px 0">${data.flash}</div>` : ''}
+  ${data.quarantine?.rows ? html`<div class="flash error" role="alert" style="margin:10px 12px 0">${data.quarantine.rows} spooled event${data.quarantine.rows === 1 ? '' : 's'} could not be stored and ${data.quarantine.rows === 1 ? 'is' : 'are'} kept in the digest quarantine (table <code>digest_quarantine</code>)${data.quarantine.latestError ? html`; latest error: <code>${data.quarantine.latestError}</code>` : ''}. The events behind ${data.quarantine.rows === 1 ? 'it' : 'them'} were stored.</div>` : ''}
   <form method="post" action="/issues/bulk" data-bulk>
     ${csrfField(ctx)}
     <input type="hidden" name="back" value="${href(data.state, { page: data.state.page })}">

@@ -7,6 +7,7 @@ import type { AlertConfig } from '../../config.js';
 import { issueItem, type AlertItem, type IssueAlertItem } from '../../items.js';
 import { TelegramApiError, type BotApi } from './api.js';
 import { ago, escapeHtml, formatIssueList, parseCallbackData, render, type ButtonAction, type StoredRender } from './format.js';
+import { reportFailure } from '../../../lib/failures.js';
 
 export interface AlertBotDeps {
   api: BotApi;
@@ -71,7 +72,10 @@ export class AlertBot {
     this.abort.abort();
     await this.running;
     this.running = null;
-    await this.deps.alerts.releaseLease(LEASE, this.deps.workerId).catch(() => undefined);
+    // Not released: another process takes the bot over when the lease expires (at most a poll later).
+    await this.deps.alerts.releaseLease(LEASE, this.deps.workerId).catch((err: unknown) =>
+      reportFailure(this.deps.logger, 'alert_bot_lease_release', this.describe(err), 'alert bot: could not release its lease; another process takes over when it expires', {}, 'warn'),
+    );
   }
 
   private async loop(): Promise<void> {
@@ -87,7 +91,7 @@ export class AlertBot {
         await this.pollOnce(timeout);
       } catch (err) {
         if (this.stopped) break;
-        this.deps.logger.warn({ err: this.describe(err) }, 'alert bot: getUpdates failed; retrying');
+        reportFailure(this.deps.logger, 'alert_bot_poll', this.describe(err), 'alert bot: getUpdates failed; retrying', {}, 'warn');
         await this.pause(err instanceof TelegramApiError && err.code === 409 ? 5_000 : 3_000);
       }
     }
@@ -101,7 +105,9 @@ export class AlertBot {
       { signal: this.abort.signal, timeoutSeconds: timeout },
     );
     for (const update of updates) {
-      await this.handleUpdate(update).catch((err) => this.deps.logger.error({ err: this.describe(err), updateId: update.update_id }, 'alert bot: update failed'));
+      // One failing update (a command or a button press) must not stop the ones after it: it is
+      // logged and counted, and the offset moves past it.
+      await this.handleUpdate(update).catch((err) => reportFailure(this.deps.logger, 'alert_bot_update', this.describe(err), 'alert bot: update failed', { updateId: update.update_id }));
       await this.deps.alerts.setValue(OFFSET_KEY, String(update.update_id + 1));
     }
   }
@@ -196,7 +202,7 @@ export class AlertBot {
 
   private async answer(queryId: string, text: string, alert: boolean): Promise<void> {
     await this.call('answerCallbackQuery', { callback_query_id: queryId, text, show_alert: alert }).catch((err) =>
-      this.deps.logger.warn({ err: this.describe(err) }, 'alert bot: answerCallbackQuery failed'),
+      reportFailure(this.deps.logger, 'alert_bot_reply', this.describe(err), 'alert bot: answerCallbackQuery failed', {}, 'warn'),
     );
   }
 
@@ -230,7 +236,7 @@ export class AlertBot {
     const disabled = targets.map((t) => `⚠️ ${t.channel} ${escapeHtml(t.target)} disabled: ${escapeHtml(t.disabledReason ?? '')}`);
     const parked = await this.deps.alerts.countOutbox('parked');
     if (parked) disabled.push(`⚠️ ${parked} alert${parked === 1 ? '' : 's'} could not be built or sent because of an error in Botpulse and ${parked === 1 ? 'was' : 'were'} parked (GET /api/v1/alerts, the log)`);
-    const extras = this.deps.statusExtras ? await this.deps.statusExtras().catch((err: Error) => [`<i>Monitors unavailable: ${escapeHtml(err.message)}</i>`]) : [];
+    const extras = this.deps.statusExtras ? await this.deps.statusExtras().catch((err: Error) => [`<i>Digest and monitor status unavailable: ${escapeHtml(err.message)}</i>`]) : [];
     const text = ['<b>Botpulse status</b>', ...(lines.length ? lines : ['No projects yet.']), ...disabled, ...extras].join('\n');
     await this.reply(message, text);
   }
@@ -268,7 +274,9 @@ export class AlertBot {
   private async listItem(issue: Issue): Promise<IssueAlertItem | null> {
     const project = await this.deps.store.getProject(issue.projectId);
     if (!project) return null;
-    return issueItem(this.deps.store, { id: project.id, slug: project.slug, name: project.name }, issue.id, null, 'alert', [], this.deps.publicUrl);
+    return issueItem(this.deps.store, { id: project.id, slug: project.slug, name: project.name }, issue.id, null, 'alert', [], this.deps.publicUrl, {
+      onUnreadableEvent: (err) => reportFailure(this.deps.logger, 'alert_unreadable_event', this.describe(err), 'the latest event of an issue could not be read; /issues lists it without event details', { issueId: issue.id }),
+    });
   }
 
   async mute(message: TgMessage, args: string[]): Promise<void> {
@@ -335,7 +343,7 @@ export class AlertBot {
         ...(replyMarkup ? { reply_markup: replyMarkup } : {}),
       });
     } catch (err) {
-      this.deps.logger.warn({ err: this.describe(err) }, 'alert bot: reply failed');
+      reportFailure(this.deps.logger, 'alert_bot_reply', this.describe(err), 'alert bot: reply failed', {}, 'warn');
       return null;
     }
   }

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { SqliteStore } from '../store/sqlite/index.js';
+import { DigestLoop } from './loop.js';
+import { createRowDigester } from './process.js';
+
+describe('DigestLoop when the database fails', () => {
+  let dir: string;
+  let store: SqliteStore;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'botpulse-loop-'));
+    store = await SqliteStore.open(join(dir, 'botpulse.db'));
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the batch in the spool (no row quarantined), waits longer after each failure, and digests it once the database recovers', async () => {
+    const project = await store.createProject({ name: 'Loop', shortIdPrefix: 'L' });
+    const ids = [1, 2, 3].map((n) => `${'a'.repeat(31)}${n}`);
+    await store.appendToSpool(ids.map((eventId) => ({ projectId: project.id, kind: 'event', eventId, receivedAt: Date.now(), payload: Buffer.from(`{"message":"m ${eventId}"}`) })));
+    // A real database fault: the connection refuses writes (SQLITE_READONLY), as a read-only mount would.
+    store.db.pragma('query_only = ON');
+    const failures: { error: string; retryInMs: number }[] = [];
+    const waits: number[] = [];
+    const quarantined: number[] = [];
+    let backlog = ids.length;
+    const loop = new DigestLoop(store, { get backlog() { return backlog; }, digested: (n) => void (backlog -= n) }, {
+      batchSize: 100,
+      digestRows: createRowDigester({}),
+      onBatchFailed: (err, retryInMs) => failures.push({ error: err.message, retryInMs }),
+      onQuarantined: (rows) => quarantined.push(...rows.map((r) => r.spoolId)),
+      wait: async (ms) => {
+        waits.push(ms);
+        assert.equal(await store.spoolBacklog(), ids.length, 'the rows wait in the spool');
+        if (waits.length === 3) store.db.pragma('query_only = OFF'); // the database recovers
+      },
+      logger: pino({ level: 'silent' }),
+    });
+    loop.kick();
+    await loop.idle();
+
+    assert.deepEqual(waits, [1000, 2000, 4000], 'backoff doubles');
+    assert.equal(failures.length, 3);
+    assert.match(failures[0]!.error, /readonly|read-only|query_only/i);
+    assert.deepEqual(quarantined, [], 'a database fault is no row\'s fault');
+    assert.equal((await store.quarantineSummary()).rows, 0);
+    assert.equal(await store.spoolBacklog(), 0);
+    for (const id of ids) assert.ok(await store.getEvent(project.id, id), `event ${id} stored`);
+    assert.equal(loop.digestedTotal, ids.length);
+  });
+});

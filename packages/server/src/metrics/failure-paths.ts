@@ -1,0 +1,58 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { DigestWorker } from '../digest/worker.js';
+import { failures } from '../lib/failures.js';
+import type { Store } from '../store/store.js';
+
+/**
+ * The failures the server handles by carrying on (docs/architecture.md "Failure paths (audit)"):
+ * each is logged where it happens and counted here, so it shows in /metrics too.
+ */
+export function failurePathMetrics(register: Registry, deps: { digest: DigestWorker; store?: Store }): void {
+  new Counter({
+    name: 'botpulse_failures_total',
+    help: 'Failures the server logged and carried on from, by site (retention, session_prune, stored_alert_rules, alert_outbox_turn, alert_sent_unrecorded, alert_bot_poll, alert_bot_update, monitor_tick, ...; docs/architecture.md "Failure paths (audit)").',
+    labelNames: ['site'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [site, n] of failures.entries()) this.inc({ site }, n);
+    },
+  });
+  new Counter({
+    name: 'botpulse_digest_thread_restarts_total',
+    help: 'Times the digest thread died and was started again (its batch waited in the spool).',
+    registers: [register],
+    collect() {
+      this.reset();
+      this.inc(deps.digest.health().threadRestarts);
+    },
+  });
+  new Gauge({
+    name: 'botpulse_digest_thread_up',
+    help: '1 while the digest thread runs, 0 while it is dead and waiting for its restart.',
+    registers: [register],
+    collect() {
+      this.set(deps.digest.health().threadDown ? 0 : 1);
+    },
+  });
+  new Counter({
+    name: 'botpulse_digest_batch_failures_total',
+    help: 'Digest batches that failed because the database did (busy, full, I/O); their rows stayed in the spool and were tried again.',
+    registers: [register],
+    collect() {
+      this.reset();
+      this.inc(deps.digest.health().batchFailures);
+    },
+  });
+  const store = deps.store;
+  if (store) {
+    new Gauge({
+      name: 'botpulse_digest_quarantined_rows',
+      help: 'Spool rows the digest could not store and kept in digest_quarantine (they failed alone, in a transaction of their own).',
+      registers: [register],
+      async collect() {
+        this.set((await store.quarantineSummary()).rows);
+      },
+    });
+  }
+}
