@@ -7,7 +7,8 @@
  * - `sample_rate`: left out by `sampleRate`;
  * - `before_send`: `beforeSend` returned null;
  * - `event_processor`: the error-storm guard held it back (a similar error was sent);
- * - `queue_overflow`: the memory queue was full and the disk queue off or unwritable;
+ * - `queue_overflow`: the memory queue was full and the item could not go to disk (no disk queue,
+ *   an unwritable one, or a type never kept there: transactions, check-ins);
  * - `cache_overflow`: the disk queue was full, its oldest file deleted;
  * - `network_error`: no answer after every retry, and no disk queue to keep it;
  * - `send_error`: the server refused it (4xx other than 429, or 5xx after every retry), or it

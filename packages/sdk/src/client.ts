@@ -777,7 +777,7 @@ const DISCARD_EXPLANATION: Record<DiscardReason, string> = {
   sample_rate: 'sampleRate',
   before_send: 'beforeSend returned null',
   event_processor: 'the error-storm guard',
-  queue_overflow: 'the memory queue was full and the disk queue is off or unwritable',
+  queue_overflow: 'the memory queue was full and it could not go to disk (no disk queue, an unwritable one, or a type never kept there: transactions, check-ins)',
   cache_overflow: 'the disk queue was full; its oldest file was deleted',
   network_error: 'the server did not answer after every retry and there is no disk queue',
   send_error: 'the server refused it, or it was unsent when the process ended and could not be kept on disk',
