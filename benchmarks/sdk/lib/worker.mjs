@@ -5,6 +5,9 @@
 // part of the SDK's cost and flatter it.
 // variant "sentry": the same bot with the real @sentry/node instead (see instrumentWithSentry).
 // Prints one JSON line: updates/s, CPU µs per update, RSS, SDK counters.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BotpulseClient, instrumentGrammy } from '../../../packages/sdk/dist/index.js';
 
 const config = JSON.parse(process.argv[2]);
@@ -18,8 +21,12 @@ const BOT_INFO = { id: Number(token.split(':')[0]), is_bot: true, first_name: 'B
 const bot = new Bot(token, { botInfo: BOT_INFO, client: apiRoot ? { apiRoot } : {} });
 if (api === 'stub') bot.api.config.use(async (_prev, _method, payload) => ({ ok: true, result: { message_id: 1, date: 0, chat: { id: payload.chat_id, type: 'private' }, text: payload.text } }));
 let client;
+// A disk queue of this process only (as at a bot's first start): otherwise every measurement
+// against the same sink would send what earlier ones spilled, and pay for it.
+const diskQueueDir = variant === 'sdk' ? mkdtempSync(join(tmpdir(), 'botpulse-bench-')) : undefined;
+process.on('exit', () => diskQueueDir && rmSync(diskQueueDir, { recursive: true, force: true }));
 if (variant === 'sdk') {
-  client = new BotpulseClient({ dsn, environment: 'production', release: 'bench', env: {}, ...(errorStorm === false ? { errorStorm: false } : {}), ...(config.tracesSampleRate !== undefined ? { tracesSampleRate: config.tracesSampleRate } : {}) });
+  client = new BotpulseClient({ dsn, environment: 'production', release: 'bench', env: {}, diskQueue: { dir: diskQueueDir }, ...(errorStorm === false ? { errorStorm: false } : {}), ...(config.tracesSampleRate !== undefined ? { tracesSampleRate: config.tracesSampleRate } : {}) });
   instrumentGrammy(bot, { client });
 }
 if (sentry) instrumentWithSentry(bot, sentry);
