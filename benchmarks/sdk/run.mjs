@@ -10,12 +10,16 @@
 // The SDK reports to a local sink process over real HTTP (production defaults: 10% of updates
 // traced). Then an error storm: 10 000 throwing updates/s into a sink that answers after 200 ms,
 // to show that memory stays bounded (RSS, queue, dropped and suppressed counters reported).
-// Usage: npx tsc -b packages/sdk packages/fake-telegram && node benchmarks/sdk/run.mjs [--quick]
+// Side by side with the most used peer: the same bot with the real @sentry/node (PEER below: its
+// default integrations, errors only, then tracesSampleRate 1) next to Botpulse at the same
+// settings, every variant measured in the same interleaved rounds against the same bare bot.
+// Usage: npx tsc -b packages/sdk packages/fake-telegram && node benchmarks/sdk/run.mjs [--quick] [--rounds N]
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 
@@ -25,6 +29,8 @@ const QUICK = args.quick;
 const ROUNDS = Number(args.rounds ?? (QUICK ? 3 : 5));
 const STORM_SECONDS = Number(args['storm-seconds'] ?? (QUICK ? 3 : 10));
 const STORM_RATE = 10_000;
+// @sentry/node 10 (the major most bots have installed; the workspace also has 11 as @sentry/node-11).
+const PEER = { package: '@sentry/node', label: '@sentry/node 10' };
 const STUB_TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1';
 
 function startHelper(script, args = []) {
@@ -105,12 +111,64 @@ async function asyncLocalStorageFloor(base) {
   };
 }
 
+const PEER_VARIANTS = [
+  { instrumentation: 'none (bare grammY)', variant: 'bare' },
+  { instrumentation: 'Botpulse, errors only (tracesSampleRate 0)', variant: 'sdk', tracesSampleRate: 0 },
+  { instrumentation: 'Botpulse, production default (10 % traced)', variant: 'sdk' },
+  { instrumentation: 'Botpulse, tracesSampleRate 1', variant: 'sdk', tracesSampleRate: 1 },
+  { instrumentation: `${PEER.label}, errors only`, variant: 'sentry', sentryPackage: PEER.package },
+  { instrumentation: `${PEER.label}, tracesSampleRate 1`, variant: 'sentry', sentryPackage: PEER.package, sentryTracesSampleRate: 1 },
+];
+
+/** Error events built, and the ones not built or not kept with the SDK's own reason ("3436 queue_overflow"). */
+function errorEvents(result) {
+  if (result.counters) {
+    const dropped = Object.entries(result.counters.eventsDropped).map(([reason, n]) => `${n} ${reason}`);
+    return { events_built: result.counters.eventsCaptured, events_not_built: dropped.join(', ') || 0 };
+  }
+  if (result.sentry) {
+    const dropped = Object.entries(result.sentry.dropped).map(([reason, n]) => `${n} ${reason}`);
+    return { events_built: result.sentry.events, events_not_built: dropped.join(', ') || 0 };
+  }
+  return { events_built: '-', events_not_built: '-' };
+}
+
+/** Every PEER_VARIANTS entry in the same rounds (order rotated each round), medians per variant. */
+async function sideBySide(name, base) {
+  const results = PEER_VARIANTS.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < PEER_VARIANTS.length; k++) {
+      const i = (k + round) % PEER_VARIANTS.length;
+      const { instrumentation, ...variant } = PEER_VARIANTS[i];
+      results[i].push(await measure({ ...base, ...variant }));
+    }
+  }
+  const rate = (xs) => median(xs.map((r) => r.rate));
+  const cpu = (xs) => median(xs.map((r) => r.cpuUsPerUpdate));
+  const [bare] = results;
+  return PEER_VARIANTS.map(({ instrumentation }, i) => ({
+    scenario: name,
+    instrumentation,
+    updates_per_s: Math.round(rate(results[i])),
+    throughput_loss_pct: round1(((rate(bare) - rate(results[i])) / rate(bare)) * 100),
+    cpu_us_per_update: round1(cpu(results[i])),
+    cpu_overhead_us: round1(cpu(results[i]) - cpu(bare)),
+    rss_mb: Math.round(median(results[i].map((r) => r.rss)) / 1048576),
+    ...errorEvents(results[i].at(-1)),
+  }));
+}
+
 function table(rows, columns) {
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
   const line = (cells) => `| ${cells.map((cell, i) => String(cell).padEnd(widths[i])).join(' | ')} |`;
   return [line(columns), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map((r) => line(columns.map((c) => r[c])))].join('\n');
 }
 
+function peerVersion() {
+  return createRequire(import.meta.url)(`${PEER.package}/package.json`).version;
+}
+
+const loadAtStart = os.loadavg().map(round1);
 const sink = await startSink(0);
 const slowSink = await startSink(200);
 const tg = await startFakeTelegram();
@@ -125,6 +183,12 @@ try {
     await compare('stub API, error in every update, storm guard off', { ...stub, throws: true, errorStorm: false, updates: QUICK ? 3000 : 10_000 }),
     await compare('HTTP to fake Telegram, no error', { ...http, throws: false }),
     await compare('HTTP to fake Telegram, error in every update', { ...http, throws: true }),
+  ];
+  const peerRows = [
+    ...(await sideBySide('stub API, no error', { ...stub, throws: false })),
+    ...(await sideBySide('stub API, error in every update', { ...stub, throws: true, updates: QUICK ? 3000 : 10_000 })),
+    ...(await sideBySide('HTTP to fake Telegram, no error', { ...http, throws: false })),
+    ...(await sideBySide('HTTP to fake Telegram, error in every update', { ...http, throws: true })),
   ];
   const storm = await measure({ ...stub, variant: 'sdk', dsn: slowSink.dsn, throws: true, concurrency: 1, stormRate: STORM_RATE, stormSeconds: STORM_SECONDS });
   const stormRow = {
@@ -155,14 +219,16 @@ try {
     queue_items_at_end: stormUnguarded.queue.items,
     queue_kb_at_end: Math.round(stormUnguarded.queue.bytes / 1024),
   };
-  const machine = { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', platform: `${os.platform()} ${os.release()}` };
-  const result = { date: new Date().toISOString(), machine, settings: { rounds: ROUNDS, quick: QUICK, storm_rate: STORM_RATE, storm_seconds: STORM_SECONDS, storm_sink_delay_ms: 200, traces_sample_rate: 0.1 }, overhead: rows, storm: { guard_on: stormRow, guard_off: stormUnguardedRow } };
+  const machine = { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', platform: `${os.platform()} ${os.release()}`, load_avg_at_start: loadAtStart, load_avg_at_end: os.loadavg().map(round1) };
+  const result = { date: new Date().toISOString(), machine, settings: { rounds: ROUNDS, quick: QUICK, storm_rate: STORM_RATE, storm_seconds: STORM_SECONDS, storm_sink_delay_ms: 200, traces_sample_rate: 0.1 }, overhead: rows, peer: { package: PEER.package, version: peerVersion(), rows: peerRows }, storm: { guard_on: stormRow, guard_off: stormUnguardedRow } };
   const overheadColumns = ['scenario', 'bare_updates_per_s', 'sdk_updates_per_s', 'throughput_loss_pct', 'bare_cpu_us_per_update', 'sdk_cpu_us_per_update', 'cpu_overhead_us', 'events_sent', 'transport_dropped', 'storm_suppressed'];
   console.log(`\nSDK overhead per update (grammY bot.handleUpdate; fresh process per measurement; median of ${ROUNDS} rounds)\n`);
   console.log(table(rows, overheadColumns));
+  console.log(`\nSide by side with ${PEER.package} ${peerVersion()} (default integrations; same bot, same rounds; overhead vs the bare bot of the same rounds; RSS at the end of the measured updates; events of the last round)\n`);
+  console.log(table(peerRows, Object.keys(peerRows[0])));
   console.log(`\nError storm: ${STORM_RATE} throwing updates/s for ${STORM_SECONDS} s, sink answering after 200 ms (guard on = defaults; off = errorStorm: false)\n`);
   console.log(table([{ guard: 'on', ...stormRow }, { guard: 'off', ...stormUnguardedRow }], ['guard', ...Object.keys(stormRow)]));
-  console.log(`\n${machine.cpus} x ${machine.cpu}, Node ${machine.node}`);
+  console.log(`\n${machine.cpus} x ${machine.cpu}, Node ${machine.node}; load average (1, 5, 15 min) ${loadAtStart.join(' ')} at start, ${machine.load_avg_at_end.join(' ')} at the end`);
   mkdirSync(join(HERE, 'results'), { recursive: true });
   writeFileSync(join(HERE, 'results/latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   console.log('wrote benchmarks/sdk/results/latest.json');

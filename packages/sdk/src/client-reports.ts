@@ -7,12 +7,15 @@
  * - `sample_rate`: left out by `sampleRate`;
  * - `before_send`: `beforeSend` returned null;
  * - `event_processor`: the error-storm guard held it back (a similar error was sent);
- * - `queue_overflow`: the memory queue was full and the disk queue off or unwritable;
+ * - `queue_overflow`: the memory queue was full and the item could not go to disk (no disk queue,
+ *   an unwritable one, or a type never kept there: transactions, check-ins);
  * - `cache_overflow`: the disk queue was full, its oldest file deleted;
  * - `network_error`: no answer after every retry, and no disk queue to keep it;
  * - `send_error`: the server refused it (4xx other than 429, or 5xx after every retry), or it
  *   was still unsent when the process ended and could not be kept on disk;
- * - `ratelimit_backoff`: the server's rate limit outlasted every retry.
+ * - `ratelimit_backoff`: the server's rate limit outlasted every retry;
+ * - `internal_sdk_error`: the SDK could not build the item (an event that cannot be serialised)
+ *   or read it back (a damaged disk-queue file).
  */
 export type DiscardReason =
   | 'sample_rate'
@@ -22,7 +25,8 @@ export type DiscardReason =
   | 'cache_overflow'
   | 'network_error'
   | 'send_error'
-  | 'ratelimit_backoff';
+  | 'ratelimit_backoff'
+  | 'internal_sdk_error';
 
 /** The Sentry data category of an envelope item type. */
 export function dataCategory(itemType: string): string {

@@ -6,6 +6,7 @@ import type { SentryEvent, SentryException, SentryLevel, SentryUser } from '@bot
 import { defaultTracesSampleRate, resolveDsn, resolveEnvironment, resolveRate, resolveRelease, type Env } from './config.js';
 import { ClientReports, dataCategory, type DiscardReason } from './client-reports.js';
 import { Counters, type CountersSnapshot } from './counters.js';
+import { Diagnostics, stderrLogger, type DiagnosticLogger } from './diagnostics.js';
 import { DiskQueue, diskQueueDir, type DiskQueueOptions } from './disk-queue.js';
 import { NoiseFilter, telegramErrorInfo, unwrapBotError, type NoiseKind, type NoiseOptions } from './noise.js';
 import { currentExecution, runInExecution, Scope, DEFAULT_MAX_BREADCRUMBS, type Breadcrumb, type ExecutionContext } from './scope.js';
@@ -85,6 +86,13 @@ export interface BotpulseOptions {
   initialScope?: { tags?: Record<string, string>; contexts?: Record<string, Record<string, unknown>>; user?: SentryUser };
   /** Environment variables to read instead of `process.env` (tests). */
   env?: Env;
+  /**
+   * Where the SDK reports its own trouble (a broken beforeSend, items it had to drop, an
+   * unwritable disk queue, a failed lock refresh): anything with pino's `warn(obj, msg)`, e.g. a
+   * pino logger or `createLogger()`. Default: one `[botpulse] …` line on stderr, at most once a
+   * minute per kind. `false`: counted only (`counters().failures`).
+   */
+  logger?: DiagnosticLogger | false;
 }
 
 /** Extra information for one capture call. */
@@ -138,6 +146,8 @@ export class BotpulseClient {
   readonly transport: Transport;
   readonly globalScope: Scope;
   readonly stats = new Counters();
+  /** The SDK's own failures: counted by kind and logged (see `BotpulseOptions.logger`). */
+  readonly diagnostics: Diagnostics;
   private readonly noise: NoiseFilter | undefined;
   private readonly storm: StormGuard | undefined;
   /** Errors already reported (or filtered), per update they reached: see `findCapture`. */
@@ -153,6 +163,7 @@ export class BotpulseClient {
 
   constructor(readonly options: BotpulseOptions = {}) {
     const env = options.env ?? process.env;
+    this.diagnostics = new Diagnostics(options.logger === false ? undefined : options.logger ?? stderrLogger);
     const environment = resolveEnvironment(options.environment, env);
     this.config = {
       dsn: resolveDsn(options.dsn, env),
@@ -192,9 +203,15 @@ export class BotpulseClient {
     const queueOptions = this.options.diskQueue === false ? undefined : this.options.diskQueue ?? {};
     const dir = queueOptions ? diskQueueDir(queueOptions.dir, dsn, env) : undefined;
     const diskQueue = queueOptions && dir
-      ? new DiskQueue(dir, { maxBytes: queueOptions.maxBytes, maxFiles: queueOptions.maxFiles, onLost: (type, n) => record('cache_overflow', dataCategory(type), n) })
+      ? new DiskQueue(dir, {
+          maxBytes: queueOptions.maxBytes,
+          maxFiles: queueOptions.maxFiles,
+          onLost: (type, n, reason) => record(reason, dataCategory(type), n),
+          onError: (message, error) => this.diagnostics.report('disk_queue', message, error),
+        })
       : undefined;
-    return new HttpTransport({ dsn, ...this.options.transportOptions, diskQueue, onDiscard: record });
+    const onFailure = (kind: string, message: string, error?: unknown): void => this.diagnostics.report(kind, message, error);
+    return new HttpTransport({ dsn, ...this.options.transportOptions, diskQueue, onDiscard: record, onFailure });
   }
 
   /** True when events are sent somewhere (a DSN or a custom transport). */
@@ -215,6 +232,19 @@ export class BotpulseClient {
    * @example client.captureException(err, { tags: { operation: 'payment' } })
    */
   captureException(error: unknown, hint: EventHint = {}): string | undefined {
+    const attempt = { dispatched: false };
+    try {
+      return this.captureReadable(error, hint, attempt);
+    } catch (failure) {
+      if (attempt.dispatched) throw failure; // the transport's own failure: the caller sees it
+      // A value the SDK cannot read (a null-prototype object, a getter or Proxy that throws) is
+      // still the bot's error: reported as a placeholder rather than thrown at the bot instead.
+      this.diagnostics.report('unreadable_error', 'a thrown value could not be read; it was reported as a placeholder event', failure);
+      return this.dispatchEvent(placeholderEvent(error, failure, hint), { ...hint, originalException: error }, undefined);
+    }
+  }
+
+  private captureReadable(error: unknown, hint: EventHint, attempt: { dispatched: boolean }): string | undefined {
     const inner = unwrapBotError(error);
     const key = typeof inner === 'object' && inner !== null ? inner : undefined;
     const updateId = currentExecution()?.update?.id;
@@ -252,6 +282,7 @@ export class BotpulseClient {
     const apiError = telegramErrorInfo(inner);
     if (apiError) event.contexts = { telegram_api: this.describeApiError(inner, apiError) };
     if (suppressedBefore > 0) event.extra = { botpulse_suppressed_similar: suppressedBefore };
+    attempt.dispatched = true;
     record.eventId = this.dispatchEvent(event, { ...hint, originalException: inner }, record);
     return record.eventId;
   }
@@ -264,6 +295,16 @@ export class BotpulseClient {
    * one is reported even if it looks like Telegram noise: it stopped the bot.
    */
   captureFatal(error: unknown, mechanism: string, options: { fatal: boolean; reason?: string }): string | undefined {
+    try {
+      return this.captureFatalReadable(error, mechanism, options);
+    } catch (failure) {
+      // Reading the value failed (see captureException): still reported, as a placeholder.
+      this.diagnostics.report('unreadable_error', 'a value that ended the process or reached it unhandled could not be read; reported as a placeholder event', failure);
+      return this.captureException(error, { level: options.fatal ? 'fatal' : 'error', mechanism: { type: mechanism, handled: false }, force: options.fatal });
+    }
+  }
+
+  private captureFatalReadable(error: unknown, mechanism: string, options: { fatal: boolean; reason?: string }): string | undefined {
     const inner = unwrapBotError(error);
     const update = updateOf(error);
     const key = typeof inner === 'object' && inner !== null ? inner : undefined;
@@ -355,11 +396,17 @@ export class BotpulseClient {
     let result: SentryEvent | null | PromiseLike<SentryEvent | null>;
     try {
       result = beforeSend(prepared, hint);
-    } catch {
-      result = prepared; // a broken hook must not lose the error it was looking at
+    } catch (error) {
+      // A broken hook must not lose the error it was looking at: sent as it was, and the bot's author told.
+      this.diagnostics.report('before_send', 'beforeSend threw; the event was sent without it', error);
+      result = prepared;
     }
     if (isThenable(result)) {
-      this.track(Promise.resolve(result).then((r) => this.sendEvent(r, record), () => this.sendEvent(prepared, record)));
+      const rejected = (error: unknown): void => {
+        this.diagnostics.report('before_send', 'beforeSend rejected; the event was sent without it', error);
+        this.sendEvent(prepared, record);
+      };
+      this.track(Promise.resolve(result).then((r) => this.sendEvent(r, record), rejected));
     } else {
       this.sendEvent(result, record);
     }
@@ -470,6 +517,7 @@ export class BotpulseClient {
       discarded: { ...this.clientReports.totals },
       spilledToDisk: transport.spilledToDisk ?? 0,
       loadedFromDisk: transport.loadedFromDisk ?? 0,
+      failures: { ...this.diagnostics.failures },
     };
   }
 
@@ -517,9 +565,11 @@ export class BotpulseClient {
     return this.transport.close(Math.max(0, deadline - Date.now()));
   }
 
-  /** Counts an item dropped for good; the next client report tells the server. */
+  /** Counts an item dropped for good; the next client report tells the server. Losses the bot did not choose are logged too. */
   recordDiscard(reason: DiscardReason, category: string, quantity: number): void {
     this.clientReports.record(reason, category, quantity);
+    if (CHOSEN_DISCARDS.has(reason)) return;
+    this.diagnostics.log(`discarded:${reason}:${category}`, `${quantity} ${category} item(s) dropped for good (${reason}): ${DISCARD_EXPLANATION[reason]}`, { reason, category, quantity });
   }
 
   /** Queues a `client_report` item with everything dropped since the last one (nothing when nothing was). */
@@ -560,11 +610,35 @@ export class BotpulseClient {
       return;
     }
     if (this.closed) return;
+    const payload = this.serialize(event);
+    if (!payload) return;
     this.stats.eventsCaptured += 1;
     // An error that escaped a handler may still turn out to end the process: keep its event, so
     // that it can become fatal while it waits in the queue (see captureFatal).
     if (record && thrownException(event)?.mechanism?.handled === false) record.event = event;
-    this.transport.send({ type: 'event', payload: Buffer.from(serializeEvent(event)), eventId: String(event.event_id) });
+    this.transport.send({ type: 'event', payload, eventId: String(event.event_id) });
+  }
+
+  /**
+   * The event as JSON. An event that JSON cannot hold as it is (a BigInt or a cycle that
+   * beforeSend or captureEvent put where the SDK does not walk) is walked whole and sent; one
+   * that cannot be serialised at all (a throwing toJSON) is dropped, counted and logged.
+   */
+  private serialize(event: SentryEvent): Buffer | undefined {
+    try {
+      return Buffer.from(serializeEvent(event));
+    } catch (error) {
+      try {
+        const walked = scrubJson(JSON.stringify(scrubValue(event, { maxStringLength: MAX_STRING_LENGTH, maxDepth: 16 })));
+        this.diagnostics.report('event_serialization', 'an event held a value JSON cannot hold (BigInt or cycle); it was converted and sent', error);
+        return Buffer.from(walked);
+      } catch (again) {
+        this.diagnostics.report('event_serialization', 'an event could not be serialised and was dropped', again);
+        Counters.increment(this.stats.eventsDropped, 'internal_sdk_error');
+        this.recordDiscard('internal_sdk_error', 'error', 1);
+        return undefined;
+      }
+    }
   }
 
   private sendTransaction(root: Span): void {
@@ -699,8 +773,40 @@ interface CaptureRecord {
 }
 
 const MAX_CAPTURES_PER_ERROR = 50;
+/** Discards the bot's own settings asked for (sampling, beforeSend, the storm guard): counted, not logged. */
+const CHOSEN_DISCARDS: ReadonlySet<DiscardReason> = new Set(['sample_rate', 'before_send', 'event_processor']);
+const DISCARD_EXPLANATION: Record<DiscardReason, string> = {
+  sample_rate: 'sampleRate',
+  before_send: 'beforeSend returned null',
+  event_processor: 'the error-storm guard',
+  queue_overflow: 'the memory queue was full and it could not go to disk (no disk queue, an unwritable one, or a type never kept there: transactions, check-ins)',
+  cache_overflow: 'the disk queue was full; its oldest file was deleted',
+  network_error: 'the server did not answer after every retry and there is no disk queue',
+  send_error: 'the server refused it, or it was unsent when the process ended and could not be kept on disk',
+  ratelimit_backoff: "the server's rate limit outlasted every retry",
+  internal_sdk_error: 'the SDK could not build or read it',
+};
 /** Client reports go out with the next flush, or after this long (Sentry's Node SDK: 60 s). */
 const CLIENT_REPORT_INTERVAL_MS = 60_000;
+
+/** The event for a thrown value the SDK could not read: its kind, and why it could not be read. */
+function placeholderEvent(value: unknown, failure: unknown, hint: EventHint): SentryEvent {
+  let kind: string = typeof value;
+  try {
+    kind = Object.prototype.toString.call(value).slice(8, -1);
+  } catch {
+    // a revoked Proxy: typeof is all there is
+  }
+  let reason = 'unknown';
+  try {
+    reason = failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure);
+  } catch {
+    // the failure itself cannot be read either
+  }
+  const mechanism: Mechanism = { type: 'generic', handled: true, ...hint.mechanism };
+  const exception: SentryException = { type: kind, value: `Unreadable thrown value (${kind}): the SDK could not read it (${reason})`, mechanism: { ...mechanism } };
+  return { level: hint.level ?? 'error', exception: { values: [exception] } };
+}
 
 /** The exception that was thrown (the last of a `cause` chain). */
 function thrownException(event: SentryEvent): SentryException | undefined {

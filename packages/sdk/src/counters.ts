@@ -53,4 +53,6 @@ export interface CountersSnapshot {
   /** Items written to the disk queue instead of being dropped, and read back from it. */
   spilledToDisk: number;
   loadedFromDisk: number;
+  /** Failures the SDK handled on its own, by kind (each also logged through `init({ logger })`). */
+  failures: LabeledCount;
 }

@@ -31,6 +31,9 @@ export interface StoredItem {
 /** Item types worth sending late: they carry their own timestamps. Check-ins and transactions do not survive a restart (a stale "ok" would lie). */
 export const PERSISTED_TYPES: ReadonlySet<string> = new Set(['event', 'log', 'client_report']);
 
+/** Why items on disk were deleted unsent (Sentry discard reasons). */
+export type LossReason = 'cache_overflow' | 'internal_sdk_error';
+
 export const DEFAULT_DISK_QUEUE_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_DISK_QUEUE_FILES = 1000;
 
@@ -68,15 +71,24 @@ export class DiskQueue {
   private usage: { files: number; bytes: number } | undefined;
   private readonly maxBytes: number;
   private readonly maxFiles: number;
-  private readonly onLost: (type: string, quantity: number) => void;
+  private readonly onLost: (type: string, quantity: number, reason: LossReason) => void;
+  private readonly onError: (message: string, error: unknown) => void;
 
   constructor(
     readonly dir: string,
-    options: { maxBytes?: number; maxFiles?: number; onLost?: (type: string, quantity: number) => void } = {},
+    options: {
+      maxBytes?: number;
+      maxFiles?: number;
+      /** Items deleted for good: to stay within the bounds (`cache_overflow`) or in a damaged file (`internal_sdk_error`). */
+      onLost?: (type: string, quantity: number, reason: LossReason) => void;
+      /** Why a file could not be written or read (the caller logs it). */
+      onError?: (message: string, error: unknown) => void;
+    } = {},
   ) {
     this.maxBytes = options.maxBytes ?? DEFAULT_DISK_QUEUE_BYTES;
     this.maxFiles = options.maxFiles ?? DEFAULT_DISK_QUEUE_FILES;
     this.onLost = options.onLost ?? (() => undefined);
+    this.onError = options.onError ?? (() => undefined);
   }
 
   /** Writes the items as one file, then trims the queue to its bounds. Returns false when nothing could be written. */
@@ -101,7 +113,8 @@ export class DiskQueue {
       writeFileSync(temporary, body, { mode: 0o600 });
       renameSync(temporary, join(this.dir, name));
       return body.length;
-    } catch {
+    } catch (error) {
+      this.onError(`could not write to the disk queue ${this.dir}`, error);
       return undefined;
     }
   }
@@ -145,10 +158,16 @@ export class DiskQueue {
     } catch {
       return undefined;
     }
+    let text = '';
     try {
-      return parseItems(readFileSync(claimed, 'utf8'));
-    } catch {
-      return []; // an unreadable file is removed rather than retried forever
+      text = readFileSync(claimed, 'utf8');
+      return parseItems(text);
+    } catch (error) {
+      // A damaged file (cut short by a full disk or a kill) is removed rather than retried
+      // forever; what it held is counted by type, as far as its text still says.
+      for (const [type, n] of countTypesInText(text)) this.onLost(type, n, 'internal_sdk_error');
+      this.onError(`a damaged disk-queue file (${name}) was deleted`, error);
+      return [];
     } finally {
       try {
         unlinkSync(claimed);
@@ -189,7 +208,7 @@ export class DiskQueue {
       const items = this.claim(file.name);
       bytes -= file.size;
       count -= 1;
-      for (const [type, n] of countByType(items ?? [])) this.onLost(type, n);
+      for (const [type, n] of countByType(items ?? [])) this.onLost(type, n, 'cache_overflow');
     }
     this.usage = { files: count, bytes };
   }
@@ -201,6 +220,13 @@ function parseItems(text: string): StoredItem[] {
   return value.filter(
     (item): item is StoredItem => typeof item === 'object' && item !== null && typeof item.type === 'string' && typeof item.payload === 'string',
   );
+}
+
+/** Items named in a file that no longer parses: each item is written as `{"type":"…","payload":…`. */
+function countTypesInText(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const match of text.matchAll(/\{"type":"([a-z_]+)","payload":/g)) counts.set(match[1] as string, (counts.get(match[1] as string) ?? 0) + 1);
+  return counts;
 }
 
 function countByType(items: StoredItem[]): Map<string, number> {

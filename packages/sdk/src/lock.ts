@@ -145,9 +145,10 @@ export class PollingLock {
 
   /**
    * Refreshes every `refreshIntervalMs`; `onLost` runs once if the lock turns out to be gone
-   * (expired during a long pause, or released by hand) — stop polling then.
+   * (expired during a long pause, or released by hand) — stop polling then. `onError` hears of
+   * each refresh Redis did not answer (the lock is kept: the next refresh may succeed in time).
    */
-  startRefreshing(onLost?: (error?: unknown) => void): void {
+  startRefreshing(onLost?: (error?: unknown) => void, onError?: (error: unknown) => void): void {
     this.stopRefreshing();
     this.timer = setInterval(() => {
       this.refresh().then(
@@ -158,7 +159,7 @@ export class PollingLock {
           }
         },
         // A Redis hiccup is not a lost lock: the next refresh may succeed before the TTL.
-        () => undefined,
+        (error: unknown) => onError?.(error),
       );
     }, this.refreshIntervalMs);
     this.timer.unref();

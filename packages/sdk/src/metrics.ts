@@ -40,6 +40,7 @@ const DEFINITIONS: Definition[] = [
   { suffix: 'bot_duplicate_updates_total', help: 'Updates received again (same update_id)', type: 'counter', read: (c) => single(c.duplicateUpdates) },
   { suffix: 'botpulse_events_total', help: 'Error events captured and queued', type: 'counter', read: (c) => single(c.eventsCaptured) },
   { suffix: 'botpulse_dropped_total', help: 'Items not delivered to Botpulse, by reason', type: 'counter', read: (c) => [...labeled(c.transportDropped, 'reason'), ...labeled(c.eventsDropped, 'reason')] },
+  { suffix: 'botpulse_sdk_failures_total', help: 'Failures the SDK handled on its own (also logged), by kind', type: 'counter', read: (c) => labeled(c.failures, 'kind') },
 ];
 
 /**

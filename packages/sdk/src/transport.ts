@@ -82,6 +82,8 @@ export interface HttpTransportOptions {
   diskQueue?: DiskQueue | undefined;
   /** Told about every item dropped for good, for client reports. */
   onDiscard?: ((reason: DiscardReason, category: string, quantity: number) => void) | undefined;
+  /** Told why a batch was given up (refused, or no answer after every retry), so the bot's author can see it. */
+  onFailure?: ((kind: string, message: string, error?: unknown) => void) | undefined;
 }
 
 interface Queued extends TransportItem {
@@ -113,9 +115,10 @@ export class HttpTransport implements Transport {
   private readonly url: URL;
   private readonly agent: http.Agent;
   private readonly authHeader: string;
-  private readonly options: Required<Omit<HttpTransportOptions, 'dsn' | 'diskQueue' | 'onDiscard'>>;
+  private readonly options: Required<Omit<HttpTransportOptions, 'dsn' | 'diskQueue' | 'onDiscard' | 'onFailure'>>;
   private readonly disk: DiskQueue | undefined;
   private readonly onDiscard: (reason: DiscardReason, category: string, quantity: number) => void;
+  private readonly onFailure: (kind: string, message: string, error?: unknown) => void;
   private queue: Queued[] = [];
   /** The batch whose request is in flight (for persistSync: it may not have arrived). */
   private inFlight: Queued[] | undefined;
@@ -158,6 +161,7 @@ export class HttpTransport implements Transport {
     };
     this.disk = options.diskQueue;
     this.onDiscard = options.onDiscard ?? (() => undefined);
+    this.onFailure = options.onFailure ?? (() => undefined);
     this.diskPending = this.disk !== undefined;
     // What an earlier process left on disk goes out first, once this one is up.
     if (this.disk) this.scheduleRefill(0);
@@ -410,10 +414,11 @@ export class HttpTransport implements Transport {
   private async deliverWithRetries(batch: Queued[]): Promise<void> {
     for (;;) {
       let result: PostResult | undefined;
+      let networkError: unknown;
       try {
         result = await this.post(batch);
-      } catch {
-        result = undefined; // network error: retried below
+      } catch (error) {
+        networkError = error; // no answer: retried below, and named if every retry fails
       }
       this.lastDeliveryOk = result !== undefined && result.status >= 200 && result.status < 300;
       if (result && result.status >= 200 && result.status < 300) {
@@ -432,11 +437,15 @@ export class HttpTransport implements Transport {
         // 4xx: the server will never take it, so it is not kept.
         this.counters.dropped.rejected += batch.length;
         for (const item of batch) this.onDiscard('send_error', item.category, 1);
+        this.onFailure('delivery_refused', `the server refused ${batch.length} item(s) with HTTP ${result.status} (a wrong DSN or key answers 401/403/404); dropped`);
         return;
       }
       const attempt = (batch[0]?.attempts ?? 0) + 1;
       for (const item of batch) item.attempts = attempt;
       if (attempt > this.options.maxRetries || this.closed) {
+        const cause = result ? `HTTP ${result.status}` : 'no answer';
+        const fate = this.disk ? 'kept on the disk queue where it can be' : 'dropped';
+        this.onFailure('delivery_failed', `${batch.length} item(s) not delivered after ${attempt} attempt(s) (${cause}); ${fate}`, networkError);
         this.spillLater(batch, result ? 'send_error' : 'network_error', 'send_error');
         return;
       }

@@ -78,7 +78,9 @@ export function guardWebhook<Req = IncomingMessage, Res = ServerResponse>(
     res.once('close', () => clearTimeout(timer));
     const fail = (error: unknown): void => {
       clearTimeout(timer);
-      const isOurTimeoutEcho = answeredEarly && error instanceof Error && /timed out/i.test(error.message);
+      // grammY's webhookCallback rejects with exactly this after its own timeout: the warning
+      // above already told of it. Anything else that fails late, whatever its words, is reported.
+      const isOurTimeoutEcho = answeredEarly && error instanceof Error && GRAMMY_WEBHOOK_TIMEOUT.test(error.message);
       if (!isOurTimeoutEcho) {
         inUpdateScope(request, () =>
           client.captureException(error, {
@@ -139,6 +141,9 @@ export function expressErrorHandler(options: { client?: BotpulseClient } = {}): 
     next(error);
   };
 }
+
+/** The message of grammY's webhook timeout (`webhookCallback`, convenience/webhook.ts). */
+const GRAMMY_WEBHOOK_TIMEOUT = /^Request timed out after \d+ ms$/;
 
 function inUpdateScope<T>(request: GuardedRequest, fn: () => T): T {
   return request.updateScope ? runInExecution({ scope: request.updateScope }, fn) : fn();

@@ -48,15 +48,19 @@ export async function startPollingWithLock(bot: GrammyPollingBotLike, options: P
   await acquireOrLeave(lock, options, log);
   log(`polling lock "${lock.key}" taken by host ${lock.identity.host} pid ${lock.identity.pid}`);
   client.addBreadcrumb({ category: 'telegram.polling', message: 'polling lock acquired', data: { key: lock.key } });
-  lock.startRefreshing(() => {
-    log(`polling lock "${lock.key}" was lost; stopping polling`);
-    client.captureMessage(`Polling lock "${lock.key}" lost while polling`, { level: 'fatal', fingerprint: ['botpulse', 'polling-lock-lost'] });
-    void bot.stop();
-  });
+  lock.startRefreshing(
+    () => {
+      log(`polling lock "${lock.key}" was lost; stopping polling`);
+      client.captureMessage(`Polling lock "${lock.key}" lost while polling`, { level: 'fatal', fingerprint: ['botpulse', 'polling-lock-lost'] });
+      void bot.stop();
+    },
+    (error) => client.diagnostics.report('polling_lock', `could not refresh polling lock "${lock.key}"; still polling, it expires ${lock.ttl} ms after the last refresh`, error),
+  );
   try {
     await bot.start({ ...options.startOptions, timeout: pollTimeoutSec });
   } finally {
-    await lock.release().catch(() => false);
+    // Not released: the next poller waits until the TTL runs out; the bot's own outcome stands.
+    await lock.release().catch((error: unknown) => client.diagnostics.report('polling_lock', `could not release polling lock "${lock.key}"; it expires within ${lock.ttl} ms`, error));
   }
 }
 
