@@ -58,6 +58,61 @@ describe('Heartbeat', () => {
   });
 });
 
+describe('Heartbeat failure paths (counted and logged, never thrown at the bot)', () => {
+  function running(options: Partial<ConstructorParameters<typeof Heartbeat>[0]>) {
+    const logged: string[] = [];
+    const { client, transport } = memoryClient({ logger: { warn: (_obj, msg) => logged.push(msg) } });
+    const monitor = new PollingMonitor(client);
+    monitor.started({ timeout: 0 });
+    monitor.succeeded(1);
+    const heartbeat = new Heartbeat({ client, monitor, monitorSlug: 'bot', maxSilenceMs: 60_000, monitorConfig: false, ...options });
+    return { client, transport, heartbeat, logged, monitor };
+  }
+
+  it('an onBeat that throws: the check-in is sent, the failure counted and logged, the next beat runs', async () => {
+    const { client, transport, heartbeat, logged } = running({
+      onBeat: () => {
+        throw new Error('dashboard push failed');
+      },
+    });
+    assert.equal((await heartbeat.beat())?.status, 'ok');
+    assert.equal((await heartbeat.beat())?.status, 'ok');
+    assert.equal(transport.payloads('check_in').length, 2);
+    assert.equal(client.counters().failures['on_beat'], 2);
+    assert.ok(logged.some((m) => /onBeat callback threw/.test(m)));
+  });
+
+  it('the timer\'s beats never become an unhandled rejection', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      const { client, heartbeat } = running({ intervalMs: 5, onBeat: () => { throw new Error('boom'); } });
+      heartbeat.start();
+      while ((client.counters().failures['on_beat'] ?? 0) < 3) await new Promise((r) => setTimeout(r, 5));
+      heartbeat.stop();
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(rejections, []);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+  });
+
+  it('a failing Redis write and a failing pending-updates probe are counted and logged', async () => {
+    const redis = { set: () => Promise.reject(new Error('ECONNREFUSED 127.0.0.1:6379')) };
+    const { client, heartbeat, logged, monitor } = running({ redis: redis as never, pendingUpdates: () => Promise.reject(new Error('getWebhookInfo 502')) });
+    // Empty polls and no update for an hour: the beat asks the probe whether Telegram holds updates.
+    monitor.state.emptyPollsInARow = 3;
+    monitor.state.lastUpdatesAt = Date.now() - 3_600_000;
+    assert.equal((await heartbeat.beat())?.status, 'ok');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(client.counters().failures['pending_updates_probe'], 1);
+    assert.equal(client.counters().failures['redis_heartbeat'], 1);
+    assert.ok(logged.some((m) => /Redis heartbeat key/.test(m)));
+    assert.ok(logged.some((m) => /pending updates failed/.test(m)));
+  });
+});
+
 describe('Heartbeat monitor_config (seed 001: a beat every 20 s, down after 5 minutes of silence)', () => {
   /**
    * What a server reads from monitor_config, after checking it fits Sentry's schema (Relay drops a

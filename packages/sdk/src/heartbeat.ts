@@ -247,7 +247,9 @@ export class Heartbeat {
   start(): this {
     if (this.timer) return this;
     this.ranSinceFinish = true;
-    this.timer = setInterval(() => void this.beat(), this.intervalMs);
+    // A beat that fails (a throwing onBeat, an assessment error) must neither stop the next beats
+    // nor become an unhandled rejection, which would end the bot it watches.
+    this.timer = setInterval(() => void this.beat().catch((error: unknown) => this.client.diagnostics.report('heartbeat', 'a heartbeat failed; the next one runs on time', error)), this.intervalMs);
     this.timer.unref();
     return this;
   }
@@ -269,7 +271,7 @@ export class Heartbeat {
     this.last = checkIn;
     if (status === 'error') this.client.stats.heartbeatsError += 1;
     this.client.sendItem('check_in', checkIn);
-    this.options.onBeat?.(checkIn);
+    this.callOnBeat(checkIn);
     await this.client.flush(timeoutMs);
   }
 
@@ -309,8 +311,17 @@ export class Heartbeat {
       this.client.addBreadcrumb({ category: 'telegram.polling', level: 'error', message: `heartbeat: ${verdict.reason ?? 'unhealthy'}` });
     }
     if (verdict.status === 'ok' || (this.options.whenDeaf ?? 'error') === 'error') this.client.sendItem('check_in', checkIn);
-    this.options.onBeat?.(checkIn);
+    this.callOnBeat(checkIn);
     return checkIn;
+  }
+
+  /** The application's onBeat: its failure is the application's, counted and logged, never the heartbeat's. */
+  private callOnBeat(checkIn: CheckIn): void {
+    try {
+      this.options.onBeat?.(checkIn);
+    } catch (error) {
+      this.client.diagnostics.report('on_beat', 'the heartbeat onBeat callback threw; the check-in was sent', error);
+    }
   }
 
   /** "starting" until the first getUpdates answers (unless that takes longer than maxSilence). */
@@ -352,8 +363,10 @@ export class Heartbeat {
     let pending = 0;
     try {
       pending = await probe();
-    } catch {
-      return false; // the probe failing says nothing about the loop
+    } catch (error) {
+      // The probe failing says nothing about the loop, but a probe that always fails hides a stuck one.
+      this.client.diagnostics.report('pending_updates_probe', 'getWebhookInfo for pending updates failed; stuck updates cannot be told this beat', error);
+      return false;
     }
     const stuck = pending > 0 && this.pendingSeen;
     this.pendingSeen = pending > 0;
@@ -420,8 +433,9 @@ export class Heartbeat {
     const value = JSON.stringify({ host: hostname(), pid: process.pid, env: this.client.config.environment, ts: new Date().toISOString() });
     try {
       await redis.set(this.options.redisKey ?? 'bot_polling_heartbeat', value, 'PX', this.intervalMs * 3);
-    } catch {
-      // Redis trouble must not break the heartbeat to Botpulse.
+    } catch (error) {
+      // Redis trouble must not break the heartbeat to Botpulse; whoever reads that key must learn why it is stale.
+      this.client.diagnostics.report('redis_heartbeat', 'writing the Redis heartbeat key failed', error);
     }
   }
 }
