@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Alerting } from '../alerts/alerting.js';
 import type { Config } from '../config/load.js';
@@ -26,6 +27,8 @@ export interface MonitorsDeps {
 }
 
 const EVALUATOR_LEASE = 'monitors:evaluator';
+/** Monitors judged per turn of the event loop by the sweep (a flip with its alert is a transaction). */
+export const SWEEP_SLICE = 100;
 /** A crashed evaluator (no clean release) is replaced after at most this long (or 3 ticks). */
 const EVALUATOR_LEASE_MIN_MS = 10_000;
 
@@ -201,17 +204,23 @@ export class Monitors {
     this.stats.spanItemsTotal += await this.spans.drain((rows) => this.recordLatency('span', rows));
   }
 
-  /** Monitors whose deadline passed: heartbeats flip, uptime monitors get probed. */
+  /**
+   * Monitors whose deadline passed: heartbeats flip, uptime monitors get probed. In slices of
+   * SWEEP_SLICE with a turn of the event loop between them: when thousands go late at once (the
+   * bots lost their network), each flip is a write, and pings must still be answered meanwhile.
+   * A ping between slices is safe: transitions are conditional on the state they were computed from.
+   */
   async sweep(): Promise<number> {
     const now = this.clock.now();
     let moved = 0;
     for (;;) {
-      const due = await this.deps.monitors.dueMonitors(now, 500);
+      const due = await this.deps.monitors.dueMonitors(now, SWEEP_SLICE);
       for (const m of due) {
         if (m.kind === 'uptime') await this.prober.claim(m, now);
         else if (await this.apply(onDeadline(m, now, await this.context(m)))) moved += 1;
       }
-      if (due.length < 500) break;
+      if (due.length < SWEEP_SLICE) break;
+      await yieldToLoop();
     }
     this.stats.sweptTotal += moved;
     return moved;

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Monitor, RuleState } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
 import { humanDuration, thresholdText } from './format.js';
@@ -20,6 +21,8 @@ import type { Monitors } from './service.js';
  * would otherwise page twice for the same burst of events.
  */
 const WINDOW_MS = 60_000;
+/** Verdicts stepped (or resolved rules read) per turn of the event loop. */
+const THRESHOLD_SLICE = 100;
 const MIN_INTERVAL_MS = 1000;
 
 export interface RuleVerdict {
@@ -46,7 +49,11 @@ export class Thresholds {
       const verdicts = await this.verdicts(project, now);
       if (verdicts.length === 0) continue;
       const states = new Map((await this.monitors.deps.monitors.ruleStates({ projectId: project.id })).map((s) => [s.fingerprint, s]));
-      for (const verdict of verdicts) await this.step(project, verdict, states.get(verdict.fingerprint) ?? null, now);
+      for (const [i, verdict] of verdicts.entries()) {
+        await this.step(project, verdict, states.get(verdict.fingerprint) ?? null, now);
+        // Thousands of heartbeats going stale at once are thousands of rule-state writes.
+        if ((i + 1) % THRESHOLD_SLICE === 0) await yieldToLoop();
+      }
     }
   }
 
@@ -99,8 +106,10 @@ export class Thresholds {
     const out = stale.map((m) => verdict(m.stateId, named(m), now - m.lastPingAt!, true));
     const staleIds = new Set(out.map((v) => v.fingerprint));
     // Rules that were breached and are not any more: their monitor pinged again, was paused or deleted.
+    let read = 0;
     for (const state of await store.ruleStates({ projectId: project.id, rule: 'heartbeat_age', activeOnly: true })) {
       if (staleIds.has(state.fingerprint)) continue;
+      if (++read % THRESHOLD_SLICE === 0) await yieldToLoop();
       const id = Number(state.fingerprint.slice(state.fingerprint.lastIndexOf(':') + 1));
       const m = await store.getState(id);
       out.push(verdict(id, m ? named(m) : `monitor ${id}`, m?.lastPingAt ? now - m.lastPingAt : null, false));

@@ -239,6 +239,21 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
       assert.deepEqual(await b.monitorStates(m.id), []);
     });
 
+    it('reads all monitors in pages of whole monitors (every environment of a monitor in one page)', async () => {
+      const made = [];
+      for (const slug of ['p1', 'p2', 'p3', 'p4', 'p5']) made.push(await a.createMonitor(heartbeat(slug), 1000));
+      await a.ensureEnvironment(made[1]!.id, 'production', 1100);
+      await a.ensureEnvironment(made[1]!.id, 'staging', 1200);
+      const pages: [string, string | null][][] = [];
+      for (let after = made[0]!.id - 1; ; ) {
+        const page = (await b.monitorsAfter(after, 2)).filter((m) => m.projectId === project.id);
+        if (page.length === 0) break;
+        pages.push(page.map((m) => [m.slug, m.environment]));
+        after = page.at(-1)!.id;
+      }
+      assert.deepEqual(pages, [[['p1', null], ['p2', 'production'], ['p2', 'staging']], [['p3', null], ['p4', null]], [['p5', null]]]);
+    });
+
     it('creates a new monitor only under the limit, counted with the creation in one transaction', async () => {
       const limit = { max: 2, sources: ['checkin', 'ping'] as NewMonitor['source'][] };
       await a.createMonitor(heartbeat('by-api', { source: 'api' }), 1);

@@ -221,6 +221,11 @@ export interface MonitorStore {
   findMonitor(projectId: number, slug: string, environment?: string): Promise<Monitor | null>;
   /** One entry per (monitor, environment), by project and slug. */
   listMonitors(filter?: MonitorFilter): Promise<Monitor[]>;
+  /**
+   * Every state of the next `limit` monitors after monitor id `afterId`, by monitor id: one page of
+   * a read of all monitors in slices (the /metrics scrape yields to the event loop between pages).
+   */
+  monitorsAfter(afterId: number, limit: number): Promise<Monitor[]>;
   /** How many (monitor, environment) states match, without reading them (the threshold pass asks every tick). */
   countMonitors(filter?: MonitorFilter): Promise<number>;
   /** How many monitors (not states) of the project match: the check-in monitor limit. */

@@ -17,6 +17,8 @@ import type {
   SettingsChange,
   Transition,
 } from '../monitors.js';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { deleteInChunks, CHUNK_ROWS } from './chunked.js';
 
 /** Column of each state field that a Transition may set (anything else is refused). */
 const STATE_COLUMNS: Record<string, string> = {
@@ -194,6 +196,13 @@ export class SqliteMonitorStore implements MonitorStore {
     return (this.db.prepare(`${JOINED} ${where} ORDER BY m.project_id, m.slug, s.id`).all(...args) as MonitorRow[]).map(toMonitor);
   }
 
+  async monitorsAfter(afterId: number, limit: number): Promise<Monitor[]> {
+    const rows = this.db
+      .prepare(`${JOINED} WHERE m.id IN (SELECT id FROM monitors WHERE id > ? ORDER BY id LIMIT ?) ORDER BY m.id, s.id`)
+      .all(afterId, limit) as MonitorRow[];
+    return rows.map(toMonitor);
+  }
+
   async countMonitors(filter: MonitorFilter = {}): Promise<number> {
     const { where, args } = monitorWhere(filter);
     return Number(this.db.prepare(`SELECT COUNT(*) FROM monitor_states s JOIN monitors m ON m.id = s.monitor_id ${where}`).pluck().get(...args));
@@ -269,17 +278,27 @@ export class SqliteMonitorStore implements MonitorStore {
     });
   }
 
+  /**
+   * A chunk of states per transaction, with a turn of the event loop between chunks (10,000
+   * monitors in one transaction held the loop when a server took over evaluation). Each update
+   * only moves a deadline forward, so a ping landing between chunks is never undone.
+   */
   async postponeDeadlines(until: (m: Monitor) => number): Promise<number> {
-    return this.tx(() => {
-      let moved = 0;
-      const rows = this.db.prepare(`${JOINED} WHERE s.deadline IS NOT NULL AND s.status IN ('up', 'late', 'new')`).all() as MonitorRow[];
-      const update = this.db.prepare('UPDATE monitor_states SET deadline = ? WHERE id = ? AND deadline < ?');
-      for (const row of rows) {
-        const at = until(toMonitor(row));
-        moved += update.run(at, row.state_id, at).changes;
-      }
-      return moved;
-    });
+    let moved = 0;
+    const page = this.db.prepare(`${JOINED} WHERE s.id > ? AND s.deadline IS NOT NULL AND s.status IN ('up', 'late', 'new') ORDER BY s.id LIMIT ?`);
+    const update = this.db.prepare('UPDATE monitor_states SET deadline = ? WHERE id = ? AND deadline < ?');
+    for (let after = 0; ; ) {
+      const rows = page.all(after, CHUNK_ROWS) as MonitorRow[];
+      this.tx(() => {
+        for (const row of rows) {
+          const at = until(toMonitor(row));
+          moved += update.run(at, row.state_id, at).changes;
+        }
+      });
+      if (rows.length < CHUNK_ROWS) return moved;
+      after = rows.at(-1)!.state_id;
+      await yieldToLoop();
+    }
   }
 
   async countRefusal(projectId: number, reason: RefusalReason, at: number, slug: string | null, detail: string | null, count = 1): Promise<void> {
@@ -374,7 +393,7 @@ export class SqliteMonitorStore implements MonitorStore {
   }
 
   async pruneLatency(beforeMinute: number): Promise<number> {
-    return this.db.prepare('DELETE FROM monitor_latency WHERE minute < ?').run(beforeMinute).changes;
+    return deleteInChunks((n) => this.db.prepare('DELETE FROM monitor_latency WHERE (project_id, minute) IN (SELECT project_id, minute FROM monitor_latency WHERE minute < ? LIMIT ?)').run(beforeMinute, n).changes);
   }
 
   async getRuleState(fingerprint: string): Promise<RuleState | null> {
