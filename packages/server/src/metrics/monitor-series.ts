@@ -35,7 +35,7 @@ export class MonitorSeries {
       'Monitor state: one series per monitor, value 1, its current status (new, up, late, down, paused) in the status label; a monitor with several environments shows its worst one.',
     );
     const conflicts = family('botpulse_poller_conflicts_total', 'counter', '409 Conflicts of getUpdates reported by the bot SDK (two pollers on one token).');
-    const health = family('botpulse_health_gauge', 'gauge', "Numeric fields of each uptime monitor's last /health answer (queue_size, ...).");
+    const health = family('botpulse_health_value', 'gauge', "Numeric fields of each uptime monitor's last /health answer (queue_size, ...).");
     for (let after = 0; ; ) {
       const page = await this.store.monitorsAfter(after, this.pageSize);
       if (page.length === 0) break;
@@ -48,7 +48,7 @@ export class MonitorSeries {
           if (m.lastPingAt !== null) lastSeen.lines.push(`botpulse_heartbeat_last_seen_timestamp_seconds{${who}} ${sampleValue(m.lastPingAt / 1000)}`);
           conflicts.lines.push(`botpulse_poller_conflicts_total{${who}} ${sampleValue(m.conflictsTotal)}`);
         } else {
-          for (const [field, v] of Object.entries(m.gauges ?? {})) health.lines.push(`botpulse_health_gauge{${who},field="${escapeLabel(field)}"} ${sampleValue(v)}`);
+          for (const [field, v] of Object.entries(m.gauges ?? {})) health.lines.push(`botpulse_health_value{${who},field="${escapeLabel(field)}"} ${sampleValue(v)}`);
         }
       }
       await yieldToLoop();
