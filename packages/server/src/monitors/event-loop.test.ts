@@ -163,6 +163,20 @@ describe('the event loop at 10,000 monitors', () => {
       assert.ok(largest <= 1000, `${largest} deadlines moved without a turn of the loop`);
     });
 
+    it('applies a backlog of 5,000 parked check-ins at most 500 per turn of the loop', async () => {
+      const { monitors, project, clock } = await service();
+      const now = clock.now();
+      seedHeartbeats(store.db, project.id, { status: 'up', deadline: now + 3_600_000, lastPingAt: now - 60_000, now: now - 60_000 }, 'ci');
+      const insert = store.db.prepare("INSERT INTO raw_items (project_id, kind, event_id, received_at, payload, meta) VALUES (?, 'check_in', NULL, ?, ?, NULL)");
+      store.db.transaction(() => {
+        for (let i = 0; i < MONITORS / 2; i++) insert.run(project.id, now, Buffer.from(JSON.stringify({ check_in_id: 'c'.repeat(32), monitor_slug: `ci-${i}`, status: 'ok' })));
+      })();
+      const applied = count(store.db, `SELECT COUNT(*) FROM monitor_states s JOIN monitors m ON m.id = s.monitor_id WHERE m.project_id = ${project.id} AND s.last_ping_at = ${now}`);
+      const { largest } = await loopTurnsDuring(() => monitors.consume(), applied);
+      assert.equal(applied(), MONITORS / 2, 'every check-in applied');
+      assert.ok(largest <= 500, `${largest} check-ins applied without a turn of the loop`);
+    });
+
     it('prunes 20,000 old raw items at most 1,000 per turn of the loop', async () => {
       const project = await store.createProject({ name: `Raw ${++seq}`, shortIdPrefix: 'R' });
       const insert = store.db.prepare("INSERT INTO raw_items (project_id, kind, event_id, received_at, payload, meta) VALUES (?, 'check_in', NULL, ?, ?, NULL)");

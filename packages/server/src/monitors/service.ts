@@ -29,6 +29,8 @@ export interface MonitorsDeps {
 const EVALUATOR_LEASE = 'monitors:evaluator';
 /** Monitors judged per turn of the event loop by the sweep (a flip with its alert is a transaction). */
 export const SWEEP_SLICE = 100;
+/** Parked check-ins applied per turn of the event loop (each is a few reads and a conditional write). */
+const CHECK_IN_BATCH = 100;
 /** A crashed evaluator (no clean release) is replaced after at most this long (or 3 ticks). */
 const EVALUATOR_LEASE_MIN_MS = 10_000;
 
@@ -84,7 +86,7 @@ export class Monitors {
   constructor(readonly deps: MonitorsDeps) {
     const workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.workerId = workerId;
-    this.checkIns = new RawItemCursor(deps.store, deps.monitors, 'check_in');
+    this.checkIns = new RawItemCursor(deps.store, deps.monitors, 'check_in', CHECK_IN_BATCH);
     this.transactions = new RawItemCursor(deps.store, deps.monitors, 'transaction');
     this.spans = new RawItemCursor(deps.store, deps.monitors, 'span');
     this.notifier = new MonitorNotifier({ ...deps, workerId, projectDown: (id) => this.projectDown(id) });
