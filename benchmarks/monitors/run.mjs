@@ -220,6 +220,7 @@ const rows = [
   ['ping rate (steady)', `${r1(pingStats.ratePerSec)} /s answered 200 (${pingStats.ok} of ${pingStats.sent}; ${JSON.stringify(pingStats.statuses)}, ${pingStats.errors} errors)`, ok(pingStats.bad === 0 && pingStats.errors === 0)],
   ['ping answer time', `p50 ${r1(pingStats.p50)} ms · p99 ${r1(pingStats.p99)} ms · max ${r1(pingStats.max)} ms`, ''],
   ['event-loop delay (probe)', `GET /health every 10 ms: ${probeStats.probe.count} answers, p50 ${r1(probeStats.probe.p50)} ms · p99 ${r1(probeStats.probe.p99)} ms · max ${r1(probeStats.probe.max)} ms`, ok(probeStats.probe.errors === 0)],
+  ['  during / apart from scrapes', `probes overlapping a scrape: ${probeStats.probe.duringScrapes.count}, p99 ${r1(probeStats.probe.duringScrapes.p99)} ms · max ${r1(probeStats.probe.duringScrapes.max)} ms; the others: p99 ${r1(probeStats.probe.otherwise.p99)} ms · max ${r1(probeStats.probe.otherwise.max)} ms`, ''],
   ['/metrics scrapes', scrapeRow, ok(scrapes.length > 0 ? scrapes.every((x) => x.status === 200) : opts.scrapeS === 0)],
   ['error events alongside', errorStats ? `${r1(errorStats.ratePerSec)} /s accepted (${errorStats.ok} of ${errorStats.sent}; p50 ${r1(errorStats.p50)} ms · p99 ${r1(errorStats.p99)} ms)` : 'none', errorStats ? ok(errorStats.bad === 0 && errorStats.errors === 0) : ''],
   ['sweeper tick (steady)', `${tick.count} ticks: total p50 ${tick.total.p50} ms · p99 ${tick.total.p99} ms · max ${tick.total.max} ms`, ''],

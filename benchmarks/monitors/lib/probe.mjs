@@ -18,8 +18,14 @@ let busy = false;
 let stopping = false;
 let scraping = 0;
 
+function dist(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p) => (s.length ? s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] : null);
+  return { count: s.length, p50: q(0.5), p99: q(0.99), max: s.at(-1) ?? null };
+}
+
 function newWindow() {
-  return { latencies: [], errors: 0, scrapes: [] };
+  return { latencies: [], samples: [], errors: 0, scrapes: [] };
 }
 
 process.on('disconnect', () => process.exit(0));
@@ -43,7 +49,11 @@ process.on('message', (msg) => {
       const w = win;
       w.latencies.sort((a, b) => a - b);
       const q = (p) => (w.latencies.length ? w.latencies[Math.min(w.latencies.length - 1, Math.ceil(p * w.latencies.length) - 1)] : null);
-      process.send({ type: 'stats', probe: { count: w.latencies.length, errors: w.errors, p50: q(0.5), p99: q(0.99), max: w.latencies.at(-1) ?? null }, scrapes: w.scrapes });
+      // Probes whose answer overlapped a scrape vs the others: on a machine shared with other jobs,
+      // the others show what the machine's own contention costs, the first what a scrape adds.
+      const during = (s) => w.scrapes.some((x) => s[0] < x.from + x.ms && s[0] + s[1] > x.from);
+      const split = (keep) => dist(w.samples.filter(keep).map((s) => s[1]));
+      process.send({ type: 'stats', probe: { count: w.latencies.length, errors: w.errors, p50: q(0.5), p99: q(0.99), max: w.latencies.at(-1) ?? null, duringScrapes: split(during), otherwise: split((s) => !during(s)) }, scrapes: w.scrapes });
       probeAgent.destroy();
       scrapeAgent.destroy();
     };
@@ -61,7 +71,7 @@ function probe() {
     res.resume();
     res.on('end', () => {
       busy = false;
-      if (res.statusCode === 200) w.latencies.push(performance.now() - t0);
+      if (res.statusCode === 200) (w.latencies.push(performance.now() - t0), w.samples.push([t0, performance.now() - t0]));
       else w.errors++;
     });
   });
@@ -82,9 +92,9 @@ function scrape() {
     res.on('end', () => {
       scraping--;
       const series = body.split('\n').filter((l) => l && !l.startsWith('#')).length;
-      w.scrapes.push({ at, status: res.statusCode, ms: performance.now() - t0, bytes: Buffer.byteLength(body), series });
+      w.scrapes.push({ at, from: t0, status: res.statusCode, ms: performance.now() - t0, bytes: Buffer.byteLength(body), series });
     });
   });
   req.setTimeout(60_000, () => req.destroy(new Error('timeout')));
-  req.on('error', (err) => ((scraping--), w.scrapes.push({ at, status: 0, ms: performance.now() - t0, error: err.message })));
+  req.on('error', (err) => ((scraping--), w.scrapes.push({ at, from: t0, status: 0, ms: performance.now() - t0, error: err.message })));
 }

@@ -23,6 +23,8 @@ import type { Monitors } from './service.js';
 const WINDOW_MS = 60_000;
 /** Verdicts stepped (or resolved rules read) per turn of the event loop. */
 const THRESHOLD_SLICE = 100;
+/** Stale heartbeats read per page. */
+const STALE_PAGE = 500;
 const MIN_INTERVAL_MS = 1000;
 
 export interface RuleVerdict {
@@ -102,8 +104,15 @@ export class Thresholds {
       notify: false,
       describe: (v) => `${slug}: last heartbeat ${v ?? '?'} s ago (limit ${limitMs / 1000} s)`,
     });
-    const stale = await store.listMonitors({ projectId: project.id, kind: 'heartbeat', active: true, pingedBefore: now - limitMs });
-    const out = stale.map((m) => verdict(m.stateId, named(m), now - m.lastPingAt!, true));
+    // Read in pages with a turn of the event loop between them: a whole fleet can go stale at once.
+    const out: RuleVerdict[] = [];
+    for (let after = 0; ; ) {
+      const stale = await store.listMonitors({ projectId: project.id, kind: 'heartbeat', active: true, pingedBefore: now - limitMs, afterStateId: after, limit: STALE_PAGE });
+      for (const m of stale) out.push(verdict(m.stateId, named(m), now - m.lastPingAt!, true));
+      if (stale.length < STALE_PAGE) break;
+      after = stale.at(-1)!.stateId;
+      await yieldToLoop();
+    }
     const staleIds = new Set(out.map((v) => v.fingerprint));
     // Rules that were breached and are not any more: their monitor pinged again, was paused or deleted.
     let read = 0;

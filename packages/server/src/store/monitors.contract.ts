@@ -208,6 +208,9 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
       assert.equal(await b.countMonitors({ ...mine, status: 'up' }), 2);
       assert.equal(await b.countMonitors({ ...mine, status: 'down' }), 0);
       assert.equal(await b.countMonitors({ projectId: project.id }), (await b.listMonitors({ projectId: project.id })).length);
+      const page1 = await b.listMonitors({ ...mine, afterStateId: 0, limit: 2 });
+      assert.deepEqual(page1.map((m) => m.slug), ['quiet', 'chatty'], 'a page: by state id, at most limit');
+      assert.deepEqual((await b.listMonitors({ ...mine, afterStateId: page1.at(-1)!.stateId, limit: 2 })).map((m) => m.slug), ['paused']);
     });
 
     it('keeps one state per environment: the first environment adopts the state the monitor was made with, others start new', async () => {

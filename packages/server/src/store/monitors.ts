@@ -181,6 +181,9 @@ export interface MonitorFilter {
   sources?: MonitorSource[];
   /** Only states in this environment, or (null) not tied to one; `environments: [null, 'production']` matches either. */
   environments?: (string | null)[];
+  /** A page: states after this state id, by state id (instead of by project and slug), at most `limit` (listMonitors only). */
+  afterStateId?: number;
+  limit?: number;
 }
 
 /** Why check-ins were not applied (counted per project, shown on the monitors page and in /metrics). */

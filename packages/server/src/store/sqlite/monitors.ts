@@ -193,6 +193,9 @@ export class SqliteMonitorStore implements MonitorStore {
 
   async listMonitors(filter: MonitorFilter = {}): Promise<Monitor[]> {
     const { where, args } = monitorWhere(filter);
+    if (filter.afterStateId !== undefined) {
+      return (this.db.prepare(`${JOINED} ${where} ORDER BY s.id LIMIT ?`).all(...args, filter.limit ?? -1) as MonitorRow[]).map(toMonitor);
+    }
     return (this.db.prepare(`${JOINED} ${where} ORDER BY m.project_id, m.slug, s.id`).all(...args) as MonitorRow[]).map(toMonitor);
   }
 
@@ -590,6 +593,7 @@ function monitorWhere(filter: MonitorFilter): { where: string; args: unknown[] }
   if (filter.status !== undefined) (where.push('s.status = ?'), args.push(filter.status));
   if (filter.active) where.push("s.status <> 'paused'");
   if (filter.pingedBefore !== undefined) (where.push('s.last_ping_at < ?'), args.push(filter.pingedBefore));
+  if (filter.afterStateId !== undefined) (where.push('s.id > ?'), args.push(filter.afterStateId));
   if (filter.sources?.length) (where.push(`m.source IN (${filter.sources.map(() => '?').join(', ')})`), args.push(...filter.sources));
   if (filter.environments?.length) {
     const named = filter.environments.filter((e): e is string => e !== null);
