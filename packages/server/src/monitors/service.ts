@@ -28,9 +28,9 @@ export interface MonitorsDeps {
 
 const EVALUATOR_LEASE = 'monitors:evaluator';
 /** Monitors judged per turn of the event loop by the sweep (a flip with its alert is a transaction). */
-export const SWEEP_SLICE = 100;
+export const SWEEP_SLICE = 50;
 /** Parked check-ins applied per turn of the event loop (each is a few reads and a conditional write). */
-const CHECK_IN_BATCH = 100;
+const CHECK_IN_BATCH = 50;
 /** A crashed evaluator (no clean release) is replaced after at most this long (or 3 ticks). */
 const EVALUATOR_LEASE_MIN_MS = 10_000;
 
