@@ -1,9 +1,9 @@
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { LoopSlicer } from '../lib/loop-slicer.js';
 import type { Monitor, MonitorStore } from '../store/monitors.js';
 
 /**
  * The per-monitor families of `/metrics`, written page by page with a turn of the event loop
- * between pages, so a scrape of 10,000 monitors never holds pings and ingestion for its whole
+ * between pages (and sooner if a page takes long: LoopSlicer), so a scrape of 10,000 monitors never holds pings and ingestion for its whole
  * length (docs/performance.md "The event loop never stalls").
  *
  * Why not prom-client for these: its Registry formats each metric's series in one synchronous
@@ -36,6 +36,7 @@ export class MonitorSeries {
     );
     const conflicts = family('botpulse_poller_conflicts_total', 'counter', '409 Conflicts of getUpdates reported by the bot SDK (two pollers on one token).');
     const health = family('botpulse_health_value', 'gauge', "Numeric fields of each uptime monitor's last /health answer (queue_size, ...).");
+    const slicer = new LoopSlicer(this.pageSize);
     for (let after = 0; ; ) {
       const page = await this.store.monitorsAfter(after, this.pageSize);
       if (page.length === 0) break;
@@ -50,8 +51,8 @@ export class MonitorSeries {
         } else {
           for (const [field, v] of Object.entries(m.gauges ?? {})) health.lines.push(`botpulse_health_value{${who},field="${escapeLabel(field)}"} ${sampleValue(v)}`);
         }
+        await slicer.step();
       }
-      await yieldToLoop();
       if (page.length < this.pageSize) break;
     }
     return [lastSeen, status, conflicts, health].map(text).join('\n\n') + '\n';

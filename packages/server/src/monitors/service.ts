@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Alerting } from '../alerts/alerting.js';
 import type { Config } from '../config/load.js';
+import { LoopSlicer } from '../lib/loop-slicer.js';
 import type { Monitor, MonitorSource, MonitorStore, RefusalReason, Transition } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
 import type { SpoolItemInput, SpoolRow, Store } from '../store/store.js';
@@ -27,9 +27,9 @@ export interface MonitorsDeps {
 }
 
 const EVALUATOR_LEASE = 'monitors:evaluator';
-/** Monitors judged per turn of the event loop by the sweep (a flip with its alert is a transaction). */
+/** Monitors judged per turn of the event loop by the sweep, at most (a flip with its alert is a transaction). */
 export const SWEEP_SLICE = 50;
-/** Parked check-ins applied per turn of the event loop (each is a few reads and a conditional write). */
+/** Parked check-ins applied per turn of the event loop, at most (each is a few reads and a conditional write). */
 const CHECK_IN_BATCH = 50;
 /** A crashed evaluator (no clean release) is replaced after at most this long (or 3 ticks). */
 const EVALUATOR_LEASE_MIN_MS = 10_000;
@@ -215,14 +215,15 @@ export class Monitors {
   async sweep(): Promise<number> {
     const now = this.clock.now();
     let moved = 0;
+    const slicer = new LoopSlicer(SWEEP_SLICE);
     for (;;) {
       const due = await this.deps.monitors.dueMonitors(now, SWEEP_SLICE);
       for (const m of due) {
         if (m.kind === 'uptime') await this.prober.claim(m, now);
         else if (await this.apply(onDeadline(m, now, await this.context(m)))) moved += 1;
+        await slicer.step();
       }
       if (due.length < SWEEP_SLICE) break;
-      await yieldToLoop();
     }
     this.stats.sweptTotal += moved;
     return moved;
@@ -230,7 +231,9 @@ export class Monitors {
 
   private async applyCheckIns(rows: SpoolRow[]): Promise<void> {
     const refused = new RefusalBatch();
+    const slicer = new LoopSlicer(CHECK_IN_BATCH);
     for (const row of rows) {
+      await slicer.step();
       let item: Record<string, unknown>;
       try {
         item = JSON.parse(row.payload.toString('utf8')) as Record<string, unknown>;

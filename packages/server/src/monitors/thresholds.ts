@@ -1,4 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { LoopSlicer } from '../lib/loop-slicer.js';
 import type { Monitor, RuleState } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
 import { humanDuration, thresholdText } from './format.js';
@@ -51,10 +52,11 @@ export class Thresholds {
       const verdicts = await this.verdicts(project, now);
       if (verdicts.length === 0) continue;
       const states = new Map((await this.monitors.deps.monitors.ruleStates({ projectId: project.id })).map((s) => [s.fingerprint, s]));
-      for (const [i, verdict] of verdicts.entries()) {
+      // Thousands of heartbeats going stale at once are thousands of rule-state writes.
+      const slicer = new LoopSlicer(THRESHOLD_SLICE);
+      for (const verdict of verdicts) {
         await this.step(project, verdict, states.get(verdict.fingerprint) ?? null, now);
-        // Thousands of heartbeats going stale at once are thousands of rule-state writes.
-        if ((i + 1) % THRESHOLD_SLICE === 0) await yieldToLoop();
+        await slicer.step();
       }
     }
   }
@@ -115,10 +117,10 @@ export class Thresholds {
     }
     const staleIds = new Set(out.map((v) => v.fingerprint));
     // Rules that were breached and are not any more: their monitor pinged again, was paused or deleted.
-    let read = 0;
+    const slicer = new LoopSlicer(THRESHOLD_SLICE);
     for (const state of await store.ruleStates({ projectId: project.id, rule: 'heartbeat_age', activeOnly: true })) {
       if (staleIds.has(state.fingerprint)) continue;
-      if (++read % THRESHOLD_SLICE === 0) await yieldToLoop();
+      await slicer.step();
       const id = Number(state.fingerprint.slice(state.fingerprint.lastIndexOf(':') + 1));
       const m = await store.getState(id);
       out.push(verdict(id, m ? named(m) : `monitor ${id}`, m?.lastPingAt ? now - m.lastPingAt : null, false));
