@@ -26,7 +26,6 @@ export interface MetricsDeps {
 /** What `/metrics` answers: prom-client's Registry, then the per-monitor families (written in pages). */
 export interface Metrics {
   register: Registry;
-  monitorSeries: MonitorSeries;
   /** The whole exposition text. */
   text(): Promise<string>;
   /** Stops the event-loop delay sampler. */
@@ -207,7 +206,6 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const monitorSeries = new MonitorSeries(deps.monitoring.store, slugOf);
   return {
     register,
-    monitorSeries,
     // prom-client's text ends with a newline; the per-monitor families follow after a blank line.
     text: async () => `${await register.metrics()}\n${await monitorSeries.render()}`,
     close: () => loopDelay.disable(),
