@@ -101,7 +101,8 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
   monitoring.register(app, projects);
-  metricsRoute(app, createMetrics({ config, alerting, stats, digest, spool, monitoring, store }), config);
+  const metrics = createMetrics({ config, alerting, stats, digest, spool, monitoring, store });
+  metricsRoute(app, metrics, config);
   const retention = new RetentionJob(store, config, logger, monitoring.store);
   digest.kick(); // a backlog left by a crash is digested at once
 
@@ -124,6 +125,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     },
     async close() {
       retention.stop();
+      metrics.close();
       await app.close();
       await digest.close();
       await monitoring.stop();

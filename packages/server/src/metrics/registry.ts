@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Alerting } from '../alerts/alerting.js';
@@ -8,10 +9,11 @@ import type { IngestStats } from '../http/stats.js';
 import type { Spool } from '../ingest/spool.js';
 import { ClientError } from '../lib/errors.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { MONITOR_STATUSES, SIGNAL_NAMES, type Monitor, type SignalName } from '../store/monitors.js';
+import { SIGNAL_NAMES, type SignalName } from '../store/monitors.js';
 import type { Monitoring } from '../monitors/monitoring.js';
 import type { Store } from '../store/store.js';
 import { failurePathMetrics } from './failure-paths.js';
+import { MonitorSeries } from './monitor-series.js';
 
 export interface MetricsDeps {
   config: Readonly<Config>;
@@ -24,6 +26,15 @@ export interface MetricsDeps {
   store?: Store;
 }
 
+/** What `/metrics` answers: prom-client's Registry, then the per-monitor families (written in pages). */
+export interface Metrics {
+  register: Registry;
+  /** The whole exposition text. */
+  text(): Promise<string>;
+  /** Stops the event-loop delay sampler. */
+  close(): void;
+}
+
 /**
  * Botpulse's `/metrics` on its own prom-client Registry (never the global one: tests run several
  * servers in one process). Counters that already exist elsewhere (IngestStats, the digest's
@@ -31,7 +42,7 @@ export interface MetricsDeps {
  * Names follow Prometheus conventions: `botpulse_` prefix, base units, `_total` counters,
  * timestamps not ages, and no user or chat ids in labels (a bot is its project slug).
  */
-export function createMetrics(deps: MetricsDeps): Registry {
+export function createMetrics(deps: MetricsDeps): Metrics {
   const register = new Registry();
   // Not prom-client's default metrics: three of them are gauges named `_total`, which promtool rejects.
   const startedAt = Date.now() / 1000;
@@ -41,6 +52,7 @@ export function createMetrics(deps: MetricsDeps): Registry {
   new Gauge({ name: 'botpulse_process_resident_memory_bytes', help: 'Resident memory of this server process.', registers: [register], collect() {
     this.set(process.memoryUsage.rss());
   } });
+  const loopDelay = eventLoopDelayMetrics(register);
   const service = deps.monitoring.service;
   const slugs = new Map<number, string>();
   const slugOf = async (projectId: number) => {
@@ -148,67 +160,6 @@ export function createMetrics(deps: MetricsDeps): Registry {
     },
   });
 
-  // The per-bot series read every monitor: one read per scrape, shared by the four collectors,
-  // and a turn of the event loop every few hundred monitors, so a scrape of 10,000 monitors
-  // (≈70,000 series) never holds pings and ingestion up for its whole length.
-  const snapshot = perScrape(async () => {
-    const out: { bot: string; m: Monitor }[] = [];
-    for (const m of perMonitor(await deps.monitoring.store.listMonitors())) out.push({ bot: await slugOf(m.projectId), m });
-    return out;
-  });
-  const eachMonitor = async (kind: Monitor['kind'] | null, fn: (bot: string, m: Monitor) => void) => {
-    let n = 0;
-    for (const { bot, m } of await snapshot()) {
-      if (kind !== null && m.kind !== kind) continue;
-      fn(bot, m);
-      if (++n % YIELD_EVERY === 0) await yieldToLoop();
-    }
-  };
-
-  new Gauge({
-    name: 'botpulse_heartbeat_last_seen_timestamp_seconds',
-    help: 'Unix time of the last heartbeat of each heartbeat monitor (use time() - x for its age).',
-    labelNames: ['bot', 'monitor'],
-    registers: [register],
-    async collect() {
-      this.reset();
-      await eachMonitor('heartbeat', (bot, m) => m.lastPingAt !== null && this.set({ bot, monitor: m.slug }, m.lastPingAt / 1000));
-    },
-  });
-  new Gauge({
-    name: 'botpulse_monitor_status',
-    help: 'Monitor state: 1 for the current status label, 0 for the others.',
-    labelNames: ['bot', 'monitor', 'kind', 'status'],
-    registers: [register],
-    async collect() {
-      this.reset();
-      await eachMonitor(null, (bot, m) => {
-        for (const status of MONITOR_STATUSES) this.set({ bot, monitor: m.slug, kind: m.kind, status }, m.status === status ? 1 : 0);
-      });
-    },
-  });
-  new Counter({
-    name: 'botpulse_poller_conflicts_total',
-    help: '409 Conflicts of getUpdates reported by the bot SDK (two pollers on one token).',
-    labelNames: ['bot', 'monitor'],
-    registers: [register],
-    async collect() {
-      this.reset();
-      await eachMonitor('heartbeat', (bot, m) => this.inc({ bot, monitor: m.slug }, m.conflictsTotal));
-    },
-  });
-  new Gauge({
-    name: 'botpulse_health_gauge',
-    help: 'Numeric fields of each uptime monitor\'s last /health answer (queue_size, ...).',
-    labelNames: ['bot', 'monitor', 'field'],
-    registers: [register],
-    async collect() {
-      this.reset();
-      await eachMonitor('uptime', (bot, m) => {
-        for (const [field, v] of Object.entries(m.gauges ?? {})) this.set({ bot, monitor: m.slug, field }, v);
-      });
-    },
-  });
   new Counter({
     name: 'botpulse_monitor_checkins_refused_total',
     help: 'Check-ins and pings the monitors refused, by bot and reason: limit (unknown monitor beyond BOTPULSE_CHECKIN_MONITOR_LIMIT), slug (no usable monitor slug), schedule (impossible or unreadable monitor_config schedule).',
@@ -257,7 +208,35 @@ export function createMetrics(deps: MetricsDeps): Registry {
     else slugOf(projectId).then((s) => latency.observe({ bot: s }, ms / 1000), () => latency.observe({ bot: String(projectId) }, ms / 1000));
   };
   botSignalMetrics(register, deps.monitoring, slugOf);
-  return register;
+  const monitorSeries = new MonitorSeries(deps.monitoring.store, slugOf);
+  return {
+    register,
+    // prom-client's text ends with a newline; the per-monitor families follow after a blank line.
+    text: async () => `${await register.metrics()}\n${await monitorSeries.render()}`,
+    close: () => loopDelay.disable(),
+  };
+}
+
+/**
+ * How long the event loop was held since the previous scrape (Node's own sampler, resolution
+ * 10 ms): p99 and max. prom-client's nodejs_eventloop_lag_* are not used because its default
+ * metrics are left out (see createMetrics). A max near a second means pings and ingestion waited
+ * that long: docs/performance.md "The event loop never stalls".
+ */
+function eventLoopDelayMetrics(register: Registry): { disable(): void } {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  let p99 = 0;
+  new Gauge({ name: 'botpulse_event_loop_delay_max_seconds', help: 'Longest event-loop delay since the previous scrape (how long the server could not answer anything).', registers: [register], collect() {
+    // Read both here (this collector runs first) and reset once, so p99 and max describe one interval.
+    p99 = histogram.count > 0 ? histogram.percentile(99) / 1e9 : 0;
+    this.set(histogram.count > 0 ? histogram.max / 1e9 : 0);
+    histogram.reset();
+  } });
+  new Gauge({ name: 'botpulse_event_loop_delay_p99_seconds', help: '99th percentile of the event-loop delay since the previous scrape.', registers: [register], collect() {
+    this.set(p99);
+  } });
+  return histogram;
 }
 
 /**
@@ -322,7 +301,7 @@ function fileSize(path: string): number {
  * `/metrics`: with BOTPULSE_METRICS_TOKEN, a Bearer token is required; without it only loopback
  * clients are answered (per-bot states and names are not for the internet).
  */
-export function metricsRoute(app: FastifyInstance, register: Registry, config: Readonly<Config>): void {
+export function metricsRoute(app: FastifyInstance, metrics: Metrics, config: Readonly<Config>): void {
   app.get('/metrics', async (req: FastifyRequest, reply) => {
     const token = config.monitors.metricsToken;
     if (token) {
@@ -331,7 +310,7 @@ export function metricsRoute(app: FastifyInstance, register: Registry, config: R
     } else if (!isLoopback(req.socket.remoteAddress)) {
       throw new ClientError(403, 'metrics are served to loopback clients only; set BOTPULSE_METRICS_TOKEN to scrape from elsewhere');
     }
-    return reply.header('content-type', register.contentType).send(await register.metrics());
+    return reply.header('content-type', metrics.register.contentType).send(await metrics.text());
   });
 }
 
@@ -340,27 +319,6 @@ function isLoopback(address: string | undefined): boolean {
 }
 
 const YIELD_EVERY = 500;
-
-const WORST_FIRST: Record<string, number> = { down: 0, late: 1, up: 2, new: 3, paused: 4 };
-
-/**
- * One entry per monitor from the store's one per (monitor, environment): its worst environment's
- * status, its latest ping and all its 409s, so the per-monitor series stay one set per monitor
- * (the API and the dashboard show each environment).
- */
-function perMonitor(states: Monitor[]): Monitor[] {
-  const byId = new Map<number, Monitor>();
-  for (const s of states) {
-    const seen = byId.get(s.id);
-    if (!seen) {
-      byId.set(s.id, s);
-      continue;
-    }
-    const worst = (WORST_FIRST[s.status] ?? 9) < (WORST_FIRST[seen.status] ?? 9) ? s : seen;
-    byId.set(s.id, { ...worst, lastPingAt: Math.max(seen.lastPingAt ?? 0, s.lastPingAt ?? 0) || null, conflictsTotal: seen.conflictsTotal + s.conflictsTotal });
-  }
-  return [...byId.values()];
-}
 
 /** Memoizes `read` for one scrape: calls within a second share the first call's result. */
 function perScrape<T>(read: () => Promise<T>, ttlMs = 1000): () => Promise<T> {

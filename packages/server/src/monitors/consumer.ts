@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { MonitorStore } from '../store/monitors.js';
 import type { SpoolRow, Store } from '../store/store.js';
 
@@ -18,7 +19,12 @@ export class RawItemCursor {
     private readonly batch = 1000,
   ) {}
 
-  /** Hands every new item to `handle` in id order, persisting the cursor after each batch. */
+  /**
+   * Hands every new item to `handle` in id order, persisting the cursor after each batch, with a
+   * turn of the event loop between batches: a backlog (a restart, a burst of check-ins) is drained
+   * while pings and ingestion are still answered. Check-ins are applied one by one (several writes
+   * each), so their cursor reads smaller batches (service.ts).
+   */
   async drain(handle: (rows: SpoolRow[]) => Promise<void>): Promise<number> {
     const key = `cursor:${this.kind}`;
     // Read each time, never cached: the evaluator lease may have moved to another server and back.
@@ -35,6 +41,7 @@ export class RawItemCursor {
       await this.monitors.setValue(key, String(after));
       total += rows.length;
       if (rows.length < this.batch) return total;
+      await yieldToLoop();
     }
   }
 
@@ -45,6 +52,7 @@ export class RawItemCursor {
       const rows = await this.store.listRawItems(this.kind, { after: last, limit: 10_000 });
       if (rows.length < 10_000) return rows.length && this.kind !== 'check_in' ? rows[rows.length - 1]!.id : 0;
       last = rows[rows.length - 1]!.id;
+      await yieldToLoop();
     }
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Alerting } from '../alerts/alerting.js';
+import { LoopSlicer } from '../lib/loop-slicer.js';
 import type { Monitor, MonitorSource, MonitorStore, RefusalReason, Transition } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
 import type { SpoolItemInput, SpoolRow, Store } from '../store/store.js';
@@ -28,6 +29,10 @@ export interface MonitorsDeps {
 }
 
 const EVALUATOR_LEASE = 'monitors:evaluator';
+/** Monitors judged per turn of the event loop by the sweep, at most (a flip with its alert is a transaction). */
+export const SWEEP_SLICE = 50;
+/** Parked check-ins applied per turn of the event loop, at most (each is a few reads and a conditional write). */
+const CHECK_IN_BATCH = 50;
 /** A crashed evaluator (no clean release) is replaced after at most this long (or 3 ticks). */
 const EVALUATOR_LEASE_MIN_MS = 10_000;
 
@@ -85,7 +90,7 @@ export class Monitors {
   constructor(readonly deps: MonitorsDeps) {
     const workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.workerId = workerId;
-    this.checkIns = new RawItemCursor(deps.store, deps.monitors, 'check_in');
+    this.checkIns = new RawItemCursor(deps.store, deps.monitors, 'check_in', CHECK_IN_BATCH);
     this.transactions = new RawItemCursor(deps.store, deps.monitors, 'transaction');
     this.spans = new RawItemCursor(deps.store, deps.monitors, 'span');
     this.notifier = new MonitorNotifier({ ...deps, workerId, projectDown: (id) => this.projectDown(id) });
@@ -219,17 +224,24 @@ export class Monitors {
     this.stats.spanItemsTotal += await this.spans.drain((rows) => this.recordLatency('span', rows));
   }
 
-  /** Monitors whose deadline passed: heartbeats flip, uptime monitors get probed. */
+  /**
+   * Monitors whose deadline passed: heartbeats flip, uptime monitors get probed. In slices of
+   * SWEEP_SLICE with a turn of the event loop between them: when thousands go late at once (the
+   * bots lost their network), each flip is a write, and pings must still be answered meanwhile.
+   * A ping between slices is safe: transitions are conditional on the state they were computed from.
+   */
   async sweep(): Promise<number> {
     const now = this.clock.now();
     let moved = 0;
+    const slicer = new LoopSlicer(SWEEP_SLICE);
     for (;;) {
-      const due = await this.deps.monitors.dueMonitors(now, 500);
+      const due = await this.deps.monitors.dueMonitors(now, SWEEP_SLICE);
       for (const m of due) {
         if (m.kind === 'uptime') await this.prober.claim(m, now);
         else if (await this.apply(onDeadline(m, now, await this.context(m)))) moved += 1;
+        await slicer.step();
       }
-      if (due.length < 500) break;
+      if (due.length < SWEEP_SLICE) break;
     }
     this.stats.sweptTotal += moved;
     return moved;
@@ -237,7 +249,9 @@ export class Monitors {
 
   private async applyCheckIns(rows: SpoolRow[]): Promise<void> {
     const refused = new RefusalBatch();
+    const slicer = new LoopSlicer(CHECK_IN_BATCH);
     for (const row of rows) {
+      await slicer.step();
       let item: Record<string, unknown>;
       try {
         item = JSON.parse(row.payload.toString('utf8')) as Record<string, unknown>;

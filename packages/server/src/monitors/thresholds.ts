@@ -1,3 +1,5 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { LoopSlicer } from '../lib/loop-slicer.js';
 import type { AlertStore } from '../store/alerts.js';
 import type { Monitor, MonitorStore, RuleState } from '../store/monitors.js';
 import type { Project } from '../store/model.js';
@@ -22,6 +24,10 @@ import { emptyBuckets, mergeInto, quantileMs } from './latency.js';
  * would otherwise page twice for the same burst of events.
  */
 const WINDOW_MS = 60_000;
+/** Verdicts stepped (or resolved rules read) per turn of the event loop. */
+const THRESHOLD_SLICE = 100;
+/** Stale heartbeats read per page. */
+const STALE_PAGE = 500;
 const MIN_INTERVAL_MS = 1000;
 
 export interface RuleVerdict {
@@ -58,7 +64,12 @@ export class Thresholds {
       const verdicts = await this.verdicts(project, now);
       if (verdicts.length === 0) continue;
       const states = new Map((await this.deps.monitors.ruleStates({ projectId: project.id })).map((s) => [s.fingerprint, s]));
-      for (const verdict of verdicts) await this.step(project, verdict, states.get(verdict.fingerprint) ?? null, now);
+      // Thousands of heartbeats going stale at once are thousands of rule-state writes.
+      const slicer = new LoopSlicer(THRESHOLD_SLICE);
+      for (const verdict of verdicts) {
+        await this.step(project, verdict, states.get(verdict.fingerprint) ?? null, now);
+        await slicer.step();
+      }
     }
   }
 
@@ -107,12 +118,21 @@ export class Thresholds {
       notify: false,
       describe: (v) => `${slug}: last heartbeat ${v ?? '?'} s ago (limit ${limitMs / 1000} s)`,
     });
-    const stale = await store.listMonitors({ projectId: project.id, kind: 'heartbeat', active: true, pingedBefore: now - limitMs });
-    const out = stale.map((m) => verdict(m.stateId, named(m), now - m.lastPingAt!, true));
+    // Read in pages with a turn of the event loop between them: a whole fleet can go stale at once.
+    const out: RuleVerdict[] = [];
+    for (let after = 0; ; ) {
+      const stale = await store.listMonitors({ projectId: project.id, kind: 'heartbeat', active: true, pingedBefore: now - limitMs, afterStateId: after, limit: STALE_PAGE });
+      for (const m of stale) out.push(verdict(m.stateId, named(m), now - m.lastPingAt!, true));
+      if (stale.length < STALE_PAGE) break;
+      after = stale.at(-1)!.stateId;
+      await yieldToLoop();
+    }
     const staleIds = new Set(out.map((v) => v.fingerprint));
     // Rules that were breached and are not any more: their monitor pinged again, was paused or deleted.
+    const slicer = new LoopSlicer(THRESHOLD_SLICE);
     for (const state of await store.ruleStates({ projectId: project.id, rule: 'heartbeat_age', activeOnly: true })) {
       if (staleIds.has(state.fingerprint)) continue;
+      await slicer.step();
       const id = Number(state.fingerprint.slice(state.fingerprint.lastIndexOf(':') + 1));
       const m = await store.getState(id);
       out.push(verdict(id, m ? named(m) : `monitor ${id}`, m?.lastPingAt ? now - m.lastPingAt : null, false));

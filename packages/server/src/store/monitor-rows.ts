@@ -179,6 +179,7 @@ export function monitorWhere(filter: MonitorFilter): { where: string; args: unkn
   if (filter.active) where.push("s.status <> 'paused'");
   if (filter.withSignals) where.push('s.signals IS NOT NULL');
   if (filter.pingedBefore !== undefined) (where.push('s.last_ping_at < ?'), args.push(filter.pingedBefore));
+  if (filter.afterStateId !== undefined) (where.push('s.id > ?'), args.push(filter.afterStateId));
   if (filter.sources?.length) (where.push(`m.source IN (${filter.sources.map(() => '?').join(', ')})`), args.push(...filter.sources));
   if (filter.environments?.length) {
     const named = filter.environments.filter((e): e is string => e !== null);

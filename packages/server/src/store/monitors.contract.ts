@@ -239,6 +239,9 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
       assert.equal(await b.countMonitors({ ...mine, status: 'up' }), 2);
       assert.equal(await b.countMonitors({ ...mine, status: 'down' }), 0);
       assert.equal(await b.countMonitors({ projectId: project.id }), (await b.listMonitors({ projectId: project.id })).length);
+      const page1 = await b.listMonitors({ ...mine, afterStateId: 0, limit: 2 });
+      assert.deepEqual(page1.map((m) => m.slug), ['quiet', 'chatty'], 'a page: by state id, at most limit');
+      assert.deepEqual((await b.listMonitors({ ...mine, afterStateId: page1.at(-1)!.stateId, limit: 2 })).map((m) => m.slug), ['paused']);
     });
 
     it('keeps one state per environment: the first environment adopts the state the monitor was made with, others start new', async () => {
@@ -268,6 +271,21 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
       assert.equal(await b.countProjectMonitors(project.id), 1, 'one monitor, two states');
       await a.deleteMonitor(m.id);
       assert.deepEqual(await b.monitorStates(m.id), []);
+    });
+
+    it('reads all monitors in pages of whole monitors (every environment of a monitor in one page)', async () => {
+      const made = [];
+      for (const slug of ['p1', 'p2', 'p3', 'p4', 'p5']) made.push(await a.createMonitor(heartbeat(slug), 1000));
+      await a.ensureEnvironment(made[1]!.id, 'production', 1100);
+      await a.ensureEnvironment(made[1]!.id, 'staging', 1200);
+      const pages: [string, string | null][][] = [];
+      for (let after = made[0]!.id - 1; ; ) {
+        const page = (await b.monitorsAfter(after, 2)).filter((m) => m.projectId === project.id);
+        if (page.length === 0) break;
+        pages.push(page.map((m) => [m.slug, m.environment]));
+        after = page.at(-1)!.id;
+      }
+      assert.deepEqual(pages, [[['p1', null], ['p2', 'production'], ['p2', 'staging']], [['p3', null], ['p4', null]], [['p5', null]]]);
     });
 
     it('creates a new monitor only under the limit, counted with the creation in one transaction', async () => {

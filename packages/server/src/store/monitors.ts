@@ -243,6 +243,9 @@ export interface MonitorFilter {
   environments?: (string | null)[];
   /** Only states whose bot reported signals (webhook, lag, 429s). */
   withSignals?: boolean;
+  /** A page: states after this state id, by state id (instead of by project and slug), at most `limit` (listMonitors only). */
+  afterStateId?: number;
+  limit?: number;
 }
 
 /** Why check-ins were not applied (counted per project, shown on the monitors page and in /metrics). */
@@ -283,6 +286,11 @@ export interface MonitorStore {
   findMonitor(projectId: number, slug: string, environment?: string): Promise<Monitor | null>;
   /** One entry per (monitor, environment), by project and slug. */
   listMonitors(filter?: MonitorFilter): Promise<Monitor[]>;
+  /**
+   * Every state of the next `limit` monitors after monitor id `afterId`, by monitor id: one page of
+   * a read of all monitors in slices (the /metrics scrape yields to the event loop between pages).
+   */
+  monitorsAfter(afterId: number, limit: number): Promise<Monitor[]>;
   /** How many (monitor, environment) states match, without reading them (the threshold pass asks every tick). */
   countMonitors(filter?: MonitorFilter): Promise<number>;
   /** How many monitors (not states) of the project match: the check-in monitor limit. */

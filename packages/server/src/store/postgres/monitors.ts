@@ -126,7 +126,20 @@ export class PostgresMonitorStore implements MonitorStore {
 
   async listMonitors(filter: MonitorFilter = {}): Promise<Monitor[]> {
     const { where, args } = monitorWhere(filter);
+    if (filter.afterStateId !== undefined) {
+      // A page by state id (the periodic jobs read thousands of states a page at a time).
+      const limit = filter.limit === undefined ? sql`` : sql` LIMIT ${filter.limit}`;
+      return (await all<MonitorRow>(this.db, sql`${joined} ${withArgs(where, args)} ORDER BY s.id${limit}`)).map(toMonitor);
+    }
     return (await all<MonitorRow>(this.db, sql`${joined} ${withArgs(where, args)} ORDER BY m.project_id, m.slug COLLATE "C", s.id`)).map(toMonitor);
+  }
+
+  async monitorsAfter(afterId: number, limit: number): Promise<Monitor[]> {
+    const rows = await all<MonitorRow>(
+      this.db,
+      sql`${joined} WHERE m.id IN (SELECT id FROM monitors WHERE id > ${afterId} ORDER BY id LIMIT ${limit}) ORDER BY m.id, s.id`,
+    );
+    return rows.map(toMonitor);
   }
 
   async countMonitors(filter: MonitorFilter = {}): Promise<number> {

@@ -10,6 +10,7 @@ import { parseShortId, toIssue, toProject, toStoredEvent, type IssueRow } from '
 import type { Database } from '../schema.js';
 import type { ClientDiscard, ClientDiscardTotal, DigestBatchResult, DigestedRow, HourlyCount, IssueFilter, IssueLifecycle, IssueSearch, IssueTagSummary, NewProject, QuarantinedRow, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
 import { DigestBatches } from './digest-batch.js';
+import { deleteInChunks } from './chunked.js';
 import { SqliteDigestWriter } from './digest-writer.js';
 import { withStatementCache } from './statement-cache.js';
 import { SpoolFile, spoolFileFor, toSpoolRow, type SpoolDbRow } from './spool-file.js';
@@ -352,17 +353,18 @@ export class SqliteStore implements Store {
 
   // ── retention ─────────────────────────────────────────────────────────────
 
+  // Each prune deletes in chunks with a turn of the event loop between them (deleteInChunks).
   async pruneEvents(before: number): Promise<number> {
-    const events = await this.kysely.deleteFrom('events').where('received_at', '<', before).executeTakeFirst();
-    await this.kysely.deleteFrom('attachments').where('created_at', '<', before).execute();
+    const events = await deleteInChunks((n) => this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received_at < ? ORDER BY received_at LIMIT ?)').run(before, n).changes);
+    await deleteInChunks((n) => this.db.prepare('DELETE FROM attachments WHERE id IN (SELECT id FROM attachments WHERE created_at < ? ORDER BY created_at LIMIT ?)').run(before, n).changes);
     // Hourly counts are derived from events: the hours wholly before the cutoff go with them.
-    this.db.prepare('DELETE FROM issue_hourly WHERE hour < ?').run(Math.floor(before / 3_600_000));
-    return Number(events.numDeletedRows);
+    const hour = Math.floor(before / 3_600_000);
+    await deleteInChunks((n) => this.db.prepare('DELETE FROM issue_hourly WHERE (hour, issue_id) IN (SELECT hour, issue_id FROM issue_hourly WHERE hour < ? ORDER BY hour LIMIT ?)').run(hour, n).changes);
+    return events;
   }
 
   async pruneRawItems(before: number): Promise<number> {
-    const result = await this.kysely.deleteFrom('raw_items').where('received_at', '<', before).executeTakeFirst();
-    return Number(result.numDeletedRows);
+    return deleteInChunks((n) => this.db.prepare('DELETE FROM raw_items WHERE id IN (SELECT id FROM raw_items WHERE received_at < ? ORDER BY received_at LIMIT ?)').run(before, n).changes);
   }
 
   // ── access ────────────────────────────────────────────────────────────────

@@ -2,6 +2,8 @@ import type Sqlite from 'better-sqlite3';
 import type { Flip, LatencyMinute, Monitor, MonitorFilter, MonitorStore, NewMonitor, MonitorSource, NewNotification, Notification, NotificationStatus, Refusal, RefusalReason, RuleState, SettingsChange, Transition } from '../monitors.js';
 import { addBuckets, firstDeadline, manualFieldsAfter, newMonitorColumns, settingAssignments, stateAssignments } from '../monitor-rules.js';
 import { JOINED, monitorWhere, toFlip, toMonitor, toNotification, toRefusal, toRuleState, type FlipRow, type MonitorRow, type NotificationRow, type RefusalRow, type RuleRow } from '../monitor-rows.js';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { deleteInChunks, CHUNK_ROWS } from './chunked.js';
 
 
 /**
@@ -114,7 +116,17 @@ export class SqliteMonitorStore implements MonitorStore {
 
   async listMonitors(filter: MonitorFilter = {}): Promise<Monitor[]> {
     const { where, args } = monitorWhere(filter);
+    if (filter.afterStateId !== undefined) {
+      return (this.db.prepare(`${JOINED} ${where} ORDER BY s.id LIMIT ?`).all(...args, filter.limit ?? -1) as MonitorRow[]).map(toMonitor);
+    }
     return (this.db.prepare(`${JOINED} ${where} ORDER BY m.project_id, m.slug, s.id`).all(...args) as MonitorRow[]).map(toMonitor);
+  }
+
+  async monitorsAfter(afterId: number, limit: number): Promise<Monitor[]> {
+    const rows = this.db
+      .prepare(`${JOINED} WHERE m.id IN (SELECT id FROM monitors WHERE id > ? ORDER BY id LIMIT ?) ORDER BY m.id, s.id`)
+      .all(afterId, limit) as MonitorRow[];
+    return rows.map(toMonitor);
   }
 
   async countMonitors(filter: MonitorFilter = {}): Promise<number> {
@@ -178,17 +190,27 @@ export class SqliteMonitorStore implements MonitorStore {
     });
   }
 
+  /**
+   * A chunk of states per transaction, with a turn of the event loop between chunks (10,000
+   * monitors in one transaction held the loop when a server took over evaluation). Each update
+   * only moves a deadline forward, so a ping landing between chunks is never undone.
+   */
   async postponeDeadlines(until: (m: Monitor) => number): Promise<number> {
-    return this.tx(() => {
-      let moved = 0;
-      const rows = this.db.prepare(`${JOINED} WHERE s.deadline IS NOT NULL AND s.status IN ('up', 'late', 'new')`).all() as MonitorRow[];
-      const update = this.db.prepare('UPDATE monitor_states SET deadline = ? WHERE id = ? AND deadline < ?');
-      for (const row of rows) {
-        const at = until(toMonitor(row));
-        moved += update.run(at, row.state_id, at).changes;
-      }
-      return moved;
-    });
+    let moved = 0;
+    const page = this.db.prepare(`${JOINED} WHERE s.id > ? AND s.deadline IS NOT NULL AND s.status IN ('up', 'late', 'new') ORDER BY s.id LIMIT ?`);
+    const update = this.db.prepare('UPDATE monitor_states SET deadline = ? WHERE id = ? AND deadline < ?');
+    for (let after = 0; ; ) {
+      const rows = page.all(after, CHUNK_ROWS) as MonitorRow[];
+      this.tx(() => {
+        for (const row of rows) {
+          const at = until(toMonitor(row));
+          moved += update.run(at, row.state_id, at).changes;
+        }
+      });
+      if (rows.length < CHUNK_ROWS) return moved;
+      after = rows.at(-1)!.state_id;
+      await yieldToLoop();
+    }
   }
 
   async countRefusal(projectId: number, reason: RefusalReason, at: number, slug: string | null, detail: string | null, count = 1): Promise<void> {
@@ -285,7 +307,7 @@ export class SqliteMonitorStore implements MonitorStore {
   }
 
   async pruneLatency(beforeMinute: number): Promise<number> {
-    return this.db.prepare('DELETE FROM monitor_latency WHERE minute < ?').run(beforeMinute).changes;
+    return deleteInChunks((n) => this.db.prepare('DELETE FROM monitor_latency WHERE (project_id, minute) IN (SELECT project_id, minute FROM monitor_latency WHERE minute < ? LIMIT ?)').run(beforeMinute, n).changes);
   }
 
   async getRuleState(fingerprint: string): Promise<RuleState | null> {
