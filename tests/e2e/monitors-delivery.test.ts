@@ -190,13 +190,18 @@ describe('monitor messages paced per chat', () => {
     // Three bots of three projects (so three messages, not one grouped) go silent together.
     await Promise.all(projects.map((p) => upMonitor(h, p, 'poller')));
     await until('three down alerts in the outbox', async () => ((await alerts.outbox({ target: String(ALERT_CHAT) })).length === 3 ? true : null), 60_000);
+    // The pace counts from the recorded send (markSent), which lands just after Telegram has the
+    // message: the clock moves on only once it is recorded, or the next message would be due later.
+    const recorded = (n: number) => until(`${n} sends recorded`, async () => (await alerts.outbox({ target: String(ALERT_CHAT), status: 'sent' })).length >= n, 60_000);
     await h.waitForAlerts(1, 60_000);
+    await recorded(1);
     for (const sent of [2, 3]) {
       frozenAt += 999;
       assert.equal(await sender.tick(), 0, 'the chat had a message less than a second ago');
       assert.equal(h.alerts().length, sent - 1);
       frozenAt += 1;
       await h.waitForAlerts(sent, 60_000);
+      await recorded(sent);
     }
     assert.equal(sendsToChat(h).length, 3, 'one message per project');
     for (const p of projects) assert.equal(h.alerts().filter((m) => m.text.includes(`${p.name} · poller`) && /Bot down/.test(m.text)).length, 1, `${p.name} down once`);

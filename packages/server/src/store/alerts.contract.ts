@@ -162,6 +162,18 @@ export function alertStoreContract(name: string, open: () => Promise<{ a: AlertS
       assert.equal(await take(70_001), 1);
     });
 
+    it('paces a target from the send too: a slow send pushes the next message a pace after it', async () => {
+      const t = `-100${++target}`;
+      await enqueue(a, [row({ target: t, fingerprint: 'slow-1', projectId: 30 }), row({ target: t, fingerprint: 'slow-2', projectId: 31 })]);
+      const paced: ClaimOptions = { ...claim, paceMs: 1000 };
+      const first = (await a.claimDue('A', 10_000, paced)).flat().filter((r) => r.target === t);
+      assert.equal(first.length, 1);
+      // Telegram took 4 s to answer: the send is recorded at 14,000, so the chat's next message waits until 15,000.
+      await a.markSent('A', first, { sentAt: 14_000, nextSendAt: 15_000, messageId: '1', sentIds: first.map((r) => r.id), collapsedIds: [], states: [], message: null });
+      assert.equal((await b.claimDue('B', 14_500, paced)).flat().filter((r) => r.target === t).length, 0, 'a pace after the send, not after the claim');
+      assert.equal((await b.claimDue('B', 15_000, paced)).flat().filter((r) => r.target === t).length, 1);
+    });
+
     it('disables a target with its reason, fails its rows, and follows a migration', async () => {
       const t = `dis-${++target}`;
       await enqueue(a, [row({ target: t })]);

@@ -262,7 +262,7 @@ export class PostgresAlertStore implements AlertStore {
     const { channel, target } = batch[0]!;
     await this.tx(async (trx) => {
       // The target first (as the claim locks it), then its rows, then the states.
-      await sql`UPDATE alert_targets SET last_ok_at = ${result.sentAt}, last_error = NULL, updated_at = ${result.sentAt} WHERE channel = ${channel} AND target = ${target}`.execute(trx);
+      await sql`UPDATE alert_targets SET last_ok_at = ${result.sentAt}, last_error = NULL, next_send_at = GREATEST(next_send_at, ${result.nextSendAt ?? 0}), updated_at = ${result.sentAt} WHERE channel = ${channel} AND target = ${target}`.execute(trx);
       for (const [status, ids] of [['sent', result.sentIds], ['collapsed', result.collapsedIds]] as const) {
         if (!ids.length) continue;
         await sql`UPDATE alert_outbox SET status = ${status}, sent_at = ${result.sentAt}, message_id = ${result.messageId}, claimed_by = NULL, claimed_until = NULL, last_error = NULL
