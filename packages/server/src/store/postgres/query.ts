@@ -27,6 +27,8 @@ export const LOCKS = {
   monitorProject: 0x6270_0002,
   /** Finding, adopting or creating a monitor's state in an environment, as one step. */
   monitorEnvironments: 0x6270_0003,
+  /** Reading, creating and rewriting one issue (project, grouping version, fingerprint) in a digest batch. */
+  issueKey: 0x6270_0004,
 } as const;
 
 /**

@@ -1,17 +1,17 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
 import { privateDirectory, privateFile, type Tightened } from '../../lib/private-files.js';
 import { migrations } from '../migrations/index.js';
 import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
-import { newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
-import { parseShortId, toIssue, toProject, toStoredEvent, type IssueRow } from '../rows.js';
+import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
+import { isDigested } from '../digest-rows.js';
+import { parseShortId, toIssue, toProject, toSpoolRow, toStoredEvent, type IssueRow, type SpoolDbRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { ClientDiscard, ClientDiscardTotal, DigestedRow, HourlyCount, IssueFilter, IssueLifecycle, IssueSearch, IssueTagSummary, NewProject, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
 import { SqliteDigestWriter } from './digest-writer.js';
 import { withStatementCache } from './statement-cache.js';
-import { SpoolFile, spoolFileFor, toSpoolRow, type SpoolDbRow } from './spool-file.js';
+import { SpoolFile, spoolFileFor } from './spool-file.js';
 
 const DEFAULT_PAGE = 50;
 
@@ -358,7 +358,7 @@ export class SqliteStore implements Store {
   // ── access ────────────────────────────────────────────────────────────────
 
   async createApiToken(label: string): Promise<{ token: string; id: number }> {
-    const token = `bp_${randomBytes(24).toString('base64url')}`;
+    const token = newApiToken();
     const row = await this.kysely
       .insertInto('api_tokens')
       .values({ label, token_hash: hashToken(token), created_at: Date.now() })
@@ -560,15 +560,6 @@ function makeDataPrivate(file: string): Tightened[] {
     for (const suffix of ['-wal', '-shm', '-journal']) tightened.push(...privateFile(database + suffix));
   }
   return tightened;
-}
-
-/** Kinds the digest consumes now; the others wait raw in `raw_items` for the monitors/logs work. */
-function isDigested(kind: string): boolean {
-  return kind === 'event' || kind === 'attachment';
-}
-
-function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
 }
 
 function lazy<T>(make: () => T): () => T {
