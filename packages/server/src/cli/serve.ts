@@ -6,7 +6,6 @@ import { presentProject } from '../http/present.js';
 import { hashPassword } from '../lib/password.js';
 import { privateFile } from '../lib/private-files.js';
 import { createBotpulse } from '../main.js';
-import { requireWholeStore } from './database.js';
 import type { Store } from '../store/store.js';
 
 const INITIAL_TOKEN_FILE = 'initial-api-token';
@@ -16,7 +15,6 @@ const INITIAL_PASSWORD_FILE = 'initial-admin-password';
 /** `botpulse serve`: runs the server until SIGINT/SIGTERM, then shuts down without losing events. */
 export async function serve(): Promise<void> {
   const config = loadConfig();
-  requireWholeStore(config, 'serve');
   const botpulse = await createBotpulse(config);
   // Written 0600 (below); a copy loosened by hand or restored from a backup is tightened again.
   const tightened = [INITIAL_TOKEN_FILE, INITIAL_PASSWORD_FILE].flatMap((name) => privateFile(join(config.dataDir, name)));
