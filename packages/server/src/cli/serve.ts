@@ -19,8 +19,11 @@ export async function serve(): Promise<void> {
   // Written 0600 (below); a copy loosened by hand or restored from a backup is tightened again.
   const tightened = [INITIAL_TOKEN_FILE, INITIAL_PASSWORD_FILE].flatMap((name) => privateFile(join(config.dataDir, name)));
   if (tightened.length > 0) botpulse.logger.warn({ tightened }, 'credential files were readable by other users; made them 0600');
-  const firstStart = await bootstrap(botpulse.store, config.dataDir);
-  const adminCreated = await bootstrapAdmin(botpulse.store, config.dataDir);
+  // Several processes may start together on one empty PostgreSQL database: one bootstraps.
+  const { firstStart, adminCreated } = await botpulse.store.exclusively('first-start', async () => ({
+    firstStart: await bootstrap(botpulse.store, config.dataDir),
+    adminCreated: await bootstrapAdmin(botpulse.store, config.dataDir),
+  }));
   // Registered before anything is printed: whoever reads the banner may signal at once.
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -37,7 +40,7 @@ export async function serve(): Promise<void> {
   const projects = await botpulse.store.listProjects();
   const lines = [
     '',
-    `Botpulse is running at ${config.publicUrl}  (data: ${config.databaseFile})`,
+    `Botpulse is running at ${config.publicUrl}  (data: ${config.database.kind === 'postgres' ? config.database.url.redacted : config.databaseFile})`,
     ...projects.map((p) => `  project "${p.slug}"  DSN: ${presentProject(p, config.publicUrl).dsn}`),
     '',
     'Point a Sentry SDK (or @botpulse/sdk) at a DSN above, e.g. SENTRY_DSN=<dsn> node bot.js',

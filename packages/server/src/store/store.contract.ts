@@ -157,6 +157,29 @@ export function storeContract(
       for (const issue of issues) assert.equal((await store.listEvents(issue.id, { limit: 500 })).length, 20);
     });
 
+    it('runs one holder of a name at a time, across instances too', async () => {
+      const instances = [store, second ?? store, store, second ?? store];
+      let inside = 0;
+      let most = 0;
+      const order: number[] = [];
+      await Promise.all(
+        instances.map((instance, n) =>
+          instance.exclusively(`contract-${project.id}`, async () => {
+            inside += 1;
+            most = Math.max(most, inside);
+            // Hand the turn to the others: a second holder would enter now if the lock let it.
+            for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+            await instance.listProjects();
+            order.push(n);
+            inside -= 1;
+          }),
+        ),
+      );
+      assert.equal(most, 1);
+      assert.equal(order.length, 4);
+      assert.equal(await store.exclusively('contract-other', async () => 'value'), 'value');
+    });
+
     it('leaves the spool untouched when the digester throws', async () => {
       await store.appendToSpool([{ projectId: project.id, kind: 'event', eventId: 'x'.repeat(32), receivedAt: Date.now(), payload: Buffer.from('{}') }]);
       const backlog = await store.spoolBacklog();

@@ -122,6 +122,27 @@ export class PostgresDatabase {
     }
   }
 
+  /**
+   * Runs `fn` holding the session advisory lock (space, hashtext(name)), on a connection outside
+   * the pool (a pool of one could not lend it and still run `fn`). Ending the session releases
+   * the lock, also when this process dies.
+   */
+  async withSessionLock<T>(space: number, name: string, fn: () => Promise<T>): Promise<T> {
+    const lock = new pg.Client({ connectionString: this.url.reveal(), connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'botpulse-lock' });
+    try {
+      await lock.connect();
+      await lock.query('SELECT pg_advisory_lock($1::int, hashtext($2))', [space, name]);
+    } catch (err) {
+      await lock.end().catch(() => {});
+      throw this.explain(`taking the lock "${name}" failed`, err);
+    }
+    try {
+      return await fn();
+    } finally {
+      await lock.end().catch(() => {});
+    }
+  }
+
   private async check(): Promise<void> {
     try {
       await this.pool.query('SELECT 1');

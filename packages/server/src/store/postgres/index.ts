@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested, MAX_BATCH_BYTES } from '../digest-rows.js';
 import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
 import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
@@ -22,7 +23,7 @@ import type {
 } from '../store.js';
 import { PostgresDatabase, type PostgresOptions } from './database.js';
 import { applyDigest, upsertItemCounts } from './digest-writer.js';
-import { all, changes, one, withArgs, type Db } from './query.js';
+import { all, changes, LOCKS, one, withArgs, type Db } from './query.js';
 import { issueSearchSql, SEARCH_SORT } from './search.js';
 
 const DEFAULT_PAGE = 50;
@@ -38,6 +39,7 @@ export class PostgresStore implements Store {
   readonly db: Db;
   /** The same connection, typed by the schema, for the builder-written queries. */
   private readonly kysely: Kysely<Database>;
+  private readonly locks = new NamedQueue();
 
   private constructor(readonly database: PostgresDatabase) {
     this.db = database.db;
@@ -55,6 +57,11 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     await this.database.close();
+  }
+
+  async exclusively<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    // In-process first, so one process holds one session lock at a time per name.
+    return this.locks.run(name, () => this.database.withSessionLock(LOCKS.exclusive, name, fn));
   }
 
   // ── projects ──────────────────────────────────────────────────────────────

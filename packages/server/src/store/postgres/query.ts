@@ -29,6 +29,8 @@ export const LOCKS = {
   monitorEnvironments: 0x6270_0003,
   /** Reading, creating and rewriting one issue (project, grouping version, fingerprint) in a digest batch. */
   issueKey: 0x6270_0004,
+  /** Store.exclusively (session locks, held on a connection of their own). */
+  exclusive: 0x6270_0005,
 } as const;
 
 /**

@@ -5,6 +5,7 @@ import { privateDirectory, privateFile, type Tightened } from '../../lib/private
 import { migrations } from '../migrations/index.js';
 import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
 import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
+import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested } from '../digest-rows.js';
 import { parseShortId, toIssue, toProject, toSpoolRow, toStoredEvent, type IssueRow, type SpoolDbRow } from '../rows.js';
 import type { Database } from '../schema.js';
@@ -27,6 +28,7 @@ export class SqliteStore implements Store {
   /** The spool lives in its own file (see SpoolFile); the `spool` table of the schema is unused here. */
   private readonly spool: SpoolFile;
   private writer: SqliteDigestWriter | null = null;
+  private readonly locks = new NamedQueue();
   private readonly appendRaw;
   private readonly countItem;
   private readonly addDiscard;
@@ -83,6 +85,11 @@ export class SqliteStore implements Store {
     const { error, results } = await migrator.migrateToLatest();
     if (error) throw error;
     return results?.filter((r) => r.status === 'Success').length ?? 0;
+  }
+
+  /** One process owns a SQLite file: a queue per name in this process is enough. */
+  async exclusively<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(name, fn);
   }
 
   async close(): Promise<void> {
