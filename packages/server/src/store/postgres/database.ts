@@ -58,6 +58,11 @@ export function createPostgresPool(opts: PostgresOptions): pg.Pool {
     types,
   });
   pool.on('error', (err) => opts.onIdleError?.(scrubbed(err, opts.url)));
+  // pg-pool listens for errors of idle connections only. A connection that breaks while checked
+  // out between two queries (inside a transaction) emits 'error' with no listener, which would
+  // crash the process. Its next query fails instead ("not queryable"), the pool drops it on
+  // release, and an idle one is still reported through the pool's 'error' above.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
