@@ -17,7 +17,7 @@ import { RetentionJob } from './retention.js';
 import type { IssueChange, Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
-import { alertStoreFor, isSharedStore, monitorStoreFor, openStore } from './stores.js';
+import { alertStoreFor, databasePoolOf, isSharedStore, monitorStoreFor, openStore } from './stores.js';
 import { dashboard } from './web/plugin.js';
 
 /** A running Botpulse: every part wired together. The only place that picks concrete parts. */
@@ -105,7 +105,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
   monitoring.register(app, projects);
-  metricsRoute(app, createMetrics({ config, alerting, stats, digest, spool, monitoring, store }), config);
+  metricsRoute(app, createMetrics({ config, alerting, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store) }), config);
   const retention = new RetentionJob(store, config, logger, monitoring.store);
   digest.kick(); // a backlog left by a crash is digested at once
   // On a shared database another process may die with rows it answered 200 still in the spool:

@@ -4,6 +4,7 @@ import { DatabaseUrl } from './lib/database-url.js';
 import type { AlertStore } from './store/alerts.js';
 import type { MonitorStore } from './store/monitors.js';
 import { PostgresAlertStore } from './store/postgres/alerts.js';
+import type { DatabasePoolFigures } from './store/postgres/database.js';
 import { PostgresStore } from './store/postgres/index.js';
 import { PostgresMonitorStore } from './store/postgres/monitors.js';
 import { SqliteAlertStore } from './store/sqlite/alerts.js';
@@ -57,6 +58,11 @@ export function monitorStoreFor(store: Store): MonitorStore {
  */
 export function isSharedStore(store: Store): boolean {
   return store instanceof PostgresStore;
+}
+
+/** The figures of the main thread's connection pool, for /metrics (none on SQLite). */
+export function databasePoolOf(store: Store): (() => DatabasePoolFigures) | undefined {
+  return store instanceof PostgresStore ? () => store.database.poolFigures() : undefined;
 }
 
 /**

@@ -61,4 +61,13 @@ describe('two Botpulse servers on one PostgreSQL database', { skip }, () => {
     await dead.close();
     await eventually('the left-behind event digested', async () => (await issueCounts()).get('Left behind') === 1);
   });
+
+  it('show their connection pool in /metrics', async () => {
+    const text = await (await fetch(`${a.url}/metrics`)).text();
+    const value = (line: RegExp) => Number(line.exec(text)?.[1] ?? NaN);
+    assert.equal(value(/^botpulse_database_pool_max_connections (\d+)$/m), a.botpulse.config.database.kind === 'postgres' ? a.botpulse.config.database.poolMax : -1);
+    const open = value(/^botpulse_database_pool_connections\{state="idle"\} (\d+)$/m) + value(/^botpulse_database_pool_connections\{state="busy"\} (\d+)$/m);
+    assert.ok(open >= 1, `open connections: ${open}`);
+    assert.ok(value(/^botpulse_database_pool_waiting_queries (\d+)$/m) >= 0, 'queries waiting (the scrape\'s own queries may wait)');
+  });
 });

@@ -160,9 +160,24 @@ export class PostgresDatabase {
     return new Error(`${what}: ${scrubbed(err, this.url).message}`);
   }
 
+  /** This process's pool now (for /metrics). */
+  poolFigures(): DatabasePoolFigures {
+    return { max: this.opts.poolMax, total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
   async close(): Promise<void> {
     await this.db.destroy(); // ends the pool
   }
+}
+
+export interface DatabasePoolFigures {
+  /** BOTPULSE_DATABASE_POOL_MAX. */
+  max: number;
+  /** Connections open (busy and idle). */
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
 }
 
 /**
