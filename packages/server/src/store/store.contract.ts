@@ -5,8 +5,8 @@ import { encodePayload } from './payload.js';
 import type { DigestedRow, IssueLifecycle, SpoolRow, Store } from './store.js';
 
 /**
- * The behaviour every Store implementation must have. SQLite runs it now; PostgreSQL will run the
- * very same suite. Each test works in a fresh project so tests don't see each other's issues.
+ * The behaviour every Store implementation must have: SQLite and PostgreSQL run the very same
+ * suite. Each test works in a fresh project so tests don't see each other's issues.
  * `lifecycle` is the digest's (digest/lifecycle.ts), passed in because the store sits below the digest.
  */
 export function storeContract(

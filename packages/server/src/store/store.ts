@@ -94,8 +94,8 @@ export interface NewProject {
 }
 
 /**
- * Everything Botpulse keeps. SQLite implements it now; PostgreSQL will implement the same
- * interface and run the same contract suite (`store.contract.ts`).
+ * Everything Botpulse keeps. SQLite (store/sqlite/) and PostgreSQL (store/postgres/) implement
+ * it, and both run the same contract suite (`store.contract.ts`).
  */
 export interface Store {
   migrate(): Promise<number>;
