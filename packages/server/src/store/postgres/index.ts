@@ -124,17 +124,25 @@ export class PostgresStore implements Store {
 
   // ── spool and digest ──────────────────────────────────────────────────────
 
-  /** One multi-row INSERT per table; committed (durable) when it resolves. */
+  /**
+   * One multi-row INSERT per table; committed (durable) when it resolves. Parked raw items are read
+   * by a cursor on their id (monitors/consumer.ts). Ids come from a sequence when a row is
+   * inserted, not when it commits: with two processes appending, id 8 could commit after a reader
+   * has moved its cursor past 9, and be skipped forever. So appends to raw_items take a
+   * transaction advisory lock first: they commit one after the other, in id order.
+   */
   async appendToSpool(items: SpoolItemInput[]): Promise<void> {
     const spooled = items.filter((item) => isDigested(item.kind));
     const parked = items.filter((item) => !isDigested(item.kind));
-    if (spooled.length && parked.length) {
-      await this.db.transaction().execute(async (trx) => {
-        await insertItems(trx, 'spool', spooled);
-        await insertItems(trx, 'raw_items', parked);
-      });
-    } else if (spooled.length) await insertItems(this.db, 'spool', spooled);
-    else if (parked.length) await insertItems(this.db, 'raw_items', parked);
+    if (parked.length === 0) {
+      if (spooled.length) await insertItems(this.db, 'spool', spooled);
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      if (spooled.length) await insertItems(trx, 'spool', spooled);
+      await sql`SELECT pg_advisory_xact_lock(${LOCKS.rawItemsAppend}::int, 0)`.execute(trx);
+      await insertItems(trx, 'raw_items', parked);
+    });
   }
 
   async spoolBacklog(): Promise<number> {

@@ -31,6 +31,8 @@ export const LOCKS = {
   issueKey: 0x6270_0004,
   /** Store.exclusively (session locks, held on a connection of their own). */
   exclusive: 0x6270_0005,
+  /** Appends to raw_items, one transaction at a time, so their ids commit in order (see PostgresStore.appendToSpool). */
+  rawItemsAppend: 0x6270_0006,
 } as const;
 
 /**
