@@ -3,7 +3,7 @@ import { countTags, eventParams, issueParams, type EventWrite } from '../digest-
 import type { Issue, IssueChange } from '../model.js';
 import { toIssue, type IssueRow } from '../rows.js';
 import type { BatchEvent, DigestedRow, IssueLifecycle, ReleaseFirstSeen, ReleaseRef } from '../store.js';
-import { all, LOCKS, type Db } from './query.js';
+import { all, byteaList, LOCKS, type Db } from './query.js';
 
 type AttachmentWrite = Extract<DigestedRow, { kind: 'attachment' }>;
 
@@ -190,11 +190,16 @@ async function insertEvents(trx: Db, events: ReturnType<typeof eventParams>[]): 
   const col = <K extends keyof ReturnType<typeof eventParams>>(k: K) => events.map((e) => e[k]);
   await sql`INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, environment, release,
               origin, title, message, user_key, tg_chat_id, tg_user_id, tg_update_id, http_status, url_pattern, tags, payload)
-            SELECT * FROM unnest(${col('project_id')}::int[], ${col('issue_id')}::int[], ${col('event_id')}::text[], ${col('timestamp')}::bigint[],
+            SELECT u.project_id, u.issue_id, u.event_id, u.timestamp, u.received_at, u.level, u.environment, u.release, u.origin,
+              u.title, u.message, u.user_key, u.tg_chat_id, u.tg_user_id, u.tg_update_id, u.http_status, u.url_pattern, u.tags, b.payloads[u.n]
+            FROM unnest(${col('project_id')}::int[], ${col('issue_id')}::int[], ${col('event_id')}::text[], ${col('timestamp')}::bigint[],
               ${col('received_at')}::bigint[], ${col('level')}::text[], ${col('environment')}::text[], ${col('release')}::text[],
               ${col('origin')}::text[], ${col('title')}::text[], ${col('message')}::text[], ${col('user_key')}::text[], ${col('tg_chat_id')}::text[],
               ${col('tg_user_id')}::text[], ${col('tg_update_id')}::bigint[], ${col('http_status')}::int[], ${col('url_pattern')}::text[],
-              ${col('tags')}::text[], ${col('payload')}::bytea[])
+              ${col('tags')}::text[]) WITH ORDINALITY
+              AS u(project_id, issue_id, event_id, timestamp, received_at, level, environment, release, origin, title, message, user_key,
+                tg_chat_id, tg_user_id, tg_update_id, http_status, url_pattern, tags, n),
+              ${byteaList(col('payload'), 'payloads')} AS b
             ON CONFLICT (project_id, event_id) DO NOTHING`.execute(trx);
 }
 

@@ -23,7 +23,7 @@ import type {
 } from '../store.js';
 import { PostgresDatabase, type PostgresOptions } from './database.js';
 import { applyDigest, upsertItemCounts } from './digest-writer.js';
-import { all, changes, LOCKS, one, withArgs, type Db } from './query.js';
+import { all, byteaList, changes, LOCKS, one, withArgs, type Db } from './query.js';
 import { issueSearchSql, SEARCH_SORT } from './search.js';
 
 const DEFAULT_PAGE = 50;
@@ -461,12 +461,16 @@ export class PostgresStore implements Store {
   }
 }
 
-/** One multi-row INSERT of spool or raw items (`unnest` of one array per column). */
+/** One multi-row INSERT of spool or raw items (`unnest` of one array per column, payloads as parameters), ids in item order. */
 async function insertItems(db: Db, table: 'spool' | 'raw_items', items: SpoolItemInput[]): Promise<void> {
   const col = <T>(f: (i: SpoolItemInput) => T) => items.map(f);
   await sql`INSERT INTO ${sql.table(table)} (project_id, kind, event_id, received_at, payload, meta)
-            SELECT * FROM unnest(${col((i) => i.projectId)}::int[], ${col((i) => i.kind)}::text[], ${col((i) => i.eventId)}::text[],
-              ${col((i) => i.receivedAt)}::bigint[], ${col((i) => i.payload)}::bytea[], ${col((i) => (i.meta ? JSON.stringify(i.meta) : null))}::text[])`.execute(db);
+            SELECT u.project_id, u.kind, u.event_id, u.received_at, b.payloads[u.n], u.meta
+            FROM unnest(${col((i) => i.projectId)}::int[], ${col((i) => i.kind)}::text[], ${col((i) => i.eventId)}::text[],
+              ${col((i) => i.receivedAt)}::bigint[], ${col((i) => (i.meta ? JSON.stringify(i.meta) : null))}::text[]) WITH ORDINALITY
+              AS u(project_id, kind, event_id, received_at, meta, n),
+              ${byteaList(col((i) => i.payload), 'payloads')} AS b
+            ORDER BY u.n`.execute(db);
 }
 
 /**

@@ -61,3 +61,15 @@ export function withArgs(text: string, args: readonly unknown[]): RawBuilder<unk
 export function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === '23505';
 }
+
+/**
+ * Binary values (bytea) for a multi-row insert, one parameter each, as a one-row FROM item
+ * `(SELECT ARRAY[…] AS <name>)` whose elements the rows pick by their ordinality. node-postgres
+ * sends a `bytea[]` parameter as one hex text literal that PostgreSQL parses about 3 times slower
+ * (measured: 10,000 rows of 2 KB in 20 statements, 810 ms as one array, 258 ms as parameters).
+ * One parameter per row: keep batches under PostgreSQL's 65,535 parameters per statement.
+ */
+export function byteaList(values: Buffer[], name: string): RawBuilder<unknown> {
+  if (values.length > 60_000) throw new RangeError(`${values.length} binary values in one statement: split the batch`);
+  return sql`(SELECT ARRAY[${sql.join(values.map((v) => sql`${v}::bytea`))}]::bytea[] AS ${sql.ref(name)})`;
+}
