@@ -95,7 +95,8 @@ async function storedEventIds(trx: Db, rows: EventWrite[]): Promise<Set<string>>
  * The batch's existing issues, row-locked: the dashboard's status changes (one UPDATE each) wait
  * until this batch has written its counts, instead of being overwritten by them.
  */
-async function findIssues(trx: Db, rows: EventWrite[]) {
+async function findIssues(trx: Db, events: EventWrite[]) {
+  const rows = [...new Map(events.map((r) => [`${r.projectId}:${r.groupingVersion}:${r.fingerprint}`, r])).values()]; // one per issue key
   const found = await all<IssueRow>(
     trx,
     sql`SELECT i.*, p.short_id_prefix FROM issues i JOIN projects p ON p.id = i.project_id
