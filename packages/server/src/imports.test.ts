@@ -17,7 +17,7 @@ import ts from 'typescript';
  */
 const LAYERS: string[][] = [
   ['lib'], //                         helpers that import nothing from the app
-  ['store'], //                       interfaces, model, migrations, the SQLite implementation
+  ['store'], //                       interfaces, model, migrations, the SQLite and PostgreSQL implementations
   ['grouping', 'ingest'], //          fingerprints; body reading, intake, the spool
   ['digest'], //                      normalise, scrub, the issue lifecycle, the digest loop and thread
   ['http'], //                        Fastify app: ingestion and the /api/v1 JSON API

@@ -18,7 +18,7 @@ import { RetentionJob } from './retention.js';
 import type { Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
-import { alertStoreFor, monitorStoreFor, openStore } from './stores.js';
+import { alertStoreFor, databasePoolOf, isSharedStore, monitorStoreFor, openStore } from './stores.js';
 import { dashboard } from './web/plugin.js';
 
 /** A running Botpulse: every part wired together. The only place that picks concrete parts. */
@@ -39,6 +39,9 @@ export interface Botpulse {
   close(): Promise<void>;
 }
 
+/** How often a process sharing its database looks for spool rows other processes left. */
+const SHARED_SPOOL_SWEEP_MS = 2000;
+
 export interface CreateOptions {
   logger?: Logger;
   alerting?: AlertingOptions;
@@ -52,7 +55,10 @@ export { alertStoreFor, monitorStoreFor, openStore } from './stores.js';
 export async function createBotpulse(config: Readonly<Config>, options: CreateOptions = {}): Promise<Botpulse> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'botpulse' } });
   // WAL checkpoints run on the digest thread's connection, not on the thread answering HTTP.
-  const store = await openStore(config, { checkpoints: false });
+  const store = await openStore(config, {
+    checkpoints: false,
+    onIdleError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed; the pool opens a new one on the next query'),
+  });
   if (store instanceof SqliteStore && store.tightened.length > 0) {
     logger.warn({ tightened: store.tightened }, 'data files were readable by other users; made them private (directory 0700, files 0600)');
   }
@@ -101,10 +107,14 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
   monitoring.register(app, projects);
-  const metrics = createMetrics({ config, alerting, stats, digest, spool, monitoring, store });
+  const metrics = createMetrics({ config, alerting, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store) });
   metricsRoute(app, metrics, config);
   const retention = new RetentionJob(store, config, logger, monitoring.store);
   digest.kick(); // a backlog left by a crash is digested at once
+  // On a shared database another process may die with rows it answered 200 still in the spool:
+  // look every few seconds, not only when this process spools something.
+  const sweep = isSharedStore(store) ? setInterval(() => digest.kick(), SHARED_SPOOL_SWEEP_MS) : null;
+  sweep?.unref();
 
   return {
     config,
@@ -124,6 +134,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       return address;
     },
     async close() {
+      if (sweep) clearInterval(sweep);
       retention.stop();
       metrics.close();
       await app.close();

@@ -1,6 +1,12 @@
 import type { Config } from './config/load.js';
+import type { DigestThreadData } from './digest/thread-messages.js';
+import { DatabaseUrl } from './lib/database-url.js';
 import type { AlertStore } from './store/alerts.js';
 import type { MonitorStore } from './store/monitors.js';
+import { PostgresAlertStore } from './store/postgres/alerts.js';
+import type { DatabasePoolFigures } from './store/postgres/database.js';
+import { PostgresStore } from './store/postgres/index.js';
+import { PostgresMonitorStore } from './store/postgres/monitors.js';
 import { SqliteAlertStore } from './store/sqlite/alerts.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import { SqliteMonitorStore } from './store/sqlite/monitors.js';
@@ -9,32 +15,70 @@ import type { Store } from './store/store.js';
 /**
  * The one place that names concrete stores. main.ts (the composition root) and the digest thread's
  * entry (digest-thread.ts: a worker thread cannot be handed objects, so it opens its own) pick them
- * here; every domain receives the interfaces. A second database (PostgreSQL, issue 12) is chosen here.
+ * here; every domain receives the interfaces. `BOTPULSE_DATABASE_URL=postgres://…` picks
+ * PostgreSQL for all of them; unset, the embedded SQLite file.
  */
 
-export async function openStore(config: Pick<Config, 'databaseFile'>, opts: { checkpoints?: boolean } = {}): Promise<Store> {
-  return SqliteStore.open(config.databaseFile, opts);
+/** Connections of the digest thread's own pool: it runs one batch (one transaction) at a time. */
+const DIGEST_THREAD_POOL = 2;
+
+export interface OpenStoreOptions {
+  /** SQLite: leave WAL checkpoints to the other connections (see SqliteStore.open). */
+  checkpoints?: boolean;
+  /** PostgreSQL: an idle pooled connection failed (restart, network); the pool reconnects by itself. */
+  onIdleError?: (err: Error) => void;
 }
 
-/** The AlertStore on the Store's database, sharing its connection (one SQLite writer per process). */
+export async function openStore(config: Pick<Config, 'databaseFile' | 'database'>, opts: OpenStoreOptions = {}): Promise<Store> {
+  const { database } = config;
+  if (database.kind === 'postgres') {
+    return PostgresStore.open({ url: database.url, poolMax: database.poolMax, statementTimeoutMs: database.statementTimeoutMs, ...(opts.onIdleError ? { onIdleError: opts.onIdleError } : {}) });
+  }
+  return SqliteStore.open(config.databaseFile, opts.checkpoints === undefined ? {} : { checkpoints: opts.checkpoints });
+}
+
+/** The AlertStore on the Store's database, sharing its connection (pool). */
 export function alertStoreFor(store: Store): AlertStore {
   if (store instanceof SqliteStore) return new SqliteAlertStore(store.db);
-  throw new Error('alerting needs the SQLite store (the PostgreSQL AlertStore is not written yet)');
+  if (store instanceof PostgresStore) return new PostgresAlertStore(store.db);
+  throw new Error('no AlertStore for this kind of Store');
 }
 
-/** The MonitorStore on the Store's database, sharing its connection. */
+/** The MonitorStore on the Store's database, sharing its connection (pool). */
 export function monitorStoreFor(store: Store): MonitorStore {
   if (store instanceof SqliteStore) return new SqliteMonitorStore(store.db);
-  throw new Error('monitors need the SQLite store (the PostgreSQL MonitorStore is not written yet)');
+  if (store instanceof PostgresStore) return new PostgresMonitorStore(store.db);
+  throw new Error('no MonitorStore for this kind of Store');
+}
+
+/**
+ * Several processes share a PostgreSQL database: rows another process answered 200 and could not
+ * digest (it died) are only found by looking. SQLite has one process, whose digest is kicked by
+ * its own appends.
+ */
+export function isSharedStore(store: Store): boolean {
+  return store instanceof PostgresStore;
+}
+
+/** The figures of the main thread's connection pool, for /metrics (none on SQLite). */
+export function databasePoolOf(store: Store): (() => DatabasePoolFigures) | undefined {
+  return store instanceof PostgresStore ? () => store.database.poolFigures() : undefined;
 }
 
 /**
  * The digest thread's own connection. The main thread migrated the schema before starting the
- * thread. The main thread's connection leaves WAL checkpoints to this one (see SqliteStore.open):
- * its commits trigger them under load, and the timer keeps the WAL short when no events arrive.
+ * thread. SQLite: the main thread's connection leaves WAL checkpoints to this one (see
+ * SqliteStore.open): its commits trigger them under load, and the timer keeps the WAL short when
+ * no events arrive. PostgreSQL: a small pool of its own.
  */
-export async function openDigestStore(databaseFile: string): Promise<Store> {
-  const store = await SqliteStore.open(databaseFile, { migrate: false });
+export async function openDigestStore(data: Pick<DigestThreadData, 'databaseFile' | 'postgres'>): Promise<Store> {
+  if (data.postgres) {
+    return PostgresStore.open(
+      { url: new DatabaseUrl(data.postgres.url), poolMax: DIGEST_THREAD_POOL, statementTimeoutMs: data.postgres.statementTimeoutMs, applicationName: 'botpulse-digest' },
+      { migrate: false },
+    );
+  }
+  const store = await SqliteStore.open(data.databaseFile, { migrate: false });
   setInterval(() => {
     if (store.db.open) store.db.pragma('wal_checkpoint(PASSIVE)');
   }, 60_000).unref();

@@ -1,13 +1,10 @@
 import { loadConfig, type Config } from '../config/load.js';
 import { openStore } from '../main.js';
 import type { Store } from '../store/store.js';
-import { requireWholeStore } from './database.js';
 
 /** Opens the configured store for one CLI command and always closes it. */
 export async function withStore<T>(fn: (store: Store, config: Readonly<Config>) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  // The subcommand's name only: later arguments may be secrets (`send --dsn`).
-  requireWholeStore(config, process.argv[2] ?? 'this command');
   const store = await openStore(config);
   try {
     return await fn(store, config);

@@ -10,7 +10,7 @@ export async function migrate(): Promise<void> {
   const { database } = loadConfig();
   const report = (applied: number) => void process.stdout.write(applied ? `applied ${applied} migration(s)\n` : 'database is up to date\n');
   if (database.kind === 'postgres') {
-    // The schema is complete on PostgreSQL already, though the server does not run there yet.
+    // Opened without migrating, so the count printed is what this command applied.
     const postgres = await PostgresDatabase.open(database, { migrate: false });
     try {
       return report(await postgres.migrate());

@@ -38,17 +38,37 @@ describe('`botpulse migrate` on PostgreSQL', { skip: (!built && 'run `npm run bu
   });
 });
 
-describe('a postgres:// BOTPULSE_DATABASE_URL before the whole store runs on PostgreSQL', { skip: !built && 'run `npm run build` first (npm test does)' }, () => {
+describe('the CLI on PostgreSQL', { skip: (!built && 'run `npm run build` first (npm test does)') || noPostgres }, () => {
+  it('creates and lists projects and tokens in the database, and never creates a SQLite file', async () => {
+    const schema = await createTestSchema('cli_store');
+    const dataDir = mkdtempSync(join(tmpdir(), 'botpulse-pg-cli-'));
+    try {
+      const env = { BOTPULSE_DATA_DIR: dataDir, BOTPULSE_LOG_LEVEL: 'silent', BOTPULSE_DATABASE_URL: schema.url.reveal() };
+      const created = await botpulse(['project', 'create', 'Shop Bot'], env);
+      assert.equal(created.code, 0, created.stderr);
+      const listed = await botpulse(['project', 'list', '--json'], env);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.deepEqual((JSON.parse(listed.stdout) as { slug: string }[]).map((p) => p.slug), ['shop-bot']);
+      const token = await botpulse(['token', 'create'], env);
+      assert.equal(token.code, 0, token.stderr);
+      assert.match(token.stdout, /^bp_/);
+      assert.deepEqual(readdirSync(dataDir), [], 'no SQLite file was created');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+      await schema.drop();
+    }
+  });
+});
+
+describe('a postgres:// BOTPULSE_DATABASE_URL that cannot be reached', { skip: !built && 'run `npm run build` first (npm test does)' }, () => {
   for (const args of [['serve'], ['project', 'list']]) {
-    it(`\`botpulse ${args.join(' ')}\` stops at start, says what is not on PostgreSQL yet, and never falls back to SQLite`, async () => {
+    it(`\`botpulse ${args.join(' ')}\` stops at start naming the server without its password, and never falls back to SQLite`, async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'botpulse-pg-refusal-'));
       try {
-        // Port 1: nothing listens there, so nothing could be written even if the guard were gone.
+        // Port 1: nothing listens there.
         const run = await botpulse(args, { BOTPULSE_DATA_DIR: dataDir, BOTPULSE_PORT: '0', BOTPULSE_LOG_LEVEL: 'silent', BOTPULSE_DATABASE_URL: `postgres://bot:${SECRET}@127.0.0.1:1/botpulse` });
         assert.equal(run.code, 1, run.stdout + run.stderr);
-        assert.match(run.stderr, new RegExp(`\`botpulse ${args[0]}\` cannot run on PostgreSQL yet \\(BOTPULSE_DATABASE_URL=postgres://bot:\\*\\*\\*@127\\.0\\.0\\.1:1/botpulse\\)`));
-        assert.match(run.stderr, /Not yet on PostgreSQL: events and issues \(the digest\), the ingest spool, projects and their DSN keys/);
-        assert.match(run.stderr, /unset BOTPULSE_DATABASE_URL to run on SQLite/);
+        assert.match(run.stderr, /cannot use PostgreSQL at postgres:\/\/bot:\*\*\*@127\.0\.0\.1:1\/botpulse/);
         assert.ok(!(run.stdout + run.stderr).includes(SECRET), 'the password is never printed');
         assert.deepEqual(readdirSync(dataDir), [], 'no SQLite file was created');
       } finally {

@@ -6,7 +6,6 @@ import { presentProject } from '../http/present.js';
 import { hashPassword } from '../lib/password.js';
 import { privateFile } from '../lib/private-files.js';
 import { createBotpulse } from '../main.js';
-import { requireWholeStore } from './database.js';
 import type { Store } from '../store/store.js';
 
 const INITIAL_TOKEN_FILE = 'initial-api-token';
@@ -16,13 +15,15 @@ const INITIAL_PASSWORD_FILE = 'initial-admin-password';
 /** `botpulse serve`: runs the server until SIGINT/SIGTERM, then shuts down without losing events. */
 export async function serve(): Promise<void> {
   const config = loadConfig();
-  requireWholeStore(config, 'serve');
   const botpulse = await createBotpulse(config);
   // Written 0600 (below); a copy loosened by hand or restored from a backup is tightened again.
   const tightened = [INITIAL_TOKEN_FILE, INITIAL_PASSWORD_FILE].flatMap((name) => privateFile(join(config.dataDir, name)));
   if (tightened.length > 0) botpulse.logger.warn({ tightened }, 'credential files were readable by other users; made them 0600');
-  const firstStart = await bootstrap(botpulse.store, config.dataDir);
-  const adminCreated = await bootstrapAdmin(botpulse.store, config.dataDir);
+  // Several processes may start together on one empty PostgreSQL database: one bootstraps.
+  const { firstStart, adminCreated } = await botpulse.store.exclusively('first-start', async () => ({
+    firstStart: await bootstrap(botpulse.store, config.dataDir),
+    adminCreated: await bootstrapAdmin(botpulse.store, config.dataDir),
+  }));
   // Registered before anything is printed: whoever reads the banner may signal at once.
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -45,7 +46,7 @@ export async function serve(): Promise<void> {
   const projects = await botpulse.store.listProjects();
   const lines = [
     '',
-    `Botpulse is running at ${config.publicUrl}  (data: ${config.databaseFile})`,
+    `Botpulse is running at ${config.publicUrl}  (data: ${config.database.kind === 'postgres' ? config.database.url.redacted : config.databaseFile})`,
     ...projects.map((p) => `  project "${p.slug}"  DSN: ${presentProject(p, config.publicUrl).dsn}`),
     '',
     'Point a Sentry SDK (or @botpulse/sdk) at a DSN above, e.g. SENTRY_DSN=<dsn> node bot.js',

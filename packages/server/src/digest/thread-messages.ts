@@ -4,6 +4,11 @@ import type { QuarantinedRow } from '../store/store.js';
 /** What the main thread gives the digest thread at start. */
 export interface DigestThreadData {
   databaseFile: string;
+  /**
+   * PostgreSQL, when the data lives there: the URL in clear (thread data stays in this process,
+   * and a DatabaseUrl object cannot cross to a thread), to be wrapped again on the other side.
+   */
+  postgres?: { url: string; statementTimeoutMs: number };
   batchSize: number;
   logLevel: Level | 'silent';
 }

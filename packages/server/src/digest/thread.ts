@@ -11,14 +11,14 @@ import { DigestLoop, type BacklogCounter } from './loop.js';
 import { createRowDigester } from './process.js';
 import type { FromDigestThread, ToDigestThread, DigestThreadData } from './thread-messages.js';
 
-export async function runDigestThread(openStore: (databaseFile: string) => Promise<Store>): Promise<void> {
+export async function runDigestThread(openStore: (data: DigestThreadData) => Promise<Store>): Promise<void> {
   const data = workerData as DigestThreadData;
   const port = parentPort!;
   const post = (message: FromDigestThread) => port.postMessage(message);
   const logger = pino({ level: data.logLevel, base: { service: 'botpulse', thread: 'digest' } });
 
   // The main thread migrated the schema before starting this thread.
-  const store = await openStore(data.databaseFile);
+  const store = await openStore(data);
 
   /** The main thread's backlog figure, brought by each kick, minus what this thread took since. */
   const backlog: BacklogCounter & { backlog: number } = {

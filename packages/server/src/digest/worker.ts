@@ -4,11 +4,13 @@ import type { Logger } from 'pino';
 import type { Spool } from '../ingest/spool.js';
 import { failures, reportFailure } from '../lib/failures.js';
 import type { QuarantinedRow } from '../store/store.js';
+import type { DatabaseConfig } from '../lib/database-url.js';
 import type { DigestThreadData, FromDigestThread, ToDigestThread } from './thread-messages.js';
 
 /** The settings the digest reads (a slice of config/load.ts Config). */
 export interface DigestSettings {
   readonly databaseFile: string;
+  readonly database: DatabaseConfig;
   /** Spool rows per transaction (BOTPULSE_DIGEST_BATCH). */
   readonly digestBatch: number;
   readonly logLevel: DigestThreadData['logLevel'];
@@ -130,6 +132,9 @@ export class DigestWorker {
   private async spawn(): Promise<void> {
     const data: DigestThreadData = {
       databaseFile: this.config.databaseFile,
+      ...(this.config.database.kind === 'postgres'
+        ? { postgres: { url: this.config.database.url.reveal(), statementTimeoutMs: this.config.database.statementTimeoutMs } }
+        : {}),
       batchSize: this.config.digestBatch,
       logLevel: this.config.logLevel,
     };

@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Spool } from '../ingest/spool.js';
-import { ClientError } from '../lib/errors.js';
+import { ClientError, databaseUnavailable, isDatabaseUnavailable } from '../lib/errors.js';
 import type { Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { apiRoutes, type ApiDeps } from './api-routes.js';
@@ -38,6 +38,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setErrorHandler((err: FastifyError | ClientError, req, reply) => {
     if (err instanceof ClientError) {
       return reply.code(err.status).headers(err.headers).send({ error: err.message });
+    }
+    if (isDatabaseUnavailable(err)) {
+      req.log.warn({ url: req.routeOptions.url, error: err.message }, 'the database is unreachable; answered 503');
+      const unavailable = databaseUnavailable();
+      return reply.code(unavailable.status).headers(unavailable.headers).send({ error: unavailable.message });
     }
     const status = (err as FastifyError).statusCode;
     if (status && status >= 400 && status < 500) {

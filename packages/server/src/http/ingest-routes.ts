@@ -3,7 +3,7 @@ import { EnvelopeParseError, parseDsn, parseEnvelope, parseSentryAuthHeader } fr
 import { readBody, type BodyLimits } from '../ingest/body.js';
 import { intakeEnvelope, intakeStoreBody, type Intake, type IntakeOptions } from '../ingest/intake.js';
 import type { Spool } from '../ingest/spool.js';
-import { ClientError } from '../lib/errors.js';
+import { ClientError, databaseUnavailable, isDatabaseUnavailable } from '../lib/errors.js';
 import type { Project } from '../store/model.js';
 import { setIngestCors } from './cors.js';
 import type { IngestStats } from './stats.js';
@@ -78,7 +78,9 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       const answer: Record<string, unknown> = intake.eventId ? { id: intake.eventId } : {};
       if (screened?.warnings.length) answer['warnings'] = screened.warnings;
       return reply.code(200).send(answer);
-    } catch (err) {
+    } catch (caught) {
+      // Nothing was answered 200: the SDK keeps the event and retries after Retry-After.
+      const err = isDatabaseUnavailable(caught) ? databaseUnavailable() : caught;
       if (err instanceof ClientError) deps.stats.rejected(err.status);
       throw err;
     } finally {

@@ -11,6 +11,7 @@ import { ClientError } from '../lib/errors.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { SIGNAL_NAMES, type SignalName } from '../store/monitors.js';
 import type { Monitoring } from '../monitors/monitoring.js';
+import type { DatabasePoolFigures } from '../store/postgres/database.js';
 import type { Store } from '../store/store.js';
 import { failurePathMetrics } from './failure-paths.js';
 import { MonitorSeries } from './monitor-series.js';
@@ -24,6 +25,8 @@ export interface MetricsDeps {
   monitoring: Monitoring;
   /** For what the bots' client reports say they dropped. */
   store?: Store;
+  /** The PostgreSQL pool of the main thread (absent on SQLite). */
+  databasePool?: (() => DatabasePoolFigures) | undefined;
 }
 
 /** What `/metrics` answers: prom-client's Registry, then the per-monitor families (written in pages). */
@@ -142,6 +145,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   new Gauge({ name: 'botpulse_spool_backlog', help: 'Items accepted but not digested yet.', registers: [register], collect() {
     this.set(deps.spool.backlog);
   } });
+  if (deps.databasePool) registerPoolGauges(register, deps.databasePool);
   new Gauge({ name: 'botpulse_store_size_bytes', help: 'Size of the SQLite database file and its WAL.', registers: [register], collect() {
     this.set(fileSize(deps.config.databaseFile) + fileSize(`${deps.config.databaseFile}-wal`));
   } });
@@ -422,4 +426,19 @@ function botSignalMetrics(register: Registry, monitoring: Monitoring, slugOf: (p
       this.inc(monitoring.service.stats.signalPartsIgnored);
     },
   });
+}
+
+/** The main thread's PostgreSQL pool (the digest thread holds a small pool of its own besides). */
+function registerPoolGauges(register: Registry, figures: () => DatabasePoolFigures): void {
+  new Gauge({ name: 'botpulse_database_pool_max_connections', help: 'Connections the main thread\'s PostgreSQL pool may open (BOTPULSE_DATABASE_POOL_MAX).', registers: [register], collect() {
+    this.set(figures().max);
+  } });
+  new Gauge({ name: 'botpulse_database_pool_connections', help: 'Open connections of the main thread\'s PostgreSQL pool, by state (busy: lent to a query or transaction).', labelNames: ['state'], registers: [register], collect() {
+    const f = figures();
+    this.set({ state: 'idle' }, f.idle);
+    this.set({ state: 'busy' }, f.total - f.idle);
+  } });
+  new Gauge({ name: 'botpulse_database_pool_waiting_queries', help: 'Queries waiting for a free connection of the main thread\'s PostgreSQL pool.', registers: [register], collect() {
+    this.set(figures().waiting);
+  } });
 }

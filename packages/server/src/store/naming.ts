@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /** Names derived for new projects. */
 
@@ -21,4 +21,13 @@ export function shortIdPrefixFor(name: string): string {
 
 export function newPublicKey(): string {
   return randomBytes(16).toString('hex');
+}
+
+/** A new API token; only its hash (`hashToken`) is stored. */
+export function newApiToken(): string {
+  return `bp_${randomBytes(24).toString('base64url')}`;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
 }

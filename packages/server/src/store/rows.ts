@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Issue, IssueStatus, Level, Project, StoredEvent } from './model.js';
+import type { SpoolRow } from './store.js';
 import { decodePayload } from './payload.js';
 import type { Database } from './schema.js';
 
@@ -80,5 +81,20 @@ export function toStoredEvent(
     tags: JSON.parse(row.tags),
     payload: decodePayload(row.payload),
     attachments,
+  };
+}
+
+/** A spool or raw_items row as the drivers return it (both tables have these columns). */
+export type SpoolDbRow = Selectable<Database['raw_items']>;
+
+export function toSpoolRow(r: SpoolDbRow): SpoolRow {
+  return {
+    id: Number(r.id),
+    projectId: Number(r.project_id),
+    kind: r.kind,
+    eventId: r.event_id,
+    receivedAt: Number(r.received_at),
+    payload: r.payload,
+    ...(r.meta ? { meta: JSON.parse(r.meta) as Record<string, unknown> } : {}),
   };
 }

@@ -5,18 +5,28 @@ import { encodePayload } from './payload.js';
 import type { DigestedRow, IssueLifecycle, SpoolRow, Store } from './store.js';
 
 /**
- * The behaviour every Store implementation must have. SQLite runs it now; PostgreSQL will run the
- * very same suite. Each test works in a fresh project so tests don't see each other's issues.
+ * The behaviour every Store implementation must have: SQLite and PostgreSQL run the very same
+ * suite. Each test works in a fresh project so tests don't see each other's issues.
  * `lifecycle` is the digest's (digest/lifecycle.ts), passed in because the store sits below the digest.
  */
-export function storeContract(name: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>, lifecycle: IssueLifecycle): void {
+export function storeContract(
+  name: string,
+  open: () => Promise<{ store: Store; cleanup: () => Promise<void>; second?: Store }>,
+  lifecycle: IssueLifecycle,
+): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
+    /**
+     * A second instance on the same database, as a second Botpulse process would open it, for a
+     * store that several processes share (PostgreSQL). SQLite has no second: one process, and in
+     * it one digest thread, owns the file.
+     */
+    let second: Store | undefined;
     let cleanup: () => Promise<void>;
     let project: Project;
     let seq = 0;
 
-    before(async () => ({ store, cleanup } = await open()));
+    before(async () => ({ store, cleanup, second } = await open()));
     after(async () => cleanup());
     beforeEach(async () => {
       project = await store.createProject({ name: `Contract ${++seq}`, shortIdPrefix: 'B' });
@@ -111,6 +121,66 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       const [issue] = (await store.listIssues({ projectId: project.id })).issues;
       assert.equal(issue!.eventCount, 1);
       assert.equal((await store.listEvents(issue!.id)).length, 1);
+    });
+
+    it('digests one spool from two instances (two processes) at once: every item handed out once, every event stored and counted once', async (t) => {
+      if (!second) return t.skip('one process owns this store (no second instance)');
+      const fingerprints = Array.from({ length: 10 }, (_, n) => `shared-${n}`);
+      const items = Array.from({ length: 200 }, (_, n) => ({ fingerprint: fingerprints[n % 10]!, event: event({ userKey: `u${n % 7}` }) }));
+      const byId = new Map(items.map((i) => [i.event.eventId, i]));
+      // Every 10th event is sent twice (an SDK retry), and the two copies may land in two processes' batches.
+      const retried = items.filter((_, n) => n % 10 === 3);
+      await store.appendToSpool([...items, ...retried].map((i) => ({ projectId: project.id, kind: 'event', eventId: i.event.eventId, receivedAt: Date.now(), payload: Buffer.from('{}') })));
+      const handed = new Map<number, number>();
+      const digester = (rows: SpoolRow[]): DigestedRow[] =>
+        rows.map((row) => {
+          handed.set(row.id, (handed.get(row.id) ?? 0) + 1);
+          const item = byId.get(row.eventId!);
+          if (!item) return { kind: 'rejected', spoolId: row.id, projectId: row.projectId, reason: 'test-foreign-row' };
+          return { kind: 'event', spoolId: row.id, projectId: row.projectId, receivedAt: row.receivedAt, event: item.event, fingerprint: item.fingerprint, groupingVersion: 1, compressedPayload: encodePayload(item.event.payload) };
+        });
+      let newEvents = 0;
+      const drain = async (instance: Store) => {
+        for (;;) {
+          const result = await instance.digestBatch(7, digester, lifecycle);
+          if (result.rows === 0) return;
+          newEvents += result.changes.reduce((sum, c) => sum + c.newEvents, 0);
+        }
+      };
+      await Promise.all([drain(store), drain(second), drain(store), drain(second)]);
+      assert.equal(await store.spoolBacklog(), 0);
+      assert.equal(handed.size, 220);
+      assert.deepEqual([...handed.values()].filter((n) => n !== 1), [], 'no spool row was handed to two digests');
+      assert.equal(newEvents, 200, 'each retried event counted once');
+      assert.equal((await store.itemCounts(project.id))['duplicate_event'], 20);
+      const { issues } = await store.listIssues({ projectId: project.id, limit: 100 });
+      assert.deepEqual(issues.map((i) => i.shortId).sort(), fingerprints.map((_, n) => `B-${String(n + 1).padStart(3, '0')}`), 'ten issues, short ids without gaps');
+      assert.deepEqual(issues.map((i) => i.eventCount), issues.map(() => 20));
+      assert.deepEqual(issues.map((i) => i.userCount), issues.map(() => 7), 'each issue saw users u0..u6');
+      for (const issue of issues) assert.equal((await store.listEvents(issue.id, { limit: 500 })).length, 20);
+    });
+
+    it('runs one holder of a name at a time, across instances too', async () => {
+      const instances = [store, second ?? store, store, second ?? store];
+      let inside = 0;
+      let most = 0;
+      const order: number[] = [];
+      await Promise.all(
+        instances.map((instance, n) =>
+          instance.exclusively(`contract-${project.id}`, async () => {
+            inside += 1;
+            most = Math.max(most, inside);
+            // Hand the turn to the others: a second holder would enter now if the lock let it.
+            for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+            await instance.listProjects();
+            order.push(n);
+            inside -= 1;
+          }),
+        ),
+      );
+      assert.equal(most, 1);
+      assert.equal(order.length, 4);
+      assert.equal(await store.exclusively('contract-other', async () => 'value'), 'value');
     });
 
     it('leaves the spool untouched when the digester throws', async () => {

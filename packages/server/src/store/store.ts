@@ -111,12 +111,18 @@ export interface NewProject {
 }
 
 /**
- * Everything Botpulse keeps. SQLite implements it now; PostgreSQL will implement the same
- * interface and run the same contract suite (`store.contract.ts`).
+ * Everything Botpulse keeps. SQLite (store/sqlite/) and PostgreSQL (store/postgres/) implement
+ * it, and both run the same contract suite (`store.contract.ts`).
  */
 export interface Store {
   migrate(): Promise<number>;
   close(): Promise<void>;
+  /**
+   * Runs `fn` while no other holder of the same name runs, in this process or in any other sharing
+   * the database (e.g. the first start's bootstrap: one default project, one initial admin, when
+   * several processes start together on an empty database).
+   */
+  exclusively<T>(name: string, fn: () => Promise<T>): Promise<T>;
 
   createProject(input: NewProject): Promise<Project>;
   listProjects(): Promise<Project[]>;

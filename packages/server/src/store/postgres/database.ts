@@ -58,6 +58,11 @@ export function createPostgresPool(opts: PostgresOptions): pg.Pool {
     types,
   });
   pool.on('error', (err) => opts.onIdleError?.(scrubbed(err, opts.url)));
+  // pg-pool listens for errors of idle connections only. A connection that breaks while checked
+  // out between two queries (inside a transaction) emits 'error' with no listener, which would
+  // crash the process. Its next query fails instead ("not queryable"), the pool drops it on
+  // release, and an idle one is still reported through the pool's 'error' above.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
@@ -122,6 +127,27 @@ export class PostgresDatabase {
     }
   }
 
+  /**
+   * Runs `fn` holding the session advisory lock (space, hashtext(name)), on a connection outside
+   * the pool (a pool of one could not lend it and still run `fn`). Ending the session releases
+   * the lock, also when this process dies.
+   */
+  async withSessionLock<T>(space: number, name: string, fn: () => Promise<T>): Promise<T> {
+    const lock = new pg.Client({ connectionString: this.url.reveal(), connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'botpulse-lock' });
+    try {
+      await lock.connect();
+      await lock.query('SELECT pg_advisory_lock($1::int, hashtext($2))', [space, name]);
+    } catch (err) {
+      await lock.end().catch(() => {});
+      throw this.explain(`taking the lock "${name}" failed`, err);
+    }
+    try {
+      return await fn();
+    } finally {
+      await lock.end().catch(() => {});
+    }
+  }
+
   private async check(): Promise<void> {
     try {
       await this.pool.query('SELECT 1');
@@ -134,9 +160,24 @@ export class PostgresDatabase {
     return new Error(`${what}: ${scrubbed(err, this.url).message}`);
   }
 
+  /** This process's pool now (for /metrics). */
+  poolFigures(): DatabasePoolFigures {
+    return { max: this.opts.poolMax, total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
   async close(): Promise<void> {
     await this.db.destroy(); // ends the pool
   }
+}
+
+export interface DatabasePoolFigures {
+  /** BOTPULSE_DATABASE_POOL_MAX. */
+  max: number;
+  /** Connections open (busy and idle). */
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
 }
 
 /**

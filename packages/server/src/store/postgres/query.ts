@@ -27,6 +27,12 @@ export const LOCKS = {
   monitorProject: 0x6270_0002,
   /** Finding, adopting or creating a monitor's state in an environment, as one step. */
   monitorEnvironments: 0x6270_0003,
+  /** Reading, creating and rewriting one issue (project, grouping version, fingerprint) in a digest batch. */
+  issueKey: 0x6270_0004,
+  /** Store.exclusively (session locks, held on a connection of their own). */
+  exclusive: 0x6270_0005,
+  /** Appends to raw_items, one transaction at a time, so their ids commit in order (see PostgresStore.appendToSpool). */
+  rawItemsAppend: 0x6270_0006,
 } as const;
 
 /**
@@ -54,4 +60,16 @@ export function withArgs(text: string, args: readonly unknown[]): RawBuilder<unk
 /** PostgreSQL's unique_violation: another process inserted the same key first. */
 export function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === '23505';
+}
+
+/**
+ * Binary values (bytea) for a multi-row insert, one parameter each, as a one-row FROM item
+ * `(SELECT ARRAY[…] AS <name>)` whose elements the rows pick by their ordinality. node-postgres
+ * sends a `bytea[]` parameter as one hex text literal that PostgreSQL parses about 3 times slower
+ * (measured: 10,000 rows of 2 KB in 20 statements, 810 ms as one array, 258 ms as parameters).
+ * One parameter per row: keep batches under PostgreSQL's 65,535 parameters per statement.
+ */
+export function byteaList(values: Buffer[], name: string): RawBuilder<unknown> {
+  if (values.length > 60_000) throw new RangeError(`${values.length} binary values in one statement: split the batch`);
+  return sql`(SELECT ARRAY[${sql.join(values.map((v) => sql`${v}::bytea`))}]::bytea[] AS ${sql.ref(name)})`;
 }

@@ -1,13 +1,10 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Issue, IssueChange, NormalizedEvent } from '../model.js';
+import { countTags, eventParams, issueParams, type EventWrite } from '../digest-rows.js';
+import type { IssueChange } from '../model.js';
 import { toIssue, type IssueRow } from '../rows.js';
 import type { BatchEvent, DigestedRow, IssueLifecycle, ReleaseFirstSeen, ReleaseRef } from '../store.js';
 
 type Db = BetterSqlite3.Database;
-type EventWrite = Extract<DigestedRow, { kind: 'event' }>;
-
-/** Tags worth indexing per issue; more than this per event are kept in the event only. */
-const MAX_INDEXED_TAGS = 24;
 
 /**
  * Applies one digest batch on SQLite. SQLite has a single writer: the whole batch is one short
@@ -173,74 +170,7 @@ export class SqliteDigestWriter {
 
   /** Tags are counted in memory and upserted once per (issue, key, value) per batch. */
   private countTags(events: { batch: BatchEvent }[]): void {
-    const counts = new Map<string, { issueId: number; key: string; value: string; count: number; lastSeen: number }>();
-    for (const { batch: { into, event } } of events) {
-      for (const [key, value] of indexedTags(event)) {
-        const id = `${into.issue.id}\u0000${key}\u0000${value}`;
-        const entry = counts.get(id);
-        if (entry) {
-          entry.count += 1;
-          entry.lastSeen = Math.max(entry.lastSeen, event.timestamp);
-        } else counts.set(id, { issueId: into.issue.id, key, value, count: 1, lastSeen: event.timestamp });
-      }
-    }
-    for (const t of counts.values()) this.stmt.upsertTag.run(t.issueId, t.key, t.value, t.count, t.lastSeen);
+    const tags = countTags(events.map(({ batch }) => ({ issueId: batch.into.issue.id, event: batch.event })));
+    for (const t of tags) this.stmt.upsertTag.run(t.issueId, t.key, t.value, t.count, t.lastSeen);
   }
-}
-
-function issueParams(issue: Issue) {
-  return {
-    id: issue.id,
-    title: issue.title,
-    culprit: issue.culprit,
-    level: issue.level,
-    status: issue.status,
-    origin: issue.origin,
-    last_seen: issue.lastSeen,
-    event_count: issue.eventCount,
-    user_count: issue.userCount,
-    last_release: issue.lastRelease,
-    resolved_at: issue.resolvedAt,
-    regressed: issue.regressed ? 1 : 0,
-    ignore_until: issue.ignoreUntil,
-    ignore_until_count: issue.ignoreUntilCount,
-    http_status: issue.httpStatus,
-  };
-}
-
-/** Tags indexed for `tag:value` search, plus environment and release as pseudo-tags. */
-function indexedTags(event: NormalizedEvent): [string, string][] {
-  const tags: [string, string][] = [];
-  if (event.environment) tags.push(['environment', event.environment]);
-  if (event.release) tags.push(['release', event.release]);
-  for (const [k, v] of Object.entries(event.tags)) {
-    if (tags.length >= MAX_INDEXED_TAGS) break;
-    if (k !== 'environment' && k !== 'release') tags.push([k, v]);
-  }
-  return tags;
-}
-
-function eventParams(row: EventWrite, issueId: number) {
-  const e = row.event;
-  return {
-    project_id: row.projectId,
-    issue_id: issueId,
-    event_id: e.eventId,
-    timestamp: e.timestamp,
-    received_at: row.receivedAt,
-    level: e.level,
-    environment: e.environment,
-    release: e.release,
-    origin: e.origin,
-    title: e.title,
-    message: e.message,
-    user_key: e.userKey,
-    tg_chat_id: e.telegram?.chat_id === undefined ? null : String(e.telegram.chat_id),
-    tg_user_id: e.telegram?.user_id === undefined ? null : String(e.telegram.user_id),
-    tg_update_id: e.telegram?.update_id ?? null,
-    http_status: e.request?.statusCode ?? null,
-    url_pattern: e.request?.urlPattern ?? null,
-    tags: JSON.stringify(e.tags),
-    payload: row.compressedPayload,
-  };
 }

@@ -1,19 +1,20 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
 import { privateDirectory, privateFile, type Tightened } from '../../lib/private-files.js';
 import { migrations } from '../migrations/index.js';
-import { ISSUE_STATUSES, type Issue, type IssueStatus, type Project, type StoredEvent } from '../model.js';
-import { newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
-import { parseShortId, toIssue, toProject, toStoredEvent, type IssueRow } from '../rows.js';
+import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
+import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
+import { NamedQueue } from '../../lib/named-queue.js';
+import { isDigested } from '../digest-rows.js';
+import { parseShortId, toIssue, toProject, toSpoolRow, toStoredEvent, type IssueRow, type SpoolDbRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { ClientDiscard, ClientDiscardTotal, DigestBatchResult, DigestedRow, HourlyCount, IssueFilter, IssueLifecycle, IssueSearch, IssueTagSummary, NewProject, QuarantinedRow, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
 import { DigestBatches } from './digest-batch.js';
 import { deleteInChunks } from './chunked.js';
 import { SqliteDigestWriter } from './digest-writer.js';
 import { withStatementCache } from './statement-cache.js';
-import { SpoolFile, spoolFileFor, toSpoolRow, type SpoolDbRow } from './spool-file.js';
+import { SpoolFile, spoolFileFor } from './spool-file.js';
 
 const DEFAULT_PAGE = 50;
 
@@ -30,6 +31,7 @@ export class SqliteStore implements Store {
   private readonly spool: SpoolFile;
   private writer: SqliteDigestWriter | null = null;
   private readonly batches: DigestBatches;
+  private readonly locks = new NamedQueue();
   private readonly appendRaw;
   private readonly countItem;
   private readonly addDiscard;
@@ -87,6 +89,11 @@ export class SqliteStore implements Store {
     const { error, results } = await migrator.migrateToLatest();
     if (error) throw error;
     return results?.filter((r) => r.status === 'Success').length ?? 0;
+  }
+
+  /** One process owns a SQLite file: a queue per name in this process is enough. */
+  async exclusively<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(name, fn);
   }
 
   async close(): Promise<void> {
@@ -370,7 +377,7 @@ export class SqliteStore implements Store {
   // ── access ────────────────────────────────────────────────────────────────
 
   async createApiToken(label: string): Promise<{ token: string; id: number }> {
-    const token = `bp_${randomBytes(24).toString('base64url')}`;
+    const token = newApiToken();
     const row = await this.kysely
       .insertInto('api_tokens')
       .values({ label, token_hash: hashToken(token), created_at: Date.now() })
@@ -572,15 +579,6 @@ function makeDataPrivate(file: string): Tightened[] {
     for (const suffix of ['-wal', '-shm', '-journal']) tightened.push(...privateFile(database + suffix));
   }
   return tightened;
-}
-
-/** Kinds the digest consumes now; the others wait raw in `raw_items` for the monitors/logs work. */
-function isDigested(kind: string): boolean {
-  return kind === 'event' || kind === 'attachment';
-}
-
-function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
 }
 
 function lazy<T>(make: () => T): () => T {

@@ -1,6 +1,6 @@
 import Sqlite from 'better-sqlite3';
-import type { Selectable } from 'kysely';
-import type { Database } from '../schema.js';
+import { MAX_BATCH_BYTES } from '../digest-rows.js';
+import { toSpoolRow, type SpoolDbRow } from '../rows.js';
 import type { SpoolItemInput, SpoolRow } from '../store.js';
 import { withStatementCache } from './statement-cache.js';
 
@@ -14,14 +14,6 @@ import { withStatementCache } from './statement-cache.js';
  * and then deletes its spool rows (this file); a crash in between leaves rows that are digested
  * again, and the `(project, event_id)` check in the digest drops them as duplicates.
  */
-/**
- * Payload bytes per digest batch: about 400 events of 5 KB, 40 of 50 KB. A parsed event takes
- * several times its JSON size, so this bounds the digest thread's memory. Measured at 50 KB and 64
- * requests in flight: peak RSS 376 MB with no byte bound, 304 MB at 4 MiB, 243 MB at 2 MiB, and
- * throughput rose with each step (smaller batches stay in the CPU caches and the young heap).
- */
-const MAX_BATCH_BYTES = 2 * 1024 * 1024;
-
 export class SpoolFile {
   private readonly db: Sqlite.Database;
 
@@ -84,24 +76,6 @@ export class SpoolFile {
   close(): void {
     this.db.close();
   }
-}
-
-/**
- * A spool row as better-sqlite3 returns it: the spool file's table has the columns of the
- * schema's `spool`/`raw_items` tables, so the schema's type describes it.
- */
-export type SpoolDbRow = Selectable<Database['raw_items']>;
-
-export function toSpoolRow(r: SpoolDbRow): SpoolRow {
-  return {
-    id: Number(r.id),
-    projectId: Number(r.project_id),
-    kind: r.kind,
-    eventId: r.event_id,
-    receivedAt: Number(r.received_at),
-    payload: r.payload,
-    ...(r.meta ? { meta: JSON.parse(r.meta) as Record<string, unknown> } : {}),
-  };
 }
 
 /** `…/botpulse.db` → `…/botpulse-spool.db`; an in-memory store gets an in-memory spool. */

@@ -1,0 +1,514 @@
+import { sql, type Kysely } from 'kysely';
+import { NamedQueue } from '../../lib/named-queue.js';
+import { isDigested, MAX_BATCH_BYTES } from '../digest-rows.js';
+import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
+import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
+import { toIssue, toProject, toSpoolRow, toStoredEvent, type IssueRow, type SpoolDbRow } from '../rows.js';
+import type { Database } from '../schema.js';
+import type {
+  ClientDiscard,
+  ClientDiscardTotal,
+  DigestBatchResult,
+  DigestedRow,
+  HourlyCount,
+  IssueFilter,
+  IssueLifecycle,
+  IssueSearch,
+  IssueTagSummary,
+  NewProject,
+  QuarantinedRow,
+  SpoolItemInput,
+  SpoolRow,
+  StatusChange,
+  Store,
+  WebSession,
+} from '../store.js';
+import { PostgresDatabase, type PostgresOptions } from './database.js';
+import { digestOneByOne, isDatabaseFault } from './digest-batch.js';
+import { applyDigest, upsertItemCounts } from './digest-writer.js';
+import { all, byteaList, changes, LOCKS, one, withArgs, type Db } from './query.js';
+import { issueSearchSql, SEARCH_SORT } from './search.js';
+
+const DEFAULT_PAGE = 50;
+
+/**
+ * The Store on PostgreSQL, for several Botpulse processes on one database (issue 12). The ingest
+ * spool is a table: any process appends, and every process's digest takes the oldest rows no
+ * other transaction holds (`FOR UPDATE SKIP LOCKED`), and deletes them in the transaction that
+ * writes their events, so each answered item is digested exactly once whatever process dies when.
+ * How concurrent batches share issues: store/postgres/digest-writer.ts.
+ */
+export class PostgresStore implements Store {
+  readonly db: Db;
+  /** The same connection, typed by the schema, for the builder-written queries. */
+  private readonly kysely: Kysely<Database>;
+  private readonly locks = new NamedQueue();
+
+  private constructor(readonly database: PostgresDatabase) {
+    this.db = database.db;
+    this.kysely = database.db as Kysely<Database>;
+  }
+
+  /** Connects and, unless `migrate: false`, applies pending migrations. */
+  static async open(opts: PostgresOptions, { migrate = true }: { migrate?: boolean } = {}): Promise<PostgresStore> {
+    return new PostgresStore(await PostgresDatabase.open(opts, { migrate }));
+  }
+
+  async migrate(): Promise<number> {
+    return this.database.migrate();
+  }
+
+  async close(): Promise<void> {
+    await this.database.close();
+  }
+
+  async exclusively<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    // In-process first, so one process holds one session lock at a time per name.
+    return this.locks.run(name, () => this.database.withSessionLock(LOCKS.exclusive, name, fn));
+  }
+
+  // ── projects ──────────────────────────────────────────────────────────────
+
+  async createProject(input: NewProject): Promise<Project> {
+    const name = input.name.trim();
+    if (!name) throw new Error('project name must not be empty');
+    const base = input.slug ? slugify(input.slug) : slugify(name);
+    // Two processes may pick the same free slug: the unique index refuses the second, which retries.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const row = await this.kysely
+          .insertInto('projects')
+          .values({
+            slug: await this.freeSlug(base),
+            name,
+            public_key: newPublicKey(),
+            short_id_prefix: (input.shortIdPrefix ?? shortIdPrefixFor(name)).toUpperCase(),
+            link_templates: JSON.stringify(input.linkTemplates ?? []),
+            created_at: Date.now(),
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toProject(row);
+      } catch (err) {
+        if (attempt >= 5 || (err as { code?: string }).code !== '23505') throw err;
+      }
+    }
+  }
+
+  private async freeSlug(base: string): Promise<string> {
+    const like = `${base.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const taken = new Set((await all<{ slug: string }>(this.db, sql`SELECT slug FROM projects WHERE slug LIKE ${like}`)).map((r) => r.slug));
+    if (!taken.has(base)) return base;
+    for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
+  }
+
+  async listProjects(): Promise<Project[]> {
+    return (await this.kysely.selectFrom('projects').selectAll().orderBy('id').execute()).map(toProject);
+  }
+
+  async getProject(idOrSlug: number | string): Promise<Project | null> {
+    const query = this.kysely.selectFrom('projects').selectAll();
+    const asNumber = typeof idOrSlug === 'number' ? idOrSlug : /^\d+$/.test(idOrSlug) ? Number(idOrSlug) : null;
+    if (asNumber !== null && !Number.isSafeInteger(asNumber)) return null;
+    const row = await (asNumber !== null ? query.where('id', '=', asNumber) : query.where('slug', '=', String(idOrSlug))).executeTakeFirst();
+    return row ? toProject(row) : null;
+  }
+
+  async updateProject(id: number, patch: Partial<Pick<Project, 'name' | 'shortIdPrefix' | 'linkTemplates'>>): Promise<Project> {
+    const values: Record<string, string> = {};
+    if (patch.name !== undefined) values.name = patch.name;
+    if (patch.shortIdPrefix !== undefined) values.short_id_prefix = patch.shortIdPrefix.toUpperCase();
+    if (patch.linkTemplates !== undefined) values.link_templates = JSON.stringify(patch.linkTemplates);
+    if (Object.keys(values).length) await this.kysely.updateTable('projects').set(values).where('id', '=', id).execute();
+    const project = await this.getProject(id);
+    if (!project) throw new Error(`no project with id ${id}`);
+    return project;
+  }
+
+  // ── spool and digest ──────────────────────────────────────────────────────
+
+  /**
+   * One multi-row INSERT per table; committed (durable) when it resolves. Parked raw items are read
+   * by a cursor on their id (monitors/consumer.ts). Ids come from a sequence when a row is
+   * inserted, not when it commits: with two processes appending, id 8 could commit after a reader
+   * has moved its cursor past 9, and be skipped forever. So appends to raw_items take a
+   * transaction advisory lock first: they commit one after the other, in id order.
+   */
+  async appendToSpool(items: SpoolItemInput[]): Promise<void> {
+    const spooled = items.filter((item) => isDigested(item.kind));
+    const parked = items.filter((item) => !isDigested(item.kind));
+    if (parked.length === 0) {
+      if (spooled.length) await insertItems(this.db, 'spool', spooled);
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      if (spooled.length) await insertItems(trx, 'spool', spooled);
+      await sql`SELECT pg_advisory_xact_lock(${LOCKS.rawItemsAppend}::int, 0)`.execute(trx);
+      await insertItems(trx, 'raw_items', parked);
+    });
+  }
+
+  async spoolBacklog(): Promise<number> {
+    return Number((await one<{ n: number }>(this.db, sql`SELECT COUNT(*) AS n FROM spool`))!.n);
+  }
+
+  async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle): Promise<DigestBatchResult> {
+    // Tests run from source without type checks: fail before any row is taken.
+    if (typeof lifecycle?.digestIssues !== 'function') throw new TypeError('digestBatch needs the issue lifecycle (digest/lifecycle.ts issueLifecycle)');
+    let taken: SpoolRow[] = [];
+    let writes: DigestedRow[] | null = null;
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const rows = await takeSpoolRows(trx, limit);
+        if (rows.length === 0) return { rows: 0, changes: [], quarantined: [] };
+        taken = rows;
+        writes = digest(rows);
+        const changes = await applyDigest(trx, writes, Date.now(), lifecycle);
+        await sql`DELETE FROM spool WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`.execute(trx);
+        return { rows: rows.length, changes, quarantined: [] };
+      });
+    } catch (err) {
+      // The batch rolled back: its rows are in the spool again. A row's fault (not the database's)
+      // is found by applying them one by one; the row that fails alone goes to the quarantine.
+      if (writes === null || isDatabaseFault(err)) throw err;
+      return digestOneByOne(this.db, taken, writes, lifecycle);
+    }
+  }
+
+  async quarantineSummary(): Promise<{ rows: number; latest: QuarantinedRow | null }> {
+    const rows = Number((await one<{ n: number }>(this.db, sql`SELECT COUNT(*) AS n FROM digest_quarantine`))!.n);
+    const r = await one<{ spool_id: number; project_id: number; kind: string; event_id: string | null; error: string; quarantined_at: number }>(
+      this.db,
+      sql`SELECT spool_id, project_id, kind, event_id, error, quarantined_at FROM digest_quarantine ORDER BY id DESC LIMIT 1`,
+    );
+    const latest = r ? { spoolId: Number(r.spool_id), projectId: Number(r.project_id), kind: r.kind, eventId: r.event_id, error: r.error, quarantinedAt: Number(r.quarantined_at) } : null;
+    return { rows, latest };
+  }
+
+  async countItems(projectId: number, counts: Record<string, number>): Promise<void> {
+    await upsertItemCounts(this.db, Object.entries(counts).map(([kind, n]) => ({ projectId, kind, n })));
+  }
+
+  async itemCounts(projectId?: number): Promise<Record<string, number>> {
+    const where = projectId === undefined ? sql`` : sql`WHERE project_id = ${projectId}`;
+    const rows = await all<{ kind: string; n: number }>(this.db, sql`SELECT kind, SUM(count) AS n FROM item_counts ${where} GROUP BY kind`);
+    return Object.fromEntries(rows.map((r) => [r.kind, Number(r.n)]));
+  }
+
+  async recordClientDiscards(projectId: number, discards: ClientDiscard[], at: number): Promise<void> {
+    // Summed per key first: one statement may not update a row twice.
+    const sums = new Map<string, ClientDiscard>();
+    for (const d of discards) {
+      if (!(d.quantity > 0)) continue;
+      const id = `${d.reason}\u0000${d.category}`;
+      const entry = sums.get(id);
+      if (entry) entry.quantity += d.quantity;
+      else sums.set(id, { ...d });
+    }
+    const rows = [...sums.values()].sort((a, b) => (a.reason + '\u0000' + a.category < b.reason + '\u0000' + b.category ? -1 : 1));
+    if (rows.length === 0) return;
+    await sql`INSERT INTO client_discards (project_id, reason, category, quantity, first_at, last_at)
+              SELECT ${projectId}::int, reason, category, quantity, ${at}::bigint, ${at}::bigint
+              FROM unnest(${rows.map((r) => r.reason)}::text[], ${rows.map((r) => r.category)}::text[], ${rows.map((r) => r.quantity)}::bigint[]) AS d(reason, category, quantity)
+              ON CONFLICT (project_id, reason, category) DO UPDATE SET quantity = client_discards.quantity + excluded.quantity,
+                first_at = LEAST(client_discards.first_at, excluded.first_at), last_at = GREATEST(client_discards.last_at, excluded.last_at)`.execute(this.db);
+  }
+
+  async clientDiscards(projectId?: number): Promise<ClientDiscardTotal[]> {
+    let query = this.kysely.selectFrom('client_discards').selectAll();
+    if (projectId !== undefined) query = query.where('project_id', '=', projectId);
+    const rows = await query.orderBy('quantity', 'desc').orderBy('reason').orderBy('category').execute();
+    return rows.map((r) => ({ projectId: Number(r.project_id), reason: r.reason, category: r.category, quantity: Number(r.quantity), firstAt: Number(r.first_at), lastAt: Number(r.last_at) }));
+  }
+
+  async listRawItems(kind: string, opts: { projectId?: number; after?: number; limit?: number } = {}): Promise<SpoolRow[]> {
+    let query = this.kysely.selectFrom('raw_items').selectAll().where('kind', '=', kind).where('id', '>', opts.after ?? 0);
+    if (opts.projectId !== undefined) query = query.where('project_id', '=', opts.projectId);
+    const rows = await query.orderBy('id').limit(opts.limit ?? 100).execute();
+    return rows.map((r) => toSpoolRow(r as SpoolDbRow));
+  }
+
+  // ── issues and events ─────────────────────────────────────────────────────
+
+  async listIssues(filter: IssueFilter): Promise<{ issues: Issue[]; total: number }> {
+    const { issues, total } = await this.searchIssues(filter);
+    return { issues, total };
+  }
+
+  private async issueWhere(where: string, args: unknown[]): Promise<Issue | null> {
+    const row = await one<IssueRow>(this.db, withArgs(`SELECT i.*, p.short_id_prefix FROM issues i JOIN projects p ON p.id = i.project_id WHERE ${where}`, args));
+    return row ? toIssue(row) : null;
+  }
+
+  async getIssue(id: number): Promise<Issue | null> {
+    return Number.isSafeInteger(id) ? this.issueWhere('i.id = ?', [id]) : null;
+  }
+
+  async getIssueByShortId(projectId: number, shortId: string): Promise<Issue | null> {
+    const match = /^([A-Za-z][A-Za-z0-9]*)-(\d{1,9})$/.exec(shortId.trim());
+    if (!match) return null;
+    return this.issueWhere('i.project_id = ? AND p.short_id_prefix = ? AND i.short_number = ?', [projectId, match[1]!.toUpperCase(), Number(match[2])]);
+  }
+
+  async setIssueStatus(id: number, change: StatusChange): Promise<Issue> {
+    const now = Date.now();
+    const cleared = { resolved_at: null, resolved_in_release: null, ignore_until: null, ignore_until_count: null };
+    let update = this.kysely.updateTable('issues').where('id', '=', id);
+    if (change.status === 'resolved') {
+      update = update.set({ ...cleared, status: 'resolved', resolved_at: now, resolved_in_release: change.inRelease ?? null, regressed: 0 });
+    } else if (change.status === 'ignored') {
+      update = update.set((eb) => ({
+        ...cleared,
+        status: 'ignored',
+        ignore_until: change.ignoreUntil ?? null,
+        ignore_until_count: change.ignoreForEvents ? eb('event_count', '+', change.ignoreForEvents) : null,
+      }));
+    } else {
+      update = update.set({ ...cleared, status: change.status });
+    }
+    const result = await update.executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) throw new Error(`no issue with id ${id}`);
+    return (await this.getIssue(id))!;
+  }
+
+  async latestEvent(issueId: number): Promise<StoredEvent | null> {
+    const [event] = await this.listEvents(issueId, { limit: 1 });
+    return event ?? null;
+  }
+
+  async listEvents(issueId: number, opts: { limit?: number; before?: number } = {}): Promise<StoredEvent[]> {
+    let query = this.kysely.selectFrom('events').selectAll().where('issue_id', '=', issueId);
+    if (opts.before !== undefined) query = query.where('id', '<', opts.before);
+    const rows = await query.orderBy('id', 'desc').limit(Math.min(opts.limit ?? DEFAULT_PAGE, 500)).execute();
+    return Promise.all(rows.map(async (r) => toStoredEvent(r, await this.attachmentsOf(r.project_id, r.event_id))));
+  }
+
+  async getEvent(projectId: number, eventId: string): Promise<StoredEvent | null> {
+    const row = await this.kysely
+      .selectFrom('events')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('event_id', '=', eventId.replace(/-/g, '').toLowerCase())
+      .executeTakeFirst();
+    return row ? toStoredEvent(row, await this.attachmentsOf(projectId, row.event_id)) : null;
+  }
+
+  private async attachmentsOf(projectId: number, eventId: string): Promise<StoredEvent['attachments']> {
+    const rows = await all<{ filename: string; content_type: string | null; size: number }>(
+      this.db,
+      sql`SELECT filename, content_type, size FROM attachments WHERE project_id = ${projectId} AND event_id = ${eventId} ORDER BY id`,
+    );
+    return rows.map((r) => ({ filename: r.filename, contentType: r.content_type, size: Number(r.size) }));
+  }
+
+  // ── retention ─────────────────────────────────────────────────────────────
+
+  async pruneEvents(before: number): Promise<number> {
+    const removed = await changes(this.db, sql`DELETE FROM events WHERE received_at < ${before}`);
+    await sql`DELETE FROM attachments WHERE created_at < ${before}`.execute(this.db);
+    // Hourly counts are derived from events: the hours wholly before the cutoff go with them.
+    await sql`DELETE FROM issue_hourly WHERE hour < ${Math.floor(before / 3_600_000)}`.execute(this.db);
+    return removed;
+  }
+
+  async pruneRawItems(before: number): Promise<number> {
+    return changes(this.db, sql`DELETE FROM raw_items WHERE received_at < ${before}`);
+  }
+
+  // ── access ────────────────────────────────────────────────────────────────
+
+  async createApiToken(label: string): Promise<{ token: string; id: number }> {
+    const token = newApiToken();
+    const row = await one<{ id: number }>(this.db, sql`INSERT INTO api_tokens (label, token_hash, created_at) VALUES (${label}, ${hashToken(token)}, ${Date.now()}) RETURNING id`);
+    return { token, id: Number(row!.id) };
+  }
+
+  async verifyApiToken(token: string): Promise<boolean> {
+    return Boolean(await one(this.db, sql`SELECT 1 AS ok FROM api_tokens WHERE token_hash = ${hashToken(token)}`));
+  }
+
+  async addUser(login: string, passwordHash: string): Promise<void> {
+    await sql`INSERT INTO users (login, password_hash, created_at) VALUES (${login}, ${passwordHash}, ${Date.now()})
+              ON CONFLICT (login) DO UPDATE SET password_hash = excluded.password_hash`.execute(this.db);
+  }
+
+  async getUser(login: string): Promise<{ login: string; passwordHash: string } | null> {
+    const row = await one<{ login: string; password_hash: string }>(this.db, sql`SELECT login, password_hash FROM users WHERE login = ${login}`);
+    return row ? { login: row.login, passwordHash: row.password_hash } : null;
+  }
+
+  // ── dashboard (web) ───────────────────────────────────────────────────────
+
+  async createSession(s: WebSession): Promise<void> {
+    await sql`INSERT INTO web_sessions (id_hash, login, csrf_token, created_at, expires_at)
+              VALUES (${s.idHash}, ${s.login}, ${s.csrfToken}, ${s.createdAt}, ${s.expiresAt})`.execute(this.db);
+  }
+
+  async getSession(idHash: string): Promise<WebSession | null> {
+    const row = await one<{ id_hash: string; login: string; csrf_token: string; created_at: number; expires_at: number }>(
+      this.db,
+      sql`SELECT * FROM web_sessions WHERE id_hash = ${idHash}`,
+    );
+    if (!row) return null;
+    return { idHash: row.id_hash, login: row.login, csrfToken: row.csrf_token, createdAt: Number(row.created_at), expiresAt: Number(row.expires_at) };
+  }
+
+  async extendSession(idHash: string, expiresAt: number): Promise<void> {
+    await sql`UPDATE web_sessions SET expires_at = ${expiresAt} WHERE id_hash = ${idHash}`.execute(this.db);
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await sql`DELETE FROM web_sessions WHERE id_hash = ${idHash}`.execute(this.db);
+  }
+
+  async deleteExpiredSessions(now: number): Promise<number> {
+    return changes(this.db, sql`DELETE FROM web_sessions WHERE expires_at <= ${now}`);
+  }
+
+  async countLoginAttempt(keyHash: string, now: number, windowMs: number, maxAttempts: number): Promise<{ attempts: number; windowStart: number }> {
+    // One statement: ON CONFLICT DO UPDATE locks the row, so concurrent attempts from any process
+    // each read the count the one before wrote.
+    const expired = sql`login_attempts.window_start <= ${now - windowMs}::bigint`;
+    const row = await one<{ attempts: number; window_start: number }>(
+      this.db,
+      sql`INSERT INTO login_attempts (key_hash, attempts, window_start) VALUES (${keyHash}, 1, ${now}::bigint)
+          ON CONFLICT (key_hash) DO UPDATE SET
+            attempts = CASE WHEN ${expired} THEN 1 ELSE login_attempts.attempts + 1 END,
+            window_start = CASE WHEN ${expired} OR login_attempts.attempts + 1 = ${maxAttempts}::int THEN ${now}::bigint ELSE login_attempts.window_start END
+          RETURNING attempts, window_start`,
+    );
+    return { attempts: Number(row!.attempts), windowStart: Number(row!.window_start) };
+  }
+
+  async clearLoginAttempts(keyHash: string): Promise<void> {
+    await sql`DELETE FROM login_attempts WHERE key_hash = ${keyHash}`.execute(this.db);
+  }
+
+  async pruneLoginAttempts(before: number): Promise<number> {
+    return changes(this.db, sql`DELETE FROM login_attempts WHERE window_start < ${before}`);
+  }
+
+  async searchIssues(search: IssueSearch): Promise<{ issues: Issue[]; total: number; recentCounts: Map<number, number> }> {
+    const { from, where, args } = issueSearchSql(search);
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const order = search.eventsSince !== undefined ? 'r.recent DESC, i.id DESC' : `${SEARCH_SORT[search.sort ?? 'last_seen']} DESC, i.id DESC`;
+    const recent = search.eventsSince !== undefined ? ', r.recent' : '';
+    const page = [Math.min(search.limit ?? DEFAULT_PAGE, 500), search.offset ?? 0];
+    // The window count rides on the page's rows; only a page past the end counts separately.
+    const rows = await all<IssueRow & { recent?: number; total_rows: number }>(
+      this.db,
+      withArgs(`SELECT i.*, p.short_id_prefix${recent}, COUNT(*) OVER () AS total_rows ${from} ${whereSql} ORDER BY ${order} LIMIT ? OFFSET ?`, [...args, ...page]),
+    );
+    const total = rows[0]
+      ? Number(rows[0].total_rows)
+      : (page[1] ?? 0) > 0
+        ? Number((await one<{ n: number }>(this.db, withArgs(`SELECT COUNT(*) AS n ${from} ${whereSql}`, args)))!.n)
+        : 0;
+    const recentCounts = new Map(search.eventsSince !== undefined ? rows.map((r) => [Number(r.id), Number(r.recent)]) : []);
+    return { issues: rows.map(toIssue), total, recentCounts };
+  }
+
+  async issueStatusCounts(projectId?: number): Promise<Record<IssueStatus, number>> {
+    const where = projectId === undefined ? sql`` : sql`WHERE project_id = ${projectId}`;
+    const rows = await all<{ status: IssueStatus; n: number }>(this.db, sql`SELECT status, COUNT(*) AS n FROM issues ${where} GROUP BY status`);
+    const counts = Object.fromEntries(ISSUE_STATUSES.map((s) => [s, 0])) as Record<IssueStatus, number>;
+    for (const r of rows) if (r.status in counts) counts[r.status] = Number(r.n);
+    return counts;
+  }
+
+  async issueHourlyCounts(issueIds: number[], sinceHour: number): Promise<Map<number, HourlyCount[]>> {
+    const result = new Map<number, HourlyCount[]>(issueIds.map((id) => [id, []]));
+    if (issueIds.length === 0) return result;
+    const rows = await all<{ issue_id: number; hour: number; count: number }>(
+      this.db,
+      sql`SELECT issue_id, hour, count FROM issue_hourly WHERE issue_id = ANY(${issueIds}::int[]) AND hour >= ${sinceHour} ORDER BY issue_id, hour`,
+    );
+    for (const r of rows) result.get(Number(r.issue_id))?.push({ hour: Number(r.hour), count: Number(r.count) });
+    return result;
+  }
+
+  async issueTags(issueId: number, valuesPerKey = 1000): Promise<IssueTagSummary[]> {
+    // Walks the keys through the primary key (issue_id, key, value), at most 50, reading at most
+    // valuesPerKey + 1 values of each: a key with 100,000 distinct values is never scanned.
+    const rows = await all<{ key: string; value: string; count: number; last_seen: number }>(
+      this.db,
+      sql`WITH RECURSIVE keys(key, n) AS (
+            (SELECT key, 1 FROM issue_tags WHERE issue_id = ${issueId} ORDER BY key LIMIT 1)
+            UNION ALL
+            SELECT (SELECT t.key FROM issue_tags t WHERE t.issue_id = ${issueId} AND t.key > keys.key ORDER BY t.key LIMIT 1), n + 1
+            FROM keys WHERE keys.key IS NOT NULL AND n < 50)
+          SELECT k.key, v.value, v.count, v.last_seen FROM keys k
+          CROSS JOIN LATERAL (SELECT value, count, last_seen FROM issue_tags
+            WHERE issue_id = ${issueId} AND key = k.key ORDER BY value LIMIT ${valuesPerKey + 1}) v
+          WHERE k.key IS NOT NULL ORDER BY k.key, v.value`,
+    );
+    const byKey = new Map<string, { value: string; count: number; lastSeen: number }[]>();
+    for (const r of rows) {
+      const values = byKey.get(r.key) ?? [];
+      values.push({ value: r.value, count: Number(r.count), lastSeen: Number(r.last_seen) });
+      byKey.set(r.key, values);
+    }
+    return [...byKey].map(([key, values]) => ({
+      key,
+      values: values.slice(0, valuesPerKey).sort((a, b) => b.count - a.count),
+      truncated: values.length > valuesPerKey,
+    }));
+  }
+
+  async listReleases(projectId: number | undefined, limit: number): Promise<{ projectId: number; version: string; firstSeen: number }[]> {
+    const where = projectId === undefined ? sql`` : sql`WHERE project_id = ${projectId}`;
+    const rows = await all<{ project_id: number; version: string; first_seen: number }>(
+      this.db,
+      sql`SELECT project_id, version, first_seen FROM releases ${where} ORDER BY first_seen DESC LIMIT ${limit}`,
+    );
+    return rows.map((r) => ({ projectId: Number(r.project_id), version: r.version, firstSeen: Number(r.first_seen) }));
+  }
+
+  async countRawItems(kind: string, projectId?: number): Promise<number> {
+    const project = projectId === undefined ? sql`` : sql`AND project_id = ${projectId}`;
+    return Number((await one<{ n: number }>(this.db, sql`SELECT COUNT(*) AS n FROM raw_items WHERE kind = ${kind} ${project}`))!.n);
+  }
+
+  async getProjectSettings(projectId: number): Promise<Record<string, string>> {
+    const rows = await all<{ key: string; value: string }>(this.db, sql`SELECT key, value FROM project_settings WHERE project_id = ${projectId}`);
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
+  async setProjectSetting(projectId: number, key: string, value: string | null): Promise<void> {
+    if (value === null) {
+      await sql`DELETE FROM project_settings WHERE project_id = ${projectId} AND key = ${key}`.execute(this.db);
+      return;
+    }
+    await sql`INSERT INTO project_settings (project_id, key, value) VALUES (${projectId}, ${key}, ${value})
+              ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value`.execute(this.db);
+  }
+}
+
+/** One multi-row INSERT of spool or raw items (`unnest` of one array per column, payloads as parameters), ids in item order. */
+async function insertItems(db: Db, table: 'spool' | 'raw_items', items: SpoolItemInput[]): Promise<void> {
+  const col = <T>(f: (i: SpoolItemInput) => T) => items.map(f);
+  await sql`INSERT INTO ${sql.table(table)} (project_id, kind, event_id, received_at, payload, meta)
+            SELECT u.project_id, u.kind, u.event_id, u.received_at, b.payloads[u.n], u.meta
+            FROM unnest(${col((i) => i.projectId)}::int[], ${col((i) => i.kind)}::text[], ${col((i) => i.eventId)}::text[],
+              ${col((i) => i.receivedAt)}::bigint[], ${col((i) => (i.meta ? JSON.stringify(i.meta) : null))}::text[]) WITH ORDINALITY
+              AS u(project_id, kind, event_id, received_at, meta, n),
+              ${byteaList(col((i) => i.payload), 'payloads')} AS b
+            ORDER BY u.n`.execute(db);
+}
+
+/**
+ * Locks and returns the oldest spool rows no other transaction holds (SKIP LOCKED: another
+ * process's digest takes the next rows instead of waiting for these, and never gets these), at
+ * most `limit` and about MAX_BATCH_BYTES of payload (always at least one row). Rows locked beyond
+ * the byte bound stay in the spool and are unlocked at commit.
+ */
+async function takeSpoolRows(trx: Db, limit: number): Promise<SpoolRow[]> {
+  const rows = await all<SpoolDbRow>(
+    trx,
+    sql`WITH taken AS (SELECT id FROM spool ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED),
+        sized AS (SELECT s.*, SUM(length(s.payload)) OVER (ORDER BY s.id) AS running FROM spool s JOIN taken USING (id))
+        SELECT id, project_id, kind, event_id, received_at, payload, meta FROM sized
+        WHERE running - length(payload) < ${MAX_BATCH_BYTES} ORDER BY id`,
+  );
+  return rows.map(toSpoolRow);
+}

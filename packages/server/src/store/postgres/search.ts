@@ -1,0 +1,54 @@
+import type { IssueSearch } from '../store.js';
+
+/** ORDER BY columns of the issue list's sorts. */
+export const SEARCH_SORT = { last_seen: 'i.last_seen', count: 'i.event_count', users: 'i.user_count', first_seen: 'i.first_seen' } as const;
+
+/**
+ * The FROM/WHERE of an issue search on PostgreSQL, with `?` placeholders (bound by `withArgs`).
+ * Values are always parameters; only fixed fragments from this function become SQL text.
+ * Text matches like SQLite's LIKE does (ASCII case-insensitive): ILIKE.
+ */
+export function issueSearchSql(search: IssueSearch): { from: string; where: string[]; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  let from = 'FROM issues i JOIN projects p ON p.id = i.project_id';
+  if (search.eventsSince !== undefined) {
+    from += ' JOIN (SELECT issue_id, SUM(count) AS recent FROM issue_hourly WHERE hour >= ? GROUP BY issue_id) r ON r.issue_id = i.id';
+    args.push(Math.floor(search.eventsSince / 3_600_000));
+  }
+  const add = (clause: string, ...values: unknown[]) => {
+    where.push(clause);
+    args.push(...values);
+  };
+  if (search.projectId !== undefined) add('i.project_id = ?', search.projectId);
+  if (search.status) {
+    const statuses = Array.isArray(search.status) ? search.status : [search.status];
+    add('i.status = ANY(?::text[])', statuses);
+  }
+  if (search.level) add('i.level = ?', search.level);
+  if (search.origin) add('i.origin = ?', search.origin);
+  if (search.since !== undefined) add('i.last_seen >= ?', search.since);
+  if (search.until !== undefined) add('i.first_seen <= ?', search.until);
+  if (search.minEvents !== undefined) add('i.event_count >= ?', search.minEvents);
+  if (search.untracked) add('i.github_url IS NULL');
+  if (search.httpStatus) add('i.http_status BETWEEN ? AND ?', search.httpStatus.from, search.httpStatus.to);
+  const tags = { ...search.tags };
+  if (search.environment) tags.environment = search.environment;
+  if (search.release) tags.release = search.release;
+  for (const [key, value] of Object.entries(tags)) {
+    add('i.id IN (SELECT issue_id FROM issue_tags WHERE key = ? AND value = ?)', key, value);
+  }
+  const text = search.text?.trim();
+  if (text) {
+    const like = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const shortId = /^([A-Za-z][A-Za-z0-9]*)-(\d{1,9})$/.exec(text);
+    add(
+      `(i.title ILIKE ? ESCAPE '\\' OR i.culprit ILIKE ? ESCAPE '\\' OR (p.short_id_prefix = ? AND i.short_number = ?))`,
+      like,
+      like,
+      shortId ? shortId[1]!.toUpperCase() : null,
+      shortId ? Number(shortId[2]) : null,
+    );
+  }
+  return { from, where, args };
+}
