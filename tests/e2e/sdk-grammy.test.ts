@@ -164,6 +164,43 @@ describe('@botpulse/sdk with a real grammY bot', () => {
     assert.ok(client.counters().duplicateUpdates >= 1);
   });
 
+  it('runner: trackRunner sends the final paused check-in when the handle is stopped, delivered before stop() resolves', async () => {
+    const { token, bot } = newBot();
+    const { client, transport } = h.newClient();
+    const pulse = instrumentGrammy(bot, { client, heartbeat: { monitorSlug: 'runner-bot', intervalMs: 60_000 } });
+    await bot.init();
+    const handle = pulse.trackRunner(run(bot, { runner: { fetch: { timeout: 1 } } }));
+    h.tg.sendMessage(token, 'hello', { from: ALICE });
+    // The first answered getUpdates starts the heartbeat; its first beat comes a period later, so
+    // the only check-in in this test is the final one.
+    await h.tg.waitFor(() => pulse.heartbeat?.running === true, { what: 'the heartbeat to start with the runner' });
+    await handle.stop();
+    const checkIns = transport.payloads('check_in');
+    assert.deepEqual(checkIns.map((c: any) => c.status), ['paused'], 'one final check-in, sent before stop() resolved');
+    assert.equal(checkIns[0].monitor_slug, 'runner-bot');
+    assert.equal(checkIns[0].contexts.polling.stopped, true);
+    assert.equal(pulse.heartbeat?.running, false);
+  });
+
+  it('runner: a task that ends on an error sends an error check-in', async () => {
+    const { bot } = newBot();
+    const { client, transport } = h.newClient();
+    const pulse = instrumentGrammy(bot, { client, heartbeat: { monitorSlug: 'runner-broken', intervalMs: 60_000 } });
+    pulse.heartbeat!.start(); // as the runner's first getUpdates would
+    let fail!: (error: Error) => void;
+    const task = new Promise<void>((_, reject) => (fail = reject));
+    task.catch(() => undefined); // the application's own handling of its runner's end
+    pulse.trackRunner({ stop: async () => undefined, task: () => task });
+    fail(new Error('getUpdates kept failing: 401 Unauthorized'));
+    // No Telegram traffic to wake the fake's waitFor: poll, with a deadline that only stops a broken run.
+    for (const deadline = Date.now() + 30_000; transport.payloads('check_in').length === 0; await sleep(5)) {
+      if (Date.now() > deadline) assert.fail('no final check-in');
+    }
+    const [checkIn] = transport.payloads('check_in');
+    assert.equal(checkIn.status, 'error');
+    assert.match(checkIn.contexts.polling.reason, /runner ended on an error: Error: getUpdates kept failing/);
+  });
+
   it('runner: concurrent updates keep their own breadcrumbs', async () => {
     const { token, bot } = newBot();
     const { client, transport } = h.newClient();

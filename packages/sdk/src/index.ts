@@ -34,7 +34,7 @@ export { BotSignals, percentile, updateDate, DEFAULT_SIGNAL_MINUTES, DEFAULT_LAG
 export type { BotSignalsOptions, MinuteSignals, WebhookSignals, WebhookInfoLike } from './signals.js';
 export type { HeartbeatOptions, CheckIn, CheckInStatus, PollingState, HeartbeatRedis } from './heartbeat.js';
 export { instrumentGrammy, botpulseMiddleware, botpulseTransformer } from './grammy/index.js';
-export type { GrammyPluginOptions, GrammyInstrumentation, GrammyBotLike, GrammyContextLike, GrammyMiddleware, GrammyTransformer } from './grammy/index.js';
+export type { GrammyPluginOptions, GrammyInstrumentation, GrammyBotLike, GrammyContextLike, GrammyMiddleware, GrammyTransformer, RunnerHandleLike } from './grammy/index.js';
 export { SDK_NAME, SDK_VERSION } from './version.js';
 export { installProcessHandlers, uninstallProcessHandlers, unhandledRejectionMode } from './uncaught.js';
 export type { UnhandledRejectionMode, ProcessHandlerOptions } from './uncaught.js';

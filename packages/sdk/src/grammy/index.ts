@@ -66,6 +66,20 @@ export interface GrammyInstrumentation {
   signals: BotSignals;
   /** Stops the heartbeat. */
   dispose(): void;
+  /**
+   * For `@grammyjs/runner`, whose handle the SDK cannot see by itself: the runner's end sends the
+   * final check-in, as `bot.stop()` does for `bot.start()`: `paused` after `handle.stop()` (which
+   * then resolves once it was delivered, at most 2 s) or when its task ends, `error` when the task
+   * ends on an error. Returns the handle.
+   * @example const handle = pulse.trackRunner(run(bot));
+   */
+  trackRunner<H extends RunnerHandleLike>(handle: H): H;
+}
+
+/** What the SDK uses of `@grammyjs/runner`'s `RunnerHandle`. */
+export interface RunnerHandleLike {
+  stop(): Promise<void>;
+  task(): Promise<void> | undefined;
 }
 
 /**
@@ -132,7 +146,38 @@ export function instrumentGrammy(bot: GrammyBotLike, options: GrammyPluginOption
   // A webhook bot has no polling loop to start the heartbeat: it beats from now on.
   if (heartbeat?.mode === 'webhook') heartbeat.start();
   else if (heartbeat) tieHeartbeatToBot(bot, heartbeat, lifecycle);
-  return { client, middleware, transformer, polling, heartbeat, signals, dispose: () => heartbeat?.stop() };
+  return {
+    client,
+    middleware,
+    transformer,
+    polling,
+    heartbeat,
+    signals,
+    dispose: () => heartbeat?.stop(),
+    trackRunner: (handle) => (heartbeat && heartbeat.mode !== 'webhook' ? tieHeartbeatToRunner(handle, heartbeat, lifecycle, client) : handle),
+  };
+}
+
+/** See GrammyInstrumentation.trackRunner. */
+function tieHeartbeatToRunner<H extends RunnerHandleLike>(handle: H, heartbeat: Heartbeat, lifecycle: { polling: boolean }, client: BotpulseClient): H {
+  lifecycle.polling = true;
+  const stop = handle.stop.bind(handle);
+  handle.stop = async () => {
+    // A getUpdates still in flight must not start the beat again once the runner was told to stop.
+    lifecycle.polling = false;
+    heartbeat.stop();
+    await stop();
+    await heartbeat.finish('paused', 'the runner was stopped (handle.stop())');
+  };
+  // finish() sends once: whichever of stop() and the task's end comes first says it.
+  handle
+    .task()
+    ?.then(
+      () => heartbeat.finish('paused', 'the runner stopped'),
+      (error: unknown) => heartbeat.finish('error', `the runner ended on an error: ${describeError(error)}`),
+    )
+    .catch((error: unknown) => client.diagnostics.report('heartbeat', 'the final check-in of the runner could not be sent', error));
+  return handle;
 }
 
 function createHeartbeat(bot: GrammyBotLike, client: BotpulseClient, polling: PollingMonitor, signals: BotSignals, option: true | Omit<HeartbeatOptions, 'monitor' | 'client' | 'signals' | 'webhookInfo'>): Heartbeat {
