@@ -13,6 +13,8 @@ export function storeContract(
   name: string,
   open: () => Promise<{ store: Store; cleanup: () => Promise<void>; second?: Store }>,
   lifecycle: IssueLifecycle,
+  /** Several processes share this store (PostgreSQL): the multi-instance guarantees are checked too. */
+  opts: { sharedByProcesses?: boolean } = {},
 ): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
@@ -123,43 +125,46 @@ export function storeContract(
       assert.equal((await store.listEvents(issue!.id)).length, 1);
     });
 
-    it('digests one spool from two instances (two processes) at once: every item handed out once, every event stored and counted once', async (t) => {
-      if (!second) return t.skip('one process owns this store (no second instance)');
-      const fingerprints = Array.from({ length: 10 }, (_, n) => `shared-${n}`);
-      const items = Array.from({ length: 200 }, (_, n) => ({ fingerprint: fingerprints[n % 10]!, event: event({ userKey: `u${n % 7}` }) }));
-      const byId = new Map(items.map((i) => [i.event.eventId, i]));
-      // Every 10th event is sent twice (an SDK retry), and the two copies may land in two processes' batches.
-      const retried = items.filter((_, n) => n % 10 === 3);
-      await store.appendToSpool([...items, ...retried].map((i) => ({ projectId: project.id, kind: 'event', eventId: i.event.eventId, receivedAt: Date.now(), payload: Buffer.from('{}') })));
-      const handed = new Map<number, number>();
-      const digester = (rows: SpoolRow[]): DigestedRow[] =>
-        rows.map((row) => {
-          handed.set(row.id, (handed.get(row.id) ?? 0) + 1);
-          const item = byId.get(row.eventId!);
-          if (!item) return { kind: 'rejected', spoolId: row.id, projectId: row.projectId, reason: 'test-foreign-row' };
-          return { kind: 'event', spoolId: row.id, projectId: row.projectId, receivedAt: row.receivedAt, event: item.event, fingerprint: item.fingerprint, groupingVersion: 1, compressedPayload: encodePayload(item.event.payload) };
-        });
-      let newEvents = 0;
-      const drain = async (instance: Store) => {
-        for (;;) {
-          const result = await instance.digestBatch(7, digester, lifecycle);
-          if (result.rows === 0) return;
-          newEvents += result.changes.reduce((sum, c) => sum + c.newEvents, 0);
-        }
-      };
-      await Promise.all([drain(store), drain(second), drain(store), drain(second)]);
-      assert.equal(await store.spoolBacklog(), 0);
-      assert.equal(handed.size, 220);
-      assert.deepEqual([...handed.values()].filter((n) => n !== 1), [], 'no spool row was handed to two digests');
-      assert.equal(newEvents, 200, 'each retried event counted once');
-      assert.equal((await store.itemCounts(project.id))['duplicate_event'], 20);
-      const { issues } = await store.listIssues({ projectId: project.id, limit: 100 });
-      assert.deepEqual(issues.map((i) => i.shortId).sort(), fingerprints.map((_, n) => `B-${String(n + 1).padStart(3, '0')}`), 'ten issues, short ids without gaps');
-      assert.deepEqual(issues.map((i) => i.eventCount), issues.map(() => 20));
-      assert.deepEqual(issues.map((i) => i.userCount), issues.map(() => 7), 'each issue saw users u0..u6');
-      for (const issue of issues) assert.equal((await store.listEvents(issue.id, { limit: 500 })).length, 20);
-    });
+    // Only where processes share the store; SQLite's file is owned by one process.
+    if (opts.sharedByProcesses) {
+      it('digests one spool from two instances (two processes) at once: every item handed out once, every event stored and counted once', async () => {
+        assert.ok(second, 'a store shared by processes gives the contract a second instance');
+        const fingerprints = Array.from({ length: 10 }, (_, n) => `shared-${n}`);
+        const items = Array.from({ length: 200 }, (_, n) => ({ fingerprint: fingerprints[n % 10]!, event: event({ userKey: `u${n % 7}` }) }));
+        const byId = new Map(items.map((i) => [i.event.eventId, i]));
+        // Every 10th event is sent twice (an SDK retry), and the two copies may land in two processes' batches.
+        const retried = items.filter((_, n) => n % 10 === 3);
+        await store.appendToSpool([...items, ...retried].map((i) => ({ projectId: project.id, kind: 'event', eventId: i.event.eventId, receivedAt: Date.now(), payload: Buffer.from('{}') })));
+        const handed = new Map<number, number>();
+        const digester = (rows: SpoolRow[]): DigestedRow[] =>
+          rows.map((row) => {
+            handed.set(row.id, (handed.get(row.id) ?? 0) + 1);
+            const item = byId.get(row.eventId!);
+            if (!item) return { kind: 'rejected', spoolId: row.id, projectId: row.projectId, reason: 'test-foreign-row' };
+            return { kind: 'event', spoolId: row.id, projectId: row.projectId, receivedAt: row.receivedAt, event: item.event, fingerprint: item.fingerprint, groupingVersion: 1, compressedPayload: encodePayload(item.event.payload) };
+          });
+        let newEvents = 0;
+        const drain = async (instance: Store) => {
+          for (;;) {
+            const result = await instance.digestBatch(7, digester, lifecycle);
+            if (result.rows === 0) return;
+            newEvents += result.changes.reduce((sum, c) => sum + c.newEvents, 0);
+          }
+        };
+        await Promise.all([drain(store), drain(second), drain(store), drain(second)]);
+        assert.equal(await store.spoolBacklog(), 0);
+        assert.equal(handed.size, 220);
+        assert.deepEqual([...handed.values()].filter((n) => n !== 1), [], 'no spool row was handed to two digests');
+        assert.equal(newEvents, 200, 'each retried event counted once');
+        assert.equal((await store.itemCounts(project.id))['duplicate_event'], 20);
+        const { issues } = await store.listIssues({ projectId: project.id, limit: 100 });
+        assert.deepEqual(issues.map((i) => i.shortId).sort(), fingerprints.map((_, n) => `B-${String(n + 1).padStart(3, '0')}`), 'ten issues, short ids without gaps');
+        assert.deepEqual(issues.map((i) => i.eventCount), issues.map(() => 20));
+        assert.deepEqual(issues.map((i) => i.userCount), issues.map(() => 7), 'each issue saw users u0..u6');
+        for (const issue of issues) assert.equal((await store.listEvents(issue.id, { limit: 500 })).length, 20);
+      });
 
+    }
     it('runs one holder of a name at a time, across instances too', async () => {
       const instances = [store, second ?? store, store, second ?? store];
       let inside = 0;

@@ -25,5 +25,6 @@ else {
       };
     },
     issueLifecycle,
+    { sharedByProcesses: true },
   );
 }
