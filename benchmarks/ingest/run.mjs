@@ -722,6 +722,8 @@ async function runRow(target, size, concurrency, clients, rowIndex) {
       row.serverLogWarnings = problems.length;
       if (problems.length) row.serverLogSample = problems.slice(0, 5);
       row.expectedEvents = warmupOk + res.ok;
+      // Whole row (start, warm-up, load, drain): how many commits, so how many WAL flushes, per event.
+      if (row.dbCommits !== undefined) row.dbCommitsPerEvent = row.dbCommits / row.expectedEvents;
       row.serverBuild = build;
     }
     return row;
@@ -779,7 +781,7 @@ function dbActivityTracker(monitor) {
 async function inspectPostgres(monitor) {
   try {
     const c = await monitor.contents();
-    return { issues: c.issues, eventsStored: c.events, dbBytes: c.bytes };
+    return { issues: c.issues, eventsStored: c.events, dbBytes: c.bytes, dbCommits: c.commits };
   } catch (err) {
     return { dbError: err.message };
   }

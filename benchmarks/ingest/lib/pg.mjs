@@ -97,23 +97,37 @@ export async function serverInfo(adminUrl) {
 export async function openMonitor(url, database) {
   const client = new pg.Client({ connectionString: url, application_name: BENCH_APP_NAME });
   await client.connect();
+  // Each of our statements is a transaction of its own; counted so they can be left out of the
+  // database's commit count.
+  let ownQueries = 0;
+  const query = (...args) => {
+    ownQueries += 1;
+    return client.query(...args);
+  };
   return {
     async progress() {
-      const { rows } = await client.query('SELECT (SELECT count(*) FROM spool)::int AS backlog, (SELECT count(*) FROM events)::int AS events');
+      const { rows } = await query('SELECT (SELECT count(*) FROM spool)::int AS backlog, (SELECT count(*) FROM events)::int AS events');
       return rows[0];
     },
     async activity() {
-      const { rows } = await client.query(
+      const { rows } = await query(
         'SELECT pid, application_name AS app FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name <> $2',
         [database, BENCH_APP_NAME],
       );
       return rows;
     },
+    /**
+     * After the row's processes exited (their statistics are flushed then): what is stored, and the
+     * transactions committed in this database by them (ours left out; approximate, since our own
+     * statistics reach pg_stat_database at most once a second).
+     */
     async contents() {
-      const { rows } = await client.query(
-        'SELECT (SELECT count(*) FROM issues)::int AS issues, (SELECT count(*) FROM events)::int AS events, pg_database_size(current_database())::float8 AS bytes',
+      const { rows } = await query(
+        `SELECT (SELECT count(*) FROM issues)::int AS issues, (SELECT count(*) FROM events)::int AS events,
+                pg_database_size(current_database())::float8 AS bytes,
+                (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())::float8 AS commits`,
       );
-      return rows[0];
+      return { ...rows[0], commits: Math.max(0, rows[0].commits - ownQueries) };
     },
     close: () => client.end(),
   };
