@@ -855,10 +855,15 @@ const COLUMNS = [
   ['issues', (r) => (r.target === 'bare' ? '' : f0(r.issues))],
 ];
 
+// Columns that only say something when a PostgreSQL row is in the run (left out otherwise, so a
+// SQLite-only table reads as before).
+const POSTGRES_COLUMNS = new Set(['procs', '%sqlite', 'db cpu%', 'ev/cpu-s+db', 'db conns']);
+
 function table(rows) {
-  const cells = [COLUMNS.map(([h]) => h), ...rows.map((r) => COLUMNS.map(([, f]) => f(r)))];
-  const widths = COLUMNS.map((_, i) => Math.max(...cells.map((c) => c[i].length)));
-  const line = (c) => c.map((v, i) => (COLUMNS[i][2] === 'l' ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd();
+  const columns = rows.some((r) => r.store === 'postgres') ? COLUMNS : COLUMNS.filter(([h]) => !POSTGRES_COLUMNS.has(h));
+  const cells = [columns.map(([h]) => h), ...rows.map((r) => columns.map(([, f]) => f(r)))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((c) => c[i].length)));
+  const line = (c) => c.map((v, i) => (columns[i][2] === 'l' ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd();
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
