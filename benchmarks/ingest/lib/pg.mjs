@@ -14,6 +14,8 @@ const pg = createRequire(join(resolve(HERE, '../../../packages/server'), 'packag
 /** Our own connections say so, so that they are left out of the counts and the CPU figures. */
 export const BENCH_APP_NAME = 'botpulse-bench';
 const DB_PREFIX = 'botpulse_bench_';
+/** Our databases' names, exactly: only such a name is ever put into a DROP statement. */
+const OUR_DATABASE = /^botpulse_bench_(\d+)_\d+$/;
 
 /** The same server and credentials as `adminUrl`, another database. */
 export function urlForDatabase(adminUrl, database) {
@@ -50,6 +52,7 @@ export async function createDatabase(adminUrl, rowIndex) {
 }
 
 export async function dropDatabase(adminUrl, name) {
+  if (!OUR_DATABASE.test(name)) throw new Error(`not a benchmark database: ${name}`);
   await withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
 }
 
@@ -59,7 +62,7 @@ export async function dropOrphans(adminUrl) {
     const { rows } = await c.query(`SELECT datname FROM pg_database WHERE datname LIKE '${DB_PREFIX}%'`);
     const dropped = [];
     for (const { datname } of rows) {
-      const pid = Number(/^botpulse_bench_(\d+)_/.exec(datname)?.[1]);
+      const pid = Number(OUR_DATABASE.exec(datname)?.[1]);
       if (!pid || pidAlive(pid)) continue;
       await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
       dropped.push(datname);
@@ -139,5 +142,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.error('usage: node lib/pg.mjs drop <admin url> <database>...');
     process.exit(2);
   }
-  for (const name of names) if (name.startsWith(DB_PREFIX)) await dropDatabase(adminUrl, name).catch((err) => console.error(`bench: drop ${name}: ${err.message}`));
+  for (const name of names) if (OUR_DATABASE.test(name)) await dropDatabase(adminUrl, name).catch((err) => console.error(`bench: drop ${name}: ${err.message}`));
 }
