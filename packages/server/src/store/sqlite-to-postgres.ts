@@ -75,10 +75,13 @@ export async function copySqliteToPostgres(opts: CopyOptions): Promise<CopyRepor
       const tables = await planTables(source, trx);
       const cleared = await emptyTarget(trx, tables.map((t) => t.name), opts.force ?? false);
       const report: CopyReport = { tables: [], cleared };
+      const triggers = await userTriggers(trx, tables.map((t) => t.name));
+      await setTriggers(trx, triggers, 'DISABLE');
       for (const table of tables) {
         const rows = await copyTable(trx, table, opts);
         report.tables.push({ table: table.name, rows });
       }
+      await setTriggers(trx, triggers, 'ENABLE');
       await resetSequences(trx, source, tables.map((t) => t.name));
       await verifyCounts(trx, tables);
       return report;
@@ -250,6 +253,29 @@ async function emptyTarget(trx: Transaction<any>, tables: string[], force: boole
   }
   await sql`TRUNCATE ${sql.join(tables.map((t) => sql.table(t)))} RESTART IDENTITY`.execute(trx);
   return held;
+}
+
+interface Trigger {
+  table: string;
+  name: string;
+}
+
+/** Triggers of ours on the target (`events_count_hourly`, which fills `issue_hourly` from inserted events). */
+async function userTriggers(trx: Transaction<any>, tables: string[]): Promise<Trigger[]> {
+  const { rows } = await sql<Trigger>`
+    SELECT c.relname AS table, t.tgname AS name FROM pg_trigger t
+    JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE NOT t.tgisinternal AND n.nspname = current_schema() ORDER BY c.relname, t.tgname`.execute(trx);
+  return rows.filter((t) => tables.includes(t.table));
+}
+
+/**
+ * Rows a trigger derives are copied as they are in SQLite (hourly counts outlive the events
+ * retention prunes, so they cannot be derived again): the triggers are off during the copy, or
+ * every copied event would count twice. ALTER TABLE is transactional: a failed copy leaves them on.
+ */
+async function setTriggers(trx: Transaction<any>, triggers: Trigger[], state: 'DISABLE' | 'ENABLE'): Promise<void> {
+  for (const t of triggers) await sql`ALTER TABLE ${sql.table(t.table)} ${sql.raw(state)} TRIGGER ${sql.id(t.name)}`.execute(trx);
 }
 
 async function copyTable(trx: Transaction<any>, table: TablePlan, opts: CopyOptions): Promise<number> {
