@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,7 @@ import Sqlite from 'better-sqlite3';
 import pg from 'pg';
 import { hashPassword } from '../lib/password.js';
 import { monitorStoreFor } from '../main.js';
-import { PostgresStore } from '../store/postgres/index.js';
+import { PostgresDatabase } from '../store/postgres/database.js';
 import { SqliteStore } from '../store/sqlite/index.js';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../test-support/postgres.js';
 import { startTestServer, type TestServer } from '../test-support/server.js';
@@ -186,7 +187,7 @@ describe('`botpulse migrate-data` from a populated SQLite data directory to Post
     const schema = await createTestSchema('migrate_data_mismatch');
     try {
       // Migrated first, then a rule that swallows the inserts into one table.
-      assert.equal((await botpulse(['migrate'], { BOTPULSE_DATABASE_URL: schema.url.reveal() })).code, 0);
+      await (await PostgresDatabase.open(schema.options())).close();
       await onPostgres(schema, 'CREATE RULE swallow AS ON INSERT TO releases DO INSTEAD NOTHING');
       const run = await botpulse(['migrate-data', '--from', dataDir], { BOTPULSE_DATABASE_URL: schema.url.reveal() });
       assert.equal(run.code, 1, run.stdout + run.stderr);
@@ -194,6 +195,31 @@ describe('`botpulse migrate-data` from a populated SQLite data directory to Post
       const counts = await postgresCounts(schema, ['projects', 'events', 'users']);
       assert.deepEqual([...counts.values()], [0, 0, 0], 'the target is as it was');
     } finally {
+      await schema.drop();
+    }
+  });
+
+  it('also copies spool rows found in the main file (unused by SQLite stores, never dropped), numbered after the spool file\'s', async () => {
+    const copy = mkdtempSync(join(tmpdir(), 'botpulse-migrate-legacy-'));
+    const schema = await createTestSchema('migrate_data_legacy');
+    try {
+      cpSync(dataDir, copy, { recursive: true });
+      const main = new Sqlite(join(copy, 'botpulse.db'));
+      main.prepare('INSERT INTO spool (project_id, kind, event_id, received_at, payload) VALUES (?, ?, ?, ?, ?)').run(sqlite.project.id, 'event', eventId(), Date.now(), Buffer.from('{"message":"legacy"}'));
+      main.close();
+      const run = await botpulse(['migrate-data', '--from', copy], { BOTPULSE_DATABASE_URL: schema.url.reveal() });
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.match(run.stdout, /^  spool +2 row\(s\)$/m);
+      const client = new pg.Client({ connectionString: schema.url.reveal() });
+      await client.connect();
+      try {
+        const { rows } = await client.query('SELECT id FROM spool ORDER BY id');
+        assert.equal(new Set(rows.map((r: { id: string }) => r.id)).size, 2, 'two distinct ids');
+      } finally {
+        await client.end();
+      }
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
       await schema.drop();
     }
   });
