@@ -204,8 +204,12 @@ describe('`botpulse migrate-data` from a populated SQLite data directory to Post
     const schema = await createTestSchema('migrate_data_legacy');
     try {
       cpSync(dataDir, copy, { recursive: true });
+      const spoolFile = new Sqlite(join(copy, 'botpulse-spool.db'), { readonly: true });
+      const takenId = Number(spoolFile.prepare('SELECT MAX(id) FROM spool').pluck().get());
+      spoolFile.close();
+      // The same id as the spool file's row: the two files number their spools independently.
       const main = new Sqlite(join(copy, 'botpulse.db'));
-      main.prepare('INSERT INTO spool (project_id, kind, event_id, received_at, payload) VALUES (?, ?, ?, ?, ?)').run(sqlite.project.id, 'event', eventId(), Date.now(), Buffer.from('{"message":"legacy"}'));
+      main.prepare('INSERT INTO spool (id, project_id, kind, event_id, received_at, payload) VALUES (?, ?, ?, ?, ?, ?)').run(takenId, sqlite.project.id, 'event', eventId(), Date.now(), Buffer.from('{"message":"legacy"}'));
       main.close();
       const run = await botpulse(['migrate-data', '--from', copy], { BOTPULSE_DATABASE_URL: schema.url.reveal() });
       assert.equal(run.code, 0, run.stdout + run.stderr);
