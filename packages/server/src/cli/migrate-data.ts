@@ -34,9 +34,13 @@ export async function migrateData(opts: MigrateDataOptions): Promise<void> {
       target,
       force: opts.force ?? false,
       onProgress: (p: TableProgress) => {
-        if (p.done) return out(`  ${p.table.padEnd(24)} ${p.copied} row(s)`);
-        if (p.copied - printedAt >= PROGRESS_EVERY_ROWS) out(`  ${p.table.padEnd(24)} ${p.copied} of ${p.total}…`);
+        if (p.done) {
+          printedAt = 0;
+          return out(`  ${p.table.padEnd(24)} ${p.copied} row(s)`);
+        }
+        if (p.copied - printedAt < PROGRESS_EVERY_ROWS) return;
         printedAt = p.copied;
+        out(`  ${p.table.padEnd(24)} ${p.copied} of ${p.total}…`);
       },
     });
     if (report.cleared.length) out(`--force: deleted the rows the target held in ${report.cleared.join(', ')}`);

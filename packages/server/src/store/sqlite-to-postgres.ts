@@ -284,12 +284,14 @@ async function copyTable(trx: Transaction<any>, table: TablePlan, opts: CopyOpti
   const report = (done: boolean) => opts.onProgress?.({ table: table.name, copied, total: table.expected, done });
   for (const part of table.parts) {
     const columns = table.columns.map(quoteIdent).join(', ');
-    // iterate() streams: a table larger than memory is copied batch by batch.
-    const rows = part.db.prepare(`SELECT ${columns} FROM ${quoteIdent(part.table)} ORDER BY ${table.orderBy}`).iterate() as IterableIterator<Row>;
+    // iterate() streams: a table larger than memory is copied batch by batch. Integers come as
+    // BigInt (node-postgres sends them as text), so none beyond 2^53 is rounded on the way.
+    const select = part.db.prepare(`SELECT ${columns} FROM ${quoteIdent(part.table)} ORDER BY ${table.orderBy}`).safeIntegers(true);
+    const rows = select.iterate() as IterableIterator<Row>;
     let batch: Row[] = [];
     let bytes = 0;
     for (const row of rows) {
-      if (part.idOffset) row['id'] = Number(row['id']) + part.idOffset;
+      if (part.idOffset) row['id'] = BigInt(row['id'] as bigint) + BigInt(part.idOffset);
       batch.push(row);
       bytes += rowBytes(row);
       if (batch.length >= maxRows || bytes >= MAX_BATCH_BYTES) {
