@@ -38,7 +38,7 @@ export async function migrateData(opts: MigrateDataOptions): Promise<void> {
           printedAt = 0;
           return out(`  ${p.table.padEnd(24)} ${p.copied} row(s)`);
         }
-        if (p.copied - printedAt < PROGRESS_EVERY_ROWS) return;
+        if (p.copied - printedAt < PROGRESS_EVERY_ROWS || p.copied === p.total) return;
         printedAt = p.copied;
         out(`  ${p.table.padEnd(24)} ${p.copied} of ${p.total}…`);
       },
