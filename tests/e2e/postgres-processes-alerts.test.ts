@@ -156,6 +156,8 @@ describe('alerts from several processes on PostgreSQL', { skip }, () => {
     processes.push(await startServe(schema, env)); // two live processes again
     await waitUntil(async () => (await poller()) !== null && tg.isPolling(token), 'one process polling');
     await pressOnce('button-one', 'res');
+    // A second poller would have been refused by Telegram (the fake too) with 409 Conflict.
+    assert.deepEqual(tg.calls({ token, method: 'getUpdates' }).filter((c) => c.errorCode === 409), [], 'one poller: no 409 Conflict');
   });
 
   it('moves the poller to a survivor after a kill -9 of the polling process; it answers the next press once', async () => {
@@ -218,13 +220,13 @@ describe('a heartbeat monitor watched by three processes on PostgreSQL', { skip 
     // "Exactly one": wait until a surviving evaluator has run on well past the flip (its lease
     // renewed again and again) with nothing left in the outbox, then count.
     await waitUntil(async () => (await state()).every((s) => s === 'down'), 'the monitor down');
-    const survivor = await evaluator();
-    assert.ok(survivor !== null && survivor !== holderPid, 'a survivor evaluates');
     const renewedUntil = async () => Number((await query<{ until: string }>(schema, `SELECT until FROM alert_leases WHERE name = 'monitors:evaluator'`))[0]!.until);
     const seen = await renewedUntil();
     await waitUntil(async () => (await renewedUntil()) > seen + 2_000 && (await outboxSettled(schema, 0)), 'the survivor to evaluate on for 20 ticks');
     const texts = tg.chat(token, ALERT_CHAT).messages.map((m) => m.text ?? '');
     assert.equal(texts.filter((t) => /Bot down/.test(t)).length, 1, `one down alert; the chat:\n${texts.join('\n---\n')}`);
     assert.match(texts.find((t) => /Bot down/.test(t))!, /poller/);
+    const survivor = await evaluator();
+    assert.ok(survivor !== null && survivor !== holderPid, 'a survivor evaluates');
   });
 });
