@@ -113,7 +113,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   digest.kick(); // a backlog left by a crash is digested at once
   // On a shared database another process may die with rows it answered 200 still in the spool:
   // look every few seconds, not only when this process spools something.
-  const sweep = isSharedStore(store) ? setInterval(() => digest.kick(), SHARED_SPOOL_SWEEP_MS) : null;
+  const sweep = isSharedStore(store) ? setInterval(() => digest.sweepShared(), SHARED_SPOOL_SWEEP_MS) : null;
   sweep?.unref();
 
   return {

@@ -5,6 +5,7 @@ import { testAlert } from './alerts.js';
 import { listIssues } from './issues.js';
 import { registerLockCommands } from './lock.js';
 import { migrate, prune, tokenCreate, userAdd } from './maintenance.js';
+import { migrateData } from './migrate-data.js';
 import { projectCreate, projectList } from './project.js';
 import { sendTestEvent } from './send.js';
 import { serve } from './serve.js';
@@ -16,6 +17,17 @@ const program = new Command()
 
 program.command('serve').description('run the server (ingestion, digest, API)').action(serve);
 program.command('migrate').description('apply pending database migrations').action(migrate);
+program
+  .command('migrate-data')
+  .description(
+    'copy a SQLite data directory into PostgreSQL (every table, ids kept: DSNs, short ids, tokens and logins stay valid), ' +
+      'in one transaction, with a line per table and the row counts verified at the end. Stop the server first.',
+  )
+  .requiredOption('--from <data dir>', 'the SQLite data directory (holds botpulse.db and botpulse-spool.db)')
+  .option('--to <postgres url>', 'the target database (default: BOTPULSE_DATABASE_URL or _FILE, which keeps the password out of the process list)')
+  .option('--force', 'the target already holds Botpulse rows: delete them first (otherwise it is refused, as copied ids would collide)')
+  .addHelpText('after', '\nSee docs/operations.md, "Moving from SQLite".')
+  .action(migrateData);
 
 const project = program.command('project').description('manage projects (one per bot)');
 project

@@ -92,6 +92,16 @@ export class DigestWorker {
     this.send({ type: 'kick', backlog: this.spool.backlog });
   }
 
+  /**
+   * On a database several processes share: the others' appends and digests change the spool too,
+   * so the backlog (`/health`, the 429 limit, `botpulse_spool_backlog`) is recounted, and the
+   * thread woken for rows a process that died left behind.
+   */
+  sweepShared(): void {
+    this.resyncBacklog();
+    this.kick();
+  }
+
   /** Resolves once everything spooled so far is digested. For tests and benchmarks. */
   idle(): Promise<void> {
     if (this.isDrained()) return Promise.resolve();

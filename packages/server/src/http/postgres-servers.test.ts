@@ -69,5 +69,6 @@ describe('two Botpulse servers on one PostgreSQL database', { skip }, () => {
     const open = value(/^botpulse_database_pool_connections\{state="idle"\} (\d+)$/m) + value(/^botpulse_database_pool_connections\{state="busy"\} (\d+)$/m);
     assert.ok(open >= 1, `open connections: ${open}`);
     assert.ok(value(/^botpulse_database_pool_waiting_queries (\d+)$/m) >= 0, 'queries waiting (the scrape\'s own queries may wait)');
+    assert.doesNotMatch(text, /^botpulse_store_size_bytes /m, 'no SQLite file to measure: a 0 would read as an empty database');
   });
 });

@@ -21,6 +21,8 @@ interface Pending {
 export class Spool {
   private pending: Pending | null = null;
   private size = 0;
+  /** Changes made while a recount is being read (see resync). */
+  private readonly drifts = new Set<{ n: number }>();
 
   constructor(
     private readonly store: Store,
@@ -56,12 +58,22 @@ export class Spool {
    * whenever our digest finds the spool empty.
    */
   async resync(): Promise<void> {
-    this.size = await this.store.spoolBacklog();
+    // Appends and digests that land while the count is read are kept on top of it: one that the
+    // count already saw is counted twice until the next recount, never forgotten.
+    const drift = { n: 0 };
+    this.drifts.add(drift);
+    try {
+      const counted = await this.store.spoolBacklog();
+      this.size = Math.max(0, counted + drift.n);
+    } finally {
+      this.drifts.delete(drift);
+    }
   }
 
   /** Called by the digest after it removed `n` rows. */
   digested(n: number): void {
     this.size = Math.max(0, this.size - n);
+    for (const d of this.drifts) d.n -= n;
   }
 
   private async flush(): Promise<void> {
@@ -73,7 +85,9 @@ export class Spool {
         await this.store.countItems(c.projectId, c.counts);
         for (const report of c.discards ?? []) await this.store.recordClientDiscards(c.projectId, report.discards, report.at);
       }
-      this.size += batch.items.filter((i) => i.kind === 'event' || i.kind === 'attachment').length;
+      const spooled = batch.items.filter((i) => i.kind === 'event' || i.kind === 'attachment').length;
+      this.size += spooled;
+      for (const d of this.drifts) d.n += spooled;
       for (const w of batch.waiters) w.resolve();
     } catch (err) {
       for (const w of batch.waiters) w.reject(err as Error);

@@ -146,9 +146,12 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     this.set(deps.spool.backlog);
   } });
   if (deps.databasePool) registerPoolGauges(register, deps.databasePool);
-  new Gauge({ name: 'botpulse_store_size_bytes', help: 'Size of the SQLite database file and its WAL.', registers: [register], collect() {
-    this.set(fileSize(deps.config.databaseFile) + fileSize(`${deps.config.databaseFile}-wal`));
-  } });
+  // On PostgreSQL the size is the database server's to report (pg_database_size, postgres_exporter).
+  if (deps.config.database.kind !== 'postgres') {
+    new Gauge({ name: 'botpulse_store_size_bytes', help: 'Size of the SQLite database file and its WAL.', registers: [register], collect() {
+      this.set(fileSize(deps.config.databaseFile) + fileSize(`${deps.config.databaseFile}-wal`));
+    } });
+  }
   new Gauge({ name: 'botpulse_monitor_sweep_duration_seconds', help: 'Duration of the last monitor sweeper tick.', registers: [register], collect() {
     this.set(service.stats.lastTickMs / 1000);
   } });

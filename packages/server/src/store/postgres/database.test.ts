@@ -30,6 +30,14 @@ describe('the PostgreSQL pool', { skip }, () => {
     }
   });
 
+  it('closes its connections on close(), also when no query went through Kysely (so a CLI command exits at once)', async () => {
+    const database = await PostgresDatabase.open(schema.options(), { migrate: false });
+    assert.ok(database.pool.totalCount >= 1, 'the connection check left a pooled connection');
+    await database.close();
+    assert.equal(database.pool.ended, true);
+    assert.equal(database.pool.totalCount, 0, 'no idle connection keeps the process alive');
+  });
+
   it('bounds the pool and has PostgreSQL cancel a statement that runs past the timeout', async () => {
     const database = await PostgresDatabase.open(schema.options({ poolMax: 2, statementTimeoutMs: 200 }), { migrate: false });
     try {

@@ -166,7 +166,11 @@ export class PostgresDatabase {
   }
 
   async close(): Promise<void> {
-    await this.db.destroy(); // ends the pool
+    await this.db.destroy();
+    // Kysely ends the pool only if it ever ran a query through it (its driver starts lazily): a
+    // process that only checked the connection and migrated would otherwise keep an idle
+    // connection, and live, for the pool's idle timeout (`botpulse migrate` exited 10 s late).
+    if (!this.pool.ended) await this.pool.end();
   }
 }
 

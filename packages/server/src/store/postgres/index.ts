@@ -2,8 +2,9 @@ import { sql, type Kysely } from 'kysely';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested, MAX_BATCH_BYTES } from '../digest-rows.js';
 import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
+import { DEFAULT_PAGE, getEvent, listEvents, MAX_PAGE, setIssueStatus } from '../issue-queries.js';
 import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
-import { toIssue, toProject, toSpoolRow, toStoredEvent, type IssueRow, type SpoolDbRow } from '../rows.js';
+import { toIssue, toProject, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type {
   ClientDiscard,
@@ -29,7 +30,6 @@ import { applyDigest, upsertItemCounts } from './digest-writer.js';
 import { all, byteaList, changes, LOCKS, one, withArgs, type Db } from './query.js';
 import { issueSearchSql, SEARCH_SORT } from './search.js';
 
-const DEFAULT_PAGE = 50;
 
 /**
  * The Store on PostgreSQL, for several Botpulse processes on one database (issue 12). The ingest
@@ -251,54 +251,21 @@ export class PostgresStore implements Store {
   }
 
   async setIssueStatus(id: number, change: StatusChange): Promise<Issue> {
-    const now = Date.now();
-    const cleared = { resolved_at: null, resolved_in_release: null, ignore_until: null, ignore_until_count: null };
-    let update = this.kysely.updateTable('issues').where('id', '=', id);
-    if (change.status === 'resolved') {
-      update = update.set({ ...cleared, status: 'resolved', resolved_at: now, resolved_in_release: change.inRelease ?? null, regressed: 0 });
-    } else if (change.status === 'ignored') {
-      update = update.set((eb) => ({
-        ...cleared,
-        status: 'ignored',
-        ignore_until: change.ignoreUntil ?? null,
-        ignore_until_count: change.ignoreForEvents ? eb('event_count', '+', change.ignoreForEvents) : null,
-      }));
-    } else {
-      update = update.set({ ...cleared, status: change.status });
-    }
-    const result = await update.executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw new Error(`no issue with id ${id}`);
+    await setIssueStatus(this.kysely, id, change, Date.now());
     return (await this.getIssue(id))!;
   }
 
   async latestEvent(issueId: number): Promise<StoredEvent | null> {
-    const [event] = await this.listEvents(issueId, { limit: 1 });
+    const [event] = await listEvents(this.kysely, issueId, { limit: 1 });
     return event ?? null;
   }
 
   async listEvents(issueId: number, opts: { limit?: number; before?: number } = {}): Promise<StoredEvent[]> {
-    let query = this.kysely.selectFrom('events').selectAll().where('issue_id', '=', issueId);
-    if (opts.before !== undefined) query = query.where('id', '<', opts.before);
-    const rows = await query.orderBy('id', 'desc').limit(Math.min(opts.limit ?? DEFAULT_PAGE, 500)).execute();
-    return Promise.all(rows.map(async (r) => toStoredEvent(r, await this.attachmentsOf(r.project_id, r.event_id))));
+    return listEvents(this.kysely, issueId, opts);
   }
 
   async getEvent(projectId: number, eventId: string): Promise<StoredEvent | null> {
-    const row = await this.kysely
-      .selectFrom('events')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .where('event_id', '=', eventId.replace(/-/g, '').toLowerCase())
-      .executeTakeFirst();
-    return row ? toStoredEvent(row, await this.attachmentsOf(projectId, row.event_id)) : null;
-  }
-
-  private async attachmentsOf(projectId: number, eventId: string): Promise<StoredEvent['attachments']> {
-    const rows = await all<{ filename: string; content_type: string | null; size: number }>(
-      this.db,
-      sql`SELECT filename, content_type, size FROM attachments WHERE project_id = ${projectId} AND event_id = ${eventId} ORDER BY id`,
-    );
-    return rows.map((r) => ({ filename: r.filename, contentType: r.content_type, size: Number(r.size) }));
+    return getEvent(this.kysely, projectId, eventId);
   }
 
   // ── retention ─────────────────────────────────────────────────────────────
@@ -393,7 +360,7 @@ export class PostgresStore implements Store {
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const order = search.eventsSince !== undefined ? 'r.recent DESC, i.id DESC' : `${SEARCH_SORT[search.sort ?? 'last_seen']} DESC, i.id DESC`;
     const recent = search.eventsSince !== undefined ? ', r.recent' : '';
-    const page = [Math.min(search.limit ?? DEFAULT_PAGE, 500), search.offset ?? 0];
+    const page = [Math.min(search.limit ?? DEFAULT_PAGE, MAX_PAGE), search.offset ?? 0];
     // The window count rides on the page's rows; only a page past the end counts separately.
     const rows = await all<IssueRow & { recent?: number; total_rows: number }>(
       this.db,

@@ -4,10 +4,11 @@ import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
 import { privateDirectory, privateFile, type Tightened } from '../../lib/private-files.js';
 import { migrations } from '../migrations/index.js';
 import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
+import { DEFAULT_PAGE, getEvent, listEvents, MAX_PAGE, setIssueStatus } from '../issue-queries.js';
 import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested } from '../digest-rows.js';
-import { parseShortId, toIssue, toProject, toSpoolRow, toStoredEvent, type IssueRow, type SpoolDbRow } from '../rows.js';
+import { parseShortId, toIssue, toProject, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { ClientDiscard, ClientDiscardTotal, DigestBatchResult, DigestedRow, HourlyCount, IssueFilter, IssueLifecycle, IssueSearch, IssueTagSummary, NewProject, QuarantinedRow, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
 import { DigestBatches } from './digest-batch.js';
@@ -16,7 +17,6 @@ import { SqliteDigestWriter } from './digest-writer.js';
 import { withStatementCache } from './statement-cache.js';
 import { SpoolFile, spoolFileFor } from './spool-file.js';
 
-const DEFAULT_PAGE = 50;
 
 /**
  * The embedded default store: one SQLite file in WAL mode. SQLite allows one writer at a time:
@@ -286,7 +286,7 @@ export class SqliteStore implements Store {
     const rows = await query
       .orderBy(sortColumn, 'desc')
       .orderBy('i.id', 'desc')
-      .limit(Math.min(filter.limit ?? DEFAULT_PAGE, 500))
+      .limit(Math.min(filter.limit ?? DEFAULT_PAGE, MAX_PAGE))
       .offset(filter.offset ?? 0)
       .execute();
     return { issues: rows.map((r) => toIssue(r as IssueRow)), total: Number(total?.n ?? 0) };
@@ -306,56 +306,21 @@ export class SqliteStore implements Store {
   }
 
   async setIssueStatus(id: number, change: StatusChange): Promise<Issue> {
-    const now = Date.now();
-    const cleared = { resolved_at: null, resolved_in_release: null, ignore_until: null, ignore_until_count: null };
-    let update = this.kysely.updateTable('issues').where('id', '=', id);
-    if (change.status === 'resolved') {
-      update = update.set({ ...cleared, status: 'resolved', resolved_at: now, resolved_in_release: change.inRelease ?? null, regressed: 0 });
-    } else if (change.status === 'ignored') {
-      update = update.set((eb) => ({
-        ...cleared,
-        status: 'ignored',
-        ignore_until: change.ignoreUntil ?? null,
-        ignore_until_count: change.ignoreForEvents ? eb('event_count', '+', change.ignoreForEvents) : null,
-      }));
-    } else {
-      update = update.set({ ...cleared, status: change.status });
-    }
-    const result = await update.executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw new Error(`no issue with id ${id}`);
+    await setIssueStatus(this.kysely, id, change, Date.now());
     return (await this.getIssue(id))!;
   }
 
   async latestEvent(issueId: number): Promise<StoredEvent | null> {
-    const [event] = await this.listEvents(issueId, { limit: 1 });
+    const [event] = await listEvents(this.kysely, issueId, { limit: 1 });
     return event ?? null;
   }
 
   async listEvents(issueId: number, opts: { limit?: number; before?: number } = {}): Promise<StoredEvent[]> {
-    let query = this.kysely.selectFrom('events').selectAll().where('issue_id', '=', issueId);
-    if (opts.before !== undefined) query = query.where('id', '<', opts.before);
-    const rows = await query.orderBy('id', 'desc').limit(Math.min(opts.limit ?? DEFAULT_PAGE, 500)).execute();
-    return Promise.all(rows.map(async (r) => toStoredEvent(r, await this.attachmentsOf(r.project_id, r.event_id))));
+    return listEvents(this.kysely, issueId, opts);
   }
 
   async getEvent(projectId: number, eventId: string): Promise<StoredEvent | null> {
-    const row = await this.kysely
-      .selectFrom('events')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .where('event_id', '=', eventId.replace(/-/g, '').toLowerCase())
-      .executeTakeFirst();
-    return row ? toStoredEvent(row, await this.attachmentsOf(projectId, row.event_id)) : null;
-  }
-
-  private async attachmentsOf(projectId: number, eventId: string): Promise<StoredEvent['attachments']> {
-    const rows = await this.kysely
-      .selectFrom('attachments')
-      .select(['filename', 'content_type', 'size'])
-      .where('project_id', '=', projectId)
-      .where('event_id', '=', eventId)
-      .execute();
-    return rows.map((r) => ({ filename: r.filename, contentType: r.content_type, size: Number(r.size) }));
+    return getEvent(this.kysely, projectId, eventId);
   }
 
   // ── retention ─────────────────────────────────────────────────────────────
@@ -459,7 +424,7 @@ export class SqliteStore implements Store {
   async searchIssues(search: IssueSearch): Promise<{ issues: Issue[]; total: number; recentCounts: Map<number, number> }> {
     const { joins, where, params } = issueSearchSql(search);
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const page = [Math.min(search.limit ?? DEFAULT_PAGE, 500), search.offset ?? 0];
+    const page = [Math.min(search.limit ?? DEFAULT_PAGE, MAX_PAGE), search.offset ?? 0];
     if (search.eventsSince !== undefined && where.length === 0) return this.topIssuesSince(search.eventsSince, page);
     if (search.eventsSince !== undefined) {
       // Sorting by recent events needs every matching row anyway: count them in the same pass.

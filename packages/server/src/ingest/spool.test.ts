@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { SpoolItemInput, Store } from '../store/store.js';
+import { Spool } from './spool.js';
+
+/** The two store calls the backlog count makes, with a recount the test answers when it likes. */
+function fakeStore() {
+  let answer: ((n: number) => void) | null = null;
+  const store = {
+    appendToSpool: async (_items: SpoolItemInput[]) => undefined,
+    countItems: async () => undefined,
+    recordClientDiscards: async () => undefined,
+    spoolBacklog: () => new Promise<number>((resolve) => (answer = resolve)),
+  } as unknown as Store;
+  return { store, answerRecount: (n: number) => answer!(n) };
+}
+
+const event = (n: number): SpoolItemInput => ({ projectId: 1, kind: 'event', eventId: `e${n}`, receivedAt: n, payload: Buffer.from('{}') });
+
+describe('Spool backlog count', () => {
+  it('keeps the appends and digests made while a recount is read (several processes share the spool)', async () => {
+    const { store, answerRecount } = fakeStore();
+    const spool = new Spool(store, 1_000_000);
+    const recount = spool.resync();
+    // While the database counts (another process's 40 rows, say), this process spools 3 and digests 1.
+    await spool.append([event(1), event(2), event(3)]);
+    spool.digested(1);
+    answerRecount(40);
+    await recount;
+    assert.equal(spool.backlog, 42, 'the recount plus what changed while it was read');
+    // A later recount with nothing in between is taken as it is.
+    const next = spool.resync();
+    answerRecount(7);
+    await next;
+    assert.equal(spool.backlog, 7);
+  });
+});
