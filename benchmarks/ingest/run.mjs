@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Ingestion benchmark: Botpulse vs a bare node:http server, same bodies, same load, same run.
+// Ingestion benchmark: Botpulse vs a bare node:http server, same bodies, same load, same run;
+// Botpulse on its embedded SQLite and on PostgreSQL with one or two processes.
 // See README.md for what is measured and how to read the table.
 
-import { fork, execFileSync } from 'node:child_process';
+import { fork, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -13,6 +14,7 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { SIZE_CLASSES } from './lib/events.mjs';
+import * as pgBench from './lib/pg.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
@@ -28,7 +30,10 @@ const HELP = `Usage: node run.mjs [options]        (or: npm start -- [options])
   --levels <list>         concurrency levels (requests in flight)      [BENCH_LEVELS]    default 1,8,32,64
   --duration <s>          measured seconds per level                   [BENCH_DURATION]  default 5
   --warmup <s>            unmeasured warm-up per server start (c=8)     [BENCH_WARMUP]    default 1
-  --targets <list>        bare,botpulse                                 [BENCH_TARGETS]   default both
+  --targets <list>        bare,botpulse,botpulse-pg,botpulse-pg2        [BENCH_TARGETS]   default bare,botpulse
+                          botpulse = SQLite; botpulse-pg = 1 process on PostgreSQL; botpulse-pg2 = 2 processes on one database
+  --database-url <url>    PostgreSQL server for the -pg targets (a fresh database per row, dropped after)
+                                                                        [BENCH_DATABASE_URL] default postgres://postgres@127.0.0.1:5432/postgres
   --clients <n>           load-generator processes (split the in-flight requests) [BENCH_CLIENTS] default 1
   --backlog-limit <n>     BOTPULSE_BACKLOG_LIMIT for the server         [BENCH_BACKLOG_LIMIT] default 1000000
   --drain-timeout <s>     give up waiting for the backlog to drain      [BENCH_DRAIN_TIMEOUT] default 120
@@ -53,6 +58,7 @@ try {
     duration: { type: 'string' },
     warmup: { type: 'string' },
     targets: { type: 'string' },
+    'database-url': { type: 'string' },
     clients: { type: 'string' },
     'backlog-limit': { type: 'string' },
     'drain-timeout': { type: 'string' },
@@ -92,6 +98,7 @@ const opts = {
   durationS: num('duration', flags.duration ?? env.BENCH_DURATION ?? (quick ? 2 : 5), 0.1),
   warmupS: num('warmup', flags.warmup ?? env.BENCH_WARMUP ?? (quick ? 0.5 : 1)),
   targets: list(flags.targets ?? env.BENCH_TARGETS ?? 'bare,botpulse'),
+  databaseUrl: flags['database-url'] ?? env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   clients: num('clients', flags.clients ?? env.BENCH_CLIENTS ?? 1, 1),
   backlogLimit: num('backlog-limit', flags['backlog-limit'] ?? env.BENCH_BACKLOG_LIMIT ?? 1_000_000, 1),
   drainTimeoutS: num('drain-timeout', flags['drain-timeout'] ?? env.BENCH_DRAIN_TIMEOUT ?? 120, 1),
@@ -110,11 +117,18 @@ const opts = {
   maxMinutes: num('max-minutes', flags['max-minutes'] ?? 15, 0.1),
 };
 for (const s of opts.sizes) if (!SIZE_CLASSES[s]) fail(`unknown size ${s}; expected ${Object.keys(SIZE_CLASSES).join(', ')}`);
-for (const t of opts.targets) if (t !== 'bare' && t !== 'botpulse') fail(`unknown target ${t}; expected bare, botpulse`);
+// Botpulse targets: the store and how many server processes share it (the load is split between them).
+const BOTPULSE_TARGETS = {
+  botpulse: { store: 'sqlite', processes: 1 },
+  'botpulse-pg': { store: 'postgres', processes: 1 },
+  'botpulse-pg2': { store: 'postgres', processes: 2 },
+};
+for (const t of opts.targets) if (t !== 'bare' && !BOTPULSE_TARGETS[t]) fail(`unknown target ${t}; expected bare, ${Object.keys(BOTPULSE_TARGETS).join(', ')}`);
+const usesPostgres = opts.targets.some((t) => BOTPULSE_TARGETS[t]?.store === 'postgres');
 const WARMUP_CONCURRENCY = 8;
 const NOISY_OTHER_CPU_PCT = 25;
 const poolSize = (size) => opts.pool ?? (size === '50k' ? 1000 : 4000);
-if (opts.targets.includes('botpulse') && !existsSync(SERVER_MAIN)) {
+if (opts.targets.some((t) => BOTPULSE_TARGETS[t]) && !existsSync(SERVER_MAIN)) {
   fail(`${SERVER_MAIN} is missing: run "npm run build" at the repository root (or "npx tsc -b packages/server")`);
 }
 
@@ -128,6 +142,7 @@ function fail(message) {
 const children = new Set();
 const serverPids = new Set();
 const dataDirs = new Set();
+const databases = new Set(); // PostgreSQL databases of rows not yet dropped
 function track(child) {
   children.add(child);
   child.on('exit', () => children.delete(child));
@@ -145,6 +160,9 @@ function killAll() {
     } catch {}
   }
   if (!opts.keepData) for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
+  // Synchronous, since this also runs on 'exit': a child drops what a killed row left behind.
+  if (databases.size) spawnSync(process.execPath, [join(HERE, 'lib/pg.mjs'), 'drop', opts.databaseUrl, ...databases], { stdio: 'inherit', timeout: 30_000 });
+  databases.clear();
 }
 process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -280,15 +298,24 @@ function procMemKb(pid) {
   }
 }
 
-/** Polls VmRSS/VmHWM every 100 ms; `peakKb` is the larger of the sampled maximum and VmHWM. */
-function rssSampler(pid) {
-  let maxRss = 0;
-  let hwm = 0;
+/**
+ * Polls VmRSS/VmHWM of the server processes every 100 ms. A process's peak is the larger of its
+ * sampled maximum and VmHWM; `peakKb` is the sum of the processes' peaks (with two processes an
+ * upper bound of what they held at one moment; `maxSampledSumKb` is the largest sampled sum).
+ */
+function rssSampler(pids) {
+  const per = pids.map(() => ({ maxRss: 0, hwm: 0 }));
+  let maxSum = 0;
   const sample = () => {
-    const m = procMemKb(pid);
-    if (!m) return;
-    if (m.rss > maxRss) maxRss = m.rss;
-    if (m.hwm > hwm) hwm = m.hwm;
+    let sum = 0;
+    pids.forEach((pid, i) => {
+      const m = procMemKb(pid);
+      if (!m) return;
+      sum += m.rss;
+      if (m.rss > per[i].maxRss) per[i].maxRss = m.rss;
+      if (m.hwm > per[i].hwm) per[i].hwm = m.hwm;
+    });
+    if (sum > maxSum) maxSum = sum;
   };
   sample();
   const timer = setInterval(sample, 100);
@@ -296,9 +323,27 @@ function rssSampler(pid) {
     stop() {
       sample();
       clearInterval(timer);
-      return { maxSampledRssKb: maxRss, vmHwmKb: hwm, peakKb: Math.max(maxRss, hwm) };
+      const peaks = per.map((p) => Math.max(p.maxRss, p.hwm));
+      return {
+        maxSampledRssKb: per.reduce((n, p) => n + p.maxRss, 0),
+        vmHwmKb: per.reduce((n, p) => n + p.hwm, 0),
+        maxSampledSumKb: maxSum,
+        peakKbPerProcess: peaks,
+        peakKb: peaks.reduce((a, b) => a + b, 0),
+      };
     },
   };
+}
+
+/** CPU time (ms) of several processes together; null if one cannot be read. */
+function procsCpuMs(pids) {
+  let sum = 0;
+  for (const pid of pids) {
+    const ms = procCpuMs(pid);
+    if (ms === null) return null;
+    sum += ms;
+  }
+  return sum;
 }
 
 function percentile(sorted, p) {
@@ -335,7 +380,8 @@ async function startBare() {
   };
 }
 
-async function startBotpulse() {
+/** One `botpulse serve` with a fresh data dir; `storeEnv` adds BOTPULSE_DATABASE_URL for PostgreSQL. */
+async function startBotpulse(storeEnv = {}) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(opts.tmpDir, 'botpulse-bench-'));
   dataDirs.add(dataDir);
@@ -347,6 +393,7 @@ async function startBotpulse() {
     BOTPULSE_DATA_DIR: dataDir,
     BOTPULSE_LOG_LEVEL: 'warn',
     BOTPULSE_BACKLOG_LIMIT: String(opts.backlogLimit),
+    ...storeEnv,
     ...opts.serverEnv,
   });
   const guard = track(fork(join(HERE, 'lib/guard.mjs'), [logFile, opts.keepData ? '-' : dataDir, process.execPath, ...opts.serverNodeArgs, SERVER_MAIN, 'serve'], { env: serverEnv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
@@ -424,6 +471,58 @@ async function startBotpulse() {
   };
 }
 
+/**
+ * The servers of one row, as one target: a bare server, Botpulse on SQLite, or 1–2 Botpulse processes
+ * on a fresh PostgreSQL database (created here, dropped by `stop`). The processes start one after the
+ * other, so the first applies the migrations and creates the default project, whose DSN the second
+ * then prints too; the load generators split their requests between `ports`.
+ */
+async function startTarget(target, rowIndex) {
+  if (target === 'bare') {
+    const bare = await startBare();
+    return { ...bare, ports: [bare.port], pids: [bare.pid], servers: [bare] };
+  }
+  const spec = BOTPULSE_TARGETS[target];
+  if (spec.store === 'sqlite') {
+    const bp = await startBotpulse();
+    return { ...bp, ports: [bp.port], pids: [bp.pid], servers: [bp] };
+  }
+  const database = await pgBench.createDatabase(opts.databaseUrl, rowIndex);
+  databases.add(database);
+  const url = pgBench.urlForDatabase(opts.databaseUrl, database);
+  const servers = [];
+  let monitor = null;
+  const stop = async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    if (monitor) await monitor.close().catch(() => {});
+    monitor = null;
+    if (!opts.keepData && databases.has(database)) {
+      await pgBench.dropDatabase(opts.databaseUrl, database);
+      databases.delete(database);
+    }
+  };
+  try {
+    for (let i = 0; i < spec.processes; i++) servers.push(await startBotpulse({ BOTPULSE_DATABASE_URL: url }));
+    if (servers.some((s) => s.path !== servers[0].path)) throw new Error(`the processes print different DSNs: ${servers.map((s) => s.path).join(' ')}`);
+    monitor = await pgBench.openMonitor(url, database);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    database,
+    monitor,
+    servers,
+    ports: servers.map((s) => s.port),
+    pids: servers.map((s) => s.pid),
+    path: servers[0].path,
+    logProblems: () => servers.flatMap((s) => s.logProblems()),
+    /** Stops the processes (the data dirs go with them), keeps the database for `inspect`. */
+    stopServers: () => Promise.all(servers.map((s) => s.stop())),
+    stop,
+  };
+}
+
 function waitExit(child, timeoutMs) {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolveExit) => {
@@ -441,13 +540,13 @@ function waitExit(child, timeoutMs) {
 // ---- load --------------------------------------------------------------------------------------
 
 /** Runs `concurrency` in-flight requests, split across the clients, and merges their results. */
-async function load(clients, { port, path, concurrency, durationMs }) {
+async function load(clients, { ports, path, concurrency, durationMs }) {
   const shares = clients.map((_, i) => Math.floor(concurrency / clients.length) + (i < concurrency % clients.length ? 1 : 0));
   const results = await Promise.all(
     clients.map((c, i) =>
       shares[i] === 0
         ? null
-        : ask(c, { cmd: 'run', port, path, concurrency: shares[i], durationMs, maxRequests: opts.maxRequests, timeoutMs: opts.requestTimeoutS * 1000 }),
+        : ask(c, { cmd: 'run', ports, path, concurrency: shares[i], durationMs, maxRequests: opts.maxRequests, timeoutMs: opts.requestTimeoutS * 1000 }),
     ),
   );
   const rs = results.filter(Boolean);
@@ -488,29 +587,43 @@ async function load(clients, { port, path, concurrency, durationMs }) {
 
 // ---- one row: fresh server, warm-up, measured load, drain --------------------------------------
 
-async function runRow(target, size, concurrency, clients) {
-  const build = target === 'botpulse' ? serverBuildStamp().newestJs : null;
-  const server = target === 'bare' ? await startBare() : await startBotpulse();
-  const rss = rssSampler(server.pid);
-  const isBp = target === 'botpulse';
-  const health = async () => {
-    const h = await getJson(server.port, '/health', 10_000);
-    return { t: now(), backlog: h.body.backlog, digested: h.body.digested };
-  };
+async function runRow(target, size, concurrency, clients, rowIndex) {
+  const spec = BOTPULSE_TARGETS[target];
+  const isBp = Boolean(spec);
+  const isPg = spec?.store === 'postgres';
+  const build = isBp ? serverBuildStamp().newestJs : null;
+  const server = await startTarget(target, rowIndex);
+  const rss = rssSampler(server.pids);
+  const db = isPg ? dbActivityTracker(server.monitor) : null;
+  // Progress. SQLite: the process's /health. PostgreSQL: the tables every process shares (each
+  // process's /health counts only what it digested itself): spool rows left and events stored, so
+  // "digested" there means "in the events table".
+  const health = isPg
+    ? async () => {
+        const p = await server.monitor.progress();
+        const t = now();
+        await db.sample();
+        return { t, backlog: p.backlog, digested: p.events };
+      }
+    : async () => {
+        const h = await getJson(server.port, '/health', 10_000);
+        return { t: now(), backlog: h.body.backlog, digested: h.body.digested };
+      };
   try {
     // Warm-up (not measured): JIT, connections, and for Botpulse the ~200 issues get created.
     let warmupOk = 0;
     if (opts.warmupS > 0) {
-      const w = await load(clients, { port: server.port, path: server.path, concurrency: WARMUP_CONCURRENCY, durationMs: opts.warmupS * 1000 });
+      const w = await load(clients, { ports: server.ports, path: server.path, concurrency: WARMUP_CONCURRENCY, durationMs: opts.warmupS * 1000 });
       warmupOk = w.ok;
       if (isBp) {
-        const drained = await waitDrained(health, 0, 0, opts.drainTimeoutS * 1000);
+        const drained = await waitDrained(health, 0, isPg ? warmupOk : 0, opts.drainTimeoutS * 1000);
         if (!drained.drained) throw new Error('the warm-up backlog did not drain');
       }
     }
 
     const h0 = isBp ? await health() : null;
-    const cpu0 = procCpuMs(server.pid);
+    await db?.start();
+    const cpu0 = procsCpuMs(server.pids);
     const busy0 = machineBusyMs();
     const self0 = process.cpuUsage();
     const w0 = now();
@@ -528,11 +641,13 @@ async function runRow(target, size, concurrency, clients) {
         await Promise.race([sleep(250), pollingStopped]);
       }
     })();
-    const res = await load(clients, { port: server.port, path: server.path, concurrency, durationMs: opts.durationS * 1000 });
+    const res = await load(clients, { ports: server.ports, path: server.path, concurrency, durationMs: opts.durationS * 1000 });
     polling = false;
     stopPolling();
     await poller;
-    const cpu1 = procCpuMs(server.pid);
+    await db?.sample();
+    const cpu1 = procsCpuMs(server.pids);
+    const dbCpuLoadMs = db ? db.cpuMs() : 0;
     const busy1 = machineBusyMs();
     const selfCpu = process.cpuUsage(self0);
     const windowMs = now() - w0;
@@ -540,6 +655,8 @@ async function runRow(target, size, concurrency, clients) {
     const serverCpuMs = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null;
     const row = {
       target,
+      store: spec?.store ?? null,
+      processes: server.pids.length,
       size,
       sizeLabel: SIZE_CLASSES[size].label,
       concurrency,
@@ -550,10 +667,13 @@ async function runRow(target, size, concurrency, clients) {
       answersPerSec: (res.sent - res.netErrors) / loadS,
       serverCpuPctLoad: serverCpuMs !== null ? (serverCpuMs / windowMs) * 100 : null,
       clientCpuPctLoad: (res.clientCpuMs / (loadS * 1000)) * 100,
+      // PostgreSQL: CPU of the backends serving this row's database (not the server's shared
+      // background processes: WAL writer, checkpointer, autovacuum).
+      dbCpuPctLoad: db ? (dbCpuLoadMs / windowMs) * 100 : null,
       // CPU used by everything else on the machine during the load (other users, the OS), in % of one core.
       otherCpuPctLoad:
         busy0 !== null && busy1 !== null && serverCpuMs !== null
-          ? Math.max(0, ((busy1 - busy0 - serverCpuMs - res.clientCpuMs - (selfCpu.user + selfCpu.system) / 1000) / windowMs) * 100)
+          ? Math.max(0, ((busy1 - busy0 - serverCpuMs - dbCpuLoadMs - res.clientCpuMs - (selfCpu.user + selfCpu.system) / 1000) / windowMs) * 100)
           : null,
     };
 
@@ -563,11 +683,13 @@ async function runRow(target, size, concurrency, clients) {
     if (isBp) {
       const hEnd = await health();
       const d = await waitDrained(health, h0.digested, res.ok, opts.drainTimeoutS * 1000);
-      const cpu2 = procCpuMs(server.pid);
+      await db?.sample();
+      const cpu2 = procsCpuMs(server.pids);
       const digestedInLoad = hEnd.digested - h0.digested;
       const drainS = d.drained ? (d.t - res.tEnd) / 1000 : null;
       const drainPhaseS = d.drained ? (d.t - hEnd.t) / 1000 : null;
       const peakBacklog = Math.max(hEnd.backlog, ...timeline.map((x) => x[1]));
+      const serverCpuToDrainMs = d.drained && cpu2 !== null && cpu0 !== null && cpu2 > cpu0 ? cpu2 - cpu0 : null;
       Object.assign(row, {
         drained: d.drained,
         backlogAtLoadEnd: hEnd.backlog,
@@ -579,29 +701,89 @@ async function runRow(target, size, concurrency, clients) {
         // Digest alone (no ingest competing): only meaningful when there was a backlog to drain.
         digestPerSecDrainOnly: d.drained && hEnd.backlog >= 200 && drainPhaseS >= 0.2 ? (d.digested - hEnd.digested) / drainPhaseS : null,
         serverCpuPctDrain: d.drained && drainPhaseS > 0 && cpu2 !== null && cpu1 !== null ? ((cpu2 - cpu1) / (drainPhaseS * 1000)) * 100 : null,
-        perServerCpuSec: d.drained && cpu2 !== null && cpu0 !== null && cpu2 > cpu0 ? res.ok / ((cpu2 - cpu0) / 1000) : null,
+        perServerCpuSec: serverCpuToDrainMs ? res.ok / (serverCpuToDrainMs / 1000) : null,
+        // Server and database together (SQLite runs inside the server, so there it is the same figure).
+        perCpuSecWithDb: serverCpuToDrainMs ? res.ok / ((serverCpuToDrainMs + (db ? db.cpuMs() : 0)) / 1000) : null,
         timeline,
       });
+      if (db) Object.assign(row, { dbCpuMsToDrain: db.cpuMs(), ...db.connections() });
     }
     Object.assign(row, rss.stop());
     row.peakRssMb = row.peakKb / 1024;
     if (isBp) {
-      await server.stop();
-      Object.assign(row, inspectDb(server.dataDir));
+      if (isPg) {
+        await server.stopServers();
+        Object.assign(row, await inspectPostgres(server.monitor), { database: server.database });
+      } else {
+        await server.stop();
+        Object.assign(row, inspectDb(server.dataDir));
+      }
       const problems = server.logProblems();
       row.serverLogWarnings = problems.length;
       if (problems.length) row.serverLogSample = problems.slice(0, 5);
       row.expectedEvents = warmupOk + res.ok;
+      // Whole row (start, warm-up, load, drain): how many commits, so how many WAL flushes, per event.
+      if (row.dbCommits !== undefined) row.dbCommitsPerEvent = row.dbCommits / row.expectedEvents;
       row.serverBuild = build;
     }
     return row;
   } finally {
     rss.stop();
     await server.stop();
-    if (server.dataDir && !opts.keepData) {
-      rmSync(server.dataDir, { recursive: true, force: true });
-      dataDirs.delete(server.dataDir);
+    for (const s of server.servers) {
+      if (s.dataDir && !opts.keepData) {
+        rmSync(s.dataDir, { recursive: true, force: true });
+        dataDirs.delete(s.dataDir);
+      }
     }
+  }
+}
+
+/**
+ * Connections to one row's database and the CPU of their backends (PostgreSQL runs one process per
+ * connection; /proc/<pid>/stat gives its CPU time). `start()` takes the baseline after the warm-up;
+ * each `sample()` lists the connections again, so peaks are seen at the polling rate (250 ms during
+ * the load, 50 ms while draining). A backend that appears after the baseline counts from 0 (it was
+ * born during the measurement); one that exits between samples loses at most its last interval.
+ */
+function dbActivityTracker(monitor) {
+  const baseMs = new Map();
+  const lastMs = new Map();
+  let started = false;
+  let peakTotal = 0;
+  const peakByApp = {};
+  const observe = (rows, baseline) => {
+    const byApp = {};
+    for (const { pid, app } of rows) {
+      byApp[app || '(none)'] = (byApp[app || '(none)'] ?? 0) + 1;
+      const ms = procCpuMs(pid);
+      if (ms === null) continue;
+      if (!baseMs.has(pid)) baseMs.set(pid, baseline ? ms : 0);
+      lastMs.set(pid, ms);
+    }
+    peakTotal = Math.max(peakTotal, rows.length);
+    for (const [app, n] of Object.entries(byApp)) peakByApp[app] = Math.max(peakByApp[app] ?? 0, n);
+  };
+  return {
+    async start() {
+      observe(await monitor.activity(), true);
+      started = true;
+    },
+    async sample() {
+      if (started) observe(await monitor.activity(), false);
+    },
+    cpuMs: () => [...lastMs].reduce((n, [pid, ms]) => n + ms - baseMs.get(pid), 0),
+    connections: () => ({ dbConnectionsPeak: peakTotal, dbConnectionsPeakByApp: peakByApp, dbBackendsSeen: lastMs.size }),
+  };
+}
+
+/** After the processes stopped: issues and events in the row's PostgreSQL database, its size. */
+async function inspectPostgres(monitor) {
+  try {
+    const c = await monitor.contents();
+    return { issues: c.issues, eventsStored: c.events, dbBytes: c.bytes, dbCommits: c.commits };
+  } catch (err) {
+    return { dbError: err.message };
   }
 }
 
@@ -652,10 +834,12 @@ const COLUMNS = [
   ['429', (r) => f0(r.rejected429)],
   ['err', (r) => f0(r.otherStatus + r.netErrors + r.badAnswers)],
   ['accepted/s', (r) => f0(r.acceptedPerSec)],
+  ['procs', (r) => (r.store === 'postgres' ? String(r.processes) : '')],
   ['%bare', (r) => (r.pctOfBare === undefined ? '' : f0(r.pctOfBare) + '%')],
   ['p50 ms', (r) => f2(r.latencyMs.p50)],
   ['p99 ms', (r) => f2(r.latencyMs.p99)],
   ['digested/s', (r) => (r.target === 'bare' ? '' : f0(r.fullyDigestedPerSec))],
+  ['%sqlite', (r) => (r.pctOfSqlite === undefined ? '' : f0(r.pctOfSqlite) + '%')],
   ['dig/s load', (r) => (r.target === 'bare' ? '' : f0(r.digestPerSecDuringLoad))],
   ['dig/s drain', (r) => (r.target === 'bare' ? '' : f0(r.digestPerSecDrainOnly))],
   ['peak backlog', (r) => (r.target === 'bare' ? '' : f0(r.peakBacklog))],
@@ -663,15 +847,23 @@ const COLUMNS = [
   ['RSS MB', (r) => f0(r.peakRssMb)],
   ['srv cpu%', (r) => f0(r.serverCpuPctLoad)],
   ['ev/cpu-s', (r) => f0(r.perServerCpuSec)],
+  ['db cpu%', (r) => (r.store === 'postgres' ? f0(r.dbCpuPctLoad) : '')],
+  ['ev/cpu-s+db', (r) => (r.target === 'bare' ? '' : f0(r.perCpuSecWithDb))],
+  ['db conns', (r) => (r.store === 'postgres' ? f0(r.dbConnectionsPeak) : '')],
   ['cli cpu%', (r) => f0(r.clientCpuPctLoad)],
   ['other cpu%', (r) => f0(r.otherCpuPctLoad)],
   ['issues', (r) => (r.target === 'bare' ? '' : f0(r.issues))],
 ];
 
+// Columns that only say something when a PostgreSQL row is in the run (left out otherwise, so a
+// SQLite-only table reads as before).
+const POSTGRES_COLUMNS = new Set(['procs', '%sqlite', 'db cpu%', 'ev/cpu-s+db', 'db conns']);
+
 function table(rows) {
-  const cells = [COLUMNS.map(([h]) => h), ...rows.map((r) => COLUMNS.map(([, f]) => f(r)))];
-  const widths = COLUMNS.map((_, i) => Math.max(...cells.map((c) => c[i].length)));
-  const line = (c) => c.map((v, i) => (COLUMNS[i][2] === 'l' ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd();
+  const columns = rows.some((r) => r.store === 'postgres') ? COLUMNS : COLUMNS.filter(([h]) => !POSTGRES_COLUMNS.has(h));
+  const cells = [columns.map(([h]) => h), ...rows.map((r) => columns.map(([, f]) => f(r)))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((c) => c[i].length)));
+  const line = (c) => c.map((v, i) => (columns[i][2] === 'l' ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd();
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
@@ -693,20 +885,26 @@ function summarize(rows) {
     const atBest = withRatio.reduce((a, r) => (r.acceptedPerSec > a.acceptedPerSec ? r : a));
     checks.push({ check: `${SIZE_CLASSES[size].label} accept rate ≥ 50% of bare (every level)`, pass: worst.pctOfBare >= 50, value: `worst ${Math.round(worst.pctOfBare)}% at c=${worst.concurrency}; at Botpulse's best level (c=${atBest.concurrency}) ${Math.round(atBest.pctOfBare)}%` });
   }
-  if (bp.length) {
-    const undrained = bp.filter((r) => !r.drained);
-    checks.push({ check: 'backlog drains after every level', pass: undrained.length === 0, value: undrained.length ? `not drained: ${undrained.map((r) => `${r.sizeLabel} c=${r.concurrency}`).join(', ')}` : `slowest drain ${f1(Math.max(...bp.map((r) => r.drainSeconds)))} s after the load stopped` });
-    const maxRss = bp.reduce((a, r) => (r.peakRssMb > a.peakRssMb ? r : a));
-    checks.push({ check: 'peak RSS < 250 MB', pass: maxRss.peakRssMb < 250, value: `${f1(maxRss.peakRssMb)} MB (${maxRss.sizeLabel} c=${maxRss.concurrency})` });
-    const lost = bp.filter((r) => r.eventsStored !== undefined && r.eventsStored !== r.expectedEvents);
-    checks.push({ check: 'every accepted event stored (events table = 200 answers incl. warm-up)', pass: lost.length === 0 && bp.every((r) => r.eventsStored !== undefined), value: lost.length ? lost.map((r) => `${r.sizeLabel} c=${r.concurrency}: ${r.eventsStored}/${r.expectedEvents}`).join(', ') : 'yes' });
+  checks.push(...postgresChecks(rows));
+  // The checks below hold for every Botpulse row, whatever its store.
+  const all = rows.filter((r) => r.store);
+  const name = (r) => `${r.target === 'botpulse' ? '' : r.target + ' '}${r.sizeLabel} c=${r.concurrency}`;
+  if (all.length) {
+    const undrained = all.filter((r) => !r.drained);
+    checks.push({ check: 'backlog drains after every level', pass: undrained.length === 0, value: undrained.length ? `not drained: ${undrained.map(name).join(', ')}` : `slowest drain ${f1(Math.max(...all.map((r) => r.drainSeconds)))} s after the load stopped` });
+    // Per process: a row with two processes holds two heaps by design.
+    const perProcess = (r) => Math.max(...r.peakKbPerProcess) / 1024;
+    const maxRss = all.reduce((a, r) => (perProcess(r) > perProcess(a) ? r : a));
+    checks.push({ check: 'peak RSS < 250 MB (per process)', pass: perProcess(maxRss) < 250, value: `${f1(perProcess(maxRss))} MB (${name(maxRss)})` });
+    const lost = all.filter((r) => r.eventsStored !== undefined && r.eventsStored !== r.expectedEvents);
+    checks.push({ check: 'every accepted event stored (events table = 200 answers incl. warm-up)', pass: lost.length === 0 && all.every((r) => r.eventsStored !== undefined), value: lost.length ? lost.map((r) => `${name(r)}: ${r.eventsStored}/${r.expectedEvents}`).join(', ') : 'yes' });
   }
   for (const c of checks) lines.push(`${c.pass ? 'PASS' : 'FAIL'}  ${c.check}: ${c.value}${c.at ? ` (c=${c.at})` : ''}`);
-  const logged = bp.filter((r) => r.serverLogWarnings > 0);
+  const logged = all.filter((r) => r.serverLogWarnings > 0);
   if (logged.length) {
     const samples = [...new Set(logged.flatMap((r) => r.serverLogSample ?? []))].slice(0, 3);
     lines.push(
-      `NOTE  the server logged warnings/errors in ${logged.length} of ${bp.length} rows (${logged.map((r) => `${r.sizeLabel} c=${r.concurrency}: ${r.serverLogWarnings}`).join(', ')}), e.g. ` +
+      `NOTE  the server logged warnings/errors in ${logged.length} of ${all.length} rows (${logged.map((r) => `${name(r)}: ${r.serverLogWarnings}`).join(', ')}), e.g. ` +
         samples.map((x) => JSON.stringify(x)).join('; '),
     );
   }
@@ -718,6 +916,29 @@ function summarize(rows) {
     );
   }
   return { checks, text: lines.join('\n') };
+}
+
+/**
+ * Issue 12's goals for PostgreSQL, level by level (same size and concurrency, same run): one process
+ * fully digests at least 70% of SQLite's rate, and a second process adds throughput. The second is
+ * judged with the CPU figures beside it: on a machine without idle CPU it cannot hold.
+ */
+function postgresChecks(rows) {
+  const checks = [];
+  const at = (target, size, c) => rows.find((r) => r.target === target && r.size === size && r.concurrency === c && r.fullyDigestedPerSec);
+  const pairs = (a, b) =>
+    opts.sizes.flatMap((size) => opts.levels.map((c) => [at(a, size, c), at(b, size, c)]).filter(([x, y]) => x && y));
+  const pct = (x, y) => Math.round((y.fullyDigestedPerSec / x.fullyDigestedPerSec) * 100);
+  const describe = (ps) => ps.map(([x, y]) => `${y.sizeLabel} c=${y.concurrency} ${pct(x, y)}% (${f0(y.fullyDigestedPerSec)} vs ${f0(x.fullyDigestedPerSec)}/s)`).join('; ');
+  const vsSqlite = pairs('botpulse', 'botpulse-pg');
+  if (vsSqlite.length) {
+    checks.push({ check: 'PostgreSQL, 1 process, fully digested ≥ 70% of SQLite (every level)', pass: vsSqlite.every(([x, y]) => pct(x, y) >= 70), value: describe(vsSqlite) });
+  }
+  const twoVsOne = pairs('botpulse-pg', 'botpulse-pg2');
+  if (twoVsOne.length) {
+    checks.push({ check: 'PostgreSQL, 2 processes fully digest more than 1 (every level)', pass: twoVsOne.every(([x, y]) => pct(x, y) > 100), value: describe(twoVsOne) });
+  }
+  return checks;
 }
 
 /**
@@ -798,6 +1019,16 @@ async function main() {
       (Object.keys(opts.serverEnv).length ? `; server env ${JSON.stringify(opts.serverEnv)}` : '') +
       (opts.serverNodeArgs.length ? `; server node flags ${opts.serverNodeArgs.join(' ')}` : ''),
   );
+  if (usesPostgres) {
+    // Also checks the server is there before any row starts.
+    machine.postgres = await pgBench.serverInfo(opts.databaseUrl);
+    const orphans = await pgBench.dropOrphans(opts.databaseUrl);
+    console.log(
+      `PostgreSQL ${machine.postgres.version} at ${pgBench.redactUrl(opts.databaseUrl)} (a fresh database per row; ` +
+        `max_connections ${machine.postgres.settings.max_connections}, synchronous_commit ${machine.postgres.settings.synchronous_commit})` +
+        (orphans.length ? `; dropped ${orphans.length} database(s) left by killed runs` : ''),
+    );
+  }
   if (machine.loadAvgAtStart[0] > 0.5) console.log(`note: the machine is not idle (1-min load ${machine.loadAvgAtStart[0]}); figures will be noisy`);
 
   const clients = Array.from({ length: opts.clients }, () => track(fork(join(HERE, 'lib/loadgen.mjs'), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })));
@@ -813,15 +1044,21 @@ async function main() {
     );
     for (const c of opts.levels) {
       let bareRow = null;
+      let sqliteRow = null;
       for (const target of opts.targets) {
-        process.stdout.write(`  ${target.padEnd(8)} c=${String(c).padEnd(3)} … `);
-        const row = await runRow(target, size, c, clients);
+        process.stdout.write(`  ${target.padEnd(12)} c=${String(c).padEnd(3)} … `);
+        const row = await runRow(target, size, c, clients, rows.length);
         if (target === 'bare') bareRow = row;
         else if (bareRow) row.pctOfBare = (row.acceptedPerSec / bareRow.acceptedPerSec) * 100;
+        if (target === 'botpulse') sqliteRow = row;
+        else if (row.store === 'postgres' && sqliteRow?.fullyDigestedPerSec && row.fullyDigestedPerSec) {
+          row.pctOfSqlite = (row.fullyDigestedPerSec / sqliteRow.fullyDigestedPerSec) * 100;
+        }
         rows.push(row);
         console.log(
           `${f0(row.acceptedPerSec)} accepted/s, p50 ${f2(row.latencyMs.p50)} ms, p99 ${f2(row.latencyMs.p99)} ms` +
-            (target === 'botpulse' ? `, ${row.drained ? `fully digested ${f0(row.fullyDigestedPerSec)}/s, drained ${f1(row.drainSeconds)} s after the load` : 'backlog NOT drained'}, RSS ${f0(row.peakRssMb)} MB` : ''),
+            (row.store ? `, ${row.drained ? `fully digested ${f0(row.fullyDigestedPerSec)}/s, drained ${f1(row.drainSeconds)} s after the load` : 'backlog NOT drained'}, RSS ${f0(row.peakRssMb)} MB` : '') +
+            (row.store === 'postgres' ? `, ${row.dbConnectionsPeak} db connections` : ''),
         );
       }
     }
@@ -851,6 +1088,7 @@ async function main() {
 
   mkdirSync(dirname(opts.out), { recursive: true });
   const { out: _out, ...optsForJson } = opts;
+  optsForJson.databaseUrl = pgBench.redactUrl(opts.databaseUrl);
   writeFileSync(
     opts.out,
     JSON.stringify(

@@ -3,8 +3,10 @@
 // flight over keep-alive connections to 127.0.0.1 for a fixed time or count, whichever ends first.
 //
 // Messages in:  {cmd:'prepare', size, poolSize, seed}        -> {type:'prepared', stats}
-//               {cmd:'run', port, path, concurrency, durationMs, maxRequests, timeoutMs}
+//               {cmd:'run', ports, path, concurrency, durationMs, maxRequests, timeoutMs}
 //                                                            -> {type:'result', ...}
+// With several ports (several servers on one database), request loop k always targets
+// ports[k % ports.length], so the in-flight requests are split evenly between the servers.
 // The process exits when its parent goes away (IPC disconnect).
 
 import http from 'node:http';
@@ -37,7 +39,7 @@ async function handle(msg) {
 
 const epochNow = () => performance.timeOrigin + performance.now();
 
-async function run({ port, path, concurrency, durationMs, maxRequests, timeoutMs }) {
+async function run({ ports, path, concurrency, durationMs, maxRequests, timeoutMs }) {
   if (!pool) throw new Error('run before prepare');
   // Bodies are reused round-robin with a fresh event id stamped in before each send. Reuse is safe
   // because a body comes round again only after pool.length requests, and at most `concurrency`
@@ -59,7 +61,7 @@ async function run({ port, path, concurrency, durationMs, maxRequests, timeoutMs
   const deadline = tStartPerf + durationMs;
   let lastAnswer = tStartPerf;
 
-  const sendOne = (entry, eventId) =>
+  const sendOne = (port, entry) =>
     new Promise((resolve) => {
       let done = false;
       const finish = (r) => {
@@ -88,7 +90,8 @@ async function run({ port, path, concurrency, durationMs, maxRequests, timeoutMs
       req.end(entry.buf);
     });
 
-  const loop = async () => {
+  const loop = async (_, k) => {
+    const port = ports[k % ports.length];
     while (issued < maxRequests && performance.now() < deadline) {
       issued += 1;
       const entry = pool[cursor];
@@ -97,7 +100,7 @@ async function run({ port, path, concurrency, durationMs, maxRequests, timeoutMs
       entry.buf.write(eventId, entry.idOffsets[0], 'latin1');
       entry.buf.write(eventId, entry.idOffsets[1], 'latin1');
       const t0 = performance.now();
-      const r = await sendOne(entry, eventId);
+      const r = await sendOne(port, entry);
       const t1 = performance.now();
       lastAnswer = t1;
       if (r.error) {
