@@ -34,4 +34,35 @@ describe('Spool backlog count', () => {
     await next;
     assert.equal(spool.backlog, 7);
   });
+
+  it('has one flush on its way at a time: what arrives meanwhile waits and goes in the next commit, together', async () => {
+    const calls: string[][] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const commits: (() => void)[] = [];
+    const store = {
+      appendToSpool: (items: SpoolItemInput[]) => {
+        calls.push(items.map((i) => i.eventId!));
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        return new Promise<void>((resolve) => commits.push(() => (inFlight--, resolve())));
+      },
+      countItems: async () => undefined,
+      recordClientDiscards: async () => undefined,
+    } as unknown as Store;
+    const spool = new Spool(store, 1_000_000);
+    const first = spool.append([event(1)]);
+    await new Promise((r) => setImmediate(r)); // the first flush starts and waits for its commit
+    const later = [spool.append([event(2)]), spool.append([event(3)])];
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(calls, [['e1']], 'no second transaction while the first is on its way');
+    commits.shift()!();
+    await first;
+    while (calls.length < 2) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(calls[1], ['e2', 'e3'], 'the waiting appends in one commit');
+    commits.shift()!();
+    await Promise.all(later);
+    assert.equal(maxInFlight, 1);
+    assert.equal(spool.backlog, 3);
+  });
 });

@@ -20,6 +20,8 @@ interface Pending {
  */
 export class Spool {
   private pending: Pending | null = null;
+  /** A flush is waiting for its commit (see append). */
+  private flushing = false;
   private size = 0;
   /** Changes made while a recount is being read (see resync). */
   private readonly drifts = new Set<{ n: number }>();
@@ -45,7 +47,10 @@ export class Spool {
   append(items: SpoolItemInput[], counts?: SpoolCounts): Promise<void> {
     if (!this.pending) {
       this.pending = { items: [], counts: [], waiters: [] };
-      setImmediate(() => void this.flush());
+      // One flush at a time: while a commit is on its way (PostgreSQL answers asynchronously), the
+      // requests that arrive meanwhile gather into the next one instead of each starting its own
+      // transaction. On SQLite a flush ends within its turn, so nothing changes there.
+      if (!this.flushing) setImmediate(() => void this.flush());
     }
     this.pending.items.push(...items);
     if (counts && (Object.keys(counts.counts).length || counts.discards?.length)) this.pending.counts.push(counts);
@@ -79,6 +84,7 @@ export class Spool {
   private async flush(): Promise<void> {
     const batch = this.pending!;
     this.pending = null;
+    this.flushing = true;
     try {
       await this.store.appendToSpool(batch.items);
       for (const c of batch.counts) {
@@ -91,6 +97,9 @@ export class Spool {
       for (const w of batch.waiters) w.resolve();
     } catch (err) {
       for (const w of batch.waiters) w.reject(err as Error);
+    } finally {
+      this.flushing = false;
+      if (this.pending) setImmediate(() => void this.flush());
     }
   }
 }
