@@ -54,6 +54,7 @@ class Load {
 
   constructor(
     private readonly url: string,
+    private readonly pingUrl: string,
     private readonly label: () => string,
   ) {}
 
@@ -65,6 +66,15 @@ class Load {
     this.senders = Array.from({ length: SENDERS }, async (_, s) => {
       for (let i = 0; this.running; i++) await this.sendOne(s, i);
     });
+    // A bot's heartbeat too: plain pings (answered from the monitors' tables, not the spool).
+    this.senders.push(
+      (async () => {
+        while (this.running) {
+          await this.request(this.pingUrl, { method: 'POST' });
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })(),
+    );
   }
 
   async stop(): Promise<void> {
@@ -80,25 +90,30 @@ class Load {
     const eventId = crypto.randomUUID().replace(/-/g, '');
     // A few issues per phase: issues first seen after the restart feed the alert engine too.
     const message = `restart test ${this.label()} ${(sender + i) % 3}`;
-    const body = serializeEnvelope({
-      headers: { event_id: eventId },
-      items: [jsonItem('event', { event_id: eventId, message, level: 'error', exception: { values: [{ type: 'RestartError', value: message }] } })],
-    });
+    const event = jsonItem('event', { event_id: eventId, message, level: 'error', exception: { values: [{ type: 'RestartError', value: message }] } });
+    // Every few envelopes carry a cron check-in as well, as an SDK's would.
+    const checkIn = jsonItem('check_in', { check_in_id: crypto.randomUUID().replace(/-/g, ''), monitor_slug: 'restart-cron', status: 'ok' });
+    const body = serializeEnvelope({ headers: { event_id: eventId }, items: i % 4 === 0 ? [event, checkIn] : [event] });
+    if ((await this.request(this.url, { method: 'POST', body })) === 200) this.answered.add(eventId);
+  }
+
+  /** Sends one request and records its answer; resolves to its status (0: no answer). */
+  private async request(url: string, init: RequestInit): Promise<number> {
     let res: Response;
     try {
-      res = await fetch(this.url, { method: 'POST', body });
+      res = await fetch(url, init);
     } catch (error) {
       this.problems.push(`request failed: ${(error as Error).message}`); // the server must stay up
       await new Promise((r) => setTimeout(r, 100));
-      return;
+      return 0;
     }
     const text = await res.text();
     this.byStatus.set(res.status, this.count(res.status) + 1);
-    if (res.status === 200) this.answered.add(eventId);
-    else if (res.status === 503) {
-      if (!res.headers.get('retry-after')) this.problems.push('a 503 without Retry-After');
+    if (res.status === 503) {
+      if (!res.headers.get('retry-after')) this.problems.push(`a 503 without Retry-After from ${new URL(url).pathname}`);
       await new Promise((r) => setTimeout(r, 50)); // a client backs off; keeps the log small
-    } else if (this.problems.length < 20) this.problems.push(`answered ${res.status}: ${text.slice(0, 300)}`);
+    } else if (res.status !== 200 && this.problems.length < 20) this.problems.push(`${new URL(url).pathname} answered ${res.status}: ${text.slice(0, 300)}`);
+    return res.status;
   }
 }
 
@@ -146,7 +161,11 @@ describe('PostgreSQL restarted during a load', { skip }, () => {
 
     const [project] = await query<{ id: number; public_key: string }>(cluster.url, 'SELECT id, public_key FROM projects');
     let phase = 'before';
-    const load = new Load(`${base}/api/${project!.id}/envelope/?sentry_key=${project!.public_key}`, () => phase);
+    const load = new Load(
+      `${base}/api/${project!.id}/envelope/?sentry_key=${project!.public_key}`,
+      `${base}/api/${project!.id}/heartbeat/restart-bot?sentry_key=${project!.public_key}`,
+      () => phase,
+    );
     load.start();
     try {
       await waitUntil(() => alive() && load.count(200) >= ANSWERS_PER_PHASE, 120_000, () => `${ANSWERS_PER_PHASE} answers before the stop (${load.summary()})`);
@@ -154,12 +173,16 @@ describe('PostgreSQL restarted during a load', { skip }, () => {
       phase = 'during';
       await cluster.stop('fast');
       const unavailableBefore = load.count(503);
+      // Away long enough for the background loops to meet it too (a monitor tick fails each second).
+      const tickFailures = () => metric(base, 'botpulse_failures_total{site="monitor_tick"}');
+      const tickFailuresBefore = await tickFailures();
       await waitUntil(
-        () => alive() && load.count(503) - unavailableBefore >= UNAVAILABLE_ANSWERS,
+        async () => alive() && load.count(503) - unavailableBefore >= UNAVAILABLE_ANSWERS && (await tickFailures()) > tickFailuresBefore,
         120_000,
-        () => `${UNAVAILABLE_ANSWERS} answers 503 while PostgreSQL is stopped (${load.summary()})`,
+        () => `${UNAVAILABLE_ANSWERS} answers 503 and a failed monitor tick while PostgreSQL is stopped (${load.summary()})`,
       );
 
+      assert.ok((await metric(base, 'botpulse_events_rejected_total{status="503"}')) >= UNAVAILABLE_ANSWERS, 'the 503s are counted, and visible while the database is away');
       await cluster.start();
       phase = 'after';
       const evaluatorBefore = await evaluatorLeaseUntil(cluster.url);
@@ -216,4 +239,16 @@ async function countRows(url: string, table: 'spool' | 'alert_changes' | 'digest
 async function evaluatorLeaseUntil(url: string): Promise<number> {
   const [row] = await query<{ until: string }>(url, `SELECT until FROM alert_leases WHERE name = 'monitors:evaluator'`);
   return Number(row?.until ?? 0);
+}
+
+/**
+ * /metrics (loopback needs no token) must answer while the database is away: that is when an
+ * operator needs it. Resolves to the value of one sample, 0 when absent.
+ */
+async function metric(base: string, sample: string): Promise<number> {
+  const res = await fetch(`${base}/metrics`);
+  const text = await res.text();
+  assert.equal(res.status, 200, `/metrics answered ${res.status}: ${text.slice(0, 300)}`);
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line ? Number(line.split(' ').pop()) : 0;
 }

@@ -1,13 +1,15 @@
 import { statSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { Alerting } from '../alerts/alerting.js';
 import type { Config } from '../config/load.js';
 import type { DigestWorker } from '../digest/worker.js';
 import type { IngestStats } from '../http/stats.js';
 import type { Spool } from '../ingest/spool.js';
 import { ClientError } from '../lib/errors.js';
+import { reportFailure } from '../lib/failures.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { SIGNAL_NAMES, type SignalName } from '../store/monitors.js';
 import type { Monitoring } from '../monitors/monitoring.js';
@@ -27,6 +29,8 @@ export interface MetricsDeps {
   store?: Store;
   /** The PostgreSQL pool of the main thread (absent on SQLite). */
   databasePool?: (() => DatabasePoolFigures) | undefined;
+  /** Where a family that could not be read is reported (botpulse_failures_total{site="metrics_collect"}). */
+  logger: Pick<Logger, 'warn' | 'error'>;
 }
 
 /** What `/metrics` answers: prom-client's Registry, then the per-monitor families (written in pages). */
@@ -213,12 +217,45 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   };
   botSignalMetrics(register, deps.monitoring, slugOf);
   const monitorSeries = new MonitorSeries(deps.monitoring.store, slugOf);
+  survivesFailedReads(register, deps.logger);
+  const renderMonitorSeries = async () => {
+    try {
+      return await monitorSeries.render();
+    } catch (err) {
+      reportFailure(deps.logger, 'metrics_collect', err, 'the per-monitor metrics could not be read; this scrape leaves them out', {}, 'warn');
+      return '';
+    }
+  };
   return {
     register,
     // prom-client's text ends with a newline; the per-monitor families follow after a blank line.
-    text: async () => `${await register.metrics()}\n${await monitorSeries.render()}`,
+    text: async () => `${await register.metrics()}\n${await renderMonitorSeries()}`,
     close: () => loopDelay.disable(),
   };
+}
+
+/**
+ * Many families are read from the database at scrape time, and prom-client fails the whole scrape
+ * when one collect() throws: while PostgreSQL restarts, /metrics would answer 503 exactly when the
+ * operator needs the 503 counter, the pool gauges and the failure counts. So every collect()
+ * registered here is wrapped: a failed read is logged and counted
+ * (botpulse_failures_total{site="metrics_collect"}), and that family is left out of this scrape
+ * (a family without labels keeps its last value) while the others are served.
+ */
+function survivesFailedReads(register: Registry, logger: Pick<Logger, 'warn' | 'error'>): void {
+  for (const metric of register.getMetricsAsArray()) {
+    // prom-client keeps the `collect` option on the metric and calls it as a method of it.
+    const family = metric as unknown as Metric & { name: string; collect?: (this: Metric) => unknown };
+    const collect = family.collect;
+    if (!collect) continue;
+    family.collect = async function (this: Metric) {
+      try {
+        await collect.call(this);
+      } catch (err) {
+        reportFailure(logger, 'metrics_collect', err, 'a metric could not be read; this scrape leaves it out', { metric: family.name }, 'warn');
+      }
+    };
+  }
 }
 
 /**
