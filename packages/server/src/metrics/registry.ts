@@ -217,19 +217,29 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   };
   botSignalMetrics(register, deps.monitoring, slugOf);
   const monitorSeries = new MonitorSeries(deps.monitoring.store, slugOf);
-  survivesFailedReads(register, deps.logger);
-  const renderMonitorSeries = async () => {
+  // After every family above is registered: each one that reads the database may fail alone.
+  const unread = leaveOutFailedReads(register);
+  const monitorFamilies = async () => {
     try {
       return await monitorSeries.render();
     } catch (err) {
-      reportFailure(deps.logger, 'metrics_collect', err, 'the per-monitor metrics could not be read; this scrape leaves them out', {}, 'warn');
+      unread.push({ metric: 'the per-monitor families', err });
       return '';
     }
   };
+  const scrape = async () => {
+    // prom-client's text ends with a newline; the per-monitor families follow after a blank line.
+    const text = `${await register.metrics()}\n${await monitorFamilies()}`;
+    // One line per scrape, however many families failed (while the database is away, most do).
+    const failed = unread.splice(0);
+    if (failed.length > 0) {
+      reportFailure(deps.logger, 'metrics_collect', failed[0]!.err, 'metrics could not be read; this scrape leaves them out', { metrics: failed.map((f) => f.metric) }, 'warn');
+    }
+    return text;
+  };
   return {
     register,
-    // prom-client's text ends with a newline; the per-monitor families follow after a blank line.
-    text: async () => `${await register.metrics()}\n${await renderMonitorSeries()}`,
+    text: scrape,
     close: () => loopDelay.disable(),
   };
 }
@@ -238,11 +248,12 @@ export function createMetrics(deps: MetricsDeps): Metrics {
  * Many families are read from the database at scrape time, and prom-client fails the whole scrape
  * when one collect() throws: while PostgreSQL restarts, /metrics would answer 503 exactly when the
  * operator needs the 503 counter, the pool gauges and the failure counts. So every collect()
- * registered here is wrapped: a failed read is logged and counted
- * (botpulse_failures_total{site="metrics_collect"}), and that family is left out of this scrape
- * (a family without labels keeps its last value) while the others are served.
+ * registered so far is wrapped: a failed read leaves that family out of this scrape (a family
+ * without labels keeps its last value) and is noted in the returned list, which the scrape
+ * reports (botpulse_failures_total{site="metrics_collect"}) while the other families are served.
  */
-function survivesFailedReads(register: Registry, logger: Pick<Logger, 'warn' | 'error'>): void {
+function leaveOutFailedReads(register: Registry): { metric: string; err: unknown }[] {
+  const unread: { metric: string; err: unknown }[] = [];
   for (const metric of register.getMetricsAsArray()) {
     // prom-client keeps the `collect` option on the metric and calls it as a method of it.
     const family = metric as unknown as Metric & { name: string; collect?: (this: Metric) => unknown };
@@ -252,10 +263,11 @@ function survivesFailedReads(register: Registry, logger: Pick<Logger, 'warn' | '
       try {
         await collect.call(this);
       } catch (err) {
-        reportFailure(logger, 'metrics_collect', err, 'a metric could not be read; this scrape leaves it out', { metric: family.name }, 'warn');
+        unread.push({ metric: family.name, err });
       }
     };
   }
+  return unread;
 }
 
 /**
