@@ -208,6 +208,8 @@ describe('PostgreSQL restarted during a load', { skip }, () => {
       await waitUntil(async () => alive() && (await countRows(cluster.url, 'alert_changes')) === 0, 120_000, () => 'the alert engine to consume every issue change');
       await waitUntil(async () => alive() && (await evaluatorLeaseUntil(cluster.url)) > evaluatorBefore, 120_000, () => 'the monitor evaluator to tick after the restart');
       await waitUntil(async () => alive() && (await health())?.backlog === 0, 60_000, () => '/health to answer with an empty backlog');
+      // No query left waiting for a connection of a pool that lost all of its connections.
+      await waitUntil(async () => alive() && (await metric(base, 'botpulse_database_pool_waiting_queries')) === 0, 60_000, () => 'no query waiting for a pool connection');
     } finally {
       await load.stop();
     }

@@ -149,7 +149,11 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   new Gauge({ name: 'botpulse_spool_backlog', help: 'Items accepted but not digested yet.', registers: [register], collect() {
     this.set(deps.spool.backlog);
   } });
-  if (deps.databasePool) registerPoolGauges(register, deps.databasePool);
+  // The pool as it was when the scrape began: the families that read the database take
+  // connections while the scrape runs, and the gauges must not show the scrape's own queries.
+  let poolAtScrape: DatabasePoolFigures | null = null;
+  const databasePool = deps.databasePool;
+  if (databasePool) registerPoolGauges(register, () => poolAtScrape ?? databasePool());
   new Gauge({ name: 'botpulse_store_size_bytes', help: 'Size of the SQLite database file and its WAL.', registers: [register], collect() {
     this.set(fileSize(deps.config.databaseFile) + fileSize(`${deps.config.databaseFile}-wal`));
   } });
@@ -228,8 +232,14 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     }
   };
   const scrape = async () => {
-    // prom-client's text ends with a newline; the per-monitor families follow after a blank line.
-    const text = `${await register.metrics()}\n${await monitorFamilies()}`;
+    poolAtScrape = databasePool?.() ?? null;
+    let text: string;
+    try {
+      // prom-client's text ends with a newline; the per-monitor families follow after a blank line.
+      text = `${await register.metrics()}\n${await monitorFamilies()}`;
+    } finally {
+      poolAtScrape = null;
+    }
     // One line per scrape, however many families failed (while the database is away, most do).
     const failed = unread.splice(0);
     if (failed.length > 0) {
