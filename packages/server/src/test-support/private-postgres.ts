@@ -81,7 +81,8 @@ export async function startPrivatePostgres(label = 'botpulse'): Promise<PrivateP
   const bin = findBinaries();
   if (!bin) throw new Error('no PostgreSQL binaries; call privatePostgresUnavailable() first');
   const runAs = await runAsFor();
-  const dir = mkdtempSync(join(tmpdir(), `${label}-pg-`));
+  await stopClustersOfDeadRuns(bin, runAs);
+  const dir = mkdtempSync(join(tmpdir(), `${label}-pg-${process.pid}-`));
   if (runAs) chownSync(dir, runAs.uid, runAs.gid);
   const data = join(dir, 'data');
   const logFile = join(dir, 'server.log');
@@ -117,4 +118,27 @@ export async function startPrivatePostgres(label = 'botpulse'): Promise<PrivateP
     throw error;
   }
   return cluster;
+}
+
+/**
+ * Clusters left by test processes that were killed before their `after` hook (their pid is in the
+ * directory's name and no longer runs): stopped and removed, so they do not pile up on the machine.
+ */
+async function stopClustersOfDeadRuns(bin: string, runAs: RunAs | null): Promise<void> {
+  for (const name of readdirSync(tmpdir())) {
+    const pid = /-pg-(\d+)-[A-Za-z0-9]{6}$/.exec(name)?.[1];
+    const dir = join(tmpdir(), name);
+    if (!pid || isAlive(Number(pid)) || !existsSync(join(dir, 'data', 'PG_VERSION'))) continue;
+    await run(join(bin, 'pg_ctl'), ['-D', join(dir, 'data'), 'stop', '-m', 'immediate'], { ...runAs, cwd: dir }).catch(() => {}); // not running: nothing to stop
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
 }
