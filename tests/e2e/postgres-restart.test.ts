@@ -94,7 +94,12 @@ class Load {
     // Every few envelopes carry a cron check-in as well, as an SDK's would.
     const checkIn = jsonItem('check_in', { check_in_id: crypto.randomUUID().replace(/-/g, ''), monitor_slug: 'restart-cron', status: 'ok' });
     const body = serializeEnvelope({ headers: { event_id: eventId }, items: i % 4 === 0 ? [event, checkIn] : [event] });
-    if ((await this.request(this.url, { method: 'POST', body })) === 200) this.answered.add(eventId);
+    // As an SDK does, an envelope answered 503 is sent again (same event id) until it is taken.
+    for (let status = 0; this.running && status !== 200; ) {
+      status = await this.request(this.url, { method: 'POST', body });
+      if (status === 200) this.answered.add(eventId);
+      else if (status !== 503) return;
+    }
   }
 
   /** Sends one request and records its answer; resolves to its status (0: no answer). */
