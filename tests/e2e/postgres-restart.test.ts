@@ -146,6 +146,7 @@ describe('PostgreSQL restarted during a load', { skip }, () => {
   }
 
   async function restartDuringLoad(mode: 'fast' | 'immediate', t: TestContext): Promise<void> {
+    await cluster.start(); // an earlier test that failed may have left it stopped
     let output = '';
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;

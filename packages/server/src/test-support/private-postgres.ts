@@ -68,7 +68,7 @@ export interface PrivatePostgres {
   port: number;
   /** `pg_ctl stop`: `fast` rolls back open transactions and closes every connection (a restart). */
   stop(mode?: 'smart' | 'fast' | 'immediate'): Promise<void>;
-  /** `pg_ctl start -w`, on the same port and data. */
+  /** `pg_ctl start -w`, on the same port and data (nothing to do when it runs). */
   start(): Promise<void>;
   /** The server log so far (for a failing test's message). */
   log(): string;
@@ -96,6 +96,7 @@ export async function startPrivatePostgres(label = 'botpulse'): Promise<PrivateP
     url: `postgres://${superuser}@127.0.0.1:${port}/postgres`,
     port,
     async start() {
+      if (running) return;
       // fsync off: the test restarts the server cleanly, never the machine, so nothing needs it.
       const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off`;
       await pgCtl(['start', '-w', '-t', '120', '-l', logFile, '-o', options]);
