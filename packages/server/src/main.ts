@@ -107,7 +107,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
   monitoring.register(app, projects);
-  const metrics = createMetrics({ config, alerting, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store) });
+  const metrics = createMetrics({ config, alerting, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger });
   metricsRoute(app, metrics, config);
   const retention = new RetentionJob(store, config, logger, monitoring.store);
   digest.kick(); // a backlog left by a crash is digested at once

@@ -1,13 +1,15 @@
 import { statSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { Alerting } from '../alerts/alerting.js';
 import type { Config } from '../config/load.js';
 import type { DigestWorker } from '../digest/worker.js';
 import type { IngestStats } from '../http/stats.js';
 import type { Spool } from '../ingest/spool.js';
 import { ClientError } from '../lib/errors.js';
+import { reportFailure } from '../lib/failures.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { SIGNAL_NAMES, type SignalName } from '../store/monitors.js';
 import type { Monitoring } from '../monitors/monitoring.js';
@@ -27,6 +29,8 @@ export interface MetricsDeps {
   store?: Store;
   /** The PostgreSQL pool of the main thread (absent on SQLite). */
   databasePool?: (() => DatabasePoolFigures) | undefined;
+  /** Where a family that could not be read is reported (botpulse_failures_total{site="metrics_collect"}). */
+  logger: Pick<Logger, 'warn' | 'error'>;
 }
 
 /** What `/metrics` answers: prom-client's Registry, then the per-monitor families (written in pages). */
@@ -145,7 +149,11 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   new Gauge({ name: 'botpulse_spool_backlog', help: 'Items accepted but not digested yet.', registers: [register], collect() {
     this.set(deps.spool.backlog);
   } });
-  if (deps.databasePool) registerPoolGauges(register, deps.databasePool);
+  // The pool as it was when the scrape began: the families that read the database take
+  // connections while the scrape runs, and the gauges must not show the scrape's own queries.
+  let poolAtScrape: DatabasePoolFigures | null = null;
+  const databasePool = deps.databasePool;
+  if (databasePool) registerPoolGauges(register, () => poolAtScrape ?? databasePool());
   // On PostgreSQL the size is the database server's to report (pg_database_size, postgres_exporter).
   if (deps.config.database.kind !== 'postgres') {
     new Gauge({ name: 'botpulse_store_size_bytes', help: 'Size of the SQLite database file and its WAL.', registers: [register], collect() {
@@ -216,12 +224,63 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   };
   botSignalMetrics(register, deps.monitoring, slugOf);
   const monitorSeries = new MonitorSeries(deps.monitoring.store, slugOf);
+  // After every family above is registered: each one that reads the database may fail alone.
+  const unread = leaveOutFailedReads(register);
+  const monitorFamilies = async () => {
+    try {
+      return await monitorSeries.render();
+    } catch (err) {
+      unread.push({ metric: 'the per-monitor families', err });
+      return '';
+    }
+  };
+  const scrape = async () => {
+    poolAtScrape = databasePool?.() ?? null;
+    let text: string;
+    try {
+      // prom-client's text ends with a newline; the per-monitor families follow after a blank line.
+      text = `${await register.metrics()}\n${await monitorFamilies()}`;
+    } finally {
+      poolAtScrape = null;
+    }
+    // One line per scrape, however many families failed (while the database is away, most do).
+    const failed = unread.splice(0);
+    if (failed.length > 0) {
+      reportFailure(deps.logger, 'metrics_collect', failed[0]!.err, 'metrics could not be read; this scrape leaves them out', { metrics: failed.map((f) => f.metric) }, 'warn');
+    }
+    return text;
+  };
   return {
     register,
-    // prom-client's text ends with a newline; the per-monitor families follow after a blank line.
-    text: async () => `${await register.metrics()}\n${await monitorSeries.render()}`,
+    text: scrape,
     close: () => loopDelay.disable(),
   };
+}
+
+/**
+ * Many families are read from the database at scrape time, and prom-client fails the whole scrape
+ * when one collect() throws: while PostgreSQL restarts, /metrics would answer 503 exactly when the
+ * operator needs the 503 counter, the pool gauges and the failure counts. So every collect()
+ * registered so far is wrapped: a failed read leaves that family out of this scrape (a family
+ * without labels keeps its last value) and is noted in the returned list, which the scrape
+ * reports (botpulse_failures_total{site="metrics_collect"}) while the other families are served.
+ */
+function leaveOutFailedReads(register: Registry): { metric: string; err: unknown }[] {
+  const unread: { metric: string; err: unknown }[] = [];
+  for (const metric of register.getMetricsAsArray()) {
+    // prom-client keeps the `collect` option on the metric and calls it as a method of it.
+    const family = metric as unknown as Metric & { name: string; collect?: (this: Metric) => unknown };
+    const collect = family.collect;
+    if (!collect) continue;
+    family.collect = async function (this: Metric) {
+      try {
+        await collect.call(this);
+      } catch (err) {
+        unread.push({ metric: family.name, err });
+      }
+    };
+  }
+  return unread;
 }
 
 /**

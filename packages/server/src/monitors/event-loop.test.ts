@@ -86,7 +86,7 @@ describe('the event loop at 10,000 monitors', () => {
       // An uptime monitor whose /health answered a field name that needs escaping in the text format.
       const probe = await monitoring.store.createMonitor({ projectId: server.project.id, slug: 'health', kind: 'uptime', source: 'api', url: 'http://127.0.0.1:9/health', timeoutMs: 1000 }, now);
       db.prepare('UPDATE monitor_states SET gauges = ? WHERE id = ?').run(JSON.stringify({ queue_size: 3, 'odd "name"\\\n': 1 }), probe.stateId);
-      const metrics = createMetrics({ config, alerting, stats: new IngestStats(), digest, spool, monitoring, store });
+      const metrics = createMetrics({ config, alerting, stats: new IngestStats(), digest, spool, monitoring, store, logger: pino({ level: 'silent' }) });
       try {
         const { result: text, turns } = await loopTurnsDuring(() => metrics.text());
         const status = text.split('\n').filter((l) => l.startsWith('botpulse_monitor_status{'));
