@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested, MAX_BATCH_BYTES } from '../digest-rows.js';
 import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
+import { getProject, listProjects, updateProject } from '../project-queries.js';
 import { DEFAULT_PAGE, getEvent, listEvents, MAX_PAGE, setIssueStatus } from '../issue-queries.js';
 import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
 import { toIssue, toProject, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
@@ -103,26 +104,15 @@ export class PostgresStore implements Store {
   }
 
   async listProjects(): Promise<Project[]> {
-    return (await this.kysely.selectFrom('projects').selectAll().orderBy('id').execute()).map(toProject);
+    return listProjects(this.kysely);
   }
 
   async getProject(idOrSlug: number | string): Promise<Project | null> {
-    const query = this.kysely.selectFrom('projects').selectAll();
-    const asNumber = typeof idOrSlug === 'number' ? idOrSlug : /^\d+$/.test(idOrSlug) ? Number(idOrSlug) : null;
-    if (asNumber !== null && !Number.isSafeInteger(asNumber)) return null;
-    const row = await (asNumber !== null ? query.where('id', '=', asNumber) : query.where('slug', '=', String(idOrSlug))).executeTakeFirst();
-    return row ? toProject(row) : null;
+    return getProject(this.kysely, idOrSlug);
   }
 
   async updateProject(id: number, patch: Partial<Pick<Project, 'name' | 'shortIdPrefix' | 'linkTemplates'>>): Promise<Project> {
-    const values: Record<string, string> = {};
-    if (patch.name !== undefined) values.name = patch.name;
-    if (patch.shortIdPrefix !== undefined) values.short_id_prefix = patch.shortIdPrefix.toUpperCase();
-    if (patch.linkTemplates !== undefined) values.link_templates = JSON.stringify(patch.linkTemplates);
-    if (Object.keys(values).length) await this.kysely.updateTable('projects').set(values).where('id', '=', id).execute();
-    const project = await this.getProject(id);
-    if (!project) throw new Error(`no project with id ${id}`);
-    return project;
+    return updateProject(this.kysely, id, patch);
   }
 
   // ── spool and digest ──────────────────────────────────────────────────────

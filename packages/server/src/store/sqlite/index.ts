@@ -4,6 +4,7 @@ import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
 import { privateDirectory, privateFile, type Tightened } from '../../lib/private-files.js';
 import { migrations } from '../migrations/index.js';
 import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
+import { getProject, listProjects, updateProject } from '../project-queries.js';
 import { DEFAULT_PAGE, getEvent, listEvents, MAX_PAGE, setIssueStatus } from '../issue-queries.js';
 import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
 import { NamedQueue } from '../../lib/named-queue.js';
@@ -131,25 +132,15 @@ export class SqliteStore implements Store {
   }
 
   async listProjects(): Promise<Project[]> {
-    return (await this.kysely.selectFrom('projects').selectAll().orderBy('id').execute()).map(toProject);
+    return listProjects(this.kysely);
   }
 
   async getProject(idOrSlug: number | string): Promise<Project | null> {
-    const query = this.kysely.selectFrom('projects').selectAll();
-    const asNumber = typeof idOrSlug === 'number' ? idOrSlug : /^\d+$/.test(idOrSlug) ? Number(idOrSlug) : null;
-    const row = await (asNumber !== null ? query.where('id', '=', asNumber) : query.where('slug', '=', String(idOrSlug))).executeTakeFirst();
-    return row ? toProject(row) : null;
+    return getProject(this.kysely, idOrSlug);
   }
 
   async updateProject(id: number, patch: Partial<Pick<Project, 'name' | 'shortIdPrefix' | 'linkTemplates'>>): Promise<Project> {
-    const values: Record<string, string> = {};
-    if (patch.name !== undefined) values.name = patch.name;
-    if (patch.shortIdPrefix !== undefined) values.short_id_prefix = patch.shortIdPrefix.toUpperCase();
-    if (patch.linkTemplates !== undefined) values.link_templates = JSON.stringify(patch.linkTemplates);
-    if (Object.keys(values).length) await this.kysely.updateTable('projects').set(values).where('id', '=', id).execute();
-    const project = await this.getProject(id);
-    if (!project) throw new Error(`no project with id ${id}`);
-    return project;
+    return updateProject(this.kysely, id, patch);
   }
 
   // ── spool and digest ──────────────────────────────────────────────────────
