@@ -99,8 +99,8 @@ describe('the cooldown under a storm', () => {
   async function event(name: string): Promise<void> {
     const payload = { event_id: randomUUID().replace(/-/g, ''), level: 'error', platform: 'node', fingerprint: [name], exception: { values: [{ type: 'Error', value: `${name}: failed` }] } };
     await store.appendToSpool([{ projectId: project.id, kind: 'event', eventId: payload.event_id, receivedAt: now, payload: Buffer.from(JSON.stringify(payload)) }]);
-    const { changes } = await store.digestBatch(100, createRowDigester({}), issueLifecycle);
-    engine.onIssueChanges(changes);
+    await store.digestBatch(100, createRowDigester({}), issueLifecycle);
+    engine.kick();
     await engine.idle();
   }
 

@@ -85,11 +85,11 @@ describe('the alert engine on the change feed', () => {
     engines[holder]!.start(); // back in service, as a standby
   });
 
-  it('keeps the onIssueChanges hook: it wakes a started engine, which reads the feed', async () => {
+  it('a kick (the digest thread\u2019s wake-up) wakes a started engine, which reads the feed', async () => {
     const engine = engines.find((e) => e.consuming)!;
     engine.start();
     await newIssues(pay, ['woken']);
-    engine.onIssueChanges([]);
+    engine.kick();
     const deadline = Date.now() + 5000;
     while ((await alerts.changeBacklog()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     assert.equal(await alerts.changeBacklog(), 0);

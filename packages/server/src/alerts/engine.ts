@@ -3,7 +3,7 @@ import type { AlertConfig, ProjectRules } from './config.js';
 import { decideFollowUp, decideTrigger, type ResolvedDestination } from './cooldown.js';
 import { highestTier, issueCanAlert, issueTriggers, type AlertableChange, type RulesResolver, type Trigger } from './rules.js';
 import type { AlertState, AlertStore, FeedChange, PlannedDecision, Silence } from '../store/alerts.js';
-import type { IssueChange, Project } from '../store/model.js';
+import type { Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { reportFailure } from '../lib/failures.js';
 
@@ -55,7 +55,7 @@ export interface EngineStats {
  * transaction. The engine holding the `alerts:engine` lease reads it in order, evaluates a batch,
  * and commits the decisions (cooldown state, outbox rows, log) together with the deletion of the
  * changes it evaluated: a kill at any point either loses nothing or re-evaluates a batch whose
- * decisions never committed. The digest's in-process hook (onIssueChanges) only wakes it up.
+ * decisions never committed. The digest thread's wake-up (Alerting.changesDigested → kick) only wakes it up.
  */
 export class AlertEngine {
   readonly stats: EngineStats = { evaluated: 0, givenUp: 0, failures: 0 };
@@ -99,14 +99,6 @@ export class AlertEngine {
   kick(): void {
     this.kicked = true;
     this.wake?.();
-  }
-
-  /**
-   * The digest's in-process hook (`createBotpulse({ onIssueChanges })`). The changes themselves
-   * are read from the durable feed; this only wakes the engine. Never throws, never blocks.
-   */
-  onIssueChanges(_changes: IssueChange[]): void {
-    this.kick();
   }
 
   /** Resolves when the feed is empty: every change digested so far has been evaluated (by this or another process). */
