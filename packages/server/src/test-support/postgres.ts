@@ -63,7 +63,8 @@ async function dropSchemasOfDeadRuns(): Promise<void> {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this machine still runs (a test run that left a schema or a cluster behind). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
