@@ -54,4 +54,29 @@ describe('DigestLoop when the database fails', () => {
     for (const id of ids) assert.ok(await store.getEvent(project.id, id), `event ${id} stored`);
     assert.equal(loop.digestedTotal, ids.length);
   });
+
+  it('a database fault part-way through a row-by-row walk is logged, counted and waited out like a failed batch, never passed over', async () => {
+    const fault = Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+    const answers = [
+      { rows: 2, changes: [], quarantined: [], interrupted: fault }, // two rows done, then the database failed
+      { rows: 1, changes: [], quarantined: [] }, // the rest, once it recovered
+      { rows: 0, changes: [], quarantined: [] },
+    ];
+    const fake = { digestBatch: async () => answers.shift()! } as unknown as SqliteStore;
+    const failures: string[] = [];
+    const waits: number[] = [];
+    let backlog = 3;
+    const loop = new DigestLoop(fake, { get backlog() { return backlog; }, digested: (n) => void (backlog -= n) }, {
+      batchSize: 100,
+      digestRows: createRowDigester({}),
+      onBatchFailed: (err) => failures.push(err.message),
+      wait: async (ms) => void waits.push(ms),
+      logger: pino({ level: 'silent' }),
+    });
+    loop.kick();
+    await loop.idle();
+    assert.deepEqual(failures, ['disk I/O error'], 'counted by the caller (botpulse_digest_batch_failures_total)');
+    assert.deepEqual(waits, [1000], 'backed off before trying the rest');
+    assert.equal(loop.digestedTotal, 3);
+  });
 });

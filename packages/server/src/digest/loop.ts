@@ -94,20 +94,30 @@ export class DigestLoop {
       } catch (err) {
         // Only the database failing gets here (a row that fails alone is quarantined by the store):
         // the batch rolled back and stays in the spool. Wait, longer each time, rather than spin.
-        this.options.logger.error({ err, retryInMs: retryMs }, 'digest batch failed; the rows stay in the spool and are tried again');
-        this.options.onBatchFailed?.(err as Error, retryMs);
-        await (this.options.wait ?? sleep)(retryMs);
-        retryMs = Math.min(RETRY_MAX_MS, retryMs * 2);
+        retryMs = await this.backOff(err as Error, retryMs);
         continue;
       }
-      retryMs = RETRY_FIRST_MS;
       if (result.rows === 0) return;
       this.spool.digested(result.rows);
       this.digestedTotal += result.rows;
       if (result.quarantined.length) this.reportQuarantined(result.quarantined);
       if (result.changes.length) this.options.onChanges?.(result.changes);
+      // The database failed part-way through: what was done is reported above, the rest waits.
+      if (result.interrupted) {
+        retryMs = await this.backOff(result.interrupted, retryMs);
+        continue;
+      }
+      retryMs = RETRY_FIRST_MS;
       await this.letBatchFill();
     }
+  }
+
+  /** A failed batch: logged, told to the caller (which counts it), then a wait that doubles up to RETRY_MAX_MS. */
+  private async backOff(err: Error, retryMs: number): Promise<number> {
+    this.options.logger.error({ err, retryInMs: retryMs }, 'digest batch failed; the rows stay in the spool and are tried again');
+    this.options.onBatchFailed?.(err, retryMs);
+    await (this.options.wait ?? sleep)(retryMs);
+    return Math.min(RETRY_MAX_MS, retryMs * 2);
   }
 
   private reportQuarantined(rows: QuarantinedRow[]): void {

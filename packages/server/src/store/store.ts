@@ -38,6 +38,12 @@ export interface DigestBatchResult {
   rows: number;
   changes: IssueChange[];
   quarantined: QuarantinedRow[];
+  /**
+   * The database failed in the middle of a row-by-row walk (after a row's fault was found): the
+   * rows counted above were done, the rest stay in the spool. Reported so the caller logs, counts
+   * and backs off as for a failed batch, instead of the fault passing unseen.
+   */
+  interrupted?: Error;
 }
 
 /** A release of a project, and when the first event naming it was digested (its event's time, ms). */

@@ -53,6 +53,7 @@ export async function digestOneByOne(db: Db, rows: SpoolRow[], writes: DigestedR
     }
   } catch (err) {
     if (result.rows === 0) throw err;
+    result.interrupted = err as Error;
   }
   return result;
 }

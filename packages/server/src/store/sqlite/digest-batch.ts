@@ -62,6 +62,7 @@ export class DigestBatches {
       }
     } catch (err) {
       if (result.rows === 0) throw err;
+      result.interrupted = err as Error;
     } finally {
       if (result.rows > 0) this.spool.deleteUpTo(rows[result.rows - 1]!.id);
     }
