@@ -17,6 +17,7 @@ import ts from 'typescript';
  */
 const LAYERS: string[][] = [
   ['lib'], //                         helpers that import nothing from the app
+  ['tail'], //                        the `botpulse tail` client (follow, join, parse, ship); the server never imports it
   ['store'], //                       interfaces, model, migrations, the SQLite and PostgreSQL implementations
   ['grouping', 'ingest'], //          fingerprints; body reading, intake, the spool
   ['digest'], //                      normalise, scrub, the issue lifecycle, the digest loop and thread
