@@ -41,7 +41,8 @@ export function startsRecord(text: string): boolean {
  * Joins continuation lines into the record above them. A line continues the pending record when
  * it is indented or a traceback header, or — once this source has shown records that start with a
  * timestamp, a level or `{` — when it does not start one itself (the exception line at the end of
- * a traceback, `ValueError: bad`). A source that never shows such starts keeps one line per record.
+ * a traceback, `ValueError: bad`). A source that never shows such starts keeps one line per record,
+ * and a JSON record never takes continuation lines (it is whole on its line).
  * Records are bounded: past `maxBytes` further lines are consumed (their offsets count) but not kept.
  */
 export class RecordJoiner {
@@ -59,8 +60,10 @@ export class RecordJoiner {
     this.lastPushAt = now;
     const opens = startsRecord(line.text);
     if (opens) this.structured = true;
+    const pending = this.pending;
+    // A JSON record is whole on its line; a text record takes the lines that don't start one.
     const continues =
-      this.pending !== undefined && this.pending.sourceId === line.sourceId && !opens && (this.structured || ALWAYS_CONTINUES.test(line.text));
+      pending !== undefined && pending.sourceId === line.sourceId && !opens && !pending.text.startsWith('{') && (this.structured || ALWAYS_CONTINUES.test(line.text));
     if (continues) return this.append(line);
     this.flush();
     if (line.text.trim() === '') return; // blank lines between records carry nothing
