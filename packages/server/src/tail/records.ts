@@ -123,15 +123,14 @@ export function cutToBytes(text: string, max: number): string {
 
 // `docker compose logs` prefixes: `bot-1  | `, `bot_1  | ` (compose v1), possibly coloured.
 const ANSI = /\x1b\[[0-9;]*m/g;
-const COMPOSE_PREFIX = /^([A-Za-z0-9][\w.-]*?)[-_](\d+)\s*\|(?: |$)/;
+const COMPOSE_NAME = /^([A-Za-z0-9][\w.-]*?)[-_](\d+)\s*$/;
 
 /** Strips a `docker compose logs` prefix; returns the line and the service it named, if any. */
 export function stripComposePrefix(line: string): { text: string; service?: string; container?: string } {
   const bar = line.indexOf('|');
   if (bar < 0 || bar > 200) return { text: line };
-  const head = line.slice(0, bar + 2).replace(ANSI, '');
-  const match = COMPOSE_PREFIX.exec(head);
+  const match = COMPOSE_NAME.exec(line.slice(0, bar).replace(ANSI, ''));
   if (!match) return { text: line };
-  const rest = line.slice(bar + 1).replace(/^ /, '').replace(/^(?:\x1b\[[0-9;]*m)+/, '');
-  return { text: rest, service: match[1]!, container: `${match[1]}-${match[2]}` };
+  const text = line.slice(bar + 1).replace(/^(?:\x1b\[[0-9;]*m)*(?: |$)(?:\x1b\[[0-9;]*m)*/, '');
+  return { text, service: match[1]!, container: `${match[1]}-${match[2]}` };
 }
