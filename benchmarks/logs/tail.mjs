@@ -19,15 +19,16 @@ import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CLI = resolve(HERE, '../../packages/server/dist/cli/main.js');
+const CLI = resolve(HERE, '../../packages/server/bin/botpulse.mjs');
+const BUILT = resolve(HERE, '../../packages/server/dist/cli/tail-main.js');
 const { values: flags } = parseArgs({
   options: {
     lines: { type: 'string', default: '200000' },
     out: { type: 'string', default: join(HERE, 'results', 'tail-latest.json') },
   },
 });
-if (!existsSync(CLI)) {
-  console.error(`${CLI} is missing: run \`npx tsc -b\` first`);
+if (!existsSync(BUILT)) {
+  console.error(`${BUILT} is missing: run \`npx tsc -b\` first`);
   process.exit(1);
 }
 const LINES = Number(flags.lines);

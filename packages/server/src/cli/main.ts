@@ -9,7 +9,7 @@ import { migrateData } from './migrate-data.js';
 import { projectCreate, projectList } from './project.js';
 import { sendTestEvent } from './send.js';
 import { serve } from './serve.js';
-import { tailCommand } from './tail.js';
+import { registerTailCommand } from './tail.js';
 
 const program = new Command()
   .name('botpulse')
@@ -58,18 +58,7 @@ program
   .option('--level <level>', 'fatal, error, warning, info or debug', 'error')
   .action(sendTestEvent);
 
-program
-  .command('tail <file>')
-  .description('follow a log file like `tail -F` (or standard input: `-`) and ship its lines to the project\'s logs endpoint')
-  .option('--dsn <dsn>', 'the project DSN (default: BOTPULSE_DSN)')
-  .option('--state <file>', 'where the offsets are kept (default: BOTPULSE_TAIL_STATE, else $XDG_STATE_HOME/botpulse/tail-<hash>.json)')
-  .option('--from-end', 'without a saved offset, skip what the file already holds (default: read it from the beginning)')
-  .option('--status [seconds]', 'print a status line on stderr every so often (default 10 s)')
-  .option('--buffer-lines <n>', 'lines held in memory while the server is slow or away', '10000')
-  .option('--retry-max <seconds>', 'longest wait between retries', '30')
-  .option('--flush-timeout <seconds>', 'on SIGINT/SIGTERM, how long to keep sending what is buffered', '10')
-  .addHelpText('after', '\nExamples:\n  botpulse tail /var/log/bot.log --status\n  docker compose logs -f bot | botpulse tail -\nSee docs/cli.md, "botpulse tail".')
-  .action(tailCommand);
+registerTailCommand(program);
 
 program
   .command('test-alert')

@@ -10,7 +10,9 @@ import { LogsStandIn } from '../test-support/logs-standin.js';
 // `botpulse tail` as a real process, against a recording stand-in of the logs endpoint, on real
 // files that are rotated and truncated under it. Conditions are polled, never timed.
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+// Through the bin, as users run it: `botpulse tail` has its own light entry (cli/tail-main.ts).
+const CLI = fileURLToPath(new URL('../../bin/botpulse.mjs', import.meta.url));
+const BUILT = fileURLToPath(new URL('../../dist/cli/tail-main.js', import.meta.url));
 
 interface Tail {
   child: ChildProcess;
@@ -44,7 +46,7 @@ const seedLine = (n: number, level = 'INFO') => `2024-01-01 12:00:${String(n % 6
 const lines = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => seedLine(from + i)).join('');
 const expected = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `line ${from + i} done user_id=${from + i}`);
 
-describe('botpulse tail (a real process against the logs stand-in)', { skip: !existsSync(CLI) && 'run `npx tsc -b` first' }, () => {
+describe('botpulse tail (a real process against the logs stand-in)', { skip: !existsSync(BUILT) && 'run `npx tsc -b` first' }, () => {
   let dir: string;
   let standIn: LogsStandIn;
   let running: Tail[] = [];

@@ -1,4 +1,5 @@
 import { parseDsn } from '@botpulse/protocol';
+import type { Command } from 'commander';
 import { defaultStatePath } from '../tail/state.js';
 import { maskedDsn, TailRun } from '../tail/tail.js';
 
@@ -10,6 +11,25 @@ export interface TailCommandOptions {
   bufferLines?: string;
   retryMax?: string;
   flushTimeout?: string;
+}
+
+/**
+ * Registers `botpulse tail` on a program: the full CLI (main.ts) and the light entry the bin runs
+ * for `botpulse tail` alone (tail-main.ts, which loads none of the server).
+ */
+export function registerTailCommand(program: Command): void {
+  program
+    .command('tail <file>')
+    .description("follow a log file like `tail -F` (or standard input: `-`) and ship its lines to the project's logs endpoint")
+    .option('--dsn <dsn>', 'the project DSN (default: BOTPULSE_DSN)')
+    .option('--state <file>', 'where the offsets are kept (default: BOTPULSE_TAIL_STATE, else $XDG_STATE_HOME/botpulse/tail-<hash>.json)')
+    .option('--from-end', 'without a saved offset, skip what the file already holds (default: read it from the beginning)')
+    .option('--status [seconds]', 'print a status line on stderr every so often (default 10 s)')
+    .option('--buffer-lines <n>', 'lines held in memory while the server is slow or away', '10000')
+    .option('--retry-max <seconds>', 'longest wait between retries', '30')
+    .option('--flush-timeout <seconds>', 'on SIGINT/SIGTERM, how long to keep sending what is buffered', '10')
+    .addHelpText('after', '\nExamples:\n  botpulse tail /var/log/bot.log --status\n  docker compose logs -f --tail 0 bot | botpulse tail -\nSee docs/logs-tail.md.')
+    .action(tailCommand);
 }
 
 /**
