@@ -129,6 +129,22 @@ describe('botpulse tail (a real process against the logs stand-in)', { skip: !ex
     noSecret(second);
   });
 
+  it('sends a batch again when its answer was lost, with the same line ids, so the server keeps each line once', async () => {
+    standIn = new LogsStandIn();
+    standIn.mode = { kind: 'lose-answer' };
+    await standIn.start();
+    const log = join(dir, 'lost.log');
+    writeFileSync(log, lines(1, 5));
+    const t = tail([log, '--dsn', standIn.dsn, '--state', join(dir, 'lost.state'), '--retry-max', '1']);
+    await waitFor('two answers lost', () => standIn.answersLost >= 2, t.stderr);
+    standIn.mode = { kind: 'accept' };
+    await waitFor('the resend recognised', () => standIn.duplicates >= 10 && /"offset"/.test(readIfExists(join(dir, 'lost.state'))), t.stderr);
+    assert.deepEqual(sortedMessages(), expected(1, 5).sort());
+    t.child.kill('SIGTERM');
+    assert.equal(await t.exited, 0);
+    assert.match(t.stderr(), /done: read 5, sent 5 \(5 duplicates\), dropped 0/);
+  });
+
   it('joins a Python traceback into the line above it and names its error type', async () => {
     standIn = new LogsStandIn();
     await standIn.start();
@@ -178,6 +194,24 @@ describe('botpulse tail (a real process against the logs stand-in)', { skip: !ex
     noSecret(t);
   });
 
+  it('standard input with the server away and a full buffer: the oldest lines are dropped and counted, the rest arrive', async () => {
+    standIn = new LogsStandIn();
+    standIn.mode = { kind: 'status', status: 503, retryAfter: 0 };
+    await standIn.start();
+    const t = tail(['-', '--dsn', standIn.dsn, '--buffer-lines', '10', '--retry-max', '1']);
+    t.child.stdin!.end(lines(1, 50));
+    await waitFor('the server to be tried', () => (standIn.refused.get(503) ?? 0) >= 1, t.stderr);
+    standIn.mode = { kind: 'accept' };
+    assert.equal(await t.exited, 0, t.stderr());
+    const received = standIn.messages().map((m) => Number(/^line (\d+) /.exec(m)![1])).sort((a, b) => a - b);
+    const dropped = Number(/dropped (\d+)/.exec(t.stderr().split('done:')[1]!)![1]);
+    assert.ok(dropped > 0, t.stderr());
+    assert.equal(received.length + dropped, 50, t.stderr());
+    // What was kept is the newest: after the first batch taken, a contiguous run up to the last line.
+    assert.equal(received[received.length - 1], 50);
+    noSecret(t);
+  });
+
   it('reports a permanent 400 once and drops that batch, retries a 503 until it passes', async () => {
     standIn = new LogsStandIn();
     standIn.mode = { kind: 'status', status: 400, body: 'bad batch' };
@@ -201,6 +235,10 @@ describe('botpulse tail (a real process against the logs stand-in)', { skip: !ex
     noSecret(t);
   });
 });
+
+function readIfExists(path: string): string {
+  return existsSync(path) ? readFileSync(path, 'utf8') : '';
+}
 
 function pick(object: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   return Object.fromEntries(keys.map((k) => [k, object[k]]));

@@ -5,7 +5,11 @@ import { gunzipSync } from 'node:zlib';
 /** A line as the stand-in received it (parsed NDJSON object). */
 export type ReceivedLine = Record<string, unknown> & { 'botpulse.line_id': string; message: string };
 
-export type StandInMode = { kind: 'accept' } | { kind: 'status'; status: number; retryAfter?: number; body?: string };
+export type StandInMode =
+  | { kind: 'accept' }
+  | { kind: 'status'; status: number; retryAfter?: number; body?: string }
+  /** Keeps the lines, then drops the connection instead of answering (the answer is lost on the way). */
+  | { kind: 'lose-answer' };
 
 /**
  * A recording stand-in for `POST /api/<project>/logs/` on 127.0.0.1 (the contract `botpulse tail`
@@ -20,6 +24,7 @@ export class LogsStandIn {
   /** Requests answered with something other than 200, by status. */
   refused = new Map<number, number>();
   mode: StandInMode = { kind: 'accept' };
+  answersLost = 0;
   private server: Server | undefined;
   port = 0;
 
@@ -95,6 +100,11 @@ export class LogsStandIn {
         }
       });
     this.duplicates += duplicates;
+    if (this.mode.kind === 'lose-answer') {
+      this.answersLost++;
+      req.socket.destroy();
+      return;
+    }
     this.answer(res, 200, { accepted, duplicates, rejected });
   }
 
