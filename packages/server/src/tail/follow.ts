@@ -171,9 +171,10 @@ export class FileFollower {
     if (text.endsWith('\r')) text = text.slice(0, -1);
     this.partial = [];
     this.partialBytes = 0;
+    const truncated = this.partialOverflow;
     this.partialStart = end;
     this.partialOverflow = false;
-    this.opts.onLine({ text, sourceId: this.sourceId, start, end });
+    this.opts.onLine({ text, sourceId: this.sourceId, start, end, ...(truncated && { truncated }) });
   }
 
   /** An unfinished last line of a file we leave (rotated away, truncated) was still written: send it. */

@@ -13,6 +13,8 @@ export interface RawLine {
   end: number;
   /** Extra fields the reader knows (the docker compose service); the record takes its first line's. */
   fields?: Record<string, string>;
+  /** The reader cut this line at its size bound. */
+  truncated?: boolean;
 }
 
 /** One or more joined lines. `start` is the first line's offset (the line id), `end` the last line's end (the resume point). */
@@ -69,7 +71,7 @@ export class RecordJoiner {
     if (line.text.trim() === '') return; // blank lines between records carry nothing
     const bytes = Buffer.byteLength(line.text);
     const text = bytes > this.maxBytes ? cutToBytes(line.text, this.maxBytes) : line.text;
-    this.pending = { text, sourceId: line.sourceId, start: line.start, end: line.end, truncated: bytes > this.maxBytes };
+    this.pending = { text, sourceId: line.sourceId, start: line.start, end: line.end, truncated: bytes > this.maxBytes || line.truncated === true };
     if (line.fields) this.pending.fields = line.fields;
     this.pendingBytes = Math.min(bytes, this.maxBytes);
   }
@@ -100,6 +102,7 @@ export class RecordJoiner {
     const record = this.pending!;
     record.end = line.end;
     if (record.truncated) return;
+    if (line.truncated) record.truncated = true;
     const bytes = Buffer.byteLength(line.text) + 1;
     if (this.pendingBytes + bytes > this.maxBytes) {
       record.text += '\n' + cutToBytes(line.text, Math.max(0, this.maxBytes - this.pendingBytes - 1));
