@@ -212,6 +212,18 @@ describe('botpulse tail (a real process against the logs stand-in)', { skip: !ex
     noSecret(t);
   });
 
+  it('SIGTERM with standard input still open and the server away: exits after the flush timeout and counts the unsent lines as lost', async () => {
+    standIn = new LogsStandIn();
+    standIn.mode = { kind: 'status', status: 503, retryAfter: 0 };
+    await standIn.start();
+    const t = tail(['-', '--dsn', standIn.dsn, '--flush-timeout', '1', '--retry-max', '1']);
+    t.child.stdin!.write(lines(1, 3)); // the pipe stays open, as with `docker compose logs -f`
+    await waitFor('the server to be tried', () => (standIn.refused.get(503) ?? 0) >= 1, t.stderr);
+    t.child.kill('SIGTERM');
+    assert.equal(await t.exited, 0, t.stderr());
+    assert.match(t.stderr(), /done: read 3, sent 0 \(0 duplicates\), dropped 3, 3 unsent \(lost\)/);
+  });
+
   it('reports a permanent 400 once and drops that batch, retries a 503 until it passes', async () => {
     standIn = new LogsStandIn();
     standIn.mode = { kind: 'status', status: 400, body: 'bad batch' };

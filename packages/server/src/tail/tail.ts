@@ -88,7 +88,7 @@ export class TailRun {
     if (this.stopping) return;
     this.stopping = true;
     this.follower?.stop();
-    this.o.stdin?.destroy();
+    if (this.isStdin) (this.o.stdin ?? process.stdin).destroy(); // an open pipe would keep the process alive
     this.resolveInputEnded();
     setTimeout(() => this.shipper.abandon(), flushTimeoutMs).unref();
   }
