@@ -8,21 +8,23 @@ import type { RawLine } from './records.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'botpulse-follow-'));
 
-function follow(path: string, maxLineBytes = 1024) {
+function follow(path: string, maxLineBytes = 1024, fromEnd = false) {
   const lines: RawLine[] = [];
   const warnings: string[] = [];
   let boundaries = 0;
+  let idles = 0;
   const follower = new FileFollower(path, {
     maxLineBytes,
+    fromEnd,
     pollMs: 20,
     onLine: (l) => lines.push(l),
     onBoundary: () => boundaries++,
-    onIdle: () => {},
+    onIdle: () => idles++,
     waitForRoom: () => Promise.resolve(),
     warn: (m) => warnings.push(m),
   });
   const running = follower.run();
-  return { follower, lines, warnings, running, boundaries: () => boundaries };
+  return { follower, lines, warnings, running, boundaries: () => boundaries, idles: () => idles };
 }
 
 async function until(what: string, condition: () => boolean): Promise<void> {
@@ -69,6 +71,18 @@ describe('FileFollower', () => {
     assert.equal(f.lines[4]!.start, 0);
     assert.ok(f.boundaries() >= 1);
     assert.deepEqual(f.follower.positionOf(f.lines[4]!.sourceId, 5)!.offset, 5);
+  });
+
+  it('--from-end: without a saved offset, only what is appended is read', async () => {
+    const path = join(dir, 'end.log');
+    writeFileSync(path, 'old\n');
+    const f = follow(path, 1024, true);
+    await until('the follower at the end of the file', () => f.idles() > 0);
+    appendFileSync(path, 'new\n');
+    await until('the new line', () => f.lines.length >= 1);
+    f.follower.stop();
+    await f.running;
+    assert.deepEqual(f.lines.map((l) => [l.text, l.start]), [['new', 4]]);
   });
 
   it('waits for a file that does not exist yet', async () => {

@@ -115,6 +115,49 @@ export class RecordJoiner {
   }
 }
 
+/**
+ * Splits decoded text arriving in chunks (standard input) into lines with their byte offsets. A
+ * line longer than `maxChars` is kept to its bound and marked; the rest of it is skipped, though
+ * its bytes still count in the offsets.
+ */
+export class TextLineSplitter {
+  private partial = '';
+  private skippedBytes = 0;
+  private offset = 0;
+
+  constructor(
+    private readonly onLine: (text: string, start: number, end: number, truncated: boolean) => void,
+    private readonly maxChars: number,
+  ) {}
+
+  push(chunk: string): void {
+    let text = this.partial + chunk;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n')) {
+      this.emit(text.slice(0, nl), 1);
+      text = text.slice(nl + 1);
+    }
+    if (text.length > this.maxChars) {
+      this.skippedBytes += Buffer.byteLength(text.slice(this.maxChars));
+      text = text.slice(0, this.maxChars);
+    }
+    this.partial = text;
+  }
+
+  /** The input ended: an unfinished last line is a line too. */
+  end(): void {
+    if (this.partial || this.skippedBytes) this.emit(this.partial, 0);
+    this.partial = '';
+  }
+
+  private emit(text: string, newline: number): void {
+    const start = this.offset;
+    this.offset += Buffer.byteLength(text) + this.skippedBytes + newline;
+    const truncated = this.skippedBytes > 0 || text.length > this.maxChars;
+    this.skippedBytes = 0;
+    this.onLine(truncated ? text.slice(0, this.maxChars) : text, start, this.offset, truncated);
+  }
+}
+
 /** Cuts a string to at most `max` UTF-8 bytes without splitting a character. */
 export function cutToBytes(text: string, max: number): string {
   const buf = Buffer.from(text);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseRecord, normalizeLevel, normalizeTime } from './parse.js';
-import { RecordJoiner, stripComposePrefix, type LogRecord } from './records.js';
+import { RecordJoiner, stripComposePrefix, TextLineSplitter, type LogRecord } from './records.js';
 import { logsUrl, maskedDsn } from './tail.js';
 import { parseDsn } from '@botpulse/protocol';
 
@@ -49,6 +49,23 @@ describe('RecordJoiner', () => {
   it('never joins lines to a JSON record, and drops blank lines', () => {
     const records = join(['{"msg":"a"}', '', 'not json', '{"msg":"b"}']);
     assert.deepEqual(records.map((r) => r.text), ['{"msg":"a"}', 'not json', '{"msg":"b"}']);
+  });
+});
+
+describe('TextLineSplitter', () => {
+  it('splits chunks into lines with byte offsets, bounds an endless line and keeps counting its bytes', () => {
+    const out: [string, number, number, boolean][] = [];
+    const splitter = new TextLineSplitter((...line) => out.push(line), 5);
+    splitter.push('ab\nпри');
+    splitter.push('вет\n0123456789');
+    splitter.push('abc\ntail');
+    splitter.end();
+    assert.deepEqual(out, [
+      ['ab', 0, 3, false],
+      ['приве', 3, 16, true],
+      ['01234', 16, 30, true],
+      ['tail', 30, 34, false],
+    ]);
   });
 });
 

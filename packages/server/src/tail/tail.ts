@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Dsn } from '@botpulse/protocol';
 import { FileFollower } from './follow.js';
 import { parseRecord } from './parse.js';
-import { RecordJoiner, stripComposePrefix, type LogRecord, type RawLine } from './records.js';
+import { RecordJoiner, stripComposePrefix, TextLineSplitter, type LogRecord, type RawLine } from './records.js';
 import { Shipper, type QueuedLine } from './shipper.js';
 import { TailState } from './state.js';
 
@@ -139,40 +139,20 @@ export class TailRun {
     const input = this.o.stdin ?? process.stdin;
     input.setEncoding('utf8'); // a character split between two chunks is decoded whole
     const sourceId = `stdin-${randomBytes(8).toString('hex')}`;
-    let offset = 0;
-    let partial = '';
-    let partialDropped = 0;
     const idle = setInterval(() => this.joiner.flushIfIdle(JOIN_WAIT_MS), JOIN_WAIT_MS);
-    const onText = (text: string, start: number, end: number, truncated = false) => {
+    const splitter = new TextLineSplitter((text, start, end, truncated) => {
       const { text: stripped, service, container } = stripComposePrefix(text.endsWith('\r') ? text.slice(0, -1) : text);
       const line: RawLine = { text: stripped, sourceId, start, end, ...(truncated && { truncated }) };
       if (service) line.fields = { service, container: container! };
       this.joiner.push(line);
-    };
+    }, MAX_RECORD_BYTES);
+    const reading = (async () => {
+      for await (const chunk of input) splitter.push(chunk as string);
+      splitter.end();
+    })().catch((err: unknown) => {
+      if (!this.stopping) this.warn(`standard input: ${(err as Error).message}`);
+    });
     try {
-      const reading = (async () => {
-        for await (const chunk of input) {
-          let text = partial + (chunk as string);
-          let nl: number;
-          while ((nl = text.indexOf('\n')) >= 0) {
-            const lineText = text.slice(0, nl);
-            const end = offset + Buffer.byteLength(lineText) + partialDropped + 1;
-            onText(lineText, offset, end, partialDropped > 0);
-            partialDropped = 0;
-            offset = end;
-            text = text.slice(nl + 1);
-          }
-          // An endless line is kept to its bound; the rest of it is skipped, though its bytes still count.
-          if (text.length > MAX_RECORD_BYTES) {
-            partialDropped += Buffer.byteLength(text.slice(MAX_RECORD_BYTES));
-            text = text.slice(0, MAX_RECORD_BYTES);
-          }
-          partial = text;
-        }
-        if (partial) onText(partial, offset, offset + Buffer.byteLength(partial) + partialDropped, partialDropped > 0);
-      })().catch((err: unknown) => {
-        if (!this.stopping) this.warn(`standard input: ${(err as Error).message}`);
-      });
       await Promise.race([reading, this.inputEnded]);
     } finally {
       clearInterval(idle);
