@@ -8,23 +8,25 @@ import type { RawLine } from './records.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'botpulse-follow-'));
 
-function follow(path: string, maxLineBytes = 1024, fromEnd = false) {
+function follow(path: string, maxLineBytes = 1024, fromEnd = false, rotateGraceMs = 0) {
   const lines: RawLine[] = [];
   const warnings: string[] = [];
   let boundaries = 0;
   let idles = 0;
-  const follower = new FileFollower(path, {
+  const options = {
     maxLineBytes,
     fromEnd,
+    rotateGraceMs,
     pollMs: 20,
-    onLine: (l) => lines.push(l),
+    onLine: (l: RawLine) => lines.push(l),
     onBoundary: () => boundaries++,
     onIdle: () => idles++,
     waitForRoom: () => Promise.resolve(),
-    warn: (m) => warnings.push(m),
-  });
+    warn: (m: string) => warnings.push(m),
+  };
+  const follower = new FileFollower(path, options);
   const running = follower.run();
-  return { follower, lines, warnings, running, boundaries: () => boundaries, idles: () => idles };
+  return { follower, options, lines, warnings, running, boundaries: () => boundaries, idles: () => idles };
 }
 
 async function until(what: string, condition: () => boolean): Promise<void> {
@@ -71,6 +73,24 @@ describe('FileFollower', () => {
     assert.equal(f.lines[4]!.start, 0);
     assert.ok(f.boundaries() >= 1);
     assert.deepEqual(f.follower.positionOf(f.lines[4]!.sourceId, 5)!.offset, 5);
+  });
+
+  it('after a rotation, keeps reading the old file while the writer still appends to it (before its reopen)', async () => {
+    const path = join(dir, 'grace.log');
+    writeFileSync(path, 'a\n');
+    const f = follow(path, 1024, false, 3_600_000);
+    await until('line a', () => f.lines.length >= 1);
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, 'b\n');
+    await until('a poll that sees the new file', () => f.idles() > 3);
+    appendFileSync(`${path}.1`, 'late\n'); // the bot has not reopened its log yet
+    await until('the late line', () => f.lines.some((l) => l.text === 'late'));
+    assert.ok(!f.lines.some((l) => l.text === 'b'), 'the new file waits');
+    f.options.rotateGraceMs = 0; // the old file has been quiet long enough
+    await until('line b', () => f.lines.some((l) => l.text === 'b'));
+    f.follower.stop();
+    await f.running;
+    assert.deepEqual(f.lines.map((l) => l.text), ['a', 'late', 'b']);
   });
 
   it('--from-end: without a saved offset, only what is appended is read', async () => {

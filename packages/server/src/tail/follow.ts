@@ -15,6 +15,10 @@ export interface FollowOptions {
   fromEnd?: boolean;
   pollMs?: number;
   chunkBytes?: number;
+  /** After a rotation, the old file is read until it has been quiet this long (default 2 s)... */
+  rotateGraceMs?: number;
+  /** ...or, if it keeps growing, this long (default 30 s). */
+  rotateMaxMs?: number;
   /** Longest line kept; the rest of a longer line is consumed but not kept. */
   maxLineBytes: number;
   onLine(line: RawLine): void;
@@ -30,7 +34,7 @@ export interface FollowOptions {
 
 /**
  * Follows a file like `tail -F`: reads to the end, polls for more, notices rotation (the path now
- * names another inode: the old file is read to its end first) and truncation (the file shrank below
+ * names another inode: the old file is read until it has been quiet for a moment, then the new one) and truncation (the file shrank below
  * the read position: read again from 0 under a new generation), waits for a missing file to come
  * back. After a restart it resumes at the saved offset, and if the file was rotated meanwhile it
  * finds the old one by its inode in the same directory and finishes it first.
@@ -45,6 +49,9 @@ export class FileFollower {
   private partialStart = 0;
   private partialOverflow = false;
   private stopped = false;
+  /** When the path was first seen naming another file (0: not rotated), and when the file last grew. */
+  private rotationSeenAt = 0;
+  private lastGrowthAt = 0;
   private wake: (() => void) | undefined;
   /** Identity of every source id handed out (the last few), so an acknowledged line maps back to a position. */
   private readonly identities = new Map<string, FileIdentity>();
@@ -138,6 +145,7 @@ export class FileFollower {
     const buffer = Buffer.allocUnsafe(size);
     const { bytesRead } = await this.handle!.read(buffer, 0, size, this.pos);
     if (bytesRead === 0) return 0;
+    this.lastGrowthAt = Date.now();
     this.split(buffer.subarray(0, bytesRead));
     return bytesRead;
   }
@@ -194,16 +202,30 @@ export class FileFollower {
     return true;
   }
 
+  /**
+   * The path names a new file. The old one is followed on until it has been quiet for
+   * `rotateGraceMs`: a writer may append to it between logrotate's rename and its reopen (HUP).
+   * One that still grows after `rotateMaxMs` is left with a warning.
+   */
   private async rotated(): Promise<boolean> {
     const current = await statOrUndefined(this.path);
-    if (!current || sameFile(current, this.identity!)) return false;
-    // The path names a new file. Whatever the writer appended to the old one before switching is read first.
+    if (!current || sameFile(current, this.identity!)) {
+      this.rotationSeenAt = 0;
+      return false;
+    }
+    const now = Date.now();
+    if (this.rotationSeenAt === 0) this.rotationSeenAt = now;
+    const quietFor = now - Math.max(this.rotationSeenAt, this.lastGrowthAt);
+    const tooLong = now - this.rotationSeenAt >= (this.opts.rotateMaxMs ?? 30_000);
+    if (quietFor < (this.opts.rotateGraceMs ?? 2000) && !tooLong) return false;
     while ((await this.readChunk()) > 0) {
       if (this.stopped) return true;
     }
+    if (tooLong) this.opts.warn(`the rotated ${basename(this.path)} still grows; moving on to the new file (what is written to the old one now is not read)`);
     this.finishSource();
     await this.handle!.close();
     this.handle = undefined;
+    this.rotationSeenAt = 0;
     await this.openAt(this.path, identityOf(current, 0), 0);
     return true;
   }
