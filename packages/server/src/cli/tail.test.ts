@@ -176,12 +176,19 @@ describe('botpulse tail (a real process against the logs stand-in)', { skip: !ex
     t.child.stdin!.end(
       'bot-1  | 2024-01-01 12:00:00,123 - bot - WARNING - Duplicate update_id 1001\n' +
         'bot-1  | {"level":50,"time":1704110400000,"msg":"Webhook timeout","name":"pino-bot","update_id":1002,"duration_ms":812}\n' +
+        'bot-1  | 2024-01-01 12:00:03,000 - bot - ERROR - Error handling request\n' +
+        'bot-1  | Traceback (most recent call last):\n' +
         'worker_2  | {"event":"Model not found","level":"warning","timestamp":"2024-01-01T12:00:02Z","logger":"gen","user_id":5}\n' +
+        'bot-1  |   File "/app/bot.py", line 9, in handle\n' +
+        "bot-1  | KeyError: 'user'\n" +
         'plain words from a print()\n',
     );
     assert.equal(await t.exited, 0, t.stderr());
-    const byMessage = new Map(standIn.messages().map((m, i) => [m, [...standIn.lines.values()][i]!]));
-    assert.deepEqual([...byMessage.keys()].sort(), ['Duplicate update_id 1001', 'Model not found', 'Webhook timeout', 'plain words from a print()']);
+    const byMessage = new Map([...standIn.lines.values()].map((l) => [l.message.split('\n')[0]!, l]));
+    assert.deepEqual([...byMessage.keys()].sort(), ['Duplicate update_id 1001', 'Error handling request', 'Model not found', 'Webhook timeout', 'plain words from a print()']);
+    const crash = byMessage.get('Error handling request')!;
+    assert.equal(crash.message, 'Error handling request\nTraceback (most recent call last):\n  File "/app/bot.py", line 9, in handle\nKeyError: \'user\'', 'the worker line in between did not split the traceback');
+    assert.equal(crash.error_type, 'KeyError');
     assert.deepEqual(pick(byMessage.get('Duplicate update_id 1001')!, ['level', 'logger', 'service', 'container']), { level: 'warning', logger: 'bot', service: 'bot', container: 'bot-1' });
     assert.deepEqual(pick(byMessage.get('Webhook timeout')!, ['level', 'logger', 'time', 'update_id', 'duration_ms']), {
       level: 'error', logger: 'pino-bot', time: 1704110400000, update_id: 1002, duration_ms: 812,
@@ -190,7 +197,7 @@ describe('botpulse tail (a real process against the logs stand-in)', { skip: !ex
       level: 'warning', logger: 'gen', time: Date.parse('2024-01-01T12:00:02Z'), user_id: 5, service: 'worker',
     });
     assert.equal(byMessage.get('plain words from a print()')!.level, undefined, 'an unparsed line has no level');
-    assert.match(t.stderr(), /done: read 4, sent 4/);
+    assert.match(t.stderr(), /done: read 5, sent 5/);
     noSecret(t);
   });
 

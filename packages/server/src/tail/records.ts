@@ -65,7 +65,12 @@ export class RecordJoiner {
     const pending = this.pending;
     // A JSON record is whole on its line; a text record takes the lines that don't start one.
     const continues =
-      pending !== undefined && pending.sourceId === line.sourceId && !opens && !pending.text.startsWith('{') && (this.structured || ALWAYS_CONTINUES.test(line.text));
+      pending !== undefined &&
+      pending.sourceId === line.sourceId &&
+      pending.fields?.container === line.fields?.container && // interleaved compose services never mix
+      !opens &&
+      !pending.text.startsWith('{') &&
+      (this.structured || ALWAYS_CONTINUES.test(line.text));
     if (continues) return this.append(line);
     this.flush();
     if (line.text.trim() === '') return; // blank lines between records carry nothing

@@ -46,6 +46,18 @@ describe('RecordJoiner', () => {
     assert.equal(record!.end, many.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0));
   });
 
+  it('never joins lines of two interleaved compose containers', () => {
+    const out: LogRecord[] = [];
+    const joiner = new RecordJoiner((r) => out.push(r), 1024);
+    const push = (text: string, container: string, start: number) => joiner.push({ text, sourceId: 's', start, end: start + 1, fields: { service: container.slice(0, -2), container } });
+    push('2024-01-01 12:00:00,123 - bot - ERROR - boom', 'bot-1', 0);
+    push('Traceback (most recent call last):', 'bot-1', 1);
+    push('worker says hi', 'worker-1', 2);
+    push('ValueError: bad', 'bot-1', 3);
+    joiner.flush();
+    assert.deepEqual(out.map((r) => [r.fields!.container, r.text.split('\n').length]), [['bot-1', 2], ['worker-1', 1], ['bot-1', 1]]);
+  });
+
   it('never joins lines to a JSON record, and drops blank lines', () => {
     const records = join(['{"msg":"a"}', '', 'not json', '{"msg":"b"}']);
     assert.deepEqual(records.map((r) => r.text), ['{"msg":"a"}', 'not json', '{"msg":"b"}']);

@@ -60,6 +60,8 @@ export class TailRun {
   private read = 0;
   private readonly shipper: Shipper;
   private readonly joiner: RecordJoiner;
+  /** Standard input from `docker compose logs` interleaves containers: each gets a joiner of its own. */
+  private readonly containerJoiners = new Map<string, RecordJoiner>();
   private follower: FileFollower | undefined;
   private state: TailState | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
@@ -108,6 +110,7 @@ export class TailRun {
       else await this.followFile();
     } finally {
       this.joiner.flush();
+      for (const joiner of this.containerJoiners.values()) joiner.flush();
       this.shipper.close();
       await sending;
       clearInterval(this.statusTimer);
@@ -139,12 +142,15 @@ export class TailRun {
     const input = this.o.stdin ?? process.stdin;
     input.setEncoding('utf8'); // a character split between two chunks is decoded whole
     const sourceId = `stdin-${randomBytes(8).toString('hex')}`;
-    const idle = setInterval(() => this.joiner.flushIfIdle(JOIN_WAIT_MS), JOIN_WAIT_MS);
+    const idle = setInterval(() => {
+      this.joiner.flushIfIdle(JOIN_WAIT_MS);
+      for (const joiner of this.containerJoiners.values()) joiner.flushIfIdle(JOIN_WAIT_MS);
+    }, JOIN_WAIT_MS);
     const splitter = new TextLineSplitter((text, start, end, truncated) => {
       const { text: stripped, service, container } = stripComposePrefix(text.endsWith('\r') ? text.slice(0, -1) : text);
       const line: RawLine = { text: stripped, sourceId, start, end, ...(truncated && { truncated }) };
       if (service) line.fields = { service, container: container! };
-      this.joiner.push(line);
+      this.joinerFor(container).push(line);
     }, MAX_RECORD_BYTES);
     const reading = (async () => {
       for await (const chunk of input) splitter.push(chunk as string);
@@ -157,6 +163,21 @@ export class TailRun {
     } finally {
       clearInterval(idle);
     }
+  }
+
+  private joinerFor(container: string | undefined): RecordJoiner {
+    if (container === undefined) return this.joiner;
+    let joiner = this.containerJoiners.get(container);
+    if (!joiner) {
+      if (this.containerJoiners.size >= 256) {
+        // Bounded: containers come and go (compose recreates them); what they hold is sent first.
+        for (const old of this.containerJoiners.values()) old.flush();
+        this.containerJoiners.clear();
+      }
+      joiner = new RecordJoiner((record) => this.enqueue(record), MAX_RECORD_BYTES);
+      this.containerJoiners.set(container, joiner);
+    }
+    return joiner;
   }
 
   private enqueue(record: LogRecord): void {
