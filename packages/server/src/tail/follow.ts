@@ -52,6 +52,7 @@ export class FileFollower {
   /** When the path was first seen naming another file (0: not rotated), and when the file last grew. */
   private rotationSeenAt = 0;
   private lastGrowthAt = 0;
+  private lastWarning = '';
   private wake: (() => void) | undefined;
   /** Identity of every source id handed out (the last few), so an acknowledged line maps back to a position. */
   private readonly identities = new Map<string, FileIdentity>();
@@ -118,7 +119,7 @@ export class FileFollower {
     try {
       this.handle = await open(path, 'r');
     } catch (err) {
-      this.opts.warn(`cannot open ${path}: ${(err as Error).message}`);
+      this.warnOnce(`cannot open ${path}: ${(err as Error).message}; trying again`);
       return;
     }
     const opened = await this.handle.stat({ bigint: true });
@@ -230,9 +231,17 @@ export class FileFollower {
     return true;
   }
 
+  /** The file was missing (or unreadable): whatever appears under the path now is new, read from 0. */
   private async reopen(): Promise<void> {
     const current = await statOrUndefined(this.path);
-    if (current) await this.openAt(this.path, identityOf(current, 0), this.opts.fromEnd && !this.opts.saved ? Number(current.size) : 0);
+    if (current) await this.openAt(this.path, identityOf(current, 0), 0);
+  }
+
+  /** A file that stays unreadable is said once, not at every poll. */
+  private warnOnce(message: string): void {
+    if (message === this.lastWarning) return;
+    this.lastWarning = message;
+    this.opts.warn(message);
   }
 
   private sleep(): Promise<void> {
