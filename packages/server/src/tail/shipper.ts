@@ -26,6 +26,8 @@ export interface ShipperOptions {
   retryMinMs?: number;
   retryMaxMs?: number;
   requestTimeoutMs?: number;
+  /** Batches sent at once (their positions are still saved in order). */
+  maxInFlight?: number;
   /** A batch is settled (accepted, or refused for good): the position after its last line may be saved. */
   onSettled(last: QueuedLine): Promise<void>;
   warn(message: string): void;
@@ -51,15 +53,18 @@ interface Answer {
 type Outcome = { kind: 'ok'; answer: Answer } | { kind: 'permanent'; status: number; reason: string } | { kind: 'retry'; reason: string; retryAfterMs?: number };
 
 /**
- * The bounded buffer and the sender: batches by lines, bytes and time; one batch in flight, in
- * order, so "settled up to here" is a single position; retries network errors, 429 and 5xx with
+ * The bounded buffer and the sender: batches by lines, bytes and time; up to two batches in
+ * flight, settled in the order they were taken, so "settled up to here" is a single position; retries network errors, 429 and 5xx with
  * exponential backoff (honouring Retry-After) for as long as it takes; a 4xx other than 408/429 is
  * permanent for that batch (413 first splits it), reported and counted as dropped, never retried.
  */
 export class Shipper {
   private readonly queue: QueuedLine[] = [];
   private queueBytes = 0;
-  private inFlight = 0;
+  private inFlightLines = 0;
+  /** Batches sent and not yet settled, oldest first: positions are saved in this order only. */
+  private readonly inFlight: { lines: number; last: QueuedLine; done: boolean }[] = [];
+  private settling: Promise<void> = Promise.resolve();
   private oldestAt = 0;
   private closing = false;
   private abandoned = false;
@@ -79,6 +84,7 @@ export class Shipper {
       retryMinMs: 500,
       retryMaxMs: 30_000,
       requestTimeoutMs: 30_000,
+      maxInFlight: 2,
       ...options,
     };
   }
@@ -109,9 +115,10 @@ export class Shipper {
 
   /** Sends until `close` is called and the buffer is empty (or `abandon` is called). */
   async run(): Promise<void> {
+    const active = new Set<Promise<void>>();
     while (!this.abandoned) {
       if (this.queue.length === 0) {
-        if (this.closing) return;
+        if (this.closing) break;
         await this.idle(Infinity);
         continue;
       }
@@ -121,8 +128,40 @@ export class Shipper {
         await this.idle(this.o.batchWaitMs - waited);
         continue;
       }
-      await this.deliver(this.takeBatch());
+      if (active.size >= this.o.maxInFlight) {
+        await Promise.race(active);
+        continue;
+      }
+      const sending = this.send(this.takeBatch()).finally(() => active.delete(sending));
+      active.add(sending);
     }
+    await Promise.all(active);
+    await this.settling;
+  }
+
+  /** One batch: delivered (or refused for good), then settled in the order batches were taken. */
+  private async send(batch: QueuedLine[]): Promise<void> {
+    const entry = { lines: batch.length, last: batch[batch.length - 1]!, done: false };
+    this.inFlight.push(entry);
+    entry.done = await this.deliver(batch); // false only when abandoned: its position must not be saved
+    if (entry.done) await this.settleInOrder();
+  }
+
+  /** Saves the position after every leading settled batch; a batch still out holds back those after it. */
+  private settleInOrder(): Promise<void> {
+    this.settling = this.settling.then(async () => {
+      while (this.inFlight[0]?.done) {
+        const head = this.inFlight.shift()!;
+        this.inFlightLines -= head.lines;
+        this.updateBuffered();
+        try {
+          await this.o.onSettled(head.last);
+        } catch (err) {
+          this.o.warn(`could not save the position: ${(err as Error).message}`);
+        }
+      }
+    });
+    return this.settling;
   }
 
   /** No more lines will come: send what is buffered, then `run` returns. */
@@ -151,37 +190,38 @@ export class Shipper {
       bytes += next.bytes;
     }
     this.queueBytes -= bytes;
-    this.inFlight = batch.length;
+    this.inFlightLines += batch.length;
     this.oldestAt = Date.now();
     this.updateBuffered();
     if (!this.full()) this.releaseRoom();
     return batch;
   }
 
-  private async deliver(batch: QueuedLine[]): Promise<void> {
+  /** Sends until the server took the batch (true) or refused it for good (true: dropped and counted); false when abandoned. */
+  private async deliver(batch: QueuedLine[]): Promise<boolean> {
     for (let attempt = 1; !this.abandoned; attempt++) {
       const outcome = await this.post(batch);
       if (outcome.kind === 'ok') {
         this.counts.retrying = undefined;
         this.acknowledge(batch, outcome.answer);
-        return this.settle(batch);
+        return true;
       }
       if (outcome.kind === 'permanent') {
         this.counts.retrying = undefined;
         if (outcome.status === 413 && batch.length > 1) {
           const half = Math.ceil(batch.length / 2);
-          await this.deliver(batch.slice(0, half));
-          return this.deliver(batch.slice(half));
+          return (await this.deliver(batch.slice(0, half))) && this.deliver(batch.slice(half));
         }
         this.counts.dropped += batch.length;
         this.o.warn(`the server refused a batch of ${batch.length} line(s) with ${outcome.status}: ${outcome.reason}; they are dropped`);
-        return this.settle(batch);
+        return true;
       }
       const backoff = Math.min(this.o.retryMaxMs, this.o.retryMinMs * 2 ** (attempt - 1));
       const delay = outcome.retryAfterMs !== undefined ? Math.min(outcome.retryAfterMs, 300_000) : backoff * (0.75 + Math.random() * 0.5);
       this.counts.retrying = { reason: outcome.reason, attempt, nextAt: Date.now() + delay };
       await this.sleep(delay);
     }
+    return false;
   }
 
   private acknowledge(batch: QueuedLine[], answer: Answer): void {
@@ -192,16 +232,6 @@ export class Shipper {
     if (rejected.length > 0) {
       const first = rejected[0]!;
       this.o.warn(`the server rejected ${rejected.length} line(s) of a batch of ${batch.length} (line ${first.line}: ${first.reason})`);
-    }
-  }
-
-  private async settle(batch: QueuedLine[]): Promise<void> {
-    this.inFlight = 0;
-    this.updateBuffered();
-    try {
-      await this.o.onSettled(batch[batch.length - 1]!);
-    } catch (err) {
-      this.o.warn(`could not save the position: ${(err as Error).message}`);
     }
   }
 
@@ -234,7 +264,7 @@ export class Shipper {
   }
 
   private updateBuffered(): void {
-    this.counts.buffered = this.queue.length + this.inFlight;
+    this.counts.buffered = this.queue.length + this.inFlightLines;
   }
 
   private releaseRoom(): void {
