@@ -28,6 +28,8 @@ from .version import SDK_NAME, SDK_VERSION
 logger = logging.getLogger("botpulse")
 
 _MAX_STRING = 8192
+# Discards the bot's own settings asked for: counted and reported, not logged.
+_CHOSEN_DISCARDS = frozenset(["sample_rate", "before_send", "event_processor"])
 
 
 def _telegram_tags(telegram):
@@ -62,6 +64,7 @@ class Client(object):
         self.stats = {"noise": collections.Counter(), "events": 0, "dropped": collections.Counter(),
                       "discarded": collections.Counter()}
         self._pending_discards = collections.Counter()
+        self._last_logged = {}
         self._lock = threading.Lock()
         register_secret(bot_token)
         self.backend = self._make_backend(use_sentry_sdk, transport_options or {})
@@ -186,11 +189,19 @@ class Client(object):
             self.record_discard("internal_sdk_error", "default")
 
     def record_discard(self, reason, category, quantity=1):
-        """An item dropped for good; the next client report tells the server."""
+        """An item dropped for good: counted, reported to the server in the next client report, and
+        (unless the bot's own settings chose it: sampling, before_send) logged, at most once a minute per kind."""
+        key = "%s:%s" % (reason, category)
         with self._lock:
-            self.stats["discarded"]["%s:%s" % (reason, category)] += quantity
+            self.stats["discarded"][key] += quantity
             if category != "internal":
                 self._pending_discards[(reason, category)] += quantity
+            now = time.monotonic()
+            quiet = reason in _CHOSEN_DISCARDS or now - self._last_logged.get(key, -1e9) < 60
+            if not quiet:
+                self._last_logged[key] = now
+        if not quiet:
+            logger.warning("botpulse: %d %s item(s) dropped for good (%s); counted in counters()['discarded']", quantity, category, reason)
 
     def take_client_report(self):
         with self._lock:

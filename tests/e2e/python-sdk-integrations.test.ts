@@ -1,0 +1,117 @@
+// The `botpulse` Python package (issue 15) in a framework's hands, against a real Botpulse server,
+// with Debian's sentry-sdk 1.9 and without it: Django's test client (seed 004), a Celery task in
+// eager mode, seed 000's ErrorTracker calls (also in a venv without system packages), aiogram's
+// middleware on recorded aiogram 3 shapes, and log lines as the server's intake stores them.
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+
+import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
+import { eventsOf, makeVenvs, script, skip, type Line, type Venvs } from './python-support/python.js';
+
+describe('botpulse for Python: integrations (issue 15)', { skip }, () => {
+  let venvs: Venvs;
+  before(async () => {
+    venvs = await makeVenvs();
+  });
+  after(() => {
+    if (venvs) rmSync(venvs.dir, { recursive: true, force: true });
+  });
+
+  describe('Django, Celery, ErrorTracker, aiogram (with and without sentry-sdk)', () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer();
+    });
+    after(async () => server.close());
+
+    for (const mode of ['sentry-sdk 1.9', 'no sentry-sdk'] as const) {
+      const env = () => ({ BOTPULSE_DSN: server.dsn, SENTRY_ENVIRONMENT: mode === 'no sentry-sdk' ? 'bare' : 'sentry', BOTPULSE_TEST_HIDE_SENTRY: mode === 'no sentry-sdk' ? '1' : '0' });
+      const mine = async () => (await eventsOf(server)).filter((e) => e.environment === env().SENTRY_ENVIRONMENT);
+
+      it(`Django (${mode}): a view raising is a 500 event with the URL pattern; a 404 is recorded as seed 004 does`, async () => {
+        const [done] = await script(venvs.system, 'django_app.py', env());
+        assert.deepEqual(done!['statuses'], [500, 404, 200]);
+        const events = await mine();
+        const failed = events.find((e) => e.tags['url_pattern'] === '/items/<int:item_id>/');
+        assert.ok(failed, 'the 500 event');
+        assert.equal(failed.level, 'error');
+        assert.equal(failed.tags['http.status_code'], '500');
+        assert.equal(failed.origin, 'http');
+        const payload = failed.payload as any;
+        assert.equal(payload.exception.values.at(-1).type, 'KeyError');
+        assert.equal(payload.request.method, 'GET');
+        assert.equal(payload.request.headers['User-Agent'], 'django-test-agent/1.0');
+        assert.equal(payload.request.env.REMOTE_ADDR, '127.0.0.1');
+        assert.ok(!JSON.stringify(payload).includes('abc123'), 'the key query parameter is scrubbed');
+        const missingPage = events.find((e) => e.tags['http.status_code'] === '404');
+        assert.ok(missingPage, 'the 404 event');
+        assert.equal(missingPage.level, 'warning');
+        assert.equal(missingPage.tags['url_pattern'], '/missing/page/');
+        assert.equal((missingPage.payload as any).request.url, 'http://testserver/missing/page/');
+        assert.equal(events.filter((e) => e.tags['http.status_code'] !== undefined).length, 2, 'the 200 is not recorded');
+      });
+
+      it(`Celery (${mode}): an eager task failure is an event with the task name`, async () => {
+        const [done] = await script(venvs.system, 'celery_task.py', env());
+        assert.equal(done!['failed'], true);
+        const event = (await mine()).find((e) => e.tags['celery_task'] === 'botapp.tasks.generate_image');
+        assert.ok(event, 'the task failure event');
+        assert.equal(event.origin, 'celery');
+        assert.equal((event.payload as any).exception.values.at(-1).value, 'generation 42 failed');
+        assert.equal((event.payload as any).contexts.celery.task, 'botapp.tasks.generate_image');
+      });
+
+      it(`ErrorTracker.log / alog with seed 000's arguments (${mode}, ${mode === 'no sentry-sdk' ? 'a venv without system packages' : 'Django TextChoices'})`, async () => {
+        const python = mode === 'no sentry-sdk' ? venvs.bare : venvs.system;
+        const [done] = await script(python, 'error_tracker.py', { ...env(), BOTPULSE_TEST_HIDE_SENTRY: '0' });
+        assert.equal(done!['sentry'], mode === 'sentry-sdk 1.9');
+        await server.digested();
+        const warning = (await server.botpulse.store.getEvent(server.project.id, done!['warning']))!;
+        assert.equal(warning.level, 'warning');
+        assert.equal(warning.origin, 'miniapp');
+        assert.equal(warning.tags['origin'], 'miniapp');
+        assert.equal(warning.tags['handler'], 'miniapp.views.payments');
+        assert.equal(warning.tags['chat_id'], '555001');
+        assert.equal((warning.payload as any).contexts.payload.request_id, 'req-9');
+        const critical = (await server.botpulse.store.getEvent(server.project.id, done!['critical']))!;
+        assert.equal(critical.level, 'fatal');
+        assert.equal(critical.origin, 'celery');
+        assert.equal(critical.tags['gen_request_id'], '42');
+        assert.equal((critical.payload as any).contexts.payload.api_token, '[Filtered]');
+      });
+
+      it(`aiogram middleware on recorded aiogram 3 shapes (${mode}): context, role, noise by class; log lines with seed 002's tags`, async () => {
+        const lines = await script(venvs.system, 'aiogram_shapes.py', env());
+        assert.deepEqual(lines.filter((l) => l['event'] === 'raised').map((l) => l['type']), ['TelegramForbiddenError', 'ValueError']);
+        assert.deepEqual(lines.at(-1)!['counters'].noise, { bot_blocked: 2 });
+        const event = (await mine()).find((e) => (e.payload as any).exception?.values?.at(-1)?.type === 'ValueError' && e.tags['update_type']);
+        assert.ok(event, 'the handler error');
+        assert.deepEqual((event.payload as any).contexts.telegram, {
+          update_id: 730001, update_type: 'callback_query', chat_id: -1001234567890, chat_type: 'supergroup', group_id: -1001234567890,
+          user_id: 424242, username: 'oleg_k', first_name: 'Oleg', language_code: 'ru', role: 'dispatcher',
+        });
+        assert.ok(!(await mine()).some((e) => (e.payload as any).exception?.values?.at(-1)?.type === 'TelegramForbiddenError'), 'the blocked error is no event');
+        const crumbs = ((event.payload as any).breadcrumbs?.values ?? []) as Line[];
+        assert.ok(crumbs.some((c) => c['category'] === 'telegram.noise' && c['data']?.kind === 'bot_blocked'), 'the noise left a breadcrumb');
+        // The log item as the server's intake stored it: Sentry's `log` item shape.
+        const rows = await server.botpulse.store.listRawItems('log', { projectId: server.project.id });
+        const entries = rows.flatMap((r) => (JSON.parse(r.payload.toString('utf8')) as Line)['items'] as Line[]);
+        const entry = entries.find((e) => e['attributes']['sentry.environment']?.value === env().SENTRY_ENVIRONMENT);
+        assert.ok(entry, 'the log entry');
+        assert.equal(entry['level'], 'info');
+        assert.equal(entry['body'], 'User balance checked');
+        assert.equal(typeof entry['timestamp'], 'number');
+        const attributes = entry['attributes'];
+        assert.deepEqual(attributes.user_id, { value: 424242, type: 'integer' });
+        assert.deepEqual(attributes.update_id, { value: 730001, type: 'integer' });
+        assert.deepEqual(attributes.operation, { value: 'check_balance', type: 'string' });
+        assert.deepEqual(attributes.duration_ms, { value: 45, type: 'integer' });
+        assert.deepEqual(attributes['logger.name'], { value: 'bot.handlers', type: 'string' });
+        const meta = rows.find((r) => r.payload.includes(env().SENTRY_ENVIRONMENT))!.meta ?? {};
+        if ('content_type' in meta) assert.equal(meta['content_type'], 'application/vnd.sentry.items.log+json');
+      });
+    }
+  });
+
+});
