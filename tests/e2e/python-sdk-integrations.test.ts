@@ -4,7 +4,10 @@
 // middleware on recorded aiogram 3 shapes, and log lines as the server's intake stores them.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 
 import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
 import { eventsOf, makeVenvs, script, skip, type Line, type Venvs } from './python-support/python.js';
@@ -114,4 +117,64 @@ describe('botpulse for Python: integrations (issue 15)', { skip }, () => {
     }
   });
 
+
+  describe('scrubbing in the client, seen at a stand-in intake (the server scrubs too, so only the raw bodies prove it)', () => {
+    let sink: Server;
+    const bodies: { path: string; body: string }[] = [];
+    let dsn = '';
+    before(async () => {
+      sink = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const raw = Buffer.concat(chunks);
+          bodies.push({ path: req.url ?? '', body: (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8') });
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        });
+      });
+      await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+      dsn = `http://0123456789abcdef0123456789abcdef@127.0.0.1:${(sink.address() as AddressInfo).port}/1`;
+    });
+    after(() => new Promise<void>((resolve) => sink.close(() => resolve())));
+
+    for (const mode of ['sentry-sdk 1.9', 'no sentry-sdk'] as const) {
+      it(`no bot token leaves the process (${mode}): exception, frame locals, breadcrumb, extra, log line, check-in`, async () => {
+        bodies.length = 0;
+        const token = '7000123456:AAF' + 'x9Kq2LmN0pQrStUvWxYz_-AbCdEfGhIj'.repeat(1);
+        const secret = token.split(':')[1]!;
+        const [done] = await script(venvs.system, 'scrub_sink.py', { TELEGRAM_BOT_TOKEN_DEV: token, ENVIRONMENT: 'development', BOTPULSE_DSN: dsn, BOTPULSE_TEST_HIDE_SENTRY: mode === 'no sentry-sdk' ? '1' : '0' });
+        assert.equal(done!['sentry'], mode === 'sentry-sdk 1.9');
+        const all = bodies.map((b) => b.body).join('\n');
+        assert.ok(all.includes('ConnectionError'), 'the event arrived');
+        assert.ok(all.includes('"check_in"') || all.includes('scrub-bot'), 'the check-in arrived');
+        assert.ok(all.includes('Telegram call'), 'the log line arrived');
+        assert.ok(all.includes('[bot-token]'), 'tokens were replaced');
+        assert.ok(!all.includes(secret), `the token left the process: ${all.slice(Math.max(0, all.indexOf(secret) - 200), all.indexOf(secret) + 50)}`);
+      });
+    }
+
+    it("classifies python-telegram-bot 13's real error classes as noise by class and description, never an application's own error", async () => {
+      const [line] = await script(venvs.system, 'noise_rules.py', {});
+      assert.deepEqual(line!['kinds'], {
+        RetryAfter: 'rate_limited', TimedOut: 'network', NetworkError: 'network', blocked: 'bot_blocked', deactivated: 'user_deactivated',
+        'chat not found': 'chat_not_found', 'not modified': 'message_not_modified', 'query too old': 'query_too_old',
+        'other getUpdates': 'polling_conflict', 'webhook set': null, 'bad request': null, 'invalid token': null, unauthorized: null,
+        migrated: null, 'own error saying chat not found': null, 'own timeout': null,
+      });
+    });
+
+    it("selects the bot token by seed 001's rules and refuses the production token outside production, without naming it", async () => {
+      const lines = await script(venvs.bare, 'token_rules.py', {});
+      const by = Object.fromEntries(lines.map((l) => [l['case'], l]));
+      assert.equal(by['production uses PROD']!['source'], 'TELEGRAM_BOT_TOKEN_PROD');
+      assert.equal(by['OVERRIDE wins in production']!['source'], 'TELEGRAM_BOT_TOKEN_OVERRIDE');
+      assert.equal(by['development uses DEV, not PROD']!['source'], 'TELEGRAM_BOT_TOKEN_DEV');
+      assert.equal(by['no ENVIRONMENT is development']!['source'], 'TELEGRAM_BOT_TOKEN_DEV');
+      assert.equal(by['legacy last']!['source'], 'TELEGRAM_BOT_TOKEN');
+      for (const refused of ['only PROD outside production', 'PROD copied into DEV', 'PROD copied into OVERRIDE', 'nothing']) {
+        assert.ok(by[refused]!['error'], `${refused}: refused`);
+        assert.equal(by[refused]!['leaked'], false, `${refused}: the message names no token`);
+      }
+    });
+  });
 });

@@ -322,11 +322,16 @@ class SentryBackend(object):
             if settings.dsn:
                 # Integrations that would report the same failures botpulse's hooks report (Django,
                 # Celery...) are not auto-enabled: botpulse's own middleware and signal own them.
-                sentry_sdk.init(dsn=settings.dsn, environment=settings.environment, release=settings.release,
-                                server_name=settings.server_name, sample_rate=1.0,
-                                traces_sample_rate=settings.traces_sample_rate, send_default_pii=False,
-                                before_send=self.before_send, before_breadcrumb=self.before_breadcrumb,
-                                auto_enabling_integrations=False)
+                options = dict(dsn=settings.dsn, environment=settings.environment, release=settings.release,
+                               server_name=settings.server_name, sample_rate=1.0,
+                               traces_sample_rate=settings.traces_sample_rate, send_default_pii=False,
+                               before_send=self.before_send, before_breadcrumb=self.before_breadcrumb,
+                               auto_enabling_integrations=False)
+                # profiles_sample_rate is an option from sentry-sdk 1.18 on; 1.9 refuses unknown options.
+                from sentry_sdk.consts import DEFAULT_OPTIONS
+                if "profiles_sample_rate" in DEFAULT_OPTIONS:
+                    options["profiles_sample_rate"] = settings.profiles_sample_rate
+                sentry_sdk.init(**options)
         else:
             # The bot initialised sentry-sdk itself (seed 003's sentry_config.py): botpulse joins in.
             options = active.options
