@@ -8,17 +8,34 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { parseEnvelope } from '@botpulse/protocol';
 
 import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
 import { eventsOf, makeVenvs, script, skip, type Line, type Venvs } from './python-support/python.js';
 
 describe('botpulse for Python: integrations (issue 15)', { skip }, () => {
   let venvs: Venvs;
+  // A stand-in intake: records every raw body (decompressed), answers 200.
+  let sink: Server;
+  const bodies: { path: string; body: Buffer }[] = [];
+  let sinkDsn = '';
   before(async () => {
     venvs = await makeVenvs();
+    sink = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        bodies.push({ path: req.url ?? '', body: req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    sinkDsn = `http://0123456789abcdef0123456789abcdef@127.0.0.1:${(sink.address() as AddressInfo).port}/1`;
   });
-  after(() => {
+  after(async () => {
     if (venvs) rmSync(venvs.dir, { recursive: true, force: true });
+    await new Promise<void>((resolve) => sink.close(() => resolve()));
   });
 
   describe('Django, Celery, ErrorTracker, aiogram (with and without sentry-sdk)', () => {
@@ -85,7 +102,8 @@ describe('botpulse for Python: integrations (issue 15)', { skip }, () => {
       });
 
       it(`aiogram middleware on recorded aiogram 3 shapes (${mode}): context, role, noise by class; log lines with seed 002's tags`, async () => {
-        const lines = await script(venvs.system, 'aiogram_shapes.py', env());
+        bodies.length = 0;
+        const lines = await script(venvs.system, 'aiogram_shapes.py', { ...env(), BOTPULSE_LOG_DSN: sinkDsn });
         assert.deepEqual(lines.filter((l) => l['event'] === 'raised').map((l) => l['type']), ['TelegramForbiddenError', 'ValueError']);
         assert.deepEqual(lines.at(-1)!['counters'].noise, { bot_blocked: 2 });
         const event = (await mine()).find((e) => (e.payload as any).exception?.values?.at(-1)?.type === 'ValueError' && e.tags['update_type']);
@@ -97,52 +115,39 @@ describe('botpulse for Python: integrations (issue 15)', { skip }, () => {
         assert.ok(!(await mine()).some((e) => (e.payload as any).exception?.values?.at(-1)?.type === 'TelegramForbiddenError'), 'the blocked error is no event');
         const crumbs = ((event.payload as any).breadcrumbs?.values ?? []) as Line[];
         assert.ok(crumbs.some((c) => c['category'] === 'telegram.noise' && c['data']?.kind === 'bot_blocked'), 'the noise left a breadcrumb');
-        // The log item as the server's intake stored it: Sentry's `log` item shape.
-        const rows = await server.botpulse.store.listRawItems('log', { projectId: server.project.id });
-        const entries = rows.flatMap((r) => (JSON.parse(r.payload.toString('utf8')) as Line)['items'] as Line[]);
-        const entry = entries.find((e) => e['attributes']['sentry.environment']?.value === env().SENTRY_ENVIRONMENT);
-        assert.ok(entry, 'the log entry');
+        // The log item as it travels: Sentry's `log` envelope item (headers and payload), at the stand-in intake.
+        const logs = bodies.flatMap((b) => (b.path.endsWith('/envelope/') ? parseEnvelope(b.body).items : [])).filter((item) => item.headers.type === 'log');
+        const item = logs.find((i) => i.payload.includes('User balance checked'));
+        assert.ok(item, 'the log item');
+        assert.equal(item.headers['content_type'], 'application/vnd.sentry.items.log+json');
+        const payload = JSON.parse(item.payload.toString('utf8')) as { items: Line[] };
+        assert.equal(item.headers['item_count'], payload.items.length);
+        const entry = payload.items.find((e) => e['body'] === 'User balance checked')!;
         assert.equal(entry['level'], 'info');
-        assert.equal(entry['body'], 'User balance checked');
         assert.equal(typeof entry['timestamp'], 'number');
         const attributes = entry['attributes'];
         assert.deepEqual(attributes.user_id, { value: 424242, type: 'integer' });
         assert.deepEqual(attributes.update_id, { value: 730001, type: 'integer' });
         assert.deepEqual(attributes.operation, { value: 'check_balance', type: 'string' });
         assert.deepEqual(attributes.duration_ms, { value: 45, type: 'integer' });
+        assert.deepEqual(attributes.balance, { value: 10, type: 'integer' });
         assert.deepEqual(attributes['logger.name'], { value: 'bot.handlers', type: 'string' });
-        const meta = rows.find((r) => r.payload.includes(env().SENTRY_ENVIRONMENT))!.meta ?? {};
-        if ('content_type' in meta) assert.equal(meta['content_type'], 'application/vnd.sentry.items.log+json');
+        // And the server's intake takes it: the same item sent there is stored, not refused.
+        const res = await fetch(`${server.url}/api/${server.project.id}/envelope/?sentry_key=${server.project.publicKey}`, { method: 'POST', body: Buffer.concat([Buffer.from('{}\n'), Buffer.from(JSON.stringify(item.headers)), Buffer.from('\n'), item.payload, Buffer.from('\n')]) });
+        assert.equal(res.status, 200);
       });
     }
   });
 
 
   describe('scrubbing in the client, seen at a stand-in intake (the server scrubs too, so only the raw bodies prove it)', () => {
-    let sink: Server;
-    const bodies: { path: string; body: string }[] = [];
-    let dsn = '';
-    before(async () => {
-      sink = createServer((req, res) => {
-        const chunks: Buffer[] = [];
-        req.on('data', (c: Buffer) => chunks.push(c));
-        req.on('end', () => {
-          const raw = Buffer.concat(chunks);
-          bodies.push({ path: req.url ?? '', body: (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8') });
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-        });
-      });
-      await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-      dsn = `http://0123456789abcdef0123456789abcdef@127.0.0.1:${(sink.address() as AddressInfo).port}/1`;
-    });
-    after(() => new Promise<void>((resolve) => sink.close(() => resolve())));
 
     for (const mode of ['sentry-sdk 1.9', 'no sentry-sdk'] as const) {
       it(`no bot token leaves the process (${mode}): exception, frame locals, breadcrumb, extra, log line, check-in`, async () => {
         bodies.length = 0;
         const token = '7000123456:AAF' + 'x9Kq2LmN0pQrStUvWxYz_-AbCdEfGhIj'.repeat(1);
         const secret = token.split(':')[1]!;
-        const [done] = await script(venvs.system, 'scrub_sink.py', { TELEGRAM_BOT_TOKEN_DEV: token, ENVIRONMENT: 'development', BOTPULSE_DSN: dsn, BOTPULSE_TEST_HIDE_SENTRY: mode === 'no sentry-sdk' ? '1' : '0' });
+        const [done] = await script(venvs.system, 'scrub_sink.py', { TELEGRAM_BOT_TOKEN_DEV: token, ENVIRONMENT: 'development', BOTPULSE_DSN: sinkDsn, BOTPULSE_TEST_HIDE_SENTRY: mode === 'no sentry-sdk' ? '1' : '0' });
         assert.equal(done!['sentry'], mode === 'sentry-sdk 1.9');
         const all = bodies.map((b) => b.body).join('\n');
         assert.ok(all.includes('ConnectionError'), 'the event arrived');

@@ -2,6 +2,7 @@
 Update with event_type and model_dump, the Chat and User objects aiogram puts into `data`."""
 import asyncio
 import logging
+import os
 
 import _common
 from _common import say
@@ -51,7 +52,9 @@ data = {
 client = botpulse.init()
 log = logging.getLogger("bot.handlers")
 log.setLevel(logging.INFO)
-handler = botpulse.BotpulseHandler()
+# Log lines to their own client when the test asks (its stand-in intake shows the raw `log` item).
+log_dsn = os.environ.get("BOTPULSE_LOG_DSN")
+handler = botpulse.BotpulseHandler(client=botpulse.Client(dsn=log_dsn, use_sentry_sdk=False) if log_dsn else None)
 log.addHandler(handler)
 
 
