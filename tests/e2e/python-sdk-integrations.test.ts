@@ -26,8 +26,11 @@ describe('botpulse for Python: integrations (issue 15)', { skip }, () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const raw = Buffer.concat(chunks);
-        bodies.push({ path: req.url ?? '', body: req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw });
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+        bodies.push({ path: req.url ?? '', body });
+        // Project 2 refuses events (as a server refusing a malformed one would), for the client-report test.
+        const refuse = (req.url ?? '').startsWith('/api/2/') && body.includes('"type": "event"');
+        res.writeHead(refuse ? 400 : 200, { 'content-type': 'application/json' }).end(refuse ? '{"detail":"refused"}' : '{}');
       });
     });
     await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
@@ -157,6 +160,18 @@ describe('botpulse for Python: integrations (issue 15)', { skip }, () => {
         assert.ok(!all.includes(secret), `the token left the process: ${all.slice(Math.max(0, all.indexOf(secret) - 200), all.indexOf(secret) + 50)}`);
       });
     }
+
+    it('without sentry-sdk, an event the server refuses is counted, logged and reported in a Sentry client report', async () => {
+      bodies.length = 0;
+      const refusing = sinkDsn.replace(/\/1$/, '/2');
+      const [done] = await script(venvs.bare, 'client_report.py', { BOTPULSE_DSN: refusing });
+      assert.deepEqual(done!['counters'].discarded, { 'send_error:error': 1 });
+      assert.match(done!['logged'], /1 error item\(s\) dropped for good \(send_error\)/);
+      const reports = bodies.flatMap((b) => parseEnvelope(b.body).items).filter((i) => i.headers.type === 'client_report');
+      assert.equal(reports.length, 1);
+      const report = JSON.parse(reports[0]!.payload.toString('utf8')) as Line;
+      assert.deepEqual(report['discarded_events'], [{ reason: 'send_error', category: 'error', quantity: 1 }]);
+    });
 
     it("classifies python-telegram-bot 13's real error classes as noise by class and description, never an application's own error", async () => {
       const [line] = await script(venvs.system, 'noise_rules.py', {});
