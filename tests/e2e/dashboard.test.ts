@@ -189,6 +189,30 @@ describe('the dashboard in a real browser', { skip: chromiumMissing && `${CHROMI
     assert.match((await page.textContent('.issue-header')) ?? '', /fixed in the next release/);
   });
 
+  it("shows times in the viewer's time zone, with the UTC value on hover", async () => {
+    const moscow = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'Europe/Moscow', locale: 'en-GB' });
+    try {
+      const p = await moscow.newPage();
+      await logIn(p, 'bob', PASSWORD);
+      await p.goto(`${server.url}/issues/${crashIssueId}`);
+      const firstSeen = p.locator('table.kv tr:has(th:text-is("First seen")) time[data-local]');
+      const shown = (await firstSeen.textContent()) ?? '';
+      const hover = (await firstSeen.getAttribute('title')) ?? '';
+      const utc = /^(\d{4}-\d\d-\d\d) (\d\d):(\d\d) UTC$/.exec(hover);
+      assert.ok(utc, `the UTC value on hover: ${hover}`);
+      const local = /^(\d{4}-\d\d-\d\d) (\d\d):(\d\d) (GMT\+3|MSK)$/.exec(shown);
+      assert.ok(local, `shown in Moscow time: ${shown}`);
+      const minutes = (m: RegExpExecArray) => Date.parse(`${m[1]}T${m[2]}:${m[3]}:00Z`) / 60_000;
+      assert.equal(minutes(local) - minutes(utc), 180, 'three hours ahead of UTC');
+      const crumb = p.locator('table.crumbs-table time[data-local=clock]').first();
+      assert.match((await crumb.getAttribute('title')) ?? '', / UTC$/);
+      const crumbUtc = Number(((await crumb.getAttribute('datetime')) ?? '').slice(11, 13));
+      assert.equal(Number(((await crumb.textContent()) ?? '').slice(0, 2)), (crumbUtc + 3) % 24, 'breadcrumb times too');
+    } finally {
+      await moscow.close();
+    }
+  });
+
   it('renders a <script> message as text', async () => {
     await page.goto(`${server.url}/issues?q=${encodeURIComponent('alert(1)')}`);
     const link = page.locator('.issue-title a', { hasText: XSS });

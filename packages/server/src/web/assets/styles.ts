@@ -287,6 +287,9 @@ table.alerts td.msg { font-family: inherit; }
   .topbar { padding: 0 10px; gap: 8px; }
   .brand span.word { display: none; }
   .whoami .login-name { display: none; }
+  /* Four sections and Log out do not fit a phone's width: the nav scrolls sideways on its own. */
+  .nav { min-width: 0; overflow-x: auto; scrollbar-width: none; }
+  .nav a { padding: 6px 7px; white-space: nowrap; }
   .issue-head { display: none; }
   .issue-row { grid-template-columns: 24px minmax(0, 1fr) 58px; gap: 8px; }
   .issue-row .col-spark, .issue-row .col-users { display: none; }
