@@ -10,12 +10,12 @@ import { Redis } from 'ioredis';
 import { FakeTelegram } from '../../packages/fake-telegram/src/index.js';
 import { redisUnavailable, REDIS_URL, uniquePrefix } from './sdk-support/redis.js';
 import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
-import { eventsOf, filesUnder, makeUserVenv, run, SCRIPTS, skip, start, waitUntil, type Line, type Proc, type Venvs, LOCK_BOT } from './python-support/python.js';
+import { eventsOf, filesUnder, makeVenvs, run, SCRIPTS, skip, start, waitUntil, type Line, type Proc, type Venvs, LOCK_BOT } from './python-support/python.js';
 
 describe('botpulse for Python: bots (issue 15)', { skip }, () => {
   let venvs: Venvs;
   before(async () => {
-    venvs = await makeUserVenv();
+    venvs = await makeVenvs(false);
   });
   after(() => {
     if (venvs) rmSync(venvs.dir, { recursive: true, force: true });

@@ -64,17 +64,17 @@ export async function makeUserVenv(): Promise<Venvs> {
  * without pip of their own (ensurepip is most of a venv's cost). The bare one has no `wheel` to
  * build with anyway, so a wheel is how a package gets there offline.
  */
-export async function makeVenvs(): Promise<Venvs> {
+export async function makeVenvs(withBare = true): Promise<Venvs> {
   const dir = mkdtempSync(join(tmpdir(), 'botpulse-python-'));
   const source = copySource(dir);
   await run(PYTHON, ['-m', 'pip', 'wheel', '-q', '--no-index', '--no-build-isolation', '--no-deps', '-w', join(dir, 'wheels'), source], { timeout: 150_000 });
   const wheel = join(dir, 'wheels', readdirSync(join(dir, 'wheels')).find((f) => f.endsWith('.whl'))!);
   await run(PYTHON, ['-m', 'venv', '--without-pip', '--system-site-packages', join(dir, 'system')]);
-  await run(PYTHON, ['-m', 'venv', '--without-pip', join(dir, 'bare')]);
-  for (const venv of ['system', 'bare']) {
+  if (withBare) await run(PYTHON, ['-m', 'venv', '--without-pip', join(dir, 'bare')]);
+  for (const venv of withBare ? ['system', 'bare'] : ['system']) {
     await run(PYTHON, ['-m', 'pip', '--python', join(dir, venv, 'bin/python'), 'install', '-q', '--no-index', '--no-deps', wheel], { timeout: 150_000 });
   }
-  return { dir, system: join(dir, 'system/bin/python'), bare: join(dir, 'bare/bin/python') };
+  return { dir, system: join(dir, 'system/bin/python'), bare: withBare ? join(dir, 'bare/bin/python') : '' };
 }
 
 export type Line = Record<string, any>;
