@@ -30,6 +30,8 @@ export interface Config {
   backlogLimit: number;
   digestBatch: number;
   rawItemRetentionHours: number;
+  /** After a DSN key rotation, how long the old key is still accepted (ms). */
+  dsnKeyGraceMs: number;
   retentionDays: number;
   scrub: { extraKeys: string[]; extraPatterns: UserRegex[] };
   /** Alert rules, channels and noise control (docs/alerts.md). */
@@ -98,6 +100,7 @@ function toConfig(raw: RawConfig): Config {
     backlogLimit: raw.BOTPULSE_BACKLOG_LIMIT,
     digestBatch: raw.BOTPULSE_DIGEST_BATCH,
     rawItemRetentionHours: raw.BOTPULSE_RAW_ITEM_RETENTION_HOURS,
+    dsnKeyGraceMs: raw.BOTPULSE_DSN_KEY_GRACE_HOURS * 3600_000,
     retentionDays: raw.ERROR_LOG_RETENTION_DAYS,
     scrub: {
       extraKeys: splitList(raw.BOTPULSE_SCRUB_EXTRA_KEYS),

@@ -3,7 +3,7 @@ import type { HourlyCount } from '../../store/store.js';
 import { html, queryString, type Html } from '../html.js';
 import { PAGE_SIZE, PERIODS, SORTS, stateParams, VIEWS, type ListState, type ViewName } from '../query.js';
 import { ago, compactNumber, fullNumber, hourlySeries, LEVEL_LABEL, sparkline, STATUS_LABEL, statusBadge } from './components.js';
-import { csrfField, page, type PageContext } from './layout.js';
+import { csrfField, may, page, type PageContext } from './layout.js';
 
 export interface IssueListData {
   state: ListState;
@@ -112,10 +112,10 @@ function results(ctx: PageContext, data: IssueListData): Html {
     ${csrfField(ctx)}
     <input type="hidden" name="back" value="${href(data.state, { page: data.state.page })}">
     <div class="bulkbar">
-      <input type="checkbox" data-select-all aria-label="Select all on this page">
+      ${may(ctx, 'member') ? html`<input type="checkbox" data-select-all aria-label="Select all on this page">
       <button class="small" name="action" value="resolve" data-needs-selection>Resolve</button>
       <button class="small" name="action" value="in_progress" data-needs-selection>Mark in progress</button>
-      <button class="small" name="action" value="ignore" data-needs-selection>Ignore</button>
+      <button class="small" name="action" value="ignore" data-needs-selection>Ignore</button>` : ''}
       <span data-selected-count></span><span class="spacer"></span>
       <span class="num">${resultRange(data)}</span>
     </div>
@@ -138,7 +138,7 @@ function issueRow(ctx: PageContext, data: IssueListData, issue: Issue): Html {
   const events = data.recentCounts.get(issue.id) ?? issue.eventCount;
   const project = data.projects.length > 1 ? data.projects.find((p) => p.id === issue.projectId) : undefined;
   return html`<div class="issue-row lvl-${issue.level}" role="listitem">
-  <input type="checkbox" name="ids" value="${issue.id}" aria-label="Select ${issue.shortId}">
+  ${may(ctx, 'member') ? html`<input type="checkbox" name="ids" value="${issue.id}" aria-label="Select ${issue.shortId}">` : html`<span></span>`}
   <div class="issue-main">
     <div class="issue-title"><span class="short-id">${issue.shortId}</span><a href="/issues/${issue.id}">${issue.title}</a></div>
     <div class="issue-meta">

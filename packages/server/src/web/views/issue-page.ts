@@ -4,7 +4,7 @@ import { html, jsonForScript, queryString, type Html } from '../html.js';
 import { expandLink, linkValues, safeHttpUrl } from '../links.js';
 import { ago, barChart, fullNumber, isoMinute, levelBadge, pluralize, statusBadge } from './components.js';
 import { eventSections } from './event.js';
-import { csrfField, page, type PageContext } from './layout.js';
+import { csrfField, may, page, type PageContext } from './layout.js';
 
 export interface IssuePageData {
   issue: Issue;
@@ -74,11 +74,13 @@ function statusActions(ctx: PageContext, i: Issue): Html {
     <div class="faint" style="font-size:11.5px;padding:0 6px 4px">Events from older releases won't reopen it.</div>
   </div></details>`;
   const buttons: Html[] = [];
+  const github = safeHttpUrl(i.githubUrl);
+  // A viewer changes nothing: no status buttons at all (the routes refuse their POSTs too).
+  if (!may(ctx, 'member')) return html`<div class="actions">${github ? html`<a class="btn" href="${github}" rel="noopener noreferrer">GitHub issue ↗</a>` : ''}</div>`;
   if (i.status === 'new') buttons.push(action('in_progress', 'Start: in progress'));
   if (i.status === 'in_progress') buttons.push(action('new', 'Back to new', 'ghost'));
   if (i.status === 'new' || i.status === 'in_progress') buttons.push(action('resolved', 'Resolve', 'primary'), resolveMenu, ignoreMenu);
   if (i.status === 'resolved' || i.status === 'ignored') buttons.push(action('new', 'Reopen', 'primary'));
-  const github = safeHttpUrl(i.githubUrl);
   if (github) buttons.push(html`<a class="btn" href="${github}" rel="noopener noreferrer">GitHub issue ↗</a>`);
   return html`<div class="actions">${buttons}</div>`;
 }
