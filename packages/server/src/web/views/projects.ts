@@ -128,7 +128,9 @@ function discardSection(ctx: PageContext, discards: ClientDiscardTotal[]): Html 
 function settingsForm(ctx: PageContext, p: ProjectView): Html {
   const admin = may(ctx, 'admin');
   const ro = admin ? '' : html` readonly`;
-  return html`<form method="post" action="/projects/${p.project.slug}" class="form-grid">${csrfField(ctx)}
+  // A non-admin sees the values in a form that posts nowhere (no button, read-only fields).
+  const open = admin ? html`<form method="post" action="/projects/${p.project.slug}" class="form-grid">${csrfField(ctx)}` : html`<form class="form-grid" aria-readonly="true">`;
+  return html`${open}
   <div class="field"><label for="name">Name</label><input id="name" name="name" value="${p.project.name}" required maxlength="100"${ro}></div>
   <div class="field"><label for="prefix">Short-id prefix</label><input id="prefix" name="shortIdPrefix" value="${p.project.shortIdPrefix}" pattern="[A-Za-z]{1,6}" required${ro}>
     <span class="hint">Issues are named ${p.project.shortIdPrefix}-001, ${p.project.shortIdPrefix}-002… (1–6 letters; existing issues are renamed too).</span></div>
