@@ -108,7 +108,7 @@ function results(ctx: PageContext, data: IssueListData): Html {
   ${statusTabs(data)}
   ${data.flash ? html`<div class="flash" role="status" style="margin:10px 12px 0">${data.flash}</div>` : ''}
   ${data.quarantine?.rows ? html`<div class="flash error" role="alert" style="margin:10px 12px 0">${data.quarantine.rows} spooled event${data.quarantine.rows === 1 ? '' : 's'} could not be stored and ${data.quarantine.rows === 1 ? 'is' : 'are'} kept in the digest quarantine (table <code>digest_quarantine</code>)${data.quarantine.latestError ? html`; latest error: <code>${data.quarantine.latestError}</code>` : ''}. The events behind ${data.quarantine.rows === 1 ? 'it' : 'them'} were stored.</div>` : ''}
-  <form method="post" action="/issues/bulk" data-bulk>
+  ${may(ctx, 'member') ? html`<form method="post" action="/issues/bulk" data-bulk>` : html`<div class="issue-results">`}
     ${csrfField(ctx)}
     <input type="hidden" name="back" value="${href(data.state, { page: data.state.page })}">
     <div class="bulkbar">
@@ -121,7 +121,7 @@ function results(ctx: PageContext, data: IssueListData): Html {
     </div>
     <div class="issue-head" aria-hidden="true"><span></span><span>Issue</span><span>${recent ? 'Today' : 'Last 24 hours'}</span><span class="r">${recent ? 'Today' : 'Events'}</span><span class="r">Users</span><span class="r">Last seen</span></div>
     ${data.issues.length ? html`<div class="issue-list" role="list">${data.issues.map((i) => issueRow(ctx, data, i))}</div>` : emptyState(data)}
-  </form>
+  ${may(ctx, 'member') ? html`</form>` : html`</div>`}
   ${pager(data)}
 </div>`;
 }
