@@ -44,7 +44,7 @@ ${v.overrideProblem ? html`<div class="flash error" role="alert">The stored rule
 ${v.enabled ? '' : html`<div class="flash error" role="alert">Alerting is not running in this server: the rules are shown as stored.</div>`}
 <div class="grid-2">
 <div class="section"><h2>Rules</h2><div class="body">
-<form method="post" action="/projects/${v.project.slug}/alerts" class="form-grid" id="rules-form">${csrfField(ctx)}
+${admin ? html`<form method="post" action="/projects/${v.project.slug}/alerts" class="form-grid" id="rules-form">${csrfField(ctx)}` : html`<form class="form-grid" id="rules-form" aria-readonly="true">`}
 <table class="manage"><tr><th>Rule</th><th>This project</th><th>In effect</th></tr>
 ${RULE_FIELDS.map((f) => ruleRow(v, f, admin))}
 </table>
