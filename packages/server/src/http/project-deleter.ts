@@ -23,6 +23,7 @@ export class ProjectDeleter {
     private readonly logger: Pick<Logger, 'error' | 'warn' | 'info'>,
     /** Told when a project is marked or gone, so cached projects (ingestion's) are read again. */
     private readonly onChanged: () => void = () => undefined,
+    private readonly retryMs = RETRY_MS,
   ) {}
 
   /** Marks the project (ingestion refuses it from now) and starts removing its data; null when there is none. */
@@ -74,13 +75,13 @@ export class ProjectDeleter {
         await new Promise((r) => setImmediate(r)); // hand the event loop back between chunks
       }
     } catch (err) {
-      reportFailure(this.logger, 'project_delete', err, `could not remove part of a deleted project's data; retrying in ${RETRY_MS / 1000} s`, { projectId }, 'warn');
+      reportFailure(this.logger, 'project_delete', err, `could not remove part of a deleted project's data; retrying in ${this.retryMs / 1000} s`, { projectId }, 'warn');
       if (this.stopped) return;
       retrying = true;
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         void this.loop(projectId);
-      }, RETRY_MS);
+      }, this.retryMs);
       timer.unref();
       this.timers.add(timer);
     } finally {
