@@ -103,11 +103,12 @@ describe('managing Botpulse from the dashboard in a real browser', { skip: chrom
     const context = await browser.newContext();
     const viewer = await context.newPage();
     await logIn(viewer, 'vic');
-    for (const path of ['/issues', '/projects', '/projects/pay-bot', '/projects/pay-bot/alerts', '/monitors']) {
+    const issue = (await server.botpulse.store.listIssues({ text: 'Payment provider timed out' })).issues[0]!;
+    for (const path of ['/issues', `/issues/${issue.id}`, '/releases', '/projects', '/projects/pay-bot', '/projects/pay-bot/alerts', '/monitors']) {
       await viewer.goto(`${server.url}${path}`);
       const actions = await viewer.locator('form[method=post]').evaluateAll((forms) => forms.map((f) => f.getAttribute('action')));
       assert.deepEqual(actions, ['/logout'], `${path}: only the logout form`);
-      for (const label of ['Save', 'Rotate key', 'Create project', 'Delete project and all its data', 'Pause', 'Resolve', 'New monitor']) {
+      for (const label of ['Save', 'Rotate key', 'Create project', 'Delete project and all its data', 'Pause', 'Resolve', 'New monitor', 'Assign', 'Add note']) {
         assert.equal(await viewer.getByRole('button', { name: label, exact: true }).count(), 0, `${path}: no "${label}" button`);
       }
     }

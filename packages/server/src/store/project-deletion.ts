@@ -10,7 +10,7 @@ import type { Database } from './schema.js';
  */
 
 /** Rows with an `id`, deleted `limit` at a time by project. */
-const CHUNKED_BY_PROJECT = ['events', 'attachments', 'raw_items', 'spool', 'digest_quarantine', 'alert_log', 'alert_outbox', 'alert_changes', 'alert_messages', 'monitor_flips', 'monitor_notifications'];
+const CHUNKED_BY_PROJECT = ['events', 'issue_history', 'attachments', 'raw_items', 'spool', 'digest_quarantine', 'alert_log', 'alert_outbox', 'alert_changes', 'alert_messages', 'monitor_flips', 'monitor_notifications'];
 /** Per-issue rows, deleted with their issues. */
 const BY_ISSUE = ['issue_users', 'issue_tags', 'issue_hourly'];
 /** Small per-project tables, deleted whole once the big ones are empty. */
