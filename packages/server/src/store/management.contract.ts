@@ -86,6 +86,8 @@ export function managementContract(name: string, open: () => Promise<{ store: St
       const kept = await store.createProject({ name: 'Mgmt Kept', shortIdPrefix: 'KEPT' });
       for (const p of [doomed, kept]) await ingest(store, lifecycle, p.id, 7);
       await store.setProjectSetting(doomed.id, 'alert_chat_id', '-100');
+      const [first] = (await store.listIssues({ projectId: doomed.id, limit: 1 })).issues;
+      await store.addIssueHistory(first!.id, { kind: 'user', name: 'ann' }, 'note', { text: 'looking' });
       await store.countItems(doomed.id, { session: 3 });
       await assert.rejects(store.deleteProjectChunk(doomed.id, 2), /not being deleted/, 'a stray call cannot wipe a live project');
 
@@ -105,6 +107,7 @@ export function managementContract(name: string, open: () => Promise<{ store: St
       assert.deepEqual(await store.projectDataLeft(doomed.id), { events: 0, issues: 0 });
       assert.deepEqual(await store.itemCounts(doomed.id), {});
       assert.deepEqual(await store.getProjectSettings(doomed.id), {});
+      assert.deepEqual(await store.issueHistory(first!.id), [], 'the issues\' history too');
       assert.deepEqual(await store.projectDataLeft(kept.id), { events: 7, issues: 7 });
       assert.equal((await store.listIssues({ projectId: kept.id })).total, 7);
       assert.deepEqual(await store.deleteProjectChunk(doomed.id, 3), { done: true, deleted: 0 });
