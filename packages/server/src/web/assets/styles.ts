@@ -291,6 +291,9 @@ table.alerts td.msg { font-family: inherit; }
 @media (max-width: 640px) {
   main { padding: 12px 10px 32px; }
   .topbar { padding: 0 10px; gap: 8px; }
+  /* Five sections (with Users & tokens for admins) do not fit 390 px: the bar scrolls, the page does not. */
+  .nav { min-width: 0; overflow-x: auto; scrollbar-width: none; }
+  .nav a { padding: 6px 7px; white-space: nowrap; }
   .brand span.word { display: none; }
   .whoami .login-name { display: none; }
   .issue-head { display: none; }
