@@ -122,6 +122,24 @@ describe('a viewer changes nothing', () => {
     assert.equal((await api(viewerToken, 'GET', '/api/v1/users')).statusCode, 403, 'users are an admin\'s to read');
   });
 
+  it("downloads attachments for members and admins only: a viewer gets no link and a 403", async () => {
+    const eventId = crypto.randomUUID().replace(/-/g, '');
+    const body = serializeEnvelope({
+      headers: { event_id: eventId },
+      items: [jsonItem('event', { level: 'error', message: 'with a log file' }), { headers: { type: 'attachment', filename: 'chat.log', content_type: 'text/plain' }, payload: Buffer.from('user 42 said hi') }],
+    });
+    assert.equal((await fetch(`${server.url}/api/${server.project.id}/envelope/?sentry_key=${server.project.publicKey}`, { method: 'POST', body })).status, 200);
+    await server.digested();
+    const issueId = (await server.botpulse.store.getEvent(server.project.id, eventId))!.issueId;
+    const url = `/issues/${issueId}/events/${eventId}/attachments/0`;
+    assert.ok(!(await get(viewer, `/issues/${issueId}?event=${eventId}`)).body.includes(url), 'no download link for a viewer');
+    assert.equal((await get(viewer, url)).statusCode, 403);
+    assert.ok((await get(member, `/issues/${issueId}?event=${eventId}`)).body.includes(url));
+    const download = await get(member, url);
+    assert.equal(download.statusCode, 200);
+    assert.equal(download.body, 'user 42 said hi');
+  });
+
   it('a member triages issues but manages nothing', async () => {
     assert.equal((await sendEvent(server.project.id, server.project.publicKey, 'member triage')).valueOf(), 200);
     await server.digested();

@@ -291,11 +291,11 @@ table.alerts td.msg { font-family: inherit; }
 @media (max-width: 640px) {
   main { padding: 12px 10px 32px; }
   .topbar { padding: 0 10px; gap: 8px; }
-  /* Five sections (with Users & tokens for admins) do not fit 390 px: the bar scrolls, the page does not. */
-  .nav { min-width: 0; overflow-x: auto; scrollbar-width: none; }
-  .nav a { padding: 6px 7px; white-space: nowrap; }
   .brand span.word { display: none; }
   .whoami .login-name { display: none; }
+  /* Four sections (five with Users & tokens) and Log out do not fit a phone's width: the nav scrolls sideways on its own. */
+  .nav { min-width: 0; overflow-x: auto; scrollbar-width: none; }
+  .nav a { padding: 6px 7px; white-space: nowrap; }
   .issue-head { display: none; }
   .issue-row { grid-template-columns: 24px minmax(0, 1fr) 58px; gap: 8px; }
   .issue-row .col-spark, .issue-row .col-users { display: none; }

@@ -3,7 +3,7 @@ import { MAX_NOTE_LENGTH } from '../../store/issue-story.js';
 import type { IssueTagSummary } from '../../store/store.js';
 import { html, jsonForScript, queryString, type Html } from '../html.js';
 import { expandLink, linkValues, safeHttpUrl } from '../links.js';
-import { ago, barChart, fullNumber, isoMinute, levelBadge, pluralize, statusBadge } from './components.js';
+import { absoluteTime, ago, barChart, fullNumber, levelBadge, pluralize, statusBadge } from './components.js';
 import { eventSections } from './event.js';
 import { csrfField, may, page, type PageContext } from './layout.js';
 
@@ -60,11 +60,11 @@ function header(ctx: PageContext, d: IssuePageData): Html {
 </div>`;
 }
 
-function ignoreText(i: Issue): string {
-  const parts = [];
-  if (i.ignoreUntil) parts.push(`until ${isoMinute(i.ignoreUntil)}`);
-  if (i.ignoreUntilCount) parts.push(`until ${fullNumber(i.ignoreUntilCount)} events`);
-  return parts.length ? `ignored ${parts.join(' or ')}` : 'ignored for good';
+function ignoreText(i: Issue): Html {
+  const parts: Html[] = [];
+  if (i.ignoreUntil) parts.push(html`until ${absoluteTime(i.ignoreUntil)}`);
+  if (i.ignoreUntilCount) parts.push(html`until ${fullNumber(i.ignoreUntilCount)} events`);
+  return parts.length ? html`ignored ${parts.map((p, n) => html`${n ? ' or ' : ''}${p}`)}` : html`ignored for good`;
 }
 
 /** The workflow new → in progress → resolved, plus ignore (for a time or a count) and reopen. */
@@ -99,8 +99,8 @@ function stats(ctx: PageContext, i: Issue): Html {
   return html`<div class="stats">
   <div class="stat"><div class="k">Events</div><div class="v">${fullNumber(i.eventCount)}</div><div class="s">total, all time</div></div>
   <div class="stat"><div class="k">Users</div><div class="v">${fullNumber(i.userCount)}</div><div class="s">affected</div></div>
-  <div class="stat"><div class="k">First seen</div><div class="v">${ago(i.firstSeen, ctx.now)}</div><div class="s">${i.firstRelease ? html`in <code>${i.firstRelease}</code>` : isoMinute(i.firstSeen)}</div></div>
-  <div class="stat"><div class="k">Last seen</div><div class="v">${ago(i.lastSeen, ctx.now)}</div><div class="s">${i.lastRelease ? html`in <code>${i.lastRelease}</code>` : isoMinute(i.lastSeen)}</div></div>
+  <div class="stat"><div class="k">First seen</div><div class="v">${ago(i.firstSeen, ctx.now)}</div><div class="s">${i.firstRelease ? html`in <code>${i.firstRelease}</code>` : absoluteTime(i.firstSeen)}</div></div>
+  <div class="stat"><div class="k">Last seen</div><div class="v">${ago(i.lastSeen, ctx.now)}</div><div class="s">${i.lastRelease ? html`in <code>${i.lastRelease}</code>` : absoluteTime(i.lastSeen)}</div></div>
 </div>`;
 }
 
@@ -118,12 +118,12 @@ function eventPanel(ctx: PageContext, d: IssuePageData): Html {
   const latest = d.events[0]?.id === e.id;
   return html`<div class="section">
   <div class="event-head"><strong>${latest ? 'Latest event' : 'Event'}</strong>
-    <span class="mono">${e.eventId.slice(0, 12)}</span><span>${ago(e.timestamp, ctx.now)}</span><span class="faint">${isoMinute(e.timestamp)}</span>
+    <span class="mono">${e.eventId.slice(0, 12)}</span><span>${ago(e.timestamp, ctx.now)}</span><span class="faint">${absoluteTime(e.timestamp)}</span>
     ${e.release ? html`<span>release <code>${e.release}</code></span>` : ''}${e.environment ? html`<span>${e.environment}</span>` : ''}
     <span class="spacer"></span>${linksOut(d)}
   </div>
 </div>
-${eventSections(e)}`;
+${eventSections(e, { attachmentsDownload: may(ctx, 'member') })}`;
 }
 
 function linksOut(d: IssuePageData): Html {
@@ -142,8 +142,8 @@ ${eventList(ctx, d)}
 <div class="section"><h2>Details</h2><div class="body"><table class="kv">
   <tr><th>Project</th><td>${d.project.name}</td></tr>
   <tr><th>Short id</th><td>${d.issue.shortId}</td></tr>
-  <tr><th>First seen</th><td>${isoMinute(d.issue.firstSeen)}</td></tr>
-  <tr><th>Last seen</th><td>${isoMinute(d.issue.lastSeen)}</td></tr>
+  <tr><th>First seen</th><td>${absoluteTime(d.issue.firstSeen)}</td></tr>
+  <tr><th>Last seen</th><td>${absoluteTime(d.issue.lastSeen)}</td></tr>
   <tr><th>Releases</th><td>${d.issue.firstRelease ?? '—'}${d.issue.lastRelease && d.issue.lastRelease !== d.issue.firstRelease ? html` → ${d.issue.lastRelease}` : ''}</td></tr>
   <tr><th>Fingerprint</th><td title="${d.issue.fingerprint}">${d.issue.fingerprint.slice(0, 16)}…</td></tr>
 </table></div></div>`;
@@ -192,7 +192,7 @@ function assigneeSection(ctx: PageContext, d: IssuePageData): Html {
 /** Who did what and when: status changes, assignments, acknowledgements, notes (docs/issues.md). */
 function historySection(ctx: PageContext, d: IssuePageData): Html {
   const items = d.history.map(
-    (h) => html`<li class="history-${h.action}"><span class="muted" title="${isoMinute(h.at)}">${ago(h.at, ctx.now)}</span>
+    (h) => html`<li class="history-${h.action}"><span class="muted">${ago(h.at, ctx.now)}</span>
       <strong>${actorText(h.actor)}</strong> ${historyText(h)}</li>`,
   );
   return html`<div class="section" id="history"><h2>History</h2><div class="body">
@@ -231,10 +231,10 @@ export function historyText(h: IssueHistoryEntry): Html {
     case 'in_progress':
       return html`marked it in progress`;
     case 'ignored': {
-      const parts = [];
-      if (typeof d.until === 'number') parts.push(`until ${isoMinute(d.until)}`);
-      if (typeof d.forEvents === 'number') parts.push(`for ${fullNumber(d.forEvents)} more events`);
-      return html`muted it ${parts.length ? parts.join(' or ') : 'for good'}`;
+      const parts: Html[] = [];
+      if (typeof d.until === 'number') parts.push(html`until ${absoluteTime(d.until)}`);
+      if (typeof d.forEvents === 'number') parts.push(html`for ${fullNumber(d.forEvents)} more events`);
+      return parts.length ? html`muted it ${parts.map((p, n) => html`${n ? ' or ' : ''}${p}`)}` : html`muted it for good`;
     }
     case 'regressed':
       return d.release ? html`reopened it: it recurred in <code>${String(d.release)}</code> (regression)` : html`reopened it: it recurred after it was resolved (regression)`;

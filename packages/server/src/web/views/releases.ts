@@ -1,6 +1,6 @@
 import type { Project, ReleaseSummary } from '../../store/model.js';
 import { html, queryString, type Html } from '../html.js';
-import { ago, fullNumber, isoMinute } from './components.js';
+import { ago, fullNumber } from './components.js';
 import { csrfField, may, page, type PageContext } from './layout.js';
 
 export interface ReleasesPageData {
@@ -13,7 +13,7 @@ export interface ReleasesPageData {
 /** Per release: the issues it brought, the ones that came back with it, and what is still open. */
 export function releasesPage(ctx: PageContext, d: ReleasesPageData): Html {
   const picker = html`<form method="get" action="/releases" class="inline-field">
-  <select name="project" aria-label="Project" onchange="this.form.submit()">${d.projects.map(
+  <select name="project" aria-label="Project" data-autosubmit>${d.projects.map(
     (p) => html`<option value="${p.slug}"${p.id === d.project?.id ? html` selected` : ''}>${p.name}</option>`,
   )}</select><noscript><button class="small" type="submit">Show</button></noscript></form>`;
   const body = html`<div class="page-head"><h1>Releases</h1><span class="spacer"></span>${d.projects.length > 1 ? picker : ''}</div>
@@ -31,7 +31,7 @@ function releaseTable(ctx: PageContext, project: Project, releases: ReleaseSumma
   const rows = releases.map(
     (r) => html`<tr>
   <td><code>${r.version}</code></td>
-  <td><span title="${isoMinute(r.firstSeen)}">${ago(r.firstSeen, ctx.now)}</span></td>
+  <td>${ago(r.firstSeen, ctx.now)}</td>
   <td class="num"><a href="${issues(r.version, { status: 'all', sort: 'first_seen' })}">${fullNumber(r.newIssues)}</a></td>
   <td class="num">${fullNumber(r.regressions)}</td>
   <td class="num"><a href="${issues(r.version)}">${fullNumber(r.openIssues)}</a></td>
