@@ -36,7 +36,7 @@ export function projectRoutes(app: FastifyInstance, deps: WebDeps): void {
 
   app.get('/projects/:slug', async (req: FormRequest, reply) => {
     const project = await projectOr404(deps, req.params.slug);
-    const view = { ...(await projectView(deps, project)), discards: await deps.store.clientDiscards(project.id) };
+    const view = { ...(await projectView(deps, project)), discards: await deps.store.clientDiscards(project.id), storage: await storageOf(deps, project.id) };
     return sendHtml(reply, projectPage(pageContext(deps, req), view, flashFor(req.query.saved)));
   });
 
@@ -105,6 +105,18 @@ async function liveProjectOr404(deps: WebDeps, slug: string): Promise<Project> {
   const project = await projectOr404(deps, slug);
   if (project.deletingAt !== null) throw new ClientError(409, `The project "${slug}" is being deleted.`);
   return project;
+}
+
+/** Measuring reads every event row of the project: at most once per STORAGE_TTL_MS per project. */
+const STORAGE_TTL_MS = 5 * 60_000;
+const storageCache = new Map<number, { events: number; payloadBytes: number; measuredAt: number }>();
+
+async function storageOf(deps: WebDeps, projectId: number): Promise<{ events: number; payloadBytes: number; measuredAt: number }> {
+  const cached = storageCache.get(projectId);
+  if (cached && deps.now() - cached.measuredAt < STORAGE_TTL_MS) return cached;
+  const measured = { ...(await deps.store.projectStorage(projectId)), measuredAt: deps.now() };
+  storageCache.set(projectId, measured);
+  return measured;
 }
 
 async function projectView(deps: WebDeps, project: Project): Promise<ProjectView> {

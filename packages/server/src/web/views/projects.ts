@@ -18,6 +18,8 @@ export interface ProjectView {
   counts: { unresolved: number };
   /** What the bot's SDK dropped before sending (its client reports); absent on the list page. */
   discards?: ClientDiscardTotal[];
+  /** Events stored and their compressed payload size; absent on the list page. */
+  storage?: { events: number; payloadBytes: number; measuredAt: number };
 }
 
 export function projectListPage(ctx: PageContext, projects: ProjectView[], opts: { flash?: string; errors?: string[]; form?: { name: string; shortIdPrefix: string } } = {}): Html {
@@ -64,6 +66,7 @@ ${p.deletion ? deletionFragment(p) : html`${dsnSection(ctx, p)}
 </div>
 ${may(ctx, 'admin') ? html`<div class="section" style="margin-top:14px"><h2>Alert rules and silences</h2><div class="body"><a class="btn small" href="/projects/${p.project.slug}/alerts">View and edit the alert rules →</a></div></div>` : html`<div class="section" style="margin-top:14px"><h2>Alert rules and silences</h2><div class="body"><a class="btn small" href="/projects/${p.project.slug}/alerts">View the alert rules →</a></div></div>`}
 ${discardSection(ctx, p.discards ?? [])}
+${p.storage ? storageSection(ctx, p.storage) : ''}
 ${may(ctx, 'admin') && ctx.role ? deleteSection(ctx, p) : ''}`}`;
   return page(ctx, { title: p.project.name, section: 'projects', body });
 }
@@ -123,6 +126,15 @@ function discardSection(ctx: PageContext, discards: ClientDiscardTotal[]): Html 
     : html`<p class="muted" style="margin:0">Nothing: no client report of this project's SDKs mentioned a dropped event.</p>`;
   return html`<div class="section" id="dropped" style="margin-top:14px"><h2>Dropped before sending</h2><div class="body">${body}
   <p class="muted" style="margin:8px 0 0;font-size:12.5px">Counted by the bot's SDK (Sentry client reports) and sent later: events the bot could not deliver or chose not to. Also in <code>/metrics</code> as <code>botpulse_sdk_discarded_events_total</code>.</p></div></div>`;
+}
+
+/** What the project holds on disk: its events (issues, counts and tags are small beside them). */
+function storageSection(ctx: PageContext, storage: NonNullable<ProjectView['storage']>): Html {
+  const mb = storage.payloadBytes / 2 ** 20;
+  return html`<div class="section" id="storage" style="margin-top:14px"><h2>Storage</h2><div class="body">
+  <p style="margin:0"><b class="num">${fullNumber(storage.events)}</b> events stored, <b class="num">${mb < 10 ? mb.toFixed(1) : fullNumber(Math.round(mb))} MB</b> of compressed payloads
+    <span class="faint">(measured ${ago(storage.measuredAt, ctx.now)})</span>.</p>
+  <p class="muted" style="margin:8px 0 0;font-size:12.5px">Events older than the retention are pruned daily; an issue with more events than its cap keeps its first and latest events and one per hour, and its counts stay exact (<code>BOTPULSE_ISSUE_KEEP_FIRST</code>, <code>BOTPULSE_ISSUE_KEEP_LATEST</code>).</p></div></div>`;
 }
 
 function settingsForm(ctx: PageContext, p: ProjectView): Html {
