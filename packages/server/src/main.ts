@@ -15,10 +15,11 @@ import { createMonitoring, type Monitoring, type MonitoringOptions } from './mon
 import { editSettings, presentMonitor } from './monitors/routes.js';
 import { monitorStatusLines } from './monitors/status.js';
 import { RetentionJob } from './retention.js';
+import type { LogStore } from './store/logs.js';
 import type { Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
-import { alertStoreFor, databasePoolOf, isSharedStore, monitorStoreFor, openStore } from './stores.js';
+import { alertStoreFor, databasePoolOf, isSharedStore, logStoreFor, monitorStoreFor, openStore } from './stores.js';
 import { dashboard } from './web/plugin.js';
 
 /** A running Botpulse: every part wired together. The only place that picks concrete parts. */
@@ -33,6 +34,8 @@ export interface Botpulse {
   alerting: Alerting;
   /** Heartbeats, uptime probes, thresholds (docs/monitors.md); started by listen(). */
   monitoring: Monitoring;
+  /** Log lines and the state of the log rules (docs/logs.md). */
+  logs: LogStore;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests and the current digest batch, closes the store. */
@@ -50,7 +53,7 @@ export interface CreateOptions {
 
 // The stores are named in stores.ts (used by the digest thread's entry too); the domains
 // (digest, alerts, monitors, web, CLI) receive the interfaces.
-export { alertStoreFor, monitorStoreFor, openStore } from './stores.js';
+export { alertStoreFor, logStoreFor, monitorStoreFor, openStore } from './stores.js';
 
 export async function createBotpulse(config: Readonly<Config>, options: CreateOptions = {}): Promise<Botpulse> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'botpulse' } });
@@ -62,6 +65,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   if (store instanceof SqliteStore && store.tightened.length > 0) {
     logger.warn({ tightened: store.tightened }, 'data files were readable by other users; made them private (directory 0700, files 0600)');
   }
+  const logs = logStoreFor(store);
   const spool = new Spool(store, config.backlogLimit);
   await spool.init();
   const stats = new IngestStats(new BodyBudget(config.limits.maxBodyBytesInFlight));
@@ -109,7 +113,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   monitoring.register(app, projects);
   const metrics = createMetrics({ config, alerting, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger });
   metricsRoute(app, metrics, config);
-  const retention = new RetentionJob(store, config, logger, monitoring.store);
+  const retention = new RetentionJob(store, config, logger, monitoring.store, logs);
   digest.kick(); // a backlog left by a crash is digested at once
   // On a shared database another process may die with rows it answered 200 still in the spool:
   // look every few seconds, not only when this process spools something.
@@ -125,6 +129,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logger,
     alerting,
     monitoring,
+    logs,
     async listen() {
       await monitoring.applyDeclared();
       const address = await app.listen({ host: config.host, port: config.port });
