@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { createAlerting, type Alerting, type AlertingOptions } from './alerts/alerting.js';
 import { alertRoutes } from './alerts/routes.js';
@@ -10,6 +12,9 @@ import { buildApp } from './http/app.js';
 import { IngestStats } from './http/stats.js';
 import { BodyBudget } from './ingest/body-budget.js';
 import { Spool } from './ingest/spool.js';
+import { LogRuleEvaluator } from './logs/evaluator.js';
+import { logRoutes } from './logs/routes.js';
+import { logStatusLines } from './logs/status.js';
 import { createMetrics, metricsRoute } from './metrics/registry.js';
 import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitors/monitoring.js';
 import { editSettings, presentMonitor } from './monitors/routes.js';
@@ -36,6 +41,8 @@ export interface Botpulse {
   monitoring: Monitoring;
   /** Log lines and the state of the log rules (docs/logs.md). */
   logs: LogStore;
+  /** The log rules (forbidden, rate-limited, error rate); started by listen(). */
+  logRules: LogRuleEvaluator;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests and the current digest batch, closes the store. */
@@ -49,6 +56,8 @@ export interface CreateOptions {
   logger?: Logger;
   alerting?: AlertingOptions;
   monitoring?: MonitoringOptions;
+  /** The log rules' clock (recoveries of rate rules); tests compress time with it. */
+  logs?: { clock?: { now(): number } };
 }
 
 // The stores are named in stores.ts (used by the digest thread's entry too); the domains
@@ -72,9 +81,11 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   // /status asks the digest and the monitors (created after alerting, which they send through) for their summary.
   let monitoring: Monitoring | null = null;
   let digestHandle: DigestWorker | null = null;
+  const logClock = options.logs?.clock ?? { now: () => Date.now() };
   const statusExtras = async () => [
     ...(digestHandle ? await digestStatusLines(digestHandle.health(), store, Date.now()) : []),
     ...(monitoring ? await monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []),
+    ...(await logStatusLines(logs, async (id) => (await store.getProject(String(id)))?.slug ?? String(id), logClock.now())),
   ];
   const alerting = createAlerting(config, store, alertStoreFor(store), logger, { statusExtras, ...options.alerting });
   const digest = await DigestWorker.start(config, spool, {
@@ -86,6 +97,22 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   digestHandle = digest;
   const projects = projectCache(store);
   monitoring = createMonitoring(config, store, monitorStoreFor(store), alerting, logger, options.monitoring);
+  const monitorService = monitoring.service;
+  const logRules = new LogRuleEvaluator({
+    logs,
+    store,
+    config: config.logs,
+    // Forbidden lines become events: into the spool like any event, then the digest makes their issue.
+    spoolEvents: async (items) => {
+      await spool.append(items);
+      digest.kick();
+    },
+    lease: (holder, now, ttlMs) => alerting.alerts.lease('logs:rules', holder, now, ttlMs),
+    notify: () => void monitorService.notifier.deliverDue().catch((err: unknown) => logger.warn({ err }, 'log rule notifications not forwarded yet; the monitors\' next tick forwards them')),
+    clock: logClock,
+    logger,
+    workerId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+  });
   const app = buildApp({
     config,
     scrubber: createScrubber(config.scrub),
@@ -96,6 +123,14 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     findProject: projects,
     onSpooled: () => digest.kick(),
     checkIns: monitoring.service,
+    logs: {
+      limits: config.logs.limits,
+      append: async (lines) => {
+        const stored = await logs.appendLines(lines);
+        logRules.kick();
+        return stored;
+      },
+    },
     health: () => ({ backlog: spool.backlog, digested: digest.digestedTotal, accepted: stats.acceptedByKind }),
   });
   app.register(dashboard, {
@@ -111,6 +146,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
   monitoring.register(app, projects);
+  app.register(logRoutes, { prefix: '/api/v1', store, logs, evaluator: logRules });
   const metrics = createMetrics({ config, alerting, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger });
   metricsRoute(app, metrics, config);
   const retention = new RetentionJob(store, config, logger, monitoring.store, logs);
@@ -130,12 +166,14 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     alerting,
     monitoring,
     logs,
+    logRules,
     async listen() {
       await monitoring.applyDeclared();
       const address = await app.listen({ host: config.host, port: config.port });
       retention.start();
       alerting.start();
       await monitoring.start();
+      logRules.start();
       return address;
     },
     async close() {
@@ -143,6 +181,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       retention.stop();
       metrics.close();
       await app.close();
+      await logRules.stop();
       await digest.close();
       await monitoring.stop();
       await alerting.stop();
