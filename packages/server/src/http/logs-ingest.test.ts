@@ -137,6 +137,9 @@ describe('log ingestion', () => {
                 'sentry.environment': { value: 'staging', type: 'string' },
                 'sentry.release': { value: 'bot@2.0.0', type: 'string' },
                 'sentry.sdk.name': { value: 'sentry.javascript.node', type: 'string' },
+                // sentry-python 2.x's LogBatcher copies the severity into attributes.
+                'sentry.severity_number': { value: 17, type: 'integer' },
+                'sentry.severity_text': { value: 'error', type: 'string' },
                 'sentry.message.template': { value: 'Lock acquisition failed for user %s', type: 'string' },
                 'sentry.message.parameter.0': { value: 42, type: 'integer' },
                 'logger.name': { value: 'bot.locks', type: 'string' },

@@ -186,7 +186,8 @@ function sentryRecordToLine(entry: unknown, ctx: LogContext): NewLogLine | strin
   return recordToLine(flat, ctx);
 }
 
-const SENTRY_BOOKKEEPING = /^sentry\.(sdk\.|timestamp\.|message\.parameter\.|_internal\.|origin$)/;
+/** SDK bookkeeping, not the bot's data (sentry-python's LogBatcher adds `sentry.severity_*`). */
+const SENTRY_BOOKKEEPING = /^sentry\.(sdk\.|timestamp\.|message\.parameter\.|_internal\.|severity_|origin$)/;
 const SENTRY_RENAMES: Record<string, string> = {
   'sentry.environment': 'environment',
   'sentry.release': 'release',
