@@ -43,6 +43,8 @@ export async function logRoutes(app: FastifyInstance, { store, logs, evaluator }
       ...(stored.problem ? { overrideProblem: `the stored log_rules are ignored: ${stored.problem}` } : {}),
       effective: rules?.spec ?? null,
       states,
+      // How far the rules have got (a line id, all projects): lines after it wait to be judged.
+      evaluatedThrough: await logs.ruleCursor(),
     };
   });
 
