@@ -23,6 +23,8 @@ const BATCH = Number(arg('batch', 1000));
 const CONCURRENCY = Number(arg('concurrency', 4));
 const USER_PATTERNS = Number(arg('user-patterns', 50));
 const POSTGRES = arg('postgres', null);
+/** `--rules off`: lines stored only (the evaluator still walks them, deciding nothing): separates storing from matching. */
+const RULES = arg('rules', 'on');
 
 const port = 20000 + Math.floor(Math.random() * 20000);
 const dataDir = mkdtempSync(join(tmpdir(), 'botpulse-bench-logs-'));
@@ -34,7 +36,7 @@ const env = {
   BOTPULSE_LOG_LEVEL: 'warn',
   BOTPULSE_LOG_MAX_BODY_BYTES: String(16 * 1024 * 1024),
   BOTPULSE_LOG_MAX_DECOMPRESSED_BYTES: String(64 * 1024 * 1024),
-  BOTPULSE_LOG_RULES: JSON.stringify({ '*': { forbidden: [...['Decimal.*is not JSON serializable', 'OID.*out of range', 'Error handling request', 'Lock acquisition failed', 'Queue full', 'Database connection lost', 'Webhook timeout'], ...userPatterns] } }),
+  BOTPULSE_LOG_RULES: RULES === 'off' ? JSON.stringify({ '*': { enabled: false } }) : JSON.stringify({ '*': { forbidden: [...['Decimal.*is not JSON serializable', 'OID.*out of range', 'Error handling request', 'Lock acquisition failed', 'Queue full', 'Database connection lost', 'Webhook timeout'], ...userPatterns] } }),
   ...(POSTGRES ? { BOTPULSE_DATABASE_URL: POSTGRES } : {}),
 };
 const server = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -116,7 +118,7 @@ const result = {
   lines: LINES,
   batch: BATCH,
   concurrency: CONCURRENCY,
-  patterns: 10 + USER_PATTERNS,
+  patterns: RULES === 'off' ? 0 : 10 + USER_PATTERNS,
   accepted,
   ingestSeconds: Number(ingestS.toFixed(2)),
   ingestLinesPerSecond: Math.round(accepted / ingestS),
@@ -124,8 +126,8 @@ const result = {
   ruledLinesPerSecond: Math.round(accepted / rulesS),
   peakRssMiB: Math.round(peakRss / 1048576),
 };
-console.log('| store | lines | batch | c | patterns | ingest lines/s | all lines ruled after | ruled lines/s | peak RSS |');
+console.log('| store | lines | batch | c | rules | ingest lines/s | all lines ruled after | ruled lines/s | peak RSS |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-console.log(`| ${result.store} | ${LINES} | ${BATCH} | ${CONCURRENCY} | ${result.patterns} | ${result.ingestLinesPerSecond} | ${result.ruledSeconds} s | ${result.ruledLinesPerSecond} | ${result.peakRssMiB} MiB |`);
+console.log(`| ${result.store} | ${LINES} | ${BATCH} | ${CONCURRENCY} | ${RULES === 'off' ? 'off' : `${result.patterns} patterns + error rate`} | ${result.ingestLinesPerSecond} | ${result.ruledSeconds} s | ${result.ruledLinesPerSecond} | ${result.peakRssMiB} MiB |`);
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', `${result.store}-${Date.now()}.json`), JSON.stringify(result, null, 2));
