@@ -143,6 +143,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       edit: async (m, patch) => void (await editSettings(monitoring.service, m, patch)),
       now: () => monitoring.service.clock.now(),
     },
+    logs,
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
   monitoring.register(app, projects);

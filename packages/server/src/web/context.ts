@@ -3,6 +3,7 @@ import { safeRedirectPath } from '../lib/safe-redirect.js';
 import type { MonitorPatch } from '../monitors/definition.js';
 import type { PresentedMonitor } from '../monitors/routes.js';
 import type { AlertStore } from '../store/alerts.js';
+import type { LogStore } from '../store/logs.js';
 import type { Monitor, MonitorStore } from '../store/monitors.js';
 import type { Store, WebSession } from '../store/store.js';
 import type { LoginLockout } from './auth/lockout.js';
@@ -28,6 +29,8 @@ export interface WebDeps {
   now: () => number;
   /** The monitors page's data (absent: the page says monitors are not running). */
   monitors?: DashboardMonitors;
+  /** The logs page's lines (absent: the page says logs are not kept). */
+  logs?: LogStore;
 }
 
 /** What the monitors page reads: the monitor and alert stores, the lock view, the monitors' clock. */
