@@ -13,7 +13,7 @@ import { IngestStats } from './http/stats.js';
 import { BodyBudget } from './ingest/body-budget.js';
 import { Spool } from './ingest/spool.js';
 import { LogRuleEvaluator } from './logs/evaluator.js';
-import { logRoutes } from './logs/routes.js';
+import { logRoutes } from './http/log-routes.js';
 import { logStatusLines } from './logs/status.js';
 import { createMetrics, metricsRoute } from './metrics/registry.js';
 import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitors/monitoring.js';

@@ -1,4 +1,5 @@
-import type { Actor, Issue, ReleaseSummary, IssueChange, IssueHistoryEntry, IssueStatus, LinkTemplate, NormalizedEvent, Project, StoredEvent } from './model.js';
+import type { CapResult, IssueCaps } from './issue-caps.js';
+import type { Actor, Issue, ReleaseSummary, StoredAttachment, IssueChange, IssueHistoryEntry, IssueStatus, LinkTemplate, NormalizedEvent, Project, StoredEvent } from './model.js';
 
 /** One raw item accepted by ingestion, waiting in the spool for the digest. */
 export interface SpoolItemInput {
@@ -181,10 +182,16 @@ export interface Store {
   latestEvent(issueId: number): Promise<StoredEvent | null>;
   listEvents(issueId: number, opts?: { limit?: number; before?: number }): Promise<StoredEvent[]>;
   getEvent(projectId: number, eventId: string): Promise<StoredEvent | null>;
+  /** The `index`-th attachment (0-based, in arrival order) of an event, with its bytes. */
+  getAttachment(projectId: number, eventId: string, index: number): Promise<StoredAttachment | null>;
 
   /** Deletes events received before `before` (ms), and the hourly counts of those hours; issues keep their counts. */
   pruneEvents(before: number): Promise<number>;
   pruneRawItems(before: number): Promise<number>;
+  /** Deletes what the per-issue caps do not keep, in issues with events since `sinceHour` (store/issue-caps.ts). */
+  capIssues(caps: IssueCaps, sinceHour: number): Promise<CapResult>;
+  /** Events and payload bytes stored for a project. */
+  projectStorage(projectId: number): Promise<{ events: number; payloadBytes: number }>;
 
   createApiToken(label: string): Promise<{ token: string; id: number }>;
   verifyApiToken(token: string): Promise<boolean>;

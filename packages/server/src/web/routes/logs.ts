@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { searchQuery } from '../../logs/routes.js';
+import { searchQuery } from '../../http/log-routes.js';
 import { pageContext, sendHtml, type WebDeps } from '../context.js';
 import { logsPage } from '../views/logs.js';
 

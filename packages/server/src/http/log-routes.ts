@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { requireApiToken, projectOr404 } from '../http/api-access.js';
+import { requireApiToken, projectOr404 } from './api-access.js';
 import { ClientError } from '../lib/errors.js';
 import { parseTime } from '../lib/time.js';
 import { LOG_LEVELS, type LogLevel, type LogQuery, type LogStore } from '../store/logs.js';
 import type { Store } from '../store/store.js';
-import { logRulesOverrideSchema, parseStoredLogRules, resolveLogRules } from './config.js';
-import type { LogRuleEvaluator } from './evaluator.js';
-import { parseState } from './evaluator.js';
+import { logRulesOverrideSchema, parseStoredLogRules, resolveLogRules } from '../logs/config.js';
+import type { LogRuleEvaluator } from '../logs/evaluator.js';
+import { parseState } from '../logs/evaluator.js';
 
 export interface LogRouteDeps {
   store: Store;
