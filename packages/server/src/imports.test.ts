@@ -21,7 +21,7 @@ const LAYERS: string[][] = [
   ['store'], //                       interfaces, model, migrations, the SQLite and PostgreSQL implementations
   ['grouping', 'ingest'], //          fingerprints; body reading, intake, the spool
   ['digest'], //                      normalise, scrub, the issue lifecycle, the digest loop and thread
-  ['logs'], //                        log lines: template mining (templates.ts, pure)
+  ['logs'], //                        log lines: template mining (templates.ts, pure), the log rules and their keys
   ['http'], //                        Fastify app: ingestion and the /api/v1 JSON API
   ['alerts'], //                      rules, engine, outbox, channels
   ['monitors'], //                    heartbeats, probes, thresholds (they alert through alerts)

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { createAlerting, type Alerting, type AlertingOptions } from './alerts/alerting.js';
 import { alertRoutes } from './alerts/routes.js';
@@ -12,16 +14,20 @@ import { ProjectCache } from './http/project-cache.js';
 import { ProjectDeleter } from './http/project-deleter.js';
 import { BodyBudget } from './ingest/body-budget.js';
 import { Spool } from './ingest/spool.js';
+import { LogRuleEvaluator } from './logs/evaluator.js';
+import { logRoutes } from './http/log-routes.js';
+import { logStatusLines } from './logs/status.js';
 import { createMetrics, metricsRoute } from './metrics/registry.js';
 import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitors/monitoring.js';
 import { editSettings, presentMonitor, setPaused } from './monitors/routes.js';
 import { toNewMonitor } from './monitors/definition.js';
 import { monitorStatusLines } from './monitors/status.js';
 import { RetentionJob } from './retention.js';
+import type { LogStore } from './store/logs.js';
 import type { Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
-import { alertStoreFor, databasePoolOf, isSharedStore, monitorStoreFor, openStore } from './stores.js';
+import { alertStoreFor, databasePoolOf, isSharedStore, logStoreFor, monitorStoreFor, openStore } from './stores.js';
 import { dashboard } from './web/plugin.js';
 
 /** A running Botpulse: every part wired together. The only place that picks concrete parts. */
@@ -38,6 +44,10 @@ export interface Botpulse {
   deleter: ProjectDeleter;
   /** Heartbeats, uptime probes, thresholds (docs/monitors.md); started by listen(). */
   monitoring: Monitoring;
+  /** Log lines and the state of the log rules (docs/logs.md). */
+  logs: LogStore;
+  /** The log rules (forbidden, rate-limited, error rate); started by listen(). */
+  logRules: LogRuleEvaluator;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests and the current digest batch, closes the store. */
@@ -51,11 +61,13 @@ export interface CreateOptions {
   logger?: Logger;
   alerting?: AlertingOptions;
   monitoring?: MonitoringOptions;
+  /** The log rules' clock (recoveries of rate rules); tests compress time with it. */
+  logs?: { clock?: { now(): number } };
 }
 
 // The stores are named in stores.ts (used by the digest thread's entry too); the domains
 // (digest, alerts, monitors, web, CLI) receive the interfaces.
-export { alertStoreFor, monitorStoreFor, openStore } from './stores.js';
+export { alertStoreFor, logStoreFor, monitorStoreFor, openStore } from './stores.js';
 
 export async function createBotpulse(config: Readonly<Config>, options: CreateOptions = {}): Promise<Botpulse> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'botpulse' } });
@@ -67,15 +79,18 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   if (store instanceof SqliteStore && store.tightened.length > 0) {
     logger.warn({ tightened: store.tightened }, 'data files were readable by other users; made them private (directory 0700, files 0600)');
   }
+  const logs = logStoreFor(store);
   const spool = new Spool(store, config.backlogLimit);
   await spool.init();
   const stats = new IngestStats(new BodyBudget(config.limits.maxBodyBytesInFlight));
   // /status asks the digest and the monitors (created after alerting, which they send through) for their summary.
   let monitoring: Monitoring | null = null;
   let digestHandle: DigestWorker | null = null;
+  const logClock = options.logs?.clock ?? { now: () => Date.now() };
   const statusExtras = async () => [
     ...(digestHandle ? await digestStatusLines(digestHandle.health(), store, Date.now()) : []),
     ...(monitoring ? await monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []),
+    ...(await logStatusLines(logs, async (id) => (await store.getProject(String(id)))?.slug ?? String(id), logClock.now())),
   ];
   const alerting = createAlerting(config, store, alertStoreFor(store), logger, { statusExtras, ...options.alerting });
   const digest = await DigestWorker.start(config, spool, {
@@ -88,6 +103,22 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   const projects = new ProjectCache(store);
   const deleter = new ProjectDeleter(store, logger, () => projects.forget());
   monitoring = createMonitoring(config, store, monitorStoreFor(store), alerting, logger, options.monitoring);
+  const monitorService = monitoring.service;
+  const logRules = new LogRuleEvaluator({
+    logs,
+    store,
+    config: config.logs,
+    // Forbidden lines become events: into the spool like any event, then the digest makes their issue.
+    spoolEvents: async (items) => {
+      await spool.append(items);
+      digest.kick();
+    },
+    lease: (holder, now, ttlMs) => alerting.alerts.lease('logs:rules', holder, now, ttlMs),
+    notify: () => void monitorService.notifier.deliverDue().catch((err: unknown) => logger.warn({ err }, 'log rule notifications not forwarded yet; the monitors\' next tick forwards them')),
+    clock: logClock,
+    logger,
+    workerId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+  });
   const app = buildApp({
     config,
     scrubber: createScrubber(config.scrub),
@@ -100,6 +131,14 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     onProjectsChanged: () => projects.forget(),
     onSpooled: () => digest.kick(),
     checkIns: monitoring.service,
+    logs: {
+      limits: config.logs.limits,
+      append: async (lines) => {
+        const stored = await logs.appendLines(lines);
+        logRules.kick();
+        return stored;
+      },
+    },
     health: () => ({ backlog: spool.backlog, digested: digest.digestedTotal, accepted: stats.acceptedByKind }),
   });
   app.register(dashboard, {
@@ -122,12 +161,14 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       remove: (m) => monitoring.store.deleteMonitor(m.id),
       now: () => monitoring.service.clock.now(),
     },
+    logs,
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
   monitoring.register(app, projects.find);
+  app.register(logRoutes, { prefix: '/api/v1', store, logs, evaluator: logRules });
   const metrics = createMetrics({ config, alerting, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger });
   metricsRoute(app, metrics, config);
-  const retention = new RetentionJob(store, config, logger, monitoring.store);
+  const retention = new RetentionJob(store, config, logger, monitoring.store, logs);
   digest.kick(); // a backlog left by a crash is digested at once
   // On a shared database another process may die with rows it answered 200 still in the spool:
   // look every few seconds, not only when this process spools something.
@@ -144,6 +185,8 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     alerting,
     monitoring,
     deleter,
+    logs,
+    logRules,
     async listen() {
       await monitoring.applyDeclared();
       const address = await app.listen({ host: config.host, port: config.port });
@@ -151,6 +194,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       alerting.start();
       await monitoring.start();
       await deleter.resumeAll(); // a deletion a restart cut short carries on
+      logRules.start();
       return address;
     },
     async close() {
@@ -159,6 +203,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       deleter.stop();
       metrics.close();
       await app.close();
+      await logRules.stop();
       await digest.close();
       await monitoring.stop();
       await alerting.stop();

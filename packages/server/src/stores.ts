@@ -2,13 +2,16 @@ import type { Config } from './config/load.js';
 import type { DigestThreadData } from './digest/thread-messages.js';
 import { DatabaseUrl } from './lib/database-url.js';
 import type { AlertStore } from './store/alerts.js';
+import type { LogStore } from './store/logs.js';
 import type { MonitorStore } from './store/monitors.js';
 import { PostgresAlertStore } from './store/postgres/alerts.js';
 import type { DatabasePoolFigures } from './store/postgres/database.js';
 import { PostgresStore } from './store/postgres/index.js';
+import { PostgresLogStore } from './store/postgres/logs.js';
 import { PostgresMonitorStore } from './store/postgres/monitors.js';
 import { SqliteAlertStore } from './store/sqlite/alerts.js';
 import { SqliteStore } from './store/sqlite/index.js';
+import { SqliteLogStore } from './store/sqlite/logs.js';
 import { SqliteMonitorStore } from './store/sqlite/monitors.js';
 import type { Store } from './store/store.js';
 
@@ -49,6 +52,13 @@ export function monitorStoreFor(store: Store): MonitorStore {
   if (store instanceof SqliteStore) return new SqliteMonitorStore(store.db);
   if (store instanceof PostgresStore) return new PostgresMonitorStore(store.db);
   throw new Error('no MonitorStore for this kind of Store');
+}
+
+/** The LogStore on the Store's database, sharing its connection (pool). */
+export function logStoreFor(store: Store): LogStore {
+  if (store instanceof SqliteStore) return new SqliteLogStore(store.db);
+  if (store instanceof PostgresStore) return new PostgresLogStore(store.db);
+  throw new Error('no LogStore for this kind of Store');
 }
 
 /**

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { toAlertConfig, type AlertConfig } from '../alerts/config.js';
+import { toLogConfig, type LogConfig } from '../logs/config.js';
 import { toMonitorConfig, type MonitorConfig } from '../monitors/config.js';
 import { ConfigError } from '../lib/errors.js';
 import { DatabaseUrl, type DatabaseConfig } from '../lib/database-url.js';
@@ -40,6 +41,8 @@ export interface Config {
   alerts: AlertConfig;
   /** Heartbeats, uptime probes, thresholds, /metrics (docs/monitors.md). */
   monitors: MonitorConfig;
+  /** Log lines: retention, the NDJSON endpoint's caps, the log rules (docs/logs.md). */
+  logs: LogConfig;
 }
 
 export { ConfigError };
@@ -111,6 +114,7 @@ function toConfig(raw: RawConfig): Config {
     },
     alerts: toAlertConfig(raw),
     monitors: toMonitorConfig(raw),
+    logs: toLogConfig(raw),
   };
 }
 

@@ -51,6 +51,7 @@ export type FailureSite =
   | 'digest_thread_message'
   | 'metrics_collect'
   | 'project_delete'
+  | 'log_rules'
   | 'shutdown';
 
 /**
