@@ -23,6 +23,7 @@ const LAYERS: string[][] = [
   ['http'], //                        Fastify app: ingestion and the /api/v1 JSON API
   ['alerts'], //                      rules, engine, outbox, channels
   ['monitors'], //                    heartbeats, probes, thresholds (they alert through alerts)
+  ['upstream'], //                    forwarding stored events to an upstream Sentry
   ['web'], //                         the dashboard (shows issues, alerts and monitors)
   ['config'], //                      every key, composed from the domains' own key schemas
   ['metrics'], //                     /metrics reads every part

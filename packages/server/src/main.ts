@@ -18,7 +18,12 @@ import { RetentionJob } from './retention.js';
 import type { Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
-import { alertStoreFor, databasePoolOf, isSharedStore, monitorStoreFor, openStore } from './stores.js';
+import { alertStoreFor, databasePoolOf, isSharedStore, monitorStoreFor, openStore, upstreamStoreFor } from './stores.js';
+import { escapeHtml } from './alerts/channels/telegram/format.js';
+import { UpstreamForwarder } from './upstream/forwarder.js';
+import { upstreamRoutes } from './upstream/routes.js';
+import { refuseSelfUpstream } from './upstream/self-check.js';
+import { upstreamStatusLines } from './upstream/status.js';
 import { dashboard } from './web/plugin.js';
 
 /** A running Botpulse: every part wired together. The only place that picks concrete parts. */
@@ -33,6 +38,8 @@ export interface Botpulse {
   alerting: Alerting;
   /** Heartbeats, uptime probes, thresholds (docs/monitors.md); started by listen(). */
   monitoring: Monitoring;
+  /** Forwarding to the upstream Sentry (docs/upstream.md); started by listen() when a DSN is set. */
+  upstream: UpstreamForwarder;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests and the current digest batch, closes the store. */
@@ -46,6 +53,8 @@ export interface CreateOptions {
   logger?: Logger;
   alerting?: AlertingOptions;
   monitoring?: MonitoringOptions;
+  /** The upstream forwarder's clock (backoff and rate limits), for tests. */
+  upstream?: { now?: () => number };
 }
 
 // The stores are named in stores.ts (used by the digest thread's entry too); the domains
@@ -68,8 +77,19 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   // /status asks the digest and the monitors (created after alerting, which they send through) for their summary.
   let monitoring: Monitoring | null = null;
   let digestHandle: DigestWorker | null = null;
+  const upstreamStore = upstreamStoreFor(store);
+  const forwarder = new UpstreamForwarder({
+    config: config.upstream,
+    forwardedBy: config.publicUrl,
+    upstream: upstreamStore,
+    store,
+    leases: alertStoreFor(store),
+    logger: logger.child({ component: 'upstream' }),
+    ...(options.upstream?.now ? { now: options.upstream.now } : {}),
+  });
   const statusExtras = async () => [
     ...(digestHandle ? await digestStatusLines(digestHandle.health(), store, Date.now()) : []),
+    ...upstreamStatusLines(forwarder.snapshot(), Date.now()).map(escapeHtml),
     ...(monitoring ? await monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []),
   ];
   const alerting = createAlerting(config, store, alertStoreFor(store), logger, { statusExtras, ...options.alerting });
@@ -106,8 +126,9 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     },
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
+  app.register(upstreamRoutes, { prefix: '/api/v1', store, upstream: upstreamStore, forwarder });
   monitoring.register(app, projects);
-  const metrics = createMetrics({ config, alerting, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger });
+  const metrics = createMetrics({ config, alerting, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger, ...(config.upstream.dsn ? { upstream: () => forwarder.snapshot() } : {}) });
   metricsRoute(app, metrics, config);
   const retention = new RetentionJob(store, config, logger, monitoring.store);
   digest.kick(); // a backlog left by a crash is digested at once
@@ -116,7 +137,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   const sweep = isSharedStore(store) ? setInterval(() => digest.sweepShared(), SHARED_SPOOL_SWEEP_MS) : null;
   sweep?.unref();
 
-  return {
+  const running: Botpulse = {
     config,
     store,
     app,
@@ -125,9 +146,15 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logger,
     alerting,
     monitoring,
+    upstream: forwarder,
     async listen() {
       await monitoring.applyDeclared();
       const address = await app.listen({ host: config.host, port: config.port });
+      await refuseUpstreamToSelf(config, store, Number(new URL(address).port)).catch(async (err: unknown) => {
+        await running.close();
+        throw err;
+      });
+      forwarder.start();
       retention.start();
       alerting.start();
       await monitoring.start();
@@ -139,11 +166,20 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       metrics.close();
       await app.close();
       await digest.close();
+      await forwarder.stop();
       await monitoring.stop();
       await alerting.stop();
       await store.close();
     },
   };
+  return running;
+}
+
+/** An upstream that is this very server is refused at start (docs/upstream.md). */
+async function refuseUpstreamToSelf(config: Readonly<Config>, store: Store, boundPort: number): Promise<void> {
+  const { dsn, dsnSource } = config.upstream;
+  if (!dsn) return;
+  refuseSelfUpstream(dsn, { publicUrl: config.publicUrl, host: config.host, port: boundPort || config.port }, await store.listProjects(), dsnSource ?? 'BOTPULSE_UPSTREAM_DSN');
 }
 
 /** Projects never change their key, so ingestion looks them up once; a miss asks the store again. */

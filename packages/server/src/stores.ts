@@ -10,6 +10,9 @@ import { PostgresMonitorStore } from './store/postgres/monitors.js';
 import { SqliteAlertStore } from './store/sqlite/alerts.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import { SqliteMonitorStore } from './store/sqlite/monitors.js';
+import { SqliteUpstreamStore } from './store/sqlite/upstream.js';
+import { PostgresUpstreamStore } from './store/postgres/upstream.js';
+import type { UpstreamStore } from './store/upstream.js';
 import type { Store } from './store/store.js';
 
 /**
@@ -49,6 +52,13 @@ export function monitorStoreFor(store: Store): MonitorStore {
   if (store instanceof SqliteStore) return new SqliteMonitorStore(store.db);
   if (store instanceof PostgresStore) return new PostgresMonitorStore(store.db);
   throw new Error('no MonitorStore for this kind of Store');
+}
+
+/** The UpstreamStore on the Store's database, sharing its connection (pool). */
+export function upstreamStoreFor(store: Store): UpstreamStore {
+  if (store instanceof SqliteStore) return new SqliteUpstreamStore(store.db);
+  if (store instanceof PostgresStore) return new PostgresUpstreamStore(store.db);
+  throw new Error('no UpstreamStore for this kind of Store');
 }
 
 /**

@@ -49,7 +49,9 @@ export type FailureSite =
   | 'spool_resync'
   | 'digest_thread_message'
   | 'metrics_collect'
-  | 'shutdown';
+  | 'shutdown'
+  | 'upstream_turn'
+  | 'upstream_lease_release';
 
 /**
  * Logs `err` under `message` and counts it under `site`. `warn` for failures expected to pass on

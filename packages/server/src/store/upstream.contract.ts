@@ -63,6 +63,10 @@ export function upstreamStoreContract(
       assert.equal(await a.countEvents(mine[0]!.id, mine[4]!.id), 4);
       assert.equal(await a.nthEventAfter(mine[0]!.id, 2), mine[2]!.id);
       assert.equal(await a.nthEventAfter(mine[4]!.id, 1), null);
+      const before = await a.rawItemHorizon('check_in');
+      await store.appendToSpool([{ projectId: project.id, kind: 'check_in', eventId: null, receivedAt: Date.now(), payload: Buffer.from('{}') }]);
+      const [parked] = await store.listRawItems('check_in', { after: before, projectId: project.id });
+      assert.equal(await b.rawItemHorizon('check_in'), parked!.id);
     });
 
     it('keeps cursors and per-project settings, seen by the other process', async () => {

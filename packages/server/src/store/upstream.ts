@@ -30,6 +30,8 @@ export interface UpstreamStore {
    * committed late (PostgreSQL hands ids out at insert, not at commit).
    */
   eventHorizon(): Promise<number>;
+  /** The newest parked raw item of a kind (0 if none): where a new cursor of that kind starts. */
+  rawItemHorizon(kind: string): Promise<number>;
   /** Events with `after < id <= upTo`, in id order. */
   eventsAfter(after: number, upTo: number, limit: number): Promise<ForwardableEvent[]>;
   /** How many events have `after < id <= upTo` (what giving up that range drops). */

@@ -23,6 +23,11 @@ export class PostgresUpstreamStore implements UpstreamStore {
     });
   }
 
+  /** raw_items appends commit in id order (PostgresStore.appendToSpool), so MAX(id) is final. */
+  async rawItemHorizon(kind: string): Promise<number> {
+    return Number((await one<{ n: number }>(this.db, sql`SELECT COALESCE(MAX(id), 0) AS n FROM raw_items WHERE kind = ${kind}`))!.n);
+  }
+
   async eventsAfter(after: number, upTo: number, limit: number): Promise<ForwardableEvent[]> {
     const rows = await all<{ id: number; project_id: number; event_id: string; payload: Buffer }>(
       this.db,

@@ -17,6 +17,10 @@ export class SqliteUpstreamStore implements UpstreamStore {
     return Number(this.db.prepare('SELECT COALESCE(MAX(id), 0) FROM events').pluck().get());
   }
 
+  async rawItemHorizon(kind: string): Promise<number> {
+    return Number(this.db.prepare('SELECT COALESCE(MAX(id), 0) FROM raw_items WHERE kind = ?').pluck().get(kind));
+  }
+
   async eventsAfter(after: number, upTo: number, limit: number): Promise<ForwardableEvent[]> {
     const rows = this.db
       .prepare('SELECT id, project_id, event_id, payload FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?')
