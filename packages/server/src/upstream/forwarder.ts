@@ -77,6 +77,8 @@ export class UpstreamForwarder {
   private readonly rateLimits = new RateLimits();
   private readonly settings: ProjectSettings;
   private readonly attempts = new Map<UpstreamKind, number>();
+  /** The cursor keepUp last wrote, per kind (it writes only when the newest item moved). */
+  private readonly keptAt = new Map<UpstreamKind, number>();
   private readonly state: ForwarderState;
   private leaseRenewedAt = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -159,7 +161,7 @@ export class UpstreamForwarder {
     let wait = this.deps.config.pollMs;
     for (const kind of UPSTREAM_KINDS) {
       if (!resolved.anyForwards(kind)) {
-        this.state.backlog[kind] = 0;
+        await this.keepUp(kind);
         continue;
       }
       const blockedUntil = this.blockedUntil(kind);
@@ -239,6 +241,18 @@ export class UpstreamForwarder {
     if (last > cursor) await upstream.setValue(cursorKey(kind), String(last));
     this.state.backlog[kind] = items.filter((i) => i.id > last).length;
     return complete && rows.length === config.batch;
+  }
+
+  /**
+   * A kind no project forwards keeps its cursor at its newest item, so that turning it on (the
+   * API, a restart with new settings) forwards what arrives from then on, not the history.
+   */
+  private async keepUp(kind: UpstreamKind): Promise<void> {
+    this.state.backlog[kind] = 0;
+    const newest = kind === 'event' ? await this.deps.upstream.eventHorizon() : await this.deps.upstream.rawItemHorizon(kind);
+    if (this.keptAt.get(kind) === newest) return;
+    await this.deps.upstream.setValue(cursorKey(kind), String(newest));
+    this.keptAt.set(kind, newest);
   }
 
   /** A kind's cursor; a kind forwarded for the first time starts at its newest item (history is not sent). */
