@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { formatDsn, jsonItem, serializeEnvelope } from '@botpulse/protocol';
+import { hashPassword } from '../../packages/server/src/lib/password.js';
 import { SqliteStore } from '../../packages/server/src/store/sqlite/index.js';
 import type { Project } from '../../packages/server/src/store/model.js';
 import { freePort, startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
@@ -140,6 +141,17 @@ class Proxy {
   }
 }
 
+/** The dashboard's issue list, logged in as a person. */
+async function issueListHtml(server: TestServer): Promise<string> {
+  const web = server.botpulse.app;
+  await server.botpulse.store.addUser('ann', await hashPassword('correct horse battery'));
+  const form = await web.inject({ method: 'GET', url: '/login' });
+  const csrf = /bp_login_csrf=([^;]+)/.exec(String(form.headers['set-cookie']))![1]!;
+  const login = await web.inject({ method: 'POST', url: '/login', cookies: { bp_login_csrf: csrf }, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: csrf, login: 'ann', password: 'correct horse battery' }).toString() });
+  const page = await web.inject({ method: 'GET', url: '/issues', cookies: { bp_session: /bp_session=([^;]+)/.exec(String(login.headers['set-cookie']))![1]! } });
+  return page.body;
+}
+
 /** Sends one event to a Botpulse; resolves with its id once answered 200. */
 async function sendEvent(server: TestServer, payload: Record<string, unknown>): Promise<string> {
   const eventId = randomUUID().replace(/-/g, '');
@@ -254,6 +266,10 @@ describe('forwarding to an upstream Sentry (a second Botpulse)', { skip: !exists
       assert.equal((await b.storedIds(ids)).length, 0, 'nothing got through while down');
       assert.ok(state(a).backlog.event > 0);
       assert.match(state(a).lastError ?? '', /unreachable/);
+      // Said where an operator looks: /metrics and the dashboard's issue list.
+      assert.match((await metric(a, 'botpulse_upstream_backlog{kind="event"}'))[0]!, /botpulse_upstream_backlog\{kind="event"\} [1-9]/);
+      assert.match((await metric(a, 'botpulse_upstream_failed_total'))[0]!, /botpulse_upstream_failed_total [1-9]/);
+      assert.match(await issueListHtml(a), /Upstream Sentry failing: upstream unreachable/);
       proxy.pass();
       await waitForAll(b, ids, 'all 30 events after the outage');
       assert.deepEqual(state(a).dropped, { backlog_full: 0, rejected: 0, unreadable: 0 });

@@ -117,6 +117,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   app.register(dashboard, {
     config,
     store,
+    upstreamLines: () => upstreamStatusLines(forwarder.snapshot(), Date.now()),
     monitors: {
       store: monitoring.store,
       alerts: alerting.alerts,

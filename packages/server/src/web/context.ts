@@ -28,6 +28,8 @@ export interface WebDeps {
   now: () => number;
   /** The monitors page's data (absent: the page says monitors are not running). */
   monitors?: DashboardMonitors;
+  /** Lines about forwarding to the upstream Sentry when it is failing (upstream/status.ts); none while all is well. */
+  upstreamLines?: () => string[];
 }
 
 /** What the monitors page reads: the monitor and alert stores, the lock view, the monitors' clock. */

@@ -20,6 +20,8 @@ export interface DashboardOptions {
   lockout?: Partial<LockoutOptions>;
   now?: () => number;
   monitors?: DashboardMonitors;
+  /** Lines about forwarding to the upstream Sentry, shown on the issue list while it fails. */
+  upstreamLines?: () => string[];
 }
 
 /**
@@ -54,6 +56,7 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
     assets: staticRoutes(app),
     now,
     ...(opts.monitors ? { monitors: opts.monitors } : {}),
+    ...(opts.upstreamLines ? { upstreamLines: opts.upstreamLines } : {}),
   };
 
   app.addHook('onSend', async (_req, reply) => {
