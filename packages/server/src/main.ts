@@ -20,7 +20,7 @@ import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
 import { alertStoreFor, databasePoolOf, isSharedStore, monitorStoreFor, openStore, upstreamStoreFor } from './stores.js';
 import { escapeHtml } from './alerts/channels/telegram/format.js';
-import { UpstreamForwarder } from './upstream/forwarder.js';
+import { UpstreamWorker } from './upstream/worker.js';
 import { upstreamRoutes } from './upstream/routes.js';
 import { refuseSelfUpstream } from './upstream/self-check.js';
 import { upstreamStatusLines } from './upstream/status.js';
@@ -39,7 +39,7 @@ export interface Botpulse {
   /** Heartbeats, uptime probes, thresholds (docs/monitors.md); started by listen(). */
   monitoring: Monitoring;
   /** Forwarding to the upstream Sentry (docs/upstream.md); started by listen() when a DSN is set. */
-  upstream: UpstreamForwarder;
+  upstream: UpstreamWorker;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests and the current digest batch, closes the store. */
@@ -53,8 +53,6 @@ export interface CreateOptions {
   logger?: Logger;
   alerting?: AlertingOptions;
   monitoring?: MonitoringOptions;
-  /** The upstream forwarder's clock (backoff and rate limits), for tests. */
-  upstream?: { now?: () => number };
 }
 
 // The stores are named in stores.ts (used by the digest thread's entry too); the domains
@@ -78,15 +76,19 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   let monitoring: Monitoring | null = null;
   let digestHandle: DigestWorker | null = null;
   const upstreamStore = upstreamStoreFor(store);
-  const forwarder = new UpstreamForwarder({
-    config: config.upstream,
-    forwardedBy: config.publicUrl,
-    upstream: upstreamStore,
-    store,
-    leases: alertStoreFor(store),
-    logger: logger.child({ component: 'upstream' }),
-    ...(options.upstream?.now ? { now: options.upstream.now } : {}),
-  });
+  // The forwarder runs on a thread of its own (upstream-thread.ts), like the digest.
+  const forwarder = new UpstreamWorker(
+    {
+      upstream: config.upstream,
+      publicUrl: config.publicUrl,
+      databaseFile: config.databaseFile,
+      ...(config.database.kind === 'postgres' ? { postgres: { url: config.database.url.reveal(), statementTimeoutMs: config.database.statementTimeoutMs } } : {}),
+      logLevel: config.logLevel,
+    },
+    new URL(import.meta.url.endsWith('.ts') ? './upstream-thread.ts' : './upstream-thread.js', import.meta.url),
+    { upstream: upstreamStore, store },
+    logger.child({ component: 'upstream' }),
+  );
   const statusExtras = async () => [
     ...(digestHandle ? await digestStatusLines(digestHandle.health(), store, Date.now()) : []),
     ...upstreamStatusLines(forwarder.snapshot(), Date.now()).map(escapeHtml),
@@ -150,6 +152,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     upstream: forwarder,
     async listen() {
       await monitoring.applyDeclared();
+      await forwarder.prepare();
       const address = await app.listen({ host: config.host, port: config.port });
       await refuseUpstreamToSelf(config, store, Number(new URL(address).port)).catch(async (err: unknown) => {
         await running.close();

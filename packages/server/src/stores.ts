@@ -13,6 +13,7 @@ import { SqliteMonitorStore } from './store/sqlite/monitors.js';
 import { SqliteUpstreamStore } from './store/sqlite/upstream.js';
 import { PostgresUpstreamStore } from './store/postgres/upstream.js';
 import type { UpstreamStore } from './store/upstream.js';
+import type { UpstreamThreadData, UpstreamThreadStores } from './upstream/thread.js';
 import type { Store } from './store/store.js';
 
 /**
@@ -93,4 +94,18 @@ export async function openDigestStore(data: Pick<DigestThreadData, 'databaseFile
     if (store.db.open) store.db.pragma('wal_checkpoint(PASSIVE)');
   }, 60_000).unref();
   return store;
+}
+
+/**
+ * The upstream thread's stores, on a connection of its own (the main thread migrated the
+ * schema): SQLite leaves WAL checkpoints to the digest thread; PostgreSQL gets a pool of 2.
+ */
+export async function openUpstreamThreadStores(data: Pick<UpstreamThreadData, 'databaseFile' | 'postgres'>): Promise<UpstreamThreadStores> {
+  const store: Store = data.postgres
+    ? await PostgresStore.open(
+        { url: new DatabaseUrl(data.postgres.url), poolMax: 2, statementTimeoutMs: data.postgres.statementTimeoutMs, applicationName: 'botpulse-upstream' },
+        { migrate: false },
+      )
+    : await SqliteStore.open(data.databaseFile, { migrate: false, checkpoints: false });
+  return { store, upstream: upstreamStoreFor(store), leases: alertStoreFor(store) };
 }

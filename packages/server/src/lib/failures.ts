@@ -51,7 +51,8 @@ export type FailureSite =
   | 'metrics_collect'
   | 'shutdown'
   | 'upstream_turn'
-  | 'upstream_lease_release';
+  | 'upstream_lease_release'
+  | 'upstream_thread';
 
 /**
  * Logs `err` under `message` and counts it under `site`. `warn` for failures expected to pass on

@@ -27,9 +27,10 @@ export interface UpstreamStore {
   /**
    * The highest events id below which no event can still appear: every transaction that took an
    * id up to it has ended. The forwarder reads only up to it, so its cursor never passes an event
-   * committed late (PostgreSQL hands ids out at insert, not at commit).
+   * committed late (PostgreSQL hands ids out at insert, not at commit). `exact: false` reads the
+   * newest id without waiting (enough to skip history, never to move a cursor that sends).
    */
-  eventHorizon(): Promise<number>;
+  eventHorizon(opts?: { exact?: boolean }): Promise<number>;
   /** The newest parked raw item of a kind (0 if none): where a new cursor of that kind starts. */
   rawItemHorizon(kind: string): Promise<number>;
   /** Events with `after < id <= upTo`, in id order. */

@@ -66,6 +66,28 @@ export interface ForwarderState {
 
 const perKind = (): Record<UpstreamKind, number> => ({ event: 0, transaction: 0, check_in: 0, log: 0 });
 
+/** The state before the first pass (and of a process where forwarding is off). */
+export function idleState(config: UpstreamConfig): ForwarderState {
+  const { dsn } = config;
+  return {
+    enabled: dsn !== null,
+    target: dsn ? envelopeUrl(dsn) : null,
+    source: config.dsnSource,
+    owner: false,
+    sent: perKind(),
+    failed: 0,
+    rateLimited: 0,
+    dropped: { backlog_full: 0, rejected: 0, unreadable: 0 },
+    skipped: { disabled: 0, sampled: 0, already_forwarded: 0 },
+    backlog: perKind(),
+    rateLimits: {},
+    retryAt: {},
+    lastError: null,
+    lastErrorAt: null,
+    lastSentAt: null,
+  };
+}
+
 /**
  * Forwards stored events (and, per project on request, parked transactions, check-ins and logs)
  * to the upstream Sentry. Reads the events table after a persisted cursor, never writes it, and
@@ -88,24 +110,7 @@ export class UpstreamForwarder {
   constructor(private readonly deps: ForwarderDeps) {
     this.now = deps.now ?? Date.now;
     this.settings = new ProjectSettings(deps.config, deps.upstream, deps.store);
-    const { dsn } = deps.config;
-    this.state = {
-      enabled: dsn !== null,
-      target: dsn ? envelopeUrl(dsn) : null,
-      source: deps.config.dsnSource,
-      owner: false,
-      sent: perKind(),
-      failed: 0,
-      rateLimited: 0,
-      dropped: { backlog_full: 0, rejected: 0, unreadable: 0 },
-      skipped: { disabled: 0, sampled: 0, already_forwarded: 0 },
-      backlog: perKind(),
-      rateLimits: {},
-      retryAt: {},
-      lastError: null,
-      lastErrorAt: null,
-      lastSentAt: null,
-    };
+    this.state = idleState(deps.config);
   }
 
   get projectSettings(): ProjectSettings {
@@ -249,7 +254,7 @@ export class UpstreamForwarder {
    */
   private async keepUp(kind: UpstreamKind): Promise<void> {
     this.state.backlog[kind] = 0;
-    const newest = kind === 'event' ? await this.deps.upstream.eventHorizon() : await this.deps.upstream.rawItemHorizon(kind);
+    const newest = kind === 'event' ? await this.deps.upstream.eventHorizon({ exact: false }) : await this.deps.upstream.rawItemHorizon(kind);
     if (this.keptAt.get(kind) === newest) return;
     await this.deps.upstream.setValue(cursorKey(kind), String(newest));
     this.keptAt.set(kind, newest);
@@ -374,3 +379,16 @@ export class UpstreamForwarder {
 type SettingsOf = (projectId: number) => { enabled: boolean; sampleRate: number; kinds: readonly UpstreamKind[] };
 
 const cursorKey = (kind: UpstreamKind) => `cursor:${kind}`;
+
+/**
+ * Gives every kind without a cursor one at its newest item, before the server accepts anything:
+ * forwarding starts with what arrives from now on (not with the history), and an event answered
+ * while the forwarder's thread is still starting is not taken for history.
+ */
+export async function startCursors(upstream: UpstreamStore): Promise<void> {
+  for (const kind of UPSTREAM_KINDS) {
+    if ((await upstream.getValue(cursorKey(kind))) !== null) continue;
+    const newest = kind === 'event' ? await upstream.eventHorizon() : await upstream.rawItemHorizon(kind);
+    await upstream.setValue(cursorKey(kind), String(newest));
+  }
+}

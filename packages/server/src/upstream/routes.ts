@@ -4,12 +4,12 @@ import { ClientError } from '../lib/errors.js';
 import type { Store } from '../store/store.js';
 import type { UpstreamStore } from '../store/upstream.js';
 import { projectSettingsInput } from './config.js';
-import type { UpstreamForwarder } from './forwarder.js';
+import type { UpstreamHandle } from './worker.js';
 
 export interface UpstreamRouteDeps {
   store: Store;
   upstream: UpstreamStore;
-  forwarder: UpstreamForwarder;
+  forwarder: UpstreamHandle;
 }
 
 type ProjectParams = { Params: { project: string } };
@@ -20,7 +20,7 @@ type ProjectParams = { Params: { project: string } };
  */
 export async function upstreamRoutes(app: FastifyInstance, { store, upstream, forwarder }: UpstreamRouteDeps): Promise<void> {
   app.addHook('onRequest', requireApiToken(store));
-  const settings = forwarder.projectSettings;
+  const { settings } = forwarder;
 
   app.get('/upstream', async () => forwarder.snapshot());
 
@@ -37,7 +37,7 @@ export async function upstreamRoutes(app: FastifyInstance, { store, upstream, fo
     const { source: _source, ...current } = await settings.effective(project);
     const next = { ...current, ...Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined)) };
     await upstream.putProjectSettings(project.id, next, Date.now());
-    settings.invalidate();
+    forwarder.settingsChanged();
     return { project: project.slug, ...(await settings.effective(project)) };
   });
 
@@ -45,7 +45,7 @@ export async function upstreamRoutes(app: FastifyInstance, { store, upstream, fo
     const project = await projectOr404(store, req.params.project);
     if (settings.decidedByConfig(project)) throw new ClientError(409, `project ${project.slug} is set in BOTPULSE_UPSTREAM_PROJECTS; change it there`);
     await upstream.deleteProjectSettings(project.id);
-    settings.invalidate();
+    forwarder.settingsChanged();
     return { project: project.slug, ...(await settings.effective(project)) };
   });
 }

@@ -15,7 +15,8 @@ const HORIZON_LOCK_TIMEOUT = '2s';
 export class PostgresUpstreamStore implements UpstreamStore {
   constructor(private readonly db: Db) {}
 
-  async eventHorizon(): Promise<number> {
+  async eventHorizon({ exact = true }: { exact?: boolean } = {}): Promise<number> {
+    if (!exact) return Number((await one<{ n: number }>(this.db, sql`SELECT COALESCE(MAX(id), 0) AS n FROM events`))!.n);
     return this.db.transaction().execute(async (trx) => {
       await sql.raw(`SET LOCAL lock_timeout = '${HORIZON_LOCK_TIMEOUT}'`).execute(trx);
       await sql`LOCK TABLE events IN SHARE MODE`.execute(trx);
