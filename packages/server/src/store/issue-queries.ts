@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely';
 import type { Issue, StoredEvent } from './model.js';
 import { toStoredEvent } from './rows.js';
 import type { Database } from './schema.js';
-import type { StatusChange } from './store.js';
 
 /**
  * Issue and event queries written once in Kysely for every store: the SQL dialects agree on them,
@@ -12,26 +11,6 @@ import type { StatusChange } from './store.js';
 /** The default page of a list; no page is larger than MAX_PAGE. */
 export const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 500;
-
-/** A status change: resolving or ignoring clears the other's fields; ignoring for N events counts from now. */
-export async function setIssueStatus(db: Kysely<Database>, id: number, change: StatusChange, now: number): Promise<void> {
-  const cleared = { resolved_at: null, resolved_in_release: null, ignore_until: null, ignore_until_count: null };
-  let update = db.updateTable('issues').where('id', '=', id);
-  if (change.status === 'resolved') {
-    update = update.set({ ...cleared, status: 'resolved', resolved_at: now, resolved_in_release: change.inRelease ?? null, regressed: 0 });
-  } else if (change.status === 'ignored') {
-    update = update.set((eb) => ({
-      ...cleared,
-      status: 'ignored',
-      ignore_until: change.ignoreUntil ?? null,
-      ignore_until_count: change.ignoreForEvents ? eb('event_count', '+', change.ignoreForEvents) : null,
-    }));
-  } else {
-    update = update.set({ ...cleared, status: change.status });
-  }
-  const result = await update.executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) throw new Error(`no issue with id ${id}`);
-}
 
 /** An issue's events, newest first, a page at a time (`before`: an event id). */
 export async function listEvents(db: Kysely<Database>, issueId: number, opts: { limit?: number; before?: number } = {}): Promise<StoredEvent[]> {

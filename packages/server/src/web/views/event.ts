@@ -93,10 +93,15 @@ function breadcrumbs(payload: EventPayload): Html {
   return section(`Breadcrumbs (${crumbs.length})`, html`<div class="body"><table class="crumbs-table">${rows}</table></div>`, 'breadcrumbs');
 }
 
-/** `hh:mm:ss.mmm` of epoch seconds or an RFC 3339 time; empty for anything a Date cannot hold. */
-function crumbTime(timestamp: unknown): string {
+/**
+ * `hh:mm:ss.mmm` (UTC; the page's script shows it in the viewer's zone, UTC on hover) of epoch
+ * seconds or an RFC 3339 time; empty for anything a Date cannot hold.
+ */
+function crumbTime(timestamp: unknown): Html | string {
   const ms = typeof timestamp === 'number' ? timestamp * 1000 : typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN;
-  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString().slice(11, 23) : '';
+  if (!(Number.isFinite(ms) && Math.abs(ms) <= 8.64e15)) return '';
+  const iso = new Date(ms).toISOString();
+  return html`<time datetime="${iso}" data-local="clock" title="${iso.slice(0, 23).replace('T', ' ')} UTC">${iso.slice(11, 23)}</time>`;
 }
 
 function telegram(event: StoredEvent): Html {
