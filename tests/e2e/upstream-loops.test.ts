@@ -11,7 +11,7 @@ import { freePort, startTestServer, type TestServer } from '../../packages/serve
 // Issue 14, upstream half (docs/upstream.md): an upstream that is this server itself is refused at
 // start, and a loop of two Botpulses forwarding to each other stops after one hop.
 
-async function waitUntil(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 60_000): Promise<void> {
+async function waitUntil(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 150_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms`);

@@ -19,7 +19,7 @@ import { freePort, startTestServer, type TestServer } from '../../packages/serve
 
 export const CLI = fileURLToPath(new URL('../../packages/server/dist/cli/main.js', import.meta.url));
 
-export async function waitUntil(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 60_000): Promise<void> {
+export async function waitUntil(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 150_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms`);

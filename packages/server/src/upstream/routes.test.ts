@@ -5,7 +5,7 @@ import { jsonItem, serializeEnvelope } from '@botpulse/protocol';
 import { startTestServer, type TestServer } from '../test-support/server.js';
 
 async function waitUntil(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 150_000;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
