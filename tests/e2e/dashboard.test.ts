@@ -213,6 +213,35 @@ describe('the dashboard in a real browser', { skip: chromiumMissing && `${CHROMI
     }
   });
 
+  it("downloads an event's attachment as a file, never rendered as a page", async () => {
+    const eventId = crypto.randomUUID().replace(/-/g, '');
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>';
+    const body = serializeEnvelope({
+      headers: { event_id: eventId },
+      items: [
+        jsonItem('event', { level: 'error', message: 'crash with a screenshot', tags: { origin: 'handler' } }),
+        { headers: { type: 'attachment', filename: 'экран "1".svg', content_type: 'image/svg+xml' }, payload: Buffer.from(svg) },
+      ],
+    });
+    const res = await fetch(`${server.url}/api/${server.project.id}/envelope/?sentry_key=${server.project.publicKey}`, { method: 'POST', body });
+    assert.equal(res.status, 200);
+    await server.digested();
+    const issueId = (await server.botpulse.store.getEvent(server.project.id, eventId))!.issueId;
+    await page.goto(`${server.url}/issues/${issueId}?event=${eventId}`);
+    const link = page.locator('#attachments a[download]');
+    assert.equal(await link.count(), 1);
+    const download = await page.request.get(new URL((await link.getAttribute('href'))!, server.url).href);
+    assert.equal(download.status(), 200);
+    assert.equal(await download.text(), svg);
+    const headers = download.headers();
+    assert.equal(headers['content-type'], 'application/octet-stream');
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+    assert.match(headers['content-disposition'] ?? '', /^attachment; filename="_____ _1_\.svg"; filename\*=UTF-8''%D1%8D%D0%BA%D1%80%D0%B0%D0%BD%20%221%22\.svg$/);
+    assert.equal((await page.request.get(`${server.url}/issues/${issueId}/events/${eventId}/attachments/1`)).status(), 404);
+    assert.equal((await page.request.get(`${server.url}/issues/${crashIssueId}/events/${eventId}/attachments/0`)).status(), 404, 'only through its own issue');
+    assert.equal((await fetch(`${server.url}/issues/${issueId}/events/${eventId}/attachments/0`, { redirect: 'manual' })).status, 302, 'not without a session: to the login page');
+  });
+
   it('renders a <script> message as text', async () => {
     await page.goto(`${server.url}/issues?q=${encodeURIComponent('alert(1)')}`);
     const link = page.locator('.issue-title a', { hasText: XSS });

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Issue, StoredEvent } from './model.js';
+import type { Issue, StoredAttachment, StoredEvent } from './model.js';
 import { toStoredEvent } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -43,3 +43,17 @@ async function attachmentsOf(db: Kysely<Database>, projectId: number, eventId: s
   return rows.map((r) => ({ filename: r.filename, contentType: r.content_type, size: Number(r.size) }));
 }
 
+
+/** One attachment of an event with its bytes: the `index`-th in the order they arrived (0-based). */
+export async function getAttachment(db: Kysely<Database>, projectId: number, eventId: string, index: number): Promise<StoredAttachment | null> {
+  const row = await db
+    .selectFrom('attachments')
+    .select(['filename', 'content_type', 'size', 'data'])
+    .where('project_id', '=', projectId)
+    .where('event_id', '=', eventId.replace(/-/g, '').toLowerCase())
+    .orderBy('id')
+    .offset(index)
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { filename: row.filename, contentType: row.content_type, size: Number(row.size), data: Buffer.from(row.data) } : null;
+}

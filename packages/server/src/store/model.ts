@@ -68,6 +68,14 @@ export interface ReleaseSummary {
   openIssues: number;
 }
 
+/** An attachment with its bytes (for download). */
+export interface StoredAttachment {
+  filename: string;
+  contentType: string | null;
+  size: number;
+  data: Buffer;
+}
+
 /** Who did something to an issue (docs/issues.md, "History"). */
 export type ActorKind = 'user' | 'telegram' | 'token' | 'cli' | 'github' | 'system';
 export interface Actor {

@@ -455,6 +455,10 @@ export function storeContract(
       const stored = (await store.getEvent(project.id, e.eventId))!;
       assert.deepEqual(stored.payload, { extra: { a: [1, 2] } });
       assert.deepEqual(stored.attachments, [{ filename: 'bot.log', contentType: 'text/plain', size: 3 }]);
+      const download = await store.getAttachment(project.id, e.eventId, 0);
+      assert.deepEqual({ ...download, data: download?.data.toString() }, { filename: 'bot.log', contentType: 'text/plain', size: 3, data: 'log' });
+      assert.equal(await store.getAttachment(project.id, e.eventId, 1), null);
+      assert.equal(await store.getAttachment(project.id + 1000, e.eventId, 0), null, "another project's event id finds nothing");
       const latest = await store.latestEvent(stored.issueId);
       assert.equal(latest!.eventId, e.eventId);
     });

@@ -1,4 +1,4 @@
-import type { Actor, Issue, ReleaseSummary, IssueChange, IssueHistoryEntry, IssueStatus, LinkTemplate, NormalizedEvent, Project, StoredEvent } from './model.js';
+import type { Actor, Issue, ReleaseSummary, StoredAttachment, IssueChange, IssueHistoryEntry, IssueStatus, LinkTemplate, NormalizedEvent, Project, StoredEvent } from './model.js';
 
 /** One raw item accepted by ingestion, waiting in the spool for the digest. */
 export interface SpoolItemInput {
@@ -181,6 +181,8 @@ export interface Store {
   latestEvent(issueId: number): Promise<StoredEvent | null>;
   listEvents(issueId: number, opts?: { limit?: number; before?: number }): Promise<StoredEvent[]>;
   getEvent(projectId: number, eventId: string): Promise<StoredEvent | null>;
+  /** The `index`-th attachment (0-based, in arrival order) of an event, with its bytes. */
+  getAttachment(projectId: number, eventId: string, index: number): Promise<StoredAttachment | null>;
 
   /** Deletes events received before `before` (ms), and the hourly counts of those hours; issues keep their counts. */
   pruneEvents(before: number): Promise<number>;

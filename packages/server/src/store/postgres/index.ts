@@ -1,9 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested, MAX_BATCH_BYTES } from '../digest-rows.js';
-import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type ReleaseSummary, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
+import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type ReleaseSummary, type StoredAttachment, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
 import { getProject, listProjects, updateProject } from '../project-queries.js';
-import { DEFAULT_PAGE, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
+import { DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
 import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
 import { toIssue, toProject, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
@@ -294,6 +294,10 @@ export class PostgresStore implements Store {
 
   async getEvent(projectId: number, eventId: string): Promise<StoredEvent | null> {
     return getEvent(this.kysely, projectId, eventId);
+  }
+
+  async getAttachment(projectId: number, eventId: string, index: number): Promise<StoredAttachment | null> {
+    return getAttachment(this.kysely, projectId, eventId, index);
   }
 
   // ── retention ─────────────────────────────────────────────────────────────

@@ -3,9 +3,9 @@ import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
 import { privateDirectory, privateFile, type Tightened } from '../../lib/private-files.js';
 import { migrations } from '../migrations/index.js';
-import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type ReleaseSummary, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
+import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type ReleaseSummary, type StoredAttachment, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
 import { getProject, listProjects, updateProject } from '../project-queries.js';
-import { DEFAULT_PAGE, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
+import { DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
 import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
 import { NamedQueue } from '../../lib/named-queue.js';
@@ -347,6 +347,10 @@ export class SqliteStore implements Store {
 
   async getEvent(projectId: number, eventId: string): Promise<StoredEvent | null> {
     return getEvent(this.kysely, projectId, eventId);
+  }
+
+  async getAttachment(projectId: number, eventId: string, index: number): Promise<StoredAttachment | null> {
+    return getAttachment(this.kysely, projectId, eventId, index);
   }
 
   // ── retention ─────────────────────────────────────────────────────────────

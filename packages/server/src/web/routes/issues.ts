@@ -95,6 +95,24 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
     return reply.redirect(`/issues/${issue.id}?done=${change.status}:1`, 303);
   });
 
+  /**
+   * An event's attachment, as a download: always application/octet-stream with nosniff and
+   * Content-Disposition: attachment, so a bot's HTML or SVG file is never rendered on this origin.
+   */
+  app.get('/issues/:id/events/:eventId/attachments/:n', async (req: FastifyRequest<{ Params: { id: string; eventId: string; n: string } }>, reply) => {
+    const issue = await issueOr404(deps, req.params.id);
+    const event = await deps.store.getEvent(issue.projectId, req.params.eventId);
+    const index = /^\d{1,4}$/.test(req.params.n) ? Number(req.params.n) : -1;
+    const attachment = event && event.issueId === issue.id && index >= 0 ? await deps.store.getAttachment(issue.projectId, event.eventId, index) : null;
+    if (!attachment) throw new ClientError(404, `Event ${req.params.eventId} of ${issue.shortId} has no attachment ${req.params.n}; it may have been pruned.`);
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header('x-content-type-options', 'nosniff')
+      .header('content-disposition', contentDisposition(attachment.filename))
+      .header('cache-control', 'private, no-store')
+      .send(attachment.data);
+  });
+
   app.post('/issues/:id/assign', async (req: FastifyRequest<IdParams & { Body: Record<string, unknown> }>, reply) => {
     const issue = await issueOr404(deps, req.params.id);
     const wanted = typeof req.body?.assignee === 'string' ? req.body.assignee.trim() : '';
@@ -114,6 +132,12 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
     await deps.store.addIssueHistory(issue.id, userActor(req), 'note', { text });
     return reply.redirect(`/issues/${issue.id}?done=noted:1#history`, 303);
   });
+}
+
+/** `attachment; filename="…"` with an ASCII fallback and the exact name in RFC 5987 form. */
+export function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_').slice(0, 150) || 'attachment';
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename.slice(0, 150))}`;
 }
 
 /** The dashboard user behind a request, for the issue's history. */

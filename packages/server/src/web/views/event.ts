@@ -11,7 +11,7 @@ import { payloadTree } from './payload-tree.js';
  * bug) are shown through the same documented shapes, so no field the client got wrong can make
  * this page fail.
  */
-export function eventSections(event: StoredEvent): Html {
+export function eventSections(event: StoredEvent, opts: { attachmentsDownload?: boolean } = {}): Html {
   const payload = normalizePayload(event.payload);
   const shaped: StoredEvent = { ...event, payload };
   const exceptions = (payload.exception?.values ?? []).toReversed(); // outermost (thrown last) first
@@ -24,7 +24,7 @@ ${telegram(shaped)}
 ${request(payload)}
 ${user(payload)}
 ${tags(event)}
-${attachments(event)}
+${attachments(event, opts.attachmentsDownload ?? true)}
 ${changedOnArrival(meta)}
 ${section('Payload (scrubbed)', html`<div class="body">${payloadTree(shown)}</div>`, 'payload')}`;
 }
@@ -145,10 +145,14 @@ function tags(event: StoredEvent): Html {
   return section('Tags', html`<div class="body">${kvTable(rows)}</div>`, 'tags');
 }
 
-function attachments(event: StoredEvent): Html {
+/** Each attachment with its type and size, and a download link (`attachmentsDownload`: who may). */
+function attachments(event: StoredEvent, download: boolean): Html {
   if (!event.attachments.length) return html``;
-  const rows: [string, unknown][] = event.attachments.map((a) => [a.filename, `${a.contentType ?? 'unknown type'}, ${a.size} bytes`]);
-  return section('Attachments', html`<div class="body">${kvTable(rows)}</div>`, 'attachments');
+  const rows = event.attachments.map(
+    (a, n) => html`<tr><th>${a.filename}</th><td>${a.contentType ?? 'unknown type'}, ${a.size} bytes
+      ${download ? html` · <a href="/issues/${event.issueId}/events/${event.eventId}/attachments/${n}" download>Download</a>` : ''}</td></tr>`,
+  );
+  return section('Attachments', html`<div class="body"><table class="kv">${rows}</table></div>`, 'attachments');
 }
 
 // ---- what arrived in another shape -------------------------------------------------------------
