@@ -25,10 +25,11 @@ const LAYERS: string[][] = [
   ['http'], //                        Fastify app: ingestion and the /api/v1 JSON API
   ['alerts'], //                      rules, engine, outbox, channels
   ['monitors'], //                    heartbeats, probes, thresholds (they alert through alerts)
+  ['upstream'], //                    forwarding stored events to an upstream Sentry
   ['web'], //                         the dashboard (shows issues, alerts and monitors)
   ['config'], //                      every key, composed from the domains' own key schemas
   ['metrics'], //                     /metrics reads every part
-  ['main.ts', 'stores.ts', 'digest-thread.ts', 'retention.ts'], // the composition roots: pick every concrete part
+  ['main.ts', 'stores.ts', 'digest-thread.ts', 'upstream-thread.ts', 'retention.ts'], // the composition roots: pick every concrete part
   ['cli'], //                         the `botpulse` commands
   ['test-support'], //                test helpers (start a whole server)
 ];

@@ -27,7 +27,12 @@ import type { LogStore } from './store/logs.js';
 import type { Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
-import { alertStoreFor, databasePoolOf, isSharedStore, logStoreFor, monitorStoreFor, openStore } from './stores.js';
+import { alertStoreFor, databasePoolOf, isSharedStore, logStoreFor, monitorStoreFor, openStore, upstreamStoreFor } from './stores.js';
+import { escapeHtml } from './alerts/channels/telegram/format.js';
+import { UpstreamWorker } from './upstream/worker.js';
+import { upstreamRoutes } from './upstream/routes.js';
+import { refuseSelfUpstream } from './upstream/self-check.js';
+import { upstreamStatusLines } from './upstream/status.js';
 import { dashboard } from './web/plugin.js';
 
 /** A running Botpulse: every part wired together. The only place that picks concrete parts. */
@@ -48,6 +53,8 @@ export interface Botpulse {
   logs: LogStore;
   /** The log rules (forbidden, rate-limited, error rate); started by listen(). */
   logRules: LogRuleEvaluator;
+  /** Forwarding to the upstream Sentry (docs/upstream.md); started by listen() when a DSN is set. */
+  upstream: UpstreamWorker;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests and the current digest batch, closes the store. */
@@ -87,8 +94,23 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   let monitoring: Monitoring | null = null;
   let digestHandle: DigestWorker | null = null;
   const logClock = options.logs?.clock ?? { now: () => Date.now() };
+  const upstreamStore = upstreamStoreFor(store);
+  // The forwarder runs on a thread of its own (upstream-thread.ts), like the digest.
+  const forwarder = new UpstreamWorker(
+    {
+      upstream: config.upstream,
+      publicUrl: config.publicUrl,
+      databaseFile: config.databaseFile,
+      ...(config.database.kind === 'postgres' ? { postgres: { url: config.database.url.reveal(), statementTimeoutMs: config.database.statementTimeoutMs } } : {}),
+      logLevel: config.logLevel,
+    },
+    new URL(import.meta.url.endsWith('.ts') ? './upstream-thread.ts' : './upstream-thread.js', import.meta.url),
+    { upstream: upstreamStore, store },
+    logger.child({ component: 'upstream' }),
+  );
   const statusExtras = async () => [
     ...(digestHandle ? await digestStatusLines(digestHandle.health(), store, Date.now()) : []),
+    ...upstreamStatusLines(forwarder.snapshot(), Date.now()).map(escapeHtml),
     ...(monitoring ? await monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []),
     ...(await logStatusLines(logs, async (id) => (await store.getProject(String(id)))?.slug ?? String(id), logClock.now())),
   ];
@@ -147,6 +169,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     deleter,
     onProjectsChanged: () => projects.forget(),
     alerting: { rules: alerting.rules, alerts: alerting.alerts },
+    upstreamLines: () => upstreamStatusLines(forwarder.snapshot(), Date.now()),
     monitors: {
       store: monitoring.store,
       alerts: alerting.alerts,
@@ -166,7 +189,8 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
   monitoring.register(app, projects.find);
   app.register(logRoutes, { prefix: '/api/v1', store, logs, evaluator: logRules });
-  const metrics = createMetrics({ config, alerting, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger });
+  app.register(upstreamRoutes, { prefix: '/api/v1', store, upstream: upstreamStore, forwarder });
+  const metrics = createMetrics({ config, alerting, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger, ...(config.upstream.dsn ? { upstream: () => forwarder.snapshot() } : {}) });
   metricsRoute(app, metrics, config);
   const retention = new RetentionJob(store, config, logger, monitoring.store, logs);
   digest.kick(); // a backlog left by a crash is digested at once
@@ -175,7 +199,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   const sweep = isSharedStore(store) ? setInterval(() => digest.sweepShared(), SHARED_SPOOL_SWEEP_MS) : null;
   sweep?.unref();
 
-  return {
+  const running: Botpulse = {
     config,
     store,
     app,
@@ -187,9 +211,16 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     deleter,
     logs,
     logRules,
+    upstream: forwarder,
     async listen() {
       await monitoring.applyDeclared();
+      await forwarder.prepare();
       const address = await app.listen({ host: config.host, port: config.port });
+      await refuseUpstreamToSelf(config, store, Number(new URL(address).port)).catch(async (err: unknown) => {
+        await running.close();
+        throw err;
+      });
+      forwarder.start();
       retention.start();
       alerting.start();
       await monitoring.start();
@@ -205,11 +236,20 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       await app.close();
       await logRules.stop();
       await digest.close();
+      await forwarder.stop();
       await monitoring.stop();
       await alerting.stop();
       await store.close();
     },
   };
+  return running;
+}
+
+/** An upstream that is this very server is refused at start (docs/upstream.md). */
+async function refuseUpstreamToSelf(config: Readonly<Config>, store: Store, boundPort: number): Promise<void> {
+  const { dsn, dsnSource } = config.upstream;
+  if (!dsn) return;
+  refuseSelfUpstream(dsn, { publicUrl: config.publicUrl, host: config.host, port: boundPort || config.port }, await store.listProjects(), dsnSource ?? 'BOTPULSE_UPSTREAM_DSN');
 }
 
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { alertConfigKeys } from '../alerts/config.js';
 import { logConfigKeys } from '../logs/config.js';
 import { monitorConfigKeys } from '../monitors/config.js';
+import { upstreamConfigKeys } from '../upstream/config.js';
 import { isPostgresUrl } from '../lib/database-url.js';
 
 /**
@@ -39,6 +40,7 @@ export const configSchema = z.object({
   ...alertConfigKeys,
   ...monitorConfigKeys,
   ...logConfigKeys,
+  ...upstreamConfigKeys,
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

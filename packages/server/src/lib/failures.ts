@@ -52,7 +52,10 @@ export type FailureSite =
   | 'metrics_collect'
   | 'project_delete'
   | 'log_rules'
-  | 'shutdown';
+  | 'shutdown'
+  | 'upstream_turn'
+  | 'upstream_lease_release'
+  | 'upstream_thread';
 
 /**
  * Logs `err` under `message` and counts it under `site`. `warn` for failures expected to pass on

@@ -42,6 +42,8 @@ export interface WebDeps {
   alerting?: DashboardAlerting;
   /** The logs page's lines (absent: the page says logs are not kept). */
   logs?: LogStore;
+  /** Lines about forwarding to the upstream Sentry when it is failing (upstream/status.ts); none while all is well. */
+  upstreamLines?: () => string[];
 }
 
 /** What the alert-rules page reads and edits. */

@@ -32,6 +32,8 @@ export interface DashboardOptions {
   onProjectsChanged?: () => void;
   alerting?: DashboardAlerting;
   logs?: LogStore;
+  /** Lines about forwarding to the upstream Sentry, shown on the issue list while it fails. */
+  upstreamLines?: () => string[];
 }
 
 /**
@@ -70,6 +72,7 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
     ...(opts.alerting ? { alerting: opts.alerting } : {}),
     onProjectsChanged: opts.onProjectsChanged ?? (() => undefined),
     ...(opts.logs ? { logs: opts.logs } : {}),
+    ...(opts.upstreamLines ? { upstreamLines: opts.upstreamLines } : {}),
   };
 
   app.addHook('onSend', async (_req, reply) => {
