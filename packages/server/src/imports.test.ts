@@ -22,6 +22,7 @@ const LAYERS: string[][] = [
   ['digest'], //                      normalise, scrub, the issue lifecycle, the digest loop and thread
   ['http'], //                        Fastify app: ingestion and the /api/v1 JSON API
   ['alerts'], //                      rules, engine, outbox, channels
+  ['github'], //                      GitHub issues in step with Botpulse issues (reads alert items; the alert bot gets it as a hook)
   ['monitors'], //                    heartbeats, probes, thresholds (they alert through alerts)
   ['web'], //                         the dashboard (shows issues, alerts and monitors)
   ['config'], //                      every key, composed from the domains' own key schemas

@@ -4,6 +4,8 @@ import { createAlerting, type Alerting, type AlertingOptions } from './alerts/al
 import { alertRoutes } from './alerts/routes.js';
 import type { Config } from './config/load.js';
 import { DigestWorker } from './digest/worker.js';
+import { createGithub, type GithubOptions, type GithubService } from './github/index.js';
+import { githubRoutes, githubWebhookRoute } from './github/routes.js';
 import { createScrubber } from './digest/scrub.js';
 import { digestStatusLines } from './alerts/digest-status.js';
 import { buildApp } from './http/app.js';
@@ -18,7 +20,7 @@ import { RetentionJob } from './retention.js';
 import type { Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
-import { alertStoreFor, databasePoolOf, isSharedStore, monitorStoreFor, openStore } from './stores.js';
+import { alertStoreFor, databasePoolOf, githubStoreFor, isSharedStore, monitorStoreFor, openStore } from './stores.js';
 import { dashboard } from './web/plugin.js';
 
 /** A running Botpulse: every part wired together. The only place that picks concrete parts. */
@@ -33,6 +35,8 @@ export interface Botpulse {
   alerting: Alerting;
   /** Heartbeats, uptime probes, thresholds (docs/monitors.md); started by listen(). */
   monitoring: Monitoring;
+  /** GitHub issues in step with Botpulse issues (docs/github.md); its queue starts with listen(). */
+  github: GithubService;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests and the current digest batch, closes the store. */
@@ -46,6 +50,7 @@ export interface CreateOptions {
   logger?: Logger;
   alerting?: AlertingOptions;
   monitoring?: MonitoringOptions;
+  github?: GithubOptions;
 }
 
 // The stores are named in stores.ts (used by the digest thread's entry too); the domains
@@ -68,11 +73,17 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   // /status asks the digest and the monitors (created after alerting, which they send through) for their summary.
   let monitoring: Monitoring | null = null;
   let digestHandle: DigestWorker | null = null;
+  const github = createGithub(config, store, githubStoreFor(store), logger, options.github);
   const statusExtras = async () => [
+    ...(await github.statusLines()),
     ...(digestHandle ? await digestStatusLines(digestHandle.health(), store, Date.now()) : []),
     ...(monitoring ? await monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []),
   ];
-  const alerting = createAlerting(config, store, alertStoreFor(store), logger, { statusExtras, ...options.alerting });
+  const alerting = createAlerting(config, store, alertStoreFor(store), logger, {
+    statusExtras,
+    tracker: { offers: (projectId) => github.offers(projectId), create: async (issue, by) => (await github.requestCreate(issue, by)).link },
+    ...options.alerting,
+  });
   const digest = await DigestWorker.start(config, spool, {
     // The thread's entry picks its store in stores.ts too (.ts when the tests run the source).
     threadEntry: new URL(import.meta.url.endsWith('.ts') ? './digest-thread.ts' : './digest-thread.js', import.meta.url),
@@ -106,8 +117,10 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     },
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
+  app.register(githubRoutes, { prefix: '/api/v1', store, github });
+  app.register(githubWebhookRoute, { github });
   monitoring.register(app, projects);
-  const metrics = createMetrics({ config, alerting, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger });
+  const metrics = createMetrics({ config, alerting, github: github.stats, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger });
   metricsRoute(app, metrics, config);
   const retention = new RetentionJob(store, config, logger, monitoring.store);
   digest.kick(); // a backlog left by a crash is digested at once
@@ -125,12 +138,14 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logger,
     alerting,
     monitoring,
+    github,
     async listen() {
       await monitoring.applyDeclared();
       const address = await app.listen({ host: config.host, port: config.port });
       retention.start();
       alerting.start();
       await monitoring.start();
+      github.worker.start();
       return address;
     },
     async close() {
@@ -140,6 +155,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       await app.close();
       await digest.close();
       await monitoring.stop();
+      await github.worker.stop();
       await alerting.stop();
       await store.close();
     },

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { toAlertConfig, type AlertConfig } from '../alerts/config.js';
 import { toMonitorConfig, type MonitorConfig } from '../monitors/config.js';
+import { toGithubConfig, type GithubConfig } from '../github/config.js';
 import { ConfigError } from '../lib/errors.js';
 import { DatabaseUrl, type DatabaseConfig } from '../lib/database-url.js';
 import { compileUserRegex, UserRegexError, type UserRegex } from '../lib/user-regex.js';
@@ -36,6 +37,8 @@ export interface Config {
   alerts: AlertConfig;
   /** Heartbeats, uptime probes, thresholds, /metrics (docs/monitors.md). */
   monitors: MonitorConfig;
+  /** GitHub issues in step with Botpulse issues (docs/github.md). */
+  github: GithubConfig;
 }
 
 export { ConfigError };
@@ -105,6 +108,7 @@ function toConfig(raw: RawConfig): Config {
     },
     alerts: toAlertConfig(raw),
     monitors: toMonitorConfig(raw),
+    github: toGithubConfig(raw),
   };
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { alertConfigKeys } from '../alerts/config.js';
 import { monitorConfigKeys } from '../monitors/config.js';
+import { githubConfigKeys } from '../github/config.js';
 import { isPostgresUrl } from '../lib/database-url.js';
 
 /**
@@ -34,6 +35,7 @@ export const configSchema = z.object({
   ERROR_LOG_RETENTION_DAYS: int(1, 3650).default(30),
   ...alertConfigKeys,
   ...monitorConfigKeys,
+  ...githubConfigKeys,
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -49,6 +49,7 @@ export type FailureSite =
   | 'spool_resync'
   | 'digest_thread_message'
   | 'metrics_collect'
+  | 'github_turn'
   | 'shutdown';
 
 /**
