@@ -97,6 +97,7 @@ export class GithubService {
     if (patch.repo !== undefined || patch.token !== undefined) {
       await clearDisabled(store, project.id);
       await this.deps.github.requeueFailed(project.id, this.now());
+      await this.deps.github.dueNow(project.id, this.now());
       this.deps.worker.kick();
     }
     this.deps.logger.info({ project: project.slug, fields: Object.keys(patch) }, 'github: project settings changed');

@@ -44,18 +44,20 @@ export function githubStoreContract(name: string, setup: () => Promise<GithubCon
       const mine = [...x!, ...y!].filter((j) => j.issueId === id);
       assert.equal(mine.length, 1, 'claimed once');
       assert.equal(mine[0]!.attempts, 1);
-      assert.deepEqual((await s.b.claimJobs('w2', 500, 1_000, 50)).filter((j) => j.issueId === id), [], 'held by the lease');
-      const taken = (await s.b.claimJobs('w2', 1_101, 1_000, 50)).find((j) => j.issueId === id);
+      assert.deepEqual((await s.b.claimJobs('w3', 500, 1_000, 50)).filter((j) => j.issueId === id), [], 'held by the lease');
+      const taken = (await s.b.claimJobs('w3', 1_101, 1_000, 50)).find((j) => j.issueId === id);
       assert.equal(taken?.attempts, 2, 'a killed claimant still counted its try');
       await s.a.finishJob(taken!.id, mine[0]!.claimedBy!); // the old holder's word no longer counts
       assert.equal((await s.a.listJobs()).filter((j) => j.issueId === id).length, 1);
-      await s.b.retryJob(taken!.id, 'w2', 5_000, 'HTTP 502');
+      await s.b.retryJob(taken!.id, 'w3', 5_000, 'HTTP 502');
       const waiting = (await s.a.listJobs()).find((j) => j.issueId === id)!;
       assert.equal(waiting.nextAttemptAt, 5_000);
       assert.equal(waiting.lastError, 'HTTP 502');
       assert.equal(waiting.claimedBy, null);
       assert.deepEqual((await s.a.claimJobs('w1', 4_999, 1_000, 50)).filter((j) => j.issueId === id), [], 'not due yet');
-      const again = (await s.a.claimJobs('w1', 5_000, 1_000, 50)).find((j) => j.issueId === id)!;
+      assert.equal(await s.b.dueNow(projectId, 4_000), 1);
+      assert.equal((await s.a.listJobs()).find((j) => j.issueId === id)!.nextAttemptAt, 4_000);
+      const again = (await s.a.claimJobs('w1', 4_000, 1_000, 50)).find((j) => j.issueId === id)!;
       await s.a.failJob(again.id, 'w1', 'HTTP 401 Bad credentials');
       assert.equal((await s.a.listJobs({ status: 'failed' })).find((j) => j.issueId === id)?.lastError, 'HTTP 401 Bad credentials');
       assert.deepEqual((await s.a.claimJobs('w1', 9_000, 1_000, 50)).filter((j) => j.issueId === id), [], 'failed jobs wait for a requeue');

@@ -90,6 +90,8 @@ export interface GithubStore {
   finishJob(jobId: number, workerId: string): Promise<void>;
   /** Puts failed jobs of a project back in the queue (after its token or repository changed). */
   requeueFailed(projectId: number, now: number): Promise<number>;
+  /** Makes a project's waiting (unclaimed) pending jobs due at `now`: its settings changed, the wait may be over. */
+  dueNow(projectId: number, now: number): Promise<number>;
   /** Records the last action on the pair and GitHub's state as it now is. */
   recordAction(issueId: number, action: LinkAction): Promise<void>;
   listJobs(filter?: { projectId?: number; status?: GithubJob['status'] }): Promise<GithubJob[]>;

@@ -55,15 +55,22 @@ export class PostgresGithubStore implements GithubStore {
   }
 
   async claimJobs(workerId: string, now: number, leaseMs: number, limit: number): Promise<GithubJob[]> {
-    const rows = await all<JobRow>(
-      this.db,
-      sql`UPDATE github_jobs SET claimed_by = ${workerId}, claimed_until = ${now + leaseMs}, attempts = attempts + 1
-          WHERE id IN (SELECT id FROM github_jobs WHERE status = 'pending' AND next_attempt_at <= ${now}
-                         AND (claimed_until IS NULL OR claimed_until < ${now}) ORDER BY next_attempt_at, id LIMIT ${limit}
-                         FOR UPDATE SKIP LOCKED)
-          RETURNING *`,
-    );
-    return rows.map(toJob).sort((a, b) => a.id - b.id);
+    // Pick, then update, in one transaction: the picked rows stay locked until the claim commits,
+    // and a second claimant skips them (rather than waiting, or re-running a subquery).
+    return this.db.transaction().execute(async (trx) => {
+      const picked = await all<{ id: number | string }>(
+        trx,
+        sql`SELECT id FROM github_jobs WHERE status = 'pending' AND next_attempt_at <= ${now} AND (claimed_until IS NULL OR claimed_until < ${now})
+            ORDER BY next_attempt_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
+      );
+      if (!picked.length) return [];
+      const ids = picked.map((r) => Number(r.id));
+      const rows = await all<JobRow>(
+        trx,
+        sql`UPDATE github_jobs SET claimed_by = ${workerId}, claimed_until = ${now + leaseMs}, attempts = attempts + 1 WHERE id = ANY(${ids}::bigint[]) RETURNING *`,
+      );
+      return rows.map(toJob).sort((x, y) => x.id - y.id);
+    });
   }
 
   async retryJob(jobId: number, workerId: string, nextAttemptAt: number, error: string): Promise<void> {
@@ -82,6 +89,10 @@ export class PostgresGithubStore implements GithubStore {
 
   async requeueFailed(projectId: number, now: number): Promise<number> {
     return changes(this.db, sql`UPDATE github_jobs SET status = 'pending', next_attempt_at = ${now} WHERE project_id = ${projectId} AND status = 'failed'`);
+  }
+
+  async dueNow(projectId: number, now: number): Promise<number> {
+    return changes(this.db, sql`UPDATE github_jobs SET next_attempt_at = ${now} WHERE project_id = ${projectId} AND status = 'pending' AND claimed_by IS NULL AND next_attempt_at > ${now}`);
   }
 
   async recordAction(issueId: number, a: LinkAction): Promise<void> {

@@ -100,6 +100,12 @@ export class SqliteGithubStore implements GithubStore {
     return this.db.prepare(`UPDATE github_jobs SET status = 'pending', next_attempt_at = ? WHERE project_id = ? AND status = 'failed'`).run(now, projectId).changes;
   }
 
+  async dueNow(projectId: number, now: number): Promise<number> {
+    return this.db
+      .prepare(`UPDATE github_jobs SET next_attempt_at = ? WHERE project_id = ? AND status = 'pending' AND claimed_by IS NULL AND next_attempt_at > ?`)
+      .run(now, projectId, now).changes;
+  }
+
   async recordAction(issueId: number, a: LinkAction): Promise<void> {
     this.db
       .prepare('UPDATE github_links SET last_action = ?, last_actor = ?, last_action_at = ?, github_state = ? WHERE issue_id = ?')
