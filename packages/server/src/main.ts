@@ -108,6 +108,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   app.register(dashboard, {
     config,
     store,
+    github,
     monitors: {
       store: monitoring.store,
       alerts: alerting.alerts,

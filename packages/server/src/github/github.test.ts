@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { jsonItem, serializeEnvelope } from '@botpulse/protocol';
 import { pino } from 'pino';
+import { hashPassword } from '../lib/password.js';
 import { FakeGithub } from '../test-support/fake-github.js';
 import { startTestServer, type TestServer } from '../test-support/server.js';
 
@@ -93,6 +94,21 @@ const linked = (server: TestServer, issueId: number) =>
     return link?.state === 'linked' ? link : null;
   });
 
+/** A logged-in dashboard session's cookie header. */
+async function dashboardLogin(server: TestServer): Promise<string> {
+  await server.botpulse.store.addUser('ann', await hashPassword('correct horse battery'));
+  const form = await fetch(`${server.url}/login`);
+  const csrf = form.headers.getSetCookie().find((c) => c.startsWith('bp_login_csrf='))!.split(';')[0]!;
+  const res = await fetch(`${server.url}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: csrf },
+    body: new URLSearchParams({ _csrf: csrf.split('=')[1]!, login: 'ann', password: 'correct horse battery' }).toString(),
+  });
+  assert.equal(res.status, 303);
+  return res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+}
+
 const creates = () => fake.requests.filter((r) => r.endpoint === 'create');
 
 describe('GitHub issues from Botpulse issues', () => {
@@ -126,6 +142,35 @@ describe('GitHub issues from Botpulse issues', () => {
       assert.ok(settings.includes('"token":"…OKEN"'), settings);
       for (const text of [settings, ...logs, gh.body, gh.title]) assert.ok(!text.includes(TOKEN), 'the token is never shown or logged');
       assert.equal(creates().filter((r) => r.status === 201).length >= 1, true);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('creates the GitHub issue from the dashboard\'s button and shows it, with the last action and who took it', async () => {
+    const { server } = await start();
+    try {
+      const issueId = await issueWith(server);
+      const cookie = await dashboardLogin(server);
+      const page = await (await fetch(`${server.url}/issues/${issueId}`, { headers: { cookie } })).text();
+      assert.match(page, /Create GitHub issue/);
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+      const res = await fetch(`${server.url}/issues/${issueId}/github`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ _csrf: csrf }).toString(),
+      });
+      assert.equal(res.status, 303);
+      const link = await linked(server, issueId);
+      assert.equal(link.requestedBy, 'dashboard:ann');
+      await fake.act(REPO, link.number!, 'closed', 'octocat');
+      const after = await (await fetch(`${server.url}/issues/${issueId}`, { headers: { cookie } })).text();
+      assert.ok(after.includes(`${REPO}#${link.number}`), 'the link is shown');
+      assert.match(after, /closed on GitHub by <strong>octocat<\/strong>/);
+      assert.ok(!after.includes('Create GitHub issue'));
+      const list = await (await fetch(`${server.url}/issues?status=resolved`, { headers: { cookie } })).text();
+      assert.ok(list.includes(link.url!), 'the list links it');
     } finally {
       await server.close();
     }
@@ -266,6 +311,8 @@ describe('GitHub issues from Botpulse issues', () => {
       assert.match(await refused.text(), /disabled: HTTP 401/);
       assert.ok((await server.botpulse.github.statusLines()).some((l) => l.includes('disabled') && l.includes('401')));
       assert.match(await (await fetch(`${server.url}/metrics`)).text(), /botpulse_github_links_disabled_total 1/);
+      const cookie = await dashboardLogin(server);
+      assert.match(await (await fetch(`${server.url}/issues/${issueId}`, { headers: { cookie } })).text(), /GitHub link of this project disabled since .*HTTP 401/);
       const put = await api(server, '/projects/test-bot/github', { method: 'PUT', body: JSON.stringify({ token: TOKEN }) });
       assert.equal(put.status, 200);
       assert.equal(((await put.json()) as { disabled: unknown }).disabled, null);

@@ -1,3 +1,4 @@
+import type { GithubService } from '../github/service.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { safeRedirectPath } from '../lib/safe-redirect.js';
 import type { MonitorPatch } from '../monitors/definition.js';
@@ -28,6 +29,8 @@ export interface WebDeps {
   now: () => number;
   /** The monitors page's data (absent: the page says monitors are not running). */
   monitors?: DashboardMonitors;
+  /** GitHub issues for Botpulse issues (absent: no buttons, no links state). */
+  github?: GithubService;
 }
 
 /** What the monitors page reads: the monitor and alert stores, the lock view, the monitors' clock. */

@@ -1,3 +1,4 @@
+import type { GithubService } from '../github/service.js';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -20,6 +21,7 @@ export interface DashboardOptions {
   lockout?: Partial<LockoutOptions>;
   now?: () => number;
   monitors?: DashboardMonitors;
+  github?: GithubService;
 }
 
 /**
@@ -54,6 +56,7 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
     assets: staticRoutes(app),
     now,
     ...(opts.monitors ? { monitors: opts.monitors } : {}),
+    ...(opts.github ? { github: opts.github } : {}),
   };
 
   app.addHook('onSend', async (_req, reply) => {

@@ -2,9 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ClientError } from '../../lib/errors.js';
 import { withQueryParameter } from '../../lib/safe-redirect.js';
 import { parseDuration } from '../../lib/time.js';
-import { ISSUE_STATUSES, type Issue, type IssueStatus } from '../../store/model.js';
+import { ISSUE_STATUSES, type Issue, type IssueStatus, type Project } from '../../store/model.js';
 import type { StatusChange } from '../../store/store.js';
-import { pageContext, safeNext, sendHtml, type WebDeps } from '../context.js';
+import { pageContext, safeNext, sendHtml, sessionOf, type WebDeps } from '../context.js';
+import type { GithubService } from '../../github/service.js';
 import { readListState, toSearch } from '../query.js';
 import { hourlySeries } from '../views/components.js';
 import { issueListPage } from '../views/issue-list.js';
@@ -78,8 +79,16 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
         chart: { startMs: series.startHour * HOUR, stepMs: HOUR, counts: series.counts },
         tags,
         ...(flash ? { flash } : {}),
+        ...(deps.github ? { github: await githubView(deps.github, issue, project) } : {}),
       }),
     );
+  });
+
+  app.post('/issues/:id/github', async (req: FastifyRequest<IdParams>, reply) => {
+    const issue = await issueOr404(deps, req.params.id);
+    if (!deps.github) throw new ClientError(404, 'GitHub is not set up on this Botpulse (docs/github.md).');
+    await deps.github.requestCreate(issue, `dashboard:${sessionOf(req).login}`);
+    return reply.redirect(`/issues/${issue.id}?done=github:1`, 303);
   });
 
   app.post('/issues/:id/status', async (req: FastifyRequest<IdParams & { Body: Record<string, unknown> }>, reply) => {
@@ -88,6 +97,11 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
     await deps.store.setIssueStatus(issue.id, change);
     return reply.redirect(`/issues/${issue.id}?done=${change.status}:1`, 303);
   });
+}
+
+async function githubView(github: GithubService, issue: Issue, project: Project) {
+  const settings = await github.settings(project);
+  return { link: await github.links.getLink(issue.id), configured: settings.repo !== null && settings.token !== null, disabled: settings.disabled };
 }
 
 async function issueOr404(deps: WebDeps, id: string): Promise<Issue> {
@@ -118,7 +132,7 @@ export function statusChange(body: Record<string, unknown>, now: number): Status
   };
 }
 
-const DONE: Record<string, string> = { resolved: 'Resolved', ignored: 'Ignored', in_progress: 'Marked in progress', new: 'Reopened' };
+const DONE: Record<string, string> = { resolved: 'Resolved', ignored: 'Ignored', in_progress: 'Marked in progress', new: 'Reopened', github: 'Asked GitHub for an issue for' };
 
 /** `?done=resolved:3` after a redirect → "Resolved 3 issues." */
 function flashMessage(done: unknown): string | undefined {
