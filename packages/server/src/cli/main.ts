@@ -5,7 +5,7 @@ import { testAlert } from './alerts.js';
 import { listIssues } from './issues.js';
 import { githubCreate } from './github.js';
 import { registerLockCommands } from './lock.js';
-import { migrate, prune, tokenCreate, userAdd } from './maintenance.js';
+import { migrate, prune, tokenCreate, userAdd, userTelegram } from './maintenance.js';
 import { migrateData } from './migrate-data.js';
 import { projectCreate, projectList } from './project.js';
 import { sendTestEvent } from './send.js';
@@ -83,12 +83,12 @@ program
   .option('--label <label>', 'what the token is for')
   .action(tokenCreate);
 
-program
-  .command('user')
-  .description('dashboard users')
-  .command('add <login>')
-  .description('add or update a user; the password is read from standard input')
-  .action(userAdd);
+const user = program.command('user').description('dashboard users');
+user.command('add <login>').description('add or update a user; the password is read from standard input').action(userAdd);
+user
+  .command('telegram <login> [account]')
+  .description('link a user to their Telegram account (numeric id or @username): pressing Acknowledge in a chat assigns the issue to them; without an account, unlink')
+  .action(userTelegram);
 
 registerLockCommands(program);
 

@@ -218,6 +218,9 @@ describe('GitHub issues from Botpulse issues', () => {
       assert.equal((await server.botpulse.store.getIssue(issueId))?.status, 'resolved');
       let now = (await server.botpulse.github.links.getLink(issueId))!;
       assert.deepEqual([now.lastAction, now.lastActor, now.githubState], ['closed', 'octocat', 'closed']);
+      const history = await server.botpulse.store.issueHistory(issueId);
+      assert.ok(history.some((h) => h.action === 'linked' && h.detail.number === link.number), 'the link is in the issue\'s history');
+      assert.ok(history.some((h) => h.action === 'resolved' && h.actor.kind === 'github' && h.actor.name === 'octocat'), 'so is who closed it on GitHub');
       const shown = (await (await api(server, `/issues/${issueId}/github`)).json()) as { link: { lastAction: { action: string; actor: string } } };
       assert.deepEqual(shown.link.lastAction.actor, 'octocat');
       assert.equal((await fake.act(REPO, link.number!, 'reopened', 'hubot')).status, 200);

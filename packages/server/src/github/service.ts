@@ -177,13 +177,13 @@ export class GithubService {
         return this.webhookResult('applied', `closed as ${reason}: ${issue.shortId} left as it is`);
       }
       if (issue.status === 'resolved' && link.githubState === 'closed') return this.webhookResult('ignored', `${issue.shortId} is resolved already`);
-      if (issue.status !== 'resolved') await this.deps.store.setIssueStatus(issue.id, { status: 'resolved' });
+      if (issue.status !== 'resolved') await this.deps.store.setIssueStatus(issue.id, { status: 'resolved', actor: { kind: 'github', name: actor } });
       await this.deps.github.recordAction(issue.id, { action: 'closed', actor, at, githubState: 'closed' });
       this.deps.logger.info({ issue: issue.shortId, repo, number, by: actor }, 'github: issue closed on GitHub; resolved in Botpulse');
       return this.webhookResult('applied', `${issue.shortId} resolved`);
     }
     if (payload.action === 'reopened') {
-      if (issue.status === 'resolved') await this.deps.store.setIssueStatus(issue.id, { status: 'new' });
+      if (issue.status === 'resolved') await this.deps.store.setIssueStatus(issue.id, { status: 'new', actor: { kind: 'github', name: actor } });
       await this.deps.github.recordAction(issue.id, { action: 'reopened', actor, at, githubState: 'open' });
       this.deps.logger.info({ issue: issue.shortId, repo, number, by: actor }, 'github: issue reopened on GitHub; reopened in Botpulse');
       return this.webhookResult('applied', `${issue.shortId} reopened`);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { reportFailure } from '../lib/failures.js';
 import type { GithubJob, GithubStore } from '../store/github.js';
-import type { Project } from '../store/model.js';
+import { SYSTEM_ACTOR, type Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { GithubCallError, GithubClient, classify } from './client.js';
 import type { GithubConfig } from './config.js';
@@ -142,6 +142,7 @@ export class GithubWorker {
       const found = await client.findByMarker(link.repo, marker);
       if (found) {
         await github.completeCreate(job.id, issue.id, found.number, found.url, this.now());
+        await this.recordLinked(issue.id, link.repo, found, link.requestedBy);
         this.deps.stats.found++;
         this.deps.logger.info({ issue: issue.shortId, number: found.number, repo: link.repo }, 'github: found the issue an earlier try created; linked');
         return;
@@ -151,8 +152,14 @@ export class GithubWorker {
     const body = issueBody(issue, project, event, this.deps.publicUrl);
     const created = await client.createIssue(link.repo, { title: issueTitle(issue), body, labels: s.labels });
     await github.completeCreate(job.id, issue.id, created.number, created.url, this.now());
+    await this.recordLinked(issue.id, link.repo, created, link.requestedBy);
     this.deps.stats.created++;
     this.deps.logger.info({ issue: issue.shortId, number: created.number, repo: link.repo, by: link.requestedBy }, 'github: issue created');
+  }
+
+  /** The link in the issue's history (docs/dashboard.md), by the system on behalf of who asked. */
+  private async recordLinked(issueId: number, repo: string, ref: { number: number; url: string }, requestedBy: string): Promise<void> {
+    await this.deps.store.addIssueHistory(issueId, SYSTEM_ACTOR, 'linked', { kind: 'github', repo, number: ref.number, url: ref.url, requestedBy });
   }
 
   private async close(job: GithubJob, s: ProjectGithub, client: GithubClient): Promise<void> {

@@ -58,6 +58,8 @@ export function toIssue(row: IssueRow): Issue {
     githubUrl: row.github_url,
     githubNumber: row.github_number === null || row.github_number === undefined ? null : Number(row.github_number),
     httpStatus: row.http_status === null ? null : Number(row.http_status),
+    assignee: row.assignee ?? null,
+    resolvedInNextRelease: Boolean(Number(row.resolved_next_release ?? 0)),
   };
 }
 

@@ -38,6 +38,8 @@ export interface Database {
     github_url: string | null;
     github_number: number | null;
     http_status: number | null;
+    assignee: string | null;
+    resolved_next_release: Generated<number>;
   };
   events: {
     id: Generated<number>;
@@ -91,7 +93,17 @@ export interface Database {
   };
   client_discards: { project_id: number; reason: string; category: string; quantity: number; first_at: number; last_at: number };
   api_tokens: { id: Generated<number>; label: string; token_hash: string; created_at: number };
-  users: { login: string; password_hash: string; created_at: number };
+  users: { login: string; password_hash: string; created_at: number; telegram: string | null };
+  issue_history: {
+    id: Generated<number>;
+    issue_id: number;
+    project_id: number;
+    at: number;
+    actor_kind: string;
+    actor: string;
+    action: string;
+    detail: string | null;
+  };
   login_attempts: { key_hash: string; attempts: number; window_start: number };
 }
 
