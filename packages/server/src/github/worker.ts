@@ -25,8 +25,11 @@ export interface GithubWorkerDeps {
 /** A claim outlives any one call (BOTPULSE_GITHUB_TIMEOUT_SECONDS ≤ 120 s, a job makes ≤ 4 calls). */
 export const LEASE_MS = 10 * 60_000;
 const MAX_BACKOFF_MS = 5 * 60_000;
-/** Transient failures in a row before a job is given up (about an hour and a half of backoff). */
-const MAX_ATTEMPTS = 25;
+/**
+ * A job still failing transiently this long after it was queued is given up (as alert rows are).
+ * Counted in time, not tries: waits for a rate limit or a disabled link count tries too.
+ */
+const GIVE_UP_AFTER_MS = 24 * 3_600_000;
 /** A disabled project's jobs look again this often (its settings may have changed). */
 const DISABLED_RECHECK_MS = 30_000;
 /** Automatic creation looks at issues seen within this window only: turning it on does not file every old issue. */
@@ -195,7 +198,7 @@ export class GithubWorker {
         logger.error({ ...context, reason: err.message }, 'github: GitHub refused the request; job failed');
         return github.failJob(job.id, workerId, err.message);
       case 'transient': {
-        if (job.attempts >= MAX_ATTEMPTS) {
+        if (now - job.createdAt >= GIVE_UP_AFTER_MS) {
           logger.error({ ...context, reason: err.message }, 'github: giving up after repeated failures; job failed');
           return github.failJob(job.id, workerId, err.message);
         }
