@@ -10,6 +10,7 @@ import { migrateData } from './migrate-data.js';
 import { projectCreate, projectList } from './project.js';
 import { sendTestEvent } from './send.js';
 import { serve } from './serve.js';
+import { registerTailCommand } from './tail.js';
 
 const program = new Command()
   .name('botpulse')
@@ -57,6 +58,8 @@ program
   .option('--message <text>', 'the message', 'Botpulse test event')
   .option('--level <level>', 'fatal, error, warning, info or debug', 'error')
   .action(sendTestEvent);
+
+registerTailCommand(program);
 
 program
   .command('test-alert')

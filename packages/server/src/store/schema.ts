@@ -74,6 +74,7 @@ export interface Database {
     created_at: number;
   };
   issue_users: { issue_id: number; user_key: string };
+  issue_hourly: { issue_id: number; hour: number; count: number };
   issue_tags: { issue_id: number; key: string; value: string; count: number; last_seen: number };
   releases: { project_id: number; version: string; first_seen: number };
   spool: SpoolTable;

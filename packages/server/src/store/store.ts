@@ -1,3 +1,4 @@
+import type { CapResult, IssueCaps } from './issue-caps.js';
 import type { Actor, Issue, ReleaseSummary, StoredAttachment, IssueChange, IssueHistoryEntry, IssueStatus, LinkTemplate, NormalizedEvent, Project, StoredEvent } from './model.js';
 
 /** One raw item accepted by ingestion, waiting in the spool for the digest. */
@@ -187,6 +188,10 @@ export interface Store {
   /** Deletes events received before `before` (ms), and the hourly counts of those hours; issues keep their counts. */
   pruneEvents(before: number): Promise<number>;
   pruneRawItems(before: number): Promise<number>;
+  /** Deletes what the per-issue caps do not keep, in issues with events since `sinceHour` (store/issue-caps.ts). */
+  capIssues(caps: IssueCaps, sinceHour: number): Promise<CapResult>;
+  /** Events and payload bytes stored for a project. */
+  projectStorage(projectId: number): Promise<{ events: number; payloadBytes: number }>;
 
   createApiToken(label: string): Promise<{ token: string; id: number }>;
   verifyApiToken(token: string): Promise<boolean>;

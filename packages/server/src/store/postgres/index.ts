@@ -5,6 +5,7 @@ import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type Re
 import { getProject, listProjects, updateProject } from '../project-queries.js';
 import { DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
+import { capIssues, projectStorage, type CapResult, type IssueCaps } from '../issue-caps.js';
 import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
 import { toIssue, toProject, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
 import type { Database } from '../schema.js';
@@ -294,6 +295,14 @@ export class PostgresStore implements Store {
 
   async getEvent(projectId: number, eventId: string): Promise<StoredEvent | null> {
     return getEvent(this.kysely, projectId, eventId);
+  }
+
+  async capIssues(caps: IssueCaps, sinceHour: number): Promise<CapResult> {
+    return capIssues(this.kysely, caps, sinceHour);
+  }
+
+  async projectStorage(projectId: number): Promise<{ events: number; payloadBytes: number }> {
+    return projectStorage(this.kysely, projectId);
   }
 
   async getAttachment(projectId: number, eventId: string, index: number): Promise<StoredAttachment | null> {
