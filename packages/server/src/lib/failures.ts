@@ -51,6 +51,7 @@ export type FailureSite =
   | 'digest_thread_message'
   | 'metrics_collect'
   | 'github_turn'
+  | 'project_delete'
   | 'shutdown';
 
 /**

@@ -12,6 +12,7 @@ import * as m010 from './010_client_discards.js';
 import * as m011 from './011_bot_signals.js';
 import * as m012 from './012_digest_quarantine.js';
 import * as m014 from './014_github.js';
+import * as m016 from './016_management.js';
 import * as m018 from './018_issue_story.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
@@ -29,5 +30,6 @@ export const migrations: Record<string, Migration> = {
   '011_bot_signals': m011,
   '012_digest_quarantine': m012,
   '014_github': m014,
+  '016_management': m016,
   '018_issue_story': m018,
 };
