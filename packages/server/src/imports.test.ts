@@ -24,6 +24,7 @@ const LAYERS: string[][] = [
   ['logs'], //                        log lines: template mining (templates.ts, pure), the log rules and their keys
   ['http'], //                        Fastify app: ingestion and the /api/v1 JSON API
   ['alerts'], //                      rules, engine, outbox, channels
+  ['github'], //                      GitHub issues in step with Botpulse issues (reads alert items; the alert bot gets it as a hook)
   ['monitors'], //                    heartbeats, probes, thresholds (they alert through alerts)
   ['upstream'], //                    forwarding stored events to an upstream Sentry
   ['web'], //                         the dashboard (shows issues, alerts and monitors)

@@ -6,6 +6,8 @@ import { createAlerting, type Alerting, type AlertingOptions } from './alerts/al
 import { alertRoutes } from './alerts/routes.js';
 import type { Config } from './config/load.js';
 import { DigestWorker } from './digest/worker.js';
+import { createGithub, type GithubOptions, type GithubService } from './github/index.js';
+import { githubRoutes, githubWebhookRoute } from './github/routes.js';
 import { createScrubber } from './digest/scrub.js';
 import { digestStatusLines } from './alerts/digest-status.js';
 import { buildApp } from './http/app.js';
@@ -27,7 +29,7 @@ import type { LogStore } from './store/logs.js';
 import type { Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
-import { alertStoreFor, databasePoolOf, isSharedStore, logStoreFor, monitorStoreFor, openStore, upstreamStoreFor } from './stores.js';
+import { alertStoreFor, databasePoolOf, githubStoreFor, isSharedStore, logStoreFor, monitorStoreFor, openStore, upstreamStoreFor } from './stores.js';
 import { escapeHtml } from './alerts/channels/telegram/format.js';
 import { UpstreamWorker } from './upstream/worker.js';
 import { upstreamRoutes } from './upstream/routes.js';
@@ -55,6 +57,8 @@ export interface Botpulse {
   logRules: LogRuleEvaluator;
   /** Forwarding to the upstream Sentry (docs/upstream.md); started by listen() when a DSN is set. */
   upstream: UpstreamWorker;
+  /** GitHub issues in step with Botpulse issues (docs/github.md); its queue starts with listen(). */
+  github: GithubService;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests and the current digest batch, closes the store. */
@@ -70,6 +74,7 @@ export interface CreateOptions {
   monitoring?: MonitoringOptions;
   /** The log rules' clock (recoveries of rate rules); tests compress time with it. */
   logs?: { clock?: { now(): number } };
+  github?: GithubOptions;
 }
 
 // The stores are named in stores.ts (used by the digest thread's entry too); the domains
@@ -108,13 +113,19 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     { upstream: upstreamStore, store },
     logger.child({ component: 'upstream' }),
   );
+  const github = createGithub(config, store, githubStoreFor(store), logger, options.github);
   const statusExtras = async () => [
+    ...(await github.statusLines()),
     ...(digestHandle ? await digestStatusLines(digestHandle.health(), store, Date.now()) : []),
     ...upstreamStatusLines(forwarder.snapshot(), Date.now()).map(escapeHtml),
     ...(monitoring ? await monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []),
     ...(await logStatusLines(logs, async (id) => (await store.getProject(String(id)))?.slug ?? String(id), logClock.now())),
   ];
-  const alerting = createAlerting(config, store, alertStoreFor(store), logger, { statusExtras, ...options.alerting });
+  const alerting = createAlerting(config, store, alertStoreFor(store), logger, {
+    statusExtras,
+    tracker: { offers: (projectId) => github.offers(projectId), create: async (issue, by) => (await github.requestCreate(issue, by)).link },
+    ...options.alerting,
+  });
   const digest = await DigestWorker.start(config, spool, {
     // The thread's entry picks its store in stores.ts too (.ts when the tests run the source).
     threadEntry: new URL(import.meta.url.endsWith('.ts') ? './digest-thread.ts' : './digest-thread.js', import.meta.url),
@@ -166,6 +177,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   app.register(dashboard, {
     config,
     store,
+    github,
     deleter,
     onProjectsChanged: () => projects.forget(),
     alerting: { rules: alerting.rules, alerts: alerting.alerts },
@@ -187,10 +199,12 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logs,
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
+  app.register(githubRoutes, { prefix: '/api/v1', store, github });
+  app.register(githubWebhookRoute, { github });
   monitoring.register(app, projects.find);
   app.register(logRoutes, { prefix: '/api/v1', store, logs, evaluator: logRules });
   app.register(upstreamRoutes, { prefix: '/api/v1', store, upstream: upstreamStore, forwarder });
-  const metrics = createMetrics({ config, alerting, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger, ...(config.upstream.dsn ? { upstream: () => forwarder.snapshot() } : {}) });
+  const metrics = createMetrics({ config, alerting, github: github.stats, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger, ...(config.upstream.dsn ? { upstream: () => forwarder.snapshot() } : {}) });
   metricsRoute(app, metrics, config);
   const retention = new RetentionJob(store, config, logger, monitoring.store, logs);
   digest.kick(); // a backlog left by a crash is digested at once
@@ -208,6 +222,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logger,
     alerting,
     monitoring,
+    github,
     deleter,
     logs,
     logRules,
@@ -224,6 +239,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       retention.start();
       alerting.start();
       await monitoring.start();
+      github.worker.start();
       await deleter.resumeAll(); // a deletion a restart cut short carries on
       logRules.start();
       return address;
@@ -238,6 +254,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       await digest.close();
       await forwarder.stop();
       await monitoring.stop();
+      await github.worker.stop();
       await alerting.stop();
       await store.close();
     },

@@ -3,6 +3,9 @@ import type { DigestThreadData } from './digest/thread-messages.js';
 import { DatabaseUrl } from './lib/database-url.js';
 import type { AlertStore } from './store/alerts.js';
 import type { LogStore } from './store/logs.js';
+import type { GithubStore } from './store/github.js';
+import { PostgresGithubStore } from './store/postgres/github.js';
+import { SqliteGithubStore } from './store/sqlite/github.js';
 import type { MonitorStore } from './store/monitors.js';
 import { PostgresAlertStore } from './store/postgres/alerts.js';
 import type { DatabasePoolFigures } from './store/postgres/database.js';
@@ -49,6 +52,13 @@ export function alertStoreFor(store: Store): AlertStore {
   if (store instanceof SqliteStore) return new SqliteAlertStore(store.db);
   if (store instanceof PostgresStore) return new PostgresAlertStore(store.db);
   throw new Error('no AlertStore for this kind of Store');
+}
+
+/** The GithubStore on the Store's database, sharing its connection (pool). */
+export function githubStoreFor(store: Store): GithubStore {
+  if (store instanceof SqliteStore) return new SqliteGithubStore(store.db);
+  if (store instanceof PostgresStore) return new PostgresGithubStore(store.db);
+  throw new Error('no GithubStore for this kind of Store');
 }
 
 /** The MonitorStore on the Store's database, sharing its connection (pool). */

@@ -4,6 +4,7 @@ import { toAlertConfig, type AlertConfig } from '../alerts/config.js';
 import { toLogConfig, type LogConfig } from '../logs/config.js';
 import { toMonitorConfig, type MonitorConfig } from '../monitors/config.js';
 import { toUpstreamConfig, type UpstreamConfig } from '../upstream/config.js';
+import { toGithubConfig, type GithubConfig } from '../github/config.js';
 import { ConfigError } from '../lib/errors.js';
 import { DatabaseUrl, type DatabaseConfig } from '../lib/database-url.js';
 import { compileUserRegex, UserRegexError, type UserRegex } from '../lib/user-regex.js';
@@ -46,6 +47,8 @@ export interface Config {
   logs: LogConfig;
   /** Forwarding to an upstream Sentry (docs/upstream.md). */
   upstream: UpstreamConfig;
+  /** GitHub issues in step with Botpulse issues (docs/github.md). */
+  github: GithubConfig;
 }
 
 export { ConfigError };
@@ -119,6 +122,7 @@ function toConfig(raw: RawConfig): Config {
     monitors: toMonitorConfig(raw),
     logs: toLogConfig(raw),
     upstream: toUpstreamConfig(raw),
+    github: toGithubConfig(raw),
   };
 }
 

@@ -3,6 +3,7 @@ import { alertConfigKeys } from '../alerts/config.js';
 import { logConfigKeys } from '../logs/config.js';
 import { monitorConfigKeys } from '../monitors/config.js';
 import { upstreamConfigKeys } from '../upstream/config.js';
+import { githubConfigKeys } from '../github/config.js';
 import { isPostgresUrl } from '../lib/database-url.js';
 
 /**
@@ -41,6 +42,7 @@ export const configSchema = z.object({
   ...monitorConfigKeys,
   ...logConfigKeys,
   ...upstreamConfigKeys,
+  ...githubConfigKeys,
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

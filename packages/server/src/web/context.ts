@@ -1,3 +1,4 @@
+import type { GithubService } from '../github/service.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { safeRedirectPath } from '../lib/safe-redirect.js';
 import type { MonitorDefinition, MonitorPatch } from '../monitors/definition.js';
@@ -34,6 +35,8 @@ export interface WebDeps {
   now: () => number;
   /** The monitors page's data (absent: the page says monitors are not running). */
   monitors?: DashboardMonitors;
+  /** GitHub issues for Botpulse issues (absent: no buttons, no links state). */
+  github?: GithubService;
   /** Removes deleted projects' data in the background (absent: deleting is not offered). */
   deleter?: ProjectDeleter;
   /** Told after a project's key or state changed (ingestion's cached projects are read again). */

@@ -1,3 +1,4 @@
+import type { GithubService } from '../github/service.js';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -28,6 +29,7 @@ export interface DashboardOptions {
   lockout?: Partial<LockoutOptions>;
   now?: () => number;
   monitors?: DashboardMonitors;
+  github?: GithubService;
   deleter?: ProjectDeleter;
   onProjectsChanged?: () => void;
   alerting?: DashboardAlerting;
@@ -68,6 +70,7 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
     assets: staticRoutes(app),
     now,
     ...(opts.monitors ? { monitors: opts.monitors } : {}),
+    ...(opts.github ? { github: opts.github } : {}),
     ...(opts.deleter ? { deleter: opts.deleter } : {}),
     ...(opts.alerting ? { alerting: opts.alerting } : {}),
     onProjectsChanged: opts.onProjectsChanged ?? (() => undefined),
