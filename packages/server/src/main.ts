@@ -18,7 +18,7 @@ import { RetentionJob } from './retention.js';
 import type { Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
-import { alertStoreFor, databasePoolOf, isSharedStore, monitorStoreFor, openStore } from './stores.js';
+import { alertStoreFor, databasePoolOf, isSharedStore, monitorStoreFor, openStore, spoolGatherMsFor } from './stores.js';
 import { dashboard } from './web/plugin.js';
 
 /** A running Botpulse: every part wired together. The only place that picks concrete parts. */
@@ -62,7 +62,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   if (store instanceof SqliteStore && store.tightened.length > 0) {
     logger.warn({ tightened: store.tightened }, 'data files were readable by other users; made them private (directory 0700, files 0600)');
   }
-  const spool = new Spool(store, config.backlogLimit);
+  const spool = new Spool(store, config.backlogLimit, spoolGatherMsFor(store));
   await spool.init();
   const stats = new IngestStats(new BodyBudget(config.limits.maxBodyBytesInFlight));
   // /status asks the digest and the monitors (created after alerting, which they send through) for their summary.
