@@ -3,7 +3,9 @@
 // it runs the compiled CLI (`npm run build` at the repository root, which `npm start` does).
 import { existsSync } from 'node:fs';
 
-const cli = new URL('../dist/cli/main.js', import.meta.url);
+// `botpulse tail` runs beside a bot: its own entry loads none of the server (a third of the memory).
+const entry = process.argv[2] === 'tail' ? 'tail-main.js' : 'main.js';
+const cli = new URL(`../dist/cli/${entry}`, import.meta.url);
 if (!existsSync(cli)) {
   process.stderr.write('botpulse: the CLI is not built yet; run `npm run build` (or `npm start`) at the repository root first\n');
   process.exit(1);

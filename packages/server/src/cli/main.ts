@@ -4,11 +4,12 @@ import { ConfigError } from '../config/load.js';
 import { testAlert } from './alerts.js';
 import { listIssues } from './issues.js';
 import { registerLockCommands } from './lock.js';
-import { migrate, prune, tokenCreate, userAdd } from './maintenance.js';
+import { migrate, prune, tokenCreate, userAdd, userTelegram } from './maintenance.js';
 import { migrateData } from './migrate-data.js';
 import { projectCreate, projectList } from './project.js';
 import { sendTestEvent } from './send.js';
 import { serve } from './serve.js';
+import { registerTailCommand } from './tail.js';
 
 const program = new Command()
   .name('botpulse')
@@ -57,6 +58,8 @@ program
   .option('--level <level>', 'fatal, error, warning, info or debug', 'error')
   .action(sendTestEvent);
 
+registerTailCommand(program);
+
 program
   .command('test-alert')
   .description('send a test message through every configured alert channel and print what each answered')
@@ -73,12 +76,12 @@ program
   .option('--label <label>', 'what the token is for')
   .action(tokenCreate);
 
-program
-  .command('user')
-  .description('dashboard users')
-  .command('add <login>')
-  .description('add or update a user; the password is read from standard input')
-  .action(userAdd);
+const user = program.command('user').description('dashboard users');
+user.command('add <login>').description('add or update a user; the password is read from standard input').action(userAdd);
+user
+  .command('telegram <login> [account]')
+  .description('link a user to their Telegram account (numeric id or @username): pressing Acknowledge in a chat assigns the issue to them; without an account, unlink')
+  .action(userTelegram);
 
 registerLockCommands(program);
 

@@ -41,6 +41,16 @@ export async function tokenCreate(opts: { label?: string }): Promise<void> {
 }
 
 /** `botpulse user add <login>`: the password comes from standard input, never from argv. */
+export async function userTelegram(login: string, account: string | undefined): Promise<void> {
+  if (account !== undefined && !/^(@?[A-Za-z][A-Za-z0-9_]{3,31}|\d{1,20})$/.test(account.trim())) {
+    throw new Error(`"${account}" is not a Telegram account: give the numeric user id (e.g. 123456789) or the @username`);
+  }
+  await withStore(async (store) => {
+    if (!(await store.setUserTelegram(login, account ?? null))) throw new Error(`there is no dashboard user "${login}" (add one with \`botpulse user add ${login}\`)`);
+    process.stdout.write(account ? `user "${login}" linked to Telegram ${account.trim()}\n` : `user "${login}" unlinked from Telegram\n`);
+  });
+}
+
 export async function userAdd(login: string): Promise<void> {
   const password = (await readStdin()).replace(/\r?\n$/, '');
   if (password.length < 8) throw new Error('password must have at least 8 characters (pipe it on standard input)');

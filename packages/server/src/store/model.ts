@@ -19,6 +19,54 @@ export interface Project {
   linkTemplates: LinkTemplate[];
   groupingVersion: number;
   createdAt: number;
+  /** The key before the last rotation: still accepted until `previousKeyExpiresAt` (ms). */
+  previousPublicKey: string | null;
+  previousKeyExpiresAt: number | null;
+  /** Set when deletion started: ingestion refuses the project while its data is removed. */
+  deletingAt: number | null;
+}
+
+/**
+ * Whether a DSN key authenticates for the project at `now`: its key, or the key before the last
+ * rotation during its grace period. A project being deleted accepts none.
+ */
+export function projectAcceptsKey(project: Project, key: string, now: number): boolean {
+  if (project.deletingAt !== null) return false;
+  if (key === project.publicKey) return true;
+  return project.previousPublicKey !== null && key === project.previousPublicKey && (project.previousKeyExpiresAt ?? 0) > now;
+}
+
+/** The short-id prefix rule, the same in the API, the CLI and the dashboard. */
+export const SHORT_ID_PREFIX = /^[A-Za-z]{1,6}$/;
+export const SHORT_ID_PREFIX_RULE = 'the short-id prefix must be 1 to 6 letters (A–Z), e.g. PAY';
+
+/**
+ * Who may do what (dashboard users and API tokens alike): an admin manages projects, users,
+ * tokens, rules and monitors; a member also triages issues; a viewer changes nothing.
+ */
+export type Role = 'admin' | 'member' | 'viewer';
+export const ROLES: readonly Role[] = ['admin', 'member', 'viewer'];
+const ROLE_RANK: Record<Role, number> = { viewer: 0, member: 1, admin: 2 };
+export function roleAtLeast(role: Role, needed: Role): boolean {
+  return ROLE_RANK[role] >= ROLE_RANK[needed];
+}
+export function asRole(value: unknown): Role {
+  return ROLES.includes(value as Role) ? (value as Role) : 'viewer';
+}
+
+export interface UserSummary {
+  login: string;
+  role: Role;
+  createdAt: number;
+}
+
+export interface ApiTokenSummary {
+  id: number;
+  label: string;
+  role: Role;
+  createdAt: number;
+  /** Rounded to the minute: the store writes it at most once a minute per token. */
+  lastUsedAt: number | null;
 }
 
 export interface Issue {
@@ -47,6 +95,53 @@ export interface Issue {
   ignoreUntilCount: number | null;
   githubUrl: string | null;
   httpStatus: number | null;
+  /** The dashboard login the issue is assigned to. */
+  assignee: string | null;
+  /**
+   * Resolved "in the next release": events from releases first seen before `resolvedAt` do not
+   * reopen it, a release first seen after does (the release is not known when resolving).
+   */
+  resolvedInNextRelease: boolean;
+}
+
+/** A release with what happened in it (the releases page). */
+export interface ReleaseSummary {
+  version: string;
+  firstSeen: number;
+  /** Issues first seen in this release. */
+  newIssues: number;
+  /** Issues that came back (regressed) with an event of this release. */
+  regressions: number;
+  /** Issues whose latest event is from this release and that are not resolved. */
+  openIssues: number;
+}
+
+/** An attachment with its bytes (for download). */
+export interface StoredAttachment {
+  filename: string;
+  contentType: string | null;
+  size: number;
+  data: Buffer;
+}
+
+/** Who did something to an issue (docs/issues.md, "History"). */
+export type ActorKind = 'user' | 'telegram' | 'token' | 'cli' | 'github' | 'system';
+export interface Actor {
+  kind: ActorKind;
+  /** The login, Telegram name, token label, GitHub login; `botpulse` for the system. */
+  name: string;
+}
+export const SYSTEM_ACTOR: Actor = { kind: 'system', name: 'botpulse' };
+
+export type HistoryAction = 'resolved' | 'reopened' | 'in_progress' | 'ignored' | 'regressed' | 'unignored' | 'assigned' | 'unassigned' | 'acknowledged' | 'note' | 'linked';
+export interface IssueHistoryEntry {
+  id: number;
+  issueId: number;
+  at: number;
+  actor: Actor;
+  action: HistoryAction;
+  /** Per action: `release`, `until`, `forEvents`, `assignee`, `text`, `url`... */
+  detail: Record<string, unknown>;
 }
 
 export interface StoredEvent {
@@ -76,6 +171,8 @@ export interface IssueChange {
   created: boolean;
   /** A resolved issue recurred (release-aware). */
   regressed: boolean;
+  /** The release of the event that made it recur (when it had one). */
+  regressedIn?: string | null;
   /** An ignored issue's condition ended. */
   unignored: boolean;
   /** Events added to the issue in this batch. */

@@ -1,4 +1,5 @@
-import type { Issue, IssueChange, IssueStatus, LinkTemplate, NormalizedEvent, Project, StoredEvent } from './model.js';
+import type { CapResult, IssueCaps } from './issue-caps.js';
+import type { Actor, ApiTokenSummary, Issue, ReleaseSummary, StoredAttachment, IssueChange, IssueHistoryEntry, IssueStatus, LinkTemplate, NormalizedEvent, Project, Role, StoredEvent, UserSummary } from './model.js';
 
 /** One raw item accepted by ingestion, waiting in the spool for the digest. */
 export interface SpoolItemInput {
@@ -107,6 +108,10 @@ export interface StatusChange {
   /** For `ignored`: until this time (ms) and/or until the count grows by this many events. */
   ignoreUntil?: number | null;
   ignoreForEvents?: number | null;
+  /** For `resolved`: the fix ships in the next release, whichever it is (see Issue.resolvedInNextRelease). */
+  inNextRelease?: boolean;
+  /** Who changes it, for the issue's history; the system when absent. */
+  actor?: Actor;
 }
 
 export interface NewProject {
@@ -164,19 +169,67 @@ export interface Store {
   listIssues(filter: IssueFilter): Promise<{ issues: Issue[]; total: number }>;
   getIssue(id: number): Promise<Issue | null>;
   getIssueByShortId(projectId: number, shortId: string): Promise<Issue | null>;
+  /** Changes the status and records it in the issue's history (with `change.actor`), in one transaction. */
   setIssueStatus(id: number, change: StatusChange): Promise<Issue>;
+  /** Assigns the issue to a dashboard login (null: nobody) and records it; nothing when it already is. */
+  assignIssue(id: number, assignee: string | null, actor: Actor): Promise<Issue>;
+  /** Records a note, an acknowledgement or a link in the issue's history. */
+  addIssueHistory(id: number, actor: Actor, action: 'note' | 'acknowledged' | 'linked', detail: Record<string, unknown>): Promise<void>;
+  /** The newest entries of the issue's history (HISTORY_PAGE by default), oldest first. */
+  issueHistory(id: number, limit?: number): Promise<IssueHistoryEntry[]>;
+  /** Releases of a project, newest first, with their new issues, regressions and open issues. */
+  releaseSummaries(projectId: number): Promise<ReleaseSummary[]>;
   latestEvent(issueId: number): Promise<StoredEvent | null>;
   listEvents(issueId: number, opts?: { limit?: number; before?: number }): Promise<StoredEvent[]>;
   getEvent(projectId: number, eventId: string): Promise<StoredEvent | null>;
+  /** The `index`-th attachment (0-based, in arrival order) of an event, with its bytes. */
+  getAttachment(projectId: number, eventId: string, index: number): Promise<StoredAttachment | null>;
 
   /** Deletes events received before `before` (ms), and the hourly counts of those hours; issues keep their counts. */
   pruneEvents(before: number): Promise<number>;
   pruneRawItems(before: number): Promise<number>;
+  /** Deletes what the per-issue caps do not keep, in issues with events since `sinceHour` (store/issue-caps.ts). */
+  capIssues(caps: IssueCaps, sinceHour: number): Promise<CapResult>;
+  /** Events and payload bytes stored for a project. */
+  projectStorage(projectId: number): Promise<{ events: number; payloadBytes: number }>;
 
-  createApiToken(label: string): Promise<{ token: string; id: number }>;
+  /**
+   * A new DSN key; the old one stays accepted for `graceMs` (projectAcceptsKey), so bots can be
+   * redeployed with the new DSN without losing events.
+   */
+  rotateProjectKey(id: number, graceMs: number, now: number): Promise<Project>;
+  /** Marks the project as being deleted (ingestion refuses it from now); null when there is none. */
+  startProjectDeletion(id: number, now: number): Promise<Project | null>;
+  /** Removes up to about `limit` rows of a project being deleted; `done` when the project is gone. */
+  deleteProjectChunk(id: number, limit: number): Promise<{ done: boolean; deleted: number }>;
+  /** What is left of a project being deleted (progress). */
+  projectDataLeft(id: number): Promise<{ events: number; issues: number }>;
+  /** Deletes a project and all its data now (the CLI's `project delete`; the dashboard uses the chunks). */
+  deleteProject(id: number): Promise<void>;
+
+  /** `role` defaults to admin (a token made before roles existed could do everything). */
+  createApiToken(label: string, role?: Role): Promise<{ token: string; id: number }>;
   verifyApiToken(token: string): Promise<boolean>;
-  addUser(login: string, passwordHash: string): Promise<void>;
-  getUser(login: string): Promise<{ login: string; passwordHash: string } | null>;
+  /** The token's label and role, its last use noted; null for an unknown or revoked token. */
+  findApiToken(token: string, now: number): Promise<ApiTokenSummary | null>;
+  listApiTokens(): Promise<ApiTokenSummary[]>;
+  /** False when there was no such token. */
+  revokeApiToken(id: number): Promise<boolean>;
+  /** Creates the user, or sets the password (and the role, when given) of an existing one. */
+  addUser(login: string, passwordHash: string, role?: Role): Promise<void>;
+  getUser(login: string): Promise<{ login: string; passwordHash: string; role: Role } | null>;
+  listUsers(): Promise<UserSummary[]>;
+  /** Removes the user and ends their sessions; false when there was none. */
+  removeUser(login: string): Promise<boolean>;
+  setUserRole(login: string, role: Role): Promise<boolean>;
+  /** Sets a new password and ends the user's sessions; false when there is no such user. */
+  setUserPassword(login: string, passwordHash: string): Promise<boolean>;
+  /** Every dashboard login, sorted (the assignee choices). */
+  userLogins(): Promise<string[]>;
+  /** Links a dashboard user to a Telegram account (numeric id or @username; null unlinks). False: no such user. */
+  setUserTelegram(login: string, account: string | null): Promise<boolean>;
+  /** The dashboard login linked to this Telegram account, if any. */
+  loginForTelegram(account: { id: number | string; username?: string | null }): Promise<string | null>;
 
   // ── dashboard (web) ───────────────────────────────────────────────────────
 
@@ -243,6 +296,8 @@ export interface WebSession {
 export interface IssueSearch extends IssueFilter {
   /** At least this many events in total. */
   minEvents?: number;
+  /** Assigned to this dashboard login. */
+  assignee?: string;
   /** No GitHub issue linked yet. */
   untracked?: boolean;
   /** Last HTTP status within [from, to]. */
