@@ -163,8 +163,9 @@ export class PostgresStore implements Store {
     const spooled = items.filter((item) => isDigested(item.kind));
     const parked = items.filter((item) => !isDigested(item.kind));
     if (parked.length === 0) {
+      if (spooled.length === 0) return; // a request that only brought counts (sessions, client reports)
       if (spooled.length <= PREPARED_SPOOL_ROWS) await this.database.pool.query(spoolInsert(spooled));
-      else if (spooled.length) await insertItems(this.db, 'spool', spooled);
+      else await insertItems(this.db, 'spool', spooled);
       return;
     }
     await this.db.transaction().execute(async (trx) => {

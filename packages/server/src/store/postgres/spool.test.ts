@@ -68,6 +68,7 @@ describe('the spool table on PostgreSQL', { skip }, () => {
       await single.appendToSpool(items('a', 3));
       await single.appendToSpool(items('b', 3));
       await single.appendToSpool(items('c', 40));
+      await single.appendToSpool([]); // a flush of requests that only brought counts
       const { rows: prepared } = await single.database.pool.query<{ name: string }>(`SELECT name FROM pg_prepared_statements WHERE name LIKE 'botpulse_spool%'`);
       assert.deepEqual(prepared.map((r) => r.name), ['botpulse_spool_append_3'], 'one statement for both flushes of 3 rows; none for 40 rows');
       const { rows } = await other.query<{ event_id: string; payload: Buffer; meta: string | null }>(
