@@ -10,11 +10,26 @@ import { fileURLToPath } from 'node:url';
 
 export const SDK_TEST_NODE_MAJORS = ['24', '26'];
 
+/**
+ * The Node versions the server supports besides the machine's Node 20 (README, "Supported Node
+ * versions"); CI runs the server's tests on SERVER_TEST_NODE_MAJOR, the current LTS.
+ */
+export const SERVER_NODE_MAJORS = ['22', '24'];
+export const SERVER_TEST_NODE_MAJOR = '24';
+
+/** Every version scripts/fetch-node.mjs fetches by default. */
+export const OTHER_NODE_MAJORS = [...new Set([...SDK_TEST_NODE_MAJORS, ...SERVER_NODE_MAJORS])].sort();
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** Where fetch-node.mjs puts the official binary of one major version (git-ignored). */
 export function nodeDir(major) {
   return join(root, '.cache', 'node', major);
+}
+
+/** Does the fetched Node carry its C headers (node-gyp --nodedir needs include/node/node.h)? */
+export function hasHeaders(major) {
+  return existsSync(join(nodeDir(major), 'include', 'node', 'node.h'));
 }
 
 /** The binary of `major` if it is there and really is that version, else undefined. */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ClientError } from '../lib/errors.js';
 import { parseDuration, parseTime } from '../lib/time.js';
 import { ISSUE_STATUSES, type IssueStatus, type Project } from '../store/model.js';
+import { SHORT_ID_PREFIX_PATTERN, SHORT_ID_PREFIX_RULE } from '../store/naming.js';
 import type { IssueFilter, Store } from '../store/store.js';
 import { presentEvent, presentIssue, presentProject } from './present.js';
 
@@ -44,7 +45,7 @@ const statusChange = z.object({
 const newProject = z.object({
   name: z.string().trim().min(1).max(100),
   slug: z.string().trim().min(1).max(48).optional(),
-  shortIdPrefix: z.string().regex(/^[A-Za-z]{1,6}$/).optional(),
+  shortIdPrefix: z.string().regex(SHORT_ID_PREFIX_PATTERN, `must be ${SHORT_ID_PREFIX_RULE}`).optional(),
 });
 
 /**

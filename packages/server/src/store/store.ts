@@ -1,4 +1,5 @@
 import type { Issue, IssueChange, IssueStatus, LinkTemplate, NormalizedEvent, Project, StoredEvent } from './model.js';
+import type { ApiTokenInfo, DeletionProgress, UserInfo } from './admin-queries.js';
 
 /** One raw item accepted by ingestion, waiting in the spool for the digest. */
 export interface SpoolItemInput {
@@ -109,6 +110,8 @@ export interface StatusChange {
   ignoreForEvents?: number | null;
 }
 
+export type { ApiTokenInfo, DeletionProgress, UserInfo };
+
 export interface NewProject {
   name: string;
   slug?: string;
@@ -177,6 +180,20 @@ export interface Store {
   verifyApiToken(token: string): Promise<boolean>;
   addUser(login: string, passwordHash: string): Promise<void>;
   getUser(login: string): Promise<{ login: string; passwordHash: string } | null>;
+  /** Dashboard users by login (never their password hashes). */
+  listUsers(): Promise<UserInfo[]>;
+  /** Removes a user and ends their dashboard sessions; false when there was none. */
+  removeUser(login: string): Promise<boolean>;
+  /** API tokens by id, with their labels (never the token or its hash). */
+  listApiTokens(): Promise<ApiTokenInfo[]>;
+  /** The token stops working at once; false when there was none with that id. */
+  revokeApiToken(id: number): Promise<boolean>;
+  /**
+   * Deletes a project and everything kept for it (issues, events, attachments, monitors, alert
+   * state...), a chunk at a time with progress, the project row last: a deletion cut short can be
+   * run again. Returns rows deleted per table, or null when there is no such project.
+   */
+  deleteProject(id: number, opts?: { onProgress?: (p: DeletionProgress) => void }): Promise<Record<string, number> | null>;
 
   // ── dashboard (web) ───────────────────────────────────────────────────────
 

@@ -1,3 +1,4 @@
+import { deleteProject, listApiTokens, listUsers, removeUser, revokeApiToken, type ApiTokenInfo, type DeletionProgress, type UserInfo } from '../admin-queries.js';
 import { sql, type Kysely } from 'kysely';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested, MAX_BATCH_BYTES } from '../digest-rows.js';
@@ -292,6 +293,26 @@ export class PostgresStore implements Store {
   async getUser(login: string): Promise<{ login: string; passwordHash: string } | null> {
     const row = await one<{ login: string; password_hash: string }>(this.db, sql`SELECT login, password_hash FROM users WHERE login = ${login}`);
     return row ? { login: row.login, passwordHash: row.password_hash } : null;
+  }
+
+  async listUsers(): Promise<UserInfo[]> {
+    return listUsers(this.kysely);
+  }
+
+  async removeUser(login: string): Promise<boolean> {
+    return removeUser(this.kysely, login);
+  }
+
+  async listApiTokens(): Promise<ApiTokenInfo[]> {
+    return listApiTokens(this.kysely);
+  }
+
+  async revokeApiToken(id: number): Promise<boolean> {
+    return revokeApiToken(this.kysely, id);
+  }
+
+  async deleteProject(id: number, opts: { onProgress?: (p: DeletionProgress) => void } = {}): Promise<Record<string, number> | null> {
+    return deleteProject(this.kysely, id, 'ctid', opts);
   }
 
   // ── dashboard (web) ───────────────────────────────────────────────────────

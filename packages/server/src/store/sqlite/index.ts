@@ -1,3 +1,4 @@
+import { deleteProject, listApiTokens, listUsers, removeUser, revokeApiToken, type ApiTokenInfo, type DeletionProgress, type UserInfo } from '../admin-queries.js';
 import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
@@ -358,6 +359,31 @@ export class SqliteStore implements Store {
   async getUser(login: string): Promise<{ login: string; passwordHash: string } | null> {
     const row = await this.kysely.selectFrom('users').selectAll().where('login', '=', login).executeTakeFirst();
     return row ? { login: row.login, passwordHash: row.password_hash } : null;
+  }
+
+  async listUsers(): Promise<UserInfo[]> {
+    return listUsers(this.kysely);
+  }
+
+  async removeUser(login: string): Promise<boolean> {
+    return removeUser(this.kysely, login);
+  }
+
+  async listApiTokens(): Promise<ApiTokenInfo[]> {
+    return listApiTokens(this.kysely);
+  }
+
+  async revokeApiToken(id: number): Promise<boolean> {
+    return revokeApiToken(this.kysely, id);
+  }
+
+  async deleteProject(id: number, opts: { onProgress?: (p: DeletionProgress) => void } = {}): Promise<Record<string, number> | null> {
+    // The spool is a file of its own: the project's undigested items go first, or the digest
+    // would recreate its issues after they are deleted.
+    const spooled = (await this.getProject(id)) ? this.spool.deleteProject(id) : 0;
+    const deleted = await deleteProject(this.kysely, id, 'rowid', opts);
+    if (deleted && spooled > 0) deleted['spool'] = (deleted['spool'] ?? 0) + spooled;
+    return deleted;
   }
 
   // ── dashboard (web) ───────────────────────────────────────────────────────

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { presentProject } from '../../http/present.js';
 import { ClientError } from '../../lib/errors.js';
 import type { Project } from '../../store/model.js';
+import { SHORT_ID_PREFIX_PATTERN, SHORT_ID_PREFIX_RULE } from '../../store/naming.js';
 import { pageContext, sendHtml, type WebDeps } from '../context.js';
 import { parseLinkTemplates } from '../links.js';
 import { projectListPage, projectPage, type ProjectView } from '../views/projects.js';
@@ -27,7 +28,7 @@ export function projectRoutes(app: FastifyInstance, deps: WebDeps): void {
     const { templates, errors } = parseLinkTemplates(text('linkTemplates'));
     const prefix = text('shortIdPrefix');
     const chat = text('alertChatId');
-    if (!/^[A-Za-z]{1,6}$/.test(prefix)) errors.push('The short-id prefix must be 1 to 6 letters.');
+    if (!SHORT_ID_PREFIX_PATTERN.test(prefix)) errors.push(`The short-id prefix must be ${SHORT_ID_PREFIX_RULE}.`);
     if (!text('name')) errors.push('The name must not be empty.');
     if (chat && !/^(-?\d+|@\w{5,})$/.test(chat)) errors.push('The alert chat id must be a number (e.g. -1001234567890) or an @channel name.');
     if (errors.length) {
