@@ -1,9 +1,9 @@
 import { presentIssue } from '../http/present.js';
 import { relativeTime } from '../lib/readable-time.js';
 import { ISSUE_STATUSES, LEVEL_LABEL, type Issue, type IssueStatus } from '../store/model.js';
+import type { ISSUE_SORTS } from './choices.js';
 import { printJson, withStore } from './context.js';
 
-export const ISSUE_SORTS = ['last_seen', 'count', 'users'] as const;
 
 export interface IssuesOptions {
   project: string;

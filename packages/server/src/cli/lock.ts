@@ -29,12 +29,14 @@ async function withRedis<T>(opts: LockOptions, fn: (redis: ReturnType<typeof con
   const redis = connectRedis(url);
   // ioredis prints "Unhandled error event" with a stack for every failed reconnect unless someone
   // listens; the failure is reported once, below, in words.
-  redis.on('error', () => {});
+  let socketError: unknown = null;
+  redis.on('error', (err) => (socketError = err));
   try {
     try {
       await redis.connect();
     } catch (err) {
-      throw unreachable(`Redis at ${shown}`, err, 'check that Redis is running there and that --redis (or BOTPULSE_REDIS_URL) names the right host, port and password');
+      // connect() rejects with "Connection is closed." once retries end; the socket's error says why.
+      throw unreachable(`Redis at ${shown}`, socketError ?? err, 'check that Redis is running there and that --redis (or BOTPULSE_REDIS_URL) names the right host, port and password');
     }
     return await fn(redis);
   } catch (err) {

@@ -6,7 +6,7 @@ import { InvalidArgumentError, Option } from 'commander';
 export function wholeNumber(min: number, max: number): (value: string) => number {
   return (value) => {
     const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`use a whole number from ${min} to ${max}.`);
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`Use a whole number from ${min} to ${max}.`);
     return n;
   };
 }

@@ -25,7 +25,7 @@ export async function sendTestEvent(opts: SendOptions): Promise<void> {
     event_id: eventId,
     timestamp: Date.now() / 1000,
     platform: 'node',
-    level: opts.level,
+    level: opts.level === 'critical' ? 'fatal' : opts.level,
     logger: 'botpulse.cli',
     message: { formatted: opts.message },
     tags: { origin: 'cli' },

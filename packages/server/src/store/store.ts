@@ -173,8 +173,8 @@ export interface Store {
   getEvent(projectId: number, eventId: string): Promise<StoredEvent | null>;
 
   /** Deletes events received before `before` (ms), and the hourly counts of those hours; issues keep their counts. */
-  pruneEvents(before: number): Promise<number>;
-  pruneRawItems(before: number): Promise<number>;
+  pruneEvents(before: number, onProgress?: (deletedSoFar: number) => void): Promise<number>;
+  pruneRawItems(before: number, onProgress?: (deletedSoFar: number) => void): Promise<number>;
 
   createApiToken(label: string): Promise<{ token: string; id: number }>;
   verifyApiToken(token: string): Promise<boolean>;
