@@ -4,7 +4,7 @@
 // without touching node_modules: .cache/node/<major>/better-sqlite3 is a copy of the package's
 // sources compiled by node-gyp against the headers scripts/fetch-node.mjs fetched (--nodedir:
 // offline; prebuild-install would download from GitHub). scripts/node-hooks/native-for-node.mjs
-// points `import 'better-sqlite3'` at that copy when BOTPULSE_NATIVE_DIR names it.
+// points `import 'better-sqlite3'` at that copy when NATIVE_SQLITE_DIR names it.
 // Usage: node scripts/native-for-node.mjs <major ...>   (prints the directory; rebuilt only when missing)
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, realpathSync, rmSync } from 'node:fs';

@@ -94,7 +94,7 @@ function runServerOn(major, files) {
     ...process.env,
     PATH: `${join(nodeDir(major), 'bin')}:${process.env.PATH}`,
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${hook}`.trim(),
-    BOTPULSE_NATIVE_DIR: nativeFor(major),
+    NATIVE_SQLITE_DIR: nativeFor(major),
   };
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   console.log(`\n== the server's tests on Node ${version} (${files.length} files)`);
