@@ -120,7 +120,11 @@ registerLockCommands(program);
 for (const warning of unknownKeyWarnings(process.env)) process.stderr.write(`botpulse: ${warning}\n`);
 
 program.parseAsync().catch((err: unknown) => {
-  const message = err instanceof Error ? err.message : String(err);
+  let message = err instanceof Error ? err.message : String(err);
+  // better-sqlite3 built for another Node (Node switched after `npm install`): say the fix.
+  if (/NODE_MODULE_VERSION/.test(message)) {
+    message = `better-sqlite3 was built for another Node version than this one (${process.version}); run \`npm rebuild better-sqlite3\` with this Node (README, "Node versions")\n${message}`;
+  }
   process.stderr.write(`botpulse: ${message}\n`);
   process.exit(1);
 });
