@@ -70,6 +70,47 @@ describe('alert buttons and commands', () => {
     assert.equal(h.messages().length, count, 'no repeat after Acknowledge');
   });
 
+  it("records each press in the issue's history with who pressed it, and Acknowledge assigns a linked presser", async () => {
+    const store = h.server.botpulse.store;
+    await store.addUser('ada', 'not-a-real-hash');
+    assert.equal(await store.setUserTelegram('ada', '@Ada_Oncall'), true);
+    const before = h.messages().length;
+    await h.post(errorEvent('story-crash'));
+    const alert = ((await h.waitForMessages(before + 1)) as ReturnType<AlertHarness['messages']>)[before]!;
+    const issue = await h.issueByFingerprint('story-crash');
+    const press = async (action: string) => {
+      const versions = h.tg.chat(h.token, ALERT_CHAT).message(alert.messageId)!.versions.length;
+      const pressed = h.tg.pressButton(h.token, { chatId: ALERT_CHAT, messageId: alert.messageId, data: `bp:${action}:${issue.id}`, from: ADMIN });
+      await h.tg.waitForCallbackAnswer(h.token, pressed.queryId);
+      return h.tg.waitFor(() => {
+        const m = h.tg.chat(h.token, ALERT_CHAT).message(alert.messageId)!;
+        return m.versions.length > versions ? m : null;
+      }, { what: `the edit after ${action}` });
+    };
+    const acked = await press('ack');
+    assert.match(acked.text ?? '', /Acknowledged by @ada_oncall/);
+    assert.equal((await store.getIssue(issue.id))!.assignee, 'ada', 'the linked presser takes the issue');
+    const resolved = await press('res');
+    assert.match(resolved.text ?? '', /Resolved by @ada_oncall/);
+    await h.post(errorEvent('story-crash'));
+    for (let i = 0; (await store.getIssue(issue.id))!.status !== 'new'; i++) {
+      assert.ok(i < 300, 'the regression is digested');
+      await sleep(100);
+    }
+    const history = await store.issueHistory(issue.id);
+    assert.deepEqual(
+      history.map((e) => [e.action, e.actor.kind, e.actor.name, e.detail]),
+      [
+        ['in_progress', 'telegram', '@ada_oncall', {}],
+        ['acknowledged', 'telegram', '@ada_oncall', {}],
+        ['assigned', 'telegram', '@ada_oncall', { assignee: 'ada' }],
+        ['resolved', 'telegram', '@ada_oncall', {}],
+        ['regressed', 'system', 'botpulse', { release: 'pay-bot@1.4.2' }],
+      ],
+      'the history says what the message edits said, in order, and the regression by the system',
+    );
+  });
+
   it('answers /status, /issues with buttons, and /mute from an admin', async () => {
     const ping = await fetch(`${h.server.url}/api/${h.server.project.id}/heartbeat/poller?sentry_key=${h.server.project.publicKey}`);
     assert.equal(ping.status, 200);

@@ -153,6 +153,95 @@ describe('the dashboard in a real browser', { skip: chromiumMissing && `${CHROMI
     assert.ok((await page.locator('.issue-title a').allTextContents()).some((t) => t.includes('balance')));
   });
 
+  it("assigns the issue, keeps a note, and shows the issue's history with who did what", async () => {
+    await page.goto(`${server.url}/issues/${crashIssueId}`);
+    await page.click('#assignee form:has(input[name=assignee][value=me]) button');
+    await page.waitForSelector('[role=status]');
+    assert.match((await page.textContent('[role=status]')) ?? '', /Assigned 1 issue/);
+    assert.match((await page.textContent('.issue-header')) ?? '', /@ann/);
+    await page.fill('#history textarea[name=text]', 'Balance is undefined for users without a wallet <b>yet</b>');
+    await page.click('#history button[type=submit]');
+    await page.waitForSelector('#history .history-note');
+    const lines = (await page.locator('#history .history li').allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim());
+    assert.deepEqual(
+      lines.map((l) => l.replace(/^.*? ago /, '').replace(/^just now /, '')),
+      ['ann resolved it', 'ann assigned it to ann', 'ann wrote: Balance is undefined for users without a wallet <b>yet</b>'],
+    );
+    await page.goto(`${server.url}/issues?view=mine&status=all`);
+    assert.ok((await page.locator('.issue-title a').allTextContents()).some((t) => t.includes('balance')), 'the Assigned to me view lists it');
+    await page.goto(`${server.url}/issues?q=${encodeURIComponent('assigned:bob')}&status=all`);
+    assert.ok(!(await page.locator('.issue-title a').allTextContents()).some((t) => t.includes('balance')));
+  });
+
+  it('lists releases with their issues, and resolves a release\'s open issues in the next release', async () => {
+    await page.goto(`${server.url}/issues/${crashIssueId}`);
+    await page.click('form:has(input[name=status][value=new]) button.primary'); // reopen
+    await page.goto(`${server.url}/releases`);
+    const row = page.locator('tr', { hasText: 'pay-bot@1.4.2' });
+    assert.match((await row.textContent()) ?? '', /pay-bot@1\.4\.2/);
+    await row.locator('button', { hasText: 'in the next release' }).click();
+    await page.waitForSelector('[role=status]');
+    assert.match((await page.textContent('[role=status]')) ?? '', /Resolved 1 issue in the next release/);
+    const issue = (await server.botpulse.store.getIssue(crashIssueId))!;
+    assert.equal(issue.status, 'resolved');
+    assert.equal(issue.resolvedInNextRelease, true);
+    await page.goto(`${server.url}/issues/${crashIssueId}`);
+    assert.match((await page.textContent('.issue-header')) ?? '', /fixed in the next release/);
+  });
+
+  it("shows times in the viewer's time zone, with the UTC value on hover", async () => {
+    const moscow = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'Europe/Moscow', locale: 'en-GB' });
+    try {
+      const p = await moscow.newPage();
+      await logIn(p, 'bob', PASSWORD);
+      await p.goto(`${server.url}/issues/${crashIssueId}`);
+      const firstSeen = p.locator('table.kv tr:has(th:text-is("First seen")) time[data-local]');
+      const shown = (await firstSeen.textContent()) ?? '';
+      const hover = (await firstSeen.getAttribute('title')) ?? '';
+      const utc = /^(\d{4}-\d\d-\d\d) (\d\d):(\d\d) UTC$/.exec(hover);
+      assert.ok(utc, `the UTC value on hover: ${hover}`);
+      const local = /^(\d{4}-\d\d-\d\d) (\d\d):(\d\d) (GMT\+3|MSK)$/.exec(shown);
+      assert.ok(local, `shown in Moscow time: ${shown}`);
+      const minutes = (m: RegExpExecArray) => Date.parse(`${m[1]}T${m[2]}:${m[3]}:00Z`) / 60_000;
+      assert.equal(minutes(local) - minutes(utc), 180, 'three hours ahead of UTC');
+      const crumb = p.locator('table.crumbs-table time[data-local=clock]').first();
+      assert.match((await crumb.getAttribute('title')) ?? '', / UTC$/);
+      const crumbUtc = Number(((await crumb.getAttribute('datetime')) ?? '').slice(11, 13));
+      assert.equal(Number(((await crumb.textContent()) ?? '').slice(0, 2)), (crumbUtc + 3) % 24, 'breadcrumb times too');
+    } finally {
+      await moscow.close();
+    }
+  });
+
+  it("downloads an event's attachment as a file, never rendered as a page", async () => {
+    const eventId = crypto.randomUUID().replace(/-/g, '');
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>';
+    const body = serializeEnvelope({
+      headers: { event_id: eventId },
+      items: [
+        jsonItem('event', { level: 'error', message: 'crash with a screenshot', tags: { origin: 'handler' } }),
+        { headers: { type: 'attachment', filename: 'экран "1".svg', content_type: 'image/svg+xml' }, payload: Buffer.from(svg) },
+      ],
+    });
+    const res = await fetch(`${server.url}/api/${server.project.id}/envelope/?sentry_key=${server.project.publicKey}`, { method: 'POST', body });
+    assert.equal(res.status, 200);
+    await server.digested();
+    const issueId = (await server.botpulse.store.getEvent(server.project.id, eventId))!.issueId;
+    await page.goto(`${server.url}/issues/${issueId}?event=${eventId}`);
+    const link = page.locator('#attachments a[download]');
+    assert.equal(await link.count(), 1);
+    const download = await page.request.get(new URL((await link.getAttribute('href'))!, server.url).href);
+    assert.equal(download.status(), 200);
+    assert.equal(await download.text(), svg);
+    const headers = download.headers();
+    assert.equal(headers['content-type'], 'application/octet-stream');
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+    assert.match(headers['content-disposition'] ?? '', /^attachment; filename="_____ _1_\.svg"; filename\*=UTF-8''%D1%8D%D0%BA%D1%80%D0%B0%D0%BD%20%221%22\.svg$/);
+    assert.equal((await page.request.get(`${server.url}/issues/${issueId}/events/${eventId}/attachments/1`)).status(), 404);
+    assert.equal((await page.request.get(`${server.url}/issues/${crashIssueId}/events/${eventId}/attachments/0`)).status(), 404, 'only through its own issue');
+    assert.equal((await fetch(`${server.url}/issues/${issueId}/events/${eventId}/attachments/0`, { redirect: 'manual' })).status, 302, 'not without a session: to the login page');
+  });
+
   it('renders a <script> message as text', async () => {
     await page.goto(`${server.url}/issues?q=${encodeURIComponent('alert(1)')}`);
     const link = page.locator('.issue-title a', { hasText: XSS });

@@ -4,7 +4,9 @@
 // `--version` answers even before the build: it needs only package.json.
 import { existsSync, readFileSync } from 'node:fs';
 
-const cli = new URL('../dist/cli/main.js', import.meta.url);
+// `botpulse tail` runs beside a bot: its own entry loads none of the server (a third of the memory).
+const entry = process.argv[2] === 'tail' ? 'tail-main.js' : 'main.js';
+const cli = new URL(`../dist/cli/${entry}`, import.meta.url);
 if (!existsSync(cli)) {
   const args = process.argv.slice(2);
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {

@@ -17,9 +17,11 @@ import ts from 'typescript';
  */
 const LAYERS: string[][] = [
   ['lib'], //                         helpers that import nothing from the app
+  ['tail'], //                        the `botpulse tail` client (follow, join, parse, ship); the server never imports it
   ['store'], //                       interfaces, model, migrations, the SQLite and PostgreSQL implementations
   ['grouping', 'ingest'], //          fingerprints; body reading, intake, the spool
   ['digest'], //                      normalise, scrub, the issue lifecycle, the digest loop and thread
+  ['logs'], //                        log lines: template mining (templates.ts, pure)
   ['http'], //                        Fastify app: ingestion and the /api/v1 JSON API
   ['alerts'], //                      rules, engine, outbox, channels
   ['monitors'], //                    heartbeats, probes, thresholds (they alert through alerts)

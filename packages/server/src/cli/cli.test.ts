@@ -84,6 +84,22 @@ describe('botpulse CLI', { skip: !existsSync(CLI) && 'run `npm run build` first 
     assert.match(short.stderr, /at least 8 characters/);
   });
 
+  it('links a user to a Telegram account, and says what is wrong with a bad account or an unknown user', async () => {
+    const linked = await botpulse(['user', 'telegram', 'ann', '@Ann_Oncall'], env);
+    assert.equal(linked.code, 0, linked.stderr);
+    assert.match(linked.stdout, /user "ann" linked to Telegram @Ann_Oncall/);
+    assert.equal(await server.botpulse.store.loginForTelegram({ id: 1, username: 'ann_oncall' }), 'ann');
+    const bad = await botpulse(['user', 'telegram', 'ann', 'not a name!'], env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /numeric user id .* or the @username/);
+    const unknown = await botpulse(['user', 'telegram', 'zed', '12345'], env);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no dashboard user "zed".*botpulse user add zed/);
+    const unlinked = await botpulse(['user', 'telegram', 'ann'], env);
+    assert.equal(unlinked.code, 0, unlinked.stderr);
+    assert.equal(await server.botpulse.store.loginForTelegram({ id: 1, username: 'ann_oncall' }), null);
+  });
+
   it('prunes and migrates', async () => {
     const prune = await botpulse(['prune', '--json'], env);
     assert.equal(prune.code, 0, prune.stderr);

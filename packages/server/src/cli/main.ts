@@ -5,6 +5,7 @@ import { unknownKeyWarnings } from '../config/misspelled.js';
 import { ISSUE_SORTS, SEND_LEVELS } from './choices.js';
 import { registerLockCommands } from './lock.js';
 import { choiceOption, wholeNumber } from './options.js';
+import { registerTailCommand } from './tail.js';
 
 /**
  * Each command's module is loaded when the command runs, so `botpulse --version`, `--help` and a
@@ -22,6 +23,7 @@ const tokenRevoke = lazy(() => import('./maintenance.js'), (m) => m.tokenRevoke)
 const userAdd = lazy(() => import('./maintenance.js'), (m) => m.userAdd);
 const userList = lazy(() => import('./maintenance.js'), (m) => m.userList);
 const userRemove = lazy(() => import('./maintenance.js'), (m) => m.userRemove);
+const userTelegram = lazy(() => import('./maintenance.js'), (m) => m.userTelegram);
 const migrateData = lazy(() => import('./migrate-data.js'), (m) => m.migrateData);
 const projectCreate = lazy(() => import('./project.js'), (m) => m.projectCreate);
 const projectList = lazy(() => import('./project.js'), (m) => m.projectList);
@@ -87,6 +89,8 @@ program
   .addOption(choiceOption('--level <level>', 'the level (critical is what Sentry calls fatal)', SEND_LEVELS, 'error'))
   .action(sendTestEvent);
 
+registerTailCommand(program);
+
 program
   .command('test-alert')
   .description('send a test message through every configured alert channel and print what each answered')
@@ -114,6 +118,10 @@ user
   .action(userAdd);
 user.command('list').description('list dashboard users').option('--json', 'print JSON').action(userList);
 user.command('remove <login>').description('remove a dashboard user and end their sessions').action(userRemove);
+user
+  .command('telegram <login> [account]')
+  .description('link a user to their Telegram account (numeric id or @username): pressing Acknowledge in a chat assigns the issue to them; without an account, unlink')
+  .action(userTelegram);
 
 registerLockCommands(program);
 

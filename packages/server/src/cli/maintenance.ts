@@ -111,6 +111,17 @@ export async function userRemove(login: string): Promise<void> {
   });
 }
 
+/** `botpulse user telegram <login> [account]`: links (or, without an account, unlinks) a Telegram account. */
+export async function userTelegram(login: string, account: string | undefined): Promise<void> {
+  if (account !== undefined && !/^(@?[A-Za-z][A-Za-z0-9_]{3,31}|\d{1,20})$/.test(account.trim())) {
+    throw new Error(`"${account}" is not a Telegram account: give the numeric user id (e.g. 123456789) or the @username`);
+  }
+  await withStore(async (store) => {
+    if (!(await store.setUserTelegram(login, account ?? null))) throw new Error(`there is no dashboard user "${login}" (add one with \`botpulse user add ${login}\`)`);
+    process.stdout.write(account ? `user "${login}" linked to Telegram ${account.trim()}\n` : `user "${login}" unlinked from Telegram\n`);
+  });
+}
+
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col]!.length)));
   return [header, ...rows].map((cells) => cells.map((c, col) => (col === cells.length - 1 ? c : c.padEnd(widths[col]!))).join('  ') + '\n').join('');

@@ -31,6 +31,8 @@ export interface Config {
   digestBatch: number;
   rawItemRetentionHours: number;
   retentionDays: number;
+  /** Per-issue caps: the first and latest events an issue over its cap keeps (store/issue-caps.ts). */
+  issueCaps: { keepFirst: number; keepLatest: number };
   scrub: { extraKeys: string[]; extraPatterns: UserRegex[] };
   /** Alert rules, channels and noise control (docs/alerts.md). */
   alerts: AlertConfig;
@@ -99,6 +101,7 @@ function toConfig(raw: RawConfig): Config {
     digestBatch: raw.BOTPULSE_DIGEST_BATCH,
     rawItemRetentionHours: raw.BOTPULSE_RAW_ITEM_RETENTION_HOURS,
     retentionDays: raw.ERROR_LOG_RETENTION_DAYS,
+    issueCaps: { keepFirst: raw.BOTPULSE_ISSUE_KEEP_FIRST, keepLatest: raw.BOTPULSE_ISSUE_KEEP_LATEST },
     scrub: {
       extraKeys: splitList(raw.BOTPULSE_SCRUB_EXTRA_KEYS),
       extraPatterns: patternList(raw.BOTPULSE_SCRUB_EXTRA_PATTERNS).map(compilePattern),

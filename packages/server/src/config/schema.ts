@@ -32,6 +32,8 @@ export const configSchema = z.object({
   BOTPULSE_SCRUB_EXTRA_KEYS: z.string().default(''),
   BOTPULSE_SCRUB_EXTRA_PATTERNS: z.string().default(''),
   ERROR_LOG_RETENTION_DAYS: int(1, 3650).default(30),
+  BOTPULSE_ISSUE_KEEP_FIRST: int(1, 100_000).default(100),
+  BOTPULSE_ISSUE_KEEP_LATEST: int(10, 1_000_000).default(1000),
   ...alertConfigKeys,
   ...monitorConfigKeys,
 });

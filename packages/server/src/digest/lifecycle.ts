@@ -14,7 +14,8 @@ import type { BatchEvent, IssueLifecycle, IssueOpening, ReleaseFirstSeen, Releas
  * - release, origin, HTTP status: the last event's, when it has one.
  * - regression: an event on a resolved issue reopens it (`new`, regressed) unless it comes from a
  *   release first seen before the release the fix shipped in, or the fix release has not been seen
- *   yet (every event is then from an older build).
+ *   yet (every event is then from an older build). Resolved in the next release: unless it comes
+ *   from a release first seen before the issue was resolved.
  * - un-ignore: an ignored issue returns to `new` at the first event after its mute ended (the time
  *   passed, or the event count reached the count it waited for).
  */
@@ -81,7 +82,7 @@ export function releasesToCompare(events: Iterable<BatchEvent>): ReleaseRef[] {
     if (version) wanted.set(releaseKey(projectId, version), { projectId, version });
   };
   for (const { into: { issue }, event } of events) {
-    if (issue.status !== 'resolved' || !issue.resolvedInRelease) continue;
+    if (issue.status !== 'resolved' || !(issue.resolvedInRelease || issue.resolvedInNextRelease)) continue;
     want(issue.projectId, issue.resolvedInRelease);
     want(issue.projectId, event.release);
   }
@@ -129,11 +130,13 @@ function advance(change: IssueChange, { event: e, newUser }: BatchEvent, release
   change.newEvents += 1;
   change.lastEvent = e;
 
-  if (issue.status === 'resolved' && !isFromOlderRelease(issue.projectId, e.release, issue.resolvedInRelease, releases)) {
+  if (issue.status === 'resolved' && !isFromOlderRelease(issue, e.release, releases)) {
     issue.status = 'new';
     issue.regressed = true;
     issue.resolvedAt = null;
+    issue.resolvedInNextRelease = false;
     change.regressed = true;
+    change.regressedIn = e.release;
   } else if (issue.status === 'ignored' && ignoreEnded(issue, now)) {
     issue.status = 'new';
     issue.ignoreUntil = null;
@@ -147,8 +150,15 @@ const rank = (level: Level | string): number => LEVEL_RANK[level] ?? 3;
 /**
  * True when the event comes from a release first seen before the release the fix shipped in
  * (or the fix release has not been seen at all yet: every event is then from an older build).
+ * Resolved "in the next release": the fix ships in whichever release is first seen after the
+ * issue was resolved, so an event from a release first seen before then is from an older build.
  */
-function isFromOlderRelease(projectId: number, eventRelease: string | null, fixRelease: string | null, releases: ReleaseOrder): boolean {
+function isFromOlderRelease(issue: Issue, eventRelease: string | null, releases: ReleaseOrder): boolean {
+  const { projectId, resolvedInRelease: fixRelease } = issue;
+  if (issue.resolvedInNextRelease && eventRelease && issue.resolvedAt !== null) {
+    const eventSeen = releases.firstSeen(projectId, eventRelease);
+    return eventSeen !== undefined && eventSeen < issue.resolvedAt;
+  }
   if (!fixRelease || !eventRelease || eventRelease === fixRelease) return false;
   const fixSeen = releases.firstSeen(projectId, fixRelease);
   if (fixSeen === undefined) return true;

@@ -3,10 +3,11 @@ import { requireApiToken, projectOr404 as findProjectOr404 } from './api-access.
 import { z } from 'zod';
 import { ClientError } from '../lib/errors.js';
 import { parseDuration, parseTime } from '../lib/time.js';
-import { ISSUE_STATUSES, type IssueStatus, type Project } from '../store/model.js';
+import { ISSUE_STATUSES, type Actor, type IssueStatus, type Project } from '../store/model.js';
+import { MAX_NOTE_LENGTH } from '../store/issue-story.js';
 import { SHORT_ID_PREFIX_PATTERN, SHORT_ID_PREFIX_RULE } from '../store/naming.js';
+import { presentEvent, presentHistoryEntry, presentIssue, presentProject } from './present.js';
 import type { IssueFilter, Store } from '../store/store.js';
-import { presentEvent, presentIssue, presentProject } from './present.js';
 
 export interface ApiDeps {
   /** `publicUrl`: the base of DSNs and links, without a trailing slash. */
@@ -34,13 +35,22 @@ const issueQuery = z.object({
   offset: z.coerce.number().int().min(0).optional(),
 });
 
-const statusChange = z.object({
-  status: z.enum(ISSUE_STATUSES as [IssueStatus, ...IssueStatus[]]),
-  inRelease: z.string().min(1).optional(),
-  ignoreUntil: z.string().optional(),
-  ignoreFor: z.string().optional(),
-  ignoreForEvents: z.number().int().positive().optional(),
-});
+const issueChange = z
+  .object({
+    status: z.enum(ISSUE_STATUSES as [IssueStatus, ...IssueStatus[]]).optional(),
+    inRelease: z.string().min(1).optional(),
+    inNextRelease: z.boolean().optional(),
+    ignoreUntil: z.string().optional(),
+    ignoreFor: z.string().optional(),
+    ignoreForEvents: z.number().int().positive().optional(),
+    /** A dashboard login, or null to unassign. */
+    assignee: z.string().trim().min(1).max(100).nullable().optional(),
+    /** Who acts through the token, for the issue's history (e.g. the CLI's $USER). */
+    by: z.string().trim().min(1).max(100).optional(),
+  })
+  .refine((c) => c.status !== undefined || c.assignee !== undefined, { message: 'send a status, an assignee, or both' });
+
+const newNote = z.object({ text: z.string().trim().min(1).max(MAX_NOTE_LENGTH), by: z.string().trim().min(1).max(100).optional() });
 
 const newProject = z.object({
   name: z.string().trim().min(1).max(100),
@@ -106,20 +116,47 @@ export async function apiRoutes(app: FastifyInstance, { config, store }: ApiDeps
 
   app.patch('/issues/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const issue = await issueOr404(req.params.id);
-    const change = parse(statusChange, req.body);
-    const ignoreUntil = change.ignoreUntil
-      ? parseTime(change.ignoreUntil)
-      : change.ignoreFor
-        ? Date.now() + parseDuration(change.ignoreFor)
-        : null;
-    const updated = await store.setIssueStatus(issue.id, {
-      status: change.status,
-      inRelease: change.inRelease ?? null,
-      ignoreUntil,
-      ignoreForEvents: change.ignoreForEvents ?? null,
-    });
+    const change = parse(issueChange, req.body);
+    const actor = tokenActor(change.by);
+    let updated = issue;
+    if (change.assignee !== undefined) {
+      if (change.assignee !== null && !(await store.getUser(change.assignee))) throw new ClientError(400, `assignee: there is no dashboard user "${change.assignee}"`);
+      updated = await store.assignIssue(issue.id, change.assignee, actor);
+    }
+    if (change.status !== undefined) {
+      const ignoreUntil = change.ignoreUntil
+        ? parseTime(change.ignoreUntil)
+        : change.ignoreFor
+          ? Date.now() + parseDuration(change.ignoreFor)
+          : null;
+      updated = await store.setIssueStatus(issue.id, {
+        status: change.status,
+        inRelease: change.inRelease ?? null,
+        inNextRelease: change.inNextRelease ?? false,
+        ignoreUntil,
+        ignoreForEvents: change.ignoreForEvents ?? null,
+        actor,
+      });
+    }
     return presentIssue(updated);
   });
+
+  app.get('/issues/:id/history', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const issue = await issueOr404(req.params.id);
+    return (await store.issueHistory(issue.id)).map(presentHistoryEntry);
+  });
+
+  app.post('/issues/:id/notes', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    const issue = await issueOr404(req.params.id);
+    const note = parse(newNote, req.body);
+    await store.addIssueHistory(issue.id, tokenActor(note.by), 'note', { text: note.text });
+    return reply.code(201).send({ ok: true });
+  });
+}
+
+/** The API acts with a token; `by` (free text, e.g. the CLI's login name) says who is behind it. */
+function tokenActor(by: string | undefined): Actor {
+  return { kind: 'token', name: by ?? 'API' };
 }
 
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {

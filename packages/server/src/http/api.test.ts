@@ -83,4 +83,36 @@ describe('JSON API', () => {
     assert.match(((await invalid.json()) as { error: string }).error, /status/);
     assert.equal((await api('/issues/999999')).status, 404);
   });
+
+  it("assigns an issue, keeps notes, and answers the issue's history with who did what", async () => {
+    const detail = (await (await api('/projects/test-bot/issues/B-002')).json()) as { id: number };
+    await server.botpulse.store.addUser('alice', 'not-a-real-hash');
+    const unknown = await api(`/issues/${detail.id}`, { method: 'PATCH', body: JSON.stringify({ assignee: 'nobody-here' }) });
+    assert.equal(unknown.status, 400);
+    assert.match(((await unknown.json()) as { error: string }).error, /no dashboard user "nobody-here"/);
+    assert.equal((await api(`/issues/${detail.id}`, { method: 'PATCH', body: JSON.stringify({}) })).status, 400);
+
+    const assigned = await api(`/issues/${detail.id}`, { method: 'PATCH', body: JSON.stringify({ assignee: 'alice', status: 'in_progress', by: 'ci-bot' }) });
+    assert.equal(assigned.status, 200);
+    const body = (await assigned.json()) as { assignee: string; status: string };
+    assert.equal(body.assignee, 'alice');
+    assert.equal(body.status, 'in_progress');
+    const noted = await api(`/issues/${detail.id}/notes`, { method: 'POST', body: JSON.stringify({ text: 'KeyError comes from the old keyboard' }) });
+    assert.equal(noted.status, 201);
+    assert.equal((await api(`/issues/${detail.id}/notes`, { method: 'POST', body: JSON.stringify({ text: '' }) })).status, 400);
+    const resolvedNext = await api(`/issues/${detail.id}`, { method: 'PATCH', body: JSON.stringify({ status: 'resolved', inNextRelease: true }) });
+    assert.equal(((await resolvedNext.json()) as { resolvedInNextRelease: boolean }).resolvedInNextRelease, true);
+
+    const history = (await (await api(`/issues/${detail.id}/history`)).json()) as { action: string; actor: { kind: string; name: string }; detail: object; at: string }[];
+    assert.deepEqual(
+      history.map((h) => [h.action, h.actor.kind, h.actor.name, h.detail]),
+      [
+        ['assigned', 'token', 'ci-bot', { assignee: 'alice' }],
+        ['in_progress', 'token', 'ci-bot', {}],
+        ['note', 'token', 'API', { text: 'KeyError comes from the old keyboard' }],
+        ['resolved', 'token', 'API', { nextRelease: true }],
+      ],
+    );
+    assert.ok(history.every((h) => !Number.isNaN(Date.parse(h.at))));
+  });
 });

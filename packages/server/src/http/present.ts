@@ -1,6 +1,6 @@
 import { formatDsn, type Dsn } from '@botpulse/protocol';
 import { normalizePayload } from '../digest/shape.js';
-import type { Issue, Project, StoredEvent } from '../store/model.js';
+import type { Issue, IssueHistoryEntry, Project, StoredEvent } from '../store/model.js';
 
 /** JSON shapes the API (and the CLI's --json) return: ISO times, DSN spelled out. */
 
@@ -38,6 +38,10 @@ export function presentIssue(issue: Issue) {
     ignoreUntil: isoOrNull(issue.ignoreUntil),
     count: issue.eventCount,
   };
+}
+
+export function presentHistoryEntry(entry: IssueHistoryEntry) {
+  return { ...entry, at: iso(entry.at) };
 }
 
 /**

@@ -34,6 +34,7 @@ export const failures = new FailureCounts();
  */
 export type FailureSite =
   | 'retention'
+  | 'issue_caps'
   | 'session_prune'
   | 'stored_alert_rules'
   | 'alert_outbox_turn'

@@ -53,7 +53,8 @@ export async function revokeApiToken(db: Kysely<Database>, id: number): Promise<
 export const PROJECT_DATA: readonly { table: string; by: 'issue' | 'monitor' | 'project'; withoutRowId?: string }[] = [
   { table: 'issue_users', by: 'issue' },
   { table: 'issue_tags', by: 'issue' },
-  { table: 'issue_hourly', by: 'issue', withoutRowId: 'issue_id, hour' }, // a WITHOUT ROWID table in SQLite: its key
+  { table: 'issue_hourly', by: 'issue', withoutRowId: 'issue_id, hour' },
+  { table: 'issue_history', by: 'project' }, // a WITHOUT ROWID table in SQLite: its key
   { table: 'monitor_states', by: 'monitor' },
   ...[
     'events',

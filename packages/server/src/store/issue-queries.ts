@@ -1,8 +1,7 @@
 import type { Kysely } from 'kysely';
-import type { Issue, StoredEvent } from './model.js';
+import type { Issue, StoredAttachment, StoredEvent } from './model.js';
 import { toStoredEvent } from './rows.js';
 import type { Database } from './schema.js';
-import type { StatusChange } from './store.js';
 
 /**
  * Issue and event queries written once in Kysely for every store: the SQL dialects agree on them,
@@ -12,26 +11,6 @@ import type { StatusChange } from './store.js';
 /** The default page of a list; no page is larger than MAX_PAGE. */
 export const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 500;
-
-/** A status change: resolving or ignoring clears the other's fields; ignoring for N events counts from now. */
-export async function setIssueStatus(db: Kysely<Database>, id: number, change: StatusChange, now: number): Promise<void> {
-  const cleared = { resolved_at: null, resolved_in_release: null, ignore_until: null, ignore_until_count: null };
-  let update = db.updateTable('issues').where('id', '=', id);
-  if (change.status === 'resolved') {
-    update = update.set({ ...cleared, status: 'resolved', resolved_at: now, resolved_in_release: change.inRelease ?? null, regressed: 0 });
-  } else if (change.status === 'ignored') {
-    update = update.set((eb) => ({
-      ...cleared,
-      status: 'ignored',
-      ignore_until: change.ignoreUntil ?? null,
-      ignore_until_count: change.ignoreForEvents ? eb('event_count', '+', change.ignoreForEvents) : null,
-    }));
-  } else {
-    update = update.set({ ...cleared, status: change.status });
-  }
-  const result = await update.executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) throw new Error(`no issue with id ${id}`);
-}
 
 /** An issue's events, newest first, a page at a time (`before`: an event id). */
 export async function listEvents(db: Kysely<Database>, issueId: number, opts: { limit?: number; before?: number } = {}): Promise<StoredEvent[]> {
@@ -64,3 +43,17 @@ async function attachmentsOf(db: Kysely<Database>, projectId: number, eventId: s
   return rows.map((r) => ({ filename: r.filename, contentType: r.content_type, size: Number(r.size) }));
 }
 
+
+/** One attachment of an event with its bytes: the `index`-th in the order they arrived (0-based). */
+export async function getAttachment(db: Kysely<Database>, projectId: number, eventId: string, index: number): Promise<StoredAttachment | null> {
+  const row = await db
+    .selectFrom('attachments')
+    .select(['filename', 'content_type', 'size', 'data'])
+    .where('project_id', '=', projectId)
+    .where('event_id', '=', eventId.replace(/-/g, '').toLowerCase())
+    .orderBy('id')
+    .offset(index)
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { filename: row.filename, contentType: row.content_type, size: Number(row.size), data: Buffer.from(row.data) } : null;
+}

@@ -47,6 +47,53 @@ export interface Issue {
   ignoreUntilCount: number | null;
   githubUrl: string | null;
   httpStatus: number | null;
+  /** The dashboard login the issue is assigned to. */
+  assignee: string | null;
+  /**
+   * Resolved "in the next release": events from releases first seen before `resolvedAt` do not
+   * reopen it, a release first seen after does (the release is not known when resolving).
+   */
+  resolvedInNextRelease: boolean;
+}
+
+/** A release with what happened in it (the releases page). */
+export interface ReleaseSummary {
+  version: string;
+  firstSeen: number;
+  /** Issues first seen in this release. */
+  newIssues: number;
+  /** Issues that came back (regressed) with an event of this release. */
+  regressions: number;
+  /** Issues whose latest event is from this release and that are not resolved. */
+  openIssues: number;
+}
+
+/** An attachment with its bytes (for download). */
+export interface StoredAttachment {
+  filename: string;
+  contentType: string | null;
+  size: number;
+  data: Buffer;
+}
+
+/** Who did something to an issue (docs/issues.md, "History"). */
+export type ActorKind = 'user' | 'telegram' | 'token' | 'cli' | 'github' | 'system';
+export interface Actor {
+  kind: ActorKind;
+  /** The login, Telegram name, token label, GitHub login; `botpulse` for the system. */
+  name: string;
+}
+export const SYSTEM_ACTOR: Actor = { kind: 'system', name: 'botpulse' };
+
+export type HistoryAction = 'resolved' | 'reopened' | 'in_progress' | 'ignored' | 'regressed' | 'unignored' | 'assigned' | 'unassigned' | 'acknowledged' | 'note' | 'linked';
+export interface IssueHistoryEntry {
+  id: number;
+  issueId: number;
+  at: number;
+  actor: Actor;
+  action: HistoryAction;
+  /** Per action: `release`, `until`, `forEvents`, `assignee`, `text`, `url`... */
+  detail: Record<string, unknown>;
 }
 
 export interface StoredEvent {
@@ -76,6 +123,8 @@ export interface IssueChange {
   created: boolean;
   /** A resolved issue recurred (release-aware). */
   regressed: boolean;
+  /** The release of the event that made it recur (when it had one). */
+  regressedIn?: string | null;
   /** An ignored issue's condition ended. */
   unignored: boolean;
   /** Events added to the issue in this batch. */

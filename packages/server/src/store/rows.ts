@@ -57,6 +57,8 @@ export function toIssue(row: IssueRow): Issue {
     ignoreUntilCount: row.ignore_until_count === null ? null : Number(row.ignore_until_count),
     githubUrl: row.github_url,
     httpStatus: row.http_status === null ? null : Number(row.http_status),
+    assignee: row.assignee ?? null,
+    resolvedInNextRelease: Boolean(Number(row.resolved_next_release ?? 0)),
   };
 }
 

@@ -37,6 +37,8 @@ export interface Database {
     ignore_until_count: number | null;
     github_url: string | null;
     http_status: number | null;
+    assignee: string | null;
+    resolved_next_release: Generated<number>;
   };
   events: {
     id: Generated<number>;
@@ -71,6 +73,7 @@ export interface Database {
     created_at: number;
   };
   issue_users: { issue_id: number; user_key: string };
+  issue_hourly: { issue_id: number; hour: number; count: number };
   issue_tags: { issue_id: number; key: string; value: string; count: number; last_seen: number };
   releases: { project_id: number; version: string; first_seen: number };
   spool: SpoolTable;
@@ -90,7 +93,17 @@ export interface Database {
   };
   client_discards: { project_id: number; reason: string; category: string; quantity: number; first_at: number; last_at: number };
   api_tokens: { id: Generated<number>; label: string; token_hash: string; created_at: number };
-  users: { login: string; password_hash: string; created_at: number };
+  users: { login: string; password_hash: string; created_at: number; telegram: string | null };
+  issue_history: {
+    id: Generated<number>;
+    issue_id: number;
+    project_id: number;
+    at: number;
+    actor_kind: string;
+    actor: string;
+    action: string;
+    detail: string | null;
+  };
   login_attempts: { key_hash: string; attempts: number; window_start: number };
 }
 

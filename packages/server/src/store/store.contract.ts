@@ -314,6 +314,97 @@ export function storeContract(
       assert.equal(next!.unignored, true);
     });
 
+    it('records each status change once with who did it, and the regressions and ended mutes as the system', async () => {
+      const [c] = await ingest([{ fingerprint: 'story', event: event({ release: '1.0' }) }]);
+      const id = c!.issue.id;
+      const alice = { kind: 'user', name: 'alice' } as const;
+      await store.setIssueStatus(id, { status: 'resolved', actor: alice });
+      await store.setIssueStatus(id, { status: 'resolved', actor: alice }); // pressed twice: one entry
+      await ingest([{ fingerprint: 'story', event: event({ release: '1.1' }) }]);
+      await store.setIssueStatus(id, { status: 'ignored', ignoreUntil: Date.now() - 1, actor: { kind: 'telegram', name: '@bob' } });
+      await ingest([{ fingerprint: 'story', event: event() }]);
+      await store.setIssueStatus(id, { status: 'in_progress', actor: { kind: 'token', name: 'ci' } });
+      const history = await store.issueHistory(id);
+      assert.deepEqual(
+        history.map((h) => [h.action, h.actor.kind, h.actor.name]),
+        [
+          ['resolved', 'user', 'alice'],
+          ['regressed', 'system', 'botpulse'],
+          ['ignored', 'telegram', '@bob'],
+          ['unignored', 'system', 'botpulse'],
+          ['in_progress', 'token', 'ci'],
+        ],
+      );
+      assert.deepEqual(history[1]!.detail, { release: '1.1' });
+      assert.ok(typeof history[2]!.detail.until === 'number');
+      assert.ok(history.every((h, i) => h.issueId === id && (i === 0 || h.at >= history[i - 1]!.at)));
+      await assert.rejects(store.setIssueStatus(987_654_321, { status: 'resolved', actor: alice }), /no issue/);
+    });
+
+    it('assigns and unassigns an issue, keeps notes, and finds the issues assigned to someone', async () => {
+      const [c, other] = await ingest([
+        { fingerprint: 'mine', event: event() },
+        { fingerprint: 'theirs', event: event() },
+      ]);
+      const alice = { kind: 'user', name: 'alice' } as const;
+      let issue = await store.assignIssue(c!.issue.id, 'alice', alice);
+      assert.equal(issue.assignee, 'alice');
+      await store.assignIssue(c!.issue.id, 'alice', alice); // no change, no entry
+      await store.assignIssue(other!.issue.id, 'bob', alice);
+      await store.addIssueHistory(c!.issue.id, alice, 'note', { text: 'looking at the payments timeout' });
+      const mine = await store.searchIssues({ projectId: project.id, assignee: 'alice' });
+      assert.deepEqual(mine.issues.map((i) => i.id), [c!.issue.id]);
+      issue = await store.assignIssue(c!.issue.id, null, { kind: 'telegram', name: '@carol' });
+      assert.equal(issue.assignee, null);
+      const history = await store.issueHistory(c!.issue.id);
+      assert.deepEqual(history.map((h) => [h.action, h.detail]), [
+        ['assigned', { assignee: 'alice' }],
+        ['note', { text: 'looking at the payments timeout' }],
+        ['unassigned', {}],
+      ]);
+      assert.equal((await store.issueHistory(c!.issue.id, 1)).length, 1);
+      await assert.rejects(store.addIssueHistory(987_654_321, alice, 'note', { text: 'x' }), /no issue/);
+    });
+
+    it('resolves in the next release: events from releases seen before do not reopen the issue, a release seen after does', async () => {
+      await ingest([{ fingerprint: 'next', event: event({ release: '3.0', timestamp: Date.now() - 60_000 }) }]);
+      await ingest([{ fingerprint: 'next-other', event: event({ release: '3.1', timestamp: Date.now() - 30_000 }) }]);
+      const [issue] = (await store.listIssues({ projectId: project.id })).issues.filter((i) => i.fingerprint === 'next');
+      const resolved = await store.setIssueStatus(issue!.id, { status: 'resolved', inNextRelease: true, actor: { kind: 'user', name: 'alice' } });
+      assert.equal(resolved.resolvedInNextRelease, true);
+      let [change] = await ingest([{ fingerprint: 'next', event: event({ release: '3.0' }) }]);
+      assert.equal(change!.regressed, false);
+      [change] = await ingest([{ fingerprint: 'next', event: event({ release: '3.1' }) }]);
+      assert.equal(change!.regressed, false, '3.1 was first seen before the issue was resolved');
+      [change] = await ingest([{ fingerprint: 'next', event: event({ release: '3.2' }) }]);
+      assert.equal(change!.regressed, true);
+      assert.deepEqual((await store.issueHistory(issue!.id)).map((h) => [h.action, h.detail]), [
+        ['resolved', { nextRelease: true }],
+        ['regressed', { release: '3.2' }],
+      ]);
+      const releases = await store.releaseSummaries(project.id);
+      const byVersion = new Map(releases.map((r) => [r.version, r]));
+      assert.deepEqual([...byVersion.keys()], ['3.2', '3.1', '3.0']);
+      assert.equal(byVersion.get('3.0')!.newIssues, 1);
+      assert.equal(byVersion.get('3.1')!.newIssues, 1);
+      assert.equal(byVersion.get('3.2')!.regressions, 1);
+      assert.equal(byVersion.get('3.2')!.openIssues, 1);
+    });
+
+    it('links a dashboard user to a Telegram account by id or username, any case, with or without @', async () => {
+      const login = `tg-${seq}`;
+      await store.addUser(login, 'hash');
+      assert.equal(await store.setUserTelegram(login, '@Alice_Ops'), true);
+      assert.equal(await store.setUserTelegram(`nobody-${seq}`, '@x'), false);
+      assert.equal(await store.loginForTelegram({ id: 42, username: 'alice_ops' }), login);
+      assert.equal(await store.loginForTelegram({ id: 43, username: 'someone' }), null);
+      await store.setUserTelegram(login, '777');
+      assert.equal(await store.loginForTelegram({ id: 777 }), login);
+      assert.ok((await store.userLogins()).includes(login));
+      await store.setUserTelegram(login, null);
+      assert.equal(await store.loginForTelegram({ id: 777 }), null);
+    });
+
     it('filters issues by status, level, environment, release, origin, tag, text, short id and time', async () => {
       await ingest([
         { fingerprint: 'a', event: event({ title: 'Timeout talking to payments', level: 'fatal', environment: 'staging', release: 'r1', tags: { chat_type: 'group' }, origin: 'webhook' }) },
@@ -364,8 +455,42 @@ export function storeContract(
       const stored = (await store.getEvent(project.id, e.eventId))!;
       assert.deepEqual(stored.payload, { extra: { a: [1, 2] } });
       assert.deepEqual(stored.attachments, [{ filename: 'bot.log', contentType: 'text/plain', size: 3 }]);
+      const download = await store.getAttachment(project.id, e.eventId, 0);
+      assert.deepEqual({ ...download, data: download?.data.toString() }, { filename: 'bot.log', contentType: 'text/plain', size: 3, data: 'log' });
+      assert.equal(await store.getAttachment(project.id, e.eventId, 1), null);
+      assert.equal(await store.getAttachment(project.id + 1000, e.eventId, 0), null, "another project's event id finds nothing");
       const latest = await store.latestEvent(stored.issueId);
       assert.equal(latest!.eventId, e.eventId);
+    });
+
+    it('caps an issue: keeps its first and latest events and one per hour, deletes the rest and their attachments, counts stay exact', async () => {
+      const events = Array.from({ length: 30 }, () => event());
+      await ingest(events.map((e) => ({ fingerprint: 'storm', event: e })));
+      await ingest([{ fingerprint: 'calm', event: event() }]);
+      const storm = (await store.getEvent(project.id, events[0]!.eventId))!.issueId;
+      const middle = events[10]!;
+      await store.appendToSpool([{ projectId: project.id, kind: 'attachment', eventId: middle.eventId, receivedAt: Date.now(), payload: Buffer.from('shot'), meta: { filename: 'shot.png' } }]);
+      await store.digestBatch(10, (rows) => rows.map((r) => ({ kind: 'attachment', spoolId: r.id, projectId: r.projectId, eventId: r.eventId!, filename: 'shot.png', contentType: 'image/png', data: r.payload })), lifecycle);
+      const hour = Math.floor(Date.now() / 3_600_000);
+      const result = await store.capIssues({ keepFirst: 3, keepLatest: 4 }, hour - 1);
+      // 3 first + 4 latest + the first event of the hour among the rest = 8 kept of 30 (other
+      // tests' issues share the database: the result counts theirs too).
+      assert.ok(result.issues >= 1 && result.events >= 22 && result.attachments >= 1, JSON.stringify(result));
+      const kept = await store.listEvents(storm, { limit: 100 });
+      const keptIds = new Set(kept.map((e) => e.eventId));
+      assert.equal(kept.length, 8);
+      for (const e of [...events.slice(0, 4), ...events.slice(26)]) assert.ok(keptIds.has(e.eventId), 'first, sample and latest kept');
+      assert.equal(await store.getEvent(project.id, middle.eventId), null);
+      assert.equal(await store.getAttachment(project.id, middle.eventId, 0), null);
+      const issue = (await store.getIssue(storm))!;
+      assert.equal(issue.eventCount, 30, 'the count stays exact');
+      const hourly = (await store.issueHourlyCounts([storm], hour - 1)).get(storm) ?? [];
+      assert.equal(hourly.reduce((n, h) => n + h.count, 0), 30, 'and the events per hour');
+      assert.equal((await store.capIssues({ keepFirst: 3, keepLatest: 4 }, hour - 1)).events, 0, 'a second run finds nothing more');
+      assert.deepEqual(await store.capIssues({ keepFirst: 3, keepLatest: 4 }, hour + 1), { issues: 0, events: 0, attachments: 0 }, 'only issues with events since the hour given');
+      const storage = await store.projectStorage(project.id);
+      assert.equal(storage.events, 9);
+      assert.ok(storage.payloadBytes > 0);
     });
 
     it('prunes old events but keeps issue counts', async () => {

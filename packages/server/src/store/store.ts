@@ -1,5 +1,6 @@
-import type { Issue, IssueChange, IssueStatus, LinkTemplate, NormalizedEvent, Project, StoredEvent } from './model.js';
 import type { ApiTokenInfo, DeletionProgress, UserInfo } from './admin-queries.js';
+import type { CapResult, IssueCaps } from './issue-caps.js';
+import type { Actor, Issue, ReleaseSummary, StoredAttachment, IssueChange, IssueHistoryEntry, IssueStatus, LinkTemplate, NormalizedEvent, Project, StoredEvent } from './model.js';
 
 /** One raw item accepted by ingestion, waiting in the spool for the digest. */
 export interface SpoolItemInput {
@@ -108,6 +109,10 @@ export interface StatusChange {
   /** For `ignored`: until this time (ms) and/or until the count grows by this many events. */
   ignoreUntil?: number | null;
   ignoreForEvents?: number | null;
+  /** For `resolved`: the fix ships in the next release, whichever it is (see Issue.resolvedInNextRelease). */
+  inNextRelease?: boolean;
+  /** Who changes it, for the issue's history; the system when absent. */
+  actor?: Actor;
 }
 
 export type { ApiTokenInfo, DeletionProgress, UserInfo };
@@ -167,14 +172,29 @@ export interface Store {
   listIssues(filter: IssueFilter): Promise<{ issues: Issue[]; total: number }>;
   getIssue(id: number): Promise<Issue | null>;
   getIssueByShortId(projectId: number, shortId: string): Promise<Issue | null>;
+  /** Changes the status and records it in the issue's history (with `change.actor`), in one transaction. */
   setIssueStatus(id: number, change: StatusChange): Promise<Issue>;
+  /** Assigns the issue to a dashboard login (null: nobody) and records it; nothing when it already is. */
+  assignIssue(id: number, assignee: string | null, actor: Actor): Promise<Issue>;
+  /** Records a note, an acknowledgement or a link in the issue's history. */
+  addIssueHistory(id: number, actor: Actor, action: 'note' | 'acknowledged' | 'linked', detail: Record<string, unknown>): Promise<void>;
+  /** The newest entries of the issue's history (HISTORY_PAGE by default), oldest first. */
+  issueHistory(id: number, limit?: number): Promise<IssueHistoryEntry[]>;
+  /** Releases of a project, newest first, with their new issues, regressions and open issues. */
+  releaseSummaries(projectId: number): Promise<ReleaseSummary[]>;
   latestEvent(issueId: number): Promise<StoredEvent | null>;
   listEvents(issueId: number, opts?: { limit?: number; before?: number }): Promise<StoredEvent[]>;
   getEvent(projectId: number, eventId: string): Promise<StoredEvent | null>;
+  /** The `index`-th attachment (0-based, in arrival order) of an event, with its bytes. */
+  getAttachment(projectId: number, eventId: string, index: number): Promise<StoredAttachment | null>;
 
   /** Deletes events received before `before` (ms), and the hourly counts of those hours; issues keep their counts. */
   pruneEvents(before: number, onProgress?: (deletedSoFar: number) => void): Promise<number>;
   pruneRawItems(before: number, onProgress?: (deletedSoFar: number) => void): Promise<number>;
+  /** Deletes what the per-issue caps do not keep, in issues with events since `sinceHour` (store/issue-caps.ts). */
+  capIssues(caps: IssueCaps, sinceHour: number): Promise<CapResult>;
+  /** Events and payload bytes stored for a project. */
+  projectStorage(projectId: number): Promise<{ events: number; payloadBytes: number }>;
 
   createApiToken(label: string): Promise<{ token: string; id: number }>;
   verifyApiToken(token: string): Promise<boolean>;
@@ -194,6 +214,12 @@ export interface Store {
    * run again. Returns rows deleted per table, or null when there is no such project.
    */
   deleteProject(id: number, opts?: { onProgress?: (p: DeletionProgress) => void }): Promise<Record<string, number> | null>;
+  /** Every dashboard login, sorted (the assignee choices). */
+  userLogins(): Promise<string[]>;
+  /** Links a dashboard user to a Telegram account (numeric id or @username; null unlinks). False: no such user. */
+  setUserTelegram(login: string, account: string | null): Promise<boolean>;
+  /** The dashboard login linked to this Telegram account, if any. */
+  loginForTelegram(account: { id: number | string; username?: string | null }): Promise<string | null>;
 
   // ── dashboard (web) ───────────────────────────────────────────────────────
 
@@ -260,6 +286,8 @@ export interface WebSession {
 export interface IssueSearch extends IssueFilter {
   /** At least this many events in total. */
   minEvents?: number;
+  /** Assigned to this dashboard login. */
+  assignee?: string;
   /** No GitHub issue linked yet. */
   untracked?: boolean;
   /** Last HTTP status within [from, to]. */

@@ -7,6 +7,7 @@ import { DEFAULT_LOCKOUT, LoginLockout, type LockoutOptions } from './auth/locko
 import { sameToken, SESSION_COOKIE, Sessions } from './auth/sessions.js';
 import { attachSession, pageContext, sendHtml, type DashboardMonitors, type WebDeps, type WebSettings } from './context.js';
 import { loginRoutes, logoutRoutes } from './routes/auth.js';
+import { releaseRoutes } from './routes/releases.js';
 import { issueRoutes } from './routes/issues.js';
 import { monitorRoutes } from './routes/monitors.js';
 import { projectRoutes } from './routes/projects.js';
@@ -73,6 +74,7 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
     authed.get('/', async (_req, reply) => reply.redirect('/issues'));
     logoutRoutes(authed, deps);
     issueRoutes(authed, deps);
+    releaseRoutes(authed, deps);
     projectRoutes(authed, deps);
     monitorRoutes(authed, deps);
   });

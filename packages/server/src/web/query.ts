@@ -4,6 +4,7 @@ import type { IssueSearch } from '../store/store.js';
 /** The saved views: seed 004's queries, one click each. */
 export const VIEWS = {
   unresolved: { label: 'Unresolved', hint: 'new and in progress, latest first' },
+  mine: { label: 'Assigned to me', hint: 'unresolved issues assigned to you' },
   today: { label: 'Most frequent today', hint: 'events since 00:00 UTC, any status' },
   untracked: { label: 'Recurring, untracked', hint: '≥ 5 events, unresolved, no GitHub issue' },
   critical: { label: 'Open critical', hint: 'level critical, new or in progress' },
@@ -70,8 +71,10 @@ export function stateParams(state: ListState, change: Partial<ListState> = {}): 
 }
 
 /** Turns the state into a store search: the view's conditions, then the user's filters on top. */
-export function toSearch(state: ListState, now: number, projects: Project[]): IssueSearch {
+export function toSearch(state: ListState, now: number, projects: Project[], login?: string): IssueSearch {
   const search: IssueSearch = { ...viewSearch(state.view, now), limit: PAGE_SIZE, offset: (state.page - 1) * PAGE_SIZE };
+  // Nobody logged in has nothing assigned: an empty login matches no issue rather than every one.
+  if (state.view === 'mine') search.assignee = login ?? '';
   if (state.status) search.status = statusFilter(state.status);
   const project = projects.find((p) => p.slug === state.project);
   if (project) search.projectId = project.id;
@@ -133,6 +136,7 @@ export function applyQueryText(search: IssueSearch, q: string): void {
     else if (key === 'origin') search.origin = value;
     else if (key === 'env' || key === 'environment') search.environment = value;
     else if (key === 'release') search.release = value;
+    else if (key === 'assigned' || key === 'assignee') search.assignee = value;
     else search.tags = { ...search.tags, [m[1]!]: value };
   }
   const text = words.join(' ').trim();

@@ -11,6 +11,7 @@ import * as m009 from './009_monitor_environments.js';
 import * as m010 from './010_client_discards.js';
 import * as m011 from './011_bot_signals.js';
 import * as m012 from './012_digest_quarantine.js';
+import * as m018 from './018_issue_story.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '010_client_discards': m010,
   '011_bot_signals': m011,
   '012_digest_quarantine': m012,
+  '018_issue_story': m018,
 };

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { countTags, eventParams, issueParams, type EventWrite } from '../digest-rows.js';
-import type { Issue, IssueChange } from '../model.js';
+import { SYSTEM_ACTOR, type Issue, type IssueChange } from '../model.js';
+import { digestHistory, type DigestHistoryRow } from '../issue-story.js';
 import { toIssue, type IssueRow } from '../rows.js';
 import type { BatchEvent, DigestedRow, IssueLifecycle, ReleaseFirstSeen, ReleaseRef } from '../store.js';
 import { all, byteaList, LOCKS, type Db } from './query.js';
@@ -72,6 +73,7 @@ async function applyEvents(trx: Db, rows: EventWrite[], now: number, lifecycle: 
   await upsertTags(trx, fresh.map((r, i) => ({ issueId: batchEvents[i]!.into.issue.id, event: r.event })));
   await updateIssues(trx, changes);
   await insertChanges(trx, changes, now);
+  await insertHistory(trx, digestHistory(changes), now);
   return changes;
 }
 
@@ -239,6 +241,16 @@ async function insertChanges(trx: Db, changes: IssueChange[], now: number): Prom
             SELECT *, ${now}::bigint FROM unnest(${col((c) => c.issue.projectId)}::int[], ${col((c) => c.issue.id)}::int[], ${col((c) => +c.created)}::int[],
               ${col((c) => +c.regressed)}::int[], ${col((c) => +c.unignored)}::int[], ${col((c) => c.newEvents)}::int[],
               ${col((c) => c.issue.status)}::text[], ${col((c) => c.issue.level)}::text[], ${col((c) => c.lastEvent.level)}::text[])`.execute(trx);
+}
+
+/** The issue's history: the system reopened it (a regression, a mute that ended). Rare: usually no statement. */
+async function insertHistory(trx: Db, rows: DigestHistoryRow[], now: number): Promise<void> {
+  if (rows.length === 0) return;
+  const col = <T>(f: (r: DigestHistoryRow) => T) => rows.map(f);
+  await sql`INSERT INTO issue_history (issue_id, project_id, at, actor_kind, actor, action, detail)
+            SELECT u.issue_id, u.project_id, ${now}::bigint, ${SYSTEM_ACTOR.kind}::text, ${SYSTEM_ACTOR.name}::text, u.action, u.detail
+            FROM unnest(${col((r) => r.issueId)}::bigint[], ${col((r) => r.projectId)}::bigint[], ${col((r) => r.action)}::text[], ${col((r) => r.detail)}::text[])
+              AS u(issue_id, project_id, action, detail)`.execute(trx);
 }
 
 /** Skips an attachment stored already (the same item spooled twice). Attachments are rare: one query each. */

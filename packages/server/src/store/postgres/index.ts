@@ -2,9 +2,11 @@ import { deleteProject, listApiTokens, listUsers, removeUser, revokeApiToken, ty
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested, MAX_BATCH_BYTES } from '../digest-rows.js';
-import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
+import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type ReleaseSummary, type StoredAttachment, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
 import { getProject, listProjects, updateProject } from '../project-queries.js';
-import { DEFAULT_PAGE, getEvent, listEvents, MAX_PAGE, setIssueStatus } from '../issue-queries.js';
+import { DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
+import { IssueStory } from '../issue-story.js';
+import { capIssues, projectStorage, type CapResult, type IssueCaps } from '../issue-caps.js';
 import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
 import { toIssue, toProject, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
 import type { Database } from '../schema.js';
@@ -44,11 +46,19 @@ export class PostgresStore implements Store {
   readonly db: Db;
   /** The same connection, typed by the schema, for the builder-written queries. */
   private readonly kysely: Kysely<Database>;
+  private readonly story: IssueStory;
   private readonly locks = new NamedQueue();
 
   private constructor(readonly database: PostgresDatabase) {
     this.db = database.db;
     this.kysely = database.db as Kysely<Database>;
+    this.story = new IssueStory(this.kysely, (queries) =>
+      this.kysely.transaction().execute(async (trx) => {
+        const changed: number[] = [];
+        for (const q of queries) changed.push(Number((await trx.executeQuery(q)).numAffectedRows ?? 0));
+        return changed;
+      }),
+    );
   }
 
   /** Connects and, unless `migrate: false`, applies pending migrations. */
@@ -242,8 +252,37 @@ export class PostgresStore implements Store {
   }
 
   async setIssueStatus(id: number, change: StatusChange): Promise<Issue> {
-    await setIssueStatus(this.kysely, id, change, Date.now());
+    await this.story.setStatus(id, change);
     return (await this.getIssue(id))!;
+  }
+
+  async assignIssue(id: number, assignee: string | null, actor: Actor): Promise<Issue> {
+    await this.story.assign(id, assignee, actor);
+    return (await this.getIssue(id))!;
+  }
+
+  async addIssueHistory(id: number, actor: Actor, action: 'note' | 'acknowledged' | 'linked', detail: Record<string, unknown>): Promise<void> {
+    await this.story.record(id, actor, action, detail);
+  }
+
+  async issueHistory(id: number, limit?: number): Promise<IssueHistoryEntry[]> {
+    return this.story.history(id, limit);
+  }
+
+  async releaseSummaries(projectId: number): Promise<ReleaseSummary[]> {
+    return this.story.releases(projectId);
+  }
+
+  async userLogins(): Promise<string[]> {
+    return this.story.userLogins();
+  }
+
+  async setUserTelegram(login: string, account: string | null): Promise<boolean> {
+    return this.story.setUserTelegram(login, account);
+  }
+
+  async loginForTelegram(account: { id: number | string; username?: string | null }): Promise<string | null> {
+    return this.story.loginForTelegram(account);
   }
 
   async latestEvent(issueId: number): Promise<StoredEvent | null> {
@@ -257,6 +296,18 @@ export class PostgresStore implements Store {
 
   async getEvent(projectId: number, eventId: string): Promise<StoredEvent | null> {
     return getEvent(this.kysely, projectId, eventId);
+  }
+
+  async capIssues(caps: IssueCaps, sinceHour: number): Promise<CapResult> {
+    return capIssues(this.kysely, caps, sinceHour);
+  }
+
+  async projectStorage(projectId: number): Promise<{ events: number; payloadBytes: number }> {
+    return projectStorage(this.kysely, projectId);
+  }
+
+  async getAttachment(projectId: number, eventId: string, index: number): Promise<StoredAttachment | null> {
+    return getAttachment(this.kysely, projectId, eventId, index);
   }
 
   // ── retention ─────────────────────────────────────────────────────────────

@@ -31,6 +31,7 @@ export function issueSearchSql(search: IssueSearch): { from: string; where: stri
   if (search.until !== undefined) add('i.first_seen <= ?', search.until);
   if (search.minEvents !== undefined) add('i.event_count >= ?', search.minEvents);
   if (search.untracked) add('i.github_url IS NULL');
+  if (search.assignee !== undefined) add('i.assignee = ?', search.assignee);
   if (search.httpStatus) add('i.http_status BETWEEN ? AND ?', search.httpStatus.from, search.httpStatus.to);
   const tags = { ...search.tags };
   if (search.environment) tags.environment = search.environment;

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { countTags, eventParams, issueParams, type EventWrite } from '../digest-rows.js';
-import type { IssueChange } from '../model.js';
+import { SYSTEM_ACTOR, type IssueChange } from '../model.js';
+import { digestHistory } from '../issue-story.js';
 import { toIssue, type IssueRow } from '../rows.js';
 import type { BatchEvent, DigestedRow, IssueLifecycle, ReleaseFirstSeen, ReleaseRef } from '../store.js';
 
@@ -66,6 +67,10 @@ export class SqliteDigestWriter {
         `INSERT INTO alert_changes (project_id, issue_id, created, regressed, unignored, new_events, issue_status, issue_level, event_level, digested_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      // The issue's history: the system reopened it (a regression, a mute that ended).
+      insertHistory: db.prepare(
+        `INSERT INTO issue_history (issue_id, project_id, at, actor_kind, actor, action, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
       countItem: db.prepare(
         `INSERT INTO item_counts (project_id, kind, count) VALUES (?, ?, ?)
          ON CONFLICT (project_id, kind) DO UPDATE SET count = count + excluded.count`,
@@ -100,6 +105,7 @@ export class SqliteDigestWriter {
       this.stmt.updateIssue.run(issueParams(issue));
       this.stmt.insertChange.run(issue.projectId, issue.id, +c.created, +c.regressed, +c.unignored, c.newEvents, issue.status, issue.level, c.lastEvent.level, now);
     }
+    for (const h of digestHistory(changes)) this.stmt.insertHistory.run(h.issueId, h.projectId, now, SYSTEM_ACTOR.kind, SYSTEM_ACTOR.name, h.action, h.detail);
     return changes;
   }
 

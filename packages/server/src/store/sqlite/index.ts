@@ -4,9 +4,11 @@ import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
 import { privateDirectory, privateFile, type Tightened } from '../../lib/private-files.js';
 import { migrations } from '../migrations/index.js';
-import { ISSUE_STATUSES, type Issue, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
+import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type ReleaseSummary, type StoredAttachment, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
 import { getProject, listProjects, updateProject } from '../project-queries.js';
-import { DEFAULT_PAGE, getEvent, listEvents, MAX_PAGE, setIssueStatus } from '../issue-queries.js';
+import { DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
+import { IssueStory } from '../issue-story.js';
+import { capIssues, projectStorage, type CapResult, type IssueCaps } from '../issue-caps.js';
 import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested } from '../digest-rows.js';
@@ -29,6 +31,7 @@ import { SpoolFile, spoolFileFor } from './spool-file.js';
 export class SqliteStore implements Store {
   readonly db: Sqlite.Database;
   readonly kysely: Kysely<Database>;
+  private readonly story: IssueStory;
   /** The spool lives in its own file (see SpoolFile); the `spool` table of the schema is unused here. */
   private readonly spool: SpoolFile;
   private writer: SqliteDigestWriter | null = null;
@@ -50,6 +53,10 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: this.db }) });
+    this.story = new IssueStory(this.kysely, async (queries) =>
+      // One IMMEDIATE transaction, synchronously: nothing else can run between the statements.
+      this.db.transaction(() => queries.map((q) => this.db.prepare(q.sql).run(...(q.parameters as unknown[])).changes)).immediate(),
+    );
     this.spool = new SpoolFile(spoolFileFor(file));
     this.batches = new DigestBatches(this.db, this.spool);
     this.appendRaw = lazy(() =>
@@ -298,8 +305,37 @@ export class SqliteStore implements Store {
   }
 
   async setIssueStatus(id: number, change: StatusChange): Promise<Issue> {
-    await setIssueStatus(this.kysely, id, change, Date.now());
+    await this.story.setStatus(id, change);
     return (await this.getIssue(id))!;
+  }
+
+  async assignIssue(id: number, assignee: string | null, actor: Actor): Promise<Issue> {
+    await this.story.assign(id, assignee, actor);
+    return (await this.getIssue(id))!;
+  }
+
+  async addIssueHistory(id: number, actor: Actor, action: 'note' | 'acknowledged' | 'linked', detail: Record<string, unknown>): Promise<void> {
+    await this.story.record(id, actor, action, detail);
+  }
+
+  async issueHistory(id: number, limit?: number): Promise<IssueHistoryEntry[]> {
+    return this.story.history(id, limit);
+  }
+
+  async releaseSummaries(projectId: number): Promise<ReleaseSummary[]> {
+    return this.story.releases(projectId);
+  }
+
+  async userLogins(): Promise<string[]> {
+    return this.story.userLogins();
+  }
+
+  async setUserTelegram(login: string, account: string | null): Promise<boolean> {
+    return this.story.setUserTelegram(login, account);
+  }
+
+  async loginForTelegram(account: { id: number | string; username?: string | null }): Promise<string | null> {
+    return this.story.loginForTelegram(account);
   }
 
   async latestEvent(issueId: number): Promise<StoredEvent | null> {
@@ -313,6 +349,18 @@ export class SqliteStore implements Store {
 
   async getEvent(projectId: number, eventId: string): Promise<StoredEvent | null> {
     return getEvent(this.kysely, projectId, eventId);
+  }
+
+  async capIssues(caps: IssueCaps, sinceHour: number): Promise<CapResult> {
+    return capIssues(this.kysely, caps, sinceHour);
+  }
+
+  async projectStorage(projectId: number): Promise<{ events: number; payloadBytes: number }> {
+    return projectStorage(this.kysely, projectId);
+  }
+
+  async getAttachment(projectId: number, eventId: string, index: number): Promise<StoredAttachment | null> {
+    return getAttachment(this.kysely, projectId, eventId, index);
   }
 
   // ── retention ─────────────────────────────────────────────────────────────
@@ -609,6 +657,7 @@ function issueSearchSql(search: IssueSearch): { joins: string; where: string[]; 
   // count visit most rows by random access (70 ms) instead of one table scan (20 ms).
   if (search.minEvents !== undefined) add('+i.event_count >= ?', search.minEvents);
   if (search.untracked) add('i.github_url IS NULL');
+  if (search.assignee !== undefined) add('i.assignee = ?', search.assignee);
   if (search.httpStatus) add('i.http_status BETWEEN ? AND ?', search.httpStatus.from, search.httpStatus.to);
   const tags = { ...search.tags };
   if (search.environment) tags.environment = search.environment;

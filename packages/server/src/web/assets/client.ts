@@ -47,10 +47,36 @@ export const CLIENT_SCRIPT = String.raw`
     });
   }
 
+  // Times are rendered in UTC on the server (it cannot know the viewer's zone); here they are shown
+  // in the browser's time zone, with the UTC value on hover.
+  var localFormat = (function () {
+    try {
+      return new Intl.DateTimeFormat(undefined, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' });
+    } catch (e) { return null; }
+  })();
+  function localText(d) {
+    if (!localFormat) return d.toLocaleString();
+    var p = {};
+    localFormat.formatToParts(d).forEach(function (part) { p[part.type] = part.value; });
+    return p.year + '-' + p.month + '-' + p.day + ' ' + p.hour + ':' + p.minute + (p.timeZoneName ? ' ' + p.timeZoneName : '');
+  }
+  function utcText(d) { return d.toISOString().slice(0, 16).replace('T', ' ') + ' UTC'; }
   function localTimes(root) {
     each(root, 'time[data-abs]', function (el) {
       var d = new Date(el.getAttribute('datetime'));
-      if (!isNaN(d)) el.title = d.toLocaleString();
+      if (!isNaN(d)) el.title = localText(d) + ' (' + utcText(d) + ')';
+    });
+    each(root, 'time[data-local]', function (el) {
+      var d = new Date(el.getAttribute('datetime'));
+      if (isNaN(d)) return;
+      if (el.getAttribute('data-local') === 'clock') {
+        // A breadcrumb's time of day, to the millisecond: the local clock, the full UTC time on hover.
+        var pad = function (n, w) { return String(n).padStart(w || 2, '0'); };
+        el.textContent = pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds()) + '.' + pad(d.getMilliseconds(), 3);
+        return;
+      }
+      el.textContent = localText(d);
+      el.title = utcText(d);
     });
   }
 

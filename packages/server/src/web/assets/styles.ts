@@ -190,6 +190,10 @@ table.kv { width: 100%; border-collapse: collapse; font-size: 12.5px; }
 table.kv th { text-align: left; font-weight: 500; color: var(--muted); width: 32%; padding: 5px 10px 5px 0; vertical-align: top; white-space: nowrap; }
 table.kv td { padding: 5px 0; word-break: break-word; font-family: var(--mono); font-size: 12px; }
 table.kv tr + tr th, table.kv tr + tr td { border-top: 1px solid var(--border); }
+table.list { width: 100%; border-collapse: collapse; font-size: 12.5px; }
+table.list th { text-align: left; font-weight: 500; color: var(--muted); padding: 8px 14px; }
+table.list td { padding: 7px 14px; border-top: 1px solid var(--border); vertical-align: middle; }
+table.list .num { text-align: right; font-variant-numeric: tabular-nums; }
 table.crumbs-table { width: 100%; border-collapse: collapse; font-size: 12px; }
 table.crumbs-table td { padding: 5px 8px 5px 0; border-top: 1px solid var(--border); vertical-align: top; }
 table.crumbs-table td.msg { font-family: var(--mono); word-break: break-word; width: 100%; }
@@ -213,6 +217,11 @@ table.crumbs-table td.time { white-space: nowrap; color: var(--faint); font-vari
 .tree .numv { color: var(--info); }
 .tree .nul { color: var(--faint); }
 .event-list { list-style: none; margin: 0; padding: 0; }
+.history { list-style: none; margin: 0 0 10px; padding: 0; }
+.history li { padding: 5px 0; border-top: 1px solid var(--border); font-size: 12.5px; }
+.history li:first-child { border-top: 0; }
+.history .note { white-space: pre-wrap; }
+.history-regressed strong, .history-unignored strong { color: var(--muted); }
 .event-list li { display: flex; justify-content: space-between; gap: 8px; padding: 6px 14px; border-top: 1px solid var(--border); font-size: 12.5px; }
 .event-list li[aria-current="true"] { background: var(--selected); }
 .event-list .eid { font-family: var(--mono); font-size: 11.5px; }
@@ -278,6 +287,9 @@ table.alerts td.msg { font-family: inherit; }
   .topbar { padding: 0 10px; gap: 8px; }
   .brand span.word { display: none; }
   .whoami .login-name { display: none; }
+  /* Four sections and Log out do not fit a phone's width: the nav scrolls sideways on its own. */
+  .nav { min-width: 0; overflow-x: auto; scrollbar-width: none; }
+  .nav a { padding: 6px 7px; white-space: nowrap; }
   .issue-head { display: none; }
   .issue-row { grid-template-columns: 24px minmax(0, 1fr) 58px; gap: 8px; }
   .issue-row .col-spark, .issue-row .col-users { display: none; }

@@ -2,9 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ClientError } from '../../lib/errors.js';
 import { withQueryParameter } from '../../lib/safe-redirect.js';
 import { parseDuration } from '../../lib/time.js';
-import { ISSUE_STATUSES, type Issue, type IssueStatus } from '../../store/model.js';
+import { ISSUE_STATUSES, type Actor, type Issue, type IssueStatus } from '../../store/model.js';
+import { MAX_NOTE_LENGTH } from '../../store/issue-story.js';
 import type { StatusChange } from '../../store/store.js';
-import { pageContext, safeNext, sendHtml, type WebDeps } from '../context.js';
+import { pageContext, safeNext, sendHtml, sessionOf, type WebDeps } from '../context.js';
 import { readListState, toSearch } from '../query.js';
 import { hourlySeries } from '../views/components.js';
 import { issueListPage } from '../views/issue-list.js';
@@ -22,7 +23,7 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
     const now = deps.now();
     const projects = await deps.store.listProjects();
     const project = projects.find((p) => p.slug === state.project);
-    const search = toSearch(state, now, projects);
+    const search = toSearch(state, now, projects, sessionOf(req).login);
     const [result, statusCounts, releases, quarantine] = await Promise.all([
       deps.store.searchIssues(search),
       deps.store.issueStatusCounts(project?.id),
@@ -41,7 +42,7 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
   app.post('/issues/bulk', async (req: FastifyRequest<{ Body: Record<string, unknown> }>, reply) => {
     const body = req.body ?? {};
     const ids = [body.ids].flat().map((v) => Number(v)).filter((n) => Number.isInteger(n) && n > 0).slice(0, 500);
-    const change = bulkChange(String(body.action ?? ''));
+    const change = { ...bulkChange(String(body.action ?? '')), actor: userActor(req) };
     let changed = 0;
     for (const id of ids) {
       // An id from a stale page may be gone (never from this form otherwise): skip it, don't fail the rest.
@@ -57,11 +58,13 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
     const project = (await deps.store.getProject(issue.projectId))!;
     const before = /^\d+$/.test(req.query.before ?? '') ? Number(req.query.before) : undefined;
     const now = deps.now();
-    const [events, picked, hourly, tags] = await Promise.all([
+    const [events, picked, hourly, tags, history, users] = await Promise.all([
       deps.store.listEvents(issue.id, { limit: EVENTS_PER_PAGE + 1, ...(before !== undefined ? { before } : {}) }),
       req.query.event ? deps.store.getEvent(issue.projectId, req.query.event) : Promise.resolve(null),
       deps.store.issueHourlyCounts([issue.id], Math.floor(now / HOUR) - CHART_HOURS + 1),
       deps.store.issueTags(issue.id),
+      deps.store.issueHistory(issue.id),
+      deps.store.userLogins(),
     ]);
     const page = events.slice(0, EVENTS_PER_PAGE);
     const event = picked && picked.issueId === issue.id ? picked : (page[0] ?? (await deps.store.latestEvent(issue.id)));
@@ -77,6 +80,8 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
         olderThan: events.length > EVENTS_PER_PAGE ? page[page.length - 1]!.id : null,
         chart: { startMs: series.startHour * HOUR, stepMs: HOUR, counts: series.counts },
         tags,
+        history,
+        users,
         ...(flash ? { flash } : {}),
       }),
     );
@@ -84,10 +89,59 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
 
   app.post('/issues/:id/status', async (req: FastifyRequest<IdParams & { Body: Record<string, unknown> }>, reply) => {
     const issue = await issueOr404(deps, req.params.id);
-    const change = statusChange(req.body ?? {}, deps.now());
+    const change = { ...statusChange(req.body ?? {}, deps.now()), actor: userActor(req) };
     await deps.store.setIssueStatus(issue.id, change);
     return reply.redirect(`/issues/${issue.id}?done=${change.status}:1`, 303);
   });
+
+  /**
+   * An event's attachment, as a download: always application/octet-stream with nosniff and
+   * Content-Disposition: attachment, so a bot's HTML or SVG file is never rendered on this origin.
+   */
+  app.get('/issues/:id/events/:eventId/attachments/:n', async (req: FastifyRequest<{ Params: { id: string; eventId: string; n: string } }>, reply) => {
+    const issue = await issueOr404(deps, req.params.id);
+    const event = await deps.store.getEvent(issue.projectId, req.params.eventId);
+    const index = /^\d{1,4}$/.test(req.params.n) ? Number(req.params.n) : -1;
+    const attachment = event && event.issueId === issue.id && index >= 0 ? await deps.store.getAttachment(issue.projectId, event.eventId, index) : null;
+    if (!attachment) throw new ClientError(404, `Event ${req.params.eventId} of ${issue.shortId} has no attachment ${req.params.n}; it may have been pruned.`);
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header('x-content-type-options', 'nosniff')
+      .header('content-disposition', contentDisposition(attachment.filename))
+      .header('cache-control', 'private, no-store')
+      .send(attachment.data);
+  });
+
+  app.post('/issues/:id/assign', async (req: FastifyRequest<IdParams & { Body: Record<string, unknown> }>, reply) => {
+    const issue = await issueOr404(deps, req.params.id);
+    const wanted = typeof req.body?.assignee === 'string' ? req.body.assignee.trim() : '';
+    const assignee = wanted === 'me' ? sessionOf(req).login : wanted || null;
+    if (assignee !== null && !(await deps.store.getUser(assignee))) {
+      throw new ClientError(400, `There is no dashboard user "${assignee}"; an issue is assigned to a user who can log in.`);
+    }
+    await deps.store.assignIssue(issue.id, assignee, userActor(req));
+    return reply.redirect(`/issues/${issue.id}?done=${assignee ? 'assigned' : 'unassigned'}:1`, 303);
+  });
+
+  app.post('/issues/:id/notes', async (req: FastifyRequest<IdParams & { Body: Record<string, unknown> }>, reply) => {
+    const issue = await issueOr404(deps, req.params.id);
+    const text = typeof req.body?.text === 'string' ? req.body.text.trim() : '';
+    if (!text) throw new ClientError(400, 'A note needs some text.');
+    if (text.length > MAX_NOTE_LENGTH) throw new ClientError(400, `A note is at most ${MAX_NOTE_LENGTH} characters; this one has ${text.length}.`);
+    await deps.store.addIssueHistory(issue.id, userActor(req), 'note', { text });
+    return reply.redirect(`/issues/${issue.id}?done=noted:1#history`, 303);
+  });
+}
+
+/** `attachment; filename="…"` with an ASCII fallback and the exact name in RFC 5987 form. */
+export function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_').slice(0, 150) || 'attachment';
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename.slice(0, 150))}`;
+}
+
+/** The dashboard user behind a request, for the issue's history. */
+function userActor(req: FastifyRequest): Actor {
+  return { kind: 'user', name: sessionOf(req).login };
 }
 
 async function issueOr404(deps: WebDeps, id: string): Promise<Issue> {
@@ -98,6 +152,7 @@ async function issueOr404(deps: WebDeps, id: string): Promise<Issue> {
 
 function bulkChange(action: string): StatusChange {
   if (action === 'resolve') return { status: 'resolved' };
+  if (action === 'resolve_next') return { status: 'resolved', inNextRelease: true };
   if (action === 'ignore') return { status: 'ignored' };
   if (action === 'in_progress') return { status: 'in_progress' };
   throw new ClientError(400, `unknown bulk action "${action}"`);
@@ -108,6 +163,7 @@ export function statusChange(body: Record<string, unknown>, now: number): Status
   const status = String(body.status ?? '') as IssueStatus;
   if (!ISSUE_STATUSES.includes(status)) throw new ClientError(400, `"${status}" is not a status`);
   const text = (key: string) => (typeof body[key] === 'string' ? (body[key] as string).trim() : '');
+  if (status === 'resolved' && body.inNextRelease) return { status, inNextRelease: true };
   if (status === 'resolved') return { status, inRelease: text('inRelease').slice(0, 200) || null };
   if (status !== 'ignored') return { status };
   const count = Number.parseInt(text('ignoreForEvents'), 10);
@@ -118,7 +174,9 @@ export function statusChange(body: Record<string, unknown>, now: number): Status
   };
 }
 
-const DONE: Record<string, string> = { resolved: 'Resolved', ignored: 'Ignored', in_progress: 'Marked in progress', new: 'Reopened' };
+const DONE: Record<string, string> = {
+  resolved: 'Resolved', ignored: 'Ignored', in_progress: 'Marked in progress', new: 'Reopened', assigned: 'Assigned', unassigned: 'Unassigned', noted: 'Added a note to',
+};
 
 /** `?done=resolved:3` after a redirect → "Resolved 3 issues." */
 function flashMessage(done: unknown): string | undefined {

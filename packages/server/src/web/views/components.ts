@@ -44,7 +44,16 @@ export function isoMinute(ms: number): string {
   return isValidTime(ms) ? new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : '—';
 }
 
-/** A relative time whose exact value is one hover away (converted to local time by the script). */
+/**
+ * An absolute time: rendered in UTC, shown by the page's script in the viewer's time zone with the
+ * UTC value on hover (the server cannot know the zone; without the script, UTC stays).
+ */
+export function absoluteTime(ms: number): Html {
+  if (!isValidTime(ms)) return html`<span class="faint">—</span>`;
+  return html`<time datetime="${new Date(ms).toISOString()}" title="${isoMinute(ms)}" data-local>${isoMinute(ms)}</time>`;
+}
+
+/** A relative time whose exact value is one hover away (local and UTC, by the script). */
 export function ago(ms: number, now: number): Html {
   if (!isValidTime(ms)) return html`<span class="faint">—</span>`;
   const iso = new Date(ms).toISOString();

@@ -11,7 +11,7 @@ import { payloadTree } from './payload-tree.js';
  * bug) are shown through the same documented shapes, so no field the client got wrong can make
  * this page fail.
  */
-export function eventSections(event: StoredEvent): Html {
+export function eventSections(event: StoredEvent, opts: { attachmentsDownload?: boolean } = {}): Html {
   const payload = normalizePayload(event.payload);
   const shaped: StoredEvent = { ...event, payload };
   const exceptions = (payload.exception?.values ?? []).toReversed(); // outermost (thrown last) first
@@ -24,7 +24,7 @@ ${telegram(shaped)}
 ${request(payload)}
 ${user(payload)}
 ${tags(event)}
-${attachments(event)}
+${attachments(event, opts.attachmentsDownload ?? true)}
 ${changedOnArrival(meta)}
 ${section('Payload (scrubbed)', html`<div class="body">${payloadTree(shown)}</div>`, 'payload')}`;
 }
@@ -93,10 +93,15 @@ function breadcrumbs(payload: EventPayload): Html {
   return section(`Breadcrumbs (${crumbs.length})`, html`<div class="body"><table class="crumbs-table">${rows}</table></div>`, 'breadcrumbs');
 }
 
-/** `hh:mm:ss.mmm` of epoch seconds or an RFC 3339 time; empty for anything a Date cannot hold. */
-function crumbTime(timestamp: unknown): string {
+/**
+ * `hh:mm:ss.mmm` (UTC; the page's script shows it in the viewer's zone, UTC on hover) of epoch
+ * seconds or an RFC 3339 time; empty for anything a Date cannot hold.
+ */
+function crumbTime(timestamp: unknown): Html | string {
   const ms = typeof timestamp === 'number' ? timestamp * 1000 : typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN;
-  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString().slice(11, 23) : '';
+  if (!(Number.isFinite(ms) && Math.abs(ms) <= 8.64e15)) return '';
+  const iso = new Date(ms).toISOString();
+  return html`<time datetime="${iso}" data-local="clock" title="${iso.slice(0, 23).replace('T', ' ')} UTC">${iso.slice(11, 23)}</time>`;
 }
 
 function telegram(event: StoredEvent): Html {
@@ -140,10 +145,14 @@ function tags(event: StoredEvent): Html {
   return section('Tags', html`<div class="body">${kvTable(rows)}</div>`, 'tags');
 }
 
-function attachments(event: StoredEvent): Html {
+/** Each attachment with its type and size, and a download link (`attachmentsDownload`: who may). */
+function attachments(event: StoredEvent, download: boolean): Html {
   if (!event.attachments.length) return html``;
-  const rows: [string, unknown][] = event.attachments.map((a) => [a.filename, `${a.contentType ?? 'unknown type'}, ${a.size} bytes`]);
-  return section('Attachments', html`<div class="body">${kvTable(rows)}</div>`, 'attachments');
+  const rows = event.attachments.map(
+    (a, n) => html`<tr><th>${a.filename}</th><td>${a.contentType ?? 'unknown type'}, ${a.size} bytes
+      ${download ? html` · <a href="/issues/${event.issueId}/events/${event.eventId}/attachments/${n}" download>Download</a>` : ''}</td></tr>`,
+  );
+  return section('Attachments', html`<div class="body"><table class="kv">${rows}</table></div>`, 'attachments');
 }
 
 // ---- what arrived in another shape -------------------------------------------------------------

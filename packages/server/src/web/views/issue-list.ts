@@ -114,6 +114,7 @@ function results(ctx: PageContext, data: IssueListData): Html {
     <div class="bulkbar">
       <input type="checkbox" data-select-all aria-label="Select all on this page">
       <button class="small" name="action" value="resolve" data-needs-selection>Resolve</button>
+      <button class="small" name="action" value="resolve_next" data-needs-selection title="Releases seen so far won't reopen them; the first new one will">Resolve in next release</button>
       <button class="small" name="action" value="in_progress" data-needs-selection>Mark in progress</button>
       <button class="small" name="action" value="ignore" data-needs-selection>Ignore</button>
       <span data-selected-count></span><span class="spacer"></span>

@@ -1,8 +1,9 @@
-import type { Issue, Project, StoredEvent } from '../../store/model.js';
+import type { Actor, Issue, IssueHistoryEntry, Project, StoredEvent } from '../../store/model.js';
+import { MAX_NOTE_LENGTH } from '../../store/issue-story.js';
 import type { IssueTagSummary } from '../../store/store.js';
 import { html, jsonForScript, queryString, type Html } from '../html.js';
 import { expandLink, linkValues, safeHttpUrl } from '../links.js';
-import { ago, barChart, fullNumber, isoMinute, levelBadge, pluralize, statusBadge } from './components.js';
+import { absoluteTime, ago, barChart, fullNumber, levelBadge, pluralize, statusBadge } from './components.js';
 import { eventSections } from './event.js';
 import { csrfField, page, type PageContext } from './layout.js';
 
@@ -15,6 +16,10 @@ export interface IssuePageData {
   olderThan: number | null;
   chart: { startMs: number; stepMs: number; counts: number[] };
   tags: IssueTagSummary[];
+  /** The issue's story, oldest first. */
+  history: IssueHistoryEntry[];
+  /** Dashboard logins, the assignee choices. */
+  users: string[];
   flash?: string;
 }
 
@@ -28,7 +33,8 @@ ${d.flash ? html`<div class="flash" role="status">${d.flash}</div>` : ''}
   ${chart(d)}
 </div>
 <div class="layout">
-  <div class="main-col">${d.event ? eventPanel(ctx, d) : html`<div class="section"><div class="empty">The events of this issue were pruned (retention); its counts remain.</div></div>`}</div>
+  <div class="main-col">${d.event ? eventPanel(ctx, d) : html`<div class="section"><div class="empty">The events of this issue were pruned (retention); its counts remain.</div></div>`}
+  ${historySection(ctx, d)}</div>
   <aside class="side-col">${sidebar(ctx, d)}</aside>
 </div>`;
   return page(ctx, { title: `${d.issue.shortId} ${d.issue.title}`, section: 'issues', body, charts: true });
@@ -43,6 +49,8 @@ function header(ctx: PageContext, d: IssuePageData): Html {
       ${i.regressed ? html`<span class="badge regressed">regressed</span>` : ''}
       ${i.status === 'ignored' ? html`<span>${ignoreText(i)}</span>` : ''}
       ${i.status === 'resolved' && i.resolvedInRelease ? html`<span>fixed in <code>${i.resolvedInRelease}</code></span>` : ''}
+      ${i.status === 'resolved' && i.resolvedInNextRelease ? html`<span>fixed in the next release</span>` : ''}
+      ${i.assignee ? html`<span class="badge outline" title="assignee">@${i.assignee}</span>` : ''}
       ${i.culprit ? html`<code>${i.culprit}</code>` : ''}
       ${i.origin ? html`<span class="badge outline">${i.origin}</span>` : ''}
       ${i.httpStatus ? html`<span class="badge outline">HTTP ${i.httpStatus}</span>` : ''}
@@ -52,11 +60,11 @@ function header(ctx: PageContext, d: IssuePageData): Html {
 </div>`;
 }
 
-function ignoreText(i: Issue): string {
-  const parts = [];
-  if (i.ignoreUntil) parts.push(`until ${isoMinute(i.ignoreUntil)}`);
-  if (i.ignoreUntilCount) parts.push(`until ${fullNumber(i.ignoreUntilCount)} events`);
-  return parts.length ? `ignored ${parts.join(' or ')}` : 'ignored for good';
+function ignoreText(i: Issue): Html {
+  const parts: Html[] = [];
+  if (i.ignoreUntil) parts.push(html`until ${absoluteTime(i.ignoreUntil)}`);
+  if (i.ignoreUntilCount) parts.push(html`until ${fullNumber(i.ignoreUntilCount)} events`);
+  return parts.length ? html`ignored ${parts.map((p, n) => html`${n ? ' or ' : ''}${p}`)}` : html`ignored for good`;
 }
 
 /** The workflow new → in progress → resolved, plus ignore (for a time or a count) and reopen. */
@@ -72,6 +80,8 @@ function statusActions(ctx: PageContext, i: Issue): Html {
     <form class="inline-field" method="post" action="/issues/${i.id}/status">${csrfField(ctx)}<input type="hidden" name="status" value="resolved">
       <input name="inRelease" placeholder="release, e.g. ${i.lastRelease ?? '1.4.2'}" aria-label="Fixed in release" required><button class="small" type="submit">Resolve in</button></form>
     <div class="faint" style="font-size:11.5px;padding:0 6px 4px">Events from older releases won't reopen it.</div>
+    <div class="sep"></div>${action('resolved', 'Resolve in the next release', '', html`<input type="hidden" name="inNextRelease" value="1">`)}
+    <div class="faint" style="font-size:11.5px;padding:0 6px 4px">Releases seen so far won't reopen it; the first new one will.</div>
   </div></details>`;
   const buttons: Html[] = [];
   if (i.status === 'new') buttons.push(action('in_progress', 'Start: in progress'));
@@ -87,8 +97,8 @@ function stats(ctx: PageContext, i: Issue): Html {
   return html`<div class="stats">
   <div class="stat"><div class="k">Events</div><div class="v">${fullNumber(i.eventCount)}</div><div class="s">total, all time</div></div>
   <div class="stat"><div class="k">Users</div><div class="v">${fullNumber(i.userCount)}</div><div class="s">affected</div></div>
-  <div class="stat"><div class="k">First seen</div><div class="v">${ago(i.firstSeen, ctx.now)}</div><div class="s">${i.firstRelease ? html`in <code>${i.firstRelease}</code>` : isoMinute(i.firstSeen)}</div></div>
-  <div class="stat"><div class="k">Last seen</div><div class="v">${ago(i.lastSeen, ctx.now)}</div><div class="s">${i.lastRelease ? html`in <code>${i.lastRelease}</code>` : isoMinute(i.lastSeen)}</div></div>
+  <div class="stat"><div class="k">First seen</div><div class="v">${ago(i.firstSeen, ctx.now)}</div><div class="s">${i.firstRelease ? html`in <code>${i.firstRelease}</code>` : absoluteTime(i.firstSeen)}</div></div>
+  <div class="stat"><div class="k">Last seen</div><div class="v">${ago(i.lastSeen, ctx.now)}</div><div class="s">${i.lastRelease ? html`in <code>${i.lastRelease}</code>` : absoluteTime(i.lastSeen)}</div></div>
 </div>`;
 }
 
@@ -106,7 +116,7 @@ function eventPanel(ctx: PageContext, d: IssuePageData): Html {
   const latest = d.events[0]?.id === e.id;
   return html`<div class="section">
   <div class="event-head"><strong>${latest ? 'Latest event' : 'Event'}</strong>
-    <span class="mono">${e.eventId.slice(0, 12)}</span><span>${ago(e.timestamp, ctx.now)}</span><span class="faint">${isoMinute(e.timestamp)}</span>
+    <span class="mono">${e.eventId.slice(0, 12)}</span><span>${ago(e.timestamp, ctx.now)}</span><span class="faint">${absoluteTime(e.timestamp)}</span>
     ${e.release ? html`<span>release <code>${e.release}</code></span>` : ''}${e.environment ? html`<span>${e.environment}</span>` : ''}
     <span class="spacer"></span>${linksOut(d)}
   </div>
@@ -124,13 +134,14 @@ function linksOut(d: IssuePageData): Html {
 }
 
 function sidebar(ctx: PageContext, d: IssuePageData): Html {
-  return html`<div class="section"><h2>Tags</h2><div class="body">${tagBars(d)}</div></div>
+  return html`${assigneeSection(ctx, d)}
+<div class="section"><h2>Tags</h2><div class="body">${tagBars(d)}</div></div>
 ${eventList(ctx, d)}
 <div class="section"><h2>Details</h2><div class="body"><table class="kv">
   <tr><th>Project</th><td>${d.project.name}</td></tr>
   <tr><th>Short id</th><td>${d.issue.shortId}</td></tr>
-  <tr><th>First seen</th><td>${isoMinute(d.issue.firstSeen)}</td></tr>
-  <tr><th>Last seen</th><td>${isoMinute(d.issue.lastSeen)}</td></tr>
+  <tr><th>First seen</th><td>${absoluteTime(d.issue.firstSeen)}</td></tr>
+  <tr><th>Last seen</th><td>${absoluteTime(d.issue.lastSeen)}</td></tr>
   <tr><th>Releases</th><td>${d.issue.firstRelease ?? '—'}${d.issue.lastRelease && d.issue.lastRelease !== d.issue.firstRelease ? html` → ${d.issue.lastRelease}` : ''}</td></tr>
   <tr><th>Fingerprint</th><td title="${d.issue.fingerprint}">${d.issue.fingerprint.slice(0, 16)}…</td></tr>
 </table></div></div>`;
@@ -161,4 +172,82 @@ function tagBars(d: IssuePageData): Html {
 function percent(count: number, total: number): string {
   const p = (count / total) * 100;
   return p >= 1 ? `${Math.round(p)}%` : '<1%';
+}
+
+function assigneeSection(ctx: PageContext, d: IssuePageData): Html {
+  const current = d.issue.assignee;
+  const option = (value: string, label: string) => html`<option value="${value}"${(current ?? '') === value ? html` selected` : ''}>${label}</option>`;
+  return html`<div class="section" id="assignee"><h2>Assignee</h2><div class="body">
+  <form class="inline-field" method="post" action="/issues/${d.issue.id}/assign">${csrfField(ctx)}
+    <select name="assignee" aria-label="Assignee">${option('', 'Nobody')}${d.users.map((u) => option(u, u === ctx.login ? `${u} (me)` : u))}</select>
+    <button class="small" type="submit">Assign</button>
+  </form>
+  ${current !== ctx.login && ctx.login ? html`<form method="post" action="/issues/${d.issue.id}/assign">${csrfField(ctx)}<input type="hidden" name="assignee" value="me"><button class="small ghost" type="submit">Assign to me</button></form>` : ''}
+</div></div>`;
+}
+
+/** Who did what and when: status changes, assignments, acknowledgements, notes (docs/issues.md). */
+function historySection(ctx: PageContext, d: IssuePageData): Html {
+  const items = d.history.map(
+    (h) => html`<li class="history-${h.action}"><span class="muted">${ago(h.at, ctx.now)}</span>
+      <strong>${actorText(h.actor)}</strong> ${historyText(h)}</li>`,
+  );
+  return html`<div class="section" id="history"><h2>History</h2><div class="body">
+  ${items.length ? html`<ul class="history">${items}</ul>` : html`<div class="faint">Nothing has happened to this issue yet: it was first seen ${ago(d.issue.firstSeen, ctx.now)}.</div>`}
+  <form method="post" action="/issues/${d.issue.id}/notes">${csrfField(ctx)}
+    <textarea name="text" rows="2" maxlength="${MAX_NOTE_LENGTH}" placeholder="Add a note: what you found, who is on it…" aria-label="Note" required></textarea>
+    <button class="small" type="submit">Add note</button>
+  </form>
+</div></div>`;
+}
+
+export function actorText(actor: Actor): string {
+  switch (actor.kind) {
+    case 'system':
+      return 'Botpulse';
+    case 'telegram':
+      return `${actor.name} (Telegram)`;
+    case 'token':
+      return `API token “${actor.name}”`;
+    case 'cli':
+      return `${actor.name} (CLI)`;
+    case 'github':
+      return `${actor.name} (GitHub)`;
+    default:
+      return actor.name;
+  }
+}
+
+export function historyText(h: IssueHistoryEntry): Html {
+  const d = h.detail;
+  switch (h.action) {
+    case 'resolved':
+      return d.release ? html`resolved it in <code>${String(d.release)}</code>` : d.nextRelease ? html`resolved it in the next release` : html`resolved it`;
+    case 'reopened':
+      return html`reopened it`;
+    case 'in_progress':
+      return html`marked it in progress`;
+    case 'ignored': {
+      const parts: Html[] = [];
+      if (typeof d.until === 'number') parts.push(html`until ${absoluteTime(d.until)}`);
+      if (typeof d.forEvents === 'number') parts.push(html`for ${fullNumber(d.forEvents)} more events`);
+      return parts.length ? html`muted it ${parts.map((p, n) => html`${n ? ' or ' : ''}${p}`)}` : html`muted it for good`;
+    }
+    case 'regressed':
+      return d.release ? html`reopened it: it recurred in <code>${String(d.release)}</code> (regression)` : html`reopened it: it recurred after it was resolved (regression)`;
+    case 'unignored':
+      return html`reopened it: an event came after its mute ended`;
+    case 'assigned':
+      return html`assigned it to <strong>${String(d.assignee)}</strong>`;
+    case 'unassigned':
+      return html`unassigned it`;
+    case 'acknowledged':
+      return html`acknowledged the alert`;
+    case 'linked':
+      return html`linked ${typeof d.url === 'string' && safeHttpUrl(d.url) ? html`<a href="${safeHttpUrl(d.url)!}" rel="noopener noreferrer">${d.url}</a>` : 'an external issue'}`;
+    case 'note':
+      return html`wrote: <span class="note">${String(d.text ?? '')}</span>`;
+    default:
+      return html`${h.action}`;
+  }
 }

@@ -9,7 +9,7 @@ export interface PageContext {
   now: number;
 }
 
-export type Section = 'issues' | 'projects' | 'monitors' | 'login';
+export type Section = 'issues' | 'releases' | 'projects' | 'monitors' | 'login';
 
 export interface PageOptions {
   title: string;
@@ -46,7 +46,7 @@ function topbar(ctx: PageContext, section: Section): Html {
     html`<a href="${href}"${section === name ? html` aria-current="page"` : ''}>${label}</a>`;
   return html`<header class="topbar">
   <a class="brand" href="/issues"><span class="brand-dot"></span><span class="word">Botpulse</span></a>
-  <nav class="nav">${link('/issues', 'issues', 'Issues')}${link('/projects', 'projects', 'Projects')}${link('/monitors', 'monitors', 'Monitors')}</nav>
+  <nav class="nav">${link('/issues', 'issues', 'Issues')}${link('/releases', 'releases', 'Releases')}${link('/projects', 'projects', 'Projects')}${link('/monitors', 'monitors', 'Monitors')}</nav>
   <div class="whoami"><span class="login-name">${ctx.login ?? ''}</span>
     <form method="post" action="/logout">${csrfField(ctx)}<button class="small ghost" type="submit">Log out</button></form>
   </div>

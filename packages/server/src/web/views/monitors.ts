@@ -3,7 +3,7 @@ import type { AlertLogEntry, AlertTarget } from '../../store/alerts.js';
 import type { BotSignalsState, Flip, MonitorStatus, Notification, Refusal, SignalRuleState } from '../../store/monitors.js';
 import type { Project } from '../../store/model.js';
 import { html, jsonForScript, raw, type Html } from '../html.js';
-import { ago, isoMinute } from './components.js';
+import { absoluteTime, ago } from './components.js';
 import { csrfField, page, type PageContext } from './layout.js';
 
 export interface MonitorRow {
@@ -89,7 +89,7 @@ function monitorCard(now: number, r: MonitorRow): Html {
   </div>
   <table class="kv">
     <tr><th>Last ping</th><td>${m.lastPingAt ? ago(m.lastPingAt, now) : html`<span class="faint">never</span>`}${m.lastOkAt && m.lastOkAt !== m.lastPingAt ? html` · last ok ${ago(m.lastOkAt, now)}` : ''}</td></tr>
-    <tr><th>Expected</th><td>${every}, grace ${duration(m.graceSeconds)}${m.nextDeadline && (m.status === 'up' || m.status === 'late') ? html` · next deadline ${isoMinute(m.nextDeadline)}` : ''}</td></tr>
+    <tr><th>Expected</th><td>${every}, grace ${duration(m.graceSeconds)}${m.nextDeadline && (m.status === 'up' || m.status === 'late') ? html` · next deadline ${absoluteTime(m.nextDeadline)}` : ''}</td></tr>
     ${m.status === 'down' && m.downSince ? html`<tr><th>Down</th><td>since ${ago(m.downSince, now)}${m.downReason ? html`: ${m.downReason}` : ''}${m.alertSent ? html` <span class="faint">(alert sent)</span>` : ''}</td></tr>` : ''}
     ${m.lastReason && m.status !== 'down' ? html`<tr><th>Last failure</th><td>${m.lastReason}</td></tr>` : ''}
     ${m.kind === 'heartbeat' && !(m.signals?.webhook && !m.lock) ? html`<tr><th>Lock holder</th><td>${lockText(m)}</td></tr>` : ''}
@@ -158,7 +158,7 @@ function lockText(m: PresentedMonitor): Html {
   const env = typeof lock['env'] === 'string' && lock['env'] ? lock['env'] : null;
   const since = typeof lock['ts'] === 'string' && lock['ts'] ? lock['ts'] : null;
   const via = lock['source'] === 'redis' ? `Redis ${String(lock['key'] ?? '')}` : 'from check-ins';
-  return html`host <b>${host}</b> pid <b>${pid}</b>${env ? html` · ${env}` : ''}${since ? html` · since ${isoMinute(Date.parse(since))}` : ''} <span class="faint">(${via})</span>`;
+  return html`host <b>${host}</b> pid <b>${pid}</b>${env ? html` · ${env}` : ''}${since ? html` · since ${absoluteTime(Date.parse(since))}` : ''} <span class="faint">(${via})</span>`;
 }
 
 /** The downtime history; each change names its environment when the monitor has several. */
@@ -240,7 +240,7 @@ function signalRows(now: number, m: PresentedMonitor): Html {
   const lagRule = m.signalRules.updateLag;
   const throttleRule = m.signalRules.throttle;
   return html`${w ? html`<tr data-signal="webhook"><th>Webhook</th><td>${ruleBadge(s.rules.webhook)}${w.urlSet === false ? html`<b>no webhook set</b> · ` : ''}<span class="num">${w.pendingUpdateCount ?? '?'}</span> update${w.pendingUpdateCount === 1 ? '' : 's'} waiting${w.lastErrorAt ? html` · last delivery error ${ago(w.lastErrorAt, now)}${w.lastErrorMessage ? html`: ${w.lastErrorMessage}` : ''}` : ''}${w.checkedAt ? html` <span class="faint">(getWebhookInfo ${ago(w.checkedAt, now)})</span>` : ''}${w.checkError ? html` <span class="faint">· the last ask failed: ${w.checkError}</span>` : ''}</td></tr>` : ''}
-    ${last ? html`<tr data-signal="update_lag"><th>Update lag</th><td>${ruleBadge(s.rules.update_lag)}${last.dated ? html`p50 <b class="num">${secs(last.lagP50)}</b> · p95 <b class="num">${secs(last.lagP95)}</b> · max <b class="num">${secs(last.lagMax)}</b>` : html`<span class="faint">no dated update</span>`} <span class="faint">(${last.updates} update${last.updates === 1 ? '' : 's'} in the minute of ${isoMinute(last.start)}; ${lagRule ? `alerts above ${lagRule.seconds} s for ${lagRule.minutes} min` : 'alert off'})</span></td></tr>
+    ${last ? html`<tr data-signal="update_lag"><th>Update lag</th><td>${ruleBadge(s.rules.update_lag)}${last.dated ? html`p50 <b class="num">${secs(last.lagP50)}</b> · p95 <b class="num">${secs(last.lagP95)}</b> · max <b class="num">${secs(last.lagMax)}</b>` : html`<span class="faint">no dated update</span>`} <span class="faint">(${last.updates} update${last.updates === 1 ? '' : 's'} in the minute of ${absoluteTime(last.start)}; ${lagRule ? `alerts above ${lagRule.seconds} s for ${lagRule.minutes} min` : 'alert off'})</span></td></tr>
     <tr data-signal="throttled"><th>Telegram 429s</th><td>${ruleBadge(s.rules.throttled)}<span class="num">${last.throttled}</span> in the last minute${last.throttled ? html` (${Object.entries(last.methods).map(([k, v]) => `${k} ${v}`).join(', ')}), retry_after ${secs(last.retryAfterSeconds)}` : ''} · <span class="num">${s.totals.throttled}</span> in all <span class="faint">(${throttleRule ? `alerts at ≥ ${throttleRule.secondsPerMinute} s of retry_after a minute for ${throttleRule.minutes} min` : 'alert off'})</span></td></tr>` : ''}
     ${s.ignored.count ? html`<tr data-signal="ignored"><th>Unreadable signals</th><td><span class="num">${s.ignored.count}</span> part${s.ignored.count === 1 ? '' : 's'} of check-ins left out${s.ignored.last ? html`, last: <code>${s.ignored.last}</code>` : ''}</td></tr>` : ''}`;
 }

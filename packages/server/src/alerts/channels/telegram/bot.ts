@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { parseDuration } from '../../../lib/time.js';
 import type { AlertStore } from '../../../store/alerts.js';
-import type { Issue, Project } from '../../../store/model.js';
+import type { Actor, Issue, Project } from '../../../store/model.js';
 import type { StatusChange, Store } from '../../../store/store.js';
 import type { AlertConfig } from '../../config.js';
 import { issueItem, type AlertItem, type IssueAlertItem } from '../../items.js';
@@ -151,23 +151,30 @@ export class AlertBot {
     // Answer before the work: Telegram's spinner stops and the ~15 s answer deadline is never at risk.
     await this.answer(query.id, `${ACTION_DONE[press.action]} ${issue.shortId}`, false);
     const by = who(query.from);
-    await this.apply(press.action, issue, by);
+    await this.apply(press.action, issue, by, query.from);
     if (query.message) await this.refresh(query.message, { issueId: issue.id, action: press.action, by, at: Date.now() });
   }
 
-  private async apply(action: ButtonAction, issue: Issue, by: string): Promise<Issue> {
+  private async apply(action: ButtonAction, issue: Issue, by: string, from: TgUser): Promise<Issue> {
     const now = Date.now();
+    const actor: Actor = { kind: 'telegram', name: by };
     const change: StatusChange =
       action === 'ack'
-        ? { status: 'in_progress' }
+        ? { status: 'in_progress', actor }
         : action === 'res'
-          ? { status: 'resolved' }
+          ? { status: 'resolved', actor }
           : action === 'reo'
-            ? { status: 'new' }
-            : { status: 'ignored', ignoreUntil: now + MUTE_MS[action]! };
-    const updated = await this.deps.store.setIssueStatus(issue.id, change);
+            ? { status: 'new', actor }
+            : { status: 'ignored', ignoreUntil: now + MUTE_MS[action]!, actor };
+    let updated = await this.deps.store.setIssueStatus(issue.id, change);
     // Any answer from a human stops a critical alert's repeats; a reopen waits for the next trigger.
     if (action !== 'reo') await this.deps.alerts.acknowledge(issue.id, by, now);
+    if (action === 'ack') {
+      await this.deps.store.addIssueHistory(issue.id, actor, 'acknowledged', {});
+      // The presser takes the issue when their Telegram account is linked to a dashboard user.
+      const login = await this.deps.store.loginForTelegram({ id: from.id, username: from.username ?? null });
+      if (login) updated = await this.deps.store.assignIssue(issue.id, login, actor);
+    }
     this.deps.logger.info({ issue: issue.shortId, action, by }, 'alert bot: issue changed from Telegram');
     return updated;
   }
@@ -287,7 +294,7 @@ export class AlertBot {
     const issue = await this.findByShortId(shortId);
     if (!issue) return this.say(message, `No issue ${escapeHtml(shortId)}.`);
     const until = Date.now() + ms;
-    await this.deps.store.setIssueStatus(issue.id, { status: 'ignored', ignoreUntil: until });
+    await this.deps.store.setIssueStatus(issue.id, { status: 'ignored', ignoreUntil: until, actor: { kind: 'telegram', name: who(message.from) } });
     await this.deps.alerts.acknowledge(issue.id, who(message.from), Date.now());
     await this.reply(message, `🔕 <code>${escapeHtml(issue.shortId)}</code> muted until ${new Date(until).toISOString().slice(0, 16).replace('T', ' ')} UTC. It alerts again if it recurs after that.`);
   }
