@@ -71,6 +71,7 @@ export const OTHER_KNOWN_KEYS: readonly string[] = [
   'BOTPULSE_BOT_NODE',
   'BOTPULSE_SCREENSHOTS',
   'BOTPULSE_TARGETS',
+  'BOTPULSE_TAIL_STATE', // botpulse tail's position file (docs/logs-tail.md)
 ];
 /** Prefixes of whole families of other known variables (the tests' BOTPULSE_TEST_DATABASE_URL...). */
 export const OTHER_KNOWN_PREFIXES: readonly string[] = ['BOTPULSE_TEST_'];
