@@ -61,7 +61,9 @@ export async function tokenList(opts: { json?: boolean }): Promise<void> {
     if (opts.json) return printJson(tokens);
     if (tokens.length === 0) return void process.stdout.write('no API tokens: botpulse token create --label <what for>\n');
     const now = Date.now();
-    process.stdout.write(table(['ID', 'LABEL', 'CREATED'], tokens.map((t) => [String(t.id), t.label, readableTime(t.createdAt, now)])));
+    process.stdout.write(
+      table(['ID', 'LABEL', 'ROLE', 'CREATED', 'LAST USED'], tokens.map((t) => [String(t.id), t.label, t.role, readableTime(t.createdAt, now), t.lastUsedAt === null ? 'never' : readableTime(t.lastUsedAt, now)])),
+    );
   });
 }
 
@@ -99,7 +101,7 @@ export async function userList(opts: { json?: boolean }): Promise<void> {
     if (opts.json) return printJson(users);
     if (users.length === 0) return void process.stdout.write(`no dashboard users: printf '%s' "$PASSWORD" | botpulse user add <login>\n`);
     const now = Date.now();
-    process.stdout.write(table(['LOGIN', 'CREATED'], users.map((u) => [u.login, readableTime(u.createdAt, now)])));
+    process.stdout.write(table(['LOGIN', 'ROLE', 'CREATED'], users.map((u) => [u.login, u.role, readableTime(u.createdAt, now)])));
   });
 }
 

@@ -18,8 +18,8 @@ describe('the CLI manages users, tokens and projects', () => {
   it('lists and removes users, and lists and revokes tokens, never printing a secret', async () => {
     assert.equal((await botpulse(['user', 'add', 'carol'], env, 'correct horse battery\n')).code, 0);
     const users = await botpulse(['user', 'list'], env);
-    assert.match(users.stdout, /^LOGIN\s+CREATED\n/);
-    assert.match(users.stdout, /^carol\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC/m);
+    assert.match(users.stdout, /^LOGIN\s+ROLE\s+CREATED\n/);
+    assert.match(users.stdout, /^carol\s+\w+\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC/m);
     assert.doesNotMatch(users.stdout, /scrypt/);
     const removed = await botpulse(['user', 'remove', 'carol'], env);
     assert.match(removed.stdout, /removed user "carol"/);
@@ -45,7 +45,7 @@ describe('the CLI manages users, tokens and projects', () => {
     assert.ok(await server.botpulse.store.getProject(created.slug), 'nothing deleted without --yes');
     const run = await botpulse(['project', 'delete', created.slug, '--yes'], env);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /deleted project "doomed-bot" and .*1 issues/);
+    assert.match(run.stdout, /deleted project "doomed-bot" and [1-9]\d* row\(s\) of data; its DSN is refused from now/);
     assert.match(run.stderr, /deleting project "doomed-bot"\.\.\./);
     assert.equal(await server.botpulse.store.getProject(created.id), null);
   });

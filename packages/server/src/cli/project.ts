@@ -50,13 +50,19 @@ export async function projectDelete(slug: string, opts: { yes?: boolean; json?: 
       process.exitCode = 2;
       return;
     }
+    // The dashboard's deletion, a chunk at a time: ingestion refuses the project from the start.
+    await store.startProjectDeletion(project.id, Date.now());
     const progress = progressLine(`deleting project "${project.slug}"`);
-    const deleted = await store.deleteProject(project.id, { onProgress: (p) => progress.update(`${p.deleted} ${p.table} rows`) });
+    let deleted = 0;
+    for (;;) {
+      const chunk = await store.deleteProjectChunk(project.id, 2000);
+      deleted += chunk.deleted;
+      if (chunk.done) break;
+      progress.update(`${deleted} rows deleted so far`);
+    }
     progress.done();
-    if (!deleted) throw new Error(`project "${slug}" was deleted meanwhile`);
-    if (opts.json) return printJson(deleted);
-    const rows = Object.entries(deleted).filter(([table]) => table !== 'projects');
-    const summary = rows.length ? rows.map(([table, n]) => `${n} ${table}`).join(', ') : 'no data';
-    process.stdout.write(`deleted project "${project.slug}" and ${summary}; restart a running server so it stops accepting the old DSN\n`);
+    if (opts.json) return printJson({ rows: deleted });
+    const summary = `${deleted} row(s) of data`;
+    process.stdout.write(`deleted project "${project.slug}" and ${summary}; its DSN is refused from now\n`);
   });
 }

@@ -50,6 +50,7 @@ export type FailureSite =
   | 'spool_resync'
   | 'digest_thread_message'
   | 'metrics_collect'
+  | 'project_delete'
   | 'shutdown';
 
 /**

@@ -73,11 +73,6 @@ export class SpoolFile {
     this.db.transaction(() => this.db.prepare('DELETE FROM spool WHERE id <= ?').run(maxId)).immediate();
   }
 
-  /** Drops a deleted project's undigested items; returns how many. */
-  deleteProject(projectId: number): number {
-    return this.db.transaction(() => this.db.prepare('DELETE FROM spool WHERE project_id = ?').run(projectId).changes).immediate();
-  }
-
   close(): void {
     this.db.close();
   }
