@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { alertConfigKeys } from '../alerts/config.js';
+import { logConfigKeys } from '../logs/config.js';
 import { monitorConfigKeys } from '../monitors/config.js';
+import { upstreamConfigKeys } from '../upstream/config.js';
 import { isPostgresUrl } from '../lib/database-url.js';
 
 /**
@@ -37,6 +39,8 @@ export const configSchema = z.object({
   BOTPULSE_ISSUE_KEEP_LATEST: int(10, 1_000_000).default(1000),
   ...alertConfigKeys,
   ...monitorConfigKeys,
+  ...logConfigKeys,
+  ...upstreamConfigKeys,
 });
 
 /**

@@ -51,7 +51,11 @@ export type FailureSite =
   | 'digest_thread_message'
   | 'metrics_collect'
   | 'project_delete'
-  | 'shutdown';
+  | 'log_rules'
+  | 'shutdown'
+  | 'upstream_turn'
+  | 'upstream_lease_release'
+  | 'upstream_thread';
 
 /**
  * Logs `err` under `message` and counts it under `site`. `warn` for failures expected to pass on

@@ -17,6 +17,8 @@ import type { DatabasePoolFigures } from '../store/postgres/database.js';
 import type { Store } from '../store/store.js';
 import { failurePathMetrics } from './failure-paths.js';
 import { MonitorSeries } from './monitor-series.js';
+import { upstreamMetrics } from './upstream.js';
+import type { ForwarderState } from '../upstream/forwarder.js';
 
 export interface MetricsDeps {
   config: Readonly<Config>;
@@ -31,6 +33,8 @@ export interface MetricsDeps {
   databasePool?: (() => DatabasePoolFigures) | undefined;
   /** Where a family that could not be read is reported (botpulse_failures_total{site="metrics_collect"}). */
   logger: Pick<Logger, 'warn' | 'error'>;
+  /** The upstream forwarder's counters (absent: forwarding is off and no family is shown). */
+  upstream?: () => ForwarderState;
 }
 
 /** What `/metrics` answers: prom-client's Registry, then the per-monitor families (written in pages). */
@@ -146,6 +150,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   });
   alertPathMetrics(register, deps.alerting);
   failurePathMetrics(register, deps);
+  if (deps.upstream) upstreamMetrics(register, deps.upstream);
   new Gauge({ name: 'botpulse_spool_backlog', help: 'Items accepted but not digested yet.', registers: [register], collect() {
     this.set(deps.spool.backlog);
   } });

@@ -6,6 +6,7 @@ import type { AlertStore } from '../store/alerts.js';
 import type { RulesResolver } from '../alerts/rules.js';
 import type { ProjectDeleter } from '../http/project-deleter.js';
 import type { Role } from '../store/model.js';
+import type { LogStore } from '../store/logs.js';
 import type { Monitor, MonitorStore } from '../store/monitors.js';
 import type { Store, WebSession } from '../store/store.js';
 import type { LoginLockout } from './auth/lockout.js';
@@ -39,6 +40,10 @@ export interface WebDeps {
   onProjectsChanged: () => void;
   /** Alert rules and silences (absent: the alert-rules page says alerting is not running). */
   alerting?: DashboardAlerting;
+  /** The logs page's lines (absent: the page says logs are not kept). */
+  logs?: LogStore;
+  /** Lines about forwarding to the upstream Sentry when it is failing (upstream/status.ts); none while all is well. */
+  upstreamLines?: () => string[];
 }
 
 /** What the alert-rules page reads and edits. */

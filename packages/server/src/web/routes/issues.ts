@@ -36,6 +36,7 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
     const data = {
       state, ...result, statusCounts, hourly, projects, releases: releases.map((r) => r.version), ...(flash ? { flash } : {}),
       ...(quarantine.rows ? { quarantine: { rows: quarantine.rows, latestError: quarantine.latest?.error ?? null } } : {}),
+      ...(deps.upstreamLines?.().length ? { upstream: deps.upstreamLines() } : {}),
     };
     return sendHtml(reply, issueListPage(pageContext(deps, req), data));
   });
