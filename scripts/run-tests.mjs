@@ -6,11 +6,15 @@
 // scripts/fetch-node.mjs fetched; missing ones are skipped with a notice, and fail the run under CI=true.
 // Usage: node scripts/run-tests.mjs [path-filter ...]   (filters are substrings of the file path)
 //        node scripts/run-tests.mjs --other-nodes [path-filter ...]   (only the SDK runs on other Nodes)
+//        node scripts/run-tests.mjs --node <major> [path-filter ...]   (the server's tests, every file
+//          but the SDK's, on that Node: fetched by scripts/fetch-node.mjs, with better-sqlite3 built for
+//          it by scripts/native-for-node.mjs and loaded through scripts/node-hooks/native-for-node.mjs)
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { nodeBinary, SDK_TEST_NODE_MAJORS } from './other-nodes.mjs';
+import { nativeFor } from './native-for-node.mjs';
+import { nodeBinary, nodeDir, SDK_TEST_NODE_MAJORS } from './other-nodes.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const roots = ['packages', 'tests'];
@@ -74,14 +78,53 @@ function runOnOtherNodes(files) {
   return outcomes.some((o) => o.status !== 0) ? 1 : 0;
 }
 
+/**
+ * The server's tests on another Node. Every process they start (the CLI, servers, the digest
+ * worker) runs that Node too: it comes first in PATH, process.execPath is it, and NODE_OPTIONS
+ * carries the hook that loads better-sqlite3 built for it.
+ */
+function runServerOn(major, files) {
+  const node = nodeBinary(major);
+  if (!node) {
+    console.error(`Node ${major} is not in .cache/node/${major}; run: node scripts/fetch-node.mjs ${major}`);
+    return 1;
+  }
+  const hook = join(root, 'scripts', 'node-hooks', 'native-for-node.mjs');
+  const env = {
+    ...process.env,
+    PATH: `${join(nodeDir(major), 'bin')}:${process.env.PATH}`,
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${hook}`.trim(),
+    NATIVE_SQLITE_DIR: nativeFor(major),
+  };
+  const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  console.log(`\n== the server's tests on Node ${version} (${files.length} files)`);
+  const status = runTests(node, files, env);
+  console.log(`\n== the server on Node ${version}: ${status === 0 ? 'passed' : 'FAILED'}`);
+  return status;
+}
+
 const args = process.argv.slice(2);
 const otherNodesOnly = args.includes('--other-nodes');
-const filters = args.filter((a) => a !== '--other-nodes');
+const nodeFlag = args.indexOf('--node');
+const serverNode = nodeFlag >= 0 ? args[nodeFlag + 1] : undefined;
+if (nodeFlag >= 0 && !/^\d+$/.test(serverNode ?? '')) {
+  console.error('usage: node scripts/run-tests.mjs --node <major> [path-filter ...]');
+  process.exit(2);
+}
+const filters = args.filter((a, i) => a !== '--other-nodes' && (nodeFlag < 0 || (i !== nodeFlag && i !== nodeFlag + 1)));
 const files = roots
   .flatMap((r) => walk(join(root, r), []))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 const sdkFiles = files.filter(isSdkTest);
+if (serverNode) {
+  const serverFiles = files.filter((f) => !isSdkTest(f));
+  if (serverFiles.length === 0) {
+    console.error('no server test files matched');
+    process.exit(1);
+  }
+  process.exit(runServerOn(serverNode, serverFiles));
+}
 if ((otherNodesOnly ? sdkFiles : files).length === 0) {
   console.error('no test files matched');
   process.exit(1);

@@ -77,15 +77,29 @@ export class RetentionJob {
 
   async runOnce(now = Date.now()): Promise<RetentionResult> {
     try {
-      const events = await this.store.pruneEvents(now - this.config.retentionDays * DAY_MS);
-      const rawItems = await this.store.pruneRawItems(now - this.config.rawItemRetentionHours * HOUR_MS);
-      const latencyMinutes = this.monitors ? await this.monitors.pruneLatency(Math.floor((now - LATENCY_RETENTION_MS) / 60_000) * 60_000) : 0;
-      const logLines = this.logs ? await this.logs.pruneLines(now - this.config.logs.retentionDays * DAY_MS) : 0;
-      if (events || rawItems || latencyMinutes || logLines) this.logger.info({ events, rawItems, latencyMinutes, logLines }, 'retention pruned old data');
-      return { events, rawItems, latencyMinutes, logLines };
+      return await this.run(now);
     } catch (err) {
       reportFailure(this.logger, 'retention', err, 'retention run failed; will retry tomorrow');
       return { events: 0, rawItems: 0, latencyMinutes: 0, logLines: 0 };
     }
   }
+
+  /**
+   * One pass; rejects when the database fails (`botpulse prune` says so, the daily run logs it).
+   * `progress` hears each phase start (deleted 0) and the rows deleted so far as chunks go.
+   */
+  async run(now = Date.now(), progress?: (phase: RetentionPhase, deletedSoFar: number, before: number) => void): Promise<RetentionResult> {
+    const eventsBefore = now - this.config.retentionDays * DAY_MS;
+    progress?.('events', 0, eventsBefore);
+    const events = await this.store.pruneEvents(eventsBefore, (n) => progress?.('events', n, eventsBefore));
+    const rawBefore = now - this.config.rawItemRetentionHours * HOUR_MS;
+    progress?.('rawItems', 0, rawBefore);
+    const rawItems = await this.store.pruneRawItems(rawBefore, (n) => progress?.('rawItems', n, rawBefore));
+    const latencyMinutes = this.monitors ? await this.monitors.pruneLatency(Math.floor((now - LATENCY_RETENTION_MS) / 60_000) * 60_000) : 0;
+    const logLines = this.logs ? await this.logs.pruneLines(now - this.config.logs.retentionDays * DAY_MS) : 0;
+    if (events || rawItems || latencyMinutes || logLines) this.logger.info({ events, rawItems, latencyMinutes, logLines }, 'retention pruned old data');
+    return { events, rawItems, latencyMinutes, logLines };
+  }
 }
+
+export type RetentionPhase = 'events' | 'rawItems';

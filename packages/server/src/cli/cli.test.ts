@@ -103,7 +103,7 @@ describe('botpulse CLI', { skip: !existsSync(CLI) && 'run `npm run build` first 
   it('prunes and migrates', async () => {
     const prune = await botpulse(['prune', '--json'], env);
     assert.equal(prune.code, 0, prune.stderr);
-    assert.deepEqual(Object.keys(JSON.parse(prune.stdout)).sort(), ['events', 'latencyMinutes', 'rawItems']);
+    assert.deepEqual(Object.keys(JSON.parse(prune.stdout)).sort(), ['events', 'latencyMinutes', 'logLines', 'rawItems']);
     const migrate = await botpulse(['migrate'], env);
     assert.match(migrate.stdout, /up to date/);
   });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { presentProject } from '../http/present.js';
@@ -15,6 +16,9 @@ const INITIAL_PASSWORD_FILE = 'initial-admin-password';
 /** `botpulse serve`: runs the server until SIGINT/SIGTERM, then shuts down without losing events. */
 export async function serve(): Promise<void> {
   const config = loadConfig();
+  // Before anything is created (data directory, database, credential files): a server that cannot
+  // listen must leave no half-made data directory behind.
+  await assertCanListen(config.host, config.port);
   const botpulse = await createBotpulse(config);
   // Written 0600 (below); a copy loosened by hand or restored from a backup is tightened again.
   const tightened = [INITIAL_TOKEN_FILE, INITIAL_PASSWORD_FILE].flatMap((name) => privateFile(join(config.dataDir, name)));
@@ -41,7 +45,13 @@ export async function serve(): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  await botpulse.listen();
+  try {
+    await botpulse.listen();
+  } catch (err) {
+    // Taken between the check and now (another process started meanwhile).
+    await botpulse.close().catch(() => {});
+    throw listenError(err, config.host, config.port, '');
+  }
 
   const projects = await botpulse.store.listProjects();
   const lines = [
@@ -59,6 +69,31 @@ export async function serve(): Promise<void> {
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Binds the address for a moment and lets it go: refused with what to change when it is not free. */
+async function assertCanListen(host: string, port: number): Promise<void> {
+  if (port === 0) return; // any free port
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err) => reject(listenError(err, host, port, ' Nothing was created.')));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+function listenError(err: unknown, host: string, port: number, note: string): Error {
+  const code = (err as { code?: string }).code;
+  if (code === 'EADDRINUSE') {
+    return new Error(
+      `port ${port} on ${host} is already in use (another Botpulse, or another program); ` +
+        `stop it, or set BOTPULSE_PORT to a free port, e.g. BOTPULSE_PORT=${port === 65535 ? 8001 : port + 1}.${note}`,
+    );
+  }
+  if (code === 'EACCES') return new Error(`port ${port} needs privileges to listen on; set BOTPULSE_PORT to 1024 or above (e.g. 8000).${note}`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return new Error(`cannot listen on ${host}: not an address of this machine; set BOTPULSE_HOST (e.g. 127.0.0.1, or 0.0.0.0 for every interface).${note}`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /**

@@ -36,6 +36,20 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ BOTPULSE_SCRUB_EXTRA_PATTERNS: '(' }), /BOTPULSE_SCRUB_EXTRA_PATTERNS: "\(" is not a valid RE2 pattern: .*missing closing \)/);
   });
 
+  it('refuses a BOTPULSE_URL without an http(s) scheme, with the fix, and keeps a good one', () => {
+    const cases: [string, RegExp | string][] = [
+      ['localhost:8000', /BOTPULSE_URL: "localhost:8000" has no scheme; write BOTPULSE_URL=http:\/\/localhost:8000/],
+      ['errors.example.com', /write BOTPULSE_URL=http:\/\/errors\.example\.com/],
+      ['ftp://errors.example.com', /BOTPULSE_URL: must be an http:\/\/ or https:\/\/ URL/],
+      ['https://errors.example.com/', 'https://errors.example.com'],
+      ['http://localhost:8000', 'http://localhost:8000'],
+    ];
+    for (const [value, expected] of cases) {
+      if (typeof expected === 'string') assert.equal(loadConfig({ BOTPULSE_URL: value }).publicUrl, expected);
+      else assert.throws(() => loadConfig({ BOTPULSE_URL: value }), expected, value);
+    }
+  });
+
   it('refuses at start a scrub pattern that needs backtracking (a backreference, a lookbehind), saying why', () => {
     for (const [pattern, reason] of [
       ['(a)\\1', /invalid escape sequence: `\\1`/],

@@ -17,7 +17,7 @@ const mib = 1024 * 1024;
 export const configSchema = z.object({
   BOTPULSE_HOST: z.string().min(1).default('127.0.0.1'),
   BOTPULSE_PORT: int(0, 65535).default(8000),
-  BOTPULSE_URL: z.url().optional(),
+  BOTPULSE_URL: z.string().superRefine(checkPublicUrl).optional(),
   BOTPULSE_DATA_DIR: z.string().min(1).default('./data'),
   // The message never quotes the value: it may hold a password.
   BOTPULSE_DATABASE_URL: z.string().refine(isPostgresUrl, 'must be a postgres:// or postgresql:// URL (leave it unset for the embedded SQLite file)').optional(),
@@ -44,6 +44,44 @@ export const configSchema = z.object({
   ...upstreamConfigKeys,
   ...githubConfigKeys,
 });
+
+/**
+ * BOTPULSE_URL goes into every DSN: `localhost:8000` parses as a URL with the scheme `localhost:`
+ * and would print DSNs no SDK accepts, so a scheme other than http(s) is refused with the fix.
+ */
+function checkPublicUrl(value: string, ctx: z.RefinementCtx): void {
+  let url: URL | null = null;
+  try {
+    url = new URL(value);
+  } catch {
+    // reported below
+  }
+  if (url && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname) return;
+  const bare = /^[\w.-]+(:\d+)?(\/[^\s]*)?$/.test(value);
+  ctx.addIssue({
+    code: 'custom',
+    message: bare
+      ? `"${value}" has no scheme; write BOTPULSE_URL=http://${value} (or https://), the address SDKs and links use`
+      : 'must be an http:// or https:// URL, e.g. BOTPULSE_URL=https://errors.example.com (the address SDKs and links use)',
+  });
+}
+
+/**
+ * BOTPULSE_* variables that are not server settings but are not typos either: the SDK's, the
+ * tests' and the benchmarks' own. A variable neither here nor in the schema is warned about.
+ */
+export const OTHER_KNOWN_KEYS: readonly string[] = [
+  'BOTPULSE_CONFIG', // names the JSON configuration file (config/load.ts)
+  'BOTPULSE_DSN', // the SDK's DSN, also `botpulse send`'s default
+  'BOTPULSE_DISK_QUEUE', // the SDK's offline queue directory
+  'BOTPULSE_SERVER_NODE',
+  'BOTPULSE_BOT_NODE',
+  'BOTPULSE_SCREENSHOTS',
+  'BOTPULSE_TARGETS',
+  'BOTPULSE_TAIL_STATE', // botpulse tail's position file (docs/logs-tail.md)
+];
+/** Prefixes of whole families of other known variables (the tests' BOTPULSE_TEST_DATABASE_URL...). */
+export const OTHER_KNOWN_PREFIXES: readonly string[] = ['BOTPULSE_TEST_'];
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type RawConfig = z.output<typeof configSchema>;

@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -261,11 +262,20 @@ export class DigestWorker {
 /**
  * Built code starts the .js entry directly. Under tsx (the tests run the TypeScript source) Node 20
  * does not apply `--import tsx` to a worker's entry module, so a one-line bootstrap registers tsx
- * in the thread before importing the .ts entry.
+ * in the thread before importing the .ts entry. An eval worker skips the `--import` preloads of
+ * NODE_OPTIONS too, so the bootstrap imports those first (the test runs on other Node versions
+ * load better-sqlite3 built for them through one: scripts/node-hooks/native-for-node.mjs).
  */
 function threadWorker(threadEntry: URL, workerData: DigestThreadData): Worker {
   if (!threadEntry.pathname.endsWith('.ts')) return new Worker(threadEntry, { workerData });
   const entry = JSON.stringify(threadEntry.href);
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); });`;
+  const preloads = nodeOptionImports(process.env.NODE_OPTIONS ?? '').map((p) => `await import(${JSON.stringify(p)});`).join(' ');
+  const bootstrap = `(async () => { ${preloads} const { register } = await import('tsx/esm/api'); register(); await import(${entry}); })();`;
   return new Worker(bootstrap, { eval: true, workerData });
+}
+
+/** The `--import` modules of a NODE_OPTIONS string, as file URLs when they are paths. */
+function nodeOptionImports(options: string): string[] {
+  const found = [...options.matchAll(/--import[= ](\S+)/g)].map((m) => m[1]!).filter((m) => m !== 'tsx');
+  return found.map((m) => (m.startsWith('/') ? pathToFileURL(m).href : m));
 }

@@ -1,3 +1,4 @@
+import { readableTime } from '../lib/readable-time.js';
 import type { Monitor } from '../store/monitors.js';
 import type { SignalEvent } from './signals.js';
 
@@ -29,8 +30,9 @@ function title(icon: string, what: string, who: Who): string {
   return `${icon} <b>${escapeHtml(what)}</b>: ${escapeHtml(who.project)} · <code>${escapeHtml(who.slug)}</code>${env}`;
 }
 
-export function downText(who: Who, m: Pick<Monitor, 'lastPingAt' | 'periodMs' | 'graceMs'>, reason: string, url: string): string {
-  const last = m.lastPingAt ? new Date(m.lastPingAt).toISOString() : 'never';
+/** `now`: when the alert is written, for "(5 min ago)" beside the last heartbeat. */
+export function downText(who: Who, m: Pick<Monitor, 'lastPingAt' | 'periodMs' | 'graceMs'>, reason: string, url: string, now: number): string {
+  const last = m.lastPingAt ? readableTime(m.lastPingAt, now) : 'never';
   return [title('🔴', 'Bot down', who), escapeHtml(reason), `Last heartbeat: ${last}`, `Expected every ${humanDuration(m.periodMs)} (+${humanDuration(m.graceMs)} grace)`, url].join('\n');
 }
 

@@ -153,7 +153,7 @@ function failed(m: Monitor, t: Transition, failure: { reason: string; deaf: bool
   const kind = failure.deaf ? 'deaf' : 'failing';
   Object.assign(t.set, { status: 'down', downSince: now, downReason: `${kind}: ${failure.reason}`, alertSent: true });
   t.flip = { at: now, from: m.status, to: 'down', reason: `${kind}: ${failure.reason}` };
-  const text = failure.deaf ? deafText(ctx.who, failure.reason, ctx.url) : downText(ctx.who, m, failure.reason, ctx.url);
+  const text = failure.deaf ? deafText(ctx.who, failure.reason, ctx.url) : downText(ctx.who, m, failure.reason, ctx.url, now);
   t.notify = [...(t.notify ?? []), notification(m, kind, text, now, { reason: failure.reason })];
   return t;
 }
@@ -191,7 +191,7 @@ function missed(m: Monitor, t: Transition, now: number, ctx: HeartbeatContext): 
   }
   Object.assign(t.set, { status: 'down', deadline: null, downSince: m.deadline, downReason: reason, alertSent: true });
   t.flip = { at: m.deadline!, from: 'late', to: 'down', reason };
-  t.notify = [notification(m, 'down', downText(ctx.who, m, reason, ctx.url), now, { reason, silentForMs: silentFor })];
+  t.notify = [notification(m, 'down', downText(ctx.who, m, reason, ctx.url, now), now, { reason, silentForMs: silentFor })];
   return t;
 }
 

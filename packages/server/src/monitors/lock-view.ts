@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { readableTime } from '../lib/readable-time.js';
 
 /** The SDK's polling lock value (seed 001): who polls, since when. */
 export interface LockHolder {
@@ -42,7 +43,7 @@ export async function readLock(redis: Pick<Redis, 'get' | 'pttl'>, key: string, 
   const [raw, pttl] = await Promise.all([redis.get(key), redis.pttl(key)]);
   if (raw === null) return { key, holder: null, raw: null, ttlMs: null, ageMs: null };
   const holder = parseHolder(raw);
-  const ts = holder ? Date.parse(holder.ts) : NaN;
+  const ts = holder ? lockTime(holder.ts) : NaN;
   return { key, holder, raw: holder ? null : raw, ttlMs: pttl < 0 && pttl !== -1 ? null : pttl, ageMs: Number.isFinite(ts) ? now - ts : null };
 }
 
@@ -57,6 +58,18 @@ export function parseHolder(raw: string): LockHolder | null {
 }
 
 /**
+ * The holder's `ts` in ms: the SDK writes ISO 8601; other tools write epoch seconds (Python's
+ * time.time()) or milliseconds. NaN when it is none of these.
+ */
+export function lockTime(ts: string): number {
+  if (/^\d+(\.\d+)?$/.test(ts.trim())) {
+    const n = Number(ts);
+    return n < 1e11 ? n * 1000 : n; // 1e11 s is the year 5138; 1e11 ms is 1973
+  }
+  return Date.parse(ts);
+}
+
+/**
  * Is the holder alive? The SDK refreshes the key's expiry (PEXPIRE) and never rewrites `ts`, so a
  * key with a TTL left is live by construction; a key without expiry (a tool that does not set
  * one, like the seed's Python bot) is live while its `ts` is fresher than `ttlMs`.
@@ -67,11 +80,13 @@ export function isLive(info: LockInfo, ttlMs: number): boolean {
   return info.ageMs !== null && info.ageMs < ttlMs;
 }
 
-/** "host X pid Y (env, since ts)" */
-export function describeLock(info: LockInfo): string {
+/** "held by host X pid Y (env, since 2026-12-05 14:03 UTC (5 min ago))" */
+export function describeLock(info: LockInfo, now: number = Date.now()): string {
   if (!info.holder) return info.raw === null ? 'free' : `held by an unknown value (${info.raw.slice(0, 80)})`;
   const h = info.holder;
-  return `held by host ${h.host} pid ${h.pid} (${h.env || 'no env'}, since ${h.ts})`;
+  const at = lockTime(h.ts);
+  const since = Number.isFinite(at) ? readableTime(at, now) : h.ts ? `"${h.ts.slice(0, 40)}" (not a time)` : 'an unknown time';
+  return `held by host ${h.host} pid ${h.pid} (${h.env || 'no env'}, since ${since})`;
 }
 
 /** The server's view (BOTPULSE_REDIS_URL): one lazily connected client, failures reported, never thrown. */

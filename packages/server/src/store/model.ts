@@ -185,6 +185,9 @@ export interface IssueChange {
 /** Levels Botpulse stores. Sentry's `fatal` is shown as "critical" in the product (seed 000). */
 export type Level = 'fatal' | 'error' | 'warning' | 'info' | 'debug';
 
+/** How every surface names a level (dashboard, CLI, alerts): Sentry's `fatal` reads "critical". */
+export const LEVEL_LABEL: Record<Level, string> = { fatal: 'critical', error: 'error', warning: 'warning', info: 'info', debug: 'debug' };
+
 /** Request facts kept per event (seed 004's ErrorLog fields). */
 export interface RequestInfo {
   method: string | null;

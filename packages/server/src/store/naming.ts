@@ -12,6 +12,18 @@ export function slugify(name: string): string {
   return slug || 'project';
 }
 
+/**
+ * The rule for a short-id prefix, one for the CLI, the API and the dashboard: 1 to 6 letters
+ * (short ids read `PAY-001`; digits would blur into the number).
+ */
+export const SHORT_ID_PREFIX_PATTERN = /^[A-Za-z]{1,6}$/;
+export const SHORT_ID_PREFIX_RULE = '1 to 6 letters (A-Z), e.g. PAY for PAY-001';
+
+/** Why `prefix` cannot be a short-id prefix, or null when it can. */
+export function shortIdPrefixProblem(prefix: string): string | null {
+  return SHORT_ID_PREFIX_PATTERN.test(prefix) ? null : `the short-id prefix "${prefix.slice(0, 40)}" is not allowed: use ${SHORT_ID_PREFIX_RULE}`;
+}
+
 /** `Payments Bot` → `PB`; one word → its first letter; always 1–4 uppercase letters. */
 export function shortIdPrefixFor(name: string): string {
   const words = name.normalize('NFKD').replace(/[^A-Za-z0-9 ]+/g, ' ').trim().split(/\s+/).filter(Boolean);

@@ -186,8 +186,8 @@ export interface Store {
   getAttachment(projectId: number, eventId: string, index: number): Promise<StoredAttachment | null>;
 
   /** Deletes events received before `before` (ms), and the hourly counts of those hours; issues keep their counts. */
-  pruneEvents(before: number): Promise<number>;
-  pruneRawItems(before: number): Promise<number>;
+  pruneEvents(before: number, onProgress?: (deletedSoFar: number) => void): Promise<number>;
+  pruneRawItems(before: number, onProgress?: (deletedSoFar: number) => void): Promise<number>;
   /** Deletes what the per-issue caps do not keep, in issues with events since `sinceHour` (store/issue-caps.ts). */
   capIssues(caps: IssueCaps, sinceHour: number): Promise<CapResult>;
   /** Events and payload bytes stored for a project. */

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type pg from 'pg';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested, MAX_BATCH_BYTES } from '../digest-rows.js';
@@ -338,16 +338,28 @@ export class PostgresStore implements Store {
 
   // ── retention ─────────────────────────────────────────────────────────────
 
-  async pruneEvents(before: number): Promise<number> {
-    const removed = await changes(this.db, sql`DELETE FROM events WHERE received_at < ${before}`);
+  async pruneEvents(before: number, onProgress?: (deletedSoFar: number) => void): Promise<number> {
+    // A chunk per statement: a month of events in one DELETE would run for minutes with nothing to show.
+    const removed = await this.deleteChunked((n) => sql`DELETE FROM events WHERE ctid IN (SELECT ctid FROM events WHERE received_at < ${before} LIMIT ${n})`, onProgress);
     await sql`DELETE FROM attachments WHERE created_at < ${before}`.execute(this.db);
     // Hourly counts are derived from events: the hours wholly before the cutoff go with them.
     await sql`DELETE FROM issue_hourly WHERE hour < ${Math.floor(before / 3_600_000)}`.execute(this.db);
     return removed;
   }
 
-  async pruneRawItems(before: number): Promise<number> {
-    return changes(this.db, sql`DELETE FROM raw_items WHERE received_at < ${before}`);
+  async pruneRawItems(before: number, onProgress?: (deletedSoFar: number) => void): Promise<number> {
+    return this.deleteChunked((n) => sql`DELETE FROM raw_items WHERE ctid IN (SELECT ctid FROM raw_items WHERE received_at < ${before} LIMIT ${n})`, onProgress);
+  }
+
+  /** Runs `statement(limit)` until a chunk comes back short; returns the rows deleted. */
+  private async deleteChunked(statement: (limit: number) => RawBuilder<unknown>, onProgress?: (deletedSoFar: number) => void, chunk = 5000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await changes(this.db, statement(chunk));
+      total += n;
+      if (n > 0) onProgress?.(total);
+      if (n < chunk) return total;
+    }
   }
 
   // ── access ────────────────────────────────────────────────────────────────

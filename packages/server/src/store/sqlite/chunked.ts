@@ -10,13 +10,15 @@ export const CHUNK_ROWS = 500;
 
 /**
  * Runs `deleteUpTo(limit)` (one DELETE of at most `limit` rows, returning how many went) until a
- * chunk comes back short, yielding to the event loop after each chunk. Returns the rows deleted.
+ * chunk comes back short, yielding to the event loop after each chunk (and telling `onProgress`
+ * the rows deleted so far). Returns the rows deleted.
  */
-export async function deleteInChunks(deleteUpTo: (limit: number) => number, chunk = CHUNK_ROWS): Promise<number> {
+export async function deleteInChunks(deleteUpTo: (limit: number) => number, chunk = CHUNK_ROWS, onProgress?: (deletedSoFar: number) => void): Promise<number> {
   let total = 0;
   for (;;) {
     const n = deleteUpTo(chunk);
     total += n;
+    if (n > 0) onProgress?.(total);
     await yieldToLoop();
     if (n < chunk) return total;
   }

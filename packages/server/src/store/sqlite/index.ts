@@ -389,8 +389,8 @@ export class SqliteStore implements Store {
   // ── retention ─────────────────────────────────────────────────────────────
 
   // Each prune deletes in chunks with a turn of the event loop between them (deleteInChunks).
-  async pruneEvents(before: number): Promise<number> {
-    const events = await deleteInChunks((n) => this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received_at < ? ORDER BY received_at LIMIT ?)').run(before, n).changes);
+  async pruneEvents(before: number, onProgress?: (deletedSoFar: number) => void): Promise<number> {
+    const events = await deleteInChunks((n) => this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received_at < ? ORDER BY received_at LIMIT ?)').run(before, n).changes, undefined, onProgress);
     await deleteInChunks((n) => this.db.prepare('DELETE FROM attachments WHERE id IN (SELECT id FROM attachments WHERE created_at < ? ORDER BY created_at LIMIT ?)').run(before, n).changes);
     // Hourly counts are derived from events: the hours wholly before the cutoff go with them.
     const hour = Math.floor(before / 3_600_000);
@@ -398,8 +398,8 @@ export class SqliteStore implements Store {
     return events;
   }
 
-  async pruneRawItems(before: number): Promise<number> {
-    return deleteInChunks((n) => this.db.prepare('DELETE FROM raw_items WHERE id IN (SELECT id FROM raw_items WHERE received_at < ? ORDER BY received_at LIMIT ?)').run(before, n).changes);
+  async pruneRawItems(before: number, onProgress?: (deletedSoFar: number) => void): Promise<number> {
+    return deleteInChunks((n) => this.db.prepare('DELETE FROM raw_items WHERE id IN (SELECT id FROM raw_items WHERE received_at < ? ORDER BY received_at LIMIT ?)').run(before, n).changes, undefined, onProgress);
   }
 
   // ── access ────────────────────────────────────────────────────────────────

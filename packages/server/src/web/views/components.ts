@@ -1,10 +1,10 @@
-import type { IssueStatus, Level } from '../../store/model.js';
+import { LEVEL_LABEL, type IssueStatus, type Level } from '../../store/model.js';
 import type { HourlyCount } from '../../store/store.js';
 import { html, raw, type Html } from '../html.js';
 
 const HOUR = 3_600_000;
 
-export const LEVEL_LABEL: Record<Level, string> = { fatal: 'critical', error: 'error', warning: 'warning', info: 'info', debug: 'debug' };
+export { LEVEL_LABEL };
 export const STATUS_LABEL: Record<IssueStatus, string> = { new: 'New', in_progress: 'In progress', resolved: 'Resolved', ignored: 'Ignored' };
 
 export function levelBadge(level: Level): Html {

@@ -34,7 +34,7 @@ const monitor = (over: Partial<MonitorAlertItem> = {}): MonitorAlertItem => ({
   kind: 'monitor',
   tier: 'critical',
   project: { id: 1, slug: 'pay-bot', name: 'Pay Bot' },
-  text: downText({ project: 'Pay <Bot>', slug: 'poller' }, { lastPingAt: Date.UTC(2025, 0, 1, 12, 0), periodMs: 60_000, graceMs: 30_000 }, 'no heartbeat & no check-in', 'https://errors.example.com/monitors#monitor-3'),
+  text: downText({ project: 'Pay <Bot>', slug: 'poller' }, { lastPingAt: Date.UTC(2025, 0, 1, 12, 0), periodMs: 60_000, graceMs: 30_000 }, 'no heartbeat & no check-in', 'https://errors.example.com/monitors#monitor-3', Date.UTC(2025, 0, 1, 12, 5)),
   payload: { kind: 'down', monitor: 'poller' },
   monitorId: 3,
   notificationId: 41,
@@ -139,7 +139,7 @@ describe('Telegram alert formatting', () => {
     const frames = Array.from({ length: 20 }, (_, i) => ({ location: `f${i} <${'x'.repeat(500)}>`, code: `a < b && c > d ${'&'.repeat(500)}` }));
     const items = [
       ...Array.from({ length: 6 }, (_, i) => item({ issueId: i + 1, shortId: `PAY-00${i}`, title: nasty, culprit: nasty, frames })),
-      monitor({ text: downText({ project: 'Pay Bot', slug: 'poller' }, { lastPingAt: null, periodMs: 60_000, graceMs: 0 }, nasty.repeat(2), 'https://errors.example.com/monitors#monitor-3') }),
+      monitor({ text: downText({ project: 'Pay Bot', slug: 'poller' }, { lastPingAt: null, periodMs: 60_000, graceMs: 0 }, nasty.repeat(2), 'https://errors.example.com/monitors#monitor-3', Date.UTC(2025, 0, 1)) }),
       monitor({ notificationId: 43 }),
     ];
     const { text } = formatAlert(items);
