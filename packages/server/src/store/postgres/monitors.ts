@@ -222,6 +222,19 @@ export class PostgresMonitorStore implements MonitorStore {
     return rows.map(toFlip);
   }
 
+  async flipsForUptime(monitorId: number, since: number): Promise<Flip[]> {
+    const rows = await all<FlipRow>(
+      this.db,
+      sql`SELECT id, monitor_id, project_id, at, from_status, to_status, reason, environment FROM (
+            SELECT *, ROW_NUMBER() OVER (PARTITION BY environment ORDER BY at DESC, id DESC) AS newest
+            FROM monitor_flips WHERE monitor_id = ${monitorId} AND at < ${since}) AS before_window WHERE newest = 1
+          UNION ALL
+          SELECT id, monitor_id, project_id, at, from_status, to_status, reason, environment FROM monitor_flips WHERE monitor_id = ${monitorId} AND at >= ${since}
+          ORDER BY at, id`,
+    );
+    return rows.map(toFlip);
+  }
+
   async countRefusal(projectId: number, reason: RefusalReason, at: number, slug: string | null, detail: string | null, count = 1): Promise<void> {
     // Order-free: processes report in any order, the earliest time stays first and the latest refusal's details stay last.
     await sql`INSERT INTO monitor_refusals (project_id, reason, count, first_at, last_at, last_slug, last_detail)

@@ -240,6 +240,20 @@ export class SqliteMonitorStore implements MonitorStore {
     return rows.map(toFlip);
   }
 
+  async flipsForUptime(monitorId: number, since: number): Promise<Flip[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT id, monitor_id, project_id, at, from_status, to_status, reason, environment FROM (
+           SELECT *, ROW_NUMBER() OVER (PARTITION BY environment ORDER BY at DESC, id DESC) AS newest
+           FROM monitor_flips WHERE monitor_id = ? AND at < ?) WHERE newest = 1
+         UNION ALL
+         SELECT id, monitor_id, project_id, at, from_status, to_status, reason, environment FROM monitor_flips WHERE monitor_id = ? AND at >= ?
+         ORDER BY at, id`,
+      )
+      .all(monitorId, since, monitorId, since) as FlipRow[];
+    return rows.map(toFlip);
+  }
+
   private insertNotification(n: NewNotification): number {
     return Number(
       this.db
