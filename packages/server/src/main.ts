@@ -70,7 +70,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   let digestHandle: DigestWorker | null = null;
   const statusExtras = async () => [
     ...(digestHandle ? await digestStatusLines(digestHandle.health(), store, Date.now()) : []),
-    ...(monitoring ? await monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []),
+    ...(monitoring ? await monitorStatusLines(store, monitoring.store, monitoring.service.clock.now(), config.monitors.uptimeTargetPercent) : []),
   ];
   const alerting = createAlerting(config, store, alertStoreFor(store), logger, { statusExtras, ...options.alerting });
   const digest = await DigestWorker.start(config, spool, {

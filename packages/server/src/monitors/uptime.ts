@@ -85,3 +85,10 @@ export async function monitorUptime(store: Pick<MonitorStore, 'flipsForUptime'>,
   const uptime30d = over(UPTIME_WINDOWS['30d']);
   return { uptime24h: over(UPTIME_WINDOWS['24h']), uptime7d: over(UPTIME_WINDOWS['7d']), uptime30d, errorBudget: errorBudget(uptime30d, targetPercent) };
 }
+
+/** Floored, so 99.996 % never shows as 100 %; "–" when the monitor was not watched in the window. */
+export function percentText(p: number | null): string {
+  if (p === null) return '–';
+  if (p >= 100) return '100 %';
+  return `${(Math.floor(p * 100) / 100).toFixed(2)} %`;
+}
