@@ -1,5 +1,4 @@
 import type { MonitorStore } from '../store/monitors.js';
-import type { ProbeResult } from './probe.js';
 
 /**
  * The response times of an uptime monitor's last probes, for the sparkline on the monitors page
@@ -31,7 +30,7 @@ export async function probeHistory(store: Pick<MonitorStore, 'getValue'>, monito
   }
 }
 
-export async function recordProbe(store: Pick<MonitorStore, 'getValue' | 'setValue'>, monitorId: number, at: number, result: Pick<ProbeResult, 'ok' | 'durationMs'>): Promise<void> {
+export async function recordProbe(store: Pick<MonitorStore, 'getValue' | 'setValue'>, monitorId: number, at: number, result: { ok: boolean; durationMs: number }): Promise<void> {
   const kept = (await probeHistory(store, monitorId)).slice(-(PROBE_HISTORY_SIZE - 1));
   kept.push({ at, ms: Math.round(result.durationMs), ok: result.ok });
   await store.setValue(key(monitorId), JSON.stringify(kept.map((s) => [s.at, s.ms, s.ok ? 1 : 0])));
