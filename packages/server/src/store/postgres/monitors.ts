@@ -225,11 +225,13 @@ export class PostgresMonitorStore implements MonitorStore {
   async flipsForUptime(monitorId: number, since: number): Promise<Flip[]> {
     const rows = await all<FlipRow>(
       this.db,
-      sql`SELECT id, monitor_id, project_id, at, from_status, to_status, reason, environment FROM (
-            SELECT *, ROW_NUMBER() OVER (PARTITION BY environment ORDER BY at DESC, id DESC) AS newest
-            FROM monitor_flips WHERE monitor_id = ${monitorId} AND at < ${since}) AS before_window WHERE newest = 1
+      // Per state (environment), its newest flip before the window, found by walking back along the
+      // (monitor_id, at) index from the window's start: the history before that is never read.
+      sql`SELECT f.* FROM monitor_states s JOIN monitor_flips f ON f.id = (
+            SELECT id FROM monitor_flips WHERE monitor_id = s.monitor_id AND environment IS NOT DISTINCT FROM s.environment AND at < ${since} ORDER BY at DESC, id DESC LIMIT 1)
+          WHERE s.monitor_id = ${monitorId}
           UNION ALL
-          SELECT id, monitor_id, project_id, at, from_status, to_status, reason, environment FROM monitor_flips WHERE monitor_id = ${monitorId} AND at >= ${since}
+          SELECT * FROM monitor_flips WHERE monitor_id = ${monitorId} AND at >= ${since}
           ORDER BY at, id`,
     );
     return rows.map(toFlip);

@@ -243,14 +243,16 @@ export class SqliteMonitorStore implements MonitorStore {
   async flipsForUptime(monitorId: number, since: number): Promise<Flip[]> {
     const rows = this.db
       .prepare(
-        `SELECT id, monitor_id, project_id, at, from_status, to_status, reason, environment FROM (
-           SELECT *, ROW_NUMBER() OVER (PARTITION BY environment ORDER BY at DESC, id DESC) AS newest
-           FROM monitor_flips WHERE monitor_id = ? AND at < ?) WHERE newest = 1
+        // Per state (environment), its newest flip before the window, found by walking back along the
+        // (monitor_id, at) index from the window's start: the history before that is never read.
+        `SELECT f.* FROM monitor_states s JOIN monitor_flips f ON f.id = (
+           SELECT id FROM monitor_flips WHERE monitor_id = s.monitor_id AND environment IS s.environment AND at < ? ORDER BY at DESC, id DESC LIMIT 1)
+         WHERE s.monitor_id = ?
          UNION ALL
-         SELECT id, monitor_id, project_id, at, from_status, to_status, reason, environment FROM monitor_flips WHERE monitor_id = ? AND at >= ?
+         SELECT * FROM monitor_flips WHERE monitor_id = ? AND at >= ?
          ORDER BY at, id`,
       )
-      .all(monitorId, since, monitorId, since) as FlipRow[];
+      .all(since, monitorId, monitorId, since) as FlipRow[];
     return rows.map(toFlip);
   }
 
