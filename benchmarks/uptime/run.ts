@@ -3,7 +3,7 @@
 // so most lie before the 30-day window), two environments. Prints a table and writes results/latest.json.
 // 2026-12-05, 200,000 flips, before flipsForUptime walked the index per environment (a window
 // function over all earlier flips): SQLite median 707 ms, PostgreSQL 230 ms; after: 19 ms and 35 ms.
-// Run: npx tsx benchmarks/uptime/run.ts [flips]   (PostgreSQL at BOTPULSE_TEST_POSTGRES_URL if reachable)
+// Run: npx tsx benchmarks/uptime/run.ts [flips]   (PostgreSQL at BOTPULSE_TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test, if reachable)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
