@@ -27,12 +27,12 @@ const ORIGINS = ['handler', 'webhook', 'worker', 'miniapp', 'http', 'scheduler']
 const CHAT_TYPES = ['private', 'group', 'supergroup', 'channel'];
 
 /** A deterministic generator so every run seeds the same data. */
-function rng(seed) {
+export function rng(seed) {
   let s = seed >>> 0;
   return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 4294967296);
 }
 
-function payloadFor(i, rand) {
+export function payloadFor(i, rand) {
   const [type, value] = EXCEPTIONS[i % EXCEPTIONS.length];
   const frames = Array.from({ length: 8 }, (_, f) => ({
     filename: f < 3 ? `node_modules/grammy/out/composer.js` : `/app/src/${MODULES[(i + f) % MODULES.length]}.js`,

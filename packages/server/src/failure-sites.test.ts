@@ -10,6 +10,7 @@ import { AlertBot } from './alerts/channels/telegram/bot.js';
 import { loadConfig } from './config/load.js';
 import { failures } from './lib/failures.js';
 import { RetentionJob } from './retention.js';
+import { ProjectDeleter } from './http/project-deleter.js';
 import { SqliteAlertStore } from './store/sqlite/alerts.js';
 import { SqliteStore } from './store/sqlite/index.js';
 
@@ -32,6 +33,22 @@ describe('failure sites that log and count', () => {
   });
   after(() => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a failed chunk of a project's deletion: logged, counted, tried again until the project is gone", async () => {
+    const project = await store.createProject({ name: 'Doomed' });
+    store.db.exec('ALTER TABLE alert_log RENAME TO alert_log_away');
+    const before = failures.get('project_delete');
+    const deleter = new ProjectDeleter(store, logger, () => undefined, 20);
+    await deleter.delete(project);
+    while (failures.get('project_delete') === before) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(deleter.isRunning(project.id), 'still being deleted: retried');
+    assert.ok(lines.some((l) => l.level === 'warn' && /could not remove part of a deleted project's data/.test(l.msg) && l.obj.site === 'project_delete'));
+    assert.ok(await store.getProject(project.id), 'not gone yet');
+    store.db.exec('ALTER TABLE alert_log_away RENAME TO alert_log');
+    await deleter.settled(project.id);
+    assert.equal(await store.getProject(project.id), null, 'the retry finished the deletion');
+    deleter.stop();
   });
 
   it('a failed retention run: logged, counted, tried again the next day', async () => {

@@ -8,11 +8,14 @@ import { createScrubber } from './digest/scrub.js';
 import { digestStatusLines } from './alerts/digest-status.js';
 import { buildApp } from './http/app.js';
 import { IngestStats } from './http/stats.js';
+import { ProjectCache } from './http/project-cache.js';
+import { ProjectDeleter } from './http/project-deleter.js';
 import { BodyBudget } from './ingest/body-budget.js';
 import { Spool } from './ingest/spool.js';
 import { createMetrics, metricsRoute } from './metrics/registry.js';
 import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitors/monitoring.js';
-import { editSettings, presentMonitor } from './monitors/routes.js';
+import { editSettings, presentMonitor, setPaused } from './monitors/routes.js';
+import { toNewMonitor } from './monitors/definition.js';
 import { monitorStatusLines } from './monitors/status.js';
 import { RetentionJob } from './retention.js';
 import type { Project } from './store/model.js';
@@ -31,6 +34,8 @@ export interface Botpulse {
   logger: Logger;
   /** Alert rules, outbox sender and the alert bot (docs/alerts.md); started by listen(). */
   alerting: Alerting;
+  /** Removes deleted projects' data in the background. */
+  deleter: ProjectDeleter;
   /** Heartbeats, uptime probes, thresholds (docs/monitors.md); started by listen(). */
   monitoring: Monitoring;
   /** Starts listening; resolves with the bound address. */
@@ -80,7 +85,8 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logger,
   });
   digestHandle = digest;
-  const projects = projectCache(store);
+  const projects = new ProjectCache(store);
+  const deleter = new ProjectDeleter(store, logger, () => projects.forget());
   monitoring = createMonitoring(config, store, monitorStoreFor(store), alerting, logger, options.monitoring);
   const app = buildApp({
     config,
@@ -89,7 +95,9 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     spool,
     stats,
     logger,
-    findProject: projects,
+    findProject: projects.find,
+    deleter,
+    onProjectsChanged: () => projects.forget(),
     onSpooled: () => digest.kick(),
     checkIns: monitoring.service,
     health: () => ({ backlog: spool.backlog, digested: digest.digestedTotal, accepted: stats.acceptedByKind }),
@@ -97,16 +105,26 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   app.register(dashboard, {
     config,
     store,
+    deleter,
+    onProjectsChanged: () => projects.forget(),
+    alerting: { rules: alerting.rules, alerts: alerting.alerts },
     monitors: {
       store: monitoring.store,
       alerts: alerting.alerts,
       present: (m, states) => presentMonitor(m, { lockView: monitoring.lockView, monitors: monitoring.service }, states),
       edit: async (m, patch) => void (await editSettings(monitoring.service, m, patch)),
+      create: async (projectId, definition) => {
+        const created = await monitoring.store.createMonitor(toNewMonitor(definition, projectId, config.monitors, 'api'), monitoring.service.clock.now());
+        monitoring.service.kick();
+        return created;
+      },
+      setPaused: (m, paused) => setPaused(monitoring.service, m.id, paused),
+      remove: (m) => monitoring.store.deleteMonitor(m.id),
       now: () => monitoring.service.clock.now(),
     },
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
-  monitoring.register(app, projects);
+  monitoring.register(app, projects.find);
   const metrics = createMetrics({ config, alerting, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger });
   metricsRoute(app, metrics, config);
   const retention = new RetentionJob(store, config, logger, monitoring.store);
@@ -125,17 +143,20 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logger,
     alerting,
     monitoring,
+    deleter,
     async listen() {
       await monitoring.applyDeclared();
       const address = await app.listen({ host: config.host, port: config.port });
       retention.start();
       alerting.start();
       await monitoring.start();
+      await deleter.resumeAll(); // a deletion a restart cut short carries on
       return address;
     },
     async close() {
       if (sweep) clearInterval(sweep);
       retention.stop();
+      deleter.stop();
       metrics.close();
       await app.close();
       await digest.close();
@@ -146,15 +167,4 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   };
 }
 
-/** Projects never change their key, so ingestion looks them up once; a miss asks the store again. */
-function projectCache(store: Store): (id: string) => Promise<Project | null> {
-  const cache = new Map<string, Project>();
-  return async (id) => {
-    const hit = cache.get(id);
-    if (hit) return hit;
-    if (!/^\d+$/.test(id) && !/^[a-z0-9-]+$/.test(id)) return null;
-    const project = await store.getProject(id);
-    if (project) cache.set(id, project);
-    return project;
-  };
-}
+

@@ -71,4 +71,34 @@ describe('retention', () => {
     // The monitor itself and its history are not retention's business.
     assert.equal((await monitoring.store.findMonitor(p, 'nightly'))?.status, 'up');
   });
+
+  it('caps an issue in an error storm through the real intake: first and latest events kept, counts exact, with a log line', async () => {
+    const capped = await startTestServer({ BOTPULSE_ISSUE_KEEP_FIRST: '5', BOTPULSE_ISSUE_KEEP_LATEST: '10' });
+    try {
+      const url = `${capped.url}/api/${capped.project.id}/envelope/?sentry_key=${capped.project.publicKey}`;
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        const eventId = crypto.randomUUID().replace(/-/g, '');
+        ids.push(eventId);
+        const body = serializeEnvelope({ headers: { event_id: eventId }, items: [jsonItem('event', { event_id: eventId, message: 'storm: payments down' })] });
+        assert.equal((await fetch(url, { method: 'POST', body })).status, 200);
+      }
+      await capped.digested();
+      const lines: { msg: string; events?: number }[] = [];
+      const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+      const job = new RetentionJob(capped.botpulse.store, capped.botpulse.config, logger);
+      const result = await job.capOnce();
+      assert.equal(result.issues, 1);
+      assert.ok(result.events >= 24, `5 first + 10 latest + the hour's sample (or two, across an hour) of 40: ${result.events}`);
+      const store = capped.botpulse.store;
+      const [issue] = (await store.listIssues({ projectId: capped.project.id })).issues;
+      assert.equal(issue!.eventCount, 40, 'the count stays exact');
+      assert.equal((await store.listEvents(issue!.id, { limit: 500 })).length, 40 - result.events);
+      for (const id of [...ids.slice(0, 5), ...ids.slice(30)]) assert.ok(await store.getEvent(capped.project.id, id), 'first and latest kept');
+      assert.ok(lines.some((l) => /per-issue caps deleted/.test(l.msg) && l.events === result.events));
+      assert.equal((await job.capOnce()).events, 0, 'nothing more the next time');
+    } finally {
+      await capped.close();
+    }
+  });
 });

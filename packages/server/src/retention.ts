@@ -2,10 +2,13 @@ import type { Logger } from 'pino';
 import type { Config } from './config/load.js';
 import type { MonitorStore } from './store/monitors.js';
 import type { Store } from './store/store.js';
+import type { CapResult } from './store/issue-caps.js';
 import { reportFailure } from './lib/failures.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
+/** How often the per-issue caps run: a storm of thousands of events a second is trimmed within this. */
+export const CAP_INTERVAL_MS = 10 * 60_000;
 /** Per-minute latency histograms are kept as long as the latency API can ask for (7 days). */
 export const LATENCY_RETENTION_MS = 7 * DAY_MS;
 
@@ -23,6 +26,9 @@ export interface RetentionResult {
  */
 export class RetentionJob {
   private timer: NodeJS.Timeout | null = null;
+  private capTimer: NodeJS.Timeout | null = null;
+  /** The hour of the last caps run: the next looks at the issues with events since the hour before it. */
+  private capsSinceHour = 0;
 
   constructor(
     private readonly store: Store,
@@ -32,14 +38,37 @@ export class RetentionJob {
   ) {}
 
   start(): void {
-    void this.runOnce();
+    void this.runOnce().then(() => this.capOnce());
     this.timer = setInterval(() => void this.runOnce(), DAY_MS);
     this.timer.unref();
+    this.capTimer = setInterval(() => void this.capOnce(), CAP_INTERVAL_MS);
+    this.capTimer.unref();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.capTimer) clearInterval(this.capTimer);
     this.timer = null;
+    this.capTimer = null;
+  }
+
+  /**
+   * Applies the per-issue caps (store/issue-caps.ts) to the issues with events since the last run
+   * (the first run looks at every hour the retention keeps). Several processes on one database may
+   * run it at once: deleting a row twice deletes it once.
+   */
+  async capOnce(now = Date.now()): Promise<CapResult> {
+    const hour = Math.floor(now / HOUR_MS);
+    const since = this.capsSinceHour || Math.floor((now - this.config.retentionDays * DAY_MS) / HOUR_MS);
+    try {
+      const result = await this.store.capIssues(this.config.issueCaps, since - 1);
+      this.capsSinceHour = hour;
+      if (result.events) this.logger.info(result, 'per-issue caps deleted events beyond what an issue keeps (its first, latest and one per hour)');
+      return result;
+    } catch (err) {
+      reportFailure(this.logger, 'issue_caps', err, 'per-issue caps failed; will retry in 10 minutes');
+      return { issues: 0, events: 0, attachments: 0 };
+    }
   }
 
   async runOnce(now = Date.now()): Promise<RetentionResult> {

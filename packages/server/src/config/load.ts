@@ -30,7 +30,11 @@ export interface Config {
   backlogLimit: number;
   digestBatch: number;
   rawItemRetentionHours: number;
+  /** After a DSN key rotation, how long the old key is still accepted (ms). */
+  dsnKeyGraceMs: number;
   retentionDays: number;
+  /** Per-issue caps: the first and latest events an issue over its cap keeps (store/issue-caps.ts). */
+  issueCaps: { keepFirst: number; keepLatest: number };
   scrub: { extraKeys: string[]; extraPatterns: UserRegex[] };
   /** Alert rules, channels and noise control (docs/alerts.md). */
   alerts: AlertConfig;
@@ -98,7 +102,9 @@ function toConfig(raw: RawConfig): Config {
     backlogLimit: raw.BOTPULSE_BACKLOG_LIMIT,
     digestBatch: raw.BOTPULSE_DIGEST_BATCH,
     rawItemRetentionHours: raw.BOTPULSE_RAW_ITEM_RETENTION_HOURS,
+    dsnKeyGraceMs: raw.BOTPULSE_DSN_KEY_GRACE_HOURS * 3600_000,
     retentionDays: raw.ERROR_LOG_RETENTION_DAYS,
+    issueCaps: { keepFirst: raw.BOTPULSE_ISSUE_KEEP_FIRST, keepLatest: raw.BOTPULSE_ISSUE_KEEP_LATEST },
     scrub: {
       extraKeys: splitList(raw.BOTPULSE_SCRUB_EXTRA_KEYS),
       extraPatterns: patternList(raw.BOTPULSE_SCRUB_EXTRA_PATTERNS).map(compilePattern),

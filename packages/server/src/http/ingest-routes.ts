@@ -4,7 +4,7 @@ import { readBody, type BodyLimits } from '../ingest/body.js';
 import { intakeEnvelope, intakeStoreBody, type Intake, type IntakeOptions } from '../ingest/intake.js';
 import type { Spool } from '../ingest/spool.js';
 import { ClientError, databaseUnavailable, isDatabaseUnavailable } from '../lib/errors.js';
-import type { Project } from '../store/model.js';
+import { projectAcceptsKey, type Project } from '../store/model.js';
 import { setIngestCors } from './cors.js';
 import type { IngestStats } from './stats.js';
 
@@ -54,7 +54,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       const project = await deps.findProject(req.params.projectId);
       if (!project) throw new ClientError(404, `unknown project "${req.params.projectId}"; check the DSN`);
       const requestKey = keyFromRequest(req);
-      if (requestKey !== null && requestKey !== project.publicKey) throw wrongKey();
+      if (project.deletingAt !== null) throw projectDeleted(project);
+      if (requestKey !== null && !projectAcceptsKey(project, requestKey, Date.now())) throw wrongKey();
       const envelopeType = isEnvelopeContentType(req.headers['content-type']);
       // A legacy /store/ JSON body has no envelope header to carry a DSN: nothing to read for it.
       if (requestKey === null && endpoint === 'store' && !envelopeType) throw missingAuthentication();
@@ -122,7 +123,12 @@ function authenticateByEnvelopeHeader(line: Buffer, project: Project): void {
   } catch {
     throw new ClientError(401, 'the envelope header "dsn" is not a valid DSN');
   }
-  if (key !== project.publicKey) throw wrongKey();
+  if (!projectAcceptsKey(project, key, Date.now())) throw wrongKey();
+}
+
+/** 410: every Sentry SDK drops the event instead of retrying it (the project is gone for good). */
+function projectDeleted(project: Project): ClientError {
+  return new ClientError(410, `project "${project.slug}" is being deleted; its events are refused`);
 }
 
 function missingAuthentication(): ClientError {

@@ -34,6 +34,7 @@ export const failures = new FailureCounts();
  */
 export type FailureSite =
   | 'retention'
+  | 'issue_caps'
   | 'session_prune'
   | 'stored_alert_rules'
   | 'alert_outbox_turn'
@@ -50,6 +51,7 @@ export type FailureSite =
   | 'spool_resync'
   | 'digest_thread_message'
   | 'metrics_collect'
+  | 'project_delete'
   | 'shutdown';
 
 /**

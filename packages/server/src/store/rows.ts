@@ -27,6 +27,9 @@ export function toProject(row: Selectable<Database['projects']>): Project {
     linkTemplates: JSON.parse(row.link_templates),
     groupingVersion: Number(row.grouping_version),
     createdAt: Number(row.created_at),
+    previousPublicKey: row.previous_public_key ?? null,
+    previousKeyExpiresAt: row.previous_key_expires_at === null || row.previous_key_expires_at === undefined ? null : Number(row.previous_key_expires_at),
+    deletingAt: row.deleting_at === null || row.deleting_at === undefined ? null : Number(row.deleting_at),
   };
 }
 

@@ -463,6 +463,36 @@ export function storeContract(
       assert.equal(latest!.eventId, e.eventId);
     });
 
+    it('caps an issue: keeps its first and latest events and one per hour, deletes the rest and their attachments, counts stay exact', async () => {
+      const events = Array.from({ length: 30 }, () => event());
+      await ingest(events.map((e) => ({ fingerprint: 'storm', event: e })));
+      await ingest([{ fingerprint: 'calm', event: event() }]);
+      const storm = (await store.getEvent(project.id, events[0]!.eventId))!.issueId;
+      const middle = events[10]!;
+      await store.appendToSpool([{ projectId: project.id, kind: 'attachment', eventId: middle.eventId, receivedAt: Date.now(), payload: Buffer.from('shot'), meta: { filename: 'shot.png' } }]);
+      await store.digestBatch(10, (rows) => rows.map((r) => ({ kind: 'attachment', spoolId: r.id, projectId: r.projectId, eventId: r.eventId!, filename: 'shot.png', contentType: 'image/png', data: r.payload })), lifecycle);
+      const hour = Math.floor(Date.now() / 3_600_000);
+      const result = await store.capIssues({ keepFirst: 3, keepLatest: 4 }, hour - 1);
+      // 3 first + 4 latest + the first event of the hour among the rest = 8 kept of 30 (other
+      // tests' issues share the database: the result counts theirs too).
+      assert.ok(result.issues >= 1 && result.events >= 22 && result.attachments >= 1, JSON.stringify(result));
+      const kept = await store.listEvents(storm, { limit: 100 });
+      const keptIds = new Set(kept.map((e) => e.eventId));
+      assert.equal(kept.length, 8);
+      for (const e of [...events.slice(0, 4), ...events.slice(26)]) assert.ok(keptIds.has(e.eventId), 'first, sample and latest kept');
+      assert.equal(await store.getEvent(project.id, middle.eventId), null);
+      assert.equal(await store.getAttachment(project.id, middle.eventId, 0), null);
+      const issue = (await store.getIssue(storm))!;
+      assert.equal(issue.eventCount, 30, 'the count stays exact');
+      const hourly = (await store.issueHourlyCounts([storm], hour - 1)).get(storm) ?? [];
+      assert.equal(hourly.reduce((n, h) => n + h.count, 0), 30, 'and the events per hour');
+      assert.equal((await store.capIssues({ keepFirst: 3, keepLatest: 4 }, hour - 1)).events, 0, 'a second run finds nothing more');
+      assert.deepEqual(await store.capIssues({ keepFirst: 3, keepLatest: 4 }, hour + 1), { issues: 0, events: 0, attachments: 0 }, 'only issues with events since the hour given');
+      const storage = await store.projectStorage(project.id);
+      assert.equal(storage.events, 9);
+      assert.ok(storage.payloadBytes > 0);
+    });
+
     it('prunes old events but keeps issue counts', async () => {
       await ingest([{ fingerprint: 'prune', event: event() }, { fingerprint: 'prune', event: event() }]);
       const [issue] = (await store.listIssues({ projectId: project.id })).issues;
@@ -491,7 +521,7 @@ export function storeContract(
       assert.equal(await store.verifyApiToken(token + 'x'), false);
       await store.addUser('ann', 'hash1');
       await store.addUser('ann', 'hash2');
-      assert.deepEqual(await store.getUser('ann'), { login: 'ann', passwordHash: 'hash2' });
+      assert.deepEqual(await store.getUser('ann'), { login: 'ann', passwordHash: 'hash2', role: 'admin' });
     });
 
     // ── dashboard (web) ─────────────────────────────────────────────────────

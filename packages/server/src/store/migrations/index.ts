@@ -11,6 +11,7 @@ import * as m009 from './009_monitor_environments.js';
 import * as m010 from './010_client_discards.js';
 import * as m011 from './011_bot_signals.js';
 import * as m012 from './012_digest_quarantine.js';
+import * as m016 from './016_management.js';
 import * as m018 from './018_issue_story.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
@@ -27,5 +28,6 @@ export const migrations: Record<string, Migration> = {
   '010_client_discards': m010,
   '011_bot_signals': m011,
   '012_digest_quarantine': m012,
+  '016_management': m016,
   '018_issue_story': m018,
 };

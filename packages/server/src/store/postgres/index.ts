@@ -3,8 +3,12 @@ import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested, MAX_BATCH_BYTES } from '../digest-rows.js';
 import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type ReleaseSummary, type StoredAttachment, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
 import { getProject, listProjects, updateProject } from '../project-queries.js';
+import * as access from '../access-queries.js';
+import * as deletion from '../project-deletion.js';
+import type { ApiTokenSummary, Role, UserSummary } from '../model.js';
 import { DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
+import { capIssues, projectStorage, type CapResult, type IssueCaps } from '../issue-caps.js';
 import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
 import { toIssue, toProject, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
 import type { Database } from '../schema.js';
@@ -122,6 +126,27 @@ export class PostgresStore implements Store {
 
   async updateProject(id: number, patch: Partial<Pick<Project, 'name' | 'shortIdPrefix' | 'linkTemplates'>>): Promise<Project> {
     return updateProject(this.kysely, id, patch);
+  }
+
+  async rotateProjectKey(id: number, graceMs: number, now: number): Promise<Project> {
+    return access.rotateProjectKey(this.kysely, id, graceMs, now);
+  }
+
+  async startProjectDeletion(id: number, now: number): Promise<Project | null> {
+    return deletion.startProjectDeletion(this.kysely, id, now);
+  }
+
+  async deleteProjectChunk(id: number, limit: number): Promise<{ done: boolean; deleted: number }> {
+    return deletion.deleteProjectChunk(this.kysely, id, limit);
+  }
+
+  async projectDataLeft(id: number): Promise<{ events: number; issues: number }> {
+    return deletion.projectDataLeft(this.kysely, id);
+  }
+
+  async deleteProject(id: number): Promise<void> {
+    if (!(await this.startProjectDeletion(id, Date.now()))) return;
+    while (!(await this.deleteProjectChunk(id, 5_000)).done);
   }
 
   // ── spool and digest ──────────────────────────────────────────────────────
@@ -296,6 +321,14 @@ export class PostgresStore implements Store {
     return getEvent(this.kysely, projectId, eventId);
   }
 
+  async capIssues(caps: IssueCaps, sinceHour: number): Promise<CapResult> {
+    return capIssues(this.kysely, caps, sinceHour);
+  }
+
+  async projectStorage(projectId: number): Promise<{ events: number; payloadBytes: number }> {
+    return projectStorage(this.kysely, projectId);
+  }
+
   async getAttachment(projectId: number, eventId: string, index: number): Promise<StoredAttachment | null> {
     return getAttachment(this.kysely, projectId, eventId, index);
   }
@@ -316,24 +349,48 @@ export class PostgresStore implements Store {
 
   // ── access ────────────────────────────────────────────────────────────────
 
-  async createApiToken(label: string): Promise<{ token: string; id: number }> {
-    const token = newApiToken();
-    const row = await one<{ id: number }>(this.db, sql`INSERT INTO api_tokens (label, token_hash, created_at) VALUES (${label}, ${hashToken(token)}, ${Date.now()}) RETURNING id`);
-    return { token, id: Number(row!.id) };
+  async createApiToken(label: string, role?: Role): Promise<{ token: string; id: number }> {
+    return access.createApiToken(this.kysely, label, role);
   }
 
   async verifyApiToken(token: string): Promise<boolean> {
-    return Boolean(await one(this.db, sql`SELECT 1 AS ok FROM api_tokens WHERE token_hash = ${hashToken(token)}`));
+    return (await access.findApiToken(this.kysely, token, Date.now())) !== null;
   }
 
-  async addUser(login: string, passwordHash: string): Promise<void> {
-    await sql`INSERT INTO users (login, password_hash, created_at) VALUES (${login}, ${passwordHash}, ${Date.now()})
-              ON CONFLICT (login) DO UPDATE SET password_hash = excluded.password_hash`.execute(this.db);
+  async findApiToken(token: string, now: number): Promise<ApiTokenSummary | null> {
+    return access.findApiToken(this.kysely, token, now);
   }
 
-  async getUser(login: string): Promise<{ login: string; passwordHash: string } | null> {
-    const row = await one<{ login: string; password_hash: string }>(this.db, sql`SELECT login, password_hash FROM users WHERE login = ${login}`);
-    return row ? { login: row.login, passwordHash: row.password_hash } : null;
+  async listApiTokens(): Promise<ApiTokenSummary[]> {
+    return access.listApiTokens(this.kysely);
+  }
+
+  async revokeApiToken(id: number): Promise<boolean> {
+    return access.revokeApiToken(this.kysely, id);
+  }
+
+  async addUser(login: string, passwordHash: string, role?: Role): Promise<void> {
+    return access.addUser(this.kysely, login, passwordHash, role);
+  }
+
+  async getUser(login: string): Promise<{ login: string; passwordHash: string; role: Role } | null> {
+    return access.getUser(this.kysely, login);
+  }
+
+  async listUsers(): Promise<UserSummary[]> {
+    return access.listUsers(this.kysely);
+  }
+
+  async removeUser(login: string): Promise<boolean> {
+    return access.removeUser(this.kysely, login);
+  }
+
+  async setUserRole(login: string, role: Role): Promise<boolean> {
+    return access.setUserRole(this.kysely, login, role);
+  }
+
+  async setUserPassword(login: string, passwordHash: string): Promise<boolean> {
+    return access.setUserPassword(this.kysely, login, passwordHash);
   }
 
   // ── dashboard (web) ───────────────────────────────────────────────────────

@@ -1,3 +1,4 @@
+import { roleAtLeast } from '../../store/model.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ClientError } from '../../lib/errors.js';
 import { withQueryParameter } from '../../lib/safe-redirect.js';
@@ -99,6 +100,8 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
    * Content-Disposition: attachment, so a bot's HTML or SVG file is never rendered on this origin.
    */
   app.get('/issues/:id/events/:eventId/attachments/:n', async (req: FastifyRequest<{ Params: { id: string; eventId: string; n: string } }>, reply) => {
+    // A bot's attachments may hold users' data: members and admins download them, viewers do not.
+    if (!roleAtLeast(sessionOf(req).role, 'member')) throw new ClientError(403, 'Your role (viewer) cannot download attachments: it needs a member or an admin.');
     const issue = await issueOr404(deps, req.params.id);
     const event = await deps.store.getEvent(issue.projectId, req.params.eventId);
     const index = /^\d{1,4}$/.test(req.params.n) ? Number(req.params.n) : -1;

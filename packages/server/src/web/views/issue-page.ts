@@ -5,7 +5,7 @@ import { html, jsonForScript, queryString, type Html } from '../html.js';
 import { expandLink, linkValues, safeHttpUrl } from '../links.js';
 import { absoluteTime, ago, barChart, fullNumber, levelBadge, pluralize, statusBadge } from './components.js';
 import { eventSections } from './event.js';
-import { csrfField, page, type PageContext } from './layout.js';
+import { csrfField, may, page, type PageContext } from './layout.js';
 
 export interface IssuePageData {
   issue: Issue;
@@ -84,11 +84,13 @@ function statusActions(ctx: PageContext, i: Issue): Html {
     <div class="faint" style="font-size:11.5px;padding:0 6px 4px">Releases seen so far won't reopen it; the first new one will.</div>
   </div></details>`;
   const buttons: Html[] = [];
+  const github = safeHttpUrl(i.githubUrl);
+  // A viewer changes nothing: no status buttons at all (the routes refuse their POSTs too).
+  if (!may(ctx, 'member')) return html`<div class="actions">${github ? html`<a class="btn" href="${github}" rel="noopener noreferrer">GitHub issue ↗</a>` : ''}</div>`;
   if (i.status === 'new') buttons.push(action('in_progress', 'Start: in progress'));
   if (i.status === 'in_progress') buttons.push(action('new', 'Back to new', 'ghost'));
   if (i.status === 'new' || i.status === 'in_progress') buttons.push(action('resolved', 'Resolve', 'primary'), resolveMenu, ignoreMenu);
   if (i.status === 'resolved' || i.status === 'ignored') buttons.push(action('new', 'Reopen', 'primary'));
-  const github = safeHttpUrl(i.githubUrl);
   if (github) buttons.push(html`<a class="btn" href="${github}" rel="noopener noreferrer">GitHub issue ↗</a>`);
   return html`<div class="actions">${buttons}</div>`;
 }
@@ -121,7 +123,7 @@ function eventPanel(ctx: PageContext, d: IssuePageData): Html {
     <span class="spacer"></span>${linksOut(d)}
   </div>
 </div>
-${eventSections(e)}`;
+${eventSections(e, { attachmentsDownload: may(ctx, 'member') })}`;
 }
 
 function linksOut(d: IssuePageData): Html {
@@ -177,6 +179,7 @@ function percent(count: number, total: number): string {
 function assigneeSection(ctx: PageContext, d: IssuePageData): Html {
   const current = d.issue.assignee;
   const option = (value: string, label: string) => html`<option value="${value}"${(current ?? '') === value ? html` selected` : ''}>${label}</option>`;
+  if (!may(ctx, 'member')) return html`<div class="section" id="assignee"><h2>Assignee</h2><div class="body">${current ?? html`<span class="faint">Nobody</span>`}</div></div>`;
   return html`<div class="section" id="assignee"><h2>Assignee</h2><div class="body">
   <form class="inline-field" method="post" action="/issues/${d.issue.id}/assign">${csrfField(ctx)}
     <select name="assignee" aria-label="Assignee">${option('', 'Nobody')}${d.users.map((u) => option(u, u === ctx.login ? `${u} (me)` : u))}</select>
@@ -194,10 +197,10 @@ function historySection(ctx: PageContext, d: IssuePageData): Html {
   );
   return html`<div class="section" id="history"><h2>History</h2><div class="body">
   ${items.length ? html`<ul class="history">${items}</ul>` : html`<div class="faint">Nothing has happened to this issue yet: it was first seen ${ago(d.issue.firstSeen, ctx.now)}.</div>`}
-  <form method="post" action="/issues/${d.issue.id}/notes">${csrfField(ctx)}
+  ${may(ctx, 'member') ? html`<form method="post" action="/issues/${d.issue.id}/notes">${csrfField(ctx)}
     <textarea name="text" rows="2" maxlength="${MAX_NOTE_LENGTH}" placeholder="Add a note: what you found, who is on it…" aria-label="Note" required></textarea>
     <button class="small" type="submit">Add note</button>
-  </form>
+  </form>` : ''}
 </div></div>`;
 }
 
