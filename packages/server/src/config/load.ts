@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { toAlertConfig, type AlertConfig } from '../alerts/config.js';
+import { toLogConfig, type LogConfig } from '../logs/config.js';
 import { toMonitorConfig, type MonitorConfig } from '../monitors/config.js';
+import { toUpstreamConfig, type UpstreamConfig } from '../upstream/config.js';
+import { toGithubConfig, type GithubConfig } from '../github/config.js';
 import { ConfigError } from '../lib/errors.js';
 import { DatabaseUrl, type DatabaseConfig } from '../lib/database-url.js';
 import { compileUserRegex, UserRegexError, type UserRegex } from '../lib/user-regex.js';
@@ -40,6 +43,12 @@ export interface Config {
   alerts: AlertConfig;
   /** Heartbeats, uptime probes, thresholds, /metrics (docs/monitors.md). */
   monitors: MonitorConfig;
+  /** Log lines: retention, the NDJSON endpoint's caps, the log rules (docs/logs.md). */
+  logs: LogConfig;
+  /** Forwarding to an upstream Sentry (docs/upstream.md). */
+  upstream: UpstreamConfig;
+  /** GitHub issues in step with Botpulse issues (docs/github.md). */
+  github: GithubConfig;
 }
 
 export { ConfigError };
@@ -111,6 +120,9 @@ function toConfig(raw: RawConfig): Config {
     },
     alerts: toAlertConfig(raw),
     monitors: toMonitorConfig(raw),
+    logs: toLogConfig(raw),
+    upstream: toUpstreamConfig(raw),
+    github: toGithubConfig(raw),
   };
 }
 

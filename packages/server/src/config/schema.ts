@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { alertConfigKeys } from '../alerts/config.js';
+import { logConfigKeys } from '../logs/config.js';
 import { monitorConfigKeys } from '../monitors/config.js';
+import { upstreamConfigKeys } from '../upstream/config.js';
+import { githubConfigKeys } from '../github/config.js';
 import { isPostgresUrl } from '../lib/database-url.js';
 
 /**
@@ -37,6 +40,9 @@ export const configSchema = z.object({
   BOTPULSE_ISSUE_KEEP_LATEST: int(10, 1_000_000).default(1000),
   ...alertConfigKeys,
   ...monitorConfigKeys,
+  ...logConfigKeys,
+  ...upstreamConfigKeys,
+  ...githubConfigKeys,
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -19,6 +19,8 @@ export interface AppDeps {
   onSpooled: () => void;
   /** The monitors' screening of check-ins before the 200 (absent: every check-in is parked). */
   checkIns?: IngestDeps['checkIns'];
+  /** Where log lines go (Sentry `log` items, the NDJSON endpoint). */
+  logs: IngestDeps['logs'];
   health: () => Record<string, unknown>;
   /** Removes deleted projects' data in the background (management routes). */
   deleter: ApiDeps['deleter'];

@@ -51,8 +51,13 @@ export type FailureSite =
   | 'spool_resync'
   | 'digest_thread_message'
   | 'metrics_collect'
+  | 'github_turn'
   | 'project_delete'
-  | 'shutdown';
+  | 'log_rules'
+  | 'shutdown'
+  | 'upstream_turn'
+  | 'upstream_lease_release'
+  | 'upstream_thread';
 
 /**
  * Logs `err` under `message` and counts it under `site`. `warn` for failures expected to pass on

@@ -94,6 +94,8 @@ export interface Issue {
   /** Ignore until the event count reaches this number. */
   ignoreUntilCount: number | null;
   githubUrl: string | null;
+  /** The linked GitHub issue's number (docs/github.md). */
+  githubNumber: number | null;
   httpStatus: number | null;
   /** The dashboard login the issue is assigned to. */
   assignee: string | null;

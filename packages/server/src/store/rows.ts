@@ -59,6 +59,7 @@ export function toIssue(row: IssueRow): Issue {
     ignoreUntil: row.ignore_until === null ? null : Number(row.ignore_until),
     ignoreUntilCount: row.ignore_until_count === null ? null : Number(row.ignore_until_count),
     githubUrl: row.github_url,
+    githubNumber: row.github_number === null || row.github_number === undefined ? null : Number(row.github_number),
     httpStatus: row.http_status === null ? null : Number(row.http_status),
     assignee: row.assignee ?? null,
     resolvedInNextRelease: Boolean(Number(row.resolved_next_release ?? 0)),

@@ -39,6 +39,7 @@ export interface Database {
     ignore_until: number | null;
     ignore_until_count: number | null;
     github_url: string | null;
+    github_number: number | null;
     http_status: number | null;
     assignee: string | null;
     resolved_next_release: Generated<number>;

@@ -46,8 +46,11 @@ export interface CopyReport {
 /** The copy was refused or failed before anything was committed. */
 export class MigrateDataError extends Error {}
 
-/** Kysely's own bookkeeping, and SQLite's: never copied (the target has its own). */
-const INTERNAL_TABLE = /^(sqlite_|kysely_)/;
+/**
+ * Kysely's own bookkeeping, and SQLite's: never copied (the target has its own). `log_lines_fts*`
+ * is SQLite's full-text index of log_lines; PostgreSQL indexes the column itself.
+ */
+const INTERNAL_TABLE = /^(sqlite_|kysely_|log_lines_fts)/;
 /** PostgreSQL allows 65535 parameters per statement. */
 const MAX_PARAMETERS = 60_000;
 /** Payloads (events, attachments) are large: an INSERT carries about this many bytes at most. */

@@ -1,3 +1,4 @@
+import type { GithubService } from '../github/service.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { safeRedirectPath } from '../lib/safe-redirect.js';
 import type { MonitorDefinition, MonitorPatch } from '../monitors/definition.js';
@@ -6,6 +7,7 @@ import type { AlertStore } from '../store/alerts.js';
 import type { RulesResolver } from '../alerts/rules.js';
 import type { ProjectDeleter } from '../http/project-deleter.js';
 import type { Role } from '../store/model.js';
+import type { LogStore } from '../store/logs.js';
 import type { Monitor, MonitorStore } from '../store/monitors.js';
 import type { Store, WebSession } from '../store/store.js';
 import type { LoginLockout } from './auth/lockout.js';
@@ -33,12 +35,18 @@ export interface WebDeps {
   now: () => number;
   /** The monitors page's data (absent: the page says monitors are not running). */
   monitors?: DashboardMonitors;
+  /** GitHub issues for Botpulse issues (absent: no buttons, no links state). */
+  github?: GithubService;
   /** Removes deleted projects' data in the background (absent: deleting is not offered). */
   deleter?: ProjectDeleter;
   /** Told after a project's key or state changed (ingestion's cached projects are read again). */
   onProjectsChanged: () => void;
   /** Alert rules and silences (absent: the alert-rules page says alerting is not running). */
   alerting?: DashboardAlerting;
+  /** The logs page's lines (absent: the page says logs are not kept). */
+  logs?: LogStore;
+  /** Lines about forwarding to the upstream Sentry when it is failing (upstream/status.ts); none while all is well. */
+  upstreamLines?: () => string[];
 }
 
 /** What the alert-rules page reads and edits. */

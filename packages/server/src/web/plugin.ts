@@ -1,13 +1,16 @@
+import type { GithubService } from '../github/service.js';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ClientError } from '../lib/errors.js';
+import type { LogStore } from '../store/logs.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_LOCKOUT, LoginLockout, type LockoutOptions } from './auth/lockout.js';
 import { sameToken, SESSION_COOKIE, Sessions } from './auth/sessions.js';
 import { attachSession, pageContext, sendHtml, type DashboardAlerting, type DashboardMonitors, type WebDeps, type WebSettings } from './context.js';
 import { loginRoutes, logoutRoutes } from './routes/auth.js';
 import { releaseRoutes } from './routes/releases.js';
+import { logRoutes } from './routes/logs.js';
 import { issueRoutes } from './routes/issues.js';
 import { monitorRoutes } from './routes/monitors.js';
 import { projectRoutes } from './routes/projects.js';
@@ -26,9 +29,13 @@ export interface DashboardOptions {
   lockout?: Partial<LockoutOptions>;
   now?: () => number;
   monitors?: DashboardMonitors;
+  github?: GithubService;
   deleter?: ProjectDeleter;
   onProjectsChanged?: () => void;
   alerting?: DashboardAlerting;
+  logs?: LogStore;
+  /** Lines about forwarding to the upstream Sentry, shown on the issue list while it fails. */
+  upstreamLines?: () => string[];
 }
 
 /**
@@ -63,9 +70,12 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
     assets: staticRoutes(app),
     now,
     ...(opts.monitors ? { monitors: opts.monitors } : {}),
+    ...(opts.github ? { github: opts.github } : {}),
     ...(opts.deleter ? { deleter: opts.deleter } : {}),
     ...(opts.alerting ? { alerting: opts.alerting } : {}),
     onProjectsChanged: opts.onProjectsChanged ?? (() => undefined),
+    ...(opts.logs ? { logs: opts.logs } : {}),
+    ...(opts.upstreamLines ? { upstreamLines: opts.upstreamLines } : {}),
   };
 
   app.addHook('onSend', async (_req, reply) => {
@@ -86,6 +96,7 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
     logoutRoutes(authed, deps);
     issueRoutes(authed, deps);
     releaseRoutes(authed, deps);
+    logRoutes(authed, deps);
     projectRoutes(authed, deps);
     monitorRoutes(authed, deps);
     userRoutes(authed, deps);

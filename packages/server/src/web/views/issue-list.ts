@@ -17,6 +17,8 @@ export interface IssueListData {
   flash?: string;
   /** Spooled events the digest could not store and kept in its quarantine (docs/architecture.md "Failure paths (audit)"). */
   quarantine?: { rows: number; latestError: string | null };
+  /** Forwarding to the upstream Sentry is failing, rate-limited or gave items up (docs/upstream.md). */
+  upstream?: string[];
 }
 
 const ORIGINS = ['webhook', 'handler', 'worker', 'miniapp', 'http', 'scheduler'];
@@ -108,6 +110,7 @@ function results(ctx: PageContext, data: IssueListData): Html {
   ${statusTabs(data)}
   ${data.flash ? html`<div class="flash" role="status" style="margin:10px 12px 0">${data.flash}</div>` : ''}
   ${data.quarantine?.rows ? html`<div class="flash error" role="alert" style="margin:10px 12px 0">${data.quarantine.rows} spooled event${data.quarantine.rows === 1 ? '' : 's'} could not be stored and ${data.quarantine.rows === 1 ? 'is' : 'are'} kept in the digest quarantine (table <code>digest_quarantine</code>)${data.quarantine.latestError ? html`; latest error: <code>${data.quarantine.latestError}</code>` : ''}. The events behind ${data.quarantine.rows === 1 ? 'it' : 'them'} were stored.</div>` : ''}
+  ${data.upstream?.length ? html`<div class="flash error" role="alert" style="margin:10px 12px 0">${data.upstream.map((line) => html`<div>${line}</div>`)}</div>` : ''}
   ${may(ctx, 'member') ? html`<form method="post" action="/issues/bulk" data-bulk>` : html`<div class="issue-results">`}
     ${csrfField(ctx)}
     <input type="hidden" name="back" value="${href(data.state, { page: data.state.page })}">

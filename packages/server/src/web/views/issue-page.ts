@@ -1,6 +1,7 @@
 import type { Actor, Issue, IssueHistoryEntry, Project, StoredEvent } from '../../store/model.js';
 import { MAX_NOTE_LENGTH } from '../../store/issue-story.js';
 import type { IssueTagSummary } from '../../store/store.js';
+import type { GithubLink } from '../../store/github.js';
 import { html, jsonForScript, queryString, type Html } from '../html.js';
 import { expandLink, linkValues, safeHttpUrl } from '../links.js';
 import { absoluteTime, ago, barChart, fullNumber, levelBadge, pluralize, statusBadge } from './components.js';
@@ -21,6 +22,8 @@ export interface IssuePageData {
   /** Dashboard logins, the assignee choices. */
   users: string[];
   flash?: string;
+  /** The GitHub link and the project's GitHub state (docs/github.md); absent: no GitHub integration. */
+  github?: { link: GithubLink | null; configured: boolean; disabled: { reason: string; at: number } | null };
 }
 
 export function issuePage(ctx: PageContext, d: IssuePageData): Html {
@@ -28,6 +31,7 @@ export function issuePage(ctx: PageContext, d: IssuePageData): Html {
 <div class="crumbs"><a href="/issues">Issues</a><span>/</span><a href="/issues?project=${d.project.slug}">${d.project.name}</a><span>/</span><span class="mono">${d.issue.shortId}</span></div>
 ${header(ctx, d)}
 ${d.flash ? html`<div class="flash" role="status">${d.flash}</div>` : ''}
+${githubPanel(ctx, d)}
 <div class="panel">
   ${stats(ctx, d.issue)}
   ${chart(d)}
@@ -58,6 +62,31 @@ function header(ctx: PageContext, d: IssuePageData): Html {
   </div>
   ${statusActions(ctx, i)}
 </div>`;
+}
+
+/** The issue's GitHub issue: its state, the last action on it and who took it, or a button to create it. */
+function githubPanel(ctx: PageContext, d: IssuePageData): Html | string {
+  const gh = d.github;
+  if (!gh) return '';
+  const parts: Html[] = [];
+  if (gh.disabled) parts.push(html`<div class="flash error" role="alert">GitHub link of this project disabled since ${absoluteTime(gh.disabled.at)}: ${gh.disabled.reason}. Change its token or repository (<code>PUT /api/v1/projects/${d.project.slug}/github</code>) to enable it again.</div>`);
+  const link = gh.link;
+  if (link?.state === 'linked' && link.number !== null) {
+    const url = safeHttpUrl(link.url);
+    const last = link.lastAction && link.lastActionAt !== null ? html` · ${actionText(link.lastAction)} by <strong>${link.lastActor ?? '?'}</strong> ${ago(link.lastActionAt, ctx.now)}` : '';
+    parts.push(html`<div class="muted github-link">GitHub ${url ? html`<a href="${url}" rel="noopener noreferrer">${link.repo}#${link.number}</a>` : html`${link.repo}#${link.number}`} (${link.githubState})${last}</div>`);
+  } else if (link) {
+    parts.push(html`<div class="muted github-link">GitHub issue in ${link.repo} being created (asked by ${link.requestedBy} ${ago(link.createdAt, ctx.now)}).</div>`);
+  } else if (gh.configured && !gh.disabled) {
+    parts.push(html`<form method="post" action="/issues/${d.issue.id}/github">${csrfField(ctx)}<button type="submit">Create GitHub issue</button></form>`);
+  }
+  return parts.length ? html`<div class="github">${parts}</div>` : '';
+}
+
+const ACTIONS: Record<string, string> = { closed: 'closed on GitHub', reopened: 'reopened on GitHub', closed_from_botpulse: 'closed from Botpulse', closed_not_planned: 'closed on GitHub as not planned' };
+
+function actionText(action: string): string {
+  return ACTIONS[action] ?? action;
 }
 
 function ignoreText(i: Issue): Html {
