@@ -15,6 +15,7 @@ import * as m013 from './013_logs.js';
 import * as m014 from './014_github.js';
 import * as m015 from './015_upstream.js';
 import * as m016 from './016_management.js';
+import * as m017 from './017_postgres_payload_storage.js';
 import * as m018 from './018_issue_story.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
@@ -35,5 +36,6 @@ export const migrations: Record<string, Migration> = {
   '014_github': m014,
   '015_upstream': m015,
   '016_management': m016,
+  '017_postgres_payload_storage': m017,
   '018_issue_story': m018,
 };

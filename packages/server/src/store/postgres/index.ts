@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import type pg from 'pg';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested, MAX_BATCH_BYTES } from '../digest-rows.js';
 import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type ReleaseSummary, type StoredAttachment, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
@@ -162,7 +163,9 @@ export class PostgresStore implements Store {
     const spooled = items.filter((item) => isDigested(item.kind));
     const parked = items.filter((item) => !isDigested(item.kind));
     if (parked.length === 0) {
-      if (spooled.length) await insertItems(this.db, 'spool', spooled);
+      if (spooled.length === 0) return; // a request that only brought counts (sessions, client reports)
+      if (spooled.length <= PREPARED_SPOOL_ROWS) await this.database.pool.query(spoolInsert(spooled));
+      else await insertItems(this.db, 'spool', spooled);
       return;
     }
     await this.db.transaction().execute(async (trx) => {
@@ -538,6 +541,29 @@ export class PostgresStore implements Store {
     await sql`INSERT INTO project_settings (project_id, key, value) VALUES (${projectId}, ${key}, ${value})
               ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value`.execute(this.db);
   }
+}
+
+/**
+ * Spool appends of up to this many rows (nearly all: a flush carries what arrived while the one
+ * before was committing) run as named prepared statements, one per row count, so each of this
+ * process's connections parses and plans each of them once instead of at every flush. Measured on
+ * one 5 KB row per commit: about half of PostgreSQL's CPU time for the statement. Larger appends
+ * take the `unnest` form below, whose cost per row is low already.
+ */
+const PREPARED_SPOOL_ROWS = 32;
+
+/** A plain multi-row INSERT … VALUES of spool items (ids in item order), as a named prepared statement. */
+function spoolInsert(items: SpoolItemInput[]): pg.QueryConfig {
+  const values = items.flatMap((item) => [item.projectId, item.kind, item.eventId, item.receivedAt, item.payload, item.meta ? JSON.stringify(item.meta) : null]);
+  return { name: `botpulse_spool_append_${items.length}`, text: spoolInsertText(items.length), values };
+}
+
+const spoolInsertTexts: string[] = [];
+function spoolInsertText(rows: number): string {
+  return (spoolInsertTexts[rows] ??= `INSERT INTO spool (project_id, kind, event_id, received_at, payload, meta) VALUES ${Array.from({ length: rows }, (_, i) => {
+    const p = (k: number) => `$${i * 6 + k}`;
+    return `(${p(1)}::int, ${p(2)}::text, ${p(3)}::text, ${p(4)}::bigint, ${p(5)}::bytea, ${p(6)}::text)`;
+  }).join(', ')}`);
 }
 
 /** One multi-row INSERT of spool or raw items (`unnest` of one array per column, payloads as parameters), ids in item order. */
