@@ -118,7 +118,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     ...(await github.statusLines()),
     ...(digestHandle ? await digestStatusLines(digestHandle.health(), store, Date.now()) : []),
     ...upstreamStatusLines(forwarder.snapshot(), Date.now()).map(escapeHtml),
-    ...(monitoring ? await monitorStatusLines(store, monitoring.store, monitoring.service.clock.now()) : []),
+    ...(monitoring ? await monitorStatusLines(store, monitoring.store, monitoring.service.clock.now(), config.monitors.uptimeTargetPercent) : []),
     ...(await logStatusLines(logs, async (id) => (await store.getProject(String(id)))?.slug ?? String(id), logClock.now())),
   ];
   const alerting = createAlerting(config, store, alertStoreFor(store), logger, {

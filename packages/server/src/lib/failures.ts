@@ -47,6 +47,7 @@ export type FailureSite =
   | 'alert_engine_lease_release'
   | 'monitor_tick'
   | 'monitor_notify'
+  | 'probe_history'
   | 'spool_resync'
   | 'digest_thread_message'
   | 'metrics_collect'

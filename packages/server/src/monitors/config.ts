@@ -40,6 +40,7 @@ export const monitorConfigKeys = {
   BOTPULSE_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   BOTPULSE_MONITORS: declaredMonitorsJson.prefault(''),
   BOTPULSE_CHECKIN_MONITOR_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(100),
+  BOTPULSE_UPTIME_TARGET_PERCENT: z.coerce.number().min(0).max(100).default(99.5),
 };
 
 const monitorObject = z.object(monitorConfigKeys);
@@ -83,6 +84,8 @@ export interface MonitorConfig {
   declared: Record<string, MonitorDefinition[]>;
   /** Most monitors check-ins and pings may create per project (API and config monitors are not counted). */
   checkInMonitorLimit: number;
+  /** The availability target the 30-day error budget is counted against (seed 002: 99.5 %). */
+  uptimeTargetPercent: number;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -128,5 +131,6 @@ export function toMonitorConfig(raw: Raw): MonitorConfig {
     metricsToken: raw.BOTPULSE_METRICS_TOKEN ?? null,
     declared: raw.BOTPULSE_MONITORS,
     checkInMonitorLimit: raw.BOTPULSE_CHECKIN_MONITOR_LIMIT,
+    uptimeTargetPercent: raw.BOTPULSE_UPTIME_TARGET_PERCENT,
   };
 }

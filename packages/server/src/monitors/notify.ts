@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Alerting } from '../alerts/alerting.js';
 import { isSilenced } from '../alerts/engine.js';
-import type { AlertStore, AlertTier, ChannelKind, NewOutboxRow, OutboxBody } from '../store/alerts.js';
+import type { AlertStore, AlertTier, ChannelKind, NewOutboxRow, OutboxBody, OutboxRow } from '../store/alerts.js';
 import type { MonitorStore, Notification, NotificationStatus } from '../store/monitors.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
@@ -58,7 +58,11 @@ export const notificationFingerprint = (id: number): string => `monitor-notifica
  * `failed` if one failed or expired, `sent` when all went out; null without rows.
  */
 export async function forwardedDelivery(alerts: AlertStore, notificationId: number): Promise<'pending' | 'sent' | 'failed' | null> {
-  const rows = await alerts.outbox({ dedupeKeyPrefix: `${notificationFingerprint(notificationId)}:`, limit: 100 });
+  return outboxDelivery(await alerts.outbox({ dedupeKeyPrefix: `${notificationFingerprint(notificationId)}:`, limit: 100 }));
+}
+
+/** One alert's delivery from its outbox rows (one per destination): pending while one waits, failed if one failed, expired or was parked, else sent. */
+export function outboxDelivery(rows: Pick<OutboxRow, 'status'>[]): 'pending' | 'sent' | 'failed' | null {
   if (!rows.length) return null;
   if (rows.some((r) => r.status === 'pending')) return 'pending';
   return rows.every((r) => r.status === 'sent' || r.status === 'collapsed') ? 'sent' : 'failed';

@@ -1,6 +1,7 @@
 import type { Monitor, MonitorStore, Transition } from '../store/monitors.js';
 import { nextVersion, notification, type HeartbeatContext } from './heartbeat.js';
 import { uptimeDownText, uptimeUpText } from './format.js';
+import { recordProbe } from './probe-history.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -45,7 +46,7 @@ function numericFields(body: string): Record<string, number> | null {
  */
 /** What the prober needs, handed in by the monitors service (service.ts), never the service itself. */
 export interface ProberDeps {
-  monitors: Pick<MonitorStore, 'getMonitor'>;
+  monitors: Pick<MonitorStore, 'getMonitor' | 'getValue' | 'setValue'>;
   /** Applies a transition unless the monitor moved meanwhile (a conditional update); false if it did. */
   apply(t: Transition | null): Promise<boolean>;
   context(m: Monitor): Promise<HeartbeatContext>;
@@ -54,6 +55,8 @@ export interface ProberDeps {
   timeoutMs: number;
   /** Every probe's result (the metrics module counts them). */
   onProbe(monitorId: number, result: ProbeResult): void;
+  /** Keeping a probe's response time failed (logged; the probe's result is applied anyway). */
+  onHistoryFailure(monitorId: number, err: unknown): void;
 }
 
 export class Prober {
@@ -75,6 +78,8 @@ export class Prober {
   private async run(id: number, url: string, timeoutMs: number): Promise<void> {
     const result = await probe(url, timeoutMs);
     this.deps.onProbe(id, result);
+    // The response-time history is for reading; failing to keep it must not stop the probe's verdict.
+    await recordProbe(this.deps.monitors, id, this.deps.now(), result).catch((err: unknown) => this.deps.onHistoryFailure(id, err));
     for (let attempt = 0; attempt < 5; attempt++) {
       const m = await this.deps.monitors.getMonitor(id);
       if (!m || m.status === 'paused') return;

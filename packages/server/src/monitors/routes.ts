@@ -12,6 +12,8 @@ import { emptyBuckets, mergeInto, quantileMs } from './latency.js';
 import type { LockView } from './lock-view.js';
 import { RefusalBatch, type Monitors } from './service.js';
 import { signalLimits } from './signals.js';
+import { monitorUptime } from './uptime.js';
+import { probeHistory } from './probe-history.js';
 
 export interface MonitorRouteDeps {
   store: Store;
@@ -229,6 +231,8 @@ export async function presentMonitor(m: Monitor, deps: Pick<MonitorRouteDeps, 'l
   const fromCheckIn = polling && typeof polling['host'] === 'string' ? { source: 'check-in', host: polling['host'], pid: polling['pid'] ?? null, env: latest.environment, ts: null } : null;
   const redis = m.kind === 'heartbeat' ? await deps.lockView.read(m.lockKey) : null;
   const lock = redis && 'holder' in redis ? (redis.holder ? { source: 'redis', ...redis.holder, key: redis.key, ttlMs: redis.ttlMs } : { source: 'redis', key: redis.key, free: true }) : (redis ?? fromCheckIn);
+  const store = deps.monitors.deps.monitors;
+  const uptime = await monitorUptime(store, m.id, deps.monitors.clock.now(), deps.monitors.deps.config.monitors.uptimeTargetPercent);
   return {
     id: m.id,
     project: project?.slug ?? null,
@@ -259,6 +263,10 @@ export async function presentMonitor(m: Monitor, deps: Pick<MonitorRouteDeps, 'l
     lock,
     gauges: worst.gauges ?? latest.gauges,
     environments: all.map((s) => ({ environment: s.environment, ...presentState(s) })),
+    /** Uptime over 24 h, 7 d, 30 d and the 30-day error budget (monitors/uptime.ts). */
+    ...uptime,
+    /** Uptime probes: the last probes' response times, oldest first (null for heartbeats). */
+    probeHistory: m.kind === 'uptime' ? await probeHistory(store, m.id) : null,
   };
 }
 

@@ -102,6 +102,7 @@ export class Monitors {
       now: () => this.clock.now(),
       timeoutMs: deps.config.monitors.probe.timeoutMs,
       onProbe: (id, result) => this.onProbe?.(id, result),
+      onHistoryFailure: (id, err) => reportFailure(deps.logger, 'probe_history', err, "could not keep a probe's response time; the probe's result is applied anyway", { monitor: id }, 'warn'),
     });
     this.thresholds = new Thresholds({
       store: deps.store,

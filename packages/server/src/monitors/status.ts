@@ -1,15 +1,17 @@
 import { SIGNAL_NAMES, type Monitor, type MonitorStore, type SignalName } from '../store/monitors.js';
 import type { Store } from '../store/store.js';
 import { escapeHtml, humanDuration } from './format.js';
+import { monitorUptime, percentText } from './uptime.js';
 
 /**
  * The monitors part of the alert bot's /status (Telegram HTML lines), given to the alerts module
  * as its `statusExtras` provider: per project with monitors, how many are up, late, down, new or
  * paused (naming the ones down or late), which bots are deaf, and the latest ping. Each monitor
  * counts once per environment (a monitor down in staging and up in production is one down, one
- * up), named with its environment.
+ * up), named with its environment. Then the lowest 30-day uptime among the project's monitors,
+ * naming those below the target (BOTPULSE_UPTIME_TARGET_PERCENT).
  */
-export async function monitorStatusLines(store: Store, monitors: MonitorStore, now: number): Promise<string[]> {
+export async function monitorStatusLines(store: Store, monitors: MonitorStore, now: number, uptimeTargetPercent = 99.5): Promise<string[]> {
   const all = await monitors.listMonitors();
   if (!all.length) return ['<i>Monitors: none yet (ping /api/&lt;project&gt;/heartbeat/&lt;slug&gt; or send check-ins).</i>'];
   const lines: string[] = ['<b>Monitors</b>'];
@@ -29,15 +31,28 @@ export async function monitorStatusLines(store: Store, monitors: MonitorStore, n
     const lastPing = Math.max(0, ...list.map((m) => m.lastPingAt ?? 0));
     const firing = list.some((m) => m.signals && Object.values(m.signals.rules).some((r) => r.state === 'firing'));
     const mark = of('down').length ? '🔴' : of('late').length || firing ? '🟡' : '🟢';
+    const uptime = await uptimePart(monitors, list, now, uptimeTargetPercent);
     lines.push(
       `${mark} <b>${escapeHtml(project.name)}</b>: ${parts.join(', ')}` +
         (deaf.length ? ` · deaf: ${deaf.map(label).join(', ')}` : '') +
         signals.map((s) => ` · ${s}`).join('') +
         (environments.length > 1 ? ` · environments: ${environments.map(escapeHtml).join(', ')}` : '') +
-        ` · last ping ${lastPing ? `${humanDuration(now - lastPing)} ago` : 'never'}`,
+        ` · last ping ${lastPing ? `${humanDuration(now - lastPing)} ago` : 'never'}` +
+        uptime,
     );
   }
   return lines;
+}
+
+/** ` · 30 d uptime 99.12 % (below 99.5 %: poller)`, the lowest of the project's monitors; empty if none was watched. */
+async function uptimePart(monitors: MonitorStore, list: Monitor[], now: number, target: number): Promise<string> {
+  const byMonitor = new Map(list.map((m) => [m.id, m]));
+  const figures = await Promise.all([...byMonitor.values()].map(async (m) => ({ m, percent: (await monitorUptime(monitors, m.id, now, target)).uptime30d.percent })));
+  const watched = figures.filter((f): f is { m: Monitor; percent: number } => f.percent !== null);
+  if (!watched.length) return '';
+  const lowest = Math.min(...watched.map((f) => f.percent));
+  const below = watched.filter((f) => f.percent < target).map((f) => `<code>${escapeHtml(f.m.slug)}</code>`);
+  return ` · 30 d uptime ${percentText(lowest)}${below.length ? ` (below ${target} %: ${below.join(', ')})` : ''}`;
 }
 
 /** `<code>poller</code>` or `<code>poller</code> (staging)`. */

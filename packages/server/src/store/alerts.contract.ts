@@ -209,6 +209,16 @@ export function alertStoreContract(name: string, open: () => Promise<{ a: AlertS
       assert.equal((await b.outbox({ target: t })).filter((r) => r.dedupeKey === null && r.body === null).length, 2);
     });
 
+    it("finds one decision's rows by fingerprint and creation time (the monitors page shows how they were delivered)", async () => {
+      const t = `decision-${++target}`;
+      const fingerprint = `issue:${900_000 + target}`;
+      await enqueue(a, [row({ target: t, fingerprint, createdAt: 5000 }), row({ target: `${t}-2`, fingerprint, createdAt: 5000 }), row({ target: t, fingerprint, createdAt: 6000 })]);
+      await enqueue(a, [row({ target: t, fingerprint: `${fingerprint}0`, createdAt: 5000 })]);
+      assert.deepEqual((await b.outbox({ fingerprint, createdAt: 5000 })).map((r) => r.target), [t, `${t}-2`]);
+      assert.equal((await b.outbox({ fingerprint })).length, 3);
+      assert.deepEqual(await b.outbox({ fingerprint, createdAt: 5001 }), []);
+    });
+
     it('keeps sent messages with their actions, silences, leases and values', async () => {
       const saved = await a.saveMessage({ channel: 'telegram', target: '42', messageId: '7', threadId: null, projectId: 1, issueIds: [9], items: { layout: 'alert', items: [] }, createdAt: 1 });
       await a.addMessageAction(saved.id, { issueId: 9, action: 'res', by: '@ada', at: 2 });

@@ -241,6 +241,15 @@ export interface ExpiredRows {
   rows: number;
 }
 
+export interface OutboxFilter {
+  status?: OutboxStatus;
+  target?: string;
+  dedupeKeyPrefix?: string;
+  fingerprint?: string;
+  createdAt?: number;
+  limit?: number;
+}
+
 export interface AlertStore {
   /** Reads the state of `fingerprint` and applies what `decide` returns, in one transaction. */
   decide(fingerprint: string, decide: (state: AlertState | null) => AlertDecision): Promise<AlertDecision>;
@@ -298,8 +307,11 @@ export interface AlertStore {
    * before it was marked) enqueues it once. Returns how many rows were added.
    */
   enqueueOnce(rows: NewOutboxRow[]): Promise<number>;
-  /** `dedupeKeyPrefix`: the rows whose dedupe key starts with it (one forwarded notification's rows). */
-  outbox(filter?: { status?: OutboxStatus; target?: string; dedupeKeyPrefix?: string; limit?: number }): Promise<OutboxRow[]>;
+  /**
+   * `dedupeKeyPrefix`: the rows whose dedupe key starts with it (one forwarded notification's rows).
+   * `fingerprint` + `createdAt`: the rows one noise-control decision enqueued (its `enqueued` log entry has the same fingerprint and time).
+   */
+  outbox(filter?: OutboxFilter): Promise<OutboxRow[]>;
 
   getTarget(channel: ChannelKind, target: string): Promise<AlertTarget | null>;
   listTargets(): Promise<AlertTarget[]>;

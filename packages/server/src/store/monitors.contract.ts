@@ -115,6 +115,22 @@ export function monitorStoreContract(name: string, open: () => Promise<{ store: 
       assert.deepEqual(await a.flips(m.id), [], 'history goes with the monitor');
     });
 
+    it('gives the history uptime is computed from: per environment the last flip before the window, then every flip in it, oldest first', async () => {
+      let m = await a.createMonitor(heartbeat('uptime-history'), 1000);
+      for (const [to, at] of [['up', 2000], ['down', 3000], ['up', 4000], ['down', 6000], ['up', 7000]] as const) {
+        assert.ok(await a.transition(flipTo(m, to, at)));
+        m = (await a.getMonitor(m.id))!;
+      }
+      await a.ensureEnvironment(m.id, 'production', 7050);
+      const staging = await a.ensureEnvironment(m.id, 'staging', 7100);
+      assert.ok(await a.transition(flipTo(staging, 'up', 7200)));
+      const at = (flips: Awaited<ReturnType<MonitorStore['flipsForUptime']>>) => flips.map((f) => [f.environment, f.at, f.to]);
+      assert.deepEqual(at(await b.flipsForUptime(m.id, 5000)), [['production', 4000, 'up'], ['production', 6000, 'down'], ['production', 7000, 'up'], ['staging', 7200, 'up']], 'the flip at 4000 says the window starts up');
+      assert.deepEqual(at(await b.flipsForUptime(m.id, 6000)), [['production', 4000, 'up'], ['production', 6000, 'down'], ['production', 7000, 'up'], ['staging', 7200, 'up']], 'a flip at the start is in the window');
+      assert.deepEqual(at(await b.flipsForUptime(m.id, 8000)), [['production', 7000, 'up'], ['staging', 7200, 'up']], 'one flip per environment before the window');
+      assert.deepEqual(at(await b.flipsForUptime(m.id, 500)), at((await b.flips(m.id)).reverse()), 'a window from before the monitor: all of it');
+    });
+
     it('stores JSON and boolean fields through a transition', async () => {
       const m = await a.createMonitor(heartbeat('poller'), 1000);
       const polling = { host: 'bot-1', pid: 42, last_get_updates_ok_at: '2026-01-01T00:00:00.000Z', conflicts: 3 };

@@ -306,6 +306,11 @@ export interface MonitorStore {
   postponeDeadlines(until: (m: Monitor) => number): Promise<number>;
   /** The history of every environment of the monitor, newest first. */
   flips(monitorId: number, opts?: { limit?: number; since?: number }): Promise<Flip[]>;
+  /**
+   * What uptime is computed from (monitors/uptime.ts), oldest first: per environment the last flip
+   * before `since` (the status that environment entered the window in), then every flip from `since` on.
+   */
+  flipsForUptime(monitorId: number, since: number): Promise<Flip[]>;
 
   /** Counts a check-in that could not be applied (atomically: several processes may count at once). */
   countRefusal(projectId: number, reason: RefusalReason, at: number, slug: string | null, detail: string | null, count?: number): Promise<void>;

@@ -12,6 +12,7 @@ import type {
   MessageAction,
   NewOutboxRow,
   OutboxRow,
+  OutboxFilter,
   OutboxStatus,
   PlannedDecision,
   SendSuccess,
@@ -357,9 +358,11 @@ export class PostgresAlertStore implements AlertStore {
     }
   }
 
-  async outbox(filter: { status?: OutboxStatus; target?: string; dedupeKeyPrefix?: string; limit?: number } = {}): Promise<OutboxRow[]> {
+  async outbox(filter: OutboxFilter = {}): Promise<OutboxRow[]> {
     const where = [sql`TRUE`];
     if (filter.status) where.push(sql`status = ${filter.status}`);
+    if (filter.fingerprint !== undefined) where.push(sql`fingerprint = ${filter.fingerprint}`);
+    if (filter.createdAt !== undefined) where.push(sql`created_at = ${filter.createdAt}`);
     if (filter.target) where.push(sql`target = ${filter.target}`);
     // A range on the unique index rather than LIKE: no wildcard characters to escape. COLLATE "C":
     // byte order, as SQLite compares, whatever the database's collation.

@@ -222,6 +222,21 @@ export class PostgresMonitorStore implements MonitorStore {
     return rows.map(toFlip);
   }
 
+  async flipsForUptime(monitorId: number, since: number): Promise<Flip[]> {
+    const rows = await all<FlipRow>(
+      this.db,
+      // Per state (environment), its newest flip before the window, found by walking back along the
+      // (monitor_id, at) index from the window's start: the history before that is never read.
+      sql`SELECT f.* FROM monitor_states s JOIN monitor_flips f ON f.id = (
+            SELECT id FROM monitor_flips WHERE monitor_id = s.monitor_id AND environment IS NOT DISTINCT FROM s.environment AND at < ${since} ORDER BY at DESC, id DESC LIMIT 1)
+          WHERE s.monitor_id = ${monitorId}
+          UNION ALL
+          SELECT * FROM monitor_flips WHERE monitor_id = ${monitorId} AND at >= ${since}
+          ORDER BY at, id`,
+    );
+    return rows.map(toFlip);
+  }
+
   async countRefusal(projectId: number, reason: RefusalReason, at: number, slug: string | null, detail: string | null, count = 1): Promise<void> {
     // Order-free: processes report in any order, the earliest time stays first and the latest refusal's details stay last.
     await sql`INSERT INTO monitor_refusals (project_id, reason, count, first_at, last_at, last_slug, last_detail)

@@ -1,5 +1,5 @@
 import type Sqlite from 'better-sqlite3';
-import type { AlertDecision, AlertLogEntry, AlertState, AlertStore, AlertTarget, ChannelKind, ClaimOptions, ExpiredRows, FeedChange, MessageAction, NewOutboxRow, OutboxRow, OutboxStatus, PlannedDecision, SendSuccess, SentMessage, Silence } from '../alerts.js';
+import type { AlertDecision, AlertLogEntry, AlertState, AlertStore, AlertTarget, ChannelKind, ClaimOptions, ExpiredRows, FeedChange, MessageAction, NewOutboxRow, OutboxFilter, OutboxRow, OutboxStatus, PlannedDecision, SendSuccess, SentMessage, Silence } from '../alerts.js';
 import { headHoldsQueue, mergeFollowUps, paceAfterClaim, takeFingerprints, targetMayTake } from '../alert-rules.js';
 import { newOutboxColumns, stateColumns, toChange, toLogEntry, toMessage, toOutbox, toSilence, toState, toTarget, type ChangeRow, type LogRow, type MessageRow, type OutboxDbRow, type SilenceRow, type StateRow, type TargetRow } from '../alert-rows.js';
 import { withStatementCache } from './statement-cache.js';
@@ -318,10 +318,12 @@ export class SqliteAlertStore implements AlertStore {
     }
   }
 
-  async outbox(filter: { status?: OutboxStatus; target?: string; dedupeKeyPrefix?: string; limit?: number } = {}): Promise<OutboxRow[]> {
+  async outbox(filter: OutboxFilter = {}): Promise<OutboxRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.status) (where.push('status = ?'), params.push(filter.status));
+    if (filter.fingerprint !== undefined) (where.push('fingerprint = ?'), params.push(filter.fingerprint));
+    if (filter.createdAt !== undefined) (where.push('created_at = ?'), params.push(filter.createdAt));
     if (filter.target) (where.push('target = ?'), params.push(filter.target));
     // A range on the unique index rather than LIKE: no wildcard characters to escape.
     if (filter.dedupeKeyPrefix) (where.push('dedupe_key >= ? AND dedupe_key < ?'), params.push(filter.dedupeKeyPrefix, `${filter.dedupeKeyPrefix}\u{10ffff}`));

@@ -240,6 +240,22 @@ export class SqliteMonitorStore implements MonitorStore {
     return rows.map(toFlip);
   }
 
+  async flipsForUptime(monitorId: number, since: number): Promise<Flip[]> {
+    const rows = this.db
+      .prepare(
+        // Per state (environment), its newest flip before the window, found by walking back along the
+        // (monitor_id, at) index from the window's start: the history before that is never read.
+        `SELECT f.* FROM monitor_states s JOIN monitor_flips f ON f.id = (
+           SELECT id FROM monitor_flips WHERE monitor_id = s.monitor_id AND environment IS s.environment AND at < ? ORDER BY at DESC, id DESC LIMIT 1)
+         WHERE s.monitor_id = ?
+         UNION ALL
+         SELECT * FROM monitor_flips WHERE monitor_id = ? AND at >= ?
+         ORDER BY at, id`,
+      )
+      .all(since, monitorId, monitorId, since) as FlipRow[];
+    return rows.map(toFlip);
+  }
+
   private insertNotification(n: NewNotification): number {
     return Number(
       this.db

@@ -277,6 +277,8 @@ pre.snippet { margin: 0; background: var(--code-bg); border: 1px solid var(--bor
 table.alerts td.msg { font-family: inherit; }
 .delivery-sent, .delivery-forwarded { --c: var(--ok); } .delivery-enqueued { --c: var(--info); } .delivery-pending { --c: var(--info); }
 .delivery-failed, .delivery-no_target { --c: var(--error); } .delivery-inhibited, .delivery-silenced, .delivery-suppressed, .delivery-recorded { --c: var(--ignored); }
+.sparkline { vertical-align: middle; margin-right: 6px; } .sparkline polyline { fill: none; stroke: var(--info); stroke-width: 1.4; vector-effect: non-scaling-stroke; } .sparkline .fail { fill: var(--error); }
+.budget-over { color: var(--error); } .uptime { white-space: nowrap; }
 .login-wrap { min-height: 100vh; display: grid; place-items: center; padding: 20px; }
 .login { width: 100%; max-width: 360px; }
 .login .panel-body { padding: 22px; display: grid; gap: 14px; }

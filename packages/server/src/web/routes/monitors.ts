@@ -7,6 +7,7 @@ import type { Monitor } from '../../store/monitors.js';
 import type { Project } from '../../store/model.js';
 import { pageContext, sendHtml, type DashboardMonitors, type WebDeps } from '../context.js';
 import { monitorsPage, type BotSection } from '../views/monitors.js';
+import { shownAlerts } from './monitor-alerts.js';
 
 const LATENCY_HOURS = 6;
 const LATENCY_STEP_MINUTES = 5;
@@ -20,7 +21,7 @@ export function monitorRoutes(app: FastifyInstance, deps: WebDeps): void {
     const projects = await deps.store.listProjects();
     const m = deps.monitors;
     const now = m ? m.now() : deps.now();
-    const bots = m ? await Promise.all(projects.map((p) => botSection(m, p, now))) : projects.map((project) => ({ project, monitors: [], latency: [], notifications: [], alertLog: [], refusals: [] }));
+    const bots = m ? await Promise.all(projects.map((p) => botSection(m, deps.store, p, now))) : projects.map((project) => ({ project, monitors: [], latency: [], notifications: [], alertLog: [], refusals: [] }));
     const targets = m ? await m.alerts.listTargets() : [];
     const parkedAlerts = m ? await parkedSummary(m) : undefined;
     const flash = req.query.saved ? `Saved the settings of ${req.query.saved}; check-ins no longer change them.` : undefined;
@@ -142,15 +143,16 @@ async function parkedSummary(m: DashboardMonitors): Promise<{ count: number; exa
 }
 
 /** One bot (project): its monitors with their environments, lock view and flips, latency percentiles, recent alerts, refused check-ins. */
-async function botSection(m: DashboardMonitors, project: Project, now: number): Promise<BotSection> {
+async function botSection(m: DashboardMonitors, store: WebDeps['store'], project: Project, now: number): Promise<BotSection> {
   const groups = groupByMonitor(await m.store.listMonitors({ projectId: project.id }));
-  const [monitors, latency, recorded, alertLog, refusals] = await Promise.all([
+  const [monitors, latency, recorded, decisions, refusals] = await Promise.all([
     Promise.all(groups.map(async (states) => ({ monitor: await m.present(states[0]!, states), flips: await m.store.flips(states[0]!.id, { limit: FLIPS_PER_MONITOR }) }))),
     latencySeries(m.store, project.id, now, LATENCY_HOURS * 60, LATENCY_STEP_MINUTES),
     m.store.notifications({ projectId: project.id, limit: ALERTS_PER_BOT }),
     m.alerts.recentLog({ projectId: project.id, limit: ALERTS_PER_BOT }),
     m.store.refusals(project.id),
   ]);
+  const alertLog = await shownAlerts(store, m.alerts, decisions);
   // A forwarded notification's delivery state is its alert outbox rows' (sent, pending, failed).
   const notifications = await Promise.all(
     recorded.map(async (n) => (n.status === 'forwarded' ? { ...n, status: (await forwardedDelivery(m.alerts, n.id)) ?? n.status } : n)),

@@ -1,10 +1,11 @@
 import type { LatencyPoint, PresentedMonitor } from '../../monitors/routes.js';
-import type { AlertLogEntry, AlertTarget } from '../../store/alerts.js';
+import type { AlertTarget } from '../../store/alerts.js';
 import type { BotSignalsState, Flip, MonitorStatus, Notification, Refusal, SignalRuleState } from '../../store/monitors.js';
 import type { Project } from '../../store/model.js';
 import { html, jsonForScript, raw, type Html } from '../html.js';
 import { absoluteTime, ago } from './components.js';
 import { csrfField, may, page, type PageContext } from './layout.js';
+import { alertState, alertSubject, deliveryBadge, probeRow, showsLockRow, uptimeRows, type ShownAlert } from './monitor-uptime.js';
 
 export interface MonitorRow {
   monitor: PresentedMonitor;
@@ -17,7 +18,8 @@ export interface BotSection {
   /** p50/p95/p99 per step over the last hours (empty: no transactions). */
   latency: LatencyPoint[];
   notifications: Notification[];
-  alertLog: AlertLogEntry[];
+  /** Issue alerts with their issues' short ids and, once sent, their delivery. */
+  alertLog: ShownAlert[];
   /** Check-ins the monitors refused, per reason (limit reached, no usable slug, impossible schedule). */
   refusals: Refusal[];
 }
@@ -90,13 +92,15 @@ function monitorCard(ctx: PageContext, now: number, r: MonitorRow): Html {
   </div>
   <table class="kv">
     <tr><th>Last ping</th><td>${m.lastPingAt ? ago(m.lastPingAt, now) : html`<span class="faint">never</span>`}${m.lastOkAt && m.lastOkAt !== m.lastPingAt ? html` · last ok ${ago(m.lastOkAt, now)}` : ''}</td></tr>
+    ${uptimeRows(m)}
     <tr><th>Expected</th><td>${every}, grace ${duration(m.graceSeconds)}${m.nextDeadline && (m.status === 'up' || m.status === 'late') ? html` · next deadline ${absoluteTime(m.nextDeadline)}` : ''}</td></tr>
     ${m.status === 'down' && m.downSince ? html`<tr><th>Down</th><td>since ${ago(m.downSince, now)}${m.downReason ? html`: ${m.downReason}` : ''}${m.alertSent ? html` <span class="faint">(alert sent)</span>` : ''}</td></tr>` : ''}
     ${m.lastReason && m.status !== 'down' ? html`<tr><th>Last failure</th><td>${m.lastReason}</td></tr>` : ''}
-    ${m.kind === 'heartbeat' && !(m.signals?.webhook && !m.lock) ? html`<tr><th>Lock holder</th><td>${lockText(m)}</td></tr>` : ''}
+    ${showsLockRow(m) ? html`<tr><th>Lock holder</th><td>${lockText(m)}</td></tr>` : ''}
     ${m.kind === 'heartbeat' && m.lastGetUpdatesOkAt ? html`<tr><th>getUpdates ok</th><td>${agoIso(m.lastGetUpdatesOkAt, now)}</td></tr>` : ''}
     ${m.kind === 'heartbeat' ? html`<tr><th>409 conflicts</th><td class="num">${m.conflictsTotal}</td></tr>` : ''}
     ${m.kind === 'uptime' ? html`<tr><th>Probe</th><td>${m.url ?? ''}</td></tr>` : ''}
+    ${probeRow(m)}
     ${m.gauges && Object.keys(m.gauges).length ? html`<tr><th>Gauges</th><td>${Object.entries(m.gauges).slice(0, 12).map(([k, v]) => html`<span class="gauge">${k} <b class="num">${v}</b></span> `)}</td></tr>` : ''}
     ${m.kind === 'heartbeat' && m.signals ? signalRows(now, m) : ''}
     ${m.setByHand.length ? html`<tr><th>Set by hand</th><td>${m.setByHand.join(', ')} <span class="faint">(check-ins' monitor_config leaves these alone)</span></td></tr>` : ''}
@@ -176,7 +180,7 @@ function refusalNotice(d: MonitorsPageData, r: Refusal): Html {
 
 function lockText(m: PresentedMonitor): Html {
   const lock = m.lock as Record<string, unknown> | null;
-  if (!lock) return html`<span class="faint">not reported (no SDK check-in)</span>`;
+  if (!lock) return html``;
   if (typeof lock['error'] === 'string') return html`<span class="faint">${lock['error']}</span>`;
   if (lock['free'] === true || (lock['holder'] === null && 'holder' in lock)) return html`<span class="faint">free (key ${String(lock['key'] ?? '')})</span>`;
   const host = String(lock['host'] ?? '?');
@@ -200,7 +204,7 @@ function recentAlerts(now: number, b: BotSection): Html {
   type Row = { at: number; key: string; what: Html; state: string; times: number };
   const all: Row[] = [
     ...b.notifications.map((n) => ({ at: n.createdAt, key: `n:${n.id}`, what: html`<span class="mono">${String(n.payload['monitor'] ?? '')}</span> ${n.kind.replaceAll('_', ' ')}`, state: n.status, times: 1 })),
-    ...b.alertLog.map((e) => ({ at: e.at, key: `${e.fingerprint}:${e.reasons.join()}:${e.outcome}`, what: html`${e.issueId ? html`<a href="/issues/${e.issueId}">issue ${e.issueId}</a>` : 'project'} ${e.reasons.join(', ')} <span class="faint">(${e.tier})</span>`, state: e.outcome, times: 1 })),
+    ...b.alertLog.map((e) => ({ at: e.at, key: `${e.fingerprint}:${e.reasons.join()}:${alertState(e)}`, what: html`${alertSubject(e)} ${e.reasons.join(', ')} <span class="faint">(${e.tier})</span>`, state: alertState(e), times: 1 })),
   ].sort((x, y) => y.at - x.at);
   // Repeats of one alert (same issue, reasons and outcome) share a row with a count.
   const rows: Row[] = [];
@@ -211,7 +215,7 @@ function recentAlerts(now: number, b: BotSection): Html {
   }
   if (!rows.length) return html`<div class="faint small-empty">No alerts yet.</div>`;
   return html`<table class="crumbs-table alerts">${rows.slice(0, 8).map(
-    (r) => html`<tr><td class="time">${ago(r.at, now)}</td><td class="msg">${r.what}${r.times > 1 ? html` <span class="faint">×${r.times}</span>` : ''}</td><td class="cat"><span class="badge delivery-${r.state}">${r.state.replaceAll('_', ' ')}</span></td></tr>`,
+    (r) => html`<tr><td class="time">${ago(r.at, now)}</td><td class="msg">${r.what}${r.times > 1 ? html` <span class="faint">×${r.times}</span>` : ''}</td><td class="cat">${deliveryBadge(r.state)}</td></tr>`,
   )}</table>`;
 }
 
