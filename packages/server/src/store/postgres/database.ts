@@ -184,6 +184,11 @@ export interface DatabasePoolFigures {
   waiting: number;
 }
 
+/** A Kysely for Kysely's Migrator on `pool`, looking only at `schema` (see MigrationDialect). Tests migrate step by step with it. */
+export function migrationKysely(pool: pg.Pool, schema: string): Kysely<any> {
+  return new Kysely<any>({ dialect: new MigrationDialect(pool, schema) });
+}
+
 /**
  * Kysely's Migrator asks the introspector whether its bookkeeping tables exist, and Kysely's
  * PostgreSQL introspector reads every column of every table of every schema, failing outright
