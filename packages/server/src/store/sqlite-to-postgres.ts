@@ -47,7 +47,9 @@ export interface CopyReport {
 export class MigrateDataError extends Error {}
 
 /** Kysely's own bookkeeping, and SQLite's: never copied (the target has its own). */
-const INTERNAL_TABLE = /^(sqlite_|kysely_)/;
+// issues_text (FTS5, migration 020) and its shadow tables are SQLite's own index of `issues`:
+// PostgreSQL indexes the same text with pg_trgm, so nothing of them is copied.
+const INTERNAL_TABLE = /^(sqlite_|kysely_|issues_text($|_))/;
 /** PostgreSQL allows 65535 parameters per statement. */
 const MAX_PARAMETERS = 60_000;
 /** Payloads (events, attachments) are large: an INSERT carries about this many bytes at most. */

@@ -12,6 +12,7 @@ import * as m010 from './010_client_discards.js';
 import * as m011 from './011_bot_signals.js';
 import * as m012 from './012_digest_quarantine.js';
 import * as m018 from './018_issue_story.js';
+import * as m020 from './020_issue_text_index.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '011_bot_signals': m011,
   '012_digest_quarantine': m012,
   '018_issue_story': m018,
+  '020_issue_text_index': m020,
 };

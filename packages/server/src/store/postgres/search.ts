@@ -6,7 +6,7 @@ export const SEARCH_SORT = { last_seen: 'i.last_seen', count: 'i.event_count', u
 /**
  * The FROM/WHERE of an issue search on PostgreSQL, with `?` placeholders (bound by `withArgs`).
  * Values are always parameters; only fixed fragments from this function become SQL text.
- * Text matches like SQLite's LIKE does (ASCII case-insensitive): ILIKE.
+ * Text matches like SQLite's LIKE does (ASCII case-insensitive): ILIKE, on candidates from a trigram index.
  */
 export function issueSearchSql(search: IssueSearch): { from: string; where: string[]; args: unknown[] } {
   const where: string[] = [];
@@ -43,13 +43,18 @@ export function issueSearchSql(search: IssueSearch): { from: string; where: stri
   if (text) {
     const like = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const shortId = /^([A-Za-z][A-Za-z0-9]*)-(\d{1,9})$/.exec(text);
+    const prefix = shortId ? shortId[1]!.toUpperCase() : null;
+    const number = shortId ? Number(shortId[2]) : null;
+    // Candidates from the trigram index issues_text_trgm (migration 020) on exactly this
+    // expression, plus the issue a short id names; the ILIKE below decides, as SQLite's search does.
     add(
-      `(i.title ILIKE ? ESCAPE '\\' OR i.culprit ILIKE ? ESCAPE '\\' OR (p.short_id_prefix = ? AND i.short_number = ?))`,
+      `i.id IN (SELECT s.id FROM issues s WHERE (s.title || E'\\n' || coalesce(s.culprit, '')) ILIKE ? ESCAPE '\\'
+         UNION ALL SELECT s.id FROM issues s JOIN projects sp ON sp.id = s.project_id WHERE sp.short_id_prefix = ? AND s.short_number = ?)`,
       like,
-      like,
-      shortId ? shortId[1]!.toUpperCase() : null,
-      shortId ? Number(shortId[2]) : null,
+      prefix,
+      number,
     );
+    add(`(i.title ILIKE ? ESCAPE '\\' OR i.culprit ILIKE ? ESCAPE '\\' OR (p.short_id_prefix = ? AND i.short_number = ?))`, like, like, prefix, number);
   }
   return { from, where, args };
 }

@@ -643,13 +643,21 @@ function issueSearchSql(search: IssueSearch): { joins: string; where: string[]; 
   if (text) {
     const like = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const shortId = /^([A-Za-z][A-Za-z0-9]*)-(\d+)$/.exec(text);
-    add(
-      `(i.title LIKE ? ESCAPE '\\' OR i.culprit LIKE ? ESCAPE '\\' OR (p.short_id_prefix = ? AND i.short_number = ?))`,
-      like,
-      like,
-      shortId ? shortId[1]!.toUpperCase() : null,
-      shortId ? Number(shortId[2]) : null,
-    );
+    const prefix = shortId ? shortId[1]!.toUpperCase() : null;
+    const number = shortId ? Number(shortId[2]) : null;
+    // Candidates from the trigram index (migration 020): the issues whose title or culprit holds
+    // every trigram of the text, plus the one a short id names. Fewer than 3 characters have no
+    // trigram: then every issue is a candidate, as before. The LIKE below decides either way.
+    if ([...text].length >= 3) {
+      add(
+        `i.id IN (SELECT rowid FROM issues_text WHERE issues_text MATCH ?
+           UNION ALL SELECT s.id FROM issues s JOIN projects sp ON sp.id = s.project_id WHERE sp.short_id_prefix = ? AND s.short_number = ?)`,
+        `"${text.replace(/"/g, '""')}"`,
+        prefix,
+        number,
+      );
+    }
+    add(`(i.title LIKE ? ESCAPE '\\' OR i.culprit LIKE ? ESCAPE '\\' OR (p.short_id_prefix = ? AND i.short_number = ?))`, like, like, prefix, number);
   }
   return { joins, where, params: [...joinParams, ...params] };
 }
