@@ -474,10 +474,24 @@ export class SqliteStore implements Store {
       return { issues: rows.map(toIssue), total, recentCounts: new Map(rows.map((r) => [Number(r.id), Number(r.recent)])) };
     }
     const total = await this.countIssues(joins, whereSql, params);
+    const walk = issueSearchSql(search, { walkSortIndex: this.walkingTheSortIndexIsCheaper(total, page[0]! + page[1]!) });
     const rows = this.db
-      .prepare(`SELECT i.*, p.short_id_prefix FROM issues i ${joins} ${whereSql} ORDER BY ${SEARCH_SORT[search.sort ?? 'last_seen']} DESC, i.id DESC LIMIT ? OFFSET ?`)
-      .all(...params, ...page) as IssueRow[];
+      .prepare(`SELECT i.*, p.short_id_prefix FROM issues i ${walk.joins} ${walk.where.length ? `WHERE ${walk.where.join(' AND ')}` : ''} ORDER BY ${SEARCH_SORT[search.sort ?? 'last_seen']} DESC, i.id DESC LIMIT ? OFFSET ?`)
+      .all(...walk.params, ...page) as IssueRow[];
     return { issues: rows.map(toIssue), total, recentCounts: new Map() };
+  }
+
+  /**
+   * A search by tag or text can read its page two ways: look up each matching issue by id (from
+   * issue_tags or the text index) and sort them all, about `total` reads; or walk the sort's index
+   * from the top, checking each issue, until the page is full: about `needed * issues / total`
+   * reads. The count taken first tells which is fewer. On the benchmark a tag matching 5,000 of
+   * 100,000 issues: 173 ms by id, 8 ms walking; a rare text is the other way round.
+   */
+  private walkingTheSortIndexIsCheaper(total: number, needed: number): boolean {
+    if (total === 0) return false;
+    const issues = Number(this.db.prepare('SELECT MAX(id) FROM issues').pluck().get() ?? 0);
+    return (needed * issues) / total < total;
   }
 
   /**
@@ -604,7 +618,9 @@ const SEARCH_SORT = { last_seen: 'i.last_seen', count: 'i.event_count', users: '
  * The FROM/WHERE of searchIssues as SQL with positional parameters. Values are always
  * parameters; only fixed fragments from this function become SQL text.
  */
-function issueSearchSql(search: IssueSearch): { joins: string; where: string[]; params: unknown[] } {
+function issueSearchSql(search: IssueSearch, opts: { walkSortIndex?: boolean } = {}): { joins: string; where: string[]; params: unknown[] } {
+  // Unary + keeps `id IN (...)` out of index selection, so the planner walks the sort's index.
+  const id = opts.walkSortIndex ? '+i.id' : 'i.id';
   const where: string[] = [];
   const params: unknown[] = [];
   const joinParams: unknown[] = [];
@@ -637,7 +653,7 @@ function issueSearchSql(search: IssueSearch): { joins: string; where: string[]; 
   if (search.environment) tags.environment = search.environment;
   if (search.release) tags.release = search.release;
   for (const [key, value] of Object.entries(tags)) {
-    add('i.id IN (SELECT issue_id FROM issue_tags WHERE key = ? AND value = ?)', key, value);
+    add(`${id} IN (SELECT issue_id FROM issue_tags WHERE key = ? AND value = ?)`, key, value);
   }
   const text = search.text?.trim();
   if (text) {
@@ -650,7 +666,7 @@ function issueSearchSql(search: IssueSearch): { joins: string; where: string[]; 
     // trigram: then every issue is a candidate, as before. The LIKE below decides either way.
     if ([...text].length >= 3) {
       add(
-        `i.id IN (SELECT rowid FROM issues_text WHERE issues_text MATCH ?
+        `${id} IN (SELECT rowid FROM issues_text WHERE issues_text MATCH ?
            UNION ALL SELECT s.id FROM issues s JOIN projects sp ON sp.id = s.project_id WHERE sp.short_id_prefix = ? AND s.short_number = ?)`,
         `"${text.replace(/"/g, '""')}"`,
         prefix,
