@@ -14,7 +14,9 @@ import { dialectTypes } from './dialect.js';
  *   it cannot be created (no privilege, not installed) the migration leaves the index out and
  *   search reads the table as before: slower, same answers.
  *
- * Both are candidate filters only: the search still applies its LIKE/ILIKE to the candidates, so
+ * - SQLite also widens issues_last_seen to (last_seen, status, level) for the search's counts.
+ *
+ * Both text indexes are candidate filters only: the search still applies its LIKE/ILIKE to the candidates, so
  * what matches is exactly what matched before.
  */
 export async function up(db: Kysely<any>): Promise<void> {
@@ -37,6 +39,10 @@ async function upSqlite(db: Kysely<any>): Promise<void> {
       INSERT INTO issues_text (rowid, title, culprit) VALUES (new.id, new.title, new.culprit);
     END`.execute(db);
   await sql`INSERT INTO issues_text (issues_text) VALUES ('rebuild')`.execute(db);
+  // Status and level in the last-seen index: a search's count scans the index alone (see
+  // SqliteStore.countMatches). Same name and leading column: ordered walks are unchanged.
+  await sql`DROP INDEX issues_last_seen`.execute(db);
+  await sql`CREATE INDEX issues_last_seen ON issues (last_seen, status, level)`.execute(db);
 }
 
 async function upPostgres(db: Kysely<any>): Promise<void> {
@@ -77,6 +83,8 @@ export async function down(db: Kysely<any>): Promise<void> {
   if (dialectTypes(db).sqlite) {
     for (const trigger of ['issues_text_insert', 'issues_text_delete', 'issues_text_update']) await sql`DROP TRIGGER IF EXISTS ${sql.raw(trigger)}`.execute(db);
     await sql`DROP TABLE IF EXISTS issues_text`.execute(db);
+    await sql`DROP INDEX issues_last_seen`.execute(db);
+    await sql`CREATE INDEX issues_last_seen ON issues (last_seen)`.execute(db);
   } else {
     await sql`DROP INDEX IF EXISTS issues_text_trgm`.execute(db);
   }

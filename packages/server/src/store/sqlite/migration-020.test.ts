@@ -42,4 +42,41 @@ describe('migration 020 (the issues text index) on SQLite', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('answers tag and text searches the same whether it reads the matches by id or walks issues_last_seen', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'botpulse-m020-'));
+    try {
+      const store = await SqliteStore.open(join(dir, 'botpulse.db'));
+      const db = store.kysely;
+      await sql`INSERT INTO projects (id, slug, name, public_key, short_id_prefix, next_short_id, created_at) VALUES (1, 'pay', 'Pay', ${'0'.repeat(32)}, 'P', 301, 0)`.execute(db);
+      const issues = Array.from({ length: 300 }, (_, n) => ({
+        id: n + 1,
+        lastSeen: ((n * 7919) % 300) * 1000, // shuffled against the id
+        status: n % 3 === 0 ? 'resolved' : 'new',
+        level: n % 4 === 0 ? 'warning' : 'error',
+        tag: n % 2 === 0 ? 'group' : n % 60 === 1 ? 'channel' : 'private', // dense: 150; sparse: 5
+        title: n % 2 === 0 ? `Timeout talking to payments #${n}` : `KeyError #${n}`,
+      }));
+      for (const i of issues) {
+        await sql`INSERT INTO issues (id, project_id, short_number, grouping_version, fingerprint, title, level, status, first_seen, last_seen)
+                  VALUES (${i.id}, 1, ${i.id}, 1, ${`fp-${i.id}`}, ${i.title}, ${i.level}, ${i.status}, 0, ${i.lastSeen})`.execute(db);
+        await sql`INSERT INTO issue_tags (issue_id, key, value, count, last_seen) VALUES (${i.id}, 'chat_type', ${i.tag}, 1, ${i.lastSeen})`.execute(db);
+      }
+      const expect = (match: (i: (typeof issues)[number]) => boolean, offset: number) => {
+        const all = issues.filter((i) => i.status === 'new' && i.level === 'error' && i.lastSeen >= 100_000 && match(i)).sort((a, b) => b.lastSeen - a.lastSeen || b.id - a.id);
+        return { total: all.length, ids: all.slice(offset, offset + 50).map((i) => i.id) };
+      };
+      const search = { status: ['new' as const], level: 'error', since: 100_000 };
+      for (const offset of [0, 50]) {
+        for (const [tag, text] of [['group', undefined], ['channel', undefined], [undefined, 'payments'], [undefined, '#1']] as const) {
+          const got = await store.searchIssues({ ...search, ...(tag ? { tags: { chat_type: tag } } : {}), text, offset });
+          const want = expect((i) => (tag ? i.tag === tag : i.title.toLowerCase().includes(text!)), offset);
+          assert.deepEqual({ total: got.total, ids: got.issues.map((i) => i.id) }, want, `${tag ?? text} from ${offset}`);
+        }
+      }
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
