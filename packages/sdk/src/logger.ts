@@ -83,6 +83,10 @@ class LogShipper {
   }
 
   add(entry: SentryLogEntry): void {
+    // As @sentry/node does: the line says which environment and release it came from.
+    const { environment, release } = this.client.config;
+    entry.attributes['sentry.environment'] ??= { value: environment, type: 'string' };
+    if (release) entry.attributes['sentry.release'] ??= { value: release, type: 'string' };
     this.batch.push(entry);
     if (this.batch.length >= (this.options.maxBatch ?? 100)) this.flush();
     else if (!this.timer) {

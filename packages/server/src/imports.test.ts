@@ -21,14 +21,16 @@ const LAYERS: string[][] = [
   ['store'], //                       interfaces, model, migrations, the SQLite and PostgreSQL implementations
   ['grouping', 'ingest'], //          fingerprints; body reading, intake, the spool
   ['digest'], //                      normalise, scrub, the issue lifecycle, the digest loop and thread
-  ['logs'], //                        log lines: template mining (templates.ts, pure)
+  ['logs'], //                        log lines: template mining (templates.ts, pure), the log rules and their keys
   ['http'], //                        Fastify app: ingestion and the /api/v1 JSON API
   ['alerts'], //                      rules, engine, outbox, channels
+  ['github'], //                      GitHub issues in step with Botpulse issues (reads alert items; the alert bot gets it as a hook)
   ['monitors'], //                    heartbeats, probes, thresholds (they alert through alerts)
+  ['upstream'], //                    forwarding stored events to an upstream Sentry
   ['web'], //                         the dashboard (shows issues, alerts and monitors)
   ['config'], //                      every key, composed from the domains' own key schemas
   ['metrics'], //                     /metrics reads every part
-  ['main.ts', 'stores.ts', 'digest-thread.ts', 'retention.ts'], // the composition roots: pick every concrete part
+  ['main.ts', 'stores.ts', 'digest-thread.ts', 'upstream-thread.ts', 'retention.ts'], // the composition roots: pick every concrete part
   ['cli'], //                         the `botpulse` commands
   ['test-support'], //                test helpers (start a whole server)
 ];

@@ -24,7 +24,7 @@ describe('retention', () => {
     await server.digested();
     const job = new RetentionJob(server.botpulse.store, server.botpulse.config, pino({ level: 'silent' }));
 
-    assert.deepEqual(await job.runOnce(Date.now() + 29 * DAY), { events: 0, rawItems: 0, latencyMinutes: 0 }, 'nothing is 30 days old yet');
+    assert.deepEqual(await job.runOnce(Date.now() + 29 * DAY), { events: 0, rawItems: 0, latencyMinutes: 0, logLines: 0 }, 'nothing is 30 days old yet');
     const pruned = await job.runOnce(Date.now() + 31 * DAY);
     assert.equal(pruned.events, 2);
 
@@ -70,6 +70,19 @@ describe('retention', () => {
     assert.equal((await monitoring.store.latency(p, 0, now + DAY)).length, 0);
     // The monitor itself and its history are not retention's business.
     assert.equal((await monitoring.store.findMonitor(p, 'nightly'))?.status, 'up');
+  });
+
+  it('prunes log lines received more than BOTPULSE_LOG_RETENTION_DAYS (7) ago', async () => {
+    const { store, monitoring, config, logs } = server.botpulse;
+    const job = new RetentionJob(store, config, pino({ level: 'silent' }), monitoring.store, logs);
+    const p = server.project.id;
+    const now = Date.now();
+    const line = { projectId: p, time: now, receivedAt: now, level: 'info' as const, logger: null, message: 'kept a week', fields: {}, environment: null, release: null, source: 'ndjson' as const, lineId: null };
+    await logs.appendLines([line]);
+    assert.equal(config.logs.retentionDays, 7);
+    assert.equal((await job.runOnce(now + 6 * DAY)).logLines, 0);
+    assert.equal((await job.runOnce(now + 7 * DAY + HOUR)).logLines, 1);
+    assert.equal(await logs.countLines(p), 0);
   });
 
   it('caps an issue in an error storm through the real intake: first and latest events kept, counts exact, with a log line', async () => {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/load.js';
+import type { LogStore } from './store/logs.js';
 import type { MonitorStore } from './store/monitors.js';
 import type { Store } from './store/store.js';
 import type { CapResult } from './store/issue-caps.js';
@@ -17,12 +18,14 @@ export interface RetentionResult {
   rawItems: number;
   /** Per-minute latency rows (monitor_latency) older than LATENCY_RETENTION_MS. */
   latencyMinutes: number;
+  /** Log lines received more than BOTPULSE_LOG_RETENTION_DAYS ago. */
+  logLines: number;
 }
 
 /**
  * Prunes old events (ERROR_LOG_RETENTION_DAYS), parked raw items (the check-ins and transactions
- * the monitors consumed, BOTPULSE_RAW_ITEM_RETENTION_HOURS) and old per-minute latency rows, at
- * start and then daily.
+ * the monitors consumed, BOTPULSE_RAW_ITEM_RETENTION_HOURS), old per-minute latency rows and log
+ * lines (BOTPULSE_LOG_RETENTION_DAYS), at start and then daily.
  */
 export class RetentionJob {
   private timer: NodeJS.Timeout | null = null;
@@ -35,6 +38,7 @@ export class RetentionJob {
     private readonly config: Readonly<Config>,
     private readonly logger: Logger,
     private readonly monitors: MonitorStore | null = null,
+    private readonly logs: LogStore | null = null,
   ) {}
 
   start(): void {
@@ -76,11 +80,12 @@ export class RetentionJob {
       const events = await this.store.pruneEvents(now - this.config.retentionDays * DAY_MS);
       const rawItems = await this.store.pruneRawItems(now - this.config.rawItemRetentionHours * HOUR_MS);
       const latencyMinutes = this.monitors ? await this.monitors.pruneLatency(Math.floor((now - LATENCY_RETENTION_MS) / 60_000) * 60_000) : 0;
-      if (events || rawItems || latencyMinutes) this.logger.info({ events, rawItems, latencyMinutes }, 'retention pruned old data');
-      return { events, rawItems, latencyMinutes };
+      const logLines = this.logs ? await this.logs.pruneLines(now - this.config.logs.retentionDays * DAY_MS) : 0;
+      if (events || rawItems || latencyMinutes || logLines) this.logger.info({ events, rawItems, latencyMinutes, logLines }, 'retention pruned old data');
+      return { events, rawItems, latencyMinutes, logLines };
     } catch (err) {
       reportFailure(this.logger, 'retention', err, 'retention run failed; will retry tomorrow');
-      return { events: 0, rawItems: 0, latencyMinutes: 0 };
+      return { events: 0, rawItems: 0, latencyMinutes: 0, logLines: 0 };
     }
   }
 }

@@ -12,6 +12,7 @@ import { AlertEngine } from './engine.js';
 import { OutboxSender, type OutboxSenderDeps } from './outbox.js';
 import type { AlertConfig } from './config.js';
 import { RulesResolver } from './rules.js';
+import type { IssueTracker } from './items.js';
 
 /** Everything alerting, as main.ts wires it: the rules engine, the outbox sender, the alert bot. */
 export interface Alerting {
@@ -32,6 +33,8 @@ export interface AlertingOptions {
   pollTimeoutSeconds?: number;
   /** More lines for the bot's /status (Telegram HTML), e.g. the monitors summary main.ts provides. */
   statusExtras?: () => Promise<string[]>;
+  /** GitHub issue creation from the alert bot's button (docs/github.md); main.ts hands it in. */
+  tracker?: IssueTracker;
   /** The engine's and the outbox's clock (cooldowns, pacing, follow-ups); tests inject one. Default Date.now. */
   now?: () => number;
 }
@@ -62,10 +65,10 @@ export function createAlerting(config: AlertingSettings, store: Store, alerts: A
   // The engine and the sender need each other (enqueue → wake; tick → follow-ups): wire through closures.
   let sender: OutboxSender | null = null;
   const engine = new AlertEngine({ store, alerts, config: config.alerts, rules, logger: log, workerId, onEnqueued: () => sender?.kick(), ...(options.now ? { now: options.now } : {}) });
-  sender = new OutboxSender({ store, alerts, channels, config: config.alerts, publicUrl: config.publicUrl, rules, logger: log, workerId, onTick: () => engine.followUps(), ...(options.now ? { now: options.now } : {}), ...options.sender });
+  sender = new OutboxSender({ store, alerts, channels, config: config.alerts, publicUrl: config.publicUrl, rules, logger: log, workerId, onTick: () => engine.followUps(), ...(options.tracker ? { tracker: options.tracker } : {}), ...(options.now ? { now: options.now } : {}), ...options.sender });
   const bot =
     telegramApi && config.alerts.telegram.updates === 'polling'
-      ? new AlertBot({ api: telegramApi, store, alerts, config: config.alerts, publicUrl: config.publicUrl, logger: log, workerId, ...(options.pollTimeoutSeconds ? { pollTimeoutSeconds: options.pollTimeoutSeconds } : {}), ...(options.statusExtras ? { statusExtras: options.statusExtras } : {}) })
+      ? new AlertBot({ api: telegramApi, store, alerts, config: config.alerts, publicUrl: config.publicUrl, logger: log, workerId, ...(options.pollTimeoutSeconds ? { pollTimeoutSeconds: options.pollTimeoutSeconds } : {}), ...(options.statusExtras ? { statusExtras: options.statusExtras } : {}), ...(options.tracker ? { tracker: options.tracker } : {}) })
       : null;
   return {
     alerts,

@@ -38,6 +38,20 @@ export interface IssueAlertItem {
   frames: AlertFrame[];
   telegram: { chatId: string | null; userId: string | null; username: string | null; updateType: string | null } | null;
   url: string;
+  /**
+   * The issue's GitHub issue (docs/github.md): its number and URL once linked; `offer` when the
+   * project has GitHub set up, so the message offers a button to create one. Absent in items
+   * stored by earlier versions.
+   */
+  github?: { number: number | null; url: string | null; offer: boolean };
+}
+
+/** Creates GitHub issues for the alert bot's button; main.ts hands in the GitHub integration (docs/github.md). */
+export interface IssueTracker {
+  /** Whether the project has a repository and token, and its link is not disabled. */
+  offers(projectId: number): Promise<boolean>;
+  /** Queues the creation (or answers the existing link); throws a ClientError saying why not. */
+  create(issue: Issue, by: string): Promise<{ state: string; number: number | null; url: string | null }>;
 }
 
 export interface ProjectAlertItem {
@@ -110,6 +124,8 @@ export function monitorItem(project: AlertProject, tier: AlertTier, body: Outbox
 export interface IssueItemOptions {
   /** The latest event could not be read (corrupt payload): the item is built without its details. */
   onUnreadableEvent?: (err: unknown) => void;
+  /** Offer a button that creates the issue's GitHub issue (when it has none). */
+  offerGithub?: boolean;
 }
 
 /**
@@ -158,6 +174,7 @@ export async function issueItem(
     frames: event ? inAppFrames(event.payload) : [],
     telegram: event ? telegramOf(event.payload) : null,
     url: issueUrl(publicUrl, issueId),
+    github: { number: issue.githubNumber, url: issue.githubUrl, offer: options.offerGithub === true },
   };
 }
 

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AlertConfig, ProjectRules } from './config.js';
 import { DeliveryError, type AlertChannel, type Delivered } from './channels/contract.js';
 import { highestTier, type RulesResolver } from './rules.js';
-import { issueItem, monitorItem, projectUrl, type AlertItem, type AlertProject } from './items.js';
+import { issueItem, monitorItem, projectUrl, type AlertItem, type AlertProject, type IssueTracker } from './items.js';
 import type { AlertReason, AlertStore, AlertTier, ChannelKind, ClaimOptions, OutboxBody, OutboxRow, SendSuccess } from '../store/alerts.js';
 import type { Store } from '../store/store.js';
 import { reportFailure } from '../lib/failures.js';
@@ -25,6 +25,8 @@ export interface OutboxSenderDeps {
   retryBaseMs?: number;
   /** The longest the loop sleeps when nothing is due. */
   idleMs?: number;
+  /** GitHub issue creation, offered as a button on an issue's alert (docs/github.md). */
+  tracker?: IssueTracker;
 }
 
 const DEFAULT_CLAIM: ClaimOptions = { leaseMs: 60_000, maxPerMessage: 8, paceMs: 1_000, groupPerMinute: 20 };
@@ -264,7 +266,9 @@ export class OutboxSender {
       return { kind: 'project', tier: g.tier, reasons: g.reasons, project, events, windowMs, url: projectUrl(this.deps.publicUrl, project) };
     }
     const state = await this.deps.alerts.getState(g.fingerprint);
+    const offerGithub = this.deps.tracker ? await this.deps.tracker.offers(project.id).catch(() => false) : false;
     return issueItem(this.deps.store, project, g.issueId, state, g.tier, g.reasons, this.deps.publicUrl, {
+      offerGithub,
       onUnreadableEvent: (err) => reportFailure(this.deps.logger, 'alert_unreadable_event', this.scrubbed(err), 'the latest event of an issue could not be read; its alert goes out without event details', { issueId: g.issueId }),
     });
   }

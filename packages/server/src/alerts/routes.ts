@@ -42,7 +42,7 @@ export async function alertRoutes(app: FastifyInstance, { store, alerting }: Ale
     return { override, ...(stored.problem ? { overrideProblem: `the stored alert_rules are ignored: ${stored.problem}` } : {}), effective: await alerting.rules.forProject(project) };
   });
 
-  app.put('/projects/:project/alert-rules', async (req: FastifyRequest<ProjectParams>) => {
+  app.put('/projects/:project/alert-rules', { config: { role: 'admin' } }, async (req: FastifyRequest<ProjectParams>) => {
     const project = await projectOr404(req.params.project);
     const parsed = rulesOverrideSchema.safeParse(req.body ?? {});
     if (!parsed.success) throw new ClientError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
@@ -78,7 +78,7 @@ export async function alertRoutes(app: FastifyInstance, { store, alerting }: Ale
 
   app.get('/silences', async () => alerting.alerts.activeSilences(Date.now()));
 
-  app.post('/silences', async (req, reply) => {
+  app.post('/silences', { config: { role: 'admin' } }, async (req, reply) => {
     const input = newSilence.safeParse(req.body ?? {});
     if (!input.success) throw new ClientError(400, input.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
     const { project: slug, issueId, duration, until, reason } = input.data;
@@ -90,7 +90,7 @@ export async function alertRoutes(app: FastifyInstance, { store, alerting }: Ale
     return reply.code(201).send(silence);
   });
 
-  app.delete('/silences/:id', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
+  app.delete('/silences/:id', { config: { role: 'admin' } }, async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
     await alerting.alerts.removeSilence(Number(req.params.id));
     return reply.code(204).send();
   });

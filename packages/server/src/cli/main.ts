@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { testAlert } from './alerts.js';
 import { listIssues } from './issues.js';
+import { githubCreate } from './github.js';
 import { registerLockCommands } from './lock.js';
 import { migrate, prune, tokenCreate, userAdd, userTelegram } from './maintenance.js';
 import { migrateData } from './migrate-data.js';
@@ -65,6 +66,15 @@ program
   .description('send a test message through every configured alert channel and print what each answered')
   .option('--json', 'print a JSON array')
   .action(testAlert);
+
+const github = program.command('github').description('GitHub issues for Botpulse issues (docs/github.md)');
+github
+  .command('create <shortId>')
+  .description('create the GitHub issue of a Botpulse issue (e.g. B-012), or show the one it has')
+  .option('--project <slug>', 'the project, when the short id is in several')
+  .option('--wait <seconds>', 'how long to wait for GitHub before leaving the job to the server', '60')
+  .option('--json', 'print JSON')
+  .action(githubCreate);
 
 program.command('prune').description('delete events older than ERROR_LOG_RETENTION_DAYS').option('--json', 'print JSON').action(prune);
 

@@ -49,7 +49,7 @@ function sqliteCounts(dataDir: string): Map<string, number> {
   const main = new Sqlite(join(dataDir, 'botpulse.db'), { readonly: true });
   const spool = new Sqlite(join(dataDir, 'botpulse-spool.db'), { readonly: true });
   try {
-    const tables = (main.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'kysely_%' AND name NOT LIKE 'issues_text%'`).all() as { name: string }[]).map((r) => r.name);
+    const tables = (main.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'kysely_%' AND name NOT LIKE 'log_lines_fts%' AND name NOT LIKE 'issues_text%'`).all() as { name: string }[]).map((r) => r.name);
     const counts = new Map(tables.map((t) => [t, Number(main.prepare(`SELECT COUNT(*) FROM "${t}"`).pluck().get())]));
     counts.set('spool', counts.get('spool')! + Number(spool.prepare('SELECT COUNT(*) FROM spool').pluck().get()));
     return counts;
@@ -106,6 +106,9 @@ describe('`botpulse migrate-data` from a populated SQLite data directory to Post
     assert.equal(await send(sqlite, key, [jsonItem('event', { event_id: eventId(), message: 'Payment timeout', level: 'error', release: 'shop@1.1' })]), 200);
     assert.equal(await send(sqlite, key, [jsonItem('event', { event_id: eventId(), message: 'Menu crashed', level: 'fatal' })]), 200);
     assert.equal(await send(sqlite, key, [jsonItem('client_report', { timestamp: Date.now() / 1000, discarded_events: [{ reason: 'queue_overflow', category: 'error', quantity: 3 }] })]), 200);
+    // Log lines (SQLite's full-text index stays behind: PostgreSQL indexes the column itself).
+    const logs = await fetch(`${sqlite.url}/api/${sqlite.project.id}/logs/?sentry_key=${key}`, { method: 'POST', body: '{"msg":"Payment provider slow","level":"warn","duration_ms":812,"botpulse.line_id":"l-1"}\n{"msg":"Payment done","level":"info"}' });
+    assert.equal(logs.status, 200);
     await sqlite.digested();
     await sqlite.botpulse.store.createProject({ name: 'Second Bot', shortIdPrefix: 'SEC' });
     await monitorStoreFor(sqlite.botpulse.store).createMonitor({ projectId: sqlite.project.id, slug: 'poller', kind: 'heartbeat', source: 'ping', periodMs: 60_000, graceMs: 30_000 }, Date.now());
@@ -128,7 +131,7 @@ describe('`botpulse migrate-data` from a populated SQLite data directory to Post
     let server: TestServer | undefined;
     try {
       const expected = sqliteCounts(dataDir);
-      for (const table of ['projects', 'issues', 'events', 'attachments', 'releases', 'issue_tags', 'issue_users', 'issue_hourly', 'item_counts', 'client_discards', 'monitors', 'monitor_states', 'users', 'api_tokens']) {
+      for (const table of ['projects', 'issues', 'events', 'attachments', 'releases', 'issue_tags', 'issue_users', 'issue_hourly', 'item_counts', 'client_discards', 'monitors', 'monitor_states', 'users', 'api_tokens', 'log_lines']) {
         assert.ok(expected.get(table)! > 0, `the SQLite data has ${table} rows to copy`);
       }
       assert.equal(expected.get('spool'), 1, 'one item waits in the spool');

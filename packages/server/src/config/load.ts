@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { toAlertConfig, type AlertConfig } from '../alerts/config.js';
+import { toLogConfig, type LogConfig } from '../logs/config.js';
 import { toMonitorConfig, type MonitorConfig } from '../monitors/config.js';
+import { toUpstreamConfig, type UpstreamConfig } from '../upstream/config.js';
+import { toGithubConfig, type GithubConfig } from '../github/config.js';
 import { ConfigError } from '../lib/errors.js';
 import { DatabaseUrl, type DatabaseConfig } from '../lib/database-url.js';
 import { compileUserRegex, UserRegexError, type UserRegex } from '../lib/user-regex.js';
@@ -30,6 +33,8 @@ export interface Config {
   backlogLimit: number;
   digestBatch: number;
   rawItemRetentionHours: number;
+  /** After a DSN key rotation, how long the old key is still accepted (ms). */
+  dsnKeyGraceMs: number;
   retentionDays: number;
   /** Per-issue caps: the first and latest events an issue over its cap keeps (store/issue-caps.ts). */
   issueCaps: { keepFirst: number; keepLatest: number };
@@ -38,6 +43,12 @@ export interface Config {
   alerts: AlertConfig;
   /** Heartbeats, uptime probes, thresholds, /metrics (docs/monitors.md). */
   monitors: MonitorConfig;
+  /** Log lines: retention, the NDJSON endpoint's caps, the log rules (docs/logs.md). */
+  logs: LogConfig;
+  /** Forwarding to an upstream Sentry (docs/upstream.md). */
+  upstream: UpstreamConfig;
+  /** GitHub issues in step with Botpulse issues (docs/github.md). */
+  github: GithubConfig;
 }
 
 export { ConfigError };
@@ -100,6 +111,7 @@ function toConfig(raw: RawConfig): Config {
     backlogLimit: raw.BOTPULSE_BACKLOG_LIMIT,
     digestBatch: raw.BOTPULSE_DIGEST_BATCH,
     rawItemRetentionHours: raw.BOTPULSE_RAW_ITEM_RETENTION_HOURS,
+    dsnKeyGraceMs: raw.BOTPULSE_DSN_KEY_GRACE_HOURS * 3600_000,
     retentionDays: raw.ERROR_LOG_RETENTION_DAYS,
     issueCaps: { keepFirst: raw.BOTPULSE_ISSUE_KEEP_FIRST, keepLatest: raw.BOTPULSE_ISSUE_KEEP_LATEST },
     scrub: {
@@ -108,6 +120,9 @@ function toConfig(raw: RawConfig): Config {
     },
     alerts: toAlertConfig(raw),
     monitors: toMonitorConfig(raw),
+    logs: toLogConfig(raw),
+    upstream: toUpstreamConfig(raw),
+    github: toGithubConfig(raw),
   };
 }
 

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { alertConfigKeys } from '../alerts/config.js';
+import { logConfigKeys } from '../logs/config.js';
 import { monitorConfigKeys } from '../monitors/config.js';
+import { upstreamConfigKeys } from '../upstream/config.js';
+import { githubConfigKeys } from '../github/config.js';
 import { isPostgresUrl } from '../lib/database-url.js';
 
 /**
@@ -29,6 +32,7 @@ export const configSchema = z.object({
   BOTPULSE_BACKLOG_LIMIT: int(1, 10_000_000).default(20_000),
   BOTPULSE_DIGEST_BATCH: int(1, 10_000).default(500),
   BOTPULSE_RAW_ITEM_RETENTION_HOURS: int(1, 24 * 365).default(72),
+  BOTPULSE_DSN_KEY_GRACE_HOURS: int(0, 24 * 90).default(24),
   BOTPULSE_SCRUB_EXTRA_KEYS: z.string().default(''),
   BOTPULSE_SCRUB_EXTRA_PATTERNS: z.string().default(''),
   ERROR_LOG_RETENTION_DAYS: int(1, 3650).default(30),
@@ -36,6 +40,9 @@ export const configSchema = z.object({
   BOTPULSE_ISSUE_KEEP_LATEST: int(10, 1_000_000).default(1000),
   ...alertConfigKeys,
   ...monitorConfigKeys,
+  ...logConfigKeys,
+  ...upstreamConfigKeys,
+  ...githubConfigKeys,
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

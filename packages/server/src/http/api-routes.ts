@@ -7,11 +7,18 @@ import { ISSUE_STATUSES, type Actor, type IssueStatus, type Project } from '../s
 import { MAX_NOTE_LENGTH } from '../store/issue-story.js';
 import { presentEvent, presentHistoryEntry, presentIssue, presentProject } from './present.js';
 import type { IssueFilter, Store } from '../store/store.js';
+import { managementRoutes } from './management-routes.js';
+import { newProject, parseInput } from './management.js';
+import type { ProjectDeleter } from './project-deleter.js';
 
 export interface ApiDeps {
-  /** `publicUrl`: the base of DSNs and links, without a trailing slash. */
-  config: { readonly publicUrl: string };
+  /** `publicUrl`: the base of DSNs and links, without a trailing slash; `dsnKeyGraceMs`: a rotated key's grace period. */
+  config: { readonly publicUrl: string; readonly dsnKeyGraceMs: number };
   store: Store;
+  /** Removes deleted projects' data in the background. */
+  deleter: ProjectDeleter;
+  /** Told after a project's key or state changed, so ingestion's cached projects are read again. */
+  onProjectsChanged: () => void;
 }
 
 const statusList = z
@@ -51,17 +58,13 @@ const issueChange = z
 
 const newNote = z.object({ text: z.string().trim().min(1).max(MAX_NOTE_LENGTH), by: z.string().trim().min(1).max(100).optional() });
 
-const newProject = z.object({
-  name: z.string().trim().min(1).max(100),
-  slug: z.string().trim().min(1).max(48).optional(),
-  shortIdPrefix: z.string().regex(/^[A-Za-z]{1,6}$/).optional(),
-});
 
 /**
  * The JSON API under /api/v1, for scripts, the CLI and the dashboard. Every route needs
  * `Authorization: Bearer <token>` (tokens come from `botpulse token create`).
  */
-export async function apiRoutes(app: FastifyInstance, { config, store }: ApiDeps): Promise<void> {
+export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { config, store } = deps;
   app.addHook('onRequest', requireApiToken(store));
 
   const projectOr404 = (idOrSlug: string): Promise<Project> => findProjectOr404(store, idOrSlug);
@@ -73,11 +76,13 @@ export async function apiRoutes(app: FastifyInstance, { config, store }: ApiDeps
 
   app.get('/projects', async () => (await store.listProjects()).map((p) => presentProject(p, config.publicUrl)));
 
-  app.post('/projects', async (req, reply) => {
-    const input = parse(newProject, req.body);
+  app.post('/projects', { config: { role: 'admin' } }, async (req, reply) => {
+    const input = parseInput(newProject, req.body);
     const project = await store.createProject(input);
     return reply.code(201).send(presentProject(project, config.publicUrl));
   });
+
+  managementRoutes(app, deps);
 
   app.get('/projects/:project/issues', async (req: FastifyRequest<{ Params: { project: string } }>) => {
     const project = await projectOr404(req.params.project);

@@ -19,7 +19,20 @@ export interface AppDeps {
   onSpooled: () => void;
   /** The monitors' screening of check-ins before the 200 (absent: every check-in is parked). */
   checkIns?: IngestDeps['checkIns'];
+  /** Where log lines go (Sentry `log` items, the NDJSON endpoint). */
+  logs: IngestDeps['logs'];
   health: () => Record<string, unknown>;
+  /** Removes deleted projects' data in the background (management routes). */
+  deleter: ApiDeps['deleter'];
+  /** Told after a project's key or state changed (ingestion's project cache forgets). */
+  onProjectsChanged: () => void;
+}
+
+const routesByApp = new WeakMap<FastifyInstance, { method: string; url: string; role: string | undefined }[]>();
+
+/** Every route registered on the app (after `ready`): the access test walks the mutating ones. */
+export function registeredRoutes(app: FastifyInstance): { method: string; url: string; role: string | undefined }[] {
+  return routesByApp.get(app) ?? [];
 }
 
 /**
@@ -33,6 +46,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: 1024 * 1024,
+  });
+  const routes: { method: string; url: string; role: string | undefined }[] = [];
+  routesByApp.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, role: route.config?.role });
   });
 
   app.setErrorHandler((err: FastifyError | ClientError, req, reply) => {
@@ -55,6 +73,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.get('/health', async () => ({ status: 'ok', ...deps.health() }));
   app.register(ingestRoutes, deps);
-  app.register(apiRoutes, { prefix: '/api/v1', config: deps.config, store: deps.store });
+  app.register(apiRoutes, { prefix: '/api/v1', config: deps.config, store: deps.store, deleter: deps.deleter, onProjectsChanged: deps.onProjectsChanged });
   return app;
 }

@@ -2,9 +2,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EnvelopeParseError, parseDsn, parseEnvelope, parseSentryAuthHeader } from '@botpulse/protocol';
 import { readBody, type BodyLimits } from '../ingest/body.js';
 import { intakeEnvelope, intakeStoreBody, type Intake, type IntakeOptions } from '../ingest/intake.js';
+import { parseNdjson } from '../ingest/log-lines.js';
 import type { Spool } from '../ingest/spool.js';
 import { ClientError, databaseUnavailable, isDatabaseUnavailable } from '../lib/errors.js';
-import type { Project } from '../store/model.js';
+import type { LogAppendResult, NewLogLine } from '../store/logs.js';
+import { projectAcceptsKey, type Project } from '../store/model.js';
 import { setIngestCors } from './cors.js';
 import type { IngestStats } from './stats.js';
 
@@ -21,6 +23,15 @@ export interface IngestDeps {
   onSpooled: () => void;
   /** The monitors' say on an envelope's check-ins before the 200 (monitors/service.ts screenCheckIns). */
   checkIns?: CheckInGate;
+  /** Where log lines go (Sentry `log` items and the NDJSON endpoint), committed before the 200. */
+  logs: LogIngest;
+}
+
+export interface LogIngest {
+  /** The NDJSON endpoint's caps (BOTPULSE_LOG_MAX_BODY_BYTES, BOTPULSE_LOG_MAX_DECOMPRESSED_BYTES). */
+  limits: BodyLimits;
+  /** Stores lines in one transaction (and wakes the log rules). */
+  append(lines: NewLogLine[]): Promise<LogAppendResult>;
 }
 
 /** Takes out the check-ins the monitors would refuse (limit, unusable slug); `record` counts them once the rest is spooled. */
@@ -43,6 +54,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
 
   app.post('/api/:projectId/envelope/', (req: IngestRequest, reply) => handle(req, reply, 'envelope'));
   app.post('/api/:projectId/store/', (req: IngestRequest, reply) => handle(req, reply, 'store'));
+  app.options('/api/:projectId/logs/', async (_req, reply) => setIngestCors(reply).code(204).send());
+  app.post('/api/:projectId/logs/', (req: IngestRequest, reply) => handleLogs(req, reply));
 
   const intakeOptions: IntakeOptions = { ...deps.config.limits, scrubber: deps.scrubber };
   const bodyBudget = deps.stats.bodies;
@@ -54,7 +67,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       const project = await deps.findProject(req.params.projectId);
       if (!project) throw new ClientError(404, `unknown project "${req.params.projectId}"; check the DSN`);
       const requestKey = keyFromRequest(req);
-      if (requestKey !== null && requestKey !== project.publicKey) throw wrongKey();
+      if (project.deletingAt !== null) throw projectDeleted(project);
+      if (requestKey !== null && !projectAcceptsKey(project, requestKey, Date.now())) throw wrongKey();
       const envelopeType = isEnvelopeContentType(req.headers['content-type']);
       // A legacy /store/ JSON body has no envelope header to carry a DSN: nothing to read for it.
       if (requestKey === null && endpoint === 'store' && !envelopeType) throw missingAuthentication();
@@ -70,6 +84,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
 
       const screened = deps.checkIns && intake.items.some((i) => i.kind === 'check_in') ? await deps.checkIns.screenCheckIns(project.id, intake.items) : null;
       if (screened) intake.items = screened.items;
+      // Log lines are committed first: a failure after them answers 5xx and the SDK's retry may store them twice, never zero times.
+      if (intake.logLines.length) await deps.logs.append(intake.logLines);
       await deps.spool.append(intake.items, { projectId: project.id, counts: intake.counts, discards: intake.discards });
       deps.stats.accepted(intake);
       deps.onSpooled();
@@ -87,7 +103,44 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       account.release();
     }
   }
+
+  /**
+   * `POST /api/<project>/logs/`: newline-delimited JSON log records (docs/api.md "Log lines").
+   * Authenticated by `X-Sentry-Auth` or `?sentry_key=` (there is no envelope header to carry a
+   * DSN); the lines are scrubbed and committed in one transaction before the answer, which says
+   * how many were stored, how many were duplicates of a `botpulse.line_id` already stored, and
+   * which lines were refused and why.
+   */
+  async function handleLogs(req: IngestRequest, reply: import('fastify').FastifyReply) {
+    setIngestCors(reply);
+    const account = bodyBudget.open();
+    try {
+      const project = await deps.findProject(req.params.projectId);
+      if (!project) throw new ClientError(404, `unknown project "${req.params.projectId}"; check the DSN`);
+      const requestKey = keyFromRequest(req);
+      if (requestKey === null) throw new ClientError(401, 'missing authentication: send X-Sentry-Auth: Sentry sentry_key=<key> or ?sentry_key=<key>');
+      if (requestKey !== project.publicKey) throw wrongKey();
+      const body = await readBody(req.body as import('node:stream').Readable, req.headers['content-encoding'], deps.logs.limits, { account });
+      const receivedAt = Date.now();
+      const parsed = parseNdjson(body, { projectId: project.id, receivedAt, source: 'ndjson', scrubber: deps.scrubber });
+      const stored = parsed.lines.length ? await deps.logs.append(parsed.lines) : { accepted: 0, duplicates: 0 };
+      const counts: Record<string, number> = {};
+      if (stored.accepted) counts['log'] = stored.accepted;
+      if (parsed.rejected.length) counts['log_rejected'] = parsed.rejected.length;
+      deps.stats.accepted({ eventId: null, items: [], counts, logLines: [] });
+      return reply.code(200).send({ accepted: stored.accepted, duplicates: stored.duplicates, rejected: parsed.rejected.slice(0, MAX_REJECTIONS_LISTED), ...(parsed.rejected.length > MAX_REJECTIONS_LISTED ? { rejectedTotal: parsed.rejected.length } : {}) });
+    } catch (caught) {
+      const err = isDatabaseUnavailable(caught) ? databaseUnavailable() : caught;
+      if (err instanceof ClientError) deps.stats.rejected(err.status);
+      throw err;
+    } finally {
+      account.release();
+    }
+  }
 }
+
+/** Refused lines named in one answer; past it the answer gives only their number (`rejectedTotal`). */
+const MAX_REJECTIONS_LISTED = 100;
 
 function parseBody(body: Buffer, project: Project, endpoint: string, envelopeType: boolean, options: IntakeOptions): Intake {
   const now = Date.now();
@@ -122,7 +175,12 @@ function authenticateByEnvelopeHeader(line: Buffer, project: Project): void {
   } catch {
     throw new ClientError(401, 'the envelope header "dsn" is not a valid DSN');
   }
-  if (key !== project.publicKey) throw wrongKey();
+  if (!projectAcceptsKey(project, key, Date.now())) throw wrongKey();
+}
+
+/** 410: every Sentry SDK drops the event instead of retrying it (the project is gone for good). */
+function projectDeleted(project: Project): ClientError {
+  return new ClientError(410, `project "${project.slug}" is being deleted; its events are refused`);
 }
 
 function missingAuthentication(): ClientError {

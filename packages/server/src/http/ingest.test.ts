@@ -101,7 +101,7 @@ describe('envelope ingestion', () => {
     assert.ok((counts.attachment_over_limit ?? 0) >= 1);
   });
 
-  it('parks transactions, check-ins and logs raw, and counts sessions and client reports', async () => {
+  it('parks transactions and check-ins raw, stores log items as log lines, and counts sessions and client reports', async () => {
     const body = serializeEnvelope({
       headers: { event_id: hexId() },
       items: [
@@ -114,9 +114,10 @@ describe('envelope ingestion', () => {
       ],
     });
     assert.equal((await post(body)).status, 200);
-    for (const kind of ['transaction', 'check_in', 'log']) {
+    for (const kind of ['transaction', 'check_in']) {
       assert.ok((await server.botpulse.store.listRawItems(kind, { projectId: server.project.id })).length >= 1, kind);
     }
+    assert.ok((await server.botpulse.logs.searchLines({ projectId: server.project.id, text: 'queue full' })).length >= 1, 'the log record is a stored line');
     const counts = await server.botpulse.store.itemCounts(server.project.id);
     assert.ok(counts.session! >= 1 && counts.client_report! >= 1 && counts.unknown! >= 1, 'an invented type is counted as unknown');
     assert.equal(counts.brand_new_type, undefined);

@@ -4,11 +4,11 @@ import type { Issue, IssueHistoryEntry, Project, StoredEvent } from '../store/mo
 
 /** JSON shapes the API (and the CLI's --json) return: ISO times, DSN spelled out. */
 
-export function dsnFor(project: Project, publicUrl: string): string {
+export function dsnFor(project: Project, publicUrl: string, publicKey = project.publicKey): string {
   const url = new URL(publicUrl);
   const dsn: Dsn = {
     protocol: url.protocol === 'https:' ? 'https' : 'http',
-    publicKey: project.publicKey,
+    publicKey,
     host: url.hostname,
     port: url.port,
     path: url.pathname.replace(/\/+$/, ''),
@@ -26,6 +26,10 @@ export function presentProject(project: Project, publicUrl: string) {
     shortIdPrefix: project.shortIdPrefix,
     linkTemplates: project.linkTemplates,
     createdAt: iso(project.createdAt),
+    // After a key rotation: the old DSN, accepted until then.
+    previousDsn: project.previousPublicKey && (project.previousKeyExpiresAt ?? 0) > Date.now() ? dsnFor(project, publicUrl, project.previousPublicKey) : null,
+    previousDsnExpiresAt: project.previousPublicKey && (project.previousKeyExpiresAt ?? 0) > Date.now() ? iso(project.previousKeyExpiresAt!) : null,
+    deletingSince: isoOrNull(project.deletingAt),
   };
 }
 

@@ -3,8 +3,10 @@ import { isUtf8 } from 'node:buffer';
 import { inflateSync } from 'node:zlib';
 import { parseEnvelope, EnvelopeParseError, type Envelope, type EnvelopeItem } from '@botpulse/protocol';
 import { badRequest, tooLarge } from '../lib/errors.js';
+import type { NewLogLine } from '../store/logs.js';
 import type { ClientDiscard, SpoolItemInput } from '../store/store.js';
 import { parseClientReport } from './client-report.js';
+import { sentryLogItem } from './log-lines.js';
 
 export interface IntakeOptions {
   maxEventBytes: number;
@@ -25,14 +27,16 @@ export interface Intake {
   counts: Record<string, number>;
   /** What the sender's client reports say it dropped (with the time the drops were reported). */
   discards?: { discards: ClientDiscard[]; at: number }[];
+  /** The records of `log` items, as lines for the log store (scrubbed); records that are no line are counted as `log_rejected`. */
+  logLines: NewLogLine[];
 }
 
 /**
- * JSON items kept raw for the monitors and logs work: check-ins, and for the latency statistics
- * transactions and `span` items (span v2 containers from `@sentry/node` 11 and sentry-python's
- * streaming mode, whose segment spans are what transactions were).
+ * JSON items kept raw for the monitors: check-ins, and for the latency statistics transactions
+ * and `span` items (span v2 containers from `@sentry/node` 11 and sentry-python's streaming mode,
+ * whose segment spans are what transactions were). `log` items become log lines (docs/logs.md).
  */
-const PARKED_KINDS = new Set(['transaction', 'check_in', 'log', 'span']);
+const PARKED_KINDS = new Set(['transaction', 'check_in', 'span']);
 
 /**
  * Item types of the Sentry protocol (develop.sentry.dev "Envelope Items", and Relay's `ItemType`).
@@ -55,7 +59,7 @@ export const UNKNOWN_ITEM_TYPE = 'unknown';
 export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeOptions, receivedAt: number): Intake {
   const envelope = parseOrReject(body);
   const headerId = absent(envelope.headers.event_id) ? null : normalizeEventId(envelope.headers.event_id);
-  const intake: Intake = { eventId: headerId, items: [], counts: {} };
+  const intake: Intake = { eventId: headerId, items: [], counts: {}, logLines: [] };
   if (typeof envelope.headers.dsn === 'string') intake.dsn = envelope.headers.dsn;
   let headerIdUsed = false;
 
@@ -74,6 +78,8 @@ export function intakeEnvelope(body: Buffer, projectId: number, limits: IntakeOp
       headerIdUsed = true;
       intake.eventId ??= eventId;
       intake.items.push({ projectId, kind, eventId, receivedAt, payload: scrubbedJson(value, limits) });
+    } else if (kind === 'log') {
+      addLogItem(intake, checkJsonItem(item, index, limits.maxEventBytes), projectId, limits, receivedAt);
     } else if (PARKED_KINDS.has(kind)) {
       const value = checkJsonItem(item, index, limits.maxEventBytes);
       intake.items.push({ projectId, kind, eventId: headerId, receivedAt, payload: scrubbedJson(value, limits) });
@@ -95,7 +101,7 @@ export function intakeStoreBody(body: Buffer, projectId: number, limits: IntakeO
   const item: EnvelopeItem = { headers: { type: 'event' }, payload: json };
   const value = checkJsonItem(item, 0, limits.maxEventBytes);
   const eventId = absent(value.event_id) ? randomHexId() : normalizeEventId(value.event_id);
-  return { eventId, items: [{ projectId, kind: 'event', eventId, receivedAt, payload: scrubbedJson(value, limits) }], counts: {} };
+  return { eventId, items: [{ projectId, kind: 'event', eventId, receivedAt, payload: scrubbedJson(value, limits) }], counts: {}, logLines: [] };
 }
 
 function parseOrReject(body: Buffer): Envelope {
@@ -128,6 +134,14 @@ function checkJsonItem(item: EnvelopeItem, index: number, maxBytes: number): { e
     throw badRequest(`${what} must be a JSON object`);
   }
   return value as { event_id?: unknown };
+}
+
+/** A `log` item's records, scrubbed, as lines; each record that cannot be a line is counted (`log_rejected`). */
+function addLogItem(intake: Intake, value: object, projectId: number, limits: IntakeOptions, receivedAt: number): void {
+  const parsed = sentryLogItem(value as Record<string, unknown>, { projectId, receivedAt, source: 'sentry', scrubber: limits.scrubber });
+  intake.logLines.push(...parsed.lines);
+  if (parsed.lines.length) intake.counts['log'] = (intake.counts['log'] ?? 0) + parsed.lines.length;
+  if (parsed.rejected.length) intake.counts['log_rejected'] = (intake.counts['log_rejected'] ?? 0) + parsed.rejected.length;
 }
 
 function addAttachment(

@@ -65,4 +65,23 @@ describe('Spool backlog count', () => {
     assert.equal(maxInFlight, 1);
     assert.equal(spool.backlog, 3);
   });
+
+  it('with a gather window (PostgreSQL), starts a flush at once after a quiet spell, and gathers what arrives in the window after a flush into one commit', async () => {
+    const calls: string[][] = [];
+    const store = {
+      appendToSpool: async (items: SpoolItemInput[]) => void calls.push(items.map((i) => i.eventId!)),
+      countItems: async () => undefined,
+      recordClientDiscards: async () => undefined,
+    } as unknown as Store;
+    const spool = new Spool(store, 1_000_000, 500);
+    await spool.append([event(1)]); // nothing flushed before: no wait
+    assert.deepEqual(calls, [['e1']]);
+    const later = [spool.append([event(2)])];
+    for (let turn = 0; turn < 5; turn++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(calls, [['e1']], 'committed, but the window after the last flush is open: the next one waits');
+    later.push(spool.append([event(3)]));
+    await Promise.all(later);
+    assert.deepEqual(calls, [['e1'], ['e2', 'e3']], 'what arrived in the window went in one commit');
+    assert.equal(spool.backlog, 3);
+  });
 });

@@ -50,7 +50,13 @@ export type FailureSite =
   | 'spool_resync'
   | 'digest_thread_message'
   | 'metrics_collect'
-  | 'shutdown';
+  | 'github_turn'
+  | 'project_delete'
+  | 'log_rules'
+  | 'shutdown'
+  | 'upstream_turn'
+  | 'upstream_lease_release'
+  | 'upstream_thread';
 
 /**
  * Logs `err` under `message` and counts it under `site`. `warn` for failures expected to pass on

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { GithubStats } from '../github/stats.js';
 import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { Alerting } from '../alerts/alerting.js';
 import type { Config } from '../config/load.js';
@@ -17,6 +18,8 @@ import type { DatabasePoolFigures } from '../store/postgres/database.js';
 import type { Store } from '../store/store.js';
 import { failurePathMetrics } from './failure-paths.js';
 import { MonitorSeries } from './monitor-series.js';
+import { upstreamMetrics } from './upstream.js';
+import type { ForwarderState } from '../upstream/forwarder.js';
 
 export interface MetricsDeps {
   config: Readonly<Config>;
@@ -25,12 +28,16 @@ export interface MetricsDeps {
   digest: DigestWorker;
   spool: Spool;
   monitoring: Monitoring;
+  /** What the GitHub integration did (docs/github.md). */
+  github?: GithubStats;
   /** For what the bots' client reports say they dropped. */
   store?: Store;
   /** The PostgreSQL pool of the main thread (absent on SQLite). */
   databasePool?: (() => DatabasePoolFigures) | undefined;
   /** Where a family that could not be read is reported (botpulse_failures_total{site="metrics_collect"}). */
   logger: Pick<Logger, 'warn' | 'error'>;
+  /** The upstream forwarder's counters (absent: forwarding is off and no family is shown). */
+  upstream?: () => ForwarderState;
 }
 
 /** What `/metrics` answers: prom-client's Registry, then the per-monitor families (written in pages). */
@@ -106,6 +113,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     this.reset();
     this.inc(bodies.refusedTotal);
   } });
+  if (deps.github) githubMetrics(register, deps.github);
   new Counter({
     name: 'botpulse_events_digested_total',
     help: 'Spool rows digested (grouped into issues and stored).',
@@ -146,6 +154,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   });
   alertPathMetrics(register, deps.alerting);
   failurePathMetrics(register, deps);
+  if (deps.upstream) upstreamMetrics(register, deps.upstream);
   new Gauge({ name: 'botpulse_spool_backlog', help: 'Items accepted but not digested yet.', registers: [register], collect() {
     this.set(deps.spool.backlog);
   } });
@@ -502,5 +511,28 @@ function registerPoolGauges(register: Registry, figures: () => DatabasePoolFigur
   } });
   new Gauge({ name: 'botpulse_database_pool_waiting_queries', help: 'Queries waiting for a free connection of the main thread\'s PostgreSQL pool.', registers: [register], collect() {
     this.set(figures().waiting);
+  } });
+}
+
+/** botpulse_github_*: calls by outcome, issues created or found again, webhooks by outcome, links disabled. */
+function githubMetrics(register: Registry, stats: GithubStats): void {
+  const fromMap = (name: string, help: string, label: string, map: Map<string, number>) =>
+    new Counter({ name, help, labelNames: [label], registers: [register], collect() {
+      this.reset();
+      for (const [key, value] of map) this.inc({ [label]: key }, value);
+    } });
+  fromMap('botpulse_github_calls_total', 'GitHub queue jobs worked, by outcome: ok, rate_limited, permanent, invalid, transient.', 'result', stats.calls);
+  fromMap('botpulse_github_webhooks_total', 'GitHub webhook deliveries, by outcome: applied, ignored, bad_signature, no_secret, invalid.', 'result', stats.webhooks);
+  new Counter({ name: 'botpulse_github_issues_created_total', help: 'GitHub issues created for Botpulse issues.', registers: [register], collect() {
+    this.reset();
+    this.inc(stats.created);
+  } });
+  new Counter({ name: 'botpulse_github_issues_found_total', help: 'GitHub issues an earlier try had created (its answer lost), found by their marker and linked instead of creating another.', registers: [register], collect() {
+    this.reset();
+    this.inc(stats.found);
+  } });
+  new Counter({ name: 'botpulse_github_links_disabled_total', help: 'Times a project\'s GitHub link was disabled by a permanent error (bad token, repository gone).', registers: [register], collect() {
+    this.reset();
+    this.inc(stats.disabled);
   } });
 }

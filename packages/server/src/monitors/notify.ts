@@ -46,7 +46,7 @@ export interface NotifierDeps {
 /** Alerts held while their bot is down (seed 002 inhibition: the bot being down explains them). */
 const INHIBITED_WHILE_DOWN = new Set(['uptime_down', 'uptime_up', 'threshold_firing', 'threshold_resolved']);
 /** Notifications that say something is well again: tier `alert`; failures are `critical` (never repeated). */
-const RECOVERIES = new Set(['recovered', 'uptime_up', 'threshold_resolved', 'webhook_ok', 'update_lag_ok', 'throttled_ok']);
+const RECOVERIES = new Set(['recovered', 'uptime_up', 'threshold_resolved', 'webhook_ok', 'update_lag_ok', 'throttled_ok', 'log_rate_ok', 'log_error_rate_ok']);
 const LEASE_MS = 60_000;
 const MAX_AGE_MS = 24 * 3_600_000;
 

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ClientError } from '../lib/errors.js';
+import { requireApiToken } from '../http/api-access.js';
 import type { Monitor, MonitorStore } from '../store/monitors.js';
-import type { Project } from '../store/model.js';
+import { projectAcceptsKey, type Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { checkDefinition, definitionFields, monitorPatch, patchSettings, SETTING_OF_FIELD, toNewMonitor, type MonitorPatch } from './definition.js';
 import { BOT_PAUSED } from './heartbeat.js';
@@ -30,7 +31,8 @@ export async function pingRoutes(app: FastifyInstance, deps: MonitorRouteDeps): 
     if (!project) throw new ClientError(404, `no project "${req.params.project}"`);
     const key = req.query.sentry_key ?? /sentry_key=([^,\s]+)/.exec(String(req.headers['x-sentry-auth'] ?? ''))?.[1];
     if (!key) throw new ClientError(401, 'missing authentication: add ?sentry_key=<the DSN public key>');
-    if (key !== project.publicKey) throw new ClientError(403, 'wrong sentry_key for this project');
+    if (project.deletingAt !== null) throw new ClientError(410, `project "${project.slug}" is being deleted; its pings are refused`);
+    if (!projectAcceptsKey(project, key, Date.now())) throw new ClientError(403, 'wrong sentry_key for this project');
     const status = req.query.status === 'error' || req.query.status === 'fail' ? 'error' : 'ok';
     const outcome = await deps.monitors.checkIn(project.id, { slug: req.params.slug, environment: req.query.environment, source: 'ping', beat: { at: deps.monitors.clock.now(), status } });
     if ('refused' in outcome) {
@@ -52,11 +54,7 @@ const newMonitor = definitionFields.extend({ project: z.string().min(1) }).super
 export async function monitorApiRoutes(app: FastifyInstance, deps: MonitorRouteDeps): Promise<void> {
   const { store } = deps;
   const ms: MonitorStore = deps.monitors.deps.monitors;
-  app.addHook('onRequest', async (req) => {
-    const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    if (!token) throw new ClientError(401, 'missing API token: send "Authorization: Bearer <token>" (create one with `botpulse token create`)');
-    if (!(await store.verifyApiToken(token))) throw new ClientError(403, 'API token not recognised');
-  });
+  app.addHook('onRequest', requireApiToken(store));
   const monitorOr404 = async (id: string): Promise<Monitor> => {
     const m = /^\d+$/.test(id) ? await ms.getMonitor(Number(id)) : null;
     if (!m) throw new ClientError(404, `no monitor ${id}`);
@@ -70,7 +68,7 @@ export async function monitorApiRoutes(app: FastifyInstance, deps: MonitorRouteD
     return { monitors: await Promise.all(list.map((states) => presentMonitor(states[0]!, deps, states))) };
   });
 
-  app.post('/monitors', async (req, reply) => {
+  app.post('/monitors', { config: { role: 'admin' } }, async (req, reply) => {
     const parsed = newMonitor.safeParse(req.body);
     if (!parsed.success) throw new ClientError(400, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const { project: projectRef, ...definition } = parsed.data;
@@ -87,7 +85,7 @@ export async function monitorApiRoutes(app: FastifyInstance, deps: MonitorRouteD
     return { monitor: await presentMonitor(m, deps), flips: await ms.flips(m.id, { limit: 100 }), notifications: await ms.notifications({ monitorId: m.id, limit: 50 }) };
   });
 
-  app.patch('/monitors/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+  app.patch('/monitors/:id', { config: { role: 'admin' } }, async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const m = await monitorOr404(req.params.id);
     const parsed = monitorPatch.safeParse(req.body ?? {});
     if (!parsed.success) throw new ClientError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
@@ -98,7 +96,7 @@ export async function monitorApiRoutes(app: FastifyInstance, deps: MonitorRouteD
     return { monitor: await presentMonitor((await ms.getMonitor(m.id))!, deps) };
   });
 
-  app.delete('/monitors/:id', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
+  app.delete('/monitors/:id', { config: { role: 'admin' } }, async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
     const m = await monitorOr404(req.params.id);
     if (m.source === 'config') throw new ClientError(409, `monitor "${m.slug}" is declared in BOTPULSE_MONITORS: remove it there (it would come back at the next start); pause it with PATCH {"paused": true}`);
     await ms.deleteMonitor(m.id);

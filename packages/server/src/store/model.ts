@@ -19,6 +19,54 @@ export interface Project {
   linkTemplates: LinkTemplate[];
   groupingVersion: number;
   createdAt: number;
+  /** The key before the last rotation: still accepted until `previousKeyExpiresAt` (ms). */
+  previousPublicKey: string | null;
+  previousKeyExpiresAt: number | null;
+  /** Set when deletion started: ingestion refuses the project while its data is removed. */
+  deletingAt: number | null;
+}
+
+/**
+ * Whether a DSN key authenticates for the project at `now`: its key, or the key before the last
+ * rotation during its grace period. A project being deleted accepts none.
+ */
+export function projectAcceptsKey(project: Project, key: string, now: number): boolean {
+  if (project.deletingAt !== null) return false;
+  if (key === project.publicKey) return true;
+  return project.previousPublicKey !== null && key === project.previousPublicKey && (project.previousKeyExpiresAt ?? 0) > now;
+}
+
+/** The short-id prefix rule, the same in the API, the CLI and the dashboard. */
+export const SHORT_ID_PREFIX = /^[A-Za-z]{1,6}$/;
+export const SHORT_ID_PREFIX_RULE = 'the short-id prefix must be 1 to 6 letters (A–Z), e.g. PAY';
+
+/**
+ * Who may do what (dashboard users and API tokens alike): an admin manages projects, users,
+ * tokens, rules and monitors; a member also triages issues; a viewer changes nothing.
+ */
+export type Role = 'admin' | 'member' | 'viewer';
+export const ROLES: readonly Role[] = ['admin', 'member', 'viewer'];
+const ROLE_RANK: Record<Role, number> = { viewer: 0, member: 1, admin: 2 };
+export function roleAtLeast(role: Role, needed: Role): boolean {
+  return ROLE_RANK[role] >= ROLE_RANK[needed];
+}
+export function asRole(value: unknown): Role {
+  return ROLES.includes(value as Role) ? (value as Role) : 'viewer';
+}
+
+export interface UserSummary {
+  login: string;
+  role: Role;
+  createdAt: number;
+}
+
+export interface ApiTokenSummary {
+  id: number;
+  label: string;
+  role: Role;
+  createdAt: number;
+  /** Rounded to the minute: the store writes it at most once a minute per token. */
+  lastUsedAt: number | null;
 }
 
 export interface Issue {
@@ -46,6 +94,8 @@ export interface Issue {
   /** Ignore until the event count reaches this number. */
   ignoreUntilCount: number | null;
   githubUrl: string | null;
+  /** The linked GitHub issue's number (docs/github.md). */
+  githubNumber: number | null;
   httpStatus: number | null;
   /** The dashboard login the issue is assigned to. */
   assignee: string | null;

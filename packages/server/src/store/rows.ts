@@ -27,6 +27,9 @@ export function toProject(row: Selectable<Database['projects']>): Project {
     linkTemplates: JSON.parse(row.link_templates),
     groupingVersion: Number(row.grouping_version),
     createdAt: Number(row.created_at),
+    previousPublicKey: row.previous_public_key ?? null,
+    previousKeyExpiresAt: row.previous_key_expires_at === null || row.previous_key_expires_at === undefined ? null : Number(row.previous_key_expires_at),
+    deletingAt: row.deleting_at === null || row.deleting_at === undefined ? null : Number(row.deleting_at),
   };
 }
 
@@ -56,6 +59,7 @@ export function toIssue(row: IssueRow): Issue {
     ignoreUntil: row.ignore_until === null ? null : Number(row.ignore_until),
     ignoreUntilCount: row.ignore_until_count === null ? null : Number(row.ignore_until_count),
     githubUrl: row.github_url,
+    githubNumber: row.github_number === null || row.github_number === undefined ? null : Number(row.github_number),
     httpStatus: row.http_status === null ? null : Number(row.http_status),
     assignee: row.assignee ?? null,
     resolvedInNextRelease: Boolean(Number(row.resolved_next_release ?? 0)),

@@ -12,6 +12,9 @@ export interface Database {
     link_templates: Generated<string>;
     grouping_version: Generated<number>;
     created_at: number;
+    previous_public_key: string | null;
+    previous_key_expires_at: number | null;
+    deleting_at: number | null;
   };
   issues: {
     id: Generated<number>;
@@ -36,6 +39,7 @@ export interface Database {
     ignore_until: number | null;
     ignore_until_count: number | null;
     github_url: string | null;
+    github_number: number | null;
     http_status: number | null;
     assignee: string | null;
     resolved_next_release: Generated<number>;
@@ -92,8 +96,8 @@ export interface Database {
     quarantined_at: number;
   };
   client_discards: { project_id: number; reason: string; category: string; quantity: number; first_at: number; last_at: number };
-  api_tokens: { id: Generated<number>; label: string; token_hash: string; created_at: number };
-  users: { login: string; password_hash: string; created_at: number; telegram: string | null };
+  api_tokens: { id: Generated<number>; label: string; token_hash: string; created_at: number; role: Generated<string>; last_used_at: number | null };
+  users: { login: string; password_hash: string; created_at: number; telegram: string | null; role: Generated<string> };
   issue_history: {
     id: Generated<number>;
     issue_id: number;

@@ -46,10 +46,12 @@ export interface CopyReport {
 /** The copy was refused or failed before anything was committed. */
 export class MigrateDataError extends Error {}
 
-/** Kysely's own bookkeeping, and SQLite's: never copied (the target has its own). */
-// issues_text (FTS5, migration 020) and its shadow tables are SQLite's own index of `issues`:
-// PostgreSQL indexes the same text with pg_trgm, so nothing of them is copied.
-const INTERNAL_TABLE = /^(sqlite_|kysely_|issues_text($|_))/;
+/**
+ * Kysely's own bookkeeping, and SQLite's: never copied (the target has its own). `log_lines_fts*`
+ * and `issues_text*` (migration 020) are SQLite's full-text indexes of log_lines and issues;
+ * PostgreSQL indexes the columns themselves (issues: pg_trgm).
+ */
+const INTERNAL_TABLE = /^(sqlite_|kysely_|log_lines_fts|issues_text($|_))/;
 /** PostgreSQL allows 65535 parameters per statement. */
 const MAX_PARAMETERS = 60_000;
 /** Payloads (events, attachments) are large: an INSERT carries about this many bytes at most. */

@@ -542,7 +542,7 @@ export function storeContract(
       assert.equal(await store.verifyApiToken(token + 'x'), false);
       await store.addUser('ann', 'hash1');
       await store.addUser('ann', 'hash2');
-      assert.deepEqual(await store.getUser('ann'), { login: 'ann', passwordHash: 'hash2' });
+      assert.deepEqual(await store.getUser('ann'), { login: 'ann', passwordHash: 'hash2', role: 'admin' });
     });
 
     // ── dashboard (web) ─────────────────────────────────────────────────────

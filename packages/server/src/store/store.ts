@@ -1,5 +1,5 @@
 import type { CapResult, IssueCaps } from './issue-caps.js';
-import type { Actor, Issue, ReleaseSummary, StoredAttachment, IssueChange, IssueHistoryEntry, IssueStatus, LinkTemplate, NormalizedEvent, Project, StoredEvent } from './model.js';
+import type { Actor, ApiTokenSummary, Issue, ReleaseSummary, StoredAttachment, IssueChange, IssueHistoryEntry, IssueStatus, LinkTemplate, NormalizedEvent, Project, Role, StoredEvent, UserSummary } from './model.js';
 
 /** One raw item accepted by ingestion, waiting in the spool for the digest. */
 export interface SpoolItemInput {
@@ -193,10 +193,37 @@ export interface Store {
   /** Events and payload bytes stored for a project. */
   projectStorage(projectId: number): Promise<{ events: number; payloadBytes: number }>;
 
-  createApiToken(label: string): Promise<{ token: string; id: number }>;
+  /**
+   * A new DSN key; the old one stays accepted for `graceMs` (projectAcceptsKey), so bots can be
+   * redeployed with the new DSN without losing events.
+   */
+  rotateProjectKey(id: number, graceMs: number, now: number): Promise<Project>;
+  /** Marks the project as being deleted (ingestion refuses it from now); null when there is none. */
+  startProjectDeletion(id: number, now: number): Promise<Project | null>;
+  /** Removes up to about `limit` rows of a project being deleted; `done` when the project is gone. */
+  deleteProjectChunk(id: number, limit: number): Promise<{ done: boolean; deleted: number }>;
+  /** What is left of a project being deleted (progress). */
+  projectDataLeft(id: number): Promise<{ events: number; issues: number }>;
+  /** Deletes a project and all its data now (the CLI's `project delete`; the dashboard uses the chunks). */
+  deleteProject(id: number): Promise<void>;
+
+  /** `role` defaults to admin (a token made before roles existed could do everything). */
+  createApiToken(label: string, role?: Role): Promise<{ token: string; id: number }>;
   verifyApiToken(token: string): Promise<boolean>;
-  addUser(login: string, passwordHash: string): Promise<void>;
-  getUser(login: string): Promise<{ login: string; passwordHash: string } | null>;
+  /** The token's label and role, its last use noted; null for an unknown or revoked token. */
+  findApiToken(token: string, now: number): Promise<ApiTokenSummary | null>;
+  listApiTokens(): Promise<ApiTokenSummary[]>;
+  /** False when there was no such token. */
+  revokeApiToken(id: number): Promise<boolean>;
+  /** Creates the user, or sets the password (and the role, when given) of an existing one. */
+  addUser(login: string, passwordHash: string, role?: Role): Promise<void>;
+  getUser(login: string): Promise<{ login: string; passwordHash: string; role: Role } | null>;
+  listUsers(): Promise<UserSummary[]>;
+  /** Removes the user and ends their sessions; false when there was none. */
+  removeUser(login: string): Promise<boolean>;
+  setUserRole(login: string, role: Role): Promise<boolean>;
+  /** Sets a new password and ends the user's sessions; false when there is no such user. */
+  setUserPassword(login: string, passwordHash: string): Promise<boolean>;
   /** Every dashboard login, sorted (the assignee choices). */
   userLogins(): Promise<string[]>;
   /** Links a dashboard user to a Telegram account (numeric id or @username; null unlinks). False: no such user. */

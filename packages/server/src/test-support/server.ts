@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig } from '../config/load.js';
 import type { ConfigInput } from '../config/schema.js';
 import { presentProject } from '../http/present.js';
@@ -33,7 +33,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startTestServer(env: Partial<Record<keyof ConfigInput | 'BOTPULSE_CONFIG', string>> = {}, opts: { dataDir?: string; create?: Omit<CreateOptions, 'logger'> } = {}): Promise<TestServer> {
+export async function startTestServer(env: Partial<Record<keyof ConfigInput | 'BOTPULSE_CONFIG', string>> = {}, opts: { dataDir?: string; create?: Omit<CreateOptions, 'logger'>; logger?: Logger } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'botpulse-test-'));
   try {
     return await startIn(dataDir, env, opts);
@@ -44,7 +44,7 @@ export async function startTestServer(env: Partial<Record<keyof ConfigInput | 'B
   }
 }
 
-async function startIn(dataDir: string, env: Partial<Record<keyof ConfigInput | 'BOTPULSE_CONFIG', string>>, opts: { dataDir?: string; create?: Omit<CreateOptions, 'logger'> }): Promise<TestServer> {
+async function startIn(dataDir: string, env: Partial<Record<keyof ConfigInput | 'BOTPULSE_CONFIG', string>>, opts: { dataDir?: string; create?: Omit<CreateOptions, 'logger'>; logger?: Logger }): Promise<TestServer> {
   const port = await freePort();
   const config = loadConfig({
     BOTPULSE_DATA_DIR: dataDir,
@@ -53,7 +53,7 @@ async function startIn(dataDir: string, env: Partial<Record<keyof ConfigInput | 
     BOTPULSE_LOG_LEVEL: 'silent',
     ...env,
   });
-  const botpulse = await createBotpulse(config, { ...opts.create, logger: pino({ level: env.BOTPULSE_LOG_LEVEL ?? 'silent' }) });
+  const botpulse = await createBotpulse(config, { ...opts.create, logger: opts.logger ?? pino({ level: env.BOTPULSE_LOG_LEVEL ?? 'silent' }) });
   await botpulse.listen();
   const project = (await botpulse.store.listProjects())[0] ?? (await botpulse.store.createProject({ name: 'Test Bot', slug: 'test-bot', shortIdPrefix: 'B' }));
   const { token } = await botpulse.store.createApiToken('test');

@@ -1,8 +1,13 @@
+import type { GithubService } from '../github/service.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { safeRedirectPath } from '../lib/safe-redirect.js';
-import type { MonitorPatch } from '../monitors/definition.js';
+import type { MonitorDefinition, MonitorPatch } from '../monitors/definition.js';
 import type { PresentedMonitor } from '../monitors/routes.js';
 import type { AlertStore } from '../store/alerts.js';
+import type { RulesResolver } from '../alerts/rules.js';
+import type { ProjectDeleter } from '../http/project-deleter.js';
+import type { Role } from '../store/model.js';
+import type { LogStore } from '../store/logs.js';
 import type { Monitor, MonitorStore } from '../store/monitors.js';
 import type { Store, WebSession } from '../store/store.js';
 import type { LoginLockout } from './auth/lockout.js';
@@ -16,6 +21,8 @@ export interface WebSettings {
   /** The base of DSNs and links; an https one makes the session cookie Secure. */
   readonly publicUrl: string;
   readonly monitors: { readonly checkInMonitorLimit: number };
+  /** After a DSN key rotation, how long the old key is still accepted (ms). */
+  readonly dsnKeyGraceMs: number;
 }
 
 /** What every dashboard route needs. */
@@ -28,6 +35,24 @@ export interface WebDeps {
   now: () => number;
   /** The monitors page's data (absent: the page says monitors are not running). */
   monitors?: DashboardMonitors;
+  /** GitHub issues for Botpulse issues (absent: no buttons, no links state). */
+  github?: GithubService;
+  /** Removes deleted projects' data in the background (absent: deleting is not offered). */
+  deleter?: ProjectDeleter;
+  /** Told after a project's key or state changed (ingestion's cached projects are read again). */
+  onProjectsChanged: () => void;
+  /** Alert rules and silences (absent: the alert-rules page says alerting is not running). */
+  alerting?: DashboardAlerting;
+  /** The logs page's lines (absent: the page says logs are not kept). */
+  logs?: LogStore;
+  /** Lines about forwarding to the upstream Sentry when it is failing (upstream/status.ts); none while all is well. */
+  upstreamLines?: () => string[];
+}
+
+/** What the alert-rules page reads and edits. */
+export interface DashboardAlerting {
+  rules: Pick<RulesResolver, 'forProject' | 'forget' | 'config'>;
+  alerts: Pick<AlertStore, 'activeSilences' | 'addSilence' | 'removeSilence'>;
 }
 
 /** What the monitors page reads: the monitor and alert stores, the lock view, the monitors' clock. */
@@ -38,17 +63,23 @@ export interface DashboardMonitors {
   present(m: Monitor, states?: Monitor[]): Promise<PresentedMonitor>;
   /** A person's edit of a monitor's settings (monitors/routes.ts editSettings): throws a ClientError for a bad value. */
   edit(m: Monitor, patch: MonitorPatch): Promise<void>;
+  /** A person's new monitor (its settings count as set by hand); throws a ClientError naming a bad field. */
+  create(projectId: number, definition: MonitorDefinition): Promise<Monitor>;
+  /** Pauses or resumes every environment (monitors/routes.ts setPaused). */
+  setPaused(m: Monitor, paused: boolean): Promise<void>;
+  /** Deletes the monitor and its history. */
+  remove(m: Monitor): Promise<void>;
   now(): number;
 }
 
-const sessionsByRequest = new WeakMap<FastifyRequest, WebSession>();
+const sessionsByRequest = new WeakMap<FastifyRequest, WebSession & { role: Role }>();
 
-export function attachSession(req: FastifyRequest, session: WebSession): void {
-  sessionsByRequest.set(req, session);
+export function attachSession(req: FastifyRequest, session: WebSession, role: Role): void {
+  sessionsByRequest.set(req, { ...session, role });
 }
 
 /** The session of an authenticated route (the auth hook guarantees one). */
-export function sessionOf(req: FastifyRequest): WebSession {
+export function sessionOf(req: FastifyRequest): WebSession & { role: Role } {
   const session = sessionsByRequest.get(req);
   if (!session) throw new Error('route reached without a session; is it registered in the authenticated scope?');
   return session;
@@ -56,7 +87,7 @@ export function sessionOf(req: FastifyRequest): WebSession {
 
 export function pageContext(deps: WebDeps, req: FastifyRequest): PageContext {
   const session = sessionsByRequest.get(req);
-  return { login: session?.login, csrfToken: session?.csrfToken, assets: deps.assets, now: deps.now() };
+  return { login: session?.login, ...(session ? { role: session.role } : {}), csrfToken: session?.csrfToken, assets: deps.assets, now: deps.now() };
 }
 
 export function sendHtml(reply: FastifyReply, body: Html, status = 200): FastifyReply {

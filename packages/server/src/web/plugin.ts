@@ -1,16 +1,24 @@
+import type { GithubService } from '../github/service.js';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ClientError } from '../lib/errors.js';
+import type { LogStore } from '../store/logs.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_LOCKOUT, LoginLockout, type LockoutOptions } from './auth/lockout.js';
 import { sameToken, SESSION_COOKIE, Sessions } from './auth/sessions.js';
-import { attachSession, pageContext, sendHtml, type DashboardMonitors, type WebDeps, type WebSettings } from './context.js';
+import { attachSession, pageContext, sendHtml, type DashboardAlerting, type DashboardMonitors, type WebDeps, type WebSettings } from './context.js';
 import { loginRoutes, logoutRoutes } from './routes/auth.js';
 import { releaseRoutes } from './routes/releases.js';
+import { logRoutes } from './routes/logs.js';
 import { issueRoutes } from './routes/issues.js';
 import { monitorRoutes } from './routes/monitors.js';
 import { projectRoutes } from './routes/projects.js';
+import { userRoutes } from './routes/users.js';
+import { alertRuleRoutes } from './routes/alert-rules.js';
+import { roleNeeded } from '../http/api-access.js';
+import type { ProjectDeleter } from '../http/project-deleter.js';
+import { roleAtLeast } from '../store/model.js';
 import { staticRoutes } from './routes/static.js';
 import { errorPage } from './views/login.js';
 import { reportFailure } from '../lib/failures.js';
@@ -21,6 +29,13 @@ export interface DashboardOptions {
   lockout?: Partial<LockoutOptions>;
   now?: () => number;
   monitors?: DashboardMonitors;
+  github?: GithubService;
+  deleter?: ProjectDeleter;
+  onProjectsChanged?: () => void;
+  alerting?: DashboardAlerting;
+  logs?: LogStore;
+  /** Lines about forwarding to the upstream Sentry, shown on the issue list while it fails. */
+  upstreamLines?: () => string[];
 }
 
 /**
@@ -55,6 +70,12 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
     assets: staticRoutes(app),
     now,
     ...(opts.monitors ? { monitors: opts.monitors } : {}),
+    ...(opts.github ? { github: opts.github } : {}),
+    ...(opts.deleter ? { deleter: opts.deleter } : {}),
+    ...(opts.alerting ? { alerting: opts.alerting } : {}),
+    onProjectsChanged: opts.onProjectsChanged ?? (() => undefined),
+    ...(opts.logs ? { logs: opts.logs } : {}),
+    ...(opts.upstreamLines ? { upstreamLines: opts.upstreamLines } : {}),
   };
 
   app.addHook('onSend', async (_req, reply) => {
@@ -75,29 +96,41 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
     logoutRoutes(authed, deps);
     issueRoutes(authed, deps);
     releaseRoutes(authed, deps);
+    logRoutes(authed, deps);
     projectRoutes(authed, deps);
     monitorRoutes(authed, deps);
+    userRoutes(authed, deps);
+    alertRuleRoutes(authed, deps);
   });
   pruneSessionsDaily(app, deps);
 }
 
 /**
- * Every authenticated route: a live session, else the login page; and on any state-changing
- * request the session's synchronizer token, else 403.
+ * Every authenticated route: a live session of a user who still exists, else the login page; on
+ * any state-changing request the session's synchronizer token, else 403; and the role the route
+ * needs (`config.role`, default member: a viewer changes nothing), else 403. Checked here, once,
+ * so no mutating route can forget it.
  */
 async function requireSession(deps: WebDeps, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const session = await deps.sessions.resume(req.cookies[SESSION_COOKIE]);
-  if (!session) {
+  const user = session ? await deps.store.getUser(session.login) : null;
+  if (!session || !user) {
+    if (session) await deps.sessions.destroy(session); // the user was removed
     const target = `/login?next=${encodeURIComponent(req.url)}`;
     if (req.headers['hx-request']) return reply.header('hx-redirect', target).code(401).send();
     return reply.redirect(target, req.method === 'GET' || req.method === 'HEAD' ? 302 : 303);
   }
-  attachSession(req, session);
+  attachSession(req, session, user.role);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     const sent = (req.body as { _csrf?: unknown } | undefined)?._csrf ?? req.headers['x-csrf-token'];
     if (!sameToken(typeof sent === 'string' ? sent : undefined, session.csrfToken)) {
       return sendHtml(reply, errorPage(pageContext(deps, req), 403, 'This form is missing its security token or it expired. Go back, reload the page and try again.', true), 403);
     }
+  }
+  const needed = roleNeeded(req);
+  if (needed && !roleAtLeast(user.role, needed)) {
+    const what = needed === 'admin' ? 'an admin' : 'a member or an admin';
+    return sendHtml(reply, errorPage(pageContext(deps, req), 403, `Your role (${user.role}) cannot make this change: it needs ${what}. Ask an admin.`, true), 403);
   }
   return undefined;
 }

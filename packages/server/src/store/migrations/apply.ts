@@ -11,6 +11,11 @@ export function createMigrator(db: Kysely<any>, opts: { schema?: string } = {}):
     db,
     provider: { getMigrations: async (): Promise<Record<string, Migration>> => migrations },
     migrationTableSchema: opts.schema,
+    // Features are built in parallel branches, each with a number reserved up front, and merge in
+    // any order: a database that has applied 018 must still apply 013 when it arrives. Every
+    // migration adds its own tables and columns and none depends on a later number, so applying
+    // the missing ones in name order is safe (docs/architecture.md, "Migrations").
+    allowUnorderedMigrations: true,
   });
 }
 

@@ -11,6 +11,11 @@ import * as m009 from './009_monitor_environments.js';
 import * as m010 from './010_client_discards.js';
 import * as m011 from './011_bot_signals.js';
 import * as m012 from './012_digest_quarantine.js';
+import * as m013 from './013_logs.js';
+import * as m014 from './014_github.js';
+import * as m015 from './015_upstream.js';
+import * as m016 from './016_management.js';
+import * as m017 from './017_postgres_payload_storage.js';
 import * as m018 from './018_issue_story.js';
 import * as m020 from './020_issue_text_index.js';
 
@@ -28,6 +33,11 @@ export const migrations: Record<string, Migration> = {
   '010_client_discards': m010,
   '011_bot_signals': m011,
   '012_digest_quarantine': m012,
+  '013_logs': m013,
+  '014_github': m014,
+  '015_upstream': m015,
+  '016_management': m016,
+  '017_postgres_payload_storage': m017,
   '018_issue_story': m018,
   '020_issue_text_index': m020,
 };

@@ -33,6 +33,8 @@ export const LOCKS = {
   exclusive: 0x6270_0005,
   /** Appends to raw_items, one transaction at a time, so their ids commit in order (see PostgresStore.appendToSpool). */
   rawItemsAppend: 0x6270_0006,
+  /** Appends to log_lines, likewise, so the log rule evaluator reading by id never skips a line. */
+  logLinesAppend: 0x6270_0007,
 } as const;
 
 /**

@@ -59,6 +59,44 @@ describe('the spool table on PostgreSQL', { skip }, () => {
     assert.equal((await store.itemCounts(project.id))['rejected:test'], 1, 'the delete and the batch\u2019s writes committed together');
   });
 
+  it('appends a flush as one prepared statement per row count (parsed and planned once per connection), ids in item order, larger flushes too', async () => {
+    const single = await PostgresStore.open({ ...schema.options(), poolMax: 1 });
+    try {
+      const project = await store.createProject({ name: 'Spool prepared' });
+      const items = (prefix: string, n: number) =>
+        Array.from({ length: n }, (_, i) => ({ projectId: project.id, kind: 'event', eventId: `${prefix}${i}`, receivedAt: i, payload: Buffer.from(`{"n":${i}}`), ...(i === 0 ? { meta: { m: 1 } } : {}) }));
+      await single.appendToSpool(items('a', 3));
+      await single.appendToSpool(items('b', 3));
+      await single.appendToSpool(items('c', 40));
+      await single.appendToSpool([]); // a flush of requests that only brought counts
+      const { rows: prepared } = await single.database.pool.query<{ name: string }>(`SELECT name FROM pg_prepared_statements WHERE name LIKE 'botpulse_spool%'`);
+      assert.deepEqual(prepared.map((r) => r.name), ['botpulse_spool_append_3'], 'one statement for both flushes of 3 rows; none for 40 rows');
+      const { rows } = await other.query<{ event_id: string; payload: Buffer; meta: string | null }>(
+        `SELECT event_id, payload, meta FROM spool WHERE project_id = $1 ORDER BY id`,
+        [project.id],
+      );
+      assert.deepEqual(rows.map((r) => r.event_id), [...items('a', 3), ...items('b', 3), ...items('c', 40)].map((i) => i.eventId), 'ids follow the items');
+      assert.equal(rows[1]!.payload.toString(), '{"n":1}');
+      assert.deepEqual(rows.map((r) => r.meta).filter(Boolean), ['{"m":1}', '{"m":1}', '{"m":1}']);
+      assert.equal((await store.digestBatch(100, rejectAll, issueLifecycle)).rows, 46);
+    } finally {
+      await single.close();
+    }
+  });
+
+  it('keeps spool payloads up to 8 KB in the row, uncompressed, and never compresses event payloads (migration 017)', async () => {
+    const { rows: [spool] } = await other.query<{ reloptions: string[] }>(`SELECT reloptions FROM pg_class WHERE oid = 'spool'::regclass`);
+    assert.deepEqual(spool!.reloptions, ['toast_tuple_target=8160']);
+    const { rows: [payload] } = await other.query<{ attstorage: string }>(`SELECT attstorage FROM pg_attribute WHERE attrelid = 'events'::regclass AND attname = 'payload'`);
+    assert.equal(payload!.attstorage, 'e', 'EXTERNAL: out of line when large, never compressed (brotli already)');
+    const project = await store.createProject({ name: 'Spool inline' });
+    const json = Buffer.from(JSON.stringify({ text: 'x'.repeat(6000) }));
+    await store.appendToSpool([{ projectId: project.id, kind: 'event', eventId: 'big', receivedAt: 1, payload: json }]);
+    const { rows: [stored] } = await other.query<{ stored: number }>(`SELECT pg_column_size(payload) AS stored FROM spool WHERE event_id = 'big'`);
+    assert.ok(stored!.stored >= json.length, `stored as is (${stored!.stored} bytes for ${json.length}), not compressed`);
+    assert.equal((await store.digestBatch(100, rejectAll, issueLifecycle)).rows, 1);
+  });
+
   it('leaves a batch in the spool, quarantining nothing, when the database fails (a statement timeout)', { timeout: 30_000 }, async () => {
     const impatient = await PostgresStore.open({ ...schema.options(), statementTimeoutMs: 300 });
     try {

@@ -5,6 +5,9 @@ import { privateDirectory, privateFile, type Tightened } from '../../lib/private
 import { migrations } from '../migrations/index.js';
 import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type ReleaseSummary, type StoredAttachment, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
 import { getProject, listProjects, updateProject } from '../project-queries.js';
+import * as access from '../access-queries.js';
+import * as deletion from '../project-deletion.js';
+import type { ApiTokenSummary, Role, UserSummary } from '../model.js';
 import { DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
 import { capIssues, projectStorage, type CapResult, type IssueCaps } from '../issue-caps.js';
@@ -148,6 +151,27 @@ export class SqliteStore implements Store {
 
   async updateProject(id: number, patch: Partial<Pick<Project, 'name' | 'shortIdPrefix' | 'linkTemplates'>>): Promise<Project> {
     return updateProject(this.kysely, id, patch);
+  }
+
+  async rotateProjectKey(id: number, graceMs: number, now: number): Promise<Project> {
+    return access.rotateProjectKey(this.kysely, id, graceMs, now);
+  }
+
+  async startProjectDeletion(id: number, now: number): Promise<Project | null> {
+    return deletion.startProjectDeletion(this.kysely, id, now);
+  }
+
+  async deleteProjectChunk(id: number, limit: number): Promise<{ done: boolean; deleted: number }> {
+    return deletion.deleteProjectChunk(this.kysely, id, limit);
+  }
+
+  async projectDataLeft(id: number): Promise<{ events: number; issues: number }> {
+    return deletion.projectDataLeft(this.kysely, id);
+  }
+
+  async deleteProject(id: number): Promise<void> {
+    if (!(await this.startProjectDeletion(id, Date.now()))) return;
+    while (!(await this.deleteProjectChunk(id, 5_000)).done);
   }
 
   // ── spool and digest ──────────────────────────────────────────────────────
@@ -380,32 +404,48 @@ export class SqliteStore implements Store {
 
   // ── access ────────────────────────────────────────────────────────────────
 
-  async createApiToken(label: string): Promise<{ token: string; id: number }> {
-    const token = newApiToken();
-    const row = await this.kysely
-      .insertInto('api_tokens')
-      .values({ label, token_hash: hashToken(token), created_at: Date.now() })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return { token, id: Number(row.id) };
+  async createApiToken(label: string, role?: Role): Promise<{ token: string; id: number }> {
+    return access.createApiToken(this.kysely, label, role);
   }
 
   async verifyApiToken(token: string): Promise<boolean> {
-    const row = await this.kysely.selectFrom('api_tokens').select('id').where('token_hash', '=', hashToken(token)).executeTakeFirst();
-    return Boolean(row);
+    return (await access.findApiToken(this.kysely, token, Date.now())) !== null;
   }
 
-  async addUser(login: string, passwordHash: string): Promise<void> {
-    await this.kysely
-      .insertInto('users')
-      .values({ login, password_hash: passwordHash, created_at: Date.now() })
-      .onConflict((oc) => oc.column('login').doUpdateSet({ password_hash: passwordHash }))
-      .execute();
+  async findApiToken(token: string, now: number): Promise<ApiTokenSummary | null> {
+    return access.findApiToken(this.kysely, token, now);
   }
 
-  async getUser(login: string): Promise<{ login: string; passwordHash: string } | null> {
-    const row = await this.kysely.selectFrom('users').selectAll().where('login', '=', login).executeTakeFirst();
-    return row ? { login: row.login, passwordHash: row.password_hash } : null;
+  async listApiTokens(): Promise<ApiTokenSummary[]> {
+    return access.listApiTokens(this.kysely);
+  }
+
+  async revokeApiToken(id: number): Promise<boolean> {
+    return access.revokeApiToken(this.kysely, id);
+  }
+
+  async addUser(login: string, passwordHash: string, role?: Role): Promise<void> {
+    return access.addUser(this.kysely, login, passwordHash, role);
+  }
+
+  async getUser(login: string): Promise<{ login: string; passwordHash: string; role: Role } | null> {
+    return access.getUser(this.kysely, login);
+  }
+
+  async listUsers(): Promise<UserSummary[]> {
+    return access.listUsers(this.kysely);
+  }
+
+  async removeUser(login: string): Promise<boolean> {
+    return access.removeUser(this.kysely, login);
+  }
+
+  async setUserRole(login: string, role: Role): Promise<boolean> {
+    return access.setUserRole(this.kysely, login, role);
+  }
+
+  async setUserPassword(login: string, passwordHash: string): Promise<boolean> {
+    return access.setUserPassword(this.kysely, login, passwordHash);
   }
 
   // ── dashboard (web) ───────────────────────────────────────────────────────

@@ -22,6 +22,13 @@ export const CLIENT_SCRIPT = String.raw`
     });
   }
 
+  // Removing a user or revoking a token asks first (without the script, the form just posts).
+  function confirmForms(root) {
+    each(root, 'form[data-confirm]', function (form) {
+      form.addEventListener('submit', function (e) { if (!window.confirm(form.getAttribute('data-confirm'))) e.preventDefault(); });
+    });
+  }
+
   function bulkSelection(root) {
     each(root, 'form[data-bulk]', function (form) {
       var all = form.querySelector('input[data-select-all]');
@@ -143,7 +150,7 @@ export const CLIENT_SCRIPT = String.raw`
     Object.keys(params).forEach(function (key) { if (params[key] === '') delete params[key]; });
   });
 
-  function init(root) { copyButtons(root); bulkSelection(root); autoSubmit(root); localTimes(root); charts(root); latencyCharts(root); }
+  function init(root) { copyButtons(root); confirmForms(root); bulkSelection(root); autoSubmit(root); localTimes(root); charts(root); latencyCharts(root); }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { init(document); });
   else init(document);
   document.addEventListener('htmx:load', function (e) { init(e.target); });

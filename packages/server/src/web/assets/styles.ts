@@ -55,6 +55,12 @@ button.primary:hover { filter: brightness(1.08); }
 button.ghost { border-color: transparent; box-shadow: none; background: transparent; color: var(--muted); }
 button.small, .btn.small { height: 26px; padding: 0 9px; font-size: 12px; }
 button:disabled { opacity: .5; cursor: default; }
+button.danger { color: var(--error); border-color: color-mix(in srgb, var(--error) 45%, transparent); }
+.inline-form { display: inline-flex; gap: 6px; align-items: center; flex-wrap: wrap; margin: 0; }
+table.manage { width: 100%; border-collapse: collapse; font-size: 13px; }
+table.manage th { text-align: left; font-weight: 500; color: var(--muted); padding: 6px 8px 6px 0; }
+table.manage td { padding: 6px 8px 6px 0; border-top: 1px solid var(--border); vertical-align: middle; }
+.secret { font-family: var(--mono); word-break: break-all; }
 input, select, textarea { font: inherit; font-size: 13px; color: var(--text); background: var(--panel); border: 1px solid var(--border-strong); border-radius: var(--radius); padding: 5px 9px; min-height: 30px; }
 textarea { font-family: var(--mono); font-size: 12.5px; width: 100%; }
 input:focus, select:focus, textarea:focus, button:focus-visible { outline: 2px solid color-mix(in srgb, var(--accent) 55%, transparent); outline-offset: 0; border-color: var(--accent); }
@@ -287,7 +293,7 @@ table.alerts td.msg { font-family: inherit; }
   .topbar { padding: 0 10px; gap: 8px; }
   .brand span.word { display: none; }
   .whoami .login-name { display: none; }
-  /* Four sections and Log out do not fit a phone's width: the nav scrolls sideways on its own. */
+  /* Four sections (five with Users & tokens) and Log out do not fit a phone's width: the nav scrolls sideways on its own. */
   .nav { min-width: 0; overflow-x: auto; scrollbar-width: none; }
   .nav a { padding: 6px 7px; white-space: nowrap; }
   .issue-head { display: none; }

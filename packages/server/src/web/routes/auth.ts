@@ -52,7 +52,8 @@ export function loginRoutes(app: FastifyInstance, deps: WebDeps): void {
 
 /** Authenticated: logout (the CSRF check has already run). */
 export function logoutRoutes(app: FastifyInstance, deps: WebDeps): void {
-  app.post('/logout', async (req, reply) => {
+  // Logging out changes only the user's own session: a viewer may too.
+  app.post('/logout', { config: { role: 'viewer' } }, async (req, reply) => {
     await deps.sessions.destroy(sessionOf(req));
     reply.clearCookie(SESSION_COOKIE, cookieOptions(deps));
     return reply.redirect('/login', 303);

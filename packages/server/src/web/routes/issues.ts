@@ -1,11 +1,13 @@
+import { roleAtLeast } from '../../store/model.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ClientError } from '../../lib/errors.js';
 import { withQueryParameter } from '../../lib/safe-redirect.js';
 import { parseDuration } from '../../lib/time.js';
-import { ISSUE_STATUSES, type Actor, type Issue, type IssueStatus } from '../../store/model.js';
+import { ISSUE_STATUSES, type Actor, type Issue, type IssueStatus, type Project } from '../../store/model.js';
 import { MAX_NOTE_LENGTH } from '../../store/issue-story.js';
 import type { StatusChange } from '../../store/store.js';
 import { pageContext, safeNext, sendHtml, sessionOf, type WebDeps } from '../context.js';
+import type { GithubService } from '../../github/service.js';
 import { readListState, toSearch } from '../query.js';
 import { hourlySeries } from '../views/components.js';
 import { issueListPage } from '../views/issue-list.js';
@@ -35,6 +37,7 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
     const data = {
       state, ...result, statusCounts, hourly, projects, releases: releases.map((r) => r.version), ...(flash ? { flash } : {}),
       ...(quarantine.rows ? { quarantine: { rows: quarantine.rows, latestError: quarantine.latest?.error ?? null } } : {}),
+      ...(deps.upstreamLines?.().length ? { upstream: deps.upstreamLines() } : {}),
     };
     return sendHtml(reply, issueListPage(pageContext(deps, req), data));
   });
@@ -83,8 +86,16 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
         history,
         users,
         ...(flash ? { flash } : {}),
+        ...(deps.github ? { github: await githubView(deps.github, issue, project) } : {}),
       }),
     );
+  });
+
+  app.post('/issues/:id/github', async (req: FastifyRequest<IdParams>, reply) => {
+    const issue = await issueOr404(deps, req.params.id);
+    if (!deps.github) throw new ClientError(404, 'GitHub is not set up on this Botpulse (docs/github.md).');
+    await deps.github.requestCreate(issue, `dashboard:${sessionOf(req).login}`);
+    return reply.redirect(`/issues/${issue.id}?done=github:1`, 303);
   });
 
   app.post('/issues/:id/status', async (req: FastifyRequest<IdParams & { Body: Record<string, unknown> }>, reply) => {
@@ -99,6 +110,8 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
    * Content-Disposition: attachment, so a bot's HTML or SVG file is never rendered on this origin.
    */
   app.get('/issues/:id/events/:eventId/attachments/:n', async (req: FastifyRequest<{ Params: { id: string; eventId: string; n: string } }>, reply) => {
+    // A bot's attachments may hold users' data: members and admins download them, viewers do not.
+    if (!roleAtLeast(sessionOf(req).role, 'member')) throw new ClientError(403, 'Your role (viewer) cannot download attachments: it needs a member or an admin.');
     const issue = await issueOr404(deps, req.params.id);
     const event = await deps.store.getEvent(issue.projectId, req.params.eventId);
     const index = /^\d{1,4}$/.test(req.params.n) ? Number(req.params.n) : -1;
@@ -144,6 +157,11 @@ function userActor(req: FastifyRequest): Actor {
   return { kind: 'user', name: sessionOf(req).login };
 }
 
+async function githubView(github: GithubService, issue: Issue, project: Project) {
+  const settings = await github.settings(project);
+  return { link: await github.links.getLink(issue.id), configured: settings.repo !== null && settings.token !== null, disabled: settings.disabled };
+}
+
 async function issueOr404(deps: WebDeps, id: string): Promise<Issue> {
   const issue = /^\d+$/.test(id) ? await deps.store.getIssue(Number(id)) : null;
   if (!issue) throw new ClientError(404, `There is no issue ${id}; it may have been deleted.`);
@@ -176,6 +194,7 @@ export function statusChange(body: Record<string, unknown>, now: number): Status
 
 const DONE: Record<string, string> = {
   resolved: 'Resolved', ignored: 'Ignored', in_progress: 'Marked in progress', new: 'Reopened', assigned: 'Assigned', unassigned: 'Unassigned', noted: 'Added a note to',
+  github: 'Asked GitHub for an issue for',
 };
 
 /** `?done=resolved:3` after a redirect → "Resolved 3 issues." */

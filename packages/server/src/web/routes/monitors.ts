@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { MonitorPatch } from '../../monitors/definition.js';
+import { monitorDefinition, type MonitorPatch } from '../../monitors/definition.js';
 import { forwardedDelivery } from '../../monitors/notify.js';
 import { groupByMonitor, latencySeries } from '../../monitors/routes.js';
 import { ClientError } from '../../lib/errors.js';
@@ -34,15 +34,66 @@ export function monitorRoutes(app: FastifyInstance, deps: WebDeps): void {
    * The monitor card's edit form. Only the fields whose value the person changed become "set by
    * hand" (the form shows every current value); "Give back to check-ins" clears every mark.
    */
-  app.post('/monitors/:id/settings', async (req: EditRequest, reply) => {
-    const m = deps.monitors;
-    if (!m) throw new ClientError(404, 'Monitors are not running in this server.');
-    const monitor = /^\d+$/.test(req.params.id) ? await m.store.getMonitor(Number(req.params.id)) : null;
-    if (!monitor) throw new ClientError(404, `There is no monitor ${req.params.id}.`);
+  app.post('/monitors/:id/settings', ADMIN, async (req: EditRequest, reply) => {
+    const { m, monitor } = await monitorOr404(deps, req.params.id);
     const patch = req.body?.['giveBack'] ? giveBack(monitor) : formPatch(monitor, req.body ?? {});
     if (Object.keys(patch).length) await m.edit(monitor, patch);
     return reply.redirect(`/monitors?saved=${encodeURIComponent(monitor.slug)}#monitor-${monitor.id}`, 303);
   });
+
+  app.post('/monitors', ADMIN, async (req: EditRequest, reply) => {
+    const m = monitorsOr404(deps);
+    const body = req.body ?? {};
+    const project = typeof body.project === 'string' ? await deps.store.getProject(body.project) : null;
+    if (!project || project.deletingAt !== null) throw new ClientError(404, `There is no project "${String(body.project ?? '')}".`);
+    const parsed = monitorDefinition.safeParse(definitionFromForm(body));
+    if (!parsed.success) throw new ClientError(400, `The monitor was not created: ${parsed.error.issues.map((i) => `${FIELD_LABELS[String(i.path[0])] ?? String(i.path[0] ?? 'form')}: ${i.message}`).join('; ')}.`);
+    if (await m.store.findMonitor(project.id, parsed.data.slug)) throw new ClientError(409, `Slug: a monitor "${parsed.data.slug}" already exists in ${project.name}.`);
+    const created = await m.create(project.id, parsed.data);
+    return reply.redirect(`/monitors?saved=${encodeURIComponent(created.slug)}#monitor-${created.id}`, 303);
+  });
+
+  app.post('/monitors/:id/pause', ADMIN, async (req: EditRequest, reply) => {
+    const { m, monitor } = await monitorOr404(deps, req.params.id);
+    await m.setPaused(monitor, req.body?.['paused'] !== '0');
+    return reply.redirect(`/monitors#monitor-${monitor.id}`, 303);
+  });
+
+  app.post('/monitors/:id/delete', ADMIN, async (req: EditRequest, reply) => {
+    const { m, monitor } = await monitorOr404(deps, req.params.id);
+    if (monitor.source === 'config') throw new ClientError(409, `The monitor "${monitor.slug}" is declared in BOTPULSE_MONITORS: remove it there (it would come back at the next start).`);
+    await m.remove(monitor);
+    return reply.redirect('/monitors', 303);
+  });
+}
+
+const ADMIN = { config: { role: 'admin' as const } };
+const FIELD_LABELS: Record<string, string> = { slug: 'Slug', kind: 'Kind', periodSeconds: 'Period', graceSeconds: 'Grace', schedule: 'Cron schedule', timezone: 'Time zone', failureThreshold: 'Failures before down', url: 'URL' };
+
+function monitorsOr404(deps: WebDeps): DashboardMonitors {
+  if (!deps.monitors) throw new ClientError(404, 'Monitors are not running in this server.');
+  return deps.monitors;
+}
+
+async function monitorOr404(deps: WebDeps, id: string): Promise<{ m: DashboardMonitors; monitor: Monitor }> {
+  const m = monitorsOr404(deps);
+  const monitor = /^\d+$/.test(id) ? await m.store.getMonitor(Number(id)) : null;
+  if (!monitor) throw new ClientError(404, `There is no monitor ${id}.`);
+  return { m, monitor };
+}
+
+/** The create form's filled fields, numbers as numbers (the API's definition schema checks them). */
+function definitionFromForm(body: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ['slug', 'kind', 'schedule', 'timezone', 'url']) {
+    const value = typeof body[key] === 'string' ? (body[key] as string).trim() : '';
+    if (value) out[key] = value;
+  }
+  for (const key of ['periodSeconds', 'graceSeconds', 'failureThreshold']) {
+    const value = typeof body[key] === 'string' ? (body[key] as string).trim() : '';
+    if (value) out[key] = Number.isFinite(Number(value)) ? Number(value) : value;
+  }
+  return out;
 }
 
 /** The form's values that differ from the monitor's, as an API patch (seconds, numbers, "" for no schedule). */

@@ -3,7 +3,7 @@ import type { HourlyCount } from '../../store/store.js';
 import { html, queryString, type Html } from '../html.js';
 import { PAGE_SIZE, PERIODS, SORTS, stateParams, VIEWS, type ListState, type ViewName } from '../query.js';
 import { ago, compactNumber, fullNumber, hourlySeries, LEVEL_LABEL, sparkline, STATUS_LABEL, statusBadge } from './components.js';
-import { csrfField, page, type PageContext } from './layout.js';
+import { csrfField, may, page, type PageContext } from './layout.js';
 
 export interface IssueListData {
   state: ListState;
@@ -17,6 +17,8 @@ export interface IssueListData {
   flash?: string;
   /** Spooled events the digest could not store and kept in its quarantine (docs/architecture.md "Failure paths (audit)"). */
   quarantine?: { rows: number; latestError: string | null };
+  /** Forwarding to the upstream Sentry is failing, rate-limited or gave items up (docs/upstream.md). */
+  upstream?: string[];
 }
 
 const ORIGINS = ['webhook', 'handler', 'worker', 'miniapp', 'http', 'scheduler'];
@@ -108,21 +110,22 @@ function results(ctx: PageContext, data: IssueListData): Html {
   ${statusTabs(data)}
   ${data.flash ? html`<div class="flash" role="status" style="margin:10px 12px 0">${data.flash}</div>` : ''}
   ${data.quarantine?.rows ? html`<div class="flash error" role="alert" style="margin:10px 12px 0">${data.quarantine.rows} spooled event${data.quarantine.rows === 1 ? '' : 's'} could not be stored and ${data.quarantine.rows === 1 ? 'is' : 'are'} kept in the digest quarantine (table <code>digest_quarantine</code>)${data.quarantine.latestError ? html`; latest error: <code>${data.quarantine.latestError}</code>` : ''}. The events behind ${data.quarantine.rows === 1 ? 'it' : 'them'} were stored.</div>` : ''}
-  <form method="post" action="/issues/bulk" data-bulk>
+  ${data.upstream?.length ? html`<div class="flash error" role="alert" style="margin:10px 12px 0">${data.upstream.map((line) => html`<div>${line}</div>`)}</div>` : ''}
+  ${may(ctx, 'member') ? html`<form method="post" action="/issues/bulk" data-bulk>` : html`<div class="issue-results">`}
     ${csrfField(ctx)}
     <input type="hidden" name="back" value="${href(data.state, { page: data.state.page })}">
     <div class="bulkbar">
-      <input type="checkbox" data-select-all aria-label="Select all on this page">
+      ${may(ctx, 'member') ? html`<input type="checkbox" data-select-all aria-label="Select all on this page">
       <button class="small" name="action" value="resolve" data-needs-selection>Resolve</button>
       <button class="small" name="action" value="resolve_next" data-needs-selection title="Releases seen so far won't reopen them; the first new one will">Resolve in next release</button>
       <button class="small" name="action" value="in_progress" data-needs-selection>Mark in progress</button>
-      <button class="small" name="action" value="ignore" data-needs-selection>Ignore</button>
+      <button class="small" name="action" value="ignore" data-needs-selection>Ignore</button>` : ''}
       <span data-selected-count></span><span class="spacer"></span>
       <span class="num">${resultRange(data)}</span>
     </div>
     <div class="issue-head" aria-hidden="true"><span></span><span>Issue</span><span>${recent ? 'Today' : 'Last 24 hours'}</span><span class="r">${recent ? 'Today' : 'Events'}</span><span class="r">Users</span><span class="r">Last seen</span></div>
     ${data.issues.length ? html`<div class="issue-list" role="list">${data.issues.map((i) => issueRow(ctx, data, i))}</div>` : emptyState(data)}
-  </form>
+  ${may(ctx, 'member') ? html`</form>` : html`</div>`}
   ${pager(data)}
 </div>`;
 }
@@ -139,7 +142,7 @@ function issueRow(ctx: PageContext, data: IssueListData, issue: Issue): Html {
   const events = data.recentCounts.get(issue.id) ?? issue.eventCount;
   const project = data.projects.length > 1 ? data.projects.find((p) => p.id === issue.projectId) : undefined;
   return html`<div class="issue-row lvl-${issue.level}" role="listitem">
-  <input type="checkbox" name="ids" value="${issue.id}" aria-label="Select ${issue.shortId}">
+  ${may(ctx, 'member') ? html`<input type="checkbox" name="ids" value="${issue.id}" aria-label="Select ${issue.shortId}">` : html`<span></span>`}
   <div class="issue-main">
     <div class="issue-title"><span class="short-id">${issue.shortId}</span><a href="/issues/${issue.id}">${issue.title}</a></div>
     <div class="issue-meta">

@@ -1,11 +1,12 @@
 import type { Actor, Issue, IssueHistoryEntry, Project, StoredEvent } from '../../store/model.js';
 import { MAX_NOTE_LENGTH } from '../../store/issue-story.js';
 import type { IssueTagSummary } from '../../store/store.js';
+import type { GithubLink } from '../../store/github.js';
 import { html, jsonForScript, queryString, type Html } from '../html.js';
 import { expandLink, linkValues, safeHttpUrl } from '../links.js';
 import { absoluteTime, ago, barChart, fullNumber, levelBadge, pluralize, statusBadge } from './components.js';
 import { eventSections } from './event.js';
-import { csrfField, page, type PageContext } from './layout.js';
+import { csrfField, may, page, type PageContext } from './layout.js';
 
 export interface IssuePageData {
   issue: Issue;
@@ -21,6 +22,8 @@ export interface IssuePageData {
   /** Dashboard logins, the assignee choices. */
   users: string[];
   flash?: string;
+  /** The GitHub link and the project's GitHub state (docs/github.md); absent: no GitHub integration. */
+  github?: { link: GithubLink | null; configured: boolean; disabled: { reason: string; at: number } | null };
 }
 
 export function issuePage(ctx: PageContext, d: IssuePageData): Html {
@@ -28,6 +31,7 @@ export function issuePage(ctx: PageContext, d: IssuePageData): Html {
 <div class="crumbs"><a href="/issues">Issues</a><span>/</span><a href="/issues?project=${d.project.slug}">${d.project.name}</a><span>/</span><span class="mono">${d.issue.shortId}</span></div>
 ${header(ctx, d)}
 ${d.flash ? html`<div class="flash" role="status">${d.flash}</div>` : ''}
+${githubPanel(ctx, d)}
 <div class="panel">
   ${stats(ctx, d.issue)}
   ${chart(d)}
@@ -60,6 +64,31 @@ function header(ctx: PageContext, d: IssuePageData): Html {
 </div>`;
 }
 
+/** The issue's GitHub issue: its state, the last action on it and who took it, or a button to create it. */
+function githubPanel(ctx: PageContext, d: IssuePageData): Html | string {
+  const gh = d.github;
+  if (!gh) return '';
+  const parts: Html[] = [];
+  if (gh.disabled) parts.push(html`<div class="flash error" role="alert">GitHub link of this project disabled since ${absoluteTime(gh.disabled.at)}: ${gh.disabled.reason}. Change its token or repository (<code>PUT /api/v1/projects/${d.project.slug}/github</code>) to enable it again.</div>`);
+  const link = gh.link;
+  if (link?.state === 'linked' && link.number !== null) {
+    const url = safeHttpUrl(link.url);
+    const last = link.lastAction && link.lastActionAt !== null ? html` · ${actionText(link.lastAction)} by <strong>${link.lastActor ?? '?'}</strong> ${ago(link.lastActionAt, ctx.now)}` : '';
+    parts.push(html`<div class="muted github-link">GitHub ${url ? html`<a href="${url}" rel="noopener noreferrer">${link.repo}#${link.number}</a>` : html`${link.repo}#${link.number}`} (${link.githubState})${last}</div>`);
+  } else if (link) {
+    parts.push(html`<div class="muted github-link">GitHub issue in ${link.repo} being created (asked by ${link.requestedBy} ${ago(link.createdAt, ctx.now)}).</div>`);
+  } else if (gh.configured && !gh.disabled) {
+    parts.push(html`<form method="post" action="/issues/${d.issue.id}/github">${csrfField(ctx)}<button type="submit">Create GitHub issue</button></form>`);
+  }
+  return parts.length ? html`<div class="github">${parts}</div>` : '';
+}
+
+const ACTIONS: Record<string, string> = { closed: 'closed on GitHub', reopened: 'reopened on GitHub', closed_from_botpulse: 'closed from Botpulse', closed_not_planned: 'closed on GitHub as not planned' };
+
+function actionText(action: string): string {
+  return ACTIONS[action] ?? action;
+}
+
 function ignoreText(i: Issue): Html {
   const parts: Html[] = [];
   if (i.ignoreUntil) parts.push(html`until ${absoluteTime(i.ignoreUntil)}`);
@@ -84,11 +113,13 @@ function statusActions(ctx: PageContext, i: Issue): Html {
     <div class="faint" style="font-size:11.5px;padding:0 6px 4px">Releases seen so far won't reopen it; the first new one will.</div>
   </div></details>`;
   const buttons: Html[] = [];
+  const github = safeHttpUrl(i.githubUrl);
+  // A viewer changes nothing: no status buttons at all (the routes refuse their POSTs too).
+  if (!may(ctx, 'member')) return html`<div class="actions">${github ? html`<a class="btn" href="${github}" rel="noopener noreferrer">GitHub issue ↗</a>` : ''}</div>`;
   if (i.status === 'new') buttons.push(action('in_progress', 'Start: in progress'));
   if (i.status === 'in_progress') buttons.push(action('new', 'Back to new', 'ghost'));
   if (i.status === 'new' || i.status === 'in_progress') buttons.push(action('resolved', 'Resolve', 'primary'), resolveMenu, ignoreMenu);
   if (i.status === 'resolved' || i.status === 'ignored') buttons.push(action('new', 'Reopen', 'primary'));
-  const github = safeHttpUrl(i.githubUrl);
   if (github) buttons.push(html`<a class="btn" href="${github}" rel="noopener noreferrer">GitHub issue ↗</a>`);
   return html`<div class="actions">${buttons}</div>`;
 }
@@ -121,7 +152,7 @@ function eventPanel(ctx: PageContext, d: IssuePageData): Html {
     <span class="spacer"></span>${linksOut(d)}
   </div>
 </div>
-${eventSections(e)}`;
+${eventSections(e, { attachmentsDownload: may(ctx, 'member') })}`;
 }
 
 function linksOut(d: IssuePageData): Html {
@@ -177,6 +208,7 @@ function percent(count: number, total: number): string {
 function assigneeSection(ctx: PageContext, d: IssuePageData): Html {
   const current = d.issue.assignee;
   const option = (value: string, label: string) => html`<option value="${value}"${(current ?? '') === value ? html` selected` : ''}>${label}</option>`;
+  if (!may(ctx, 'member')) return html`<div class="section" id="assignee"><h2>Assignee</h2><div class="body">${current ?? html`<span class="faint">Nobody</span>`}</div></div>`;
   return html`<div class="section" id="assignee"><h2>Assignee</h2><div class="body">
   <form class="inline-field" method="post" action="/issues/${d.issue.id}/assign">${csrfField(ctx)}
     <select name="assignee" aria-label="Assignee">${option('', 'Nobody')}${d.users.map((u) => option(u, u === ctx.login ? `${u} (me)` : u))}</select>
@@ -194,10 +226,10 @@ function historySection(ctx: PageContext, d: IssuePageData): Html {
   );
   return html`<div class="section" id="history"><h2>History</h2><div class="body">
   ${items.length ? html`<ul class="history">${items}</ul>` : html`<div class="faint">Nothing has happened to this issue yet: it was first seen ${ago(d.issue.firstSeen, ctx.now)}.</div>`}
-  <form method="post" action="/issues/${d.issue.id}/notes">${csrfField(ctx)}
+  ${may(ctx, 'member') ? html`<form method="post" action="/issues/${d.issue.id}/notes">${csrfField(ctx)}
     <textarea name="text" rows="2" maxlength="${MAX_NOTE_LENGTH}" placeholder="Add a note: what you found, who is on it…" aria-label="Note" required></textarea>
     <button class="small" type="submit">Add note</button>
-  </form>
+  </form>` : ''}
 </div></div>`;
 }
 

@@ -1,15 +1,23 @@
 import { html, type Html, type Renderable } from '../html.js';
 import type { StaticUrls } from '../routes/static.js';
+import { roleAtLeast, type Role } from '../../store/model.js';
 
 export interface PageContext {
   /** The logged-in user; absent on the login page. */
   login?: string;
+  /** The user's role: views show only the buttons it may use (the routes refuse the rest anyway). */
+  role?: Role;
   csrfToken?: string;
   assets: StaticUrls;
   now: number;
 }
 
-export type Section = 'issues' | 'releases' | 'projects' | 'monitors' | 'login';
+export type Section = 'issues' | 'releases' | 'logs' | 'projects' | 'monitors' | 'users' | 'login';
+
+/** Whether the page's user may do what needs `role` (a viewer may change nothing). */
+export function may(ctx: Pick<PageContext, 'role'>, role: Role): boolean {
+  return ctx.role !== undefined && roleAtLeast(ctx.role, role);
+}
 
 export interface PageOptions {
   title: string;
@@ -46,8 +54,8 @@ function topbar(ctx: PageContext, section: Section): Html {
     html`<a href="${href}"${section === name ? html` aria-current="page"` : ''}>${label}</a>`;
   return html`<header class="topbar">
   <a class="brand" href="/issues"><span class="brand-dot"></span><span class="word">Botpulse</span></a>
-  <nav class="nav">${link('/issues', 'issues', 'Issues')}${link('/releases', 'releases', 'Releases')}${link('/projects', 'projects', 'Projects')}${link('/monitors', 'monitors', 'Monitors')}</nav>
-  <div class="whoami"><span class="login-name">${ctx.login ?? ''}</span>
+  <nav class="nav">${link('/issues', 'issues', 'Issues')}${link('/releases', 'releases', 'Releases')}${link('/logs', 'logs', 'Logs')}${link('/projects', 'projects', 'Projects')}${link('/monitors', 'monitors', 'Monitors')}${may(ctx, 'admin') ? link('/users', 'users', 'Users & tokens') : ''}</nav>
+  <div class="whoami"><span class="login-name">${ctx.login ?? ''}</span>${ctx.role && ctx.role !== 'admin' ? html` <span class="badge outline" title="${ctx.role === 'viewer' ? 'A viewer sees everything and changes nothing' : 'A member triages issues; an admin manages projects, users and monitors'}">${ctx.role}</span>` : ''}
     <form method="post" action="/logout">${csrfField(ctx)}<button class="small ghost" type="submit">Log out</button></form>
   </div>
 </header>`;

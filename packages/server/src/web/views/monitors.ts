@@ -4,7 +4,7 @@ import type { BotSignalsState, Flip, MonitorStatus, Notification, Refusal, Signa
 import type { Project } from '../../store/model.js';
 import { html, jsonForScript, raw, type Html } from '../html.js';
 import { absoluteTime, ago } from './components.js';
-import { csrfField, page, type PageContext } from './layout.js';
+import { csrfField, may, page, type PageContext } from './layout.js';
 
 export interface MonitorRow {
   monitor: PresentedMonitor;
@@ -56,19 +56,20 @@ ${!d.enabled ? html`<div class="flash error" role="status">Monitors are not runn
 ${d.flash ? html`<div class="flash" role="status">${d.flash}</div>` : ''}
 ${disabled.map((t) => html`<div class="flash error" role="alert">Alert target ${t.channel} <code>${t.target}</code> is disabled${t.disabledAt ? html` since ${ago(t.disabledAt, ctx.now)}` : ''}: ${t.disabledReason ?? 'no reason recorded'}. Run <code>botpulse test-alert</code> to re-enable it.</div>`)}
 ${d.parkedAlerts?.count ? html`<div class="flash error" role="alert">${d.parkedAlerts.count} alert${d.parkedAlerts.count === 1 ? '' : 's'} could not be built or sent because of an error in Botpulse and ${d.parkedAlerts.count === 1 ? 'was' : 'were'} set aside (parked)${d.parkedAlerts.exampleReason ? html`, e.g. <code>${d.parkedAlerts.exampleReason}</code>` : ''}. The alerts behind ${d.parkedAlerts.count === 1 ? 'it' : 'them'} were delivered; <code>GET /api/v1/alerts</code> lists them.</div>` : ''}
-${d.bots.length ? d.bots.map((b) => botSection(d, b)) : html`<div class="section"><div class="empty">No projects yet.</div></div>`}`;
+${d.bots.length ? d.bots.map((b) => botSection(ctx, d, b)) : html`<div class="section"><div class="empty">No projects yet.</div></div>`}`;
   return page(ctx, { title: 'Monitors', section: 'monitors', body, charts: d.bots.some((b) => b.latency.length > 0) });
 }
 
-function botSection(d: MonitorsPageData, b: BotSection): Html {
+function botSection(ctx: PageContext, d: MonitorsPageData, b: BotSection): Html {
   const id = `bot-${b.project.id}`;
   return html`<section class="section bot" id="${id}">
   <h2>${b.project.name} <span class="faint mono">${b.project.slug}</span></h2>
   <div class="body">
   ${b.refusals.map((r) => refusalNotice(d, r))}
   ${b.monitors.length
-    ? html`<div class="monitors">${b.monitors.map((r) => monitorCard(d.now, r))}</div>`
-    : html`<div class="empty small-empty">No monitors yet. Ping <code>/api/${b.project.id}/heartbeat/&lt;slug&gt;?sentry_key=…</code>, send Sentry check-ins, or <code>POST /api/v1/monitors</code>.</div>`}
+    ? html`<div class="monitors">${b.monitors.map((r) => monitorCard(ctx, d.now, r))}</div>`
+    : html`<div class="empty small-empty">No monitors yet. Ping <code>/api/${b.project.id}/heartbeat/&lt;slug&gt;?sentry_key=…</code>, send Sentry check-ins, ${may(ctx, 'admin') ? 'add one below' : 'or ask an admin to add one'}.</div>`}
+  ${d.enabled && may(ctx, 'admin') ? createForm(ctx, b.project) : ''}
   <div class="grid-2 bot-lower">
     <div class="sub-section"><h3>Latency <span class="faint">p50 / p95 / p99, last ${d.latencyHours} h</span></h3>${latencyChart(id, b.latency, d.latencyStepMinutes)}</div>
     <div class="sub-section"><h3>Recent alerts</h3>${recentAlerts(d.now, b)}</div>
@@ -77,7 +78,7 @@ function botSection(d: MonitorsPageData, b: BotSection): Html {
 </section>`;
 }
 
-function monitorCard(now: number, r: MonitorRow): Html {
+function monitorCard(ctx: PageContext, now: number, r: MonitorRow): Html {
   const m = r.monitor;
   const deaf = (m.downReason ?? '').startsWith('deaf') || (m.status !== 'down' && /getUpdates/.test(m.lastReason ?? ''));
   const every = m.schedule ? html`cron <code>${m.schedule}</code>${m.timezone ? html` ${m.timezone}` : ''}` : html`every ${duration(m.periodSeconds)}`;
@@ -101,7 +102,7 @@ function monitorCard(now: number, r: MonitorRow): Html {
     ${m.setByHand.length ? html`<tr><th>Set by hand</th><td>${m.setByHand.join(', ')} <span class="faint">(check-ins' monitor_config leaves these alone)</span></td></tr>` : ''}
   </table>
   ${environmentTable(now, m)}
-  ${m.kind === 'heartbeat' ? editForm(m) : ''}
+  ${may(ctx, 'admin') ? html`${editForm(ctx, m)}${monitorActions(ctx, m)}` : ''}
   ${flipList(now, r.flips, m.environments.length > 1)}
 </article>`;
 }
@@ -121,10 +122,10 @@ function environmentTable(now: number, m: PresentedMonitor): Html {
 }
 
 /** The person's edit: every value shown; what is changed becomes "set by hand" (check-ins stop changing it). */
-function editForm(m: PresentedMonitor): Html {
+function editForm(ctx: PageContext, m: PresentedMonitor): Html {
   if (m.source === 'config') return html`<p class="faint small-empty">Declared in BOTPULSE_MONITORS: edit it in the configuration.</p>`;
   return html`<details class="edit-monitor"><summary>Edit settings</summary>
-  <form method="post" action="/monitors/${m.id}/settings" class="form-grid">
+  <form method="post" action="/monitors/${m.id}/settings" class="form-grid">${csrfField(ctx)}
     <label>Period (s) <input name="periodSeconds" inputmode="decimal" value="${m.periodSeconds}"></label>
     <label>Grace (s) <input name="graceSeconds" inputmode="decimal" value="${m.graceSeconds}"></label>
     <label>Cron schedule <input name="schedule" value="${m.schedule ?? ''}" placeholder="e.g. 0 3 * * * or @daily"></label>
@@ -135,6 +136,31 @@ function editForm(m: PresentedMonitor): Html {
     <label>Update lag for (min) <input name="updateLagMinutes" inputmode="decimal" value="${m.updateLagMinutes ?? ''}" placeholder="${m.signalRules.updateLag ? String(m.signalRules.updateLag.minutes) : ''} (server default)"></label>
     <div class="form-actions"><button class="small" type="submit">Save</button>
     ${m.setByHand.length ? html`<button class="small ghost" type="submit" name="giveBack" value="1" title="The SDK's monitor_config decides these settings again">Give back to check-ins</button>` : ''}</div>
+  </form></details>`;
+}
+
+/** Pause or resume every environment; delete (a monitor from the configuration file is removed there). */
+function monitorActions(ctx: PageContext, m: PresentedMonitor): Html {
+  const paused = m.status === 'paused';
+  return html`<div class="inline-form monitor-actions" style="margin-top:6px">
+  <form method="post" action="/monitors/${m.id}/pause" class="inline-form">${csrfField(ctx)}<input type="hidden" name="paused" value="${paused ? '0' : '1'}"><button class="small" type="submit">${paused ? 'Resume' : 'Pause'}</button></form>
+  ${m.source === 'config' ? '' : html`<form method="post" action="/monitors/${m.id}/delete" class="inline-form" data-confirm="Delete the monitor ${m.slug} and its history? A check-in with this slug creates it again.">${csrfField(ctx)}<button class="small danger" type="submit">Delete</button></form>`}
+</div>`;
+}
+
+/** A new monitor of a bot: a heartbeat (pings or check-ins expected) or an uptime probe of a URL. */
+function createForm(ctx: PageContext, project: Project): Html {
+  return html`<details class="new-monitor" style="margin:10px 0"><summary>New monitor</summary>
+  <form method="post" action="/monitors" class="form-grid" style="margin-top:8px">${csrfField(ctx)}<input type="hidden" name="project" value="${project.slug}">
+    <label>Slug <input name="slug" required maxlength="100" placeholder="e.g. nightly-report"></label>
+    <label>Kind <select name="kind"><option value="heartbeat">heartbeat (expects pings)</option><option value="uptime">uptime (probes a URL)</option></select></label>
+    <label>Period (s) <input name="periodSeconds" inputmode="decimal" placeholder="server default"></label>
+    <label>Grace (s) <input name="graceSeconds" inputmode="decimal" placeholder="server default"></label>
+    <label>Cron schedule <input name="schedule" placeholder="e.g. 0 3 * * * (instead of a period)"></label>
+    <label>Time zone <input name="timezone" placeholder="UTC"></label>
+    <label>Failures before down <input name="failureThreshold" inputmode="numeric" placeholder="1 (probes: server default)"></label>
+    <label>URL (uptime) <input name="url" placeholder="https://bot.example.com/health"></label>
+    <div class="form-actions"><button class="small primary" type="submit">Create monitor</button></div>
   </form></details>`;
 }
 

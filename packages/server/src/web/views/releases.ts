@@ -1,7 +1,7 @@
 import type { Project, ReleaseSummary } from '../../store/model.js';
 import { html, queryString, type Html } from '../html.js';
 import { ago, fullNumber } from './components.js';
-import { csrfField, page, type PageContext } from './layout.js';
+import { csrfField, may, page, type PageContext } from './layout.js';
 
 export interface ReleasesPageData {
   projects: Project[];
@@ -35,7 +35,7 @@ function releaseTable(ctx: PageContext, project: Project, releases: ReleaseSumma
   <td class="num"><a href="${issues(r.version, { status: 'all', sort: 'first_seen' })}">${fullNumber(r.newIssues)}</a></td>
   <td class="num">${fullNumber(r.regressions)}</td>
   <td class="num"><a href="${issues(r.version)}">${fullNumber(r.openIssues)}</a></td>
-  <td>${r.openIssues
+  <td>${r.openIssues && may(ctx, 'member')
     ? html`<form method="post" action="/releases/resolve-next">${csrfField(ctx)}<input type="hidden" name="project" value="${project.slug}"><input type="hidden" name="release" value="${r.version}">
         <button class="small" type="submit" title="Releases seen so far won't reopen them; the first new one will">Resolve its open issues in the next release</button></form>`
     : ''}</td>

@@ -4,7 +4,8 @@ import type { AlertStore } from '../../../store/alerts.js';
 import type { Actor, Issue, Project } from '../../../store/model.js';
 import type { StatusChange, Store } from '../../../store/store.js';
 import type { AlertConfig } from '../../config.js';
-import { issueItem, type AlertItem, type IssueAlertItem } from '../../items.js';
+import { issueItem, type AlertItem, type IssueAlertItem, type IssueTracker } from '../../items.js';
+import { ClientError } from '../../../lib/errors.js';
 import { TelegramApiError, type BotApi } from './api.js';
 import { ago, escapeHtml, formatIssueList, parseCallbackData, render, type ButtonAction, type StoredRender } from './format.js';
 import { reportFailure } from '../../../lib/failures.js';
@@ -21,6 +22,8 @@ export interface AlertBotDeps {
   pollTimeoutSeconds?: number;
   /** More /status lines (Telegram HTML) from outside alerting, e.g. monitors; failures are shown, never thrown. */
   statusExtras?: () => Promise<string[]>;
+  /** Creates GitHub issues for the 🐙 button (docs/github.md); absent: the button says GitHub is not set up. */
+  tracker?: IssueTracker;
 }
 
 interface TgUser {
@@ -148,11 +151,29 @@ export class AlertBot {
       await this.answer(query.id, 'This issue no longer exists.', true);
       return;
     }
+    if (press.action === 'gh') return this.onGithubButton(query, issue);
     // Answer before the work: Telegram's spinner stops and the ~15 s answer deadline is never at risk.
     await this.answer(query.id, `${ACTION_DONE[press.action]} ${issue.shortId}`, false);
     const by = who(query.from);
     await this.apply(press.action, issue, by, query.from);
     if (query.message) await this.refresh(query.message, { issueId: issue.id, action: press.action, by, at: Date.now() });
+  }
+
+  /** 🐙: queue the issue's GitHub issue (one per issue, however many presses), and say what happened. */
+  private async onGithubButton(query: NonNullable<TgUpdate['callback_query']>, issue: Issue): Promise<void> {
+    if (!this.deps.tracker) return this.answer(query.id, 'GitHub is not set up on this Botpulse (docs/github.md).', true);
+    const by = who(query.from);
+    let link: Awaited<ReturnType<IssueTracker['create']>>;
+    try {
+      link = await this.deps.tracker.create(issue, `telegram:${by}`);
+    } catch (err) {
+      if (err instanceof ClientError) return this.answer(query.id, err.message.slice(0, 190), true);
+      throw err;
+    }
+    const text = link.number !== null ? `${issue.shortId} is GitHub issue #${link.number}` : `🐙 GitHub issue for ${issue.shortId} is being created`;
+    await this.answer(query.id, text, false);
+    this.deps.logger.info({ issue: issue.shortId, by }, 'alert bot: GitHub issue requested from Telegram');
+    if (query.message) await this.refresh(query.message, { issueId: issue.id, action: 'gh', by, at: Date.now() });
   }
 
   private async apply(action: ButtonAction, issue: Issue, by: string, from: TgUser): Promise<Issue> {
@@ -194,7 +215,9 @@ export class AlertBot {
   private async withCurrentStatus(item: AlertItem): Promise<AlertItem> {
     if (item.kind !== 'issue') return item;
     const issue = await this.deps.store.getIssue(item.issueId);
-    return issue ? { ...item, status: issue.status } : item;
+    if (!issue) return item;
+    const github = item.github ? { ...item.github, number: issue.githubNumber, url: issue.githubUrl } : item.github;
+    return { ...item, status: issue.status, ...(github ? { github } : {}) };
   }
 
   private async edit(chatId: string, messageId: number, text: string, replyMarkup: unknown): Promise<void> {
@@ -371,6 +394,7 @@ const ACTION_DONE: Record<ButtonAction, string> = {
   m1h: '🔕 Muted for 1 h:',
   m24h: '🔕 Muted for 24 h:',
   reo: '↩️ Reopened',
+  gh: '🐙 GitHub issue requested:',
 };
 
 type CommandHandler = { adminOnly: boolean; public?: boolean; run: (this: AlertBot, message: TgMessage, args: string[]) => Promise<void> };

@@ -23,7 +23,7 @@ export interface TelegramMessage {
   reply_markup: { inline_keyboard: InlineButton[][] };
 }
 
-export type ButtonAction = 'ack' | 'res' | 'm1h' | 'm24h' | 'reo';
+export type ButtonAction = 'ack' | 'res' | 'm1h' | 'm24h' | 'reo' | 'gh';
 
 /**
  * Items are built with strings where strings belong (items.ts), but a message stored for ChatOps
@@ -61,7 +61,7 @@ export function callbackData(action: ButtonAction, issueId: number): string {
 }
 
 export function parseCallbackData(data: string): { action: ButtonAction; issueId: number } | null {
-  const m = /^bp:(ack|res|m1h|m24h|reo):(\d+)$/.exec(data);
+  const m = /^bp:(ack|res|m1h|m24h|reo|gh):(\d+)$/.exec(data);
   return m ? { action: m[1] as ButtonAction, issueId: Number(m[2]) } : null;
 }
 
@@ -101,6 +101,7 @@ function single(item: AlertItem, budget: Budget, actions: MessageAction[]): stri
     item.culprit ? `in <code>${escapeHtml(clip(item.culprit, 150))}</code>` : null,
     stack(item, budget),
     telegramLine(item),
+    githubLine(item),
     `<a href="${escapeHtml(item.url)}">Open in dashboard</a>`,
     ...stateLines(item, actions),
   ];
@@ -175,6 +176,14 @@ function telegramLine(item: IssueAlertItem): string | null {
   return `Telegram: ${parts.join(' · ')}`;
 }
 
+/** `GitHub: #12`, linked, once the issue has its GitHub issue (docs/github.md). */
+function githubLine(item: IssueAlertItem): string | null {
+  const gh = item.github;
+  if (!gh || typeof gh.url !== 'string' || !/^https?:\/\//.test(gh.url)) return null;
+  const label = typeof gh.number === 'number' ? `#${gh.number}` : 'issue';
+  return `GitHub: <a href="${escapeHtml(gh.url)}">${label}</a>`;
+}
+
 function projectBlock(item: ProjectAlertItem): string {
   const minutes = Math.round(item.windowMs / 60_000);
   return [
@@ -199,7 +208,7 @@ function monitorHeadline(item: MonitorAlertItem): string {
   return item.text.split('\n', 1)[0] ?? '';
 }
 
-const STATUS_TEXT: Record<string, string> = { ack: '👀 Acknowledged', res: '✅ Resolved', m1h: '🔕 Muted for 1 h', m24h: '🔕 Muted for 24 h', reo: '↩️ Reopened' };
+const STATUS_TEXT: Record<string, string> = { ack: '👀 Acknowledged', res: '✅ Resolved', m1h: '🔕 Muted for 1 h', m24h: '🔕 Muted for 24 h', reo: '↩️ Reopened', gh: '🐙 GitHub issue requested' };
 
 /** "✅ Resolved by @alice at 12:34 UTC": the latest button press on this issue. */
 function stateLines(item: IssueAlertItem, actions: MessageAction[]): string[] {
@@ -221,7 +230,9 @@ function singleKeyboard(item: IssueAlertItem): InlineButton[][] {
   if (item.status === 'resolved') return [[b('↩️ Reopen', 'reo')]];
   if (item.status === 'ignored') return [[b('🔔 Unmute', 'reo'), b('✅ Resolve', 'res')]];
   const first = item.status === 'in_progress' ? [b('✅ Resolve', 'res')] : [b('👀 Acknowledge', 'ack'), b('✅ Resolve', 'res')];
-  return [first, [b('🔕 Mute 1 h', 'm1h'), b('🔕 Mute 24 h', 'm24h')]];
+  const rows = [first, [b('🔕 Mute 1 h', 'm1h'), b('🔕 Mute 24 h', 'm24h')]];
+  if (item.github?.offer && !item.github.url) rows.push([b('🐙 Create GitHub issue', 'gh')]);
+  return rows;
 }
 
 function compactRow(item: IssueAlertItem): InlineButton[] {

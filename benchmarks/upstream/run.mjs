@@ -1,0 +1,104 @@
+// Ingestion p99 with forwarding to an upstream Sentry: off, upstream up, upstream down, in one run
+// (issue 14: "ingestion p99 within noise of an upstream that is up"). Each variant is a run of
+// benchmarks/ingest (a fresh `botpulse serve`, the same bodies and load) with
+// BOTPULSE_UPSTREAM_DSN pointing at: nothing (off); a sink on 127.0.0.1 that answers 200 like
+// Sentry (up); a port where nothing listens, so every send fails and is retried with backoff
+// (down). Variants alternate, `--rounds` times, so drift of the machine hits all of them alike.
+// A program, not a test: it prints a table and writes results/latest.json.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const INGEST = join(HERE, '..', 'ingest', 'run.mjs');
+
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '2' },
+    levels: { type: 'string', default: '8,32' },
+    duration: { type: 'string', default: '5' },
+    size: { type: 'string', default: '5k' },
+    out: { type: 'string', default: join(HERE, 'results', 'latest.json') },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (opts.help) {
+  console.log('node run.mjs [--rounds 2] [--levels 8,32] [--duration 5] [--size 5k] [--out results/latest.json]');
+  process.exit(0);
+}
+
+/** The upstream stand-in: answers every envelope 200 as Sentry does, and counts them. */
+function startSink() {
+  let received = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: server.address().port, received: () => received, close: () => new Promise((r) => server.close(r)) })));
+}
+
+/** A port nothing listens on (taken, then released). */
+function deadPort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function runIngest(variant, round, env) {
+  const out = join(HERE, 'results', `.${variant}-${round}.json`);
+  const args = [INGEST, '--targets', 'botpulse', '--sizes', opts.size, '--levels', opts.levels, '--duration', opts.duration, '--out', out];
+  for (const [k, v] of Object.entries(env)) args.push('--server-env', `${k}=${v}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('exit', (code) => (code === 0 || code === 1 ? resolve(JSON.parse(readFileSync(out, 'utf8'))) : reject(new Error(`ingest run exited ${code}`))));
+  });
+}
+
+mkdirSync(join(HERE, 'results'), { recursive: true });
+const sink = await startSink();
+const dead = await deadPort();
+const variants = {
+  off: {},
+  up: { BOTPULSE_UPSTREAM_DSN: `http://0123456789abcdef0123456789abcdef@127.0.0.1:${sink.port}/1` },
+  down: { BOTPULSE_UPSTREAM_DSN: `http://0123456789abcdef0123456789abcdef@127.0.0.1:${dead}/1` },
+};
+const rows = [];
+const started = Date.now();
+for (let round = 1; round <= Number(opts.rounds); round++) {
+  for (const [variant, env] of Object.entries(variants)) {
+    const before = sink.received();
+    const result = await runIngest(variant, round, env);
+    const forwarded = sink.received() - before;
+    for (const r of result.rows) {
+      rows.push({ variant, round, concurrency: r.concurrency, acceptedPerSec: r.acceptedPerSec, p50: r.latencyMs.p50, p99: r.latencyMs.p99, max: r.latencyMs.max, ok: r.ok, forwardedDuringRun: variant === 'up' ? forwarded : 0, serverCpuPct: r.serverCpuPctLoad });
+    }
+    process.stderr.write(`round ${round} ${variant}: done${variant === 'up' ? ` (${forwarded} envelopes reached the upstream)` : ''}\n`);
+  }
+}
+await sink.close();
+
+const fmt = (n, d = 2) => n.toFixed(d);
+const lines = ['| variant | round | in flight | events/s | p50 ms | p99 ms | max ms | sent upstream during the run |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
+for (const r of rows) lines.push(`| ${r.variant} | ${r.round} | ${r.concurrency} | ${fmt(r.acceptedPerSec, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${r.variant === 'up' ? r.forwardedDuringRun : '–'} |`);
+const summary = {};
+for (const r of rows) {
+  const key = `${r.variant} c=${r.concurrency}`;
+  (summary[key] ??= []).push(r.p99);
+}
+lines.push('', '| variant, in flight | p99 ms per round |', '| --- | --- |');
+for (const [key, p99s] of Object.entries(summary)) lines.push(`| ${key} | ${p99s.map((p) => fmt(p)).join(', ')} |`);
+const table = lines.join('\n');
+console.log(table);
+writeFileSync(opts.out, JSON.stringify({ machine: { cpus: cpus().length, loadavgAtEnd: loadavg() }, options: opts, elapsedSeconds: (Date.now() - started) / 1000, rows, table }, null, 2));
+console.log(`\nwrote ${opts.out}`);

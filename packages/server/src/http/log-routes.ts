@@ -1,0 +1,130 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requireApiToken, projectOr404 } from './api-access.js';
+import { ClientError } from '../lib/errors.js';
+import { parseTime } from '../lib/time.js';
+import { LOG_LEVELS, type LogLevel, type LogQuery, type LogStore } from '../store/logs.js';
+import type { Store } from '../store/store.js';
+import { logRulesOverrideSchema, parseStoredLogRules, resolveLogRules } from '../logs/config.js';
+import type { LogRuleEvaluator } from '../logs/evaluator.js';
+import { parseState } from '../logs/evaluator.js';
+
+export interface LogRouteDeps {
+  store: Store;
+  logs: LogStore;
+  evaluator: LogRuleEvaluator;
+}
+
+type ProjectParams = { Params: { project: string } };
+type SearchRequest = FastifyRequest<ProjectParams & { Querystring: Record<string, string | string[] | undefined> }>;
+
+/**
+ * Log lines and log rules under /api/v1 (docs/api.md "Logs"; same Bearer tokens as the rest):
+ * search a project's lines, see and edit its rules and their states.
+ */
+export async function logRoutes(app: FastifyInstance, { store, logs, evaluator }: LogRouteDeps): Promise<void> {
+  app.addHook('onRequest', requireApiToken(store));
+
+  app.get('/projects/:project/logs', async (req: SearchRequest) => {
+    const project = await projectOr404(store, req.params.project);
+    const query = searchQuery(project.id, req.query);
+    const lines = await logs.searchLines(query);
+    const limit = query.limit ?? 100;
+    return { lines, next: lines.length === limit ? lines[lines.length - 1]!.id : null };
+  });
+
+  app.get('/projects/:project/log-rules', async (req: FastifyRequest<ProjectParams>) => {
+    const project = await projectOr404(store, req.params.project);
+    const settings = await store.getProjectSettings(project.id);
+    const stored = parseStoredLogRules(settings['log_rules']);
+    const rules = await evaluator.rulesFor(project.id);
+    const states = (await logs.ruleStates({ projectId: project.id })).map((s) => ({ rule: s.ruleKey, firing: s.firing, updatedAt: s.updatedAt, state: parseState(s) }));
+    return {
+      override: stored.rules ?? {},
+      ...(stored.problem ? { overrideProblem: `the stored log_rules are ignored: ${stored.problem}` } : {}),
+      effective: rules?.spec ?? null,
+      states,
+      // How far the rules have got (a line id, all projects): lines after it wait to be judged.
+      evaluatedThrough: await logs.ruleCursor(),
+    };
+  });
+
+  app.put('/projects/:project/log-rules', async (req: FastifyRequest<ProjectParams>) => {
+    const project = await projectOr404(store, req.params.project);
+    // Patterns are compiled here (RE2): one that cannot run is refused now, with the reason.
+    const parsed = logRulesOverrideSchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw new ClientError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    const body = req.body as Record<string, unknown>;
+    await store.setProjectSetting(project.id, 'log_rules', Object.keys(body).length ? JSON.stringify(body) : null);
+    evaluator.forget(project.id);
+    return { override: parsed.data, effective: resolveLogRules(evaluator.config, project.slug, Object.keys(body).length ? parsed.data : null) };
+  });
+}
+
+/**
+ * The search's query string: `level` (one or a comma list), `min_level`, `logger`, `q` (words,
+ * searched through the full-text index; `field:value`, `level:error` and `logger:name` inside it
+ * are taken as filters), `field` (`key:value`, repeatable), `from`/`to` (ISO time or epoch
+ * seconds/ms), `before` (an id: the next page), `limit` (1..1000, default 100).
+ */
+export function searchQuery(projectId: number, qs: Record<string, string | string[] | undefined>): LogQuery {
+  const one = (name: string): string | undefined => {
+    const v = qs[name];
+    return Array.isArray(v) ? v[v.length - 1] : v;
+  };
+  const many = (name: string): string[] => {
+    const v = qs[name];
+    return v === undefined ? [] : Array.isArray(v) ? v : [v];
+  };
+  const query: LogQuery = { projectId };
+  const fields: Record<string, string> = {};
+  const levels: LogLevel[] = [];
+  for (const l of many('level').flatMap((v) => v.split(','))) levels.push(level(l));
+  const words: string[] = [];
+  for (const token of (one('q') ?? '').split(/\s+/).filter(Boolean)) {
+    const m = /^([\w.@-]+):(.+)$/.exec(token);
+    if (!m) words.push(token);
+    else if (m[1] === 'level') levels.push(level(m[2]!));
+    else if (m[1] === 'logger') query.logger = m[2]!;
+    else fields[m[1]!] = m[2]!;
+  }
+  for (const f of many('field')) {
+    const at = f.indexOf(':');
+    if (at <= 0) throw new ClientError(400, `field "${f}" must be key:value`);
+    fields[f.slice(0, at)] = f.slice(at + 1);
+  }
+  if (levels.length) query.levels = levels;
+  const min = one('min_level');
+  if (min) query.minLevel = level(min);
+  const logger = one('logger');
+  if (logger) query.logger = logger;
+  if (words.length) query.text = words.join(' ');
+  if (Object.keys(fields).length) query.fields = fields;
+  const from = one('from');
+  if (from) query.from = time(from);
+  const to = one('to');
+  if (to) query.to = time(to);
+  const before = one('before');
+  if (before) query.beforeId = integer('before', before, 1, Number.MAX_SAFE_INTEGER);
+  query.limit = integer('limit', one('limit') ?? '100', 1, 1000);
+  return query;
+}
+
+function level(text: string): LogLevel {
+  const l = text.toLowerCase() === 'warn' ? 'warning' : text.toLowerCase() === 'fatal' ? 'critical' : text.toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(l)) throw new ClientError(400, `level "${text}" is not one of ${LOG_LEVELS.join(', ')}`);
+  return l as LogLevel;
+}
+
+function integer(name: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ClientError(400, `${name} must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+function time(text: string): number {
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    const n = Number(text);
+    return n < 1e11 ? n * 1000 : n;
+  }
+  return parseTime(text);
+}

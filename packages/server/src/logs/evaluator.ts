@@ -1,0 +1,271 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { reportFailure } from '../lib/failures.js';
+import type { LogLine, LogRuleState, LogStore } from '../store/logs.js';
+import type { Project } from '../store/model.js';
+import type { NewNotification } from '../store/monitors.js';
+import type { SpoolItemInput, Store } from '../store/store.js';
+import { compileLogRules, parseStoredLogRules, resolveLogRules, type LogConfig, type LogRuleSet, type LogRulesSpec } from './config.js';
+import { noticeText } from './format.js';
+import { applyLine, rateLimitOf, recover, type RuleEffects, type RuleNotice, type RuleState } from './rules.js';
+
+export interface LogRulesDeps {
+  logs: LogStore;
+  store: Pick<Store, 'getProject' | 'getProjectSettings'>;
+  config: LogConfig;
+  /** Appends events to the spool and wakes the digest. Idempotent through the event ids (the digest drops an id it has). */
+  spoolEvents(items: SpoolItemInput[]): Promise<void>;
+  /** One evaluator per database: a lease (AlertStore.lease under `logs:rules`). */
+  lease(holder: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Forward the notifications just written (the monitors' forwarder into the alert outbox). */
+  notify(): void;
+  /** The rules' clock (recoveries); injected by tests. */
+  clock: { now(): number };
+  logger: Logger;
+  workerId: string;
+  batchSize?: number;
+  pollMs?: number;
+}
+
+const LEASE_MS = 15_000;
+const RULES_TTL_MS = 5_000;
+
+/**
+ * Reads stored log lines after its cursor and applies the projects' log rules (docs/logs.md
+ * "Rules"): forbidden patterns become events in the spool (an issue per pattern, alerted at
+ * `critical` by the alert engine, with its buttons), rate rules and the error-rate rule write
+ * notifications that the monitors' forwarder puts in the alert outbox. States, notifications,
+ * the lines' marks and the cursor are written in ONE transaction (LogStore.commitRuleBatch): a
+ * kill -9 before it decides the batch again from the same states, after it leaves nothing to
+ * decide. The events go to the spool before that commit, with ids made from the line ids, so a
+ * second try finds them stored (a duplicate event, dropped by the digest), never twice.
+ */
+export class LogRuleEvaluator {
+  /** Lines evaluated since start (/metrics could read it). */
+  evaluated = 0;
+  private readonly rules = new Map<number, { spec: LogRulesSpec; set: LogRuleSet | null; slug: string; at: number }>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+
+  constructor(private readonly deps: LogRulesDeps) {}
+
+  /** The configured rules (BOTPULSE_LOG_RULES) the projects' own overrides apply over. */
+  get config(): LogConfig {
+    return this.deps.config;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** New lines were stored: evaluate soon. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.running = this.loop().finally(() => {
+      this.running = null;
+      if (this.stopped) return;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      } else {
+        this.timer = setTimeout(() => this.kick(), this.deps.pollMs ?? 500);
+        this.timer.unref();
+      }
+    });
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.stopped && (await this.runOnce()) >= (this.deps.batchSize ?? 500));
+    } catch (err) {
+      reportFailure(this.deps.logger, 'log_rules', err, 'log rules could not be evaluated; the lines wait and are tried again');
+    }
+  }
+
+  /** The project's rules as they apply now (the API shows them). */
+  async rulesFor(projectId: number): Promise<{ spec: LogRulesSpec; set: LogRuleSet | null; slug: string } | null> {
+    const hit = this.rules.get(projectId);
+    if (hit && Date.now() - hit.at < RULES_TTL_MS) return hit;
+    const project = await this.deps.store.getProject(String(projectId));
+    if (!project) return null;
+    return this.resolve(project);
+  }
+
+  /** Forgets a project's cached rules (they were edited). */
+  forget(projectId: number): void {
+    this.rules.delete(projectId);
+  }
+
+  private async resolve(project: Project): Promise<{ spec: LogRulesSpec; set: LogRuleSet | null; slug: string }> {
+    const settings = await this.deps.store.getProjectSettings(project.id);
+    const stored = parseStoredLogRules(settings['log_rules']);
+    if (stored.problem) this.deps.logger.error({ project: project.slug, problem: stored.problem }, 'the project\'s stored log rules cannot be read; the configured rules apply');
+    const spec = resolveLogRules(this.deps.config, project.slug, stored.rules);
+    const entry = { spec, set: compileLogRules(spec), slug: project.slug, at: Date.now() };
+    this.rules.set(project.id, entry);
+    return entry;
+  }
+
+  /** Evaluates one batch of lines (and the recoveries due); returns how many lines it read. */
+  async runOnce(): Promise<number> {
+    const { logs } = this.deps;
+    if (!(await this.deps.lease(this.deps.workerId, Date.now(), LEASE_MS))) return 0;
+    const from = await logs.ruleCursor();
+    const lines = await logs.linesAfter(from, this.deps.batchSize ?? 500);
+    const now = this.deps.clock.now();
+    const states = new Map<number, Map<string, RuleState>>();
+    const effects: RuleEffects = { events: [], notifications: [], matches: [] };
+    const loaded = new Map<string, string>();
+
+    for (const line of lines) {
+      const rules = await this.rulesFor(line.projectId);
+      if (!rules?.set) continue;
+      applyLine(line, rules.set, await this.statesOf(line.projectId, states, loaded), effects);
+    }
+    await this.recoveries(now, states, loaded, effects);
+    // Only the states this batch changed are written.
+    const touched = new Set<string>();
+    for (const [projectId, map] of states) {
+      for (const [key, state] of map) if (loaded.get(`${projectId}\u0000${key}`) !== JSON.stringify(state)) touched.add(`${projectId}\u0000${key}`);
+    }
+
+    const to = lines.length ? lines[lines.length - 1]!.id : from;
+    if (to === from && !touched.size) return 0;
+    const eventIds = new Map<number, string>();
+    if (effects.events.length) {
+      const items = effects.events.map(({ line, pattern }) => {
+        const eventId = lineEventId(line);
+        eventIds.set(line.id, eventId);
+        return forbiddenEvent(line, pattern, eventId);
+      });
+      await this.deps.spoolEvents(items);
+    }
+    const committed = await logs.commitRuleBatch({
+      from,
+      to,
+      states: [...touched].map((k) => {
+        const [projectId, ruleKey] = k.split('\u0000') as [string, string];
+        const state = states.get(Number(projectId))!.get(ruleKey)!;
+        return { projectId: Number(projectId), ruleKey, state: JSON.stringify(state), firing: isFiring(state, now), updatedAt: now };
+      }),
+      notifications: await this.notifications(effects.notifications),
+      matches: effects.matches.map((m) => ({ id: m.line.id, rule: m.rule, eventId: eventIds.get(m.line.id) ?? null })),
+    });
+    if (!committed) return 0; // another evaluator got there first (its lease moved): nothing applied here
+    this.evaluated += lines.length;
+    if (effects.notifications.length) this.deps.notify();
+    return lines.length;
+  }
+
+  /** A project's rule states, read once per batch; `loaded` keeps their JSON as read, to write only the changed ones. */
+  private async statesOf(projectId: number, states: Map<number, Map<string, RuleState>>, loaded: Map<string, string>): Promise<Map<string, RuleState>> {
+    let map = states.get(projectId);
+    if (!map) {
+      map = new Map();
+      for (const s of await this.deps.logs.ruleStates({ projectId })) {
+        const state = parseState(s);
+        if (!state) continue;
+        map.set(s.ruleKey, state);
+        loaded.set(`${projectId}\u0000${s.ruleKey}`, JSON.stringify(state));
+      }
+      states.set(projectId, map);
+    }
+    return map;
+  }
+
+  /** Rate rules firing that have been calm for a window say so once. */
+  private async recoveries(now: number, states: Map<number, Map<string, RuleState>>, loaded: Map<string, string>, effects: RuleEffects): Promise<void> {
+    for (const firing of await this.deps.logs.ruleStates({ firing: true })) {
+      const map = await this.statesOf(firing.projectId, states, loaded);
+      const state = map.get(firing.ruleKey);
+      if (state?.kind !== 'rate' || !state.firing) continue;
+      const rules = await this.rulesFor(firing.projectId);
+      // A rule taken out of the configuration while firing recovers at once.
+      const limit = (rules?.set && rateLimitOf(rules.set, firing.ruleKey)) ?? { count: 0, windowMs: 0 };
+      const notice = recover(firing.projectId, firing.ruleKey, state, limit, now);
+      if (notice) effects.notifications.push(notice);
+    }
+  }
+
+  private async notifications(notices: RuleNotice[]): Promise<NewNotification[]> {
+    const out: NewNotification[] = [];
+    for (const n of notices) {
+      const slug = (await this.rulesFor(n.projectId))?.slug ?? String(n.projectId);
+      out.push({
+        projectId: n.projectId,
+        monitorId: null,
+        fingerprint: `log-rule:${n.projectId}:${n.ruleKey}`,
+        kind: n.kind === 'log_rate' ? (n.pattern === null ? 'log_error_rate' : 'log_rate') : n.pattern === null ? 'log_error_rate_ok' : 'log_rate_ok',
+        text: noticeText(n, slug),
+        payload: noticePayload(n),
+        // The forwarder judges age on wall-clock time, whatever the rules' clock.
+        createdAt: Date.now(),
+      });
+    }
+    return out;
+  }
+}
+
+/** Firing for /status: a rate rule over its limit, a forbidden pattern seen in the last 24 h. */
+function isFiring(state: RuleState, now: number): boolean {
+  return state.kind === 'rate' ? state.firing : now - state.lastAt < 86_400_000;
+}
+
+export function parseState(s: LogRuleState): RuleState | null {
+  try {
+    const value = JSON.parse(s.state) as RuleState;
+    return value && (value.kind === 'rate' || value.kind === 'forbidden') ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function noticePayload(n: RuleNotice): Record<string, unknown> {
+  const base = { rule: n.ruleKey, pattern: n.pattern, allowed: n.allowed, windowSeconds: n.windowMs / 1000 };
+  return n.kind === 'log_rate' ? { ...base, seen: n.seen, lineId: n.line.id, message: n.line.message.slice(0, 500) } : { ...base, peak: n.peak };
+}
+
+/** The event id a forbidden line becomes: the same line always gives the same id, so a retry is a duplicate. */
+export function lineEventId(line: Pick<LogLine, 'projectId' | 'id'>): string {
+  return createHash('sha256').update(`botpulse-log-line:${line.projectId}:${line.id}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * The event a forbidden line becomes: grouped by its pattern (one issue per pattern and project),
+ * at `fatal` so the alert rules send it at `critical` (repeated until acknowledged). The title is
+ * the line (scrubbed when it was stored), the culprit names the pattern, and each matching line is
+ * one more event, so the issue's count is the number of lines that matched.
+ */
+export function forbiddenEvent(line: LogLine, pattern: string, eventId: string): SpoolItemInput {
+  const event = {
+    event_id: eventId,
+    timestamp: line.time / 1000,
+    level: 'fatal',
+    platform: 'other',
+    logger: line.logger ?? undefined,
+    message: line.message,
+    culprit: `forbidden log pattern: ${pattern}`,
+    fingerprint: ['botpulse.log.forbidden', pattern],
+    environment: line.environment ?? undefined,
+    release: line.release ?? undefined,
+    tags: { 'log.rule': 'forbidden', 'log.pattern': pattern, 'log.level': line.level, ...(line.logger ? { 'log.logger': line.logger } : {}) },
+    extra: { log_line_id: line.id, fields: line.fields },
+  };
+  return { projectId: line.projectId, kind: 'event', eventId, receivedAt: line.receivedAt, payload: Buffer.from(JSON.stringify(event)) };
+}

@@ -1,0 +1,28 @@
+import type { LogStore } from '../store/logs.js';
+import { parseState } from './evaluator.js';
+import { escapeHtml } from './format.js';
+import { ERROR_RATE_KEY, FORBIDDEN_PREFIX, RATE_PREFIX } from './rules.js';
+
+const DAY_MS = 86_400_000;
+const MAX_LINES = 15;
+
+/**
+ * The `/status` lines of the log rules (the alert bot's `statusExtras`): every rate rule firing,
+ * and every forbidden pattern seen in the last 24 h, per project.
+ */
+export async function logStatusLines(logs: LogStore, slugOf: (projectId: number) => Promise<string>, now: number): Promise<string[]> {
+  const lines: string[] = [];
+  for (const s of await logs.ruleStates({ firing: true })) {
+    const state = parseState(s);
+    if (!state) continue;
+    const project = escapeHtml(await slugOf(s.projectId));
+    if (state.kind === 'rate' && state.firing) {
+      const what = s.ruleKey === ERROR_RATE_KEY ? 'error rate' : `“${escapeHtml(s.ruleKey.slice(RATE_PREFIX.length))}”`;
+      lines.push(`🔥 ${project}: log ${what} firing (peak ${state.peak} in one window)`);
+    } else if (state.kind === 'forbidden' && now - state.lastAt < DAY_MS) {
+      lines.push(`🚨 ${project}: forbidden “${escapeHtml(s.ruleKey.slice(FORBIDDEN_PREFIX.length))}” × ${state.matched}, last ${new Date(state.lastAt).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+    }
+  }
+  if (!lines.length) return [];
+  return ['<b>Log rules</b>', ...lines.slice(0, MAX_LINES), ...(lines.length > MAX_LINES ? [`… and ${lines.length - MAX_LINES} more`] : [])];
+}

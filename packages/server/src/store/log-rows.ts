@@ -1,0 +1,89 @@
+import { LOG_SEVERITY, type LogLine, type LogQuery, type NewLogLine } from './logs.js';
+
+/** A log_lines row as both drivers return it (bigints as numbers). */
+export interface LogLineRow {
+  id: number;
+  project_id: number;
+  time: number;
+  received_at: number;
+  level: string;
+  severity: number;
+  logger: string | null;
+  message: string;
+  fields: string;
+  environment: string | null;
+  release: string | null;
+  source: string;
+  line_id: string | null;
+  rule: string | null;
+  event_id: string | null;
+}
+
+export const LOG_LINE_COLUMNS = ['project_id', 'time', 'received_at', 'level', 'severity', 'logger', 'message', 'fields', 'environment', 'release', 'source', 'line_id'] as const;
+
+/** The column values of a new line, in LOG_LINE_COLUMNS order. */
+export function logLineValues(l: NewLogLine): unknown[] {
+  return [l.projectId, l.time, l.receivedAt, l.level, LOG_SEVERITY[l.level], l.logger, l.message, JSON.stringify(l.fields), l.environment, l.release, l.source, l.lineId];
+}
+
+export function toLogLine(r: LogLineRow): LogLine {
+  return {
+    id: Number(r.id),
+    projectId: r.project_id,
+    time: Number(r.time),
+    receivedAt: Number(r.received_at),
+    level: r.level as LogLine['level'],
+    logger: r.logger,
+    message: r.message,
+    fields: parseFields(r.fields),
+    environment: r.environment,
+    release: r.release,
+    source: r.source as LogLine['source'],
+    lineId: r.line_id,
+    rule: r.rule,
+    eventId: r.event_id,
+  };
+}
+
+function parseFields(text: string): Record<string, string> {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Drops repeated line ids within one append (the first wins), so the database sees each id once;
+ * returns the lines to insert and how many were dropped as duplicates.
+ */
+export function firstOfEachLineId(lines: NewLogLine[]): { unique: NewLogLine[]; repeated: number } {
+  const seen = new Set<string>();
+  const unique: NewLogLine[] = [];
+  for (const line of lines) {
+    if (line.lineId !== null) {
+      const key = `${line.projectId}\u0000${line.lineId}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
+    unique.push(line);
+  }
+  return { unique, repeated: lines.length - unique.length };
+}
+
+/** The words of a text query, as the full-text indexes tokenise (letters and digits), lower-cased. */
+export function searchWords(text: string): string[] {
+  return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 32);
+}
+
+export const MAX_QUERY_LIMIT = 1000;
+
+export function queryLimit(q: LogQuery): number {
+  return Math.max(1, Math.min(MAX_QUERY_LIMIT, Math.floor(q.limit ?? 100)));
+}
+
+/** A field key usable in a JSON path: anything else cannot be a key we stored (see ingest's field caps). */
+export function isSearchableKey(key: string): boolean {
+  return key.length > 0 && key.length <= 100 && !/["\\\u0000-\u001f]/.test(key);
+}

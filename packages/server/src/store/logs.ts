@@ -1,0 +1,117 @@
+import type { NewNotification } from './monitors.js';
+
+/**
+ * What the log work keeps (docs/logs.md): the lines bots ship and the state of the log rules.
+ * SQLite implements it beside SqliteStore (`sqlite/logs.ts`, same connection), PostgreSQL beside
+ * PostgresStore; `logs.contract.ts` is the behaviour both must pass.
+ */
+
+/** Levels after normalisation (pino, structlog, Python logging, Sentry): `fatal` is `critical`. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warning' | 'error' | 'critical';
+export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warning', 'error', 'critical'];
+
+/** OpenTelemetry's severity numbers (Sentry's logs use them too): ordered, so `level >= error` is one comparison. */
+export const LOG_SEVERITY: Record<LogLevel, number> = { trace: 1, debug: 5, info: 9, warning: 13, error: 17, critical: 21 };
+
+/** Where a line came in. */
+export type LogSource = 'ndjson' | 'sentry' | 'sdk';
+
+export interface NewLogLine {
+  projectId: number;
+  /** When it was logged (ms), as the sender stamped it (the receive time when it did not). */
+  time: number;
+  receivedAt: number;
+  level: LogLevel;
+  logger: string | null;
+  /** Scrubbed. */
+  message: string;
+  /** Structured fields, every value as text (searched as `field:value`); scrubbed. */
+  fields: Record<string, string>;
+  environment: string | null;
+  release: string | null;
+  source: LogSource;
+  /** The sender's id for the line: a second line with the same id in the project is a duplicate, not stored. */
+  lineId: string | null;
+}
+
+export interface LogLine extends NewLogLine {
+  id: number;
+  /** The log rule the line matched (`forbidden:<pattern>`, `rate:<pattern>`), set by the rule evaluator. */
+  rule: string | null;
+  /** The event a forbidden line became (its issue: Store.getEvent). */
+  eventId: string | null;
+}
+
+export interface LogQuery {
+  projectId: number;
+  /** Only these levels. */
+  levels?: LogLevel[];
+  /** This level and above. */
+  minLevel?: LogLevel;
+  logger?: string;
+  /** Words that must all appear in the message, through the database's full-text index. */
+  text?: string;
+  /** `field:value` filters, all of which must hold (exact text). */
+  fields?: Record<string, string>;
+  /** Time range (ms): `from` inclusive, `to` exclusive. */
+  from?: number;
+  to?: number;
+  /** Paging: lines with a smaller id than this (the list is newest first). */
+  beforeId?: number;
+  limit?: number;
+}
+
+export interface LogAppendResult {
+  /** Lines stored. */
+  accepted: number;
+  /** Lines whose `lineId` the project had already: not stored again. */
+  duplicates: number;
+}
+
+/** A rule's state in a project (JSON the rule evaluator owns), and whether it is firing. */
+export interface LogRuleState {
+  projectId: number;
+  ruleKey: string;
+  state: string;
+  firing: boolean;
+  updatedAt: number;
+}
+
+/**
+ * What one evaluation of lines `(from, to]` decided, written in ONE transaction so that a crash
+ * (kill -9) before it changes nothing and after it leaves nothing to decide again.
+ */
+export interface LogRuleBatch {
+  from: number;
+  to: number;
+  states: LogRuleState[];
+  /** Alerts for the monitors' forwarder (monitor_notifications → the alert outbox). */
+  notifications: NewNotification[];
+  /** Lines that matched a rule, and the event a forbidden one became. */
+  matches: { id: number; rule: string; eventId: string | null }[];
+}
+
+/** Caps of one line, so a single sender cannot make rows of any size. */
+export const LOG_LIMITS = { messageChars: 16_384, fields: 64, keyChars: 100, valueChars: 2_048, loggerChars: 256 } as const;
+
+export interface LogStore {
+  /**
+   * Stores lines in one transaction. Lines whose `lineId` is already in their project (or earlier
+   * in the same call) are counted as duplicates. Ids commit in order, so a reader by id (the rule
+   * evaluator) never skips a line committed late.
+   */
+  appendLines(lines: NewLogLine[]): Promise<LogAppendResult>;
+  /** Newest first. */
+  searchLines(query: LogQuery): Promise<LogLine[]>;
+  /** Lines after an id, in id order, across projects (the rule evaluator's read). */
+  linesAfter(id: number, limit: number): Promise<LogLine[]>;
+  countLines(projectId?: number): Promise<number>;
+  /** Lines received before `before` go (retention). */
+  pruneLines(before: number): Promise<number>;
+
+  /** The last line id the rule evaluator decided on (0 before the first). */
+  ruleCursor(): Promise<number>;
+  ruleStates(filter?: { projectId?: number; firing?: boolean }): Promise<LogRuleState[]>;
+  /** Applies a batch if the cursor is still at `batch.from`; false (nothing applied) if another evaluator moved it. */
+  commitRuleBatch(batch: LogRuleBatch): Promise<boolean>;
+}

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { startTestServer } from '../../packages/server/src/test-support/server.js';
+import { CLI, genError, issueListHtml, metric, Proxy, sendEvent, state, UpstreamServe, waitForAll, waitUntil } from './upstream-support.js';
+
+// Issue 14 (docs/upstream.md): the upstream (a second Botpulse behind a proxy) down while events keep
+// arriving, and the bounded backlog.
+
+describe('forwarding to an upstream Sentry that is down', { skip: !existsSync(CLI) && 'run `npm run build` first (npm test does)' }, () => {
+  const b = new UpstreamServe();
+  const proxy = new Proxy(() => b.port);
+  before(async () => {
+    await b.start();
+    await proxy.start();
+  });
+  after(async () => {
+    await proxy.stop();
+    await b.stop();
+  });
+
+  /** A forwarding Botpulse in this process, retrying fast (an outage of minutes takes seconds here). */
+  const startForwarder = (env: Record<string, string> = {}) =>
+    startTestServer({
+      BOTPULSE_UPSTREAM_DSN: b.dsnThrough(proxy.port),
+      BOTPULSE_UPSTREAM_RETRY_MIN_SECONDS: '0.05',
+      BOTPULSE_UPSTREAM_RETRY_MAX_SECONDS: '0.2',
+      BOTPULSE_UPSTREAM_POLL_SECONDS: '0.05',
+      ...env,
+    });
+
+  it('an upstream down while events keep arriving: every event answered 200 arrives once it is back', async () => {
+    proxy.pass();
+    proxy.next({ kind: 'down' });
+    const a = await startForwarder();
+    try {
+      const ids: string[] = [];
+      // Events keep arriving through the outage: a burst, then more after the forwarder has
+      // failed a number of times (counts, not a clock: "a minute" is the retries it spans).
+      for (let i = 0; i < 15; i++) ids.push(await sendEvent(a, genError(200 + i)));
+      await waitUntil(() => state(a).failed >= 5, 'five failed tries');
+      for (let i = 0; i < 15; i++) ids.push(await sendEvent(a, genError(300 + i)));
+      await waitUntil(() => state(a).failed >= 15, 'fifteen failed tries');
+      assert.equal((await b.storedIds(ids)).length, 0, 'nothing got through while down');
+      assert.ok(state(a).backlog.event > 0);
+      assert.match(state(a).lastError ?? '', /unreachable/);
+      // Said where an operator looks: /metrics and the dashboard's issue list.
+      assert.match((await metric(a, 'botpulse_upstream_backlog{kind="event"}'))[0]!, /botpulse_upstream_backlog\{kind="event"\} [1-9]/);
+      assert.match((await metric(a, 'botpulse_upstream_failed_total'))[0]!, /botpulse_upstream_failed_total [1-9]/);
+      assert.match(await issueListHtml(a), /Upstream Sentry failing: upstream unreachable/);
+      proxy.pass();
+      await waitForAll(b, ids, 'all 30 events after the outage');
+      assert.deepEqual(state(a).dropped, { backlog_full: 0, rejected: 0, unreadable: 0 });
+      await waitUntil(() => state(a).backlog.event === 0, 'an empty backlog');
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('keeps the backlog bounded: past the limit the oldest are given up and counted', async () => {
+    proxy.pass();
+    proxy.next({ kind: 'down' });
+    const a = await startForwarder({ BOTPULSE_UPSTREAM_BACKLOG_LIMIT: '10' });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 25; i++) ids.push(await sendEvent(a, genError(400 + i)));
+      await a.digested();
+      await waitUntil(() => state(a).dropped.backlog_full === 15, 'fifteen given up');
+      proxy.pass();
+      await waitForAll(b, ids.slice(15), 'the newest ten');
+      assert.deepEqual(await b.storedIds(ids.slice(0, 15)), [], 'the oldest fifteen were given up');
+      assert.match((await metric(a, 'botpulse_upstream_dropped_total{reason="backlog_full"}'))[0]!, / 15$/);
+    } finally {
+      await a.close();
+    }
+  });
+});
