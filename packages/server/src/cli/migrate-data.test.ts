@@ -49,7 +49,7 @@ function sqliteCounts(dataDir: string): Map<string, number> {
   const main = new Sqlite(join(dataDir, 'botpulse.db'), { readonly: true });
   const spool = new Sqlite(join(dataDir, 'botpulse-spool.db'), { readonly: true });
   try {
-    const tables = (main.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'kysely_%' AND name NOT LIKE 'log_lines_fts%'`).all() as { name: string }[]).map((r) => r.name);
+    const tables = (main.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'kysely_%' AND name NOT LIKE 'log_lines_fts%' AND name NOT LIKE 'issues_text%'`).all() as { name: string }[]).map((r) => r.name);
     const counts = new Map(tables.map((t) => [t, Number(main.prepare(`SELECT COUNT(*) FROM "${t}"`).pluck().get())]));
     counts.set('spool', counts.get('spool')! + Number(spool.prepare('SELECT COUNT(*) FROM spool').pluck().get()));
     return counts;

@@ -48,9 +48,10 @@ export class MigrateDataError extends Error {}
 
 /**
  * Kysely's own bookkeeping, and SQLite's: never copied (the target has its own). `log_lines_fts*`
- * is SQLite's full-text index of log_lines; PostgreSQL indexes the column itself.
+ * and `issues_text*` (migration 020) are SQLite's full-text indexes of log_lines and issues;
+ * PostgreSQL indexes the columns themselves (issues: pg_trgm).
  */
-const INTERNAL_TABLE = /^(sqlite_|kysely_|log_lines_fts)/;
+const INTERNAL_TABLE = /^(sqlite_|kysely_|log_lines_fts|issues_text($|_))/;
 /** PostgreSQL allows 65535 parameters per statement. */
 const MAX_PARAMETERS = 60_000;
 /** Payloads (events, attachments) are large: an INSERT carries about this many bytes at most. */

@@ -428,6 +428,27 @@ export function storeContract(
       assert.equal((await store.getIssueByShortId(project.id, 'b-002'))!.title, 'KeyError: user');
     });
 
+    it('finds free text as an ASCII-case-insensitive substring of the current title or culprit (the text index never changes the answer)', async () => {
+      await ingest([
+        { fingerprint: 'pay', event: event({ title: 'Timeout talking to payments', culprit: 'workers/queue in processJob' }) },
+        { fingerprint: 'quote', event: event({ title: 'Bad input: say "hi" 100%', culprit: null }) },
+        { fingerprint: 'key', event: event({ title: 'KeyError: user', culprit: 'handlers/start in onStart' }) },
+      ]);
+      const titles = async (text: string) => (await store.searchIssues({ projectId: project.id, text })).issues.map((i) => i.title).sort();
+      assert.deepEqual(await titles('ayment'), ['Timeout talking to payments'], 'inside a word');
+      assert.deepEqual(await titles('TALKING TO'), ['Timeout talking to payments'], 'any ASCII case, with a space');
+      assert.deepEqual(await titles('queue in proc'), ['Timeout talking to payments'], 'the culprit');
+      assert.deepEqual(await titles('ey'), ['KeyError: user'], 'shorter than a trigram');
+      assert.deepEqual(await titles('say "hi"'), ['Bad input: say "hi" 100%'], 'quotes are text, not query syntax');
+      assert.deepEqual(await titles('hi" 100%'), ['Bad input: say "hi" 100%'], '% is text');
+      assert.deepEqual(await titles('payments\nworkers'), [], 'never across title and culprit');
+      assert.deepEqual(await titles('payments OR KeyError'), [], 'no query operators');
+      assert.deepEqual(await titles('B-003'), ['KeyError: user'], 'a short id');
+      // An issue added after the index was last read is found too.
+      await ingest([{ fingerprint: 'bill', event: event({ title: 'Timeout talking to billing', culprit: 'workers/queue in chargeUser' }) }]);
+      assert.deepEqual(await titles('queue in'), ['Timeout talking to billing', 'Timeout talking to payments']);
+    });
+
     it('sorts by last seen, count and users, and pages', async () => {
       await ingest([
         { fingerprint: 'old', event: event({ title: 'old', timestamp: Date.now() - 60_000, userKey: 'u1' }) },

@@ -17,6 +17,7 @@ import * as m015 from './015_upstream.js';
 import * as m016 from './016_management.js';
 import * as m017 from './017_postgres_payload_storage.js';
 import * as m018 from './018_issue_story.js';
+import * as m020 from './020_issue_text_index.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
 export const migrations: Record<string, Migration> = {
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   '016_management': m016,
   '017_postgres_payload_storage': m017,
   '018_issue_story': m018,
+  '020_issue_text_index': m020,
 };

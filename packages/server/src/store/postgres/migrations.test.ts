@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { DatabaseUrl } from '../../lib/database-url.js';
 import { createTestSchema, postgresUnavailable, TEST_POSTGRES_URL, type TestSchema } from '../../test-support/postgres.js';
 import { createMigrator } from '../migrations/apply.js';
 import { migrations } from '../migrations/index.js';
 import { migrationKysely, PostgresDatabase } from './database.js';
+import { withArgs } from './query.js';
+import { issueSearchSql } from './search.js';
 
 const skip = await postgresUnavailable();
 
@@ -66,6 +69,27 @@ describe('the migrations on PostgreSQL', { skip }, () => {
       assert.equal(await database.migrate(), 0, 'nothing left to apply');
     } finally {
       await database.close();
+    }
+  });
+
+  it('020: a trigram index (pg_trgm, outside the schema) serves the free-text search\'s candidates', async () => {
+    const fresh = await createTestSchema('migrations_trgm');
+    const database = await PostgresDatabase.open(fresh.options());
+    try {
+      const { rows: opclass } = await database.pool.query(`SELECT n.nspname FROM pg_opclass c JOIN pg_namespace n ON n.oid = c.opcnamespace WHERE c.opcname = 'gin_trgm_ops'`);
+      assert.notEqual(opclass[0]?.nspname, fresh.name, 'the extension lives outside Botpulse\'s schema, which may be dropped');
+      const { rows: indexes } = await database.pool.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'issues_text_trgm'`, [fresh.name]);
+      assert.match(indexes[0]?.indexdef ?? '', /gin_trgm_ops/);
+      const { from, where, args } = issueSearchSql({ text: 'payments' });
+      const plan = await database.db.transaction().execute(async (trx) => {
+        await sql`SET LOCAL enable_seqscan = off`.execute(trx); // an empty table: make the planner show what it would use at size
+        const explained = await withArgs(`EXPLAIN SELECT i.id ${from} WHERE ${where.join(' AND ')}`, args).execute(trx);
+        return explained.rows.map((r) => Object.values(r as object)[0]).join('\n');
+      });
+      assert.match(plan, /issues_text_trgm/);
+    } finally {
+      await database.close();
+      await fresh.drop();
     }
   });
 

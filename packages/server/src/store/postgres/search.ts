@@ -6,7 +6,7 @@ export const SEARCH_SORT = { last_seen: 'i.last_seen', count: 'i.event_count', u
 /**
  * The FROM/WHERE of an issue search on PostgreSQL, with `?` placeholders (bound by `withArgs`).
  * Values are always parameters; only fixed fragments from this function become SQL text.
- * Text matches like SQLite's LIKE does (ASCII case-insensitive): ILIKE.
+ * Text matches like SQLite's LIKE does (ASCII case-insensitive): ILIKE, on candidates from a trigram index.
  */
 export function issueSearchSql(search: IssueSearch): { from: string; where: string[]; args: unknown[] } {
   const where: string[] = [];
@@ -43,13 +43,25 @@ export function issueSearchSql(search: IssueSearch): { from: string; where: stri
   if (text) {
     const like = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const shortId = /^([A-Za-z][A-Za-z0-9]*)-(\d{1,9})$/.exec(text);
-    add(
-      `(i.title ILIKE ? ESCAPE '\\' OR i.culprit ILIKE ? ESCAPE '\\' OR (p.short_id_prefix = ? AND i.short_number = ?))`,
-      like,
-      like,
-      shortId ? shortId[1]!.toUpperCase() : null,
-      shortId ? Number(shortId[2]) : null,
-    );
+    // Candidates from the trigram index issues_text_trgm (migration 020), which covers exactly this
+    // expression; the ILIKE on each column decides, as SQLite's search does. The planner reads the
+    // index for a rare text and scans the table for a common one (it has the statistics).
+    const candidates = `(i.title || E'\\n' || coalesce(i.culprit, '')) ILIKE ? ESCAPE '\\' AND (i.title ILIKE ? ESCAPE '\\' OR i.culprit ILIKE ? ESCAPE '\\')`;
+    if (!shortId) {
+      add(`(${candidates})`, like, like, like);
+    } else {
+      // A text shaped like a short id (B-003) also finds that issue, by id: an OR inside one scan
+      // would keep the planner off the text index, so the two are looked up apart.
+      add(
+        `i.id IN (SELECT i.id FROM issues i WHERE ${candidates}
+           UNION ALL SELECT s.id FROM issues s JOIN projects sp ON sp.id = s.project_id WHERE sp.short_id_prefix = ? AND s.short_number = ?)`,
+        like,
+        like,
+        like,
+        shortId[1]!.toUpperCase(),
+        Number(shortId[2]),
+      );
+    }
   }
   return { from, where, args };
 }
