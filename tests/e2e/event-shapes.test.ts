@@ -57,6 +57,8 @@ describe('events of any shape', () => {
     for (const poison of POISON) oldRows.push({ name: poison.name, eventId: await writeAsOldDigest(store, project.id, poison.event), shows: poison.shows });
     await store.close();
     server = await startTestServer({}, { dataDir });
+    // A session is only good while its user exists (roles are read per request): add the user first.
+    await server.botpulse.store.addUser('ann', 'not-a-real-hash');
     cookie = `bp_session=${(await new Sessions(server.botpulse.store).create('ann')).id}`;
   });
   after(async () => {
