@@ -1,6 +1,6 @@
-import { pathToFileURL } from 'node:url';
 import { once } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { threadWorker } from '../lib/thread-worker.js';
 import type { Logger } from 'pino';
 import type { Spool } from '../ingest/spool.js';
 import { failures, reportFailure } from '../lib/failures.js';
@@ -257,25 +257,4 @@ export class DigestWorker {
   private send(message: ToDigestThread): void {
     this.worker.postMessage(message);
   }
-}
-
-/**
- * Built code starts the .js entry directly. Under tsx (the tests run the TypeScript source) Node 20
- * does not apply `--import tsx` to a worker's entry module, so a one-line bootstrap registers tsx
- * in the thread before importing the .ts entry. An eval worker skips the `--import` preloads of
- * NODE_OPTIONS too, so the bootstrap imports those first (the test runs on other Node versions
- * load better-sqlite3 built for them through one: scripts/node-hooks/native-for-node.mjs).
- */
-function threadWorker(threadEntry: URL, workerData: DigestThreadData): Worker {
-  if (!threadEntry.pathname.endsWith('.ts')) return new Worker(threadEntry, { workerData });
-  const entry = JSON.stringify(threadEntry.href);
-  const preloads = nodeOptionImports(process.env.NODE_OPTIONS ?? '').map((p) => `await import(${JSON.stringify(p)});`).join(' ');
-  const bootstrap = `(async () => { ${preloads} const { register } = await import('tsx/esm/api'); register(); await import(${entry}); })();`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
-
-/** The `--import` modules of a NODE_OPTIONS string, as file URLs when they are paths. */
-function nodeOptionImports(options: string): string[] {
-  const found = [...options.matchAll(/--import[= ](\S+)/g)].map((m) => m[1]!).filter((m) => m !== 'tsx');
-  return found.map((m) => (m.startsWith('/') ? pathToFileURL(m).href : m));
 }

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { threadWorker } from '../lib/thread-worker.js';
 import type { Logger } from 'pino';
 import { reportFailure } from '../lib/failures.js';
 import type { Store } from '../store/store.js';
@@ -89,11 +90,4 @@ export class UpstreamWorker implements UpstreamHandle {
     });
     await worker.terminate();
   }
-}
-
-/** As digest/worker.ts: the tests run the .ts sources, so tsx is registered in the thread first. */
-function threadWorker(entry: URL, workerData: UpstreamThreadData): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Worker } from 'node:worker_threads';
+import { threadWorker } from '../../lib/thread-worker.js';
 import { alertStoreContract } from '../alerts.contract.js';
 import { SqliteAlertStore } from './alerts.js';
 import { SqliteStore } from './index.js';
@@ -45,9 +45,8 @@ describe('SQLite outbox claim under real concurrency', () => {
     }));
     await alerts.decide('seed', () => ({ state: null, enqueue: rows, log: [] }));
     const workerUrl = new URL('../../alerts/test-support/claim-race-worker.ts', import.meta.url);
-    // Node 20 loads a worker's entry before --import hooks apply: register tsx first, then load it.
-    const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl.href)}); })`;
-    const workers = ['w1', 'w2', 'w3', 'w4'].map((worker) => new Worker(boot, { eval: true, workerData: { file, worker } }));
+    // The threads start as the server's do (tsx and NODE_OPTIONS preloads registered first).
+    const workers = ['w1', 'w2', 'w3', 'w4'].map((worker) => threadWorker(workerUrl, { file, worker }));
     const ready = workers.map((w) => new Promise((resolve, reject) => (w.once('message', resolve), w.once('error', reject))));
     await Promise.all(ready);
     const results = await Promise.all(
