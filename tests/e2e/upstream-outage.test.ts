@@ -47,7 +47,10 @@ describe('forwarding to an upstream Sentry that is down', { skip: !existsSync(CL
       // Said where an operator looks: /metrics and the dashboard's issue list.
       assert.match((await metric(a, 'botpulse_upstream_backlog{kind="event"}'))[0]!, /botpulse_upstream_backlog\{kind="event"\} [1-9]/);
       assert.match((await metric(a, 'botpulse_upstream_failed_total'))[0]!, /botpulse_upstream_failed_total [1-9]/);
-      assert.match(await issueListHtml(a), /Upstream Sentry failing: upstream unreachable/);
+      // The page reads the forwarder thread's state as last reported (every 200 ms): look until it shows.
+      let page = '';
+      await waitUntil(async () => /Upstream Sentry failing: upstream unreachable/.test((page = await issueListHtml(a))), 'the banner on the issue list', 30_000);
+      assert.match(page, /Upstream Sentry failing: upstream unreachable/);
       proxy.pass();
       await waitForAll(b, ids, 'all 30 events after the outage');
       assert.deepEqual(state(a).dropped, { backlog_full: 0, rejected: 0, unreadable: 0 });
