@@ -150,6 +150,8 @@ describe('`botpulse migrate-data` from a populated SQLite data directory to Post
       const { issues } = await store.listIssues({ projectId: server.project.id });
       for (const [title, shortId] of shortIds) assert.equal(issues.find((i) => i.title === title)?.shortId, shortId, `${title} keeps its short id`);
       assert.equal(issues.find((i) => i.title === 'Payment timeout')?.eventCount, 2);
+      // Copied issues are found by their text too (PostgreSQL's issue_text is filled from the copied rows).
+      assert.deepEqual((await store.listIssues({ projectId: server.project.id, text: 'payment TIMEOUT' })).issues.map((i) => i.title), ['Payment timeout']);
 
       // The DSN every bot already has: accepted, stored, into a new issue numbered after the copied ones.
       const fresh = eventId();

@@ -51,6 +51,12 @@ export class MigrateDataError extends Error {}
  * and `issues_text*` (migration 020) are SQLite's full-text indexes of log_lines and issues;
  * PostgreSQL indexes the columns themselves (issues: pg_trgm).
  */
+/**
+ * Tables only PostgreSQL has, filled by its triggers from the copied tables (`issue_text`, the
+ * issue search's text, migration 026): not copied, and their triggers (named after them) stay on.
+ */
+const POSTGRES_DERIVED_TABLES = ['issue_text'];
+
 const INTERNAL_TABLE = /^(sqlite_|kysely_|log_lines_fts|issues_text($|_))/;
 /** PostgreSQL allows 65535 parameters per statement. */
 const MAX_PARAMETERS = 60_000;
@@ -166,7 +172,7 @@ async function planTables(source: Source, trx: Transaction<any>): Promise<TableP
     const parts = partsOf(source, name);
     plans.push({ name, columns, orderBy, parts, expected: parts.reduce((n, p) => n + p.count, 0) });
   }
-  const missing = [...targetColumns.keys()].filter((name) => !sourceTables.includes(name));
+  const missing = [...targetColumns.keys()].filter((name) => !sourceTables.includes(name) && !POSTGRES_DERIVED_TABLES.includes(name));
   if (missing.length) throw new MigrateDataError(`PostgreSQL has tables the SQLite data lacks (${missing.join(', ')})`);
   return orderByForeignKeys(plans, await targetForeignKeys(trx));
 }
@@ -264,13 +270,17 @@ interface Trigger {
   name: string;
 }
 
-/** Triggers of ours on the target (`events_count_hourly`, which fills `issue_hourly` from inserted events). */
+/**
+ * Triggers of ours on the target that derive rows the copy brings itself (`events_count_hourly`,
+ * which fills `issue_hourly` from inserted events). Triggers filling a table only PostgreSQL has
+ * (POSTGRES_DERIVED_TABLES) stay on: the copied rows must fill it.
+ */
 async function userTriggers(trx: Transaction<any>, tables: string[]): Promise<Trigger[]> {
   const { rows } = await sql<Trigger>`
     SELECT c.relname AS table, t.tgname AS name FROM pg_trigger t
     JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE NOT t.tgisinternal AND n.nspname = current_schema() ORDER BY c.relname, t.tgname`.execute(trx);
-  return rows.filter((t) => tables.includes(t.table));
+  return rows.filter((t) => tables.includes(t.table) && !POSTGRES_DERIVED_TABLES.some((derived) => t.name.startsWith(`${derived}_`)));
 }
 
 /**

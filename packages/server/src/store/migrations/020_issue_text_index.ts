@@ -54,7 +54,7 @@ async function upPostgres(db: Kysely<any>): Promise<void> {
 }
 
 /** The schema-qualified gin_trgm_ops, creating pg_trgm in `public` if needed; null if unavailable. */
-async function trigramOpclass(db: Kysely<any>): Promise<string | null> {
+export async function trigramOpclass(db: Kysely<any>): Promise<string | null> {
   const find = async () =>
     (
       await sql<{ schema: string }>`SELECT n.nspname AS schema FROM pg_opclass c JOIN pg_namespace n ON n.oid = c.opcnamespace

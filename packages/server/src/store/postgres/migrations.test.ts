@@ -72,21 +72,57 @@ describe('the migrations on PostgreSQL', { skip }, () => {
     }
   });
 
-  it('020: a trigram index (pg_trgm, outside the schema) serves the free-text search\'s candidates', async () => {
+  it('020 + 026: a trigram index (pg_trgm, outside the schema) on issue_text serves the free-text search\'s candidates; issues carries none', async () => {
     const fresh = await createTestSchema('migrations_trgm');
     const database = await PostgresDatabase.open(fresh.options());
     try {
       const { rows: opclass } = await database.pool.query(`SELECT n.nspname FROM pg_opclass c JOIN pg_namespace n ON n.oid = c.opcnamespace WHERE c.opcname = 'gin_trgm_ops'`);
       assert.notEqual(opclass[0]?.nspname, fresh.name, 'the extension lives outside Botpulse\'s schema, which may be dropped');
-      const { rows: indexes } = await database.pool.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'issues_text_trgm'`, [fresh.name]);
-      assert.match(indexes[0]?.indexdef ?? '', /gin_trgm_ops/);
+      const { rows: indexes } = await database.pool.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'issue_text_trgm'`, [fresh.name]);
+      assert.match(indexes[0]?.indexdef ?? '', /ON \S*issue_text USING gin .*gin_trgm_ops/);
+      // The digest rewrites every issue row it touches: a GIN index there re-indexes an unchanged title each time.
+      const { rows: onIssues } = await database.pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'issues' AND indexdef LIKE '%USING gin%'`, [fresh.name]);
+      assert.deepEqual(onIssues, []);
       const { from, where, args } = issueSearchSql({ text: 'payments' });
       const plan = await database.db.transaction().execute(async (trx) => {
         await sql`SET LOCAL enable_seqscan = off`.execute(trx); // an empty table: make the planner show what it would use at size
         const explained = await withArgs(`EXPLAIN SELECT i.id ${from} WHERE ${where.join(' AND ')}`, args).execute(trx);
         return explained.rows.map((r) => Object.values(r as object)[0]).join('\n');
       });
-      assert.match(plan, /issues_text_trgm/);
+      assert.match(plan, /issue_text_trgm/);
+    } finally {
+      await database.close();
+      await fresh.drop();
+    }
+  });
+
+  it('026: issue_text follows the issues table (insert, title change, delete, truncate); the hourly counts are counted per statement', async () => {
+    const fresh = await createTestSchema('migrations_issue_text');
+    const database = await PostgresDatabase.open(fresh.options());
+    const { pool } = database;
+    const texts = async () => (await pool.query('SELECT issue_id::int AS id, text FROM issue_text ORDER BY issue_id')).rows;
+    try {
+      const { rows: [project] } = await pool.query(`INSERT INTO projects (slug, name, public_key, short_id_prefix, created_at) VALUES ('pay', 'Pay', 'k1', 'P', 1) RETURNING id`);
+      const issue = async (n: number, title: string, culprit: string | null) =>
+        (await pool.query(`INSERT INTO issues (project_id, short_number, grouping_version, fingerprint, title, culprit, level, first_seen, last_seen) VALUES ($1, $2, 1, $3, $4, $5, 'error', 1, 1) RETURNING id`, [project.id, n, `fp${n}`, title, culprit])).rows[0].id;
+      const a = Number(await issue(1, 'TypeError: boom', 'pay.ts'));
+      const b = Number(await issue(2, 'KeyError: user', null));
+      assert.deepEqual(await texts(), [{ id: a, text: 'TypeError: boom\npay.ts' }, { id: b, text: 'KeyError: user\n' }]);
+      await pool.query(`UPDATE issues SET event_count = event_count + 1, last_seen = 2, title = title WHERE id = $1`, [a]);
+      await pool.query(`UPDATE issues SET culprit = 'users.py' WHERE id = $1`, [b]);
+      assert.deepEqual(await texts(), [{ id: a, text: 'TypeError: boom\npay.ts' }, { id: b, text: 'KeyError: user\nusers.py' }]);
+      const { from, where, args } = issueSearchSql({ text: 'users.PY' });
+      const found = await withArgs(`SELECT i.id ${from} WHERE ${where.join(' AND ')}`, args).execute(database.db);
+      assert.deepEqual(found.rows.map((r) => Number((r as { id: number }).id)), [b]);
+      await pool.query(`DELETE FROM issues WHERE id = $1`, [a]);
+      assert.deepEqual((await texts()).map((t) => t.id), [b]);
+      // Three events of one issue and hour in one statement, one in the next hour: two upserts.
+      await pool.query(`INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, title, payload)
+        SELECT $1, $2, 'e' || n, 3600000 * 5 + n * (CASE WHEN n = 4 THEN 3600000 ELSE 1 END), 0, 'error', 't', '\\x00' FROM generate_series(1, 4) n`, [project.id, b]);
+      const { rows: hourly } = await pool.query('SELECT hour::int AS hour, count FROM issue_hourly WHERE issue_id = $1 ORDER BY hour', [b]);
+      assert.deepEqual(hourly, [{ hour: 5, count: 3 }, { hour: 9, count: 1 }]);
+      await pool.query('TRUNCATE issues, events, issue_hourly');
+      assert.deepEqual(await texts(), []);
     } finally {
       await database.close();
       await fresh.drop();

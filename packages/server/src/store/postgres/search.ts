@@ -43,10 +43,10 @@ export function issueSearchSql(search: IssueSearch): { from: string; where: stri
   if (text) {
     const like = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const shortId = /^([A-Za-z][A-Za-z0-9]*)-(\d{1,9})$/.exec(text);
-    // Candidates from the trigram index issues_text_trgm (migration 020), which covers exactly this
-    // expression; the ILIKE on each column decides, as SQLite's search does. The planner reads the
-    // index for a rare text and scans the table for a common one (it has the statistics).
-    const candidates = `(i.title || E'\\n' || coalesce(i.culprit, '')) ILIKE ? ESCAPE '\\' AND (i.title ILIKE ? ESCAPE '\\' OR i.culprit ILIKE ? ESCAPE '\\')`;
+    // Candidates from issue_text (title + culprit, kept in step by triggers; its trigram index
+    // issue_text_trgm, migrations 020 and 026); the ILIKE on each column decides, as SQLite's search
+    // does. The planner reads the index for a rare text and scans for a common one (it has the statistics).
+    const candidates = `i.id IN (SELECT t.issue_id FROM issue_text t WHERE t.text ILIKE ? ESCAPE '\\') AND (i.title ILIKE ? ESCAPE '\\' OR i.culprit ILIKE ? ESCAPE '\\')`;
     if (!shortId) {
       add(`(${candidates})`, like, like, like);
     } else {
