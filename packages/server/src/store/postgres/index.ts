@@ -186,6 +186,7 @@ export class PostgresStore implements Store {
     let writes: DigestedRow[] | null = null;
     try {
       return await this.db.transaction().execute(async (trx) => {
+        await relaxDigestCommit(trx);
         const rows = await takeSpoolRows(trx, limit);
         if (rows.length === 0) return { rows: 0, changes: [], quarantined: [] };
         taken = rows;
@@ -588,6 +589,20 @@ async function insertItems(db: Db, table: 'spool' | 'raw_items', items: SpoolIte
               AS u(project_id, kind, event_id, received_at, meta, n),
               ${byteaList(col((i) => i.payload), 'payloads')} AS b
             ORDER BY u.n`.execute(db);
+}
+
+/**
+ * A digest batch commits without waiting for its WAL flush (`synchronous_commit = off`, this
+ * transaction only). Nothing answered can be lost by it: the batch deletes its spool rows in the
+ * same transaction, so if PostgreSQL crashes before the commit reaches the disk, the rows are back
+ * in the spool together with the undone writes and are digested again. Whatever else the batch
+ * leads to (an alert in the outbox, a forwarding cursor) is committed synchronously later, and a
+ * WAL flush covers every record before it, this batch's included. The spool append, which stands
+ * behind the 200 answer, keeps the synchronous commit. Measured: each commit's flush costs about
+ * 5 ms on this machine's disk (pg_test_fsync), paid by the digest once per batch.
+ */
+async function relaxDigestCommit(trx: Db): Promise<void> {
+  await sql`SET LOCAL synchronous_commit = off`.execute(trx);
 }
 
 /**
