@@ -3,10 +3,14 @@
 // cooldown's end is played exactly, whatever the machine's load.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createTestSchema, type TestSchema } from '../../packages/server/src/test-support/postgres.js';
 import { ALERT_CHAT, errorEvent, startAlertHarness, type AlertHarness } from './alerts-support/harness.js';
 
-describe('alerts in Telegram: new issues and the cooldown', () => {
+// On both stores: the engine reads a batch's alert states and frequency counts at once, which on
+// PostgreSQL is its own SQL.
+for (const database of ['SQLite', 'PostgreSQL'] as const) describe(`alerts in Telegram: new issues and the cooldown (${database})`, () => {
   let h: AlertHarness;
+  let schema: TestSchema | undefined;
   // The engine's and the outbox's clock stands still until the test moves it: however long 500
   // posts take on a loaded machine, they are all inside the cooldown, and its end is played exactly.
   // The outbox's idle timer (which runs the follow-up pass) is an hour, so the test runs that pass
@@ -14,9 +18,14 @@ describe('alerts in Telegram: new issues and the cooldown', () => {
   const COOLDOWN_MS = 12_000;
   let now = Date.now();
   before(async () => {
-    h = await startAlertHarness({ ERROR_ALERT_COOLDOWN: String(COOLDOWN_MS / 1000) }, { alerting: { now: () => now, sender: { idleMs: 3_600_000 } } });
+    schema = database === 'PostgreSQL' ? await createTestSchema('alerts_e2e') : undefined;
+    const store = schema ? { BOTPULSE_DATABASE_URL: schema.url.reveal() } : {};
+    h = await startAlertHarness({ ERROR_ALERT_COOLDOWN: String(COOLDOWN_MS / 1000), ...store }, { alerting: { now: () => now, sender: { idleMs: 3_600_000 } } });
   });
-  after(async () => h.close());
+  after(async () => {
+    await h?.close();
+    await schema?.drop();
+  });
 
   it('sends one message with buttons for a new issue, then one message summing 500 events after the cooldown', async () => {
     const { engine, sender } = h.server.botpulse.alerting;

@@ -208,9 +208,11 @@ export class AlertEngine {
     const silences = await this.deps.alerts.activeSilences(now);
     const projects = new Map<number, { project: Project; rules: ProjectRules; destinations: ResolvedDestination[] }>();
     const plans: PlannedDecision[] = [];
+    for (const change of changes) await this.projectContext(change.projectId, projects);
+    const frequencies = await this.issueFrequencies(changes, projects, now);
     for (const change of changes) {
-      const context = await this.projectContext(change.projectId, projects);
-      const plan = context && (await this.planIssue(change, context.rules, context.destinations, silences, now));
+      const context = projects.get(change.projectId);
+      const plan = context && this.planIssue(change, context.rules, context.destinations, silences, now, frequencies.has(change.issueId));
       if (plan) plans.push(plan);
     }
     for (const { project, rules, destinations } of projects.values()) {
@@ -238,11 +240,10 @@ export class AlertEngine {
     return context;
   }
 
-  private async planIssue(feed: FeedChange, rules: ProjectRules, destinations: ResolvedDestination[], silences: Silence[], now: number): Promise<PlannedDecision | null> {
+  private planIssue(feed: FeedChange, rules: ProjectRules, destinations: ResolvedDestination[], silences: Silence[], now: number, frequencyExceeded: boolean): PlannedDecision | null {
     const change = alertable(feed);
     if (!issueCanAlert(change)) return null;
     const fingerprint = issueFingerprint(feed.issueId);
-    const frequencyExceeded = await this.issueFrequencyExceeded(feed.issueId, rules, fingerprint, now);
     const triggers = issueTriggers(change, rules, frequencyExceeded);
     if (!triggers.length) return null;
     return {
@@ -263,14 +264,33 @@ export class AlertEngine {
   }
 
   /**
-   * Counting is skipped while a trigger is already held in the cooldown: a storm then costs one
-   * state read per issue and batch, not a count.
+   * The issues of the batch whose frequency rule is exceeded. Read for the whole batch at once (one
+   * state read, one capped count per rule window): on PostgreSQL each read is a round trip, and a
+   * storm brings hundreds of changes per second. Counting is skipped while a trigger is already
+   * held in the cooldown: a storm then costs the state read, not a count.
    */
-  private async issueFrequencyExceeded(issueId: number, rules: ProjectRules, fingerprint: string, now: number): Promise<boolean> {
-    if (rules.frequency.tier === 'off') return false;
-    if (holdsTrigger(await this.deps.alerts.getState(fingerprint), now)) return false;
-    const count = await this.deps.alerts.countEventsSince({ issueId }, now - rules.frequency.windowMs, rules.frequency.count + 1);
-    return count > rules.frequency.count;
+  private async issueFrequencies(changes: FeedChange[], projects: Map<number, { rules: ProjectRules }>, now: number): Promise<Set<number>> {
+    const candidates = new Map<number, ProjectRules>();
+    for (const change of changes) {
+      const rules = projects.get(change.projectId)?.rules;
+      if (rules && rules.frequency.tier !== 'off' && issueCanAlert(alertable(change))) candidates.set(change.issueId, rules);
+    }
+    if (candidates.size === 0) return new Set();
+    const states = await this.deps.alerts.getStates([...candidates.keys()].map(issueFingerprint));
+    const toCount = new Map<string, { since: number; cap: number; issueIds: number[] }>(); // per rule window and count
+    for (const [issueId, rules] of candidates) {
+      if (holdsTrigger(states.get(issueFingerprint(issueId)) ?? null, now)) continue;
+      const since = now - rules.frequency.windowMs;
+      const cap = rules.frequency.count + 1;
+      const group = toCount.get(`${since}:${cap}`) ?? toCount.set(`${since}:${cap}`, { since, cap, issueIds: [] }).get(`${since}:${cap}`)!;
+      group.issueIds.push(issueId);
+    }
+    const exceeded = new Set<number>();
+    for (const { since, cap, issueIds } of toCount.values()) {
+      const counts = await this.deps.alerts.countIssueEventsSince(issueIds, since, cap);
+      for (const issueId of issueIds) if ((counts.get(issueId) ?? 0) > candidates.get(issueId)!.frequency.count) exceeded.add(issueId);
+    }
+    return exceeded;
   }
 
   private async planProject(project: Project, rules: ProjectRules, destinations: ResolvedDestination[], silences: Silence[], now: number): Promise<PlannedDecision | null> {

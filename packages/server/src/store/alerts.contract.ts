@@ -126,6 +126,12 @@ export function alertStoreContract(name: string, open: () => Promise<{ a: AlertS
       await a.markSent('A', claimed, { sentAt: 2500, messageId: '1', sentIds: claimed.map((r) => r.id), collapsedIds: [], states: [{ fingerprint: 'issue:77', eventsAtLast: 1, usersAtLast: 0, repeatAt: null, cooldownUntil: 7500 }], message: null });
       const after = await b.getState('issue:77');
       assert.deepEqual([after?.awaitingSend, after?.cooldownUntil], [[`webhook:http://hook/${t}`], 7500], 'the cooldown counts from the send; the webhook still waits');
+      // A batch of changes reads its states at once: the same states, awaiting destinations included.
+      const states = await b.getStates(['issue:77', 'issue:9', 'no-such-fingerprint', 'issue:77']);
+      assert.deepEqual([...states.keys()].sort(), ['issue:77', 'issue:9']);
+      assert.deepEqual(states.get('issue:77'), after);
+      assert.deepEqual(states.get('issue:9'), await a.getState('issue:9'));
+      assert.deepEqual(await a.getStates([]), new Map());
     });
 
     it('expires rows unsent for too long, saying how many per target', async () => {

@@ -254,6 +254,8 @@ export interface AlertStore {
   /** Reads the state of `fingerprint` and applies what `decide` returns, in one transaction. */
   decide(fingerprint: string, decide: (state: AlertState | null) => AlertDecision): Promise<AlertDecision>;
   getState(fingerprint: string): Promise<AlertState | null>;
+  /** The states of these fingerprints that exist, by fingerprint (one read for a batch of changes). */
+  getStates(fingerprints: string[]): Promise<Map<string, AlertState>>;
   /** Fingerprints with a repeat or a pending trigger due at `now`. */
   dueFollowUps(now: number, limit: number): Promise<AlertState[]>;
   /**
@@ -261,6 +263,8 @@ export interface AlertStore {
    * frequency rules only need to know "more than N", so a storm costs N rows, not the storm).
    */
   countEventsSince(scope: { issueId: number } | { projectId: number }, since: number, cap: number): Promise<number>;
+  /** countEventsSince for each of these issues, in one read; by issue id. */
+  countIssueEventsSince(issueIds: number[], since: number, cap: number): Promise<Map<number, number>>;
   /** Stops the repeats of an issue's alerts (someone acknowledged, resolved or muted it). */
   acknowledge(issueId: number, by: string, at: number): Promise<void>;
 

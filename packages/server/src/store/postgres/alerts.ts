@@ -75,17 +75,28 @@ export class PostgresAlertStore implements AlertStore {
   }
 
   /** Must run inside a transaction. */
-  private async applyDecision(trx: Db, fingerprint: string, decide: (state: AlertState | null) => AlertDecision): Promise<AlertDecision> {
+  /**
+   * @param log where the decision's log entries go: written at once, or collected by a batch that
+   *   writes them all in one statement (nothing in a decision reads the log).
+   */
+  private async applyDecision(trx: Db, fingerprint: string, decide: (state: AlertState | null) => AlertDecision, log?: AlertLogEntry[]): Promise<AlertDecision> {
     await lockXact(trx, LOCKS.alertFingerprint, fingerprint);
     const decision = decide(await this.readState(trx, fingerprint));
     if (decision.state) await this.writeState(trx, decision.state);
     for (const row of decision.enqueue) await this.insertOutbox(trx, row);
-    for (const entry of decision.log) await this.insertLog(trx, entry);
+    if (log) log.push(...decision.log);
+    else await this.insertLogs(trx, decision.log);
     return decision;
   }
 
   async getState(fingerprint: string): Promise<AlertState | null> {
     return this.readState(this.db, fingerprint);
+  }
+
+  async getStates(fingerprints: string[]): Promise<Map<string, AlertState>> {
+    if (fingerprints.length === 0) return new Map();
+    const rows = await all<StateRow>(this.db, sql`SELECT s.*, ${AWAITING_SEND} AS awaiting_send FROM alert_state s WHERE s.fingerprint = ANY(${[...new Set(fingerprints)]}::text[])`);
+    return new Map(rows.map((row) => [row.fingerprint, toState(row)]));
   }
 
   private async readState(db: Db, fingerprint: string): Promise<AlertState | null> {
@@ -128,9 +139,13 @@ export class PostgresAlertStore implements AlertStore {
     });
   }
 
-  private async insertLog(db: Db, e: AlertLogEntry): Promise<void> {
+  private async insertLogs(db: Db, entries: AlertLogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const col = <T>(f: (e: AlertLogEntry) => T) => entries.map(f);
     await sql`INSERT INTO alert_log (at, project_id, issue_id, fingerprint, tier, reasons, outcome)
-              VALUES (${e.at}, ${e.projectId}, ${e.issueId}, ${e.fingerprint}, ${e.tier}, ${JSON.stringify(e.reasons)}, ${e.outcome})`.execute(db);
+              SELECT at, project_id, issue_id, fingerprint, tier, reasons, outcome FROM unnest(${col((e) => e.at)}::bigint[], ${col((e) => e.projectId)}::int[], ${col((e) => e.issueId)}::int[],
+                ${col((e) => e.fingerprint)}::text[], ${col((e) => e.tier)}::text[], ${col((e) => JSON.stringify(e.reasons))}::text[], ${col((e) => e.outcome)}::text[])
+              WITH ORDINALITY AS u(at, project_id, issue_id, fingerprint, tier, reasons, outcome, n) ORDER BY n`.execute(db);
   }
 
   async dueFollowUps(now: number, limit: number): Promise<AlertState[]> {
@@ -148,6 +163,17 @@ export class PostgresAlertStore implements AlertStore {
     const filter = 'issueId' in scope ? sql`issue_id = ${scope.issueId}` : sql`project_id = ${scope.projectId}`;
     const row = await one<{ n: number }>(this.db, sql`SELECT COUNT(*) AS n FROM (SELECT 1 FROM events WHERE ${filter} AND received_at >= ${since} LIMIT ${cap}) capped`);
     return Number(row?.n ?? 0);
+  }
+
+  async countIssueEventsSince(issueIds: number[], since: number, cap: number): Promise<Map<number, number>> {
+    if (issueIds.length === 0) return new Map();
+    // Each issue walks events_issue_received from `since` and stops after `cap` rows, as one count does.
+    const rows = await all<{ issue_id: number; n: number }>(
+      this.db,
+      sql`SELECT k.issue_id, (SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE issue_id = k.issue_id AND received_at >= ${since} LIMIT ${cap}) capped) AS n
+          FROM unnest(${[...new Set(issueIds)]}::bigint[]) AS k(issue_id)`,
+    );
+    return new Map(rows.map((r) => [Number(r.issue_id), Number(r.n)]));
   }
 
   async acknowledge(issueId: number, by: string, at: number): Promise<void> {
@@ -349,7 +375,9 @@ export class PostgresAlertStore implements AlertStore {
         const deleted = await changes(trx, sql`DELETE FROM alert_changes WHERE id = ANY(${ids}::bigint[])`);
         if (deleted !== ids.length) throw new Rollback();
         const applied: AlertDecision[] = [];
-        for (const d of decisions) applied.push(await this.applyDecision(trx, d.fingerprint, d.decide));
+        const log: AlertLogEntry[] = [];
+        for (const d of decisions) applied.push(await this.applyDecision(trx, d.fingerprint, d.decide, log));
+        await this.insertLogs(trx, log);
         return applied;
       });
     } catch (err) {

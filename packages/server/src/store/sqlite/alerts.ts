@@ -36,6 +36,15 @@ export class SqliteAlertStore implements AlertStore {
     return this.readState(fingerprint);
   }
 
+  async getStates(fingerprints: string[]): Promise<Map<string, AlertState>> {
+    const states = new Map<string, AlertState>();
+    for (const fingerprint of new Set(fingerprints)) {
+      const state = this.readState(fingerprint);
+      if (state) states.set(fingerprint, state);
+    }
+    return states;
+  }
+
   private readState(fingerprint: string): AlertState | null {
     const row = this.db.prepare(`SELECT s.*, ${AWAITING_SEND} AS awaiting_send FROM alert_state s WHERE s.fingerprint = ?`).get(fingerprint) as StateRow | undefined;
     return row ? toState(row) : null;
@@ -97,6 +106,11 @@ export class SqliteAlertStore implements AlertStore {
         : 'SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE received_at >= ? AND project_id = ? LIMIT ?)';
     const args = 'issueId' in scope ? [scope.issueId, since, cap] : [since, scope.projectId, cap];
     return Number(this.db.prepare(sql).pluck().get(...args));
+  }
+
+  async countIssueEventsSince(issueIds: number[], since: number, cap: number): Promise<Map<number, number>> {
+    const count = this.db.prepare('SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE issue_id = ? AND received_at >= ? LIMIT ?)').pluck();
+    return new Map([...new Set(issueIds)].map((issueId) => [issueId, Number(count.get(issueId, since, cap))]));
   }
 
   async acknowledge(issueId: number, by: string, at: number): Promise<void> {
