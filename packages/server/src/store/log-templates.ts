@@ -62,10 +62,11 @@ export function aggregateTemplates(lines: readonly NewLogLine[]): Map<number, Ag
   for (const line of lines) {
     const t = line.template;
     if (!t) continue;
+    const at = t.seenAt ?? line.receivedAt;
     const key = `${line.projectId}\u0000${t.id}`;
     let agg = byKey.get(key);
     if (!agg) {
-      agg = { projectId: line.projectId, id: t.id, text: t.text, previousIds: new Set(), count: 0, first: line.receivedAt, last: line.receivedAt, hours: new Map() };
+      agg = { projectId: line.projectId, id: t.id, text: t.text, previousIds: new Set(), count: 0, first: at, last: at, hours: new Map() };
       byKey.set(key, agg);
       const list = out.get(line.projectId) ?? [];
       list.push(agg);
@@ -73,9 +74,9 @@ export function aggregateTemplates(lines: readonly NewLogLine[]): Map<number, Ag
     }
     for (const p of t.previousIds ?? []) if (p !== t.id) agg.previousIds.add(p);
     agg.count += 1;
-    agg.first = Math.min(agg.first, line.receivedAt);
-    agg.last = Math.max(agg.last, line.receivedAt);
-    const hour = Math.floor(line.receivedAt / HOUR_MS) * HOUR_MS;
+    agg.first = Math.min(agg.first, at);
+    agg.last = Math.max(agg.last, at);
+    const hour = Math.floor(at / HOUR_MS) * HOUR_MS;
     agg.hours.set(hour, (agg.hours.get(hour) ?? 0) + 1);
   }
   return out;

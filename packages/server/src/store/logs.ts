@@ -41,6 +41,8 @@ export interface LineTemplate {
   id: string;
   text: string;
   previousIds?: string[];
+  /** When the miner saw the line (ms; the logs' clock): the template's first/last seen and hour. The receive time when absent. */
+  seenAt?: number;
 }
 
 export interface LogLine extends Omit<NewLogLine, 'template'> {
