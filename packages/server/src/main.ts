@@ -201,6 +201,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       now: () => monitoring.service.clock.now(),
     },
     logs,
+    logsNow: () => logClock.now(),
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
   app.register(githubRoutes, { prefix: '/api/v1', store, github });
