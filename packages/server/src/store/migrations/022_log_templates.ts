@@ -16,8 +16,9 @@ import { type Kysely } from 'kysely';
  *   `monitor_latency` (monitors/latency.ts buckets), fed by lines with `operation` + `duration_ms`.
  */
 export async function up(db: Kysely<any>): Promise<void> {
+  // No index on template_id: it cost about half again per stored line on SQLite
+  // (benchmarks/logs/templates.mjs); `template:<id>` reads the project's lines newest first.
   await db.schema.alterTable('log_lines').addColumn('template_id', 'text').execute();
-  await db.schema.createIndex('log_lines_template').on('log_lines').columns(['project_id', 'template_id', 'id']).execute();
   await db.schema
     .createTable('log_templates')
     .addColumn('project_id', 'integer', (c) => c.notNull())
@@ -58,6 +59,5 @@ export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('log_operation_latency').execute();
   await db.schema.dropTable('log_template_hours').execute();
   await db.schema.dropTable('log_templates').execute();
-  await db.schema.dropIndex('log_lines_template').execute();
   await db.schema.alterTable('log_lines').dropColumn('template_id').execute();
 }
