@@ -18,6 +18,7 @@ import { BodyBudget } from './ingest/body-budget.js';
 import { Spool } from './ingest/spool.js';
 import { LogRuleEvaluator } from './logs/evaluator.js';
 import { logRoutes } from './http/log-routes.js';
+import { LogTemplater } from './logs/templater.js';
 import { logStatusLines } from './logs/status.js';
 import { createMetrics, metricsRoute } from './metrics/registry.js';
 import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitors/monitoring.js';
@@ -152,6 +153,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logger,
     workerId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
   });
+  const templater = new LogTemplater({ load: (projectId, limit) => logs.templates({ projectId, since: logClock.now() - 86_400_000, limit }), now: () => logClock.now() });
   const app = buildApp({
     config,
     scrubber: createScrubber(config.scrub),
@@ -167,6 +169,8 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logs: {
       limits: config.logs.limits,
       append: async (lines) => {
+        await templater.prepare(lines);
+        templater.assign(lines);
         const stored = await logs.appendLines(lines);
         logRules.kick();
         return stored;
@@ -197,12 +201,13 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       now: () => monitoring.service.clock.now(),
     },
     logs,
+    logsNow: () => logClock.now(),
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
   app.register(githubRoutes, { prefix: '/api/v1', store, github });
   app.register(githubWebhookRoute, { github });
   monitoring.register(app, projects.find);
-  app.register(logRoutes, { prefix: '/api/v1', store, logs, evaluator: logRules });
+  app.register(logRoutes, { prefix: '/api/v1', store, logs, evaluator: logRules, now: () => logClock.now() });
   app.register(upstreamRoutes, { prefix: '/api/v1', store, upstream: upstreamStore, forwarder });
   const metrics = createMetrics({ config, alerting, github: github.stats, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger, ...(config.upstream.dsn ? { upstream: () => forwarder.snapshot() } : {}) });
   metricsRoute(app, metrics, config);

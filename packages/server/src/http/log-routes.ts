@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireApiToken, projectOr404 } from './api-access.js';
 import { ClientError } from '../lib/errors.js';
 import { parseTime } from '../lib/time.js';
-import { LOG_LEVELS, type LogLevel, type LogQuery, type LogStore } from '../store/logs.js';
+import { HOUR_MS, LOG_LEVELS, type LogLevel, type LogQuery, type LogStore, type LogTemplate } from '../store/logs.js';
+import { operationPercentiles } from '../logs/latency.js';
 import type { Store } from '../store/store.js';
 import { logRulesOverrideSchema, parseStoredLogRules, resolveLogRules } from '../logs/config.js';
 import type { LogRuleEvaluator } from '../logs/evaluator.js';
@@ -12,6 +13,8 @@ export interface LogRouteDeps {
   store: Store;
   logs: LogStore;
   evaluator: LogRuleEvaluator;
+  /** The logs' clock (tests compress it): the templates' rate window. */
+  now?: () => number;
 }
 
 type ProjectParams = { Params: { project: string } };
@@ -21,7 +24,7 @@ type SearchRequest = FastifyRequest<ProjectParams & { Querystring: Record<string
  * Log lines and log rules under /api/v1 (docs/api.md "Logs"; same Bearer tokens as the rest):
  * search a project's lines, see and edit its rules and their states.
  */
-export async function logRoutes(app: FastifyInstance, { store, logs, evaluator }: LogRouteDeps): Promise<void> {
+export async function logRoutes(app: FastifyInstance, { store, logs, evaluator, now: clock = Date.now }: LogRouteDeps): Promise<void> {
   app.addHook('onRequest', requireApiToken(store));
 
   app.get('/projects/:project/logs', async (req: SearchRequest) => {
@@ -30,6 +33,24 @@ export async function logRoutes(app: FastifyInstance, { store, logs, evaluator }
     const lines = await logs.searchLines(query);
     const limit = query.limit ?? 100;
     return { lines, next: lines.length === limit ? lines[lines.length - 1]!.id : null };
+  });
+
+  app.get('/projects/:project/log-templates', async (req: SearchRequest) => {
+    const project = await projectOr404(store, req.params.project);
+    const hours = integer('hours', single(req.query['hours']) ?? '24', 1, 168);
+    const limit = integer('limit', single(req.query['limit']) ?? '50', 1, 500);
+    const now = clock();
+    const templates = await logs.templates({ projectId: project.id, since: now - hours * HOUR_MS, limit });
+    return { project: project.slug, hours, templates: templates.map((t) => presentTemplate(t, hours, project.slug)) };
+  });
+
+  app.get('/projects/:project/latency/operations', async (req: SearchRequest) => {
+    const project = await projectOr404(store, req.params.project);
+    const minutes = integer('minutes', single(req.query['minutes']) ?? '60', 1, 10_080);
+    // Minutes of arrival (the lines' receive times, wall clock), as for the transactions' latency.
+    const to = Math.floor(Date.now() / 60_000) * 60_000;
+    const rows = await logs.operationLatency(project.id, to - (minutes - 1) * 60_000, to);
+    return { project: project.slug, minutes, operations: operationPercentiles(rows) };
   });
 
   app.get('/projects/:project/log-rules', async (req: FastifyRequest<ProjectParams>) => {
@@ -64,7 +85,8 @@ export async function logRoutes(app: FastifyInstance, { store, logs, evaluator }
  * The search's query string: `level` (one or a comma list), `min_level`, `logger`, `q` (words,
  * searched through the full-text index; `field:value`, `level:error` and `logger:name` inside it
  * are taken as filters), `field` (`key:value`, repeatable), `from`/`to` (ISO time or epoch
- * seconds/ms), `before` (an id: the next page), `limit` (1..1000, default 100).
+ * seconds/ms), `template` (a template id; `template:<id>` inside `q` too), `before` (an id: the
+ * next page), `limit` (1..1000, default 100).
  */
 export function searchQuery(projectId: number, qs: Record<string, string | string[] | undefined>): LogQuery {
   const one = (name: string): string | undefined => {
@@ -85,6 +107,8 @@ export function searchQuery(projectId: number, qs: Record<string, string | strin
     if (!m) words.push(token);
     else if (m[1] === 'level') levels.push(level(m[2]!));
     else if (m[1] === 'logger') query.logger = m[2]!;
+    // A template id is 16 hex digits; any other `template:` value is the field (Sentry's message template).
+    else if (m[1] === 'template' && TEMPLATE_ID.test(m[2]!)) query.templateId = m[2]!.toLowerCase();
     else fields[m[1]!] = m[2]!;
   }
   for (const f of many('field')) {
@@ -103,10 +127,38 @@ export function searchQuery(projectId: number, qs: Record<string, string | strin
   if (from) query.from = time(from);
   const to = one('to');
   if (to) query.to = time(to);
+  const template = one('template');
+  if (template) {
+    if (!TEMPLATE_ID.test(template)) throw new ClientError(400, 'template must be a template id (16 hex digits, from /log-templates)');
+    query.templateId = template.toLowerCase();
+  }
   const before = one('before');
   if (before) query.beforeId = integer('before', before, 1, Number.MAX_SAFE_INTEGER);
   query.limit = integer('limit', one('limit') ?? '100', 1, 1000);
   return query;
+}
+
+const TEMPLATE_ID = /^[0-9a-f]{16}$/i;
+
+function single(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[v.length - 1] : v;
+}
+
+/** A template as the API shows it: its rate over the window and where its lines are. */
+export function presentTemplate(t: LogTemplate, hours: number, slug: string) {
+  return {
+    id: t.id,
+    template: t.template,
+    count: t.count,
+    recent: t.recentCount,
+    perHour: Math.round((t.recentCount / hours) * 10) / 10,
+    firstSeen: new Date(t.firstSeen).toISOString(),
+    lastSeen: new Date(t.lastSeen).toISOString(),
+    newPattern: t.noticedAt !== null,
+    noticedAt: t.noticedAt === null ? null : new Date(t.noticedAt).toISOString(),
+    hours: t.hours.map((h) => ({ hour: new Date(h.hour).toISOString(), count: h.count })),
+    lines: `/api/v1/projects/${encodeURIComponent(slug)}/logs?q=${encodeURIComponent(`template:${t.id}`)}`,
+  };
 }
 
 function level(text: string): LogLevel {

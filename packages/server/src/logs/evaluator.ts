@@ -7,6 +7,7 @@ import type { NewNotification } from '../store/monitors.js';
 import type { SpoolItemInput, Store } from '../store/store.js';
 import { compileLogRules, parseStoredLogRules, resolveLogRules, type LogConfig, type LogRuleSet, type LogRulesSpec } from './config.js';
 import { noticeText } from './format.js';
+import { operationLatencies } from './latency.js';
 import { applyLine, rateLimitOf, recover, type RuleEffects, type RuleNotice, type RuleState } from './rules.js';
 
 export interface LogRulesDeps {
@@ -166,6 +167,8 @@ export class LogRuleEvaluator {
       }),
       notifications: await this.notifications(effects.notifications),
       matches: effects.matches.map((m) => ({ id: m.line.id, rule: m.rule, eventId: eventIds.get(m.line.id) ?? null })),
+      // Every line's duration counts, whether or not its project has log rules on.
+      latency: operationLatencies(lines),
     });
     if (!committed) return 0; // another evaluator got there first (its lease moved): nothing applied here
     this.evaluated += lines.length;

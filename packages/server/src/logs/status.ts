@@ -8,7 +8,8 @@ const MAX_LINES = 15;
 
 /**
  * The `/status` lines of the log rules (the alert bot's `statusExtras`): every rate rule firing,
- * and every forbidden pattern seen in the last 24 h, per project.
+ * every forbidden pattern seen in the last 24 h, and every new log pattern (a template first seen
+ * in the last 24 h by a project logging for a day or more: warning tier, shown here, not sent).
  */
 export async function logStatusLines(logs: LogStore, slugOf: (projectId: number) => Promise<string>, now: number): Promise<string[]> {
   const lines: string[] = [];
@@ -23,6 +24,14 @@ export async function logStatusLines(logs: LogStore, slugOf: (projectId: number)
       lines.push(`🚨 ${project}: forbidden “${escapeHtml(s.ruleKey.slice(FORBIDDEN_PREFIX.length))}” × ${state.matched}, last ${new Date(state.lastAt).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
     }
   }
+  for (const t of await logs.newPatterns(now - DAY_MS, MAX_LINES)) {
+    const project = escapeHtml(await slugOf(t.projectId));
+    lines.push(`🆕 ${project}: new log pattern “${escapeHtml(cutTemplate(t.template))}” × ${t.count}, first ${new Date(t.firstSeen).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+  }
   if (!lines.length) return [];
   return ['<b>Log rules</b>', ...lines.slice(0, MAX_LINES), ...(lines.length > MAX_LINES ? [`… and ${lines.length - MAX_LINES} more`] : [])];
+}
+
+function cutTemplate(text: string): string {
+  return text.length <= 120 ? text : `${text.slice(0, 119)}…`;
 }

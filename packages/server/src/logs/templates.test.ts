@@ -92,3 +92,16 @@ describe('TemplateMiner', () => {
     assert.equal(miner.add('   ').isNew, false);
   });
 });
+
+describe('TemplateMiner.seed', () => {
+  it('takes a stored template, so later messages join it rather than start their own', () => {
+    const miner = new TemplateMiner();
+    miner.seed('Insufficient balance for user <int> model <*>', 5);
+    miner.seed('Insufficient balance for user <int> model <*>', 5);
+    assert.equal(miner.size, 1, 'a known template is not added twice');
+    const match = miner.add('Insufficient balance for user 9 model flux');
+    assert.equal(match.isNew, false);
+    assert.equal(match.template, 'Insufficient balance for user <int> model <*>');
+    assert.equal(match.count, 6);
+  });
+});

@@ -109,6 +109,22 @@ export class TemplateMiner {
     return { templateId: cluster.id, template: merged.join(' '), isNew: false, previousId, count: cluster.count };
   }
 
+  /**
+   * Takes a template as stored (its masked tokens joined by spaces, `<*>` where it generalised),
+   * so a restarted process goes on from the templates it had rather than re-learning them (and
+   * calling each one new). A template already known is left as it is.
+   */
+  seed(template: string, count = 1): void {
+    const tokens = template.split(' ').filter(Boolean);
+    const leaf = this.leafFor(tokens);
+    const id = templateIdOf(tokens.join(' '));
+    for (const c of leaf.clusters) if (c.id === id) return;
+    const cluster: Cluster = { tokens, id, count, path: this.pathFor(tokens) };
+    leaf.clusters.add(cluster);
+    this.lru.add(cluster);
+    if (this.lru.size > this.maxTemplates) this.evict(this.lru.values().next().value!);
+  }
+
   /** Nodes in the routing tree (bounded by the templates: evictions prune their branch); for tests and metrics. */
   treeNodes(): number {
     const count = (node: TreeNode): number => 1 + [...node.children.values()].reduce((n, c) => n + count(c), 0);

@@ -17,13 +17,14 @@ export interface LogLineRow {
   line_id: string | null;
   rule: string | null;
   event_id: string | null;
+  template_id: string | null;
 }
 
-export const LOG_LINE_COLUMNS = ['project_id', 'time', 'received_at', 'level', 'severity', 'logger', 'message', 'fields', 'environment', 'release', 'source', 'line_id'] as const;
+export const LOG_LINE_COLUMNS = ['project_id', 'time', 'received_at', 'level', 'severity', 'logger', 'message', 'fields', 'environment', 'release', 'source', 'line_id', 'template_id'] as const;
 
 /** The column values of a new line, in LOG_LINE_COLUMNS order. */
 export function logLineValues(l: NewLogLine): unknown[] {
-  return [l.projectId, l.time, l.receivedAt, l.level, LOG_SEVERITY[l.level], l.logger, l.message, JSON.stringify(l.fields), l.environment, l.release, l.source, l.lineId];
+  return [l.projectId, l.time, l.receivedAt, l.level, LOG_SEVERITY[l.level], l.logger, l.message, JSON.stringify(l.fields), l.environment, l.release, l.source, l.lineId, l.template?.id ?? null];
 }
 
 export function toLogLine(r: LogLineRow): LogLine {
@@ -42,6 +43,7 @@ export function toLogLine(r: LogLineRow): LogLine {
     lineId: r.line_id,
     rule: r.rule,
     eventId: r.event_id,
+    templateId: r.template_id ?? null,
   };
 }
 

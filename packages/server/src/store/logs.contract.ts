@@ -147,5 +147,108 @@ export function logStoreContract(
       assert.equal(await a.ruleCursor(), stored!.id);
       assert.equal((await monitors.notifications({ projectId: project.id })).length, 1);
     });
+
+    const DAY = 86_400_000;
+    const HOUR = 3_600_000;
+    const T0 = 1_800_000_000_000; // on an hour boundary
+    const tpl = (id: string, text: string, previousIds?: string[]) => ({ id, text, ...(previousIds ? { previousIds } : {}) });
+
+    it('stores each line\'s template id and counts templates per batch: first/last seen, count, lines per hour; duplicates are not counted', async () => {
+      const a1 = tpl('aaaa000000000001', 'User <num> checked balance');
+      const b1 = tpl('bbbb000000000001', 'Payment <*> failed');
+      await a.appendLines([
+        line({ receivedAt: T0 + 1_000, message: 'User 1 checked balance', template: a1, lineId: 'd-1' }),
+        line({ receivedAt: T0 + 2_000, message: 'User 2 checked balance', template: a1 }),
+        line({ receivedAt: T0 + 3_000, message: 'Payment x failed', template: b1 }),
+        line({ receivedAt: T0 + 4_000, message: 'no template' }),
+      ]);
+      await b.appendLines([
+        line({ receivedAt: T0 + HOUR + 5, message: 'User 3 checked balance', template: a1 }),
+        line({ receivedAt: T0 + HOUR + 6, message: 'User 1 checked balance', template: a1, lineId: 'd-1' }),
+      ]);
+      const lines = await b.searchLines({ projectId: project.id });
+      assert.deepEqual(lines.map((l) => l.templateId), [a1.id, null, b1.id, a1.id, a1.id]);
+      const list = await a.templates({ projectId: project.id, since: T0 });
+      assert.deepEqual(
+        list.map((t) => ({ id: t.id, template: t.template, count: t.count, firstSeen: t.firstSeen, lastSeen: t.lastSeen, recent: t.recentCount, noticedAt: t.noticedAt })),
+        [
+          { id: a1.id, template: a1.text, count: 3, firstSeen: T0 + 1_000, lastSeen: T0 + HOUR + 5, recent: 3, noticedAt: null },
+          { id: b1.id, template: b1.text, count: 1, firstSeen: T0 + 3_000, lastSeen: T0 + 3_000, recent: 1, noticedAt: null },
+        ],
+      );
+      assert.deepEqual(list[0]!.hours, [{ hour: T0, count: 2 }, { hour: T0 + HOUR, count: 1 }]);
+      const lastHour = await a.templates({ projectId: project.id, since: T0 + HOUR, limit: 1 });
+      assert.deepEqual(lastHour.map((t) => [t.id, t.recentCount, t.hours.length]), [[a1.id, 1, 1]], 'the rate window and the limit');
+      assert.deepEqual((await b.searchLines({ projectId: project.id, templateId: b1.id })).map((l) => l.message), ['Payment x failed']);
+      assert.deepEqual(await b.searchLines({ projectId: project.id, templateId: 'ffff000000000000' }), []);
+    });
+
+    it('flags a template never seen before as a new pattern only once the project has logged for a day (compressed clock)', async () => {
+      const first = tpl('cccc000000000001', 'Bot started');
+      await a.appendLines([line({ receivedAt: T0, message: 'Bot started', template: first })]);
+      await a.appendLines([line({ receivedAt: T0 + DAY - 60_000, message: 'Cache warm', template: tpl('cccc000000000002', 'Cache warm') })]);
+      await b.appendLines([
+        line({ receivedAt: T0 + DAY + 60_000, message: 'Bot started', template: first }),
+        line({ receivedAt: T0 + DAY + 60_000, message: 'Refund 3 issued', template: tpl('cccc000000000003', 'Refund <num> issued') }),
+      ]);
+      await b.appendLines([line({ receivedAt: T0 + DAY + 120_000, message: 'Refund 4 issued', template: tpl('cccc000000000003', 'Refund <num> issued') })]);
+      const byId = new Map((await a.templates({ projectId: project.id, since: 0 })).map((t) => [t.id, t.noticedAt]));
+      assert.equal(byId.get('cccc000000000001'), null, 'seen before');
+      assert.equal(byId.get('cccc000000000002'), null, 'new, but the project had logged for less than a day');
+      assert.equal(byId.get('cccc000000000003'), T0 + DAY + 60_000, 'new after a day: flagged once, at its first line');
+      const notices = (await b.newPatterns(T0)).filter((t) => t.projectId === project.id);
+      assert.deepEqual(notices.map((t) => [t.id, t.template, t.count]), [['cccc000000000003', 'Refund <num> issued', 2]]);
+      assert.deepEqual((await b.newPatterns(T0 + DAY + 60_001)).filter((t) => t.projectId === project.id), []);
+    });
+
+    it('a template that generalised others takes their counts, hours and lines; it is no new pattern', async () => {
+      const old = tpl('dddd000000000001', 'Order for alice shipped');
+      await a.appendLines([line({ receivedAt: T0, message: 'start', template: tpl('dddd000000000000', 'start') })]);
+      await a.appendLines([line({ receivedAt: T0 + 2 * DAY, message: 'Order for alice shipped', template: old })]);
+      const general = tpl('dddd000000000002', 'Order for <*> shipped', [old.id]);
+      await b.appendLines([
+        line({ receivedAt: T0 + 2 * DAY + HOUR, message: 'Order for bob shipped', template: general }),
+        line({ receivedAt: T0 + 2 * DAY + HOUR, message: 'Order for carol shipped', template: tpl(general.id, general.text) }),
+      ]);
+      const list = await a.templates({ projectId: project.id, since: T0 + 2 * DAY });
+      assert.deepEqual(list.map((t) => t.id), [general.id, 'dddd000000000000'], 'the alias is not listed');
+      const merged = list[0]!;
+      assert.equal(merged.count, 3);
+      assert.equal(merged.firstSeen, T0 + 2 * DAY);
+      assert.equal(merged.noticedAt, T0 + 2 * DAY, 'the notice of the template it generalised, not a second one');
+      assert.deepEqual(merged.hours, [{ hour: T0 + 2 * DAY, count: 1 }, { hour: T0 + 2 * DAY + HOUR, count: 2 }]);
+      assert.deepEqual((await b.searchLines({ projectId: project.id, templateId: general.id })).map((l) => l.message), ['Order for carol shipped', 'Order for bob shipped', 'Order for alice shipped']);
+      // A line still mined under the old id (another process, or before a restart) counts under the new one.
+      await a.appendLines([line({ receivedAt: T0 + 2 * DAY + 2 * HOUR, message: 'Order for alice shipped', template: old })]);
+      assert.equal((await b.templates({ projectId: project.id, since: 0 }))[0]!.count, 4);
+      assert.equal((await b.newPatterns(0)).filter((t) => t.projectId === project.id).length, 1);
+    });
+
+    it('adds per-minute operation latencies with a rule batch (mergeable histograms) and prunes them with old template counts', async () => {
+      await a.appendLines([line({ receivedAt: T0, message: 'x', template: tpl('eeee000000000001', 'x') })]);
+      const [stored] = await a.searchLines({ projectId: project.id });
+      const from = await a.ruleCursor();
+      const minute = T0;
+      assert.ok(
+        await a.commitRuleBatch({
+          from,
+          to: stored!.id,
+          states: [],
+          notifications: [],
+          matches: [],
+          latency: [
+            { projectId: project.id, operation: 'payment', minute, buckets: [0, 2, 1], count: 3, sumMs: 30 },
+            { projectId: project.id, operation: 'check_balance', minute, buckets: [1], count: 1, sumMs: 1 },
+          ],
+        }),
+      );
+      assert.ok(await b.commitRuleBatch({ from: stored!.id, to: stored!.id, states: [], notifications: [], matches: [], latency: [{ projectId: project.id, operation: 'payment', minute, buckets: [0, 0, 1, 4], count: 5, sumMs: 70 }] }));
+      const rows = await b.operationLatency(project.id, minute, minute);
+      assert.deepEqual(rows.map((r) => [r.operation, r.buckets, r.count, r.sumMs]), [['check_balance', [1], 1, 1], ['payment', [0, 2, 2, 4], 8, 100]]);
+      assert.deepEqual(await b.operationLatency(project.id, minute + 60_000, minute + 120_000), []);
+      await a.pruneLines(T0 + 2 * HOUR);
+      assert.deepEqual(await b.operationLatency(project.id, minute, minute), []);
+      assert.deepEqual(await b.templates({ projectId: project.id, since: 0 }), []);
+    });
   });
 }

@@ -32,10 +32,23 @@ export interface NewLogLine {
   source: LogSource;
   /** The sender's id for the line: a second line with the same id in the project is a duplicate, not stored. */
   lineId: string | null;
+  /** The Drain template the line joined when it was received (logs/templater.ts); absent: none. */
+  template?: LineTemplate | null;
 }
 
-export interface LogLine extends NewLogLine {
+/** A line's template as the miner saw it: its id, its text, and the ids it generalised (their stats move to it). */
+export interface LineTemplate {
+  id: string;
+  text: string;
+  previousIds?: string[];
+  /** When the miner saw the line (ms; the logs' clock): the template's first/last seen and hour. The receive time when absent. */
+  seenAt?: number;
+}
+
+export interface LogLine extends Omit<NewLogLine, 'template'> {
   id: number;
+  /** The template the line joined (null: none, e.g. stored before templates existed). */
+  templateId: string | null;
   /** The log rule the line matched (`forbidden:<pattern>`, `rate:<pattern>`), set by the rule evaluator. */
   rule: string | null;
   /** The event a forbidden line became (its issue: Store.getEvent). */
@@ -58,6 +71,8 @@ export interface LogQuery {
   to?: number;
   /** Paging: lines with a smaller id than this (the list is newest first). */
   beforeId?: number;
+  /** Lines of this template (and of the templates it generalised). */
+  templateId?: string;
   limit?: number;
 }
 
@@ -89,7 +104,48 @@ export interface LogRuleBatch {
   notifications: NewNotification[];
   /** Lines that matched a rule, and the event a forbidden one became. */
   matches: { id: number; rule: string; eventId: string | null }[];
+  /** Durations of the batch's lines with `operation` + `duration_ms`, per minute (added to the stored histograms). */
+  latency?: OperationLatencyMinute[];
 }
+
+/** One minute of an operation's durations: monitors/latency.ts buckets (mergeable by adding). */
+export interface OperationLatencyMinute {
+  projectId: number;
+  operation: string;
+  /** Start of the minute (ms). */
+  minute: number;
+  buckets: number[];
+  count: number;
+  sumMs: number;
+}
+
+/** A project's template and its counts (receive times). */
+export interface LogTemplate {
+  projectId: number;
+  id: string;
+  template: string;
+  firstSeen: number;
+  lastSeen: number;
+  /** Lines since it was first seen (lines pruned by retention included). */
+  count: number;
+  /** When it was flagged a new pattern (a template first seen in a project logging for a day or more); null: never. */
+  noticedAt: number | null;
+  /** Lines in the hours at or after the query's `since`. */
+  recentCount: number;
+  /** Lines per hour (start of the hour, ms) since the query's `since`, oldest first. */
+  hours: { hour: number; count: number }[];
+}
+
+export interface TemplateQuery {
+  projectId: number;
+  /** Hour counts from this time (ms); the list is ordered by the lines since then, then by all lines. */
+  since: number;
+  limit?: number;
+}
+
+/** A project counts as logging for this long before a template it has never seen is a new pattern. */
+export const NEW_PATTERN_AFTER_MS = 86_400_000;
+export const HOUR_MS = 3_600_000;
 
 /** Caps of one line, so a single sender cannot make rows of any size. */
 export const LOG_LIMITS = { messageChars: 16_384, fields: 64, keyChars: 100, valueChars: 2_048, loggerChars: 256 } as const;
@@ -106,8 +162,15 @@ export interface LogStore {
   /** Lines after an id, in id order, across projects (the rule evaluator's read). */
   linesAfter(id: number, limit: number): Promise<LogLine[]>;
   countLines(projectId?: number): Promise<number>;
-  /** Lines received before `before` go (retention). */
+  /** Lines received before `before` go (retention), with the template counts and operation latencies of before then. */
   pruneLines(before: number): Promise<number>;
+
+  /** A project's templates (aliases left out), most lines since `q.since` first. */
+  templates(q: TemplateQuery): Promise<LogTemplate[]>;
+  /** Templates flagged a new pattern at or after `since`, across projects, newest first (no hour counts). */
+  newPatterns(since: number, limit?: number): Promise<LogTemplate[]>;
+  /** A project's per-minute operation latencies, minutes in [fromMinute, toMinute]. */
+  operationLatency(projectId: number, fromMinute: number, toMinute: number): Promise<OperationLatencyMinute[]>;
 
   /** The last line id the rule evaluator decided on (0 before the first). */
   ruleCursor(): Promise<number>;

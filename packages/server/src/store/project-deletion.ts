@@ -14,7 +14,7 @@ const CHUNKED_BY_PROJECT = ['events', 'issue_history', 'attachments', 'raw_items
 /** Per-issue rows, deleted with their issues. */
 const BY_ISSUE = ['issue_users', 'issue_tags', 'issue_hourly'];
 /** Small per-project tables, deleted whole once the big ones are empty. */
-const WHOLE_BY_PROJECT = ['releases', 'item_counts', 'project_settings', 'client_discards', 'alert_state', 'alert_silences', 'monitor_latency', 'monitor_rule_state', 'monitor_refusals'];
+const WHOLE_BY_PROJECT = ['releases', 'item_counts', 'project_settings', 'client_discards', 'alert_state', 'alert_silences', 'monitor_latency', 'monitor_rule_state', 'monitor_refusals', 'log_templates', 'log_template_hours', 'log_operation_latency'];
 
 export async function startProjectDeletion(db: Kysely<Database>, id: number, now: number): Promise<Project | null> {
   await db.updateTable('projects').set({ deleting_at: now }).where('id', '=', id).where('deleting_at', 'is', null).execute();

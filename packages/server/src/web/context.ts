@@ -45,6 +45,8 @@ export interface WebDeps {
   alerting?: DashboardAlerting;
   /** The logs page's lines (absent: the page says logs are not kept). */
   logs?: LogStore;
+  /** The logs' clock (the templates page's rate window); absent: the wall clock. */
+  logsNow?: () => number;
   /** Lines about forwarding to the upstream Sentry when it is failing (upstream/status.ts); none while all is well. */
   upstreamLines?: () => string[];
 }

@@ -11,6 +11,7 @@ import { attachSession, pageContext, sendHtml, type DashboardAlerting, type Dash
 import { loginRoutes, logoutRoutes } from './routes/auth.js';
 import { releaseRoutes } from './routes/releases.js';
 import { logRoutes } from './routes/logs.js';
+import { logTemplateRoutes } from './routes/log-templates.js';
 import { issueRoutes } from './routes/issues.js';
 import { monitorRoutes } from './routes/monitors.js';
 import { projectRoutes } from './routes/projects.js';
@@ -34,6 +35,8 @@ export interface DashboardOptions {
   onProjectsChanged?: () => void;
   alerting?: DashboardAlerting;
   logs?: LogStore;
+  /** The logs' clock (tests compress it): the templates page's rate window. */
+  logsNow?: () => number;
   /** Lines about forwarding to the upstream Sentry, shown on the issue list while it fails. */
   upstreamLines?: () => string[];
 }
@@ -75,6 +78,7 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
     ...(opts.alerting ? { alerting: opts.alerting } : {}),
     onProjectsChanged: opts.onProjectsChanged ?? (() => undefined),
     ...(opts.logs ? { logs: opts.logs } : {}),
+    ...(opts.logsNow ? { logsNow: opts.logsNow } : {}),
     ...(opts.upstreamLines ? { upstreamLines: opts.upstreamLines } : {}),
   };
 
@@ -97,6 +101,7 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
     issueRoutes(authed, deps);
     releaseRoutes(authed, deps);
     logRoutes(authed, deps);
+    logTemplateRoutes(authed, deps);
     projectRoutes(authed, deps);
     monitorRoutes(authed, deps);
     userRoutes(authed, deps);

@@ -1,5 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
-import { LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type NewLogLine } from '../logs.js';
+import { HOUR_MS, LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type LogTemplate, type NewLogLine, type OperationLatencyMinute, type TemplateQuery } from '../logs.js';
+import { aggregateTemplates, MAX_TEMPLATES_LISTED, planTemplateWrites, templateReads, toStored, toTemplate, type StoredTemplate, type TemplateRow, type TemplateWrite } from '../log-templates.js';
+import { mergeInto } from '../../lib/histogram.js';
 import { firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, type LogLineRow } from '../log-rows.js';
 import { all, changes, LOCKS, one, type Db } from './query.js';
 
@@ -16,8 +18,8 @@ interface RuleStateRow {
 }
 
 /** One array per column, the element type PostgreSQL must read it as. */
-const COLUMN_TYPES = ['int', 'bigint', 'bigint', 'text', 'int', 'text', 'text', 'text', 'text', 'text', 'text', 'text'] as const;
-const COLUMNS = sql.raw('project_id, time, received_at, level, severity, logger, message, fields, environment, release, source, line_id');
+const COLUMN_TYPES = ['int', 'bigint', 'bigint', 'text', 'int', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'] as const;
+const COLUMNS = sql.raw('project_id, time, received_at, level, severity, logger, message, fields, environment, release, source, line_id, template_id');
 
 /**
  * LogStore on PostgreSQL. Lines go in with one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO
@@ -33,9 +35,17 @@ export class PostgresLogStore implements LogStore {
     if (!unique.length) return { accepted: 0, duplicates: repeated };
     const rows = unique.map(logLineValues);
     const arrays = COLUMN_TYPES.map((type, i) => sql`${rows.map((r) => r[i])}::${sql.raw(type)}[]`);
+    const templated = unique.some((l) => l.template);
     const accepted = await this.db.transaction().execute(async (trx) => {
       await sql`SELECT pg_advisory_xact_lock(${LOCKS.logLinesAppend}::int, 0)`.execute(trx);
-      return changes(trx, sql`INSERT INTO log_lines (${COLUMNS}) SELECT * FROM unnest(${sql.join(arrays)}) ON CONFLICT (project_id, line_id) DO NOTHING`);
+      const insert = sql`INSERT INTO log_lines (${COLUMNS}) SELECT * FROM unnest(${sql.join(arrays)}) ON CONFLICT (project_id, line_id) DO NOTHING`;
+      if (!templated) return changes(trx, insert);
+      // Which lines went in, so a duplicate's template is not counted twice: lines without an id
+      // always do (NULLs never conflict), and `unique` holds each (project, line id) once.
+      const inserted = await all<{ project_id: number; line_id: string | null }>(trx, sql`${insert} RETURNING project_id, line_id`);
+      const named = new Set(inserted.map((r) => `${r.project_id}\u0000${r.line_id}`));
+      await recordTemplates(trx, inserted.length === unique.length ? unique : unique.filter((l) => l.lineId === null || named.has(`${l.projectId}\u0000${l.lineId}`)));
+      return inserted.length;
     });
     return { accepted, duplicates: repeated + unique.length - accepted };
   }
@@ -48,6 +58,10 @@ export class PostgresLogStore implements LogStore {
     if (q.from !== undefined) where.push(sql`time >= ${q.from}`);
     if (q.to !== undefined) where.push(sql`time < ${q.to}`);
     if (q.beforeId !== undefined) where.push(sql`id < ${q.beforeId}`);
+    if (q.templateId !== undefined) {
+      // The template's own lines and those of the templates it generalised (its aliases).
+      where.push(sql`template_id IN (SELECT ${q.templateId}::text UNION ALL SELECT template_id FROM log_templates WHERE project_id = ${q.projectId} AND merged_into = ${q.templateId})`);
+    }
     const fields = Object.entries(q.fields ?? {});
     if (fields.some(([key]) => !isSearchableKey(key))) return [];
     if (fields.length) where.push(sql`fields::jsonb @> ${JSON.stringify(Object.fromEntries(fields))}::jsonb`);
@@ -73,8 +87,43 @@ export class PostgresLogStore implements LogStore {
     for (;;) {
       const n = await changes(this.db, sql`DELETE FROM log_lines WHERE id IN (SELECT id FROM log_lines WHERE received_at < ${before} LIMIT ${PRUNE_CHUNK})`);
       total += n;
-      if (n < PRUNE_CHUNK) return total;
+      if (n < PRUNE_CHUNK) break;
     }
+    // Template counts and latencies of the same span go with the lines (hours that started before `before`).
+    await sql`DELETE FROM log_template_hours WHERE hour < ${Math.floor(before / HOUR_MS) * HOUR_MS}`.execute(this.db);
+    await sql`DELETE FROM log_templates WHERE last_seen < ${before}`.execute(this.db);
+    await sql`DELETE FROM log_operation_latency WHERE minute < ${Math.floor(before / 60_000) * 60_000}`.execute(this.db);
+    return total;
+  }
+
+  async templates(q: TemplateQuery): Promise<LogTemplate[]> {
+    const limit = Math.max(1, Math.min(MAX_TEMPLATES_LISTED, Math.floor(q.limit ?? 50)));
+    const since = Math.floor(q.since / HOUR_MS) * HOUR_MS;
+    const rows = await all<TemplateRow>(
+      this.db,
+      sql`SELECT t.*, COALESCE(h.recent, 0) AS recent FROM log_templates t
+          LEFT JOIN (SELECT template_id, SUM(count) AS recent FROM log_template_hours WHERE project_id = ${q.projectId} AND hour >= ${since} GROUP BY template_id) h ON h.template_id = t.template_id
+          WHERE t.project_id = ${q.projectId} AND t.merged_into IS NULL ORDER BY recent DESC, t.count DESC, t.template_id COLLATE "C" LIMIT ${limit}`,
+    );
+    if (!rows.length) return [];
+    const hours = await all<{ template_id: string; hour: number; count: number }>(
+      this.db,
+      sql`SELECT template_id, hour, count FROM log_template_hours WHERE project_id = ${q.projectId} AND hour >= ${since} AND template_id = ANY(${rows.map((r) => r.template_id)}::text[]) ORDER BY hour`,
+    );
+    return rows.map((r) => toTemplate(r, hours.filter((h) => h.template_id === r.template_id).map((h) => ({ hour: Number(h.hour), count: Number(h.count) }))));
+  }
+
+  async newPatterns(since: number, limit = 50): Promise<LogTemplate[]> {
+    const rows = await all<TemplateRow>(this.db, sql`SELECT * FROM log_templates WHERE noticed_at >= ${since} AND merged_into IS NULL ORDER BY noticed_at DESC LIMIT ${limit}`);
+    return rows.map((r) => toTemplate(r));
+  }
+
+  async operationLatency(projectId: number, fromMinute: number, toMinute: number): Promise<OperationLatencyMinute[]> {
+    const rows = await all<LatencyRow>(
+      this.db,
+      sql`SELECT * FROM log_operation_latency WHERE project_id = ${projectId} AND minute >= ${fromMinute} AND minute <= ${toMinute} ORDER BY minute, operation COLLATE "C"`,
+    );
+    return rows.map((r) => ({ projectId: r.project_id, operation: r.operation, minute: Number(r.minute), buckets: JSON.parse(r.buckets) as number[], count: Number(r.count), sumMs: Number(r.sum_ms) }));
   }
 
   async ruleCursor(): Promise<number> {
@@ -107,9 +156,66 @@ export class PostgresLogStore implements LogStore {
       for (const m of batch.matches) {
         await sql`UPDATE log_lines SET rule = ${m.rule}, event_id = COALESCE(${m.eventId}, event_id) WHERE id = ${m.id}`.execute(trx);
       }
+      for (const l of batch.latency ?? []) await addLatency(trx, l);
       await sql`UPDATE log_rule_cursor SET position = ${batch.to} WHERE name = ${CURSOR}`.execute(trx);
       return true;
     });
+  }
+}
+
+interface LatencyRow {
+  project_id: number;
+  operation: string;
+  minute: number;
+  buckets: string;
+  count: number;
+  sum_ms: number;
+}
+
+/** Adds a minute's histogram to the stored one (inside commitRuleBatch's transaction, which holds the cursor row). */
+async function addLatency(trx: Db, l: OperationLatencyMinute): Promise<void> {
+  const row = await one<{ buckets: string }>(trx, sql`SELECT buckets FROM log_operation_latency WHERE project_id = ${l.projectId} AND operation = ${l.operation} AND minute = ${l.minute} FOR UPDATE`);
+  if (!row) {
+    await sql`INSERT INTO log_operation_latency (project_id, operation, minute, buckets, count, sum_ms)
+              VALUES (${l.projectId}, ${l.operation}, ${l.minute}, ${JSON.stringify(l.buckets)}, ${l.count}, ${Math.round(l.sumMs)})`.execute(trx);
+    return;
+  }
+  const merged = mergeInto(JSON.parse(row.buckets) as number[], l.buckets);
+  await sql`UPDATE log_operation_latency SET buckets = ${JSON.stringify(merged)}, count = count + ${l.count}, sum_ms = sum_ms + ${Math.round(l.sumMs)}
+            WHERE project_id = ${l.projectId} AND operation = ${l.operation} AND minute = ${l.minute}`.execute(trx);
+}
+
+/** The batch's template counts (store/log-templates.ts), inside the append's transaction. */
+async function recordTemplates(trx: Db, lines: NewLogLine[]): Promise<void> {
+  const batch = aggregateTemplates(lines);
+  const known = new Map<number, Map<string, StoredTemplate>>();
+  const oldest = new Map<number, number | null>();
+  for (const { projectId, ids } of templateReads(batch)) {
+    const rows = await all<TemplateRow>(trx, sql`SELECT * FROM log_templates WHERE project_id = ${projectId} AND template_id = ANY(${ids}::text[])`);
+    known.set(projectId, new Map(rows.map((r) => [r.template_id, toStored(r)])));
+    const first = await one<{ first: number | string | null }>(trx, sql`SELECT MIN(first_seen) AS first FROM log_templates WHERE project_id = ${projectId}`);
+    oldest.set(projectId, first?.first === null || first?.first === undefined ? null : Number(first.first));
+  }
+  for (const write of planTemplateWrites(batch, known, oldest)) await applyTemplateWrite(trx, write);
+}
+
+async function applyTemplateWrite(trx: Db, w: TemplateWrite): Promise<void> {
+  if (w.kind === 'upsert') {
+    const r = w.row;
+    await sql`INSERT INTO log_templates (project_id, template_id, template, first_seen, last_seen, count, noticed_at, merged_into)
+              VALUES (${r.projectId}, ${r.id}, ${r.text}, ${r.firstSeen}, ${r.lastSeen}, ${r.count}, ${r.noticedAt}, NULL)
+              ON CONFLICT (project_id, template_id) DO UPDATE SET count = log_templates.count + excluded.count,
+                first_seen = LEAST(log_templates.first_seen, excluded.first_seen), last_seen = GREATEST(log_templates.last_seen, excluded.last_seen),
+                noticed_at = COALESCE(log_templates.noticed_at, excluded.noticed_at), merged_into = NULL`.execute(trx);
+  } else if (w.kind === 'hours') {
+    await sql`INSERT INTO log_template_hours (project_id, template_id, hour, count)
+              SELECT ${w.projectId}, ${w.id}, h, c FROM unnest(${w.hours.map((h) => h[0])}::bigint[], ${w.hours.map((h) => h[1])}::bigint[]) AS t(h, c)
+              ON CONFLICT (project_id, template_id, hour) DO UPDATE SET count = log_template_hours.count + excluded.count`.execute(trx);
+  } else {
+    await sql`INSERT INTO log_template_hours (project_id, template_id, hour, count) SELECT project_id, ${w.into}, hour, count FROM log_template_hours WHERE project_id = ${w.projectId} AND template_id = ${w.from}
+              ON CONFLICT (project_id, template_id, hour) DO UPDATE SET count = log_template_hours.count + excluded.count`.execute(trx);
+    await sql`DELETE FROM log_template_hours WHERE project_id = ${w.projectId} AND template_id = ${w.from}`.execute(trx);
+    await sql`UPDATE log_templates SET merged_into = ${w.into}, count = 0 WHERE project_id = ${w.projectId} AND (template_id = ${w.from} OR merged_into = ${w.from})`.execute(trx);
   }
 }
 

@@ -1,5 +1,7 @@
 import type Sqlite from 'better-sqlite3';
-import { LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type NewLogLine } from '../logs.js';
+import { HOUR_MS, LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type LogTemplate, type NewLogLine, type OperationLatencyMinute, type TemplateQuery } from '../logs.js';
+import { aggregateTemplates, MAX_TEMPLATES_LISTED, planTemplateWrites, templateReads, toStored, toTemplate, type StoredTemplate, type TemplateRow, type TemplateWrite } from '../log-templates.js';
+import { mergeInto } from '../../lib/histogram.js';
 import { LOG_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, type LogLineRow } from '../log-rows.js';
 import { deleteInChunks } from './chunked.js';
 
@@ -31,7 +33,17 @@ export class SqliteLogStore implements LogStore {
   async appendLines(lines: NewLogLine[]): Promise<LogAppendResult> {
     const { unique, repeated } = firstOfEachLineId(lines);
     const accepted = this.db
-      .transaction(() => unique.reduce((n, line) => n + this.insert.run(...logLineValues(line)).changes, 0))
+      .transaction(() => {
+        let n = 0;
+        const stored: NewLogLine[] = [];
+        for (const line of unique) {
+          if (!this.insert.run(...logLineValues(line)).changes) continue;
+          n += 1;
+          if (line.template) stored.push(line);
+        }
+        if (stored.length) this.recordTemplates(stored);
+        return n;
+      })
       .immediate();
     return { accepted, duplicates: repeated + unique.length - accepted };
   }
@@ -62,6 +74,11 @@ export class SqliteLogStore implements LogStore {
     if (q.beforeId !== undefined) {
       where.push('id < ?');
       args.push(q.beforeId);
+    }
+    if (q.templateId !== undefined) {
+      // The template's own lines and those of the templates it generalised (its aliases).
+      where.push('template_id IN (SELECT ? UNION ALL SELECT template_id FROM log_templates WHERE project_id = ? AND merged_into = ?)');
+      args.push(q.templateId, q.projectId, q.templateId);
     }
     for (const [key, value] of Object.entries(q.fields ?? {})) {
       if (!isSearchableKey(key)) return [];
@@ -94,7 +111,84 @@ export class SqliteLogStore implements LogStore {
 
   async pruneLines(before: number): Promise<number> {
     const statement = this.db.prepare('DELETE FROM log_lines WHERE id IN (SELECT id FROM log_lines WHERE received_at < ? ORDER BY received_at LIMIT ?)');
-    return deleteInChunks((n) => statement.run(before, n).changes);
+    const pruned = await deleteInChunks((n) => statement.run(before, n).changes);
+    // Template counts and latencies of the same span go with the lines (hours that started before `before`).
+    this.db.prepare('DELETE FROM log_template_hours WHERE hour < ?').run(Math.floor(before / HOUR_MS) * HOUR_MS);
+    this.db.prepare('DELETE FROM log_templates WHERE last_seen < ?').run(before);
+    this.db.prepare('DELETE FROM log_operation_latency WHERE minute < ?').run(Math.floor(before / 60_000) * 60_000);
+    return pruned;
+  }
+
+  async templates(q: TemplateQuery): Promise<LogTemplate[]> {
+    const limit = Math.max(1, Math.min(MAX_TEMPLATES_LISTED, Math.floor(q.limit ?? 50)));
+    const rows = this.db
+      .prepare(
+        `SELECT t.*, COALESCE(h.recent, 0) AS recent FROM log_templates t
+         LEFT JOIN (SELECT template_id, SUM(count) AS recent FROM log_template_hours WHERE project_id = ? AND hour >= ? GROUP BY template_id) h ON h.template_id = t.template_id
+         WHERE t.project_id = ? AND t.merged_into IS NULL ORDER BY recent DESC, t.count DESC, t.template_id LIMIT ?`,
+      )
+      .all(q.projectId, hourOf(q.since), q.projectId, limit) as TemplateRow[];
+    if (!rows.length) return [];
+    const hours = this.db
+      .prepare(`SELECT template_id, hour, count FROM log_template_hours WHERE project_id = ? AND hour >= ? AND template_id IN (${rows.map(() => '?').join(', ')}) ORDER BY hour`)
+      .all(q.projectId, hourOf(q.since), ...rows.map((r) => r.template_id)) as { template_id: string; hour: number; count: number }[];
+    return rows.map((r) => toTemplate(r, hours.filter((h) => h.template_id === r.template_id).map((h) => ({ hour: Number(h.hour), count: Number(h.count) }))));
+  }
+
+  async newPatterns(since: number, limit = 50): Promise<LogTemplate[]> {
+    const rows = this.db.prepare('SELECT * FROM log_templates WHERE noticed_at >= ? AND merged_into IS NULL ORDER BY noticed_at DESC LIMIT ?').all(since, limit) as TemplateRow[];
+    return rows.map((r) => toTemplate(r));
+  }
+
+  async operationLatency(projectId: number, fromMinute: number, toMinute: number): Promise<OperationLatencyMinute[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM log_operation_latency WHERE project_id = ? AND minute >= ? AND minute <= ? ORDER BY minute, operation')
+      .all(projectId, fromMinute, toMinute) as LatencyRow[];
+    return rows.map(toLatency);
+  }
+
+  /** The batch's template counts (store/log-templates.ts), inside the append's transaction. */
+  private recordTemplates(lines: NewLogLine[]): void {
+    const batch = aggregateTemplates(lines);
+    const known = new Map<number, Map<string, StoredTemplate>>();
+    const oldest = new Map<number, number | null>();
+    for (const { projectId, ids } of templateReads(batch)) {
+      const rows = this.db
+        .prepare(`SELECT * FROM log_templates WHERE project_id = ? AND template_id IN (${ids.map(() => '?').join(', ')})`)
+        .all(projectId, ...ids) as TemplateRow[];
+      known.set(projectId, new Map(rows.map((r) => [r.template_id, toStored(r)])));
+      const first = this.db.prepare('SELECT MIN(first_seen) FROM log_templates WHERE project_id = ?').pluck().get(projectId) as number | null;
+      oldest.set(projectId, first === null ? null : Number(first));
+    }
+    for (const write of planTemplateWrites(batch, known, oldest)) this.applyTemplateWrite(write);
+  }
+
+  private applyTemplateWrite(w: TemplateWrite): void {
+    if (w.kind === 'upsert') {
+      const r = w.row;
+      this.db
+        .prepare(
+          `INSERT INTO log_templates (project_id, template_id, template, first_seen, last_seen, count, noticed_at, merged_into) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
+           ON CONFLICT (project_id, template_id) DO UPDATE SET count = count + excluded.count, first_seen = MIN(first_seen, excluded.first_seen),
+             last_seen = MAX(last_seen, excluded.last_seen), noticed_at = COALESCE(noticed_at, excluded.noticed_at), merged_into = NULL`,
+        )
+        .run(r.projectId, r.id, r.text, r.firstSeen, r.lastSeen, r.count, r.noticedAt);
+    } else if (w.kind === 'hours') {
+      const add = this.db.prepare(
+        `INSERT INTO log_template_hours (project_id, template_id, hour, count) VALUES (?, ?, ?, ?)
+         ON CONFLICT (project_id, template_id, hour) DO UPDATE SET count = count + excluded.count`,
+      );
+      for (const [hour, count] of w.hours) add.run(w.projectId, w.id, hour, count);
+    } else {
+      this.db
+        .prepare(
+          `INSERT INTO log_template_hours (project_id, template_id, hour, count) SELECT project_id, ?, hour, count FROM log_template_hours WHERE project_id = ? AND template_id = ? AND true
+           ON CONFLICT (project_id, template_id, hour) DO UPDATE SET count = count + excluded.count`,
+        )
+        .run(w.into, w.projectId, w.from);
+      this.db.prepare('DELETE FROM log_template_hours WHERE project_id = ? AND template_id = ?').run(w.projectId, w.from);
+      this.db.prepare('UPDATE log_templates SET merged_into = ?, count = 0 WHERE project_id = ? AND (template_id = ? OR merged_into = ?)').run(w.into, w.projectId, w.from, w.from);
+    }
   }
 
   async ruleCursor(): Promise<number> {
@@ -118,6 +212,23 @@ export class SqliteLogStore implements LogStore {
     return rows.map(toRuleState);
   }
 
+  /** Adds a minute's histogram to the stored one (inside commitRuleBatch's transaction). */
+  private addLatency(l: OperationLatencyMinute): void {
+    const row = this.db.prepare('SELECT buckets FROM log_operation_latency WHERE project_id = ? AND operation = ? AND minute = ?').get(l.projectId, l.operation, l.minute) as
+      | { buckets: string }
+      | undefined;
+    if (!row) {
+      this.db
+        .prepare('INSERT INTO log_operation_latency (project_id, operation, minute, buckets, count, sum_ms) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(l.projectId, l.operation, l.minute, JSON.stringify(l.buckets), l.count, Math.round(l.sumMs));
+      return;
+    }
+    const merged = mergeInto(JSON.parse(row.buckets) as number[], l.buckets);
+    this.db
+      .prepare('UPDATE log_operation_latency SET buckets = ?, count = count + ?, sum_ms = sum_ms + ? WHERE project_id = ? AND operation = ? AND minute = ?')
+      .run(JSON.stringify(merged), l.count, Math.round(l.sumMs), l.projectId, l.operation, l.minute);
+  }
+
   async commitRuleBatch(batch: LogRuleBatch): Promise<boolean> {
     return this.db
       .transaction(() => {
@@ -133,6 +244,7 @@ export class SqliteLogStore implements LogStore {
         for (const n of batch.notifications) notify.run(n.projectId, n.fingerprint, n.kind, n.text, JSON.stringify(n.payload), n.createdAt);
         const mark = this.db.prepare('UPDATE log_lines SET rule = ?, event_id = COALESCE(?, event_id) WHERE id = ?');
         for (const m of batch.matches) mark.run(m.rule, m.eventId, m.id);
+        for (const l of batch.latency ?? []) this.addLatency(l);
         this.db
           .prepare('INSERT INTO log_rule_cursor (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position')
           .run(CURSOR, batch.to);
@@ -140,6 +252,23 @@ export class SqliteLogStore implements LogStore {
       })
       .immediate();
   }
+}
+
+interface LatencyRow {
+  project_id: number;
+  operation: string;
+  minute: number;
+  buckets: string;
+  count: number;
+  sum_ms: number;
+}
+
+function toLatency(r: LatencyRow): OperationLatencyMinute {
+  return { projectId: r.project_id, operation: r.operation, minute: Number(r.minute), buckets: JSON.parse(r.buckets) as number[], count: Number(r.count), sumMs: Number(r.sum_ms) };
+}
+
+function hourOf(ms: number): number {
+  return Math.floor(ms / HOUR_MS) * HOUR_MS;
 }
 
 function toRuleState(r: RuleStateRow): LogRuleState {

@@ -1,3 +1,4 @@
+import { operationPercentiles, type OperationPercentiles } from '../../logs/latency.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { monitorDefinition, type MonitorPatch } from '../../monitors/definition.js';
 import { forwardedDelivery } from '../../monitors/notify.js';
@@ -13,6 +14,7 @@ const LATENCY_HOURS = 6;
 const LATENCY_STEP_MINUTES = 5;
 const FLIPS_PER_MONITOR = 20;
 const ALERTS_PER_BOT = 50;
+const MAX_OPERATIONS_SHOWN = 20;
 
 type EditRequest = FastifyRequest<{ Params: { id: string }; Body: Record<string, unknown> }>;
 
@@ -21,7 +23,7 @@ export function monitorRoutes(app: FastifyInstance, deps: WebDeps): void {
     const projects = await deps.store.listProjects();
     const m = deps.monitors;
     const now = m ? m.now() : deps.now();
-    const bots = m ? await Promise.all(projects.map((p) => botSection(m, deps.store, p, now))) : projects.map((project) => ({ project, monitors: [], latency: [], notifications: [], alertLog: [], refusals: [] }));
+    const bots = m ? await Promise.all(projects.map((p) => botSection(m, deps, p, now))) : projects.map((project) => ({ project, monitors: [], latency: [], notifications: [], alertLog: [], refusals: [] }));
     const targets = m ? await m.alerts.listTargets() : [];
     const parkedAlerts = m ? await parkedSummary(m) : undefined;
     const flash = req.query.saved ? `Saved the settings of ${req.query.saved}; check-ins no longer change them.` : undefined;
@@ -143,7 +145,8 @@ async function parkedSummary(m: DashboardMonitors): Promise<{ count: number; exa
 }
 
 /** One bot (project): its monitors with their environments, lock view and flips, latency percentiles, recent alerts, refused check-ins. */
-async function botSection(m: DashboardMonitors, store: WebDeps['store'], project: Project, now: number): Promise<BotSection> {
+async function botSection(m: DashboardMonitors, deps: Pick<WebDeps, 'store' | 'logs'>, project: Project, now: number): Promise<BotSection> {
+  const store = deps.store;
   const groups = groupByMonitor(await m.store.listMonitors({ projectId: project.id }));
   const [monitors, latency, recorded, decisions, refusals] = await Promise.all([
     Promise.all(groups.map(async (states) => ({ monitor: await m.present(states[0]!, states), flips: await m.store.flips(states[0]!.id, { limit: FLIPS_PER_MONITOR }) }))),
@@ -160,5 +163,12 @@ async function botSection(m: DashboardMonitors, store: WebDeps['store'], project
   // Worst first: down, late, then the rest by name.
   const rank: Record<string, number> = { down: 0, late: 1, new: 2, up: 3, paused: 4 };
   monitors.sort((a, b) => (rank[a.monitor.status] ?? 9) - (rank[b.monitor.status] ?? 9) || a.monitor.slug.localeCompare(b.monitor.slug));
-  return { project, monitors, latency, notifications, alertLog, refusals };
+  return { project, monitors, latency, notifications, alertLog, refusals, operations: await operationsOf(deps, project) };
+}
+
+/** Per-operation percentiles from log lines with `operation` + `duration_ms`, over the latency chart's hours (arrival minutes, wall clock). */
+async function operationsOf(deps: Pick<WebDeps, 'logs'>, project: Project): Promise<OperationPercentiles[]> {
+  if (!deps.logs) return [];
+  const to = Math.floor(Date.now() / 60_000) * 60_000;
+  return operationPercentiles(await deps.logs.operationLatency(project.id, to - LATENCY_HOURS * 3_600_000 + 60_000, to)).slice(0, MAX_OPERATIONS_SHOWN);
 }

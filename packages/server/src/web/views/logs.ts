@@ -23,7 +23,8 @@ export function logsPage(ctx: PageContext, d: LogsPageData): Html {
   <input type="search" name="q" value="${d.filters.q}" placeholder="words, field:value, level:error, logger:bot.db" aria-label="Search">
   <select name="min_level" aria-label="Lowest level">${LEVELS.map((l) => html`<option value="${l}"${l === d.filters.min_level ? html` selected` : ''}>${l ? `${l} and above` : 'any level'}</option>`)}</select>
   <button class="small" type="submit">Search</button></form>`;
-  const body = html`<div class="page-head"><h1>Logs</h1><span class="spacer"></span>${form}</div>
+  const templates = d.project ? html` <a href="/logs/templates${queryString({ project: d.project.slug })}">Templates</a>` : '';
+  const body = html`<div class="page-head"><h1>Logs</h1>${templates}<span class="spacer"></span>${form}</div>
 ${!d.kept ? html`<div class="section"><div class="empty">This server keeps no log lines.</div></div>` : d.project ? table(d.project, d.lines, d.issues) : html`<div class="section"><div class="empty">No project yet.</div></div>`}`;
   return page(ctx, { title: 'Logs', section: 'logs', body });
 }

@@ -1,3 +1,4 @@
+import type { OperationPercentiles } from '../../logs/latency.js';
 import type { LatencyPoint, PresentedMonitor } from '../../monitors/routes.js';
 import type { AlertTarget } from '../../store/alerts.js';
 import type { BotSignalsState, Flip, MonitorStatus, Notification, Refusal, SignalRuleState } from '../../store/monitors.js';
@@ -17,6 +18,8 @@ export interface BotSection {
   monitors: MonitorRow[];
   /** p50/p95/p99 per step over the last hours (empty: no transactions). */
   latency: LatencyPoint[];
+  /** Per operation, from log lines with `operation` + `duration_ms`, over the same hours (absent or empty: none). */
+  operations?: OperationPercentiles[];
   notifications: Notification[];
   /** Issue alerts with their issues' short ids and, once sent, their delivery. */
   alertLog: ShownAlert[];
@@ -73,7 +76,7 @@ function botSection(ctx: PageContext, d: MonitorsPageData, b: BotSection): Html 
     : html`<div class="empty small-empty">No monitors yet. Ping <code>/api/${b.project.id}/heartbeat/&lt;slug&gt;?sentry_key=…</code>, send Sentry check-ins, ${may(ctx, 'admin') ? 'add one below' : 'or ask an admin to add one'}.</div>`}
   ${d.enabled && may(ctx, 'admin') ? createForm(ctx, b.project) : ''}
   <div class="grid-2 bot-lower">
-    <div class="sub-section"><h3>Latency <span class="faint">p50 / p95 / p99, last ${d.latencyHours} h</span></h3>${latencyChart(id, b.latency, d.latencyStepMinutes)}</div>
+    <div class="sub-section"><h3>Latency <span class="faint">p50 / p95 / p99, last ${d.latencyHours} h</span></h3>${latencyChart(id, b.latency, d.latencyStepMinutes)}${operationTable(b.operations ?? [])}</div>
     <div class="sub-section"><h3>Recent alerts</h3>${recentAlerts(d.now, b)}</div>
   </div>
   </div>
@@ -220,6 +223,15 @@ function recentAlerts(now: number, b: BotSection): Html {
 }
 
 /** Server-drawn lines (uPlot replaces them when scripts run). */
+/** Percentiles per operation from log lines (logs/latency.ts), next to the transactions' chart. */
+function operationTable(ops: OperationPercentiles[]): Html {
+  if (!ops.length) return html``;
+  const ms = (v: number | null) => (v === null ? '—' : v >= 100 ? String(Math.round(v)) : v.toFixed(1));
+  return html`<table class="list operations" aria-label="Latency per operation (log lines)">
+  <thead><tr><th>Operation <span class="faint">(log lines)</span></th><th class="num">n</th><th class="num">p50 ms</th><th class="num">p95 ms</th><th class="num">p99 ms</th></tr></thead>
+  <tbody>${ops.map((o) => html`<tr><td><code>${o.operation}</code></td><td class="num">${String(o.count)}</td><td class="num">${ms(o.p50)}</td><td class="num">${ms(o.p95)}</td><td class="num">${ms(o.p99)}</td></tr>`)}</tbody></table>`;
+}
+
 function latencyChart(id: string, points: LatencyPoint[], stepMinutes: number): Html {
   if (!points.length) return html`<div class="faint small-empty">No transactions yet (the SDK's performance tracing feeds this).</div>`;
   const width = 600;
