@@ -221,15 +221,29 @@ export class UpstreamForwarder {
    * up (counted, logged) so that an upstream gone for days cannot make us hold a growing queue.
    */
   private async trimEvents(cursor: number, horizon: number): Promise<number> {
+    const { upstream } = this.deps;
+    if (horizon - cursor <= this.deps.config.backlogLimit) return cursor; // ids are dense enough: no count needed
+    return this.trim('event', cursor, () => upstream.countEvents(cursor, horizon), (n) => upstream.nthEventAfter(cursor, n), horizon);
+  }
+
+  /** The same bound for each raw kind (transactions, check-ins, logs), on its own count. */
+  private async trimRaw(kind: UpstreamKind, cursor: number): Promise<number> {
+    const { upstream } = this.deps;
+    const newest = await upstream.rawItemHorizon(kind);
+    if (newest - cursor <= this.deps.config.backlogLimit) return cursor; // raw kinds share ids: a bound on the count
+    return this.trim(kind, cursor, () => upstream.countRawItems(kind, cursor), (n) => upstream.nthRawItemAfter(kind, cursor, n), newest);
+  }
+
+  /** Moves a kind's cursor past its oldest waiting items beyond the limit; they are counted as dropped. */
+  private async trim(kind: UpstreamKind, cursor: number, count: () => Promise<number>, nth: (n: number) => Promise<number | null>, newest: number): Promise<number> {
     const { upstream, config, logger } = this.deps;
-    if (horizon - cursor <= config.backlogLimit) return cursor;
-    const waiting = await upstream.countEvents(cursor, horizon);
+    const waiting = await count();
     if (waiting <= config.backlogLimit) return cursor;
     const over = waiting - config.backlogLimit;
-    const next = (await upstream.nthEventAfter(cursor, over)) ?? horizon;
-    await upstream.setValue(cursorKey('event'), String(next));
+    const next = (await nth(over)) ?? newest;
+    await upstream.setValue(cursorKey(kind), String(next));
     this.state.dropped.backlog_full += over;
-    logger.warn({ dropped: over, limit: config.backlogLimit, lastError: this.state.lastError }, 'upstream backlog over BOTPULSE_UPSTREAM_BACKLOG_LIMIT: the oldest events will not be forwarded');
+    logger.warn({ kind, dropped: over, limit: config.backlogLimit, lastError: this.state.lastError }, `upstream backlog over BOTPULSE_UPSTREAM_BACKLOG_LIMIT: the oldest ${kind} items will not be forwarded`);
     return next;
   }
 
@@ -237,14 +251,15 @@ export class UpstreamForwarder {
 
   private async drainRaw(kind: UpstreamKind, settingsOf: SettingsOf): Promise<boolean> {
     const { upstream, store, config } = this.deps;
-    const cursor = await this.cursor(kind, () => upstream.rawItemHorizon(kind));
+    let cursor = await this.cursor(kind, () => upstream.rawItemHorizon(kind));
+    cursor = await this.trimRaw(kind, cursor);
     const rows = await store.listRawItems(kind, { after: cursor, limit: config.batch });
-    this.state.backlog[kind] = rows.length;
+    this.state.backlog[kind] = rows.length < config.batch ? rows.length : await upstream.countRawItems(kind, cursor);
     if (rows.length === 0) return false;
     const items = rows.map((r) => ({ id: r.id, projectId: r.projectId, eventId: r.eventId, load: () => JSON.parse(r.payload.toString('utf8')) as Record<string, unknown> }));
     const { last, complete } = await this.forward(kind, items, settingsOf);
     if (last > cursor) await upstream.setValue(cursorKey(kind), String(last));
-    this.state.backlog[kind] = items.filter((i) => i.id > last).length;
+    this.state.backlog[kind] = Math.max(0, this.state.backlog[kind] - items.filter((i) => i.id <= last).length);
     return complete && rows.length === config.batch;
   }
 
