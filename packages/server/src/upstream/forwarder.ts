@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js';
 import { UPSTREAM_KINDS, type UpstreamKind, type UpstreamStore } from '../store/upstream.js';
 import type { UpstreamConfig } from './config.js';
 import { authHeader, envelopeFor, logsWereForwarded, prepareForUpstream, sampled, wasForwarded } from './envelope.js';
+import { UpstreamPoster, type PostAnswer } from './poster.js';
 import { RateLimits } from './rate-limits.js';
 import { ProjectSettings } from './settings.js';
 
@@ -102,6 +103,7 @@ export class UpstreamForwarder {
   /** The cursor keepUp last wrote, per kind (it writes only when the newest item moved). */
   private readonly keptAt = new Map<UpstreamKind, number>();
   private readonly state: ForwarderState;
+  private readonly poster: UpstreamPoster | null;
   private leaseRenewedAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -111,6 +113,7 @@ export class UpstreamForwarder {
     this.now = deps.now ?? Date.now;
     this.settings = new ProjectSettings(deps.config, deps.upstream, deps.store);
     this.state = idleState(deps.config);
+    this.poster = this.state.target ? new UpstreamPoster(new URL(this.state.target), deps.config.concurrency) : null;
   }
 
   get projectSettings(): ProjectSettings {
@@ -135,6 +138,7 @@ export class UpstreamForwarder {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
+    this.poster?.close();
     if (this.state.owner) {
       await this.deps.leases.releaseLease(LEASE, this.holder).catch((err) => reportFailure(this.deps.logger, 'upstream_lease_release', err, 'could not release the upstream forwarder lease; another process takes over when it expires', {}, 'warn'));
     }
@@ -334,21 +338,15 @@ export class UpstreamForwarder {
 
   private async post(kind: UpstreamKind, item: Item, body: Buffer): Promise<Outcome> {
     const { dsn, timeoutMs } = this.deps.config;
-    let res: Response;
+    let res: PostAnswer;
     try {
-      res = await fetch(this.state.target!, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/x-sentry-envelope', 'X-Sentry-Auth': authHeader(dsn!) },
-        body,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      await res.arrayBuffer();
+      res = await this.poster!.post(body, { 'Content-Type': 'application/x-sentry-envelope', 'X-Sentry-Auth': authHeader(dsn!) }, timeoutMs);
     } catch (err) {
-      return this.failed(`upstream unreachable: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+      return this.failed(`upstream unreachable: ${(err as Error).message}`);
     }
     const now = this.now();
-    const limited = this.rateLimits.update(res.status, (name) => res.headers.get(name), now);
-    if (res.ok) {
+    const limited = this.rateLimits.update(res.status, res.header, now);
+    if (res.status >= 200 && res.status < 300) {
       this.state.sent[kind]++;
       this.state.lastSentAt = now;
       return 'sent';
