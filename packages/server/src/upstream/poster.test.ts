@@ -10,9 +10,15 @@ describe('UpstreamPoster (the forwarder\'s HTTP)', () => {
   let url: URL;
   let connections = 0;
   const bodies: string[] = [];
-  let mode: 'ok' | 'limited' | 'hang' = 'ok';
+  let mode: 'ok' | 'limited' | 'hang' | 'drop-second' = 'ok';
+  const perSocket = new WeakMap<object, number>();
   before(async () => {
     server = createServer((req, res) => {
+      const nth = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, nth);
+      // Closes a kept-alive connection instead of answering its second request, as a server
+      // closing an idle connection just as the client reuses it does.
+      if (mode === 'drop-second' && nth === 2) return void req.socket.destroy();
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -40,6 +46,21 @@ describe('UpstreamPoster (the forwarder\'s HTTP)', () => {
       mode = 'limited';
       const limited = await poster.post(Buffer.from('x'), {}, 5000);
       assert.deepEqual([limited.status, limited.header('retry-after'), limited.header('X-Sentry-Rate-Limits'), limited.header('nope')], [429, '7', '60:error:key', null]);
+    } finally {
+      mode = 'ok';
+      poster.close();
+    }
+  });
+
+  it('sends a request again, once, on a new connection when the kept-alive one turns out closed', async () => {
+    const poster = new UpstreamPoster(url, 1);
+    const before = connections;
+    mode = 'drop-second';
+    try {
+      assert.equal((await poster.post(Buffer.from('first'), {}, 5000)).status, 200);
+      assert.equal((await poster.post(Buffer.from('second'), {}, 5000)).status, 200, 'answered on a second connection');
+      assert.equal(connections - before, 2);
+      assert.deepEqual(bodies.slice(-2), ['undefined|first', 'undefined|second']);
     } finally {
       mode = 'ok';
       poster.close();

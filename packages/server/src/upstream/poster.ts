@@ -26,10 +26,26 @@ export class UpstreamPoster {
     this.request = https ? (httpsRequest as typeof httpRequest) : httpRequest;
   }
 
-  /** Rejects on a network error or after `timeoutMs` (the whole exchange); resolves with any status. */
-  post(body: Buffer, headers: Record<string, string>, timeoutMs: number): Promise<PostAnswer> {
+  /**
+   * Rejects on a network error or after `timeoutMs` (the whole exchange); resolves with any status.
+   * A kept-alive connection the upstream closed while idle fails the next request on it at once;
+   * that request is sent again, once, on a new connection (Node's documented remedy). At least
+   * once, as everything the forwarder sends: the upstream drops an event id it has.
+   */
+  async post(body: Buffer, headers: Record<string, string>, timeoutMs: number): Promise<PostAnswer> {
+    try {
+      return await this.exchange(body, headers, timeoutMs);
+    } catch (err) {
+      if (!(err instanceof StaleConnection)) throw err;
+      return this.exchange(body, headers, timeoutMs);
+    }
+  }
+
+  private exchange(body: Buffer, headers: Record<string, string>, timeoutMs: number): Promise<PostAnswer> {
     return new Promise((resolve, reject) => {
+      let answered = false;
       const req = this.request(this.target, { method: 'POST', agent: this.agent, headers: { ...headers, 'Content-Length': String(body.length) } }, (res: IncomingMessage) => {
+        answered = true;
         res.on('error', fail);
         res.on('end', () => {
           clearTimeout(timer);
@@ -43,13 +59,20 @@ export class UpstreamPoster {
         clearTimeout(timer);
         reject(err);
       }
-      req.on('error', fail);
+      req.on('error', (err: NodeJS.ErrnoException) => fail(req.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE') ? new StaleConnection(err) : err));
       req.end(body);
     });
   }
 
   close(): void {
     this.agent.destroy();
+  }
+}
+
+/** A kept-alive connection that turned out closed before any answer. */
+class StaleConnection extends Error {
+  constructor(readonly original: Error) {
+    super(original.message);
   }
 }
 
