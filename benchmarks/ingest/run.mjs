@@ -18,7 +18,7 @@ import * as pgBench from './lib/pg.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
-const SERVER_MAIN = join(REPO, 'packages/server/dist/cli/main.js');
+const DEFAULT_SERVER_MAIN = join(REPO, 'packages/server/dist/cli/main.js');
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,6 +41,7 @@ const HELP = `Usage: node run.mjs [options]        (or: npm start -- [options])
   --request-timeout <s>   per request (counted as an error)             default 30
   --pool <n>              pre-generated bodies per size and client      default 4000 (5k), 1000 (50k)
   --server-env K=V        extra env for botpulse serve (repeatable; recorded in the JSON)
+  --server-main <file>    the botpulse CLI to run (an A/B against a build copied aside) default packages/server/dist/cli/main.js
   --server-node-args=<a>  extra node flags for botpulse serve, e.g. --server-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"
   --tmp-dir <dir>         where the temporary data dirs go              default os.tmpdir()
   --out <file>            JSON output                                   default results/latest.json
@@ -67,6 +68,7 @@ try {
     pool: { type: 'string' },
     'server-env': { type: 'string', multiple: true },
     'server-node-args': { type: 'string' },
+    'server-main': { type: 'string' },
     'tmp-dir': { type: 'string' },
     out: { type: 'string' },
     'keep-data': { type: 'boolean' },
@@ -111,6 +113,7 @@ const opts = {
     return [kv.slice(0, at), kv.slice(at + 1)];
   })),
   serverNodeArgs: list((flags['server-node-args'] ?? '').replace(/\s+/g, ',')),
+  serverMain: flags['server-main'] ?? DEFAULT_SERVER_MAIN,
   tmpDir: flags['tmp-dir'] ?? os.tmpdir(),
   out: resolve(flags.out ?? join(HERE, 'results/latest.json')),
   keepData: Boolean(flags['keep-data']),
@@ -126,6 +129,7 @@ const BOTPULSE_TARGETS = {
 for (const t of opts.targets) if (t !== 'bare' && !BOTPULSE_TARGETS[t]) fail(`unknown target ${t}; expected bare, ${Object.keys(BOTPULSE_TARGETS).join(', ')}`);
 const usesPostgres = opts.targets.some((t) => BOTPULSE_TARGETS[t]?.store === 'postgres');
 const WARMUP_CONCURRENCY = 8;
+const SERVER_MAIN = opts.serverMain;
 const NOISY_OTHER_CPU_PCT = 25;
 const poolSize = (size) => opts.pool ?? (size === '50k' ? 1000 : 4000);
 if (opts.targets.some((t) => BOTPULSE_TARGETS[t]) && !existsSync(SERVER_MAIN)) {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { startTestServer } from '../../packages/server/src/test-support/server.js';
+import { randomUUID } from 'node:crypto';
+import { jsonItem, serializeEnvelope } from '@botpulse/protocol';
+import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
 import { CLI, genError, issueListHtml, metric, Proxy, sendEvent, state, UpstreamServe, waitForAll, waitUntil } from './upstream-support.js';
 
 // Issue 14 (docs/upstream.md): the upstream (a second Botpulse behind a proxy) down while events keep
@@ -77,4 +79,29 @@ describe('forwarding to an upstream Sentry that is down', { skip: !existsSync(CL
       await a.close();
     }
   });
+
+  it('bounds the backlog of raw kinds (check-ins here) the same way, counted per kind', async () => {
+    proxy.pass();
+    proxy.next({ kind: 'down' });
+    const a = await startForwarder({ BOTPULSE_UPSTREAM_BACKLOG_LIMIT: '10', BOTPULSE_UPSTREAM_BATCH: '4', BOTPULSE_UPSTREAM_PROJECTS: JSON.stringify({ '*': { kinds: ['event', 'check_in'] } }) });
+    try {
+      for (let i = 0; i < 25; i++) await sendCheckIn(a, i);
+      await waitUntil(() => state(a).dropped.backlog_full === 15, 'fifteen check-ins given up');
+      await waitUntil(() => state(a).backlog.check_in === 10, 'ten check-ins waiting, counted past one batch');
+      proxy.pass();
+      await waitUntil(() => state(a).sent.check_in === 10, 'the newest ten check-ins sent');
+      await waitUntil(() => state(a).backlog.check_in === 0, 'an empty check-in backlog');
+      assert.equal(state(a).dropped.backlog_full, 15);
+      assert.match((await metric(a, 'botpulse_upstream_dropped_total{reason="backlog_full"}'))[0]!, / 15$/);
+    } finally {
+      await a.close();
+    }
+  });
 });
+
+/** One cron check-in, answered 200 (parked as a raw item). */
+async function sendCheckIn(server: TestServer, i: number): Promise<void> {
+  const body = serializeEnvelope({ headers: {}, items: [jsonItem('check_in', { check_in_id: randomUUID().replace(/-/g, ''), monitor_slug: `nightly-${i}`, status: 'ok' })] });
+  const res = await fetch(`${server.url}/api/${server.project.id}/envelope/?sentry_key=${server.project.publicKey}`, { method: 'POST', body });
+  assert.equal(res.status, 200, await res.text());
+}

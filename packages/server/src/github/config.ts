@@ -13,6 +13,8 @@ export const repoSpec = z.string().regex(/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,
 /** Fine-grained tokens (`github_pat_…`), classic ones (`ghp_…`) and App installation tokens (`ghs_…`). */
 export const tokenSpec = z.string().regex(/^\S{20,255}$/, 'expected a GitHub token (github_pat_…, ghp_… or an App installation token ghs_…)');
 export const labelsSpec = z.array(z.string().trim().min(1).max(50)).max(20);
+/** A GitHub webhook's secret, as GitHub's form takes it; long enough not to be guessed. */
+export const webhookSecretSpec = z.string().min(16, 'at least 16 characters').max(255);
 /** Automatic creation at this many events; 0 is off. */
 export const autoCreateSpec = z.number().int().min(0).max(1_000_000);
 
@@ -25,20 +27,31 @@ const projectSchema = z
     labels: labelsSpec.optional(),
     autoCreateAt: autoCreateSpec.optional(),
     closeOnResolve: z.boolean().optional(),
+    /** This project's webhook secret (BOTPULSE_GITHUB_WEBHOOK_SECRET is the fallback). */
+    webhookSecret: webhookSecretSpec.optional(),
+    webhookSecretFile: z.string().min(1).optional(),
   })
   .strict()
   .transform((p, ctx) => {
-    let token = p.token ?? null;
-    if (p.tokenFile) {
-      try {
-        token = readFileSync(p.tokenFile, 'utf8').trim();
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `tokenFile ${p.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}` });
-        return z.NEVER;
-      }
+    const token = p.tokenFile ? readSecretFile('tokenFile', p.tokenFile, ctx) : (p.token ?? null);
+    const webhookSecret = p.webhookSecretFile ? readSecretFile('webhookSecretFile', p.webhookSecretFile, ctx) : (p.webhookSecret ?? null);
+    if (token === undefined || webhookSecret === undefined) return z.NEVER;
+    if (webhookSecret !== null && webhookSecret.length < 16) {
+      ctx.addIssue({ code: 'custom', message: 'webhookSecretFile: the secret needs at least 16 characters' });
+      return z.NEVER;
     }
-    return { repo: p.repo, token, labels: p.labels, autoCreateAt: p.autoCreateAt, closeOnResolve: p.closeOnResolve };
+    return { repo: p.repo, token, labels: p.labels, autoCreateAt: p.autoCreateAt, closeOnResolve: p.closeOnResolve, webhookSecret };
   });
+
+/** A `*File` value's content, trimmed; undefined (and an issue naming the key, never the content) when unreadable. */
+function readSecretFile(key: string, path: string, ctx: z.RefinementCtx): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `${key} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}` });
+    return undefined;
+  }
+}
 
 export type GithubProjectFile = z.output<typeof projectSchema>;
 
@@ -49,7 +62,8 @@ export const githubConfigKeys = {
   /** Per project slug: `{"pay-bot": {"repo": "acme/pay-bot", "labels": ["bug"], "autoCreateAt": 3}}`. */
   BOTPULSE_GITHUB: jsonKey(z.record(z.string(), projectSchema)).prefault(''),
   BOTPULSE_GITHUB_LABELS: z.string().default('botpulse'),
-  BOTPULSE_GITHUB_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** The webhook secret of every project that has none of its own. */
+  BOTPULSE_GITHUB_WEBHOOK_SECRET: webhookSecretSpec.optional(),
   BOTPULSE_GITHUB_TIMEOUT_SECONDS: z.coerce.number().min(1).max(120).default(15),
 };
 

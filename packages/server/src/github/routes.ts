@@ -5,7 +5,7 @@ import { presentIssue } from '../http/present.js';
 import { ClientError } from '../lib/errors.js';
 import type { GithubJob, GithubLink } from '../store/github.js';
 import type { Store } from '../store/store.js';
-import { autoCreateSpec, labelsSpec, repoSpec, tokenSpec } from './config.js';
+import { autoCreateSpec, labelsSpec, repoSpec, tokenSpec, webhookSecretSpec } from './config.js';
 import type { GithubService } from './service.js';
 
 export interface GithubRouteDeps {
@@ -20,6 +20,7 @@ const settingsPatch = z
     labels: labelsSpec.nullable().optional(),
     autoCreateAt: autoCreateSpec.nullable().optional(),
     closeOnResolve: z.boolean().nullable().optional(),
+    webhookSecret: webhookSecretSpec.nullable().optional(),
   })
   .strict();
 
@@ -103,8 +104,9 @@ export async function githubRoutes(app: FastifyInstance, { store, github }: Gith
 }
 
 /**
- * `POST /api/github/webhook`: GitHub's deliveries, authenticated by their signature (no API
- * token). The body is kept raw: the signature is over the bytes GitHub sent.
+ * `POST /api/github/webhook[/:project]`: GitHub's deliveries, authenticated by their signature
+ * (no API token) with the project's webhook secret. The body is kept raw: the signature is over
+ * the bytes GitHub sent.
  */
 export async function githubWebhookRoute(app: FastifyInstance, { github }: Pick<GithubRouteDeps, 'github'>): Promise<void> {
   app.removeAllContentTypeParsers();
@@ -112,6 +114,11 @@ export async function githubWebhookRoute(app: FastifyInstance, { github }: Pick<
   app.post('/api/github/webhook', async (req, reply) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const answer = await github.handleWebhook(req.headers, body);
+    return reply.code(answer.status).send(answer.body);
+  });
+  app.post('/api/github/webhook/:project', async (req: FastifyRequest<{ Params: { project: string } }>, reply) => {
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const answer = await github.handleWebhook(req.headers, body, req.params.project);
     return reply.code(answer.status).send(answer.body);
   });
 }

@@ -6,7 +6,7 @@ import type { GithubLink, GithubStore } from '../store/github.js';
 import type { Issue, Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import type { GithubConfig } from './config.js';
-import { clearDisabled, isConfigured, KEYS, maskToken, projectGithub, type ProjectGithub } from './settings.js';
+import { clearDisabled, isConfigured, KEYS, maskToken, projectGithub, webhookSecretOf, type ProjectGithub } from './settings.js';
 import type { GithubStats } from './stats.js';
 import type { GithubWorker } from './worker.js';
 
@@ -27,6 +27,14 @@ export interface SettingsPatch {
   labels?: string[] | null;
   autoCreateAt?: number | null;
   closeOnResolve?: boolean | null;
+  webhookSecret?: string | null;
+}
+
+/** Who may have signed a webhook delivery: each candidate project with the secret it uses. */
+interface WebhookTarget {
+  candidates: { projectId: number; secret: string }[];
+  /** Named in the URL (`/api/github/webhook/:project`). */
+  named: Project | null;
 }
 
 export interface WebhookAnswer {
@@ -94,6 +102,7 @@ export class GithubService {
     await set(KEYS.labels, patch.labels === undefined ? undefined : patch.labels === null ? null : JSON.stringify(patch.labels));
     await set(KEYS.autoCreateAt, patch.autoCreateAt === undefined ? undefined : patch.autoCreateAt === null ? null : String(patch.autoCreateAt));
     await set(KEYS.closeOnResolve, patch.closeOnResolve === undefined ? undefined : patch.closeOnResolve === null ? null : String(patch.closeOnResolve));
+    await set(KEYS.webhookSecret, patch.webhookSecret);
     if (patch.repo !== undefined || patch.token !== undefined) {
       await clearDisabled(store, project.id);
       await this.deps.github.requeueFailed(project.id, this.now());
@@ -104,11 +113,16 @@ export class GithubService {
     return this.settings(project);
   }
 
-  /** The settings as the API and the dashboard show them: the token as its last four characters. */
+  /** The settings as the API and the dashboard show them: the token and the webhook secret as their last four characters. */
   present(s: ProjectGithub) {
+    const globalSecret = this.deps.config.webhookSecret;
     return {
       repo: s.repo,
       token: maskToken(s.token),
+      webhookSecret: maskToken(webhookSecretOf(s, this.deps.config)),
+      // project: its own secret; global: BOTPULSE_GITHUB_WEBHOOK_SECRET; null: deliveries are refused.
+      webhookSecretFrom: s.webhookSecret !== null ? 'project' : globalSecret !== null ? 'global' : null,
+      webhookUrl: `/api/github/webhook/${s.slug}`,
       labels: s.labels,
       autoCreateAt: s.autoCreateAt,
       closeOnResolve: s.closeOnResolve,
@@ -130,35 +144,69 @@ export class GithubService {
   }
 
   /**
-   * A GitHub webhook delivery (`POST /api/github/webhook`): the signature checked over the raw
-   * body with the shared secret, then an `issues` event applied to the linked Botpulse issue.
+   * A GitHub webhook delivery (`POST /api/github/webhook[/:project]`): the signature checked over
+   * the raw body with the secret of the project the delivery is for (its own, else the global
+   * one), then an `issues` event applied to the linked Botpulse issue of that project only.
    */
-  async handleWebhook(headers: Record<string, string | string[] | undefined>, body: Buffer): Promise<WebhookAnswer> {
+  async handleWebhook(headers: Record<string, string | string[] | undefined>, body: Buffer, projectRef?: string): Promise<WebhookAnswer> {
     const { stats } = this.deps;
-    const secret = this.deps.config.webhookSecret;
-    if (!secret) {
+    const payload = parsePayload(body);
+    const target = await this.webhookTarget(projectRef, payload);
+    if (projectRef !== undefined && !target.named) return { status: 404, body: { ok: false, result: 'invalid', message: `no project "${projectRef}"` } };
+    if (!target.candidates.length) {
       stats.count(stats.webhooks, 'no_secret');
-      return { status: 503, body: { ok: false, result: 'no_secret', message: 'BOTPULSE_GITHUB_WEBHOOK_SECRET is not set: webhooks cannot be verified, so none is accepted' } };
+      return { status: 503, body: { ok: false, result: 'no_secret', message: 'no webhook secret is set for this project (PUT /api/v1/projects/<project>/github {"webhookSecret"}, or BOTPULSE_GITHUB_WEBHOOK_SECRET): webhooks cannot be verified, so none is accepted' } };
     }
-    if (!signatureMatches(secret, body, header(headers, 'x-hub-signature-256'))) {
+    const signature = header(headers, 'x-hub-signature-256');
+    const verified = target.candidates.filter((c) => signatureMatches(c.secret, body, signature)).map((c) => c.projectId);
+    if (!verified.length) {
       stats.count(stats.webhooks, 'bad_signature');
-      this.deps.logger.warn({ delivery: header(headers, 'x-github-delivery') }, 'github: webhook with a missing or wrong X-Hub-Signature-256 refused');
-      return { status: 401, body: { ok: false, result: 'bad_signature', message: 'X-Hub-Signature-256 missing or wrong (check the webhook secret)' } };
+      this.deps.logger.warn({ delivery: header(headers, 'x-github-delivery'), project: target.named?.slug }, 'github: webhook with a missing or wrong X-Hub-Signature-256 refused');
+      return { status: 401, body: { ok: false, result: 'bad_signature', message: 'X-Hub-Signature-256 missing or wrong (check the webhook secret of the project this repository belongs to)' } };
     }
     const event = header(headers, 'x-github-event');
-    let payload: WebhookPayload;
-    try {
-      payload = JSON.parse(body.toString('utf8')) as WebhookPayload;
-    } catch {
+    if (!payload) {
       stats.count(stats.webhooks, 'invalid');
       return { status: 400, body: { ok: false, result: 'invalid', message: 'the body is not JSON (set the webhook\'s content type to application/json)' } };
     }
     if (event === 'ping') return this.webhookResult('ignored', 'pong');
     if (event !== 'issues') return this.webhookResult('ignored', `event ${event ?? '(none)'} is not used`);
-    return this.applyIssueEvent(payload);
+    return this.applyIssueEvent(payload, verified);
   }
 
-  private async applyIssueEvent(payload: WebhookPayload): Promise<WebhookAnswer> {
+  /**
+   * The projects a delivery may be for, each with its secret. Named in the URL: that one. Else the
+   * project of the linked issue it names; else every project set to its repository; else (no
+   * project knows it) the global secret alone, which then verifies a delivery that changes nothing.
+   */
+  private async webhookTarget(projectRef: string | undefined, payload: WebhookPayload | null): Promise<WebhookTarget> {
+    const { store, config } = this.deps;
+    const withSecret = async (project: Project) => {
+      const secret = webhookSecretOf(await this.settings(project), config);
+      return secret === null ? [] : [{ projectId: project.id, secret }];
+    };
+    if (projectRef !== undefined) {
+      const named = await store.getProject(projectRef);
+      return { named, candidates: named ? await withSecret(named) : [] };
+    }
+    const repo = typeof payload?.repository?.full_name === 'string' ? payload.repository.full_name : null;
+    const number = typeof payload?.issue?.number === 'number' ? payload.issue.number : null;
+    const link = repo !== null && number !== null ? await this.deps.github.findLink(repo, number) : null;
+    const linkedProject = link ? await store.getProject(link.projectId) : null;
+    if (linkedProject) return { named: null, candidates: await withSecret(linkedProject) };
+    const candidates: WebhookTarget['candidates'] = [];
+    if (repo !== null) {
+      for (const project of await store.listProjects()) {
+        const s = await this.settings(project);
+        if (s.repo?.toLowerCase() === repo.toLowerCase()) candidates.push(...(await withSecret(project)));
+      }
+    }
+    if (!candidates.length && config.webhookSecret !== null) candidates.push({ projectId: -1, secret: config.webhookSecret });
+    return { named: null, candidates };
+  }
+
+  /** `projectIds`: the projects whose secret signed the delivery; another project's issue is left alone. */
+  private async applyIssueEvent(payload: WebhookPayload, projectIds: number[]): Promise<WebhookAnswer> {
     const repo = payload.repository?.full_name;
     const number = payload.issue?.number;
     const actor = typeof payload.sender?.login === 'string' ? payload.sender.login : 'unknown';
@@ -168,7 +216,7 @@ export class GithubService {
     }
     const link = await this.deps.github.findLink(repo, number);
     const issue = link ? await this.deps.store.getIssue(link.issueId) : null;
-    if (!link || !issue) return this.webhookResult('ignored', `${repo}#${number} is not linked to a Botpulse issue`);
+    if (!link || !issue || !projectIds.includes(link.projectId)) return this.webhookResult('ignored', `${repo}#${number} is not linked to a Botpulse issue of this project`);
     const at = this.now();
     if (payload.action === 'closed') {
       const reason = payload.issue?.state_reason ?? 'completed';
@@ -202,6 +250,15 @@ interface WebhookPayload {
   issue?: { number?: number; state_reason?: string | null };
   repository?: { full_name?: string };
   sender?: { login?: string };
+}
+
+function parsePayload(body: Buffer): WebhookPayload | null {
+  try {
+    const value = JSON.parse(body.toString('utf8')) as unknown;
+    return typeof value === 'object' && value !== null ? (value as WebhookPayload) : null;
+  } catch {
+    return null;
+  }
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {

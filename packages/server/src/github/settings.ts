@@ -17,6 +17,8 @@ export interface ProjectGithub {
   /** Automatic creation at this many events; 0: off. */
   autoCreateAt: number;
   closeOnResolve: boolean;
+  /** The project's own webhook secret (API, then config); null: BOTPULSE_GITHUB_WEBHOOK_SECRET applies. */
+  webhookSecret: string | null;
   /** Set after a permanent error (bad token, repository gone) with these settings; cleared when they change. */
   disabled: { reason: string; at: number } | null;
 }
@@ -27,6 +29,7 @@ export const KEYS = {
   labels: 'github.labels',
   autoCreateAt: 'github.auto_create_at',
   closeOnResolve: 'github.close_on_resolve',
+  webhookSecret: 'github.webhook_secret',
   disabled: 'github.disabled',
 } as const;
 
@@ -37,6 +40,11 @@ export function isConfigured(s: ProjectGithub): s is ProjectGithub & { repo: str
 /** Which repository and token a disabled mark was set for (the token hashed, never stored). */
 export function settingsKey(s: Pick<ProjectGithub, 'repo' | 'token'>): string {
   return createHash('sha256').update(`${s.repo ?? ''}\u0000${s.token ?? ''}`).digest('hex').slice(0, 16);
+}
+
+/** The secret a delivery for this project is signed with: its own, else the global one, else none. */
+export function webhookSecretOf(s: Pick<ProjectGithub, 'webhookSecret'>, config: Pick<GithubConfig, 'webhookSecret'>): string | null {
+  return s.webhookSecret ?? config.webhookSecret;
 }
 
 /** `…a1b2`: the last four characters, enough to tell two tokens apart. */
@@ -57,6 +65,7 @@ export async function projectGithub(store: Store, config: GithubConfig, project:
     labels: parseLabels(stored[KEYS.labels]) ?? file?.labels ?? config.defaultLabels,
     autoCreateAt: numberOr(stored[KEYS.autoCreateAt], file?.autoCreateAt ?? 0),
     closeOnResolve: stored[KEYS.closeOnResolve] !== undefined ? stored[KEYS.closeOnResolve] === 'true' : (file?.closeOnResolve ?? false),
+    webhookSecret: stored[KEYS.webhookSecret] ?? file?.webhookSecret ?? null,
     disabled: null,
   };
   settings.disabled = disabledMark(stored[KEYS.disabled], settingsKey(settings));

@@ -22,8 +22,14 @@ export interface GithubWorkerDeps {
   idleMs?: number;
 }
 
-/** A claim outlives any one call (BOTPULSE_GITHUB_TIMEOUT_SECONDS ≤ 120 s, a job makes ≤ 4 calls). */
-export const LEASE_MS = 10 * 60_000;
+/**
+ * A claim outlives the job it covers: at most 4 calls (3 pages of the marker search and the
+ * create), each ended by BOTPULSE_GITHUB_TIMEOUT_SECONDS, plus a margin for the database. No
+ * longer than that: a process killed mid-call (kill -9, a crash) holds its jobs until then.
+ */
+export function leaseMs(timeoutMs: number): number {
+  return 4 * timeoutMs + 20_000;
+}
 const MAX_BACKOFF_MS = 5 * 60_000;
 /**
  * A job still failing transiently this long after it was queued is given up (as alert rows are).
@@ -93,7 +99,7 @@ export class GithubWorker {
     const settings = new Map<number, { project: Project; settings: ProjectGithub }>();
     for (const project of projects) settings.set(project.id, { project, settings: await projectGithub(this.deps.store, this.deps.config, project) });
     for (const { settings: s } of settings.values()) await this.queueByRules(s);
-    const jobs = await this.deps.github.claimJobs(this.deps.workerId, this.now(), LEASE_MS, 20);
+    const jobs = await this.deps.github.claimJobs(this.deps.workerId, this.now(), leaseMs(this.deps.config.timeoutMs), 20);
     for (const job of jobs) {
       const entry = settings.get(job.projectId);
       if (!entry) await this.deps.github.failJob(job.id, this.deps.workerId, 'the project no longer exists');

@@ -69,6 +69,20 @@ export function upstreamStoreContract(
       assert.equal(await b.rawItemHorizon('check_in'), parked!.id);
     });
 
+    it('counts a raw kind\'s items after a cursor and finds the n-th, other kinds aside', async () => {
+      const start = Math.max(await a.rawItemHorizon('check_in'), await a.rawItemHorizon('transaction'));
+      const item = (kind: string) => ({ projectId: project.id, kind, eventId: null, receivedAt: Date.now(), payload: Buffer.from('{}') });
+      await store.appendToSpool([item('check_in'), item('transaction'), item('check_in'), item('check_in')]);
+      const checkIns = (await store.listRawItems('check_in', { after: start, projectId: project.id })).map((r) => r.id);
+      assert.equal(checkIns.length, 3);
+      assert.equal(await b.countRawItems('check_in', start), 3);
+      assert.equal(await b.countRawItems('transaction', start), 1);
+      assert.equal(await a.countRawItems('check_in', checkIns[0]!), 2);
+      assert.equal(await a.nthRawItemAfter('check_in', start, 2), checkIns[1]);
+      assert.equal(await a.nthRawItemAfter('check_in', start, 3), checkIns[2]);
+      assert.equal(await a.nthRawItemAfter('check_in', start, 4), null);
+    });
+
     it('keeps cursors and per-project settings, seen by the other process', async () => {
       assert.equal(await a.getValue('cursor:test'), null);
       await a.setValue('cursor:test', '41');

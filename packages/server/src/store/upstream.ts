@@ -39,6 +39,10 @@ export interface UpstreamStore {
   countEvents(after: number, upTo: number): Promise<number>;
   /** The id of the `n`-th event after `after` (1-based), or null if there are fewer. */
   nthEventAfter(after: number, n: number): Promise<number | null>;
+  /** How many parked raw items of a kind have `id > after` (a raw kind's backlog). */
+  countRawItems(kind: string, after: number): Promise<number>;
+  /** The id of the `n`-th parked raw item of a kind after `after` (1-based), or null if there are fewer. */
+  nthRawItemAfter(kind: string, after: number, n: number): Promise<number | null>;
 
   getValue(key: string): Promise<string | null>;
   setValue(key: string, value: string): Promise<void>;

@@ -49,7 +49,8 @@ export class FakeGithub {
   readonly requests: FakeRequest[] = [];
   private readonly faults: { endpoint: string; fault: FakeFault }[] = [];
   private readonly sockets = new Set<Socket>();
-  private webhook: { url: string; secret: string } | null = null;
+  /** Per repository (lower case); '' for every other repository. */
+  private readonly webhooks = new Map<string, { url: string; secret: string }>();
   private constructor(
     private readonly server: Server,
     readonly url: string,
@@ -81,9 +82,13 @@ export class FakeGithub {
     for (let i = 0; i < times; i++) this.faults.push({ endpoint, fault });
   }
 
-  /** Where `issues` events go, signed with `secret`, when an issue is closed or reopened. */
-  setWebhook(url: string, secret: string): void {
-    this.webhook = { url, secret };
+  /** Where `issues` events go, signed with `secret`, when an issue is closed or reopened: `repo`'s, or every repository's. */
+  setWebhook(url: string, secret: string, repo = ''): void {
+    this.webhooks.set(repo.toLowerCase(), { url, secret });
+  }
+
+  private webhookFor(repo: string): { url: string; secret: string } | null {
+    return this.webhooks.get(repo.toLowerCase()) ?? this.webhooks.get('') ?? null;
   }
 
   repoIssues(repo: string): FakeIssue[] {
@@ -101,10 +106,11 @@ export class FakeGithub {
 
   /** Delivers an `issues` event as GitHub would, or with `signature` instead of the right one. */
   async deliver(repo: string, issue: FakeIssue, action: string, login: string, signature?: string): Promise<{ status: number; body: unknown }> {
-    if (!this.webhook) throw new Error('no webhook set');
+    const webhook = this.webhookFor(repo);
+    if (!webhook) throw new Error('no webhook set');
     const body = JSON.stringify({ action, issue: this.present(repo, issue), repository: { full_name: repo, name: repo.split('/')[1] }, sender: { login } });
-    const sig = signature ?? `sha256=${createHmac('sha256', this.webhook.secret).update(body).digest('hex')}`;
-    const res = await fetch(this.webhook.url, {
+    const sig = signature ?? `sha256=${createHmac('sha256', webhook.secret).update(body).digest('hex')}`;
+    const res = await fetch(webhook.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-github-event': 'issues', 'x-github-delivery': String(Math.random()).slice(2), 'x-hub-signature-256': sig },
       body,
@@ -147,11 +153,13 @@ export class FakeGithub {
     const repo = `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`;
     const issues = this.issues.get(repo.toLowerCase());
     if (!issues) return send(404, { message: 'Not Found' });
-    const answer = this.work(repo, issues, endpoint, req.method ?? '', url, body, m[3] ? Number(m[3]) : null, login);
     if (fault?.kind === 'hang') {
+      // GitHub did the work and the answer was lost, or the call never got that far.
+      if (fault.afterWork) this.work(repo, issues, endpoint, req.method ?? '', url, body, m[3] ? Number(m[3]) : null, login);
       record('hung'); // the socket stays open until the client gives up (or close())
       return;
     }
+    const answer = this.work(repo, issues, endpoint, req.method ?? '', url, body, m[3] ? Number(m[3]) : null, login);
     send(answer.status, answer.data);
   }
 
@@ -189,7 +197,7 @@ export class FakeGithub {
       if (body.state === 'closed' || body.state === 'open') issue.state = body.state;
       if (typeof body.state_reason === 'string') issue.state_reason = body.state_reason;
       // GitHub delivers the webhook for a change made through the API too, a moment later.
-      if (closing && this.webhook) setImmediate(() => void this.deliver(repo, issue, 'closed', login).catch(() => undefined));
+      if (closing && this.webhookFor(repo)) setImmediate(() => void this.deliver(repo, issue, 'closed', login).catch(() => undefined));
       return { status: 200, data: this.present(repo, issue) };
     }
     return { status: 404, data: { message: 'Not Found' } };

@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js';
 import { UPSTREAM_KINDS, type UpstreamKind, type UpstreamStore } from '../store/upstream.js';
 import type { UpstreamConfig } from './config.js';
 import { authHeader, envelopeFor, logsWereForwarded, prepareForUpstream, sampled, wasForwarded } from './envelope.js';
+import { UpstreamPoster, type PostAnswer } from './poster.js';
 import { RateLimits } from './rate-limits.js';
 import { ProjectSettings } from './settings.js';
 
@@ -102,6 +103,7 @@ export class UpstreamForwarder {
   /** The cursor keepUp last wrote, per kind (it writes only when the newest item moved). */
   private readonly keptAt = new Map<UpstreamKind, number>();
   private readonly state: ForwarderState;
+  private readonly poster: UpstreamPoster | null;
   private leaseRenewedAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -111,6 +113,7 @@ export class UpstreamForwarder {
     this.now = deps.now ?? Date.now;
     this.settings = new ProjectSettings(deps.config, deps.upstream, deps.store);
     this.state = idleState(deps.config);
+    this.poster = this.state.target ? new UpstreamPoster(new URL(this.state.target), deps.config.concurrency) : null;
   }
 
   get projectSettings(): ProjectSettings {
@@ -135,6 +138,7 @@ export class UpstreamForwarder {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
+    this.poster?.close();
     if (this.state.owner) {
       await this.deps.leases.releaseLease(LEASE, this.holder).catch((err) => reportFailure(this.deps.logger, 'upstream_lease_release', err, 'could not release the upstream forwarder lease; another process takes over when it expires', {}, 'warn'));
     }
@@ -221,15 +225,29 @@ export class UpstreamForwarder {
    * up (counted, logged) so that an upstream gone for days cannot make us hold a growing queue.
    */
   private async trimEvents(cursor: number, horizon: number): Promise<number> {
+    const { upstream } = this.deps;
+    if (horizon - cursor <= this.deps.config.backlogLimit) return cursor; // ids are dense enough: no count needed
+    return this.trim('event', cursor, () => upstream.countEvents(cursor, horizon), (n) => upstream.nthEventAfter(cursor, n), horizon);
+  }
+
+  /** The same bound for each raw kind (transactions, check-ins, logs), on its own count. */
+  private async trimRaw(kind: UpstreamKind, cursor: number): Promise<number> {
+    const { upstream } = this.deps;
+    const newest = await upstream.rawItemHorizon(kind);
+    if (newest - cursor <= this.deps.config.backlogLimit) return cursor; // raw kinds share ids: a bound on the count
+    return this.trim(kind, cursor, () => upstream.countRawItems(kind, cursor), (n) => upstream.nthRawItemAfter(kind, cursor, n), newest);
+  }
+
+  /** Moves a kind's cursor past its oldest waiting items beyond the limit; they are counted as dropped. */
+  private async trim(kind: UpstreamKind, cursor: number, count: () => Promise<number>, nth: (n: number) => Promise<number | null>, newest: number): Promise<number> {
     const { upstream, config, logger } = this.deps;
-    if (horizon - cursor <= config.backlogLimit) return cursor;
-    const waiting = await upstream.countEvents(cursor, horizon);
+    const waiting = await count();
     if (waiting <= config.backlogLimit) return cursor;
     const over = waiting - config.backlogLimit;
-    const next = (await upstream.nthEventAfter(cursor, over)) ?? horizon;
-    await upstream.setValue(cursorKey('event'), String(next));
+    const next = (await nth(over)) ?? newest;
+    await upstream.setValue(cursorKey(kind), String(next));
     this.state.dropped.backlog_full += over;
-    logger.warn({ dropped: over, limit: config.backlogLimit, lastError: this.state.lastError }, 'upstream backlog over BOTPULSE_UPSTREAM_BACKLOG_LIMIT: the oldest events will not be forwarded');
+    logger.warn({ kind, dropped: over, limit: config.backlogLimit, lastError: this.state.lastError }, `upstream backlog over BOTPULSE_UPSTREAM_BACKLOG_LIMIT: the oldest ${kind} items will not be forwarded`);
     return next;
   }
 
@@ -237,14 +255,15 @@ export class UpstreamForwarder {
 
   private async drainRaw(kind: UpstreamKind, settingsOf: SettingsOf): Promise<boolean> {
     const { upstream, store, config } = this.deps;
-    const cursor = await this.cursor(kind, () => upstream.rawItemHorizon(kind));
+    let cursor = await this.cursor(kind, () => upstream.rawItemHorizon(kind));
+    cursor = await this.trimRaw(kind, cursor);
     const rows = await store.listRawItems(kind, { after: cursor, limit: config.batch });
-    this.state.backlog[kind] = rows.length;
+    this.state.backlog[kind] = rows.length < config.batch ? rows.length : await upstream.countRawItems(kind, cursor);
     if (rows.length === 0) return false;
     const items = rows.map((r) => ({ id: r.id, projectId: r.projectId, eventId: r.eventId, load: () => JSON.parse(r.payload.toString('utf8')) as Record<string, unknown> }));
     const { last, complete } = await this.forward(kind, items, settingsOf);
     if (last > cursor) await upstream.setValue(cursorKey(kind), String(last));
-    this.state.backlog[kind] = items.filter((i) => i.id > last).length;
+    this.state.backlog[kind] = Math.max(0, this.state.backlog[kind] - items.filter((i) => i.id <= last).length);
     return complete && rows.length === config.batch;
   }
 
@@ -319,21 +338,15 @@ export class UpstreamForwarder {
 
   private async post(kind: UpstreamKind, item: Item, body: Buffer): Promise<Outcome> {
     const { dsn, timeoutMs } = this.deps.config;
-    let res: Response;
+    let res: PostAnswer;
     try {
-      res = await fetch(this.state.target!, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/x-sentry-envelope', 'X-Sentry-Auth': authHeader(dsn!) },
-        body,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      await res.arrayBuffer();
+      res = await this.poster!.post(body, { 'Content-Type': 'application/x-sentry-envelope', 'X-Sentry-Auth': authHeader(dsn!) }, timeoutMs);
     } catch (err) {
-      return this.failed(`upstream unreachable: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+      return this.failed(`upstream unreachable: ${(err as Error).message}`);
     }
     const now = this.now();
-    const limited = this.rateLimits.update(res.status, (name) => res.headers.get(name), now);
-    if (res.ok) {
+    const limited = this.rateLimits.update(res.status, res.header, now);
+    if (res.status >= 200 && res.status < 300) {
       this.state.sent[kind]++;
       this.state.lastSentAt = now;
       return 'sent';

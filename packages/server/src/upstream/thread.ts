@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino, type Level } from 'pino';
 import type { AlertStore } from '../store/alerts.js';
@@ -25,6 +27,28 @@ export interface UpstreamThreadStores {
   leases: Pick<AlertStore, 'lease' | 'releaseLease'>;
 }
 
+/**
+ * The forwarder thread's nice value (Linux): when ingestion needs both cores the scheduler gives
+ * this thread a small share, and it catches up with the CPU ingestion leaves idle (its queue is
+ * the events table, bounded by BOTPULSE_UPSTREAM_BACKLOG_LIMIT). Measured: docs/performance.md.
+ */
+export const FORWARDER_NICE = 10;
+
+/**
+ * Lowers this thread's priority only (on Linux a thread is a task with its own nice value; the
+ * process's other threads keep theirs). Elsewhere, or if refused, the thread runs as it is.
+ */
+export function lowerThreadPriority(nice: number): number | null {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (!Number.isInteger(tid) || tid <= 0) return null;
+    setPriority(tid, nice);
+    return tid;
+  } catch {
+    return null;
+  }
+}
+
 /** How often the thread tells the main thread its counters (for /metrics, /status, the API). */
 const STATE_EVERY_MS = 200;
 
@@ -37,6 +61,8 @@ export async function runUpstreamThread(open: (data: UpstreamThreadData) => Prom
   const data = workerData as UpstreamThreadData;
   const port = parentPort!;
   const logger = pino({ level: data.logLevel, base: { service: 'botpulse', component: 'upstream' } });
+  const tid = lowerThreadPriority(FORWARDER_NICE);
+  logger.debug({ tid, nice: tid === null ? null : FORWARDER_NICE }, tid === null ? 'upstream thread: priority left as it is' : 'upstream thread: lower priority than ingestion');
   const stores = await open(data);
   const forwarder = new UpstreamForwarder({ config: data.upstream, forwardedBy: data.publicUrl, upstream: stores.upstream, store: stores.store, leases: stores.leases, logger });
   const post = (message: FromUpstreamThread) => port.postMessage(message);

@@ -46,6 +46,15 @@ export class PostgresUpstreamStore implements UpstreamStore {
     return row ? Number(row.id) : null;
   }
 
+  async countRawItems(kind: string, after: number): Promise<number> {
+    return Number((await one<{ n: number }>(this.db, sql`SELECT COUNT(*) AS n FROM raw_items WHERE kind = ${kind} AND id > ${after}`))!.n);
+  }
+
+  async nthRawItemAfter(kind: string, after: number, n: number): Promise<number | null> {
+    const row = await one<{ id: number }>(this.db, sql`SELECT id FROM raw_items WHERE kind = ${kind} AND id > ${after} ORDER BY id LIMIT 1 OFFSET ${n - 1}`);
+    return row ? Number(row.id) : null;
+  }
+
   async getValue(key: string): Promise<string | null> {
     return (await one<{ value: string }>(this.db, sql`SELECT value FROM upstream_state WHERE key = ${key}`))?.value ?? null;
   }

@@ -37,6 +37,15 @@ export class SqliteUpstreamStore implements UpstreamStore {
     return id === undefined ? null : Number(id);
   }
 
+  async countRawItems(kind: string, after: number): Promise<number> {
+    return Number(this.db.prepare('SELECT COUNT(*) FROM raw_items WHERE kind = ? AND id > ?').pluck().get(kind, after));
+  }
+
+  async nthRawItemAfter(kind: string, after: number, n: number): Promise<number | null> {
+    const id = this.db.prepare('SELECT id FROM raw_items WHERE kind = ? AND id > ? ORDER BY id LIMIT 1 OFFSET ?').pluck().get(kind, after, n - 1);
+    return id === undefined ? null : Number(id);
+  }
+
   async getValue(key: string): Promise<string | null> {
     const value = this.db.prepare('SELECT value FROM upstream_state WHERE key = ?').pluck().get(key) as string | undefined;
     return value ?? null;
