@@ -58,6 +58,10 @@ export interface LogQuery {
   to?: number;
   /** Paging: lines with a smaller id than this (the list is newest first). */
   beforeId?: number;
+  /** Live follow: only lines with a larger id than this (still newest first, so a full page means a gap). */
+  afterId?: number;
+  /** Only lines the rule evaluator marked with this rule key (`forbidden:<pattern>`, `rate:<pattern>`). */
+  rule?: string;
   limit?: number;
 }
 

@@ -18,6 +18,7 @@ import * as m016 from './016_management.js';
 import * as m017 from './017_postgres_payload_storage.js';
 import * as m018 from './018_issue_story.js';
 import * as m020 from './020_issue_text_index.js';
+import * as m025 from './025_log_rule_index.js';
 import * as m026 from './026_postgres_hot_issue_rows.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
@@ -41,5 +42,6 @@ export const migrations: Record<string, Migration> = {
   '017_postgres_payload_storage': m017,
   '018_issue_story': m018,
   '020_issue_text_index': m020,
+  '025_log_rule_index': m025,
   '026_postgres_hot_issue_rows': m026,
 };

@@ -48,6 +48,8 @@ export class PostgresLogStore implements LogStore {
     if (q.from !== undefined) where.push(sql`time >= ${q.from}`);
     if (q.to !== undefined) where.push(sql`time < ${q.to}`);
     if (q.beforeId !== undefined) where.push(sql`id < ${q.beforeId}`);
+    if (q.afterId !== undefined) where.push(sql`id > ${q.afterId}`);
+    if (q.rule !== undefined) where.push(sql`rule = ${q.rule}`);
     const fields = Object.entries(q.fields ?? {});
     if (fields.some(([key]) => !isSearchableKey(key))) return [];
     if (fields.length) where.push(sql`fields::jsonb @> ${JSON.stringify(Object.fromEntries(fields))}::jsonb`);

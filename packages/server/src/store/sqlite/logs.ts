@@ -63,6 +63,14 @@ export class SqliteLogStore implements LogStore {
       where.push('id < ?');
       args.push(q.beforeId);
     }
+    if (q.afterId !== undefined) {
+      where.push('id > ?');
+      args.push(q.afterId);
+    }
+    if (q.rule !== undefined) {
+      where.push('rule = ?');
+      args.push(q.rule);
+    }
     for (const [key, value] of Object.entries(q.fields ?? {})) {
       if (!isSearchableKey(key)) return [];
       where.push('json_extract(fields, ?) = ?');
