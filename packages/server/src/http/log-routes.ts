@@ -7,6 +7,8 @@ import type { Store } from '../store/store.js';
 import { logRulesOverrideSchema, parseStoredLogRules, resolveLogRules } from '../logs/config.js';
 import type { LogRuleEvaluator } from '../logs/evaluator.js';
 import { parseState } from '../logs/evaluator.js';
+import { editLogRules, resetLogRules, type LogRuleEdit } from '../logs/rule-edits.js';
+import { z } from 'zod';
 
 export interface LogRouteDeps {
   store: Store;
@@ -58,6 +60,56 @@ export async function logRoutes(app: FastifyInstance, { store, logs, evaluator }
     evaluator.forget(project.id);
     return { override: parsed.data, effective: resolveLogRules(evaluator.config, project.slug, Object.keys(body).length ? parsed.data : null) };
   });
+
+  // One rule at a time (the dashboard's editor does the same): the list in force is edited and
+  // stored as the project's override. `?pattern=` names the rule to change or delete.
+  const editor = { store, rules: evaluator };
+  const edit = async (req: EditRequest, make: (body: unknown, pattern: string | undefined) => LogRuleEdit) => {
+    const project = await projectOr404(store, req.params.project);
+    return editLogRules(editor, project, make(req.body ?? {}, req.query.pattern));
+  };
+  app.post('/projects/:project/log-rules/forbidden', async (req: EditRequest, reply) => {
+    reply.code(201);
+    return edit(req, (body) => ({ kind: 'forbidden', action: 'add', pattern: parseBody(forbiddenBody, body).pattern }));
+  });
+  app.patch('/projects/:project/log-rules/forbidden', async (req: EditRequest) =>
+    edit(req, (body, from) => ({ kind: 'forbidden', action: 'edit', from: named(from), pattern: parseBody(forbiddenBody, body).pattern })));
+  app.delete('/projects/:project/log-rules/forbidden', async (req: EditRequest) =>
+    edit(req, (_body, pattern) => ({ kind: 'forbidden', action: 'delete', pattern: named(pattern) })));
+  app.post('/projects/:project/log-rules/rate-limited', async (req: EditRequest, reply) => {
+    reply.code(201);
+    return edit(req, (body) => ({ kind: 'rate', action: 'add', rule: parseBody(rateBody, body) }));
+  });
+  app.patch('/projects/:project/log-rules/rate-limited', async (req: EditRequest) =>
+    edit(req, (body, from) => ({ kind: 'rate', action: 'edit', from: named(from), rule: parseBody(rateEditBody, body) })));
+  app.delete('/projects/:project/log-rules/rate-limited', async (req: EditRequest) =>
+    edit(req, (_body, pattern) => ({ kind: 'rate', action: 'delete', pattern: named(pattern) })));
+  app.put('/projects/:project/log-rules/error-rate', async (req: EditRequest) =>
+    edit(req, (body) => ({ kind: 'errorRate', value: parseBody(errorRateBody, body) })));
+  app.delete('/projects/:project/log-rules/error-rate', async (req: EditRequest) => edit(req, () => ({ kind: 'errorRate', value: null })));
+  app.delete('/projects/:project/log-rules', async (req: FastifyRequest<ProjectParams>) => {
+    const project = await projectOr404(store, req.params.project);
+    return { override: {}, effective: await resetLogRules(editor, project) };
+  });
+}
+
+type EditRequest = FastifyRequest<ProjectParams & { Querystring: { pattern?: string } }>;
+
+const forbiddenBody = z.object({ pattern: z.string() }).strict();
+const rateBody = z.object({ pattern: z.string(), count: z.number().int().min(1).max(1_000_000).default(1), windowSeconds: z.number().min(1).max(86_400).default(30) }).strict();
+/** An edit names only what changes (no defaults: a missing count keeps the rule's count). */
+const rateEditBody = z.object({ pattern: z.string().optional(), count: z.number().int().min(1).max(1_000_000).optional(), windowSeconds: z.number().min(1).max(86_400).optional() }).strict();
+const errorRateBody = z.object({ count: z.number().int().min(0).max(1_000_000), windowMinutes: z.number().min(1).max(1440) }).strict();
+
+function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ClientError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
+function named(pattern: string | undefined): string {
+  if (!pattern) throw new ClientError(400, 'name the rule with ?pattern=<its pattern>');
+  return pattern;
 }
 
 /**
