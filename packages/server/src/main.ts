@@ -197,6 +197,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       now: () => monitoring.service.clock.now(),
     },
     logs,
+    logRules,
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
   app.register(githubRoutes, { prefix: '/api/v1', store, github });

@@ -116,7 +116,9 @@ function named(pattern: string | undefined): string {
  * The search's query string: `level` (one or a comma list), `min_level`, `logger`, `q` (words,
  * searched through the full-text index; `field:value`, `level:error` and `logger:name` inside it
  * are taken as filters), `field` (`key:value`, repeatable), `from`/`to` (ISO time or epoch
- * seconds/ms), `before` (an id: the next page), `limit` (1..1000, default 100).
+ * seconds/ms), `before` (an id: the next page), `after` (an id: only newer lines, still newest first:
+ * a follower's cursor), `rule` (the rule key a line matched, e.g. `forbidden:Queue full`), `limit`
+ * (1..1000, default 100).
  */
 export function searchQuery(projectId: number, qs: Record<string, string | string[] | undefined>): LogQuery {
   const one = (name: string): string | undefined => {
@@ -157,6 +159,10 @@ export function searchQuery(projectId: number, qs: Record<string, string | strin
   if (to) query.to = time(to);
   const before = one('before');
   if (before) query.beforeId = integer('before', before, 1, Number.MAX_SAFE_INTEGER);
+  const after = one('after');
+  if (after) query.afterId = integer('after', after, 0, Number.MAX_SAFE_INTEGER);
+  const rule = one('rule');
+  if (rule) query.rule = rule;
   query.limit = integer('limit', one('limit') ?? '100', 1, 1000);
   return query;
 }

@@ -7,7 +7,7 @@ import type { LogStore } from '../store/logs.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_LOCKOUT, LoginLockout, type LockoutOptions } from './auth/lockout.js';
 import { sameToken, SESSION_COOKIE, Sessions } from './auth/sessions.js';
-import { attachSession, pageContext, sendHtml, type DashboardAlerting, type DashboardMonitors, type WebDeps, type WebSettings } from './context.js';
+import { attachSession, pageContext, sendHtml, type DashboardAlerting, type DashboardLogRules, type DashboardMonitors, type WebDeps, type WebSettings } from './context.js';
 import { loginRoutes, logoutRoutes } from './routes/auth.js';
 import { releaseRoutes } from './routes/releases.js';
 import { logRoutes } from './routes/logs.js';
@@ -34,6 +34,7 @@ export interface DashboardOptions {
   onProjectsChanged?: () => void;
   alerting?: DashboardAlerting;
   logs?: LogStore;
+  logRules?: DashboardLogRules;
   /** Lines about forwarding to the upstream Sentry, shown on the issue list while it fails. */
   upstreamLines?: () => string[];
 }
@@ -75,6 +76,7 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
     ...(opts.alerting ? { alerting: opts.alerting } : {}),
     onProjectsChanged: opts.onProjectsChanged ?? (() => undefined),
     ...(opts.logs ? { logs: opts.logs } : {}),
+    ...(opts.logRules ? { logRules: opts.logRules } : {}),
     ...(opts.upstreamLines ? { upstreamLines: opts.upstreamLines } : {}),
   };
 
