@@ -178,7 +178,10 @@ export const CLIENT_SCRIPT = String.raw`
         if (status) status.textContent = on ? 'Live: new lines appear at the top.' : 'Paused.';
         if (on) poll(); else clearTimeout(timer);
       });
-      document.addEventListener('visibilitychange', function () { if (document.hidden) clearTimeout(timer); else if (on) poll(); });
+      document.addEventListener('visibilitychange', function () {
+        if (document.hidden) { clearTimeout(timer); if (on && status) status.textContent = 'Paused while the tab is hidden.'; }
+        else if (on) poll();
+      });
       schedule(2000);
     });
   }
