@@ -3,6 +3,7 @@
 // says why (never a 500); the edit is stored as the project's override and wins over
 // BOTPULSE_LOG_RULES; DELETE …/log-rules gives the configured rules back.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../test-support/server.js';
 
@@ -11,7 +12,11 @@ describe('log rules through the API, one rule at a time', () => {
   before(async () => {
     server = await startTestServer({ BOTPULSE_LOG_RULES: JSON.stringify({ '*': { forbidden: ['Configured pattern'] } }) });
   });
-  after(async () => server.close());
+  after(async () => {
+    const { dataDir } = server;
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true }); // a restarted server was given its directory: not removed by close()
+  });
 
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${server.url}/api/v1/projects/${server.project.slug}/log-rules${path}`, {
@@ -70,6 +75,16 @@ describe('log rules through the API, one rule at a time', () => {
     assert.deepEqual((await call('PUT', '/error-rate', { count: 3, windowMinutes: 5 })).json.effective.errorRate, { count: 3, windowMinutes: 5 });
     assert.equal((await call('PUT', '/error-rate', { count: 3 })).status, 400);
     assert.equal((await call('DELETE', '/error-rate')).json.effective.errorRate, null);
+  });
+
+  it('keeps a person\'s rules over a restart, still winning over the configuration', async () => {
+    await call('POST', '/forbidden', { pattern: 'Survives restarts' });
+    const { dataDir } = server;
+    await server.close({ keepData: true });
+    server = await startTestServer({ BOTPULSE_LOG_RULES: JSON.stringify({ '*': { forbidden: ['Configured pattern'] } }) }, { dataDir });
+    const shown = await call('GET', '');
+    assert.ok(shown.json.effective.forbidden.includes('Survives restarts'));
+    assert.ok(!shown.json.effective.forbidden.includes('Configured pattern'), 'deleted before the restart, still deleted');
   });
 
   it('DELETE …/log-rules drops the override: the configured rules apply again', async () => {

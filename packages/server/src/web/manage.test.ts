@@ -117,7 +117,7 @@ describe('a viewer changes nothing', () => {
     assert.equal(await sendEvent(server.project.id, server.project.publicKey, 'seen by a viewer'), 200);
     await server.digested();
     const issue = (await server.botpulse.store.listIssues({ projectId: server.project.id, text: 'seen by a viewer' })).issues[0]!;
-    for (const url of ['/projects', `/projects/${server.project.slug}`, '/monitors', '/issues', `/issues/${issue.id}`, '/releases', `/projects/${server.project.slug}/alerts`]) {
+    for (const url of ['/projects', `/projects/${server.project.slug}`, '/monitors', '/issues', `/issues/${issue.id}`, '/releases', `/projects/${server.project.slug}/alerts`, '/logs', `/logs/rules?project=${server.project.slug}`]) {
       const res = await get(viewer, url);
       assert.equal(res.statusCode, 200, url);
       const forms = [...res.body.matchAll(/<form[^>]*method="post"[^>]*action="([^"]+)"/g)].map((m) => m[1]);
