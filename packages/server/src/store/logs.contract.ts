@@ -113,6 +113,9 @@ export function logStoreContract(
       assert.deepEqual((await b.searchLines({ projectId: project.id, afterId: first!.id })).map((l) => l.id), [third!.id, second!.id]);
       assert.deepEqual((await b.searchLines({ projectId: project.id, afterId: third!.id })), [], 'nothing newer');
       assert.deepEqual((await b.searchLines({ projectId: project.id, afterId: first!.id, limit: 1 })).map((l) => l.id), [third!.id], 'a full page: the newest');
+      assert.deepEqual((await b.searchLines({ projectId: project.id, afterId: first!.id, text: 'connection' })).map((l) => l.id), [third!.id], 'words and a cursor');
+      assert.deepEqual((await b.searchLines({ projectId: project.id, beforeId: third!.id, text: 'connection' })).map((l) => l.id), [first!.id], 'words and a page');
+      assert.deepEqual((await b.searchLines({ projectId: project.id, afterId: first!.id, beforeId: third!.id, text: 'connection' })), [], 'both bounds');
       const rule = 'forbidden:Database connection lost';
       const from = await a.ruleCursor();
       assert.equal(await a.commitRuleBatch({ from, to: Math.max(from, third!.id), states: [], notifications: [], matches: [{ id: first!.id, rule, eventId: null }, { id: third!.id, rule, eventId: 'cd'.repeat(16) }] }), true);
