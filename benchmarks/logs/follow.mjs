@@ -3,10 +3,11 @@
 // first page, and an issue page's matching lines (by rule, through the partial index of migration
 // 025). The word-filtered poll is measured two ways side by side in one run: the full-text
 // subquery bounded by the cursor (what the store does) and unbounded (what it did before), on
-// the same data. Prints a table and writes follow.json beside this file.
+// the same data. Prints a table and writes results/follow-<stamp>.json (the run docs quote is
+// kept as results/ab-follow.json).
 //
 //   npx tsc -b && node benchmarks/logs/follow.mjs [--lines 300000] [--runs 50]
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,7 +75,8 @@ try {
   console.log(`${LINES} lines (loaded in ${(loadMs / 1000).toFixed(1)} s), ${RUNS} runs each, load average ${load}`);
   console.log('| read | p50 ms | p95 ms |\n| --- | ---: | ---: |');
   for (const [name, t] of rows) console.log(`| ${name} | ${t.p50.toFixed(2)} | ${t.p95.toFixed(2)} |`);
-  writeFileSync(join(here, 'follow.json'), JSON.stringify({ lines: LINES, runs: RUNS, loadavg: loadavg(), results: Object.fromEntries(rows) }, null, 2));
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(join(here, 'results', `follow-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify({ lines: LINES, runs: RUNS, loadavg: loadavg(), results: Object.fromEntries(rows) }, null, 2));
   await store.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
