@@ -145,7 +145,12 @@ export const CLIENT_SCRIPT = String.raw`
         if (busy || !on || document.hidden) return;
         busy = true;
         fetch(url + (url.indexOf('?') < 0 ? '?' : '&') + 'after=' + encodeURIComponent(after), { headers: { accept: 'application/json' }, credentials: 'same-origin' })
-          .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
+          .then(function (r) {
+            // An ended session answers with the login page: say so and stop instead of retrying forever.
+            if (r.redirected && r.url.indexOf('/login') >= 0) { on = false; throw new Error('the session ended; reload the page to log in again'); }
+            if (!r.ok) throw new Error('HTTP ' + r.status);
+            return r.json();
+          })
           .then(function (data) {
             if (data.count) {
               after = String(data.newest);
