@@ -173,7 +173,7 @@ export const CLIENT_SCRIPT = String.raw`
             if (status) status.textContent = 'Live: checked ' + new Date().toLocaleTimeString() + '.';
             bar.setAttribute('data-after', after);
           })
-          .catch(function (e) { if (status) status.textContent = 'Live follow could not reach the server (' + e.message + '); trying again.'; })
+          .catch(function (e) { if (status) status.textContent = on ? 'Live follow could not reach the server (' + e.message + '); trying again.' : 'Live follow stopped: ' + e.message + '.'; })
           .then(function () { busy = false; schedule(2000); });
       }
       toggle.addEventListener('click', function () {
