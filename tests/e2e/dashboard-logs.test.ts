@@ -162,4 +162,11 @@ describe('the Logs page in a real browser', { skip: chromiumMissing && `${CHROMI
     await page.waitForURL(/rule=forbidden/);
     assert.deepEqual((await rowTexts()).filter((t) => t.includes('REFUND')).length, 1);
   });
+
+  it('stops following and says so when the session has ended (last: it logs the page out)', async () => {
+    await page.goto(`${server.url}/logs`);
+    await page.context().clearCookies();
+    await page.locator('[data-follow-status]', { hasText: 'Live follow stopped: the session ended' }).waitFor();
+    assert.equal(await page.getAttribute('[data-follow-toggle]', 'aria-pressed'), 'true', 'not a pause by the person');
+  });
 });
