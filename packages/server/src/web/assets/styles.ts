@@ -334,5 +334,5 @@ table.alerts td.msg { font-family: inherit; }
 .log-lines tr.fresh td { background: var(--selected); }
 .log-message code { white-space: pre-wrap; word-break: break-word; }
 .rule-editor form { display: inline-flex; gap: 6px; align-items: center; flex-wrap: wrap; margin: 0; }
-.rule-editor td form input[name="pattern"] { min-width: 260px; }
+.rule-editor form input[name="pattern"] { min-width: 320px; }
 `;

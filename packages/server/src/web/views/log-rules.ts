@@ -38,7 +38,7 @@ ${d.overrideProblem ? html`<div class="flash error" role="alert">The rules store
   ${editable ? html`<form method="post" action="/logs/rules/enabled" class="inline-form">${csrfField(ctx)}${projectField(d)}<input type="hidden" name="enabled" value="${d.spec.enabled ? '0' : '1'}"><button class="small" type="submit">${d.spec.enabled ? 'Turn log rules off' : 'Turn log rules on'}</button></form>` : ''}
 </div></div>
 ${d.spec.enabled ? html`${forbiddenSection(ctx, d, editable)}${rateSection(ctx, d, editable)}${errorRateSection(ctx, d, editable)}` : html`<div class="section"><div class="empty">Log rules are off for this project: its lines are stored, nothing is matched.</div></div>`}
-${ruleStates(ctx, d.project, d.rules)}`;
+${ruleStates(ctx, d.project, d.rules, { editLink: false })}`;
   return page(ctx, { title: 'Log rules', section: 'logs', body });
 }
 

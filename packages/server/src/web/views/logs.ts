@@ -166,9 +166,9 @@ function fieldList(project: Project, l: LogLine): Html {
 const STATE_CLASS = { firing: 'lvl-error', ok: 'st-resolved', never: 'outline' } as const;
 
 /** The rules in force and their states; each row is the anchor a matched line links to. */
-export function ruleStates(ctx: PageContext, project: Project, rules: RuleRow[], opts: { heading?: boolean } = {}): Html {
-  const edit = may(ctx, 'member') ? html`<a class="btn small" href="/logs/rules${queryString({ project: project.slug })}">Edit rules</a>` : '';
-  const head = opts.heading === false ? '' : html`<div class="section-head"><h2>Rules</h2><span class="spacer"></span>${edit}</div>`;
+export function ruleStates(ctx: PageContext, project: Project, rules: RuleRow[], opts: { editLink?: boolean } = {}): Html {
+  const edit = opts.editLink !== false && may(ctx, 'member') ? html`<a class="btn small" href="/logs/rules${queryString({ project: project.slug })}">Edit rules</a>` : '';
+  const head = html`<div class="section-head"><h2>${opts.editLink === false ? 'Rule states' : 'Rules'}</h2><span class="spacer"></span>${edit}</div>`;
   if (!rules.length) return html`<div class="section" id="rules">${head}<div class="empty">No log rules run for this project (they are turned off).</div></div>`;
   const rows = rules.map(
     (r) => html`<tr id="${ruleAnchor(r.key)}"${r.inForce ? '' : html` class="faint"`}>
