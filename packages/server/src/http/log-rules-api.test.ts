@@ -87,6 +87,20 @@ describe('log rules through the API, one rule at a time', () => {
     assert.ok(!shown.json.effective.forbidden.includes('Configured pattern'), 'deleted before the restart, still deleted');
   });
 
+  it('searches by the rule a line matched and after a cursor (GET …/logs?rule=&after=)', async () => {
+    const body = ['Survives restarts: yes', 'an ordinary line'].map((msg) => JSON.stringify({ msg, level: 'error' })).join('\n');
+    assert.equal((await fetch(`${server.url}/api/${server.project.id}/logs/?sentry_key=${server.project.publicKey}`, { method: 'POST', body })).status, 200);
+    const stored = await server.botpulse.logs.searchLines({ projectId: server.project.id, limit: 2 });
+    while ((await server.botpulse.logs.ruleCursor()) < stored[0]!.id) await new Promise((r) => setTimeout(r, 20));
+    const search = async (qs: string) => {
+      const res = await fetch(`${server.url}/api/v1/projects/${server.project.slug}/logs?${qs}`, { headers: { authorization: `Bearer ${server.token}` } });
+      return { status: res.status, json: (await res.json()) as { lines: { message: string }[] } };
+    };
+    assert.deepEqual((await search('rule=forbidden%3ASurvives%20restarts')).json.lines.map((l) => l.message), ['Survives restarts: yes']);
+    assert.deepEqual((await search(`after=${stored[1]!.id}`)).json.lines.map((l) => l.message), ['an ordinary line']);
+    assert.equal((await search('after=soon')).status, 400);
+  });
+
   it('DELETE …/log-rules drops the override: the configured rules apply again', async () => {
     const reset = await call('DELETE', '');
     assert.equal(reset.status, 200);
