@@ -50,7 +50,7 @@ export interface IssueAlertItem {
    * and counts matching lines instead of events and users. Absent for other issues and in items
    * stored by earlier versions.
    */
-  log?: { pattern: string };
+  log?: { pattern: string; matched?: number };
 }
 
 /** Creates GitHub issues for the alert bot's button; main.ts hands in the GitHub integration (docs/github.md). */

@@ -72,6 +72,13 @@ describe('a forbidden log pattern alert (docs/logs.md)', () => {
     assert.deepEqual(reply_markup.inline_keyboard.flat().map((b) => b.callback_data), ['bp:ack:12', 'bp:res:12', 'bp:m1h:12', 'bp:m24h:12']);
   });
 
+  it('says "at least" when more lines matched than became events (past 60 a minute per pattern)', () => {
+    const storm = formatAlert([logItem({ reasons: ['repeat'], eventsSince: 60, totalEvents: 61, log: { pattern: 'Queue full', matched: 5000 } })]).text;
+    assert.match(storm, /at least 60 matching lines since the last message \(5000 in total\)/);
+    const calm = formatAlert([logItem({ eventsSince: 2, totalEvents: 2, log: { pattern: 'Queue full', matched: 2 } })]).text;
+    assert.match(calm, /\n2 matching lines\n/);
+  });
+
   it('counts the lines since the last message on a repeat, and keeps the pattern in a grouped message', () => {
     assert.match(formatAlert([logItem({ reasons: ['repeat'], eventsSince: 3, totalEvents: 5 })]).text, /3 matching lines since the last message \(5 in total\)/);
     const grouped = formatAlert([logItem(), item({ issueId: 13, shortId: 'PAY-013' })]).text;

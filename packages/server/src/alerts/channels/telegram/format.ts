@@ -160,9 +160,13 @@ function where(item: IssueAlertItem, max: number): string | null {
 
 function counts(item: IssueAlertItem): string {
   if (item.log) {
-    // Each matching line is one event of the issue (users mean nothing for log lines).
-    const lines = `${item.eventsSince} matching line${item.eventsSince === 1 ? '' : 's'}`;
-    return item.reasons.includes('new') && item.eventsSince === item.totalEvents ? lines : `${lines} since the last message (${item.totalEvents} in total)`;
+    // Each matching line is one event of the issue (users mean nothing for log lines), up to 60
+    // a minute per pattern; past that the rule's state counts them (`matched`), so the issue's
+    // counts are a floor: said as "at least".
+    const total = Math.max(item.totalEvents, item.log.matched ?? 0);
+    const capped = total > item.totalEvents;
+    const lines = `${capped ? 'at least ' : ''}${item.eventsSince} matching line${item.eventsSince === 1 ? '' : 's'}`;
+    return item.reasons.includes('new') && item.eventsSince === total ? lines : `${lines} since the last message (${total} in total)`;
   }
   const events = `${item.eventsSince} event${item.eventsSince === 1 ? '' : 's'}`;
   const users = `${item.usersSince} user${item.usersSince === 1 ? '' : 's'}`;
