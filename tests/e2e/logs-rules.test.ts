@@ -70,6 +70,8 @@ describe('log rules', () => {
     assert.match(alert.text ?? '', /CRITICAL/);
     assert.match(alert.text ?? '', /Database connection lost: <pool> exhausted & retried/, 'the line, escaped by the formatter (the fake Telegram parses the HTML back)');
     assert.match(alert.text ?? '', /forbidden log pattern: Database connection lost/, 'the pattern');
+    assert.match(alert.text ?? '', /\b1 matching line\b/, 'how many lines matched');
+    assert.doesNotMatch(alert.text ?? '', /\busers?\b/, 'no user count for log lines');
     assert.deepEqual(buttonsOf(alert.replyMarkup).map((b) => b.text), ['👀 Acknowledge', '✅ Resolve', '🔕 Mute 1 h', '🔕 Mute 24 h']);
 
     // A second matching line is one more event of the same issue: the count says how many lines matched.

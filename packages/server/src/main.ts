@@ -19,7 +19,7 @@ import { Spool } from './ingest/spool.js';
 import { LogRuleEvaluator } from './logs/evaluator.js';
 import { logRoutes } from './http/log-routes.js';
 import { LogTemplater } from './logs/templater.js';
-import { logStatusLines } from './logs/status.js';
+import { forbiddenMatches, logStatusLines } from './logs/status.js';
 import { createMetrics, metricsRoute } from './metrics/registry.js';
 import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitors/monitoring.js';
 import { editSettings, presentMonitor, setPaused } from './monitors/routes.js';
@@ -125,6 +125,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   const alerting = createAlerting(config, store, alertStoreFor(store), logger, {
     statusExtras,
     tracker: { offers: (projectId) => github.offers(projectId), create: async (issue, by) => (await github.requestCreate(issue, by)).link },
+    logMatches: (projectId, pattern) => forbiddenMatches(logs, projectId, pattern),
     ...options.alerting,
   });
   const digest = await DigestWorker.start(config, spool, {
@@ -202,6 +203,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     },
     logs,
     logsNow: () => logClock.now(),
+    logRules,
   });
   app.register(alertRoutes, { prefix: '/api/v1', store, alerting });
   app.register(githubRoutes, { prefix: '/api/v1', store, github });

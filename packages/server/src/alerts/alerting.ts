@@ -35,6 +35,8 @@ export interface AlertingOptions {
   statusExtras?: () => Promise<string[]>;
   /** GitHub issue creation from the alert bot's button (docs/github.md); main.ts hands it in. */
   tracker?: IssueTracker;
+  /** Lines a forbidden log pattern has matched in a project (the log rule's state), for its issue's alert; main.ts hands it in. */
+  logMatches?: OutboxSenderDeps['logMatches'];
   /** The engine's and the outbox's clock (cooldowns, pacing, follow-ups); tests inject one. Default Date.now. */
   now?: () => number;
 }
@@ -65,7 +67,7 @@ export function createAlerting(config: AlertingSettings, store: Store, alerts: A
   // The engine and the sender need each other (enqueue → wake; tick → follow-ups): wire through closures.
   let sender: OutboxSender | null = null;
   const engine = new AlertEngine({ store, alerts, config: config.alerts, rules, logger: log, workerId, onEnqueued: () => sender?.kick(), ...(options.now ? { now: options.now } : {}) });
-  sender = new OutboxSender({ store, alerts, channels, config: config.alerts, publicUrl: config.publicUrl, rules, logger: log, workerId, onTick: () => engine.followUps(), ...(options.tracker ? { tracker: options.tracker } : {}), ...(options.now ? { now: options.now } : {}), ...options.sender });
+  sender = new OutboxSender({ store, alerts, channels, config: config.alerts, publicUrl: config.publicUrl, rules, logger: log, workerId, onTick: () => engine.followUps(), ...(options.tracker ? { tracker: options.tracker } : {}), ...(options.logMatches ? { logMatches: options.logMatches } : {}), ...(options.now ? { now: options.now } : {}), ...options.sender });
   const bot =
     telegramApi && config.alerts.telegram.updates === 'polling'
       ? new AlertBot({ api: telegramApi, store, alerts, config: config.alerts, publicUrl: config.publicUrl, logger: log, workerId, ...(options.pollTimeoutSeconds ? { pollTimeoutSeconds: options.pollTimeoutSeconds } : {}), ...(options.statusExtras ? { statusExtras: options.statusExtras } : {}), ...(options.tracker ? { tracker: options.tracker } : {}) })

@@ -1,6 +1,7 @@
 import type { Issue, IssueStatus, Level, Project, StoredEvent } from '../store/model.js';
 import type { AlertReason, AlertState, AlertTier, OutboxBody } from '../store/alerts.js';
 import type { Store } from '../store/store.js';
+import { FORBIDDEN_FINGERPRINT } from '../logs/rules.js';
 
 /**
  * What one alert says, frozen when the message is built (and stored with the sent message, so a
@@ -44,6 +45,12 @@ export interface IssueAlertItem {
    * stored by earlier versions.
    */
   github?: { number: number | null; url: string | null; offer: boolean };
+  /**
+   * A log-born issue (a forbidden log pattern, docs/logs.md): the pattern, so the message names it
+   * and counts matching lines instead of events and users. Absent for other issues and in items
+   * stored by earlier versions.
+   */
+  log?: { pattern: string; matched?: number };
 }
 
 /** Creates GitHub issues for the alert bot's button; main.ts hands in the GitHub integration (docs/github.md). */
@@ -175,7 +182,16 @@ export async function issueItem(
     telegram: event ? telegramOf(event.payload) : null,
     url: issueUrl(publicUrl, issueId),
     github: { number: issue.githubNumber, url: issue.githubUrl, offer: options.offerGithub === true },
+    ...logOf(event),
   };
+}
+
+/** The forbidden pattern a log-born issue's event carries in its fingerprint (logs/evaluator.ts forbiddenEvent). */
+function logOf(event: StoredEvent | null): { log: { pattern: string } } | Record<string, never> {
+  const fingerprint = (event?.payload as { fingerprint?: unknown } | undefined)?.fingerprint;
+  if (!Array.isArray(fingerprint) || fingerprint[0] !== FORBIDDEN_FINGERPRINT) return {};
+  const pattern = text(fingerprint[1], MAX_TEXT);
+  return pattern ? { log: { pattern } } : {};
 }
 
 /** The same item with the issue's current status (after a button press). */

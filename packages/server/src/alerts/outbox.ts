@@ -27,6 +27,11 @@ export interface OutboxSenderDeps {
   idleMs?: number;
   /** GitHub issue creation, offered as a button on an issue's alert (docs/github.md). */
   tracker?: IssueTracker;
+  /**
+   * Lines a forbidden log pattern has matched in a project (null: unknown). At most 60 a minute
+   * become events, so in a storm the issue's counts are lower: the message says so (docs/logs.md).
+   */
+  logMatches?: (projectId: number, pattern: string) => Promise<number | null>;
 }
 
 const DEFAULT_CLAIM: ClaimOptions = { leaseMs: 60_000, maxPerMessage: 8, paceMs: 1_000, groupPerMinute: 20 };
@@ -267,10 +272,16 @@ export class OutboxSender {
     }
     const state = await this.deps.alerts.getState(g.fingerprint);
     const offerGithub = this.deps.tracker ? await this.deps.tracker.offers(project.id).catch(() => false) : false;
-    return issueItem(this.deps.store, project, g.issueId, state, g.tier, g.reasons, this.deps.publicUrl, {
+    const item = await issueItem(this.deps.store, project, g.issueId, state, g.tier, g.reasons, this.deps.publicUrl, {
       offerGithub,
       onUnreadableEvent: (err) => reportFailure(this.deps.logger, 'alert_unreadable_event', this.scrubbed(err), 'the latest event of an issue could not be read; its alert goes out without event details', { issueId: g.issueId }),
     });
+    if (item?.log && this.deps.logMatches) {
+      // Best effort: without the count the message shows the issue's own (events).
+      const matched = await this.deps.logMatches(project.id, item.log.pattern).catch(() => null);
+      if (matched !== null) item.log = { ...item.log, matched };
+    }
+    return item;
   }
 
   private success(groups: Collapsed[], items: AlertItem[], first: OutboxRow, messageId: string | null, rules: ProjectRules): SendSuccess {

@@ -8,6 +8,8 @@ import type { Store } from '../store/store.js';
 import { logRulesOverrideSchema, parseStoredLogRules, resolveLogRules } from '../logs/config.js';
 import type { LogRuleEvaluator } from '../logs/evaluator.js';
 import { parseState } from '../logs/evaluator.js';
+import { editLogRules, resetLogRules, type LogRuleEdit } from '../logs/rule-edits.js';
+import { z } from 'zod';
 
 export interface LogRouteDeps {
   store: Store;
@@ -79,6 +81,56 @@ export async function logRoutes(app: FastifyInstance, { store, logs, evaluator, 
     evaluator.forget(project.id);
     return { override: parsed.data, effective: resolveLogRules(evaluator.config, project.slug, Object.keys(body).length ? parsed.data : null) };
   });
+
+  // One rule at a time (the dashboard's editor does the same): the list in force is edited and
+  // stored as the project's override. `?pattern=` names the rule to change or delete.
+  const editor = { store, rules: evaluator };
+  const edit = async (req: EditRequest, make: (body: unknown, pattern: string | undefined) => LogRuleEdit) => {
+    const project = await projectOr404(store, req.params.project);
+    return editLogRules(editor, project, make(req.body ?? {}, req.query.pattern));
+  };
+  app.post('/projects/:project/log-rules/forbidden', async (req: EditRequest, reply) => {
+    reply.code(201);
+    return edit(req, (body) => ({ kind: 'forbidden', action: 'add', pattern: parseBody(forbiddenBody, body).pattern }));
+  });
+  app.patch('/projects/:project/log-rules/forbidden', async (req: EditRequest) =>
+    edit(req, (body, from) => ({ kind: 'forbidden', action: 'edit', from: named(from), pattern: parseBody(forbiddenBody, body).pattern })));
+  app.delete('/projects/:project/log-rules/forbidden', async (req: EditRequest) =>
+    edit(req, (_body, pattern) => ({ kind: 'forbidden', action: 'delete', pattern: named(pattern) })));
+  app.post('/projects/:project/log-rules/rate-limited', async (req: EditRequest, reply) => {
+    reply.code(201);
+    return edit(req, (body) => ({ kind: 'rate', action: 'add', rule: parseBody(rateBody, body) }));
+  });
+  app.patch('/projects/:project/log-rules/rate-limited', async (req: EditRequest) =>
+    edit(req, (body, from) => ({ kind: 'rate', action: 'edit', from: named(from), rule: parseBody(rateEditBody, body) })));
+  app.delete('/projects/:project/log-rules/rate-limited', async (req: EditRequest) =>
+    edit(req, (_body, pattern) => ({ kind: 'rate', action: 'delete', pattern: named(pattern) })));
+  app.put('/projects/:project/log-rules/error-rate', async (req: EditRequest) =>
+    edit(req, (body) => ({ kind: 'errorRate', value: parseBody(errorRateBody, body) })));
+  app.delete('/projects/:project/log-rules/error-rate', async (req: EditRequest) => edit(req, () => ({ kind: 'errorRate', value: null })));
+  app.delete('/projects/:project/log-rules', async (req: FastifyRequest<ProjectParams>) => {
+    const project = await projectOr404(store, req.params.project);
+    return { override: {}, effective: await resetLogRules(editor, project) };
+  });
+}
+
+type EditRequest = FastifyRequest<ProjectParams & { Querystring: { pattern?: string } }>;
+
+const forbiddenBody = z.object({ pattern: z.string() }).strict();
+const rateBody = z.object({ pattern: z.string(), count: z.number().int().min(1).max(1_000_000).default(1), windowSeconds: z.number().min(1).max(86_400).default(30) }).strict();
+/** An edit names only what changes (no defaults: a missing count keeps the rule's count). */
+const rateEditBody = z.object({ pattern: z.string().optional(), count: z.number().int().min(1).max(1_000_000).optional(), windowSeconds: z.number().min(1).max(86_400).optional() }).strict();
+const errorRateBody = z.object({ count: z.number().int().min(0).max(1_000_000), windowMinutes: z.number().min(1).max(1440) }).strict();
+
+function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ClientError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
+function named(pattern: string | undefined): string {
+  if (!pattern) throw new ClientError(400, 'name the rule with ?pattern=<its pattern>');
+  return pattern;
 }
 
 /**
@@ -86,7 +138,8 @@ export async function logRoutes(app: FastifyInstance, { store, logs, evaluator, 
  * searched through the full-text index; `field:value`, `level:error` and `logger:name` inside it
  * are taken as filters), `field` (`key:value`, repeatable), `from`/`to` (ISO time or epoch
  * seconds/ms), `template` (a template id; `template:<id>` inside `q` too), `before` (an id: the
- * next page), `limit` (1..1000, default 100).
+ * next page), `after` (an id: only newer lines, still newest first: a follower's cursor), `rule`
+ * (the rule key a line matched, e.g. `forbidden:Queue full`), `limit` (1..1000, default 100).
  */
 export function searchQuery(projectId: number, qs: Record<string, string | string[] | undefined>): LogQuery {
   const one = (name: string): string | undefined => {
@@ -134,6 +187,10 @@ export function searchQuery(projectId: number, qs: Record<string, string | strin
   }
   const before = one('before');
   if (before) query.beforeId = integer('before', before, 1, Number.MAX_SAFE_INTEGER);
+  const after = one('after');
+  if (after) query.afterId = integer('after', after, 0, Number.MAX_SAFE_INTEGER);
+  const rule = one('rule');
+  if (rule) query.rule = rule;
   query.limit = integer('limit', one('limit') ?? '100', 1, 1000);
   return query;
 }

@@ -8,7 +8,7 @@ import type { SpoolItemInput, Store } from '../store/store.js';
 import { compileLogRules, parseStoredLogRules, resolveLogRules, type LogConfig, type LogRuleSet, type LogRulesSpec } from './config.js';
 import { noticeText } from './format.js';
 import { operationLatencies } from './latency.js';
-import { applyLine, rateLimitOf, recover, type RuleEffects, type RuleNotice, type RuleState } from './rules.js';
+import { applyLine, FORBIDDEN_FINGERPRINT, rateLimitOf, recover, type RuleEffects, type RuleNotice, type RuleState } from './rules.js';
 
 export interface LogRulesDeps {
   logs: LogStore;
@@ -264,7 +264,7 @@ export function forbiddenEvent(line: LogLine, pattern: string, eventId: string):
     logger: line.logger ?? undefined,
     message: line.message,
     culprit: `forbidden log pattern: ${pattern}`,
-    fingerprint: ['botpulse.log.forbidden', pattern],
+    fingerprint: [FORBIDDEN_FINGERPRINT, pattern],
     environment: line.environment ?? undefined,
     release: line.release ?? undefined,
     tags: { 'log.rule': 'forbidden', 'log.pattern': pattern, 'log.level': line.level, ...(line.logger ? { 'log.logger': line.logger } : {}) },

@@ -15,6 +15,8 @@ import type { LogRuleSet } from './config.js';
 export const FORBIDDEN_PREFIX = 'forbidden:';
 export const RATE_PREFIX = 'rate:';
 export const ERROR_RATE_KEY = 'error_rate';
+/** The first part of a forbidden-pattern event's fingerprint (the pattern is the second): its issue is log-born. */
+export const FORBIDDEN_FINGERPRINT = 'botpulse.log.forbidden';
 
 /** Per minute, per pattern, at most this many forbidden lines become events; the rest are counted in the rule state. */
 export const FORBIDDEN_EVENTS_PER_MINUTE = 60;

@@ -1,7 +1,7 @@
 import type { LogStore } from '../store/logs.js';
 import { parseState } from './evaluator.js';
 import { escapeHtml } from './format.js';
-import { ERROR_RATE_KEY, FORBIDDEN_PREFIX, RATE_PREFIX } from './rules.js';
+import { ERROR_RATE_KEY, FORBIDDEN_PREFIX, forbiddenKey, RATE_PREFIX } from './rules.js';
 
 const DAY_MS = 86_400_000;
 const MAX_LINES = 15;
@@ -34,4 +34,12 @@ export async function logStatusLines(logs: LogStore, slugOf: (projectId: number)
 
 function cutTemplate(text: string): string {
   return text.length <= 120 ? text : `${text.slice(0, 119)}…`;
+}
+
+/** Lines a forbidden pattern has matched in a project (its rule state), or null when none is stored. */
+export async function forbiddenMatches(logs: LogStore, projectId: number, pattern: string): Promise<number | null> {
+  const key = forbiddenKey(pattern);
+  const row = (await logs.ruleStates({ projectId })).find((s) => s.ruleKey === key);
+  const state = row ? parseState(row) : null;
+  return state?.kind === 'forbidden' ? state.matched : null;
 }

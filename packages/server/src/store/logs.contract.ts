@@ -107,6 +107,25 @@ export function logStoreContract(
       assert.deepEqual(older.map((l) => l.message), ['Database connection lost', 'Duplicate update_id 991']);
     });
 
+    it('follows after an id (newest first) and lists the lines a rule matched, with the other filters', async () => {
+      await a.appendLines([line({ message: 'Database connection lost', time: 1000 }), line({ message: 'ok', time: 2000 }), line({ message: 'Database connection lost', level: 'error', time: 3000 })]);
+      const [third, second, first] = await a.searchLines({ projectId: project.id });
+      assert.deepEqual((await b.searchLines({ projectId: project.id, afterId: first!.id })).map((l) => l.id), [third!.id, second!.id]);
+      assert.deepEqual((await b.searchLines({ projectId: project.id, afterId: third!.id })), [], 'nothing newer');
+      assert.deepEqual((await b.searchLines({ projectId: project.id, afterId: first!.id, limit: 1 })).map((l) => l.id), [third!.id], 'a full page: the newest');
+      assert.deepEqual((await b.searchLines({ projectId: project.id, afterId: first!.id, text: 'connection' })).map((l) => l.id), [third!.id], 'words and a cursor');
+      assert.deepEqual((await b.searchLines({ projectId: project.id, beforeId: third!.id, text: 'connection' })).map((l) => l.id), [first!.id], 'words and a page');
+      assert.deepEqual((await b.searchLines({ projectId: project.id, afterId: first!.id, beforeId: third!.id, text: 'connection' })), [], 'both bounds');
+      const rule = 'forbidden:Database connection lost';
+      const from = await a.ruleCursor();
+      assert.equal(await a.commitRuleBatch({ from, to: Math.max(from, third!.id), states: [], notifications: [], matches: [{ id: first!.id, rule, eventId: null }, { id: third!.id, rule, eventId: 'cd'.repeat(16) }] }), true);
+      assert.deepEqual((await b.searchLines({ projectId: project.id, rule })).map((l) => l.id), [third!.id, first!.id]);
+      assert.deepEqual((await b.searchLines({ projectId: project.id, rule, minLevel: 'error' })).map((l) => l.id), [third!.id]);
+      assert.deepEqual(await b.searchLines({ projectId: project.id, rule: 'rate:Duplicate update_id' }), []);
+      const other = await store.createProject({ name: `Logs rule other ${seq}`, shortIdPrefix: 'L' });
+      assert.deepEqual(await b.searchLines({ projectId: other.id, rule }), [], 'per project');
+    });
+
     it('prunes lines received before a time, and the text index forgets them', async () => {
       await a.appendLines([line({ receivedAt: 100, message: 'old Queue full' }), line({ receivedAt: 5_000, message: 'new Queue full' })]);
       const pruned = await a.pruneLines(1_000);

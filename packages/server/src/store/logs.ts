@@ -73,6 +73,10 @@ export interface LogQuery {
   beforeId?: number;
   /** Lines of this template (and of the templates it generalised). */
   templateId?: string;
+  /** Live follow: only lines with a larger id than this (still newest first, so a full page means a gap). */
+  afterId?: number;
+  /** Only lines the rule evaluator marked with this rule key (`forbidden:<pattern>`, `rate:<pattern>`). */
+  rule?: string;
   limit?: number;
 }
 

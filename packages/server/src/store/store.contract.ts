@@ -621,6 +621,14 @@ export function storeContract(
       assert.deepEqual(await store.getProjectSettings(project.id), { alert_chat_id: '-100123' });
       await store.setProjectSetting(project.id, 'alert_chat_id', null);
       assert.deepEqual(await store.getProjectSettings(project.id), {});
+      // A person's log rules (logs/rule-edits.ts): the largest set the schema takes, any text, replaced whole.
+      const rules = JSON.stringify({ forbidden: Array.from({ length: 100 }, (_, i) => `${i} (?i)платёж “failed” ${'x'.repeat(470)}`), errorRate: null });
+      await store.setProjectSetting(project.id, 'log_rules', rules);
+      assert.equal((await store.getProjectSettings(project.id))['log_rules'], rules);
+      await store.setProjectSetting(project.id, 'log_rules', '{"enabled":false}');
+      assert.deepEqual(await store.getProjectSettings(project.id), { log_rules: '{"enabled":false}' });
+      await store.setProjectSetting(project.id, 'log_rules', null);
+      assert.deepEqual(await store.getProjectSettings(project.id), {});
       await ingest([{ fingerprint: 'rel', event: event({ release: 'r-9' }) }]);
       assert.deepEqual((await store.listReleases(project.id, 5)).map((r) => r.version), ['r-9']);
       await store.appendToSpool([{ projectId: project.id, kind: 'check_in', eventId: null, receivedAt: Date.now(), payload: Buffer.from('{}') }]);

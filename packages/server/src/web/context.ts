@@ -8,6 +8,7 @@ import type { RulesResolver } from '../alerts/rules.js';
 import type { ProjectDeleter } from '../http/project-deleter.js';
 import type { Role } from '../store/model.js';
 import type { LogStore } from '../store/logs.js';
+import type { LogConfig, LogRulesSpec } from '../logs/config.js';
 import type { Monitor, MonitorStore } from '../store/monitors.js';
 import type { Store, WebSession } from '../store/store.js';
 import type { LoginLockout } from './auth/lockout.js';
@@ -47,8 +48,18 @@ export interface WebDeps {
   logs?: LogStore;
   /** The logs' clock (the templates page's rate window); absent: the wall clock. */
   logsNow?: () => number;
+  /** The log rules in force per project and their configuration (the rule editor; absent: no rules). */
+  logRules?: DashboardLogRules;
   /** Lines about forwarding to the upstream Sentry when it is failing (upstream/status.ts); none while all is well. */
   upstreamLines?: () => string[];
+}
+
+/** What the Logs pages read of the log rule evaluator (logs/evaluator.ts). */
+export interface DashboardLogRules {
+  readonly config: LogConfig;
+  /** Forgets a project's cached rules (they were edited). */
+  forget(projectId: number): void;
+  rulesFor(projectId: number): Promise<{ spec: LogRulesSpec } | null>;
 }
 
 /** What the alert-rules page reads and edits. */

@@ -84,6 +84,9 @@ describe('a viewer changes nothing', () => {
   it('every mutating dashboard route answers a viewer 403 (with a valid security token), and logout is the only exception', async () => {
     const routes = registeredRoutes(app).filter((r) => MUTATING.has(r.method) && !r.url.startsWith('/api/') && !NOT_USER_ROUTES.some((re) => re.test(r.url)));
     assert.ok(routes.length >= 15, `the dashboard's mutating routes were found (${routes.length})`);
+    for (const path of ['/logs/rules/forbidden', '/logs/rules/rate-limited', '/logs/rules/error-rate', '/logs/rules/enabled', '/logs/rules/reset']) {
+      assert.ok(routes.some((r) => r.url === path), `the log rule editor's ${path} is walked`);
+    }
     const before = JSON.stringify(await server.botpulse.store.listProjects());
     for (const route of routes) {
       if (route.url === '/logout') {
@@ -100,6 +103,9 @@ describe('a viewer changes nothing', () => {
   it('every mutating API route answers a viewer token 403', async () => {
     const routes = registeredRoutes(app).filter((r) => MUTATING.has(r.method) && r.url.startsWith('/api/v1/'));
     assert.ok(routes.length >= 12, `the API's mutating routes were found (${routes.length})`);
+    for (const path of ['/api/v1/projects/:project/log-rules/forbidden', '/api/v1/projects/:project/log-rules/rate-limited', '/api/v1/projects/:project/log-rules/error-rate', '/api/v1/projects/:project/log-rules']) {
+      assert.ok(routes.some((r) => r.url === path && r.method === 'DELETE'), `the API's DELETE ${path} is walked`);
+    }
     for (const route of routes) {
       const res = await api(viewerToken, route.method as 'POST', fill(route.url), {});
       assert.equal(res.statusCode, 403, `${route.method} ${route.url}`);
@@ -111,7 +117,7 @@ describe('a viewer changes nothing', () => {
     assert.equal(await sendEvent(server.project.id, server.project.publicKey, 'seen by a viewer'), 200);
     await server.digested();
     const issue = (await server.botpulse.store.listIssues({ projectId: server.project.id, text: 'seen by a viewer' })).issues[0]!;
-    for (const url of ['/projects', `/projects/${server.project.slug}`, '/monitors', '/issues', `/issues/${issue.id}`, '/releases', `/projects/${server.project.slug}/alerts`]) {
+    for (const url of ['/projects', `/projects/${server.project.slug}`, '/monitors', '/issues', `/issues/${issue.id}`, '/releases', `/projects/${server.project.slug}/alerts`, '/logs', `/logs/rules?project=${server.project.slug}`]) {
       const res = await get(viewer, url);
       assert.equal(res.statusCode, 200, url);
       const forms = [...res.body.matchAll(/<form[^>]*method="post"[^>]*action="([^"]+)"/g)].map((m) => m[1]);

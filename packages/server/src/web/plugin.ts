@@ -7,7 +7,7 @@ import type { LogStore } from '../store/logs.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_LOCKOUT, LoginLockout, type LockoutOptions } from './auth/lockout.js';
 import { sameToken, SESSION_COOKIE, Sessions } from './auth/sessions.js';
-import { attachSession, pageContext, sendHtml, type DashboardAlerting, type DashboardMonitors, type WebDeps, type WebSettings } from './context.js';
+import { attachSession, pageContext, sendHtml, type DashboardAlerting, type DashboardLogRules, type DashboardMonitors, type WebDeps, type WebSettings } from './context.js';
 import { loginRoutes, logoutRoutes } from './routes/auth.js';
 import { releaseRoutes } from './routes/releases.js';
 import { logRoutes } from './routes/logs.js';
@@ -37,6 +37,7 @@ export interface DashboardOptions {
   logs?: LogStore;
   /** The logs' clock (tests compress it): the templates page's rate window. */
   logsNow?: () => number;
+  logRules?: DashboardLogRules;
   /** Lines about forwarding to the upstream Sentry, shown on the issue list while it fails. */
   upstreamLines?: () => string[];
 }
@@ -79,6 +80,7 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
     onProjectsChanged: opts.onProjectsChanged ?? (() => undefined),
     ...(opts.logs ? { logs: opts.logs } : {}),
     ...(opts.logsNow ? { logsNow: opts.logsNow } : {}),
+    ...(opts.logRules ? { logRules: opts.logRules } : {}),
     ...(opts.upstreamLines ? { upstreamLines: opts.upstreamLines } : {}),
   };
 

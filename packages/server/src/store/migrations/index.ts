@@ -19,6 +19,7 @@ import * as m017 from './017_postgres_payload_storage.js';
 import * as m018 from './018_issue_story.js';
 import * as m020 from './020_issue_text_index.js';
 import * as m022 from './022_log_templates.js';
+import * as m025 from './025_log_rule_index.js';
 import * as m026 from './026_postgres_hot_issue_rows.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
@@ -43,5 +44,6 @@ export const migrations: Record<string, Migration> = {
   '018_issue_story': m018,
   '020_issue_text_index': m020,
   '022_log_templates': m022,
+  '025_log_rule_index': m025,
   '026_postgres_hot_issue_rows': m026,
 };

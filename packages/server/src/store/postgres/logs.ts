@@ -62,6 +62,8 @@ export class PostgresLogStore implements LogStore {
       // The template's own lines and those of the templates it generalised (its aliases).
       where.push(sql`template_id IN (SELECT ${q.templateId}::text UNION ALL SELECT template_id FROM log_templates WHERE project_id = ${q.projectId} AND merged_into = ${q.templateId})`);
     }
+    if (q.afterId !== undefined) where.push(sql`id > ${q.afterId}`);
+    if (q.rule !== undefined) where.push(sql`rule = ${q.rule}`);
     const fields = Object.entries(q.fields ?? {});
     if (fields.some(([key]) => !isSearchableKey(key))) return [];
     if (fields.length) where.push(sql`fields::jsonb @> ${JSON.stringify(Object.fromEntries(fields))}::jsonb`);

@@ -80,6 +80,14 @@ export class SqliteLogStore implements LogStore {
       where.push('template_id IN (SELECT ? UNION ALL SELECT template_id FROM log_templates WHERE project_id = ? AND merged_into = ?)');
       args.push(q.templateId, q.projectId, q.templateId);
     }
+    if (q.afterId !== undefined) {
+      where.push('id > ?');
+      args.push(q.afterId);
+    }
+    if (q.rule !== undefined) {
+      where.push('rule = ?');
+      args.push(q.rule);
+    }
     for (const [key, value] of Object.entries(q.fields ?? {})) {
       if (!isSearchableKey(key)) return [];
       where.push('json_extract(fields, ?) = ?');
@@ -89,8 +97,13 @@ export class SqliteLogStore implements LogStore {
       const words = searchWords(q.text);
       if (words.length) {
         // Each word quoted: FTS5 operators (AND, NEAR, *, :) in the text are searched as words.
-        where.push('id IN (SELECT rowid FROM log_lines_fts WHERE log_lines_fts MATCH ?)');
+        // The id bounds go inside too: FTS5 walks only that rowid range, so a follower's poll
+        // (`after` the newest line it has) does not collect every older match of a common word.
+        const bounds = [q.afterId !== undefined ? ' AND rowid > ?' : '', q.beforeId !== undefined ? ' AND rowid < ?' : ''].join('');
+        where.push(`id IN (SELECT rowid FROM log_lines_fts WHERE log_lines_fts MATCH ?${bounds})`);
         args.push(words.map((w) => `"${w}"`).join(' '));
+        if (q.afterId !== undefined) args.push(q.afterId);
+        if (q.beforeId !== undefined) args.push(q.beforeId);
       }
     }
     args.push(queryLimit(q));

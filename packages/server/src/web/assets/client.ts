@@ -67,6 +67,13 @@ export const CLIENT_SCRIPT = String.raw`
     localFormat.formatToParts(d).forEach(function (part) { p[part.type] = part.value; });
     return p.year + '-' + p.month + '-' + p.day + ' ' + p.hour + ':' + p.minute + (p.timeZoneName ? ' ' + p.timeZoneName : '');
   }
+  function pad2(n) { return String(n).padStart(2, '0'); }
+  function localSeconds(d) {
+    return d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate()) + ' ' + pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds());
+  }
+  function localInputValue(d) {
+    return d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate()) + 'T' + pad2(d.getHours()) + ':' + pad2(d.getMinutes());
+  }
   function utcText(d) { return d.toISOString().slice(0, 16).replace('T', ' ') + ' UTC'; }
   function localTimes(root) {
     each(root, 'time[data-abs]', function (el) {
@@ -76,6 +83,12 @@ export const CLIENT_SCRIPT = String.raw`
     each(root, 'time[data-local]', function (el) {
       var d = new Date(el.getAttribute('datetime'));
       if (isNaN(d)) return;
+      if (el.getAttribute('data-local') === 'seconds') {
+        // A log line's time: the local date and time to the second, the UTC value on hover.
+        el.textContent = localSeconds(d);
+        el.title = d.toISOString().replace('T', ' ').slice(0, 23) + ' UTC';
+        return;
+      }
       if (el.getAttribute('data-local') === 'clock') {
         // A breadcrumb's time of day, to the millisecond: the local clock, the full UTC time on hover.
         var pad = function (n, w) { return String(n).padStart(w || 2, '0'); };
@@ -84,6 +97,97 @@ export const CLIENT_SCRIPT = String.raw`
       }
       el.textContent = localText(d);
       el.title = utcText(d);
+    });
+  }
+
+  // The Logs page's time range is typed in the viewer's zone: shown local, sent as UTC (ISO), and
+  // empty fields stay out of the URL.
+  function logFilters(root) {
+    each(root, 'form[data-log-filters]', function (form) {
+      var inputs = form.querySelectorAll('input[type="datetime-local"]');
+      for (var i = 0; i < inputs.length; i++) {
+        var utc = inputs[i].getAttribute('data-utc');
+        if (utc) { var d = new Date(utc); if (!isNaN(d)) inputs[i].value = localInputValue(d); }
+      }
+      var typedAt = {};
+      for (var j = 0; j < inputs.length; j++) inputs[j].addEventListener('input', function (e) { typedAt[e.target.name] = true; });
+      form.addEventListener('submit', function () {
+        for (var k = 0; k < inputs.length; k++) {
+          var input = inputs[k];
+          if (typedAt[input.name]) { var range = form.querySelector('input[name="range"]'); if (range) range.disabled = true; }
+          if (!input.value) { input.disabled = true; continue; }
+          var local = new Date(input.value);
+          if (isNaN(local)) continue;
+          var hidden = document.createElement('input');
+          hidden.type = 'hidden'; hidden.name = input.name; hidden.value = local.toISOString();
+          input.disabled = true; form.appendChild(hidden);
+        }
+        var fields = form.querySelectorAll('input[type="search"], input[type="text"], select');
+        for (var m = 0; m < fields.length; m++) if (!fields[m].value) fields[m].disabled = true;
+      });
+    });
+  }
+
+  // Live follow on the Logs page: polls /logs/follow with the newest id shown, puts new rows on
+  // top, keeps at most data-max rows, and stops while the tab is hidden or the person pauses.
+  function follow(root) {
+    each(root, '[data-follow]', function (bar) {
+      var url = bar.getAttribute('data-follow');
+      var after = bar.getAttribute('data-after') || '0';
+      var max = Number(bar.getAttribute('data-max')) || 500;
+      var rows = document.querySelector('[data-follow-rows]');
+      var toggle = bar.querySelector('[data-follow-toggle]');
+      var status = bar.querySelector('[data-follow-status]');
+      if (!rows || !toggle) return;
+      var on = true, timer = null, busy = false;
+      function schedule(ms) { clearTimeout(timer); if (on && !document.hidden) timer = setTimeout(poll, ms); }
+      function poll() {
+        if (busy || !on || document.hidden) return;
+        busy = true;
+        fetch(url + (url.indexOf('?') < 0 ? '?' : '&') + 'after=' + encodeURIComponent(after), { headers: { accept: 'application/json' }, credentials: 'same-origin' })
+          .then(function (r) {
+            // An ended session answers with the login page: say so and stop instead of retrying forever.
+            if (r.redirected && r.url.indexOf('/login') >= 0) { on = false; throw new Error('the session ended; reload the page to log in again'); }
+            if (!r.ok) throw new Error('HTTP ' + r.status);
+            return r.json();
+          })
+          .then(function (data) {
+            if (data.count) {
+              after = String(data.newest);
+              var empty = document.querySelector('[data-follow-empty]'); if (empty) empty.remove();
+              var old = rows.querySelectorAll('tr.fresh');
+              for (var i = 0; i < old.length; i++) old[i].classList.remove('fresh');
+              var holder = document.createElement('tbody');
+              holder.innerHTML = data.html;
+              var added = holder.querySelectorAll('tr');
+              for (var a = 0; a < added.length; a++) added[a].classList.add('fresh');
+              if (data.gap) {
+                var note = document.createElement('tr'); var cell = document.createElement('td');
+                cell.colSpan = 5; cell.className = 'faint'; cell.textContent = 'More lines arrived than one update shows; older ones in between were skipped (reload or page to see them).';
+                note.appendChild(cell); holder.appendChild(note);
+              }
+              while (holder.lastChild) rows.insertBefore(holder.lastChild, rows.firstChild);
+              while (rows.children.length > max) rows.removeChild(rows.lastElementChild);
+              init(rows);
+            }
+            if (status) status.textContent = 'Live: checked ' + new Date().toLocaleTimeString() + '.';
+            bar.setAttribute('data-after', after);
+          })
+          .catch(function (e) { if (status) status.textContent = on ? 'Live follow could not reach the server (' + e.message + '); trying again.' : 'Live follow stopped: ' + e.message + '.'; })
+          .then(function () { busy = false; schedule(2000); });
+      }
+      toggle.addEventListener('click', function () {
+        on = !on;
+        toggle.setAttribute('aria-pressed', on ? 'true' : 'false');
+        toggle.textContent = on ? 'Pause live follow' : 'Resume live follow';
+        if (status) status.textContent = on ? 'Live: new lines appear at the top.' : 'Paused.';
+        if (on) poll(); else clearTimeout(timer);
+      });
+      document.addEventListener('visibilitychange', function () {
+        if (document.hidden) { clearTimeout(timer); if (on && status) status.textContent = 'Paused while the tab is hidden.'; }
+        else if (on) poll();
+      });
+      schedule(2000);
     });
   }
 
@@ -150,7 +254,7 @@ export const CLIENT_SCRIPT = String.raw`
     Object.keys(params).forEach(function (key) { if (params[key] === '') delete params[key]; });
   });
 
-  function init(root) { copyButtons(root); confirmForms(root); bulkSelection(root); autoSubmit(root); localTimes(root); charts(root); latencyCharts(root); }
+  function init(root) { copyButtons(root); confirmForms(root); bulkSelection(root); autoSubmit(root); localTimes(root); logFilters(root); follow(root); charts(root); latencyCharts(root); }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { init(document); });
   else init(document);
   document.addEventListener('htmx:load', function (e) { init(e.target); });

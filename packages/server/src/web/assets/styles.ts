@@ -321,4 +321,18 @@ table.alerts td.msg { font-family: inherit; }
 .chart-tip { font-size: 11.5px; min-height: 16px; }
 .uplot, .uplot * { font-family: inherit !important; }
 .u-legend { font-size: 11px; }
+/* logs */
+.log-tabs { margin: 0 0 12px; padding: 0; }
+.log-filters { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-bottom: 12px; }
+.log-filters input[type="search"] { min-width: 240px; flex: 1; }
+.quick-ranges { display: inline-flex; gap: 4px; }
+.btn.active { background: var(--selected); border-color: var(--accent); }
+.section-head { display: flex; align-items: center; gap: 8px; padding: 11px 14px 6px; }
+.section-head h2 { margin: 0; }
+.section-head .spacer { flex: 1; }
+.follow-bar { display: flex; gap: 10px; align-items: center; padding: 8px 14px; border-bottom: 1px solid var(--border); font-size: 12.5px; }
+.log-lines tr.fresh td { background: var(--selected); }
+.log-message code { white-space: pre-wrap; word-break: break-word; }
+.rule-editor form { display: inline-flex; gap: 6px; align-items: center; flex-wrap: wrap; margin: 0; }
+.rule-editor form input[name="pattern"] { min-width: 320px; }
 `;

@@ -3,7 +3,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ClientError } from '../../lib/errors.js';
 import { withQueryParameter } from '../../lib/safe-redirect.js';
 import { parseDuration } from '../../lib/time.js';
-import { ISSUE_STATUSES, type Actor, type Issue, type IssueStatus, type Project } from '../../store/model.js';
+import { ISSUE_STATUSES, type Actor, type Issue, type IssueStatus, type Project, type StoredEvent } from '../../store/model.js';
+import { FORBIDDEN_FINGERPRINT, forbiddenKey } from '../../logs/rules.js';
+import { queryString } from '../html.js';
 import { MAX_NOTE_LENGTH } from '../../store/issue-story.js';
 import type { StatusChange } from '../../store/store.js';
 import { pageContext, safeNext, sendHtml, sessionOf, type WebDeps } from '../context.js';
@@ -11,7 +13,7 @@ import type { GithubService } from '../../github/service.js';
 import { readListState, toSearch } from '../query.js';
 import { hourlySeries } from '../views/components.js';
 import { issueListPage } from '../views/issue-list.js';
-import { issuePage } from '../views/issue-page.js';
+import { issuePage, type IssueLogLines } from '../views/issue-page.js';
 
 const HOUR = 3_600_000;
 const EVENTS_PER_PAGE = 20;
@@ -73,6 +75,7 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
     const event = picked && picked.issueId === issue.id ? picked : (page[0] ?? (await deps.store.latestEvent(issue.id)));
     const series = hourlySeries(hourly.get(issue.id) ?? [], now, CHART_HOURS);
     const flash = flashMessage(req.query.done);
+    const logLines = await matchingLogLines(deps, issue, project, event);
     return sendHtml(
       reply,
       issuePage(pageContext(deps, req), {
@@ -86,6 +89,7 @@ export function issueRoutes(app: FastifyInstance, deps: WebDeps): void {
         history,
         users,
         ...(flash ? { flash } : {}),
+        ...(logLines ? { logLines } : {}),
         ...(deps.github ? { github: await githubView(deps.github, issue, project) } : {}),
       }),
     );
@@ -203,4 +207,23 @@ function flashMessage(done: unknown): string | undefined {
   if (!m || !DONE[m[1]!]) return undefined;
   const n = Number(m[2]);
   return `${DONE[m[1]!]} ${n} issue${n === 1 ? '' : 's'}.`;
+}
+
+/** Lines an issue page shows of a log-born issue (the newest; the Logs page has the rest). */
+const ISSUE_LOG_LINES = 20;
+
+/**
+ * The lines that matched the forbidden pattern a log-born issue stands for (docs/logs.md), newest
+ * first: the pattern from the event's fingerprint (logs/evaluator.ts forbiddenEvent), else its tag.
+ */
+async function matchingLogLines(deps: WebDeps, issue: Issue, project: Project, event: StoredEvent | null): Promise<IssueLogLines | null> {
+  if (!deps.logs || !event) return null;
+  const fingerprint = (event.payload as { fingerprint?: unknown }).fingerprint;
+  const pattern = Array.isArray(fingerprint) && fingerprint[0] === FORBIDDEN_FINGERPRINT && typeof fingerprint[1] === 'string'
+    ? fingerprint[1]
+    : event.tags['log.rule'] === 'forbidden' ? event.tags['log.pattern'] : undefined;
+  if (!pattern) return null;
+  const rule = forbiddenKey(pattern);
+  const lines = await deps.logs.searchLines({ projectId: issue.projectId, rule, limit: ISSUE_LOG_LINES });
+  return { pattern, lines, href: `/logs${queryString({ project: project.slug, rule })}`, limit: ISSUE_LOG_LINES };
 }

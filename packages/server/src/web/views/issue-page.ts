@@ -6,6 +6,8 @@ import { html, jsonForScript, queryString, type Html } from '../html.js';
 import { expandLink, linkValues, safeHttpUrl } from '../links.js';
 import { absoluteTime, ago, barChart, fullNumber, levelBadge, pluralize, statusBadge } from './components.js';
 import { eventSections } from './event.js';
+import { lineRow } from './logs.js';
+import type { LogLine } from '../../store/logs.js';
 import { csrfField, may, page, type PageContext } from './layout.js';
 
 export interface IssuePageData {
@@ -22,8 +24,18 @@ export interface IssuePageData {
   /** Dashboard logins, the assignee choices. */
   users: string[];
   flash?: string;
+  /** A log-born issue's matching lines (docs/logs.md); absent for other issues. */
+  logLines?: IssueLogLines;
   /** The GitHub link and the project's GitHub state (docs/github.md); absent: no GitHub integration. */
   github?: { link: GithubLink | null; configured: boolean; disabled: { reason: string; at: number } | null };
+}
+
+/** The lines that matched a forbidden pattern, newest first, at most `limit`; `href` is the Logs page filtered to them. */
+export interface IssueLogLines {
+  pattern: string;
+  lines: LogLine[];
+  href: string;
+  limit: number;
 }
 
 export function issuePage(ctx: PageContext, d: IssuePageData): Html {
@@ -37,7 +49,7 @@ ${githubPanel(ctx, d)}
   ${chart(d)}
 </div>
 <div class="layout">
-  <div class="main-col">${d.event ? eventPanel(ctx, d) : html`<div class="section"><div class="empty">The events of this issue were pruned (retention); its counts remain.</div></div>`}
+  <div class="main-col">${d.logLines ? logLinesSection(d.project, d.logLines) : ''}${d.event ? eventPanel(ctx, d) : html`<div class="section"><div class="empty">The events of this issue were pruned (retention); its counts remain.</div></div>`}
   ${historySection(ctx, d)}</div>
   <aside class="side-col">${sidebar(ctx, d)}</aside>
 </div>`;
@@ -282,4 +294,14 @@ export function historyText(h: IssueHistoryEntry): Html {
     default:
       return html`${h.action}`;
   }
+}
+
+/** A log-born issue's lines: the rows of the Logs page (same escaping), and a link to all of them there. */
+function logLinesSection(project: Project, l: IssueLogLines): Html {
+  return html`<div class="section" id="log-lines" data-log-lines><div class="section-head"><h2>Matching log lines</h2><span class="spacer"></span>
+  <a class="btn small" href="${l.href}">All on the Logs page</a></div>
+  <div class="body faint">Lines that matched the forbidden pattern <code>${l.pattern}</code>, newest first${l.lines.length === l.limit ? `, the last ${l.limit}` : ''}.</div>
+  ${l.lines.length
+    ? html`<table class="list log-lines"><thead><tr><th>Time</th><th>Level</th><th>Logger</th><th>Message</th><th>Rule / issue</th></tr></thead><tbody>${l.lines.map((line) => lineRow(project, line, undefined))}</tbody></table>`
+    : html`<div class="empty">No matching line is kept any more (log retention).</div>`}</div>`;
 }

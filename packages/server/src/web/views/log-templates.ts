@@ -3,6 +3,7 @@ import type { Project } from '../../store/model.js';
 import { html, queryString, type Html } from '../html.js';
 import { ago, compactNumber, hourlySeries, sparkline } from './components.js';
 import { page, type PageContext } from './layout.js';
+import { logTabs } from './logs.js';
 
 export interface LogTemplatesPageData {
   projects: Project[];
@@ -21,8 +22,8 @@ export function logTemplatesPage(ctx: PageContext, d: LogTemplatesPageData): Htm
   ${d.projects.length > 1 ? html`<select name="project" aria-label="Project">${d.projects.map((p) => html`<option value="${p.slug}"${p.id === d.project?.id ? html` selected` : ''}>${p.name}</option>`)}</select>` : d.project ? html`<input type="hidden" name="project" value="${d.project.slug}">` : ''}
   <select name="hours" aria-label="Rate window">${d.windows.map((h) => html`<option value="${String(h)}"${h === d.hours ? html` selected` : ''}>last ${h === 168 ? '7 days' : h === 1 ? 'hour' : `${h} h`}</option>`)}</select>
   <button class="small" type="submit">Show</button></form>`;
-  const logsLink = d.project ? html`<a href="/logs${queryString({ project: d.project.slug })}">Lines</a>` : '';
-  const body = html`<div class="page-head"><h1>Log templates</h1>${logsLink}<span class="spacer"></span>${form}</div>
+  const body = html`<div class="page-head"><h1>Log templates</h1><span class="spacer"></span>${form}</div>
+${logTabs(d.project, 'templates')}
 ${!d.kept ? html`<div class="section"><div class="empty">This server keeps no log lines.</div></div>` : d.project ? table(d) : html`<div class="section"><div class="empty">No project yet.</div></div>`}`;
   return page(ctx, { title: 'Log templates', section: 'logs', body });
 }

@@ -56,6 +56,37 @@ function assertValidTelegramHtml(html: string): void {
   assert.doesNotMatch(text, /[<>]/, 'bare < or >');
 }
 
+describe('a forbidden log pattern alert (docs/logs.md)', () => {
+  const line = `Database connection lost: <pool> & ${'x'.repeat(10_000)}`;
+  const logItem = (over: Partial<IssueAlertItem> = {}) =>
+    item({ tier: 'critical', level: 'fatal', title: line, culprit: 'forbidden log pattern: Database connection lost', frames: [], telegram: null, log: { pattern: 'Database <connection> lost' }, ...over });
+
+  it('shows the pattern, the line escaped and cut to fit, how many lines matched, and the four buttons', () => {
+    const { text, reply_markup } = formatAlert([logItem({ eventsSince: 1, totalEvents: 1 })]);
+    assert.match(text, /forbidden log pattern: <code>Database &lt;connection&gt; lost<\/code>/);
+    assert.match(text, /<b>Database connection lost: &lt;pool&gt; &amp; x+…<\/b>/, 'the line, escaped, cut with an ellipsis');
+    assert.ok(visibleLength(text) <= 4096 && text.length < 4096);
+    assert.match(text, /\n1 matching line\n/);
+    assert.doesNotMatch(text, /\busers?\b|\bevents?\b/, 'lines, not events and users');
+    assert.deepEqual(reply_markup.inline_keyboard.map((row) => row.map((b) => b.text)), [['👀 Acknowledge', '✅ Resolve'], ['🔕 Mute 1 h', '🔕 Mute 24 h']]);
+    assert.deepEqual(reply_markup.inline_keyboard.flat().map((b) => b.callback_data), ['bp:ack:12', 'bp:res:12', 'bp:m1h:12', 'bp:m24h:12']);
+  });
+
+  it('says "at least" when more lines matched than became events (past 60 a minute per pattern)', () => {
+    const storm = formatAlert([logItem({ reasons: ['repeat'], eventsSince: 60, totalEvents: 61, log: { pattern: 'Queue full', matched: 5000 } })]).text;
+    assert.match(storm, /at least 60 matching lines since the last message \(5000 in total\)/);
+    const calm = formatAlert([logItem({ eventsSince: 2, totalEvents: 2, log: { pattern: 'Queue full', matched: 2 } })]).text;
+    assert.match(calm, /\n2 matching lines\n/);
+  });
+
+  it('counts the lines since the last message on a repeat, and keeps the pattern in a grouped message', () => {
+    assert.match(formatAlert([logItem({ reasons: ['repeat'], eventsSince: 3, totalEvents: 5 })]).text, /3 matching lines since the last message \(5 in total\)/);
+    const grouped = formatAlert([logItem(), item({ issueId: 13, shortId: 'PAY-013' })]).text;
+    assert.match(grouped, /forbidden log pattern: <code>Database &lt;connection&gt; lost<\/code>/);
+    assert.match(grouped, /in <code>payments\.js in chargeUser<\/code>/, 'another issue keeps its culprit');
+  });
+});
+
 describe('Telegram alert formatting', () => {
   it('escapes the four characters Telegram HTML needs escaped', () => {
     assert.equal(escapeHtml('<b>&"x"</b>'), '&lt;b&gt;&amp;&quot;x&quot;&lt;/b&gt;');

@@ -98,7 +98,7 @@ function single(item: AlertItem, budget: Budget, actions: MessageAction[]): stri
     `<b>${escapeHtml(clip(item.title, budget.titleMax))}</b>`,
     facts(item),
     counts(item),
-    item.culprit ? `in <code>${escapeHtml(clip(item.culprit, 150))}</code>` : null,
+    where(item, 150),
     stack(item, budget),
     telegramLine(item),
     githubLine(item),
@@ -119,7 +119,7 @@ function grouped(items: AlertItem[], budget: Budget, actions: MessageAction[]): 
       `${tierMark(item.tier)} <code>${escapeHtml(item.shortId)}</code> ${reasonText(item.reasons)} · <a href="${escapeHtml(item.url)}">open</a>`,
       `<b>${escapeHtml(clip(item.title, Math.min(perItemTitle, budget.titleMax)))}</b>`,
       counts(item),
-      item.culprit && budget.frames > 0 ? `in <code>${escapeHtml(clip(item.culprit, 100))}</code>` : null,
+      budget.frames > 0 ? where(item, 100) : null,
       ...stateLines(item, actions.filter((a) => a.issueId === item.issueId)),
     ]
       .filter(Boolean)
@@ -152,7 +152,22 @@ function facts(item: IssueAlertItem): string {
   return parts.join(' · ');
 }
 
+/** The culprit, or for a log-born issue the forbidden pattern its lines matched. */
+function where(item: IssueAlertItem, max: number): string | null {
+  if (item.log) return `forbidden log pattern: <code>${escapeHtml(clip(item.log.pattern, max))}</code>`;
+  return item.culprit ? `in <code>${escapeHtml(clip(item.culprit, max))}</code>` : null;
+}
+
 function counts(item: IssueAlertItem): string {
+  if (item.log) {
+    // Each matching line is one event of the issue (users mean nothing for log lines), up to 60
+    // a minute per pattern; past that the rule's state counts them (`matched`), so the issue's
+    // counts are a floor: said as "at least".
+    const total = Math.max(item.totalEvents, item.log.matched ?? 0);
+    const capped = total > item.totalEvents;
+    const lines = `${capped ? 'at least ' : ''}${item.eventsSince} matching line${item.eventsSince === 1 ? '' : 's'}`;
+    return item.reasons.includes('new') && item.eventsSince === total ? lines : `${lines} since the last message (${total} in total)`;
+  }
   const events = `${item.eventsSince} event${item.eventsSince === 1 ? '' : 's'}`;
   const users = `${item.usersSince} user${item.usersSince === 1 ? '' : 's'}`;
   const since = item.reasons.includes('new') && item.eventsSince === item.totalEvents ? '' : ` since the last message (${item.totalEvents} in total)`;
