@@ -88,15 +88,31 @@ export function storeContract(
     }
 
     it('creates projects with unique slugs, keys and the given short-id prefix', async () => {
-      const a = await store.createProject({ name: 'Pay Bot' });
-      const b = await store.createProject({ name: 'Pay Bot' });
-      assert.notEqual(a.slug, b.slug);
+      const a = await store.createProject({ name: `Pay Bot ${++seq}` });
+      const b = await store.createProject({ name: `Pay Bot ${seq}`, slugTaken: 'suffix' });
+      assert.equal(b.slug, `${a.slug}-2`, 'suffixed only when the caller asks for it');
       assert.notEqual(a.publicKey, b.publicKey);
       assert.match(a.publicKey, /^[0-9a-f]{32}$/);
       assert.equal(a.shortIdPrefix, 'PB');
       assert.deepEqual(await store.getProject(a.slug), a);
       assert.deepEqual(await store.getProject(a.id), a);
       assert.equal(await store.getProject('nope-nope'), null);
+    });
+
+    it('refuses a taken slug by default, naming the project that holds it', async () => {
+      const held = await store.createProject({ name: `Held Bot ${++seq}` });
+      const count = (await store.listProjects()).length;
+      for (const input of [{ name: `Held Bot ${seq}` }, { name: 'Another name', slug: held.slug.toUpperCase() }]) {
+        await assert.rejects(store.createProject(input), (err: Error) => {
+          assert.equal(err.name, 'SlugTakenError');
+          assert.equal(err.message, `a project with the slug "${held.slug}" already exists ("Held Bot ${seq}")`);
+          return true;
+        });
+      }
+      assert.equal((await store.listProjects()).length, count, 'nothing created');
+      const racing = await Promise.allSettled([1, 2, 3].map(() => store.createProject({ name: `Race Bot ${seq}` })));
+      assert.equal(racing.filter((r) => r.status === 'fulfilled').length, 1, 'one of three at once gets the slug');
+      for (const r of racing) if (r.status === 'rejected') assert.equal((r.reason as Error).name, 'SlugTakenError');
     });
 
     it('groups events with one fingerprint into one issue with short ids per project', async () => {

@@ -119,6 +119,8 @@ export interface NewProject {
   slug?: string;
   shortIdPrefix?: string;
   linkTemplates?: LinkTemplate[];
+  /** A taken slug: refused with SlugTakenError (the default), or `suffix` picks `slug-2`, `slug-3`... */
+  slugTaken?: 'refuse' | 'suffix';
 }
 
 /**

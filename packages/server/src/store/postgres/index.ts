@@ -3,14 +3,14 @@ import type pg from 'pg';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested, MAX_BATCH_BYTES } from '../digest-rows.js';
 import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type ReleaseSummary, type StoredAttachment, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
-import { getProject, listProjects, updateProject } from '../project-queries.js';
+import { createProject, getProject, listProjects, updateProject } from '../project-queries.js';
 import * as access from '../access-queries.js';
 import * as deletion from '../project-deletion.js';
 import type { ApiTokenSummary, Role, UserSummary } from '../model.js';
 import { DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
 import { capIssues, projectStorage, type CapResult, type IssueCaps } from '../issue-caps.js';
-import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
+import { hashToken, newApiToken } from '../naming.js';
 import { toIssue, toProject, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type {
@@ -34,7 +34,7 @@ import type {
 import { PostgresDatabase, type PostgresOptions } from './database.js';
 import { digestOneByOne, isDatabaseFault } from './digest-batch.js';
 import { applyDigest, upsertItemCounts } from './digest-writer.js';
-import { all, byteaList, changes, LOCKS, one, withArgs, type Db } from './query.js';
+import { all, byteaList, changes, isUniqueViolation, LOCKS, one, withArgs, type Db } from './query.js';
 import { issueSearchSql, SEARCH_SORT } from './search.js';
 
 
@@ -85,36 +85,7 @@ export class PostgresStore implements Store {
   // ── projects ──────────────────────────────────────────────────────────────
 
   async createProject(input: NewProject): Promise<Project> {
-    const name = input.name.trim();
-    if (!name) throw new Error('project name must not be empty');
-    const base = input.slug ? slugify(input.slug) : slugify(name);
-    // Two processes may pick the same free slug: the unique index refuses the second, which retries.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const row = await this.kysely
-          .insertInto('projects')
-          .values({
-            slug: await this.freeSlug(base),
-            name,
-            public_key: newPublicKey(),
-            short_id_prefix: (input.shortIdPrefix ?? shortIdPrefixFor(name)).toUpperCase(),
-            link_templates: JSON.stringify(input.linkTemplates ?? []),
-            created_at: Date.now(),
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        return toProject(row);
-      } catch (err) {
-        if (attempt >= 5 || (err as { code?: string }).code !== '23505') throw err;
-      }
-    }
-  }
-
-  private async freeSlug(base: string): Promise<string> {
-    const like = `${base.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const taken = new Set((await all<{ slug: string }>(this.db, sql`SELECT slug FROM projects WHERE slug LIKE ${like}`)).map((r) => r.slug));
-    if (!taken.has(base)) return base;
-    for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
+    return createProject(this.kysely, input, isUniqueViolation);
   }
 
   async listProjects(): Promise<Project[]> {

@@ -4,14 +4,14 @@ import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
 import { privateDirectory, privateFile, type Tightened } from '../../lib/private-files.js';
 import { migrations } from '../migrations/index.js';
 import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type ReleaseSummary, type StoredAttachment, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
-import { getProject, listProjects, updateProject } from '../project-queries.js';
+import { createProject, getProject, listProjects, updateProject } from '../project-queries.js';
 import * as access from '../access-queries.js';
 import * as deletion from '../project-deletion.js';
 import type { ApiTokenSummary, Role, UserSummary } from '../model.js';
 import { DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
 import { capIssues, projectStorage, type CapResult, type IssueCaps } from '../issue-caps.js';
-import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
+import { hashToken, newApiToken } from '../naming.js';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested } from '../digest-rows.js';
 import { parseShortId, toIssue, toProject, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
@@ -115,30 +115,7 @@ export class SqliteStore implements Store {
   // ── projects ──────────────────────────────────────────────────────────────
 
   async createProject(input: NewProject): Promise<Project> {
-    const name = input.name.trim();
-    if (!name) throw new Error('project name must not be empty');
-    const slug = await this.freeSlug(input.slug ? slugify(input.slug) : slugify(name));
-    const row = await this.kysely
-      .insertInto('projects')
-      .values({
-        slug,
-        name,
-        public_key: newPublicKey(),
-        short_id_prefix: (input.shortIdPrefix ?? shortIdPrefixFor(name)).toUpperCase(),
-        link_templates: JSON.stringify(input.linkTemplates ?? []),
-        created_at: Date.now(),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return toProject(row);
-  }
-
-  private async freeSlug(base: string): Promise<string> {
-    const taken = new Set(
-      (await this.kysely.selectFrom('projects').select('slug').where('slug', 'like', `${base}%`).execute()).map((r) => r.slug),
-    );
-    if (!taken.has(base)) return base;
-    for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
+    return createProject(this.kysely, input, (err) => (err as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE');
   }
 
   async listProjects(): Promise<Project[]> {
