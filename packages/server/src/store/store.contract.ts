@@ -632,6 +632,25 @@ export function storeContract(
       assert.deepEqual(tags.map((t) => [t.key, t.values.length, t.truncated]), [['environment', 1, false], ['req', 2, true]]);
     });
 
+    it('counts a search up to countUpTo, then says the total is a lower bound', async () => {
+      const now = Date.now();
+      await ingest(['a', 'b', 'c', 'd', 'e'].map((f, n) => ({ fingerprint: f, event: event({ title: `bounded ${f}`, timestamp: now - n * 1000 }) })));
+      const search = async (extra: Parameters<Store['searchIssues']>[0]) => {
+        const r = await store.searchIssues({ projectId: project.id, limit: 2, ...extra });
+        return [r.issues.map((i) => i.title), r.total, r.totalIsLowerBound];
+      };
+      const firstTwo = ['bounded a', 'bounded b'];
+      assert.deepEqual(await search({}), [firstTwo, 5, false], 'exact without a bound');
+      assert.deepEqual(await search({ countUpTo: 5 }), [firstTwo, 5, false], 'exact when every match fits');
+      assert.deepEqual(await search({ countUpTo: 3 }), [firstTwo, 3, true], 'at least 3');
+      assert.deepEqual(await search({ countUpTo: 3, offset: 4 }), [['bounded e'], 3, true], 'the page is read past the bound');
+      assert.deepEqual(await search({ countUpTo: 3, text: 'bounded' }), [firstTwo, 3, true], 'with a text');
+      assert.deepEqual(await search({ countUpTo: 3, status: ['new'], sort: 'first_seen' }), [['bounded a', 'bounded b'], 3, true], 'with a filter and a sort');
+      assert.deepEqual((await search({ countUpTo: 3, eventsSince: now - 86_400_000 })).slice(1), [3, true], 'ranked by recent events');
+      const everywhere = await store.searchIssues({ eventsSince: now - 86_400_000, limit: 1, countUpTo: 1 });
+      assert.deepEqual([everywhere.total, everywhere.totalIsLowerBound], [1, true], 'the ranked fast path');
+    });
+
     it('keeps per-project settings, lists releases and counts parked raw items', async () => {
       await store.setProjectSetting(project.id, 'alert_chat_id', '-100123');
       assert.deepEqual(await store.getProjectSettings(project.id), { alert_chat_id: '-100123' });

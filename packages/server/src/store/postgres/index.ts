@@ -7,7 +7,7 @@ import { createProject, getProject, listProjects, updateProject } from '../proje
 import * as access from '../access-queries.js';
 import * as deletion from '../project-deletion.js';
 import type { ApiTokenSummary, Role, UserSummary } from '../model.js';
-import { DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
+import { boundedTotal, DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
 import { capIssues, projectStorage, type CapResult, type IssueCaps } from '../issue-caps.js';
 import { hashToken, newApiToken } from '../naming.js';
@@ -22,6 +22,7 @@ import type {
   IssueFilter,
   IssueLifecycle,
   IssueSearch,
+  IssueSearchResult,
   IssueTagSummary,
   NewProject,
   QuarantinedRow,
@@ -430,24 +431,35 @@ export class PostgresStore implements Store {
     return changes(this.db, sql`DELETE FROM login_attempts WHERE window_start < ${before}`);
   }
 
-  async searchIssues(search: IssueSearch): Promise<{ issues: Issue[]; total: number; recentCounts: Map<number, number> }> {
+  async searchIssues(search: IssueSearch): Promise<IssueSearchResult> {
     const { from, where, args } = issueSearchSql(search);
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const order = search.eventsSince !== undefined ? 'r.recent DESC, i.id DESC' : `${SEARCH_SORT[search.sort ?? 'last_seen']} DESC, i.id DESC`;
     const recent = search.eventsSince !== undefined ? ', r.recent' : '';
     const page = [Math.min(search.limit ?? DEFAULT_PAGE, MAX_PAGE), search.offset ?? 0];
-    // The window count rides on the page's rows; only a page past the end counts separately.
-    const rows = await all<IssueRow & { recent?: number; total_rows: number }>(
-      this.db,
-      withArgs(`SELECT i.*, p.short_id_prefix${recent}, COUNT(*) OVER () AS total_rows ${from} ${whereSql} ORDER BY ${order} LIMIT ? OFFSET ?`, [...args, ...page]),
-    );
+    const select = (extra = '') => `SELECT i.*, p.short_id_prefix${recent}${extra} ${from} ${whereSql} ORDER BY ${order} LIMIT ? OFFSET ?`;
+    const bound = search.countUpTo;
+    if (bound === undefined) return this.searchIssuesCountingAll(select(', COUNT(*) OVER () AS total_rows'), from, whereSql, args, page, search);
+    // The page walks the sort's index and stops; the count stops after bound + 1 matches. Apart,
+    // neither builds every match as COUNT(*) OVER () did.
+    const [rows, counted] = await Promise.all([
+      all<IssueRow & { recent?: number }>(this.db, withArgs(select(), [...args, ...page])),
+      one<{ n: number }>(this.db, withArgs(`SELECT COUNT(*) AS n FROM (SELECT 1 ${from} ${whereSql} LIMIT ?) matches`, [...args, bound + 1])),
+    ]);
+    const recentCounts = new Map(search.eventsSince !== undefined ? rows.map((r) => [Number(r.id), Number(r.recent)]) : []);
+    return { issues: rows.map(toIssue), ...boundedTotal(Number(counted!.n), bound), recentCounts };
+  }
+
+  /** An exact total (the API's lists): the window count rides on the page's rows; only a page past the end counts separately. */
+  private async searchIssuesCountingAll(select: string, from: string, whereSql: string, args: unknown[], page: number[], search: IssueSearch): Promise<IssueSearchResult> {
+    const rows = await all<IssueRow & { recent?: number; total_rows: number }>(this.db, withArgs(select, [...args, ...page]));
     const total = rows[0]
       ? Number(rows[0].total_rows)
       : (page[1] ?? 0) > 0
         ? Number((await one<{ n: number }>(this.db, withArgs(`SELECT COUNT(*) AS n ${from} ${whereSql}`, args)))!.n)
         : 0;
     const recentCounts = new Map(search.eventsSince !== undefined ? rows.map((r) => [Number(r.id), Number(r.recent)]) : []);
-    return { issues: rows.map(toIssue), total, recentCounts };
+    return { issues: rows.map(toIssue), total, totalIsLowerBound: false, recentCounts };
   }
 
   async issueStatusCounts(projectId?: number): Promise<Record<IssueStatus, number>> {
