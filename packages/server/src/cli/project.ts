@@ -1,5 +1,5 @@
 import { presentProject } from '../http/present.js';
-import { shortIdPrefixProblem, slugify } from '../store/naming.js';
+import { shortIdPrefixProblem, SlugTakenError } from '../store/naming.js';
 import { printJson, withStore } from './context.js';
 import { progressLine } from './progress.js';
 
@@ -7,16 +7,11 @@ export async function projectCreate(name: string, opts: { json?: boolean; slug?:
   const problem = opts.prefix === undefined ? null : shortIdPrefixProblem(opts.prefix);
   if (problem) throw new Error(`${problem} (--prefix)`);
   await withStore(async (store, config) => {
-    // The store would pick `pay-bot-2` for a taken slug; a person asking for `pay-bot` twice most
-    // likely did not mean a second project, so the CLI refuses and says how to get one.
-    const slug = slugify(opts.slug ?? name);
-    const taken = (await store.listProjects()).find((p) => p.slug === slug);
-    if (taken) {
-      throw new Error(
-        `a project with the slug "${slug}" already exists ("${taken.name}"); see \`botpulse project list\`, or give the new one another name or --slug`,
-      );
-    }
-    const project = await store.createProject({ name, slug, ...(opts.prefix ? { shortIdPrefix: opts.prefix } : {}) });
+    // A taken slug is refused by the store (SlugTakenError); the CLI adds how to get a new project.
+    const project = await store.createProject({ name, ...(opts.slug ? { slug: opts.slug } : {}), ...(opts.prefix ? { shortIdPrefix: opts.prefix } : {}) }).catch((err: unknown) => {
+      if (!(err instanceof SlugTakenError)) throw err;
+      throw new Error(`${err.message}; see \`botpulse project list\`, or give the new one another name or --slug`);
+    });
     const shown = presentProject(project, config.publicUrl);
     if (opts.json) return printJson(shown);
     process.stdout.write(`created project "${shown.slug}" (short ids ${shown.shortIdPrefix}-001...)\nDSN: ${shown.dsn}\n`);

@@ -5,6 +5,7 @@ import { ClientError } from '../lib/errors.js';
 import { parseDuration, parseTime } from '../lib/time.js';
 import { ISSUE_STATUSES, type Actor, type IssueStatus, type Project } from '../store/model.js';
 import { MAX_NOTE_LENGTH } from '../store/issue-story.js';
+import { SlugTakenError } from '../store/naming.js';
 import { presentEvent, presentHistoryEntry, presentIssue, presentProject } from './present.js';
 import type { IssueFilter, Store } from '../store/store.js';
 import { managementRoutes } from './management-routes.js';
@@ -78,7 +79,10 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
 
   app.post('/projects', { config: { role: 'admin' } }, async (req, reply) => {
     const input = parseInput(newProject, req.body);
-    const project = await store.createProject(input);
+    const project = await store.createProject(input).catch((err: unknown) => {
+      if (!(err instanceof SlugTakenError)) throw err;
+      throw new ClientError(409, `${err.message}: GET /api/v1/projects/${err.slug} shows it; send another name or slug for a new project`);
+    });
     return reply.code(201).send(presentProject(project, config.publicUrl));
   });
 

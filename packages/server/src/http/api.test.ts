@@ -43,6 +43,18 @@ describe('JSON API', () => {
     assert.equal(bad.status, 400);
   });
 
+  it('refuses a second project with a taken slug (409) naming the one that exists', async () => {
+    const before = ((await (await api('/projects')).json()) as unknown[]).length;
+    for (const body of [{ name: 'Test Bot' }, { name: 'Other', slug: 'test-bot' }]) {
+      const res = await api('/projects', { method: 'POST', body: JSON.stringify(body) });
+      assert.equal(res.status, 409);
+      const { error } = (await res.json()) as { error: string };
+      assert.match(error, /^a project with the slug "test-bot" already exists \("Test Bot"\): GET \/api\/v1\/projects\/test-bot shows it/);
+    }
+    const after = (await (await api('/projects')).json()) as { slug: string }[];
+    assert.equal(after.length, before, 'no test-bot-2');
+  });
+
   it('filters and sorts issues', async () => {
     const titles = async (query: string) => {
       const res = await api(`/projects/test-bot/issues?${query}`);

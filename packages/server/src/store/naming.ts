@@ -12,6 +12,17 @@ export function slugify(name: string): string {
   return slug || 'project';
 }
 
+/** A new project asked for a slug another project holds; the message names that project. */
+export class SlugTakenError extends Error {
+  override name = 'SlugTakenError';
+  constructor(
+    readonly slug: string,
+    readonly holderName: string,
+  ) {
+    super(`a project with the slug "${slug}" already exists ("${holderName}")`);
+  }
+}
+
 /**
  * The rule for a short-id prefix, one for the CLI, the API and the dashboard: 1 to 6 letters
  * (short ids read `PAY-001`; digits would blur into the number).

@@ -88,15 +88,31 @@ export function storeContract(
     }
 
     it('creates projects with unique slugs, keys and the given short-id prefix', async () => {
-      const a = await store.createProject({ name: 'Pay Bot' });
-      const b = await store.createProject({ name: 'Pay Bot' });
-      assert.notEqual(a.slug, b.slug);
+      const a = await store.createProject({ name: `Pay Bot ${++seq}` });
+      const b = await store.createProject({ name: `Pay Bot ${seq}`, slugTaken: 'suffix' });
+      assert.equal(b.slug, `${a.slug}-2`, 'suffixed only when the caller asks for it');
       assert.notEqual(a.publicKey, b.publicKey);
       assert.match(a.publicKey, /^[0-9a-f]{32}$/);
       assert.equal(a.shortIdPrefix, 'PB');
       assert.deepEqual(await store.getProject(a.slug), a);
       assert.deepEqual(await store.getProject(a.id), a);
       assert.equal(await store.getProject('nope-nope'), null);
+    });
+
+    it('refuses a taken slug by default, naming the project that holds it', async () => {
+      const held = await store.createProject({ name: `Held Bot ${++seq}` });
+      const count = (await store.listProjects()).length;
+      for (const input of [{ name: `Held Bot ${seq}` }, { name: 'Another name', slug: held.slug.toUpperCase() }]) {
+        await assert.rejects(store.createProject(input), (err: Error) => {
+          assert.equal(err.name, 'SlugTakenError');
+          assert.equal(err.message, `a project with the slug "${held.slug}" already exists ("Held Bot ${seq}")`);
+          return true;
+        });
+      }
+      assert.equal((await store.listProjects()).length, count, 'nothing created');
+      const racing = await Promise.allSettled([1, 2, 3].map(() => store.createProject({ name: `Race Bot ${seq}` })));
+      assert.equal(racing.filter((r) => r.status === 'fulfilled').length, 1, 'one of three at once gets the slug');
+      for (const r of racing) if (r.status === 'rejected') assert.equal((r.reason as Error).name, 'SlugTakenError');
     });
 
     it('groups events with one fingerprint into one issue with short ids per project', async () => {
@@ -614,6 +630,25 @@ export function storeContract(
       await ingest([1, 2, 3].map((n) => ({ fingerprint: 'often', event: event({ title: 'often', tags: { req: `r${n}` } }) })));
       const tags = await store.issueTags(often.id, 2);
       assert.deepEqual(tags.map((t) => [t.key, t.values.length, t.truncated]), [['environment', 1, false], ['req', 2, true]]);
+    });
+
+    it('counts a search up to countUpTo, then says the total is a lower bound', async () => {
+      const now = Date.now();
+      await ingest(['a', 'b', 'c', 'd', 'e'].map((f, n) => ({ fingerprint: f, event: event({ title: `bounded ${f}`, timestamp: now - n * 1000 }) })));
+      const search = async (extra: Parameters<Store['searchIssues']>[0]) => {
+        const r = await store.searchIssues({ projectId: project.id, limit: 2, ...extra });
+        return [r.issues.map((i) => i.title), r.total, r.totalIsLowerBound];
+      };
+      const firstTwo = ['bounded a', 'bounded b'];
+      assert.deepEqual(await search({}), [firstTwo, 5, false], 'exact without a bound');
+      assert.deepEqual(await search({ countUpTo: 5 }), [firstTwo, 5, false], 'exact when every match fits');
+      assert.deepEqual(await search({ countUpTo: 3 }), [firstTwo, 3, true], 'at least 3');
+      assert.deepEqual(await search({ countUpTo: 3, offset: 4 }), [['bounded e'], 3, true], 'the page is read past the bound');
+      assert.deepEqual(await search({ countUpTo: 3, text: 'bounded' }), [firstTwo, 3, true], 'with a text');
+      assert.deepEqual(await search({ countUpTo: 3, status: ['new'], sort: 'first_seen' }), [['bounded a', 'bounded b'], 3, true], 'with a filter and a sort');
+      assert.deepEqual((await search({ countUpTo: 3, eventsSince: now - 86_400_000 })).slice(1), [3, true], 'ranked by recent events');
+      const everywhere = await store.searchIssues({ eventsSince: now - 86_400_000, limit: 1, countUpTo: 1 });
+      assert.deepEqual([everywhere.total, everywhere.totalIsLowerBound], [1, true], 'the ranked fast path');
     });
 
     it('keeps per-project settings, lists releases and counts parked raw items', async () => {

@@ -119,6 +119,8 @@ export interface NewProject {
   slug?: string;
   shortIdPrefix?: string;
   linkTemplates?: LinkTemplate[];
+  /** A taken slug: refused with SlugTakenError (the default), or `suffix` picks `slug-2`, `slug-3`... */
+  slugTaken?: 'refuse' | 'suffix';
 }
 
 /**
@@ -250,7 +252,7 @@ export interface Store {
   /** Deletes counts whose window started before `before`. */
   pruneLoginAttempts(before: number): Promise<number>;
   /** listIssues plus the filters and the sort the dashboard's saved views need. */
-  searchIssues(search: IssueSearch): Promise<{ issues: Issue[]; total: number; recentCounts: Map<number, number> }>;
+  searchIssues(search: IssueSearch): Promise<IssueSearchResult>;
   /** Issues per status (of one project, or all). */
   issueStatusCounts(projectId?: number): Promise<Record<IssueStatus, number>>;
   /** Events per hour (hour = ms / 3,600,000, floored) of each issue since `sinceHour`. */
@@ -304,6 +306,20 @@ export interface IssueSearch extends IssueFilter {
   httpStatus?: { from: number; to: number };
   /** Only issues with events since this time (ms), sorted by how many; `recentCounts` has the numbers. */
   eventsSince?: number;
+  /**
+   * Count at most this many matches (the dashboard: countBoundFor, its page's end plus 1,000);
+   * more reads as `total` = countUpTo with `totalIsLowerBound`. Without it the count is exact.
+   */
+  countUpTo?: number;
+}
+
+export interface IssueSearchResult {
+  issues: Issue[];
+  /** Every match, or at least this many when `totalIsLowerBound` (the search's `countUpTo`). */
+  total: number;
+  totalIsLowerBound: boolean;
+  /** Events since `eventsSince` per issue on the page. */
+  recentCounts: Map<number, number>;
 }
 
 export interface HourlyCount {

@@ -181,6 +181,16 @@ describe('projects from the dashboard and the API', () => {
     assert.doesNotMatch(page.body, /coming soon|once alerts ship/);
   });
 
+  it('refuses a project whose slug is taken, naming the project and keeping the form', async () => {
+    await server.botpulse.store.createProject({ name: 'Dup Bot', shortIdPrefix: 'DUP' });
+    const count = (await server.botpulse.store.listProjects()).length;
+    const res = await post(admin, '/projects', { name: 'dup bot', shortIdPrefix: 'DB' });
+    assert.equal(res.statusCode, 409);
+    assert.match(res.body, /Name: A project with the slug &quot;dup-bot&quot; already exists \(&quot;Dup Bot&quot;\)/);
+    assert.match(res.body, /value="dup bot"/, 'the typed name stays in the form');
+    assert.equal((await server.botpulse.store.listProjects()).length, count, 'no dup-bot-2');
+  });
+
   it('edits name, prefix, alert chat and thread; refuses a bad value naming the field', async () => {
     const slug = (await server.botpulse.store.createProject({ name: 'Edit Bot' })).slug;
     const form = { name: 'Edit Bot 2', shortIdPrefix: 'ED', alertChatId: '-1001234567890', alertThreadId: '42', linkTemplates: 'user https://admin.example.com/u/{user.id}' };

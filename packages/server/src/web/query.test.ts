@@ -10,22 +10,22 @@ const project: Project = { id: 7, slug: 'pay-bot', name: 'Pay Bot', publicKey: '
 describe('issue list query', () => {
   it('defaults to unresolved issues, latest first, page 1', () => {
     const search = toSearch(readListState({}), NOW, [project]);
-    assert.deepEqual(search, { status: ['new', 'in_progress'], limit: 50, offset: 0 });
+    assert.deepEqual(search, { status: ['new', 'in_progress'], limit: 50, offset: 0, countUpTo: 1050 });
   });
 
   it('maps the saved views to seed 004 queries', () => {
     const view = (name: string) => toSearch(readListState({ view: name }), NOW, []);
-    assert.deepEqual(view('today'), { eventsSince: Date.parse('2026-03-10T00:00:00Z'), limit: 50, offset: 0 });
-    assert.deepEqual(view('untracked'), { status: ['new', 'in_progress'], minEvents: 5, untracked: true, sort: 'count', limit: 50, offset: 0 });
-    assert.deepEqual(view('critical'), { status: ['new', 'in_progress'], level: 'fatal', limit: 50, offset: 0 });
-    assert.deepEqual(view('http5xx'), { httpStatus: { from: 500, to: 599 }, since: NOW - 3600_000, limit: 50, offset: 0 });
+    assert.deepEqual(view('today'), { eventsSince: Date.parse('2026-03-10T00:00:00Z'), limit: 50, offset: 0, countUpTo: 1050 });
+    assert.deepEqual(view('untracked'), { status: ['new', 'in_progress'], minEvents: 5, untracked: true, sort: 'count', limit: 50, offset: 0, countUpTo: 1050 });
+    assert.deepEqual(view('critical'), { status: ['new', 'in_progress'], level: 'fatal', limit: 50, offset: 0, countUpTo: 1050 });
+    assert.deepEqual(view('http5xx'), { httpStatus: { from: 500, to: 599 }, since: NOW - 3600_000, limit: 50, offset: 0, countUpTo: 1050 });
     assert.equal(startOfUtcDay(NOW), Date.parse('2026-03-10T00:00:00Z'));
   });
 
   it('applies the form filters on top of a view, and ignores unknown values', () => {
     const state = readListState({ view: 'critical', status: 'resolved', project: 'pay-bot', period: '24h', sort: 'users', page: '3', level: 'error', bogus: 'x' });
     const search = toSearch(state, NOW, [project]);
-    assert.deepEqual(search, { status: ['resolved'], level: 'error', projectId: 7, since: NOW - 86_400_000, sort: 'users', limit: 50, offset: 100 });
+    assert.deepEqual(search, { status: ['resolved'], level: 'error', projectId: 7, since: NOW - 86_400_000, sort: 'users', limit: 50, offset: 100, countUpTo: 1150 });
     assert.deepEqual(readListState({ view: 'nope', sort: 'evil', period: '5y', page: '-4' }), readListState({}));
   });
 

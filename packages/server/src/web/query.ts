@@ -1,4 +1,5 @@
 import { ISSUE_STATUSES, type IssueStatus, type Project } from '../store/model.js';
+import { countBoundFor } from '../store/issue-queries.js';
 import type { IssueSearch } from '../store/store.js';
 
 /** The saved views: seed 004's queries, one click each. */
@@ -72,7 +73,9 @@ export function stateParams(state: ListState, change: Partial<ListState> = {}): 
 
 /** Turns the state into a store search: the view's conditions, then the user's filters on top. */
 export function toSearch(state: ListState, now: number, projects: Project[], login?: string): IssueSearch {
-  const search: IssueSearch = { ...viewSearch(state.view, now), limit: PAGE_SIZE, offset: (state.page - 1) * PAGE_SIZE };
+  const offset = (state.page - 1) * PAGE_SIZE;
+  // The count stops 1,000 past the page ("of 1,050+"): an exact one reads every match.
+  const search: IssueSearch = { ...viewSearch(state.view, now), limit: PAGE_SIZE, offset, countUpTo: countBoundFor(PAGE_SIZE, offset) };
   // Nobody logged in has nothing assigned: an empty login matches no issue rather than every one.
   if (state.view === 'mine') search.assignee = login ?? '';
   if (state.status) search.status = statusFilter(state.status);

@@ -3,14 +3,14 @@ import type pg from 'pg';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested, MAX_BATCH_BYTES } from '../digest-rows.js';
 import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type ReleaseSummary, type StoredAttachment, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
-import { getProject, listProjects, updateProject } from '../project-queries.js';
+import { createProject, getProject, listProjects, updateProject } from '../project-queries.js';
 import * as access from '../access-queries.js';
 import * as deletion from '../project-deletion.js';
 import type { ApiTokenSummary, Role, UserSummary } from '../model.js';
-import { DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
+import { boundedTotal, DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
 import { capIssues, projectStorage, type CapResult, type IssueCaps } from '../issue-caps.js';
-import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
+import { hashToken, newApiToken } from '../naming.js';
 import { toIssue, toProject, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type {
@@ -22,6 +22,7 @@ import type {
   IssueFilter,
   IssueLifecycle,
   IssueSearch,
+  IssueSearchResult,
   IssueTagSummary,
   NewProject,
   QuarantinedRow,
@@ -34,7 +35,7 @@ import type {
 import { PostgresDatabase, type PostgresOptions } from './database.js';
 import { digestOneByOne, isDatabaseFault } from './digest-batch.js';
 import { applyDigest, upsertItemCounts } from './digest-writer.js';
-import { all, byteaList, changes, LOCKS, one, withArgs, type Db } from './query.js';
+import { all, byteaList, changes, isUniqueViolation, LOCKS, one, withArgs, type Db } from './query.js';
 import { issueSearchSql, SEARCH_SORT } from './search.js';
 
 
@@ -85,36 +86,7 @@ export class PostgresStore implements Store {
   // ── projects ──────────────────────────────────────────────────────────────
 
   async createProject(input: NewProject): Promise<Project> {
-    const name = input.name.trim();
-    if (!name) throw new Error('project name must not be empty');
-    const base = input.slug ? slugify(input.slug) : slugify(name);
-    // Two processes may pick the same free slug: the unique index refuses the second, which retries.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const row = await this.kysely
-          .insertInto('projects')
-          .values({
-            slug: await this.freeSlug(base),
-            name,
-            public_key: newPublicKey(),
-            short_id_prefix: (input.shortIdPrefix ?? shortIdPrefixFor(name)).toUpperCase(),
-            link_templates: JSON.stringify(input.linkTemplates ?? []),
-            created_at: Date.now(),
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        return toProject(row);
-      } catch (err) {
-        if (attempt >= 5 || (err as { code?: string }).code !== '23505') throw err;
-      }
-    }
-  }
-
-  private async freeSlug(base: string): Promise<string> {
-    const like = `${base.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const taken = new Set((await all<{ slug: string }>(this.db, sql`SELECT slug FROM projects WHERE slug LIKE ${like}`)).map((r) => r.slug));
-    if (!taken.has(base)) return base;
-    for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
+    return createProject(this.kysely, input, isUniqueViolation);
   }
 
   async listProjects(): Promise<Project[]> {
@@ -460,24 +432,55 @@ export class PostgresStore implements Store {
     return changes(this.db, sql`DELETE FROM login_attempts WHERE window_start < ${before}`);
   }
 
-  async searchIssues(search: IssueSearch): Promise<{ issues: Issue[]; total: number; recentCounts: Map<number, number> }> {
+  async searchIssues(search: IssueSearch): Promise<IssueSearchResult> {
     const { from, where, args } = issueSearchSql(search);
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const order = search.eventsSince !== undefined ? 'r.recent DESC, i.id DESC' : `${SEARCH_SORT[search.sort ?? 'last_seen']} DESC, i.id DESC`;
     const recent = search.eventsSince !== undefined ? ', r.recent' : '';
     const page = [Math.min(search.limit ?? DEFAULT_PAGE, MAX_PAGE), search.offset ?? 0];
-    // The window count rides on the page's rows; only a page past the end counts separately.
-    const rows = await all<IssueRow & { recent?: number; total_rows: number }>(
+    const select = (extra = '') => `SELECT i.*, p.short_id_prefix${recent}${extra} ${from} ${whereSql} ORDER BY ${order} LIMIT ? OFFSET ?`;
+    const bound = search.countUpTo;
+    if (search.eventsSince !== undefined && where.length === 0) return this.topIssuesSince(search.eventsSince, page, bound);
+    if (bound === undefined) return this.searchIssuesCountingAll(select(', COUNT(*) OVER () AS total_rows'), from, whereSql, args, page, search);
+    // The page walks the sort's index and stops; the count stops after bound + 1 matches. Apart,
+    // neither builds every match as COUNT(*) OVER () did.
+    const [rows, counted] = await Promise.all([
+      all<IssueRow & { recent?: number }>(this.db, withArgs(select(), [...args, ...page])),
+      one<{ n: number }>(this.db, withArgs(`SELECT COUNT(*) AS n FROM (SELECT 1 ${from} ${whereSql} LIMIT ?) matches`, [...args, bound + 1])),
+    ]);
+    const recentCounts = new Map(search.eventsSince !== undefined ? rows.map((r) => [Number(r.id), Number(r.recent)]) : []);
+    return { issues: rows.map(toIssue), ...boundedTotal(Number(counted!.n), bound), recentCounts };
+  }
+
+  /**
+   * "Most frequent since" with no other filter, as SQLite's: rank the hourly counts alone and read
+   * only the page's issues, instead of joining every issue seen today (25,000 on the benchmark).
+   */
+  private async topIssuesSince(since: number, [limit, offset]: number[], bound: number | undefined): Promise<IssueSearchResult> {
+    const rows = await all<IssueRow & { recent: number; total_rows: number }>(
       this.db,
-      withArgs(`SELECT i.*, p.short_id_prefix${recent}, COUNT(*) OVER () AS total_rows ${from} ${whereSql} ORDER BY ${order} LIMIT ? OFFSET ?`, [...args, ...page]),
+      sql`WITH r AS MATERIALIZED (SELECT issue_id, SUM(count) AS recent FROM issue_hourly WHERE hour >= ${Math.floor(since / 3_600_000)} GROUP BY issue_id)
+          SELECT i.*, p.short_id_prefix, top.recent, (SELECT COUNT(*) FROM r) AS total_rows
+          FROM (SELECT issue_id, recent FROM r ORDER BY recent DESC, issue_id DESC LIMIT ${limit} OFFSET ${offset}) top
+          JOIN issues i ON i.id = top.issue_id JOIN projects p ON p.id = i.project_id
+          ORDER BY top.recent DESC, i.id DESC`,
     );
+    const counted = rows[0]
+      ? Number(rows[0].total_rows)
+      : Number((await one<{ n: number }>(this.db, sql`SELECT COUNT(DISTINCT issue_id) AS n FROM issue_hourly WHERE hour >= ${Math.floor(since / 3_600_000)}`))!.n);
+    return { issues: rows.map(toIssue), ...boundedTotal(counted, bound), recentCounts: new Map(rows.map((r) => [Number(r.id), Number(r.recent)])) };
+  }
+
+  /** An exact total (the API's lists): the window count rides on the page's rows; only a page past the end counts separately. */
+  private async searchIssuesCountingAll(select: string, from: string, whereSql: string, args: unknown[], page: number[], search: IssueSearch): Promise<IssueSearchResult> {
+    const rows = await all<IssueRow & { recent?: number; total_rows: number }>(this.db, withArgs(select, [...args, ...page]));
     const total = rows[0]
       ? Number(rows[0].total_rows)
       : (page[1] ?? 0) > 0
         ? Number((await one<{ n: number }>(this.db, withArgs(`SELECT COUNT(*) AS n ${from} ${whereSql}`, args)))!.n)
         : 0;
     const recentCounts = new Map(search.eventsSince !== undefined ? rows.map((r) => [Number(r.id), Number(r.recent)]) : []);
-    return { issues: rows.map(toIssue), total, recentCounts };
+    return { issues: rows.map(toIssue), total, totalIsLowerBound: false, recentCounts };
   }
 
   async issueStatusCounts(projectId?: number): Promise<Record<IssueStatus, number>> {

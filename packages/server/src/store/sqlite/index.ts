@@ -4,19 +4,19 @@ import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
 import { privateDirectory, privateFile, type Tightened } from '../../lib/private-files.js';
 import { migrations } from '../migrations/index.js';
 import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type ReleaseSummary, type StoredAttachment, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
-import { getProject, listProjects, updateProject } from '../project-queries.js';
+import { createProject, getProject, listProjects, updateProject } from '../project-queries.js';
 import * as access from '../access-queries.js';
 import * as deletion from '../project-deletion.js';
 import type { ApiTokenSummary, Role, UserSummary } from '../model.js';
-import { DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
+import { boundedTotal, DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
 import { capIssues, projectStorage, type CapResult, type IssueCaps } from '../issue-caps.js';
-import { hashToken, newApiToken, newPublicKey, shortIdPrefixFor, slugify } from '../naming.js';
+import { hashToken, newApiToken } from '../naming.js';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested } from '../digest-rows.js';
 import { parseShortId, toIssue, toProject, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
 import type { Database } from '../schema.js';
-import type { ClientDiscard, ClientDiscardTotal, DigestBatchResult, DigestedRow, HourlyCount, IssueFilter, IssueLifecycle, IssueSearch, IssueTagSummary, NewProject, QuarantinedRow, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
+import type { ClientDiscard, ClientDiscardTotal, DigestBatchResult, DigestedRow, HourlyCount, IssueFilter, IssueLifecycle, IssueSearch, IssueSearchResult, IssueTagSummary, NewProject, QuarantinedRow, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
 import { DigestBatches } from './digest-batch.js';
 import { deleteInChunks } from './chunked.js';
 import { SqliteDigestWriter } from './digest-writer.js';
@@ -115,30 +115,7 @@ export class SqliteStore implements Store {
   // ── projects ──────────────────────────────────────────────────────────────
 
   async createProject(input: NewProject): Promise<Project> {
-    const name = input.name.trim();
-    if (!name) throw new Error('project name must not be empty');
-    const slug = await this.freeSlug(input.slug ? slugify(input.slug) : slugify(name));
-    const row = await this.kysely
-      .insertInto('projects')
-      .values({
-        slug,
-        name,
-        public_key: newPublicKey(),
-        short_id_prefix: (input.shortIdPrefix ?? shortIdPrefixFor(name)).toUpperCase(),
-        link_templates: JSON.stringify(input.linkTemplates ?? []),
-        created_at: Date.now(),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return toProject(row);
-  }
-
-  private async freeSlug(base: string): Promise<string> {
-    const taken = new Set(
-      (await this.kysely.selectFrom('projects').select('slug').where('slug', 'like', `${base}%`).execute()).map((r) => r.slug),
-    );
-    if (!taken.has(base)) return base;
-    for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
+    return createProject(this.kysely, input, (err) => (err as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE');
   }
 
   async listProjects(): Promise<Project[]> {
@@ -500,26 +477,29 @@ export class SqliteStore implements Store {
     return Number(result.numDeletedRows);
   }
 
-  async searchIssues(search: IssueSearch): Promise<{ issues: Issue[]; total: number; recentCounts: Map<number, number> }> {
+  async searchIssues(search: IssueSearch): Promise<IssueSearchResult> {
     const textIndex = this.textIsRare(search.text);
     const { joins, where, params } = issueSearchSql(search, { textIndex });
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const page = [Math.min(search.limit ?? DEFAULT_PAGE, MAX_PAGE), search.offset ?? 0];
-    if (search.eventsSince !== undefined && where.length === 0) return this.topIssuesSince(search.eventsSince, page);
+    const bound = search.countUpTo;
+    if (search.eventsSince !== undefined && where.length === 0) return this.topIssuesSince(search.eventsSince, page, bound);
     if (search.eventsSince !== undefined) {
       // Sorting by recent events needs every matching row anyway: count them in the same pass.
       const rows = this.db
         .prepare(`SELECT i.*, p.short_id_prefix, r.recent, COUNT(*) OVER () AS total_rows FROM issues i ${joins} ${whereSql} ORDER BY r.recent DESC, i.id DESC LIMIT ? OFFSET ?`)
         .all(...params, ...page) as (IssueRow & { recent: number; total_rows: number })[];
-      const total = rows[0] ? Number(rows[0].total_rows) : await this.countIssues(joins, whereSql, params, search.offset);
-      return { issues: rows.map(toIssue), total, recentCounts: new Map(rows.map((r) => [Number(r.id), Number(r.recent)])) };
+      const counted = rows[0] ? Number(rows[0].total_rows) : await this.countIssues(joins, whereSql, params, search.offset);
+      return { issues: rows.map(toIssue), ...boundedTotal(counted, bound), recentCounts: new Map(rows.map((r) => [Number(r.id), Number(r.recent)])) };
     }
-    const total = this.countMatches(search, textIndex);
-    const walk = issueSearchSql(search, { textIndex, walkSortIndex: this.walkingTheSortIndexIsCheaper(total, page[0]! + page[1]!) });
+    const counted = boundedTotal(this.countMatches(search, textIndex, bound), bound);
+    // More matches than the bound: at least that many, so walking the sort's index is the cheaper way.
+    const walkSortIndex = counted.totalIsLowerBound || this.walkingTheSortIndexIsCheaper(counted.total, page[0]! + page[1]!);
+    const walk = issueSearchSql(search, { textIndex, walkSortIndex });
     const rows = this.db
       .prepare(`SELECT i.*, p.short_id_prefix FROM issues i ${walk.joins} ${walk.where.length ? `WHERE ${walk.where.join(' AND ')}` : ''} ORDER BY ${SEARCH_SORT[search.sort ?? 'last_seen']} DESC, i.id DESC LIMIT ? OFFSET ?`)
       .all(...walk.params, ...page) as IssueRow[];
-    return { issues: rows.map(toIssue), total, recentCounts: new Map() };
+    return { issues: rows.map(toIssue), ...counted, recentCounts: new Map() };
   }
 
   /**
@@ -539,7 +519,7 @@ export class SqliteStore implements Store {
    * "Most frequent since" with no other filter: rank the hourly counts alone and read only the
    * page's 50 issues, instead of joining every issue seen today (25,000 on the benchmark) first.
    */
-  private topIssuesSince(since: number, [limit, offset]: number[]): { issues: Issue[]; total: number; recentCounts: Map<number, number> } {
+  private topIssuesSince(since: number, [limit, offset]: number[], bound: number | undefined): IssueSearchResult {
     const rows = this.db
       .prepare(
         `WITH r AS MATERIALIZED (SELECT issue_id, SUM(count) AS recent FROM issue_hourly INDEXED BY issue_hourly_hour WHERE hour >= ? GROUP BY issue_id)
@@ -549,8 +529,8 @@ export class SqliteStore implements Store {
          ORDER BY top.recent DESC, i.id DESC`,
       )
       .all(Math.floor(since / 3_600_000), limit, offset) as (IssueRow & { recent: number; total_rows: number })[];
-    const total = rows[0] ? Number(rows[0].total_rows) : Number(this.db.prepare('SELECT COUNT(DISTINCT issue_id) FROM issue_hourly WHERE hour >= ?').pluck().get(Math.floor(since / 3_600_000)));
-    return { issues: rows.map(toIssue), total, recentCounts: new Map(rows.map((r) => [Number(r.id), Number(r.recent)])) };
+    const counted = rows[0] ? Number(rows[0].total_rows) : Number(this.db.prepare('SELECT COUNT(DISTINCT issue_id) FROM issue_hourly WHERE hour >= ?').pluck().get(Math.floor(since / 3_600_000)));
+    return { issues: rows.map(toIssue), ...boundedTotal(counted, bound), recentCounts: new Map(rows.map((r) => [Number(r.id), Number(r.recent)])) };
   }
 
   /**
@@ -560,9 +540,11 @@ export class SqliteStore implements Store {
    * "chat_type:group level:error, 7 days". Without a text filter the projects join, needed only
    * for short ids, is left out so that the scan never reads the table.
    */
-  private countMatches(search: IssueSearch, textIndex: boolean): number {
+  private countMatches(search: IssueSearch, textIndex: boolean, bound: number | undefined): number {
     const { joins, where, params } = issueSearchSql(search, { textIndex, walkSortIndex: this.tagsAreDense(search), joinProjects: Boolean(search.text?.trim()) });
-    return Number(this.db.prepare(`SELECT COUNT(*) FROM issues i ${joins} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`).pluck().get(...params));
+    const from = `FROM issues i ${joins} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
+    if (bound === undefined) return Number(this.db.prepare(`SELECT COUNT(*) ${from}`).pluck().get(...params));
+    return Number(this.db.prepare(`SELECT COUNT(*) FROM (SELECT 1 ${from} LIMIT ?)`).pluck().get(...params, bound + 1));
   }
 
   /**

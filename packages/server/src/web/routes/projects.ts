@@ -4,6 +4,7 @@ import { alertChatId, alertThreadId, formErrors, newProject, projectName, shortI
 import { dsnFor, presentProject } from '../../http/present.js';
 import { ClientError } from '../../lib/errors.js';
 import type { Project } from '../../store/model.js';
+import { SlugTakenError } from '../../store/naming.js';
 import { pageContext, sendHtml, type WebDeps } from '../context.js';
 import { parseLinkTemplates } from '../links.js';
 import { deletionFragment, projectListPage, projectPage, type ProjectView } from '../views/projects.js';
@@ -26,12 +27,18 @@ export function projectRoutes(app: FastifyInstance, deps: WebDeps): void {
   app.post('/projects', ADMIN, async (req: FormRequest, reply) => {
     const text = formText(req.body);
     const parsed = newProject.safeParse({ name: text('name'), ...(text('shortIdPrefix') ? { shortIdPrefix: text('shortIdPrefix') } : {}) });
-    if (!parsed.success) {
+    const refuse = async (errors: string[], status: number) => {
       const views = await Promise.all((await deps.store.listProjects()).map((p) => projectView(deps, p)));
-      return sendHtml(reply, projectListPage(pageContext(deps, req), views, { errors: formErrors(parsed.error, LABELS), form: { name: text('name'), shortIdPrefix: text('shortIdPrefix') } }), 400);
+      return sendHtml(reply, projectListPage(pageContext(deps, req), views, { errors, form: { name: text('name'), shortIdPrefix: text('shortIdPrefix') } }), status);
+    };
+    if (!parsed.success) return refuse(formErrors(parsed.error, LABELS), 400);
+    try {
+      const project = await deps.store.createProject(parsed.data);
+      return reply.redirect(`/projects/${project.slug}?saved=created`, 303);
+    } catch (err) {
+      if (!(err instanceof SlugTakenError)) throw err;
+      return refuse([`Name: ${capitalised(err.message)} (/projects/${err.slug}); choose another name.`], 409);
     }
-    const project = await deps.store.createProject(parsed.data);
-    return reply.redirect(`/projects/${project.slug}?saved=created`, 303);
   });
 
   app.get('/projects/:slug', async (req: FormRequest, reply) => {
@@ -145,3 +152,5 @@ function threadIdOf(text: string | undefined): number | null {
     return null;
   }
 }
+
+const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

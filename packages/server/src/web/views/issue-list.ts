@@ -9,6 +9,8 @@ export interface IssueListData {
   state: ListState;
   issues: Issue[];
   total: number;
+  /** More match than `total` (the count stops past the page: countBoundFor). */
+  totalIsLowerBound?: boolean;
   recentCounts: Map<number, number>;
   statusCounts: Record<IssueStatus, number>;
   hourly: Map<number, HourlyCount[]>;
@@ -133,7 +135,7 @@ function results(ctx: PageContext, data: IssueListData): Html {
 function resultRange(data: IssueListData): string {
   if (data.total === 0) return '0 issues';
   const first = (data.state.page - 1) * PAGE_SIZE + 1;
-  return `${fullNumber(first)}–${fullNumber(first + data.issues.length - 1)} of ${fullNumber(data.total)}`;
+  return `${fullNumber(first)}–${fullNumber(first + data.issues.length - 1)} of ${fullNumber(data.total)}${data.totalIsLowerBound ? '+' : ''}`;
 }
 
 function issueRow(ctx: PageContext, data: IssueListData, issue: Issue): Html {
@@ -171,10 +173,11 @@ function emptyState(data: IssueListData): Html {
 
 function pager(data: IssueListData): Html {
   const pages = Math.max(1, Math.ceil(data.total / PAGE_SIZE));
+  const more = data.totalIsLowerBound === true;
   const p = data.state.page;
-  if (pages <= 1) return html``;
-  return html`<div class="pager"><span>Page ${p} of ${fullNumber(pages)}</span><span class="btns">
+  if (pages <= 1 && !more) return html``;
+  return html`<div class="pager"><span>Page ${p} of ${fullNumber(pages)}${more ? '+' : ''}</span><span class="btns">
     ${p > 1 ? html`<a class="btn small" href="${href(data.state, { page: p - 1 })}" rel="prev">← Previous</a>` : ''}
-    ${p < pages ? html`<a class="btn small" href="${href(data.state, { page: p + 1 })}" rel="next">Next →</a>` : ''}
+    ${p < pages || more ? html`<a class="btn small" href="${href(data.state, { page: p + 1 })}" rel="next">Next →</a>` : ''}
   </span></div>`;
 }
