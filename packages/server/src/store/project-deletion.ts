@@ -9,12 +9,18 @@ import type { Database } from './schema.js';
  * events never holds one long transaction), the project row last. Written once for both dialects.
  */
 
+/**
+ * Every table with a `project_id` column is in one of these lists or in DELETED_OTHERWISE (a test
+ * compares them with the migrated schema, so a new table cannot be forgotten).
+ */
 /** Rows with an `id`, deleted `limit` at a time by project. */
-const CHUNKED_BY_PROJECT = ['events', 'issue_history', 'attachments', 'raw_items', 'spool', 'digest_quarantine', 'alert_log', 'alert_outbox', 'alert_changes', 'alert_messages', 'monitor_flips', 'monitor_notifications'];
+export const CHUNKED_BY_PROJECT = ['events', 'issue_history', 'attachments', 'raw_items', 'spool', 'digest_quarantine', 'alert_log', 'alert_outbox', 'alert_changes', 'alert_messages', 'monitor_flips', 'monitor_notifications', 'log_lines', 'github_jobs'];
 /** Per-issue rows, deleted with their issues. */
 const BY_ISSUE = ['issue_users', 'issue_tags', 'issue_hourly'];
 /** Small per-project tables, deleted whole once the big ones are empty. */
-const WHOLE_BY_PROJECT = ['releases', 'item_counts', 'project_settings', 'client_discards', 'alert_state', 'alert_silences', 'monitor_latency', 'monitor_rule_state', 'monitor_refusals', 'log_templates', 'log_template_hours', 'log_operation_latency'];
+export const WHOLE_BY_PROJECT = ['releases', 'item_counts', 'project_settings', 'client_discards', 'alert_state', 'alert_silences', 'monitor_latency', 'monitor_rule_state', 'monitor_refusals', 'log_templates', 'log_template_hours', 'log_operation_latency', 'log_rule_state', 'github_links', 'upstream_projects'];
+/** Deleted by their own step below: issues (with BY_ISSUE), monitors (with their states), the project row. */
+export const DELETED_OTHERWISE = ['issues', 'monitors'];
 
 export async function startProjectDeletion(db: Kysely<Database>, id: number, now: number): Promise<Project | null> {
   await db.updateTable('projects').set({ deleting_at: now }).where('id', '=', id).where('deleting_at', 'is', null).execute();

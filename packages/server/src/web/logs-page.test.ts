@@ -73,7 +73,7 @@ describe('the Logs page', () => {
     assert.match(page, /user_id=42/);
     assert.match(page, /<time datetime="[^"]+" title="[^"]+" data-local="seconds">/, 'the script shows it in the viewer\'s time zone');
     assert.match(page, /data-follow="\/logs\/follow\?project=test-bot" data-after="\d+"/, 'live follow starts after the newest line shown');
-    assert.match(page, /<nav class="tabs log-tabs" aria-label="Logs"><a href="\/logs\?project=test-bot" aria-current="true">Lines<\/a><a href="\/logs\/rules\?project=test-bot">Rules<\/a><\/nav>/);
+    assert.match(page, /<nav class="tabs log-tabs" aria-label="Logs"><a href="\/logs\?project=test-bot" aria-current="true">Lines<\/a><a href="\/logs\/rules\?project=test-bot">Rules<\/a><a href="\/logs\/templates\?project=test-bot">Templates<\/a><\/nav>/);
   });
 
   it('filters by words, field:value, level, logger and time range; a bad filter is a 400, never a 500', async () => {
