@@ -62,7 +62,7 @@ export function payloadFor(i, rand) {
 function unit(n, salt) {
   let h = (Math.imul(n ^ salt, 2654435761) ^ (n >>> 15)) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 1274126177) >>> 0;
-  return (h ^ (h >>> 16)) / 4294967296;
+  return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
 }
 
 const LEVELS = [['fatal', 0.02], ['error', 0.72], ['warning', 0.92], ['info', 1]];
@@ -77,7 +77,7 @@ const pick = (table, x) => table.find(([, p]) => x < p)[0];
 export function dashboardEvent(k, i, t) {
   const [type, value] = EXCEPTIONS[i % EXCEPTIONS.length];
   const origin = ORIGINS[i % ORIGINS.length];
-  const tags = { origin, chat_type: CHAT_TYPES[i % CHAT_TYPES.length], gen_request_id: `gen-${k}` };
+  const tags = { origin, chat_type: CHAT_TYPES[i % CHAT_TYPES.length] };
   if (origin === 'http') tags['http.status_code'] = String([500, 502, 503, 404, 429][i % 5]);
   return {
     event_id: k.toString(16).padStart(32, '0'),
@@ -101,13 +101,6 @@ export function dashboardItem(k, i, t, projects) {
     receivedAt: t,
     template: i,
     event: () => dashboardEvent(k, i, t),
-    vary: (e) => ({
-      eventId: k.toString(16).padStart(32, '0'),
-      timestamp: t,
-      userKey: `tg:${k % 50_000}`,
-      telegram: { ...e.telegram, update_id: 100000 + k, chat_id: k % 1_000_000, user_id: k % 50_000 },
-      tags: { ...e.tags, gen_request_id: `gen-${k}` },
-    }),
   };
 }
 
@@ -149,12 +142,7 @@ export async function seed({ dist, file, issues, events, projects, now, log, bat
   const seeder = await BulkSeeder.open(dist, file);
   const { start, eventIssue, eventTime } = eventPlan({ issues, events, now });
   const { db } = seeder;
-  db.transaction(() => {
-    const insertProject = db.prepare(
-      `INSERT INTO projects (slug, name, public_key, short_id_prefix, next_short_id, created_at) VALUES (?, ?, ?, ?, 1, ?)`,
-    );
-    for (let p = 1; p <= projects; p++) insertProject.run(`bot-${p}`, `Bot ${p}`, p.toString(16).padStart(32, '0'), `B${p}`, start);
-  })();
+  createProjects(db, projects, start);
   log(`  projects: ${projects}`);
   const seconds = seedEvents(seeder, events, (k) => {
     const i = eventIssue[k];
@@ -166,8 +154,18 @@ export async function seed({ dist, file, issues, events, projects, now, log, bat
   return { seconds, rate: events / seconds };
 }
 
+/** Projects bot-1..bot-N (ids 1..N), as `botpulse project create` would make them. */
+export function createProjects(db, projects, start) {
+  db.transaction(() => {
+    const insertProject = db.prepare(
+      `INSERT INTO projects (slug, name, public_key, short_id_prefix, next_short_id, created_at) VALUES (?, ?, ?, ?, 1, ?)`,
+    );
+    for (let p = 1; p <= projects; p++) insertProject.run(`bot-${p}`, `Bot ${p}`, p.toString(16).padStart(32, '0'), `B${p}`, start);
+  })();
+}
+
 /** Statuses and GitHub links by issue number (deterministic), as people would set them. */
-function triage(db) {
+export function triage(db) {
   const ids = db.prepare('SELECT id, fingerprint FROM issues').all();
   const setStatus = db.prepare(`UPDATE issues SET status = ?, resolved_at = CASE WHEN ? = 'resolved' THEN last_seen END, github_url = ? WHERE id = ?`);
   db.transaction(() => {

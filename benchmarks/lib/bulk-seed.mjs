@@ -3,16 +3,22 @@
 //
 // - The file is created by the server's own migrations (SqliteStore.open).
 // - Raw Sentry events go through the server's own digester (digest/process.ts: parse, normalise,
-//   group, compress). An item may name a `template`: the first item of a template is digested in
-//   full; the next ones reuse its digest with their own per-event columns (`vary`: event id, time,
-//   user, Telegram ids, tags), so 10 M events cost thousands of digests, not millions. Their
-//   payload bytes are the template's (what the event page shows in its body), every column is theirs.
-// - Rows are written by the server's SQLite batch writer's own statements and issue lifecycle
-//   (store/sqlite/digest-writer.ts, digest/lifecycle.ts), tens of thousands of events per
-//   transaction: issues with exact counts, issue_users, issue_tags, releases, the system's history
-//   rows, the FTS rows migration 020's triggers keep. Left out: the duplicate check (seeded event
-//   ids are unique by construction) and the alert feed (`alert_changes`: a seed is history, and a
-//   benchmark server would otherwise start by evaluating every seeded issue as new).
+//   group, compress) and are written by the server's SQLite batch writer's own statements and issue
+//   lifecycle (store/sqlite/digest-writer.ts, digest/lifecycle.ts): the issue, its counts, users,
+//   tags, releases, the system's history rows, the FTS rows migration 020's triggers keep.
+// - Most events repeat a template: an item names one (`template`), and only the first item of a
+//   template is digested and written as above. The others are copied from that event's row in SQL
+//   (INSERT ... SELECT, tens of thousands per transaction) with their own columns by this file's
+//   convention for event number k: event id = k in 32 hex digits, user `tg:<k % 50000>`, Telegram
+//   chat k % 1000000 and update 100000 + k, time `receivedAt` (generators make their raw events
+//   follow it, so a template's own row obeys it too). What the digest would add per copy is added
+//   in SQL the same way: issue counts and last seen, issue_users, issue_tags (the template's indexed
+//   tags), issue_hourly. Payload bytes are the template's (the event page body of a copy shows its
+//   template's breadcrumbs), every column is the copy's own. benchmarks test: seeded rows equal what
+//   the digest writes for the same events (tests/e2e/bench-seed.test.ts).
+// - Left out: the duplicate check (event ids are unique by construction) and the alert feed
+//   (`alert_changes`: a seed is history, and a benchmark server would otherwise start by
+//   evaluating every seeded issue as new).
 // - Loading: the events table's secondary indexes and its hourly-count trigger are dropped while
 //   rows go in and recreated from their own SQL after (one sorted build instead of 10 M B-tree
 //   inserts), and `issue_hourly` is filled with what the trigger would have counted.
@@ -61,6 +67,48 @@ export class BulkSeeder {
     this.written = 0;
     this.firstEventId = Number(this.db.prepare('SELECT COALESCE(MAX(id), 0) + 1 FROM events').pluck().get());
     this.deferred = this.dropEventIndexes();
+    this.stmt = this.prepareCopies();
+  }
+
+  /** Statements of the copies; the staging tables live in this connection's memory. */
+  prepareCopies() {
+    const db = this.db;
+    db.pragma('temp_store = MEMORY');
+    db.exec(`CREATE TEMP TABLE seed_template (id INTEGER PRIMARY KEY, event_row INTEGER NOT NULL, issue_id INTEGER NOT NULL);
+      CREATE TEMP TABLE seed_template_tag (template INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
+      CREATE INDEX temp.seed_template_tag_template ON seed_template_tag (template);
+      CREATE TEMP TABLE seed_stage (k INTEGER NOT NULL, template INTEGER NOT NULL, t INTEGER NOT NULL);`);
+    const staged = 'seed_stage s JOIN seed_template m ON m.id = s.template';
+    return {
+      template: db.prepare('INSERT INTO seed_template (id, event_row, issue_id) VALUES (?, ?, ?)'),
+      templateTag: db.prepare('INSERT INTO seed_template_tag (template, key, value) VALUES (?, ?, ?)'),
+      stage: db.prepare('INSERT INTO seed_stage (k, template, t) VALUES (?, ?, ?)'),
+      // The convention (see the top): event id, user, Telegram ids and time from k and t.
+      copyEvents: db.prepare(
+        `INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, environment, release, origin, title, message,
+           user_key, tg_chat_id, tg_user_id, tg_update_id, http_status, url_pattern, tags, payload)
+         SELECT e.project_id, e.issue_id, printf('%032x', s.k), s.t, s.t, e.level, e.environment, e.release, e.origin, e.title, e.message,
+           'tg:' || (s.k % 50000), CAST(s.k % 1000000 AS TEXT), CAST(s.k % 50000 AS TEXT), 100000 + s.k, e.http_status, e.url_pattern, e.tags, e.payload
+         FROM ${staged} JOIN events e ON e.id = m.event_row ORDER BY s.rowid`,
+      ),
+      // RETURNING gives the rows inserted, not those already there: the digest counts a user when its row is new.
+      copyUsers: db.prepare(
+        `INSERT INTO issue_users (issue_id, user_key) SELECT DISTINCT m.issue_id, 'tg:' || (s.k % 50000) FROM ${staged} WHERE true
+         ON CONFLICT DO NOTHING RETURNING issue_id`,
+      ).pluck(),
+      copyTags: db.prepare(
+        `INSERT INTO issue_tags (issue_id, key, value, count, last_seen)
+         SELECT m.issue_id, g.key, g.value, COUNT(*), MAX(s.t) FROM ${staged} JOIN seed_template_tag g ON g.template = s.template
+         GROUP BY 1, 2, 3
+         ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + excluded.count, last_seen = MAX(last_seen, excluded.last_seen)`,
+      ),
+      copyIssueCounts: db.prepare(
+        `UPDATE issues SET event_count = event_count + a.n, last_seen = MAX(last_seen, a.t)
+         FROM (SELECT m.issue_id, COUNT(*) AS n, MAX(s.t) AS t FROM ${staged} GROUP BY 1) AS a WHERE issues.id = a.issue_id`,
+      ),
+      addUsers: db.prepare('UPDATE issues SET user_count = user_count + ? WHERE id = ?'),
+      clearStage: db.prepare('DELETE FROM seed_stage'),
+    };
   }
 
   /** The events table's secondary indexes and triggers, dropped; their SQL is kept to recreate them. */
@@ -73,33 +121,55 @@ export class BulkSeeder {
   }
 
   /**
-   * Digests and writes items in ONE transaction. An item: { projectId, receivedAt, event } with
-   * `event` a Sentry event object as an SDK sends it (with its `event_id`), or
-   * { projectId, receivedAt, template, event: () => object, vary: (templateEvent) => columns } to
-   * reuse a template's digest (`vary` returns the NormalizedEvent fields this event has of its own).
+   * Writes items in ONE transaction. An item: { projectId, receivedAt, template, event: () => object }
+   * with `event` making the Sentry event as an SDK sends it (only called for a template's first item).
    */
   write(items, now = Date.now()) {
-    const writes = items.map((it) => this.digested(it));
-    this.db.transaction(() => this.apply(writes, now)).immediate();
-    this.written += items.length;
-  }
-
-  digested(item) {
-    const spoolId = this.nextSpoolId++;
-    if (item.template === undefined) return this.digestOne(spoolId, item, item.event);
-    const template = this.templates.get(item.template);
-    if (!template) {
-      const row = this.digestOne(spoolId, item, item.event());
-      // The parsed payload is needed no more (its bytes are compressed): 100k templates stay small.
-      this.templates.set(item.template, { ...row, event: { ...row.event, payload: undefined } });
-      return row;
+    const firsts = [];
+    const copies = [];
+    for (const item of items) {
+      const known = this.templates.get(item.template);
+      if (known !== undefined) copies.push([item.k, known, item.receivedAt]);
+      else {
+        const id = this.templates.size + 1;
+        this.templates.set(item.template, id);
+        firsts.push({ id, row: this.digestOne(this.nextSpoolId++, item, item.event()) });
+      }
     }
-    return { ...template, spoolId, projectId: item.projectId, receivedAt: item.receivedAt, event: { ...template.event, ...item.vary(template.event) } };
+    this.db.transaction(() => {
+      if (firsts.length > 0) this.writeTemplates(firsts, now);
+      if (copies.length > 0) this.writeCopies(copies);
+    }).immediate();
+    this.written += items.length;
   }
 
   digestOne(id, item, event) {
     const payload = Buffer.from(JSON.stringify(event));
     return this.digest([{ id, projectId: item.projectId, kind: 'event', eventId: event.event_id, receivedAt: item.receivedAt, payload }])[0];
+  }
+
+  /** A template's first event through the digest's writes; its row and indexed tags kept for the copies. */
+  writeTemplates(firsts, now) {
+    this.apply(firsts.map((f) => f.row), now);
+    const find = this.db.prepare('SELECT id, issue_id FROM events WHERE project_id = ? AND event_id = ?');
+    for (const { id, row } of firsts) {
+      const e = find.get(row.projectId, row.event.eventId);
+      this.stmt.template.run(id, e.id, e.issue_id);
+      for (const [key, value] of this.server.indexedTags(row.event)) this.stmt.templateTag.run(id, key, value);
+    }
+  }
+
+  /** Copies of template events, and what the digest would have added for them to their issues. */
+  writeCopies(copies) {
+    const { stmt } = this;
+    for (const [k, tmpl, t] of copies) stmt.stage.run(k, tmpl, t);
+    stmt.copyEvents.run();
+    const newUsers = new Map();
+    for (const issueId of stmt.copyUsers.all()) newUsers.set(issueId, (newUsers.get(issueId) ?? 0) + 1);
+    stmt.copyTags.run();
+    stmt.copyIssueCounts.run();
+    for (const [issueId, n] of newUsers) stmt.addUsers.run(n, issueId);
+    stmt.clearStage.run();
   }
 
   /** SqliteDigestWriter.apply without the duplicate check and the alert feed (see the top). */
@@ -144,13 +214,13 @@ export class BulkSeeder {
   }
 }
 
-/** Writes `total` events from `make(k)` in batches of `batch`, logging the rate every `every` events. */
+/** Writes `total` events from `make(k)` (event number k: see the convention at the top) in batches of `batch`, logging the rate every `every` events. */
 export function seedEvents(seeder, total, make, { batch = 20_000, log = () => {}, every = 1_000_000, offset = 0 } = {}) {
   const t0 = performance.now();
   let nextLog = every;
   for (let from = 0; from < total; from += batch) {
     const items = [];
-    for (let k = from; k < Math.min(total, from + batch); k++) items.push(make(offset + k));
+    for (let k = from; k < Math.min(total, from + batch); k++) items.push({ k: offset + k, ...make(offset + k) });
     seeder.write(items);
     const done = Math.min(total, from + batch);
     if (done >= nextLog || done === total) {
