@@ -3,7 +3,8 @@
 // while the sizes match), then times the dashboard's pages server-side with app.inject and a real
 // session cookie: the issue list (default and each saved view), searches, deep paging and issue
 // pages. Prints p50/p95 per page and writes results/latest.json. Target: p95 < 50 ms at 1M events,
-// < 100 ms at 10M (`--events 10000000`; seeding that takes a long while).
+// < 100 ms at 10M (`--events 10000000`). Seeding: benchmarks/lib/bulk-seed.mjs (the server's own
+// migrations, digester and batch writer; one digest per issue, the other events copied in SQL).
 //
 //   npm run build && node benchmarks/dashboard/run.mjs [--issues N] [--events N] [--runs N] [--fresh]
 //     [--compare <other build's packages/server/dist>]   time a second build side by side (A/B,
