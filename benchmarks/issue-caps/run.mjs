@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Per-issue caps under an error storm: N events into ONE issue over D days (straight into SQLite
-// through better-sqlite3 in big transactions, as the dashboard benchmark seeds), then the issue
+// Per-issue caps under an error storm: N events into ONE issue over D days (through the bulk seeder,
+// benchmarks/lib/bulk-seed.mjs: the server's digester and batch writer in big transactions), then the issue
 // page timed (app.inject with a session), the caps run (store.capIssues, as the retention job runs
 // them every 10 minutes), the disk measured, the page timed again; then one more storm day arrives
 // and is capped, to show the file stops growing. Prints a table and writes results/latest.json.
 //
 //   npm run build && node benchmarks/issue-caps/run.mjs [--events 1000000] [--days 7] [--runs 30]
-//   (10 M events: --events 10000000, about 20 min of seeding on the 2-core VM)
+//   (10 M events: --events 10000000; about 250 CPU-seconds of seeding and ~12 GB in $TMPDIR)
 
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,7 +15,9 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { brotliDecompressSync } from 'node:zlib';
 import { payloadFor, rng } from '../dashboard/seed.mjs';
+import { BulkSeeder, seedEvents } from '../lib/bulk-seed.mjs';
 
 const require = createRequire(import.meta.url);
 const Sqlite = require('better-sqlite3');
@@ -48,27 +50,43 @@ const dbFile = join(dataDir, 'botpulse.db');
 const now = Date.now();
 const stormStart = now - DAYS * DAY;
 
-/** Appends `count` events to issue 1, spread evenly over [from, to). */
-function storm(db, firstK, count, from, to) {
-  const rand = rng(7 + firstK);
-  const payloads = Array.from({ length: 500 }, (_, i) => payloadFor(i * 10, rand)); // one issue: one exception
-  const insert = db.prepare(
-    `INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, environment, release, origin, title, message,
-       user_key, tg_chat_id, tg_user_id, tg_update_id, http_status, url_pattern, tags, payload)
-     VALUES (1, 1, ?, ?, ?, 'error', 'production', 'bot@1.0.0', 'handler', 'TypeError: balance', NULL, ?, ?, ?, ?, NULL, NULL, ?, ?)`,
-  );
-  const BATCH = 100_000;
-  for (let from0 = 0; from0 < count; from0 += BATCH) {
-    db.transaction(() => {
-      for (let j = from0; j < Math.min(count, from0 + BATCH); j++) {
-        const k = firstK + j;
-        const t = Math.round(from + ((to - from) * j) / count);
-        insert.run(k.toString(16).padStart(32, '0'), t, t, `tg:${k % 50_000}`, String(k % 1e6), String(k % 50_000), k, `{"origin":"handler","chat_type":"private"}`, payloads[k % payloads.length]);
-      }
-    })();
-    log(`  events: ${(firstK + Math.min(count, from0 + BATCH)).toLocaleString('en-US')}`);
+/** Event `k` of the storm: one issue (an explicit fingerprint), 500 payload variants. */
+function stormItem(projectId, k, t) {
+  const variant = k % 500;
+  return {
+    projectId,
+    receivedAt: t,
+    template: variant,
+    event: () => {
+      const event = JSON.parse(JSON.stringify(stormTemplate(variant)));
+      // benchmarks/lib/bulk-seed.mjs's convention for event k
+      event.contexts.telegram = { update_id: 100000 + k, chat_id: k % 1_000_000, user_id: k % 50_000, chat_type: 'private' };
+      return { ...event, event_id: k.toString(16).padStart(32, '0'), timestamp: t / 1000 };
+    },
+  };
+}
+
+const templates = new Map();
+function stormTemplate(variant) {
+  if (!templates.has(variant)) {
+    const event = JSON.parse(brotliDecompressSync(payloadFor(variant * 10, rng(7 + variant))).toString('utf8'));
+    event.exception.values[0].type = 'TypeError';
+    event.exception.values[0].value = "Cannot read properties of undefined (reading 'balance')";
+    event.fingerprint = ['storm'];
+    event.tags = { origin: 'handler', chat_type: 'private' };
+    event.contexts.telegram.chat_type = 'private';
+    delete event.user;
+    templates.set(variant, event);
   }
-  db.prepare('UPDATE issues SET event_count = event_count + ?, last_seen = ? WHERE id = 1').run(count, Math.round(to));
+  return templates.get(variant);
+}
+
+/** Appends `count` events to the storm's issue, spread evenly over [from, to), through the bulk seeder. */
+async function storm(projectId, firstK, count, from, to) {
+  const seeder = await BulkSeeder.open(DIST, dbFile);
+  const seconds = seedEvents(seeder, count, (k) => stormItem(projectId, k, Math.round(from + ((to - from) * (k - firstK)) / count)), { offset: firstK, log, every: Math.max(100_000, Math.round(count / 10)) });
+  seeder.close();
+  return seconds;
 }
 
 function disk() {
@@ -125,27 +143,16 @@ log(`${EVENTS.toLocaleString('en-US')} events into one issue over ${DAYS} days, 
 const store = await SqliteStore.open(dbFile); // the schema through the real migrations
 const project = await store.createProject({ name: 'Storm Bot', shortIdPrefix: 'S' });
 await store.close();
-const db = new Sqlite(dbFile);
-db.prepare(
-  `INSERT INTO issues (id, project_id, short_number, grouping_version, fingerprint, title, culprit, level, status, first_seen, last_seen, event_count, user_count)
-   VALUES (1, ?, 1, 1, 'storm', 'TypeError: balance', 'payments in chargeUser', 'error', 'new', ?, ?, 0, 1)`,
-).run(project.id, stormStart, stormStart);
 const perDay = Math.round(EVENTS / DAYS);
-const t0 = performance.now();
-storm(db, 0, EVENTS - perDay, stormStart, now - DAY);
-db.pragma('wal_checkpoint(TRUNCATE)');
-db.close();
-const seedSeconds = (performance.now() - t0) / 1000;
+const seedSeconds = await storm(project.id, 0, EVENTS - perDay, stormStart, now - DAY);
+log(`seeded ${(EVENTS - perDay).toLocaleString('en-US')} events in ${seedSeconds.toFixed(0)} s (${Math.round((EVENTS - perDay) / seedSeconds).toLocaleString('en-US')}/s)`);
 
 const rows = [];
 const row = async (stage, extra = {}) => rows.push({ stage, ...disk(), ...(await issuePage()), ...extra });
 await row(`storm, ${DAYS - 1} days, no caps`);
 const first = await cap();
 await row('after the caps', { capped: first });
-const db2 = new Sqlite(dbFile);
-storm(db2, EVENTS - perDay, perDay, now - DAY, now);
-db2.pragma('wal_checkpoint(TRUNCATE)');
-db2.close();
+await storm(project.id, EVENTS - perDay, perDay, now - DAY, now);
 await row('one more storm day, before the caps');
 const second = await cap();
 await row('after the caps again', { capped: second });
@@ -161,7 +168,7 @@ mkdirSync(dirname(flags.out), { recursive: true });
 writeFileSync(flags.out, JSON.stringify({
   generatedAt: new Date().toISOString(),
   machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, load: os.loadavg() },
-  dataset: { events: EVENTS, days: DAYS, seedSeconds },
+  dataset: { events: EVENTS, days: DAYS, seedSeconds, seedRate: (EVENTS - perDay) / seedSeconds },
   runs: RUNS,
   rows,
 }, null, 2) + '\n');
