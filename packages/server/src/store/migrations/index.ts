@@ -18,6 +18,7 @@ import * as m016 from './016_management.js';
 import * as m017 from './017_postgres_payload_storage.js';
 import * as m018 from './018_issue_story.js';
 import * as m020 from './020_issue_text_index.js';
+import * as m023 from './023_log_index_per_batch.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
 export const migrations: Record<string, Migration> = {
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   '017_postgres_payload_storage': m017,
   '018_issue_story': m018,
   '020_issue_text_index': m020,
+  '023_log_index_per_batch': m023,
 };

@@ -15,23 +15,37 @@ interface RuleStateRow {
 
 /**
  * LogStore on SqliteStore's better-sqlite3 connection. Text search goes through the FTS5 table
- * `log_lines_fts` (migration 013), kept by triggers; field filters read the JSON with
- * `json_extract` within the project's rows.
+ * `log_lines_fts` (migrations 013 and 023), fed by appendLines and kept in step with deletes by a
+ * trigger; field filters read the JSON with `json_extract` within the project's rows.
  */
 export class SqliteLogStore implements LogStore {
   private readonly insert: Sqlite.Statement;
+  private readonly lastId: Sqlite.Statement;
+  private readonly indexAfter: Sqlite.Statement;
 
   constructor(private readonly db: Sqlite.Database) {
     this.insert = db.prepare(
       `INSERT INTO log_lines (${LOG_LINE_COLUMNS.join(', ')}) VALUES (${LOG_LINE_COLUMNS.map(() => '?').join(', ')})
        ON CONFLICT (project_id, line_id) DO NOTHING`,
     );
+    this.lastId = db.prepare('SELECT COALESCE(MAX(id), 0) FROM log_lines').pluck();
+    this.indexAfter = db.prepare('INSERT INTO log_lines_fts (rowid, message) SELECT id, message FROM log_lines WHERE id > ?');
   }
 
+  /**
+   * The lines, then their full-text entries with one statement (migration 023: per batch, not a
+   * trigger per line, which cost more than the line itself). The write lock is held from the
+   * first statement (`immediate`), so every id above the one read first is this call's.
+   */
   async appendLines(lines: NewLogLine[]): Promise<LogAppendResult> {
     const { unique, repeated } = firstOfEachLineId(lines);
     const accepted = this.db
-      .transaction(() => unique.reduce((n, line) => n + this.insert.run(...logLineValues(line)).changes, 0))
+      .transaction(() => {
+        const before = this.lastId.get() as number;
+        const stored = unique.reduce((n, line) => n + this.insert.run(logLineValues(line)).changes, 0);
+        if (stored) this.indexAfter.run(before);
+        return stored;
+      })
       .immediate();
     return { accepted, duplicates: repeated + unique.length - accepted };
   }
