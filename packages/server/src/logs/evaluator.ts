@@ -28,6 +28,8 @@ export interface LogRulesDeps {
 }
 
 const LEASE_MS = 15_000;
+/** Lines per evaluation (one read, one commit): large enough that the per-batch statements cost little per line. */
+const BATCH_SIZE = 2_000;
 const RULES_TTL_MS = 5_000;
 
 /**
@@ -92,7 +94,7 @@ export class LogRuleEvaluator {
 
   private async loop(): Promise<void> {
     try {
-      while (!this.stopped && (await this.runOnce()) >= (this.deps.batchSize ?? 500));
+      while (!this.stopped && (await this.runOnce()) >= (this.deps.batchSize ?? BATCH_SIZE));
     } catch (err) {
       reportFailure(this.deps.logger, 'log_rules', err, 'log rules could not be evaluated; the lines wait and are tried again');
     }
@@ -133,10 +135,16 @@ export class LogRuleEvaluator {
     const effects: RuleEffects = { events: [], notifications: [], matches: [] };
     const loaded = new Map<string, string>();
 
+    // Each project's rules and states looked up once per batch, not once per line.
+    const perProject = new Map<number, { set: LogRuleSet; states: Map<string, RuleState> } | null>();
     for (const line of lines) {
-      const rules = await this.rulesFor(line.projectId);
-      if (!rules?.set) continue;
-      applyLine(line, rules.set, await this.statesOf(line.projectId, states, loaded), effects);
+      let project = perProject.get(line.projectId);
+      if (project === undefined) {
+        const set = (await this.rulesFor(line.projectId))?.set;
+        project = set ? { set, states: await this.statesOf(line.projectId, states, loaded) } : null;
+        perProject.set(line.projectId, project);
+      }
+      if (project) applyLine(line, project.set, project.states, effects);
     }
     await this.recoveries(now, states, loaded, effects);
     // Only the states this batch changed are written.
@@ -149,12 +157,16 @@ export class LogRuleEvaluator {
     if (to === from && !touched.size) return 0;
     const eventIds = new Map<number, string>();
     if (effects.events.length) {
-      const items = effects.events.map(({ line, pattern }) => {
+      // The whole lines (fields, logger, …) only for the few that become events.
+      const whole = new Map((await logs.linesByIds(effects.events.map((e) => e.line.id))).map((l) => [l.id, l]));
+      const items = effects.events.flatMap(({ line, pattern }) => {
+        const stored = whole.get(line.id);
+        if (!stored) return []; // pruned since it was read: nothing left to show
         const eventId = lineEventId(line);
         eventIds.set(line.id, eventId);
-        return forbiddenEvent(line, pattern, eventId);
+        return [forbiddenEvent(stored, pattern, eventId)];
       });
-      await this.deps.spoolEvents(items);
+      if (items.length) await this.deps.spoolEvents(items);
     }
     const committed = await logs.commitRuleBatch({
       from,

@@ -42,6 +42,13 @@ export interface LogLine extends NewLogLine {
   eventId: string | null;
 }
 
+/**
+ * What the log rules read of a line (LogStore.linesAfter): the rest (fields, logger, …) is read
+ * only for the few lines that become events (LogStore.linesByIds), since reading and parsing it for
+ * every line cost as much as matching (docs/logs.md "Throughput").
+ */
+export type RuleLine = Pick<LogLine, 'id' | 'projectId' | 'time' | 'receivedAt' | 'level' | 'message'>;
+
 export interface LogQuery {
   projectId: number;
   /** Only these levels. */
@@ -103,8 +110,10 @@ export interface LogStore {
   appendLines(lines: NewLogLine[]): Promise<LogAppendResult>;
   /** Newest first. */
   searchLines(query: LogQuery): Promise<LogLine[]>;
-  /** Lines after an id, in id order, across projects (the rule evaluator's read). */
-  linesAfter(id: number, limit: number): Promise<LogLine[]>;
+  /** Lines after an id, in id order, across projects: what the rule evaluator reads of them. */
+  linesAfter(id: number, limit: number): Promise<RuleLine[]>;
+  /** Whole lines by id, in id order (ids not stored are left out). */
+  linesByIds(ids: number[]): Promise<LogLine[]>;
   countLines(projectId?: number): Promise<number>;
   /** Lines received before `before` go (retention). */
   pruneLines(before: number): Promise<number>;

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
-import { LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type NewLogLine } from '../logs.js';
-import { firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, type LogLineRow } from '../log-rows.js';
+import { LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type NewLogLine, type RuleLine } from '../logs.js';
+import { IDS_PER_READ, RULE_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, toRuleLine, type LogLineRow } from '../log-rows.js';
 import { all, changes, LOCKS, one, type Db } from './query.js';
 
 const CURSOR = 'rules';
@@ -59,8 +59,17 @@ export class PostgresLogStore implements LogStore {
     return rows.map(toLogLine);
   }
 
-  async linesAfter(id: number, limit: number): Promise<LogLine[]> {
-    return (await all<LogLineRow>(this.db, sql`SELECT * FROM log_lines WHERE id > ${id} ORDER BY id LIMIT ${limit}`)).map(toLogLine);
+  async linesAfter(id: number, limit: number): Promise<RuleLine[]> {
+    return (await all<LogLineRow>(this.db, sql`SELECT ${sql.raw(RULE_LINE_COLUMNS)} FROM log_lines WHERE id > ${id} ORDER BY id LIMIT ${limit}`)).map(toRuleLine);
+  }
+
+  async linesByIds(ids: number[]): Promise<LogLine[]> {
+    const out: LogLine[] = [];
+    for (let at = 0; at < ids.length; at += IDS_PER_READ) {
+      const chunk = ids.slice(at, at + IDS_PER_READ);
+      out.push(...(await all<LogLineRow>(this.db, sql`SELECT * FROM log_lines WHERE id = ANY(${chunk}::bigint[]) ORDER BY id`)).map(toLogLine));
+    }
+    return out;
   }
 
   async countLines(projectId?: number): Promise<number> {

@@ -1,6 +1,6 @@
 import type Sqlite from 'better-sqlite3';
-import { LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type NewLogLine } from '../logs.js';
-import { LOG_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, type LogLineRow } from '../log-rows.js';
+import { LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type NewLogLine, type RuleLine } from '../logs.js';
+import { IDS_PER_READ, LOG_LINE_COLUMNS, RULE_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, toRuleLine, type LogLineRow } from '../log-rows.js';
 import { deleteInChunks } from './chunked.js';
 
 const CURSOR = 'rules';
@@ -95,9 +95,19 @@ export class SqliteLogStore implements LogStore {
     return rows.map(toLogLine);
   }
 
-  async linesAfter(id: number, limit: number): Promise<LogLine[]> {
-    const rows = this.db.prepare('SELECT * FROM log_lines WHERE id > ? ORDER BY id LIMIT ?').all(id, limit) as LogLineRow[];
-    return rows.map(toLogLine);
+  async linesAfter(id: number, limit: number): Promise<RuleLine[]> {
+    const rows = this.db.prepare(`SELECT ${RULE_LINE_COLUMNS} FROM log_lines WHERE id > ? ORDER BY id LIMIT ?`).all(id, limit) as LogLineRow[];
+    return rows.map(toRuleLine);
+  }
+
+  async linesByIds(ids: number[]): Promise<LogLine[]> {
+    const out: LogLine[] = [];
+    for (let at = 0; at < ids.length; at += IDS_PER_READ) {
+      const chunk = ids.slice(at, at + IDS_PER_READ);
+      const rows = this.db.prepare(`SELECT * FROM log_lines WHERE id IN (${chunk.map(() => '?').join(', ')})`).all(...chunk) as LogLineRow[];
+      out.push(...rows.map(toLogLine));
+    }
+    return out.sort((x, y) => x.id - y.id);
   }
 
   async countLines(projectId?: number): Promise<number> {
