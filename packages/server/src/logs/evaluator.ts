@@ -129,7 +129,7 @@ export class LogRuleEvaluator {
     const { logs } = this.deps;
     if (!(await this.deps.lease(this.deps.workerId, Date.now(), LEASE_MS))) return 0;
     const from = await logs.ruleCursor();
-    const lines = await logs.linesAfter(from, this.deps.batchSize ?? 500);
+    const lines = await logs.linesAfter(from, this.deps.batchSize ?? BATCH_SIZE);
     const now = this.deps.clock.now();
     const states = new Map<number, Map<string, RuleState>>();
     const effects: RuleEffects = { events: [], notifications: [], matches: [] };
