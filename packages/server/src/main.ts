@@ -167,6 +167,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logs: {
       limits: config.logs.limits,
       append: async (lines) => {
+        await logRules.waitForRules();
         const stored = await logs.appendLines(lines);
         logRules.kick();
         return stored;

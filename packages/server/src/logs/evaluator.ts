@@ -31,6 +31,15 @@ const LEASE_MS = 15_000;
 /** Lines per evaluation (one read, one commit): large enough that the per-batch statements cost little per line. */
 const BATCH_SIZE = 2_000;
 const RULES_TTL_MS = 5_000;
+/**
+ * At most this many stored lines wait for the rules before appends wait for them (waitForRules):
+ * the rules share the CPU with ingestion, and without a bound a sender faster than the rules grew
+ * the wait for a forbidden line's alert without end (docs/logs.md "Throughput").
+ */
+export const MAX_RULE_LAG = 5_000;
+/** Longest an append waits for the rules (an evaluator that is not running must not stop ingestion). */
+const MAX_RULE_WAIT_MS = 10_000;
+const RULE_WAIT_POLL_MS = 10;
 
 /**
  * Reads stored log lines after its cursor and applies the projects' log rules (docs/logs.md
@@ -68,6 +77,21 @@ export class LogRuleEvaluator {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
+  }
+
+  /**
+   * Resolves when at most MAX_RULE_LAG stored lines wait for the rules (whichever process's
+   * evaluator holds the lease), or after MAX_RULE_WAIT_MS: the logs endpoints call it before
+   * storing, so a sender faster than the rules is slowed to their pace instead of leaving a
+   * growing backlog between a line and its alert.
+   */
+  async waitForRules(): Promise<void> {
+    const deadline = Date.now() + MAX_RULE_WAIT_MS;
+    const { logs } = this.deps;
+    while (Date.now() < deadline && (await logs.lastLineId()) - (await logs.ruleCursor()) > MAX_RULE_LAG) {
+      this.kick();
+      await new Promise((resolve) => setTimeout(resolve, RULE_WAIT_POLL_MS));
+    }
   }
 
   /** New lines were stored: evaluate soon. */

@@ -70,6 +70,7 @@ export function logStoreContract(
       const whole = await b.linesByIds([second!.id, first!.id, second!.id + 1_000_000]);
       assert.deepEqual(whole, [first, second], 'whole lines by id, in id order; an id not stored is left out');
       assert.deepEqual(await a.linesByIds([]), []);
+      assert.equal(await b.lastLineId(), second!.id, 'the newest id, seen from the other connection');
       assert.equal(await a.countLines(project.id), 2);
     });
 

@@ -115,6 +115,8 @@ export interface LogStore {
   /** Whole lines by id, in id order (ids not stored are left out). */
   linesByIds(ids: number[]): Promise<LogLine[]>;
   countLines(projectId?: number): Promise<number>;
+  /** The newest line's id (0 when there is none): with ruleCursor, how many lines wait for the rules. */
+  lastLineId(): Promise<number>;
   /** Lines received before `before` go (retention). */
   pruneLines(before: number): Promise<number>;
 

@@ -77,6 +77,10 @@ export class PostgresLogStore implements LogStore {
     return Number((await one<{ n: number }>(this.db, sql`SELECT COUNT(*)::bigint AS n FROM log_lines ${where}`))!.n);
   }
 
+  async lastLineId(): Promise<number> {
+    return Number((await one<{ id: number }>(this.db, sql`SELECT COALESCE(MAX(id), 0) AS id FROM log_lines`))!.id);
+  }
+
   async pruneLines(before: number): Promise<number> {
     let total = 0;
     for (;;) {

@@ -116,6 +116,10 @@ export class SqliteLogStore implements LogStore {
       : Number(this.db.prepare('SELECT COUNT(*) FROM log_lines WHERE project_id = ?').pluck().get(projectId));
   }
 
+  async lastLineId(): Promise<number> {
+    return Number(this.lastId.get());
+  }
+
   async pruneLines(before: number): Promise<number> {
     const statement = this.db.prepare('DELETE FROM log_lines WHERE id IN (SELECT id FROM log_lines WHERE received_at < ? ORDER BY received_at LIMIT ?)');
     return deleteInChunks((n) => statement.run(before, n).changes);
