@@ -15,7 +15,7 @@
 // Prints the probes' write→sendMessage p50/p95/max, the load's lines/s, the tail's lines, the
 // server's peak RSS and the load average; writes results/e2e-<store>-<time>.json.
 //
-//   npx tsc -b && node benchmarks/logs/e2e.mjs [--probes 20] [--interval 1500] [--tail-rate 5000] [--dist packages/server/dist]
+//   npx tsc -b && node benchmarks/logs/e2e.mjs [--probes 20] [--interval 1500] [--tail-rate 1000] [--dist packages/server/dist]
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -67,7 +67,7 @@ async function main() {
   const DIST = join(REPO, arg('dist', 'packages/server/dist'));
   const PROBES = Number(arg('probes', 20));
   const INTERVAL = Number(arg('interval', 1500));
-  const TAIL_RATE = Number(arg('tail-rate', 5000));
+  const TAIL_RATE = Number(arg('tail-rate', 1000));
   const BATCH = Number(arg('batch', 1000));
   const CONCURRENCY = Number(arg('concurrency', 4));
   const { FakeTelegram } = await import(pathToFileURL(join(REPO, 'packages/fake-telegram/dist/index.js')).href);
@@ -110,6 +110,11 @@ async function main() {
   });
   await until(async () => (await fetch(`${base}/health`)).ok, 60_000, 'the server answering /health');
 
+  const children = [server];
+  const killAll = () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
+  process.once('exit', killAll);
+  process.once('uncaughtException', (err) => (console.error(err), killAll(), process.exit(1)));
+  process.once('unhandledRejection', (err) => (console.error(err), killAll(), process.exit(1)));
   const file = join(dir, 'bot.log');
   writeFileSync(file, '');
   const dsn = (p) => `http://${p.publicKey}@127.0.0.1:${port}/${p.id}`;
@@ -126,6 +131,7 @@ async function main() {
   }, 20);
 
   const load = spawn(process.execPath, [fileURLToPath(import.meta.url), '--load', '--url', `${base}/api/${projects.load.id}/logs/?sentry_key=${projects.load.publicKey}`, '--batch', String(BATCH), '--concurrency', String(CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(tail, load);
   let loadOut = '';
   load.stdout.on('data', (d) => (loadOut += d));
   let peakRss = 0;
@@ -143,6 +149,15 @@ async function main() {
   const sentAt = (k) => tg.calls({ token, method: 'sendMessage', ok: true }).find((c) => String(c.params.text).includes(probePattern(k)))?.at;
   await until(() => probes.every((p) => sentAt(p.k) !== undefined), 60_000, 'every probe\'s alert').catch((err) => console.error(String(err)));
   const loadEnd = os.loadavg()[0];
+  // Where the time went: each probe line's receive time at the server (file → tail → stored).
+  const reader = await SqliteStore.open(join(dir, 'botpulse.db'), { migrate: false });
+  const find = reader.db.prepare('SELECT received_at, rule FROM log_lines WHERE project_id = ? AND message LIKE ?');
+  for (const p of probes) {
+    const stored = find.get(projects.probe.id, `%${probePattern(p.k)}%`);
+    p.storedMs = stored ? Number(stored.received_at) - p.writtenAt : null;
+    p.rule = stored?.rule ?? null;
+  }
+  await reader.close();
   load.kill('SIGTERM');
   await new Promise((r) => load.once('exit', r));
   clearInterval(writer);
@@ -154,6 +169,9 @@ async function main() {
   await tg.stop?.();
   rmSync(dir, { recursive: true, force: true });
 
+  const stages = probes.map((p) => ({ k: p.k, storedMs: p.storedMs, alertedMs: (sentAt(p.k) ?? NaN) - p.writtenAt, rule: p.rule }));
+  if (process.argv.includes('--verbose')) console.table(stages);
+  const storedSorted = stages.map((s) => s.storedMs).filter(Number.isFinite).sort((a, b) => a - b);
   const latencies = probes.map((p) => (sentAt(p.k) ?? NaN) - p.writtenAt).filter(Number.isFinite).sort((a, b) => a - b);
   const pct = (q) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)];
   const loadResult = JSON.parse(loadOut.trim() || '{"accepted":0,"seconds":1}');
@@ -165,6 +183,8 @@ async function main() {
     alerted: latencies.length,
     p50Ms: pct(0.5),
     p95Ms: pct(0.95),
+    storedP95Ms: storedSorted[Math.min(storedSorted.length - 1, Math.ceil(0.95 * storedSorted.length) - 1)],
+    stages,
     maxMs: latencies[latencies.length - 1],
     loadLinesPerSecond: Math.round(loadResult.accepted / loadResult.seconds),
     tailLinesWritten: written,
@@ -173,9 +193,9 @@ async function main() {
     loadAverage: [loadStart, loadEnd].map((l) => Number(l.toFixed(1))),
     cores: os.cpus().length,
   };
-  console.log('| build | probes alerted | write→sendMessage p50 | p95 | max | HTTP load lines/s | tail lines/s | server peak RSS | load avg (start→end) |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  console.log(`| ${result.dist} | ${result.alerted}/${PROBES} | ${result.p50Ms} ms | ${result.p95Ms} ms | ${result.maxMs} ms | ${result.loadLinesPerSecond} | ${TAIL_RATE} | ${result.peakRssMiB} MiB | ${result.loadAverage.join(' → ')} |`);
+  console.log('| build | probes alerted | write→stored p95 | write→sendMessage p50 | p95 | max | HTTP load lines/s | tail lines/s | server peak RSS | load avg (start→end) |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log(`| ${result.dist} | ${result.alerted}/${PROBES} | ${result.storedP95Ms} ms | ${result.p50Ms} ms | ${result.p95Ms} ms | ${result.maxMs} ms | ${result.loadLinesPerSecond} | ${TAIL_RATE} | ${result.peakRssMiB} MiB | ${result.loadAverage.join(' → ')} |`);
   mkdirSync(join(HERE, 'results'), { recursive: true });
   writeFileSync(join(HERE, 'results', `e2e-${result.store}-${Date.now()}.json`), JSON.stringify(result, null, 2) + '\n');
   process.exit(0);

@@ -38,4 +38,16 @@ describe('LogRuleEvaluator.waitForRules (appends wait while too many lines wait 
     position.cursor = 11;
     await waiting;
   });
+
+  it('lets waiting appends through in arrival order', async () => {
+    const position = { last: MAX_RULE_LAG + 11, cursor: 10 };
+    const evaluator = evaluatorOver(position);
+    const order: number[] = [];
+    const first = evaluator.waitForRules().then(() => order.push(1));
+    const second = evaluator.waitForRules().then(() => order.push(2));
+    assert.equal(await settled(first.then(() => undefined)), false);
+    position.cursor = 11;
+    await Promise.all([first, second]);
+    assert.deepEqual(order, [1, 2]);
+  });
 });

@@ -59,6 +59,8 @@ export class LogRuleEvaluator {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = true;
+  /** The appends waiting for the rules, in arrival order (waitForRules). */
+  private ruleGate: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: LogRulesDeps) {}
 
@@ -85,8 +87,16 @@ export class LogRuleEvaluator {
    * storing, so a sender faster than the rules is slowed to their pace instead of leaving a
    * growing backlog between a line and its alert.
    */
-  async waitForRules(): Promise<void> {
+  waitForRules(): Promise<void> {
     const deadline = Date.now() + MAX_RULE_WAIT_MS;
+    // In arrival order: one waiter polls at a time, so a sender with few requests in flight (a
+    // `botpulse tail`) is not starved by one with many, and its forbidden line waits its turn only.
+    const turn = this.ruleGate.then(() => this.untilWithinLag(deadline));
+    this.ruleGate = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async untilWithinLag(deadline: number): Promise<void> {
     const { logs } = this.deps;
     while (Date.now() < deadline && (await logs.lastLineId()) - (await logs.ruleCursor()) > MAX_RULE_LAG) {
       this.kick();
