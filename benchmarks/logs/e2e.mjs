@@ -15,7 +15,8 @@
 // Prints the probes' write→sendMessage p50/p95/max, the load's lines/s, the tail's lines, the
 // server's peak RSS and the load average; writes results/e2e-<store>-<time>.json.
 //
-//   npx tsc -b && node benchmarks/logs/e2e.mjs [--probes 20] [--interval 1500] [--tail-rate 1000] [--dist packages/server/dist]
+//   npx tsc -b && node benchmarks/logs/e2e.mjs [--probes 20] [--interval 1500] [--tail-rate 1000] [--load-rate 0] [--dist packages/server/dist]
+// (`--load-rate N`: the HTTP load posts at most N lines/s; 0, the default, as fast as the server answers.)
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -39,10 +40,14 @@ async function loadChild() {
   const url = arg('url');
   const batch = Number(arg('batch', 1000));
   const concurrency = Number(arg('concurrency', 4));
-  let stop = false;
-  process.once('SIGTERM', () => (stop = true));
+  /** Lines per second to post at most (0: as fast as the server answers). */
+  const rate = Number(arg('load-rate', 0));
   let i = 0;
   let accepted = 0;
+  // Stopped by SIGTERM: says what was accepted at once (a paced worker may be asleep).
+  process.once('SIGTERM', () => {
+    process.stdout.write(JSON.stringify({ accepted, seconds: (performance.now() - t0) / 1000 }) + '\n', () => process.exit(0));
+  });
   const line = (n) => {
     const kind = n % 1000;
     const msg = kind === 1 ? `provider ${n % 30} timeout after ${n % 900} ms` : kind < 20 ? `Payment provider answered 502 for user ${n % 5000}` : `User balance checked for ${n % 5000} in ${n % 90} ms`;
@@ -51,7 +56,11 @@ async function loadChild() {
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (!stop) {
+      for (;;) {
+        if (rate > 0) {
+          const ahead = i / rate - (performance.now() - t0) / 1000;
+          if (ahead > 0) await sleep(ahead * 1000);
+        }
         const body = Array.from({ length: batch }, () => line(i++)).join('\n');
         const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
         const j = await r.json();
@@ -60,7 +69,6 @@ async function loadChild() {
       }
     }),
   );
-  process.stdout.write(JSON.stringify({ accepted, seconds: (performance.now() - t0) / 1000 }) + '\n');
 }
 
 async function main() {
@@ -70,6 +78,7 @@ async function main() {
   const TAIL_RATE = Number(arg('tail-rate', 1000));
   const BATCH = Number(arg('batch', 1000));
   const CONCURRENCY = Number(arg('concurrency', 4));
+  const LOAD_RATE = Number(arg('load-rate', 0));
   const { FakeTelegram } = await import(pathToFileURL(join(REPO, 'packages/fake-telegram/dist/index.js')).href);
   const { SqliteStore } = await import(pathToFileURL(join(DIST, 'store/sqlite/index.js')).href);
 
@@ -130,7 +139,7 @@ async function main() {
     appendFileSync(file, text);
   }, 20);
 
-  const load = spawn(process.execPath, [fileURLToPath(import.meta.url), '--load', '--url', `${base}/api/${projects.load.id}/logs/?sentry_key=${projects.load.publicKey}`, '--batch', String(BATCH), '--concurrency', String(CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const load = spawn(process.execPath, [fileURLToPath(import.meta.url), '--load', '--url', `${base}/api/${projects.load.id}/logs/?sentry_key=${projects.load.publicKey}`, '--batch', String(BATCH), '--concurrency', String(CONCURRENCY), '--load-rate', String(LOAD_RATE)], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(tail, load);
   let loadOut = '';
   load.stdout.on('data', (d) => (loadOut += d));
@@ -189,13 +198,14 @@ async function main() {
     loadLinesPerSecond: Math.round(loadResult.accepted / loadResult.seconds),
     tailLinesWritten: written,
     tailRate: TAIL_RATE,
+    loadRateCap: LOAD_RATE || null,
     peakRssMiB: Math.round(peakRss / 1048576),
     loadAverage: [loadStart, loadEnd].map((l) => Number(l.toFixed(1))),
     cores: os.cpus().length,
   };
-  console.log('| build | probes alerted | write→stored p95 | write→sendMessage p50 | p95 | max | HTTP load lines/s | tail lines/s | server peak RSS | load avg (start→end) |');
+  console.log('| build | probes alerted | write→stored p95 | write→sendMessage p50 | p95 | max | HTTP load lines/s (cap) | tail lines/s | server peak RSS | load avg (start→end) |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  console.log(`| ${result.dist} | ${result.alerted}/${PROBES} | ${result.storedP95Ms} ms | ${result.p50Ms} ms | ${result.p95Ms} ms | ${result.maxMs} ms | ${result.loadLinesPerSecond} | ${TAIL_RATE} | ${result.peakRssMiB} MiB | ${result.loadAverage.join(' → ')} |`);
+  console.log(`| ${result.dist} | ${result.alerted}/${PROBES} | ${result.storedP95Ms} ms | ${result.p50Ms} ms | ${result.p95Ms} ms | ${result.maxMs} ms | ${result.loadLinesPerSecond} (${LOAD_RATE || 'none'}) | ${TAIL_RATE} | ${result.peakRssMiB} MiB | ${result.loadAverage.join(' → ')} |`);
   mkdirSync(join(HERE, 'results'), { recursive: true });
   writeFileSync(join(HERE, 'results', `e2e-${result.store}-${Date.now()}.json`), JSON.stringify(result, null, 2) + '\n');
   process.exit(0);
