@@ -13,11 +13,11 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPO = join(here, '../..');
-const CLI = join(REPO, 'packages/server/dist/cli/main.js');
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : fallback;
 };
+const CLI = join(REPO, arg('dist', 'packages/server/dist'), 'cli/main.js');
 const LINES = Number(arg('lines', 200_000));
 const BATCH = Number(arg('batch', 1000));
 const CONCURRENCY = Number(arg('concurrency', 4));
@@ -39,7 +39,8 @@ const env = {
   BOTPULSE_LOG_RULES: RULES === 'off' ? JSON.stringify({ '*': { enabled: false } }) : JSON.stringify({ '*': { forbidden: [...['Decimal.*is not JSON serializable', 'OID.*out of range', 'Error handling request', 'Lock acquisition failed', 'Queue full', 'Database connection lost', 'Webhook timeout'], ...userPatterns] } }),
   ...(POSTGRES ? { BOTPULSE_DATABASE_URL: POSTGRES } : {}),
 };
-const server = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+const PROF = arg('cpu-prof', null);
+const server = spawn(process.execPath, [...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : []), CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function until(check) {

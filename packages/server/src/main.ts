@@ -170,6 +170,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logs: {
       limits: config.logs.limits,
       append: async (lines) => {
+        await logRules.waitForRules();
         await templater.prepare(lines);
         templater.assign(lines);
         const stored = await logs.appendLines(lines);

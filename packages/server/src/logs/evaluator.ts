@@ -29,7 +29,18 @@ export interface LogRulesDeps {
 }
 
 const LEASE_MS = 15_000;
+/** Lines per evaluation (one read, one commit): large enough that the per-batch statements cost little per line. */
+const BATCH_SIZE = 2_000;
 const RULES_TTL_MS = 5_000;
+/**
+ * At most this many stored lines wait for the rules before appends wait for them (waitForRules):
+ * the rules share the CPU with ingestion, and without a bound a sender faster than the rules grew
+ * the wait for a forbidden line's alert without end (docs/logs.md "Throughput").
+ */
+export const MAX_RULE_LAG = 5_000;
+/** Longest an append waits for the rules (an evaluator that is not running must not stop ingestion). */
+const MAX_RULE_WAIT_MS = 10_000;
+const RULE_WAIT_POLL_MS = 10;
 
 /**
  * Reads stored log lines after its cursor and applies the projects' log rules (docs/logs.md
@@ -49,6 +60,8 @@ export class LogRuleEvaluator {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = true;
+  /** The appends waiting for the rules, in arrival order (waitForRules). */
+  private ruleGate: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: LogRulesDeps) {}
 
@@ -67,6 +80,29 @@ export class LogRuleEvaluator {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
+  }
+
+  /**
+   * Resolves when at most MAX_RULE_LAG stored lines wait for the rules (whichever process's
+   * evaluator holds the lease), or after MAX_RULE_WAIT_MS: the logs endpoints call it before
+   * storing, so a sender faster than the rules is slowed to their pace instead of leaving a
+   * growing backlog between a line and its alert.
+   */
+  waitForRules(): Promise<void> {
+    const deadline = Date.now() + MAX_RULE_WAIT_MS;
+    // In arrival order: one waiter polls at a time, so a sender with few requests in flight (a
+    // `botpulse tail`) is not starved by one with many, and its forbidden line waits its turn only.
+    const turn = this.ruleGate.then(() => this.untilWithinLag(deadline));
+    this.ruleGate = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async untilWithinLag(deadline: number): Promise<void> {
+    const { logs } = this.deps;
+    while (Date.now() < deadline && (await logs.lastLineId()) - (await logs.ruleCursor()) > MAX_RULE_LAG) {
+      this.kick();
+      await new Promise((resolve) => setTimeout(resolve, RULE_WAIT_POLL_MS));
+    }
   }
 
   /** New lines were stored: evaluate soon. */
@@ -93,7 +129,7 @@ export class LogRuleEvaluator {
 
   private async loop(): Promise<void> {
     try {
-      while (!this.stopped && (await this.runOnce()) >= (this.deps.batchSize ?? 500));
+      while (!this.stopped && (await this.runOnce()) >= (this.deps.batchSize ?? BATCH_SIZE));
     } catch (err) {
       reportFailure(this.deps.logger, 'log_rules', err, 'log rules could not be evaluated; the lines wait and are tried again');
     }
@@ -128,16 +164,22 @@ export class LogRuleEvaluator {
     const { logs } = this.deps;
     if (!(await this.deps.lease(this.deps.workerId, Date.now(), LEASE_MS))) return 0;
     const from = await logs.ruleCursor();
-    const lines = await logs.linesAfter(from, this.deps.batchSize ?? 500);
+    const lines = await logs.linesAfter(from, this.deps.batchSize ?? BATCH_SIZE);
     const now = this.deps.clock.now();
     const states = new Map<number, Map<string, RuleState>>();
     const effects: RuleEffects = { events: [], notifications: [], matches: [] };
     const loaded = new Map<string, string>();
 
+    // Each project's rules and states looked up once per batch, not once per line.
+    const perProject = new Map<number, { set: LogRuleSet; states: Map<string, RuleState> } | null>();
     for (const line of lines) {
-      const rules = await this.rulesFor(line.projectId);
-      if (!rules?.set) continue;
-      applyLine(line, rules.set, await this.statesOf(line.projectId, states, loaded), effects);
+      let project = perProject.get(line.projectId);
+      if (project === undefined) {
+        const set = (await this.rulesFor(line.projectId))?.set;
+        project = set ? { set, states: await this.statesOf(line.projectId, states, loaded) } : null;
+        perProject.set(line.projectId, project);
+      }
+      if (project) applyLine(line, project.set, project.states, effects);
     }
     await this.recoveries(now, states, loaded, effects);
     // Only the states this batch changed are written.
@@ -150,12 +192,16 @@ export class LogRuleEvaluator {
     if (to === from && !touched.size) return 0;
     const eventIds = new Map<number, string>();
     if (effects.events.length) {
-      const items = effects.events.map(({ line, pattern }) => {
+      // The whole lines (fields, logger, …) only for the few that become events.
+      const whole = new Map((await logs.linesByIds(effects.events.map((e) => e.line.id))).map((l) => [l.id, l]));
+      const items = effects.events.flatMap(({ line, pattern }) => {
+        const stored = whole.get(line.id);
+        if (!stored) return []; // pruned since it was read: nothing left to show
         const eventId = lineEventId(line);
         eventIds.set(line.id, eventId);
-        return forbiddenEvent(line, pattern, eventId);
+        return [forbiddenEvent(stored, pattern, eventId)];
       });
-      await this.deps.spoolEvents(items);
+      if (items.length) await this.deps.spoolEvents(items);
     }
     const committed = await logs.commitRuleBatch({
       from,

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { bucketOf } from '../lib/histogram.js';
 import { OTHER_OPERATION, operationLatencies, operationPercentiles } from './latency.js';
 
-const at = (projectId: number, receivedAt: number, fields: Record<string, string>) => ({ projectId, receivedAt, fields });
+const at = (projectId: number, receivedAt: number, fields: Record<string, string>) => ({ projectId, receivedAt, operation: fields['operation'] ?? null, durationMs: fields['duration_ms'] ?? null });
 
 describe('operation latencies from log lines', () => {
   it('makes one histogram per project, operation and arrival minute from operation + duration_ms', () => {

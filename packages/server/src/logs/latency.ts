@@ -1,5 +1,5 @@
 import { bucketOf, emptyBuckets, mergeInto, quantileMs } from '../lib/histogram.js';
-import type { LogLine, OperationLatencyMinute } from '../store/logs.js';
+import type { OperationLatencyMinute, RuleLine } from '../store/logs.js';
 
 /** Longest operation name kept (longer ones are cut), and distinct operations per project per batch before the rest share `(other)`. */
 const MAX_OPERATION_CHARS = 100;
@@ -14,12 +14,12 @@ const MAX_DURATION_MS = 86_400_000;
  * transactions feed (lib/histogram.ts; monitors/service.ts `recordLatency`), so percentiles over
  * any span come from adding minutes. `duration_ms` must be a number of milliseconds (`45`, `45.2`).
  */
-export function operationLatencies(lines: readonly Pick<LogLine, 'projectId' | 'receivedAt' | 'fields'>[]): OperationLatencyMinute[] {
+export function operationLatencies(lines: readonly Pick<RuleLine, 'projectId' | 'receivedAt' | 'operation' | 'durationMs'>[]): OperationLatencyMinute[] {
   const rows = new Map<string, OperationLatencyMinute>();
   const operations = new Map<number, Set<string>>();
   for (const line of lines) {
-    const ms = durationOf(line.fields['duration_ms']);
-    const named = line.fields['operation']?.trim();
+    const ms = durationOf(line.durationMs ?? undefined);
+    const named = line.operation?.trim();
     if (ms === null || !named) continue;
     const seen = operations.get(line.projectId) ?? new Set<string>();
     operations.set(line.projectId, seen);

@@ -1,4 +1,4 @@
-import { LOG_SEVERITY, type LogLine } from '../store/logs.js';
+import { LOG_SEVERITY, type LogLine, type RuleLine } from '../store/logs.js';
 import type { LogRuleSet } from './config.js';
 
 /**
@@ -51,14 +51,14 @@ export type RuleState = RateState | ForbiddenState;
 /** What a batch of decisions asks the evaluator to do beside saving states. */
 export interface RuleEffects {
   /** Forbidden lines to turn into events (the issue grouped by pattern; its alert is critical). */
-  events: { line: LogLine; pattern: string }[];
+  events: { line: RuleLine; pattern: string }[];
   notifications: RuleNotice[];
   /** Lines that matched a rule (shown on the line, linked to its issue). */
-  matches: { line: LogLine; rule: string }[];
+  matches: { line: RuleLine; rule: string }[];
 }
 
 export type RuleNotice =
-  | { kind: 'log_rate'; projectId: number; ruleKey: string; pattern: string | null; seen: number; allowed: number; windowMs: number; line: LogLine }
+  | { kind: 'log_rate'; projectId: number; ruleKey: string; pattern: string | null; seen: number; allowed: number; windowMs: number; line: RuleLine }
   | { kind: 'log_rate_ok'; projectId: number; ruleKey: string; pattern: string | null; peak: number; allowed: number; windowMs: number };
 
 /** The time a line counts at in the windows. */
@@ -78,9 +78,11 @@ export function forbiddenKey(pattern: string): string {
  * Runs one line through its project's rules, updating `states` (keyed by rule key) in place and
  * adding what must happen to `effects`.
  */
-export function applyLine(line: LogLine, rules: LogRuleSet, states: Map<string, RuleState>, effects: RuleEffects): void {
+export function applyLine(line: RuleLine, rules: LogRuleSet, states: Map<string, RuleState>, effects: RuleEffects): void {
   const at = ruleTime(line);
-  const forbidden = rules.forbidden.find((r) => r.regex.test(line.message));
+  // Most lines match no pattern: one pass of the alternation says so (then neither list is walked).
+  const mayMatch = !rules.anyPattern || rules.anyPattern.test(line.message);
+  const forbidden = mayMatch ? rules.forbidden.find((r) => r.regex.test(line.message)) : undefined;
   if (forbidden) {
     const key = forbiddenKey(forbidden.pattern);
     const state = forbiddenState(states.get(key), at);
@@ -95,7 +97,7 @@ export function applyLine(line: LogLine, rules: LogRuleSet, states: Map<string, 
     states.set(key, state);
     effects.matches.push({ line, rule: key });
   }
-  for (const rule of rules.rateLimited) {
+  for (const rule of mayMatch ? rules.rateLimited : []) {
     if (!rule.regex.test(line.message)) continue;
     const key = rateKey(rule.pattern);
     countRate(key, rule.pattern, line, at, { count: rule.count, windowMs: rule.windowMs }, states, effects);
@@ -114,7 +116,7 @@ function forbiddenState(existing: RuleState | undefined, at: number): ForbiddenS
 function countRate(
   key: string,
   pattern: string | null,
-  line: LogLine,
+  line: RuleLine,
   at: number,
   limit: { count: number; windowMs: number },
   states: Map<string, RuleState>,

@@ -1,4 +1,4 @@
-import { LOG_SEVERITY, type LogLine, type LogQuery, type NewLogLine } from './logs.js';
+import { LOG_SEVERITY, type LogLine, type LogQuery, type NewLogLine, type RuleLine } from './logs.js';
 
 /** A log_lines row as both drivers return it (bigints as numbers). */
 export interface LogLineRow {
@@ -26,6 +26,20 @@ export const LOG_LINE_COLUMNS = ['project_id', 'time', 'received_at', 'level', '
 export function logLineValues(l: NewLogLine): unknown[] {
   return [l.projectId, l.time, l.receivedAt, l.level, LOG_SEVERITY[l.level], l.logger, l.message, JSON.stringify(l.fields), l.environment, l.release, l.source, l.lineId, l.template?.id ?? null];
 }
+
+/** The columns of a RuleLine. */
+export const RULE_LINE_COLUMNS = 'id, project_id, time, received_at, level, message';
+
+/** A rule line's row: RULE_LINE_COLUMNS plus `operation` and `duration_ms`, which each store reads out of `fields` in its own JSON syntax. */
+export type RuleLineRow = Pick<LogLineRow, 'id' | 'project_id' | 'time' | 'received_at' | 'level' | 'message'> & { operation: unknown; duration_ms: unknown };
+
+export function toRuleLine(r: RuleLineRow): RuleLine {
+  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return { id: Number(r.id), projectId: r.project_id, time: Number(r.time), receivedAt: Number(r.received_at), level: r.level as LogLine['level'], message: r.message, operation: text(r.operation), durationMs: text(r.duration_ms) };
+}
+
+/** At most this many ids per `linesByIds` statement (SQLite's bound-parameter limit is far above). */
+export const IDS_PER_READ = 500;
 
 export function toLogLine(r: LogLineRow): LogLine {
   return {

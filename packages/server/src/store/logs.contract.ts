@@ -66,6 +66,11 @@ export function logStoreContract(
       assert.equal(second!.logger, null);
       const after = await a.linesAfter(first!.id - 1, 10);
       assert.deepEqual(after.filter((l) => l.projectId === project.id).map((l) => l.message), ['first', 'second']);
+      assert.deepEqual(after[0], { id: first!.id, projectId: project.id, time: 1_000_000, receivedAt: 1_000_500, level: 'info', message: 'first' }, 'the rules\' read: only what they use');
+      const whole = await b.linesByIds([second!.id, first!.id, second!.id + 1_000_000]);
+      assert.deepEqual(whole, [first, second], 'whole lines by id, in id order; an id not stored is left out');
+      assert.deepEqual(await a.linesByIds([]), []);
+      assert.equal(await b.lastLineId(), second!.id, 'the newest id, seen from the other connection');
       assert.equal(await a.countLines(project.id), 2);
     });
 

@@ -55,6 +55,17 @@ export interface LogLine extends Omit<NewLogLine, 'template'> {
   eventId: string | null;
 }
 
+/**
+ * What the log rules read of a line (LogStore.linesAfter): the rest (fields, logger, …) is read
+ * only for the few lines that become events (LogStore.linesByIds), since reading and parsing it for
+ * every line cost as much as matching (docs/logs.md "Throughput").
+ */
+export type RuleLine = Pick<LogLine, 'id' | 'projectId' | 'time' | 'receivedAt' | 'level' | 'message'> & {
+  /** The `operation` and `duration_ms` fields (latency per operation), read out of the fields by the database: the rest of the fields JSON is never parsed for the rules. */
+  operation: string | null;
+  durationMs: string | null;
+};
+
 export interface LogQuery {
   projectId: number;
   /** Only these levels. */
@@ -163,9 +174,13 @@ export interface LogStore {
   appendLines(lines: NewLogLine[]): Promise<LogAppendResult>;
   /** Newest first. */
   searchLines(query: LogQuery): Promise<LogLine[]>;
-  /** Lines after an id, in id order, across projects (the rule evaluator's read). */
-  linesAfter(id: number, limit: number): Promise<LogLine[]>;
+  /** Lines after an id, in id order, across projects: what the rule evaluator reads of them. */
+  linesAfter(id: number, limit: number): Promise<RuleLine[]>;
+  /** Whole lines by id, in id order (ids not stored are left out). */
+  linesByIds(ids: number[]): Promise<LogLine[]>;
   countLines(projectId?: number): Promise<number>;
+  /** The newest line's id (0 when there is none): with ruleCursor, how many lines wait for the rules. */
+  lastLineId(): Promise<number>;
   /** Lines received before `before` go (retention), with the template counts and operation latencies of before then. */
   pruneLines(before: number): Promise<number>;
 

@@ -19,6 +19,7 @@ import * as m017 from './017_postgres_payload_storage.js';
 import * as m018 from './018_issue_story.js';
 import * as m020 from './020_issue_text_index.js';
 import * as m022 from './022_log_templates.js';
+import * as m023 from './023_log_index_per_batch.js';
 import * as m025 from './025_log_rule_index.js';
 import * as m026 from './026_postgres_hot_issue_rows.js';
 
@@ -44,6 +45,7 @@ export const migrations: Record<string, Migration> = {
   '018_issue_story': m018,
   '020_issue_text_index': m020,
   '022_log_templates': m022,
+  '023_log_index_per_batch': m023,
   '025_log_rule_index': m025,
   '026_postgres_hot_issue_rows': m026,
 };

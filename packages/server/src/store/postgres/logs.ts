@@ -1,8 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
-import { HOUR_MS, LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type LogTemplate, type NewLogLine, type OperationLatencyMinute, type TemplateQuery } from '../logs.js';
+import { HOUR_MS, LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type LogTemplate, type NewLogLine, type OperationLatencyMinute, type RuleLine, type TemplateQuery } from '../logs.js';
 import { aggregateTemplates, MAX_TEMPLATES_LISTED, planTemplateWrites, templateReads, toStored, toTemplate, type StoredTemplate, type TemplateRow, type TemplateWrite } from '../log-templates.js';
 import { mergeInto } from '../../lib/histogram.js';
-import { firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, type LogLineRow } from '../log-rows.js';
+import { IDS_PER_READ, RULE_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, toRuleLine, type LogLineRow, type RuleLineRow } from '../log-rows.js';
 import { all, changes, LOCKS, one, type Db } from './query.js';
 
 const CURSOR = 'rules';
@@ -75,13 +75,31 @@ export class PostgresLogStore implements LogStore {
     return rows.map(toLogLine);
   }
 
-  async linesAfter(id: number, limit: number): Promise<LogLine[]> {
-    return (await all<LogLineRow>(this.db, sql`SELECT * FROM log_lines WHERE id > ${id} ORDER BY id LIMIT ${limit}`)).map(toLogLine);
+  async linesAfter(id: number, limit: number): Promise<RuleLine[]> {
+    return (
+      await all<RuleLineRow>(
+        this.db,
+        sql`SELECT ${sql.raw(RULE_LINE_COLUMNS)}, fields::jsonb ->> 'operation' AS operation, fields::jsonb ->> 'duration_ms' AS duration_ms FROM log_lines WHERE id > ${id} ORDER BY id LIMIT ${limit}`,
+      )
+    ).map(toRuleLine);
+  }
+
+  async linesByIds(ids: number[]): Promise<LogLine[]> {
+    const out: LogLine[] = [];
+    for (let at = 0; at < ids.length; at += IDS_PER_READ) {
+      const chunk = ids.slice(at, at + IDS_PER_READ);
+      out.push(...(await all<LogLineRow>(this.db, sql`SELECT * FROM log_lines WHERE id = ANY(${chunk}::bigint[]) ORDER BY id`)).map(toLogLine));
+    }
+    return out;
   }
 
   async countLines(projectId?: number): Promise<number> {
     const where = projectId === undefined ? sql`` : sql`WHERE project_id = ${projectId}`;
     return Number((await one<{ n: number }>(this.db, sql`SELECT COUNT(*)::bigint AS n FROM log_lines ${where}`))!.n);
+  }
+
+  async lastLineId(): Promise<number> {
+    return Number((await one<{ id: number }>(this.db, sql`SELECT COALESCE(MAX(id), 0) AS id FROM log_lines`))!.id);
   }
 
   async pruneLines(before: number): Promise<number> {

@@ -1,8 +1,8 @@
 import type Sqlite from 'better-sqlite3';
-import { HOUR_MS, LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type LogTemplate, type NewLogLine, type OperationLatencyMinute, type TemplateQuery } from '../logs.js';
+import { HOUR_MS, LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type LogTemplate, type NewLogLine, type OperationLatencyMinute, type RuleLine, type TemplateQuery } from '../logs.js';
 import { aggregateTemplates, MAX_TEMPLATES_LISTED, planTemplateWrites, templateReads, toStored, toTemplate, type StoredTemplate, type TemplateRow, type TemplateWrite } from '../log-templates.js';
 import { mergeInto } from '../../lib/histogram.js';
-import { LOG_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, type LogLineRow } from '../log-rows.js';
+import { IDS_PER_READ, LOG_LINE_COLUMNS, RULE_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, toRuleLine, type LogLineRow, type RuleLineRow } from '../log-rows.js';
 import { deleteInChunks } from './chunked.js';
 
 const CURSOR = 'rules';
@@ -17,30 +17,41 @@ interface RuleStateRow {
 
 /**
  * LogStore on SqliteStore's better-sqlite3 connection. Text search goes through the FTS5 table
- * `log_lines_fts` (migration 013), kept by triggers; field filters read the JSON with
- * `json_extract` within the project's rows.
+ * `log_lines_fts` (migrations 013 and 023), fed by appendLines and kept in step with deletes by a
+ * trigger; field filters read the JSON with `json_extract` within the project's rows.
  */
 export class SqliteLogStore implements LogStore {
   private readonly insert: Sqlite.Statement;
+  private readonly lastId: Sqlite.Statement;
+  private readonly indexAfter: Sqlite.Statement;
 
   constructor(private readonly db: Sqlite.Database) {
     this.insert = db.prepare(
       `INSERT INTO log_lines (${LOG_LINE_COLUMNS.join(', ')}) VALUES (${LOG_LINE_COLUMNS.map(() => '?').join(', ')})
        ON CONFLICT (project_id, line_id) DO NOTHING`,
     );
+    this.lastId = db.prepare('SELECT COALESCE(MAX(id), 0) FROM log_lines').pluck();
+    this.indexAfter = db.prepare('INSERT INTO log_lines_fts (rowid, message) SELECT id, message FROM log_lines WHERE id > ?');
   }
 
+  /**
+   * The lines, then their full-text entries with one statement (migration 023: per batch, not a
+   * trigger per line, which cost more than the line itself). The write lock is held from the
+   * first statement (`immediate`), so every id above the one read first is this call's.
+   */
   async appendLines(lines: NewLogLine[]): Promise<LogAppendResult> {
     const { unique, repeated } = firstOfEachLineId(lines);
     const accepted = this.db
       .transaction(() => {
+        const before = this.lastId.get() as number;
         let n = 0;
         const stored: NewLogLine[] = [];
         for (const line of unique) {
-          if (!this.insert.run(...logLineValues(line)).changes) continue;
+          if (!this.insert.run(logLineValues(line)).changes) continue;
           n += 1;
           if (line.template) stored.push(line);
         }
+        if (n) this.indexAfter.run(before);
         if (stored.length) this.recordTemplates(stored);
         return n;
       })
@@ -111,15 +122,31 @@ export class SqliteLogStore implements LogStore {
     return rows.map(toLogLine);
   }
 
-  async linesAfter(id: number, limit: number): Promise<LogLine[]> {
-    const rows = this.db.prepare('SELECT * FROM log_lines WHERE id > ? ORDER BY id LIMIT ?').all(id, limit) as LogLineRow[];
-    return rows.map(toLogLine);
+  async linesAfter(id: number, limit: number): Promise<RuleLine[]> {
+    const rows = this.db
+      .prepare(`SELECT ${RULE_LINE_COLUMNS}, json_extract(fields, '$.operation') AS operation, json_extract(fields, '$.duration_ms') AS duration_ms FROM log_lines WHERE id > ? ORDER BY id LIMIT ?`)
+      .all(id, limit) as RuleLineRow[];
+    return rows.map(toRuleLine);
+  }
+
+  async linesByIds(ids: number[]): Promise<LogLine[]> {
+    const out: LogLine[] = [];
+    for (let at = 0; at < ids.length; at += IDS_PER_READ) {
+      const chunk = ids.slice(at, at + IDS_PER_READ);
+      const rows = this.db.prepare(`SELECT * FROM log_lines WHERE id IN (${chunk.map(() => '?').join(', ')})`).all(...chunk) as LogLineRow[];
+      out.push(...rows.map(toLogLine));
+    }
+    return out.sort((x, y) => x.id - y.id);
   }
 
   async countLines(projectId?: number): Promise<number> {
     return projectId === undefined
       ? Number(this.db.prepare('SELECT COUNT(*) FROM log_lines').pluck().get())
       : Number(this.db.prepare('SELECT COUNT(*) FROM log_lines WHERE project_id = ?').pluck().get(projectId));
+  }
+
+  async lastLineId(): Promise<number> {
+    return Number(this.lastId.get());
   }
 
   async pruneLines(before: number): Promise<number> {
