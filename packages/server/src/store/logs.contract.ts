@@ -66,7 +66,13 @@ export function logStoreContract(
       assert.equal(second!.logger, null);
       const after = await a.linesAfter(first!.id - 1, 10);
       assert.deepEqual(after.filter((l) => l.projectId === project.id).map((l) => l.message), ['first', 'second']);
-      assert.deepEqual(after[0], { id: first!.id, projectId: project.id, time: 1_000_000, receivedAt: 1_000_500, level: 'info', message: 'first' }, 'the rules\' read: only what they use');
+      assert.deepEqual(
+        after[0],
+        { id: first!.id, projectId: project.id, time: 1_000_000, receivedAt: 1_000_500, level: 'info', message: 'first', operation: first!.fields['operation'] ?? null, durationMs: first!.fields['duration_ms'] ?? null },
+        'the rules\' read: only what they use (of the fields, the two the latency per operation needs)',
+      );
+      assert.deepEqual([after[0]!.operation, after[0]!.durationMs], ['check_balance', '45']);
+      assert.deepEqual([after[1]!.operation, after[1]!.durationMs], [second!.fields['operation'] ?? null, second!.fields['duration_ms'] ?? null]);
       const whole = await b.linesByIds([second!.id, first!.id, second!.id + 1_000_000]);
       assert.deepEqual(whole, [first, second], 'whole lines by id, in id order; an id not stored is left out');
       assert.deepEqual(await a.linesByIds([]), []);
