@@ -32,16 +32,7 @@ export function rng(seed) {
 
 export function payloadFor(i, rand) {
   const [type, value] = EXCEPTIONS[i % EXCEPTIONS.length];
-  const frames = Array.from({ length: 8 }, (_, f) => ({
-    filename: f < 3 ? `node_modules/grammy/out/composer.js` : `/app/src/${MODULES[(i + f) % MODULES.length]}.js`,
-    function: FUNCTIONS[(i + f) % FUNCTIONS.length],
-    lineno: 10 + ((i * 7 + f * 13) % 400),
-    colno: 5,
-    in_app: f >= 3,
-    pre_context: ['  const account = await loadAccount(ctx.from.id);', '  log.debug({ amount }, "charging");'],
-    context_line: '  if (account.wallet.balance < amount) {',
-    post_context: ['    return ctx.reply("Not enough funds");', '  }'],
-  }));
+  const frames = framesFor(i);
   const event = {
     event_id: (i.toString(16) + '0'.repeat(32)).slice(0, 32),
     platform: 'node',

@@ -1,4 +1,4 @@
-import { LOG_SEVERITY, type LogLine, type LogQuery, type NewLogLine, type RuleLine } from './logs.js';
+import { LOG_SEVERITY, type LogLine, type LogQuery, type NewLogLine, type OperationLatencyMinute, type RuleLine } from './logs.js';
 
 /** A log_lines row as both drivers return it (bigints as numbers). */
 export interface LogLineRow {
@@ -102,4 +102,18 @@ export function queryLimit(q: LogQuery): number {
 /** A field key usable in a JSON path: anything else cannot be a key we stored (see ingest's field caps). */
 export function isSearchableKey(key: string): boolean {
   return key.length > 0 && key.length <= 100 && !/["\\\u0000-\u001f]/.test(key);
+}
+
+/** A `log_operation_latency` row (a minute's histogram of one operation), as both stores read it. */
+export interface LatencyRow {
+  project_id: number;
+  operation: string;
+  minute: number;
+  buckets: string;
+  count: number;
+  sum_ms: number;
+}
+
+export function toLatency(r: LatencyRow): OperationLatencyMinute {
+  return { projectId: r.project_id, operation: r.operation, minute: Number(r.minute), buckets: JSON.parse(r.buckets) as number[], count: Number(r.count), sumMs: Number(r.sum_ms) };
 }

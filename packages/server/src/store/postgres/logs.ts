@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { HOUR_MS, LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type LogTemplate, type NewLogLine, type OperationLatencyMinute, type RuleLine, type TemplateQuery } from '../logs.js';
 import { aggregateTemplates, MAX_TEMPLATES_LISTED, planTemplateWrites, templateReads, toStored, toTemplate, type StoredTemplate, type TemplateRow, type TemplateWrite } from '../log-templates.js';
 import { mergeInto } from '../../lib/histogram.js';
-import { IDS_PER_READ, RULE_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, toRuleLine, type LogLineRow, type RuleLineRow } from '../log-rows.js';
+import { IDS_PER_READ, RULE_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, toLatency, toRuleLine, type LatencyRow, type LogLineRow, type RuleLineRow } from '../log-rows.js';
 import { all, changes, LOCKS, one, type Db } from './query.js';
 
 const CURSOR = 'rules';
@@ -143,7 +143,7 @@ export class PostgresLogStore implements LogStore {
       this.db,
       sql`SELECT * FROM log_operation_latency WHERE project_id = ${projectId} AND minute >= ${fromMinute} AND minute <= ${toMinute} ORDER BY minute, operation COLLATE "C"`,
     );
-    return rows.map((r) => ({ projectId: r.project_id, operation: r.operation, minute: Number(r.minute), buckets: JSON.parse(r.buckets) as number[], count: Number(r.count), sumMs: Number(r.sum_ms) }));
+    return rows.map(toLatency);
   }
 
   async ruleCursor(): Promise<number> {
@@ -181,15 +181,6 @@ export class PostgresLogStore implements LogStore {
       return true;
     });
   }
-}
-
-interface LatencyRow {
-  project_id: number;
-  operation: string;
-  minute: number;
-  buckets: string;
-  count: number;
-  sum_ms: number;
 }
 
 /** Adds a minute's histogram to the stored one (inside commitRuleBatch's transaction, which holds the cursor row). */

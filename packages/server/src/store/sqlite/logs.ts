@@ -2,7 +2,7 @@ import type Sqlite from 'better-sqlite3';
 import { HOUR_MS, LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type LogTemplate, type NewLogLine, type OperationLatencyMinute, type RuleLine, type TemplateQuery } from '../logs.js';
 import { aggregateTemplates, MAX_TEMPLATES_LISTED, planTemplateWrites, templateReads, toStored, toTemplate, type StoredTemplate, type TemplateRow, type TemplateWrite } from '../log-templates.js';
 import { mergeInto } from '../../lib/histogram.js';
-import { IDS_PER_READ, LOG_LINE_COLUMNS, RULE_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, toRuleLine, type LogLineRow, type RuleLineRow } from '../log-rows.js';
+import { IDS_PER_READ, LOG_LINE_COLUMNS, RULE_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, toLatency, toRuleLine, type LatencyRow, type LogLineRow, type RuleLineRow } from '../log-rows.js';
 import { deleteInChunks } from './chunked.js';
 
 const CURSOR = 'rules';
@@ -292,19 +292,6 @@ export class SqliteLogStore implements LogStore {
       })
       .immediate();
   }
-}
-
-interface LatencyRow {
-  project_id: number;
-  operation: string;
-  minute: number;
-  buckets: string;
-  count: number;
-  sum_ms: number;
-}
-
-function toLatency(r: LatencyRow): OperationLatencyMinute {
-  return { projectId: r.project_id, operation: r.operation, minute: Number(r.minute), buckets: JSON.parse(r.buckets) as number[], count: Number(r.count), sumMs: Number(r.sum_ms) };
 }
 
 function hourOf(ms: number): number {
