@@ -13,7 +13,6 @@
 //   npm run build && node benchmarks/alerts/run.mjs [--issues 200] [--storm-seconds 20] [--rate 5000] [--concurrency 128]
 //   --storm-only skips the latency part; BENCH_NO_ALERTS=1 with it runs the same storm with alerting off (A/B).
 
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
@@ -22,6 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execSync } from 'node:child_process';
+import { freePort, seedAlertProjects, startServe } from '../lib/local-server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -53,70 +53,36 @@ for (const f of [join(SERVER_DIST, 'cli/main.js'), FAKE_DIST]) {
   }
 }
 const { FakeTelegram } = await import(pathToFileURL(FAKE_DIST).href);
-const { SqliteStore } = await import(pathToFileURL(join(SERVER_DIST, 'store/sqlite/index.js')).href);
 
 // ── set-up ──────────────────────────────────────────────────────────────────
 
 const tg = await FakeTelegram.start({ maxCallLog: 1_000_000 });
 const { token } = tg.createBot({ username: 'botpulse_bench_bot' });
 const dataDir = mkdtempSync(join(os.tmpdir(), 'botpulse-bench-alerts-'));
-const projects = await seedProjects();
+const projects = await seedAlertProjects({
+  dist: SERVER_DIST,
+  tg,
+  dataDir,
+  firstChatId: -1002000000000,
+  projects: Array.from({ length: PROJECTS + 1 }, (_, i) =>
+    i === PROJECTS ? { name: 'Storm Bot', slug: 'storm', shortIdPrefix: 'S' } : { name: `Bench Bot ${i}`, slug: `bench-${i}`, shortIdPrefix: 'B' },
+  ),
+});
 const port = await freePort();
 const baseUrl = `http://127.0.0.1:${port}`;
-const server = await startServer();
+const server = await startServe({
+  dist: SERVER_DIST,
+  dataDir,
+  port,
+  env: {
+    BOTPULSE_BACKLOG_LIMIT: '2000000',
+    ...(process.env.BENCH_NO_ALERTS ? {} : { BOTPULSE_TELEGRAM_TOKEN: token }),
+    BOTPULSE_TELEGRAM_API_ROOT: tg.apiRoot,
+    BOTPULSE_ALERT_GROUP_WINDOW_SECONDS: '0',
+    BOTPULSE_ALERT_RULES: JSON.stringify({ storm: { cooldownSeconds: STORM_COOLDOWN_S } }),
+  },
+});
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number(flags.concurrency) });
-
-async function seedProjects() {
-  const store = await SqliteStore.open(join(dataDir, 'botpulse.db'));
-  const list = [];
-  for (let i = 0; i < PROJECTS + 1; i++) {
-    const storm = i === PROJECTS;
-    const project = await store.createProject({ name: storm ? 'Storm Bot' : `Bench Bot ${i}`, slug: storm ? 'storm' : `bench-${i}`, shortIdPrefix: storm ? 'S' : 'B' });
-    const chat = tg.createChat({ type: 'supergroup', id: -1002000000000 - i, title: project.name }).id;
-    await store.setProjectSetting(project.id, 'alert_chat_id', String(chat));
-    list.push({ ...project, chat });
-  }
-  await store.close();
-  return list;
-}
-
-async function startServer() {
-  const child = spawn(process.execPath, [join(SERVER_DIST, 'cli/main.js'), 'serve'], {
-    env: {
-      ...process.env,
-      BOTPULSE_DATA_DIR: dataDir,
-      BOTPULSE_PORT: String(port),
-      BOTPULSE_LOG_LEVEL: 'warn',
-      BOTPULSE_BACKLOG_LIMIT: '2000000',
-      ...(process.env.BENCH_NO_ALERTS ? {} : { BOTPULSE_TELEGRAM_TOKEN: token }),
-      BOTPULSE_TELEGRAM_API_ROOT: tg.apiRoot,
-      BOTPULSE_ALERT_GROUP_WINDOW_SECONDS: '0',
-      BOTPULSE_ALERT_RULES: JSON.stringify({ storm: { cooldownSeconds: STORM_COOLDOWN_S } }),
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  // A loaded machine can take well over 10 s to start a Node process: wait up to a minute, and say
-  // so at once if the server exited instead.
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode} before answering /health`);
-    try {
-      if ((await fetch(`${baseUrl}/health`)).ok) return child;
-    } catch {}
-    await sleep(50);
-  }
-  child.kill('SIGKILL');
-  throw new Error('the server did not answer /health within 60 s');
-}
-
-function freePort() {
-  return new Promise((res) => {
-    const s = http.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
 
 function post(project, name, level = 'error') {
   const body = JSON.stringify({

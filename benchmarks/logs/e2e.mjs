@@ -19,10 +19,10 @@
 // (`--load-rate N`: the HTTP load posts at most N lines/s; 0, the default, as fast as the server answers.)
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { freePort, seedAlertProjects, startServe } from '../lib/local-server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '../..');
@@ -85,15 +85,17 @@ async function main() {
   const tg = await FakeTelegram.start({ maxCallLog: 100_000 });
   const { token } = tg.createBot({ username: 'botpulse_bench_bot' });
   const dir = mkdtempSync(join(os.tmpdir(), 'botpulse-bench-logs-e2e-'));
-  const store = await SqliteStore.open(join(dir, 'botpulse.db'));
-  const projects = {};
-  for (const [i, name] of ['load', 'probe'].entries()) {
-    const project = await store.createProject({ name: `Bench ${name}`, slug: `bench-${name}`, shortIdPrefix: name === 'load' ? 'L' : 'P' });
-    const chat = tg.createChat({ type: 'supergroup', id: -1003000000000 - i, title: project.name }).id;
-    await store.setProjectSetting(project.id, 'alert_chat_id', String(chat));
-    projects[name] = project;
-  }
-  await store.close();
+  const [loadProject, probeProject] = await seedAlertProjects({
+    dist: DIST,
+    tg,
+    dataDir: dir,
+    firstChatId: -1003000000000,
+    projects: [
+      { name: 'Bench load', slug: 'bench-load', shortIdPrefix: 'L' },
+      { name: 'Bench probe', slug: 'bench-probe', shortIdPrefix: 'P' },
+    ],
+  });
+  const projects = { load: loadProject, probe: probeProject };
 
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -101,12 +103,12 @@ async function main() {
   const forbidden = ['Decimal.*is not JSON serializable', 'OID.*out of range', 'Error handling request', 'Lock acquisition failed', 'Queue full', 'Database connection lost', 'Webhook timeout'];
   const user = [...Array.from({ length: 30 }, (_, i) => `provider ${i} (timeout|refused) after \\d+ ms`), ...Array.from({ length: 20 }, (_, k) => probePattern(k))];
   const PROF = arg('cpu-prof', null);
-  const server = spawn(process.execPath, [...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : []), join(DIST, 'cli/main.js'), 'serve'], {
+  const server = await startServe({
+    dist: DIST,
+    dataDir: dir,
+    port,
+    nodeArgs: PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : [],
     env: {
-      ...process.env,
-      BOTPULSE_DATA_DIR: dir,
-      BOTPULSE_PORT: String(port),
-      BOTPULSE_LOG_LEVEL: 'warn',
       BOTPULSE_TELEGRAM_TOKEN: token,
       BOTPULSE_TELEGRAM_API_ROOT: tg.apiRoot,
       BOTPULSE_TELEGRAM_UPDATES: 'off',
@@ -115,9 +117,7 @@ async function main() {
       BOTPULSE_LOG_MAX_DECOMPRESSED_BYTES: String(64 * 1024 * 1024),
       BOTPULSE_LOG_RULES: JSON.stringify({ '*': { forbidden: [...forbidden, ...user] } }),
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
   });
-  await until(async () => (await fetch(`${base}/health`)).ok, 60_000, 'the server answering /health');
 
   const children = [server];
   const killAll = () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
@@ -228,13 +228,4 @@ function rssOf(pid) {
   } catch {
     return 0;
   }
-}
-
-function freePort() {
-  return new Promise((res) => {
-    const s = http.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
 }

@@ -8,11 +8,11 @@
 //   node benchmarks/upstream/forwarder-cpu.mjs --builds base=packages/server/dist-base,new=packages/server/dist [--events 3000] [--rounds 3] [--child-node-args=...]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort, startSink } from '../lib/local-server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '..', '..');
@@ -96,12 +96,7 @@ async function parent() {
 
 /** `botpulse serve` (the last build) without an upstream stores `n` events of about 5 KB, then stops. */
 async function storeEvents(dist, dataDir, n) {
-  const port = await new Promise((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => r(port));
-    });
-  });
+  const port = await freePort();
   const server = spawn(process.execPath, [join(dist, 'cli/main.js'), 'serve'], { env: { PATH: process.env.PATH, BOTPULSE_DATA_DIR: dataDir, BOTPULSE_PORT: String(port), BOTPULSE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   server.stdout.on('data', (c) => (out += c));
@@ -127,18 +122,6 @@ function send(port, key, i) {
   const event = { event_id: eventId, platform: 'python', level: 'error', release: 'bot@1.2.3', environment: 'production', tags: { origin: 'celery' }, extra: { payload: { gen_request_id: `gen-${i}` } }, exception: { values: [{ type: 'GenerationFailed', value: `generation failed`, stacktrace: { frames } }] }, breadcrumbs: { values: Array.from({ length: 10 }, (_, b) => ({ category: 'http', message: `GET https://api.example.com/v1/items/${b}`, level: 'info' })) } };
   const body = `${JSON.stringify({ event_id: eventId })}\n${JSON.stringify({ type: 'event' })}\n${JSON.stringify(event)}\n`;
   return fetch(`http://127.0.0.1:${port}/api/1/envelope/?sentry_key=${key}`, { method: 'POST', body }).then((r) => r.arrayBuffer());
-}
-
-function startSink() {
-  let received = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      received++;
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
-    });
-  });
-  return new Promise((r) => server.listen(0, '127.0.0.1', () => r({ port: server.address().port, received: () => received, close: () => new Promise((c) => (server.closeAllConnections(), server.close(c))) })));
 }
 
 function run(cmd, args) {

@@ -7,11 +7,11 @@
 // A program, not a test: it prints a table and writes results/latest.json.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort, startSink } from '../lib/local-server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const INGEST = join(HERE, '..', 'ingest', 'run.mjs');
@@ -35,30 +35,6 @@ if (opts.help) {
   process.exit(0);
 }
 
-/** The upstream stand-in: answers every envelope 200 as Sentry does, and counts them. */
-function startSink() {
-  let received = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      received++;
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: server.address().port, received: () => received, close: () => new Promise((r) => server.close(r)) })));
-}
-
-/** A port nothing listens on (taken, then released). */
-function deadPort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 function runIngest(variant, round, env, build) {
   const out = join(HERE, 'results', `.${variant}-${build.name}-${round}.json`);
   const args = [INGEST, '--targets', 'botpulse', '--sizes', opts.size, '--levels', opts.levels, '--duration', opts.duration, '--out', out];
@@ -73,7 +49,7 @@ function runIngest(variant, round, env, build) {
 
 mkdirSync(join(HERE, 'results'), { recursive: true });
 const sink = await startSink();
-const dead = await deadPort();
+const dead = await freePort(); // nothing listens there: every send fails
 const builds = opts.builds ? opts.builds.split(',').map((b) => ({ name: b.split('=')[0], main: b.split('=').slice(1).join('=') })) : [{ name: 'current', main: '' }];
 const allVariants = {
   off: {},

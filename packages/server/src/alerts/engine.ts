@@ -6,6 +6,7 @@ import type { AlertState, AlertStore, FeedChange, PlannedDecision, Silence } fro
 import type { Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { reportFailure } from '../lib/failures.js';
+import { HeldLease, TurnLoop } from '../lib/turn-loop.js';
 
 export interface AlertEngineDeps {
   store: Store;
@@ -59,46 +60,56 @@ export interface EngineStats {
  */
 export class AlertEngine {
   readonly stats: EngineStats = { evaluated: 0, givenUp: 0, failures: 0 };
-  /** This process held the engine lease at its last pass with work to do. */
-  consuming = false;
   private readonly now: () => number;
-  private readonly workerId: string;
   private passes: Promise<unknown> = Promise.resolve();
-  private running: Promise<void> | null = null;
-  private stopped = true;
-  private kicked = false;
-  private wake: (() => void) | null = null;
+  private readonly loop: TurnLoop;
+  /** The `alerts:engine` lease: only its holder evaluates the feed. */
+  private readonly lease: HeldLease;
   /** Feed row id → failed evaluations of that change on its own. */
   private readonly changeFailures = new Map<number, number>();
   private retryAt = 0;
-  private leaseRenewedAt = 0;
 
   constructor(private readonly deps: AlertEngineDeps) {
     this.now = deps.now ?? Date.now;
-    this.workerId = deps.workerId ?? `engine:${process.pid}:${Math.random().toString(16).slice(2, 10)}`;
+    this.lease = new HeldLease({
+      table: deps.alerts,
+      name: ENGINE_LEASE,
+      holder: deps.workerId ?? `engine:${process.pid}:${Math.random().toString(16).slice(2, 10)}`,
+      ttlMs: ENGINE_LEASE_MS,
+      now: Date.now, // the lease is kept in real time, whatever clock the rules are tested with
+      changed: (held) => {
+        if (held) deps.logger.info('this process now evaluates alert rules (alerts:engine lease)');
+      },
+    });
+    this.loop = new TurnLoop({
+      turn: async () => void (await this.consume()),
+      failed: (err) => {
+        this.stats.failures += 1;
+        deps.logger.error({ err }, 'alert engine pass failed; retrying');
+      },
+      waitMs: () => deps.pollMs ?? 500,
+    });
+  }
+
+  /** This process held the engine lease at its last pass with work to do. */
+  get consuming(): boolean {
+    return this.lease.held;
   }
 
   start(): void {
-    if (this.running) return;
-    this.stopped = false;
-    this.running = this.loop();
+    this.loop.start();
   }
 
   /** Finishes the pass in progress and hands the lease over. Unconsumed changes stay in the feed. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    await this.running;
-    this.running = null;
+    await this.loop.stop();
     await this.passes;
-    if (this.consuming) await this.deps.alerts.releaseLease(ENGINE_LEASE, this.workerId).catch((err) => reportFailure(this.deps.logger, 'alert_engine_lease_release', err, 'could not release the alert engine lease; another process takes over when it expires', {}, 'warn'));
-    this.consuming = false;
+    await this.lease.release((err) => reportFailure(this.deps.logger, 'alert_engine_lease_release', err, 'could not release the alert engine lease; another process takes over when it expires', {}, 'warn'));
   }
 
   /** New changes were digested: look at the feed now. */
   kick(): void {
-    this.kicked = true;
-    this.wake?.();
+    this.loop.kick();
   }
 
   /** Resolves when the feed is empty: every change digested so far has been evaluated (by this or another process). */
@@ -117,53 +128,17 @@ export class AlertEngine {
     return pass;
   }
 
-  private async loop(): Promise<void> {
-    while (!this.stopped) {
-      this.kicked = false;
-      try {
-        await this.consume();
-      } catch (err) {
-        this.stats.failures += 1;
-        this.deps.logger.error({ err }, 'alert engine pass failed; retrying');
-      }
-      await this.sleep(this.deps.pollMs ?? 500);
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.kicked || this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
-  }
-
   private async consumeFeed(): Promise<number> {
     if (Date.now() < this.retryAt) return 0;
     let total = 0;
     for (;;) {
       const changes = await this.deps.alerts.pendingChanges(FEED_BATCH);
-      if (!changes.length || !(await this.holdLease())) return total;
+      if (!changes.length || !(await this.lease.hold())) return total;
       const done = await this.consumeBatch(changes);
       total += done;
       // Short: a change waits for its retry, or another engine took over.
       if (done < changes.length) return total;
     }
-  }
-
-  /** Takes or renews the lease (a write, so at most a few times per lease period under load). */
-  private async holdLease(): Promise<boolean> {
-    const now = Date.now();
-    if (this.consuming && now - this.leaseRenewedAt < ENGINE_LEASE_MS / 5) return true;
-    const held = await this.deps.alerts.lease(ENGINE_LEASE, this.workerId, now, ENGINE_LEASE_MS);
-    if (held) this.leaseRenewedAt = now;
-    if (held && !this.consuming) this.deps.logger.info('this process now evaluates alert rules (alerts:engine lease)');
-    this.consuming = held;
-    return held;
   }
 
   /**

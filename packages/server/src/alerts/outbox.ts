@@ -6,6 +6,7 @@ import { issueItem, monitorItem, projectUrl, type AlertItem, type AlertProject, 
 import type { AlertReason, AlertStore, AlertTier, ChannelKind, ClaimOptions, OutboxBody, OutboxRow, SendSuccess } from '../store/alerts.js';
 import type { Store } from '../store/store.js';
 import { reportFailure } from '../lib/failures.js';
+import { TurnLoop } from '../lib/turn-loop.js';
 
 export interface OutboxSenderDeps {
   store: Store;
@@ -84,11 +85,7 @@ export class OutboxSender {
   readonly failedByChannel: Partial<Record<ChannelKind, number>> = {};
   /** Rows given up without delivery, per channel and reason (for /metrics). */
   readonly undelivered: Partial<Record<ChannelKind, Partial<Record<UndeliveredReason, number>>>> = {};
-  private running: Promise<void> | null = null;
-  private stopped = true;
-  private wake: (() => void) | null = null;
-  /** A kick that came while a turn was running: the next sleep returns at once (no lost wake-up). */
-  private kicked = false;
+  private readonly loop: TurnLoop;
   private lastExpiry = 0;
   private readonly now: () => number;
   private readonly claim: ClaimOptions;
@@ -96,38 +93,27 @@ export class OutboxSender {
   constructor(private readonly deps: OutboxSenderDeps) {
     this.now = deps.now ?? Date.now;
     this.claim = { ...DEFAULT_CLAIM, ...deps.claim };
+    this.loop = new TurnLoop({
+      turn: async () => {
+        await deps.onTick?.();
+        await this.tick();
+      },
+      failed: (err) => reportFailure(deps.logger, 'alert_outbox_turn', this.scrubbed(err), 'alert outbox turn failed; the next turn tries again'),
+      waitMs: () => this.nextWakeIn(),
+    });
   }
 
   start(): void {
-    if (this.running) return;
-    this.stopped = false;
-    this.running = this.loop();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    await this.running;
-    this.running = null;
+    await this.loop.stop();
   }
 
   /** Something was enqueued: look now instead of at the next timer. */
   kick(): void {
-    this.kicked = true;
-    this.wake?.();
-  }
-
-  private async loop(): Promise<void> {
-    while (!this.stopped) {
-      this.kicked = false;
-      try {
-        await this.deps.onTick?.();
-        await this.tick();
-      } catch (err) {
-        reportFailure(this.deps.logger, 'alert_outbox_turn', this.scrubbed(err), 'alert outbox turn failed; the next turn tries again');
-      }
-      await this.sleep(await this.nextWakeIn());
-    }
+    this.loop.kick();
   }
 
   private async nextWakeIn(): Promise<number> {
@@ -137,18 +123,6 @@ export class OutboxSender {
       return null;
     });
     return due === null ? idle : Math.min(idle, Math.max(5, due - this.now()));
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.kicked || this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
   }
 
   /** One turn: claim what is due and deliver it (targets in parallel). Returns messages sent. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { reportFailure } from '../lib/failures.js';
+import { TurnLoop } from '../lib/turn-loop.js';
 import type { GithubJob, GithubStore } from '../store/github.js';
 import { SYSTEM_ACTOR, type Project } from '../store/model.js';
 import type { Store } from '../store/store.js';
@@ -48,49 +49,31 @@ export const AUTO_CREATE_WINDOW_MS = 24 * 3_600_000;
  * reset, or (a bad token, a repository gone) the project's link disabled until its settings change.
  */
 export class GithubWorker {
-  private stopped = true;
-  private running: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private readonly loop: TurnLoop;
   /** Projects GitHub rate-limited, until when (ms): their jobs wait without a call. */
   private readonly pausedUntil = new Map<number, number>();
   private readonly now: () => number;
 
   constructor(private readonly deps: GithubWorkerDeps) {
     this.now = deps.now ?? Date.now;
+    this.loop = new TurnLoop({
+      turn: async () => void (await this.runOnce()),
+      failed: (err) => reportFailure(deps.logger, 'github_turn', err, 'github: a queue turn failed; trying again at the next', {}, 'warn'),
+      waitMs: () => deps.idleMs ?? 1_000,
+    });
   }
 
   start(): void {
-    if (this.running) return;
-    this.stopped = false;
-    this.running = this.loop();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    await this.running;
-    this.running = null;
+    await this.loop.stop();
   }
 
   /** Something was queued: look now rather than at the next turn. */
   kick(): void {
-    this.wake?.();
-  }
-
-  private async loop(): Promise<void> {
-    while (!this.stopped) {
-      try {
-        await this.runOnce();
-      } catch (err) {
-        reportFailure(this.deps.logger, 'github_turn', err, 'github: a queue turn failed; trying again at the next', {}, 'warn');
-      }
-      if (this.stopped) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.deps.idleMs ?? 1_000);
-        this.wake = () => (clearTimeout(timer), resolve());
-      });
-      this.wake = null;
-    }
+    this.loop.kick();
   }
 
   /** One turn: queue what the projects' rules call for, then work the due jobs. Returns the jobs worked. */

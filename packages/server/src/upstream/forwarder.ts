@@ -3,6 +3,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { envelopeUrl } from '@botpulse/protocol';
 import type { Logger } from 'pino';
 import { reportFailure } from '../lib/failures.js';
+import { HeldLease, TurnLoop } from '../lib/turn-loop.js';
 import type { AlertStore } from '../store/alerts.js';
 import { decodePayload } from '../store/payload.js';
 import type { Store } from '../store/store.js';
@@ -95,7 +96,6 @@ export function idleState(config: UpstreamConfig): ForwarderState {
  * runs on its own timer: ingestion and the digest never wait for it (docs/upstream.md).
  */
 export class UpstreamForwarder {
-  private readonly holder = randomUUID();
   private readonly now: () => number;
   private readonly rateLimits = new RateLimits();
   private readonly settings: ProjectSettings;
@@ -104,16 +104,32 @@ export class UpstreamForwarder {
   private readonly keptAt = new Map<UpstreamKind, number>();
   private readonly state: ForwarderState;
   private readonly poster: UpstreamPoster | null;
-  private leaseRenewedAt = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = true;
+  private readonly lease: HeldLease;
+  /** Turns on its own timer, which never holds up the process's exit. */
+  private readonly loop: TurnLoop;
 
   constructor(private readonly deps: ForwarderDeps) {
     this.now = deps.now ?? Date.now;
     this.settings = new ProjectSettings(deps.config, deps.upstream, deps.store);
     this.state = idleState(deps.config);
     this.poster = this.state.target ? new UpstreamPoster(new URL(this.state.target), deps.config.concurrency) : null;
+    this.lease = new HeldLease({
+      table: deps.leases,
+      name: LEASE,
+      holder: randomUUID(),
+      ttlMs: LEASE_MS,
+      now: this.now,
+      changed: (held) => {
+        deps.logger.info({ owner: held }, held ? 'this process forwards to the upstream Sentry' : 'another process forwards to the upstream Sentry');
+        this.state.owner = held;
+      },
+    });
+    this.loop = new TurnLoop({
+      turn: () => this.turn(),
+      failed: (err) => reportFailure(deps.logger, 'upstream_turn', err, 'upstream forwarding turn failed; trying again'),
+      waitMs: () => deps.config.pollMs,
+      unref: true,
+    });
   }
 
   get projectSettings(): ProjectSettings {
@@ -127,45 +143,19 @@ export class UpstreamForwarder {
   }
 
   start(): void {
-    if (!this.deps.config.dsn || !this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
+    if (this.deps.config.dsn) this.loop.start();
   }
 
   /** Ends the turn in progress and hands the lease over. The cursors say where the next owner starts. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.loop.stop();
     this.poster?.close();
-    if (this.state.owner) {
-      await this.deps.leases.releaseLease(LEASE, this.holder).catch((err) => reportFailure(this.deps.logger, 'upstream_lease_release', err, 'could not release the upstream forwarder lease; another process takes over when it expires', {}, 'warn'));
-    }
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.loop().finally(() => (this.running = null));
-    }, ms);
-    this.timer.unref();
-  }
-
-  private async loop(): Promise<void> {
-    let wait = this.deps.config.pollMs;
-    try {
-      wait = await this.turn();
-    } catch (err) {
-      reportFailure(this.deps.logger, 'upstream_turn', err, 'upstream forwarding turn failed; trying again');
-    }
-    this.schedule(wait);
+    await this.lease.release((err) => reportFailure(this.deps.logger, 'upstream_lease_release', err, 'could not release the upstream forwarder lease; another process takes over when it expires', {}, 'warn'));
   }
 
   /** One pass over every kind; resolves with how long to wait before the next. */
   private async turn(): Promise<number> {
-    if (!(await this.holdLease())) return this.deps.config.pollMs;
+    if (!(await this.lease.hold())) return this.deps.config.pollMs;
     const resolved = await this.settings.resolve();
     let wait = this.deps.config.pollMs;
     for (const kind of UPSTREAM_KINDS) {
@@ -184,16 +174,6 @@ export class UpstreamForwarder {
     }
     if (wait <= 0) await yieldToLoop();
     return Math.max(0, wait);
-  }
-
-  private async holdLease(): Promise<boolean> {
-    const now = this.now();
-    if (this.state.owner && now - this.leaseRenewedAt < LEASE_MS / 5) return true;
-    const held = await this.deps.leases.lease(LEASE, this.holder, now, LEASE_MS);
-    if (held) this.leaseRenewedAt = now;
-    if (held !== this.state.owner) this.deps.logger.info({ owner: held }, held ? 'this process forwards to the upstream Sentry' : 'another process forwards to the upstream Sentry');
-    this.state.owner = held;
-    return held;
   }
 
   /** Until when a kind waits (a retry after a failure, or the upstream's rate limit); 0 if it may go. */
@@ -299,7 +279,7 @@ export class UpstreamForwarder {
     const { concurrency } = this.deps.config;
     let last = 0;
     for (let i = 0; i < items.length; i += concurrency) {
-      if (this.stopped || this.blockedUntil(kind)) return { last, complete: false };
+      if (this.loop.stopping || this.blockedUntil(kind)) return { last, complete: false };
       const chunk = items.slice(i, i + concurrency);
       const outcomes = await Promise.all(chunk.map((item) => this.forwardOne(kind, item, settingsOf(item.projectId))));
       for (const [j, outcome] of outcomes.entries()) {

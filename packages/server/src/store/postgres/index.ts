@@ -2,16 +2,11 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type pg from 'pg';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested, MAX_BATCH_BYTES } from '../digest-rows.js';
-import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type ReleaseSummary, type StoredAttachment, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
-import { createProject, getProject, listProjects, updateProject } from '../project-queries.js';
-import * as access from '../access-queries.js';
-import * as deletion from '../project-deletion.js';
-import type { ApiTokenSummary, Role, UserSummary } from '../model.js';
-import { boundedTotal, DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
+import { ISSUE_STATUSES, type Issue, type IssueStatus } from '../model.js';
+import { boundedTotal, DEFAULT_PAGE, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
-import { capIssues, projectStorage, type CapResult, type IssueCaps } from '../issue-caps.js';
-import { hashToken, newApiToken } from '../naming.js';
-import { toIssue, toProject, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
+import { StoreBase } from '../store-base.js';
+import { toIssue, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type {
   ClientDiscard,
@@ -24,11 +19,9 @@ import type {
   IssueSearch,
   IssueSearchResult,
   IssueTagSummary,
-  NewProject,
   QuarantinedRow,
   SpoolItemInput,
   SpoolRow,
-  StatusChange,
   Store,
   WebSession,
 } from '../store.js';
@@ -46,14 +39,15 @@ import { issueSearchSql, SEARCH_SORT } from './search.js';
  * writes their events, so each answered item is digested exactly once whatever process dies when.
  * How concurrent batches share issues: store/postgres/digest-writer.ts.
  */
-export class PostgresStore implements Store {
+export class PostgresStore extends StoreBase implements Store {
   readonly db: Db;
   /** The same connection, typed by the schema, for the builder-written queries. */
-  private readonly kysely: Kysely<Database>;
-  private readonly story: IssueStory;
+  protected readonly kysely: Kysely<Database>;
+  protected readonly story: IssueStory;
   private readonly locks = new NamedQueue();
 
   private constructor(readonly database: PostgresDatabase) {
+    super();
     this.db = database.db;
     this.kysely = database.db as Kysely<Database>;
     this.story = new IssueStory(this.kysely, (queries) =>
@@ -83,43 +77,10 @@ export class PostgresStore implements Store {
     return this.locks.run(name, () => this.database.withSessionLock(LOCKS.exclusive, name, fn));
   }
 
-  // ── projects ──────────────────────────────────────────────────────────────
+  // Projects, access, the issue story and the plain query modules: StoreBase (store-base.ts).
 
-  async createProject(input: NewProject): Promise<Project> {
-    return createProject(this.kysely, input, isUniqueViolation);
-  }
-
-  async listProjects(): Promise<Project[]> {
-    return listProjects(this.kysely);
-  }
-
-  async getProject(idOrSlug: number | string): Promise<Project | null> {
-    return getProject(this.kysely, idOrSlug);
-  }
-
-  async updateProject(id: number, patch: Partial<Pick<Project, 'name' | 'shortIdPrefix' | 'linkTemplates'>>): Promise<Project> {
-    return updateProject(this.kysely, id, patch);
-  }
-
-  async rotateProjectKey(id: number, graceMs: number, now: number): Promise<Project> {
-    return access.rotateProjectKey(this.kysely, id, graceMs, now);
-  }
-
-  async startProjectDeletion(id: number, now: number): Promise<Project | null> {
-    return deletion.startProjectDeletion(this.kysely, id, now);
-  }
-
-  async deleteProjectChunk(id: number, limit: number): Promise<{ done: boolean; deleted: number }> {
-    return deletion.deleteProjectChunk(this.kysely, id, limit);
-  }
-
-  async projectDataLeft(id: number): Promise<{ events: number; issues: number }> {
-    return deletion.projectDataLeft(this.kysely, id);
-  }
-
-  async deleteProject(id: number): Promise<void> {
-    if (!(await this.startProjectDeletion(id, Date.now()))) return;
-    while (!(await this.deleteProjectChunk(id, 5_000)).done);
+  protected isUniqueViolation(err: unknown): boolean {
+    return isUniqueViolation(err);
   }
 
   // ── spool and digest ──────────────────────────────────────────────────────
@@ -221,13 +182,6 @@ export class PostgresStore implements Store {
     return rows.map((r) => ({ projectId: Number(r.project_id), reason: r.reason, category: r.category, quantity: Number(r.quantity), firstAt: Number(r.first_at), lastAt: Number(r.last_at) }));
   }
 
-  async listRawItems(kind: string, opts: { projectId?: number; after?: number; limit?: number } = {}): Promise<SpoolRow[]> {
-    let query = this.kysely.selectFrom('raw_items').selectAll().where('kind', '=', kind).where('id', '>', opts.after ?? 0);
-    if (opts.projectId !== undefined) query = query.where('project_id', '=', opts.projectId);
-    const rows = await query.orderBy('id').limit(opts.limit ?? 100).execute();
-    return rows.map((r) => toSpoolRow(r as SpoolDbRow));
-  }
-
   // ── issues and events ─────────────────────────────────────────────────────
 
   async listIssues(filter: IssueFilter): Promise<{ issues: Issue[]; total: number }> {
@@ -248,65 +202,6 @@ export class PostgresStore implements Store {
     const match = /^([A-Za-z][A-Za-z0-9]*)-(\d{1,9})$/.exec(shortId.trim());
     if (!match) return null;
     return this.issueWhere('i.project_id = ? AND p.short_id_prefix = ? AND i.short_number = ?', [projectId, match[1]!.toUpperCase(), Number(match[2])]);
-  }
-
-  async setIssueStatus(id: number, change: StatusChange): Promise<Issue> {
-    await this.story.setStatus(id, change);
-    return (await this.getIssue(id))!;
-  }
-
-  async assignIssue(id: number, assignee: string | null, actor: Actor): Promise<Issue> {
-    await this.story.assign(id, assignee, actor);
-    return (await this.getIssue(id))!;
-  }
-
-  async addIssueHistory(id: number, actor: Actor, action: 'note' | 'acknowledged' | 'linked', detail: Record<string, unknown>): Promise<void> {
-    await this.story.record(id, actor, action, detail);
-  }
-
-  async issueHistory(id: number, limit?: number): Promise<IssueHistoryEntry[]> {
-    return this.story.history(id, limit);
-  }
-
-  async releaseSummaries(projectId: number): Promise<ReleaseSummary[]> {
-    return this.story.releases(projectId);
-  }
-
-  async userLogins(): Promise<string[]> {
-    return this.story.userLogins();
-  }
-
-  async setUserTelegram(login: string, account: string | null): Promise<boolean> {
-    return this.story.setUserTelegram(login, account);
-  }
-
-  async loginForTelegram(account: { id: number | string; username?: string | null }): Promise<string | null> {
-    return this.story.loginForTelegram(account);
-  }
-
-  async latestEvent(issueId: number): Promise<StoredEvent | null> {
-    const [event] = await listEvents(this.kysely, issueId, { limit: 1 });
-    return event ?? null;
-  }
-
-  async listEvents(issueId: number, opts: { limit?: number; before?: number } = {}): Promise<StoredEvent[]> {
-    return listEvents(this.kysely, issueId, opts);
-  }
-
-  async getEvent(projectId: number, eventId: string): Promise<StoredEvent | null> {
-    return getEvent(this.kysely, projectId, eventId);
-  }
-
-  async capIssues(caps: IssueCaps, sinceHour: number): Promise<CapResult> {
-    return capIssues(this.kysely, caps, sinceHour);
-  }
-
-  async projectStorage(projectId: number): Promise<{ events: number; payloadBytes: number }> {
-    return projectStorage(this.kysely, projectId);
-  }
-
-  async getAttachment(projectId: number, eventId: string, index: number): Promise<StoredAttachment | null> {
-    return getAttachment(this.kysely, projectId, eventId, index);
   }
 
   // ── retention ─────────────────────────────────────────────────────────────
@@ -333,52 +228,6 @@ export class PostgresStore implements Store {
       if (n > 0) onProgress?.(total);
       if (n < chunk) return total;
     }
-  }
-
-  // ── access ────────────────────────────────────────────────────────────────
-
-  async createApiToken(label: string, role?: Role): Promise<{ token: string; id: number }> {
-    return access.createApiToken(this.kysely, label, role);
-  }
-
-  async verifyApiToken(token: string): Promise<boolean> {
-    return (await access.findApiToken(this.kysely, token, Date.now())) !== null;
-  }
-
-  async findApiToken(token: string, now: number): Promise<ApiTokenSummary | null> {
-    return access.findApiToken(this.kysely, token, now);
-  }
-
-  async listApiTokens(): Promise<ApiTokenSummary[]> {
-    return access.listApiTokens(this.kysely);
-  }
-
-  async revokeApiToken(id: number): Promise<boolean> {
-    return access.revokeApiToken(this.kysely, id);
-  }
-
-  async addUser(login: string, passwordHash: string, role?: Role): Promise<void> {
-    return access.addUser(this.kysely, login, passwordHash, role);
-  }
-
-  async getUser(login: string): Promise<{ login: string; passwordHash: string; role: Role } | null> {
-    return access.getUser(this.kysely, login);
-  }
-
-  async listUsers(): Promise<UserSummary[]> {
-    return access.listUsers(this.kysely);
-  }
-
-  async removeUser(login: string): Promise<boolean> {
-    return access.removeUser(this.kysely, login);
-  }
-
-  async setUserRole(login: string, role: Role): Promise<boolean> {
-    return access.setUserRole(this.kysely, login, role);
-  }
-
-  async setUserPassword(login: string, passwordHash: string): Promise<boolean> {
-    return access.setUserPassword(this.kysely, login, passwordHash);
   }
 
   // ── dashboard (web) ───────────────────────────────────────────────────────

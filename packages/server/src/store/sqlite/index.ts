@@ -3,20 +3,15 @@ import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
 import { privateDirectory, privateFile, type Tightened } from '../../lib/private-files.js';
 import { migrations } from '../migrations/index.js';
-import { ISSUE_STATUSES, type Actor, type Issue, type IssueHistoryEntry, type ReleaseSummary, type StoredAttachment, type IssueChange, type IssueStatus, type Project, type StoredEvent } from '../model.js';
-import { createProject, getProject, listProjects, updateProject } from '../project-queries.js';
-import * as access from '../access-queries.js';
-import * as deletion from '../project-deletion.js';
-import type { ApiTokenSummary, Role, UserSummary } from '../model.js';
-import { boundedTotal, DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
+import { ISSUE_STATUSES, type Issue, type IssueStatus } from '../model.js';
+import { boundedTotal, DEFAULT_PAGE, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
-import { capIssues, projectStorage, type CapResult, type IssueCaps } from '../issue-caps.js';
-import { hashToken, newApiToken } from '../naming.js';
+import { StoreBase } from '../store-base.js';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested } from '../digest-rows.js';
-import { parseShortId, toIssue, toProject, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
+import { parseShortId, toIssue, type IssueRow } from '../rows.js';
 import type { Database } from '../schema.js';
-import type { ClientDiscard, ClientDiscardTotal, DigestBatchResult, DigestedRow, HourlyCount, IssueFilter, IssueLifecycle, IssueSearch, IssueSearchResult, IssueTagSummary, NewProject, QuarantinedRow, SpoolItemInput, SpoolRow, StatusChange, Store, WebSession } from '../store.js';
+import type { ClientDiscard, ClientDiscardTotal, DigestBatchResult, DigestedRow, HourlyCount, IssueFilter, IssueLifecycle, IssueSearch, IssueSearchResult, IssueTagSummary, QuarantinedRow, SpoolItemInput, SpoolRow, Store, WebSession } from '../store.js';
 import { DigestBatches } from './digest-batch.js';
 import { deleteInChunks } from './chunked.js';
 import { SqliteDigestWriter } from './digest-writer.js';
@@ -30,10 +25,10 @@ import { SpoolFile, spoolFileFor } from './spool-file.js';
  * have a connection, and every write transaction is short and BEGIN IMMEDIATE, so they queue on
  * the lock (busy_timeout) instead of failing. Readers (the CLI, the dashboard) run concurrently.
  */
-export class SqliteStore implements Store {
+export class SqliteStore extends StoreBase implements Store {
   readonly db: Sqlite.Database;
   readonly kysely: Kysely<Database>;
-  private readonly story: IssueStory;
+  protected readonly story: IssueStory;
   /** The spool lives in its own file (see SpoolFile); the `spool` table of the schema is unused here. */
   private readonly spool: SpoolFile;
   private writer: SqliteDigestWriter | null = null;
@@ -46,6 +41,7 @@ export class SqliteStore implements Store {
   readonly tightened: Tightened[] = [];
 
   private constructor(file: string) {
+    super();
     if (file !== ':memory:') this.tightened = makeDataPrivate(file);
     this.db = withStatementCache(new Sqlite(file));
     this.db.pragma('journal_mode = WAL');
@@ -112,43 +108,10 @@ export class SqliteStore implements Store {
     this.spool.close();
   }
 
-  // ── projects ──────────────────────────────────────────────────────────────
+  // Projects, access, the issue story and the plain query modules: StoreBase (store-base.ts).
 
-  async createProject(input: NewProject): Promise<Project> {
-    return createProject(this.kysely, input, (err) => (err as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE');
-  }
-
-  async listProjects(): Promise<Project[]> {
-    return listProjects(this.kysely);
-  }
-
-  async getProject(idOrSlug: number | string): Promise<Project | null> {
-    return getProject(this.kysely, idOrSlug);
-  }
-
-  async updateProject(id: number, patch: Partial<Pick<Project, 'name' | 'shortIdPrefix' | 'linkTemplates'>>): Promise<Project> {
-    return updateProject(this.kysely, id, patch);
-  }
-
-  async rotateProjectKey(id: number, graceMs: number, now: number): Promise<Project> {
-    return access.rotateProjectKey(this.kysely, id, graceMs, now);
-  }
-
-  async startProjectDeletion(id: number, now: number): Promise<Project | null> {
-    return deletion.startProjectDeletion(this.kysely, id, now);
-  }
-
-  async deleteProjectChunk(id: number, limit: number): Promise<{ done: boolean; deleted: number }> {
-    return deletion.deleteProjectChunk(this.kysely, id, limit);
-  }
-
-  async projectDataLeft(id: number): Promise<{ events: number; issues: number }> {
-    return deletion.projectDataLeft(this.kysely, id);
-  }
-
-  async deleteProject(id: number): Promise<void> {
-    if (!(await this.startProjectDeletion(id, Date.now()))) return;
-    while (!(await this.deleteProjectChunk(id, 5_000)).done);
+  protected isUniqueViolation(err: unknown): boolean {
+    return (err as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
   }
 
   // ── spool and digest ──────────────────────────────────────────────────────
@@ -225,13 +188,6 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ projectId: r.project_id, reason: r.reason, category: r.category, quantity: Number(r.quantity), firstAt: Number(r.first_at), lastAt: Number(r.last_at) }));
   }
 
-  async listRawItems(kind: string, opts: { projectId?: number; after?: number; limit?: number } = {}): Promise<SpoolRow[]> {
-    let query = this.kysely.selectFrom('raw_items').selectAll().where('kind', '=', kind).where('id', '>', opts.after ?? 0);
-    if (opts.projectId !== undefined) query = query.where('project_id', '=', opts.projectId);
-    const rows = await query.orderBy('id').limit(opts.limit ?? 100).execute();
-    return rows.map((r) => toSpoolRow(r as SpoolDbRow));
-  }
-
   // ── issues and events ─────────────────────────────────────────────────────
 
   private issueQuery() {
@@ -304,65 +260,6 @@ export class SqliteStore implements Store {
     return row ? toIssue(row as IssueRow) : null;
   }
 
-  async setIssueStatus(id: number, change: StatusChange): Promise<Issue> {
-    await this.story.setStatus(id, change);
-    return (await this.getIssue(id))!;
-  }
-
-  async assignIssue(id: number, assignee: string | null, actor: Actor): Promise<Issue> {
-    await this.story.assign(id, assignee, actor);
-    return (await this.getIssue(id))!;
-  }
-
-  async addIssueHistory(id: number, actor: Actor, action: 'note' | 'acknowledged' | 'linked', detail: Record<string, unknown>): Promise<void> {
-    await this.story.record(id, actor, action, detail);
-  }
-
-  async issueHistory(id: number, limit?: number): Promise<IssueHistoryEntry[]> {
-    return this.story.history(id, limit);
-  }
-
-  async releaseSummaries(projectId: number): Promise<ReleaseSummary[]> {
-    return this.story.releases(projectId);
-  }
-
-  async userLogins(): Promise<string[]> {
-    return this.story.userLogins();
-  }
-
-  async setUserTelegram(login: string, account: string | null): Promise<boolean> {
-    return this.story.setUserTelegram(login, account);
-  }
-
-  async loginForTelegram(account: { id: number | string; username?: string | null }): Promise<string | null> {
-    return this.story.loginForTelegram(account);
-  }
-
-  async latestEvent(issueId: number): Promise<StoredEvent | null> {
-    const [event] = await listEvents(this.kysely, issueId, { limit: 1 });
-    return event ?? null;
-  }
-
-  async listEvents(issueId: number, opts: { limit?: number; before?: number } = {}): Promise<StoredEvent[]> {
-    return listEvents(this.kysely, issueId, opts);
-  }
-
-  async getEvent(projectId: number, eventId: string): Promise<StoredEvent | null> {
-    return getEvent(this.kysely, projectId, eventId);
-  }
-
-  async capIssues(caps: IssueCaps, sinceHour: number): Promise<CapResult> {
-    return capIssues(this.kysely, caps, sinceHour);
-  }
-
-  async projectStorage(projectId: number): Promise<{ events: number; payloadBytes: number }> {
-    return projectStorage(this.kysely, projectId);
-  }
-
-  async getAttachment(projectId: number, eventId: string, index: number): Promise<StoredAttachment | null> {
-    return getAttachment(this.kysely, projectId, eventId, index);
-  }
-
   // ── retention ─────────────────────────────────────────────────────────────
 
   // Each prune deletes in chunks with a turn of the event loop between them (deleteInChunks).
@@ -377,52 +274,6 @@ export class SqliteStore implements Store {
 
   async pruneRawItems(before: number, onProgress?: (deletedSoFar: number) => void): Promise<number> {
     return deleteInChunks((n) => this.db.prepare('DELETE FROM raw_items WHERE id IN (SELECT id FROM raw_items WHERE received_at < ? ORDER BY received_at LIMIT ?)').run(before, n).changes, undefined, onProgress);
-  }
-
-  // ── access ────────────────────────────────────────────────────────────────
-
-  async createApiToken(label: string, role?: Role): Promise<{ token: string; id: number }> {
-    return access.createApiToken(this.kysely, label, role);
-  }
-
-  async verifyApiToken(token: string): Promise<boolean> {
-    return (await access.findApiToken(this.kysely, token, Date.now())) !== null;
-  }
-
-  async findApiToken(token: string, now: number): Promise<ApiTokenSummary | null> {
-    return access.findApiToken(this.kysely, token, now);
-  }
-
-  async listApiTokens(): Promise<ApiTokenSummary[]> {
-    return access.listApiTokens(this.kysely);
-  }
-
-  async revokeApiToken(id: number): Promise<boolean> {
-    return access.revokeApiToken(this.kysely, id);
-  }
-
-  async addUser(login: string, passwordHash: string, role?: Role): Promise<void> {
-    return access.addUser(this.kysely, login, passwordHash, role);
-  }
-
-  async getUser(login: string): Promise<{ login: string; passwordHash: string; role: Role } | null> {
-    return access.getUser(this.kysely, login);
-  }
-
-  async listUsers(): Promise<UserSummary[]> {
-    return access.listUsers(this.kysely);
-  }
-
-  async removeUser(login: string): Promise<boolean> {
-    return access.removeUser(this.kysely, login);
-  }
-
-  async setUserRole(login: string, role: Role): Promise<boolean> {
-    return access.setUserRole(this.kysely, login, role);
-  }
-
-  async setUserPassword(login: string, passwordHash: string): Promise<boolean> {
-    return access.setUserPassword(this.kysely, login, passwordHash);
   }
 
   // ── dashboard (web) ───────────────────────────────────────────────────────
