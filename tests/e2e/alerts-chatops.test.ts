@@ -109,6 +109,10 @@ describe('alert buttons and commands', () => {
       ],
       'the history says what the message edits said, in order, and the regression by the system',
     );
+    // The regression's own alert, before the next test counts messages (it came late under load).
+    const regression = ((await h.waitForMessages(before + 2)) as ReturnType<AlertHarness['messages']>)[before + 1]!;
+    assert.match(regression.text ?? '', /Regression/);
+    assert.match(regression.text ?? '', /story-crash/);
   });
 
   it('answers /status, /issues with buttons, and /mute from an admin', async () => {
