@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { HeldRows, packRows } from '../../digest/held-rows.js';
 import { issueLifecycle } from '../../digest/lifecycle.js';
+import { createRowDigester } from '../../digest/process.js';
+import { sql } from 'kysely';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../../test-support/postgres.js';
 import type { DigestedRow, SpoolItemInput, SpoolRow } from '../store.js';
 import { PostgresStore } from './index.js';
@@ -123,5 +125,37 @@ describe('HeldRows', () => {
     assert.equal(h.get(1), undefined);
     h.add(packRows([row(4, 100)]));
     assert.equal(h.get(4)?.eventId, 'e4', 'room again after the release');
+  });
+});
+
+describe('the digest statements on PostgreSQL', { skip }, () => {
+  let schema: TestSchema;
+  let store: PostgresStore;
+
+  before(async () => {
+    schema = await createTestSchema('prepared');
+    store = await PostgresStore.open(schema.options({ poolMax: 1 })); // one connection: the one the batch ran on
+  });
+  after(async () => {
+    await store?.close();
+    await schema?.drop();
+  });
+
+  it('run as named prepared statements, prepared once per connection and reused by the next batch', async () => {
+    const project = await store.createProject({ name: 'Prepared' });
+    const event = (id: string) => Buffer.from(JSON.stringify({ event_id: id, message: 'boom', level: 'error', user: { id: id.slice(0, 4) }, tags: { t: 'v' } }));
+    const digest = createRowDigester({});
+    const prepared = async () =>
+      (await sql<{ name: string }>`SELECT name FROM pg_prepared_statements WHERE statement LIKE '/*prepared*/%' ORDER BY name`.execute(store.db)).rows.map((r) => r.name);
+    for (const round of [1, 2]) {
+      const ids = [`${round}`.repeat(32), `${round}a`.padEnd(32, '0')];
+      await store.appendToSpool(ids.map((id) => ({ projectId: project.id, kind: 'event', eventId: id, receivedAt: Date.now(), payload: event(id) })));
+      assert.equal((await store.digestBatch(100, digest, issueLifecycle)).rows, 2);
+    }
+    const names = await prepared();
+    // The claim, the payload read, the locks, the issue reads and writes, the events, tags, feed, counts, the delete.
+    assert.ok(names.length >= 10, `prepared: ${names.join(', ')}`);
+    assert.equal(new Set(names).size, names.length);
+    assert.equal((await store.listIssues({ projectId: project.id })).total, 1, 'both batches grouped into one issue');
   });
 });

@@ -36,7 +36,7 @@ import { PostgresDatabase, type PostgresOptions } from './database.js';
 import { digestOneByOne, isDatabaseFault } from './digest-batch.js';
 import { applyDigest, upsertItemCounts } from './digest-writer.js';
 import { appendSpoolRows, insertItems, relaxDigestCommit, takeSpoolRows, withIds } from './spool.js';
-import { all, changes, isUniqueViolation, LOCKS, one, withArgs, type Db } from './query.js';
+import { all, changes, isUniqueViolation, LOCKS, one, prepared, withArgs, type Db } from './query.js';
 import { issueSearchSql, SEARCH_SORT } from './search.js';
 
 
@@ -164,7 +164,7 @@ export class PostgresStore implements Store {
         taken = rows;
         writes = digest(rows);
         const changes = await applyDigest(trx, writes, Date.now(), lifecycle);
-        await sql`DELETE FROM spool WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`.execute(trx);
+        await sql`${prepared}DELETE FROM spool WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`.execute(trx);
         return { rows: rows.length, changes, quarantined: [], payloadsRead };
       });
       if (result.rows) held?.release(taken[taken.length - 1]!.id);

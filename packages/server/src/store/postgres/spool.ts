@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { MAX_BATCH_BYTES } from '../digest-rows.js';
 import { toSpoolRow, type SpoolDbRow } from '../rows.js';
 import type { HeldSpoolRows, SpoolItemInput, SpoolRow } from '../store.js';
-import { all, byteaList, type Db } from './query.js';
+import { all, byteaList, prepared, type Db } from './query.js';
 
 /**
  * The spool table's statements: the append behind every 200 answer, and the digest's claim.
@@ -81,7 +81,7 @@ export async function insertItems(db: Db, table: 'spool' | 'raw_items', items: S
  * 5 ms on this machine's disk (pg_test_fsync), paid by the digest once per batch.
  */
 export async function relaxDigestCommit(trx: Db): Promise<void> {
-  await sql`SET LOCAL synchronous_commit = off`.execute(trx);
+  await sql`${prepared}SET LOCAL synchronous_commit = off`.execute(trx);
 }
 
 type ClaimedRow = Omit<SpoolDbRow, 'payload'> & { bytes: number };
@@ -100,7 +100,7 @@ type ClaimedRow = Omit<SpoolDbRow, 'payload'> & { bytes: number };
 export async function takeSpoolRows(trx: Db, limit: number, held: HeldSpoolRows | undefined): Promise<{ rows: SpoolRow[]; payloadsRead: number }> {
   const claimed = await all<ClaimedRow>(
     trx,
-    sql`WITH taken AS (SELECT id FROM spool ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED),
+    sql`${prepared}WITH taken AS (SELECT id FROM spool ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED),
         sized AS (SELECT s.id, s.project_id, s.kind, s.event_id, s.received_at, s.meta, length(s.payload) AS bytes,
                     SUM(length(s.payload)) OVER (ORDER BY s.id) AS running FROM spool s JOIN taken USING (id))
         SELECT id, project_id, kind, event_id, received_at, meta, bytes FROM sized
@@ -113,7 +113,7 @@ export async function takeSpoolRows(trx: Db, limit: number, held: HeldSpoolRows 
   const missing = claimed.filter((_, i) => rows[i] === null).map((c) => Number(c.id));
   if (missing.length) {
     const payloads = new Map(
-      (await all<{ id: number; payload: Buffer }>(trx, sql`SELECT id, payload FROM spool WHERE id = ANY(${missing}::bigint[])`)).map((r) => [Number(r.id), r.payload]),
+      (await all<{ id: number; payload: Buffer }>(trx, sql`${prepared}SELECT id, payload FROM spool WHERE id = ANY(${missing}::bigint[])`)).map((r) => [Number(r.id), r.payload]),
     );
     claimed.forEach((c, i) => {
       if (rows[i] === null) rows[i] = toSpoolRow({ ...c, payload: payloads.get(Number(c.id))! } as SpoolDbRow);
