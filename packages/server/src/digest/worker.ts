@@ -110,8 +110,13 @@ export class DigestWorker {
    */
   handOff(rows: SpoolRow[]): void {
     if (this.healthState.threadDown || this.spool.backlog > HAND_OFF_MAX_BACKLOG) return;
-    const packed = packRows(rows);
-    this.worker.postMessage({ type: 'rows', ...packed } satisfies ToDigestThread, [packed.payloads]);
+    try {
+      const packed = packRows(rows);
+      this.worker.postMessage({ type: 'rows', ...packed } satisfies ToDigestThread, [packed.payloads]);
+    } catch (err) {
+      // The rows are committed and will be answered 200 whatever happens here: the digest reads them back.
+      reportFailure(this.options.logger, 'digest_hand_off', err, 'could not hand spooled rows to the digest thread; it reads them from the spool');
+    }
   }
 
   /**

@@ -38,7 +38,7 @@ export function withIds(items: SpoolItemInput[], ids: number[]): SpoolRow[] {
 /** A plain multi-row INSERT … VALUES of spool items, as a named prepared statement; RETURNING the ids in item order. */
 function spoolInsert(items: SpoolItemInput[]): pg.QueryConfig {
   const values = items.flatMap((item) => [item.projectId, item.kind, item.eventId, item.receivedAt, item.payload, item.meta ? JSON.stringify(item.meta) : null]);
-  return { name: `botpulse_spool_append_ids_${items.length}`, text: spoolInsertText(items.length), values };
+  return { name: `botpulse_spool_append_${items.length}`, text: spoolInsertText(items.length), values };
 }
 
 const spoolInsertTexts: string[] = [];
