@@ -35,7 +35,7 @@ import type {
 import { PostgresDatabase, type PostgresOptions } from './database.js';
 import { digestOneByOne, isDatabaseFault } from './digest-batch.js';
 import { applyDigest, upsertItemCounts } from './digest-writer.js';
-import { appendSpoolRows, insertItems, relaxDigestCommit, takeSpoolRows, withIds } from './spool.js';
+import { appendSpoolRows, insertItems, takeSpoolRows, withIds } from './spool.js';
 import { all, changes, isUniqueViolation, LOCKS, one, prepared, withArgs, type Db } from './query.js';
 import { issueSearchSql, SEARCH_SORT } from './search.js';
 
@@ -158,7 +158,6 @@ export class PostgresStore implements Store {
     let writes: DigestedRow[] | null = null;
     try {
       const result = await this.db.transaction().execute(async (trx): Promise<DigestBatchResult> => {
-        await relaxDigestCommit(trx);
         const { rows, payloadsRead } = await takeSpoolRows(trx, limit, held);
         if (rows.length === 0) return { rows: 0, changes: [], quarantined: [], payloadsRead };
         taken = rows;

@@ -72,7 +72,8 @@ export async function insertItems(db: Db, table: 'spool' | 'raw_items', items: S
 
 /**
  * A digest batch commits without waiting for its WAL flush (`synchronous_commit = off`, this
- * transaction only). Nothing answered can be lost by it: the batch deletes its spool rows in the
+ * transaction only; set by the claim, takeSpoolRows, so it costs no round trip of its own). Nothing
+ * answered can be lost by it: the batch deletes its spool rows in the
  * same transaction, so if PostgreSQL crashes before the commit reaches the disk, the rows are back
  * in the spool together with the undone writes and are digested again. Whatever else the batch
  * leads to (an alert in the outbox, a forwarding cursor) is committed synchronously later, and a
@@ -80,9 +81,7 @@ export async function insertItems(db: Db, table: 'spool' | 'raw_items', items: S
  * behind the 200 answer, keeps the synchronous commit. Measured: each commit's flush costs about
  * 5 ms on this machine's disk (pg_test_fsync), paid by the digest once per batch.
  */
-export async function relaxDigestCommit(trx: Db): Promise<void> {
-  await sql`${prepared}SET LOCAL synchronous_commit = off`.execute(trx);
-}
+const RELAX_DIGEST_COMMIT = sql`(SELECT set_config('synchronous_commit', 'off', true) AS relaxed) AS relax`;
 
 type ClaimedRow = Omit<SpoolDbRow, 'payload'> & { bytes: number };
 
@@ -103,7 +102,7 @@ export async function takeSpoolRows(trx: Db, limit: number, held: HeldSpoolRows 
     sql`${prepared}WITH taken AS (SELECT id FROM spool ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED),
         sized AS (SELECT s.id, s.project_id, s.kind, s.event_id, s.received_at, s.meta, length(s.payload) AS bytes,
                     SUM(length(s.payload)) OVER (ORDER BY s.id) AS running FROM spool s JOIN taken USING (id))
-        SELECT id, project_id, kind, event_id, received_at, meta, bytes FROM sized
+        SELECT id, project_id, kind, event_id, received_at, meta, bytes, relax.relaxed FROM sized, ${RELAX_DIGEST_COMMIT}
         WHERE running - bytes < ${MAX_BATCH_BYTES} ORDER BY id`,
   );
   const rows: (SpoolRow | null)[] = claimed.map((c) => {
