@@ -6,6 +6,7 @@
 //   node benchmarks/ingest/store-micro.mjs                 # PostgreSQL (local server, a fresh database, dropped after)
 //   KIND=sqlite node benchmarks/ingest/store-micro.mjs     # SQLite (a temporary file)
 //   N=4000 G=1 B=100 ROUNDS=3 DIST=<another build's dist> PERF=/tmp/perf.data   # knobs; PERF: `perf record -g` of this process and the backends
+//   HELD=1   the appended rows are handed to the digest in memory, as the digest thread gets them (builds with digest/held-rows.js)
 //
 // Rounds after the first are the ones to read (JIT, caches). On a shared machine run two builds
 // alternately (DIST) and compare within a pair.
@@ -46,12 +47,17 @@ const backendCpu = async () => {
 };
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const digestRows = createRowDigester({});
+const heldRows = process.env.HELD === '1' ? await import(`${dist}/digest/held-rows.js`) : null;
 async function round(label) {
   const items = []; for (let i = 0; i < N; i++) items.push(make(i));
   let c0 = cpu(), b0 = await backendCpu(), t0 = performance.now();
-  for (let i = 0; i < N; i += G) await store.appendToSpool(items.slice(i, i + G).flat());
+  const held = heldRows ? new heldRows.HeldRows(1 << 30) : undefined;
+  for (let i = 0; i < N; i += G) {
+    const rows = await store.appendToSpool(items.slice(i, i + G).flat());
+    if (held && rows?.length) held.add(heldRows.packRows(rows));
+  }
   let c1 = cpu(), b1 = await backendCpu(), t1 = performance.now();
-  let n = 0; for (;;) { const r = await store.digestBatch(B, digestRows, issueLifecycle); if (!r.rows) break; n += r.rows; }
+  let n = 0; for (;;) { const r = await store.digestBatch(B, digestRows, issueLifecycle, held); if (!r.rows) break; n += r.rows; }
   let c2 = cpu(), b2 = await backendCpu(), t2 = performance.now();
   const us = (x) => (1000 * x / N).toFixed(0).padStart(5);
   console.log(`${label}  append: node ${us(c1 - c0)} µs + db ${us(b1 - b0)} µs (wall ${us(t1 - t0)})   digest: node ${us(c2 - c1)} + db ${us(b2 - b1)} (wall ${us(t2 - t1)})   total ${us(c2 - c0 + b2 - b0)} µs/event  [digested ${n}]`);

@@ -146,3 +146,43 @@ describe('two processes on PostgreSQL, one killed with -9 during a load', { skip
     assert.equal(Number(counts!.quarantined), 0, 'nothing quarantined');
   });
 });
+
+/** `botpulse_digest_payloads_read_total` of a process's /metrics. */
+async function payloadsRead(server: ServeProcess): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('botpulse_digest_payloads_read_total '));
+  assert.ok(line, 'the metric is exported');
+  return Number(line.split(' ')[1]);
+}
+
+describe('one process on PostgreSQL: the digest takes what the process accepted from memory', { skip }, () => {
+  let schema: TestSchema;
+  let server: ServeProcess | undefined;
+  before(async () => {
+    schema = await createTestSchema('e2e_handoff');
+  });
+  after(async () => {
+    await server?.stop();
+    await schema?.drop();
+  });
+
+  it('digests every accepted event without reading its payload back from the spool (counted), and stores it as sent', async () => {
+    server = await startServe(schema);
+    const project = await firstProject(schema);
+    const sent: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const eventId = `${String(i).padStart(2, '0')}${'ab'.repeat(15)}`;
+      const event = { event_id: eventId, level: 'error', message: `hand-off ${i}`, platform: 'node', extra: { n: i } };
+      const body = `${JSON.stringify({ event_id: eventId })}\n${JSON.stringify({ type: 'event' })}\n${JSON.stringify(event)}\n`;
+      const res = await fetch(`${server.url}/api/${project.id}/envelope/?sentry_key=${project.publicKey}`, { method: 'POST', body });
+      assert.equal(res.status, 200);
+      sent.push(eventId);
+      // One at a time, each digested before the next: the digest's claim never meets a commit whose rows are still on their way to it.
+      await waitUntil(async () => Number((await query<{ n: string }>(schema, 'SELECT COUNT(*) AS n FROM events'))[0]!.n) === i + 1, `event ${i} digested`);
+    }
+    const stored = await query<{ event_id: string; message: string }>(schema, 'SELECT event_id, message FROM events WHERE project_id = $1 ORDER BY event_id', [project.id]);
+    assert.deepEqual(stored.map((r) => r.event_id), sent);
+    assert.deepEqual(stored.map((r) => r.message), sent.map((_, i) => `hand-off ${i}`), 'each with its own payload');
+    assert.equal(await payloadsRead(server), 0, 'no payload read back');
+  });
+});

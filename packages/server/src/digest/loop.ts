@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { IssueChange } from '../store/model.js';
-import type { DigestedRow, QuarantinedRow, SpoolRow, Store } from '../store/store.js';
+import type { DigestedRow, HeldSpoolRows, QuarantinedRow, SpoolRow, Store } from '../store/store.js';
 import { issueLifecycle } from './lifecycle.js';
 
 /** How many undigested rows wait: the loop reads it to size its pauses and tells it what it took. */
@@ -20,6 +20,10 @@ export interface DigestLoopOptions {
   onQuarantined?: (rows: QuarantinedRow[]) => void;
   /** Told about every failed batch (logged here; counted by the caller). */
   onBatchFailed?: (err: Error, retryInMs: number) => void;
+  /** Rows this process spooled, kept in memory so the store needs not read their payloads back (held-rows.ts). */
+  held?: HeldSpoolRows;
+  /** Told how many claimed rows had their payloads read from the database (not held), per batch. */
+  onPayloadsRead?: (n: number) => void;
   /** Waits between failed batches; tests pass a quick one. */
   wait?: (ms: number) => Promise<void>;
   logger: Logger;
@@ -90,13 +94,14 @@ export class DigestLoop {
     while (!this.stopped) {
       let result;
       try {
-        result = await this.store.digestBatch(this.options.batchSize, this.options.digestRows, issueLifecycle);
+        result = await this.store.digestBatch(this.options.batchSize, this.options.digestRows, issueLifecycle, this.options.held);
       } catch (err) {
         // Only the database failing gets here (a row that fails alone is quarantined by the store):
         // the batch rolled back and stays in the spool. Wait, longer each time, rather than spin.
         retryMs = await this.backOff(err as Error, retryMs);
         continue;
       }
+      if (result.payloadsRead) this.options.onPayloadsRead?.(result.payloadsRead);
       if (result.rows === 0) return;
       this.spool.digested(result.rows);
       this.digestedTotal += result.rows;

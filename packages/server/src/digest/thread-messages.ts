@@ -1,5 +1,6 @@
 import type { Level } from 'pino';
 import type { QuarantinedRow } from '../store/store.js';
+import type { HandedRows } from './held-rows.js';
 
 /** What the main thread gives the digest thread at start. */
 export interface DigestThreadData {
@@ -16,6 +17,8 @@ export interface DigestThreadData {
 export type ToDigestThread =
   /** Rows were spooled; `backlog` is the main thread's count of undigested rows. */
   | { type: 'kick'; backlog: number }
+  /** Rows this process just committed to the spool (PostgreSQL), so the digest needs not read their payloads back. */
+  | ({ type: 'rows' } & HandedRows)
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'close' };
@@ -23,7 +26,7 @@ export type ToDigestThread =
 export type FromDigestThread =
   | { type: 'ready' }
   /** lagsMs: per digested row, from its acceptance to this batch's commit. */
-  | { type: 'digested'; rows: number; lagsMs: number[] }
+  | { type: 'digested'; rows: number; lagsMs: number[]; payloadsRead: number }
   /**
    * A batch committed changes to `issues` issues. Only a wake-up: the changes themselves are in
    * the durable feed (alert_changes) written in the batch's transaction, so nothing rides on this

@@ -7,9 +7,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { Store } from '../store/store.js';
+import { HeldRows } from './held-rows.js';
 import { DigestLoop, type BacklogCounter } from './loop.js';
 import { createRowDigester } from './process.js';
 import type { FromDigestThread, ToDigestThread, DigestThreadData } from './thread-messages.js';
+
+/**
+ * At most this much handed-over payload is held (about 12,000 events of 5 KB; the digest keeps up
+ * with far less). Rows handed while it is full are read back from the database when digested.
+ */
+const HELD_MAX_BYTES = 64 * 1024 * 1024;
 
 export async function runDigestThread(openStore: (data: DigestThreadData) => Promise<Store>): Promise<void> {
   const data = workerData as DigestThreadData;
@@ -20,14 +27,19 @@ export async function runDigestThread(openStore: (data: DigestThreadData) => Pro
   // The main thread migrated the schema before starting this thread.
   const store = await openStore(data);
 
+  /** What this process spooled, handed over by the main thread (PostgreSQL; see held-rows.ts). */
+  const held = new HeldRows(HELD_MAX_BYTES);
+  let payloadsRead = 0;
+
   /** The main thread's backlog figure, brought by each kick, minus what this thread took since. */
   const backlog: BacklogCounter & { backlog: number } = {
     backlog: 0,
     digested(rows) {
       this.backlog = Math.max(0, this.backlog - rows);
       const now = Date.now();
-      post({ type: 'digested', rows, lagsMs: batchReceivedAt.map((at) => now - at) });
+      post({ type: 'digested', rows, lagsMs: batchReceivedAt.map((at) => now - at), payloadsRead });
       batchReceivedAt = [];
+      payloadsRead = 0;
     },
   };
   /** Acceptance times of the batch being digested, for the digest latency metric. */
@@ -42,6 +54,8 @@ export async function runDigestThread(openStore: (data: DigestThreadData) => Pro
       batchReceivedAt = rows.map((row) => row.receivedAt);
       return digestRows(rows);
     },
+    held,
+    onPayloadsRead: (n) => (payloadsRead += n),
     onChanges: (changes) => post({ type: 'changed', issues: changes.length }),
     onIdle: () => post({ type: 'idle' }),
     onQuarantined: (rows) => post({ type: 'quarantined', rows }),
@@ -68,6 +82,9 @@ export async function runDigestThread(openStore: (data: DigestThreadData) => Pro
       case 'kick':
         backlog.backlog = message.backlog;
         loop.kick();
+        break;
+      case 'rows':
+        held.add(message);
         break;
       case 'pause':
         await loop.stop();

@@ -4,7 +4,8 @@ import { threadWorker } from '../lib/thread-worker.js';
 import type { Logger } from 'pino';
 import type { Spool } from '../ingest/spool.js';
 import { failures, reportFailure } from '../lib/failures.js';
-import type { QuarantinedRow } from '../store/store.js';
+import type { QuarantinedRow, SpoolRow } from '../store/store.js';
+import { packRows } from './held-rows.js';
 import type { DatabaseConfig } from '../lib/database-url.js';
 import type { DigestThreadData, FromDigestThread, ToDigestThread } from './thread-messages.js';
 
@@ -37,7 +38,15 @@ export interface DigestHealth {
   lastBatchFailure: { at: number; error: string } | null;
   /** Rows quarantined by this process since start (the store keeps the durable count). */
   quarantined: number;
+  /**
+   * Spool rows whose payloads the digest read back from the database because it was not handed
+   * them in memory (appended by another process or before a restart; PostgreSQL only).
+   */
+  payloadsRead: number;
 }
+
+/** No hand-off above this backlog: the thread holds at most 64 MB (thread.ts), ≈ 12,000 events of 5 KB. */
+const HAND_OFF_MAX_BACKLOG = 10_000;
 
 /** A dead thread's restart waits 1 s, doubling while it keeps dying without doing any work, up to a minute. */
 const FIRST_RESTART_DELAY_MS = 1_000;
@@ -61,7 +70,7 @@ export class DigestWorker {
   private closing = false;
   private waiters: (() => void)[] = [];
   private replies = new Map<string, () => void>();
-  private readonly healthState: DigestHealth = { threadRestarts: 0, lastThreadExit: null, threadDown: false, batchFailures: 0, lastBatchFailure: null, quarantined: 0 };
+  private readonly healthState: DigestHealth = { threadRestarts: 0, lastThreadExit: null, threadDown: false, batchFailures: 0, lastBatchFailure: null, quarantined: 0, payloadsRead: 0 };
   /** Deaths since the thread last did some work: sets the next restart's delay. */
   private consecutiveExits = 0;
   private lastThreadError: string | null = null;
@@ -75,6 +84,7 @@ export class DigestWorker {
 
   static async start(config: DigestSettings, spool: Spool, options: DigestWorkerOptions): Promise<DigestWorker> {
     const digest = new DigestWorker(config, spool, options);
+    spool.onCommitted = (rows) => digest.handOff(rows);
     try {
       await digest.spawn();
     } catch (err) {
@@ -91,6 +101,22 @@ export class DigestWorker {
   kick(): void {
     this.threadIdle = false;
     this.send({ type: 'kick', backlog: this.spool.backlog });
+  }
+
+  /**
+   * Rows this process committed to the spool: given to the thread with their payloads, so its
+   * claim needs not read them back. Skipped while the backlog is deep (the thread would not hold
+   * them all; a row it lacks is read from the database).
+   */
+  handOff(rows: SpoolRow[]): void {
+    if (this.healthState.threadDown || this.spool.backlog > HAND_OFF_MAX_BACKLOG) return;
+    try {
+      const packed = packRows(rows);
+      this.worker.postMessage({ type: 'rows', ...packed } satisfies ToDigestThread, [packed.payloads]);
+    } catch (err) {
+      // The rows are committed and will be answered 200 whatever happens here: the digest reads them back.
+      reportFailure(this.options.logger, 'digest_hand_off', err, 'could not hand spooled rows to the digest thread; it reads them from the spool');
+    }
   }
 
   /**
@@ -200,6 +226,7 @@ export class DigestWorker {
         this.spool.digested(message.rows);
         this.digestedTotal += message.rows;
         this.onDigestLag?.(message.lagsMs);
+        this.healthState.payloadsRead += message.payloadsRead;
         break;
       case 'changed':
         this.options.onChanged?.();

@@ -1,4 +1,4 @@
-import type { ClientDiscard, SpoolItemInput, Store } from '../store/store.js';
+import type { ClientDiscard, SpoolItemInput, SpoolRow, Store } from '../store/store.js';
 
 /** Per request: items only counted, and client reports' discards. */
 export interface SpoolCounts {
@@ -27,6 +27,12 @@ export class Spool {
   private size = 0;
   /** Changes made while a recount is being read (see resync). */
   private readonly drifts = new Set<{ n: number }>();
+  /**
+   * Given each flush's committed rows with their ids, when the store returns them (PostgreSQL),
+   * before the requests are answered: the digest worker hands them to its thread, which then does
+   * not read their payloads back. Only a shortcut: the rows are in the spool whatever it does.
+   */
+  onCommitted: ((rows: SpoolRow[]) => void) | null = null;
 
   /**
    * @param gatherMs the least time between the starts of two flushes (0: none). A commit costs the
@@ -105,7 +111,8 @@ export class Spool {
     this.flushing = true;
     this.lastFlushAt = performance.now();
     try {
-      await this.store.appendToSpool(batch.items);
+      const rows = await this.store.appendToSpool(batch.items);
+      if (rows?.length) this.onCommitted?.(rows);
       for (const c of batch.counts) {
         await this.store.countItems(c.projectId, c.counts);
         for (const report of c.discards ?? []) await this.store.recordClientDiscards(c.projectId, report.discards, report.at);

@@ -50,6 +50,7 @@ export type FailureSite =
   | 'probe_history'
   | 'spool_resync'
   | 'digest_thread_message'
+  | 'digest_hand_off'
   | 'metrics_collect'
   | 'github_turn'
   | 'project_delete'

@@ -44,6 +44,15 @@ export function failurePathMetrics(register: Registry, deps: { digest: DigestWor
       this.inc(deps.digest.health().batchFailures);
     },
   });
+  new Counter({
+    name: 'botpulse_digest_payloads_read_total',
+    help: 'PostgreSQL: spool rows whose payload the digest read back from the database because this process had not handed it over in memory (appended by another process, or before a restart). 0 for rows this process accepted.',
+    registers: [register],
+    collect() {
+      this.reset();
+      this.inc(deps.digest.health().payloadsRead);
+    },
+  });
   const store = deps.store;
   if (store) {
     new Gauge({

@@ -34,6 +34,17 @@ export interface QuarantinedRow {
   quarantinedAt: number;
 }
 
+/**
+ * Spool rows this process appended and its digest still holds in memory (digest/held-rows.ts).
+ * PostgreSQL's digest takes a claimed row's payload from here instead of reading it back; SQLite
+ * reads its spool file in-process and ignores it.
+ */
+export interface HeldSpoolRows {
+  get(id: number): SpoolRow | undefined;
+  /** A batch that took rows up to `id` committed: those, and older ones another process took, are let go. */
+  release(id: number): void;
+}
+
 export interface DigestBatchResult {
   /** Spool rows taken out of the spool (stored, dropped as duplicates, or quarantined). */
   rows: number;
@@ -45,6 +56,8 @@ export interface DigestBatchResult {
    * and backs off as for a failed batch, instead of the fault passing unseen.
    */
   interrupted?: Error;
+  /** PostgreSQL: claimed rows whose payload was read from the database (not held in memory). */
+  payloadsRead?: number;
 }
 
 /** A release of a project, and when the first event naming it was digested (its event's time, ms). */
@@ -143,7 +156,12 @@ export interface Store {
   updateProject(id: number, patch: Partial<Pick<Project, 'name' | 'shortIdPrefix' | 'linkTemplates'>>): Promise<Project>;
 
   /** Durable when the promise resolves: the caller may answer 200. */
-  appendToSpool(items: SpoolItemInput[]): Promise<void>;
+  /**
+   * Resolves with the spooled rows (the digested kinds, in item order) with their spool ids when
+   * the store has them (PostgreSQL): the process hands those to its own digest thread, which then
+   * needs not read their payloads back (HeldSpoolRows).
+   */
+  appendToSpool(items: SpoolItemInput[]): Promise<SpoolRow[] | void>;
   /** Undigested items (events and their attachments). */
   spoolBacklog(): Promise<number>;
   /**
@@ -155,7 +173,7 @@ export interface Store {
    * as spooled with its error, out of the spool, so it never holds the rows behind it.
    * Rejects, leaving the rows in the spool, when the database itself fails (busy, full, I/O).
    */
-  digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle): Promise<DigestBatchResult>;
+  digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle, held?: HeldSpoolRows): Promise<DigestBatchResult>;
   /** How many spool rows the digest quarantined (kept, never digested), and the latest. */
   quarantineSummary(): Promise<{ rows: number; latest: QuarantinedRow | null }>;
   /** Counts items that are accepted but not stored (sessions, client reports, dropped attachments...). */

@@ -1,4 +1,5 @@
-import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type SchemaMetadata, type TableMetadata } from 'kysely';
+import { createHash } from 'node:crypto';
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient, type DatabaseIntrospector, type SchemaMetadata, type TableMetadata } from 'kysely';
 import pg from 'pg';
 import type { DatabaseUrl } from '../../lib/database-url.js';
 import { applyMigrations } from '../migrations/apply.js';
@@ -68,7 +69,46 @@ export function createPostgresPool(opts: PostgresOptions): pg.Pool {
 
 /** Kysely over a pool (the pool is closed with it). */
 export function createPostgresKysely<DB = any>(pool: pg.Pool): Kysely<DB> {
-  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+}
+
+/**
+ * The pool as Kysely sees it: a statement whose text starts with PREPARED_MARK (query.ts
+ * `prepared`) is sent as a named prepared statement, named after its text, so each connection
+ * parses and plans it once instead of at every execution (the digest's ~15 statements per batch).
+ * Only statements whose text does not vary with their values may be marked: each distinct text is
+ * one prepared statement kept per connection.
+ */
+function preparingPool(pool: pg.Pool): PostgresPool {
+  const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  return {
+    async connect() {
+      const client = await pool.connect();
+      let w = wrapped.get(client);
+      if (!w) {
+        w = {
+          query: ((text: unknown, values?: unknown[]) =>
+            typeof text === 'string' && text.startsWith(PREPARED_MARK)
+              ? client.query({ name: statementName(text), text, values: values ?? [] })
+              : client.query(text as string, values)) as unknown as PostgresPoolClient['query'],
+          release: (err?: Error | boolean) => client.release(err),
+        };
+        wrapped.set(client, w);
+      }
+      return w;
+    },
+    end: () => pool.end(),
+  };
+}
+
+/** Marks a statement text for preparingPool. */
+export const PREPARED_MARK = '/*prepared*/ ';
+
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) statementNames.set(text, (name = `botpulse_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`));
+  return name;
 }
 
 /** One process's connection to PostgreSQL: the pool, Kysely over it, and the schema's migrations. */

@@ -4,7 +4,7 @@ import { SYSTEM_ACTOR, type Issue, type IssueChange } from '../model.js';
 import { digestHistory, type DigestHistoryRow } from '../issue-story.js';
 import { toIssue, type IssueRow } from '../rows.js';
 import type { BatchEvent, DigestedRow, IssueLifecycle, ReleaseFirstSeen, ReleaseRef } from '../store.js';
-import { all, byteaList, LOCKS, type Db } from './query.js';
+import { all, byteaList, LOCKS, prepared, type Db } from './query.js';
 
 type AttachmentWrite = Extract<DigestedRow, { kind: 'attachment' }>;
 
@@ -79,14 +79,14 @@ async function applyEvents(trx: Db, rows: EventWrite[], now: number, lifecycle: 
 
 /** Advisory locks on the issue keys, taken in hash order by one statement. */
 async function lockIssueKeys(trx: Db, keys: string[]): Promise<void> {
-  await sql`SELECT count(pg_advisory_xact_lock(${LOCKS.issueKey}::int, h))
+  await sql`${prepared}SELECT count(pg_advisory_xact_lock(${LOCKS.issueKey}::int, h))
             FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(${keys}::text[]) AS k ORDER BY h) AS sorted`.execute(trx);
 }
 
 async function storedEventIds(trx: Db, rows: EventWrite[]): Promise<Set<string>> {
   const found = await all<{ project_id: number; event_id: string }>(
     trx,
-    sql`SELECT e.project_id, e.event_id FROM events e
+    sql`${prepared}SELECT e.project_id, e.event_id FROM events e
         JOIN unnest(${rows.map((r) => r.projectId)}::int[], ${rows.map((r) => r.event.eventId)}::text[]) AS k(project_id, event_id)
           ON e.project_id = k.project_id AND e.event_id = k.event_id`,
   );
@@ -101,7 +101,7 @@ async function findIssues(trx: Db, events: EventWrite[]) {
   const rows = [...new Map(events.map((r) => [`${r.projectId}:${r.groupingVersion}:${r.fingerprint}`, r])).values()]; // one per issue key
   const found = await all<IssueRow>(
     trx,
-    sql`SELECT i.*, p.short_id_prefix FROM issues i JOIN projects p ON p.id = i.project_id
+    sql`${prepared}SELECT i.*, p.short_id_prefix FROM issues i JOIN projects p ON p.id = i.project_id
         JOIN unnest(${rows.map((r) => r.projectId)}::int[], ${rows.map((r) => r.groupingVersion)}::int[], ${rows.map((r) => r.fingerprint)}::text[])
           AS k(project_id, grouping_version, fingerprint)
           ON i.project_id = k.project_id AND i.grouping_version = k.grouping_version AND i.fingerprint = k.fingerprint
@@ -121,10 +121,10 @@ async function createIssues(trx: Db, firsts: EventWrite[], lifecycle: IssueLifec
   const perProject = new Map<number, number>();
   for (const r of firsts) perProject.set(r.projectId, (perProject.get(r.projectId) ?? 0) + 1);
   const projectIds = [...perProject.keys()].sort((a, b) => a - b);
-  await sql`SELECT id FROM projects WHERE id = ANY(${projectIds}::int[]) ORDER BY id FOR UPDATE`.execute(trx);
+  await sql`${prepared}SELECT id FROM projects WHERE id = ANY(${projectIds}::int[]) ORDER BY id FOR UPDATE`.execute(trx);
   const numbered = await all<{ id: number; first: number; short_id_prefix: string }>(
     trx,
-    sql`UPDATE projects p SET next_short_id = p.next_short_id + k.n
+    sql`${prepared}UPDATE projects p SET next_short_id = p.next_short_id + k.n
         FROM unnest(${projectIds}::int[], ${projectIds.map((id) => perProject.get(id)!)}::int[]) AS k(id, n)
         WHERE p.id = k.id RETURNING p.id, p.next_short_id - k.n AS first, p.short_id_prefix`,
   );
@@ -139,7 +139,7 @@ async function createIssues(trx: Db, firsts: EventWrite[], lifecycle: IssueLifec
   const col = <T>(f: (v: (typeof values)[number]) => T) => values.map(f);
   const inserted = await all<Omit<IssueRow, 'short_id_prefix'>>(
     trx,
-    sql`INSERT INTO issues (project_id, short_number, grouping_version, fingerprint, title, culprit, level, status,
+    sql`${prepared}INSERT INTO issues (project_id, short_number, grouping_version, fingerprint, title, culprit, level, status,
           origin, first_seen, last_seen, event_count, user_count, first_release, last_release, http_status)
         SELECT * FROM unnest(${col((v) => v.r.projectId)}::int[], ${col((v) => v.shortNumber)}::int[], ${col((v) => v.r.groupingVersion)}::int[],
           ${col((v) => v.r.fingerprint)}::text[], ${col((v) => v.o.title)}::text[], ${col((v) => v.o.culprit)}::text[], ${col((v) => v.o.level)}::text[],
@@ -161,7 +161,7 @@ async function addIssueUsers(trx: Db, pairs: { issueId: number; userKey: string 
   if (withUser.length === 0) return new Set();
   const added = await all<{ issue_id: number; user_key: string }>(
     trx,
-    sql`INSERT INTO issue_users (issue_id, user_key)
+    sql`${prepared}INSERT INTO issue_users (issue_id, user_key)
         SELECT * FROM unnest(${withUser.map((p) => p.issueId)}::int[], ${withUser.map((p) => p.userKey)}::text[])
         ON CONFLICT DO NOTHING RETURNING issue_id, user_key`,
   );
@@ -172,7 +172,7 @@ async function knownReleases(trx: Db, wanted: ReleaseRef[]): Promise<ReleaseFirs
   if (wanted.length === 0) return [];
   const rows = await all<{ project_id: number; version: string; first_seen: number }>(
     trx,
-    sql`SELECT r.project_id, r.version, r.first_seen FROM releases r
+    sql`${prepared}SELECT r.project_id, r.version, r.first_seen FROM releases r
         JOIN unnest(${wanted.map((w) => w.projectId)}::int[], ${wanted.map((w) => w.version)}::text[]) AS k(project_id, version)
           ON r.project_id = k.project_id AND r.version = k.version`,
   );
@@ -183,15 +183,21 @@ async function knownReleases(trx: Db, wanted: ReleaseRef[]): Promise<ReleaseFirs
 async function insertReleases(trx: Db, releases: ReleaseFirstSeen[]): Promise<void> {
   if (releases.length === 0) return;
   const sorted = [...releases].sort((a, b) => a.projectId - b.projectId || (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
-  await sql`INSERT INTO releases (project_id, version, first_seen)
+  await sql`${prepared}INSERT INTO releases (project_id, version, first_seen)
             SELECT * FROM unnest(${sorted.map((r) => r.projectId)}::int[], ${sorted.map((r) => r.version)}::text[], ${sorted.map((r) => r.firstSeen)}::bigint[])
             ON CONFLICT DO NOTHING`.execute(trx);
 }
 
+/**
+ * The events statement's text has one parameter per payload (byteaList), so it is one prepared
+ * statement per row count: prepared up to this many rows (a batch under steady load), not above.
+ */
+const PREPARED_EVENT_ROWS = 64;
+
 /** The events; the `events_count_hourly` trigger (migration 002) counts them per issue and hour. */
 async function insertEvents(trx: Db, events: ReturnType<typeof eventParams>[]): Promise<void> {
   const col = <K extends keyof ReturnType<typeof eventParams>>(k: K) => events.map((e) => e[k]);
-  await sql`INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, environment, release,
+  await sql`${events.length <= PREPARED_EVENT_ROWS ? prepared : sql``}INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, environment, release,
               origin, title, message, user_key, tg_chat_id, tg_user_id, tg_update_id, http_status, url_pattern, tags, payload)
             SELECT u.project_id, u.issue_id, u.event_id, u.timestamp, u.received_at, u.level, u.environment, u.release, u.origin,
               u.title, u.message, u.user_key, u.tg_chat_id, u.tg_user_id, u.tg_update_id, u.http_status, u.url_pattern, u.tags, b.payloads[u.n]
@@ -209,7 +215,7 @@ async function insertEvents(trx: Db, events: ReturnType<typeof eventParams>[]): 
 async function upsertTags(trx: Db, events: Parameters<typeof countTags>[0]): Promise<void> {
   const tags = countTags(events);
   if (tags.length === 0) return;
-  await sql`INSERT INTO issue_tags (issue_id, key, value, count, last_seen)
+  await sql`${prepared}INSERT INTO issue_tags (issue_id, key, value, count, last_seen)
             SELECT * FROM unnest(${tags.map((t) => t.issueId)}::int[], ${tags.map((t) => t.key)}::text[], ${tags.map((t) => t.value)}::text[],
               ${tags.map((t) => t.count)}::int[], ${tags.map((t) => t.lastSeen)}::bigint[])
             ON CONFLICT (issue_id, key, value) DO UPDATE SET count = issue_tags.count + excluded.count,
@@ -220,7 +226,7 @@ async function updateIssues(trx: Db, changes: IssueChange[]): Promise<void> {
   if (changes.length === 0) return;
   const rows = changes.map((c) => issueParams(c.issue));
   const col = <K extends keyof ReturnType<typeof issueParams>>(k: K) => rows.map((r) => r[k]);
-  await sql`UPDATE issues SET title = u.title, culprit = u.culprit, level = u.level, status = u.status, origin = u.origin,
+  await sql`${prepared}UPDATE issues SET title = u.title, culprit = u.culprit, level = u.level, status = u.status, origin = u.origin,
               last_seen = u.last_seen, event_count = u.event_count, user_count = u.user_count, last_release = u.last_release,
               resolved_at = u.resolved_at, regressed = u.regressed, ignore_until = u.ignore_until,
               ignore_until_count = u.ignore_until_count, http_status = u.http_status
@@ -237,7 +243,7 @@ async function updateIssues(trx: Db, changes: IssueChange[]): Promise<void> {
 async function insertChanges(trx: Db, changes: IssueChange[], now: number): Promise<void> {
   if (changes.length === 0) return;
   const col = <T>(f: (c: IssueChange) => T) => changes.map(f);
-  await sql`INSERT INTO alert_changes (project_id, issue_id, created, regressed, unignored, new_events, issue_status, issue_level, event_level, digested_at)
+  await sql`${prepared}INSERT INTO alert_changes (project_id, issue_id, created, regressed, unignored, new_events, issue_status, issue_level, event_level, digested_at)
             SELECT *, ${now}::bigint FROM unnest(${col((c) => c.issue.projectId)}::int[], ${col((c) => c.issue.id)}::int[], ${col((c) => +c.created)}::int[],
               ${col((c) => +c.regressed)}::int[], ${col((c) => +c.unignored)}::int[], ${col((c) => c.newEvents)}::int[],
               ${col((c) => c.issue.status)}::text[], ${col((c) => c.issue.level)}::text[], ${col((c) => c.lastEvent.level)}::text[])`.execute(trx);
@@ -247,7 +253,7 @@ async function insertChanges(trx: Db, changes: IssueChange[], now: number): Prom
 async function insertHistory(trx: Db, rows: DigestHistoryRow[], now: number): Promise<void> {
   if (rows.length === 0) return;
   const col = <T>(f: (r: DigestHistoryRow) => T) => rows.map(f);
-  await sql`INSERT INTO issue_history (issue_id, project_id, at, actor_kind, actor, action, detail)
+  await sql`${prepared}INSERT INTO issue_history (issue_id, project_id, at, actor_kind, actor, action, detail)
             SELECT u.issue_id, u.project_id, ${now}::bigint, ${SYSTEM_ACTOR.kind}::text, ${SYSTEM_ACTOR.name}::text, u.action, u.detail
             FROM unnest(${col((r) => r.issueId)}::bigint[], ${col((r) => r.projectId)}::bigint[], ${col((r) => r.action)}::text[], ${col((r) => r.detail)}::text[])
               AS u(issue_id, project_id, action, detail)`.execute(trx);
@@ -284,7 +290,7 @@ class ItemCounts {
 export async function upsertItemCounts(trx: Db, counts: { projectId: number; kind: string; n: number }[]): Promise<void> {
   const rows = counts.filter((c) => c.n > 0).sort((a, b) => a.projectId - b.projectId || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
   if (rows.length === 0) return;
-  await sql`INSERT INTO item_counts (project_id, kind, count)
+  await sql`${prepared}INSERT INTO item_counts (project_id, kind, count)
             SELECT * FROM unnest(${rows.map((r) => r.projectId)}::int[], ${rows.map((r) => r.kind)}::text[], ${rows.map((r) => r.n)}::bigint[])
             ON CONFLICT (project_id, kind) DO UPDATE SET count = item_counts.count + excluded.count`.execute(trx);
 }

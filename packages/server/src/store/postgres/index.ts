@@ -1,7 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type pg from 'pg';
 import { NamedQueue } from '../../lib/named-queue.js';
-import { isDigested, MAX_BATCH_BYTES } from '../digest-rows.js';
+import { isDigested } from '../digest-rows.js';
 import { ISSUE_STATUSES, type Issue, type IssueStatus } from '../model.js';
 import { boundedTotal, DEFAULT_PAGE, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
@@ -13,6 +12,7 @@ import type {
   ClientDiscardTotal,
   DigestBatchResult,
   DigestedRow,
+  HeldSpoolRows,
   HourlyCount,
   IssueFilter,
   IssueLifecycle,
@@ -28,7 +28,8 @@ import type {
 import { PostgresDatabase, type PostgresOptions } from './database.js';
 import { digestOneByOne, isDatabaseFault } from './digest-batch.js';
 import { applyDigest, upsertItemCounts } from './digest-writer.js';
-import { all, byteaList, changes, isUniqueViolation, LOCKS, one, withArgs, type Db } from './query.js';
+import { appendSpoolRows, insertItems, takeSpoolRows, withIds } from './spool.js';
+import { all, changes, isUniqueViolation, LOCKS, one, prepared, withArgs, type Db } from './query.js';
 import { issueSearchSql, SEARCH_SORT } from './search.js';
 
 
@@ -92,19 +93,18 @@ export class PostgresStore extends StoreBase implements Store {
    * has moved its cursor past 9, and be skipped forever. So appends to raw_items take a
    * transaction advisory lock first: they commit one after the other, in id order.
    */
-  async appendToSpool(items: SpoolItemInput[]): Promise<void> {
+  async appendToSpool(items: SpoolItemInput[]): Promise<SpoolRow[]> {
     const spooled = items.filter((item) => isDigested(item.kind));
     const parked = items.filter((item) => !isDigested(item.kind));
     if (parked.length === 0) {
-      if (spooled.length === 0) return; // a request that only brought counts (sessions, client reports)
-      if (spooled.length <= PREPARED_SPOOL_ROWS) await this.database.pool.query(spoolInsert(spooled));
-      else await insertItems(this.db, 'spool', spooled);
-      return;
+      if (spooled.length === 0) return []; // a request that only brought counts (sessions, client reports)
+      return appendSpoolRows(this.database.pool, this.db, spooled);
     }
-    await this.db.transaction().execute(async (trx) => {
-      if (spooled.length) await insertItems(trx, 'spool', spooled);
+    return this.db.transaction().execute(async (trx) => {
+      const ids = spooled.length ? await insertItems(trx, 'spool', spooled) : [];
       await sql`SELECT pg_advisory_xact_lock(${LOCKS.rawItemsAppend}::int, 0)`.execute(trx);
       await insertItems(trx, 'raw_items', parked);
+      return withIds(spooled, ids);
     });
   }
 
@@ -112,22 +112,23 @@ export class PostgresStore extends StoreBase implements Store {
     return Number((await one<{ n: number }>(this.db, sql`SELECT COUNT(*) AS n FROM spool`))!.n);
   }
 
-  async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle): Promise<DigestBatchResult> {
+  async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle, held?: HeldSpoolRows): Promise<DigestBatchResult> {
     // Tests run from source without type checks: fail before any row is taken.
     if (typeof lifecycle?.digestIssues !== 'function') throw new TypeError('digestBatch needs the issue lifecycle (digest/lifecycle.ts issueLifecycle)');
     let taken: SpoolRow[] = [];
     let writes: DigestedRow[] | null = null;
     try {
-      return await this.db.transaction().execute(async (trx) => {
-        await relaxDigestCommit(trx);
-        const rows = await takeSpoolRows(trx, limit);
-        if (rows.length === 0) return { rows: 0, changes: [], quarantined: [] };
+      const result = await this.db.transaction().execute(async (trx): Promise<DigestBatchResult> => {
+        const { rows, payloadsRead } = await takeSpoolRows(trx, limit, held);
+        if (rows.length === 0) return { rows: 0, changes: [], quarantined: [], payloadsRead };
         taken = rows;
         writes = digest(rows);
         const changes = await applyDigest(trx, writes, Date.now(), lifecycle);
-        await sql`DELETE FROM spool WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`.execute(trx);
-        return { rows: rows.length, changes, quarantined: [] };
+        await sql`${prepared}DELETE FROM spool WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`.execute(trx);
+        return { rows: rows.length, changes, quarantined: [], payloadsRead };
       });
+      if (result.rows) held?.release(taken[taken.length - 1]!.id);
+      return result;
     } catch (err) {
       // The batch rolled back: its rows are in the spool again. A row's fault (not the database's)
       // is found by applying them one by one; the row that fails alone goes to the quarantine.
@@ -406,70 +407,4 @@ export class PostgresStore extends StoreBase implements Store {
     await sql`INSERT INTO project_settings (project_id, key, value) VALUES (${projectId}, ${key}, ${value})
               ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value`.execute(this.db);
   }
-}
-
-/**
- * Spool appends of up to this many rows (nearly all: a flush carries what arrived while the one
- * before was committing) run as named prepared statements, one per row count, so each of this
- * process's connections parses and plans each of them once instead of at every flush. Measured on
- * one 5 KB row per commit: about half of PostgreSQL's CPU time for the statement. Larger appends
- * take the `unnest` form below, whose cost per row is low already.
- */
-const PREPARED_SPOOL_ROWS = 32;
-
-/** A plain multi-row INSERT … VALUES of spool items (ids in item order), as a named prepared statement. */
-function spoolInsert(items: SpoolItemInput[]): pg.QueryConfig {
-  const values = items.flatMap((item) => [item.projectId, item.kind, item.eventId, item.receivedAt, item.payload, item.meta ? JSON.stringify(item.meta) : null]);
-  return { name: `botpulse_spool_append_${items.length}`, text: spoolInsertText(items.length), values };
-}
-
-const spoolInsertTexts: string[] = [];
-function spoolInsertText(rows: number): string {
-  return (spoolInsertTexts[rows] ??= `INSERT INTO spool (project_id, kind, event_id, received_at, payload, meta) VALUES ${Array.from({ length: rows }, (_, i) => {
-    const p = (k: number) => `$${i * 6 + k}`;
-    return `(${p(1)}::int, ${p(2)}::text, ${p(3)}::text, ${p(4)}::bigint, ${p(5)}::bytea, ${p(6)}::text)`;
-  }).join(', ')}`);
-}
-
-/** One multi-row INSERT of spool or raw items (`unnest` of one array per column, payloads as parameters), ids in item order. */
-async function insertItems(db: Db, table: 'spool' | 'raw_items', items: SpoolItemInput[]): Promise<void> {
-  const col = <T>(f: (i: SpoolItemInput) => T) => items.map(f);
-  await sql`INSERT INTO ${sql.table(table)} (project_id, kind, event_id, received_at, payload, meta)
-            SELECT u.project_id, u.kind, u.event_id, u.received_at, b.payloads[u.n], u.meta
-            FROM unnest(${col((i) => i.projectId)}::int[], ${col((i) => i.kind)}::text[], ${col((i) => i.eventId)}::text[],
-              ${col((i) => i.receivedAt)}::bigint[], ${col((i) => (i.meta ? JSON.stringify(i.meta) : null))}::text[]) WITH ORDINALITY
-              AS u(project_id, kind, event_id, received_at, meta, n),
-              ${byteaList(col((i) => i.payload), 'payloads')} AS b
-            ORDER BY u.n`.execute(db);
-}
-
-/**
- * A digest batch commits without waiting for its WAL flush (`synchronous_commit = off`, this
- * transaction only). Nothing answered can be lost by it: the batch deletes its spool rows in the
- * same transaction, so if PostgreSQL crashes before the commit reaches the disk, the rows are back
- * in the spool together with the undone writes and are digested again. Whatever else the batch
- * leads to (an alert in the outbox, a forwarding cursor) is committed synchronously later, and a
- * WAL flush covers every record before it, this batch's included. The spool append, which stands
- * behind the 200 answer, keeps the synchronous commit. Measured: each commit's flush costs about
- * 5 ms on this machine's disk (pg_test_fsync), paid by the digest once per batch.
- */
-async function relaxDigestCommit(trx: Db): Promise<void> {
-  await sql`SET LOCAL synchronous_commit = off`.execute(trx);
-}
-
-/**
- * Locks and returns the oldest spool rows no other transaction holds (SKIP LOCKED: another
- * process's digest takes the next rows instead of waiting for these, and never gets these), at
- * most `limit` and about MAX_BATCH_BYTES of payload (always at least one row). Rows locked beyond
- * the byte bound stay in the spool and are unlocked at commit.
- */
-async function takeSpoolRows(trx: Db, limit: number): Promise<SpoolRow[]> {
-  const rows = await all<SpoolDbRow>(
-    trx,
-    sql`WITH taken AS (SELECT id FROM spool ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED),
-        sized AS (SELECT s.*, SUM(length(s.payload)) OVER (ORDER BY s.id) AS running FROM spool s JOIN taken USING (id))
-        SELECT id, project_id, kind, event_id, received_at, payload, meta FROM sized
-        WHERE running - length(payload) < ${MAX_BATCH_BYTES} ORDER BY id`,
-  );
-  return rows.map(toSpoolRow);
 }

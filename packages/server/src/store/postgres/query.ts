@@ -1,10 +1,17 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { PREPARED_MARK } from './database.js';
 
 /**
  * Small helpers over Kysely's `sql` templates for the PostgreSQL stores: their statements are
  * written as SQL (as the SQLite stores' are), with every value bound as a parameter.
  */
 export type Db = Kysely<any>;
+
+/**
+ * Put first in a statement whose text never varies with its values: it then runs as a named
+ * prepared statement (database.ts preparingPool), parsed and planned once per connection.
+ */
+export const prepared = sql.raw(PREPARED_MARK);
 
 export async function all<T>(db: Db, query: RawBuilder<unknown>): Promise<T[]> {
   return (await query.execute(db)).rows as T[];
