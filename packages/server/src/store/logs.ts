@@ -97,10 +97,10 @@ export interface LogAppendResult {
   /** Lines whose `lineId` the project had already: not stored again. */
   duplicates: number;
   /**
-   * The lines just stored, as the rules read them, when the store can vouch that they are ALL the
-   * lines with ids in (`after`, the last one's id] (SQLite: the append holds the write lock). The
-   * rules take them from memory instead of reading them back (LogRuleEvaluator.handOver).
-   * Absent where other writers may interleave ids (PostgreSQL): the rules read the lines back.
+   * The lines just stored, as the rules read them, which are ALL the lines with ids in (`after`,
+   * the last one's id]: the append holds the store's append lock (SQLite's write lock, PostgreSQL's
+   * advisory lock in every process) from reading `after` to its commit. The rules take them from
+   * memory instead of reading them back (LogRuleEvaluator.handOver). Absent when none was stored.
    */
   stored?: StoredRun;
 }

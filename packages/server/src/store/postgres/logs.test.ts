@@ -24,5 +24,5 @@ else {
         await schema.drop();
       },
     };
-  }, { handsOver: false });
+  });
 }

@@ -21,4 +21,4 @@ logStoreContract('SQLite (two connections to one WAL file)', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}, { handsOver: true });
+});
