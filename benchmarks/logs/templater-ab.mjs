@@ -6,6 +6,7 @@
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { message } from './messages.mjs';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const arg = (name, fallback) => {
@@ -15,16 +16,6 @@ const arg = (name, fallback) => {
 const builds = { before: arg('a', 'packages/server/dist-base'), after: arg('b', 'packages/server/dist') };
 const LINES = Number(arg('lines', 100_000));
 const ROUNDS = Number(arg('rounds', 4));
-
-function message(i) {
-  const kind = i % 1000;
-  if (kind === 0) return `Duplicate update_id 9${i}`;
-  if (kind === 1) return `provider ${i % 50} timeout after ${i % 900} ms`;
-  if (kind < 20) return `Payment provider answered 502 for user ${i % 5000}`;
-  if (kind < 100) return `Handler ${['start', 'balance', 'pay', 'help'][i % 4]} finished for update ${100000 + i}`;
-  if (kind < 150) return `Cache ${i % 2 ? 'hit' : 'miss'} for key user:${i % 5000}:balance`;
-  return `User balance checked for ${i % 5000} in ${i % 90} ms`;
-}
 
 const templaters = {};
 for (const [name, dist] of Object.entries(builds)) templaters[name] = (await import(join(REPO, dist, 'logs/templater.js'))).LogTemplater;

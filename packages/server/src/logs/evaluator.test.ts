@@ -3,22 +3,27 @@ import { describe, it } from 'node:test';
 import pino from 'pino';
 import type { LogStore, RuleLine, StoredRun } from '../store/logs.js';
 import { DEFAULT_LOG_RULES } from './config.js';
-import { LogRuleEvaluator, MAX_HANDED_LINES, MAX_RULE_LAG } from './evaluator.js';
+import { LogRuleEvaluator, MAX_HANDED_LINES, MAX_RULE_LAG, type LogRulesDeps } from './evaluator.js';
+
+/** An evaluator over a stand-in store: no projects (so no rules), no lease unless given. */
+function evaluatorWith(logs: LogStore, over: Partial<LogRulesDeps> = {}): LogRuleEvaluator {
+  return new LogRuleEvaluator({
+    logs,
+    store: { getProject: async () => undefined, getProjectSettings: async () => ({}) } as never,
+    config: { retentionDays: 7, limits: { maxBodyBytes: 1, maxDecompressedBytes: 1 }, overrides: { '*': { ...DEFAULT_LOG_RULES } } },
+    spoolEvents: async () => undefined,
+    lease: async () => false,
+    notify: () => undefined,
+    clock: { now: () => 0 },
+    logger: pino({ level: 'silent' }),
+    workerId: 'w',
+    ...over,
+  });
+}
 
 describe('LogRuleEvaluator.waitForRules (appends wait while too many lines wait for the rules)', () => {
   function evaluatorOver(position: { last: number; cursor: number }) {
-    const logs = { lastLineId: async () => position.last, ruleCursor: async () => position.cursor } as unknown as LogStore;
-    return new LogRuleEvaluator({
-      logs,
-      store: { getProject: async () => undefined, getProjectSettings: async () => ({}) } as never,
-      config: { retentionDays: 7, limits: { maxBodyBytes: 1, maxDecompressedBytes: 1 }, overrides: { '*': { ...DEFAULT_LOG_RULES } } },
-      spoolEvents: async () => undefined,
-      lease: async () => false,
-      notify: () => undefined,
-      clock: { now: () => 0 },
-      logger: pino({ level: 'silent' }),
-      workerId: 'w',
-    });
+    return evaluatorWith({ lastLineId: async () => position.last, ruleCursor: async () => position.cursor } as unknown as LogStore);
   }
   const settled = async (p: Promise<void>) => {
     let done = false;
@@ -105,18 +110,7 @@ describe('LogRuleEvaluator.handOver (the rules take the lines just stored from m
         return true;
       },
     } as unknown as LogStore;
-    const evaluator = new LogRuleEvaluator({
-      logs,
-      store: { getProject: async () => undefined, getProjectSettings: async () => ({}) } as never,
-      config: { retentionDays: 7, limits: { maxBodyBytes: 1, maxDecompressedBytes: 1 }, overrides: { '*': { ...DEFAULT_LOG_RULES } } },
-      spoolEvents: async () => undefined,
-      lease: async () => true,
-      notify: () => undefined,
-      clock: { now: () => 0 },
-      logger: pino({ level: 'silent' }),
-      workerId: 'w',
-      batchSize: 10,
-    });
+    const evaluator = evaluatorWith(logs, { lease: async () => true, batchSize: 10 });
     (evaluator as unknown as { stopped: boolean }).stopped = false; // accepts hand-overs without its timers
     return { db, evaluator };
   }
