@@ -62,6 +62,16 @@ function rssOf(pid) {
   }
 }
 
+/** The server's CPU time so far (ms, user + system, all its threads): CPU per line does not depend on the machine's load as rates do. */
+function cpuMsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
 const base = `http://127.0.0.1:${port}`;
 await until(async () => (await fetch(`${base}/health`)).ok);
 
@@ -90,6 +100,7 @@ let next = 0;
 let accepted = 0;
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssOf(server.pid))), 200);
+const cpu0 = cpuMsOf(server.pid);
 const t0 = performance.now();
 await Promise.all(
   Array.from({ length: CONCURRENCY }, async () => {
@@ -108,6 +119,7 @@ const auth = { headers: { authorization: `Bearer ${token}` } };
 const newest = (await (await fetch(`${base}/api/v1/projects/${project.id}/logs?limit=1`, auth)).json()).lines[0].id;
 await until(async () => (await (await fetch(`${base}/api/v1/projects/${project.id}/log-rules`, auth)).json()).evaluatedThrough >= newest);
 const rulesS = (performance.now() - t0) / 1000;
+const cpuMs = cpuMsOf(server.pid) - cpu0;
 clearInterval(rssTimer);
 
 server.kill('SIGTERM');
@@ -126,9 +138,11 @@ const result = {
   ruledSeconds: Number(rulesS.toFixed(2)),
   ruledLinesPerSecond: Math.round(accepted / rulesS),
   peakRssMiB: Math.round(peakRss / 1048576),
+  // Server CPU (all threads) from the first batch to the last line ruled, per line.
+  serverCpuMicrosPerLine: Number(((cpuMs * 1000) / accepted).toFixed(1)),
 };
-console.log('| store | lines | batch | c | rules | ingest lines/s | all lines ruled after | ruled lines/s | peak RSS |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-console.log(`| ${result.store} | ${LINES} | ${BATCH} | ${CONCURRENCY} | ${RULES === 'off' ? 'off' : `${result.patterns} patterns + error rate`} | ${result.ingestLinesPerSecond} | ${result.ruledSeconds} s | ${result.ruledLinesPerSecond} | ${result.peakRssMiB} MiB |`);
+console.log('| store | lines | batch | c | rules | ingest lines/s | all lines ruled after | ruled lines/s | peak RSS | server CPU µs/line |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log(`| ${result.store} | ${LINES} | ${BATCH} | ${CONCURRENCY} | ${RULES === 'off' ? 'off' : `${result.patterns} patterns + error rate`} | ${result.ingestLinesPerSecond} | ${result.ruledSeconds} s | ${result.ruledLinesPerSecond} | ${result.peakRssMiB} MiB | ${result.serverCpuMicrosPerLine} |`);
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', `${result.store}-${Date.now()}.json`), JSON.stringify(result, null, 2));

@@ -11,6 +11,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { message } from './messages.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, '../../packages/server/dist');
@@ -25,17 +26,6 @@ const arg = (name, fallback) => {
 const LINES = arg('lines', 60_000);
 const BATCH = arg('batch', 1000);
 const ROUNDS = arg('rounds', 12);
-
-/** The run.mjs mix plus a few more shapes (about 10 templates). */
-function message(i) {
-  const kind = i % 1000;
-  if (kind === 0) return `Duplicate update_id 9${i}`;
-  if (kind === 1) return `provider ${i % 50} timeout after ${i % 900} ms`;
-  if (kind < 20) return `Payment provider answered 502 for user ${i % 5000}`;
-  if (kind < 100) return `Handler ${['start', 'balance', 'pay', 'help'][i % 4]} finished for update ${100000 + i}`;
-  if (kind < 150) return `Cache ${i % 2 ? 'hit' : 'miss'} for key user:${i % 5000}:balance`;
-  return `User balance checked for ${i % 5000} in ${i % 90} ms`;
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'botpulse-bench-templates-'));
 const open = async (name, index) => {

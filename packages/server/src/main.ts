@@ -170,12 +170,13 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logs: {
       limits: config.logs.limits,
       append: async (lines) => {
-        await logRules.waitForRules();
+        await logRules.waitForRules(lines[0]?.projectId);
         await templater.prepare(lines);
         templater.assign(lines);
         const stored = await logs.appendLines(lines);
+        logRules.handOver(stored.stored);
         logRules.kick();
-        return stored;
+        return { accepted: stored.accepted, duplicates: stored.duplicates };
       },
     },
     health: () => ({ backlog: spool.backlog, digested: digest.digestedTotal, accepted: stats.acceptedByKind }),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { reportFailure } from '../lib/failures.js';
-import type { LogLine, LogRuleState, LogStore } from '../store/logs.js';
+import type { LogLine, LogRuleState, LogStore, RuleLine, StoredRun } from '../store/logs.js';
 import type { Project } from '../store/model.js';
 import type { NewNotification } from '../store/monitors.js';
 import type { SpoolItemInput, Store } from '../store/store.js';
@@ -41,6 +41,13 @@ export const MAX_RULE_LAG = 5_000;
 /** Longest an append waits for the rules (an evaluator that is not running must not stop ingestion). */
 const MAX_RULE_WAIT_MS = 10_000;
 const RULE_WAIT_POLL_MS = 10;
+/**
+ * Lines just stored kept in memory for the rules (handOver); past it the oldest runs are dropped
+ * and those lines are read back from the database instead (nothing is lost: the database is the
+ * record, this only saves reading it). Appends wait at MAX_RULE_LAG, so it is reached only when the
+ * wait timed out or another process holds the lease.
+ */
+export const MAX_HANDED_LINES = 4 * MAX_RULE_LAG;
 
 /**
  * Reads stored log lines after its cursor and applies the projects' log rules (docs/logs.md
@@ -60,8 +67,14 @@ export class LogRuleEvaluator {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = true;
-  /** The appends waiting for the rules, in arrival order (waitForRules). */
-  private ruleGate: Promise<void> = Promise.resolve();
+  /** The appends waiting for the rules, per sender in arrival order, the sender served longest ago first (waitForRules). */
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (err: unknown) => void; deadline: number }[]>();
+  private lettingThrough = false;
+  /** Runs of lines just stored (handOver), oldest first, each the whole of its id range. */
+  private handed: StoredRun[] = [];
+  private handedLines = 0;
+  /** Lines the rules took from memory / read back from the database (tests, /metrics). */
+  readonly sources = { memory: 0, database: 0 };
 
   constructor(private readonly deps: LogRulesDeps) {}
 
@@ -87,14 +100,43 @@ export class LogRuleEvaluator {
    * evaluator holds the lease), or after MAX_RULE_WAIT_MS: the logs endpoints call it before
    * storing, so a sender faster than the rules is slowed to their pace instead of leaving a
    * growing backlog between a line and its alert.
+   *
+   * Fair between senders (`sender`: the project): one waiter is let through at a time, taking the
+   * senders in turn and each sender's appends in arrival order, so a quiet `botpulse tail` waits
+   * for at most one append of a project flooding the server, not for all it has in flight.
    */
-  waitForRules(): Promise<void> {
-    const deadline = Date.now() + MAX_RULE_WAIT_MS;
-    // In arrival order: one waiter polls at a time, so a sender with few requests in flight (a
-    // `botpulse tail`) is not starved by one with many, and its forbidden line waits its turn only.
-    const turn = this.ruleGate.then(() => this.untilWithinLag(deadline));
-    this.ruleGate = turn.catch(() => undefined);
-    return turn;
+  waitForRules(sender: number = 0): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let queue = this.waiting.get(sender);
+      if (!queue) this.waiting.set(sender, (queue = []));
+      queue.push({ resolve, reject, deadline: Date.now() + MAX_RULE_WAIT_MS });
+      void this.letThrough();
+    });
+  }
+
+  /** Lets the waiting appends through one at a time, the sender served longest ago first. */
+  private async letThrough(): Promise<void> {
+    if (this.lettingThrough) return;
+    this.lettingThrough = true;
+    try {
+      for (let next = this.waiting.entries().next(); !next.done; next = this.waiting.entries().next()) {
+        const [sender, queue] = next.value;
+        this.waiting.delete(sender);
+        const head = queue.shift()!;
+        try {
+          await this.untilWithinLag(head.deadline);
+          head.resolve();
+        } catch (err) {
+          head.reject(err);
+        }
+        // Its other appends (and any that came meanwhile) go behind the senders now waiting.
+        const meanwhile = this.waiting.get(sender) ?? [];
+        this.waiting.delete(sender);
+        if (queue.length + meanwhile.length) this.waiting.set(sender, [...queue, ...meanwhile]);
+      }
+    } finally {
+      this.lettingThrough = false;
+    }
   }
 
   private async untilWithinLag(deadline: number): Promise<void> {
@@ -103,6 +145,38 @@ export class LogRuleEvaluator {
       this.kick();
       await new Promise((resolve) => setTimeout(resolve, RULE_WAIT_POLL_MS));
     }
+  }
+
+  /**
+   * The lines an append just stored (LogAppendResult.stored): the rules take them from here when
+   * they continue from where the rules' cursor is, and read from the database otherwise (a
+   * restart, another process's lines, runs dropped at MAX_HANDED_LINES). Saves reading back every
+   * line (docs/logs.md "Throughput"); the cursor and decisions still commit to the database.
+   */
+  handOver(run: StoredRun | undefined): void {
+    if (!run?.lines.length || this.stopped) return;
+    this.handed.push(run);
+    this.handedLines += run.lines.length;
+    while (this.handedLines > MAX_HANDED_LINES) this.handedLines -= this.handed.shift()!.lines.length;
+  }
+
+  /**
+   * The lines after `from` from the runs handed over, when they join on (a run covers its whole id
+   * range, so the lines of one run above `from` are all the lines there); null: read them back.
+   */
+  private takeHanded(from: number, limit: number): RuleLine[] | null {
+    while (this.handed.length && lastId(this.handed[0]!) <= from) this.handedLines -= this.handed.shift()!.lines.length;
+    const first = this.handed[0];
+    if (!first || first.after > from) return null;
+    const lines = first.lines.filter((l) => l.id > from);
+    let through = lastId(first);
+    for (let i = 1; i < this.handed.length && lines.length < limit; i++) {
+      const run = this.handed[i]!;
+      if (run.after !== through) break; // a gap: lines stored elsewhere; the next batch reads them back
+      lines.push(...run.lines);
+      through = lastId(run);
+    }
+    return lines;
   }
 
   /** New lines were stored: evaluate soon. */
@@ -164,7 +238,7 @@ export class LogRuleEvaluator {
     const { logs } = this.deps;
     if (!(await this.deps.lease(this.deps.workerId, Date.now(), LEASE_MS))) return 0;
     const from = await logs.ruleCursor();
-    const lines = await logs.linesAfter(from, this.deps.batchSize ?? BATCH_SIZE);
+    const lines = await this.linesAfter(from, this.deps.batchSize ?? BATCH_SIZE);
     const now = this.deps.clock.now();
     const states = new Map<number, Map<string, RuleState>>();
     const effects: RuleEffects = { events: [], notifications: [], matches: [] };
@@ -222,6 +296,18 @@ export class LogRuleEvaluator {
     return lines.length;
   }
 
+  /** The next lines to judge: from memory when they were handed over, read back otherwise. */
+  private async linesAfter(from: number, limit: number): Promise<RuleLine[]> {
+    const handed = this.takeHanded(from, limit);
+    if (handed) {
+      this.sources.memory += handed.length;
+      return handed;
+    }
+    const read = await this.deps.logs.linesAfter(from, limit);
+    this.sources.database += read.length;
+    return read;
+  }
+
   /** A project's rule states, read once per batch; `loaded` keeps their JSON as read, to write only the changed ones. */
   private async statesOf(projectId: number, states: Map<number, Map<string, RuleState>>, loaded: Map<string, string>): Promise<Map<string, RuleState>> {
     let map = states.get(projectId);
@@ -269,6 +355,10 @@ export class LogRuleEvaluator {
     }
     return out;
   }
+}
+
+function lastId(run: StoredRun): number {
+  return run.lines[run.lines.length - 1]!.id;
 }
 
 /** Firing for /status: a rate rule over its limit, a forbidden pattern seen in the last 24 h. */

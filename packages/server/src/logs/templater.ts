@@ -1,4 +1,4 @@
-import type { LogTemplate, NewLogLine } from '../store/logs.js';
+import type { LineTemplate, LogTemplate, NewLogLine } from '../store/logs.js';
 import { TemplateMiner } from './templates.js';
 
 export interface TemplaterOptions {
@@ -47,9 +47,16 @@ export class LogTemplater {
   /** Sets each line's `template` (its project's miner must be prepared; an unprepared one starts empty). */
   assign(lines: NewLogLine[]): void {
     const seenAt = this.options.now?.();
+    // The miner looked up (and moved up the projects' LRU) once per project per batch, not per line.
+    let projectId = -1;
+    let miner: TemplateMiner | undefined;
     for (const line of lines) {
-      const match = this.minerFor(line.projectId).add(line.message);
-      line.template = { id: match.templateId, text: match.template, ...(match.previousId ? { previousIds: [match.previousId] } : {}), ...(seenAt === undefined ? {} : { seenAt }) };
+      if (line.projectId !== projectId || !miner) miner = this.minerFor((projectId = line.projectId));
+      const match = miner.add(line.message);
+      const template: LineTemplate = { id: match.templateId, text: match.template };
+      if (match.previousId) template.previousIds = [match.previousId];
+      if (seenAt !== undefined) template.seenAt = seenAt;
+      line.template = template;
     }
   }
 

@@ -44,6 +44,8 @@ export interface TemplateSummary {
 
 interface Cluster {
   tokens: string[];
+  /** The tokens joined (the template's text), kept so a match does not join them again. */
+  text: string;
   id: string;
   count: number;
   path: string[];
@@ -65,7 +67,7 @@ export function tokenize(message: string): string[] {
   return parameterize(firstLine)
     .split(/\s+/)
     .filter(Boolean)
-    .map((t) => (ID_TOKEN.test(t) ? '<id>' : t));
+    .map((t) => (t.length >= 10 && ID_TOKEN.test(t) ? '<id>' : t));
 }
 
 /** Deterministic id of a template text (16 hex characters of its SHA-256). */
@@ -102,11 +104,12 @@ export class TemplateMiner {
     this.touch(cluster);
     cluster.count++;
     const merged = mergeTokens(cluster.tokens, tokens);
-    if (!merged) return { templateId: cluster.id, template: cluster.tokens.join(' '), isNew: false, count: cluster.count };
+    if (!merged) return { templateId: cluster.id, template: cluster.text, isNew: false, count: cluster.count };
     const previousId = cluster.id;
     cluster.tokens = merged;
-    cluster.id = templateIdOf(merged.join(' '));
-    return { templateId: cluster.id, template: merged.join(' '), isNew: false, previousId, count: cluster.count };
+    cluster.text = merged.join(' ');
+    cluster.id = templateIdOf(cluster.text);
+    return { templateId: cluster.id, template: cluster.text, isNew: false, previousId, count: cluster.count };
   }
 
   /**
@@ -117,9 +120,10 @@ export class TemplateMiner {
   seed(template: string, count = 1): void {
     const tokens = template.split(' ').filter(Boolean);
     const leaf = this.leafFor(tokens);
-    const id = templateIdOf(tokens.join(' '));
+    const text = tokens.join(' ');
+    const id = templateIdOf(text);
     for (const c of leaf.clusters) if (c.id === id) return;
-    const cluster: Cluster = { tokens, id, count, path: this.pathFor(tokens) };
+    const cluster: Cluster = { tokens, text, id, count, path: this.pathFor(tokens) };
     leaf.clusters.add(cluster);
     this.lru.add(cluster);
     if (this.lru.size > this.maxTemplates) this.evict(this.lru.values().next().value!);
@@ -133,15 +137,16 @@ export class TemplateMiner {
 
   /** The templates, most matched first. */
   templates(): TemplateSummary[] {
-    return [...this.lru].map((c) => ({ templateId: c.id, template: c.tokens.join(' '), count: c.count })).sort((a, b) => b.count - a.count);
+    return [...this.lru].map((c) => ({ templateId: c.id, template: c.text, count: c.count })).sort((a, b) => b.count - a.count);
   }
 
   private create(leaf: TreeNode, tokens: string[]): TemplateMatch {
-    const cluster: Cluster = { tokens, id: templateIdOf(tokens.join(' ')), count: 1, path: this.pathFor(tokens) };
+    const text = tokens.join(' ');
+    const cluster: Cluster = { tokens, text, id: templateIdOf(text), count: 1, path: this.pathFor(tokens) };
     leaf.clusters.add(cluster);
     this.lru.add(cluster);
     if (this.lru.size > this.maxTemplates) this.evict(this.lru.values().next().value!);
-    return { templateId: cluster.id, template: tokens.join(' '), isNew: true, count: 1 };
+    return { templateId: cluster.id, template: text, isNew: true, count: 1 };
   }
 
   private touch(cluster: Cluster): void {

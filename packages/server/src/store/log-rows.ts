@@ -38,6 +38,14 @@ export function toRuleLine(r: RuleLineRow): RuleLine {
   return { id: Number(r.id), projectId: r.project_id, time: Number(r.time), receivedAt: Number(r.received_at), level: r.level as LogLine['level'], message: r.message, operation: text(r.operation), durationMs: text(r.duration_ms) };
 }
 
+/**
+ * The rule line of a line just stored with this id: what linesAfter would read back
+ * (`operation` and `duration_ms` are text fields, as json_extract / `->>` give them).
+ */
+export function storedRuleLine(id: number, l: NewLogLine): RuleLine {
+  return { id, projectId: l.projectId, time: l.time, receivedAt: l.receivedAt, level: l.level, message: l.message, operation: l.fields['operation'] ?? null, durationMs: l.fields['duration_ms'] ?? null };
+}
+
 /** At most this many ids per `linesByIds` statement (SQLite's bound-parameter limit is far above). */
 export const IDS_PER_READ = 500;
 

@@ -43,11 +43,17 @@ export function logStoreContract(
       ...over,
     });
 
+    /** An append's counts (the lines handed to the rules are checked on their own). */
+    const counted = async (appended: ReturnType<LogStore['appendLines']>) => {
+      const { accepted, duplicates } = await appended;
+      return { accepted, duplicates };
+    };
+
     it('stores every part of a line and reads it back newest first, and by id after a cursor', async () => {
-      const result = await a.appendLines([
+      const result = await counted(a.appendLines([
         line({ message: 'first', fields: { user_id: '42', operation: 'check_balance', duration_ms: '45' } }),
         line({ message: 'second', level: 'error', logger: null, environment: null, release: null, source: 'sentry', lineId: 'x-1' }),
-      ]);
+      ]));
       assert.deepEqual(result, { accepted: 2, duplicates: 0 });
       const found = await b.searchLines({ projectId: project.id });
       assert.deepEqual(found.map((l) => l.message), ['second', 'first']);
@@ -81,12 +87,26 @@ export function logStoreContract(
     });
 
     it('stores a line id once per project: repeats in one append, in a later append and from the other connection are duplicates', async () => {
-      assert.deepEqual(await a.appendLines([line({ lineId: 'l-1' }), line({ lineId: 'l-1' }), line({ lineId: 'l-2' }), line()]), { accepted: 3, duplicates: 1 });
-      assert.deepEqual(await b.appendLines([line({ lineId: 'l-2' }), line({ lineId: 'l-3' }), line()]), { accepted: 2, duplicates: 1 });
+      assert.deepEqual(await counted(a.appendLines([line({ lineId: 'l-1' }), line({ lineId: 'l-1' }), line({ lineId: 'l-2' }), line()])), { accepted: 3, duplicates: 1 });
+      assert.deepEqual(await counted(b.appendLines([line({ lineId: 'l-2' }), line({ lineId: 'l-3' }), line()])), { accepted: 2, duplicates: 1 });
       const other = await store.createProject({ name: `Logs other ${seq}`, shortIdPrefix: 'L' });
-      assert.deepEqual(await a.appendLines([line({ projectId: other.id, lineId: 'l-1' })]), { accepted: 1, duplicates: 0 }, 'ids are per project');
+      assert.deepEqual(await counted(a.appendLines([line({ projectId: other.id, lineId: 'l-1' })])), { accepted: 1, duplicates: 0 }, 'ids are per project');
       assert.equal(await a.countLines(project.id), 5);
       assert.deepEqual(await a.appendLines([]), { accepted: 0, duplicates: 0 });
+    });
+
+    it('hands the rules exactly the lines it stored, as they would read them back (nothing else has an id in their range)', async () => {
+      await b.appendLines([line({ lineId: 'h-0' })]);
+      const result = await a.appendLines([
+        line({ message: 'kept', lineId: 'h-1', fields: { operation: 'pay', duration_ms: '12.5', user_id: '1' } }),
+        line({ lineId: 'h-0' }),
+        line({ message: 'also kept', level: 'error' }),
+      ]);
+      assert.deepEqual([result.accepted, result.duplicates], [2, 1]);
+      assert.ok(result.stored);
+      assert.deepEqual(result.stored.lines, await b.linesAfter(result.stored.after, 100), 'every line above `after` is in the run, equal to the read');
+      assert.deepEqual(result.stored.lines.map((l) => [l.message, l.operation, l.durationMs]), [['kept', 'pay', '12.5'], ['also kept', null, null]]);
+      assert.equal((await a.appendLines([line({ lineId: 'h-1' })])).stored, undefined, 'nothing stored, nothing handed over');
     });
 
     it('filters by level, minimum level, logger, time range, fields and text through the full-text index, and pages by id', async () => {

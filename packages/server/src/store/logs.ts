@@ -96,6 +96,19 @@ export interface LogAppendResult {
   accepted: number;
   /** Lines whose `lineId` the project had already: not stored again. */
   duplicates: number;
+  /**
+   * The lines just stored, as the rules read them, which are ALL the lines with ids in (`after`,
+   * the last one's id]: the append holds the store's append lock (SQLite's write lock, PostgreSQL's
+   * advisory lock in every process) from reading `after` to its commit. The rules take them from
+   * memory instead of reading them back (LogRuleEvaluator.handOver). Absent when none was stored.
+   */
+  stored?: StoredRun;
+}
+
+/** Every line stored with an id above `after` up to the last of `lines`, in id order. */
+export interface StoredRun {
+  after: number;
+  lines: RuleLine[];
 }
 
 /** A rule's state in a project (JSON the rule evaluator owns), and whether it is firing. */

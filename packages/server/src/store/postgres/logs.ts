@@ -1,8 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
-import { HOUR_MS, LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type LogTemplate, type NewLogLine, type OperationLatencyMinute, type RuleLine, type TemplateQuery } from '../logs.js';
+import { HOUR_MS, LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type LogTemplate, type NewLogLine, type OperationLatencyMinute, type RuleLine, type StoredRun, type TemplateQuery } from '../logs.js';
 import { aggregateTemplates, MAX_TEMPLATES_LISTED, planTemplateWrites, templateReads, toStored, toTemplate, type StoredTemplate, type TemplateRow, type TemplateWrite } from '../log-templates.js';
 import { mergeInto } from '../../lib/histogram.js';
-import { IDS_PER_READ, RULE_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, toLatency, toRuleLine, type LatencyRow, type LogLineRow, type RuleLineRow } from '../log-rows.js';
+import { IDS_PER_READ, RULE_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, storedRuleLine, toLogLine, toLatency, toRuleLine, type LatencyRow, type LogLineRow, type RuleLineRow } from '../log-rows.js';
 import { all, changes, LOCKS, one, type Db } from './query.js';
 
 const CURSOR = 'rules';
@@ -22,6 +22,19 @@ const COLUMN_TYPES = ['int', 'bigint', 'bigint', 'text', 'int', 'text', 'text', 
 const COLUMNS = sql.raw('project_id, time, received_at, level, severity, logger, message, fields, environment, release, source, line_id, template_id');
 
 /**
+ * The lines an insert stored, with their ids. The ids were drawn in the order unnest gave the rows
+ * (the input's), so the inserted lines in input order take the returned ids in ascending order:
+ * lines without an id always went in (NULLs never conflict), `unique` holds each (project, line id)
+ * once, and one named in RETURNING went in.
+ */
+function storedLines(unique: NewLogLine[], inserted: { id: string | number; project_id: number; line_id: string | null }[]): { id: number; line: NewLogLine }[] {
+  const ids = inserted.map((r) => Number(r.id)).sort((x, y) => x - y);
+  const named = new Set(inserted.map((r) => `${r.project_id}\u0000${r.line_id}`));
+  const went = inserted.length === unique.length ? unique : unique.filter((l) => l.lineId === null || named.has(`${l.projectId}\u0000${l.lineId}`));
+  return went.map((line, i) => ({ id: ids[i]!, line }));
+}
+
+/**
  * LogStore on PostgreSQL. Lines go in with one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO
  * NOTHING` under a transaction advisory lock, so ids commit in order (the rule evaluator reads by
  * id, as the monitors read raw_items). Text search uses the GIN index over
@@ -35,19 +48,23 @@ export class PostgresLogStore implements LogStore {
     if (!unique.length) return { accepted: 0, duplicates: repeated };
     const rows = unique.map(logLineValues);
     const arrays = COLUMN_TYPES.map((type, i) => sql`${rows.map((r) => r[i])}::${sql.raw(type)}[]`);
-    const templated = unique.some((l) => l.template);
-    const accepted = await this.db.transaction().execute(async (trx) => {
+    const run = await this.db.transaction().execute(async (trx): Promise<StoredRun> => {
       await sql`SELECT pg_advisory_xact_lock(${LOCKS.logLinesAppend}::int, 0)`.execute(trx);
-      const insert = sql`INSERT INTO log_lines (${COLUMNS}) SELECT * FROM unnest(${sql.join(arrays)}) ON CONFLICT (project_id, line_id) DO NOTHING`;
-      if (!templated) return changes(trx, insert);
-      // Which lines went in, so a duplicate's template is not counted twice: lines without an id
-      // always do (NULLs never conflict), and `unique` holds each (project, line id) once.
-      const inserted = await all<{ project_id: number; line_id: string | null }>(trx, sql`${insert} RETURNING project_id, line_id`);
-      const named = new Set(inserted.map((r) => `${r.project_id}\u0000${r.line_id}`));
-      await recordTemplates(trx, inserted.length === unique.length ? unique : unique.filter((l) => l.lineId === null || named.has(`${l.projectId}\u0000${l.lineId}`)));
-      return inserted.length;
+      // Every append holds this lock to its commit (in every process): the lines above the newest
+      // id now are all this call's, so the rules can take them from memory (LogRuleEvaluator.handOver).
+      const after = Number((await one<{ id: string | number }>(trx, sql`SELECT COALESCE(MAX(id), 0) AS id FROM log_lines`))!.id);
+      const inserted = await all<{ id: string | number; project_id: number; line_id: string | null }>(
+        trx,
+        sql`INSERT INTO log_lines (${COLUMNS}) SELECT * FROM unnest(${sql.join(arrays)}) ON CONFLICT (project_id, line_id) DO NOTHING RETURNING id, project_id, line_id`,
+      );
+      const stored = storedLines(unique, inserted);
+      // A duplicate's template is not counted twice.
+      const templated = stored.filter(({ line }) => line.template).map(({ line }) => line);
+      if (templated.length) await recordTemplates(trx, templated);
+      return { after, lines: stored.map(({ id, line }) => storedRuleLine(id, line)) };
     });
-    return { accepted, duplicates: repeated + unique.length - accepted };
+    const accepted = run.lines.length;
+    return { accepted, duplicates: repeated + unique.length - accepted, ...(accepted ? { stored: run } : {}) };
   }
 
   async searchLines(q: LogQuery): Promise<LogLine[]> {

@@ -1,8 +1,8 @@
 import type Sqlite from 'better-sqlite3';
-import { HOUR_MS, LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type LogTemplate, type NewLogLine, type OperationLatencyMinute, type RuleLine, type TemplateQuery } from '../logs.js';
+import { HOUR_MS, LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type LogTemplate, type NewLogLine, type OperationLatencyMinute, type RuleLine, type StoredRun, type TemplateQuery } from '../logs.js';
 import { aggregateTemplates, MAX_TEMPLATES_LISTED, planTemplateWrites, templateReads, toStored, toTemplate, type StoredTemplate, type TemplateRow, type TemplateWrite } from '../log-templates.js';
 import { mergeInto } from '../../lib/histogram.js';
-import { IDS_PER_READ, LOG_LINE_COLUMNS, RULE_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, toLogLine, toLatency, toRuleLine, type LatencyRow, type LogLineRow, type RuleLineRow } from '../log-rows.js';
+import { IDS_PER_READ, LOG_LINE_COLUMNS, RULE_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, storedRuleLine, toLogLine, toLatency, toRuleLine, type LatencyRow, type LogLineRow, type RuleLineRow } from '../log-rows.js';
 import { deleteInChunks } from './chunked.js';
 
 const CURSOR = 'rules';
@@ -41,22 +41,25 @@ export class SqliteLogStore implements LogStore {
    */
   async appendLines(lines: NewLogLine[]): Promise<LogAppendResult> {
     const { unique, repeated } = firstOfEachLineId(lines);
-    const accepted = this.db
-      .transaction(() => {
+    const run = this.db
+      .transaction((): StoredRun => {
         const before = this.lastId.get() as number;
-        let n = 0;
-        const stored: NewLogLine[] = [];
+        const judged: RuleLine[] = [];
+        const templated: NewLogLine[] = [];
         for (const line of unique) {
-          if (!this.insert.run(logLineValues(line)).changes) continue;
-          n += 1;
-          if (line.template) stored.push(line);
+          const result = this.insert.run(logLineValues(line));
+          if (!result.changes) continue;
+          // The write lock is held: every id above `before` is one of these (the rules take them from memory).
+          judged.push(storedRuleLine(Number(result.lastInsertRowid), line));
+          if (line.template) templated.push(line);
         }
-        if (n) this.indexAfter.run(before);
-        if (stored.length) this.recordTemplates(stored);
-        return n;
+        if (judged.length) this.indexAfter.run(before);
+        if (templated.length) this.recordTemplates(templated);
+        return { after: before, lines: judged };
       })
       .immediate();
-    return { accepted, duplicates: repeated + unique.length - accepted };
+    const accepted = run.lines.length;
+    return { accepted, duplicates: repeated + unique.length - accepted, ...(accepted ? { stored: run } : {}) };
   }
 
   async searchLines(q: LogQuery): Promise<LogLine[]> {
