@@ -7,7 +7,7 @@ import { createProject, getProject, listProjects, updateProject } from '../proje
 import * as access from '../access-queries.js';
 import * as deletion from '../project-deletion.js';
 import type { ApiTokenSummary, Role, UserSummary } from '../model.js';
-import { boundedTotal, DEFAULT_PAGE, getAttachment, getEvent, listEvents, MAX_PAGE } from '../issue-queries.js';
+import { boundedTotal, DEFAULT_PAGE, getAttachment, getEvent, issueStatusCounts, listEvents, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
 import { capIssues, projectStorage, type CapResult, type IssueCaps } from '../issue-caps.js';
 import { hashToken, newApiToken } from '../naming.js';
@@ -484,11 +484,7 @@ export class PostgresStore implements Store {
   }
 
   async issueStatusCounts(projectId?: number): Promise<Record<IssueStatus, number>> {
-    const where = projectId === undefined ? sql`` : sql`WHERE project_id = ${projectId}`;
-    const rows = await all<{ status: IssueStatus; n: number }>(this.db, sql`SELECT status, COUNT(*) AS n FROM issues ${where} GROUP BY status`);
-    const counts = Object.fromEntries(ISSUE_STATUSES.map((s) => [s, 0])) as Record<IssueStatus, number>;
-    for (const r of rows) if (r.status in counts) counts[r.status] = Number(r.n);
-    return counts;
+    return issueStatusCounts(this.db, projectId);
   }
 
   async issueHourlyCounts(issueIds: number[], sinceHour: number): Promise<Map<number, HourlyCount[]>> {
