@@ -58,8 +58,10 @@ async function postgresTriggers(db: Kysely<any>): Promise<void> {
       IF TG_OP IN ('UPDATE', 'INSERT') THEN PERFORM issue_status_counts_add(NEW.project_id, NEW.status, 1); END IF;
       RETURN NULL;
     END $$`.execute(db);
+  // DELETE, not TRUNCATE: `migrate-data --force` truncates both tables in one statement, and a
+  // TRUNCATE of a table that statement is truncating fails. The table is a few dozen rows.
   await sql`CREATE FUNCTION issue_status_counts_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN TRUNCATE issue_status_counts; RETURN NULL; END $$`.execute(db);
+    BEGIN DELETE FROM issue_status_counts; RETURN NULL; END $$`.execute(db);
   await sql`CREATE TRIGGER issue_status_counts_insert AFTER INSERT ON issues FOR EACH ROW EXECUTE FUNCTION issue_status_counts_sync()`.execute(db);
   await sql`CREATE TRIGGER issue_status_counts_update AFTER UPDATE OF status, project_id ON issues FOR EACH ROW
     WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.project_id IS DISTINCT FROM NEW.project_id)
