@@ -137,23 +137,35 @@ function summary(samples, bytes, cpuMs, pgCpuMs) {
 }
 
 /**
- * CPU time its PostgreSQL backends have used (ms; null on SQLite), from /proc: the work a page
- * asks of the database, which the machine's load does not change as it changes the wall time.
+ * CPU time of each of its PostgreSQL backends (pid → ms; null on SQLite), from /proc: the work a
+ * page asks of the database, which the machine's load does not change as it changes the wall time.
  * Clock ticks of 10 ms: meaningful summed over a page's requests, not per request.
  */
 function backendCpuMs(server) {
   const clients = server.store.database?.pool?._clients;
   if (!clients) return null;
-  let ticks = 0;
+  const byPid = new Map();
   for (const c of clients) {
     try {
       const fields = readFileSync(`/proc/${c.processID}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the line)
+      byPid.set(c.processID, ((Number(fields[11]) + Number(fields[12])) * 1000) / 100); // utime, stime (fields 14 and 15)
     } catch {
       // a backend that ended (its connection closed) took its time with it
     }
   }
-  return (ticks * 1000) / 100;
+  return byPid;
+}
+
+/**
+ * What the backends used between two readings: a backend in both, its difference; one born in
+ * between, all of its time. One that ended in between (the pool closes idle connections) is lost,
+ * so this is a lower bound when the pool changed.
+ */
+function backendCpuBetween(before, after) {
+  if (before === null || after === null) return null;
+  let ms = 0;
+  for (const [pid, t] of after) ms += t - (before.get(pid) ?? 0);
+  return ms;
 }
 
 /** Times one page on every server, requests alternating between them so load swings hit all alike. */
@@ -176,7 +188,7 @@ async function time(servers, url) {
     }
   }
   const pgAfter = servers.map(backendCpuMs);
-  return servers.map((_, n) => summary(samples[n], bytes[n], cpu[n] / RUNS, pgBefore[n] === null ? null : (pgAfter[n] - pgBefore[n]) / RUNS));
+  return servers.map((_, n) => summary(samples[n], bytes[n], cpu[n] / RUNS, pgBefore[n] === null ? null : backendCpuBetween(pgBefore[n], pgAfter[n]) / RUNS));
 }
 
 /** A copy of the seeded file for a build that migrates it (the seed stays openable by the older build). */
