@@ -16,6 +16,10 @@ import { dialectTypes } from './dialect.js';
  * digest batches creating issues in the same project would wait on each other. Each connection
  * therefore adds to its own `slot` (its backend pid modulo 8) and readers sum the slots; a slot's
  * count alone means nothing and may go below zero. SQLite (one writer) uses slot 0 only.
+ * Two connections sharing a slot can still wait on each other, and two transactions moving issues
+ * between the same two statuses in opposite directions at once (a digest batch reopening, a person
+ * resolving) can deadlock there: PostgreSQL aborts one; a digest batch stays in the spool and is
+ * tried again whole (digest-batch.ts, a database fault), a person's change answers an error.
  * `migrate-data` copies the table like any other, with these triggers paused.
  */
 export async function up(db: Kysely<any>): Promise<void> {
