@@ -13,7 +13,7 @@
 //                    (BOTPULSE_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test),
 //                    time the same pages there, drop the schema after
 
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -131,9 +131,41 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-function summary(samples, bytes) {
+function summary(samples, bytes, cpuMs, pgCpuMs) {
   samples.sort((a, b) => a - b);
-  return { p50: percentile(samples, 50), p95: percentile(samples, 95), max: samples[samples.length - 1], bytes };
+  return { p50: percentile(samples, 50), p95: percentile(samples, 95), max: samples[samples.length - 1], bytes, cpuMs, ...(pgCpuMs !== null ? { pgCpuMs } : {}) };
+}
+
+/**
+ * CPU time of each of its PostgreSQL backends (pid → ms; null on SQLite), from /proc: the work a
+ * page asks of the database, which the machine's load does not change as it changes the wall time.
+ * Clock ticks of 10 ms: meaningful summed over a page's requests, not per request.
+ */
+function backendCpuMs(server) {
+  const clients = server.store.database?.pool?._clients;
+  if (!clients) return null;
+  const byPid = new Map();
+  for (const c of clients) {
+    try {
+      const fields = readFileSync(`/proc/${c.processID}/stat`, 'utf8').split(') ')[1].split(' ');
+      byPid.set(c.processID, ((Number(fields[11]) + Number(fields[12])) * 1000) / 100); // utime, stime (fields 14 and 15)
+    } catch {
+      // a backend that ended (its connection closed) took its time with it
+    }
+  }
+  return byPid;
+}
+
+/**
+ * What the backends used between two readings: a backend in both, its difference; one born in
+ * between, all of its time. One that ended in between (the pool closes idle connections) is lost,
+ * so this is a lower bound when the pool changed.
+ */
+function backendCpuBetween(before, after) {
+  if (before === null || after === null) return null;
+  let ms = 0;
+  for (const [pid, t] of after) ms += t - (before.get(pid) ?? 0);
+  return ms;
 }
 
 /** Times one page on every server, requests alternating between them so load swings hit all alike. */
@@ -141,16 +173,22 @@ async function time(servers, url) {
   for (let i = 0; i < Number(flags.warmup); i++) for (const s of servers) await s.app.inject({ method: 'GET', url, cookies: s.cookies });
   const samples = servers.map(() => []);
   const bytes = servers.map(() => 0);
+  const cpu = servers.map(() => 0);
+  const pgBefore = servers.map(backendCpuMs);
   for (let i = 0; i < RUNS; i++) {
     for (const [n, s] of servers.entries()) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const res = await s.app.inject({ method: 'GET', url, cookies: s.cookies });
+      const c1 = process.cpuUsage(c0);
       samples[n].push(performance.now() - t0);
+      cpu[n] += (c1.user + c1.system) / 1000;
       if (res.statusCode !== 200) throw new Error(`${s.label}: ${url}: HTTP ${res.statusCode}`);
       bytes[n] = res.body.length;
     }
   }
-  return servers.map((_, n) => summary(samples[n], bytes[n]));
+  const pgAfter = servers.map(backendCpuMs);
+  return servers.map((_, n) => summary(samples[n], bytes[n], cpu[n] / RUNS, pgBefore[n] === null ? null : backendCpuBetween(pgBefore[n], pgAfter[n]) / RUNS));
 }
 
 /** A copy of the seeded file for a build that migrates it (the seed stays openable by the older build). */
@@ -247,17 +285,21 @@ async function report(rows) {
   const fmt = (ms) => ms.toFixed(1).padStart(7);
   const width = Math.max(...rows.map((r) => r.name.length));
   const compared = rows.some((r) => r.baseline);
+  const pgCpu = rows.some((r) => r.pgCpuMs !== undefined);
+  // CPU per request (this process; PostgreSQL's backends apart): what the page costs, whatever the load.
+  const cpuCols = (r) => `${fmt(r.cpuMs).padStart(7)}${pgCpu ? `  ${fmt(r.pgCpuMs ?? 0).padStart(7)}` : ''}`;
+  const cpuHead = (prefix) => `${`${prefix}cpu`.padStart(7)}${pgCpu ? `  ${`${prefix}pg`.padStart(7)}` : ''}`;
   const table = [
-    `${'page'.padEnd(width)}  ${'p50 ms'.padStart(7)}  ${'p95 ms'.padStart(7)}  ${'max ms'.padStart(7)}  ${'KB'.padStart(5)}${compared ? `  ${'base p50'.padStart(8)}  ${'base p95'.padStart(8)}` : ''}`,
+    `${'page'.padEnd(width)}  ${'p50 ms'.padStart(7)}  ${'p95 ms'.padStart(7)}  ${'max ms'.padStart(7)}  ${'KB'.padStart(5)}  ${cpuHead('')}${compared ? `  ${'base p50'.padStart(8)}  ${'base p95'.padStart(8)}  ${cpuHead('b ')}` : ''}`,
     ...rows.map(
       (r) =>
-        `${r.name.padEnd(width)}  ${fmt(r.p50)}  ${fmt(r.p95)}  ${fmt(r.max)}  ${(r.bytes / 1024).toFixed(0).padStart(5)}` +
-        (r.baseline ? `  ${fmt(r.baseline.p50).padStart(8)}  ${fmt(r.baseline.p95).padStart(8)}` : '') +
+        `${r.name.padEnd(width)}  ${fmt(r.p50)}  ${fmt(r.p95)}  ${fmt(r.max)}  ${(r.bytes / 1024).toFixed(0).padStart(5)}  ${cpuCols(r)}` +
+        (r.baseline ? `  ${fmt(r.baseline.p50).padStart(8)}  ${fmt(r.baseline.p95).padStart(8)}  ${cpuCols(r.baseline)}` : '') +
         (r.ok ? '' : '  > target'),
     ),
   ].join('\n');
   const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
-  log(`\n${ISSUES.toLocaleString('en-US')} issues / ${EVENTS.toLocaleString('en-US')} events on ${flags.postgres ? 'PostgreSQL' : 'SQLite'}, ${RUNS} requests per page after ${flags.warmup} warm-up, app.inject with a session (server time)`);
+  log(`\n${ISSUES.toLocaleString('en-US')} issues / ${EVENTS.toLocaleString('en-US')} events on ${flags.postgres ? 'PostgreSQL' : 'SQLite'}, ${RUNS} requests per page after ${flags.warmup} warm-up, app.inject with a session (server time; cpu = this process's CPU ms per request, pg = PostgreSQL backends' CPU ms per request)`);
   log(`load average ${load} on ${os.cpus().length} CPUs${compared ? `; base = ${flags.compare}, requests alternating` : ''}\n`);
   log(table);
   const failed = rows.filter((r) => !r.ok);

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Issue, StoredAttachment, StoredEvent } from './model.js';
+import { ISSUE_STATUSES, type Issue, type IssueStatus, type StoredAttachment, type StoredEvent } from './model.js';
 import { toStoredEvent } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -33,6 +33,18 @@ export function countBoundFor(limit: number, offset: number): number {
 export function boundedTotal(counted: number, bound: number | undefined): { total: number; totalIsLowerBound: boolean } {
   if (bound === undefined || counted <= bound) return { total: counted, totalIsLowerBound: false };
   return { total: bound, totalIsLowerBound: true };
+}
+
+/**
+ * Issues per status, of one project or all: the sum of the counters migration 027's triggers keep
+ * (a few dozen rows), never a count over the issues themselves.
+ */
+export async function issueStatusCounts(db: Kysely<Database>, projectId?: number): Promise<Record<IssueStatus, number>> {
+  let query = db.selectFrom('issue_status_counts').select(['status', (eb) => eb.fn.sum<number | string>('count').as('n')]).groupBy('status');
+  if (projectId !== undefined) query = query.where('project_id', '=', projectId);
+  const counts = Object.fromEntries(ISSUE_STATUSES.map((s) => [s, 0])) as Record<IssueStatus, number>;
+  for (const r of await query.execute()) if (r.status in counts) counts[r.status as IssueStatus] = Number(r.n);
+  return counts;
 }
 
 /** An issue's events, newest first, a page at a time (`before`: an event id). */

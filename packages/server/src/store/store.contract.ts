@@ -651,6 +651,47 @@ export function storeContract(
       assert.deepEqual([everywhere.total, everywhere.totalIsLowerBound], [1, true], 'the ranked fast path');
     });
 
+    it('keeps the status counts equal to a recount through new issues, regressions, resolves, ignores, retention and project deletion', async () => {
+      const recount = async (projectId?: number) => {
+        const counts: Record<string, number> = {};
+        for (const status of ['new', 'in_progress', 'resolved', 'ignored'] as const) {
+          counts[status] = (await store.searchIssues({ ...(projectId !== undefined ? { projectId } : {}), status: [status], limit: 1 })).total;
+        }
+        return counts;
+      };
+      const agree = async (step: string, expected: Record<string, number>) => {
+        assert.deepEqual(await store.issueStatusCounts(project.id), expected, `${step}: the counters`);
+        assert.deepEqual(await recount(project.id), expected, `${step}: the recount`);
+        assert.deepEqual(await store.issueStatusCounts(), await recount(), `${step}: every project`);
+      };
+      const id = (changes: Awaited<ReturnType<typeof ingest>>, fingerprint: string) => changes.find((c) => c.issue.fingerprint === fingerprint)!.issue.id;
+      const first = await ingest(['a', 'b', 'c', 'd', 'e', 'a'].map((f) => ({ fingerprint: f, event: event({ title: `counted ${f}` }) })));
+      await agree('new issues', { new: 5, in_progress: 0, resolved: 0, ignored: 0 });
+      // A second process (PostgreSQL) changes some: its counters may sit in another slot.
+      const other = second ?? store;
+      await other.setIssueStatus(id(first, 'a'), { status: 'resolved' });
+      await store.setIssueStatus(id(first, 'b'), { status: 'resolved' });
+      await other.setIssueStatus(id(first, 'c'), { status: 'ignored', ignoreForEvents: 1 });
+      await store.setIssueStatus(id(first, 'd'), { status: 'ignored' });
+      await store.setIssueStatus(id(first, 'e'), { status: 'in_progress' });
+      await store.setIssueStatus(id(first, 'e'), { status: 'in_progress' }); // unchanged: counted once
+      await agree('resolves and ignores', { new: 0, in_progress: 1, resolved: 2, ignored: 2 });
+      await ingest([{ fingerprint: 'a', event: event({ title: 'counted a' }) }, { fingerprint: 'c', event: event({ title: 'counted c' }) }, { fingerprint: 'f', event: event({ title: 'counted f' }) }]);
+      await agree('a regression, an ended ignore and a new issue', { new: 3, in_progress: 1, resolved: 1, ignored: 1 });
+      await store.pruneEvents(Date.now() + 60_000);
+      await agree('retention (issues outlive their events)', { new: 3, in_progress: 1, resolved: 1, ignored: 1 });
+      const doomed = project;
+      project = await store.createProject({ name: `Contract ${++seq}`, shortIdPrefix: 'B' });
+      await ingest(['x', 'y'].map((f) => ({ fingerprint: f, event: event({ title: `counted ${f}` }) })));
+      assert.deepEqual(await store.issueStatusCounts(project.id), { new: 2, in_progress: 0, resolved: 0, ignored: 0 }, 'per project');
+      await store.startProjectDeletion(doomed.id, Date.now());
+      let step = await store.deleteProjectChunk(doomed.id, 2);
+      assert.deepEqual(await store.issueStatusCounts(), await recount(), 'part of a deleted project\'s issues gone');
+      while (!step.done) step = await store.deleteProjectChunk(doomed.id, 2);
+      assert.deepEqual(await store.issueStatusCounts(doomed.id), { new: 0, in_progress: 0, resolved: 0, ignored: 0 }, 'a deleted project counts nothing');
+      await agree('another project deleted', { new: 2, in_progress: 0, resolved: 0, ignored: 0 });
+    });
+
     it('keeps per-project settings, lists releases and counts parked raw items', async () => {
       await store.setProjectSetting(project.id, 'alert_chat_id', '-100123');
       assert.deepEqual(await store.getProjectSettings(project.id), { alert_chat_id: '-100123' });

@@ -22,6 +22,7 @@ import * as m022 from './022_log_templates.js';
 import * as m023 from './023_log_index_per_batch.js';
 import * as m025 from './025_log_rule_index.js';
 import * as m026 from './026_postgres_hot_issue_rows.js';
+import * as m027 from './027_issue_status_counts.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
 export const migrations: Record<string, Migration> = {
@@ -48,4 +49,5 @@ export const migrations: Record<string, Migration> = {
   '023_log_index_per_batch': m023,
   '025_log_rule_index': m025,
   '026_postgres_hot_issue_rows': m026,
+  '027_issue_status_counts': m027,
 };

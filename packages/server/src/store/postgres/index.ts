@@ -1,8 +1,8 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested } from '../digest-rows.js';
-import { ISSUE_STATUSES, type Issue, type IssueStatus } from '../model.js';
-import { boundedTotal, DEFAULT_PAGE, MAX_PAGE } from '../issue-queries.js';
+import type { Issue, IssueStatus } from '../model.js';
+import { boundedTotal, DEFAULT_PAGE, issueStatusCounts, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
 import { StoreBase } from '../store-base.js';
 import { toIssue, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
@@ -334,11 +334,7 @@ export class PostgresStore extends StoreBase implements Store {
   }
 
   async issueStatusCounts(projectId?: number): Promise<Record<IssueStatus, number>> {
-    const where = projectId === undefined ? sql`` : sql`WHERE project_id = ${projectId}`;
-    const rows = await all<{ status: IssueStatus; n: number }>(this.db, sql`SELECT status, COUNT(*) AS n FROM issues ${where} GROUP BY status`);
-    const counts = Object.fromEntries(ISSUE_STATUSES.map((s) => [s, 0])) as Record<IssueStatus, number>;
-    for (const r of rows) if (r.status in counts) counts[r.status] = Number(r.n);
-    return counts;
+    return issueStatusCounts(this.db, projectId);
   }
 
   async issueHourlyCounts(issueIds: number[], sinceHour: number): Promise<Map<number, HourlyCount[]>> {

@@ -66,6 +66,7 @@ describe('the migrations on PostgreSQL', { skip }, () => {
       await pool.query(`INSERT INTO monitor_latency (project_id, minute, buckets, count, sum_ms) VALUES ($1, 1, '[]', 1, 1234567.891)`, [project.id]);
       assert.equal((await pool.query('SELECT sum_ms FROM monitor_latency')).rows[0].sum_ms, 1234567.891, 'floats are 8 bytes, as in SQLite');
       await database.migrate(); // the migrations after 010 over the same data
+      assert.deepEqual((await pool.query('SELECT status, count::int AS n FROM issue_status_counts')).rows, [{ status: 'new', n: 1 }], '027 counts the issues already there');
       assert.equal(await database.migrate(), 0, 'nothing left to apply');
     } finally {
       await database.close();
@@ -123,6 +124,41 @@ describe('the migrations on PostgreSQL', { skip }, () => {
       assert.deepEqual(hourly, [{ hour: 5, count: 3 }, { hour: 9, count: 1 }]);
       await pool.query('TRUNCATE issues, events, issue_hourly');
       assert.deepEqual(await texts(), []);
+    } finally {
+      await database.close();
+      await fresh.drop();
+    }
+  });
+
+  it('027: issue status counters follow inserts, status and project changes, deletes and truncation, summed over the connections\' slots', async () => {
+    const fresh = await createTestSchema('migrations_status_counts');
+    const database = await PostgresDatabase.open(fresh.options());
+    const { pool } = database;
+    const counts = async (projectId?: number) =>
+      (await pool.query(`SELECT status, SUM(count)::int AS n FROM issue_status_counts ${projectId ? 'WHERE project_id = $1' : ''} GROUP BY status HAVING SUM(count) <> 0 ORDER BY status`, projectId ? [projectId] : []))
+        .rows.map((r) => `${r.status} ${r.n}`);
+    try {
+      const projects = (await pool.query(`INSERT INTO projects (slug, name, public_key, short_id_prefix, created_at) VALUES ('a', 'A', 'k1', 'A', 1), ('b', 'B', 'k2', 'B', 1) RETURNING id`)).rows.map((r) => Number(r.id));
+      const issue = async (client: pg.Pool | pg.PoolClient, projectId: number, n: number, status: string) =>
+        Number((await client.query(`INSERT INTO issues (project_id, short_number, grouping_version, fingerprint, title, level, status, first_seen, last_seen) VALUES ($1, $2, 1, $3, 't', 'error', $4, 1, 1) RETURNING id`, [projectId, n, `fp${n}`, status])).rows[0].id);
+      // Two connections held at once: two backends, most likely two slots.
+      const [one, two] = [await pool.connect(), await pool.connect()];
+      const a = await issue(one, projects[0]!, 1, 'new');
+      const b = await issue(two, projects[0]!, 2, 'new');
+      await issue(two, projects[1]!, 3, 'resolved');
+      await one.query(`UPDATE issues SET status = 'resolved' WHERE id = $1`, [b]);
+      await two.query(`UPDATE issues SET status = 'new', event_count = 3 WHERE id = $1`, [a]); // unchanged
+      one.release();
+      two.release();
+      assert.deepEqual(await counts(projects[0]), ['new 1', 'resolved 1']);
+      await pool.query(`UPDATE issues SET project_id = $1 WHERE id = $2`, [projects[1], a]);
+      assert.deepEqual(await counts(projects[0]), ['resolved 1']);
+      assert.deepEqual(await counts(projects[1]), ['new 1', 'resolved 1']);
+      await pool.query(`DELETE FROM issues WHERE id = $1`, [b]);
+      assert.deepEqual(await counts(), ['new 1', 'resolved 1']);
+      await pool.query('TRUNCATE issues, events, issue_hourly');
+      assert.deepEqual(await counts(), []);
+      assert.equal(Number((await pool.query('SELECT COUNT(*) AS n FROM issue_status_counts')).rows[0].n), 0, 'truncated with the issues');
     } finally {
       await database.close();
       await fresh.drop();

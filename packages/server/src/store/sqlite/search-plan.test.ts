@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Sqlite from 'better-sqlite3';
+import { sql } from 'kysely';
+import { SqliteStore } from './index.js';
+
+/** The issue list's SQL as SQLite plans it (no statistics: the plan is fixed by the query's shape). */
+describe('the issue search on SQLite', () => {
+  it('reads a page of one project sorted by users down issues_user_count when the matches pass the bound, with the same answer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'botpulse-search-plan-'));
+    try {
+      const store = await SqliteStore.open(join(dir, 'botpulse.db'));
+      const db = store.kysely;
+      for (const p of [1, 2]) {
+        await sql`INSERT INTO projects (id, slug, name, public_key, short_id_prefix, next_short_id, created_at) VALUES (${p}, ${`p${p}`}, 'P', ${String(p).repeat(32)}, 'P', 99, 0)`.execute(db);
+      }
+      const issues = Array.from({ length: 60 }, (_, n) => ({ id: n + 1, projectId: (n % 2) + 1, status: n % 3 === 0 ? 'resolved' : 'new', users: (n * 7) % 13 }));
+      for (const i of issues) {
+        await sql`INSERT INTO issues (id, project_id, short_number, grouping_version, fingerprint, title, level, status, first_seen, last_seen, user_count)
+                  VALUES (${i.id}, ${i.projectId}, ${i.id}, 1, ${`fp-${i.id}`}, 't', 'error', ${i.status}, 0, 0, ${i.users})`.execute(db);
+      }
+      // The SQL the search compiles: the statement cache's proxy hands its misses to the connection's own prepare.
+      const prepared: string[] = [];
+      const connection = store.db as unknown as { prepare: (this: unknown, source: string) => unknown };
+      connection.prepare = function (this: unknown, source: string) {
+        prepared.push(source);
+        return Sqlite.prototype.prepare.call(this as Sqlite.Database, source);
+      };
+      const got = await store.searchIssues({ projectId: 2, status: ['new', 'in_progress'], sort: 'users', limit: 5, offset: 2, countUpTo: 6 });
+      const want = issues.filter((i) => i.projectId === 2 && i.status === 'new').sort((a, b) => b.users - a.users || b.id - a.id);
+      assert.deepEqual(got.issues.map((i) => i.id), want.slice(2, 7).map((i) => i.id));
+      assert.deepEqual([got.total, got.totalIsLowerBound], [6, true]);
+      const page = prepared.find((s) => s.includes('ORDER BY i.user_count'))!;
+      const plan = (store.db.prepare(`EXPLAIN QUERY PLAN ${page}`).all(...page.split('?').slice(1).map(() => null)) as { detail: string }[]).map((r) => r.detail).join('\n');
+      assert.match(plan, /SCAN i USING INDEX issues_user_count/);
+      assert.doesNotMatch(plan, /TEMP B-TREE/, 'no sort of every match');
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
