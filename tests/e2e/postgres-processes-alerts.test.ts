@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FakeTelegram } from '../../packages/fake-telegram/src/index.js';
-import { createTestSchema, postgresUnavailable, type TestSchema } from '../../packages/server/src/test-support/postgres.js';
-import { alertEnv, errorEvent, startFakeTelegram } from './alerts-support/harness.js';
-import { outboxSettled, post, sendsPerName } from './postgres-support/alerts.js';
-import { CLI, firstProject, query, startServe, waitUntil, type ServeProcess } from './postgres-support/processes.js';
+import { postgresUnavailable, type TestSchema } from '../../packages/server/src/test-support/postgres.js';
+import { errorEvent } from './alerts-support/harness.js';
+import { outboxSettled, post, sendsPerName, startAlertProcesses, type AlertProcesses } from './postgres-support/alerts.js';
+import { CLI, query, waitUntil, type ServeProcess } from './postgres-support/processes.js';
 
 const skip = !existsSync(CLI) ? 'run `npm run build` first (npm test does)' : await postgresUnavailable();
 
@@ -24,23 +24,16 @@ describe('alerts from several processes on PostgreSQL', { skip }, () => {
   let schema: TestSchema;
   let tg: FakeTelegram;
   let token: string;
-  let env: Record<string, string>;
-  const processes: ServeProcess[] = [];
+  let processes: ServeProcess[] = [];
   let project: { id: number; publicKey: string };
   const allNames: string[] = [];
 
+  let cluster: AlertProcesses | undefined;
   before(async () => {
-    schema = await createTestSchema('e2e_alerts');
-    ({ tg, token } = await startFakeTelegram());
-    env = alertEnv(tg, token, { BOTPULSE_ALERT_GROUP_WINDOW_SECONDS: '0.3' }) as Record<string, string>;
-    processes.push(await startServe(schema, env), await startServe(schema, env));
-    project = await firstProject(schema);
+    cluster = await startAlertProcesses('e2e_alerts');
+    ({ schema, tg, token, processes, project } = cluster);
   });
-  after(async () => {
-    for (const p of processes) await p.stop();
-    await tg?.stop();
-    await schema?.drop();
-  });
+  after(async () => cluster?.close());
   const live = () => processes.filter((p) => p.alive());
 
   it('sends each new issue alert exactly once when the issues arrive at both processes', async () => {

@@ -5,7 +5,6 @@
 // A process that dies sends nothing, which the server's monitor notices as silence.
 import { hostname } from 'node:os';
 import type { BotpulseClient } from './client.js';
-import { Counters } from './counters.js';
 import type { TelegramErrorInfo } from './noise.js';
 import { resolveClient } from './sdk.js';
 import type { BotSignals, WebhookInfoLike } from './signals.js';

@@ -2,7 +2,6 @@
 // update's Telegram context, duplicate detection, a breadcrumb, a transaction, and capture of
 // an error that escapes the handlers before it is passed on.
 import type { BotpulseClient } from './client.js';
-import { Counters } from './counters.js';
 import { UpdateDeduper } from './dedupe.js';
 import { currentExecution, markGuarded, runInExecution, Scope } from './scope.js';
 import type { BotSignals } from './signals.js';

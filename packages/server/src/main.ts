@@ -27,7 +27,6 @@ import { toNewMonitor } from './monitors/definition.js';
 import { monitorStatusLines } from './monitors/status.js';
 import { RetentionJob } from './retention.js';
 import type { LogStore } from './store/logs.js';
-import type { Project } from './store/model.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
 import { alertStoreFor, databasePoolOf, githubStoreFor, isSharedStore, logStoreFor, monitorStoreFor, openStore, spoolGatherMsFor, upstreamStoreFor } from './stores.js';

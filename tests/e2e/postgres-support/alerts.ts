@@ -2,8 +2,9 @@
 // sends per issue name, and waiting until the alert outbox has settled.
 import { randomUUID } from 'node:crypto';
 import type { FakeTelegram } from '../../../packages/fake-telegram/src/index.js';
-import type { TestSchema } from '../../../packages/server/src/test-support/postgres.js';
-import { query, type ServeProcess } from './processes.js';
+import { createTestSchema, type TestSchema } from '../../../packages/server/src/test-support/postgres.js';
+import { alertEnv, startFakeTelegram } from '../alerts-support/harness.js';
+import { firstProject, query, startServe, type ServeProcess } from './processes.js';
 
 export async function post(server: ServeProcess, project: { id: number; publicKey: string }, event: Record<string, unknown>): Promise<number> {
   const res = await fetch(`${server.url}/api/${project.id}/store/`, {
@@ -28,4 +29,28 @@ export async function outboxSettled(schema: TestSchema, issues: number): Promise
             (SELECT COUNT(*) FROM alert_outbox WHERE status = 'pending') AS open`,
   );
   return Number(row!.sent) >= issues && Number(row!.open) === 0;
+}
+
+/** Two `botpulse serve` processes on a fresh schema, alerting into a fake Telegram. */
+export interface AlertProcesses {
+  schema: TestSchema;
+  tg: FakeTelegram;
+  token: string;
+  processes: ServeProcess[];
+  project: { id: number; publicKey: string };
+  close(): Promise<void>;
+}
+
+export async function startAlertProcesses(schemaName: string): Promise<AlertProcesses> {
+  const schema = await createTestSchema(schemaName);
+  const { tg, token } = await startFakeTelegram();
+  const env = alertEnv(tg, token, { BOTPULSE_ALERT_GROUP_WINDOW_SECONDS: '0.3' }) as Record<string, string>;
+  const processes = [await startServe(schema, env), await startServe(schema, env)];
+  const project = await firstProject(schema);
+  const close = async () => {
+    for (const p of processes) await p.stop();
+    await tg.stop();
+    await schema.drop();
+  };
+  return { schema, tg, token, processes, project, close };
 }

@@ -4,7 +4,7 @@ import { threadWorker } from '../lib/thread-worker.js';
 import type { Logger } from 'pino';
 import type { Spool } from '../ingest/spool.js';
 import { failures, reportFailure } from '../lib/failures.js';
-import type { QuarantinedRow, SpoolRow } from '../store/store.js';
+import type { SpoolRow } from '../store/store.js';
 import { packRows } from './held-rows.js';
 import type { DatabaseConfig } from '../lib/database-url.js';
 import type { DigestThreadData, FromDigestThread, ToDigestThread } from './thread-messages.js';

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { ISSUE_STATUSES, type Issue, type IssueStatus, type StoredAttachment, type StoredEvent } from './model.js';
+import { ISSUE_STATUSES, type IssueStatus, type StoredAttachment, type StoredEvent } from './model.js';
 import { toStoredEvent } from './rows.js';
 import type { Database } from './schema.js';
 

@@ -5,7 +5,7 @@ import type { Issue, IssueStatus } from '../model.js';
 import { boundedTotal, DEFAULT_PAGE, issueStatusCounts, MAX_PAGE } from '../issue-queries.js';
 import { IssueStory } from '../issue-story.js';
 import { StoreBase } from '../store-base.js';
-import { toIssue, toSpoolRow, type IssueRow, type SpoolDbRow } from '../rows.js';
+import { toIssue, type IssueRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type {
   ClientDiscard,

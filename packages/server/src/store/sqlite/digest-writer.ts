@@ -15,7 +15,7 @@ type Db = BetterSqlite3.Database;
 export class SqliteDigestWriter {
   private readonly stmt;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.stmt = {
       findIssue: db.prepare(
         `SELECT i.*, p.short_id_prefix FROM issues i JOIN projects p ON p.id = i.project_id
