@@ -70,6 +70,25 @@ describe('TurnLoop', { timeout: 10_000 }, () => {
     assert.deepEqual(failures.map((e) => (e as Error).message), ['turn one broke']);
     assert.equal(waits, 1, 'only the failed turn asked for the default wait');
   });
+
+  it('a waitMs that throws is reported and the loop goes on (it does not end without a trace)', async () => {
+    const failures: unknown[] = [];
+    const second = gate();
+    let turns = 0;
+    const loop = new TurnLoop({
+      turn: async () => void ((turns += 1) === 2 && second.open()),
+      failed: (err) => failures.push(err),
+      waitMs: () => {
+        if (turns === 1) throw new Error('next due time unreadable');
+        return HOUR;
+      },
+    });
+    loop.start();
+    await second.wait;
+    await loop.stop();
+    assert.equal(turns, 2, 'a second turn ran after the failed wait');
+    assert.deepEqual(failures.map((e) => (e as Error).message), ['next due time unreadable']);
+  });
 });
 
 describe('HeldLease', () => {

@@ -11,11 +11,14 @@ export interface TurnLoopOptions {
   turn: () => Promise<number | void>;
   /** A turn threw: say so (log, count). The loop goes on after `waitMs()`. */
   failed: (err: unknown) => void;
-  /** The sleep after a turn that named none or failed (ms). */
+  /** The sleep after a turn that named none or failed (ms). If it throws: reported, 1 s. */
   waitMs: () => number | Promise<number>;
   /** The sleep does not keep the process alive (a loop that must not hold up an exit). */
   unref?: boolean;
 }
+
+/** The pause after a turn when `waitMs()` itself failed. */
+const PAUSE_WHEN_WAIT_FAILS_MS = 1_000;
 
 export class TurnLoop {
   private running: Promise<void> | null = null;
@@ -61,7 +64,20 @@ export class TurnLoop {
         this.options.failed(err);
       }
       if (this.stopped) break;
-      await this.sleep(wait ?? (await this.options.waitMs()));
+      await this.sleep(wait ?? (await this.pauseAfterTurn()));
+    }
+  }
+
+  /**
+   * `waitMs()` may read the database (the outbox asks when the next alert is due): if it throws, the
+   * loop reports it and pauses for a fixed second instead of ending without a trace.
+   */
+  private async pauseAfterTurn(): Promise<number> {
+    try {
+      return await this.options.waitMs();
+    } catch (err) {
+      this.options.failed(err);
+      return PAUSE_WHEN_WAIT_FAILS_MS;
     }
   }
 
