@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { jsonItem, serializeEnvelope } from '@botpulse/protocol';
 import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
 import { CLI, genError, issueListHtml, metric, Proxy, sendEvent, state, UpstreamServe, waitForAll, waitUntil } from './upstream-support.js';
@@ -97,11 +99,55 @@ describe('forwarding to an upstream Sentry that is down', { skip: !existsSync(CL
       await a.close();
     }
   });
+
+  it('a retry in the middle of a batch sends the items after it once, and counts them once', async () => {
+    // An upstream stand-in that reads each envelope: down at first, then it fails the envelope of
+    // one check-in once and accepts the rest. The items after the failed one went through: the
+    // retry must not post them (or count them) again. Check-ins have no event id the upstream
+    // could drop a second copy by.
+    const received: string[] = [];
+    let mode: 'down' | 'fail-one' = 'down';
+    let failedOne = false;
+    const standIn = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const slug = /"monitor_slug":"([^"]+)"/.exec(Buffer.concat(chunks).toString('utf8'))?.[1] ?? '?';
+        if (mode === 'down' || (slug === 'batch-1' && !failedOne)) {
+          if (mode === 'fail-one') failedOne = true;
+          req.socket.destroy();
+          return;
+        }
+        received.push(slug);
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => standIn.listen(0, '127.0.0.1', r));
+    const port = (standIn.address() as AddressInfo).port;
+    const a = await startForwarder({
+      BOTPULSE_UPSTREAM_DSN: `http://k@127.0.0.1:${port}/1`,
+      BOTPULSE_UPSTREAM_CONCURRENCY: '4',
+      BOTPULSE_UPSTREAM_PROJECTS: JSON.stringify({ '*': { kinds: ['event', 'check_in'] } }),
+    });
+    try {
+      for (let i = 0; i < 4; i++) await sendCheckIn(a, i, 'batch');
+      await waitUntil(() => state(a).failed >= 4 && state(a).backlog.check_in === 4, 'four check-ins waiting while the upstream is down');
+      mode = 'fail-one';
+      await waitUntil(() => state(a).backlog.check_in === 0, 'an empty check-in backlog');
+      assert.ok(failedOne, 'the stand-in failed batch-1 once');
+      assert.deepEqual([...received].sort(), ['batch-0', 'batch-1', 'batch-2', 'batch-3'], 'each check-in reached the upstream once');
+      assert.equal(state(a).sent.check_in, 4);
+    } finally {
+      await a.close();
+      standIn.closeAllConnections();
+      await new Promise((r) => standIn.close(r));
+    }
+  });
 });
 
 /** One cron check-in, answered 200 (parked as a raw item). */
-async function sendCheckIn(server: TestServer, i: number): Promise<void> {
-  const body = serializeEnvelope({ headers: {}, items: [jsonItem('check_in', { check_in_id: randomUUID().replace(/-/g, ''), monitor_slug: `nightly-${i}`, status: 'ok' })] });
+async function sendCheckIn(server: TestServer, i: number, prefix = 'nightly'): Promise<void> {
+  const body = serializeEnvelope({ headers: {}, items: [jsonItem('check_in', { check_in_id: randomUUID().replace(/-/g, ''), monitor_slug: `${prefix}-${i}`, status: 'ok' })] });
   const res = await fetch(`${server.url}/api/${server.project.id}/envelope/?sentry_key=${server.project.publicKey}`, { method: 'POST', body });
   assert.equal(res.status, 200, await res.text());
 }

@@ -23,7 +23,8 @@ export type DropReason = 'backlog_full' | 'rejected' | 'unreadable';
 /** Why an item was not forwarded, by choice (botpulse_upstream_skipped_total{reason}). */
 export type SkipReason = 'disabled' | 'sampled' | 'already_forwarded';
 
-type Outcome = 'sent' | 'skipped' | 'dropped' | 'retry';
+/** 'done': dealt with on an earlier pass that stopped at a retry before it (see doneAhead). */
+type Outcome = 'sent' | 'skipped' | 'dropped' | 'retry' | 'done';
 
 interface Item {
   id: number;
@@ -100,6 +101,13 @@ export class UpstreamForwarder {
   private readonly rateLimits = new RateLimits();
   private readonly settings: ProjectSettings;
   private readonly attempts = new Map<UpstreamKind, number>();
+  /**
+   * Items past a kind's cursor already dealt with (sent, skipped or dropped) in a chunk where an
+   * earlier item must be retried. The cursor cannot pass the retried item, so without this they
+   * would be posted (and counted) again on the next pass. At most `concurrency` ids per kind; lost
+   * with the process, when the at-least-once rule of docs/upstream.md applies.
+   */
+  private readonly doneAhead = new Map<UpstreamKind, Set<number>>();
   /** The cursor keepUp last wrote, per kind (it writes only when the newest item moved). */
   private readonly keptAt = new Map<UpstreamKind, number>();
   private readonly state: ForwarderState;
@@ -272,27 +280,38 @@ export class UpstreamForwarder {
 
   /**
    * Sends items in id order, `concurrency` at a time. The cursor moves to the last item before the
-   * first one that must be retried; items after it that went through are sent again later (the
-   * upstream drops an event id it has: at least once, duplicates only there).
+   * first one that must be retried; the items after it that were dealt with are remembered in
+   * doneAhead and passed over when the retry comes (a process that dies in between sends them
+   * again: at least once, duplicates only there).
    */
   private async forward(kind: UpstreamKind, items: Item[], settingsOf: SettingsOf): Promise<{ last: number; complete: boolean }> {
     const { concurrency } = this.deps.config;
+    const done = this.doneAheadOf(kind, items[0]?.id ?? 0);
     let last = 0;
     for (let i = 0; i < items.length; i += concurrency) {
       if (this.loop.stopping || this.blockedUntil(kind)) return { last, complete: false };
       const chunk = items.slice(i, i + concurrency);
-      const outcomes = await Promise.all(chunk.map((item) => this.forwardOne(kind, item, settingsOf(item.projectId))));
-      for (const [j, outcome] of outcomes.entries()) {
-        if (outcome === 'retry') {
-          this.backOff(kind);
-          return { last, complete: false };
-        }
-        last = chunk[j]!.id;
+      const outcomes = await Promise.all(chunk.map((item) => (done.has(item.id) ? 'done' : this.forwardOne(kind, item, settingsOf(item.projectId)))));
+      const firstRetry = outcomes.indexOf('retry');
+      if (firstRetry >= 0) {
+        this.backOff(kind);
+        for (const [j, outcome] of outcomes.entries()) if (j > firstRetry && outcome !== 'retry') done.add(chunk[j]!.id);
+        return { last: firstRetry > 0 ? chunk[firstRetry - 1]!.id : last, complete: false };
       }
+      last = chunk[chunk.length - 1]!.id;
     }
     this.attempts.delete(kind);
     delete this.state.retryAt[kind];
+    done.clear();
     return { last, complete: true };
+  }
+
+  /** A kind's doneAhead set, without the ids the cursor has passed (sent, or trimmed as backlog). */
+  private doneAheadOf(kind: UpstreamKind, firstWaiting: number): Set<number> {
+    let done = this.doneAhead.get(kind);
+    if (!done) this.doneAhead.set(kind, (done = new Set()));
+    for (const id of done) if (id < firstWaiting) done.delete(id);
+    return done;
   }
 
   private async forwardOne(kind: UpstreamKind, item: Item, settings: { enabled: boolean; sampleRate: number; kinds: readonly UpstreamKind[] }): Promise<Outcome> {
