@@ -11,7 +11,7 @@
 //                                                        requests alternate), e.g. main's checkout
 //     [--postgres]   copy the dataset into a private schema of the local PostgreSQL
 //                    (BOTPULSE_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test),
-//                    time the same pages there, drop the schema after
+//                    time the same pages there, drop the schema after (unless --keep-schema)
 
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,6 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loadIntoPostgres } from '../lib/pg-load.mjs';
 import { seed } from './seed.mjs';
 
 const pg = createRequire(import.meta.url)('pg');
@@ -39,6 +40,7 @@ const { values: flags } = parseArgs({
     dist: { type: 'string', default: resolve(HERE, '../../packages/server/dist') },
     compare: { type: 'string' },
     postgres: { type: 'boolean', default: false },
+    'keep-schema': { type: 'boolean', default: false },
     'seed-batch': { type: 'string', default: '20000' },
   },
 });
@@ -74,6 +76,8 @@ const baseline = flags.compare ? await loadBuild(resolve(flags.compare)) : null;
 const dataDir = resolve(flags['data-dir'], `${ISSUES}-${EVENTS}`);
 const dbFile = join(dataDir, 'botpulse.db');
 const now = Date.now();
+/** Seconds each PostgreSQL load took (one per build). */
+const loadSeconds = [];
 
 async function ensureSeeded() {
   if (flags.fresh) for (const dir of [dataDir, `${dataDir}-this-build`]) rmSync(dir, { recursive: true, force: true });
@@ -216,24 +220,21 @@ async function postgresCopy(b, label, sqliteDir) {
     await dropSchema(schema);
     throw err;
   });
-  log(`${label}: copying ${sqliteDir} into PostgreSQL schema ${schema}`);
-  let last = 0;
-  const copied = b.copySqliteToPostgres({
-    dataDir: sqliteDir,
-    target,
-    onProgress: (p) => {
-      if (p.done || performance.now() - last > 30_000) log(`  ${p.table}: ${p.copied.toLocaleString('en-US')} / ${p.total.toLocaleString('en-US')}`), (last = performance.now());
-    },
-  });
+  await target.close();
+  log(`${label}: loading ${sqliteDir} into PostgreSQL schema ${schema}`);
+  // benchmarks/lib/pg-load.mjs: unnest INSERTs with triggers off and indexes built after, then
+  // VACUUM (ANALYZE), as a live server's autovacuum would have left it (statistics, visibility map).
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
   try {
-    await copied;
-    await target.pool.query('ANALYZE');
+    const loaded = await loadIntoPostgres({ sqliteFile: join(sqliteDir, 'botpulse.db'), client, log });
+    loadSeconds.push(loaded.seconds);
   } catch (err) {
-    await target.close();
     await dropSchema(schema);
     throw err;
+  } finally {
+    await client.end();
   }
-  await target.close();
   log(`${label}: copied in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   return { url: url.toString(), drop: () => dropSchema(schema) };
 }
@@ -278,7 +279,8 @@ try {
   await report(rows);
 } finally {
   for (const s of servers) await s.botpulse.close();
-  for (const s of schemas) await s.drop();
+  for (const s of schemas) if (flags['keep-schema']) log(`kept ${s.url}`);
+  else await s.drop();
 }
 
 async function report(rows) {
@@ -314,7 +316,7 @@ async function report(rows) {
         machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverage: os.loadavg() },
         database: flags.postgres ? 'postgresql' : 'sqlite',
         ...(flags.compare ? { baseline: flags.compare } : {}),
-        dataset: { issues: ISSUES, events: EVENTS, projects: Number(flags.projects), seedSeconds },
+        dataset: { issues: ISSUES, events: EVENTS, projects: Number(flags.projects), seedSeconds, ...(flags.postgres ? { postgresLoadSeconds: loadSeconds } : {}) },
         runs: RUNS,
         targetP95Ms: TARGET_P95_MS,
         results: rows,

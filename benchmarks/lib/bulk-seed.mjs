@@ -19,9 +19,9 @@
 // - Left out: the duplicate check (event ids are unique by construction) and the alert feed
 //   (`alert_changes`: a seed is history, and a benchmark server would otherwise start by
 //   evaluating every seeded issue as new).
-// - Loading: the events table's secondary indexes and its hourly-count trigger are dropped while
+// - Loading: the events table's secondary indexes and its hourly and daily count triggers are dropped while
 //   rows go in and recreated from their own SQL after (one sorted build instead of 10 M B-tree
-//   inserts), and `issue_hourly` is filled with what the trigger would have counted.
+//   inserts), and `issue_hourly` and `issue_daily` are filled with what the triggers would have counted.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -195,7 +195,7 @@ export class BulkSeeder {
   }
 
   /**
-   * Counts the new events per issue and hour as the dropped trigger would have, recreates the
+   * Counts the new events per issue and hour, and per issue and day, as the dropped triggers would have, recreates the
    * indexes and triggers, folds the WAL into the file (so its size is the dataset's) and closes.
    */
   close() {
@@ -205,6 +205,13 @@ export class BulkSeeder {
           `INSERT INTO issue_hourly (issue_id, hour, count)
            SELECT issue_id, timestamp / 3600000, COUNT(*) FROM events WHERE id >= ? GROUP BY 1, 2
            ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + excluded.count`,
+        )
+        .run(this.firstEventId);
+      this.db
+        .prepare(
+          `INSERT INTO issue_daily (issue_id, day, count)
+           SELECT issue_id, timestamp / 86400000, COUNT(*) FROM events WHERE id >= ? GROUP BY 1, 2
+           ON CONFLICT (issue_id, day) DO UPDATE SET count = count + excluded.count`,
         )
         .run(this.firstEventId);
       for (const o of this.deferred) this.db.exec(o.sql);

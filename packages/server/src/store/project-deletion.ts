@@ -16,7 +16,7 @@ import type { Database } from './schema.js';
 /** Rows with an `id`, deleted `limit` at a time by project. */
 export const CHUNKED_BY_PROJECT = ['events', 'issue_history', 'attachments', 'raw_items', 'spool', 'digest_quarantine', 'alert_log', 'alert_outbox', 'alert_changes', 'alert_messages', 'monitor_flips', 'monitor_notifications', 'log_lines', 'github_jobs'];
 /** Per-issue rows, deleted with their issues. */
-const BY_ISSUE = ['issue_users', 'issue_tags', 'issue_hourly'];
+const BY_ISSUE = ['issue_users', 'issue_tags', 'issue_hourly', 'issue_daily'];
 /** Small per-project tables, deleted whole once the big ones are empty. */
 export const WHOLE_BY_PROJECT = ['releases', 'item_counts', 'project_settings', 'client_discards', 'alert_state', 'alert_silences', 'monitor_latency', 'monitor_rule_state', 'monitor_refusals', 'log_templates', 'log_template_hours', 'log_operation_latency', 'log_rule_state', 'github_links', 'upstream_projects', 'issue_status_counts'];
 /** Deleted by their own step below: issues (with BY_ISSUE), monitors (with their states), the project row. */

@@ -78,6 +78,7 @@ export interface Database {
   };
   issue_users: { issue_id: number; user_key: string };
   issue_hourly: { issue_id: number; hour: number; count: number };
+  issue_daily: { issue_id: number; day: number; count: number };
   /** Issues per project and status, kept by triggers on `issues` (migration 027); sum the slots. */
   issue_status_counts: { project_id: number; status: string; slot: number; count: number };
   issue_tags: { issue_id: number; key: string; value: string; count: number; last_seen: number };

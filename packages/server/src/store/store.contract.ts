@@ -540,6 +540,11 @@ export function storeContract(
       assert.equal((await store.issueHourlyCounts([issue!.id], hour - 1)).get(issue!.id)?.length ?? 0, 0, 'hourly counts pruned with their events');
       assert.equal((await store.getIssue(issue!.id))!.eventCount, 2);
       assert.equal((await store.listEvents(issue!.id)).length, 0);
+      const day = 86_400_000;
+      const tomorrow = (Math.floor(Date.now() / day) + 1) * day;
+      await store.pruneEvents(tomorrow);
+      const today = await store.searchIssues({ eventsSince: tomorrow - day, limit: 500 });
+      assert.equal(today.issues.some((i) => i.id === issue!.id), false, 'daily counts pruned with their events (the days wholly before the cutoff)');
     });
 
     it('parks non-event items raw and counts others', async () => {
@@ -630,6 +635,37 @@ export function storeContract(
       await ingest([1, 2, 3].map((n) => ({ fingerprint: 'often', event: event({ title: 'often', tags: { req: `r${n}` } }) })));
       const tags = await store.issueTags(often.id, 2);
       assert.deepEqual(tags.map((t) => [t.key, t.values.length, t.truncated]), [['environment', 1, false], ['req', 2, true]]);
+    });
+
+    it('ranks "most frequent today" by the day\'s counts (migration 028) exactly as by the hourly counts, and falls back when a later day is counted', async () => {
+      const day = 86_400_000;
+      const today = Math.floor(Date.now() / day) * day;
+      const at = (offset: number) => event({ title: `daily ${offset}`, timestamp: today + offset });
+      const changes = await ingest([
+        ...Array.from({ length: 3 }, (_, n) => ({ fingerprint: 'daily-a', event: { ...at(1000 + n), title: 'daily a' } })),
+        ...Array.from({ length: 10 }, (_, n) => ({ fingerprint: 'daily-a', event: { ...at(-5 * 3_600_000 - n), title: 'daily a' } })),
+        ...Array.from({ length: 5 }, (_, n) => ({ fingerprint: 'daily-b', event: { ...at(7_200_000 + n), title: 'daily b' } })),
+        { fingerprint: 'daily-c', event: { ...at(2000), title: 'daily c' } },
+        ...Array.from({ length: 20 }, (_, n) => ({ fingerprint: 'daily-c', event: { ...at(-day - n), title: 'daily c' } })),
+      ]);
+      const id = (title: string) => changes.find((c) => c.issue.title === title)!.issue.id;
+      const [a, b, c] = [id('daily a'), id('daily b'), id('daily c')];
+      const ranked = async (since: number, extra: Partial<Parameters<Store['searchIssues']>[0]> = {}) => {
+        const r = await store.searchIssues({ eventsSince: since, limit: 500, ...extra });
+        return { ids: r.issues.map((i) => i.id), counts: r.issues.map((i) => r.recentCounts.get(i.id)), total: r.total, lowerBound: r.totalIsLowerBound };
+      };
+      const byDay = await ranked(today); // 00:00 UTC: the day's counts
+      const byHour = await ranked(today + 1); // not a day boundary: the hourly counts since the same hour
+      assert.deepEqual(byDay, byHour);
+      const ours = byDay.ids.filter((i) => [a, b, c].includes(i));
+      assert.deepEqual(ours, [b, a, c], 'by events today, not all time');
+      assert.deepEqual(ours.map((i) => byDay.counts[byDay.ids.indexOf(i)]), [5, 3, 1]);
+      assert.deepEqual(await ranked(today, { limit: 1, offset: 1, countUpTo: 1 }), await ranked(today + 1, { limit: 1, offset: 1, countUpTo: 1 }), 'a page and a bounded count');
+      // An event dated tomorrow (clocks a minute fast): the day's row alone would miss it.
+      await ingest([{ fingerprint: 'daily-c', event: { ...at(day + 1000), title: 'daily c' } }]);
+      const withLater = await ranked(today);
+      assert.equal(withLater.counts[withLater.ids.indexOf(c)], 2);
+      assert.deepEqual(withLater, await ranked(today + 1));
     });
 
     it('counts a search up to countUpTo, then says the total is a lower bound', async () => {

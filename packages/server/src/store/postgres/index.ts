@@ -213,6 +213,7 @@ export class PostgresStore extends StoreBase implements Store {
     await sql`DELETE FROM attachments WHERE created_at < ${before}`.execute(this.db);
     // Hourly counts are derived from events: the hours wholly before the cutoff go with them.
     await sql`DELETE FROM issue_hourly WHERE hour < ${Math.floor(before / 3_600_000)}`.execute(this.db);
+    await sql`DELETE FROM issue_daily WHERE day < ${Math.floor(before / 86_400_000)}`.execute(this.db);
     return removed;
   }
 
@@ -307,6 +308,8 @@ export class PostgresStore extends StoreBase implements Store {
    * only the page's issues, instead of joining every issue seen today (25,000 on the benchmark).
    */
   private async topIssuesSince(since: number, [limit, offset]: number[], bound: number | undefined): Promise<IssueSearchResult> {
+    const day = since / 86_400_000;
+    if (Number.isInteger(day) && !(await one(this.db, sql`SELECT 1 AS later FROM issue_daily WHERE day > ${day} LIMIT 1`))) return this.topIssuesOfDay(day, [limit!, offset!], bound);
     const rows = await all<IssueRow & { recent: number; total_rows: number }>(
       this.db,
       sql`WITH r AS MATERIALIZED (SELECT issue_id, SUM(count) AS recent FROM issue_hourly WHERE hour >= ${Math.floor(since / 3_600_000)} GROUP BY issue_id)
@@ -319,6 +322,30 @@ export class PostgresStore extends StoreBase implements Store {
       ? Number(rows[0].total_rows)
       : Number((await one<{ n: number }>(this.db, sql`SELECT COUNT(DISTINCT issue_id) AS n FROM issue_hourly WHERE hour >= ${Math.floor(since / 3_600_000)}`))!.n);
     return { issues: rows.map(toIssue), ...boundedTotal(counted, bound), recentCounts: new Map(rows.map((r) => [Number(r.id), Number(r.recent)])) };
+  }
+
+  /**
+   * "Most frequent today" (a window starting at 00:00 UTC, no later day counted yet): walk the
+   * day's `issue_daily_rank` entries from the top, 50 rows, instead of summing every hourly row
+   * since midnight (migration 028; 50 ms of backend CPU at 1 M events, 25,000 issues seen today).
+   */
+  private async topIssuesOfDay(day: number, [limit, offset]: number[], bound: number | undefined): Promise<IssueSearchResult> {
+    const [rows, counted] = await Promise.all([
+      all<IssueRow & { recent: number }>(
+        this.db,
+        sql`SELECT i.*, p.short_id_prefix, top.count AS recent
+            FROM (SELECT issue_id, count FROM issue_daily WHERE day = ${day} ORDER BY count DESC, issue_id DESC LIMIT ${limit} OFFSET ${offset}) top
+            JOIN issues i ON i.id = top.issue_id JOIN projects p ON p.id = i.project_id
+            ORDER BY top.count DESC, i.id DESC`,
+      ),
+      one<{ n: number }>(
+        this.db,
+        bound === undefined
+          ? sql`SELECT COUNT(*) AS n FROM issue_daily WHERE day = ${day}`
+          : sql`SELECT COUNT(*) AS n FROM (SELECT 1 FROM issue_daily WHERE day = ${day} LIMIT ${bound + 1}) matches`,
+      ),
+    ]);
+    return { issues: rows.map(toIssue), ...boundedTotal(Number(counted!.n), bound), recentCounts: new Map(rows.map((r) => [Number(r.id), Number(r.recent)])) };
   }
 
   /** An exact total (the API's lists): the window count rides on the page's rows; only a page past the end counts separately. */

@@ -43,3 +43,44 @@ describe('the issue search on SQLite', () => {
     }
   });
 });
+
+describe('"most frequent today" on SQLite', () => {
+  it('walks the day\'s issue_daily_rank entries from the top (migration 028) instead of summing the hourly counts, with the same answer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'botpulse-search-plan-'));
+    try {
+      const store = await SqliteStore.open(join(dir, 'botpulse.db'));
+      const db = store.kysely;
+      await sql`INSERT INTO projects (id, slug, name, public_key, short_id_prefix, next_short_id, created_at) VALUES (1, 'p1', 'P', ${'1'.repeat(32)}, 'P', 99, 0)`.execute(db);
+      const day = 86_400_000;
+      const today = Math.floor(Date.now() / day) * day;
+      for (let id = 1; id <= 30; id++) {
+        await sql`INSERT INTO issues (id, project_id, short_number, grouping_version, fingerprint, title, level, status, first_seen, last_seen)
+                  VALUES (${id}, 1, ${id}, 1, ${`fp-${id}`}, 't', 'error', 'new', 0, 0)`.execute(db);
+        // (id % 7) events today, spread over the hours, and some yesterday: the triggers count them.
+        for (let n = 0; n < id % 7; n++) {
+          await sql`INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, title, payload) VALUES (1, ${id}, ${`e-${id}-${n}`}, ${today + n * 3_600_000}, ${today}, 'error', 't', x'00')`.execute(db);
+        }
+        await sql`INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, title, payload) VALUES (1, ${id}, ${`y-${id}`}, ${today - 1000}, ${today}, 'error', 't', x'00')`.execute(db);
+      }
+      const prepared: string[] = [];
+      const connection = store.db as unknown as { prepare: (this: unknown, source: string) => unknown };
+      connection.prepare = function (this: unknown, source: string) {
+        prepared.push(source);
+        return Sqlite.prototype.prepare.call(this as Sqlite.Database, source);
+      };
+      const got = await store.searchIssues({ eventsSince: today, limit: 5, offset: 2, countUpTo: 10 });
+      const want = Array.from({ length: 30 }, (_, n) => n + 1).filter((id) => id % 7 > 0).sort((a, b) => (b % 7) - (a % 7) || b - a);
+      assert.deepEqual(got.issues.map((i) => i.id), want.slice(2, 7));
+      assert.deepEqual(got.issues.map((i) => got.recentCounts.get(i.id)), want.slice(2, 7).map((id) => id % 7));
+      assert.deepEqual([got.total, got.totalIsLowerBound], [10, true]);
+      const page = prepared.find((s) => s.includes('ORDER BY') && s.includes('LIMIT ? OFFSET ?'))!;
+      const plan = (store.db.prepare(`EXPLAIN QUERY PLAN ${page}`).all(...page.split('?').slice(1).map(() => null)) as { detail: string }[]).map((r) => r.detail).join('\n');
+      assert.match(plan, /issue_daily USING (COVERING )?INDEX issue_daily_rank/);
+      assert.doesNotMatch(plan, /issue_hourly/);
+      assert.doesNotMatch(plan, /TEMP B-TREE FOR ORDER BY/, 'no sort of every issue seen today');
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
