@@ -229,6 +229,7 @@ async function postgresCopy(b, label, sqliteDir) {
   try {
     const loaded = await loadIntoPostgres({ sqliteFile: join(sqliteDir, 'botpulse.db'), client, log });
     loadSeconds.push(loaded.seconds);
+    log(`${label}: loaded in ${loaded.seconds.toFixed(0)} s wall, CPU ${loaded.cpuSeconds.node.toFixed(0)} s here + ${loaded.cpuSeconds.backend.toFixed(0)} s PostgreSQL backend (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`);
   } catch (err) {
     await dropSchema(schema);
     throw err;

@@ -16,6 +16,7 @@
 //   and its plans are not the ones a running server gets.
 //
 // Not for production data: a failure half-way leaves a half-loaded schema (the benchmark drops it).
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 
@@ -31,16 +32,24 @@ const BATCH_ROWS = 20_000;
 /**
  * @param {{ sqliteFile: string, client: import('pg').Client, log?: (s: string) => void }} opts
  *   `client`: connected, its search_path at the target schema (already migrated, empty).
- * @returns {Promise<{ seconds: number, rows: number, steps: Record<string, number> }>}
+ * @returns {Promise<{ seconds: number, rows: number, steps: Record<string, number>, cpuSeconds: { node: number, backend: number } }>}
+ *   CPU: this process's, and the loading connection's backend's (VACUUM and index builds may use parallel workers, not counted)
  */
 export async function loadIntoPostgres({ sqliteFile, client, log = () => {} }) {
   const t0 = performance.now();
   const steps = {};
+  const cpu = { node: 0, backend: 0 };
   const step = async (name, fn) => {
     const s = performance.now();
+    const c0 = process.cpuUsage();
+    const b0 = backendCpuSeconds(client);
     const out = await fn();
+    const c1 = process.cpuUsage(c0);
+    const stepCpu = { node: (c1.user + c1.system) / 1e6, backend: backendCpuSeconds(client) - b0 };
+    cpu.node += stepCpu.node;
+    cpu.backend += stepCpu.backend;
     steps[name] = (performance.now() - s) / 1000;
-    log(`  ${name}: ${steps[name].toFixed(1)} s`);
+    log(`  ${name}: ${steps[name].toFixed(1)} s (CPU: this process ${stepCpu.node.toFixed(1)} s, PostgreSQL backend ${stepCpu.backend.toFixed(1)} s)`);
     return out;
   };
   const source = new Sqlite(sqliteFile, { readonly: true, fileMustExist: true });
@@ -68,7 +77,17 @@ export async function loadIntoPostgres({ sqliteFile, client, log = () => {} }) {
   } finally {
     source.close();
   }
-  return { seconds: (performance.now() - t0) / 1000, rows, steps };
+  return { seconds: (performance.now() - t0) / 1000, rows, steps, cpuSeconds: cpu };
+}
+
+/** CPU seconds the connection's backend has used so far (/proc, 10 ms ticks). */
+function backendCpuSeconds(client) {
+  try {
+    const fields = readFileSync(`/proc/${client.processID}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 /** Drops the indexes of `tables` that back no constraint; returns their CREATE INDEX statements. */
@@ -108,9 +127,13 @@ async function copyTable(source, client, table, log) {
   let count = 0;
   let bytes = 0;
   let total = 0;
+  // One statement in flight while the next batch is read: SQLite and the array building here
+  // overlap PostgreSQL's insert.
+  let inFlight = Promise.resolve();
   const flush = async () => {
     if (!count) return;
-    await client.query(insert, arrays);
+    await inFlight;
+    inFlight = client.query(insert, arrays);
     total += count;
     arrays = columns.map(() => []);
     count = 0;
@@ -125,6 +148,7 @@ async function copyTable(source, client, table, log) {
     if (++count >= BATCH_ROWS || bytes >= BATCH_BYTES) await flush();
   }
   await flush();
+  await inFlight;
   if (total > 100_000) log(`    ${table}: ${total.toLocaleString('en-US')} rows`);
   return total;
 }

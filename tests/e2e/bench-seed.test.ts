@@ -84,6 +84,7 @@ describe('the benchmarks bulk seeder', () => {
     ['issue_users', 'SELECT * FROM issue_users ORDER BY issue_id, user_key'],
     ['issue_tags', 'SELECT * FROM issue_tags ORDER BY issue_id, key, value'],
     ['issue_hourly', 'SELECT * FROM issue_hourly ORDER BY issue_id, hour'],
+    ['issue_daily', 'SELECT * FROM issue_daily ORDER BY issue_id, day'],
     ['releases', 'SELECT * FROM releases ORDER BY project_id, version'],
     ['issue_history', 'SELECT issue_id, action, detail FROM issue_history ORDER BY id'],
     ['the text index', `SELECT rowid FROM issues_text WHERE issues_text MATCH '"payments"' ORDER BY rowid`],

@@ -24,6 +24,7 @@ import * as m025 from './025_log_rule_index.js';
 import * as m026 from './026_postgres_hot_issue_rows.js';
 import * as m027 from './027_issue_status_counts.js';
 import * as m028 from './028_issue_daily.js';
+import * as m029 from './029_postgres_level_and_tag_statistics.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
 export const migrations: Record<string, Migration> = {
@@ -52,4 +53,5 @@ export const migrations: Record<string, Migration> = {
   '026_postgres_hot_issue_rows': m026,
   '027_issue_status_counts': m027,
   '028_issue_daily': m028,
+  '029_postgres_level_and_tag_statistics': m029,
 };

@@ -67,6 +67,17 @@ describe('the migrations on PostgreSQL', { skip }, () => {
       assert.equal((await pool.query('SELECT sum_ms FROM monitor_latency')).rows[0].sum_ms, 1234567.891, 'floats are 8 bytes, as in SQLite');
       await database.migrate(); // the migrations after 010 over the same data
       assert.deepEqual((await pool.query('SELECT status, count::int AS n FROM issue_status_counts')).rows, [{ status: 'new', n: 1 }], '027 counts the issues already there');
+      assert.deepEqual((await pool.query('SELECT day, count FROM issue_daily')).rows, [{ day: 0, count: 3 }], '028 backfills the days from the hourly counts');
+      // Two events of day 1 and one of day 0 in one statement: the statement-level trigger adds them per day.
+      await pool.query(`INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, title, payload)
+        SELECT $1, $2, 'd' || n, CASE WHEN n = 3 THEN 7 ELSE 86400000 + n END, 0, 'error', 'Boom', '\\x00' FROM generate_series(1, 3) n`, [project.id, issue.id]);
+      assert.deepEqual((await pool.query('SELECT day, count FROM issue_daily ORDER BY day')).rows, [{ day: 0, count: 4 }, { day: 1, count: 2 }], 'the trigger counts per day');
+      assert.deepEqual((await pool.query('SELECT hour, count FROM issue_hourly ORDER BY hour')).rows, [{ hour: 0, count: 1 }, { hour: 5, count: 2 }, { hour: 6, count: 1 }, { hour: 24, count: 2 }], 'and per hour as before');
+      assert.equal((await pool.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'issues_level_status_last_seen'`)).rows.length, 1, '029: the level index');
+      const { rows: statistics } = await pool.query(
+        `SELECT pg_get_statisticsobjdef(s.oid) AS def FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE n.nspname = current_schema() AND s.stxname = 'issue_tags_key_value_stats'`,
+      );
+      assert.match(statistics[0]?.def ?? '', /\(mcv\) ON key, value FROM .*issue_tags/, '029: statistics on tag key and value together');
       assert.equal(await database.migrate(), 0, 'nothing left to apply');
     } finally {
       await database.close();
