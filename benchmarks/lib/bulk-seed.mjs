@@ -207,13 +207,16 @@ export class BulkSeeder {
            ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + excluded.count`,
         )
         .run(this.firstEventId);
-      this.db
-        .prepare(
-          `INSERT INTO issue_daily (issue_id, day, count)
-           SELECT issue_id, timestamp / 86400000, COUNT(*) FROM events WHERE id >= ? GROUP BY 1, 2
-           ON CONFLICT (issue_id, day) DO UPDATE SET count = count + excluded.count`,
-        )
-        .run(this.firstEventId);
+      // issue_daily: migration 028 (a seeding build from before it has none).
+      if (this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'issue_daily'`).get()) {
+        this.db
+          .prepare(
+            `INSERT INTO issue_daily (issue_id, day, count)
+             SELECT issue_id, timestamp / 86400000, COUNT(*) FROM events WHERE id >= ? GROUP BY 1, 2
+             ON CONFLICT (issue_id, day) DO UPDATE SET count = count + excluded.count`,
+          )
+          .run(this.firstEventId);
+      }
       for (const o of this.deferred) this.db.exec(o.sql);
     })();
     this.db.pragma('wal_checkpoint(TRUNCATE)');
