@@ -685,6 +685,13 @@ export function storeContract(
       assert.deepEqual((await search({ countUpTo: 3, eventsSince: now - 86_400_000 })).slice(1), [3, true], 'ranked by recent events');
       const everywhere = await store.searchIssues({ eventsSince: now - 86_400_000, limit: 1, countUpTo: 1 });
       assert.deepEqual([everywhere.total, everywhere.totalIsLowerBound], [1, true], 'the ranked fast path');
+      // Two tags (environment + release): many matches walk the sort's index on PostgreSQL, few are read by id; same answers.
+      await ingest(['f', 'g', 'h'].map((f, n) => ({ fingerprint: f, event: event({ title: `tagged ${f}`, environment: 'staging', release: '9.9', timestamp: now - n * 1000 }) })));
+      const tagged = { projectId: project.id, environment: 'staging', release: '9.9' };
+      const dense = await store.searchIssues({ ...tagged, limit: 2, offset: 1, countUpTo: 1 });
+      assert.deepEqual([dense.issues.map((i) => i.title), dense.total, dense.totalIsLowerBound], [['tagged g', 'tagged h'], 1, true], 'more matches than the bound');
+      const sparse = await store.searchIssues({ ...tagged, limit: 2, countUpTo: 10 });
+      assert.deepEqual([sparse.issues.map((i) => i.title), sparse.total, sparse.totalIsLowerBound], [['tagged f', 'tagged g'], 3, false], 'fewer');
     });
 
     it('keeps the status counts equal to a recount through new issues, regressions, resolves, ignores, retention and project deletion', async () => {

@@ -3,12 +3,17 @@ import type { IssueSearch } from '../store.js';
 /** ORDER BY columns of the issue list's sorts. */
 export const SEARCH_SORT = { last_seen: 'i.last_seen', count: 'i.event_count', users: 'i.user_count', first_seen: 'i.first_seen' } as const;
 
+/** How many tag filters a search has (environment and release are tags). */
+export function tagFilterCount(search: IssueSearch): number {
+  return Object.keys({ ...search.tags, ...(search.environment ? { environment: 1 } : {}), ...(search.release ? { release: 1 } : {}) }).length;
+}
+
 /**
  * The FROM/WHERE of an issue search on PostgreSQL, with `?` placeholders (bound by `withArgs`).
  * Values are always parameters; only fixed fragments from this function become SQL text.
  * Text matches like SQLite's LIKE does (ASCII case-insensitive): ILIKE, on candidates from a trigram index.
  */
-export function issueSearchSql(search: IssueSearch): { from: string; where: string[]; args: unknown[] } {
+export function issueSearchSql(search: IssueSearch, opts: { walkSortIndex?: boolean } = {}): { from: string; where: string[]; args: unknown[] } {
   const where: string[] = [];
   const args: unknown[] = [];
   let from = 'FROM issues i JOIN projects p ON p.id = i.project_id';
@@ -37,7 +42,10 @@ export function issueSearchSql(search: IssueSearch): { from: string; where: stri
   if (search.environment) tags.environment = search.environment;
   if (search.release) tags.release = search.release;
   for (const [key, value] of Object.entries(tags)) {
-    add('i.id IN (SELECT issue_id FROM issue_tags WHERE key = ? AND value = ?)', key, value);
+    const tagged = 'i.id IN (SELECT issue_id FROM issue_tags WHERE key = ? AND value = ?)';
+    // `IS TRUE` keeps the planner from turning the IN into a join: each tag becomes a hashed
+    // subplan checked while walking the sort's index (see tagsNeedWalk in index.ts).
+    add(opts.walkSortIndex ? `(${tagged}) IS TRUE` : tagged, key, value);
   }
   const text = search.text?.trim();
   if (text) {
