@@ -31,8 +31,11 @@ export async function up(db: Kysely<any>): Promise<void> {
       PERFORM pg_advisory_xact_lock(${sql.lit(TOTALS_LOCK)}, 0);
       DELETE FROM issue_status_deltas; DELETE FROM issue_status_counts; RETURN NULL;
     END $$`.execute(db);
-  await sql`INSERT INTO issue_status_deltas (project_id, status, delta) SELECT project_id, status, count FROM issue_status_counts WHERE slot <> 0`.execute(db);
-  await sql`DELETE FROM issue_status_counts WHERE slot <> 0`.execute(db);
+  // One statement, so a process still on 027's function adding to a slot meanwhile loses nothing:
+  // the DELETE takes the row as that process left it and moves that count. (A slot row written
+  // after this is still read: readers sum every slot.)
+  await sql`WITH moved AS (DELETE FROM issue_status_counts WHERE slot <> 0 RETURNING project_id, status, count)
+    INSERT INTO issue_status_deltas (project_id, status, delta) SELECT project_id, status, count FROM moved`.execute(db);
 }
 
 /**
