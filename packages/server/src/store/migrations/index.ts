@@ -23,6 +23,7 @@ import * as m023 from './023_log_index_per_batch.js';
 import * as m025 from './025_log_rule_index.js';
 import * as m026 from './026_postgres_hot_issue_rows.js';
 import * as m027 from './027_issue_status_counts.js';
+import * as m030 from './030_issue_status_deltas.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
 export const migrations: Record<string, Migration> = {
@@ -50,4 +51,5 @@ export const migrations: Record<string, Migration> = {
   '025_log_rule_index': m025,
   '026_postgres_hot_issue_rows': m026,
   '027_issue_status_counts': m027,
+  '030_issue_status_deltas': m030,
 };

@@ -42,6 +42,8 @@ export const LOCKS = {
   rawItemsAppend: 0x6270_0006,
   /** Appends to log_lines, likewise, so the log rule evaluator reading by id never skips a line. */
   logLinesAppend: 0x6270_0007,
+  /** Writing the issue status totals (folding deltas, a truncation): one writer, so no lock order to cross (migration 030). */
+  statusCounts: 0x6270_0008,
 } as const;
 
 /**
