@@ -201,4 +201,28 @@ describe('LogRuleEvaluator expedites forbidden lines while the rules are behind'
     await settle();
     assert.equal(spooled.length, 2, 'one per pattern and minute: the rules send the rest');
   });
+
+  it('tests each line against the patterns once: the rules skip the lines the expedite found clean, and still judge the rest', async () => {
+    const { spooled, evaluator, settle } = setUp();
+    const db = { cursor: 0 };
+    Object.assign((evaluator as unknown as { deps: { logs: object } }).deps.logs, {
+      ruleCursor: async () => db.cursor,
+      ruleStates: async () => [],
+      commitRuleBatch: async (batch: { to: number; matches: unknown[] }) => ((db.cursor = batch.to), true),
+    });
+    (evaluator as unknown as { deps: { lease: () => Promise<boolean>; batchSize: number } }).deps.lease = async () => true;
+    (evaluator as unknown as { deps: { batchSize: number } }).deps.batchSize = 10_000;
+    const set = (await evaluator.rulesFor(1))!.set!;
+    let tests = 0;
+    const test = set.anyPattern!.test.bind(set.anyPattern);
+    set.anyPattern!.test = (text: string) => (tests++, test(text));
+    const messages = [...Array.from({ length: EXPEDITE_LAG + 1 }, (_, i) => `update ${i} handled`), 'Queue full'];
+    evaluator.handOver(runOf(0, messages.slice(0, EXPEDITE_LAG + 1)));
+    evaluator.handOver(runOf(EXPEDITE_LAG + 1, ['update handled', 'Queue full']));
+    await settle();
+    assert.equal(spooled.length, 1, 'expedited');
+    assert.equal(await evaluator.runOnce(), EXPEDITE_LAG + 3);
+    assert.equal(tests, EXPEDITE_LAG + 1 + 2 + 1, 'the backlog by the rules, the second run by the expedite, its forbidden line again by the rules');
+    assert.deepEqual(spooled.map((s) => s.eventId), [lineEventId({ projectId: 1, id: EXPEDITE_LAG + 3 }), lineEventId({ projectId: 1, id: EXPEDITE_LAG + 3 })], 'the rules make the same event');
+  });
 });

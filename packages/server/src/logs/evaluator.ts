@@ -176,8 +176,8 @@ export class LogRuleEvaluator {
    * (up to MAX_RULE_LAG) before its event is made and its alert sent: its event goes to the spool
    * now instead, the first per pattern and project each minute (what pages). The rules make the
    * same event (same id, lineEventId) when they reach the line, and the digest drops it as a
-   * duplicate; the rules' states, marks and caps are unchanged. Costs one more pattern test per
-   * line, only while the rules are behind.
+   * duplicate; the rules' states, marks and caps are unchanged. The pass over the patterns made
+   * here is not made again by the rules for a line that matched none (most lines).
    */
   private async expedite(run: StoredRun): Promise<void> {
     const due: { line: RuleLine; pattern: string }[] = [];
@@ -189,7 +189,11 @@ export class LogRuleEvaluator {
         projectId = line.projectId;
         set = (await this.rulesFor(projectId))?.set ?? null;
       }
-      if (!set?.forbidden.length || (set.anyPattern && !set.anyPattern.test(line.message))) continue;
+      if (!set?.forbidden.length) continue;
+      if (set.anyPattern && !set.anyPattern.test(line.message)) {
+        (line as Screened).cleanFor = set; // the rules skip their own pass over it: no line is tested twice
+        continue;
+      }
       const hit = set.forbidden.find((r) => r.regex.test(line.message));
       const key = hit && `${projectId}\u0000${hit.pattern}`;
       if (!key || this.expedited.get(key) === minute) continue;
@@ -301,7 +305,7 @@ export class LogRuleEvaluator {
         project = set ? { set, states: await this.statesOf(line.projectId, states, loaded) } : null;
         perProject.set(line.projectId, project);
       }
-      if (project) applyLine(line, project.set, project.states, effects);
+      if (project) applyLine(line, project.set, project.states, effects, (line as Screened).cleanFor === project.set);
     }
     await this.recoveries(now, states, loaded, effects);
     // Only the states this batch changed are written.
@@ -404,6 +408,9 @@ export class LogRuleEvaluator {
     return out;
   }
 }
+
+/** A line the expedite found matching none of these rules' patterns (the rules trust it for the same set). */
+type Screened = RuleLine & { cleanFor?: LogRuleSet };
 
 function lastId(run: StoredRun): number {
   return run.lines[run.lines.length - 1]!.id;
