@@ -38,7 +38,7 @@ import {
   type StateRow,
   type TargetRow,
 } from '../alert-rows.js';
-import { all, changes, LOCKS, lockXact, one, type Db } from './query.js';
+import { all, changes, LOCKS, lockXact, lockXactMany, one, prepared, type Db } from './query.js';
 
 /**
  * The destinations with a pending outbox row for the alert_state row `s`, newline-separated
@@ -81,7 +81,12 @@ export class PostgresAlertStore implements AlertStore {
    */
   private async applyDecision(trx: Db, fingerprint: string, decide: (state: AlertState | null) => AlertDecision, log?: AlertLogEntry[]): Promise<AlertDecision> {
     await lockXact(trx, LOCKS.alertFingerprint, fingerprint);
-    const decision = decide(await this.readState(trx, fingerprint));
+    return this.applyLocked(trx, decide, await this.readState(trx, fingerprint), log);
+  }
+
+  /** The rest of a decision, its fingerprint locked and `state` read under that lock. */
+  private async applyLocked(trx: Db, decide: (state: AlertState | null) => AlertDecision, state: AlertState | null, log?: AlertLogEntry[]): Promise<AlertDecision> {
+    const decision = decide(state);
     if (decision.state) await this.writeState(trx, decision.state);
     for (const row of decision.enqueue) await this.insertOutbox(trx, row);
     if (log) log.push(...decision.log);
@@ -94,9 +99,33 @@ export class PostgresAlertStore implements AlertStore {
   }
 
   async getStates(fingerprints: string[]): Promise<Map<string, AlertState>> {
+    return this.readStates(this.db, fingerprints);
+  }
+
+  private async readStates(db: Db, fingerprints: string[]): Promise<Map<string, AlertState>> {
     if (fingerprints.length === 0) return new Map();
-    const rows = await all<StateRow>(this.db, sql`SELECT s.*, ${AWAITING_SEND} AS awaiting_send FROM alert_state s WHERE s.fingerprint = ANY(${[...new Set(fingerprints)]}::text[])`);
+    const rows = await all<StateRow>(db, sql`${prepared}SELECT s.*, ${AWAITING_SEND} AS awaiting_send FROM alert_state s WHERE s.fingerprint = ANY(${[...new Set(fingerprints)]}::text[])`);
     return new Map(rows.map((row) => [row.fingerprint, toState(row)]));
+  }
+
+  /**
+   * A batch's decisions: every fingerprint locked by one statement (hash order, as lockXact
+   * locks one), then every state read by one more, under those locks: two statements per batch
+   * instead of two per decision. A fingerprint met again in the batch is read again, so it sees
+   * what the decision before wrote.
+   */
+  private async applyBatch(trx: Db, decisions: PlannedDecision[], log: AlertLogEntry[]): Promise<AlertDecision[]> {
+    const fingerprints = [...new Set(decisions.map((d) => d.fingerprint))];
+    await lockXactMany(trx, LOCKS.alertFingerprint, fingerprints);
+    const states = await this.readStates(trx, fingerprints);
+    const decided = new Set<string>();
+    const applied: AlertDecision[] = [];
+    for (const d of decisions) {
+      const state = decided.has(d.fingerprint) ? await this.readState(trx, d.fingerprint) : (states.get(d.fingerprint) ?? null);
+      decided.add(d.fingerprint);
+      applied.push(await this.applyLocked(trx, d.decide, state, log));
+    }
+    return applied;
   }
 
   private async readState(db: Db, fingerprint: string): Promise<AlertState | null> {
@@ -374,9 +403,8 @@ export class PostgresAlertStore implements AlertStore {
         // A second consumer of the same rows waits here for the first to commit, then deletes none.
         const deleted = await changes(trx, sql`DELETE FROM alert_changes WHERE id = ANY(${ids}::bigint[])`);
         if (deleted !== ids.length) throw new Rollback();
-        const applied: AlertDecision[] = [];
         const log: AlertLogEntry[] = [];
-        for (const d of decisions) applied.push(await this.applyDecision(trx, d.fingerprint, d.decide, log));
+        const applied = await this.applyBatch(trx, decisions, log);
         await this.insertLogs(trx, log);
         return applied;
       });
