@@ -171,7 +171,7 @@ export class PostgresAlertStore implements AlertStore {
   private async insertLogs(db: Db, entries: AlertLogEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const col = <T>(f: (e: AlertLogEntry) => T) => entries.map(f);
-    await sql`INSERT INTO alert_log (at, project_id, issue_id, fingerprint, tier, reasons, outcome)
+    await sql`${prepared}INSERT INTO alert_log (at, project_id, issue_id, fingerprint, tier, reasons, outcome)
               SELECT at, project_id, issue_id, fingerprint, tier, reasons, outcome FROM unnest(${col((e) => e.at)}::bigint[], ${col((e) => e.projectId)}::int[], ${col((e) => e.issueId)}::int[],
                 ${col((e) => e.fingerprint)}::text[], ${col((e) => e.tier)}::text[], ${col((e) => JSON.stringify(e.reasons))}::text[], ${col((e) => e.outcome)}::text[])
               WITH ORDINALITY AS u(at, project_id, issue_id, fingerprint, tier, reasons, outcome, n) ORDER BY n`.execute(db);
@@ -199,7 +199,7 @@ export class PostgresAlertStore implements AlertStore {
     // Each issue walks events_issue_received from `since` and stops after `cap` rows, as one count does.
     const rows = await all<{ issue_id: number; n: number }>(
       this.db,
-      sql`SELECT k.issue_id, (SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE issue_id = k.issue_id AND received_at >= ${since} LIMIT ${cap}) capped) AS n
+      sql`${prepared}SELECT k.issue_id, (SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE issue_id = k.issue_id AND received_at >= ${since} LIMIT ${cap}) capped) AS n
           FROM unnest(${[...new Set(issueIds)]}::bigint[]) AS k(issue_id)`,
     );
     return new Map(rows.map((r) => [Number(r.issue_id), Number(r.n)]));
@@ -386,9 +386,11 @@ export class PostgresAlertStore implements AlertStore {
   }
 
   // ── the change feed ───────────────────────────────────────────────────────
+  // The statements the engine runs at every turn (feed, consume, log, frequency counts, silences,
+  // its lease) are prepared (query.ts `prepared`): parsed and planned once per connection.
 
   async pendingChanges(limit: number): Promise<FeedChange[]> {
-    return (await all<ChangeRow>(this.db, sql`SELECT * FROM alert_changes ORDER BY id LIMIT ${limit}`)).map(toChange);
+    return (await all<ChangeRow>(this.db, sql`${prepared}SELECT * FROM alert_changes ORDER BY id LIMIT ${limit}`)).map(toChange);
   }
 
   async changeBacklog(): Promise<number> {
@@ -401,7 +403,7 @@ export class PostgresAlertStore implements AlertStore {
       return await this.tx(async (trx) => {
         // Deleting is the cursor: a change someone else consumed is gone, and nothing is applied.
         // A second consumer of the same rows waits here for the first to commit, then deletes none.
-        const deleted = await changes(trx, sql`DELETE FROM alert_changes WHERE id = ANY(${ids}::bigint[])`);
+        const deleted = await changes(trx, sql`${prepared}DELETE FROM alert_changes WHERE id = ANY(${ids}::bigint[])`);
         if (deleted !== ids.length) throw new Rollback();
         const log: AlertLogEntry[] = [];
         const applied = await this.applyBatch(trx, decisions, log);
@@ -516,7 +518,7 @@ export class PostgresAlertStore implements AlertStore {
   }
 
   async activeSilences(now: number): Promise<Silence[]> {
-    return (await all<SilenceRow>(this.db, sql`SELECT * FROM alert_silences WHERE ends_at > ${now} ORDER BY id`)).map(toSilence);
+    return (await all<SilenceRow>(this.db, sql`${prepared}SELECT * FROM alert_silences WHERE ends_at > ${now} ORDER BY id`)).map(toSilence);
   }
 
   async removeSilence(id: number): Promise<void> {
@@ -534,7 +536,7 @@ export class PostgresAlertStore implements AlertStore {
     // One statement: a racing taker waits for this row, then re-checks the WHERE on what we wrote.
     const taken = await changes(
       this.db,
-      sql`INSERT INTO alert_leases (name, holder, until) VALUES (${name}, ${holder}, ${now + ttlMs})
+      sql`${prepared}INSERT INTO alert_leases (name, holder, until) VALUES (${name}, ${holder}, ${now + ttlMs})
           ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
           WHERE alert_leases.holder = excluded.holder OR alert_leases.until < ${now}`,
     );
