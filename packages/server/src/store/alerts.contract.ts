@@ -273,6 +273,20 @@ export function alertStoreContract(name: string, open: () => Promise<{ a: AlertS
       assert.equal((await b.getState(other))?.eventsAtLast, 1);
     });
 
+    it("a batch of decisions: a row enqueued for another fingerprint of the batch is seen by that one's decision; a dedupe key taken twice in a batch adds one row", async () => {
+      const first = `cross:${++target}`, second = `cross:${++target}`, t = `cross-${target}`;
+      const seen: (AlertState | null)[] = [];
+      await b.decide(second, () => ({ state: state(second), enqueue: [], log: [] })); // a state to carry awaitingSend
+      const applied = await a.consumeChanges([], [
+        { fingerprint: first, decide: () => ({ state: state(first), enqueue: [row({ fingerprint: second, target: t, dedupeKey: `k-${t}` })], log: [] }) },
+        { fingerprint: second, decide: (s) => (seen.push(s), { state: state(second, { eventsAtLast: 3 }), enqueue: [row({ fingerprint: second, target: t, dedupeKey: `k-${t}` })], log: [] }) },
+      ]);
+      assert.equal(applied?.length, 2);
+      assert.deepEqual(seen[0]?.awaitingSend ?? [], [`telegram:${t}`], 'the second decision saw the row the first one enqueued for it');
+      assert.equal((await b.outbox({ target: t })).length, 1, 'one row for the dedupe key');
+      assert.equal((await b.getState(second))?.eventsAtLast, 3);
+    });
+
     it('batches of decisions from two stores on overlapping fingerprints take turns: none lost, none doubled', async () => {
       const fps = Array.from({ length: 6 }, () => `overlap:${++target}`);
       const bump = (fingerprint: string) => ({ fingerprint, decide: (s: AlertState | null) => ({ state: state(fingerprint, { eventsAtLast: (s?.eventsAtLast ?? 0) + 1 }), enqueue: [], log: [] }) });

@@ -110,22 +110,74 @@ export class PostgresAlertStore implements AlertStore {
 
   /**
    * A batch's decisions: every fingerprint locked by one statement (hash order, as lockXact
-   * locks one), then every state read by one more, under those locks: two statements per batch
-   * instead of two per decision. A fingerprint met again in the batch is read again, so it sees
-   * what the decision before wrote.
+   * locks one), every state read by one more under those locks, and what the decisions write
+   * (states, outbox rows) written by one statement each at the end: about four statements per
+   * batch instead of three or more per decision. A decision about a fingerprint an earlier decision
+   * of the batch wrote (its state, or an outbox row of it) first writes what is pending and reads
+   * that state again, so it sees exactly what it would have seen decided alone.
    */
   private async applyBatch(trx: Db, decisions: PlannedDecision[], log: AlertLogEntry[]): Promise<AlertDecision[]> {
     const fingerprints = [...new Set(decisions.map((d) => d.fingerprint))];
     await lockXactMany(trx, LOCKS.alertFingerprint, fingerprints);
     const states = await this.readStates(trx, fingerprints);
-    const decided = new Set<string>();
+    const pending = { states: new Map<string, AlertState>(), outbox: [] as NewOutboxRow[] };
+    const touched = new Set<string>(); // fingerprints written by this batch: read again, never from `states`
     const applied: AlertDecision[] = [];
     for (const d of decisions) {
-      const state = decided.has(d.fingerprint) ? await this.readState(trx, d.fingerprint) : (states.get(d.fingerprint) ?? null);
-      decided.add(d.fingerprint);
-      applied.push(await this.applyLocked(trx, d.decide, state, log));
+      let state = states.get(d.fingerprint) ?? null;
+      if (touched.has(d.fingerprint)) {
+        await this.writePending(trx, pending);
+        state = await this.readState(trx, d.fingerprint);
+      }
+      const decision = d.decide(state);
+      if (decision.state) (pending.states.set(decision.state.fingerprint, decision.state), touched.add(decision.state.fingerprint));
+      for (const row of decision.enqueue) (pending.outbox.push(row), touched.add(row.fingerprint));
+      log.push(...decision.log);
+      applied.push(decision);
     }
+    await this.writePending(trx, pending);
     return applied;
+  }
+
+  /** The states and outbox rows a batch decided, one statement each, in decision order; emptied. */
+  private async writePending(trx: Db, pending: { states: Map<string, AlertState>; outbox: NewOutboxRow[] }): Promise<void> {
+    if (pending.states.size) await this.writeStates(trx, [...pending.states.values()]);
+    if (pending.outbox.length) await this.insertOutboxRows(trx, pending.outbox);
+    pending.states.clear();
+    pending.outbox.length = 0;
+  }
+
+  /** writeState for many states of distinct fingerprints, one statement. */
+  private async writeStates(db: Db, states: AlertState[]): Promise<void> {
+    const now = Date.now();
+    const rows = states.map((s) => stateColumns(s, now));
+    const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+    await sql`${prepared}INSERT INTO alert_state (fingerprint, project_id, issue_id, tier, cooldown_until, pending_tier, pending_reasons,
+                last_enqueued_at, last_sent_at, events_at_last, users_at_last, repeat_at, acked_at, acked_by, updated_at)
+              SELECT * FROM unnest(${col('fingerprint')}::text[], ${col('project_id')}::int[], ${col('issue_id')}::int[], ${col('tier')}::text[],
+                ${col('cooldown_until')}::bigint[], ${col('pending_tier')}::text[], ${col('pending_reasons')}::text[], ${col('last_enqueued_at')}::bigint[],
+                ${col('last_sent_at')}::bigint[], ${col('events_at_last')}::int[], ${col('users_at_last')}::int[], ${col('repeat_at')}::bigint[],
+                ${col('acked_at')}::bigint[], ${col('acked_by')}::text[], ${col('updated_at')}::bigint[])
+              ON CONFLICT (fingerprint) DO UPDATE SET tier = excluded.tier, cooldown_until = excluded.cooldown_until,
+                pending_tier = excluded.pending_tier, pending_reasons = excluded.pending_reasons,
+                last_enqueued_at = excluded.last_enqueued_at, last_sent_at = excluded.last_sent_at,
+                events_at_last = excluded.events_at_last, users_at_last = excluded.users_at_last,
+                repeat_at = excluded.repeat_at, acked_at = excluded.acked_at, acked_by = excluded.acked_by,
+                updated_at = excluded.updated_at`.execute(db);
+  }
+
+  /** insertOutbox for many rows, one statement, ids in row order; a row whose dedupe key is taken is skipped. */
+  private async insertOutboxRows(db: Db, outbox: NewOutboxRow[]): Promise<void> {
+    const rows = outbox.map(newOutboxColumns);
+    const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+    await sql`${prepared}INSERT INTO alert_outbox (project_id, issue_id, fingerprint, channel, target, tier, reasons, status, created_at, not_before, next_attempt_at, body, dedupe_key)
+              SELECT project_id, issue_id, fingerprint, channel, target, tier, reasons, status, created_at, not_before, next_attempt_at, body, dedupe_key
+              FROM unnest(${col('project_id')}::int[], ${col('issue_id')}::int[], ${col('fingerprint')}::text[], ${col('channel')}::text[], ${col('target')}::text[],
+                ${col('tier')}::text[], ${col('reasons')}::text[], ${col('status')}::text[], ${col('created_at')}::bigint[], ${col('not_before')}::bigint[],
+                ${col('next_attempt_at')}::bigint[], ${col('body')}::text[], ${col('dedupe_key')}::text[])
+                WITH ORDINALITY AS u(project_id, issue_id, fingerprint, channel, target, tier, reasons, status, created_at, not_before, next_attempt_at, body, dedupe_key, n)
+              ORDER BY n
+              ON CONFLICT (dedupe_key) DO NOTHING`.execute(db);
   }
 
   private async readState(db: Db, fingerprint: string): Promise<AlertState | null> {
