@@ -98,7 +98,7 @@ export class PostgresStore extends StoreBase implements Store {
     const parked = items.filter((item) => !isDigested(item.kind));
     if (parked.length === 0) {
       if (spooled.length === 0) return []; // a request that only brought counts (sessions, client reports)
-      return appendSpoolRows(this.database.pool, this.db, spooled);
+      return appendSpoolRows(this.database.pool, spooled);
     }
     return this.db.transaction().execute(async (trx) => {
       const ids = spooled.length ? await insertItems(trx, 'spool', spooled) : [];

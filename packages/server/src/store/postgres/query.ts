@@ -56,6 +56,17 @@ export async function lockXact(trx: Db, space: number, key: string | number): Pr
 }
 
 /**
+ * lockXact for many string keys in one statement (one round trip instead of one per key), in
+ * hash order, so two transactions locking overlapping sets never wait for each other in a cycle.
+ * Compatible with lockXact: the same (space, hashtext(key)) pairs.
+ */
+export async function lockXactMany(trx: Db, space: number, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await sql`${prepared}SELECT count(pg_advisory_xact_lock(${space}::int, h))
+            FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(${keys}::text[]) AS k ORDER BY h) AS sorted`.execute(trx);
+}
+
+/**
  * A fragment written with `?` placeholders (as the shared SQL builders write them for both
  * stores), its values bound in order.
  */
