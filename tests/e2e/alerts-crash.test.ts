@@ -13,15 +13,16 @@ import { jsonItem, serializeEnvelope } from '@botpulse/protocol';
 import { FakeTelegram } from '../../packages/fake-telegram/src/index.js';
 import { SqliteStore } from '../../packages/server/src/store/sqlite/index.js';
 import { freePort } from '../../packages/server/src/test-support/server.js';
+import { reapOnExit } from './support/children.js';
 
 const CLI = fileURLToPath(new URL('../../packages/server/dist/cli/main.js', import.meta.url));
 const ALERT_CHAT = -1005550001;
 
 async function startServe(dataDir: string, port: number, env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+  const child = reapOnExit(spawn(process.execPath, [CLI, 'serve'], {
     env: { ...process.env, BOTPULSE_DATA_DIR: dataDir, BOTPULSE_PORT: String(port), BOTPULSE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  }));
   // A deadline only against a hang: a loaded machine starts a process slowly.
   for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
     if (child.exitCode !== null) throw new Error(`botpulse serve exited with ${child.exitCode}`);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { jsonItem, serializeEnvelope } from '@botpulse/protocol';
 import { SqliteStore } from '../../packages/server/src/store/sqlite/index.js';
 import { freePort } from '../../packages/server/src/test-support/server.js';
+import { reapOnExit } from './support/children.js';
 
 const CLI = fileURLToPath(new URL('../../packages/server/dist/cli/main.js', import.meta.url));
 
@@ -26,10 +27,10 @@ const waitUntil = (condition: () => boolean, timeoutMs: number, what: string) =>
 
 /** The real `botpulse serve` in its own process, so it can be killed with SIGKILL. */
 async function startServe(dataDir: string, port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+  const child = reapOnExit(spawn(process.execPath, [CLI, 'serve'], {
     env: { ...process.env, BOTPULSE_DATA_DIR: dataDir, BOTPULSE_PORT: String(port), BOTPULSE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  }));
   await waitUntilAsync(async () => {
     if (child.exitCode !== null) throw new Error(`botpulse serve exited with ${child.exitCode}`);
     try {

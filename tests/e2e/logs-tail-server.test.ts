@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
+import { reapOnExit } from './support/children.js';
 
 const CLI = fileURLToPath(new URL('../../packages/server/bin/botpulse.mjs', import.meta.url));
 const line = (n: number) => `2026-12-05 12:00:${String(n % 60).padStart(2, '0')},123 - bot.handlers - INFO - update handled n=${n} user_id=${n}\n`;
@@ -61,7 +62,7 @@ describe('botpulse tail into the real server', () => {
   it('stores every line exactly once through a rotation, a truncation and a server restart', async () => {
     const file = join(dir, 'bot.log');
     writeFileSync(file, lines(1, 20));
-    tail = spawn(process.execPath, [CLI, 'tail', file, '--dsn', server.dsn, '--state', join(dir, 'tail.state')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    tail = reapOnExit(spawn(process.execPath, [CLI, 'tail', file, '--dsn', server.dsn, '--state', join(dir, 'tail.state')], { stdio: ['ignore', 'ignore', 'pipe'] }));
     tail.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     await waitForCount(20);
 

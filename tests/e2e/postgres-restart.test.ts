@@ -14,6 +14,7 @@ import pg from 'pg';
 import { jsonItem, serializeEnvelope } from '@botpulse/protocol';
 import { privatePostgresUnavailable, startPrivatePostgres, type PrivatePostgres } from '../../packages/server/src/test-support/private-postgres.js';
 import { freePort } from '../../packages/server/src/test-support/server.js';
+import { reapOnExit } from './support/children.js';
 
 const CLI = fileURLToPath(new URL('../../packages/server/dist/cli/main.js', import.meta.url));
 const skip = !existsSync(CLI) ? 'run `npm run build` first (npm test does)' : await privatePostgresUnavailable();
@@ -150,10 +151,10 @@ describe('PostgreSQL restarted during a load', { skip }, () => {
     let output = '';
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const serve = spawn(process.execPath, [CLI, 'serve'], {
+    const serve = reapOnExit(spawn(process.execPath, [CLI, 'serve'], {
       env: { ...process.env, BOTPULSE_DATA_DIR: dataDir, BOTPULSE_PORT: String(port), BOTPULSE_LOG_LEVEL: 'warn', BOTPULSE_DATABASE_URL: cluster.url },
       stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    }));
     servers.push(serve);
     let exit: string | null = null;
     serve.on('exit', (code, signal) => (exit = `exited (code ${code}, signal ${signal})`));

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
 import { unhandledRejectionMode } from '../../packages/sdk/src/index.js';
 import { botNode, eventsFromApi, eventually, newDiskQueueDir } from './sdk-support/bot-process.js';
+import { reapOnExit } from './support/children.js';
 
 const CHILD = fileURLToPath(new URL('./sdk-support/crash-modes.mjs', import.meta.url));
 
@@ -41,7 +42,7 @@ const CASES: Case[] = [
 
 function runChild(c: Case, server: TestServer, withSdk: boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(botNode(), [...(c.nodeArgs ?? []), CHILD], {
+    const child = reapOnExit(spawn(botNode(), [...(c.nodeArgs ?? []), CHILD], {
       env: {
         PATH: process.env['PATH'] ?? '',
         NODE_OPTIONS: c.nodeOptions ?? '',
@@ -53,7 +54,7 @@ function runChild(c: Case, server: TestServer, withSdk: boolean): Promise<{ code
         NO_SDK: withSdk ? '0' : '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    }));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

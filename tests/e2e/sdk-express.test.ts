@@ -22,6 +22,7 @@ import { guardWebhook, instrumentGrammy, type BotpulseClient } from '../../packa
 import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
 import { startFlakyRelay } from './sdk-support/flaky-relay.js';
 import { startHarness, type Harness, type RecordingTransport } from './sdk-support/harness.js';
+import { reapOnExit } from './support/children.js';
 
 const ALICE = { id: 515151, first_name: 'Alice', username: 'alice_x', language_code: 'en' };
 const BOB = { id: 626262, first_name: 'Bob', username: 'bob_y', language_code: 'de' };
@@ -204,10 +205,10 @@ describe('flushOnExit: the built SDK in a child process', () => {
   async function startChild(mode: 'signal' | 'end', flushOnExit: boolean) {
     const relay = await startFlakyRelay(server.dsn, { failFirst: 1 });
     const diskQueue = mkdtempSync(join(tmpdir(), 'botpulse-exit-child-'));
-    const child = spawn(process.execPath, [CHILD], {
+    const child = reapOnExit(spawn(process.execPath, [CHILD], {
       env: { ...process.env, CHILD_DSN: relay.dsn, CHILD_DISK_QUEUE: diskQueue, EXIT_MODE: mode, FLUSH_ON_EXIT: flushOnExit ? '1' : '0', NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    }));
     let stdout = '';
     let stderr = '';
     let onStdout = (): void => undefined;

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { FakeTelegram } from '../../packages/fake-telegram/src/index.js';
 import { redisUnavailable, REDIS_URL, uniquePrefix } from './sdk-support/redis.js';
+import { reapOnExit } from './support/children.js';
 
 const LOCK_BOT = fileURLToPath(new URL('./sdk-support/lock-bot.ts', import.meta.url));
 const TTL_MS = 1500;
@@ -21,7 +22,7 @@ interface BotProcess {
 }
 
 function startBot(args: string[]): BotProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', LOCK_BOT, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = reapOnExit(spawn(process.execPath, ['--import', 'tsx', LOCK_BOT, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const lines: string[] = [];
   const seen: { line: string; at: number }[] = [];
   const listeners = new Set<() => void>();

@@ -17,6 +17,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FakeTelegram } from '../../packages/fake-telegram/src/index.js';
+import { reapOnExit } from './support/children.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const sdkDir = join(root, 'packages', 'sdk');
@@ -207,11 +208,11 @@ describe('the packed SDK, installed outside the workspace', () => {
     const dataDir = join(work, 'botpulse-data');
     const port = await freePort();
     const serverNode = process.env['BOTPULSE_SERVER_NODE'] ?? process.execPath;
-    server = spawn(serverNode, [join(root, 'packages', 'server', 'dist', 'cli', 'main.js'), 'serve'], {
+    server = reapOnExit(spawn(serverNode, [join(root, 'packages', 'server', 'dist', 'cli', 'main.js'), 'serve'], {
       cwd: work,
       env: cleanEnv({ BOTPULSE_DATA_DIR: dataDir, BOTPULSE_PORT: String(port), BOTPULSE_HOST: '127.0.0.1', BOTPULSE_LOG_LEVEL: 'warn' }),
       stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    }));
     const [, dsn] = await lines(server).waitFor(/DSN: (\S+)/);
     const apiToken = readFileSync(join(dataDir, 'initial-api-token'), 'utf8').trim();
     const url = `http://127.0.0.1:${port}`;
@@ -220,7 +221,7 @@ describe('the packed SDK, installed outside the workspace', () => {
     const { token } = tg.createBot();
     // Plain `node`, in the project directory: modules resolve from its node_modules only.
     // Its own disk queue, inside `work` (removed after), not the shared <tmpdir>/botpulse-sdk/<hash>.
-    bot = spawn(process.execPath, ['bot.mjs', tg.apiRoot, token], { cwd: project, env: cleanEnv({ BOTPULSE_DSN: dsn!, BOTPULSE_DISK_QUEUE: join(work, 'disk-queue') }), stdio: ['ignore', 'pipe', 'inherit'] });
+    bot = reapOnExit(spawn(process.execPath, ['bot.mjs', tg.apiRoot, token], { cwd: project, env: cleanEnv({ BOTPULSE_DSN: dsn!, BOTPULSE_DISK_QUEUE: join(work, 'disk-queue') }), stdio: ['ignore', 'pipe', 'inherit'] }));
     const botOut = lines(bot);
     await botOut.waitFor(/^polling$/);
     const { update } = tg.sendMessage(token, 'hello from outside');

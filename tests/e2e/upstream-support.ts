@@ -12,6 +12,7 @@ import { hashPassword } from '../../packages/server/src/lib/password.js';
 import { SqliteStore } from '../../packages/server/src/store/sqlite/index.js';
 import type { Project } from '../../packages/server/src/store/model.js';
 import { freePort, startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
+import { reapOnExit } from './support/children.js';
 
 // Shared by upstream.test.ts and upstream-outage.test.ts. Issue 14, upstream half (docs/upstream.md): a Botpulse forwards what it accepted to an upstream
 // Sentry. The upstream here is a second Botpulse, `botpulse serve` in its own process (it speaks
@@ -36,10 +37,10 @@ export class UpstreamServe {
 
   async start(): Promise<void> {
     this.port = await freePort();
-    this.child = spawn(process.execPath, [CLI, 'serve'], {
+    this.child = reapOnExit(spawn(process.execPath, [CLI, 'serve'], {
       env: { ...process.env, BOTPULSE_DATA_DIR: this.dataDir, BOTPULSE_PORT: String(this.port), BOTPULSE_HOST: '127.0.0.1', BOTPULSE_LOG_LEVEL: 'warn', SENTRY_DSN: '', BOTPULSE_UPSTREAM_DSN: '' },
       stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    }));
     await waitUntil(async () => {
       if (this.child.exitCode !== null) throw new Error(`botpulse serve exited with ${this.child.exitCode}`);
       return fetch(`http://127.0.0.1:${this.port}/health`).then((r) => r.ok, () => false);

@@ -64,6 +64,7 @@ export class RetentionJob {
   async capOnce(now = Date.now()): Promise<CapResult> {
     const hour = Math.floor(now / HOUR_MS);
     const since = this.capsSinceHour || Math.floor((now - this.config.retentionDays * DAY_MS) / HOUR_MS);
+    await this.foldStatusCounts();
     try {
       const result = await this.store.capIssues(this.config.issueCaps, since - 1);
       this.capsSinceHour = hour;
@@ -72,6 +73,18 @@ export class RetentionJob {
     } catch (err) {
       reportFailure(this.logger, 'issue_caps', err, 'per-issue caps failed; will retry in 10 minutes');
       return { issues: 0, events: 0, attachments: 0 };
+    }
+  }
+
+  /**
+   * Folds the status deltas the people's changes left while no event came in (the digest loop
+   * folds after its batches). Never waits for another folder.
+   */
+  private async foldStatusCounts(): Promise<void> {
+    try {
+      await this.store.compactIssueStatusCounts();
+    } catch (err) {
+      reportFailure(this.logger, 'issue_status_fold', err, 'folding the issue status deltas failed; will retry in 10 minutes');
     }
   }
 

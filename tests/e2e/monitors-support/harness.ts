@@ -15,6 +15,7 @@ import { createBotpulse, type Botpulse } from '../../../packages/server/src/main
 import type { Clock } from '../../../packages/server/src/monitors/clock.js';
 import type { Monitor } from '../../../packages/server/src/store/monitors.js';
 import { freePort } from '../../../packages/server/src/test-support/server.js';
+import { reapOnExit } from '../support/children.js';
 
 export const ALERT_CHAT = -1009876543210;
 export type Env = Partial<Record<keyof ConfigInput, string>>;
@@ -125,7 +126,7 @@ export class MonitorHarness {
   /** A bot process: grammY + SDK heartbeat, polling `token` on the fake Telegram. */
   startBot(token: string, slug: string, lock?: { redisUrl: string; key: string }): { child: ChildProcess; lines: string[]; waitForLine(p: RegExp, timeoutMs?: number): Promise<string> } {
     const args = [this.tg.apiRoot, token, this.server.dsn, slug, ...(lock ? [lock.redisUrl, lock.key] : [])];
-    const child = spawn(process.execPath, ['--import', 'tsx', BOT_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = reapOnExit(spawn(process.execPath, ['--import', 'tsx', BOT_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }));
     this.children.push(child);
     const lines: string[] = [];
     createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));

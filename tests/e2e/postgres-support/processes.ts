@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { TestSchema } from '../../../packages/server/src/test-support/postgres.js';
 import { freePort } from '../../../packages/server/src/test-support/server.js';
+import { reapOnExit } from '../support/children.js';
 
 export const CLI = fileURLToPath(new URL('../../../packages/server/dist/cli/main.js', import.meta.url));
 
@@ -37,7 +38,7 @@ export interface ServeProcess {
 export async function startServe(schema: TestSchema, env: Record<string, string> = {}): Promise<ServeProcess> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'botpulse-pg-proc-'));
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+  const child = reapOnExit(spawn(process.execPath, [CLI, 'serve'], {
     env: {
       ...process.env,
       BOTPULSE_DATA_DIR: dataDir,
@@ -47,7 +48,7 @@ export async function startServe(schema: TestSchema, env: Record<string, string>
       ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  }));
   child.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const url = `http://127.0.0.1:${port}`;
   const alive = () => child.exitCode === null && child.signalCode === null;

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { StoredEvent } from '../../../packages/server/src/store/model.js';
 import type { TestServer } from '../../../packages/server/src/test-support/server.js';
+import { reapOnExit } from '../support/children.js';
 
 export const PYTHON = '/usr/bin/python3';
 const PACKAGE = fileURLToPath(new URL('../../../packages/python', import.meta.url));
@@ -124,7 +125,7 @@ export const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** A child process printing JSON lines (run from the repository, where `--import tsx` resolves). */
 export function start(command: string, args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO, env: { ...process.env, ...env, PYTHONDONTWRITEBYTECODE: '1' } });
+  const child = reapOnExit(spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO, env: { ...process.env, ...env, PYTHONDONTWRITEBYTECODE: '1' } }));
   const lines: Line[] = [];
   const listeners = new Set<() => void>();
   createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FakeTelegram } from '../../../packages/fake-telegram/src/index.js';
 import type { TestServer } from '../../../packages/server/src/test-support/server.js';
+import { reapOnExit } from '../support/children.js';
 
 const SUPPORT = fileURLToPath(new URL('.', import.meta.url));
 
@@ -52,7 +53,7 @@ export function newDiskQueueDir(): string {
 }
 
 export function startBot(options: BotRunOptions): BotRun {
-  const child = spawn(botNode(), [...(options.nodeArgs ?? []), join(SUPPORT, options.script ?? 'quickstart-bot.mjs')], {
+  const child = reapOnExit(spawn(botNode(), [...(options.nodeArgs ?? []), join(SUPPORT, options.script ?? 'quickstart-bot.mjs')], {
     env: {
       PATH: process.env['PATH'] ?? '',
       NODE_OPTIONS: '', // not the test runner's loader
@@ -66,7 +67,7 @@ export function startBot(options: BotRunOptions): BotRun {
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }));
   let out = '';
   let err = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));

@@ -80,3 +80,43 @@ describe('DigestLoop when the database fails', () => {
     assert.equal(loop.digestedTotal, 3);
   });
 });
+
+describe('DigestLoop and the status counters', () => {
+  it('folds the status deltas after its batches, last once the drain ends; a failed fold is logged and tried again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'botpulse-loop-fold-'));
+    const store = await SqliteStore.open(join(dir, 'botpulse.db'));
+    try {
+      const project = await store.createProject({ name: 'Fold', shortIdPrefix: 'F' });
+      const ids = [1, 2, 3].map((n) => `${'b'.repeat(31)}${n}`);
+      await store.appendToSpool(ids.map((eventId) => ({ projectId: project.id, kind: 'event', eventId, receivedAt: Date.now(), payload: Buffer.from(`{"message":"m ${eventId}"}`) })));
+      const steps: string[] = [];
+      const digestBatch = store.digestBatch.bind(store);
+      store.digestBatch = async (...args) => {
+        const result = await digestBatch(...args);
+        steps.push(`batch ${result.rows}`);
+        return result;
+      };
+      store.compactIssueStatusCounts = async () => {
+        steps.push('fold');
+        if (steps.filter((s) => s === 'fold').length === 1) throw new Error('fold failed');
+        return 0;
+      };
+      const warned: string[] = [];
+      const logger = pino({ level: 'silent' });
+      logger.warn = ((_: unknown, msg: string) => void warned.push(msg)) as typeof logger.warn;
+      let backlog = ids.length;
+      const loop = new DigestLoop(store, { get backlog() { return backlog; }, digested: (n) => void (backlog -= n) }, { batchSize: 1, digestRows: createRowDigester({}), logger });
+      loop.kick();
+      await loop.idle();
+      assert.deepEqual(steps.slice(0, 2), ['batch 1', 'fold'], 'the first batch is folded at once');
+      assert.deepEqual(steps.slice(-2), ['batch 0', 'fold'], 'the drain ends with a fold (the failed one tried again)');
+      assert.equal(steps.filter((s) => s === 'batch 1').length, 3);
+      assert.equal(warned.length, 1);
+      assert.match(warned[0]!, /folding the issue status deltas failed/);
+      assert.equal(await store.spoolBacklog(), 0);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -41,6 +41,12 @@ const RETRY_MAX_MS = 30_000;
 const COALESCE_MS = 15;
 
 /**
+ * How often at most the loop folds the status deltas its batches appended (migration 030): the
+ * counts are exact either way; folding keeps the deltas the dashboard sums few.
+ */
+const FOLD_EVERY_MS = 1_000;
+
+/**
  * Drains the spool in batches. It yields to the event loop between batches so ingestion keeps
  * answering while a backlog is digested.
  */
@@ -48,6 +54,9 @@ export class DigestLoop {
   private running: Promise<void> | null = null;
   private kickedWhileRunning = false;
   private stopped = false;
+  /** When the status deltas were last folded, and whether a batch has been digested since. */
+  private foldedAt = 0;
+  private unfolded = false;
   digestedTotal = 0;
 
   constructor(
@@ -102,7 +111,8 @@ export class DigestLoop {
         continue;
       }
       if (result.payloadsRead) this.options.onPayloadsRead?.(result.payloadsRead);
-      if (result.rows === 0) return;
+      if (result.rows === 0) return this.foldCounts(true);
+      this.unfolded = true;
       this.spool.digested(result.rows);
       this.digestedTotal += result.rows;
       if (result.quarantined.length) this.reportQuarantined(result.quarantined);
@@ -113,7 +123,25 @@ export class DigestLoop {
         continue;
       }
       retryMs = RETRY_FIRST_MS;
+      await this.foldCounts(false);
       await this.letBatchFill();
+    }
+  }
+
+  /**
+   * Folds the status deltas after digested batches: at the end of a drain, else at most once per
+   * FOLD_EVERY_MS. In its own short transaction, after the batch committed, so a batch never holds
+   * the totals. A failure is logged and left for the next fold; the counts stay exact meanwhile.
+   */
+  private async foldCounts(drained: boolean): Promise<void> {
+    if (!this.unfolded || (!drained && Date.now() - this.foldedAt < FOLD_EVERY_MS)) return;
+    this.unfolded = false;
+    this.foldedAt = Date.now();
+    try {
+      await this.store.compactIssueStatusCounts();
+    } catch (err) {
+      this.unfolded = true;
+      this.options.logger.warn({ err }, 'folding the issue status deltas failed; the counts stay exact, the next batch tries again');
     }
   }
 

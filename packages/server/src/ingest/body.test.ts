@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import { ClientError } from '../lib/errors.js';
+import { BodyBudget } from './body-budget.js';
 import { readBody } from './body.js';
 
 const limits = { maxBodyBytes: 64 * 1024, maxDecompressedBytes: 256 * 1024 };
@@ -59,5 +60,27 @@ describe('readBody', () => {
     await rejectsWith(read(Buffer.from('not gzip at all'), 'gzip'), 400, /not valid gzip data/);
     await rejectsWith(read(Buffer.from('garbage'), 'br'), 400, /not valid br data/);
     await rejectsWith(read(text, 'zstd'), 415, /unsupported Content-Encoding "zstd"/);
+  });
+  it('inflates in steps of inflateChunkBytes: one step for a log batch instead of one per 16 KiB', async () => {
+    // Each step is a thread-pool round trip waiting for a turn of the event loop (slow when saturated).
+    const batch = Buffer.from(Array.from({ length: 1000 }, (_, i) => `{"message":"update ${i} handled","level":"info","user_id":${i * 7919}}`).join('\n'));
+    const big = { maxBodyBytes: 1024 * 1024, maxDecompressedBytes: 1024 * 1024 };
+    const steps = async (inflateChunkBytes?: number) => {
+      const account = new BodyBudget(16 * 1024 * 1024).open();
+      let n = 0;
+      const inflated = account.inflated.bind(account);
+      account.inflated = (bytes) => (n++, inflated(bytes));
+      const body = await readBody(Readable.from([zlib.gzipSync(batch)]), 'gzip', big, { account, ...(inflateChunkBytes ? { inflateChunkBytes } : {}) });
+      assert.deepEqual(body, batch);
+      return n;
+    };
+    assert.ok(batch.length > 64 * 1024 && batch.length < 256 * 1024);
+    assert.ok((await steps()) >= 4);
+    assert.equal(await steps(256 * 1024), 1);
+  });
+
+  it('still stops a decompression bomb at the cap with large inflate steps', async () => {
+    const bomb = zlib.gzipSync(Buffer.alloc(4 * 1024 * 1024));
+    await rejectsWith(readBody(Readable.from([bomb]), 'gzip', { maxBodyBytes: 1024 * 1024, maxDecompressedBytes: 300 * 1024 }, { inflateChunkBytes: 256 * 1024 }), 413, /decompressed body exceeds/);
   });
 });

@@ -35,6 +35,7 @@ export const failures = new FailureCounts();
 export type FailureSite =
   | 'retention'
   | 'issue_caps'
+  | 'issue_status_fold'
   | 'session_prune'
   | 'stored_alert_rules'
   | 'alert_outbox_turn'

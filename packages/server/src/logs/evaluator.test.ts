@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import pino from 'pino';
 import type { LogStore, RuleLine, StoredRun } from '../store/logs.js';
 import { DEFAULT_LOG_RULES } from './config.js';
-import { LogRuleEvaluator, MAX_HANDED_LINES, MAX_RULE_LAG, type LogRulesDeps } from './evaluator.js';
+import type { SpoolItemInput } from '../store/store.js';
+import { EXPEDITE_LAG, LogRuleEvaluator, MAX_HANDED_LINES, MAX_RULE_LAG, lineEventId, type LogRulesDeps } from './evaluator.js';
 
 /** An evaluator over a stand-in store: no projects (so no rules), no lease unless given. */
 function evaluatorWith(logs: LogStore, over: Partial<LogRulesDeps> = {}): LogRuleEvaluator {
@@ -151,5 +152,77 @@ describe('LogRuleEvaluator.handOver (the rules take the lines just stored from m
     for (let after = 0; after < MAX_HANDED_LINES + 100; after += 100) evaluator.handOver(run(after, Array.from({ length: 100 }, (_, i) => after + 1 + i)));
     await evaluator.runOnce();
     assert.deepEqual(db.readBack.slice(0, 3), [1, 2, 3], 'the first run was dropped: read back');
+  });
+});
+
+describe('LogRuleEvaluator expedites forbidden lines while the rules are behind', () => {
+  const line = (id: number, message: string): RuleLine => ({ id, projectId: 1, time: id, receivedAt: id, level: 'error', message, operation: null, durationMs: null });
+  const runOf = (after: number, messages: string[]): StoredRun => ({ after, lines: messages.map((m, i) => line(after + 1 + i, m)) });
+
+  function setUp() {
+    const spooled: SpoolItemInput[] = [];
+    const logs = {
+      linesByIds: async (ids: number[]) => ids.map((id) => ({ ...line(id, `whole ${id}`), logger: null, fields: {}, environment: null, release: null, source: 'ndjson', lineId: null, rule: null, eventId: null, templateId: null })),
+    } as unknown as LogStore;
+    const evaluator = evaluatorWith(logs, {
+      store: { getProject: async () => ({ id: 1, slug: 'bot' }), getProjectSettings: async () => ({}) } as never,
+      spoolEvents: async (items) => void spooled.push(...items),
+    });
+    (evaluator as unknown as { stopped: boolean }).stopped = false; // accepts hand-overs without its timers
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    };
+    return { spooled, evaluator, settle };
+  }
+
+  it('leaves them to the rules while the rules keep up', async () => {
+    const { spooled, evaluator, settle } = setUp();
+    evaluator.handOver(runOf(0, ['Database connection lost']));
+    await settle();
+    assert.deepEqual(spooled, []);
+  });
+
+  it('spools the first per pattern and minute at once, with the id the rules give it (a duplicate when they reach it)', async () => {
+    const { spooled, evaluator, settle } = setUp();
+    const backlog = Array.from({ length: EXPEDITE_LAG + 1 }, (_, i) => `update ${i} handled`);
+    evaluator.handOver(runOf(0, backlog));
+    evaluator.handOver(runOf(backlog.length, ['fine', 'Database connection lost: retrying', 'Database connection lost again', 'Queue full']));
+    await settle();
+    const first = backlog.length + 2;
+    const queue = backlog.length + 4;
+    assert.deepEqual(
+      spooled.map((s) => s.eventId),
+      [lineEventId({ projectId: 1, id: first }), lineEventId({ projectId: 1, id: queue })],
+    );
+    assert.equal(evaluator.expeditedTotal, 2);
+    const event = JSON.parse(spooled[0]!.payload.toString()) as { message: string; fingerprint: string[] };
+    assert.equal(event.message, `whole ${first}`, 'the whole line, as the rules make it');
+    evaluator.handOver(runOf(backlog.length + 4, ['Database connection lost once more']));
+    await settle();
+    assert.equal(spooled.length, 2, 'one per pattern and minute: the rules send the rest');
+  });
+
+  it('tests each line against the patterns once: the rules skip the lines the expedite found clean, and still judge the rest', async () => {
+    const { spooled, evaluator, settle } = setUp();
+    const db = { cursor: 0 };
+    Object.assign((evaluator as unknown as { deps: { logs: object } }).deps.logs, {
+      ruleCursor: async () => db.cursor,
+      ruleStates: async () => [],
+      commitRuleBatch: async (batch: { to: number; matches: unknown[] }) => ((db.cursor = batch.to), true),
+    });
+    (evaluator as unknown as { deps: { lease: () => Promise<boolean>; batchSize: number } }).deps.lease = async () => true;
+    (evaluator as unknown as { deps: { batchSize: number } }).deps.batchSize = 10_000;
+    const set = (await evaluator.rulesFor(1))!.set!;
+    let tests = 0;
+    const test = set.anyPattern!.test.bind(set.anyPattern);
+    set.anyPattern!.test = (text: string) => (tests++, test(text));
+    const messages = [...Array.from({ length: EXPEDITE_LAG + 1 }, (_, i) => `update ${i} handled`), 'Queue full'];
+    evaluator.handOver(runOf(0, messages.slice(0, EXPEDITE_LAG + 1)));
+    evaluator.handOver(runOf(EXPEDITE_LAG + 1, ['update handled', 'Queue full']));
+    await settle();
+    assert.equal(spooled.length, 1, 'expedited');
+    assert.equal(await evaluator.runOnce(), EXPEDITE_LAG + 3);
+    assert.equal(tests, EXPEDITE_LAG + 1 + 2 + 1, 'the backlog by the rules, the second run by the expedite, its forbidden line again by the rules');
+    assert.deepEqual(spooled.map((s) => s.eventId), [lineEventId({ projectId: 1, id: EXPEDITE_LAG + 3 }), lineEventId({ projectId: 1, id: EXPEDITE_LAG + 3 })], 'the rules make the same event');
   });
 });

@@ -48,6 +48,11 @@ const RULE_WAIT_POLL_MS = 10;
  * wait timed out or another process holds the lease.
  */
 export const MAX_HANDED_LINES = 4 * MAX_RULE_LAG;
+/**
+ * Lines handed over and not yet judged past which a stored forbidden line is sent on ahead of the
+ * rules (expedite): below it the rules reach it within a batch anyway.
+ */
+export const EXPEDITE_LAG = 2_000;
 
 /**
  * Reads stored log lines after its cursor and applies the projects' log rules (docs/logs.md
@@ -75,6 +80,10 @@ export class LogRuleEvaluator {
   private handedLines = 0;
   /** Lines the rules took from memory / read back from the database (tests, /metrics). */
   readonly sources = { memory: 0, database: 0 };
+  /** Per project and forbidden pattern, the minute of its last expedited event (at most one a minute). */
+  private readonly expedited = new Map<string, number>();
+  /** Forbidden lines sent on ahead of the rules (tests, /metrics). */
+  expeditedTotal = 0;
 
   constructor(private readonly deps: LogRulesDeps) {}
 
@@ -155,9 +164,52 @@ export class LogRuleEvaluator {
    */
   handOver(run: StoredRun | undefined): void {
     if (!run?.lines.length || this.stopped) return;
+    const behind = this.handedLines > EXPEDITE_LAG;
     this.handed.push(run);
     this.handedLines += run.lines.length;
     while (this.handedLines > MAX_HANDED_LINES) this.handedLines -= this.handed.shift()!.lines.length;
+    if (behind) void this.expedite(run).catch((err: unknown) => reportFailure(this.deps.logger, 'log_rules', err, 'a forbidden line could not be sent ahead; the rules send it when they reach it'));
+  }
+
+  /**
+   * While the rules are behind, a forbidden line just stored would wait for the lines before it
+   * (up to MAX_RULE_LAG) before its event is made and its alert sent: its event goes to the spool
+   * now instead, the first per pattern and project each minute (what pages). The rules make the
+   * same event (same id, lineEventId) when they reach the line, and the digest drops it as a
+   * duplicate; the rules' states, marks and caps are unchanged. The pass over the patterns made
+   * here is not made again by the rules for a line that matched none (most lines).
+   */
+  private async expedite(run: StoredRun): Promise<void> {
+    const due: { line: RuleLine; pattern: string }[] = [];
+    const minute = Math.floor(this.deps.clock.now() / 60_000);
+    let projectId = -1;
+    let set: LogRuleSet | null = null;
+    for (const line of run.lines) {
+      if (line.projectId !== projectId) {
+        projectId = line.projectId;
+        set = (await this.rulesFor(projectId))?.set ?? null;
+      }
+      if (!set?.forbidden.length) continue;
+      if (set.anyPattern && !set.anyPattern.test(line.message)) {
+        (line as Screened).cleanFor = set; // the rules skip their own pass over it: no line is tested twice
+        continue;
+      }
+      const hit = set.forbidden.find((r) => r.regex.test(line.message));
+      const key = hit && `${projectId}\u0000${hit.pattern}`;
+      if (!key || this.expedited.get(key) === minute) continue;
+      this.expedited.set(key, minute);
+      due.push({ line, pattern: hit.pattern });
+    }
+    if (this.expedited.size > MAX_HANDED_LINES) this.expedited.clear(); // bounded; a cleared key only allows one more event
+    if (!due.length) return;
+    const whole = new Map((await this.deps.logs.linesByIds(due.map((d) => d.line.id))).map((l) => [l.id, l]));
+    const items = due.flatMap(({ line, pattern }) => {
+      const stored = whole.get(line.id);
+      return stored ? [forbiddenEvent(stored, pattern, lineEventId(line))] : [];
+    });
+    if (!items.length) return;
+    await this.deps.spoolEvents(items);
+    this.expeditedTotal += items.length;
   }
 
   /**
@@ -253,7 +305,7 @@ export class LogRuleEvaluator {
         project = set ? { set, states: await this.statesOf(line.projectId, states, loaded) } : null;
         perProject.set(line.projectId, project);
       }
-      if (project) applyLine(line, project.set, project.states, effects);
+      if (project) applyLine(line, project.set, project.states, effects, (line as Screened).cleanFor === project.set);
     }
     await this.recoveries(now, states, loaded, effects);
     // Only the states this batch changed are written.
@@ -356,6 +408,9 @@ export class LogRuleEvaluator {
     return out;
   }
 }
+
+/** A line the expedite found matching none of these rules' patterns (the rules trust it for the same set). */
+type Screened = RuleLine & { cleanFor?: LogRuleSet };
 
 function lastId(run: StoredRun): number {
   return run.lines[run.lines.length - 1]!.id;

@@ -78,10 +78,11 @@ export function forbiddenKey(pattern: string): string {
  * Runs one line through its project's rules, updating `states` (keyed by rule key) in place and
  * adding what must happen to `effects`.
  */
-export function applyLine(line: RuleLine, rules: LogRuleSet, states: Map<string, RuleState>, effects: RuleEffects): void {
+export function applyLine(line: RuleLine, rules: LogRuleSet, states: Map<string, RuleState>, effects: RuleEffects, knownClean = false): void {
   const at = ruleTime(line);
   // Most lines match no pattern: one pass of the alternation says so (then neither list is walked).
-  const mayMatch = !rules.anyPattern || rules.anyPattern.test(line.message);
+  // `knownClean`: that pass was made already with these rules (the evaluator's expedite).
+  const mayMatch = !knownClean && (!rules.anyPattern || rules.anyPattern.test(line.message));
   const forbidden = mayMatch ? rules.forbidden.find((r) => r.regex.test(line.message)) : undefined;
   if (forbidden) {
     const key = forbiddenKey(forbidden.pattern);

@@ -254,6 +254,50 @@ export function alertStoreContract(name: string, open: () => Promise<{ a: AlertS
       assert.equal((await a.getState(fp))?.eventsAtLast, 10, 'no decision was lost to a concurrent one');
     });
 
+    it("a batch of decisions applies them in order: one fingerprint met twice sees the first decision's state and outbox row", async () => {
+      const fp = `batch:${++target}`, other = `batch:${++target}`;
+      const seen: (AlertState | null)[] = [];
+      const bump = (fingerprint: string, t: string) => ({
+        fingerprint,
+        decide: (s: AlertState | null) => {
+          seen.push(s);
+          return { state: state(fingerprint, { eventsAtLast: (s?.eventsAtLast ?? 0) + 1 }), enqueue: [row({ fingerprint, target: t })], log: [] };
+        },
+      });
+      await a.decide(fp, () => ({ state: state(fp, { eventsAtLast: 5 }), enqueue: [], log: [] }));
+      const applied = await a.consumeChanges([], [bump(fp, `t-${target}`), bump(other, `t-${target}`), bump(fp, `u-${target}`)]);
+      assert.equal(applied?.length, 3);
+      assert.deepEqual(seen.map((s) => s?.eventsAtLast ?? null), [5, null, 6], 'the second decision on fp saw the first one\'s write; the other fingerprint its own (no) state');
+      assert.deepEqual(seen[2]?.awaitingSend, [`telegram:t-${target}`], 'and the outbox row the first one enqueued');
+      assert.equal((await b.getState(fp))?.eventsAtLast, 7);
+      assert.equal((await b.getState(other))?.eventsAtLast, 1);
+    });
+
+    it("a batch of decisions: a row enqueued for another fingerprint of the batch is seen by that one's decision; a dedupe key taken twice in a batch adds one row", async () => {
+      const first = `cross:${++target}`, second = `cross:${++target}`, t = `cross-${target}`;
+      const seen: (AlertState | null)[] = [];
+      await b.decide(second, () => ({ state: state(second), enqueue: [], log: [] })); // a state to carry awaitingSend
+      const applied = await a.consumeChanges([], [
+        { fingerprint: first, decide: () => ({ state: state(first), enqueue: [row({ fingerprint: second, target: t, dedupeKey: `k-${t}` })], log: [] }) },
+        { fingerprint: second, decide: (s) => (seen.push(s), { state: state(second, { eventsAtLast: 3 }), enqueue: [row({ fingerprint: second, target: t, dedupeKey: `k-${t}` })], log: [] }) },
+      ]);
+      assert.equal(applied?.length, 2);
+      assert.deepEqual(seen[0]?.awaitingSend ?? [], [`telegram:${t}`], 'the second decision saw the row the first one enqueued for it');
+      assert.equal((await b.outbox({ target: t })).length, 1, 'one row for the dedupe key');
+      assert.equal((await b.getState(second))?.eventsAtLast, 3);
+    });
+
+    it('batches of decisions from two stores on overlapping fingerprints take turns: none lost, none doubled', async () => {
+      const fps = Array.from({ length: 6 }, () => `overlap:${++target}`);
+      const bump = (fingerprint: string) => ({ fingerprint, decide: (s: AlertState | null) => ({ state: state(fingerprint, { eventsAtLast: (s?.eventsAtLast ?? 0) + 1 }), enqueue: [], log: [] }) });
+      // Each batch takes the fingerprints in another order, so a lock taken per decision in the
+      // batch's order could deadlock; every batch must still go through.
+      const batches = Array.from({ length: 8 }, (_, i) => (i % 2 ? fps : [...fps].reverse()).map(bump));
+      const results = await Promise.all(batches.map((batch, i) => (i % 2 ? a : b).consumeChanges([], batch)));
+      assert.ok(results.every((r) => r?.length === fps.length));
+      for (const fp of fps) assert.equal((await a.getState(fp))?.eventsAtLast, batches.length, `${fp}: every batch saw the one before`);
+    });
+
     it('two stores racing for one due row or one free lease at the same moment: exactly one wins, every time', async () => {
       for (let round = 0; round < 20; round++) {
         const t = `one-${++target}`;

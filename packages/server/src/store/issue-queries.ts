@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { ISSUE_STATUSES, type IssueStatus, type StoredAttachment, type StoredEvent } from './model.js';
 import { toStoredEvent } from './rows.js';
 import type { Database } from './schema.js';
@@ -36,14 +36,18 @@ export function boundedTotal(counted: number, bound: number | undefined): { tota
 }
 
 /**
- * Issues per status, of one project or all: the sum of the counters migration 027's triggers keep
- * (a few dozen rows), never a count over the issues themselves.
+ * Issues per status, of one project or all: the folded totals (`issue_status_counts`, a few dozen
+ * rows) plus the deltas not folded yet (`issue_status_deltas`, migration 030), summed in one
+ * statement so that a fold committing meanwhile is seen whole or not at all. Never a count over
+ * the issues themselves.
  */
 export async function issueStatusCounts(db: Kysely<Database>, projectId?: number): Promise<Record<IssueStatus, number>> {
-  let query = db.selectFrom('issue_status_counts').select(['status', (eb) => eb.fn.sum<number | string>('count').as('n')]).groupBy('status');
-  if (projectId !== undefined) query = query.where('project_id', '=', projectId);
+  const where = projectId === undefined ? sql`` : sql`WHERE project_id = ${projectId}`;
+  const { rows } = await sql<{ status: string; n: number | string }>`SELECT status, SUM(n) AS n FROM (
+      SELECT status, count AS n FROM issue_status_counts ${where}
+      UNION ALL SELECT status, delta AS n FROM issue_status_deltas ${where}) t GROUP BY status`.execute(db);
   const counts = Object.fromEntries(ISSUE_STATUSES.map((s) => [s, 0])) as Record<IssueStatus, number>;
-  for (const r of await query.execute()) if (r.status in counts) counts[r.status as IssueStatus] = Number(r.n);
+  for (const r of rows) if (r.status in counts) counts[r.status as IssueStatus] = Number(r.n);
   return counts;
 }
 

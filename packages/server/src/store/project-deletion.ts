@@ -18,9 +18,14 @@ export const CHUNKED_BY_PROJECT = ['events', 'issue_history', 'attachments', 'ra
 /** Per-issue rows, deleted with their issues. */
 const BY_ISSUE = ['issue_users', 'issue_tags', 'issue_hourly', 'issue_daily'];
 /** Small per-project tables, deleted whole once the big ones are empty. */
-export const WHOLE_BY_PROJECT = ['releases', 'item_counts', 'project_settings', 'client_discards', 'alert_state', 'alert_silences', 'monitor_latency', 'monitor_rule_state', 'monitor_refusals', 'log_templates', 'log_template_hours', 'log_operation_latency', 'log_rule_state', 'github_links', 'upstream_projects', 'issue_status_counts'];
-/** Deleted by their own step below: issues (with BY_ISSUE), monitors (with their states), the project row. */
-export const DELETED_OTHERWISE = ['issues', 'monitors'];
+export const WHOLE_BY_PROJECT = ['releases', 'item_counts', 'project_settings', 'client_discards', 'alert_state', 'alert_silences', 'monitor_latency', 'monitor_rule_state', 'monitor_refusals', 'log_templates', 'log_template_hours', 'log_operation_latency', 'log_rule_state', 'github_links', 'upstream_projects'];
+/**
+ * Deleted by their own step below: issues (with BY_ISSUE), monitors (with their states), the
+ * project row. The status counters follow the issues (triggers) down to zero, and the fold
+ * (compactIssueStatusCounts) drops totals of zero: deleting them here would race a fold on
+ * PostgreSQL (a delta folded after the totals were deleted would count below zero forever).
+ */
+export const DELETED_OTHERWISE = ['issues', 'monitors', 'issue_status_counts', 'issue_status_deltas'];
 
 export async function startProjectDeletion(db: Kysely<Database>, id: number, now: number): Promise<Project | null> {
   await db.updateTable('projects').set({ deleting_at: now }).where('id', '=', id).where('deleting_at', 'is', null).execute();

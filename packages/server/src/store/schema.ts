@@ -79,8 +79,10 @@ export interface Database {
   issue_users: { issue_id: number; user_key: string };
   issue_hourly: { issue_id: number; hour: number; count: number };
   issue_daily: { issue_id: number; day: number; count: number };
-  /** Issues per project and status, kept by triggers on `issues` (migration 027); sum the slots. */
+  /** Issues per project and status, kept by triggers on `issues` (migration 027); sum the slots and the deltas. */
   issue_status_counts: { project_id: number; status: string; slot: number; count: number };
+  /** PostgreSQL's status changes not folded into issue_status_counts yet (migration 030); SQLite's stays empty. */
+  issue_status_deltas: { project_id: number; status: string; delta: number };
   issue_tags: { issue_id: number; key: string; value: string; count: number; last_seen: number };
   releases: { project_id: number; version: string; first_seen: number };
   spool: SpoolTable;

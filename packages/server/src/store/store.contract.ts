@@ -735,6 +735,50 @@ export function storeContract(
       await agree('another project deleted', { new: 2, in_progress: 0, resolved: 0, ignored: 0 });
     });
 
+    it('keeps the status counts equal to a recount through concurrent status changes, digest batches and folds', async () => {
+      // Every digester reads this map, so concurrent batches (two processes on PostgreSQL) may take any row.
+      const items = new Map<string, { fingerprint: string; event: NormalizedEvent }>();
+      const digester = (rows: SpoolRow[]): DigestedRow[] =>
+        rows.map((row) => {
+          const item = items.get(row.eventId!)!;
+          return { kind: 'event', spoolId: row.id, projectId: row.projectId, receivedAt: row.receivedAt, event: item.event, fingerprint: item.fingerprint, groupingVersion: 1, compressedPayload: encodePayload(item.event.payload) };
+        });
+      const digestAll = async (s: Store) => {
+        while ((await s.digestBatch(7, digester, lifecycle)).rows > 0);
+      };
+      let seed = 16;
+      const pick = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31), seed % n);
+      const spool = async (n: number) => {
+        const batch = Array.from({ length: n }, () => ({ fingerprint: `mixed ${pick(12)}`, event: event({ title: 'mixed' }) }));
+        for (const b of batch) items.set(b.event.eventId, b);
+        await store.appendToSpool(batch.map((b) => ({ projectId: project.id, kind: 'event', eventId: b.event.eventId, receivedAt: Date.now(), payload: Buffer.from('{}') })));
+      };
+      const recount = async () => {
+        const counts: Record<string, number> = {};
+        for (const status of ['new', 'in_progress', 'resolved', 'ignored'] as const) counts[status] = (await store.searchIssues({ projectId: project.id, status: [status], limit: 1 })).total;
+        return counts;
+      };
+      const stores = [store, second ?? store];
+      const statuses = ['new', 'in_progress', 'resolved', 'ignored'] as const;
+      await spool(20);
+      await digestAll(store);
+      for (let round = 0; round < 4; round++) {
+        const ids = (await store.searchIssues({ projectId: project.id, limit: 100 })).issues.map((i) => i.id);
+        await spool(20);
+        await Promise.all([
+          digestAll(stores[0]!),
+          digestAll(stores[1]!),
+          ...Array.from({ length: 12 }, (_, k) => stores[k % 2]!.setIssueStatus(ids[pick(ids.length)]!, { status: statuses[pick(4)]! })),
+          stores[round % 2]!.compactIssueStatusCounts(),
+          stores[(round + 1) % 2]!.compactIssueStatusCounts(),
+        ]);
+        assert.deepEqual(await store.issueStatusCounts(project.id), await recount(), `round ${round}`);
+      }
+      await store.compactIssueStatusCounts();
+      assert.deepEqual(await store.issueStatusCounts(project.id), await recount(), 'folded');
+      assert.equal(await store.compactIssueStatusCounts(), 0, 'nothing left to fold');
+    });
+
     it('keeps per-project settings, lists releases and counts parked raw items', async () => {
       await store.setProjectSetting(project.id, 'alert_chat_id', '-100123');
       assert.deepEqual(await store.getProjectSettings(project.id), { alert_chat_id: '-100123' });

@@ -273,6 +273,13 @@ export interface Store {
   searchIssues(search: IssueSearch): Promise<IssueSearchResult>;
   /** Issues per status (of one project, or all). */
   issueStatusCounts(projectId?: number): Promise<Record<IssueStatus, number>>;
+  /**
+   * Folds the pending status deltas (migration 030) into the totals and drops totals of zero;
+   * answers how many deltas it folded (0 when another process is folding: it never waits). The
+   * counts read the same before and after: folding only keeps the deltas few (the digest loop
+   * folds at most once a second, the retention job every 10 minutes).
+   */
+  compactIssueStatusCounts(): Promise<number>;
   /** Events per hour (hour = ms / 3,600,000, floored) of each issue since `sinceHour`. */
   issueHourlyCounts(issueIds: number[], sinceHour: number): Promise<Map<number, HourlyCount[]>>;
   /**

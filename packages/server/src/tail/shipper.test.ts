@@ -45,4 +45,36 @@ describe('Shipper', () => {
     assert.equal(shipper.counts.sent, 4);
     assert.equal(shipper.counts.buffered, 0);
   });
+  it('sends a partial batch at once when it holds an urgent (ERROR or worse) line, not after batchWaitMs', { timeout: 20_000 }, async () => {
+    const bodies: string[] = [];
+    let received!: () => void;
+    const arrived = new Promise<void>((r) => (received = r));
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push(Buffer.concat(chunks).toString());
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"accepted":2,"duplicates":0,"rejected":[]}');
+        received();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const shipper = new Shipper({
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/1/logs/`,
+      auth: 'Sentry sentry_key=k',
+      dropOldest: false,
+      batchWaitMs: 3_600_000, // only the urgent line can make this batch leave before the test times out
+      onSettled: async () => undefined,
+      warn: () => undefined,
+    });
+    const running = shipper.run();
+    shipper.push(line(1));
+    shipper.push({ ...line(2), urgent: true });
+    await arrived;
+    assert.equal(bodies.length, 1);
+    assert.deepEqual(bodies[0]!.trim().split('\n').map((l) => (JSON.parse(l) as { message: string }).message), ['line 1', 'line 2']);
+    shipper.close();
+    await running;
+    server.close();
+  });
 });

@@ -9,6 +9,8 @@ export interface QueuedLine {
   bytes: number;
   sourceId: string;
   end: number;
+  /** An ERROR line or worse: its batch leaves without waiting out `batchWaitMs` (what may page should not sit in the buffer). */
+  urgent?: boolean;
 }
 
 export interface ShipperOptions {
@@ -61,6 +63,8 @@ type Outcome = { kind: 'ok'; answer: Answer } | { kind: 'permanent'; status: num
 export class Shipper {
   private readonly queue: QueuedLine[] = [];
   private queueBytes = 0;
+  /** Urgent lines in `queue`. */
+  private urgentQueued = 0;
   private inFlightLines = 0;
   /** Batches sent and not yet settled, oldest first: positions are saved in this order only. */
   private readonly inFlight: { lines: number; last: QueuedLine; done: boolean }[] = [];
@@ -94,9 +98,12 @@ export class Shipper {
     if (this.queue.length === 0) this.oldestAt = Date.now();
     this.queue.push(line);
     this.queueBytes += line.bytes;
+    if (line.urgent) this.urgentQueued++;
     if (this.o.dropOldest) {
       while (this.queue.length > 1 && this.full()) {
-        this.queueBytes -= this.queue.shift()!.bytes;
+        const dropped = this.queue.shift()!;
+        this.queueBytes -= dropped.bytes;
+        if (dropped.urgent) this.urgentQueued--;
         this.counts.dropped++;
       }
     }
@@ -124,7 +131,7 @@ export class Shipper {
         continue;
       }
       const waited = Date.now() - this.oldestAt;
-      const ready = this.closing || this.queue.length >= this.o.maxBatchLines || this.queueBytes >= this.o.maxBatchBytes || waited >= this.o.batchWaitMs;
+      const ready = this.closing || this.urgentQueued > 0 || this.queue.length >= this.o.maxBatchLines || this.queueBytes >= this.o.maxBatchBytes || waited >= this.o.batchWaitMs;
       if (!ready) {
         await this.idle(this.o.batchWaitMs - waited);
         continue;
@@ -189,6 +196,7 @@ export class Shipper {
       if (batch.length > 0 && bytes + next.bytes > this.o.maxBatchBytes) break;
       batch.push(this.queue.shift()!);
       bytes += next.bytes;
+      if (next.urgent) this.urgentQueued--;
     }
     this.queueBytes -= bytes;
     this.inFlightLines += batch.length;

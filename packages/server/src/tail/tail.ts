@@ -12,6 +12,8 @@ export const TAIL_CLIENT = 'botpulse-tail/0.1.0';
 export const MAX_RECORD_BYTES = 64 * 1024;
 /** A record waits this long for continuation lines when the source has gone quiet. */
 const JOIN_WAIT_MS = 500;
+/** Levels (as parseRecord names them) whose batch leaves at once: what may be a forbidden line or page. */
+const URGENT_LEVELS = new Set(['error', 'critical', 'fatal']);
 
 export interface TailOptions {
   dsn: Dsn;
@@ -187,7 +189,8 @@ export class TailRun {
     if (record.truncated) line['botpulse.truncated'] = true;
     line['botpulse.line_id'] = `${record.sourceId}:${record.start}`;
     const json = JSON.stringify(line);
-    const queued: QueuedLine = { json, bytes: Buffer.byteLength(json) + 1, sourceId: record.sourceId, end: record.end };
+    const urgent = typeof line.level === 'string' && URGENT_LEVELS.has(line.level);
+    const queued: QueuedLine = { json, bytes: Buffer.byteLength(json) + 1, sourceId: record.sourceId, end: record.end, ...(urgent ? { urgent } : {}) };
     this.shipper.push(queued);
   }
 

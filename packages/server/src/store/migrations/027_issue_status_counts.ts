@@ -21,6 +21,7 @@ import { dialectTypes } from './dialect.js';
  * resolving) can deadlock there: PostgreSQL aborts one; a digest batch stays in the spool and is
  * tried again whole (digest-batch.ts, a database fault), a person's change answers an error.
  * `migrate-data` copies the table like any other, with these triggers paused.
+ * Migration 030 removes that deadlock: PostgreSQL's triggers append deltas instead.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   const { sqlite } = dialectTypes(db);

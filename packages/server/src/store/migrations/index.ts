@@ -25,6 +25,7 @@ import * as m026 from './026_postgres_hot_issue_rows.js';
 import * as m027 from './027_issue_status_counts.js';
 import * as m028 from './028_issue_daily.js';
 import * as m029 from './029_postgres_level_and_tag_statistics.js';
+import * as m030 from './030_issue_status_deltas.js';
 
 /** Every migration, in order. Names are stored in the database; never rename a released one. */
 export const migrations: Record<string, Migration> = {
@@ -54,4 +55,5 @@ export const migrations: Record<string, Migration> = {
   '027_issue_status_counts': m027,
   '028_issue_daily': m028,
   '029_postgres_level_and_tag_statistics': m029,
+  '030_issue_status_deltas': m030,
 };

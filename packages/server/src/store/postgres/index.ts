@@ -98,7 +98,7 @@ export class PostgresStore extends StoreBase implements Store {
     const parked = items.filter((item) => !isDigested(item.kind));
     if (parked.length === 0) {
       if (spooled.length === 0) return []; // a request that only brought counts (sessions, client reports)
-      return appendSpoolRows(this.database.pool, this.db, spooled);
+      return appendSpoolRows(this.database.pool, spooled);
     }
     return this.db.transaction().execute(async (trx) => {
       const ids = spooled.length ? await insertItems(trx, 'spool', spooled) : [];
@@ -377,6 +377,29 @@ export class PostgresStore extends StoreBase implements Store {
 
   async issueStatusCounts(projectId?: number): Promise<Record<IssueStatus, number>> {
     return issueStatusCounts(this.db, projectId);
+  }
+
+  /**
+   * One folder at a time (a try-lock: a second one skips rather than waits), so the totals have a
+   * single writer and no lock order can cross; the deltas it deletes are only ever inserted by
+   * others, never updated. One statement moves every committed delta into the totals.
+   */
+  async compactIssueStatusCounts(): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const lock = await one<{ got: boolean }>(trx, sql`SELECT pg_try_advisory_xact_lock(${LOCKS.statusCounts}::int, 0) AS got`);
+      if (!lock?.got) return 0;
+      const folded = await one<{ n: number | string }>(
+        trx,
+        sql`${prepared}WITH moved AS (DELETE FROM issue_status_deltas RETURNING project_id, status, delta),
+              sums AS (SELECT project_id, status, SUM(delta) AS n, COUNT(*) AS deltas FROM moved GROUP BY project_id, status),
+              added AS (INSERT INTO issue_status_counts (project_id, status, slot, count) SELECT project_id, status, 0, n FROM sums
+                ON CONFLICT (project_id, status, slot) DO UPDATE SET count = issue_status_counts.count + excluded.count RETURNING 1)
+            SELECT COALESCE(SUM(deltas), 0) AS n FROM sums`,
+      );
+      const n = Number(folded?.n ?? 0);
+      if (n > 0) await sql`${prepared}DELETE FROM issue_status_counts WHERE count = 0`.execute(trx);
+      return n;
+    });
   }
 
   async issueHourlyCounts(issueIds: number[], sinceHour: number): Promise<Map<number, HourlyCount[]>> {

@@ -141,12 +141,13 @@ describe('the migrations on PostgreSQL', { skip }, () => {
     }
   });
 
-  it('027: issue status counters follow inserts, status and project changes, deletes and truncation, summed over the connections\' slots', async () => {
+  it('027 + 030: issue status counters follow inserts, status and project changes, deletes and truncation (totals plus deltas)', async () => {
     const fresh = await createTestSchema('migrations_status_counts');
     const database = await PostgresDatabase.open(fresh.options());
     const { pool } = database;
     const counts = async (projectId?: number) =>
-      (await pool.query(`SELECT status, SUM(count)::int AS n FROM issue_status_counts ${projectId ? 'WHERE project_id = $1' : ''} GROUP BY status HAVING SUM(count) <> 0 ORDER BY status`, projectId ? [projectId] : []))
+      (await pool.query(`SELECT status, SUM(n)::int AS n FROM (SELECT project_id, status, count AS n FROM issue_status_counts UNION ALL SELECT project_id, status, delta FROM issue_status_deltas) t
+          ${projectId ? 'WHERE project_id = $1' : ''} GROUP BY status HAVING SUM(n) <> 0 ORDER BY status`, projectId ? [projectId] : []))
         .rows.map((r) => `${r.status} ${r.n}`);
     try {
       const projects = (await pool.query(`INSERT INTO projects (slug, name, public_key, short_id_prefix, created_at) VALUES ('a', 'A', 'k1', 'A', 1), ('b', 'B', 'k2', 'B', 1) RETURNING id`)).rows.map((r) => Number(r.id));
@@ -170,6 +171,41 @@ describe('the migrations on PostgreSQL', { skip }, () => {
       await pool.query('TRUNCATE issues, events, issue_hourly');
       assert.deepEqual(await counts(), []);
       assert.equal(Number((await pool.query('SELECT COUNT(*) AS n FROM issue_status_counts')).rows[0].n), 0, 'truncated with the issues');
+      assert.equal(Number((await pool.query('SELECT COUNT(*) AS n FROM issue_status_deltas')).rows[0].n), 0, 'and the deltas');
+    } finally {
+      await database.close();
+      await fresh.drop();
+    }
+  });
+
+  it('030: the slots 027 kept per connection become deltas, the counts read the same, and 030 goes down again', async () => {
+    const fresh = await createTestSchema('migrations_status_deltas');
+    const database = await PostgresDatabase.open(fresh.options(), { migrate: false });
+    const { pool } = database;
+    const to = (name: string) => createMigrator(migrationKysely(pool, fresh.name), { schema: fresh.name }).migrateTo(name);
+    const sums = async () =>
+      (await pool.query(`SELECT status, SUM(n)::int AS n FROM (SELECT status, count AS n FROM issue_status_counts UNION ALL SELECT status, delta FROM issue_status_deltas) t GROUP BY status HAVING SUM(n) <> 0 ORDER BY status`))
+        .rows.map((r) => `${r.status} ${r.n}`);
+    try {
+      assert.equal((await to('027_issue_status_counts')).error, undefined);
+      const { rows: [p] } = await pool.query(`INSERT INTO projects (slug, name, public_key, short_id_prefix, created_at) VALUES ('a', 'A', 'k1', 'A', 1) RETURNING id`);
+      const [one, two] = [await pool.connect(), await pool.connect()];
+      for (const [n, client] of [[1, one], [2, two], [3, two]] as const) {
+        await client.query(`INSERT INTO issues (project_id, short_number, grouping_version, fingerprint, title, level, first_seen, last_seen) VALUES ($1, $2, 1, $3, 't', 'error', 1, 1)`, [p.id, n, `fp${n}`]);
+      }
+      await one.query(`UPDATE issues SET status = 'resolved' WHERE short_number = 3`);
+      one.release();
+      two.release();
+      assert.equal((await to('030_issue_status_deltas')).error, undefined);
+      assert.deepEqual(await sums(), ['new 2', 'resolved 1'], 'the same counts');
+      assert.equal(Number((await pool.query('SELECT COUNT(*) AS n FROM issue_status_counts WHERE slot <> 0')).rows[0].n), 0, 'no slot but 0 left');
+      await pool.query(`UPDATE issues SET status = 'ignored' WHERE short_number = 1`);
+      assert.equal(Number((await pool.query(`SELECT COUNT(*) AS n FROM issue_status_deltas WHERE status = 'ignored' AND delta = 1`)).rows[0].n), 1, 'a change inserts a delta');
+      assert.deepEqual(await sums(), ['ignored 1', 'new 1', 'resolved 1'], 'a change appends');
+      assert.equal((await to('027_issue_status_counts')).error, undefined, 'down');
+      assert.equal(Number((await pool.query(`SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'issue_status_deltas'`, [fresh.name])).rows[0].n), 0);
+      await pool.query(`UPDATE issues SET status = 'new' WHERE short_number = 1`);
+      assert.deepEqual((await pool.query(`SELECT status, SUM(count)::int AS n FROM issue_status_counts GROUP BY status HAVING SUM(count) <> 0 ORDER BY status`)).rows.map((r) => `${r.status} ${r.n}`), ['new 2', 'resolved 1'], '027 counts again');
     } finally {
       await database.close();
       await fresh.drop();

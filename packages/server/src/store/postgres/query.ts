@@ -42,6 +42,8 @@ export const LOCKS = {
   rawItemsAppend: 0x6270_0006,
   /** Appends to log_lines, likewise, so the log rule evaluator reading by id never skips a line. */
   logLinesAppend: 0x6270_0007,
+  /** Writing the issue status totals (folding deltas, a truncation): one writer, so no lock order to cross (migration 030). */
+  statusCounts: 0x6270_0008,
 } as const;
 
 /**
@@ -51,6 +53,17 @@ export const LOCKS = {
 export async function lockXact(trx: Db, space: number, key: string | number): Promise<void> {
   const k = typeof key === 'number' ? sql`${key}::int` : sql`hashtext(${key})`;
   await sql`SELECT pg_advisory_xact_lock(${space}::int, ${k})`.execute(trx);
+}
+
+/**
+ * lockXact for many string keys in one statement (one round trip instead of one per key), in
+ * hash order, so two transactions locking overlapping sets never wait for each other in a cycle.
+ * Compatible with lockXact: the same (space, hashtext(key)) pairs.
+ */
+export async function lockXactMany(trx: Db, space: number, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await sql`${prepared}SELECT count(pg_advisory_xact_lock(${space}::int, h))
+            FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(${keys}::text[]) AS k ORDER BY h) AS sorted`.execute(trx);
 }
 
 /**

@@ -59,26 +59,30 @@ describe('the spool table on PostgreSQL', { skip }, () => {
     assert.equal((await store.itemCounts(project.id))['rejected:test'], 1, 'the delete and the batch\u2019s writes committed together');
   });
 
-  it('appends a flush as one prepared statement per row count (parsed and planned once per connection), ids in item order, larger flushes too', async () => {
+  it('appends a flush as ONE prepared statement whatever its row count (parsed once per connection), ids and payloads in item order', async () => {
     const single = await PostgresStore.open({ ...schema.options(), poolMax: 1 });
     try {
       const project = await store.createProject({ name: 'Spool prepared' });
+      // Payloads of unequal sizes (one empty, one binary), so a wrong offset would show.
+      const payload = (prefix: string, i: number) => (i === 2 ? Buffer.alloc(0) : i === 3 ? Buffer.from([0, 255, 1, 254]) : Buffer.from(`{"${prefix}":${'x'.repeat(i)}}`));
       const items = (prefix: string, n: number) =>
-        Array.from({ length: n }, (_, i) => ({ projectId: project.id, kind: 'event', eventId: `${prefix}${i}`, receivedAt: i, payload: Buffer.from(`{"n":${i}}`), ...(i === 0 ? { meta: { m: 1 } } : {}) }));
-      await single.appendToSpool(items('a', 3));
-      await single.appendToSpool(items('b', 3));
-      await single.appendToSpool(items('c', 40));
+        Array.from({ length: n }, (_, i) => ({ projectId: project.id, kind: 'event', eventId: `${prefix}${i}`, receivedAt: i, payload: payload(prefix, i), ...(i === 0 ? { meta: { m: 1 } } : {}) }));
+      const flushes = [items('a', 1), items('b', 3), items('c', 40), items('d', 7)];
+      const returned = [];
+      for (const f of flushes) returned.push(...(await single.appendToSpool(f)));
       await single.appendToSpool([]); // a flush of requests that only brought counts
       const { rows: prepared } = await single.database.pool.query<{ name: string }>(`SELECT name FROM pg_prepared_statements WHERE name LIKE 'botpulse_spool%'`);
-      assert.deepEqual(prepared.map((r) => r.name), ['botpulse_spool_append_3'], 'one statement for both flushes of 3 rows; none for 40 rows');
-      const { rows } = await other.query<{ event_id: string; payload: Buffer; meta: string | null }>(
-        `SELECT event_id, payload, meta FROM spool WHERE project_id = $1 ORDER BY id`,
+      assert.deepEqual(prepared.map((r) => r.name), ['botpulse_spool_append'], 'one statement for flushes of 1, 3, 40 and 7 rows');
+      const { rows } = await other.query<{ id: string; event_id: string; payload: Buffer; meta: string | null }>(
+        `SELECT id, event_id, payload, meta FROM spool WHERE project_id = $1 ORDER BY id`,
         [project.id],
       );
-      assert.deepEqual(rows.map((r) => r.event_id), [...items('a', 3), ...items('b', 3), ...items('c', 40)].map((i) => i.eventId), 'ids follow the items');
-      assert.equal(rows[1]!.payload.toString(), '{"n":1}');
-      assert.deepEqual(rows.map((r) => r.meta).filter(Boolean), ['{"m":1}', '{"m":1}', '{"m":1}']);
-      assert.equal((await store.digestBatch(100, rejectAll, issueLifecycle)).rows, 46);
+      const all = flushes.flat();
+      assert.deepEqual(rows.map((r) => r.event_id), all.map((i) => i.eventId), 'ids follow the items');
+      assert.deepEqual(returned.map((r) => [r.id, r.eventId]), rows.map((r) => [Number(r.id), r.event_id]), 'each returned row carries its own id');
+      assert.deepEqual(rows.map((r) => r.payload.toString('hex')), all.map((i) => i.payload.toString('hex')), 'every payload stored byte for byte');
+      assert.deepEqual(rows.map((r) => r.meta).filter(Boolean), ['{"m":1}', '{"m":1}', '{"m":1}', '{"m":1}']);
+      assert.equal((await store.digestBatch(100, rejectAll, issueLifecycle)).rows, all.length);
     } finally {
       await single.close();
     }

@@ -16,17 +16,14 @@ import { all, byteaList, prepared, type Db } from './query.js';
  */
 
 /**
- * Spool appends of up to this many rows (nearly all: a flush carries what arrived while the one
- * before was committing) run as named prepared statements, one per row count, so each of this
- * process's connections parses and plans each of them once instead of at every flush. Measured on
- * one 5 KB row per commit: about half of PostgreSQL's CPU time for the statement. Larger appends
- * take the `unnest` form below, whose cost per row is low already.
+ * The spool append as ONE named prepared statement whatever the row count: the payloads go as one
+ * bytea parameter (concatenated) with each row's offset and length, the other columns as arrays,
+ * so the statement's text never varies. Each connection parses it once and, after five executions,
+ * keeps a generic plan; with a text per row count (as before) nearly every flush of a short run
+ * was parsed and planned again (a connection had seldom met that count five times).
  */
-export const PREPARED_SPOOL_ROWS = 32;
-
-/** Appends spool items (all of them digested kinds) on the pool, committed when it resolves; the rows with their ids, in item order. */
-export async function appendSpoolRows(pool: pg.Pool, db: Db, items: SpoolItemInput[]): Promise<SpoolRow[]> {
-  const ids = items.length <= PREPARED_SPOOL_ROWS ? (await pool.query<{ id: number }>(spoolInsert(items))).rows.map((r) => Number(r.id)) : await insertItems(db, 'spool', items);
+export async function appendSpoolRows(pool: pg.Pool, items: SpoolItemInput[]): Promise<SpoolRow[]> {
+  const ids = (await pool.query<{ id: string }>(spoolInsert(items))).rows.map((r) => Number(r.id));
   return withIds(items, ids);
 }
 
@@ -35,19 +32,32 @@ export function withIds(items: SpoolItemInput[], ids: number[]): SpoolRow[] {
   return items.map((item, i) => ({ ...item, id: ids[i]! }));
 }
 
-/** A plain multi-row INSERT … VALUES of spool items, as a named prepared statement; RETURNING the ids in item order. */
-function spoolInsert(items: SpoolItemInput[]): pg.QueryConfig {
-  const values = items.flatMap((item) => [item.projectId, item.kind, item.eventId, item.receivedAt, item.payload, item.meta ? JSON.stringify(item.meta) : null]);
-  return { name: `botpulse_spool_append_${items.length}`, text: spoolInsertText(items.length), values };
+/** Above this many bytes of payloads an append is split (a bytea parameter is limited to 1 GB). */
+const MAX_APPEND_BYTES = 256 << 20;
+
+export function spoolInsert(items: SpoolItemInput[]): pg.QueryConfig {
+  const offsets: number[] = [];
+  let at = 1; // substring() counts from 1
+  for (const item of items) (offsets.push(at), (at += item.payload.length));
+  if (at > MAX_APPEND_BYTES) throw new RangeError(`${at} bytes of payloads in one spool append: split the flush`);
+  const col = <T>(f: (i: SpoolItemInput) => T) => items.map(f);
+  return {
+    name: 'botpulse_spool_append',
+    text: SPOOL_INSERT,
+    values: [
+      col((i) => i.projectId), col((i) => i.kind), col((i) => i.eventId), col((i) => i.receivedAt),
+      col((i) => (i.meta ? JSON.stringify(i.meta) : null)), offsets, col((i) => i.payload.length),
+      items.length === 1 ? items[0]!.payload : Buffer.concat(items.map((i) => i.payload), at - 1),
+    ],
+  };
 }
 
-const spoolInsertTexts: string[] = [];
-function spoolInsertText(rows: number): string {
-  return (spoolInsertTexts[rows] ??= `INSERT INTO spool (project_id, kind, event_id, received_at, payload, meta) VALUES ${Array.from({ length: rows }, (_, i) => {
-    const p = (k: number) => `$${i * 6 + k}`;
-    return `(${p(1)}::int, ${p(2)}::text, ${p(3)}::text, ${p(4)}::bigint, ${p(5)}::bytea, ${p(6)}::text)`;
-  }).join(', ')} RETURNING id`);
-}
+const SPOOL_INSERT = `INSERT INTO spool (project_id, kind, event_id, received_at, payload, meta)
+  SELECT u.project_id, u.kind, u.event_id, u.received_at, substring($8::bytea FROM u.off FOR u.len), u.meta
+  FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::int[]) WITH ORDINALITY
+    AS u(project_id, kind, event_id, received_at, meta, off, len, n)
+  ORDER BY u.n
+  RETURNING id`;
 
 /**
  * One multi-row INSERT of spool or raw items (`unnest` of one array per column, payloads as

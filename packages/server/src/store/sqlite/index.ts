@@ -455,6 +455,27 @@ export class SqliteStore extends StoreBase implements Store {
     return issueStatusCounts(this.kysely, projectId);
   }
 
+  /**
+   * One writer: SQLite's triggers add to the totals directly and leave no deltas (a copy may bring
+   * some); what is left to do is dropping totals of zero (a deleted project's). Reads first, so an
+   * idle call takes no write lock.
+   */
+  async compactIssueStatusCounts(): Promise<number> {
+    const pending = Number(this.db.prepare('SELECT COUNT(*) FROM issue_status_deltas').pluck().get());
+    const zeros = this.db.prepare('SELECT EXISTS (SELECT 1 FROM issue_status_counts WHERE count = 0)').pluck().get();
+    if (!pending && !zeros) return 0;
+    this.db
+      .transaction(() => {
+        this.db.prepare(`INSERT INTO issue_status_counts (project_id, status, slot, count)
+            SELECT project_id, status, 0, SUM(delta) FROM issue_status_deltas GROUP BY project_id, status
+            ON CONFLICT (project_id, status, slot) DO UPDATE SET count = count + excluded.count`).run();
+        this.db.prepare('DELETE FROM issue_status_deltas').run();
+        this.db.prepare('DELETE FROM issue_status_counts WHERE count = 0').run();
+      })
+      .immediate();
+    return pending;
+  }
+
   async issueHourlyCounts(issueIds: number[], sinceHour: number): Promise<Map<number, HourlyCount[]>> {
     const result = new Map<number, HourlyCount[]>(issueIds.map((id) => [id, []]));
     if (issueIds.length === 0) return result;
