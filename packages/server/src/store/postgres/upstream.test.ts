@@ -52,7 +52,8 @@ else {
         .values({ project_id: project.id, short_number: 1, grouping_version: 1, fingerprint: 'h', title: 't', level: 'error', first_seen: 1, last_seen: 1 })
         .returning('id')
         .executeTakeFirstOrThrow();
-      // Different hours: the hourly-count trigger would otherwise make the second insert wait for the first.
+      // Different hours and days: the hourly and daily count triggers would otherwise make the second
+      // insert wait for the first (both upsert the issue's count row for that hour, and for that day).
       const row = (eventId: string, hour: number) =>
         `(${project.id}, ${issue.id}, '${eventId}', ${hour * 3_600_000}, 1, 'error', 't', '{}', '\\x${encodePayload({}).toString('hex')}'::bytea)`;
       const insert = (eventId: string, hour: number) => `INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, title, tags, payload) VALUES ${row(eventId, hour)} RETURNING id`;
@@ -62,7 +63,7 @@ else {
       try {
         await slow.query('BEGIN');
         const lateId = Number((await slow.query(insert('a'.repeat(32), 1))).rows[0].id);
-        await sql.raw(insert('b'.repeat(32), 2)).execute(store.db);
+        await sql.raw(insert('b'.repeat(32), 26)).execute(store.db);
         const upstream = new PostgresUpstreamStore(store.db);
         const outcome = await upstream.eventHorizon().then(
           async (horizon) => ({ horizon, ids: (await upstream.eventsAfter(0, horizon, 10)).map((e) => e.id) }),
