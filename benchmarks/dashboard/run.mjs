@@ -42,8 +42,16 @@ const { values: flags } = parseArgs({
     postgres: { type: 'boolean', default: false },
     'keep-schema': { type: 'boolean', default: false },
     'seed-batch': { type: 'string', default: '20000' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (flags.help) {
+  // The usage is this file's opening comment.
+  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
+  const usage = lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.slice(3));
+  process.stdout.write(usage.join('\n') + '\n');
+  process.exit(0);
+}
 const DIST = resolve(flags.dist);
 const ISSUES = Number(flags.issues);
 const EVENTS = Number(flags.events);
