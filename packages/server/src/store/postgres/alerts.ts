@@ -186,17 +186,7 @@ export class PostgresAlertStore implements AlertStore {
   }
 
   private async writeState(db: Db, state: AlertState): Promise<void> {
-    const c = stateColumns(state, Date.now());
-    await sql`INSERT INTO alert_state (fingerprint, project_id, issue_id, tier, cooldown_until, pending_tier, pending_reasons,
-                last_enqueued_at, last_sent_at, events_at_last, users_at_last, repeat_at, acked_at, acked_by, updated_at)
-              VALUES (${c.fingerprint}, ${c.project_id}, ${c.issue_id}, ${c.tier}, ${c.cooldown_until}, ${c.pending_tier}, ${c.pending_reasons},
-                ${c.last_enqueued_at}, ${c.last_sent_at}, ${c.events_at_last}, ${c.users_at_last}, ${c.repeat_at}, ${c.acked_at}, ${c.acked_by}, ${c.updated_at})
-              ON CONFLICT (fingerprint) DO UPDATE SET tier = excluded.tier, cooldown_until = excluded.cooldown_until,
-                pending_tier = excluded.pending_tier, pending_reasons = excluded.pending_reasons,
-                last_enqueued_at = excluded.last_enqueued_at, last_sent_at = excluded.last_sent_at,
-                events_at_last = excluded.events_at_last, users_at_last = excluded.users_at_last,
-                repeat_at = excluded.repeat_at, acked_at = excluded.acked_at, acked_by = excluded.acked_by,
-                updated_at = excluded.updated_at`.execute(db);
+    await this.writeStates(db, [state]);
   }
 
   /** Adds a row; false if its dedupe key is already in the outbox (rows without a key are always added). */
