@@ -105,7 +105,9 @@ describe('DigestLoop and the status counters', () => {
       const logger = pino({ level: 'silent' });
       logger.warn = ((_: unknown, msg: string) => void warned.push(msg)) as typeof logger.warn;
       let backlog = ids.length;
-      const loop = new DigestLoop(store, { get backlog() { return backlog; }, digested: (n) => void (backlog -= n) }, { batchSize: 1, digestRows: createRowDigester({}), logger });
+      const foldFailures: string[] = [];
+      const onFoldFailed = (err: Error) => void foldFailures.push(err.message);
+      const loop = new DigestLoop(store, { get backlog() { return backlog; }, digested: (n) => void (backlog -= n) }, { batchSize: 1, digestRows: createRowDigester({}), logger, onFoldFailed });
       loop.kick();
       await loop.idle();
       assert.deepEqual(steps.slice(0, 2), ['batch 1', 'fold'], 'the first batch is folded at once');
@@ -113,6 +115,7 @@ describe('DigestLoop and the status counters', () => {
       assert.equal(steps.filter((s) => s === 'batch 1').length, 3);
       assert.equal(warned.length, 1);
       assert.match(warned[0]!, /folding the issue status deltas failed/);
+      assert.deepEqual(foldFailures, ['fold failed'], 'told to the caller, which counts it (botpulse_failures_total{site="issue_status_fold"})');
       assert.equal(await store.spoolBacklog(), 0);
     } finally {
       await store.close();

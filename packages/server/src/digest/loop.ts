@@ -20,6 +20,8 @@ export interface DigestLoopOptions {
   onQuarantined?: (rows: QuarantinedRow[]) => void;
   /** Told about every failed batch (logged here; counted by the caller). */
   onBatchFailed?: (err: Error, retryInMs: number) => void;
+  /** Told about every failed fold of the status deltas (logged here; counted by the caller). */
+  onFoldFailed?: (err: Error) => void;
   /** Rows this process spooled, kept in memory so the store needs not read their payloads back (held-rows.ts). */
   held?: HeldSpoolRows;
   /** Told how many claimed rows had their payloads read from the database (not held), per batch. */
@@ -142,6 +144,7 @@ export class DigestLoop {
     } catch (err) {
       this.unfolded = true;
       this.options.logger.warn({ err }, 'folding the issue status deltas failed; the counts stay exact, the next batch tries again');
+      this.options.onFoldFailed?.(err as Error);
     }
   }
 

@@ -38,6 +38,8 @@ export type FromDigestThread =
   | { type: 'quarantined'; rows: QuarantinedRow[] }
   /** A batch failed because the database did; its rows wait in the spool. */
   | { type: 'batchFailed'; error: string; retryInMs: number }
+  /** Folding the status deltas failed (the counts stay exact; the next batch folds again). */
+  | { type: 'foldFailed' }
   /** A message from the main thread could not be handled. */
   | { type: 'failed'; what: string; error: string }
   | { type: 'idle' }

@@ -60,6 +60,7 @@ export async function runDigestThread(openStore: (data: DigestThreadData) => Pro
     onIdle: () => post({ type: 'idle' }),
     onQuarantined: (rows) => post({ type: 'quarantined', rows }),
     onBatchFailed: (err, retryInMs) => post({ type: 'batchFailed', error: `${err.name}: ${err.message}`, retryInMs }),
+    onFoldFailed: () => post({ type: 'foldFailed' }),
     logger,
   });
 

@@ -247,6 +247,9 @@ export class DigestWorker {
       case 'failed':
         failures.count('digest_thread_message'); // logged by the thread
         break;
+      case 'foldFailed':
+        failures.count('issue_status_fold'); // logged by the thread; the retention job's folds count here too
+        break;
       case 'idle':
         this.consecutiveExits = 0;
         this.threadIdle = true;
