@@ -22,9 +22,40 @@ import { all, byteaList, prepared, type Db } from './query.js';
  * keeps a generic plan; with a text per row count (as before) nearly every flush of a short run
  * was parsed and planned again (a connection had seldom met that count five times).
  */
-export async function appendSpoolRows(pool: pg.Pool, items: SpoolItemInput[]): Promise<SpoolRow[]> {
-  const ids = (await pool.query<{ id: string }>(spoolInsert(items))).rows.map((r) => Number(r.id));
-  return withIds(items, ids);
+export async function appendSpoolRows(pool: pg.Pool, items: SpoolItemInput[], maxBytes = MAX_APPEND_BYTES): Promise<SpoolRow[]> {
+  const parts = byPayloadBytes(items, maxBytes);
+  if (parts.length === 1) return withIds(items, await appendIds(pool, items));
+  // A flush above the bytea bound (a large BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT): several statements,
+  // one commit, so its requests are answered together as before.
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const ids: number[] = [];
+    for (const part of parts) ids.push(...(await appendIds(client, part)));
+    await client.query('COMMIT');
+    return withIds(items, ids);
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined); // the error below is what the requests see
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function appendIds(db: pg.Pool | pg.PoolClient, items: SpoolItemInput[]): Promise<number[]> {
+  return (await db.query<{ id: string }>(spoolInsert(items))).rows.map((r) => Number(r.id));
+}
+
+/** Items in order, cut into runs of at most `maxBytes` of payload (an item larger alone is a run of its own). */
+export function byPayloadBytes(items: SpoolItemInput[], maxBytes: number): SpoolItemInput[][] {
+  const parts: SpoolItemInput[][] = [[]];
+  let bytes = 0;
+  for (const item of items) {
+    if (bytes + item.payload.length > maxBytes && parts.at(-1)!.length) (parts.push([]), (bytes = 0));
+    parts.at(-1)!.push(item);
+    bytes += item.payload.length;
+  }
+  return parts;
 }
 
 export function withIds(items: SpoolItemInput[], ids: number[]): SpoolRow[] {
@@ -32,14 +63,13 @@ export function withIds(items: SpoolItemInput[], ids: number[]): SpoolRow[] {
   return items.map((item, i) => ({ ...item, id: ids[i]! }));
 }
 
-/** Above this many bytes of payloads an append is split (a bytea parameter is limited to 1 GB). */
+/** Above this many bytes of payloads an append is split into several statements (a bytea parameter is limited to 1 GB). */
 const MAX_APPEND_BYTES = 256 << 20;
 
 export function spoolInsert(items: SpoolItemInput[]): pg.QueryConfig {
   const offsets: number[] = [];
   let at = 1; // substring() counts from 1
   for (const item of items) (offsets.push(at), (at += item.payload.length));
-  if (at > MAX_APPEND_BYTES) throw new RangeError(`${at} bytes of payloads in one spool append: split the flush`);
   const col = <T>(f: (i: SpoolItemInput) => T) => items.map(f);
   return {
     name: 'botpulse_spool_append',
