@@ -200,20 +200,14 @@ export class BulkSeeder {
    */
   close() {
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO issue_hourly (issue_id, hour, count)
-           SELECT issue_id, timestamp / 3600000, COUNT(*) FROM events WHERE id >= ? GROUP BY 1, 2
-           ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + excluded.count`,
-        )
-        .run(this.firstEventId);
-      // issue_daily: migration 028 (a seeding build from before it has none).
-      if (this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'issue_daily'`).get()) {
+      // The counts the dropped triggers keep (issue_daily since migration 028: a seeding build from before it has none).
+      for (const [table, bucket, ms] of [['issue_hourly', 'hour', 3_600_000], ['issue_daily', 'day', 86_400_000]]) {
+        if (!this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table)) continue;
         this.db
           .prepare(
-            `INSERT INTO issue_daily (issue_id, day, count)
-             SELECT issue_id, timestamp / 86400000, COUNT(*) FROM events WHERE id >= ? GROUP BY 1, 2
-             ON CONFLICT (issue_id, day) DO UPDATE SET count = count + excluded.count`,
+            `INSERT INTO ${table} (issue_id, ${bucket}, count)
+             SELECT issue_id, timestamp / ${ms}, COUNT(*) FROM events WHERE id >= ? GROUP BY 1, 2
+             ON CONFLICT (issue_id, ${bucket}) DO UPDATE SET count = count + excluded.count`,
           )
           .run(this.firstEventId);
       }
