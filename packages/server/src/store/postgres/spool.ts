@@ -135,16 +135,14 @@ type ClaimedRow = Omit<SpoolDbRow, 'payload'> & { bytes: number };
  * there when it matches the claimed row (project, kind, event id, time, size; ids are never
  * reused, the check only guards against a mistake); the payloads of the others are read by one
  * statement. `payloadsRead` counts those: the hand-off is meant to keep it at 0 for one process.
+ *
+ * The columns and sizes come from the locked rows themselves (`length()` of a spool payload, kept
+ * in its page uncompressed by migration 017, reads only its header). Before, the sizes came from a
+ * join back to `spool`, which PostgreSQL ran as a hash join over a sequential scan of the whole
+ * table (dead rows of digested batches included) and a sort that carried every claimed payload.
  */
 export async function takeSpoolRows(trx: Db, limit: number, held: HeldSpoolRows | undefined): Promise<{ rows: SpoolRow[]; payloadsRead: number }> {
-  const claimed = await all<ClaimedRow>(
-    trx,
-    sql`${prepared}WITH taken AS (SELECT id FROM spool ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED),
-        sized AS (SELECT s.id, s.project_id, s.kind, s.event_id, s.received_at, s.meta, length(s.payload) AS bytes,
-                    SUM(length(s.payload)) OVER (ORDER BY s.id) AS running FROM spool s JOIN taken USING (id))
-        SELECT id, project_id, kind, event_id, received_at, meta, bytes, relax.relaxed FROM sized, ${RELAX_DIGEST_COMMIT}
-        WHERE running - bytes < ${MAX_BATCH_BYTES} ORDER BY id`,
-  );
+  const claimed = await all<ClaimedRow>(trx, spoolClaim(limit));
   const rows: (SpoolRow | null)[] = claimed.map((c) => {
     const mine = held?.get(Number(c.id));
     return mine && matches(mine, c) ? mine : null;
@@ -159,6 +157,15 @@ export async function takeSpoolRows(trx: Db, limit: number, held: HeldSpoolRows 
     });
   }
   return { rows: rows as SpoolRow[], payloadsRead: missing.length };
+}
+
+/** The claim statement of takeSpoolRows (exported for its test: it reads the spool table once). */
+export function spoolClaim(limit: number) {
+  return sql`${prepared}WITH taken AS (SELECT id, project_id, kind, event_id, received_at, meta, length(payload) AS bytes
+                  FROM spool ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED),
+      sized AS (SELECT *, SUM(bytes) OVER (ORDER BY id) AS running FROM taken)
+      SELECT id, project_id, kind, event_id, received_at, meta, bytes, relax.relaxed FROM sized, ${RELAX_DIGEST_COMMIT}
+      WHERE running - bytes < ${MAX_BATCH_BYTES} ORDER BY id`;
 }
 
 function matches(row: SpoolRow, claimed: ClaimedRow): boolean {
