@@ -63,6 +63,29 @@ export function withIds(items: SpoolItemInput[], ids: number[]): SpoolRow[] {
   return items.map((item, i) => ({ ...item, id: ids[i]! }));
 }
 
+/**
+ * The spool's row count (the backlog: `/health`, the 429 limit, `botpulse_spool_backlog`), read
+ * through the primary key index, never by a sequential scan. The count is taken each time the
+ * digest finds the spool empty and every 2 s (ingest/spool.ts resync), and a sequential scan
+ * reads every page of the table: with 5 KB rows that is one page per event appended since
+ * autovacuum last truncated the table (it runs at most once a minute), dead rows included, so
+ * each count cost more the longer the load went on (measured: ≈ 1,000 pages, 31 ms per count in
+ * a 5 s benchmark row; 3,000 pages against 30 through the index with 20 rows left). Through the
+ * index a count reads the live rows' entries and pages (index entries of deleted rows are marked
+ * dead by the first scan that meets them). One round trip: a simple query of several statements
+ * runs as one implicit transaction, so the settings are local to it (and an error rolls it all
+ * back, leaving no transaction open on the pooled connection).
+ */
+export async function countSpoolRows(pool: pg.Pool): Promise<number> {
+  const results = (await pool.query(spoolCountText())) as unknown as pg.QueryResult<{ n: string }>[];
+  return Number(results[2]!.rows[0]!.n);
+}
+
+/** countSpoolRows's statements; `explain` goes before its SELECT (the test reads the plan through it). */
+export function spoolCountText(explain = ''): string {
+  return `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; ${explain}SELECT count(*) AS n FROM spool`;
+}
+
 /** Above this many bytes of payloads an append is split into several statements (a bytea parameter is limited to 1 GB). */
 const MAX_APPEND_BYTES = 256 << 20;
 
