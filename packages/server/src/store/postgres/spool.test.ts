@@ -134,10 +134,13 @@ describe('the spool table on PostgreSQL', { skip }, () => {
       assert.ok(Number(size!.pages) >= 400, `the table holds the digested rows' pages (${size!.pages})`);
       assert.equal(await store.spoolBacklog(), 3);
       assert.equal(await store.spoolBacklog(), 3, 'counted again once the dead rows\u2019 index entries are marked');
-      const results = (await store.database.pool.query(spoolCountText('EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) '))) as unknown as pg.QueryResult<{ 'QUERY PLAN': [{ Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number } }] }>[];
-      const plan = results[2]!.rows[0]!['QUERY PLAN'][0].Plan;
-      const blocks = plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
-      assert.ok(blocks < 40, `the count read ${blocks} blocks of a ${size!.pages}-page table for 3 rows`);
+      // The plan, not the pages it read: how many of the dead rows' index entries a scan can skip
+      // depends on the oldest snapshot of the whole cluster (other test files run beside this one).
+      type Node = { 'Node Type': string; 'Relation Name'?: string; 'Index Name'?: string; Plans?: Node[] };
+      const results = (await store.database.pool.query(spoolCountText('EXPLAIN (FORMAT JSON) '))) as unknown as pg.QueryResult<{ 'QUERY PLAN': [{ Plan: Node }] }>[];
+      const scans = (n: Node): Node[] => [...(n['Relation Name'] ? [n] : []), ...(n.Plans ?? []).flatMap(scans)];
+      const spoolScans = scans(results[2]!.rows[0]!['QUERY PLAN'][0].Plan).map((n) => `${n['Node Type']} ${n['Index Name'] ?? ''}`.trim());
+      assert.deepEqual(spoolScans, ['Index Only Scan spool_pkey'], `the count of a ${size!.pages}-page spool reads the index, not every page`);
     } finally {
       await other.query('ALTER TABLE spool RESET (autovacuum_enabled)');
       assert.equal((await store.digestBatch(100, rejectAll, issueLifecycle)).rows, 3);

@@ -72,7 +72,8 @@ export function withIds(items: SpoolItemInput[], ids: number[]): SpoolRow[] {
  * each count cost more the longer the load went on (measured: ≈ 1,000 pages, 31 ms per count in
  * a 5 s benchmark row; 3,000 pages against 30 through the index with 20 rows left). Through the
  * index a count reads the live rows' entries and pages (index entries of deleted rows are marked
- * dead by the first scan that meets them). One round trip: a simple query of several statements
+ * dead by the first scan that meets them once no transaction can still see those rows; until then
+ * it visits their pages, as the sequential scan did). One round trip: a simple query of several statements
  * runs as one implicit transaction, so the settings are local to it (and an error rolls it all
  * back, leaving no transaction open on the pooled connection).
  */
