@@ -4,7 +4,7 @@ import { SYSTEM_ACTOR, type Issue, type IssueChange } from '../model.js';
 import { digestHistory, type DigestHistoryRow } from '../issue-story.js';
 import { toIssue, type IssueRow } from '../rows.js';
 import type { BatchEvent, DigestedRow, IssueLifecycle, ReleaseFirstSeen, ReleaseRef } from '../store.js';
-import { all, byteaList, LOCKS, prepared, type Db } from './query.js';
+import { all, concatenated, LOCKS, prepared, type Db } from './query.js';
 
 type AttachmentWrite = Extract<DigestedRow, { kind: 'attachment' }>;
 
@@ -189,26 +189,28 @@ async function insertReleases(trx: Db, releases: ReleaseFirstSeen[]): Promise<vo
 }
 
 /**
- * The events statement's text has one parameter per payload (byteaList), so it is one prepared
- * statement per row count: prepared up to this many rows (a batch under steady load), not above.
+ * The events, by ONE named prepared statement whatever the batch's size: the payloads go as one
+ * bytea parameter (concatenated) with each row's offset and length, as the spool append's do
+ * (spool.ts), so the text never varies. Before, the text had one parameter per payload: a prepared
+ * statement per row count up to 64 rows, and above that (a batch under backlog, up to 500 rows)
+ * a statement with hundreds of parameters parsed and planned at every batch.
+ * The `events_count_hourly` trigger (migration 002) counts them per issue and hour.
  */
-const PREPARED_EVENT_ROWS = 64;
-
-/** The events; the `events_count_hourly` trigger (migration 002) counts them per issue and hour. */
 async function insertEvents(trx: Db, events: ReturnType<typeof eventParams>[]): Promise<void> {
   const col = <K extends keyof ReturnType<typeof eventParams>>(k: K) => events.map((e) => e[k]);
-  await sql`${events.length <= PREPARED_EVENT_ROWS ? prepared : sql``}INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, environment, release,
+  const { bytes, offsets, lengths } = concatenated(col('payload'));
+  await sql`${prepared}INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, environment, release,
               origin, title, message, user_key, tg_chat_id, tg_user_id, tg_update_id, http_status, url_pattern, tags, payload)
             SELECT u.project_id, u.issue_id, u.event_id, u.timestamp, u.received_at, u.level, u.environment, u.release, u.origin,
-              u.title, u.message, u.user_key, u.tg_chat_id, u.tg_user_id, u.tg_update_id, u.http_status, u.url_pattern, u.tags, b.payloads[u.n]
+              u.title, u.message, u.user_key, u.tg_chat_id, u.tg_user_id, u.tg_update_id, u.http_status, u.url_pattern, u.tags,
+              substring(${bytes}::bytea FROM u.off FOR u.len)
             FROM unnest(${col('project_id')}::int[], ${col('issue_id')}::int[], ${col('event_id')}::text[], ${col('timestamp')}::bigint[],
               ${col('received_at')}::bigint[], ${col('level')}::text[], ${col('environment')}::text[], ${col('release')}::text[],
               ${col('origin')}::text[], ${col('title')}::text[], ${col('message')}::text[], ${col('user_key')}::text[], ${col('tg_chat_id')}::text[],
               ${col('tg_user_id')}::text[], ${col('tg_update_id')}::bigint[], ${col('http_status')}::int[], ${col('url_pattern')}::text[],
-              ${col('tags')}::text[]) WITH ORDINALITY
+              ${col('tags')}::text[], ${offsets}::int[], ${lengths}::int[])
               AS u(project_id, issue_id, event_id, timestamp, received_at, level, environment, release, origin, title, message, user_key,
-                tg_chat_id, tg_user_id, tg_update_id, http_status, url_pattern, tags, n),
-              ${byteaList(col('payload'), 'payloads')} AS b
+                tg_chat_id, tg_user_id, tg_update_id, http_status, url_pattern, tags, off, len)
             ON CONFLICT (project_id, event_id) DO NOTHING`.execute(trx);
 }
 

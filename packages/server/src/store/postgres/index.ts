@@ -28,7 +28,7 @@ import type {
 import { PostgresDatabase, type PostgresOptions } from './database.js';
 import { digestOneByOne, isDatabaseFault } from './digest-batch.js';
 import { applyDigest, upsertItemCounts } from './digest-writer.js';
-import { appendSpoolRows, insertItems, takeSpoolRows, withIds } from './spool.js';
+import { appendSpoolRows, countSpoolRows, insertItems, takeSpoolRows, withIds } from './spool.js';
 import { all, changes, isUniqueViolation, LOCKS, one, prepared, withArgs, type Db } from './query.js';
 import { issueSearchSql, SEARCH_SORT, tagFilterCount } from './search.js';
 
@@ -109,7 +109,7 @@ export class PostgresStore extends StoreBase implements Store {
   }
 
   async spoolBacklog(): Promise<number> {
-    return Number((await one<{ n: number }>(this.db, sql`SELECT COUNT(*) AS n FROM spool`))!.n);
+    return countSpoolRows(this.database.pool);
   }
 
   async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle, held?: HeldSpoolRows): Promise<DigestBatchResult> {

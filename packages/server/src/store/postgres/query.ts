@@ -95,3 +95,17 @@ export function byteaList(values: Buffer[], name: string): RawBuilder<unknown> {
   if (values.length > 60_000) throw new RangeError(`${values.length} binary values in one statement: split the batch`);
   return sql`(SELECT ARRAY[${sql.join(values.map((v) => sql`${v}::bytea`))}]::bytea[] AS ${sql.ref(name)})`;
 }
+
+/**
+ * Binary values for a multi-row statement whose text must not vary with the row count (a named
+ * prepared statement): one bytea parameter holding them all, and each value's 1-based offset and
+ * length for `substring(bytes FROM off FOR len)`. A bytea parameter is at most 1 GB: callers bound
+ * their batches well below (the digest's 2 MiB, the spool append's 256 MB).
+ */
+export function concatenated(values: Buffer[]): { bytes: Buffer; offsets: number[]; lengths: number[] } {
+  const offsets: number[] = [];
+  const lengths: number[] = [];
+  let at = 1; // substring() counts from 1
+  for (const v of values) (offsets.push(at), lengths.push(v.length), (at += v.length));
+  return { bytes: values.length === 1 ? values[0]! : Buffer.concat(values, at - 1), offsets, lengths };
+}

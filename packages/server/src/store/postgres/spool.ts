@@ -63,6 +63,30 @@ export function withIds(items: SpoolItemInput[], ids: number[]): SpoolRow[] {
   return items.map((item, i) => ({ ...item, id: ids[i]! }));
 }
 
+/**
+ * The spool's row count (the backlog: `/health`, the 429 limit, `botpulse_spool_backlog`), read
+ * through the primary key index, never by a sequential scan. The count is taken each time the
+ * digest finds the spool empty and every 2 s (ingest/spool.ts resync), and a sequential scan
+ * reads every page of the table: with 5 KB rows that is one page per event appended since
+ * autovacuum last truncated the table (it runs at most once a minute), dead rows included, so
+ * each count cost more the longer the load went on (measured: ≈ 1,000 pages, 31 ms per count in
+ * a 5 s benchmark row; 3,000 pages against 30 through the index with 20 rows left). Through the
+ * index a count reads the live rows' entries and pages (index entries of deleted rows are marked
+ * dead by the first scan that meets them once no transaction can still see those rows; until then
+ * it visits their pages, as the sequential scan did). One round trip: a simple query of several statements
+ * runs as one implicit transaction, so the settings are local to it (and an error rolls it all
+ * back, leaving no transaction open on the pooled connection).
+ */
+export async function countSpoolRows(pool: pg.Pool): Promise<number> {
+  const results = (await pool.query(spoolCountText())) as unknown as pg.QueryResult<{ n: string }>[];
+  return Number(results[2]!.rows[0]!.n);
+}
+
+/** countSpoolRows's statements; `explain` goes before its SELECT (the test reads the plan through it). */
+export function spoolCountText(explain = ''): string {
+  return `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; ${explain}SELECT count(*) AS n FROM spool`;
+}
+
 /** Above this many bytes of payloads an append is split into several statements (a bytea parameter is limited to 1 GB). */
 const MAX_APPEND_BYTES = 256 << 20;
 
@@ -135,16 +159,14 @@ type ClaimedRow = Omit<SpoolDbRow, 'payload'> & { bytes: number };
  * there when it matches the claimed row (project, kind, event id, time, size; ids are never
  * reused, the check only guards against a mistake); the payloads of the others are read by one
  * statement. `payloadsRead` counts those: the hand-off is meant to keep it at 0 for one process.
+ *
+ * The columns and sizes come from the locked rows themselves (`length()` of a spool payload, kept
+ * in its page uncompressed by migration 017, reads only its header). Before, the sizes came from a
+ * join back to `spool`, which PostgreSQL ran as a hash join over a sequential scan of the whole
+ * table (dead rows of digested batches included) and a sort that carried every claimed payload.
  */
 export async function takeSpoolRows(trx: Db, limit: number, held: HeldSpoolRows | undefined): Promise<{ rows: SpoolRow[]; payloadsRead: number }> {
-  const claimed = await all<ClaimedRow>(
-    trx,
-    sql`${prepared}WITH taken AS (SELECT id FROM spool ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED),
-        sized AS (SELECT s.id, s.project_id, s.kind, s.event_id, s.received_at, s.meta, length(s.payload) AS bytes,
-                    SUM(length(s.payload)) OVER (ORDER BY s.id) AS running FROM spool s JOIN taken USING (id))
-        SELECT id, project_id, kind, event_id, received_at, meta, bytes, relax.relaxed FROM sized, ${RELAX_DIGEST_COMMIT}
-        WHERE running - bytes < ${MAX_BATCH_BYTES} ORDER BY id`,
-  );
+  const claimed = await all<ClaimedRow>(trx, spoolClaim(limit));
   const rows: (SpoolRow | null)[] = claimed.map((c) => {
     const mine = held?.get(Number(c.id));
     return mine && matches(mine, c) ? mine : null;
@@ -159,6 +181,15 @@ export async function takeSpoolRows(trx: Db, limit: number, held: HeldSpoolRows 
     });
   }
   return { rows: rows as SpoolRow[], payloadsRead: missing.length };
+}
+
+/** The claim statement of takeSpoolRows (exported for its test: it reads the spool table once). */
+export function spoolClaim(limit: number) {
+  return sql`${prepared}WITH taken AS (SELECT id, project_id, kind, event_id, received_at, meta, length(payload) AS bytes
+                  FROM spool ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED),
+      sized AS (SELECT *, SUM(bytes) OVER (ORDER BY id) AS running FROM taken)
+      SELECT id, project_id, kind, event_id, received_at, meta, bytes, relax.relaxed FROM sized, ${RELAX_DIGEST_COMMIT}
+      WHERE running - bytes < ${MAX_BATCH_BYTES} ORDER BY id`;
 }
 
 function matches(row: SpoolRow, claimed: ClaimedRow): boolean {
