@@ -180,15 +180,8 @@ class TreeWalker {
     private readonly scrubString: (s: string) => string,
   ) {}
 
-  /** Reused by every walk (emptied after it): a log batch scrubs a thousand records, each with a set of its own before. */
-  private readonly seen = new Set<object>();
-
   scrubRoot(root: unknown): unknown {
-    try {
-      return this.scrubValue(root, 0, this.seen);
-    } finally {
-      this.seen.clear();
-    }
+    return this.scrubValue(root, 0, new Set());
   }
 
   private scrubValue(value: unknown, depth: number, seen: Set<object>): unknown {

@@ -23,6 +23,19 @@ describe('parseNdjson', () => {
     assert.deepEqual(out.rejected, [{ line: 2, reason: 'not a JSON object' }]);
   });
 
+  it('reads lines of any script from the bytes (each line decoded alone), and an array after Unicode white space', () => {
+    const out = parse(['{"msg":"Привет, мир 👋"}', '{"msg":"日本語\u2028ok","k":"é"}'].join('\n'));
+    assert.deepEqual(out.lines.map((l) => l.message), ['Привет, мир 👋', '日本語\u2028ok']);
+    assert.deepEqual(out.lines[1]!.fields, { k: 'é' });
+    for (const lead of ['', ' \r\n\t']) {
+      const arr = parse(`${lead}[{"msg":"a"},{"msg":"b"}]`);
+      assert.deepEqual(arr.lines.map((l) => l.message), ['a', 'b'], JSON.stringify(lead));
+    }
+    // JSON itself allows no BOM or other Unicode white space: such a body is no array and no NDJSON.
+    for (const lead of ['\ufeff', '\u00a0\u2003']) assert.throws(() => parse(`${lead}[{"msg":"a"}]`), /not NDJSON/, JSON.stringify(lead));
+    assert.deepEqual(parse('{"msg":"a"}\n\u00a0[{"msg":"b"}]').rejected.map((r) => r.line), [2]);
+  });
+
   it('answers 400 for a body of which no line is JSON, and nothing for a blank one', () => {
     assert.throws(() => parse('a\nb'), /not NDJSON/);
     assert.deepEqual(parse('\n \n'), { lines: [], rejected: [] });
