@@ -41,13 +41,13 @@ for (let round = 0; round < ROUNDS; round++) {
     const db = POSTGRES ? ['--postgres', freshDatabase(build === 'before' ? 'a' : 'b')] : [];
     const out = execFileSync(process.execPath, [join(here, 'run.mjs'), '--dist', builds[build], ...pass, ...db], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     const cells = out.trim().split('\n').at(-1).split('|').map((c) => c.trim());
-    const row = { round: round + 1, build, store: cells[1], ingestLinesPerSecond: Number(cells[6]), ruledSeconds: cells[7], ruledLinesPerSecond: Number(cells[8]), peakRss: cells[9], serverCpuMicrosPerLine: Number(cells[10]), loadAverage: Number(load.toFixed(1)) };
+    const row = { round: round + 1, build, store: cells[1], ingestLinesPerSecond: Number(cells[6]), ruledSeconds: cells[7], ruledLinesPerSecond: Number(cells[8]), peakRss: cells[9], serverCpuMicrosPerLine: Number(cells[10]), mainThreadCpuMicrosPerLine: Number(cells[11]), loadAverage: Number(load.toFixed(1)) };
     rows.push(row);
     console.error(JSON.stringify(row));
   }
 }
-console.log('| round | build | store | ingest lines/s | all lines ruled after | ruled lines/s | peak RSS | server CPU µs/line | load avg (1 min) |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-for (const r of rows) console.log(`| ${r.round} | ${r.build} | ${r.store} | ${r.ingestLinesPerSecond} | ${r.ruledSeconds} | ${r.ruledLinesPerSecond} | ${r.peakRss} | ${r.serverCpuMicrosPerLine} | ${r.loadAverage} |`);
+console.log('| round | build | store | ingest lines/s | all lines ruled after | ruled lines/s | peak RSS | server CPU µs/line | main thread µs/line | load avg (1 min) |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const r of rows) console.log(`| ${r.round} | ${r.build} | ${r.store} | ${r.ingestLinesPerSecond} | ${r.ruledSeconds} | ${r.ruledLinesPerSecond} | ${r.peakRss} | ${r.serverCpuMicrosPerLine} | ${r.mainThreadCpuMicrosPerLine} | ${r.loadAverage} |`);
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', `ab-logs-${POSTGRES ? 'postgres' : 'sqlite'}-${Date.now()}.json`), JSON.stringify({ builds, argv: process.argv.slice(2), rows }, null, 2));

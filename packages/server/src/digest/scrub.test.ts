@@ -111,6 +111,23 @@ describe('scrubEvent on real SDK payloads', { skip: !haveFixtures && 'fixtures n
     const event = fixtureEvent('envelope_with_text.txt');
     assert.equal(createScrubber().scrubEvent(event), event);
   });
+
+  // One set of the objects walked serves every event (a log batch scrubs a thousand records): it is
+  // emptied after each, so an object met by an earlier event is no cycle in a later one.
+  it('forgets the objects of one event before the next: the same nested object in two events is scrubbed in both', () => {
+    const scrubber = createScrubber();
+    const shared = { note: 'password=hunter2' };
+    const first = scrubber.scrubEvent({ extra: { shared } } as unknown as SentryEventPayload) as Record<string, any>;
+    assert.deepEqual(first.extra.shared, { note: `password=${FILTERED}` });
+    shared.note = 'password=swordfish';
+    const second = scrubber.scrubEvent({ extra: { again: shared } } as unknown as SentryEventPayload) as Record<string, any>;
+    assert.deepEqual(second.extra.again, { note: `password=${FILTERED}` });
+    const looped: Record<string, unknown> = { name: 'loop' };
+    looped['self'] = looped;
+    assert.equal((scrubber.scrubEvent({ extra: { looped } } as unknown as SentryEventPayload) as Record<string, any>).extra.looped.self, CIRCULAR);
+    shared.note = 'token=abc123';
+    assert.deepEqual((scrubber.scrubEvent({ extra: { shared } } as unknown as SentryEventPayload) as Record<string, any>).extra.shared, { note: `token=${FILTERED}` });
+  });
 });
 
 describe('scrubEvent: keys', () => {

@@ -74,6 +74,27 @@ describe('parameterize', () => {
     }
   });
 
+  // `<date>` and `<hex>` are tried only on text holding what every one of their formats needs
+  // (a `-`, `/`, `.`, `:` or a month's name; 12 hex characters in a row or `0x`): text right at that edge.
+  it('replaces dates and hex with nothing around them that a cheaper test could miss', () => {
+    for (const [text, expected] of [
+      ['expired at 2024-01-26', 'expired at <date>'],
+      ['expired at 26/01/2024', 'expired at <date>'],
+      ['expired at 26.01.2024', 'expired at <date>'],
+      ['expired at 17:27', 'expired at <date>'],
+      ['expired at Jan 2 2006', 'expired at <date>'],
+      ['expired at 02 Jan 2006', 'expired at <date>'],
+      ['Mon Jan 02 2006', '<date>'],
+      ['expired at 2 jan 2006', 'expired at <int> jan <int>'],
+      ['blob deadbeef1234 gone', 'blob <hex> gone'],
+      ['blob deadbeef123 gone', 'blob deadbeef123 gone'],
+      ['flags 0X1F set', 'flags <hex> set'],
+      ['user 123456789012 left', 'user <int> left'],
+    ] as const) {
+      assert.equal(parameterize(text), expected, text);
+    }
+  });
+
   it('replaces durations, floats and ints', () => {
     assert.equal(parameterize('timeout of 10000ms exceeded'), 'timeout of <duration> exceeded');
     assert.equal(parameterize('took 3 ms, then 1.5s, then 2 hours'), 'took <duration>, then <duration>, then <duration>');

@@ -61,33 +61,63 @@ const LEVEL_NAMES: Record<string, LogLevel> = {
  */
 export function parseNdjson(body: Buffer, ctx: LogContext): ParsedLines {
   if (!isUtf8(body)) throw badRequest('the body is not valid UTF-8');
-  const text = body.toString('utf8');
-  const records = jsonArrayRecords(text) ?? text.split('\n').map((raw, i) => ({ number: i + 1, raw }));
   const out: ParsedLines = { lines: [], rejected: [] };
   let jsonLines = 0;
   let nonBlank = 0;
-  for (const { number, raw, value: given } of records as { number: number; raw: string; value?: unknown }[]) {
-    let value = given;
-    if (value === undefined) {
-      if (!raw.trim()) continue;
+  const take = (number: number, value: unknown): void => {
+    jsonLines += 1;
+    const line = recordToLine(value, ctx);
+    if (typeof line === 'string') out.rejected.push({ line: number, reason: line });
+    else out.lines.push(line);
+  };
+  const array = mayBeJsonArray(body) ? jsonArrayRecords(body.toString('utf8')) : null;
+  if (array) {
+    nonBlank = array.length;
+    array.forEach((value, i) => take(i + 1, value));
+  } else {
+    // Each line decoded on its own, straight from the bytes: a 0x0A byte is a newline and never
+    // part of another character in UTF-8 (checked above), so these are the lines of the text. The
+    // body is not made one string first: JSON.parse of a slice of it cost twice a small string's.
+    let number = 0;
+    for (let start = 0; start <= body.length; ) {
+      let end = body.indexOf(NEWLINE, start);
+      if (end < 0) end = body.length;
+      const raw = body.toString('utf8', start, end);
+      start = end + 1;
+      number += 1;
+      if (!NON_BLANK.test(raw)) continue;
       nonBlank += 1;
+      let value: unknown;
       try {
         value = JSON.parse(raw);
       } catch (err) {
         out.rejected.push({ line: number, reason: `not JSON: ${(err as Error).message}` });
         continue;
       }
-    } else nonBlank += 1;
-    jsonLines += 1;
-    const line = recordToLine(value, ctx);
-    if (typeof line === 'string') out.rejected.push({ line: number, reason: line });
-    else out.lines.push(line);
+      take(number, value);
+    }
   }
   if (nonBlank > 0 && jsonLines === 0) throw badRequest('the body is not NDJSON: no line of it is JSON (send one JSON object per line)');
   return out;
 }
 
-function jsonArrayRecords(text: string): { number: number; raw: string; value: unknown }[] | null {
+const NEWLINE = 0x0a;
+/** What `trim()` leaves something of: a line holding more than white space. */
+const NON_BLANK = /\S/;
+
+/**
+ * Whether the text may start (after white space) with `[`: the first byte that is no ASCII white
+ * space is `[`, or is not ASCII (it may be Unicode white space, as `trimStart` reads it).
+ */
+function mayBeJsonArray(body: Buffer): boolean {
+  for (const byte of body) {
+    if (byte === 0x20 || (byte >= 0x09 && byte <= 0x0d)) continue;
+    return byte === 0x5b || byte >= 0x80;
+  }
+  return false;
+}
+
+function jsonArrayRecords(text: string): unknown[] | null {
   if (!text.trimStart().startsWith('[')) return null;
   let value: unknown;
   try {
@@ -95,7 +125,7 @@ function jsonArrayRecords(text: string): { number: number; raw: string; value: u
   } catch {
     return null;
   }
-  return Array.isArray(value) ? value.map((v, i) => ({ number: i + 1, raw: '', value: v })) : null;
+  return Array.isArray(value) ? value : null;
 }
 
 /** One record of any understood shape → a line, or the reason it cannot be one. */
@@ -103,49 +133,76 @@ export function recordToLine(value: unknown, ctx: LogContext): NewLogLine | stri
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
   const record = value as Record<string, unknown>;
   ctx.scrubber.scrubEvent(record);
-  const used = new Set<string>();
-  const take = (keys: readonly string[]): unknown => {
-    for (const key of keys) {
-      if (record[key] !== undefined && record[key] !== null) {
-        used.add(key);
-        return record[key];
-      }
-    }
-    return undefined;
-  };
-
-  const lineId = take([LINE_ID_KEY]);
+  // The key each column was read from (left out of the fields); no closure or set per line.
+  const lineIdKey = present(record, LINE_ID_KEYS);
+  const lineId = lineIdKey === undefined ? undefined : record[lineIdKey];
   if (lineId !== undefined && (typeof lineId !== 'string' || !lineId || lineId.length > MAX_LINE_ID_CHARS)) {
     return `"${LINE_ID_KEY}" must be a non-empty string of at most ${MAX_LINE_ID_CHARS} characters`;
   }
-  const message = take(MESSAGE_KEYS);
-  if (message === undefined) return 'no message: expected "message", "msg", "event" or "body"';
+  const messageKey = present(record, MESSAGE_KEYS);
+  if (messageKey === undefined) return 'no message: expected "message", "msg", "event" or "body"';
+  const message = record[messageKey];
   const levelNumber = record['levelno'];
-  const levelValue = take(LEVEL_KEYS);
+  const levelKey = present(record, LEVEL_KEYS);
+  const levelValue = levelKey === undefined ? undefined : record[levelKey];
   const level = levelOf(levelValue, typeof levelNumber === 'number' ? levelNumber : undefined);
-  if (typeof levelNumber === 'number' && levelValue !== undefined) used.add('levelno');
-  const time = timeOf(take(TIME_KEYS), ctx.receivedAt);
-  const logger = take(LOGGER_KEYS);
-  const environment = take(ENVIRONMENT_KEYS);
-  const release = take(['release']);
+  const levelnoUsed = typeof levelNumber === 'number' && levelValue !== undefined;
+  const timeKey = present(record, TIME_KEYS);
+  const time = timeOf(timeKey === undefined ? undefined : record[timeKey], ctx.receivedAt);
+  const loggerKey = present(record, LOGGER_KEYS);
+  const environmentKey = present(record, ENVIRONMENT_KEYS);
+  const releaseKey = present(record, RELEASE_KEYS);
 
   const fields: Record<string, string> = {};
-  if (level.unknown !== undefined) fields['level'] = level.unknown;
-  if (time.unreadable !== undefined) fields['time'] = time.unreadable;
-  addFields(fields, Object.entries(record).filter(([key]) => !used.has(key)));
+  let fieldCount = 0;
+  let dropped = 0;
+  if (level.unknown !== undefined) fieldCount += putField(fields, 'level', level.unknown);
+  if (time.unreadable !== undefined) fieldCount += putField(fields, 'time', time.unreadable);
+  // Every other key, in the record's order, as text (at most LOG_LIMITS.fields of them).
+  for (const key of Object.keys(record)) {
+    if (key === lineIdKey || key === messageKey || key === levelKey || key === timeKey || key === loggerKey || key === environmentKey || key === releaseKey || (levelnoUsed && key === 'levelno')) continue;
+    const v = record[key];
+    if (v === undefined) continue;
+    if (fieldCount >= LOG_LIMITS.fields) {
+      dropped += 1;
+      continue;
+    }
+    fieldCount += putField(fields, cut(key, LOG_LIMITS.keyChars), cut(textOf(v), LOG_LIMITS.valueChars));
+  }
+  // Said, not silent: the line tells how many of its fields were left out.
+  if (dropped) fields['botpulse.fields_dropped'] = String(dropped);
   return {
     projectId: ctx.projectId,
     time: time.ms,
     receivedAt: ctx.receivedAt,
     level: level.level,
-    logger: logger === undefined ? null : cut(textOf(logger), LOG_LIMITS.loggerChars),
+    logger: loggerKey === undefined ? null : cut(textOf(record[loggerKey]), LOG_LIMITS.loggerChars),
     message: cutMessage(textOf(message)),
     fields,
-    environment: environment === undefined ? null : cut(textOf(environment), 256),
-    release: release === undefined ? null : cut(textOf(release), 256),
+    environment: environmentKey === undefined ? null : cut(textOf(record[environmentKey]), 256),
+    release: releaseKey === undefined ? null : cut(textOf(record[releaseKey]), 256),
     source: ctx.source,
     lineId: (lineId as string | undefined) ?? null,
   };
+}
+
+const LINE_ID_KEYS = [LINE_ID_KEY] as const;
+const RELEASE_KEYS = ['release'] as const;
+
+/** Sets a field; 1 when that made one more key (the count the cap reads), else 0 (a key cut to one already set). */
+function putField(fields: Record<string, string>, key: string, text: string): number {
+  const had = Object.hasOwn(fields, key);
+  fields[key] = text;
+  return !had && Object.hasOwn(fields, key) ? 1 : 0;
+}
+
+/** The first of `keys` the record holds a value (not null) under. */
+function present(record: Record<string, unknown>, keys: readonly string[]): string | undefined {
+  for (const key of keys) {
+    const v = record[key];
+    if (v !== undefined && v !== null) return key;
+  }
+  return undefined;
 }
 
 /**
@@ -198,14 +255,22 @@ const SENTRY_RENAMES: Record<string, string> = {
 function levelOf(value: unknown, pythonLevelNo: number | undefined): { level: LogLevel; unknown?: string } {
   if (typeof value === 'string') {
     const named = LEVEL_NAMES[value.trim().toLowerCase()];
-    if (named) return { level: named };
+    if (named) return levelResult(named);
     const asNumber = Number(value);
-    if (value.trim() && Number.isFinite(asNumber)) return { level: pinoLevel(asNumber) };
+    if (value.trim() && Number.isFinite(asNumber)) return levelResult(pinoLevel(asNumber));
     return { level: 'info', unknown: cut(value, 64) };
   }
-  if (typeof value === 'number') return { level: pinoLevel(value) };
-  if (pythonLevelNo !== undefined) return { level: pythonLevel(pythonLevelNo) };
-  return { level: 'info' };
+  if (typeof value === 'number') return levelResult(pinoLevel(value));
+  if (pythonLevelNo !== undefined) return levelResult(pythonLevel(pythonLevelNo));
+  return levelResult('info');
+}
+
+/** One read-only result per level, not an object per line. */
+const LEVEL_RESULTS = new Map<unknown, { readonly level: LogLevel }>();
+function levelResult(level: LogLevel): { level: LogLevel } {
+  let result = LEVEL_RESULTS.get(level);
+  if (!result) LEVEL_RESULTS.set(level, (result = Object.freeze({ level })));
+  return result as { level: LogLevel };
 }
 
 /** pino's numbers: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal. */
@@ -256,20 +321,6 @@ function epochToMs(n: number): number {
   if (n < 1e14) return n; // milliseconds
   if (n < 1e17) return n / 1000; // microseconds
   return n / 1e6; // nanoseconds
-}
-
-function addFields(fields: Record<string, string>, entries: [string, unknown][]): void {
-  let dropped = 0;
-  for (const [key, value] of entries) {
-    if (value === undefined) continue;
-    if (Object.keys(fields).length >= LOG_LIMITS.fields) {
-      dropped += 1;
-      continue;
-    }
-    fields[cut(key, LOG_LIMITS.keyChars)] = cut(textOf(value), LOG_LIMITS.valueChars);
-  }
-  // Said, not silent: the line tells how many of its fields were left out.
-  if (dropped) fields['botpulse.fields_dropped'] = String(dropped);
 }
 
 function textOf(value: unknown): string {

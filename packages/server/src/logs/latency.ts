@@ -17,10 +17,19 @@ const MAX_DURATION_MS = 86_400_000;
 export function operationLatencies(lines: readonly Pick<RuleLine, 'projectId' | 'receivedAt' | 'operation' | 'durationMs'>[]): OperationLatencyMinute[] {
   const rows = new Map<string, OperationLatencyMinute>();
   const operations = new Map<number, Set<string>>();
+  // The row of the line before: a batch is mostly one project's lines of a few operations in one minute.
+  let last: { projectId: number; operation: string | null; minute: number; row: OperationLatencyMinute } | null = null;
   for (const line of lines) {
     const ms = durationOf(line.durationMs ?? undefined);
+    if (ms === null) continue;
+    if (last && last.projectId === line.projectId && last.operation === line.operation && last.minute === Math.floor(line.receivedAt / 60_000) * 60_000) {
+      last.row.buckets[bucketOf(ms)]! += 1;
+      last.row.count += 1;
+      last.row.sumMs += ms;
+      continue;
+    }
     const named = line.operation?.trim();
-    if (ms === null || !named) continue;
+    if (!named) continue;
     const seen = operations.get(line.projectId) ?? new Set<string>();
     operations.set(line.projectId, seen);
     let operation = named.slice(0, MAX_OPERATION_CHARS);
@@ -33,6 +42,7 @@ export function operationLatencies(lines: readonly Pick<RuleLine, 'projectId' | 
     row.buckets[bucketOf(ms)]! += 1;
     row.count += 1;
     row.sumMs += ms;
+    last = { projectId: line.projectId, operation: line.operation, minute, row };
   }
   return [...rows.values()];
 }

@@ -130,7 +130,7 @@ function countRate(
   const newest = state.times[state.times.length - 1]!;
   while (state.times.length && state.times[0]! <= newest - limit.windowMs) state.times.shift();
   if (state.times.length > MAX_TIMES) state.times.splice(0, state.times.length - MAX_TIMES);
-  const seen = state.times.filter((t) => t > at - limit.windowMs && t <= at).length;
+  const seen = countWithin(state.times, at - limit.windowMs, at);
   if (seen > limit.count) {
     state.lastExceededAt = Math.max(state.lastExceededAt ?? at, at);
     state.peak = Math.max(state.peak, seen);
@@ -140,6 +140,13 @@ function countRate(
     }
   }
   states.set(key, state);
+}
+
+/** How many of `times` are in (from, to]: counted, not filtered into a new array (up to MAX_TIMES per error line). */
+function countWithin(times: readonly number[], from: number, to: number): number {
+  let n = 0;
+  for (let i = 0; i < times.length; i++) if (times[i]! > from && times[i]! <= to) n++;
+  return n;
 }
 
 function insertSorted(times: number[], at: number): void {

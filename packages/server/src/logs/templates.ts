@@ -63,12 +63,19 @@ const VARIABLE_TOKEN = /\d|^<[a-z_*]+>$/;
 
 /** The masked tokens of a message's first line. */
 export function tokenize(message: string): string[] {
-  const firstLine = message.split('\n', 1)[0]!;
-  return parameterize(firstLine)
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((t) => (t.length >= 10 && ID_TOKEN.test(t) ? '<id>' : t));
+  const newline = message.indexOf('\n');
+  const firstLine = newline < 0 ? message : message.slice(0, newline);
+  // One array (the white-space-separated tokens), masked in place: this runs for every line stored.
+  const tokens = parameterize(firstLine).match(TOKEN) ?? [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.length >= 10 && ID_TOKEN.test(t)) tokens[i] = '<id>';
+  }
+  return tokens;
 }
+
+/** A token: what `split(/\s+/)` leaves between white space. */
+const TOKEN = /\S+/g;
 
 /** Deterministic id of a template text (16 hex characters of its SHA-256). */
 export function templateIdOf(template: string): string {
@@ -194,7 +201,15 @@ export class TemplateMiner {
     let bestScore = -1;
     let bestWildcards = -1;
     for (const cluster of candidates) {
-      const { score, wildcards } = similarity(cluster.tokens, tokens);
+      const template = cluster.tokens;
+      // Drain's sequence similarity: equal tokens over length, wildcards not counted (they break ties).
+      let equal = 0;
+      let wildcards = 0;
+      for (let i = 0; i < template.length; i++) {
+        if (template[i] === WILDCARD) wildcards++;
+        else if (template[i] === tokens[i]) equal++;
+      }
+      const score = template.length === 0 ? 1 : equal / template.length;
       if (score > bestScore || (score === bestScore && wildcards > bestWildcards)) {
         best = cluster;
         bestScore = score;
@@ -209,25 +224,11 @@ function newNode(): TreeNode {
   return { children: new Map(), clusters: new Set() };
 }
 
-/** Drain's sequence similarity: equal tokens over length, wildcards not counted (they break ties). */
-function similarity(template: string[], tokens: string[]): { score: number; wildcards: number } {
-  if (template.length === 0) return { score: 1, wildcards: 0 };
-  let equal = 0;
-  let wildcards = 0;
-  for (let i = 0; i < template.length; i++) {
-    if (template[i] === WILDCARD) wildcards++;
-    else if (template[i] === tokens[i]) equal++;
-  }
-  return { score: equal / template.length, wildcards };
-}
-
 /** The template with differing positions made `<*>`; undefined when nothing changes. */
 function mergeTokens(template: string[], tokens: string[]): string[] | undefined {
-  let changed = false;
-  const merged = template.map((t, i) => {
-    if (t === WILDCARD || t === tokens[i]) return t;
-    changed = true;
-    return WILDCARD;
-  });
-  return changed ? merged : undefined;
+  // Most matches change nothing: look first, copy only then.
+  let i = 0;
+  while (i < template.length && (template[i] === WILDCARD || template[i] === tokens[i])) i++;
+  if (i === template.length) return undefined;
+  return template.map((t, j) => (t === WILDCARD || t === tokens[j] ? t : WILDCARD));
 }

@@ -24,7 +24,25 @@ export const LOG_LINE_COLUMNS = ['project_id', 'time', 'received_at', 'level', '
 
 /** The column values of a new line, in LOG_LINE_COLUMNS order. */
 export function logLineValues(l: NewLogLine): unknown[] {
-  return [l.projectId, l.time, l.receivedAt, l.level, LOG_SEVERITY[l.level], l.logger, l.message, JSON.stringify(l.fields), l.environment, l.release, l.source, l.lineId, l.template?.id ?? null];
+  return fillLogLineValues(l, new Array(LOG_LINE_COLUMNS.length));
+}
+
+/** logLineValues written into `into` (a statement's bindings reused row after row, not an array per line). */
+export function fillLogLineValues(l: NewLogLine, into: unknown[]): unknown[] {
+  into[0] = l.projectId;
+  into[1] = l.time;
+  into[2] = l.receivedAt;
+  into[3] = l.level;
+  into[4] = LOG_SEVERITY[l.level];
+  into[5] = l.logger;
+  into[6] = l.message;
+  into[7] = JSON.stringify(l.fields);
+  into[8] = l.environment;
+  into[9] = l.release;
+  into[10] = l.source;
+  into[11] = l.lineId;
+  into[12] = l.template?.id ?? null;
+  return into;
 }
 
 /** The columns of a RuleLine. */
@@ -83,13 +101,15 @@ function parseFields(text: string): Record<string, string> {
  * returns the lines to insert and how many were dropped as duplicates.
  */
 export function firstOfEachLineId(lines: NewLogLine[]): { unique: NewLogLine[]; repeated: number } {
-  const seen = new Set<string>();
+  // Per project, the ids seen (a batch is one project's: one set, no key string made per line).
+  const seen = new Map<number, Set<string>>();
   const unique: NewLogLine[] = [];
   for (const line of lines) {
     if (line.lineId !== null) {
-      const key = `${line.projectId}\u0000${line.lineId}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      let ids = seen.get(line.projectId);
+      if (!ids) seen.set(line.projectId, (ids = new Set()));
+      if (ids.has(line.lineId)) continue;
+      ids.add(line.lineId);
     }
     unique.push(line);
   }

@@ -2,7 +2,7 @@ import type Sqlite from 'better-sqlite3';
 import { HOUR_MS, LOG_SEVERITY, type LogAppendResult, type LogLine, type LogQuery, type LogRuleBatch, type LogRuleState, type LogStore, type LogTemplate, type NewLogLine, type OperationLatencyMinute, type RuleLine, type StoredRun, type TemplateQuery } from '../logs.js';
 import { aggregateTemplates, MAX_TEMPLATES_LISTED, planTemplateWrites, templateReads, toStored, toTemplate, type StoredTemplate, type TemplateRow, type TemplateWrite } from '../log-templates.js';
 import { mergeInto } from '../../lib/histogram.js';
-import { IDS_PER_READ, LOG_LINE_COLUMNS, RULE_LINE_COLUMNS, firstOfEachLineId, isSearchableKey, logLineValues, queryLimit, searchWords, storedRuleLine, toLogLine, toLatency, toRuleLine, type LatencyRow, type LogLineRow, type RuleLineRow } from '../log-rows.js';
+import { IDS_PER_READ, LOG_LINE_COLUMNS, RULE_LINE_COLUMNS, fillLogLineValues, firstOfEachLineId, isSearchableKey, queryLimit, searchWords, storedRuleLine, toLogLine, toLatency, toRuleLine, type LatencyRow, type LogLineRow, type RuleLineRow } from '../log-rows.js';
 import { deleteInChunks } from './chunked.js';
 
 const CURSOR = 'rules';
@@ -46,8 +46,9 @@ export class SqliteLogStore implements LogStore {
         const before = this.lastId.get() as number;
         const judged: RuleLine[] = [];
         const templated: NewLogLine[] = [];
+        const values: unknown[] = new Array(LOG_LINE_COLUMNS.length);
         for (const line of unique) {
-          const result = this.insert.run(logLineValues(line));
+          const result = this.insert.run(fillLogLineValues(line, values));
           if (!result.changes) continue;
           // The write lock is held: every id above `before` is one of these (the rules take them from memory).
           judged.push(storedRuleLine(Number(result.lastInsertRowid), line));
