@@ -1,5 +1,6 @@
 import type { Issue, IssueChange, Level, NormalizedEvent } from '../store/model.js';
 import type { BatchEvent, IssueLifecycle, IssueOpening, ReleaseFirstSeen, ReleaseRef } from '../store/store.js';
+import { ownEntry } from '../lib/own-entry.js';
 
 /**
  * The issue lifecycle: what a batch of digested events does to the issues they belong to. Pure (no
@@ -145,7 +146,7 @@ function advance(change: IssueChange, { event: e, newUser }: BatchEvent, release
   }
 }
 
-const rank = (level: Level | string): number => LEVEL_RANK[level] ?? 3;
+const rank = (level: Level | string): number => ownEntry(LEVEL_RANK, level) ?? 3;
 
 /**
  * True when the event comes from a release first seen before the release the fix shipped in

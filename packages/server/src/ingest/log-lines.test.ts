@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createScrubber } from '../digest/scrub.js';
 import { LOG_LIMITS } from '../store/logs.js';
-import { parseNdjson, recordToLine, type LogContext } from './log-lines.js';
+import { parseNdjson, recordToLine, sentryLogItem, type LogContext } from './log-lines.js';
 
 const ctx: LogContext = { projectId: 7, receivedAt: Date.UTC(2026, 11, 6), source: 'ndjson', scrubber: createScrubber() };
 const parse = (text: string) => parseNdjson(Buffer.from(text), ctx);
@@ -69,6 +69,36 @@ describe('recordToLine', () => {
     assert.ok(typeof named !== 'string');
     assert.equal(named.level, 'warning');
     assert.deepEqual(named.fields, { level_name: 'x' });
+  });
+
+  it("reads a level named like an object's inherited member (constructor, toString) as unknown, not as a function", () => {
+    for (const level of ['constructor', 'toString', '__proto__']) {
+      const line = recordToLine({ level, msg: 'm' }, ctx);
+      assert.ok(typeof line !== 'string');
+      assert.equal(line.level, 'info', level);
+      assert.equal(line.fields['level'], level);
+    }
+  });
+
+  it('keeps fields named __proto__ or constructor as fields (a plain assignment to __proto__ drops it)', () => {
+    const line = recordToLine(JSON.parse('{"msg":"m","__proto__":"x","constructor":"y"}'), ctx);
+    assert.ok(typeof line !== 'string');
+    assert.deepEqual(Object.entries(line.fields), [['__proto__', 'x'], ['constructor', 'y']]);
+  });
+
+  it("keeps a Sentry attribute's own name, also when it is an inherited member's (constructor, __proto__)", () => {
+    const payload = JSON.parse('{"items":[{"body":"m","level":"error","attributes":{"constructor":{"value":"c","type":"string"},"__proto__":{"value":"p","type":"string"},"logger.name":{"value":"bot","type":"string"}}}]}');
+    const { lines, rejected } = sentryLogItem(payload, ctx);
+    assert.deepEqual(rejected, []);
+    assert.equal(lines[0]!.logger, 'bot');
+    assert.equal(lines[0]!.level, 'error');
+    assert.deepEqual(Object.entries(lines[0]!.fields), [['constructor', 'c'], ['__proto__', 'p']]);
+  });
+
+  it('keeps the levels it knows', () => {
+    const line = recordToLine({ level: 'WARN', msg: 'm' }, ctx);
+    assert.ok(typeof line !== 'string');
+    assert.equal(line.level, 'warning');
   });
 
   it('keeps an unreadable level and time as fields ahead of the rest', () => {

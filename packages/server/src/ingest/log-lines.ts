@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { badRequest } from '../lib/errors.js';
 import { LOG_LIMITS, type LogLevel, type LogSource, type NewLogLine } from '../store/logs.js';
+import { ownEntry, setOwn } from '../lib/own-entry.js';
 
 /**
  * Log records of every shape bots write, turned into stored lines (docs/logs.md "Shapes"):
@@ -192,7 +193,7 @@ const RELEASE_KEYS = ['release'] as const;
 /** Sets a field; 1 when that made one more key (the count the cap reads), else 0 (a key cut to one already set). */
 function putField(fields: Record<string, string>, key: string, text: string): number {
   const had = Object.hasOwn(fields, key);
-  fields[key] = text;
+  setOwn(fields, key, text);
   return !had && Object.hasOwn(fields, key) ? 1 : 0;
 }
 
@@ -232,7 +233,7 @@ function sentryRecordToLine(entry: unknown, ctx: LogContext): NewLogLine | strin
     for (const [key, attr] of Object.entries(attributes as Record<string, unknown>)) {
       if (SENTRY_BOOKKEEPING.test(key)) continue;
       const value = attr && typeof attr === 'object' && !Array.isArray(attr) && 'value' in attr ? (attr as { value: unknown }).value : attr;
-      flat[SENTRY_RENAMES[key] ?? key] = value;
+      setOwn(flat, ownEntry(SENTRY_RENAMES, key) ?? key, value);
     }
   }
   if (typeof e['trace_id'] === 'string') flat['trace_id'] = e['trace_id'];
@@ -254,7 +255,7 @@ const SENTRY_RENAMES: Record<string, string> = {
 
 function levelOf(value: unknown, pythonLevelNo: number | undefined): { level: LogLevel; unknown?: string } {
   if (typeof value === 'string') {
-    const named = LEVEL_NAMES[value.trim().toLowerCase()];
+    const named = ownEntry(LEVEL_NAMES, value.trim().toLowerCase());
     if (named) return levelResult(named);
     const asNumber = Number(value);
     if (value.trim() && Number.isFinite(asNumber)) return levelResult(pinoLevel(asNumber));

@@ -1,5 +1,6 @@
 import type { MonitorSettings } from '../store/monitors.js';
 import { scheduleProblem, validTimeZone } from './schedule.js';
+import { ownEntry } from '../lib/own-entry.js';
 
 /**
  * What a Sentry `check_in` item (or a plain ping) names, read as Sentry reads it, so a bot that
@@ -67,9 +68,11 @@ export function monitorConfigSettings(config: unknown): { settings: Partial<Moni
   const schedule = c['schedule'] as Record<string, unknown> | undefined;
   const timezone = typeof c['timezone'] === 'string' && c['timezone'] ? c['timezone'] : null;
   if (timezone && !validTimeZone(timezone)) return { settings: {}, problem: `monitor_config.timezone: unknown time zone "${timezone}"` };
-  if (schedule?.['type'] === 'interval' && typeof schedule['value'] === 'number' && typeof schedule['unit'] === 'string' && UNIT_MS[schedule['unit']]) {
+  if (schedule?.['type'] === 'interval' && typeof schedule['value'] === 'number' && typeof schedule['unit'] === 'string') {
+    const unitMs = ownEntry(UNIT_MS, schedule['unit']);
+    if (unitMs === undefined) return { settings: {}, problem: `monitor_config.schedule: unknown interval unit ${JSON.stringify(schedule['unit'].slice(0, 32))} (expected ${Object.keys(UNIT_MS).join(', ')})` };
     if (!(schedule['value'] > 0)) return { settings: {}, problem: `monitor_config.schedule: interval ${schedule['value']} ${schedule['unit']} is not positive` };
-    out.periodMs = Math.max(1000, schedule['value'] * UNIT_MS[schedule['unit']]!);
+    out.periodMs = Math.max(1000, schedule['value'] * unitMs);
     out.schedule = null;
   } else if (schedule?.['type'] === 'crontab' && typeof schedule['value'] === 'string') {
     const problem = scheduleProblem(schedule['value'], timezone);

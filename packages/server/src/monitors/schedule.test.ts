@@ -68,6 +68,11 @@ describe('cron schedules (croner)', () => {
     assert.equal(monitorDefinition.safeParse({ slug: 'billing', schedule: '@daily', timezone: 'Europe/Berlin' }).success, true);
     assert.equal(monitorDefinition.safeParse({ slug: 'billing', schedule: '0 9 * * MON' }).success, true);
 
+    for (const unit of ['constructor', 'toString']) {
+      const inherited = monitorConfigSettings({ schedule: { type: 'interval', value: 5, unit }, checkin_margin: 5 });
+      assert.equal(inherited.settings.periodMs, undefined, `"${unit}" is no unit: the period is left as it was, not NaN`);
+      assert.match(inherited.problem ?? '', new RegExp(`unknown interval unit "${unit}"`));
+    }
     const bad = monitorConfigSettings({ schedule: { type: 'crontab', value: '0 0 30 2 *' }, checkin_margin: 5 });
     assert.match(bad.problem!, /monitor_config\.schedule: .*never runs/);
     assert.deepEqual(bad.settings, {}, 'nothing of a refused config is applied');

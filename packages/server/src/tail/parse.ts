@@ -6,6 +6,7 @@
  * it as unknown).
  */
 
+import { ownEntry } from '../lib/own-entry.js';
 export type LogLine = Record<string, unknown> & { time: number | string; message: string; level?: string; logger?: string };
 
 // asctime is `2024-01-01 12:00:00,123` in the writer's local time (Python's default), hence no zone.
@@ -78,7 +79,7 @@ const LEVEL_NAMES: Record<string, string> = {
 export function normalizeLevel(value: unknown): string | undefined {
   if (typeof value === 'number') return PINO_LEVELS[value];
   if (typeof value !== 'string') return undefined;
-  return LEVEL_NAMES[value.trim().toLowerCase()];
+  return ownEntry(LEVEL_NAMES, value.trim().toLowerCase());
 }
 
 /** Epoch ms from ms or seconds numbers, ISO strings and Python asctime; undefined when it is none. */

@@ -114,6 +114,7 @@ describe('parseRecord', () => {
 
   it('levels and times', () => {
     assert.equal(normalizeLevel(60), 'fatal');
+    for (const name of ['constructor', 'toString', '__proto__']) assert.equal(normalizeLevel(name), undefined, `${name} is no level`);
     assert.equal(normalizeLevel('WARN'), 'warning');
     assert.equal(normalizeLevel('loud'), undefined);
     assert.equal(normalizeTime(1704110400), 1704110400000);

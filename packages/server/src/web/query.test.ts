@@ -35,6 +35,12 @@ describe('issue list query', () => {
     assert.deepEqual(search, { level: 'fatal', status: ['resolved'], environment: 'staging', release: '1.2', tags: { chat_type: 'group', gen: 'a b' }, text: 'timeout payments' });
   });
 
+  it('takes level:constructor as the text it is, not as an inherited member of the alias table', () => {
+    const search: IssueSearch = {};
+    applyQueryText(search, 'level:constructor');
+    assert.deepEqual(search, { level: 'constructor' });
+  });
+
   it('keeps state in links without the defaults', () => {
     const state = readListState({ q: 'x', page: '2' });
     assert.deepEqual(stateParams(state), { view: undefined, status: undefined, q: 'x', project: undefined, level: undefined, origin: undefined, environment: undefined, release: undefined, period: undefined, sort: undefined, page: 2 });

@@ -1,6 +1,7 @@
 import { ISSUE_STATUSES, type IssueStatus, type Project } from '../store/model.js';
 import { countBoundFor } from '../store/issue-queries.js';
 import type { IssueSearch } from '../store/store.js';
+import { ownEntry } from '../lib/own-entry.js';
 
 /** The saved views: seed 004's queries, one click each. */
 export const VIEWS = {
@@ -135,7 +136,7 @@ export function applyQueryText(search: IssueSearch, q: string): void {
     const key = m[1]!.toLowerCase();
     const value = m[2] ?? m[3]!;
     if (key === 'is' && (ISSUE_STATUSES as string[]).concat('unresolved', 'all').includes(value)) search.status = statusFilter(value);
-    else if (key === 'level') search.level = LEVEL_ALIASES[value.toLowerCase()] ?? value;
+    else if (key === 'level') search.level = ownEntry(LEVEL_ALIASES, value.toLowerCase()) ?? value;
     else if (key === 'origin') search.origin = value;
     else if (key === 'env' || key === 'environment') search.environment = value;
     else if (key === 'release') search.release = value;

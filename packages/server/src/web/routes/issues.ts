@@ -14,6 +14,7 @@ import { readListState, toSearch } from '../query.js';
 import { hourlySeries } from '../views/components.js';
 import { issueListPage } from '../views/issue-list.js';
 import { issuePage, type IssueLogLines } from '../views/issue-page.js';
+import { ownEntry } from '../../lib/own-entry.js';
 
 const HOUR = 3_600_000;
 const EVENTS_PER_PAGE = 20;
@@ -204,9 +205,10 @@ const DONE: Record<string, string> = {
 /** `?done=resolved:3` after a redirect → "Resolved 3 issues." */
 function flashMessage(done: unknown): string | undefined {
   const m = typeof done === 'string' ? /^(\w+):(\d+)$/.exec(done) : null;
-  if (!m || !DONE[m[1]!]) return undefined;
-  const n = Number(m[2]);
-  return `${DONE[m[1]!]} ${n} issue${n === 1 ? '' : 's'}.`;
+  const verb = m ? ownEntry(DONE, m[1]!) : undefined;
+  if (!verb) return undefined;
+  const n = Number(m![2]);
+  return `${verb} ${n} issue${n === 1 ? '' : 's'}.`;
 }
 
 /** Lines an issue page shows of a log-born issue (the newest; the Logs page has the rest). */

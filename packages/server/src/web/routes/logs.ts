@@ -11,6 +11,7 @@ import { pageContext, sendHtml, type WebDeps } from '../context.js';
 import { queryString, render } from '../html.js';
 import { logRulesPage, type LogRulesPageData } from '../views/log-rules.js';
 import { lineRow, LOG_PAGE_LINES, logsPage, QUICK_RANGES, type LogFilters } from '../views/logs.js';
+import { ownEntry } from '../../lib/own-entry.js';
 
 type Query = Record<string, string | string[] | undefined>;
 type LogsRequest = FastifyRequest<{ Querystring: Query }>;
@@ -70,7 +71,7 @@ export function logRoutes(app: FastifyInstance, deps: WebDeps): void {
   app.get('/logs/rules', async (req: LogsRequest, reply) => {
     const { projects, project } = await pickProject(deps, req.query.project);
     if (!project) throw new ClientError(404, 'No project yet: create one on the Projects page.');
-    const done = typeof req.query.done === 'string' ? DONE[req.query.done] : undefined;
+    const done = typeof req.query.done === 'string' ? ownEntry(DONE, req.query.done) : undefined;
     return sendHtml(reply, logRulesPage(pageContext(deps, req), { ...(await rulesPageData(deps, projects, project)), ...(done ? { flash: done } : {}) }));
   });
 

@@ -9,6 +9,7 @@ import { ClientError } from '../../../lib/errors.js';
 import { TelegramApiError, type BotApi } from './api.js';
 import { ago, escapeHtml, formatIssueList, parseCallbackData, render, type ButtonAction, type StoredRender } from './format.js';
 import { reportFailure } from '../../../lib/failures.js';
+import { ownEntry } from '../../../lib/own-entry.js';
 
 export interface AlertBotDeps {
   api: BotApi;
@@ -241,7 +242,7 @@ export class AlertBot {
   private async onCommand(message: TgMessage, text: string): Promise<void> {
     const [head = '', ...args] = text.trim().split(/\s+/);
     const command = head.slice(1).split('@')[0]!.toLowerCase();
-    const handler = COMMANDS[command];
+    const handler = ownEntry(COMMANDS, command);
     if (!handler) return;
     if (!handler.public && !this.mayRead(message)) {
       await this.reply(message, `Not allowed: your Telegram id ${message.from?.id ?? '?'} is not in BOTPULSE_TELEGRAM_ADMINS and this chat (${message.chat.id}) is not an alert chat.`);
