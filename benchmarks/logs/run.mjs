@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -17,7 +17,7 @@ const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : fallback;
 };
-const CLI = join(REPO, arg('dist', 'packages/server/dist'), 'cli/main.js');
+const CLI = join(resolve(REPO, arg('dist', 'packages/server/dist')), 'cli/main.js'); // --dist: relative to the repository, or absolute
 const LINES = Number(arg('lines', 200_000));
 const BATCH = Number(arg('batch', 1000));
 const CONCURRENCY = Number(arg('concurrency', 4));
@@ -41,6 +41,14 @@ const env = {
 };
 const PROF = arg('cpu-prof', null);
 const server = spawn(process.execPath, [...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : []), CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+// A server that dies (a wrong --dist, a port taken, a crash) ends the run with its code, rather than
+// leaving the waits below polling a port nobody listens on.
+let stopping = false;
+server.once('exit', (code, signal) => {
+  if (stopping) return;
+  console.error(`botpulse serve (${CLI}) exited with ${code ?? signal} before the benchmark ended`);
+  process.exit(1);
+});
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function until(check) {
@@ -134,6 +142,7 @@ const cpuMs = cpuMsOf(server.pid) - cpu0;
 const mainCpuMs = mainThreadCpuMsOf(server.pid) - mainCpu0;
 clearInterval(rssTimer);
 
+stopping = true;
 server.kill('SIGTERM');
 await new Promise((r) => server.once('exit', r));
 rmSync(dataDir, { recursive: true, force: true });
