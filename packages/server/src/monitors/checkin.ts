@@ -68,9 +68,10 @@ export function monitorConfigSettings(config: unknown): { settings: Partial<Moni
   const schedule = c['schedule'] as Record<string, unknown> | undefined;
   const timezone = typeof c['timezone'] === 'string' && c['timezone'] ? c['timezone'] : null;
   if (timezone && !validTimeZone(timezone)) return { settings: {}, problem: `monitor_config.timezone: unknown time zone "${timezone}"` };
-  if (schedule?.['type'] === 'interval' && typeof schedule['value'] === 'number' && typeof schedule['unit'] === 'string') {
-    const unitMs = ownEntry(UNIT_MS, schedule['unit']);
-    if (unitMs === undefined) return { settings: {}, problem: `monitor_config.schedule: unknown interval unit ${JSON.stringify(schedule['unit'].slice(0, 32))} (expected ${Object.keys(UNIT_MS).join(', ')})` };
+  // A unit this server does not know (a later SDK's) leaves the period as it is, as an unknown
+  // schedule type does: refusing would keep a newer client's monitor from being created at all.
+  const unitMs = typeof schedule?.['unit'] === 'string' ? ownEntry(UNIT_MS, schedule['unit']) : undefined;
+  if (schedule?.['type'] === 'interval' && typeof schedule['value'] === 'number' && unitMs !== undefined) {
     if (!(schedule['value'] > 0)) return { settings: {}, problem: `monitor_config.schedule: interval ${schedule['value']} ${schedule['unit']} is not positive` };
     out.periodMs = Math.max(1000, schedule['value'] * unitMs);
     out.schedule = null;
