@@ -177,12 +177,17 @@ describe('one process on PostgreSQL: the digest takes what the process accepted 
       const res = await fetch(`${server.url}/api/${project.id}/envelope/?sentry_key=${project.publicKey}`, { method: 'POST', body });
       assert.equal(res.status, 200);
       sent.push(eventId);
-      // One at a time, each digested before the next: the digest's claim never meets a commit whose rows are still on their way to it.
+      // One at a time, each digested before the next, so nearly every claim finds its row handed over.
       await waitUntil(async () => Number((await query<{ n: string }>(schema, 'SELECT COUNT(*) AS n FROM events'))[0]!.n) === i + 1, `event ${i} digested`);
     }
     const stored = await query<{ event_id: string; message: string }>(schema, 'SELECT event_id, message FROM events WHERE project_id = $1 ORDER BY event_id', [project.id]);
     assert.deepEqual(stored.map((r) => r.event_id), sent);
     assert.deepEqual(stored.map((r) => r.message), sent.map((_, i) => `hand-off ${i}`), 'each with its own payload');
-    assert.equal(await payloadsRead(server), 0, 'no payload read back');
+    // A row is visible to the digest's connection once PostgreSQL commits it, a moment before the
+    // main thread has the commit's answer and hands the row over; a claim that lands in that moment
+    // (the loop's look after a batch, the 2 s sweep) reads the payload back: correct, and counted.
+    // Seen in 1 run of 2 on 2026-12-06 (2 of 20). Without the hand-off all 20 would be read back.
+    const read = await payloadsRead(server);
+    assert.ok(read <= 3, `payloads read back: ${read} of ${sent.length} (the hand-off gives the digest the rest)`);
   });
 });
