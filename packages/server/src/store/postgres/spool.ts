@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { MAX_BATCH_BYTES } from '../digest-rows.js';
 import { toSpoolRow, type SpoolDbRow } from '../rows.js';
 import type { HeldSpoolRows, SpoolItemInput, SpoolRow } from '../store.js';
-import { all, byteaList, prepared, type Db } from './query.js';
+import { all, byteaList, concatenated, prepared, type Db } from './query.js';
 
 /**
  * The spool table's statements: the append behind every 200 answer, and the digest's claim.
@@ -91,17 +91,14 @@ export function spoolCountText(explain = ''): string {
 const MAX_APPEND_BYTES = 256 << 20;
 
 export function spoolInsert(items: SpoolItemInput[]): pg.QueryConfig {
-  const offsets: number[] = [];
-  let at = 1; // substring() counts from 1
-  for (const item of items) (offsets.push(at), (at += item.payload.length));
   const col = <T>(f: (i: SpoolItemInput) => T) => items.map(f);
+  const { bytes, offsets, lengths } = concatenated(col((i) => i.payload));
   return {
     name: 'botpulse_spool_append',
     text: SPOOL_INSERT,
     values: [
       col((i) => i.projectId), col((i) => i.kind), col((i) => i.eventId), col((i) => i.receivedAt),
-      col((i) => (i.meta ? JSON.stringify(i.meta) : null)), offsets, col((i) => i.payload.length),
-      items.length === 1 ? items[0]!.payload : Buffer.concat(items.map((i) => i.payload), at - 1),
+      col((i) => (i.meta ? JSON.stringify(i.meta) : null)), offsets, lengths, bytes,
     ],
   };
 }
