@@ -497,6 +497,15 @@ function botSignalMetrics(register: Registry, monitoring: Monitoring, slugOf: (p
       this.inc(monitoring.service.stats.signalPartsIgnored);
     },
   });
+  new Counter({
+    name: 'botpulse_checkin_config_parts_ignored_total',
+    help: "Parts of check-ins' monitor_config that could not be read (an unknown interval unit, a margin that is no number) and were left out; the rest was applied.",
+    registers: [register],
+    collect() {
+      this.reset();
+      this.inc(monitoring.service.stats.configPartsIgnored);
+    },
+  });
 }
 
 /** The main thread's PostgreSQL pool (the digest thread holds a small pool of its own besides). */

@@ -38,7 +38,27 @@ describe('check-in slugs, read as Relay and Sentry read them', () => {
       recoveryThreshold: 3,
     });
     assert.match(monitorConfigSettings({ schedule: { type: 'interval', value: 0, unit: 'minute' } }).problem!, /not positive/);
-    assert.deepEqual(monitorConfigSettings('nonsense'), { settings: {}, problem: null });
+    assert.deepEqual(monitorConfigSettings('nonsense'), { settings: {}, problem: null, ignored: [] });
+    assert.deepEqual(monitorConfigSettings({ schedule: { type: 'interval', value: 5, unit: 'minute' } }).ignored, [], 'nothing is left out of a readable config');
+  });
+
+  it('leaves out, and names, the parts it cannot read (a later SDK may send them)', () => {
+    const read = monitorConfigSettings({
+      schedule: { type: 'solar', value: 'dawn' },
+      checkin_margin: -3,
+      failure_issue_threshold: '2',
+      recovery_threshold: 4,
+    });
+    assert.equal(read.problem, null);
+    assert.deepEqual(read.settings, { recoveryThreshold: 4 });
+    assert.deepEqual(read.ignored, [
+      'monitor_config.schedule of type "solar" with value "dawn" is no interval or crontab this server reads',
+      'monitor_config.checkin_margin -3 is not a usable number',
+      'monitor_config.failure_issue_threshold "2" is not a usable number',
+    ]);
+    const unit = monitorConfigSettings({ schedule: { type: 'interval', value: 1, unit: 'x'.repeat(100) } }).ignored;
+    assert.equal(unit.length, 1);
+    assert.ok(unit[0]!.length < 200, 'a long value is shortened in the note');
   });
 });
 

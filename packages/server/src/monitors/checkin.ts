@@ -56,33 +56,84 @@ export function environmentOf(raw: unknown): string {
 
 const UNIT_MS: Record<string, number> = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 604_800_000, month: 2_592_000_000, year: 31_536_000_000 };
 
+/** What `monitorConfigSettings` read from a check-in's `monitor_config`. */
+export interface MonitorConfigReading {
+  settings: Partial<MonitorSettings>;
+  /** Why the config cannot be used at all (the settings are then empty), or null. */
+  problem: string | null;
+  /**
+   * Parts present but unreadable (an interval unit or schedule type this server does not know, a
+   * margin or threshold that is not a number): left out, the rest applied. The caller counts and
+   * logs them, so a later SDK's field that changes nothing here is seen, not silently lost.
+   */
+  ignored: string[];
+}
+
 /**
  * Sentry's `monitor_config` → our settings (interval or crontab schedule, timezone, checkin_margin
  * as grace, failure/recovery thresholds). `problem` says why the config cannot be used (an
  * impossible or unreadable crontab, an unknown time zone); the settings are then empty.
  */
-export function monitorConfigSettings(config: unknown): { settings: Partial<MonitorSettings>; problem: string | null } {
-  if (!config || typeof config !== 'object' || Array.isArray(config)) return { settings: {}, problem: null };
+export function monitorConfigSettings(config: unknown): MonitorConfigReading {
+  if (!config || typeof config !== 'object' || Array.isArray(config)) return { settings: {}, problem: null, ignored: [] };
   const c = config as Record<string, unknown>;
-  const out: Partial<MonitorSettings> = {};
-  const schedule = c['schedule'] as Record<string, unknown> | undefined;
   const timezone = typeof c['timezone'] === 'string' && c['timezone'] ? c['timezone'] : null;
-  if (timezone && !validTimeZone(timezone)) return { settings: {}, problem: `monitor_config.timezone: unknown time zone "${timezone}"` };
-  // A unit this server does not know (a later SDK's) leaves the period as it is, as an unknown
-  // schedule type does: refusing would keep a newer client's monitor from being created at all.
-  const unitMs = typeof schedule?.['unit'] === 'string' ? ownEntry(UNIT_MS, schedule['unit']) : undefined;
-  if (schedule?.['type'] === 'interval' && typeof schedule['value'] === 'number' && unitMs !== undefined) {
-    if (!(schedule['value'] > 0)) return { settings: {}, problem: `monitor_config.schedule: interval ${schedule['value']} ${schedule['unit']} is not positive` };
-    out.periodMs = Math.max(1000, schedule['value'] * unitMs);
-    out.schedule = null;
-  } else if (schedule?.['type'] === 'crontab' && typeof schedule['value'] === 'string') {
-    const problem = scheduleProblem(schedule['value'], timezone);
-    if (problem) return { settings: {}, problem: `monitor_config.schedule: ${problem}` };
-    out.schedule = schedule['value'];
-  }
+  if (timezone && !validTimeZone(timezone)) return { settings: {}, problem: `monitor_config.timezone: unknown time zone "${timezone}"`, ignored: [] };
+  const ignored: string[] = [];
+  const schedule = readSchedule(c['schedule'], timezone, ignored);
+  if ('problem' in schedule) return { settings: {}, problem: schedule.problem, ignored: [] };
+  const out: Partial<MonitorSettings> = schedule.settings;
   if (timezone) out.timezone = timezone;
-  if (typeof c['checkin_margin'] === 'number' && c['checkin_margin'] >= 0) out.graceMs = Math.max(1000, c['checkin_margin'] * 60_000);
-  if (typeof c['failure_issue_threshold'] === 'number') out.failureThreshold = Math.min(100, Math.max(1, Math.floor(c['failure_issue_threshold'])));
-  if (typeof c['recovery_threshold'] === 'number') out.recoveryThreshold = Math.min(100, Math.max(1, Math.floor(c['recovery_threshold'])));
-  return { settings: out, problem: null };
+  const margin = readNumber(c, 'checkin_margin', ignored, (n) => n >= 0);
+  if (margin !== undefined) out.graceMs = Math.max(1000, margin * 60_000);
+  const failures = readNumber(c, 'failure_issue_threshold', ignored);
+  if (failures !== undefined) out.failureThreshold = clampThreshold(failures);
+  const recoveries = readNumber(c, 'recovery_threshold', ignored);
+  if (recoveries !== undefined) out.recoveryThreshold = clampThreshold(recoveries);
+  return { settings: out, problem: null, ignored };
+}
+
+/**
+ * The schedule part: an interval (value × unit) or a crontab. A unit or type this server does not
+ * know (a later SDK's) leaves the period as it is and is noted in `ignored`: refusing would keep a
+ * newer client's monitor from being created at all.
+ */
+function readSchedule(raw: unknown, timezone: string | null, ignored: string[]): { settings: Partial<MonitorSettings> } | { problem: string } {
+  if (raw === undefined || raw === null) return { settings: {} };
+  const schedule = (typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
+  const { type, value, unit } = schedule;
+  if (type === 'interval' && typeof value === 'number') {
+    const unitMs = typeof unit === 'string' ? ownEntry(UNIT_MS, unit) : undefined;
+    if (unitMs === undefined) {
+      ignored.push(`monitor_config.schedule.unit ${describe(unit)} is no interval unit this server knows (${Object.keys(UNIT_MS).join(', ')})`);
+      return { settings: {} };
+    }
+    if (!(value > 0)) return { problem: `monitor_config.schedule: interval ${value} ${unit as string} is not positive` };
+    return { settings: { periodMs: Math.max(1000, value * unitMs), schedule: null } };
+  }
+  if (type === 'crontab' && typeof value === 'string') {
+    const problem = scheduleProblem(value, timezone);
+    return problem ? { problem: `monitor_config.schedule: ${problem}` } : { settings: { schedule: value } };
+  }
+  ignored.push(`monitor_config.schedule of type ${describe(type)} with value ${describe(value)} is no interval or crontab this server reads`);
+  return { settings: {} };
+}
+
+/** A numeric field: absent → undefined; present but no usable number → undefined, noted in `ignored`. */
+function readNumber(c: Record<string, unknown>, key: string, ignored: string[], usable: (n: number) => boolean = () => true): number | undefined {
+  const value = c[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number' && Number.isFinite(value) && usable(value)) return value;
+  ignored.push(`monitor_config.${key} ${describe(value)} is not a usable number`);
+  return undefined;
+}
+
+function clampThreshold(n: number): number {
+  return Math.min(100, Math.max(1, Math.floor(n)));
+}
+
+/** A value, shortened, for a log line (check-in fields are client input: never whole). */
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : value === undefined ? 'missing' : JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }

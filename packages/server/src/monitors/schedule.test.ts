@@ -72,6 +72,7 @@ describe('cron schedules (croner)', () => {
       const inherited = monitorConfigSettings({ schedule: { type: 'interval', value: 5, unit }, checkin_margin: 5 });
       assert.equal(inherited.problem, null, 'an unknown unit is not refused (a later SDK may send one)');
       assert.deepEqual(inherited.settings, { graceMs: 300_000 }, `"${unit}" is no unit: the period is left as it was, not NaN`);
+      assert.match(inherited.ignored[0]!, new RegExp(`unit "${unit}" is no interval unit`), 'and what was left out is named');
     }
     const bad = monitorConfigSettings({ schedule: { type: 'crontab', value: '0 0 30 2 *' }, checkin_margin: 5 });
     assert.match(bad.problem!, /monitor_config\.schedule: .*never runs/);

@@ -50,6 +50,8 @@ export interface MonitorStats {
   lastSweepMs: number;
   /** Parts of check-ins' `contexts.bot_signals` that could not be read and were left out. */
   signalPartsIgnored: number;
+  /** Parts of check-ins' monitor_config left out as unreadable (an unknown interval unit, say). */
+  configPartsIgnored: number;
 }
 
 /** One tick's cost, for the /metrics histogram and the debug log (the monitors benchmark reads both). */
@@ -70,7 +72,7 @@ export class Monitors {
   readonly notifier: MonitorNotifier;
   readonly prober: Prober;
   readonly thresholds: Thresholds;
-  readonly stats: MonitorStats = { ticks: 0, lastTickMs: 0, sweptTotal: 0, checkInsTotal: 0, transactionsTotal: 0, spanItemsTotal: 0, lastConsumeMs: 0, lastSweepMs: 0, signalPartsIgnored: 0 };
+  readonly stats: MonitorStats = { ticks: 0, lastTickMs: 0, sweptTotal: 0, checkInsTotal: 0, transactionsTotal: 0, spanItemsTotal: 0, lastConsumeMs: 0, lastSweepMs: 0, signalPartsIgnored: 0, configPartsIgnored: 0 };
   startedAt = 0;
   /** When this server was last alive before this start (null: first start). */
   previousAliveAt: number | null = null;
@@ -275,6 +277,7 @@ export class Monitors {
       });
       if ('refused' in outcome) refused.add(row.projectId, outcome.refused, outcome.slug, outcome.message);
       else if (outcome.configProblem) refused.add(row.projectId, 'schedule', outcome.monitor.slug, outcome.configProblem);
+      else if (outcome.configIgnored.length) this.noteIgnoredConfig(row.projectId, outcome.monitor.slug, outcome.configIgnored);
     }
     await this.recordRefusals(refused);
   }
@@ -289,7 +292,7 @@ export class Monitors {
     const { exact, slug } = slugCandidates(input.slug);
     const existing = (exact && (await this.deps.monitors.findMonitor(projectId, exact))) || (slug && (await this.deps.monitors.findMonitor(projectId, slug))) || null;
     if (!existing && !slug) return { refused: 'slug', slug: typeof input.slug === 'string' ? input.slug.slice(0, 100) : null, message: unusableSlugMessage(input.slug) };
-    const { settings, problem } = input.source === 'checkin' ? monitorConfigSettings(input.config) : { settings: {}, problem: null };
+    const { settings, problem, ignored } = input.source === 'checkin' ? monitorConfigSettings(input.config) : { settings: {}, problem: null, ignored: [] };
     let monitor = existing;
     if (!monitor) {
       if (problem) return { refused: 'schedule', slug, message: `monitor "${slug}" not created: ${problem}` };
@@ -304,7 +307,7 @@ export class Monitors {
     } else if (input.source === 'checkin' && !problem && monitor.source !== 'config') {
       monitor = await this.applyMonitorConfig(monitor, settings, input.beat.at);
     }
-    return { monitor: await this.beat(monitor, environmentOf(input.environment), input.beat), configProblem: problem };
+    return { monitor: await this.beat(monitor, environmentOf(input.environment), input.beat), configProblem: problem, configIgnored: ignored };
   }
 
   /**
@@ -411,11 +414,28 @@ export class Monitors {
    */
   private noteIgnoredSignals(projectId: number, slug: unknown, count: number, examples: string[]): void {
     this.stats.signalPartsIgnored += count;
-    const key = `${projectId}:signals`;
+    this.logAtMostOnceAMinute(`${projectId}:signals`, count, (since) =>
+      this.deps.logger.warn({ projectId, monitor: typeof slug === 'string' ? slug.slice(0, 100) : null, ignored: since, examples }, 'unreadable parts of check-in bot signals left out'),
+    );
+  }
+
+  /**
+   * Parts of a check-in's monitor_config this server cannot read (a later SDK's interval unit, a
+   * margin that is no number): left out, the rest of the config and the check-in applied; counted
+   * (/metrics) and logged at most once a minute per project, with what was left out.
+   */
+  private noteIgnoredConfig(projectId: number, slug: string, parts: string[]): void {
+    this.stats.configPartsIgnored += parts.length;
+    this.logAtMostOnceAMinute(`${projectId}:monitor_config`, parts.length, (since) =>
+      this.deps.logger.warn({ projectId, monitor: slug, ignored: since, parts }, 'unreadable parts of a check-in monitor_config left out'),
+    );
+  }
+
+  private logAtMostOnceAMinute(key: string, count: number, write: (since: number) => void): void {
     const log = this.refusalLog.get(key) ?? { loggedAt: 0, since: 0 };
     log.since += count;
     if (Date.now() - log.loggedAt >= 60_000) {
-      this.deps.logger.warn({ projectId, monitor: typeof slug === 'string' ? slug.slice(0, 100) : null, ignored: log.since, examples }, 'unreadable parts of check-in bot signals left out');
+      write(log.since);
       log.loggedAt = Date.now();
       log.since = 0;
     }
@@ -497,7 +517,7 @@ export interface CheckInInput {
   beat: Beat;
 }
 
-export type CheckInOutcome = { monitor: Monitor; configProblem: string | null } | { refused: RefusalReason; slug: string | null; message: string };
+export type CheckInOutcome = { monitor: Monitor; configProblem: string | null; configIgnored: string[] } | { refused: RefusalReason; slug: string | null; message: string };
 
 /** What the ingest route does with an envelope's check-ins before answering (see Monitors.screenCheckIns). */
 export interface CheckInScreen {
