@@ -223,7 +223,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   monitoring.register(app, projects.find);
   app.register(logRoutes, { prefix: '/api/v1', store, logs, evaluator: logRules, now: () => logClock.now() });
   app.register(upstreamRoutes, { prefix: '/api/v1', store, upstream: upstreamStore, forwarder });
-  const metrics = createMetrics({ config, alerting, github: github.stats, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger, ...(config.upstream.dsn ? { upstream: () => forwarder.snapshot() } : {}) });
+  const metrics = createMetrics({ config, alerting, github: github.stats, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger, logLines: () => lineWorker.health(), ...(config.upstream.dsn ? { upstream: () => forwarder.snapshot() } : {}) });
   metricsRoute(app, metrics, config);
   const retention = new RetentionJob(store, config, logger, monitoring.store, logs);
   digest.kick(); // a backlog left by a crash is digested at once
