@@ -47,7 +47,7 @@ export function runLineThread(): void {
       await templater.prepare(parsed.lines);
       templater.assign(parsed.lines);
       const lines = packLines(parsed.lines, ctx, parsed.rejected);
-      post({ type: 'parsed', id: m.id, lines }, [lines.time.buffer as ArrayBuffer, lines.level.buffer as ArrayBuffer, lines.templates.index.buffer as ArrayBuffer]);
+      post({ type: 'parsed', id: m.id, lines }, [lines.time.buffer as ArrayBuffer, lines.level.buffer as ArrayBuffer, lines.ends.buffer as ArrayBuffer, lines.chunkOf.buffer as ArrayBuffer, lines.templates.index.buffer as ArrayBuffer]);
     } else {
       const lines = m.messages.map((message) => ({ projectId: m.projectId, message }) as NewLogLine);
       await templater.prepare(lines);

@@ -3,9 +3,13 @@ import type { RejectedLine } from '../ingest/log-lines.js';
 
 /**
  * A batch of lines as the log-line thread hands it to the main thread (docs/logs.md "Threads"):
- * columns of strings and numbers rather than one object per line, because structured clone of
- * line objects cost ≈ 2.5 µs a line to read on the receiving side and these columns ≈ 0.5
- * (docs/performance.md "Log lines", round 5). The fields travel as the JSON the store writes.
+ * the batch's strings joined into a few strings with the end of each (line after line), the
+ * times and levels in typed arrays, the templates as a table. Read on the receiving side,
+ * structured clone of one object per line cost ≈ 2.2–4 µs a line, arrays of strings per column
+ * ≈ 1.5–1.9, these ≈ 0.2: each line's strings are slices of the joined ones. The joined strings
+ * are kept under 32 K characters: a string past 128 KB is a large object to V8, and reading one
+ * such cost 7 times as much as the same text in 60 K pieces (docs/performance.md "Log lines",
+ * round 5). The fields travel as the JSON the store writes.
  */
 export interface PackedLines {
   projectId: number;
@@ -14,18 +18,20 @@ export interface PackedLines {
   time: Float64Array;
   /** Index into LOG_LEVELS. */
   level: Uint8Array;
-  logger: (string | null)[];
-  message: string[];
-  fieldsJson: string[];
-  environment: (string | null)[];
-  release: (string | null)[];
-  lineId: (string | null)[];
-  /** The `operation` and `duration_ms` fields (the rules' latency fold reads them). */
-  operation: (string | null)[];
-  durationMs: (string | null)[];
+  /** Per line, STRING_COLUMNS strings one after the other, joined; a line's strings are all in one chunk. */
+  chunks: string[];
+  /** The chunk each line's strings are in. */
+  chunkOf: Uint32Array;
+  /** Where each string ends in its chunk (-1: null; it then starts and ends where the one before ended). */
+  ends: Int32Array;
   templates: PackedTemplates;
   rejected: RejectedLine[];
 }
+
+/** logger, message, fields JSON, environment, release, line id, the `operation` and `duration_ms` fields. */
+const STRING_COLUMNS = 8;
+/** A chunk is closed at the end of the line that takes it past this many characters. */
+const CHUNK_CHARS = 32 * 1024;
 
 /** Each line's template as an index into a table of the batch's distinct templates. */
 export interface PackedTemplates {
@@ -75,38 +81,47 @@ export function unpackTemplates(packed: PackedTemplates): (LineTemplate | null)[
   return Array.from(packed.index, (i) => (i === NO_TEMPLATE ? null : made[i]!));
 }
 
-/** One project's parsed lines as columns (the lines of a batch share project, receive time and source). */
+/** One project's parsed lines, packed (the lines of a batch share project, receive time and source). */
 export function packLines(lines: readonly NewLogLine[], ctx: { projectId: number; receivedAt: number; source: LogSource }, rejected: RejectedLine[]): PackedLines {
   const n = lines.length;
-  const packed: PackedLines = {
-    ...ctx,
-    time: new Float64Array(n),
-    level: new Uint8Array(n),
-    logger: new Array(n),
-    message: new Array(n),
-    fieldsJson: new Array(n),
-    environment: new Array(n),
-    release: new Array(n),
-    lineId: new Array(n),
-    operation: new Array(n),
-    durationMs: new Array(n),
-    templates: packTemplates(lines),
-    rejected,
+  const time = new Float64Array(n);
+  const level = new Uint8Array(n);
+  const ends = new Int32Array(n * STRING_COLUMNS);
+  const chunkOf = new Uint32Array(n);
+  const chunks: string[] = [];
+  let parts: string[] = [];
+  let at = 0;
+  let k = 0;
+  const put = (text: string | null): void => {
+    if (text === null) {
+      ends[k++] = -1;
+      return;
+    }
+    parts.push(text);
+    at += text.length;
+    ends[k++] = at;
   };
   for (let i = 0; i < n; i++) {
     const l = lines[i]!;
-    packed.time[i] = l.time;
-    packed.level[i] = LEVEL_INDEX.get(l.level)!;
-    packed.logger[i] = l.logger;
-    packed.message[i] = l.message;
-    packed.fieldsJson[i] = JSON.stringify(l.fields);
-    packed.environment[i] = l.environment;
-    packed.release[i] = l.release;
-    packed.lineId[i] = l.lineId;
-    packed.operation[i] = l.fields['operation'] ?? null;
-    packed.durationMs[i] = l.fields['duration_ms'] ?? null;
+    if (at > CHUNK_CHARS) {
+      chunks.push(parts.join(''));
+      parts = [];
+      at = 0;
+    }
+    chunkOf[i] = chunks.length;
+    time[i] = l.time;
+    level[i] = LEVEL_INDEX.get(l.level)!;
+    put(l.logger);
+    put(l.message);
+    put(JSON.stringify(l.fields));
+    put(l.environment);
+    put(l.release);
+    put(l.lineId);
+    put(l.fields['operation'] ?? null);
+    put(l.fields['duration_ms'] ?? null);
   }
-  return packed;
+  chunks.push(parts.join(''));
+  return { ...ctx, time, level, chunks, chunkOf, ends, templates: packTemplates(lines), rejected };
 }
 
 /**
@@ -140,9 +155,26 @@ export class ReceivedLine implements NewLogLine {
 
 export function unpackLines(p: PackedLines): ReceivedLine[] {
   const templates = unpackTemplates(p.templates);
-  const out = new Array<ReceivedLine>(p.message.length);
+  const out = new Array<ReceivedLine>(p.time.length);
+  let chunk = 0;
+  let text = p.chunks[0] ?? '';
+  let at = 0;
+  let k = 0;
+  const take = (): string | null => {
+    const end = p.ends[k++]!;
+    if (end < 0) return null;
+    const taken = text.slice(at, end);
+    at = end;
+    return taken;
+  };
   for (let i = 0; i < out.length; i++) {
-    out[i] = new ReceivedLine(p.projectId, p.time[i]!, p.receivedAt, LOG_LEVELS[p.level[i]!]!, p.logger[i]!, p.message[i]!, p.fieldsJson[i]!, p.environment[i]!, p.release[i]!, p.source, p.lineId[i]!, p.operation[i]!, p.durationMs[i]!, templates[i]!);
+    if (p.chunkOf[i] !== chunk) {
+      chunk = p.chunkOf[i]!;
+      text = p.chunks[chunk]!;
+      at = 0;
+    }
+    // Arguments are evaluated left to right: the strings are taken in the order packLines put them.
+    out[i] = new ReceivedLine(p.projectId, p.time[i]!, p.receivedAt, LOG_LEVELS[p.level[i]!]!, take(), take()!, take()!, take(), take(), p.source, take(), take(), take(), templates[i]!);
   }
   return out;
 }
