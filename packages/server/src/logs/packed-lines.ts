@@ -5,8 +5,8 @@ import type { RejectedLine } from '../ingest/log-lines.js';
  * A batch of lines as the log-line thread hands it to the main thread (docs/logs.md "Threads"):
  * the batch's strings joined into a few strings with the end of each (line after line), the
  * times and levels in typed arrays, the templates as a table. Read on the receiving side,
- * structured clone of one object per line cost ≈ 2.2–4 µs a line, arrays of strings per column
- * ≈ 1.5–1.9, these ≈ 0.2: each line's strings are slices of the joined ones. The joined strings
+ * structured clone of one object per line cost ≈ 2.2–4.3 µs a line, arrays of strings per
+ * column ≈ 1.6–2.5, this ≈ 0.7–1.2: each line's strings are slices of the joined ones. The joined strings
  * are kept under 32 K characters: a string past 128 KB is a large object to V8, and reading one
  * such cost 7 times as much as the same text in 60 K pieces (docs/performance.md "Log lines",
  * round 5). The fields travel as the JSON the store writes.
