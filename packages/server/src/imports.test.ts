@@ -30,7 +30,7 @@ const LAYERS: string[][] = [
   ['web'], //                         the dashboard (shows issues, alerts and monitors)
   ['config'], //                      every key, composed from the domains' own key schemas
   ['metrics'], //                     /metrics reads every part
-  ['main.ts', 'stores.ts', 'digest-thread.ts', 'upstream-thread.ts', 'retention.ts'], // the composition roots: pick every concrete part
+  ['main.ts', 'stores.ts', 'digest-thread.ts', 'upstream-thread.ts', 'log-line-thread.ts', 'retention.ts'], // the composition roots: pick every concrete part
   ['cli'], //                         the `botpulse` commands
   ['test-support'], //                test helpers (start a whole server)
 ];

@@ -18,7 +18,7 @@ import { BodyBudget } from './ingest/body-budget.js';
 import { Spool } from './ingest/spool.js';
 import { LogRuleEvaluator } from './logs/evaluator.js';
 import { logRoutes } from './http/log-routes.js';
-import { LogTemplater } from './logs/templater.js';
+import { LogLineWorker } from './logs/line-worker.js';
 import { forbiddenMatches, logStatusLines } from './logs/status.js';
 import { createMetrics, metricsRoute } from './metrics/registry.js';
 import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitors/monitoring.js';
@@ -153,7 +153,17 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logger,
     workerId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
   });
-  const templater = new LogTemplater({ load: (projectId, limit) => logs.templates({ projectId, since: logClock.now() - 86_400_000, limit }), now: () => logClock.now() });
+  // Parsing, scrubbing and templates run on a thread of their own (docs/logs.md "Threads"); it owns the miners.
+  const lineWorker = await LogLineWorker.start({
+    entry: new URL(import.meta.url.endsWith('.ts') ? './log-line-thread.ts' : './log-line-thread.js', import.meta.url),
+    data: { scrub: { extraKeys: config.scrub.extraKeys, extraPatterns: config.scrub.extraPatterns.map((p) => p.source) }, logLevel: config.logLevel },
+    load: (projectId, limit) => logs.templates({ projectId, since: logClock.now() - 86_400_000, limit }),
+    now: () => logClock.now(),
+    logger: logger.child({ component: 'log-lines' }),
+  }).catch(async (err: unknown) => {
+    await digest.close();
+    throw err;
+  });
   const app = buildApp({
     config,
     scrubber: createScrubber(config.scrub),
@@ -168,10 +178,11 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     checkIns: monitoring.service,
     logs: {
       limits: config.logs.limits,
+      parse: (body, ctx) => lineWorker.parse(body, ctx),
       append: async (lines) => {
         await logRules.waitForRules(lines[0]?.projectId);
-        await templater.prepare(lines);
-        templater.assign(lines);
+        // NDJSON lines come templated from the thread; Sentry `log` items' lines get theirs there now.
+        if (lines.some((l) => l.template === undefined)) await lineWorker.assign(lines);
         const stored = await logs.appendLines(lines);
         logRules.handOver(stored.stored);
         logRules.kick();
@@ -212,7 +223,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   monitoring.register(app, projects.find);
   app.register(logRoutes, { prefix: '/api/v1', store, logs, evaluator: logRules, now: () => logClock.now() });
   app.register(upstreamRoutes, { prefix: '/api/v1', store, upstream: upstreamStore, forwarder });
-  const metrics = createMetrics({ config, alerting, github: github.stats, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger, ...(config.upstream.dsn ? { upstream: () => forwarder.snapshot() } : {}) });
+  const metrics = createMetrics({ config, alerting, github: github.stats, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger, logLines: () => lineWorker.health(), ...(config.upstream.dsn ? { upstream: () => forwarder.snapshot() } : {}) });
   metricsRoute(app, metrics, config);
   const retention = new RetentionJob(store, config, logger, monitoring.store, logs);
   digest.kick(); // a backlog left by a crash is digested at once
@@ -258,6 +269,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       deleter.stop();
       metrics.close();
       await app.close();
+      await lineWorker.close();
       await logRules.stop();
       await digest.close();
       await forwarder.stop();

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EnvelopeParseError, parseDsn, parseEnvelope, parseSentryAuthHeader } from '@botpulse/protocol';
 import { readBody, type BodyLimits } from '../ingest/body.js';
 import { intakeEnvelope, intakeStoreBody, type Intake, type IntakeOptions } from '../ingest/intake.js';
-import { parseNdjson } from '../ingest/log-lines.js';
+import { parseNdjson, type ParsedLines } from '../ingest/log-lines.js';
 import type { Spool } from '../ingest/spool.js';
 import { ClientError, databaseUnavailable, isDatabaseUnavailable } from '../lib/errors.js';
 import type { LogAppendResult, NewLogLine } from '../store/logs.js';
@@ -32,6 +32,11 @@ export interface LogIngest {
   limits: BodyLimits;
   /** Stores lines in one transaction (and wakes the log rules). */
   append(lines: NewLogLine[]): Promise<LogAppendResult>;
+  /**
+   * Parses, scrubs and templates an NDJSON body off this thread (logs/line-worker.ts), as
+   * parseNdjson does; absent, parseNdjson runs here and `append` templates the lines.
+   */
+  parse?(body: Buffer, ctx: { projectId: number; receivedAt: number }): Promise<ParsedLines>;
 }
 
 /** Takes out the check-ins the monitors would refuse (limit, unusable slug); `record` counts them once the rest is spooled. */
@@ -122,7 +127,9 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       if (requestKey !== project.publicKey) throw wrongKey();
       const body = await readBody(req.body as import('node:stream').Readable, req.headers['content-encoding'], deps.logs.limits, { account, inflateChunkBytes: LOG_INFLATE_CHUNK_BYTES });
       const receivedAt = Date.now();
-      const parsed = parseNdjson(body, { projectId: project.id, receivedAt, source: 'ndjson', scrubber: deps.scrubber });
+      const parsed = deps.logs.parse
+        ? await deps.logs.parse(body, { projectId: project.id, receivedAt })
+        : parseNdjson(body, { projectId: project.id, receivedAt, source: 'ndjson', scrubber: deps.scrubber });
       const stored = parsed.lines.length ? await deps.logs.append(parsed.lines) : { accepted: 0, duplicates: 0 };
       const counts: Record<string, number> = {};
       if (stored.accepted) counts['log'] = stored.accepted;

@@ -2,12 +2,13 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DigestWorker } from '../digest/worker.js';
 import { failures } from '../lib/failures.js';
 import type { Store } from '../store/store.js';
+import type { LineWorkerHealth } from '../logs/line-worker.js';
 
 /**
  * The failures the server handles by carrying on (docs/architecture.md "Failure paths (audit)"):
  * each is logged where it happens and counted here, so it shows in /metrics too.
  */
-export function failurePathMetrics(register: Registry, deps: { digest: DigestWorker; store?: Store }): void {
+export function failurePathMetrics(register: Registry, deps: { digest: DigestWorker; store?: Store; logLines?: (() => LineWorkerHealth) | undefined }): void {
   new Counter({
     name: 'botpulse_failures_total',
     help: 'Failures the server logged and carried on from, by site (retention, session_prune, stored_alert_rules, alert_outbox_turn, alert_sent_unrecorded, alert_bot_poll, alert_bot_update, monitor_tick, ...; docs/architecture.md "Failure paths (audit)").',
@@ -53,6 +54,39 @@ export function failurePathMetrics(register: Registry, deps: { digest: DigestWor
       this.inc(deps.digest.health().payloadsRead);
     },
   });
+  const logLines = deps.logLines;
+  if (logLines) {
+    new Counter({
+      name: 'botpulse_log_thread_restarts_total',
+      help: 'Times the log-line thread (parse, scrub, templates) died and was started again; the batches it held were answered 503.',
+      registers: [register],
+      collect() {
+        this.reset();
+        this.inc(logLines().threadRestarts);
+      },
+    });
+    new Gauge({
+      name: 'botpulse_log_thread_up',
+      help: '1 while the log-line thread runs, 0 while it is dead and waiting for its restart (log batches are answered 503 meanwhile).',
+      registers: [register],
+      collect() {
+        this.set(logLines().threadDown ? 0 : 1);
+      },
+    });
+    new Counter({
+      name: 'botpulse_log_thread_batches_refused_total',
+      help: 'Log batches the log-line thread did not take, by why: failed (an error in the thread: 500), full (its queue was full: 503), died (it died holding them: 503). None was answered 200.',
+      labelNames: ['why'],
+      registers: [register],
+      collect() {
+        this.reset();
+        const h = logLines();
+        this.inc({ why: 'failed' }, h.failures);
+        this.inc({ why: 'full' }, h.refusedFull);
+        this.inc({ why: 'died' }, h.lostInThread);
+      },
+    });
+  }
   const store = deps.store;
   if (store) {
     new Gauge({

@@ -36,6 +36,8 @@ export interface MetricsDeps {
   databasePool?: (() => DatabasePoolFigures) | undefined;
   /** Where a family that could not be read is reported (botpulse_failures_total{site="metrics_collect"}). */
   logger: Pick<Logger, 'warn' | 'error'>;
+  /** The log-line thread's health (logs/line-worker.ts). */
+  logLines?: () => import('../logs/line-worker.js').LineWorkerHealth;
   /** The upstream forwarder's counters (absent: forwarding is off and no family is shown). */
   upstream?: () => ForwarderState;
 }

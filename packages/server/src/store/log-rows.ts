@@ -36,7 +36,7 @@ export function fillLogLineValues(l: NewLogLine, into: unknown[]): unknown[] {
   into[4] = LOG_SEVERITY[l.level];
   into[5] = l.logger;
   into[6] = l.message;
-  into[7] = JSON.stringify(l.fields);
+  into[7] = l.fieldsJson ?? JSON.stringify(l.fields);
   into[8] = l.environment;
   into[9] = l.release;
   into[10] = l.source;
@@ -61,7 +61,7 @@ export function toRuleLine(r: RuleLineRow): RuleLine {
  * (`operation` and `duration_ms` are text fields, as json_extract / `->>` give them).
  */
 export function storedRuleLine(id: number, l: NewLogLine): RuleLine {
-  return { id, projectId: l.projectId, time: l.time, receivedAt: l.receivedAt, level: l.level, message: l.message, operation: l.fields['operation'] ?? null, durationMs: l.fields['duration_ms'] ?? null };
+  return { id, projectId: l.projectId, time: l.time, receivedAt: l.receivedAt, level: l.level, message: l.message, operation: l.operation !== undefined ? l.operation : (l.fields['operation'] ?? null), durationMs: l.durationMs !== undefined ? l.durationMs : (l.fields['duration_ms'] ?? null) };
 }
 
 /** At most this many ids per `linesByIds` statement (SQLite's bound-parameter limit is far above). */

@@ -34,6 +34,14 @@ export interface NewLogLine {
   lineId: string | null;
   /** The Drain template the line joined when it was received (logs/templater.ts); absent: none. */
   template?: LineTemplate | null;
+  /**
+   * Worked out already by the log-line thread (logs/packed-lines.ts ReceivedLine): `fields` as the
+   * JSON the stores write, and its `operation` and `duration_ms`. When present, the stores use
+   * them rather than serialising `fields` again.
+   */
+  readonly fieldsJson?: string;
+  readonly operation?: string | null;
+  readonly durationMs?: string | null;
 }
 
 /** A line's template as the miner saw it: its id, its text, and the ids it generalised (their stats move to it). */
