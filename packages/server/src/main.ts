@@ -55,6 +55,8 @@ export interface Botpulse {
   logs: LogStore;
   /** The log rules (forbidden, rate-limited, error rate); started by listen(). */
   logRules: LogRuleEvaluator;
+  /** The log-line thread's handle: parse, scrub and templates off the main thread (docs/logs.md "Threads"). */
+  logLines: LogLineWorker;
   /** Forwarding to the upstream Sentry (docs/upstream.md); started by listen() when a DSN is set. */
   upstream: UpstreamWorker;
   /** GitHub issues in step with Botpulse issues (docs/github.md); its queue starts with listen(). */
@@ -182,7 +184,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
       append: async (lines) => {
         await logRules.waitForRules(lines[0]?.projectId);
         // NDJSON lines come templated from the thread; Sentry `log` items' lines get theirs there now.
-        if (lines.some((l) => l.template === undefined)) await lineWorker.assign(lines);
+        if (lines.some((l) => l.template === undefined)) await lineWorker.assignOrLeaveUntemplated(lines);
         const stored = await logs.appendLines(lines);
         logRules.handOver(stored.stored);
         logRules.kick();
@@ -245,6 +247,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     deleter,
     logs,
     logRules,
+    logLines: lineWorker,
     upstream: forwarder,
     async listen() {
       await monitoring.applyDeclared();

@@ -191,3 +191,38 @@ describe('log ingestion', () => {
     assert.equal(noToken.status, 401);
   });
 });
+
+describe('Sentry log items while the log-line thread cannot template them', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ BOTPULSE_LOG_RULES: JSON.stringify({ '*': { enabled: false } }) });
+  });
+  after(async () => server.close());
+
+  it('keeps the envelope (its event and its lines, without a template): a Sentry SDK never sends a refused envelope again', async () => {
+    await server.botpulse.logLines.close(); // as while the thread restarts: every request to it is refused
+    const eventId = 'b'.repeat(32);
+    const body = serializeEnvelope({
+      headers: { event_id: eventId },
+      items: [
+        jsonItem('event', { event_id: eventId, message: 'Payment provider timed out' }),
+        jsonItem('log', { items: [{ timestamp: Date.now() / 1000, level: 'error', body: 'Payment provider timed out after 30 s', trace_id: 'c'.repeat(32) }] }),
+      ],
+    });
+    const auth = { 'x-sentry-auth': `Sentry sentry_version=7, sentry_key=${server.project.publicKey}` };
+    const answer = await fetch(`${server.url}/api/${server.project.id}/envelope/`, { method: 'POST', headers: auth, body });
+    assert.equal(answer.status, 200, 'the envelope is taken');
+    await server.digested();
+    assert.ok(await server.botpulse.store.getEvent(server.project.id, eventId), 'its event is stored');
+    const [line] = await server.botpulse.logs.searchLines({ projectId: server.project.id, text: 'provider timed' });
+    assert.equal(line?.message, 'Payment provider timed out after 30 s', 'its line is stored');
+    assert.equal(line.templateId, null, 'without a template');
+    assert.equal(server.botpulse.logLines.health().untemplatedLines, 1);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /^botpulse_log_lines_untemplated_total 1$/m);
+
+    const ndjson = await fetch(`${server.url}/api/${server.project.id}/logs/`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-ndjson' }, body: '{"msg":"from a tail"}' });
+    assert.equal(ndjson.status, 503, 'an NDJSON batch is refused instead: its sender (botpulse tail, our SDK) retries');
+    assert.ok(ndjson.headers.get('retry-after'));
+  });
+});

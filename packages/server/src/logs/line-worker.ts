@@ -29,12 +29,20 @@ export interface LineWorkerHealth {
   refusedFull: number;
   /** Batches that were in the thread when it died (a 503 each: the sender retries). */
   lostInThread: number;
+  /**
+   * Lines of Sentry `log` items stored without a template because the thread could not give them
+   * one (down, full or failed): a Sentry SDK does not send a refused envelope again, and its events
+   * travel with those lines, so they are kept rather than refused.
+   */
+  untemplatedLines: number;
   threadDown: boolean;
   queued: number;
   lastError: string | null;
 }
 
 const RETRY_AFTER_S = 1;
+/** The least time between two log lines about lines stored without a template. */
+const UNTEMPLATED_LOG_EVERY_MS = 60_000;
 const FIRST_RESTART_DELAY_MS = 200;
 const MAX_RESTART_DELAY_MS = 30_000;
 
@@ -58,8 +66,9 @@ export class LogLineWorker {
   private closing = false;
   private consecutiveExits = 0;
   private restartTimer: NodeJS.Timeout | null = null;
+  private untemplatedLoggedAt = -Infinity;
   private readonly maxQueued: number;
-  private readonly state: Omit<LineWorkerHealth, 'queued'> = { threadRestarts: 0, failures: 0, refusedFull: 0, lostInThread: 0, threadDown: true, lastError: null };
+  private readonly state: Omit<LineWorkerHealth, 'queued'> = { threadRestarts: 0, failures: 0, refusedFull: 0, lostInThread: 0, untemplatedLines: 0, threadDown: true, lastError: null };
 
   private constructor(private readonly options: LineWorkerOptions) {
     this.maxQueued = options.maxQueued ?? 64;
@@ -94,6 +103,26 @@ export class LogLineWorker {
     if (reply.type !== 'assigned') throw new Error(`log-line thread answered ${reply.type} to assign`);
     const templates = unpackTemplates(reply.templates);
     lines.forEach((l, i) => (l.template = templates[i] ?? null));
+  }
+
+  /**
+   * `assign` for the lines of Sentry `log` items. A Sentry SDK drops an envelope answered 5xx (it
+   * never sends it again), and the envelope's events are spooled after its lines; so when the thread
+   * cannot template them (restarting, full, failed), the lines are stored without a template, which
+   * only their place in the templates view needs, and that is counted (`untemplatedLines`) and logged.
+   */
+  async assignOrLeaveUntemplated(lines: NewLogLine[]): Promise<void> {
+    try {
+      await this.assign(lines);
+    } catch (err) {
+      for (const line of lines) if (line.template === undefined) line.template = null;
+      this.state.untemplatedLines += lines.length;
+      const now = Date.now();
+      if (now - this.untemplatedLoggedAt >= UNTEMPLATED_LOG_EVERY_MS) {
+        this.untemplatedLoggedAt = now;
+        this.options.logger.warn({ err, lines: lines.length, untemplatedSinceStart: this.state.untemplatedLines }, 'Sentry log lines stored without a template: the log-line thread could not give them one');
+      }
+    }
   }
 
   async close(): Promise<void> {

@@ -86,6 +86,15 @@ export function failurePathMetrics(register: Registry, deps: { digest: DigestWor
         this.inc({ why: 'died' }, h.lostInThread);
       },
     });
+    new Counter({
+      name: 'botpulse_log_lines_untemplated_total',
+      help: "Lines of Sentry log items stored without a template because the log-line thread could not give them one (restarting, full or failed); kept, since a Sentry SDK does not resend a refused envelope.",
+      registers: [register],
+      collect() {
+        this.reset();
+        this.inc(logLines().untemplatedLines);
+      },
+    });
   }
   const store = deps.store;
   if (store) {
