@@ -29,7 +29,7 @@ import { RetentionJob } from './retention.js';
 import type { LogStore } from './store/logs.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
-import { alertStoreFor, databasePoolOf, githubStoreFor, isSharedStore, logStoreFor, monitorStoreFor, openStore, spoolGatherMsFor, upstreamStoreFor } from './stores.js';
+import { alertStoreFor, databasePoolOf, githubStoreFor, isSharedStore, logStoreFor, monitorStoreFor, openStore, spoolFlushesFor, spoolGatherMsFor, upstreamStoreFor } from './stores.js';
 import { escapeHtml } from './alerts/channels/telegram/format.js';
 import { UpstreamWorker } from './upstream/worker.js';
 import { upstreamRoutes } from './upstream/routes.js';
@@ -92,7 +92,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logger.warn({ tightened: store.tightened }, 'data files were readable by other users; made them private (directory 0700, files 0600)');
   }
   const logs = logStoreFor(store);
-  const spool = new Spool(store, config.backlogLimit, spoolGatherMsFor(store));
+  const spool = new Spool(store, config.backlogLimit, spoolGatherMsFor(store), spoolFlushesFor(store, config.spoolFlushes));
   await spool.init();
   const stats = new IngestStats(new BodyBudget(config.limits.maxBodyBytesInFlight));
   // /status asks the digest and the monitors (created after alerting, which they send through) for their summary.

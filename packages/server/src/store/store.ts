@@ -40,7 +40,14 @@ export interface QuarantinedRow {
  * reads its spool file in-process and ignores it.
  */
 export interface HeldSpoolRows {
-  get(id: number): SpoolRow | undefined;
+  /** The claim is about to be sent: what release() may let go is decided as of now. */
+  claiming?(): void;
+  /**
+   * A claimed row, from memory; `later` when it is not held yet but may be this process's own,
+   * committed by the database and on its way to being handed over: the batch leaves it in the
+   * spool for a later one instead of reading its payload back.
+   */
+  get(id: number): SpoolRow | 'later' | undefined;
   /** A batch that took rows up to `id` committed: those, and older ones another process took, are let go. */
   release(id: number): void;
 }
@@ -50,6 +57,8 @@ export interface DigestBatchResult {
   rows: number;
   changes: IssueChange[];
   quarantined: QuarantinedRow[];
+  /** Claimed rows left in the spool for a later batch (HeldSpoolRows.get said `later`): the loop looks again soon. */
+  deferred?: number;
   /**
    * The database failed in the middle of a row-by-row walk (after a row's fault was found): the
    * rows counted above were done, the rest stay in the spool. Reported so the caller logs, counts

@@ -119,13 +119,13 @@ export class PostgresStore extends StoreBase implements Store {
     let writes: DigestedRow[] | null = null;
     try {
       const result = await this.db.transaction().execute(async (trx): Promise<DigestBatchResult> => {
-        const { rows, payloadsRead } = await takeSpoolRows(trx, limit, held);
-        if (rows.length === 0) return { rows: 0, changes: [], quarantined: [], payloadsRead };
+        const { rows, payloadsRead, deferred } = await takeSpoolRows(trx, limit, held);
+        if (rows.length === 0) return { rows: 0, changes: [], quarantined: [], payloadsRead, deferred };
         taken = rows;
         writes = digest(rows);
         const changes = await applyDigest(trx, writes, Date.now(), lifecycle);
         await sql`${prepared}DELETE FROM spool WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`.execute(trx);
-        return { rows: rows.length, changes, quarantined: [], payloadsRead };
+        return { rows: rows.length, changes, quarantined: [], payloadsRead, deferred };
       });
       if (result.rows) held?.release(taken[taken.length - 1]!.id);
       return result;

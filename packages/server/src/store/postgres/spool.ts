@@ -156,18 +156,26 @@ type ClaimedRow = Omit<SpoolDbRow, 'payload'> & { bytes: number };
  * there when it matches the claimed row (project, kind, event id, time, size; ids are never
  * reused, the check only guards against a mistake); the payloads of the others are read by one
  * statement. `payloadsRead` counts those: the hand-off is meant to keep it at 0 for one process.
+ * A row `held` says may still be on its way to it (committed by PostgreSQL, its hand-off not
+ * arrived yet: digest/held-rows.ts) is not taken (`deferred`): the next batch finds it handed over.
  *
  * The columns and sizes come from the locked rows themselves (`length()` of a spool payload, kept
  * in its page uncompressed by migration 017, reads only its header). Before, the sizes came from a
  * join back to `spool`, which PostgreSQL ran as a hash join over a sequential scan of the whole
  * table (dead rows of digested batches included) and a sort that carried every claimed payload.
  */
-export async function takeSpoolRows(trx: Db, limit: number, held: HeldSpoolRows | undefined): Promise<{ rows: SpoolRow[]; payloadsRead: number }> {
-  const claimed = await all<ClaimedRow>(trx, spoolClaim(limit));
-  const rows: (SpoolRow | null)[] = claimed.map((c) => {
-    const mine = held?.get(Number(c.id));
-    return mine && matches(mine, c) ? mine : null;
-  });
+export async function takeSpoolRows(
+  trx: Db,
+  limit: number,
+  held: HeldSpoolRows | undefined,
+): Promise<{ rows: SpoolRow[]; payloadsRead: number; deferred: number }> {
+  held?.claiming?.();
+  const locked = await all<ClaimedRow>(trx, spoolClaim(limit));
+  // A row this process committed a moment ago and has not handed over yet is left for a later
+  // batch (locked by this one, so unlocked at its commit) rather than read back.
+  const found = locked.map((c) => held?.get(Number(c.id)));
+  const claimed = locked.filter((_, i) => found[i] !== 'later');
+  const rows: (SpoolRow | null)[] = found.flatMap((mine, i) => (mine === 'later' ? [] : [mine && matches(mine, locked[i]!) ? mine : null]));
   const missing = claimed.filter((_, i) => rows[i] === null).map((c) => Number(c.id));
   if (missing.length) {
     const payloads = new Map(
@@ -177,7 +185,7 @@ export async function takeSpoolRows(trx: Db, limit: number, held: HeldSpoolRows 
       if (rows[i] === null) rows[i] = toSpoolRow({ ...c, payload: payloads.get(Number(c.id))! } as SpoolDbRow);
     });
   }
-  return { rows: rows as SpoolRow[], payloadsRead: missing.length };
+  return { rows: rows as SpoolRow[], payloadsRead: missing.length, deferred: locked.length - claimed.length };
 }
 
 /** The claim statement of takeSpoolRows (exported for its test: it reads the spool table once). */
