@@ -1,11 +1,7 @@
-import type { ClientDiscard, SpoolItemInput, SpoolRow, Store } from '../store/store.js';
+import type { SpoolItemInput, SpoolRow, SpoolTally, Store } from '../store/store.js';
 
 /** Per request: items only counted, and client reports' discards. */
-export interface SpoolCounts {
-  projectId: number;
-  counts: Record<string, number>;
-  discards?: { discards: ClientDiscard[]; at: number }[] | undefined;
-}
+export type SpoolCounts = SpoolTally;
 
 interface Pending {
   items: SpoolItemInput[];
@@ -136,17 +132,13 @@ export class Spool {
     this.floors.add(window);
     this.tellWindow();
     try {
-      const rows = await this.store.appendToSpool(batch.items);
+      const rows = await this.store.appendToSpool(batch.items, batch.counts);
       if (rows?.length) {
         for (const r of rows) if (r.id > this.maxSeenId) this.maxSeenId = r.id;
         this.onCommitted?.(rows);
       }
       this.floors.delete(window);
       this.tellWindow(); // after the hand-off was posted: the digest thread finds it when it looks
-      for (const c of batch.counts) {
-        await this.store.countItems(c.projectId, c.counts);
-        for (const report of c.discards ?? []) await this.store.recordClientDiscards(c.projectId, report.discards, report.at);
-      }
       const spooled = batch.items.filter((i) => i.kind === 'event' || i.kind === 'attachment').length;
       this.size += spooled;
       for (const d of this.drifts) d.n += spooled;

@@ -39,6 +39,13 @@ export interface QuarantinedRow {
  * PostgreSQL's digest takes a claimed row's payload from here instead of reading it back; SQLite
  * reads its spool file in-process and ignores it.
  */
+/** Per request of a spool flush: its items only counted, and its client reports' discards. */
+export interface SpoolTally {
+  projectId: number;
+  counts: Record<string, number>;
+  discards?: { discards: ClientDiscard[]; at: number }[] | undefined;
+}
+
 export interface HeldSpoolRows {
   /** The claim is about to be sent: what release() may let go is decided as of now. */
   claiming?(): void;
@@ -168,9 +175,11 @@ export interface Store {
   /**
    * Resolves with the spooled rows (the digested kinds, in item order) with their spool ids when
    * the store has them (PostgreSQL): the process hands those to its own digest thread, which then
-   * needs not read their payloads back (HeldSpoolRows).
+   * needs not read their payloads back (HeldSpoolRows). `tallies` (the same requests' counted items
+   * and client discards, as countItems and recordClientDiscards take them) are recorded before it
+   * resolves; on PostgreSQL in the append's own statement (one round trip, one commit).
    */
-  appendToSpool(items: SpoolItemInput[]): Promise<SpoolRow[] | void>;
+  appendToSpool(items: SpoolItemInput[], tallies?: SpoolTally[]): Promise<SpoolRow[] | void>;
   /** Undigested items (events and their attachments). */
   spoolBacklog(): Promise<number>;
   /**
