@@ -132,4 +132,34 @@ describe('Spool backlog count', () => {
     // (the third started above 3, but the first, still in flight, started above 0: the lower floor counts)
     assert.deepEqual(windows, ['in flight 0', 'in flight 0', 'in flight 0', 'in flight 0', 'in flight 0', 'none 4']);
   });
+
+  it('starts a flush beside one in flight only when mayOverlap says so (the main thread is not busy)', async () => {
+    const calls: string[][] = [];
+    const commits: (() => void)[] = [];
+    const store = {
+      appendToSpool: (items: SpoolItemInput[]) => {
+        calls.push(items.map((i) => i.eventId!));
+        return new Promise<void>((resolve) => commits.push(resolve));
+      },
+    } as unknown as Store;
+    let idle = false;
+    const spool = new Spool(store, 1_000_000, 0, 2, () => idle);
+    const turns = async (n: number) => { for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r)); };
+    const first = spool.append([event(1)]);
+    await turns(2);
+    const second = spool.append([event(2)]);
+    await turns(3);
+    assert.deepEqual(calls, [['e1']], 'busy: the second waits for the first');
+    commits.shift()!();
+    await first;
+    while (calls.length < 2) await turns(1);
+    idle = true;
+    const third = spool.append([event(3)]);
+    await turns(3);
+    assert.deepEqual(calls, [['e1'], ['e2'], ['e3']], 'not busy: the third starts beside the second');
+    commits.shift()!();
+    commits.shift()!();
+    await Promise.all([second, third]);
+    assert.equal(spool.backlog, 3);
+  });
 });

@@ -55,12 +55,18 @@ export class Spool {
    *   connection (PostgreSQL: 2, so that one commit's WAL flush does not hold every request that
    *   arrives meanwhile; PostgreSQL's own group commit then covers both). Each request is answered
    *   when its own flush committed, whichever commits first. SQLite: 1 (its flush is synchronous).
+   * @param mayOverlap asked before a flush starts beside one in flight: false keeps it waiting for
+   *   that one. main.ts answers whether the main thread's event loop has idle time: a second commit
+   *   shortens the answers' wait for the disk when the thread waits, but when the thread is the
+   *   bound it only splits the requests over more commits, each a round trip of CPU on both sides
+   *   (measured: docs/performance.md, "Round: spool pipelining").
    */
   constructor(
     private readonly store: Store,
     private readonly backlogLimit: number,
     private readonly gatherMs = 0,
     private readonly maxInFlight = 1,
+    private readonly mayOverlap: () => boolean = () => true,
   ) {}
 
   /** Reads the backlog left by a previous run (after a crash, the spool is where it was). */
@@ -116,6 +122,9 @@ export class Spool {
   /** The next flush, if one may start: at the next turn, or at the end of the gather window if one is open. */
   private scheduleFlush(): void {
     if (this.scheduled || !this.pending || this.inFlight >= this.maxInFlight) return;
+    // A flush beside one in flight pays where the thread waits for the disk; where it is busy, the
+    // extra commit costs more than the wait (see the constructor).
+    if (this.inFlight > 0 && !this.mayOverlap()) return;
     this.scheduled = true;
     const wait = this.lastFlushAt + this.gatherMs - performance.now();
     if (wait >= 1) setTimeout(() => void this.flush(), wait);
