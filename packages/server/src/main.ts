@@ -29,13 +29,21 @@ import { RetentionJob } from './retention.js';
 import type { LogStore } from './store/logs.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
-import { alertStoreFor, databasePoolOf, githubStoreFor, isSharedStore, logStoreFor, monitorStoreFor, openStore, spoolGatherMsFor, upstreamStoreFor } from './stores.js';
+import { eventLoopBusy } from './lib/loop-busy.js';
+import { alertStoreFor, databasePoolOf, githubStoreFor, isSharedStore, logStoreFor, monitorStoreFor, openStore, spoolFlushesFor, spoolGatherMsFor, upstreamStoreFor } from './stores.js';
 import { escapeHtml } from './alerts/channels/telegram/format.js';
 import { UpstreamWorker } from './upstream/worker.js';
 import { upstreamRoutes } from './upstream/routes.js';
 import { refuseSelfUpstream } from './upstream/self-check.js';
 import { upstreamStatusLines } from './upstream/status.js';
 import { dashboard } from './web/plugin.js';
+
+/**
+ * A second spool flush starts beside one in flight only while the main thread's event loop was
+ * busy less than this share of the last 100 ms (ingest/spool.ts mayOverlap).
+ */
+const SPOOL_OVERLAP_MAX_UTILIZATION = 0.8;
+const notBusy = (busy: () => boolean) => () => !busy();
 
 /** A running Botpulse: every part wired together. The only place that picks concrete parts. */
 export interface Botpulse {
@@ -94,7 +102,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logger.warn({ tightened: store.tightened }, 'data files were readable by other users; made them private (directory 0700, files 0600)');
   }
   const logs = logStoreFor(store);
-  const spool = new Spool(store, config.backlogLimit, spoolGatherMsFor(store));
+  const spool = new Spool(store, config.backlogLimit, spoolGatherMsFor(store), spoolFlushesFor(store, config.spoolFlushes), notBusy(eventLoopBusy(SPOOL_OVERLAP_MAX_UTILIZATION)));
   await spool.init();
   const stats = new IngestStats(new BodyBudget(config.limits.maxBodyBytesInFlight));
   // /status asks the digest and the monitors (created after alerting, which they send through) for their summary.

@@ -100,6 +100,18 @@ export function spoolGatherMsFor(store: Store): number {
   return store instanceof PostgresStore ? 2 : 0;
 }
 
+/**
+ * How many spool flushes may wait for their commits at once (ingest/spool.ts). PostgreSQL: 2, each
+ * on its own pooled connection, so a request that arrives while one commit waits for its WAL flush
+ * goes in a second commit instead of waiting for that one and then its own; PostgreSQL's group
+ * commit covers both flushes with one WAL write when they meet; BOTPULSE_SPOOL_FLUSHES sets another
+ * number. SQLite: 1 whatever is set (its flush is synchronous).
+ */
+export function spoolFlushesFor(store: Store, configured: number | undefined): number {
+  if (!(store instanceof PostgresStore)) return 1;
+  return configured ?? 2;
+}
+
 /** The figures of the main thread's connection pool, for /metrics (none on SQLite). */
 export function databasePoolOf(store: Store): (() => DatabasePoolFigures) | undefined {
   return store instanceof PostgresStore ? () => store.database.poolFigures() : undefined;

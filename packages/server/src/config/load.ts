@@ -32,6 +32,8 @@ export interface Config {
   };
   backlogLimit: number;
   digestBatch: number;
+  /** Spool flushes waiting for their commits at once (BOTPULSE_SPOOL_FLUSHES); unset: the store's default (stores.ts spoolFlushesFor). */
+  spoolFlushes: number | undefined;
   rawItemRetentionHours: number;
   /** After a DSN key rotation, how long the old key is still accepted (ms). */
   dsnKeyGraceMs: number;
@@ -110,6 +112,7 @@ function toConfig(raw: RawConfig): Config {
     },
     backlogLimit: raw.BOTPULSE_BACKLOG_LIMIT,
     digestBatch: raw.BOTPULSE_DIGEST_BATCH,
+    spoolFlushes: raw.BOTPULSE_SPOOL_FLUSHES,
     rawItemRetentionHours: raw.BOTPULSE_RAW_ITEM_RETENTION_HOURS,
     dsnKeyGraceMs: raw.BOTPULSE_DSN_KEY_GRACE_HOURS * 3600_000,
     retentionDays: raw.ERROR_LOG_RETENTION_DAYS,

@@ -31,6 +31,7 @@ export const configSchema = z.object({
   BOTPULSE_MAX_ATTACHMENT_BYTES: int(0, 1024 * mib).default(10 * mib),
   BOTPULSE_BACKLOG_LIMIT: int(1, 10_000_000).default(20_000),
   BOTPULSE_DIGEST_BATCH: int(1, 10_000).default(500),
+  BOTPULSE_SPOOL_FLUSHES: int(1, 16).optional(),
   BOTPULSE_RAW_ITEM_RETENTION_HOURS: int(1, 24 * 365).default(72),
   BOTPULSE_DSN_KEY_GRACE_HOURS: int(0, 24 * 90).default(24),
   BOTPULSE_SCRUB_EXTRA_KEYS: z.string().default(''),

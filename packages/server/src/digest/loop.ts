@@ -113,7 +113,12 @@ export class DigestLoop {
         continue;
       }
       if (result.payloadsRead) this.options.onPayloadsRead?.(result.payloadsRead);
-      if (result.rows === 0) return this.foldCounts(true);
+      if (result.rows === 0 && !result.deferred) return this.foldCounts(true);
+      if (result.rows === 0) {
+        // Only rows of this process's flushes still on their way to the thread: they are handed over within a moment.
+        await this.letBatchFill();
+        continue;
+      }
       this.unfolded = true;
       this.spool.digested(result.rows);
       this.digestedTotal += result.rows;

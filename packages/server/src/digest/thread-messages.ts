@@ -1,6 +1,6 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { Level } from 'pino';
 import type { QuarantinedRow } from '../store/store.js';
-import type { HandedRows } from './held-rows.js';
 
 /** What the main thread gives the digest thread at start. */
 export interface DigestThreadData {
@@ -12,13 +12,17 @@ export interface DigestThreadData {
   postgres?: { url: string; statementTimeoutMs: number };
   batchSize: number;
   logLevel: Level | 'silent';
+  /**
+   * The main thread's hand-off of committed spool rows (PostgreSQL): `HandedRows` messages on
+   * `port` (a port of its own, so the thread can take them synchronously: held-rows.ts), and the
+   * shared FlushWindow slot of the spool's flushes in flight.
+   */
+  handOff: { port: MessagePort; window: BigInt64Array };
 }
 
 export type ToDigestThread =
   /** Rows were spooled; `backlog` is the main thread's count of undigested rows. */
   | { type: 'kick'; backlog: number }
-  /** Rows this process just committed to the spool (PostgreSQL), so the digest needs not read their payloads back. */
-  | ({ type: 'rows' } & HandedRows)
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'close' };

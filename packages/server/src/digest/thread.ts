@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { Store } from '../store/store.js';
-import { HeldRows } from './held-rows.js';
+import { FlushWindow, HeldRows, type HandedRows } from './held-rows.js';
 import { DigestLoop, type BacklogCounter } from './loop.js';
 import { createRowDigester } from './process.js';
 import type { FromDigestThread, ToDigestThread, DigestThreadData } from './thread-messages.js';
@@ -28,7 +28,9 @@ export async function runDigestThread(openStore: (data: DigestThreadData) => Pro
   const store = await openStore(data);
 
   /** What this process spooled, handed over by the main thread (PostgreSQL; see held-rows.ts). */
-  const held = new HeldRows(HELD_MAX_BYTES);
+  const held = new HeldRows(HELD_MAX_BYTES, { port: data.handOff.port, window: new FlushWindow(data.handOff.window) });
+  // Rows this process just committed to the spool (PostgreSQL), so the digest needs not read their payloads back.
+  data.handOff.port.on('message', (rows: HandedRows) => held.add(rows));
   let payloadsRead = 0;
 
   /** The main thread's backlog figure, brought by each kick, minus what this thread took since. */
@@ -74,6 +76,7 @@ export async function runDigestThread(openStore: (data: DigestThreadData) => Pro
       if (message.type === 'close') {
         post({ type: 'closed' });
         port.close();
+        data.handOff.port.close();
       }
     });
   });
@@ -83,9 +86,6 @@ export async function runDigestThread(openStore: (data: DigestThreadData) => Pro
       case 'kick':
         backlog.backlog = message.backlog;
         loop.kick();
-        break;
-      case 'rows':
-        held.add(message);
         break;
       case 'pause':
         await loop.stop();
@@ -99,6 +99,7 @@ export async function runDigestThread(openStore: (data: DigestThreadData) => Pro
         await store.close();
         post({ type: 'closed' });
         port.close();
+        data.handOff.port.close();
         break;
     }
   }

@@ -1,11 +1,11 @@
 import { once } from 'node:events';
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { threadWorker } from '../lib/thread-worker.js';
 import type { Logger } from 'pino';
 import type { Spool } from '../ingest/spool.js';
 import { failures, reportFailure } from '../lib/failures.js';
 import type { SpoolRow } from '../store/store.js';
-import { packRows } from './held-rows.js';
+import { FlushWindow, packRows } from './held-rows.js';
 import type { DatabaseConfig } from '../lib/database-url.js';
 import type { DigestThreadData, FromDigestThread, ToDigestThread } from './thread-messages.js';
 
@@ -66,6 +66,10 @@ export class DigestWorker {
   /** Set by the metrics module: each digested row's time from acceptance to commit. */
   onDigestLag: ((lagsMs: number[]) => void) | null = null;
   private worker!: Worker;
+  /** The hand-off's own port to the current thread (a new one per thread). */
+  private rowsPort: MessagePort | null = null;
+  /** The spool's flushes in flight, shared with every thread this worker starts (held-rows.ts). */
+  private readonly window = new FlushWindow();
   private threadIdle = true;
   private closing = false;
   private waiters: (() => void)[] = [];
@@ -85,6 +89,7 @@ export class DigestWorker {
   static async start(config: DigestSettings, spool: Spool, options: DigestWorkerOptions): Promise<DigestWorker> {
     const digest = new DigestWorker(config, spool, options);
     spool.onCommitted = (rows) => digest.handOff(rows);
+    spool.onFlushWindow = (inFlight, floor) => digest.window.set(inFlight, floor);
     try {
       await digest.spawn();
     } catch (err) {
@@ -112,7 +117,7 @@ export class DigestWorker {
     if (this.healthState.threadDown || this.spool.backlog > HAND_OFF_MAX_BACKLOG) return;
     try {
       const packed = packRows(rows);
-      this.worker.postMessage({ type: 'rows', ...packed } satisfies ToDigestThread, [packed.payloads]);
+      this.rowsPort!.postMessage(packed, [packed.payloads]);
     } catch (err) {
       // The rows are committed and will be answered 200 whatever happens here: the digest reads them back.
       reportFailure(this.options.logger, 'digest_hand_off', err, 'could not hand spooled rows to the digest thread; it reads them from the spool');
@@ -157,6 +162,7 @@ export class DigestWorker {
     // A thread that dies while closing never answers: its exit ends the wait as well.
     await Promise.race([this.request({ type: 'close' }, 'closed'), exited]);
     await exited;
+    this.rowsPort?.close();
     for (const resolve of this.waiters.splice(0)) resolve();
   }
 
@@ -167,6 +173,7 @@ export class DigestWorker {
 
   /** Starts the thread; rejects if it dies before it is ready (say, its database cannot be opened). */
   private async spawn(): Promise<void> {
+    const channel = new MessageChannel();
     const data: DigestThreadData = {
       databaseFile: this.config.databaseFile,
       ...(this.config.database.kind === 'postgres'
@@ -174,9 +181,12 @@ export class DigestWorker {
         : {}),
       batchSize: this.config.digestBatch,
       logLevel: this.config.logLevel,
+      handOff: { port: channel.port2, window: this.window.slot },
     };
-    const worker = threadWorker(this.options.threadEntry, data);
+    const worker = threadWorker(this.options.threadEntry, data, [channel.port2]);
     this.worker = worker;
+    this.rowsPort?.close(); // a dead thread's: what it held is read back from the spool
+    this.rowsPort = channel.port1;
     this.healthState.threadDown = false;
     worker.on('message', (message: FromDigestThread) => this.receive(message));
     worker.on('error', (err) => {

@@ -84,4 +84,82 @@ describe('Spool backlog count', () => {
     assert.deepEqual(calls, [['e1'], ['e2', 'e3']], 'what arrived in the window went in one commit');
     assert.equal(spool.backlog, 3);
   });
+
+  it('with two flushes in flight (PostgreSQL), starts the second while the first waits, answers each request when its own commit is done, in either order', async () => {
+    const calls: string[][] = [];
+    const commits: ((ids: number[]) => void)[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const store = {
+      appendToSpool: (items: SpoolItemInput[]) => {
+        calls.push(items.map((i) => i.eventId!));
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        return new Promise((resolve) => commits.push((ids) => (inFlight--, resolve(items.map((item, i) => ({ ...item, id: ids[i]! }))))));
+      },
+      countItems: async () => undefined,
+      recordClientDiscards: async () => undefined,
+    } as unknown as Store;
+    const spool = new Spool(store, 1_000_000, 0, 2);
+    const handed: number[][] = [];
+    const windows: string[] = [];
+    spool.onCommitted = (rows) => handed.push(rows.map((r) => r.id));
+    spool.onFlushWindow = (inFlight, floor) => windows.push(`${inFlight ? 'in flight' : 'none'} ${floor}`);
+    const turns = async (n: number) => { for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r)); };
+    const answered: string[] = [];
+    const track = (name: string, p: Promise<void>) => p.then(() => void answered.push(name));
+    const first = track('e1', spool.append([event(1)]));
+    await turns(2);
+    const second = track('e2+e3', Promise.all([spool.append([event(2)]), spool.append([event(3)])]).then(() => undefined));
+    await turns(2);
+    const third = track('e4', spool.append([event(4)]));
+    await turns(3);
+    assert.deepEqual(calls, [['e1'], ['e2', 'e3']], 'the second flush started while the first waits; the third waits for one of them');
+    commits[1]!([2, 3]); // the second commits first
+    await second;
+    assert.deepEqual(answered, ['e2+e3'], 'its requests are answered; the first flush\u2019s request still waits for its own commit');
+    assert.equal(spool.backlog, 2);
+    while (calls.length < 3) await turns(1);
+    assert.deepEqual(calls[2], ['e4'], 'the third starts once the second is done');
+    commits[2]!([4]);
+    await third;
+    commits[0]!([1]);
+    await first;
+    assert.deepEqual(answered, ['e2+e3', 'e4', 'e1']);
+    assert.equal(maxInFlight, 2);
+    assert.equal(spool.backlog, 4);
+    assert.deepEqual(handed, [[2, 3], [4], [1]]);
+    // Floors: the flushes' rows lie above the highest id seen when each started; with none in flight, the highest id committed.
+    // (the third started above 3, but the first, still in flight, started above 0: the lower floor counts)
+    assert.deepEqual(windows, ['in flight 0', 'in flight 0', 'in flight 0', 'in flight 0', 'in flight 0', 'none 4']);
+  });
+
+  it('starts a flush beside one in flight only when mayOverlap says so (the main thread is not busy)', async () => {
+    const calls: string[][] = [];
+    const commits: (() => void)[] = [];
+    const store = {
+      appendToSpool: (items: SpoolItemInput[]) => {
+        calls.push(items.map((i) => i.eventId!));
+        return new Promise<void>((resolve) => commits.push(resolve));
+      },
+    } as unknown as Store;
+    let idle = false;
+    const spool = new Spool(store, 1_000_000, 0, 2, () => idle);
+    const turns = async (n: number) => { for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r)); };
+    const first = spool.append([event(1)]);
+    await turns(2);
+    const second = spool.append([event(2)]);
+    await turns(3);
+    assert.deepEqual(calls, [['e1']], 'busy: the second waits for the first');
+    commits.shift()!();
+    await first;
+    while (calls.length < 2) await turns(1);
+    idle = true;
+    const third = spool.append([event(3)]);
+    await turns(3);
+    assert.deepEqual(calls, [['e1'], ['e2'], ['e3']], 'not busy: the third starts beside the second');
+    commits.shift()!();
+    commits.shift()!();
+    await Promise.all([second, third]);
+    assert.equal(spool.backlog, 3);
+  });
 });

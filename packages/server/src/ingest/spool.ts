@@ -1,11 +1,7 @@
-import type { ClientDiscard, SpoolItemInput, SpoolRow, Store } from '../store/store.js';
+import type { SpoolItemInput, SpoolRow, SpoolTally, Store } from '../store/store.js';
 
 /** Per request: items only counted, and client reports' discards. */
-export interface SpoolCounts {
-  projectId: number;
-  counts: Record<string, number>;
-  discards?: { discards: ClientDiscard[]; at: number }[] | undefined;
-}
+export type SpoolCounts = SpoolTally;
 
 interface Pending {
   items: SpoolItemInput[];
@@ -20,19 +16,33 @@ interface Pending {
  */
 export class Spool {
   private pending: Pending | null = null;
-  /** A flush is waiting for its commit (see append). */
-  private flushing = false;
+  /** Flushes waiting for their commits (see append), at most `maxInFlight`. */
+  private inFlight = 0;
+  /** A flush is scheduled (setImmediate or the gather window's timer) and has not started yet. */
+  private scheduled = false;
   /** When the last flush started (performance.now()), for the gather window. */
   private lastFlushAt = -Infinity;
   private size = 0;
   /** Changes made while a recount is being read (see resync). */
   private readonly drifts = new Set<{ n: number }>();
+  /** The highest spool id a committed flush of this process returned (0: none yet). */
+  private maxSeenId = 0;
+  /** Per flush in flight: `maxSeenId` when it started. Its rows' ids are above it (ids come from a sequence). */
+  private readonly floors = new Set<{ floor: number }>();
   /**
    * Given each flush's committed rows with their ids, when the store returns them (PostgreSQL),
    * before the requests are answered: the digest worker hands them to its thread, which then does
    * not read their payloads back. Only a shortcut: the rows are in the spool whatever it does.
    */
   onCommitted: ((rows: SpoolRow[]) => void) | null = null;
+  /**
+   * Told, synchronously, before a flush is sent and after its rows were handed over (onCommitted):
+   * whether flushes are in flight and the id at or below which no row of theirs can be (the lowest
+   * of their floors; with none in flight, the highest id this process has committed). The digest
+   * thread leaves an unheld row above it for a later batch instead of reading its payload back: it
+   * may be this process's, committed by PostgreSQL but not handed over yet (digest/held-rows.ts).
+   */
+  onFlushWindow: ((inFlight: boolean, floor: number) => void) | null = null;
 
   /**
    * @param gatherMs the least time between the starts of two flushes (0: none). A commit costs the
@@ -41,11 +51,22 @@ export class Spool {
    *   a flush waits until `gatherMs` after the one before started, and takes everything that
    *   arrived meanwhile. A request is answered at most `gatherMs` later; after a quiet spell the
    *   flush starts at once. SQLite passes 0: its flush ends within the turn that started it.
+   * @param maxInFlight how many flushes may wait for their commits at once, each on its own pooled
+   *   connection (PostgreSQL: 2, so that one commit's WAL flush does not hold every request that
+   *   arrives meanwhile; PostgreSQL's own group commit then covers both). Each request is answered
+   *   when its own flush committed, whichever commits first. SQLite: 1 (its flush is synchronous).
+   * @param mayOverlap asked before a flush starts beside one in flight: false keeps it waiting for
+   *   that one. main.ts answers whether the main thread's event loop has idle time: a second commit
+   *   shortens the answers' wait for the disk when the thread waits, but when the thread is the
+   *   bound it only splits the requests over more commits, each a round trip of CPU on both sides
+   *   (measured: docs/performance.md, "Round: spool pipelining").
    */
   constructor(
     private readonly store: Store,
     private readonly backlogLimit: number,
     private readonly gatherMs = 0,
+    private readonly maxInFlight = 1,
+    private readonly mayOverlap: () => boolean = () => true,
   ) {}
 
   /** Reads the backlog left by a previous run (after a crash, the spool is where it was). */
@@ -64,10 +85,10 @@ export class Spool {
   append(items: SpoolItemInput[], counts?: SpoolCounts): Promise<void> {
     if (!this.pending) {
       this.pending = { items: [], counts: [], waiters: [] };
-      // One flush at a time: while a commit is on its way (PostgreSQL answers asynchronously), the
-      // requests that arrive meanwhile gather into the next one instead of each starting its own
-      // transaction. On SQLite a flush ends within its turn, so nothing changes there.
-      if (!this.flushing) this.scheduleFlush();
+      // At most maxInFlight flushes at a time: while commits are on their way (PostgreSQL answers
+      // asynchronously), the requests that arrive meanwhile gather into the next one instead of each
+      // starting its own transaction. On SQLite a flush ends within its turn, so nothing changes there.
+      this.scheduleFlush();
     }
     this.pending.items.push(...items);
     if (counts && (Object.keys(counts.counts).length || counts.discards?.length)) this.pending.counts.push(counts);
@@ -98,25 +119,35 @@ export class Spool {
     for (const d of this.drifts) d.n -= n;
   }
 
-  /** The next flush: at the next turn, or at the end of the gather window if one is open. */
+  /** The next flush, if one may start: at the next turn, or at the end of the gather window if one is open. */
   private scheduleFlush(): void {
+    if (this.scheduled || !this.pending || this.inFlight >= this.maxInFlight) return;
+    // A flush beside one in flight pays where the thread waits for the disk; where it is busy, the
+    // extra commit costs more than the wait (see the constructor).
+    if (this.inFlight > 0 && !this.mayOverlap()) return;
+    this.scheduled = true;
     const wait = this.lastFlushAt + this.gatherMs - performance.now();
     if (wait >= 1) setTimeout(() => void this.flush(), wait);
     else setImmediate(() => void this.flush());
   }
 
   private async flush(): Promise<void> {
+    this.scheduled = false;
     const batch = this.pending!;
     this.pending = null;
-    this.flushing = true;
+    this.inFlight += 1;
     this.lastFlushAt = performance.now();
+    const window = { floor: this.maxSeenId };
+    this.floors.add(window);
+    this.tellWindow();
     try {
-      const rows = await this.store.appendToSpool(batch.items);
-      if (rows?.length) this.onCommitted?.(rows);
-      for (const c of batch.counts) {
-        await this.store.countItems(c.projectId, c.counts);
-        for (const report of c.discards ?? []) await this.store.recordClientDiscards(c.projectId, report.discards, report.at);
+      const rows = await this.store.appendToSpool(batch.items, batch.counts);
+      if (rows?.length) {
+        for (const r of rows) if (r.id > this.maxSeenId) this.maxSeenId = r.id;
+        this.onCommitted?.(rows);
       }
+      this.floors.delete(window);
+      this.tellWindow(); // after the hand-off was posted: the digest thread finds it when it looks
       const spooled = batch.items.filter((i) => i.kind === 'event' || i.kind === 'attachment').length;
       this.size += spooled;
       for (const d of this.drifts) d.n += spooled;
@@ -124,8 +155,16 @@ export class Spool {
     } catch (err) {
       for (const w of batch.waiters) w.reject(err as Error);
     } finally {
-      this.flushing = false;
-      if (this.pending) this.scheduleFlush();
+      if (this.floors.delete(window)) this.tellWindow();
+      this.inFlight -= 1;
+      this.scheduleFlush();
     }
+  }
+
+  private tellWindow(): void {
+    if (!this.onFlushWindow) return;
+    let floor = Infinity;
+    for (const w of this.floors) floor = Math.min(floor, w.floor);
+    this.onFlushWindow(this.floors.size > 0, this.floors.size ? floor : this.maxSeenId);
   }
 }

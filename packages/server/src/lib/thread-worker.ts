@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type TransferListItem } from 'node:worker_threads';
 
 /**
  * A worker thread on `entry`. Built code starts the .js entry directly. Under tsx (the tests run the
@@ -9,11 +9,11 @@ import { Worker } from 'node:worker_threads';
  * on other Node versions load better-sqlite3 built for them through one:
  * scripts/node-hooks/native-for-node.mjs).
  */
-export function threadWorker(entry: URL, workerData: unknown): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
+export function threadWorker(entry: URL, workerData: unknown, transferList: TransferListItem[] = []): Worker {
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData, transferList });
   const preloads = nodeOptionImports(process.env.NODE_OPTIONS ?? '').map((p) => `await import(${JSON.stringify(p)});`).join(' ');
   const bootstrap = `(async () => { ${preloads} const { register } = await import('tsx/esm/api'); register(); await import(${JSON.stringify(entry.href)}); })();`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return new Worker(bootstrap, { eval: true, workerData, transferList });
 }
 
 /** The `--import` modules of a NODE_OPTIONS string, as file URLs when they are paths. */

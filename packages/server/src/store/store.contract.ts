@@ -557,6 +557,23 @@ export function storeContract(
       assert.deepEqual(await store.itemCounts(project.id), { client_report: 3, session: 1 });
     });
 
+    it('records a flush\u2019s counted items and client discards with its append (summed per key, first and last times)', async () => {
+      const tallied = await store.createProject({ name: 'Tallied flush' });
+      const event = { projectId: tallied.id, kind: 'event', eventId: 't'.repeat(32), receivedAt: Date.now(), payload: Buffer.from('{}') };
+      const drop = (quantity: number) => ({ reason: 'ratelimit_backoff', category: 'error', quantity });
+      await store.appendToSpool([event], [
+        { projectId: tallied.id, counts: { session: 2 }, discards: [{ discards: [drop(3)], at: 2_000 }] },
+        { projectId: tallied.id, counts: { session: 1, client_report: 1 }, discards: [{ discards: [drop(4), drop(0)], at: 1_000 }] },
+      ]);
+      await store.appendToSpool([], [{ projectId: tallied.id, counts: { client_report: 1 } }]); // requests that only brought counts
+      assert.deepEqual(await store.itemCounts(tallied.id), { session: 3, client_report: 2 });
+      assert.deepEqual(
+        (await store.clientDiscards(tallied.id)).map((d) => [d.reason, d.category, d.quantity, d.firstAt, d.lastAt]),
+        [['ratelimit_backoff', 'error', 7, 1_000, 2_000]],
+      );
+      assert.equal((await store.digestBatch(100, (rows) => rows.map((r) => ({ kind: 'rejected', spoolId: r.id, projectId: r.projectId, reason: 'test' })), lifecycle)).rows, 1);
+    });
+
     it('verifies API tokens by hash and stores users', async () => {
       const { token } = await store.createApiToken('t');
       assert.equal(await store.verifyApiToken(token), true);

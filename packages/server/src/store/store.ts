@@ -39,8 +39,22 @@ export interface QuarantinedRow {
  * PostgreSQL's digest takes a claimed row's payload from here instead of reading it back; SQLite
  * reads its spool file in-process and ignores it.
  */
+/** Per request of a spool flush: its items only counted, and its client reports' discards. */
+export interface SpoolTally {
+  projectId: number;
+  counts: Record<string, number>;
+  discards?: { discards: ClientDiscard[]; at: number }[] | undefined;
+}
+
 export interface HeldSpoolRows {
-  get(id: number): SpoolRow | undefined;
+  /** The claim is about to be sent: what release() may let go is decided as of now. */
+  claiming?(): void;
+  /**
+   * A claimed row, from memory; `later` when it is not held yet but may be this process's own,
+   * committed by the database and on its way to being handed over: the batch leaves it in the
+   * spool for a later one instead of reading its payload back.
+   */
+  get(id: number): SpoolRow | 'later' | undefined;
   /** A batch that took rows up to `id` committed: those, and older ones another process took, are let go. */
   release(id: number): void;
 }
@@ -50,6 +64,8 @@ export interface DigestBatchResult {
   rows: number;
   changes: IssueChange[];
   quarantined: QuarantinedRow[];
+  /** Claimed rows left in the spool for a later batch (HeldSpoolRows.get said `later`): the loop looks again soon. */
+  deferred?: number;
   /**
    * The database failed in the middle of a row-by-row walk (after a row's fault was found): the
    * rows counted above were done, the rest stay in the spool. Reported so the caller logs, counts
@@ -159,9 +175,11 @@ export interface Store {
   /**
    * Resolves with the spooled rows (the digested kinds, in item order) with their spool ids when
    * the store has them (PostgreSQL): the process hands those to its own digest thread, which then
-   * needs not read their payloads back (HeldSpoolRows).
+   * needs not read their payloads back (HeldSpoolRows). `tallies` (the same requests' counted items
+   * and client discards, as countItems and recordClientDiscards take them) are recorded before it
+   * resolves; on PostgreSQL in the append's own statement (one round trip, one commit).
    */
-  appendToSpool(items: SpoolItemInput[]): Promise<SpoolRow[] | void>;
+  appendToSpool(items: SpoolItemInput[], tallies?: SpoolTally[]): Promise<SpoolRow[] | void>;
   /** Undigested items (events and their attachments). */
   spoolBacklog(): Promise<number>;
   /**

@@ -39,9 +39,7 @@ export async function digestOneByOne(db: Db, rows: SpoolRow[], writes: DigestedR
       try {
         changes = await db.transaction().execute(async (trx) => {
           if (!(await takeRow(trx, row.id))) return null;
-          const done = await applyDigest(trx, bySpoolId.get(row.id) ?? [], Date.now(), lifecycle);
-          await sql`DELETE FROM spool WHERE id = ${row.id}`.execute(trx);
-          return done;
+          return applyDigest(trx, bySpoolId.get(row.id) ?? [], Date.now(), lifecycle, [row.id]);
         });
       } catch (err) {
         if (isDatabaseFault(err)) throw err;

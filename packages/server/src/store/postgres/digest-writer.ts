@@ -22,7 +22,7 @@ type AttachmentWrite = Extract<DigestedRow, { kind: 'attachment' }>;
  * Every other lock is taken in a fixed order after those (project rows sorted, then rows keyed by
  * the locked issues), so two batches never wait for each other in a cycle.
  */
-export async function applyDigest(trx: Db, rows: DigestedRow[], now: number, lifecycle: IssueLifecycle): Promise<IssueChange[]> {
+export async function applyDigest(trx: Db, rows: DigestedRow[], now: number, lifecycle: IssueLifecycle, spoolIds: number[]): Promise<IssueChange[]> {
   const counts = new ItemCounts();
   const unique: EventWrite[] = [];
   const seen = new Set<string>();
@@ -37,12 +37,26 @@ export async function applyDigest(trx: Db, rows: DigestedRow[], now: number, lif
     }
   }
   await applyAttachments(trx, rows.filter((r): r is AttachmentWrite => r.kind === 'attachment'), now);
-  const changes = unique.length ? await applyEvents(trx, unique, now, lifecycle, counts) : [];
+  const done = unique.length ? await applyEvents(trx, unique, now, lifecycle, counts) : { changes: [], writes: null };
   await counts.write(trx);
-  return changes;
+  await writeBatch(trx, done.writes, spoolIds, now);
+  return done.changes;
 }
 
-async function applyEvents(trx: Db, rows: EventWrite[], now: number, lifecycle: IssueLifecycle, counts: ItemCounts): Promise<IssueChange[]> {
+/** The batch's last writes, made by one statement (writeBatch). */
+interface BatchWrites {
+  events: ReturnType<typeof eventParams>[];
+  tags: ReturnType<typeof countTags>;
+  changes: IssueChange[];
+}
+
+async function applyEvents(
+  trx: Db,
+  rows: EventWrite[],
+  now: number,
+  lifecycle: IssueLifecycle,
+  counts: ItemCounts,
+): Promise<{ changes: IssueChange[]; writes: BatchWrites | null }> {
   const keyOf = (r: EventWrite) => `${r.projectId}:${r.groupingVersion}:${r.fingerprint}`;
   await lockIssueKeys(trx, [...new Set(rows.map(keyOf))]);
   const stored = await storedEventIds(trx, rows);
@@ -51,7 +65,7 @@ async function applyEvents(trx: Db, rows: EventWrite[], now: number, lifecycle: 
     counts.add(r.projectId, 'duplicate_event');
     return false;
   });
-  if (fresh.length === 0) return [];
+  if (fresh.length === 0) return { changes: [], writes: null };
 
   const issues = new Map<string, BatchEvent['into']>();
   for (const issue of await findIssues(trx, fresh)) issues.set(`${issue.projectId}:${issue.groupingVersion}:${issue.fingerprint}`, { issue, created: false });
@@ -69,12 +83,10 @@ async function applyEvents(trx: Db, rows: EventWrite[], now: number, lifecycle: 
   const known = await knownReleases(trx, lifecycle.releasesToCompare(batchEvents));
   const { changes, releases } = lifecycle.digestIssues(batchEvents, known, now);
   await insertReleases(trx, releases);
-  await insertEvents(trx, fresh.map((r, i) => eventParams(r, batchEvents[i]!.into.issue.id)));
-  await upsertTags(trx, fresh.map((r, i) => ({ issueId: batchEvents[i]!.into.issue.id, event: r.event })));
-  await updateIssues(trx, changes);
-  await insertChanges(trx, changes, now);
   await insertHistory(trx, digestHistory(changes), now);
-  return changes;
+  const events = fresh.map((r, i) => eventParams(r, batchEvents[i]!.into.issue.id));
+  const tags = countTags(fresh.map((r, i) => ({ issueId: batchEvents[i]!.into.issue.id, event: r.event })));
+  return { changes, writes: { events, tags, changes } };
 }
 
 /** Advisory locks on the issue keys, taken in hash order by one statement. */
@@ -189,66 +201,64 @@ async function insertReleases(trx: Db, releases: ReleaseFirstSeen[]): Promise<vo
 }
 
 /**
- * The events, by ONE named prepared statement whatever the batch's size: the payloads go as one
- * bytea parameter (concatenated) with each row's offset and length, as the spool append's do
- * (spool.ts), so the text never varies. Before, the text had one parameter per payload: a prepared
- * statement per row count up to 64 rows, and above that (a batch under backlog, up to 500 rows)
- * a statement with hundreds of parameters parsed and planned at every batch.
- * The `events_count_hourly` trigger (migration 002) counts them per issue and hour.
+ * The batch's events, their tags, the issues' new counts and states, the alert engine's change feed
+ * (store/alerts.ts FeedChange) and the deletion of the batch's spool rows: ONE statement of
+ * data-modifying CTEs, one round trip instead of five (each costs ≈ 0.3–0.4 ms of the server's
+ * CPU and as much of the backend's, docs/performance.md). One text whatever the batch holds (empty
+ * arrays write nothing), so it is a named prepared statement; the payloads go as one bytea with
+ * each row's offset and length, as the spool append's do (spool.ts). The CTEs touch different
+ * tables and read nothing the others write, so running in one snapshot changes nothing; every batch
+ * runs the same text, so their row locks are taken in one order. The events' triggers count them
+ * per issue and hour/day (migrations 002, 028). A batch without events only deletes its rows.
  */
-async function insertEvents(trx: Db, events: ReturnType<typeof eventParams>[]): Promise<void> {
-  const col = <K extends keyof ReturnType<typeof eventParams>>(k: K) => events.map((e) => e[k]);
-  const { bytes, offsets, lengths } = concatenated(col('payload'));
-  await sql`${prepared}INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, environment, release,
-              origin, title, message, user_key, tg_chat_id, tg_user_id, tg_update_id, http_status, url_pattern, tags, payload)
-            SELECT u.project_id, u.issue_id, u.event_id, u.timestamp, u.received_at, u.level, u.environment, u.release, u.origin,
-              u.title, u.message, u.user_key, u.tg_chat_id, u.tg_user_id, u.tg_update_id, u.http_status, u.url_pattern, u.tags,
-              substring(${bytes}::bytea FROM u.off FOR u.len)
-            FROM unnest(${col('project_id')}::int[], ${col('issue_id')}::int[], ${col('event_id')}::text[], ${col('timestamp')}::bigint[],
-              ${col('received_at')}::bigint[], ${col('level')}::text[], ${col('environment')}::text[], ${col('release')}::text[],
-              ${col('origin')}::text[], ${col('title')}::text[], ${col('message')}::text[], ${col('user_key')}::text[], ${col('tg_chat_id')}::text[],
-              ${col('tg_user_id')}::text[], ${col('tg_update_id')}::bigint[], ${col('http_status')}::int[], ${col('url_pattern')}::text[],
-              ${col('tags')}::text[], ${offsets}::int[], ${lengths}::int[])
-              AS u(project_id, issue_id, event_id, timestamp, received_at, level, environment, release, origin, title, message, user_key,
-                tg_chat_id, tg_user_id, tg_update_id, http_status, url_pattern, tags, off, len)
-            ON CONFLICT (project_id, event_id) DO NOTHING`.execute(trx);
-}
-
-async function upsertTags(trx: Db, events: Parameters<typeof countTags>[0]): Promise<void> {
-  const tags = countTags(events);
-  if (tags.length === 0) return;
-  await sql`${prepared}INSERT INTO issue_tags (issue_id, key, value, count, last_seen)
-            SELECT * FROM unnest(${tags.map((t) => t.issueId)}::int[], ${tags.map((t) => t.key)}::text[], ${tags.map((t) => t.value)}::text[],
-              ${tags.map((t) => t.count)}::int[], ${tags.map((t) => t.lastSeen)}::bigint[])
-            ON CONFLICT (issue_id, key, value) DO UPDATE SET count = issue_tags.count + excluded.count,
-              last_seen = GREATEST(issue_tags.last_seen, excluded.last_seen)`.execute(trx);
-}
-
-async function updateIssues(trx: Db, changes: IssueChange[]): Promise<void> {
-  if (changes.length === 0) return;
-  const rows = changes.map((c) => issueParams(c.issue));
-  const col = <K extends keyof ReturnType<typeof issueParams>>(k: K) => rows.map((r) => r[k]);
-  await sql`${prepared}UPDATE issues SET title = u.title, culprit = u.culprit, level = u.level, status = u.status, origin = u.origin,
-              last_seen = u.last_seen, event_count = u.event_count, user_count = u.user_count, last_release = u.last_release,
-              resolved_at = u.resolved_at, regressed = u.regressed, ignore_until = u.ignore_until,
-              ignore_until_count = u.ignore_until_count, http_status = u.http_status
-            FROM unnest(${col('id')}::bigint[], ${col('title')}::text[], ${col('culprit')}::text[], ${col('level')}::text[], ${col('status')}::text[],
-              ${col('origin')}::text[], ${col('last_seen')}::bigint[], ${col('event_count')}::int[], ${col('user_count')}::int[],
-              ${col('last_release')}::text[], ${col('resolved_at')}::bigint[], ${col('regressed')}::int[], ${col('ignore_until')}::bigint[],
-              ${col('ignore_until_count')}::int[], ${col('http_status')}::int[])
-              AS u(id, title, culprit, level, status, origin, last_seen, event_count, user_count, last_release, resolved_at, regressed,
-                ignore_until, ignore_until_count, http_status)
-            WHERE issues.id = u.id`.execute(trx);
-}
-
-/** The alert engine's change feed (store/alerts.ts FeedChange), in the batch's transaction. */
-async function insertChanges(trx: Db, changes: IssueChange[], now: number): Promise<void> {
-  if (changes.length === 0) return;
-  const col = <T>(f: (c: IssueChange) => T) => changes.map(f);
-  await sql`${prepared}INSERT INTO alert_changes (project_id, issue_id, created, regressed, unignored, new_events, issue_status, issue_level, event_level, digested_at)
-            SELECT *, ${now}::bigint FROM unnest(${col((c) => c.issue.projectId)}::int[], ${col((c) => c.issue.id)}::int[], ${col((c) => +c.created)}::int[],
-              ${col((c) => +c.regressed)}::int[], ${col((c) => +c.unignored)}::int[], ${col((c) => c.newEvents)}::int[],
-              ${col((c) => c.issue.status)}::text[], ${col((c) => c.issue.level)}::text[], ${col((c) => c.lastEvent.level)}::text[])`.execute(trx);
+async function writeBatch(trx: Db, writes: BatchWrites | null, spoolIds: number[], now: number): Promise<void> {
+  const events = writes?.events ?? [];
+  const tags = writes?.tags ?? [];
+  const changes = writes?.changes ?? [];
+  const ev = <K extends keyof ReturnType<typeof eventParams>>(k: K) => events.map((e) => e[k]);
+  const { bytes, offsets, lengths } = concatenated(ev('payload'));
+  const issues = changes.map((c) => issueParams(c.issue));
+  const is = <K extends keyof ReturnType<typeof issueParams>>(k: K) => issues.map((r) => r[k]);
+  const ch = <T>(f: (c: IssueChange) => T) => changes.map(f);
+  await sql`${prepared}WITH ev AS (
+      INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, environment, release,
+        origin, title, message, user_key, tg_chat_id, tg_user_id, tg_update_id, http_status, url_pattern, tags, payload)
+      SELECT u.project_id, u.issue_id, u.event_id, u.timestamp, u.received_at, u.level, u.environment, u.release, u.origin,
+        u.title, u.message, u.user_key, u.tg_chat_id, u.tg_user_id, u.tg_update_id, u.http_status, u.url_pattern, u.tags,
+        substring(${bytes}::bytea FROM u.off FOR u.len)
+      FROM unnest(${ev('project_id')}::int[], ${ev('issue_id')}::int[], ${ev('event_id')}::text[], ${ev('timestamp')}::bigint[],
+        ${ev('received_at')}::bigint[], ${ev('level')}::text[], ${ev('environment')}::text[], ${ev('release')}::text[],
+        ${ev('origin')}::text[], ${ev('title')}::text[], ${ev('message')}::text[], ${ev('user_key')}::text[], ${ev('tg_chat_id')}::text[],
+        ${ev('tg_user_id')}::text[], ${ev('tg_update_id')}::bigint[], ${ev('http_status')}::int[], ${ev('url_pattern')}::text[],
+        ${ev('tags')}::text[], ${offsets}::int[], ${lengths}::int[])
+        AS u(project_id, issue_id, event_id, timestamp, received_at, level, environment, release, origin, title, message, user_key,
+          tg_chat_id, tg_user_id, tg_update_id, http_status, url_pattern, tags, off, len)
+      ON CONFLICT (project_id, event_id) DO NOTHING),
+    tg AS (
+      INSERT INTO issue_tags (issue_id, key, value, count, last_seen)
+      SELECT * FROM unnest(${tags.map((t) => t.issueId)}::int[], ${tags.map((t) => t.key)}::text[], ${tags.map((t) => t.value)}::text[],
+        ${tags.map((t) => t.count)}::int[], ${tags.map((t) => t.lastSeen)}::bigint[])
+      ON CONFLICT (issue_id, key, value) DO UPDATE SET count = issue_tags.count + excluded.count,
+        last_seen = GREATEST(issue_tags.last_seen, excluded.last_seen)),
+    up AS (
+      UPDATE issues SET title = u.title, culprit = u.culprit, level = u.level, status = u.status, origin = u.origin,
+        last_seen = u.last_seen, event_count = u.event_count, user_count = u.user_count, last_release = u.last_release,
+        resolved_at = u.resolved_at, regressed = u.regressed, ignore_until = u.ignore_until,
+        ignore_until_count = u.ignore_until_count, http_status = u.http_status
+      FROM unnest(${is('id')}::bigint[], ${is('title')}::text[], ${is('culprit')}::text[], ${is('level')}::text[], ${is('status')}::text[],
+        ${is('origin')}::text[], ${is('last_seen')}::bigint[], ${is('event_count')}::int[], ${is('user_count')}::int[],
+        ${is('last_release')}::text[], ${is('resolved_at')}::bigint[], ${is('regressed')}::int[], ${is('ignore_until')}::bigint[],
+        ${is('ignore_until_count')}::int[], ${is('http_status')}::int[])
+        AS u(id, title, culprit, level, status, origin, last_seen, event_count, user_count, last_release, resolved_at, regressed,
+          ignore_until, ignore_until_count, http_status)
+      WHERE issues.id = u.id),
+    ch AS (
+      INSERT INTO alert_changes (project_id, issue_id, created, regressed, unignored, new_events, issue_status, issue_level, event_level, digested_at)
+      SELECT *, ${now}::bigint FROM unnest(${ch((c) => c.issue.projectId)}::int[], ${ch((c) => c.issue.id)}::int[], ${ch((c) => +c.created)}::int[],
+        ${ch((c) => +c.regressed)}::int[], ${ch((c) => +c.unignored)}::int[], ${ch((c) => c.newEvents)}::int[],
+        ${ch((c) => c.issue.status)}::text[], ${ch((c) => c.issue.level)}::text[], ${ch((c) => c.lastEvent.level)}::text[])),
+    sp AS (DELETE FROM spool WHERE id = ANY(${spoolIds}::bigint[]))
+    SELECT 1`.execute(trx);
 }
 
 /** The issue's history: the system reopened it (a regression, a mute that ended). Rare: usually no statement. */

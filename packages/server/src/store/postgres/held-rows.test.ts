@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { HeldRows, packRows } from '../../digest/held-rows.js';
+import { MessageChannel } from 'node:worker_threads';
+import { FlushWindow, HeldRows, packRows } from '../../digest/held-rows.js';
+import { Spool } from '../../ingest/spool.js';
 import { issueLifecycle } from '../../digest/lifecycle.js';
 import { createRowDigester } from '../../digest/process.js';
 import { sql } from 'kysely';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../../test-support/postgres.js';
-import type { DigestedRow, SpoolItemInput, SpoolRow } from '../store.js';
+import type { DigestedRow, SpoolItemInput, SpoolRow, Store } from '../store.js';
 import { PostgresStore } from './index.js';
 
 const skip = await postgresUnavailable();
@@ -110,6 +112,36 @@ describe('the spool rows a process hands its own digest (PostgreSQL)', { skip },
     assert.ok(readA <= 30 && readB <= 30, `read back ${readA} and ${readB}`);
     assert.equal(await a.spoolBacklog(), 0);
   });
+
+  it('a claim that lands after the commit and before the hand-off leaves the rows for the next batch instead of reading them back', async () => {
+    const project = await a.createProject({ name: 'Held, in flight' });
+    // The process as main.ts wires it: the spool hands committed rows over a port and says which flushes are in flight.
+    const { port1, port2 } = new MessageChannel();
+    const window = new FlushWindow();
+    const mine = new HeldRows(1 << 20, { port: port2, window }); // no listener: only the digest's synchronous look takes them
+    let committed!: () => void;
+    const answered = new Promise<void>((resolve) => (committed = resolve));
+    let release!: () => void;
+    const paused = new Promise<void>((resolve) => (release = resolve));
+    // PostgreSQL has committed the rows; the main thread has not had the answer yet.
+    const store = { appendToSpool: async (batch: SpoolItemInput[]) => { const rows = await a.appendToSpool(batch); committed(); await paused; return rows; } } as unknown as Store;
+    const spool = new Spool(store, 1_000_000, 0, 2);
+    spool.onCommitted = (rows) => { const packed = packRows(rows); port1.postMessage(packed, [packed.payloads]); };
+    spool.onFlushWindow = (inFlight, floor) => window.set(inFlight, floor);
+    const appended = spool.append(items(project.id, 'w', 3));
+    await answered;
+    const { seen, digest } = recorder();
+    const early = await a.digestBatch(100, digest, issueLifecycle, mine);
+    assert.deepEqual([early.rows, early.payloadsRead, early.deferred], [0, 0, 3], 'left in the spool, nothing read back');
+    assert.equal(await a.spoolBacklog(), 3);
+    release();
+    await appended;
+    const late = await a.digestBatch(100, digest, issueLifecycle, mine);
+    assert.deepEqual([late.rows, late.payloadsRead], [3, 0], 'handed over by now: digested from memory');
+    assert.deepEqual(seen.map((s) => s.eventId), ['w0', 'w1', 'w2']);
+    assert.equal(mine.size, 0);
+    port1.close();
+  });
 });
 
 describe('HeldRows', () => {
@@ -125,6 +157,21 @@ describe('HeldRows', () => {
     assert.equal(h.get(1), undefined);
     h.add(packRows([row(4, 100)]));
     assert.equal(h.get(4)?.eventId, 'e4', 'room again after the release');
+  });
+
+  it('keeps the rows handed over after a claim was sent when that claim\u2019s batch commits (the claim could not see them)', () => {
+    const { port1, port2 } = new MessageChannel();
+    const window = new FlushWindow();
+    const h = new HeldRows(1 << 20, { port: port2, window });
+    h.add(packRows([row(5, 10), row(6, 10)]));
+    window.set(true, 6); // a flush is in flight: its rows get ids above 6
+    h.claiming();
+    h.add(packRows([row(7, 10), row(8, 10)])); // it committed after the claim was sent, and was handed over
+    window.set(false, 8);
+    h.release(9); // the batch took 5, 6 and a row 9 of another process's
+    assert.deepEqual([h.get(5), h.get(6)], [undefined, undefined]);
+    assert.deepEqual([h.get(7), h.get(8)].map((r) => (r === 'later' ? r : r?.eventId)), ['e7', 'e8'], 'kept for the next claim');
+    port1.close();
   });
 });
 

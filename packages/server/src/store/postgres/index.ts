@@ -21,14 +21,15 @@ import type {
   IssueTagSummary,
   QuarantinedRow,
   SpoolItemInput,
+  SpoolTally,
   SpoolRow,
   Store,
   WebSession,
 } from '../store.js';
 import { PostgresDatabase, type PostgresOptions } from './database.js';
 import { digestOneByOne, isDatabaseFault } from './digest-batch.js';
-import { applyDigest, upsertItemCounts } from './digest-writer.js';
-import { appendSpoolRows, countSpoolRows, insertItems, takeSpoolRows, withIds } from './spool.js';
+import { applyDigest } from './digest-writer.js';
+import { appendSpoolRows, countSpoolRows, insertItems, recordTallies, sumTallies, takeSpoolRows, withIds } from './spool.js';
 import { all, changes, isUniqueViolation, LOCKS, one, prepared, withArgs, type Db } from './query.js';
 import { issueSearchSql, SEARCH_SORT, tagFilterCount } from './search.js';
 
@@ -93,17 +94,16 @@ export class PostgresStore extends StoreBase implements Store {
    * has moved its cursor past 9, and be skipped forever. So appends to raw_items take a
    * transaction advisory lock first: they commit one after the other, in id order.
    */
-  async appendToSpool(items: SpoolItemInput[]): Promise<SpoolRow[]> {
+  async appendToSpool(items: SpoolItemInput[], tallies: SpoolTally[] = []): Promise<SpoolRow[]> {
     const spooled = items.filter((item) => isDigested(item.kind));
     const parked = items.filter((item) => !isDigested(item.kind));
-    if (parked.length === 0) {
-      if (spooled.length === 0) return []; // a request that only brought counts (sessions, client reports)
-      return appendSpoolRows(this.database.pool, spooled);
-    }
+    const counted = sumTallies(tallies);
+    if (parked.length === 0) return appendSpoolRows(this.database.pool, spooled, counted);
     return this.db.transaction().execute(async (trx) => {
       const ids = spooled.length ? await insertItems(trx, 'spool', spooled) : [];
       await sql`SELECT pg_advisory_xact_lock(${LOCKS.rawItemsAppend}::int, 0)`.execute(trx);
       await insertItems(trx, 'raw_items', parked);
+      await recordTallies(trx, counted);
       return withIds(spooled, ids);
     });
   }
@@ -119,13 +119,13 @@ export class PostgresStore extends StoreBase implements Store {
     let writes: DigestedRow[] | null = null;
     try {
       const result = await this.db.transaction().execute(async (trx): Promise<DigestBatchResult> => {
-        const { rows, payloadsRead } = await takeSpoolRows(trx, limit, held);
-        if (rows.length === 0) return { rows: 0, changes: [], quarantined: [], payloadsRead };
+        const { rows, payloadsRead, deferred } = await takeSpoolRows(trx, limit, held);
+        if (rows.length === 0) return { rows: 0, changes: [], quarantined: [], payloadsRead, deferred };
         taken = rows;
         writes = digest(rows);
-        const changes = await applyDigest(trx, writes, Date.now(), lifecycle);
-        await sql`${prepared}DELETE FROM spool WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`.execute(trx);
-        return { rows: rows.length, changes, quarantined: [], payloadsRead };
+        // The batch's spool rows are deleted by its last statement, with its events (digest-writer.ts writeBatch).
+        const changes = await applyDigest(trx, writes, Date.now(), lifecycle, rows.map((r) => r.id));
+        return { rows: rows.length, changes, quarantined: [], payloadsRead, deferred };
       });
       if (result.rows) held?.release(taken[taken.length - 1]!.id);
       return result;
@@ -148,7 +148,7 @@ export class PostgresStore extends StoreBase implements Store {
   }
 
   async countItems(projectId: number, counts: Record<string, number>): Promise<void> {
-    await upsertItemCounts(this.db, Object.entries(counts).map(([kind, n]) => ({ projectId, kind, n })));
+    await recordTallies(this.db, sumTallies([{ projectId, counts }]));
   }
 
   async itemCounts(projectId?: number): Promise<Record<string, number>> {
@@ -158,22 +158,7 @@ export class PostgresStore extends StoreBase implements Store {
   }
 
   async recordClientDiscards(projectId: number, discards: ClientDiscard[], at: number): Promise<void> {
-    // Summed per key first: one statement may not update a row twice.
-    const sums = new Map<string, ClientDiscard>();
-    for (const d of discards) {
-      if (!(d.quantity > 0)) continue;
-      const id = `${d.reason}\u0000${d.category}`;
-      const entry = sums.get(id);
-      if (entry) entry.quantity += d.quantity;
-      else sums.set(id, { ...d });
-    }
-    const rows = [...sums.values()].sort((a, b) => (a.reason + '\u0000' + a.category < b.reason + '\u0000' + b.category ? -1 : 1));
-    if (rows.length === 0) return;
-    await sql`INSERT INTO client_discards (project_id, reason, category, quantity, first_at, last_at)
-              SELECT ${projectId}::int, reason, category, quantity, ${at}::bigint, ${at}::bigint
-              FROM unnest(${rows.map((r) => r.reason)}::text[], ${rows.map((r) => r.category)}::text[], ${rows.map((r) => r.quantity)}::bigint[]) AS d(reason, category, quantity)
-              ON CONFLICT (project_id, reason, category) DO UPDATE SET quantity = client_discards.quantity + excluded.quantity,
-                first_at = LEAST(client_discards.first_at, excluded.first_at), last_at = GREATEST(client_discards.last_at, excluded.last_at)`.execute(this.db);
+    await recordTallies(this.db, sumTallies([{ projectId, counts: {}, discards: [{ discards, at }] }]));
   }
 
   async clientDiscards(projectId?: number): Promise<ClientDiscardTotal[]> {

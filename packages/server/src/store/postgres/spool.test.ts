@@ -94,14 +94,14 @@ describe('the spool table on PostgreSQL', { skip }, () => {
     const items = Array.from({ length: 7 }, (_, i) => ({ projectId: project.id, kind: 'event', eventId: `split${i}`, receivedAt: i, payload: Buffer.from(`{"n":${'y'.repeat(i * 3)}}`) }));
     // A bound of 20 bytes puts one to three of these payloads (6, 9, 12 ... 24 bytes) in each statement, the largest alone.
     assert.deepEqual(byPayloadBytes(items, 20).map((part) => part.map((i) => i.payload.length)), [[6, 9], [12], [15], [18], [21], [24]]);
-    const returned = await appendSpoolRows(store.database.pool, items, 20);
+    const returned = await appendSpoolRows(store.database.pool, items, undefined, 20);
     const { rows } = await other.query<{ id: string; event_id: string; payload: Buffer }>(`SELECT id, event_id, payload FROM spool WHERE project_id = $1 ORDER BY id`, [project.id]);
     assert.deepEqual(rows.map((r) => r.event_id), items.map((i) => i.eventId));
     assert.deepEqual(returned.map((r) => [r.id, r.eventId]), rows.map((r) => [Number(r.id), r.event_id]));
     assert.deepEqual(rows.map((r) => r.payload.toString()), items.map((i) => i.payload.toString()));
     // One commit: a statement that fails takes the parts before it back with it.
     const failing = [...items.map((i) => ({ ...i, eventId: `again-${i.eventId}` })), { ...items[0]!, kind: null as unknown as string, eventId: 'no-kind' }];
-    await assert.rejects(appendSpoolRows(store.database.pool, failing, 20));
+    await assert.rejects(appendSpoolRows(store.database.pool, failing, undefined, 20));
     assert.equal((await other.query(`SELECT 1 FROM spool WHERE event_id LIKE 'again-%'`)).rowCount, 0, 'nothing of the failed flush stayed');
     assert.equal((await store.digestBatch(100, rejectAll, issueLifecycle)).rows, items.length);
   });

@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import type pg from 'pg';
 import { MAX_BATCH_BYTES } from '../digest-rows.js';
 import { toSpoolRow, type SpoolDbRow } from '../rows.js';
-import type { HeldSpoolRows, SpoolItemInput, SpoolRow } from '../store.js';
+import type { HeldSpoolRows, SpoolItemInput, SpoolRow, SpoolTally } from '../store.js';
+import { upsertItemCounts } from './digest-writer.js';
 import { all, byteaList, concatenated, prepared, type Db } from './query.js';
 
 /**
@@ -22,16 +23,18 @@ import { all, byteaList, concatenated, prepared, type Db } from './query.js';
  * keeps a generic plan; with a text per row count (as before) nearly every flush of a short run
  * was parsed and planned again (a connection had seldom met that count five times).
  */
-export async function appendSpoolRows(pool: pg.Pool, items: SpoolItemInput[], maxBytes = MAX_APPEND_BYTES): Promise<SpoolRow[]> {
+export async function appendSpoolRows(pool: pg.Pool, items: SpoolItemInput[], counted: Tallies = NO_TALLIES, maxBytes = MAX_APPEND_BYTES): Promise<SpoolRow[]> {
+  const tallied = counted.counts.length > 0 || counted.discards.length > 0;
+  if (items.length === 0 && !tallied) return []; // nothing to write
   const parts = byPayloadBytes(items, maxBytes);
-  if (parts.length === 1) return withIds(items, await appendIds(pool, items));
+  if (parts.length === 1) return withIds(items, await appendIds(pool, items, counted));
   // A flush above the bytea bound (a large BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT): several statements,
   // one commit, so its requests are answered together as before.
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     const ids: number[] = [];
-    for (const part of parts) ids.push(...(await appendIds(client, part)));
+    for (const [i, part] of parts.entries()) ids.push(...(await appendIds(client, part, i === 0 ? counted : NO_TALLIES)));
     await client.query('COMMIT');
     return withIds(items, ids);
   } catch (err) {
@@ -42,9 +45,57 @@ export async function appendSpoolRows(pool: pg.Pool, items: SpoolItemInput[], ma
   }
 }
 
-async function appendIds(db: pg.Pool | pg.PoolClient, items: SpoolItemInput[]): Promise<number[]> {
-  return (await db.query<{ id: string }>(spoolInsert(items))).rows.map((r) => Number(r.id));
+async function appendIds(db: pg.Pool | pg.PoolClient, items: SpoolItemInput[], counted: Tallies): Promise<number[]> {
+  return (await db.query<{ id: string }>(spoolInsert(items, counted))).rows.map((r) => Number(r.id));
 }
+
+/** A flush's item counts and client discards, summed per key and sorted (two flushes take their row locks in one order). */
+export interface Tallies {
+  counts: { projectId: number; kind: string; n: number }[];
+  discards: { projectId: number; reason: string; category: string; quantity: number; firstAt: number; lastAt: number }[];
+}
+
+const NO_TALLIES: Tallies = { counts: [], discards: [] };
+
+export function sumTallies(tallies: SpoolTally[]): Tallies {
+  const counts = new Map<string, Tallies['counts'][number]>();
+  const discards = new Map<string, Tallies['discards'][number]>();
+  for (const t of tallies) {
+    for (const [kind, n] of Object.entries(t.counts)) {
+      if (!(n > 0)) continue;
+      const key = `${t.projectId}\u0000${kind}`;
+      const entry = counts.get(key);
+      if (entry) entry.n += n;
+      else counts.set(key, { projectId: t.projectId, kind, n });
+    }
+    for (const report of t.discards ?? []) {
+      for (const d of report.discards) {
+        if (!(d.quantity > 0)) continue;
+        const key = `${t.projectId}\u0000${d.reason}\u0000${d.category}`;
+        const entry = discards.get(key);
+        if (!entry) discards.set(key, { projectId: t.projectId, reason: d.reason, category: d.category, quantity: d.quantity, firstAt: report.at, lastAt: report.at });
+        else (entry.quantity += d.quantity), (entry.firstAt = Math.min(entry.firstAt, report.at)), (entry.lastAt = Math.max(entry.lastAt, report.at));
+      }
+    }
+  }
+  const byKey = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+  return { counts: byKey(counts), discards: byKey(discards) };
+}
+
+/** Tallies recorded by statements of their own (countItems, recordClientDiscards, an append with raw items). */
+export async function recordTallies(db: Db, counted: Tallies): Promise<void> {
+  await upsertItemCounts(db, counted.counts);
+  const d = counted.discards;
+  if (d.length === 0) return;
+  await sql`INSERT INTO client_discards (project_id, reason, category, quantity, first_at, last_at)
+            SELECT * FROM unnest(${d.map((r) => r.projectId)}::int[], ${d.map((r) => r.reason)}::text[], ${d.map((r) => r.category)}::text[],
+              ${d.map((r) => r.quantity)}::bigint[], ${d.map((r) => r.firstAt)}::bigint[], ${d.map((r) => r.lastAt)}::bigint[])
+            ${DISCARDS_CONFLICT}`.execute(db);
+}
+
+const DISCARDS_CONFLICT_TEXT = `ON CONFLICT (project_id, reason, category) DO UPDATE SET quantity = client_discards.quantity + excluded.quantity,
+  first_at = LEAST(client_discards.first_at, excluded.first_at), last_at = GREATEST(client_discards.last_at, excluded.last_at)`;
+const DISCARDS_CONFLICT = sql.raw(DISCARDS_CONFLICT_TEXT);
 
 /** Items in order, cut into runs of at most `maxBytes` of payload (an item larger alone is a run of its own). */
 export function byPayloadBytes(items: SpoolItemInput[], maxBytes: number): SpoolItemInput[][] {
@@ -90,17 +141,24 @@ export function spoolCountText(explain = ''): string {
 /** Above this many bytes of payloads an append is split into several statements (a bytea parameter is limited to 1 GB). */
 const MAX_APPEND_BYTES = 256 << 20;
 
-export function spoolInsert(items: SpoolItemInput[]): pg.QueryConfig {
+/**
+ * The append statement. A flush whose requests also brought counted items (sessions, client
+ * reports) records those in the same statement (data-modifying CTEs: one round trip, one commit,
+ * all or nothing) instead of one statement per request after the append.
+ */
+export function spoolInsert(items: SpoolItemInput[], counted: Tallies = NO_TALLIES): pg.QueryConfig {
   const col = <T>(f: (i: SpoolItemInput) => T) => items.map(f);
   const { bytes, offsets, lengths } = concatenated(col((i) => i.payload));
-  return {
-    name: 'botpulse_spool_append',
-    text: SPOOL_INSERT,
-    values: [
-      col((i) => i.projectId), col((i) => i.kind), col((i) => i.eventId), col((i) => i.receivedAt),
-      col((i) => (i.meta ? JSON.stringify(i.meta) : null)), offsets, lengths, bytes,
-    ],
-  };
+  const values: unknown[] = [
+    col((i) => i.projectId), col((i) => i.kind), col((i) => i.eventId), col((i) => i.receivedAt),
+    col((i) => (i.meta ? JSON.stringify(i.meta) : null)), offsets, lengths, bytes,
+  ];
+  if (counted.counts.length === 0 && counted.discards.length === 0) return { name: 'botpulse_spool_append', text: SPOOL_INSERT, values };
+  const c = counted.counts;
+  const d = counted.discards;
+  values.push(c.map((r) => r.projectId), c.map((r) => r.kind), c.map((r) => r.n));
+  values.push(d.map((r) => r.projectId), d.map((r) => r.reason), d.map((r) => r.category), d.map((r) => r.quantity), d.map((r) => r.firstAt), d.map((r) => r.lastAt));
+  return { name: 'botpulse_spool_append_counted', text: SPOOL_INSERT_COUNTED, values };
 }
 
 const SPOOL_INSERT = `INSERT INTO spool (project_id, kind, event_id, received_at, payload, meta)
@@ -109,6 +167,15 @@ const SPOOL_INSERT = `INSERT INTO spool (project_id, kind, event_id, received_at
     AS u(project_id, kind, event_id, received_at, meta, off, len, n)
   ORDER BY u.n
   RETURNING id`;
+
+const SPOOL_INSERT_COUNTED = `WITH counted AS (INSERT INTO item_counts (project_id, kind, count)
+    SELECT * FROM unnest($9::int[], $10::text[], $11::bigint[])
+    ON CONFLICT (project_id, kind) DO UPDATE SET count = item_counts.count + excluded.count),
+  discarded AS (INSERT INTO client_discards (project_id, reason, category, quantity, first_at, last_at)
+    SELECT * FROM unnest($12::int[], $13::text[], $14::text[], $15::bigint[], $16::bigint[], $17::bigint[])
+    ${DISCARDS_CONFLICT_TEXT}),
+  appended AS (${SPOOL_INSERT})
+  SELECT id FROM appended ORDER BY id`;
 
 /**
  * One multi-row INSERT of spool or raw items (`unnest` of one array per column, payloads as
@@ -156,18 +223,26 @@ type ClaimedRow = Omit<SpoolDbRow, 'payload'> & { bytes: number };
  * there when it matches the claimed row (project, kind, event id, time, size; ids are never
  * reused, the check only guards against a mistake); the payloads of the others are read by one
  * statement. `payloadsRead` counts those: the hand-off is meant to keep it at 0 for one process.
+ * A row `held` says may still be on its way to it (committed by PostgreSQL, its hand-off not
+ * arrived yet: digest/held-rows.ts) is not taken (`deferred`): the next batch finds it handed over.
  *
  * The columns and sizes come from the locked rows themselves (`length()` of a spool payload, kept
  * in its page uncompressed by migration 017, reads only its header). Before, the sizes came from a
  * join back to `spool`, which PostgreSQL ran as a hash join over a sequential scan of the whole
  * table (dead rows of digested batches included) and a sort that carried every claimed payload.
  */
-export async function takeSpoolRows(trx: Db, limit: number, held: HeldSpoolRows | undefined): Promise<{ rows: SpoolRow[]; payloadsRead: number }> {
-  const claimed = await all<ClaimedRow>(trx, spoolClaim(limit));
-  const rows: (SpoolRow | null)[] = claimed.map((c) => {
-    const mine = held?.get(Number(c.id));
-    return mine && matches(mine, c) ? mine : null;
-  });
+export async function takeSpoolRows(
+  trx: Db,
+  limit: number,
+  held: HeldSpoolRows | undefined,
+): Promise<{ rows: SpoolRow[]; payloadsRead: number; deferred: number }> {
+  held?.claiming?.();
+  const locked = await all<ClaimedRow>(trx, spoolClaim(limit));
+  // A row this process committed a moment ago and has not handed over yet is left for a later
+  // batch (locked by this one, so unlocked at its commit) rather than read back.
+  const found = locked.map((c) => held?.get(Number(c.id)));
+  const claimed = locked.filter((_, i) => found[i] !== 'later');
+  const rows: (SpoolRow | null)[] = found.flatMap((mine, i) => (mine === 'later' ? [] : [mine && matches(mine, locked[i]!) ? mine : null]));
   const missing = claimed.filter((_, i) => rows[i] === null).map((c) => Number(c.id));
   if (missing.length) {
     const payloads = new Map(
@@ -177,7 +252,7 @@ export async function takeSpoolRows(trx: Db, limit: number, held: HeldSpoolRows 
       if (rows[i] === null) rows[i] = toSpoolRow({ ...c, payload: payloads.get(Number(c.id))! } as SpoolDbRow);
     });
   }
-  return { rows: rows as SpoolRow[], payloadsRead: missing.length };
+  return { rows: rows as SpoolRow[], payloadsRead: missing.length, deferred: locked.length - claimed.length };
 }
 
 /** The claim statement of takeSpoolRows (exported for its test: it reads the spool table once). */

@@ -11,7 +11,7 @@ import { NamedQueue } from '../../lib/named-queue.js';
 import { isDigested } from '../digest-rows.js';
 import { parseShortId, toIssue, type IssueRow } from '../rows.js';
 import type { Database } from '../schema.js';
-import type { ClientDiscard, ClientDiscardTotal, DigestBatchResult, DigestedRow, HourlyCount, IssueFilter, IssueLifecycle, IssueSearch, IssueSearchResult, IssueTagSummary, QuarantinedRow, SpoolItemInput, SpoolRow, Store, WebSession } from '../store.js';
+import type { ClientDiscard, ClientDiscardTotal, DigestBatchResult, DigestedRow, HourlyCount, IssueFilter, IssueLifecycle, IssueSearch, IssueSearchResult, IssueTagSummary, QuarantinedRow, SpoolItemInput, SpoolRow, SpoolTally, Store, WebSession } from '../store.js';
 import { DigestBatches } from './digest-batch.js';
 import { deleteInChunks } from './chunked.js';
 import { SqliteDigestWriter } from './digest-writer.js';
@@ -116,8 +116,13 @@ export class SqliteStore extends StoreBase implements Store {
 
   // ── spool and digest ──────────────────────────────────────────────────────
 
-  async appendToSpool(items: SpoolItemInput[]): Promise<void> {
+  async appendToSpool(items: SpoolItemInput[], tallies: SpoolTally[] = []): Promise<void> {
     this.spool.append(items.filter((item) => isDigested(item.kind)));
+    // In the main file, after the spool file's commit (the spool is a file of its own: see SpoolFile).
+    for (const t of tallies) {
+      await this.countItems(t.projectId, t.counts);
+      for (const report of t.discards ?? []) await this.recordClientDiscards(t.projectId, report.discards, report.at);
+    }
     const parked = items.filter((item) => !isDigested(item.kind));
     if (parked.length === 0) return;
     const raw = this.appendRaw();
