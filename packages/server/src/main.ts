@@ -19,7 +19,7 @@ import { Spool } from './ingest/spool.js';
 import { LogRuleEvaluator } from './logs/evaluator.js';
 import { logRoutes } from './http/log-routes.js';
 import { LogLineWorker } from './logs/line-worker.js';
-import { forbiddenMatches, logStatusLines } from './logs/status.js';
+import { forbiddenMatches, logStatusLines, logThreadStatusLines } from './logs/status.js';
 import { createMetrics, metricsRoute } from './metrics/registry.js';
 import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitors/monitoring.js';
 import { editSettings, presentMonitor, setPaused } from './monitors/routes.js';
@@ -105,9 +105,10 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   const spool = new Spool(store, config.backlogLimit, spoolGatherMsFor(store), spoolFlushesFor(store, config.spoolFlushes), notBusy(eventLoopBusy(SPOOL_OVERLAP_MAX_UTILIZATION)));
   await spool.init();
   const stats = new IngestStats(new BodyBudget(config.limits.maxBodyBytesInFlight));
-  // /status asks the digest and the monitors (created after alerting, which they send through) for their summary.
+  // /status asks the digest, the log-line thread and the monitors (created after alerting, which they send through) for their summary.
   let monitoring: Monitoring | null = null;
   let digestHandle: DigestWorker | null = null;
+  let lineWorkerHandle: LogLineWorker | null = null;
   const logClock = options.logs?.clock ?? { now: () => Date.now() };
   const upstreamStore = upstreamStoreFor(store);
   // The forwarder runs on a thread of its own (upstream-thread.ts), like the digest.
@@ -130,6 +131,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     ...upstreamStatusLines(forwarder.snapshot(), Date.now()).map(escapeHtml),
     ...(monitoring ? await monitorStatusLines(store, monitoring.store, monitoring.service.clock.now(), config.monitors.uptimeTargetPercent) : []),
     ...(await logStatusLines(logs, async (id) => (await store.getProject(String(id)))?.slug ?? String(id), logClock.now())),
+    ...(lineWorkerHandle ? logThreadStatusLines(lineWorkerHandle.health()) : []),
   ];
   const alerting = createAlerting(config, store, alertStoreFor(store), logger, {
     statusExtras,
@@ -174,6 +176,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     await digest.close();
     throw err;
   });
+  lineWorkerHandle = lineWorker;
   const app = buildApp({
     config,
     scrubber: createScrubber(config.scrub),

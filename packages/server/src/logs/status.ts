@@ -1,6 +1,7 @@
 import type { LogStore } from '../store/logs.js';
 import { parseState } from './evaluator.js';
 import { escapeHtml } from './format.js';
+import type { LineWorkerHealth } from './line-worker.js';
 import { ERROR_RATE_KEY, FORBIDDEN_PREFIX, forbiddenKey, RATE_PREFIX } from './rules.js';
 
 const DAY_MS = 86_400_000;
@@ -42,4 +43,26 @@ export async function forbiddenMatches(logs: LogStore, projectId: number, patter
   const row = (await logs.ruleStates({ projectId })).find((s) => s.ruleKey === key);
   const state = row ? parseState(row) : null;
   return state?.kind === 'forbidden' ? state.matched : null;
+}
+
+/**
+ * The `/status` lines of the log-line thread (parse, scrub, templates), as the digest thread has
+ * its own: down, restarted, batches it failed, Sentry lines stored without a template. None while
+ * it has run without a fault since start.
+ */
+export function logThreadStatusLines(health: LineWorkerHealth): string[] {
+  const lines: string[] = [];
+  const error = health.lastError ? `: ${escapeHtml(cutTemplate(health.lastError))}` : '';
+  if (health.threadDown) {
+    lines.push(`🔴 Log-line thread down${error}; restarting it. NDJSON log batches are answered 503 meanwhile, Sentry log lines stored without a template`);
+  } else if (health.threadRestarts > 0) {
+    lines.push(`⚠️ Log-line thread restarted ${plural(health.threadRestarts, 'time')} since start${error}`);
+  }
+  if (health.failures > 0) lines.push(`⚠️ ${plural(health.failures, 'log batch', 'log batches')} failed in the log-line thread since start (answered 500)${health.threadDown || health.threadRestarts ? '' : error}`);
+  if (health.untemplatedLines > 0) lines.push(`⚠️ ${plural(health.untemplatedLines, 'Sentry log line')} stored without a template since start (the log-line thread could not give them one)`);
+  return lines;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
