@@ -123,3 +123,67 @@ describe('DigestLoop and the status counters', () => {
     }
   });
 });
+
+describe('DigestLoop and the spool space', () => {
+  it('has the store reclaim the digested rows\u2019 space once the drain ends; a failed reclaim is logged, told, and tried again after the next batch', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'botpulse-loop-reclaim-'));
+    const store = await SqliteStore.open(join(dir, 'botpulse.db'));
+    try {
+      const project = await store.createProject({ name: 'Reclaim', shortIdPrefix: 'R' });
+      const append = (n: number) =>
+        store.appendToSpool([{ projectId: project.id, kind: 'event', eventId: `${'c'.repeat(31)}${n}`, receivedAt: Date.now(), payload: Buffer.from(`{"message":"m ${n}"}`) }]);
+      const steps: string[] = [];
+      const digestBatch = store.digestBatch.bind(store);
+      store.digestBatch = async (...args) => {
+        const result = await digestBatch(...args);
+        steps.push(`batch ${result.rows}`);
+        return result;
+      };
+      let reclaims = 0;
+      store.reclaimSpoolSpace = async () => {
+        steps.push('reclaim');
+        if (++reclaims === 1) throw new Error('vacuum failed');
+      };
+      const warned: string[] = [];
+      const logger = pino({ level: 'silent' });
+      logger.warn = ((_: unknown, msg: string) => void warned.push(msg)) as typeof logger.warn;
+      let backlog = 0;
+      const reclaimFailures: string[] = [];
+      const loop = new DigestLoop(store, { get backlog() { return backlog; }, digested: (n) => void (backlog -= n) }, {
+        batchSize: 10,
+        digestRows: createRowDigester({}),
+        logger,
+        onReclaimFailed: (err) => void reclaimFailures.push(err.message),
+      });
+      // Digests what was appended, then waits for the reclaim under way (stop), and takes batches again.
+      const drain = async () => {
+        loop.kick();
+        await loop.idle();
+        await loop.stop();
+        loop.resume();
+        await loop.idle();
+        await loop.stop();
+      };
+      await append(1);
+      backlog += 1;
+      await drain();
+      assert.deepEqual(steps.slice(0, 2), ['batch 1', 'reclaim'], 'the batch is reclaimed at once');
+      assert.equal(reclaims, 2, `the failed reclaim is tried again when the drain ends: ${steps.join(', ')}`);
+      assert.equal(warned.filter((m) => /reclaiming the digested spool rows/.test(m)).length, 1, 'the failure is logged');
+      assert.deepEqual(reclaimFailures, ['vacuum failed'], 'told to the caller, which counts it (botpulse_failures_total{site="spool_reclaim"})');
+      steps.length = 0;
+      loop.resume();
+      await drain();
+      assert.ok(!steps.includes('reclaim'), `nothing digested since: nothing to reclaim (${steps.join(', ')})`);
+      await append(2);
+      backlog += 1;
+      loop.resume();
+      await drain();
+      assert.equal(reclaims, 3, 'the next rows digested are reclaimed');
+      assert.equal(await store.spoolBacklog(), 0);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -22,6 +22,8 @@ export interface DigestLoopOptions {
   onBatchFailed?: (err: Error, retryInMs: number) => void;
   /** Told about every failed fold of the status deltas (logged here; counted by the caller). */
   onFoldFailed?: (err: Error) => void;
+  /** Told about every failed reclaim of the spool's space (logged here; counted by the caller). */
+  onReclaimFailed?: (err: Error) => void;
   /** Rows this process spooled, kept in memory so the store needs not read their payloads back (held-rows.ts). */
   held?: HeldSpoolRows;
   /** Told how many claimed rows had their payloads read from the database (not held), per batch. */
@@ -49,6 +51,13 @@ const COALESCE_MS = 15;
 const FOLD_EVERY_MS = 1_000;
 
 /**
+ * How often at most the loop has the store reclaim the space of the spool rows it deleted
+ * (Store.reclaimSpoolSpace: a VACUUM on PostgreSQL). Once a second keeps the spool to about a
+ * second's worth of pages under load; each VACUUM only visits the pages changed since the last.
+ */
+const RECLAIM_EVERY_MS = 1_000;
+
+/**
  * Drains the spool in batches. It yields to the event loop between batches so ingestion keeps
  * answering while a backlog is digested.
  */
@@ -59,6 +68,10 @@ export class DigestLoop {
   /** When the status deltas were last folded, and whether a batch has been digested since. */
   private foldedAt = 0;
   private unfolded = false;
+  /** When the spool's space was last reclaimed, whether rows were digested since, and the reclaim under way. */
+  private reclaimedAt = 0;
+  private unreclaimed = false;
+  private reclaiming: Promise<void> | null = null;
   digestedTotal = 0;
 
   constructor(
@@ -97,6 +110,7 @@ export class DigestLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.idle();
+    await this.reclaiming;
   }
 
   private async drain(): Promise<void> {
@@ -113,13 +127,17 @@ export class DigestLoop {
         continue;
       }
       if (result.payloadsRead) this.options.onPayloadsRead?.(result.payloadsRead);
-      if (result.rows === 0 && !result.deferred) return this.foldCounts(true);
+      if (result.rows === 0 && !result.deferred) {
+        this.reclaimSpool(true);
+        return this.foldCounts(true);
+      }
       if (result.rows === 0) {
         // Only rows of this process's flushes still on their way to the thread: they are handed over within a moment.
         await this.letBatchFill();
         continue;
       }
       this.unfolded = true;
+      this.unreclaimed = true;
       this.spool.digested(result.rows);
       this.digestedTotal += result.rows;
       if (result.quarantined.length) this.reportQuarantined(result.quarantined);
@@ -130,6 +148,7 @@ export class DigestLoop {
         continue;
       }
       retryMs = RETRY_FIRST_MS;
+      this.reclaimSpool(false);
       await this.foldCounts(false);
       await this.letBatchFill();
     }
@@ -151,6 +170,27 @@ export class DigestLoop {
       this.options.logger.warn({ err }, 'folding the issue status deltas failed; the counts stay exact, the next batch tries again');
       this.options.onFoldFailed?.(err as Error);
     }
+  }
+
+  /**
+   * Has the store reclaim the space of the spool rows digested since the last time: at the end of
+   * a drain, else at most once per RECLAIM_EVERY_MS. Not awaited: the batches go on meanwhile (on
+   * PostgreSQL the VACUUM holds one of the digest's connections, the batches take the other), one
+   * reclaim at a time. A failure is logged and counted; the next batch tries again, and the rows
+   * are safe either way (only their space waits).
+   */
+  private reclaimSpool(drained: boolean): void {
+    if (this.reclaiming || !this.unreclaimed || (!drained && Date.now() - this.reclaimedAt < RECLAIM_EVERY_MS)) return;
+    this.unreclaimed = false;
+    this.reclaimedAt = Date.now();
+    this.reclaiming = Promise.resolve()
+      .then(() => this.store.reclaimSpoolSpace())
+      .catch((err: Error) => {
+        this.unreclaimed = true;
+        this.options.logger.warn({ err }, "reclaiming the digested spool rows' space failed; the rows are safe, the next batch tries again");
+        this.options.onReclaimFailed?.(err);
+      })
+      .finally(() => (this.reclaiming = null));
   }
 
   /** A failed batch: logged, told to the caller (which counts it), then a wait that doubles up to RETRY_MAX_MS. */

@@ -44,6 +44,8 @@ export type FromDigestThread =
   | { type: 'batchFailed'; error: string; retryInMs: number }
   /** Folding the status deltas failed (the counts stay exact; the next batch folds again). */
   | { type: 'foldFailed' }
+  /** Reclaiming the digested spool rows' space failed (the rows are safe; the next batch tries again). */
+  | { type: 'reclaimFailed' }
   /** A message from the main thread could not be handled. */
   | { type: 'failed'; what: string; error: string }
   | { type: 'idle' }

@@ -63,6 +63,7 @@ export async function runDigestThread(openStore: (data: DigestThreadData) => Pro
     onQuarantined: (rows) => post({ type: 'quarantined', rows }),
     onBatchFailed: (err, retryInMs) => post({ type: 'batchFailed', error: `${err.name}: ${err.message}`, retryInMs }),
     onFoldFailed: () => post({ type: 'foldFailed' }),
+    onReclaimFailed: () => post({ type: 'reclaimFailed' }),
     logger,
   });
 

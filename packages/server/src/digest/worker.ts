@@ -260,6 +260,9 @@ export class DigestWorker {
       case 'foldFailed':
         failures.count('issue_status_fold'); // logged by the thread; the retention job's folds count here too
         break;
+      case 'reclaimFailed':
+        failures.count('spool_reclaim'); // logged by the thread
+        break;
       case 'idle':
         this.consecutiveExits = 0;
         this.threadIdle = true;

@@ -36,6 +36,7 @@ export type FailureSite =
   | 'retention'
   | 'issue_caps'
   | 'issue_status_fold'
+  | 'spool_reclaim'
   | 'session_prune'
   | 'stored_alert_rules'
   | 'alert_outbox_turn'

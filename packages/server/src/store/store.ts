@@ -183,6 +183,15 @@ export interface Store {
   /** Undigested items (events and their attachments). */
   spoolBacklog(): Promise<number>;
   /**
+   * Makes the space of digested spool rows reusable by the next appends. PostgreSQL: a VACUUM of
+   * the spool table (without waiting for a lock another VACUUM holds, and without truncating: that
+   * would lock out the appends), so the spool stays a few pages that live in shared buffers instead
+   * of growing by a page per 5 KB event until autovacuum comes round (once a minute by default).
+   * SQLite: nothing to do (its spool file is reused by itself). The digest loop calls it at most
+   * once a second while it digests.
+   */
+  reclaimSpoolSpace(): Promise<void>;
+  /**
    * Takes up to `limit` spool rows, lets `digest` turn them into writes, and applies them and
    * removes the rows in ONE transaction: a crash at any point leaves each row digested exactly once.
    * What the events do to their issues is decided by `lifecycle` (digest/lifecycle.ts).

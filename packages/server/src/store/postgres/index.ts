@@ -29,7 +29,7 @@ import type {
 import { PostgresDatabase, type PostgresOptions } from './database.js';
 import { digestOneByOne, isDatabaseFault } from './digest-batch.js';
 import { applyDigest } from './digest-writer.js';
-import { appendSpoolRows, countSpoolRows, insertItems, recordTallies, sumTallies, takeSpoolRows, withIds } from './spool.js';
+import { appendSpoolRows, countSpoolRows, vacuumSpool, insertItems, recordTallies, sumTallies, takeSpoolRows, withIds } from './spool.js';
 import { all, changes, isUniqueViolation, LOCKS, one, prepared, withArgs, type Db } from './query.js';
 import { issueSearchSql, SEARCH_SORT, tagFilterCount } from './search.js';
 
@@ -110,6 +110,10 @@ export class PostgresStore extends StoreBase implements Store {
 
   async spoolBacklog(): Promise<number> {
     return countSpoolRows(this.database.pool);
+  }
+
+  async reclaimSpoolSpace(): Promise<void> {
+    await vacuumSpool(this.database.pool);
   }
 
   async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle, held?: HeldSpoolRows): Promise<DigestBatchResult> {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { issueLifecycle } from '../../digest/lifecycle.js';
-import { createTestSchema, postgresUnavailable, type TestSchema } from '../../test-support/postgres.js';
+import { DatabaseUrl } from '../../lib/database-url.js';
+import { createTestSchema, postgresUnavailable, TEST_POSTGRES_URL, type TestSchema } from '../../test-support/postgres.js';
 import type { DigestedRow, SpoolRow } from '../store.js';
 import { PostgresStore } from './index.js';
 import { appendSpoolRows, byPayloadBytes, spoolCountText } from './spool.js';
@@ -164,5 +165,47 @@ describe('the spool table on PostgreSQL', { skip }, () => {
     } finally {
       await impatient.close();
     }
+  });
+});
+
+// A database of its own: VACUUM frees only rows no transaction of the same database can still
+// see, and the other test files' transactions in the shared database would keep some visible.
+describe('the spool table on PostgreSQL, reclaimed', { skip }, () => {
+  const name = `bp_spool_reclaim_${process.pid}_${Date.now() % 1_000_000}`;
+  let admin: pg.Client;
+  let store: PostgresStore;
+
+  before(async () => {
+    admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = new URL(TEST_POSTGRES_URL);
+    url.pathname = `/${name}`;
+    store = await PostgresStore.open({ url: new DatabaseUrl(url.toString()), poolMax: 4, statementTimeoutMs: 30_000 });
+    // Only the store's own reclaim may free the rows while this test runs.
+    await store.database.pool.query('ALTER TABLE spool SET (autovacuum_enabled = false)');
+  });
+  after(async () => {
+    await store?.close();
+    await admin?.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin?.end();
+  });
+
+  it('reuses the pages of digested rows once their space is reclaimed, instead of growing by a page per 5 KB event', { timeout: 60_000 }, async () => {
+    const project = await store.createProject({ name: 'Reclaim' });
+    const payload = Buffer.from(JSON.stringify({ message: 'x'.repeat(5_000) }));
+    const pages = async () => Number((await store.database.pool.query<{ n: string }>(`SELECT pg_relation_size('spool') / 8192 AS n`)).rows[0]!.n);
+    const rounds: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      await store.appendToSpool(Array.from({ length: 40 }, (_, n) => ({ projectId: project.id, kind: 'event', eventId: `r${round}-${n}`, receivedAt: n, payload })));
+      assert.equal((await store.digestBatch(100, rejectAll, issueLifecycle)).rows, 40);
+      await store.reclaimSpoolSpace();
+      rounds.push(await pages());
+    }
+    // Without the reclaim each round adds 40 pages (one 5 KB row per 8 KB page): 40, 80, 120, 160.
+    assert.ok(rounds[0]! >= 40, `the first round's rows fill their own pages: ${rounds.join(', ')}`);
+    assert.ok(rounds[3]! <= rounds[0]! + 5, `the later rounds reuse them: pages after each round ${rounds.join(', ')}`);
+    const { rows } = await store.database.pool.query<{ n: string }>(`SELECT vacuum_count AS n FROM pg_stat_user_tables WHERE relid = 'spool'::regclass`);
+    assert.equal(Number(rows[0]!.n), 4, 'one VACUUM per reclaim');
   });
 });

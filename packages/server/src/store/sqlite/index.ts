@@ -139,6 +139,10 @@ export class SqliteStore extends StoreBase implements Store {
     return this.spool.count();
   }
 
+  async reclaimSpoolSpace(): Promise<void> {
+    // The spool file reuses the pages of deleted rows by itself (SQLite's free list): nothing to do.
+  }
+
   async digestBatch(limit: number, digest: (rows: SpoolRow[]) => DigestedRow[], lifecycle: IssueLifecycle): Promise<DigestBatchResult> {
     // Tests run from source without type checks: a caller that forgot the lifecycle must fail here,
     // loudly and before any row is taken, not as a failure of every row inside the transaction.
