@@ -6,7 +6,7 @@ import { DatabaseUrl } from '../../lib/database-url.js';
 import { createTestSchema, postgresUnavailable, TEST_POSTGRES_URL, type TestSchema } from '../../test-support/postgres.js';
 import type { DigestedRow, SpoolRow } from '../store.js';
 import { PostgresStore } from './index.js';
-import { appendSpoolRows, byPayloadBytes, spoolCountText } from './spool.js';
+import { appendSpoolRows, byPayloadBytes, spoolCountText, vacuumSpool } from './spool.js';
 
 const skip = await postgresUnavailable();
 
@@ -207,5 +207,25 @@ describe('the spool table on PostgreSQL, reclaimed', { skip }, () => {
     assert.ok(rounds[3]! <= rounds[0]! + 5, `the later rounds reuse them: pages after each round ${rounds.join(', ')}`);
     const { rows } = await store.database.pool.query<{ n: string }>(`SELECT vacuum_count AS n FROM pg_stat_user_tables WHERE relid = 'spool'::regclass`);
     assert.equal(Number(rows[0]!.n), 4, 'one VACUUM per reclaim');
+  });
+
+  it('fails, instead of doing nothing without a word, when its role does not own the spool table', { timeout: 30_000 }, async () => {
+    const role = `bp_not_owner_${process.pid}`;
+    await admin.query(`DROP ROLE IF EXISTS ${role}`);
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    const url = new URL(TEST_POSTGRES_URL);
+    url.pathname = `/${name}`;
+    url.username = role;
+    const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+    try {
+      await store.database.pool.query(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}`);
+      // PostgreSQL only warns ("skipping ... only table or database owner can vacuum it").
+      await assert.rejects(vacuumSpool(pool), /VACUUM of the spool did nothing: .*(owner|permission denied)/);
+      await vacuumSpool(store.database.pool); // the owner's goes through
+    } finally {
+      await pool.end();
+      await store.database.pool.query(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${role}`);
+      await admin.query(`DROP ROLE ${role}`);
+    }
   });
 });

@@ -149,14 +149,24 @@ export async function countSpoolRows(pool: pg.Pool): Promise<number> {
 export async function vacuumSpool(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // PostgreSQL answers a VACUUM it skips with a WARNING, not an error. Skipped because another
+  // VACUUM holds the table (55P03) is fine; skipped for any other reason (a role that does not own
+  // the table) would leave the spool growing without a word, so it fails like an error.
+  const skipped: string[] = [];
+  const onNotice = (notice: { severity?: string; code?: string; message?: string }) => {
+    if (notice.severity === 'WARNING' && notice.code !== '55P03') skipped.push(notice.message ?? 'VACUUM skipped the spool');
+  };
+  client.on('notice', onNotice);
   try {
     await client.query('SET statement_timeout = 0');
     await client.query('VACUUM (SKIP_LOCKED, TRUNCATE false) spool');
     await client.query('RESET statement_timeout');
+    if (skipped.length) throw new Error(`VACUUM of the spool did nothing: ${skipped.join('; ')}`);
   } catch (err) {
     broken = err as Error; // the connection may still carry no timeout: the pool drops it
     throw err;
   } finally {
+    client.off('notice', onNotice);
     client.release(broken);
   }
 }
