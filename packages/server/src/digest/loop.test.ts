@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { SqliteStore } from '../store/sqlite/index.js';
-import { DigestLoop } from './loop.js';
+import { COALESCE_MS, DigestLoop } from './loop.js';
 import { createRowDigester } from './process.js';
 
 describe('DigestLoop when the database fails', () => {
@@ -181,6 +181,49 @@ describe('DigestLoop and the spool space', () => {
       await drain();
       assert.equal(reclaims, 3, 'the next rows digested are reclaimed');
       assert.equal(await store.spoolBacklog(), 0);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('DigestLoop and partial batches', () => {
+  it('lets a partial batch fill for the store\u2019s coalescing time before taking it, and takes a full one at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'botpulse-loop-coalesce-'));
+    const store = await SqliteStore.open(join(dir, 'botpulse.db'));
+    try {
+      const project = await store.createProject({ name: 'Coalesce', shortIdPrefix: 'C' });
+      const append = (from: number, n: number) =>
+        store.appendToSpool(Array.from({ length: n }, (_, i) => ({ projectId: project.id, kind: 'event', eventId: `${'d'.repeat(30)}${from + i}`, receivedAt: Date.now(), payload: Buffer.from(`{"message":"m ${i}"}`) })));
+      const steps: string[] = [];
+      const digestBatch = store.digestBatch.bind(store);
+      store.digestBatch = async (...args) => {
+        const result = await digestBatch(...args);
+        steps.push(`batch ${result.rows}`);
+        return result;
+      };
+      let backlog = 0;
+      const loop = new DigestLoop(store, { get backlog() { return backlog; }, digested: (n) => void (backlog -= n) }, {
+        batchSize: 4,
+        coalesceMs: COALESCE_MS.postgres,
+        digestRows: createRowDigester({}),
+        logger: pino({ level: 'silent' }),
+        pause: async (ms) => void steps.push(`pause ${ms}`),
+      });
+      await append(10, 2);
+      backlog = 2;
+      loop.kick();
+      await loop.idle();
+      assert.deepEqual(steps, ['pause 100', 'batch 2', 'pause 100', 'batch 0'], 'two rows of a batch of four wait 100 ms');
+      steps.length = 0;
+      await append(20, 9);
+      backlog = 9;
+      loop.kick();
+      await loop.idle();
+      assert.deepEqual(steps, ['batch 4', 'batch 4', 'pause 100', 'batch 1', 'pause 100', 'batch 0'], 'full batches go at once, the rest waits');
+      await loop.stop();
+      assert.equal(COALESCE_MS.sqlite, 15);
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -11,6 +11,8 @@ export interface DigestThreadData {
    */
   postgres?: { url: string; statementTimeoutMs: number };
   batchSize: number;
+  /** How long a partial batch may fill (loop.ts COALESCE_MS, per store). */
+  coalesceMs: number;
   logLevel: Level | 'silent';
   /**
    * The main thread's hand-off of committed spool rows (PostgreSQL): `HandedRows` messages on

@@ -52,6 +52,7 @@ export async function runDigestThread(openStore: (data: DigestThreadData) => Pro
 
   const loop = new DigestLoop(store, backlog, {
     batchSize: data.batchSize,
+    coalesceMs: data.coalesceMs,
     digestRows: (rows) => {
       batchReceivedAt = rows.map((row) => row.receivedAt);
       return digestRows(rows);

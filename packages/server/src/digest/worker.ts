@@ -6,6 +6,7 @@ import type { Spool } from '../ingest/spool.js';
 import { failures, reportFailure } from '../lib/failures.js';
 import type { SpoolRow } from '../store/store.js';
 import { FlushWindow, packRows } from './held-rows.js';
+import { COALESCE_MS } from './loop.js';
 import type { DatabaseConfig } from '../lib/database-url.js';
 import type { DigestThreadData, FromDigestThread, ToDigestThread } from './thread-messages.js';
 
@@ -180,6 +181,7 @@ export class DigestWorker {
         ? { postgres: { url: this.config.database.url.reveal(), statementTimeoutMs: this.config.database.statementTimeoutMs } }
         : {}),
       batchSize: this.config.digestBatch,
+      coalesceMs: COALESCE_MS[this.config.database.kind],
       logLevel: this.config.logLevel,
       handOff: { port: channel.port2, window: this.window.slot },
     };
