@@ -27,13 +27,14 @@ export async function logStatusLines(logs: LogStore, slugOf: (projectId: number)
   }
   for (const t of await logs.newPatterns(now - DAY_MS, MAX_LINES)) {
     const project = escapeHtml(await slugOf(t.projectId));
-    lines.push(`🆕 ${project}: new log pattern “${escapeHtml(cutTemplate(t.template))}” × ${t.count}, first ${new Date(t.firstSeen).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+    lines.push(`🆕 ${project}: new log pattern “${escapeHtml(shortened(t.template))}” × ${t.count}, first ${new Date(t.firstSeen).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
   }
   if (!lines.length) return [];
   return ['<b>Log rules</b>', ...lines.slice(0, MAX_LINES), ...(lines.length > MAX_LINES ? [`… and ${lines.length - MAX_LINES} more`] : [])];
 }
 
-function cutTemplate(text: string): string {
+/** A line of /status stays short: a template or an error message cut to 120 characters. */
+function shortened(text: string): string {
   return text.length <= 120 ? text : `${text.slice(0, 119)}…`;
 }
 
@@ -52,7 +53,7 @@ export async function forbiddenMatches(logs: LogStore, projectId: number, patter
  */
 export function logThreadStatusLines(health: LineWorkerHealth): string[] {
   const lines: string[] = [];
-  const error = health.lastError ? `: ${escapeHtml(cutTemplate(health.lastError))}` : '';
+  const error = health.lastError ? `: ${escapeHtml(shortened(health.lastError))}` : '';
   if (health.threadDown) {
     lines.push(`🔴 Log-line thread down${error}; restarting it. NDJSON log batches are answered 503 meanwhile, Sentry log lines stored without a template`);
   } else if (health.threadRestarts > 0) {
