@@ -3,10 +3,40 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { SqliteStore } from '../store/sqlite/index.js';
 import { COALESCE_MS, DigestLoop } from './loop.js';
 import { createRowDigester } from './process.js';
+
+/** A SQLite store in a temporary directory of its own, for one test. */
+async function withStore(label: string, test: (store: SqliteStore) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), `botpulse-loop-${label}-`));
+  const store = await SqliteStore.open(join(dir, 'botpulse.db'));
+  try {
+    await test(store);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Records each batch the store digests, as `batch <rows>`, in `steps`. */
+function recordBatches(store: SqliteStore, steps: string[]): void {
+  const digestBatch = store.digestBatch.bind(store);
+  store.digestBatch = async (...args) => {
+    const result = await digestBatch(...args);
+    steps.push(`batch ${result.rows}`);
+    return result;
+  };
+}
+
+/** A silent logger that keeps the messages of its warnings. */
+function warningsKept(): { logger: Logger; warned: string[] } {
+  const warned: string[] = [];
+  const logger = pino({ level: 'silent' });
+  logger.warn = ((_: unknown, msg: string) => void warned.push(msg)) as typeof logger.warn;
+  return { logger, warned };
+}
 
 describe('DigestLoop when the database fails', () => {
   let dir: string;
@@ -83,27 +113,18 @@ describe('DigestLoop when the database fails', () => {
 
 describe('DigestLoop and the status counters', () => {
   it('folds the status deltas after its batches, last once the drain ends; a failed fold is logged and tried again', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'botpulse-loop-fold-'));
-    const store = await SqliteStore.open(join(dir, 'botpulse.db'));
-    try {
+    await withStore('fold', async (store) => {
       const project = await store.createProject({ name: 'Fold', shortIdPrefix: 'F' });
       const ids = [1, 2, 3].map((n) => `${'b'.repeat(31)}${n}`);
       await store.appendToSpool(ids.map((eventId) => ({ projectId: project.id, kind: 'event', eventId, receivedAt: Date.now(), payload: Buffer.from(`{"message":"m ${eventId}"}`) })));
       const steps: string[] = [];
-      const digestBatch = store.digestBatch.bind(store);
-      store.digestBatch = async (...args) => {
-        const result = await digestBatch(...args);
-        steps.push(`batch ${result.rows}`);
-        return result;
-      };
+      recordBatches(store, steps);
       store.compactIssueStatusCounts = async () => {
         steps.push('fold');
         if (steps.filter((s) => s === 'fold').length === 1) throw new Error('fold failed');
         return 0;
       };
-      const warned: string[] = [];
-      const logger = pino({ level: 'silent' });
-      logger.warn = ((_: unknown, msg: string) => void warned.push(msg)) as typeof logger.warn;
+      const { logger, warned } = warningsKept();
       let backlog = ids.length;
       const foldFailures: string[] = [];
       const onFoldFailed = (err: Error) => void foldFailures.push(err.message);
@@ -117,36 +138,24 @@ describe('DigestLoop and the status counters', () => {
       assert.match(warned[0]!, /folding the issue status deltas failed/);
       assert.deepEqual(foldFailures, ['fold failed'], 'told to the caller, which counts it (botpulse_failures_total{site="issue_status_fold"})');
       assert.equal(await store.spoolBacklog(), 0);
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('DigestLoop and the spool space', () => {
   it('has the store reclaim the digested rows\u2019 space once the drain ends; a failed reclaim is logged, told, and tried again after the next batch', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'botpulse-loop-reclaim-'));
-    const store = await SqliteStore.open(join(dir, 'botpulse.db'));
-    try {
+    await withStore('reclaim', async (store) => {
       const project = await store.createProject({ name: 'Reclaim', shortIdPrefix: 'R' });
       const append = (n: number) =>
         store.appendToSpool([{ projectId: project.id, kind: 'event', eventId: `${'c'.repeat(31)}${n}`, receivedAt: Date.now(), payload: Buffer.from(`{"message":"m ${n}"}`) }]);
       const steps: string[] = [];
-      const digestBatch = store.digestBatch.bind(store);
-      store.digestBatch = async (...args) => {
-        const result = await digestBatch(...args);
-        steps.push(`batch ${result.rows}`);
-        return result;
-      };
+      recordBatches(store, steps);
       let reclaims = 0;
       store.reclaimSpoolSpace = async () => {
         steps.push('reclaim');
         if (++reclaims === 1) throw new Error('vacuum failed');
       };
-      const warned: string[] = [];
-      const logger = pino({ level: 'silent' });
-      logger.warn = ((_: unknown, msg: string) => void warned.push(msg)) as typeof logger.warn;
+      const { logger, warned } = warningsKept();
       let backlog = 0;
       const reclaimFailures: string[] = [];
       const loop = new DigestLoop(store, { get backlog() { return backlog; }, digested: (n) => void (backlog -= n) }, {
@@ -181,28 +190,18 @@ describe('DigestLoop and the spool space', () => {
       await drain();
       assert.equal(reclaims, 3, 'the next rows digested are reclaimed');
       assert.equal(await store.spoolBacklog(), 0);
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('DigestLoop and partial batches', () => {
   it('lets a partial batch fill for the store\u2019s coalescing time before taking it, and takes a full one at once', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'botpulse-loop-coalesce-'));
-    const store = await SqliteStore.open(join(dir, 'botpulse.db'));
-    try {
+    await withStore('coalesce', async (store) => {
       const project = await store.createProject({ name: 'Coalesce', shortIdPrefix: 'C' });
       const append = (from: number, n: number) =>
         store.appendToSpool(Array.from({ length: n }, (_, i) => ({ projectId: project.id, kind: 'event', eventId: `${'d'.repeat(30)}${from + i}`, receivedAt: Date.now(), payload: Buffer.from(`{"message":"m ${i}"}`) })));
       const steps: string[] = [];
-      const digestBatch = store.digestBatch.bind(store);
-      store.digestBatch = async (...args) => {
-        const result = await digestBatch(...args);
-        steps.push(`batch ${result.rows}`);
-        return result;
-      };
+      recordBatches(store, steps);
       let backlog = 0;
       const loop = new DigestLoop(store, { get backlog() { return backlog; }, digested: (n) => void (backlog -= n) }, {
         batchSize: 4,
@@ -224,9 +223,6 @@ describe('DigestLoop and partial batches', () => {
       assert.deepEqual(steps, ['batch 4', 'batch 4', 'pause 100', 'batch 1', 'pause 100', 'batch 0'], 'full batches go at once, the rest waits');
       await loop.stop();
       assert.equal(COALESCE_MS.sqlite, 15);
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

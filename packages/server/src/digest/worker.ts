@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { RestartBackoff } from '../lib/restart-backoff.js';
 import { threadWorker } from '../lib/thread-worker.js';
 import type { Logger } from 'pino';
 import type { Spool } from '../ingest/spool.js';
@@ -76,10 +77,9 @@ export class DigestWorker {
   private waiters: (() => void)[] = [];
   private replies = new Map<string, () => void>();
   private readonly healthState: DigestHealth = { threadRestarts: 0, lastThreadExit: null, threadDown: false, batchFailures: 0, lastBatchFailure: null, quarantined: 0, payloadsRead: 0 };
-  /** Deaths since the thread last did some work: sets the next restart's delay. */
-  private consecutiveExits = 0;
+  /** The next restart's delay: longer with each death since the thread last did some work. */
+  private readonly restarts = new RestartBackoff(FIRST_RESTART_DELAY_MS, MAX_RESTART_DELAY_MS);
   private lastThreadError: string | null = null;
-  private restartTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly config: DigestSettings,
@@ -97,7 +97,7 @@ export class DigestWorker {
       // The first thread could not start (its database cannot be opened...): the server does not
       // start either, with the reason, rather than restarting a thread nobody will use.
       digest.closing = true;
-      if (digest.restartTimer) clearTimeout(digest.restartTimer);
+      digest.restarts.cancel();
       throw err;
     }
     return digest;
@@ -154,7 +154,7 @@ export class DigestWorker {
   /** Finishes the batch in progress, closes the thread's database connection and ends it. */
   async close(): Promise<void> {
     this.closing = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restarts.cancel();
     if (this.healthState.threadDown) {
       for (const resolve of this.waiters.splice(0)) resolve();
       return; // the thread is dead already: nothing to finish
@@ -212,16 +212,12 @@ export class DigestWorker {
     if (this.closing) return;
     this.healthState.threadDown = true;
     this.healthState.lastThreadExit = { at: Date.now(), code, error: this.lastThreadError };
-    const delay = Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** this.consecutiveExits);
-    this.consecutiveExits += 1;
+    const delay = this.restarts.schedule(() => this.restart());
     this.options.logger.error({ code, error: this.lastThreadError, restartInMs: delay }, 'digest thread exited; restarting it');
     this.lastThreadError = null;
-    this.restartTimer = setTimeout(() => this.restart(), delay);
-    this.restartTimer.unref();
   }
 
   private restart(): void {
-    this.restartTimer = null;
     if (this.closing) return;
     this.healthState.threadRestarts += 1;
     this.spawn().then(
@@ -234,7 +230,7 @@ export class DigestWorker {
   private receive(message: FromDigestThread): void {
     switch (message.type) {
       case 'digested':
-        this.consecutiveExits = 0;
+        this.restarts.reset();
         this.spool.digested(message.rows);
         this.digestedTotal += message.rows;
         this.onDigestLag?.(message.lagsMs);
@@ -266,7 +262,7 @@ export class DigestWorker {
         failures.count('spool_reclaim'); // logged by the thread
         break;
       case 'idle':
-        this.consecutiveExits = 0;
+        this.restarts.reset();
         this.threadIdle = true;
         this.resyncBacklog();
         break;

@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { ClientError } from '../lib/errors.js';
+import { RestartBackoff } from '../lib/restart-backoff.js';
 import { threadWorker } from '../lib/thread-worker.js';
 import type { ParsedLines } from '../ingest/log-lines.js';
 import type { LogTemplate, NewLogLine } from '../store/logs.js';
@@ -64,8 +65,7 @@ export class LogLineWorker {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closing = false;
-  private consecutiveExits = 0;
-  private restartTimer: NodeJS.Timeout | null = null;
+  private readonly restarts = new RestartBackoff(FIRST_RESTART_DELAY_MS, MAX_RESTART_DELAY_MS);
   private untemplatedLoggedAt = -Infinity;
   private readonly maxQueued: number;
   private readonly state: Omit<LineWorkerHealth, 'queued'> = { threadRestarts: 0, failures: 0, refusedFull: 0, lostInThread: 0, untemplatedLines: 0, threadDown: true, lastError: null };
@@ -127,7 +127,7 @@ export class LogLineWorker {
 
   async close(): Promise<void> {
     this.closing = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restarts.cancel();
     await this.worker?.terminate();
     this.worker = null;
     this.failPending(new ClientError(503, 'the server is shutting down; retry', { 'Retry-After': String(RETRY_AFTER_S) }));
@@ -156,7 +156,7 @@ export class LogLineWorker {
     const waiting = this.pending.get(message.id);
     this.pending.delete(message.id);
     if (!waiting) return;
-    this.consecutiveExits = 0;
+    this.restarts.reset();
     if (message.type !== 'failed') return waiting.resolve(message);
     if (message.status !== undefined) return waiting.reject(new ClientError(message.status, message.error.replace(/^ClientError: /, '')));
     this.state.failures += 1;
@@ -205,26 +205,18 @@ export class LogLineWorker {
     const lost = this.pending.size;
     this.state.lostInThread += lost;
     this.failPending(unavailable('the log-line thread died with this batch'));
-    const delay = Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** this.consecutiveExits);
-    this.consecutiveExits += 1;
+    const delay = this.restarts.schedule(() => this.restart());
     this.options.logger.error({ code, error: this.state.lastError, batchesRefused: lost, restartInMs: delay }, 'log-line thread exited; its batches were answered 503, restarting it');
-    this.restartTimer = setTimeout(() => this.restart(), delay);
-    this.restartTimer.unref();
   }
 
   private restart(): void {
-    this.restartTimer = null;
     if (this.closing) return;
     this.state.threadRestarts += 1;
     this.spawn().catch((err: unknown) => {
       this.state.lastError = (err as Error).message;
       this.options.logger.error({ err }, 'log-line thread could not start again; trying later');
       // spawn's exit listener is not attached when it failed before ready: schedule the next try here.
-      if (!this.closing && !this.restartTimer) {
-        const delay = Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** this.consecutiveExits++);
-        this.restartTimer = setTimeout(() => this.restart(), delay);
-        this.restartTimer.unref();
-      }
+      if (!this.closing && !this.restarts.pending) this.restarts.schedule(() => this.restart());
     });
   }
 
