@@ -67,6 +67,30 @@ const FOLD_EVERY_MS = 1_000;
 const RECLAIM_EVERY_MS = 1_000;
 
 /**
+ * Upkeep owed after digested batches (folding the status deltas, reclaiming the spool's space):
+ * due at once when a drain ends, else at most once per `everyMs`. A failed run is owed again.
+ */
+class Upkeep {
+  private owed = false;
+  private lastAt = 0;
+
+  constructor(private readonly everyMs: number) {}
+
+  /** A batch was digested: the upkeep is owed. */
+  owe(): void {
+    this.owed = true;
+  }
+
+  /** Whether a run is due now; if so, it counts as run (call `owe` again when it fails). */
+  take(drained: boolean): boolean {
+    if (!this.owed || (!drained && Date.now() - this.lastAt < this.everyMs)) return false;
+    this.owed = false;
+    this.lastAt = Date.now();
+    return true;
+  }
+}
+
+/**
  * Drains the spool in batches. It yields to the event loop between batches so ingestion keeps
  * answering while a backlog is digested.
  */
@@ -74,12 +98,9 @@ export class DigestLoop {
   private running: Promise<void> | null = null;
   private kickedWhileRunning = false;
   private stopped = false;
-  /** When the status deltas were last folded, and whether a batch has been digested since. */
-  private foldedAt = 0;
-  private unfolded = false;
-  /** When the spool's space was last reclaimed, whether rows were digested since, and the reclaim under way. */
-  private reclaimedAt = 0;
-  private unreclaimed = false;
+  private readonly fold = new Upkeep(FOLD_EVERY_MS);
+  private readonly reclaim = new Upkeep(RECLAIM_EVERY_MS);
+  /** The reclaim under way (not awaited by the batches). */
   private reclaiming: Promise<void> | null = null;
   digestedTotal = 0;
 
@@ -145,8 +166,8 @@ export class DigestLoop {
         await this.letBatchFill();
         continue;
       }
-      this.unfolded = true;
-      this.unreclaimed = true;
+      this.fold.owe();
+      this.reclaim.owe();
       this.spool.digested(result.rows);
       this.digestedTotal += result.rows;
       if (result.quarantined.length) this.reportQuarantined(result.quarantined);
@@ -169,13 +190,11 @@ export class DigestLoop {
    * the totals. A failure is logged and left for the next fold; the counts stay exact meanwhile.
    */
   private async foldCounts(drained: boolean): Promise<void> {
-    if (!this.unfolded || (!drained && Date.now() - this.foldedAt < FOLD_EVERY_MS)) return;
-    this.unfolded = false;
-    this.foldedAt = Date.now();
+    if (!this.fold.take(drained)) return;
     try {
       await this.store.compactIssueStatusCounts();
     } catch (err) {
-      this.unfolded = true;
+      this.fold.owe();
       this.options.logger.warn({ err }, 'folding the issue status deltas failed; the counts stay exact, the next batch tries again');
       this.options.onFoldFailed?.(err as Error);
     }
@@ -189,13 +208,11 @@ export class DigestLoop {
    * are safe either way (only their space waits).
    */
   private reclaimSpool(drained: boolean): void {
-    if (this.reclaiming || !this.unreclaimed || (!drained && Date.now() - this.reclaimedAt < RECLAIM_EVERY_MS)) return;
-    this.unreclaimed = false;
-    this.reclaimedAt = Date.now();
+    if (this.reclaiming || !this.reclaim.take(drained)) return;
     this.reclaiming = Promise.resolve()
       .then(() => this.store.reclaimSpoolSpace())
       .catch((err: Error) => {
-        this.unreclaimed = true;
+        this.reclaim.owe();
         this.options.logger.warn({ err }, "reclaiming the digested spool rows' space failed; the rows are safe, the next batch tries again");
         this.options.onReclaimFailed?.(err);
       })
