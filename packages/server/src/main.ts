@@ -261,21 +261,26 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     logLines: lineWorker,
     upstream: forwarder,
     async listen() {
-      await monitoring.applyDeclared();
-      await forwarder.prepare();
-      const address = await app.listen({ host: config.host, port: config.port });
-      await refuseUpstreamToSelf(config, store, Number(new URL(address).port)).catch(async (err: unknown) => {
-        await running.close();
+      // Either everything runs or nothing does: a start that fails half-way (an undeclared project
+      // in BOTPULSE_MONITORS, a port in use...) closes the threads, timers and store it had opened,
+      // so an embedding process is not kept alive by a server that never served.
+      try {
+        await monitoring.applyDeclared();
+        await forwarder.prepare();
+        const address = await app.listen({ host: config.host, port: config.port });
+        await refuseUpstreamToSelf(config, store, Number(new URL(address).port));
+        forwarder.start();
+        retention.start();
+        alerting.start();
+        await monitoring.start();
+        github.worker.start();
+        await deleter.resumeAll(); // a deletion a restart cut short carries on
+        logRules.start();
+        return address;
+      } catch (err) {
+        await running.close().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'closing after a failed start failed too'));
         throw err;
-      });
-      forwarder.start();
-      retention.start();
-      alerting.start();
-      await monitoring.start();
-      github.worker.start();
-      await deleter.resumeAll(); // a deletion a restart cut short carries on
-      logRules.start();
-      return address;
+      }
     },
     async close() {
       if (sweep) clearInterval(sweep);
