@@ -14,8 +14,9 @@ export interface MirroredCounterSpec<T extends string> {
 /**
  * A Counter whose counts live elsewhere (IngestStats, a thread's health, the notifier, the
  * database): each scrape copies them, so nothing is counted twice. prom-client's Counter has no
- * set(), hence a reset() and an inc() per series. The reset comes before the read: a read that
- * fails shows no labelled series (and 0 without labels) in that scrape, not the previous ones.
+ * set(), hence a reset() and an inc() per series, done only once the read has succeeded: a read
+ * that fails (the database away) leaves the last scrape's counts, never a drop to 0 that
+ * Prometheus would take for a restart (registry.ts, leaveOutFailedReads, counts the failure).
  */
 export function mirroredCounter<T extends string>(register: Registry, { name, help, labelNames = [], read }: MirroredCounterSpec<T>): Counter<T> {
   return new Counter<T>({
@@ -24,7 +25,6 @@ export function mirroredCounter<T extends string>(register: Registry, { name, he
     labelNames,
     registers: [register],
     collect() {
-      this.reset();
       const counts = read();
       if (counts instanceof Promise) return counts.then((c) => copy(this, c));
       copy(this, counts);
@@ -33,6 +33,7 @@ export function mirroredCounter<T extends string>(register: Registry, { name, he
 }
 
 function copy<T extends string>(counter: Counter<T>, counts: Counts<T>): void {
+  counter.reset();
   if (typeof counts === 'number') counter.inc(counts);
   else for (const [labels, n] of counts) counter.inc(labels, n);
 }

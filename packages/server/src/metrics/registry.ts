@@ -245,8 +245,9 @@ export function createMetrics(deps: MetricsDeps): Metrics {
  * Many families are read from the database at scrape time, and prom-client fails the whole scrape
  * when one collect() throws: while PostgreSQL restarts, /metrics would answer 503 exactly when the
  * operator needs the 503 counter, the pool gauges and the failure counts. So every collect()
- * registered so far is wrapped: a failed read leaves that family out of this scrape (a family
- * without labels keeps its last value) and is noted in the returned list, which the scrape
+ * registered so far is wrapped: a failed read leaves that family as the read left it (a labelled
+ * gauge with no series, one without labels and a mirrored counter with their last values) and is
+ * noted in the returned list, which the scrape
  * reports (botpulse_failures_total{site="metrics_collect"}) while the other families are served.
  */
 function leaveOutFailedReads(register: Registry): { metric: string; err: unknown }[] {
