@@ -1,32 +1,25 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { DigestWorker } from '../digest/worker.js';
 import { failures } from '../lib/failures.js';
 import type { Store } from '../store/store.js';
 import type { LineWorkerHealth } from '../logs/line-worker.js';
+import { mirroredCounter } from './mirrored-counter.js';
 
 /**
  * The failures the server handles by carrying on (docs/architecture.md "Failure paths (audit)"):
  * each is logged where it happens and counted here, so it shows in /metrics too.
  */
 export function failurePathMetrics(register: Registry, deps: { digest: DigestWorker; store?: Store; logLines?: (() => LineWorkerHealth) | undefined }): void {
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_failures_total',
     help: 'Failures the server logged and carried on from, by site (retention, session_prune, stored_alert_rules, alert_outbox_turn, alert_sent_unrecorded, alert_bot_poll, alert_bot_update, monitor_tick, ...; docs/architecture.md "Failure paths (audit)").',
     labelNames: ['site'],
-    registers: [register],
-    collect() {
-      this.reset();
-      for (const [site, n] of failures.entries()) this.inc({ site }, n);
-    },
+    read: () => failures.entries().map(([site, n]) => [{ site }, n]),
   });
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_digest_thread_restarts_total',
     help: 'Times the digest thread died and was started again (its batch waited in the spool).',
-    registers: [register],
-    collect() {
-      this.reset();
-      this.inc(deps.digest.health().threadRestarts);
-    },
+    read: () => deps.digest.health().threadRestarts,
   });
   new Gauge({
     name: 'botpulse_digest_thread_up',
@@ -36,34 +29,22 @@ export function failurePathMetrics(register: Registry, deps: { digest: DigestWor
       this.set(deps.digest.health().threadDown ? 0 : 1);
     },
   });
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_digest_batch_failures_total',
     help: 'Digest batches that failed because the database did (busy, full, I/O); their rows stayed in the spool and were tried again.',
-    registers: [register],
-    collect() {
-      this.reset();
-      this.inc(deps.digest.health().batchFailures);
-    },
+    read: () => deps.digest.health().batchFailures,
   });
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_digest_payloads_read_total',
     help: 'PostgreSQL: spool rows whose payload the digest read back from the database because this process had not handed it over in memory (appended by another process, or before a restart). 0 for rows this process accepted.',
-    registers: [register],
-    collect() {
-      this.reset();
-      this.inc(deps.digest.health().payloadsRead);
-    },
+    read: () => deps.digest.health().payloadsRead,
   });
   const logLines = deps.logLines;
   if (logLines) {
-    new Counter({
+    mirroredCounter(register, {
       name: 'botpulse_log_thread_restarts_total',
       help: 'Times the log-line thread (parse, scrub, templates) died and was started again; the batches it held were answered 503.',
-      registers: [register],
-      collect() {
-        this.reset();
-        this.inc(logLines().threadRestarts);
-      },
+      read: () => logLines().threadRestarts,
     });
     new Gauge({
       name: 'botpulse_log_thread_up',
@@ -73,27 +54,23 @@ export function failurePathMetrics(register: Registry, deps: { digest: DigestWor
         this.set(logLines().threadDown ? 0 : 1);
       },
     });
-    new Counter({
+    mirroredCounter(register, {
       name: 'botpulse_log_thread_batches_refused_total',
       help: 'Log batches the log-line thread did not take, by why: failed (an error in the thread: 500), full (its queue was full: 503), died (it died holding them: 503). None was answered 200.',
       labelNames: ['why'],
-      registers: [register],
-      collect() {
-        this.reset();
+      read: () => {
         const h = logLines();
-        this.inc({ why: 'failed' }, h.failures);
-        this.inc({ why: 'full' }, h.refusedFull);
-        this.inc({ why: 'died' }, h.lostInThread);
+        return [
+          [{ why: 'failed' }, h.failures],
+          [{ why: 'full' }, h.refusedFull],
+          [{ why: 'died' }, h.lostInThread],
+        ];
       },
     });
-    new Counter({
+    mirroredCounter(register, {
       name: 'botpulse_log_lines_untemplated_total',
       help: "Lines of Sentry log items stored without a template because the log-line thread could not give them one (restarting, full or failed); kept, since a Sentry SDK does not resend a refused envelope.",
-      registers: [register],
-      collect() {
-        this.reset();
-        this.inc(logLines().untemplatedLines);
-      },
+      read: () => logLines().untemplatedLines,
     });
   }
   const store = deps.store;

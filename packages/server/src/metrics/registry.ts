@@ -3,7 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { GithubStats } from '../github/stats.js';
-import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import { Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { Alerting } from '../alerts/alerting.js';
 import type { Config } from '../config/load.js';
 import type { DigestWorker } from '../digest/worker.js';
@@ -17,6 +17,7 @@ import type { Monitoring } from '../monitors/monitoring.js';
 import type { DatabasePoolFigures } from '../store/postgres/database.js';
 import type { Store } from '../store/store.js';
 import { failurePathMetrics } from './failure-paths.js';
+import { mirroredCounter } from './mirrored-counter.js';
 import { MonitorSeries } from './monitor-series.js';
 import { upstreamMetrics } from './upstream.js';
 import type { ForwarderState } from '../upstream/forwarder.js';
@@ -80,25 +81,17 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     return s;
   };
 
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_events_accepted_total',
     help: 'Items accepted by ingestion, by kind (event, transaction, check_in, log, ...).',
     labelNames: ['kind'],
-    registers: [register],
-    collect() {
-      this.reset();
-      for (const [kind, n] of Object.entries(deps.stats.acceptedByKind)) this.inc({ kind }, n);
-    },
+    read: () => Object.entries(deps.stats.acceptedByKind).map(([kind, n]) => [{ kind }, n]),
   });
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_events_rejected_total',
     help: 'Ingestion requests refused, by HTTP status (413 too large, 429 backlog full, 401/403 auth, 400 malformed).',
     labelNames: ['status'],
-    registers: [register],
-    collect() {
-      this.reset();
-      for (const [status, n] of Object.entries(deps.stats.rejectedByStatus)) this.inc({ status }, n);
-    },
+    read: () => Object.entries(deps.stats.rejectedByStatus).map(([status, n]) => [{ status }, n]),
   });
   const bodies = deps.stats.bodies;
   new Gauge({ name: 'botpulse_ingest_body_bytes_in_flight', help: 'Request body bytes held now (after decompression), all requests together.', registers: [register], collect() {
@@ -107,23 +100,13 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   new Gauge({ name: 'botpulse_ingest_body_bytes_in_flight_peak', help: 'The most request body bytes ever held at once since start; never above the BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT budget.', registers: [register], collect() {
     this.set(bodies.peakInFlightBytes);
   } });
-  new Counter({ name: 'botpulse_ingest_inflated_bytes_total', help: 'Bytes produced by decompressing request bodies (refused ones included).', registers: [register], collect() {
-    this.reset();
-    this.inc(bodies.inflatedBytesTotal);
-  } });
-  new Counter({ name: 'botpulse_ingest_body_budget_refusals_total', help: 'Requests answered 503 because the request bodies in flight reached BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT.', registers: [register], collect() {
-    this.reset();
-    this.inc(bodies.refusedTotal);
-  } });
+  mirroredCounter(register, { name: 'botpulse_ingest_inflated_bytes_total', help: 'Bytes produced by decompressing request bodies (refused ones included).', read: () => bodies.inflatedBytesTotal });
+  mirroredCounter(register, { name: 'botpulse_ingest_body_budget_refusals_total', help: 'Requests answered 503 because the request bodies in flight reached BOTPULSE_MAX_BODY_BYTES_IN_FLIGHT.', read: () => bodies.refusedTotal });
   if (deps.github) githubMetrics(register, deps.github);
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_events_digested_total',
     help: 'Spool rows digested (grouped into issues and stored).',
-    registers: [register],
-    collect() {
-      this.reset();
-      this.inc(deps.digest.digestedTotal);
-    },
+    read: () => deps.digest.digestedTotal,
   });
   const digestLatency = new Histogram({
     name: 'botpulse_digest_latency_seconds',
@@ -134,25 +117,17 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   deps.digest.onDigestLag = (lagsMs) => {
     for (const ms of lagsMs) digestLatency.observe(ms / 1000);
   };
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_alerts_sent_total',
     help: 'Alert messages delivered (issue and monitor alerts; several alerts may share one message), by channel.',
     labelNames: ['channel'],
-    registers: [register],
-    collect() {
-      this.reset();
-      for (const [channel, n] of Object.entries(deps.alerting.sender.sentByChannel)) this.inc({ channel }, n);
-    },
+    read: () => Object.entries(deps.alerting.sender.sentByChannel).map(([channel, n]) => [{ channel }, n]),
   });
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_alerts_failed_total',
     help: 'Alert delivery attempts that failed (retried later, or given up), by channel.',
     labelNames: ['channel'],
-    registers: [register],
-    collect() {
-      this.reset();
-      for (const [channel, n] of Object.entries(deps.alerting.sender.failedByChannel)) this.inc({ channel }, n);
-    },
+    read: () => Object.entries(deps.alerting.sender.failedByChannel).map(([channel, n]) => [{ channel }, n]),
   });
   alertPathMetrics(register, deps.alerting);
   failurePathMetrics(register, deps);
@@ -174,38 +149,36 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   new Gauge({ name: 'botpulse_monitor_sweep_duration_seconds', help: 'Duration of the last monitor sweeper tick.', registers: [register], collect() {
     this.set(service.stats.lastTickMs / 1000);
   } });
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_monitor_notifications_total',
     help: 'Monitor notifications handed to the alert outbox (forwarded) and forwarding attempts that failed and will be retried (failed).',
     labelNames: ['result'],
-    registers: [register],
-    collect() {
-      this.reset();
-      this.inc({ result: 'forwarded' }, service.notifier.forwarded);
-      this.inc({ result: 'failed' }, service.notifier.failed);
-    },
+    read: () => [
+      [{ result: 'forwarded' }, service.notifier.forwarded],
+      [{ result: 'failed' }, service.notifier.failed],
+    ],
   });
 
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_monitor_checkins_refused_total',
     help: 'Check-ins and pings the monitors refused, by bot and reason: limit (unknown monitor beyond BOTPULSE_CHECKIN_MONITOR_LIMIT), slug (no usable monitor slug), schedule (impossible or unreadable monitor_config schedule).',
     labelNames: ['bot', 'reason'],
-    registers: [register],
-    async collect() {
-      this.reset();
-      for (const r of await deps.monitoring.store.refusals()) this.inc({ bot: await slugOf(r.projectId), reason: r.reason }, r.count);
+    read: async () => {
+      const counts: [{ bot: string; reason: string }, number][] = [];
+      for (const r of await deps.monitoring.store.refusals()) counts.push([{ bot: await slugOf(r.projectId), reason: r.reason }, r.count]);
+      return counts;
     },
   });
   const store = deps.store;
   if (store) {
-    new Counter({
+    mirroredCounter(register, {
       name: 'botpulse_sdk_discarded_events_total',
       help: 'Items a bot\'s SDK dropped before sending, from its Sentry client reports, by discard reason (queue_overflow, network_error, sample_rate, ...) and data category (error, transaction, ...).',
       labelNames: ['bot', 'reason', 'category'],
-      registers: [register],
-      async collect() {
-        this.reset();
-        for (const d of await store.clientDiscards()) this.inc({ bot: await slugOf(d.projectId), reason: d.reason, category: d.category }, d.quantity);
+      read: async () => {
+        const counts: [{ bot: string; reason: string; category: string }, number][] = [];
+        for (const d of await store.clientDiscards()) counts.push([{ bot: await slugOf(d.projectId), reason: d.reason, category: d.category }, d.quantity]);
+        return counts;
       },
     });
   }
@@ -272,8 +245,9 @@ export function createMetrics(deps: MetricsDeps): Metrics {
  * Many families are read from the database at scrape time, and prom-client fails the whole scrape
  * when one collect() throws: while PostgreSQL restarts, /metrics would answer 503 exactly when the
  * operator needs the 503 counter, the pool gauges and the failure counts. So every collect()
- * registered so far is wrapped: a failed read leaves that family out of this scrape (a family
- * without labels keeps its last value) and is noted in the returned list, which the scrape
+ * registered so far is wrapped: a failed read leaves that family as the read left it (a labelled
+ * gauge with no series, one without labels and a mirrored counter with their last values) and is
+ * noted in the returned list, which the scrape
  * reports (botpulse_failures_total{site="metrics_collect"}) while the other families are served.
  */
 function leaveOutFailedReads(register: Registry): { metric: string; err: unknown }[] {
@@ -322,17 +296,14 @@ function eventLoopDelayMetrics(register: Registry): { disable(): void } {
  * engine. A parked row or a feed that only grows is something to alert on.
  */
 function alertPathMetrics(register: Registry, alerting: Alerting): void {
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_alerts_undelivered_total',
     help: 'Alert outbox rows given up without delivery, by channel and reason: parked (failed in Botpulse itself), expired (unsent after 24 h), rejected (the channel refused the message), target_disabled, no_channel.',
     labelNames: ['channel', 'reason'],
-    registers: [register],
-    collect() {
-      this.reset();
-      for (const [channel, reasons] of Object.entries(alerting.sender.undelivered)) {
-        for (const [reason, n] of Object.entries(reasons ?? {})) this.inc({ channel, reason }, n);
-      }
-    },
+    read: () =>
+      Object.entries(alerting.sender.undelivered).flatMap(([channel, reasons]) =>
+        Object.entries(reasons ?? {}).map(([reason, n]) => [{ channel, reason }, n]),
+      ),
   });
   new Gauge({
     name: 'botpulse_alert_outbox_rows',
@@ -352,16 +323,17 @@ function alertPathMetrics(register: Registry, alerting: Alerting): void {
       this.set(await alerting.alerts.changeBacklog());
     },
   });
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_alert_changes_total',
     help: 'Issue changes of the feed evaluated by this process\'s alert engine (evaluated), evaluation attempts that failed and will be retried (failed), and changes given up after failing several times (given_up).',
     labelNames: ['result'],
-    registers: [register],
-    collect() {
-      this.reset();
-      this.inc({ result: 'evaluated' }, alerting.engine.stats.evaluated);
-      this.inc({ result: 'given_up' }, alerting.engine.stats.givenUp);
-      this.inc({ result: 'failed' }, alerting.engine.stats.failures);
+    read: () => {
+      const stats = alerting.engine.stats;
+      return [
+        [{ result: 'evaluated' }, stats.evaluated],
+        [{ result: 'given_up' }, stats.givenUp],
+        [{ result: 'failed' }, stats.failures],
+      ];
     },
   });
 }
@@ -470,43 +442,27 @@ function botSignalMetrics(register: Registry, monitoring: Monitoring, slugOf: (p
       }
     },
   });
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_bot_telegram_throttled_total',
     help: "Bot API calls Telegram answered 429 Too Many Requests, as the bot's SDK reported them (per minute, each minute counted once).",
     labelNames: ['bot', 'monitor'],
-    registers: [register],
-    async collect() {
-      this.reset();
-      for (const m of await merged()) this.inc({ bot: m.bot, monitor: m.monitor }, m.throttled);
-    },
+    read: async () => (await merged()).map((m) => [{ bot: m.bot, monitor: m.monitor }, m.throttled]),
   });
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_bot_telegram_retry_after_seconds_total',
     help: 'Sum of the retry_after seconds of those 429 answers.',
     labelNames: ['bot', 'monitor'],
-    registers: [register],
-    async collect() {
-      this.reset();
-      for (const m of await merged()) this.inc({ bot: m.bot, monitor: m.monitor }, m.retryAfter);
-    },
+    read: async () => (await merged()).map((m) => [{ bot: m.bot, monitor: m.monitor }, m.retryAfter]),
   });
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_bot_signal_parts_ignored_total',
     help: "Parts of check-ins' bot signals that could not be read and were left out (the check-ins themselves were applied).",
-    registers: [register],
-    collect() {
-      this.reset();
-      this.inc(monitoring.service.stats.signalPartsIgnored);
-    },
+    read: () => monitoring.service.stats.signalPartsIgnored,
   });
-  new Counter({
+  mirroredCounter(register, {
     name: 'botpulse_checkin_config_parts_ignored_total',
     help: "Parts of check-ins' monitor_config that could not be read (an unknown interval unit, a margin that is no number) and were left out; the rest was applied.",
-    registers: [register],
-    collect() {
-      this.reset();
-      this.inc(monitoring.service.stats.configPartsIgnored);
-    },
+    read: () => monitoring.service.stats.configPartsIgnored,
   });
 }
 
@@ -527,23 +483,11 @@ function registerPoolGauges(register: Registry, figures: () => DatabasePoolFigur
 
 /** botpulse_github_*: calls by outcome, issues created or found again, webhooks by outcome, links disabled. */
 function githubMetrics(register: Registry, stats: GithubStats): void {
-  const fromMap = (name: string, help: string, label: string, map: Map<string, number>) =>
-    new Counter({ name, help, labelNames: [label], registers: [register], collect() {
-      this.reset();
-      for (const [key, value] of map) this.inc({ [label]: key }, value);
-    } });
-  fromMap('botpulse_github_calls_total', 'GitHub queue jobs worked, by outcome: ok, rate_limited, permanent, invalid, transient.', 'result', stats.calls);
-  fromMap('botpulse_github_webhooks_total', 'GitHub webhook deliveries, by outcome: applied, ignored, bad_signature, no_secret, invalid.', 'result', stats.webhooks);
-  new Counter({ name: 'botpulse_github_issues_created_total', help: 'GitHub issues created for Botpulse issues.', registers: [register], collect() {
-    this.reset();
-    this.inc(stats.created);
-  } });
-  new Counter({ name: 'botpulse_github_issues_found_total', help: 'GitHub issues an earlier try had created (its answer lost), found by their marker and linked instead of creating another.', registers: [register], collect() {
-    this.reset();
-    this.inc(stats.found);
-  } });
-  new Counter({ name: 'botpulse_github_links_disabled_total', help: 'Times a project\'s GitHub link was disabled by a permanent error (bad token, repository gone).', registers: [register], collect() {
-    this.reset();
-    this.inc(stats.disabled);
-  } });
+  const byResult = (name: string, help: string, map: Map<string, number>) =>
+    mirroredCounter(register, { name, help, labelNames: ['result'], read: () => [...map].map(([result, n]) => [{ result }, n]) });
+  byResult('botpulse_github_calls_total', 'GitHub queue jobs worked, by outcome: ok, rate_limited, permanent, invalid, transient.', stats.calls);
+  byResult('botpulse_github_webhooks_total', 'GitHub webhook deliveries, by outcome: applied, ignored, bad_signature, no_secret, invalid.', stats.webhooks);
+  mirroredCounter(register, { name: 'botpulse_github_issues_created_total', help: 'GitHub issues created for Botpulse issues.', read: () => stats.created });
+  mirroredCounter(register, { name: 'botpulse_github_issues_found_total', help: 'GitHub issues an earlier try had created (its answer lost), found by their marker and linked instead of creating another.', read: () => stats.found });
+  mirroredCounter(register, { name: 'botpulse_github_links_disabled_total', help: 'Times a project\'s GitHub link was disabled by a permanent error (bad token, repository gone).', read: () => stats.disabled });
 }
