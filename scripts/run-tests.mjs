@@ -17,6 +17,7 @@ import { nativeFor } from './native-for-node.mjs';
 import { nodeBinary, nodeDir, SDK_TEST_NODE_MAJORS } from './other-nodes.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const exitWhenDone = join(root, 'scripts', 'node-hooks', 'exit-when-done.mjs');
 const roots = ['packages', 'tests'];
 const skipDirs = new Set(['node_modules', 'dist', '.git']);
 
@@ -42,10 +43,11 @@ function runTests(node, files, env = process.env) {
       '--test',
       '--test-reporter=spec',
       `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
-      // A hung test fails after this long instead of hanging CI, and a file whose tests are done
-      // exits even if something it started forgot to close.
+      // A hung test fails after this long instead of hanging CI.
       '--test-timeout=180000',
-      '--test-force-exit',
+      // A file whose tests are done but which something it started holds open fails, naming what
+      // (not --test-force-exit: it can drop a file's last results and still pass, nodejs/node#64833).
+      `--import=${exitWhenDone}`,
       ...files,
     ],
     { cwd: root, stdio: 'inherit', env },
