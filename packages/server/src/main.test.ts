@@ -1,13 +1,13 @@
-// listen() either starts everything or leaves nothing running: a start that fails half-way closes
-// the store and the threads createBotpulse opened, so the process that embedded it can exit.
+// A start that fails closes what it opened: createBotpulse its store when the threads cannot start,
+// listen() the store and the threads when a later step fails, so the process that embedded it can exit.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { loadConfig } from './config/load.js';
+import { loadConfig, type Config } from './config/load.js';
 import type { ConfigInput } from './config/schema.js';
 import { createBotpulse } from './main.js';
 import { freePort } from './test-support/server.js';
@@ -41,6 +41,32 @@ describe('a start that fails in listen()', () => {
       await assert.rejects(botpulse.logLines.parse(Buffer.from('{}\n'), { projectId: 1, receivedAt: 0 }), 'the log-line thread was ended');
     } finally {
       await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+});
+
+describe('a start that fails in createBotpulse()', () => {
+  /** This process's open files under `dir` (Linux: /proc/self/fd). */
+  const openFilesUnder = (dir: string) =>
+    readdirSync('/proc/self/fd')
+      .map((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return ''; // the directory's own descriptor, closed by now
+        }
+      })
+      .filter((target) => target.startsWith(dir));
+
+  it('closes the store it opened when the digest thread cannot start', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'botpulse-main-'));
+    try {
+      // A level pino does not know: the digest thread fails before it is ready, the main thread's store is open by then.
+      const config = { ...loadConfig({ BOTPULSE_DATA_DIR: dataDir, BOTPULSE_LOG_LEVEL: 'silent' }), logLevel: 'no-such-level' } as unknown as Config;
+      await assert.rejects(createBotpulse(config, { logger: pino({ level: 'silent' }) }), /digest thread exited .* before it was ready/);
+      assert.deepEqual(openFilesUnder(dataDir), [], 'the database files are closed');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

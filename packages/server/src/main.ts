@@ -98,6 +98,17 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     checkpoints: false,
     onIdleError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed; the pool opens a new one on the next query'),
   });
+  try {
+    return await assemble(config, options, logger, store);
+  } catch (err) {
+    // Say the digest thread could not start: that is the failure to report, the store is closed behind it.
+    await store.close().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'closing the store after a failed start failed too'));
+    throw err;
+  }
+}
+
+/** Everything around an open store: the threads, the HTTP app and the domains, not listening yet. */
+async function assemble(config: Readonly<Config>, options: CreateOptions, logger: Logger, store: Store): Promise<Botpulse> {
   if (store instanceof SqliteStore && store.tightened.length > 0) {
     logger.warn({ tightened: store.tightened }, 'data files were readable by other users; made them private (directory 0700, files 0600)');
   }
