@@ -250,7 +250,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
  * noted in the returned list, which the scrape
  * reports (botpulse_failures_total{site="metrics_collect"}) while the other families are served.
  */
-function leaveOutFailedReads(register: Registry): { metric: string; err: unknown }[] {
+export function leaveOutFailedReads(register: Registry): { metric: string; err: unknown }[] {
   const unread: { metric: string; err: unknown }[] = [];
   for (const metric of register.getMetricsAsArray()) {
     // prom-client keeps the `collect` option on the metric and calls it as a method of it.
