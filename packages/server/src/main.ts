@@ -101,7 +101,7 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
   try {
     return await assemble(config, options, logger, store);
   } catch (err) {
-    // Say the digest thread could not start: that is the failure to report, the store is closed behind it.
+    // The caller hears the start's own failure (a digest thread that could not start, say); the store is closed behind it.
     await store.close().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'closing the store after a failed start failed too'));
     throw err;
   }
