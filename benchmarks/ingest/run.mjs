@@ -270,12 +270,34 @@ const CLK_TCK = (() => {
   }
 })();
 
-/** CPU time (ms) used by a process so far, from /proc/<pid>/stat (utime + stime). */
-function procCpuMs(pid) {
+/**
+ * CPU time (ms) used by a process so far, from /proc/<pid>/stat (utime + stime); with `thread`, by
+ * that one thread (/proc/<pid>/task/<tid>/stat; a process's main thread has tid = pid).
+ */
+function procCpuMs(pid, thread) {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The scheduler's figures of the processes' main threads, summed (/proc/<pid>/task/<pid>/schedstat:
+ * ns on a CPU, ns runnable but waiting for one, times it was scheduled in); null where the kernel
+ * does not keep them.
+ */
+function mainThreadsSchedstat(pids) {
+  try {
+    const sum = { waitMs: 0, slices: 0 };
+    for (const pid of pids) {
+      const [, wait, slices] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+      sum.waitMs += wait / 1e6;
+      sum.slices += slices;
+    }
+    return sum;
   } catch {
     return null;
   }
@@ -340,10 +362,10 @@ function rssSampler(pids) {
 }
 
 /** CPU time (ms) of several processes together; null if one cannot be read. */
-function procsCpuMs(pids) {
+function procsCpuMs(pids, { mainThreads = false } = {}) {
   let sum = 0;
   for (const pid of pids) {
-    const ms = procCpuMs(pid);
+    const ms = procCpuMs(pid, mainThreads ? pid : undefined);
     if (ms === null) return null;
     sum += ms;
   }
@@ -629,6 +651,8 @@ async function runRow(target, size, concurrency, clients, rowIndex) {
     const h0 = isBp ? await health() : null;
     await db?.start();
     const cpu0 = procsCpuMs(server.pids);
+    const main0 = procsCpuMs(server.pids, { mainThreads: true });
+    const sched0 = mainThreadsSchedstat(server.pids);
     const busy0 = machineBusyMs();
     const self0 = process.cpuUsage();
     const w0 = now();
@@ -652,6 +676,7 @@ async function runRow(target, size, concurrency, clients, rowIndex) {
     await poller;
     await db?.sample();
     const cpu1 = procsCpuMs(server.pids);
+    const sched1 = mainThreadsSchedstat(server.pids);
     const dbCpuLoadMs = db ? db.cpuMs() : 0;
     const busy1 = machineBusyMs();
     const selfCpu = process.cpuUsage(self0);
@@ -675,6 +700,11 @@ async function runRow(target, size, concurrency, clients, rowIndex) {
       // PostgreSQL: CPU of the backends serving this row's database (not the server's shared
       // background processes: WAL writer, checkpointer, autovacuum).
       dbCpuPctLoad: db ? (dbCpuLoadMs / windowMs) * 100 : null,
+      // How long the main threads were ready to run but waited for a CPU (% of the load window,
+      // summed over the processes), and how often they were scheduled in per accepted event: on a
+      // saturated machine every hand-off between threads and processes costs a wait and a switch.
+      mainThreadRunQueuePctLoad: sched0 && sched1 ? ((sched1.waitMs - sched0.waitMs) / windowMs) * 100 : null,
+      mainThreadSwitchesPerEvent: sched0 && sched1 && res.ok > 0 ? (sched1.slices - sched0.slices) / res.ok : null,
       // CPU used by everything else on the machine during the load (other users, the OS), in % of one core.
       otherCpuPctLoad:
         busy0 !== null && busy1 !== null && serverCpuMs !== null
@@ -690,6 +720,7 @@ async function runRow(target, size, concurrency, clients, rowIndex) {
       const d = await waitDrained(health, h0.digested, res.ok, opts.drainTimeoutS * 1000);
       await db?.sample();
       const cpu2 = procsCpuMs(server.pids);
+      const main2 = procsCpuMs(server.pids, { mainThreads: true });
       const digestedInLoad = hEnd.digested - h0.digested;
       const drainS = d.drained ? (d.t - res.tEnd) / 1000 : null;
       const drainPhaseS = d.drained ? (d.t - hEnd.t) / 1000 : null;
@@ -712,6 +743,17 @@ async function runRow(target, size, concurrency, clients, rowIndex) {
         timeline,
       });
       if (db) Object.assign(row, { dbCpuMsToDrain: db.cpuMs(), ...db.connections() });
+      // Where the CPU went, per accepted event (µs, load start to drained): the servers' main
+      // threads (HTTP, the spool's appends), their other threads (digest, V8's garbage collection,
+      // log lines), and PostgreSQL's backends. A steadier figure than a rate on a noisy machine.
+      if (serverCpuToDrainMs && main0 !== null && main2 !== null && res.ok > 0) {
+        const perEvent = (ms) => (ms * 1000) / res.ok;
+        Object.assign(row, {
+          mainThreadUsPerEvent: perEvent(main2 - main0),
+          otherThreadsUsPerEvent: perEvent(serverCpuToDrainMs - (main2 - main0)),
+          dbUsPerEvent: db ? perEvent(db.cpuMs()) : null,
+        });
+      }
     }
     Object.assign(row, rss.stop());
     row.peakRssMb = row.peakKb / 1024;
@@ -855,6 +897,10 @@ const COLUMNS = [
   ['db cpu%', (r) => (r.store === 'postgres' ? f0(r.dbCpuPctLoad) : '')],
   ['ev/cpu-s+db', (r) => (r.target === 'bare' ? '' : f0(r.perCpuSecWithDb))],
   ['db conns', (r) => (r.store === 'postgres' ? f0(r.dbConnectionsPeak) : '')],
+  ['µs/ev main', (r) => (r.target === 'bare' ? '' : f0(r.mainThreadUsPerEvent))],
+  ['µs/ev threads', (r) => (r.target === 'bare' ? '' : f0(r.otherThreadsUsPerEvent))],
+  ['µs/ev db', (r) => (r.store === 'postgres' ? f0(r.dbUsPerEvent) : '')],
+  ['main wait%', (r) => (r.target === 'bare' ? '' : f0(r.mainThreadRunQueuePctLoad))],
   ['cli cpu%', (r) => f0(r.clientCpuPctLoad)],
   ['other cpu%', (r) => f0(r.otherCpuPctLoad)],
   ['issues', (r) => (r.target === 'bare' ? '' : f0(r.issues))],
@@ -862,7 +908,7 @@ const COLUMNS = [
 
 // Columns that only say something when a PostgreSQL row is in the run (left out otherwise, so a
 // SQLite-only table reads as before).
-const POSTGRES_COLUMNS = new Set(['procs', '%sqlite', 'db cpu%', 'ev/cpu-s+db', 'db conns']);
+const POSTGRES_COLUMNS = new Set(['procs', '%sqlite', 'db cpu%', 'ev/cpu-s+db', 'db conns', 'µs/ev db']);
 
 function table(rows) {
   const columns = rows.some((r) => r.store === 'postgres') ? COLUMNS : COLUMNS.filter(([h]) => !POSTGRES_COLUMNS.has(h));
