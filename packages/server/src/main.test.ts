@@ -1,5 +1,6 @@
-// A start that fails closes what it opened: createBotpulse its store when the threads cannot start,
-// listen() the store and the threads when a later step fails, so the process that embedded it can exit.
+// A start that fails closes what it opened: createBotpulse its store, and the threads it started,
+// when a step of its own fails; listen() the store and the threads when a later step fails; so the
+// process that embedded it can exit.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -65,6 +66,22 @@ describe('a start that fails in createBotpulse()', () => {
       const config = { ...loadConfig({ BOTPULSE_DATA_DIR: dataDir, BOTPULSE_LOG_LEVEL: 'silent' }), logLevel: 'no-such-level' } as unknown as Config;
       await assert.rejects(createBotpulse(config, { logger: pino({ level: 'silent' }) }), /digest thread exited .* before it was ready/);
       assert.deepEqual(openFilesUnder(dataDir), [], 'the database files are closed');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('closes the threads it started when a later step fails', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'botpulse-main-'));
+    try {
+      // An embedder's logger without trace(): the threads start with it, then Fastify refuses it
+      // when the HTTP app is built, after both threads are up.
+      const logger = pino({ level: 'silent' });
+      const withoutTrace = new Proxy(logger, { get: (target, key, receiver) => (key === 'trace' ? undefined : Reflect.get(target, key, receiver)) });
+      const config = loadConfig({ BOTPULSE_DATA_DIR: dataDir, BOTPULSE_LOG_LEVEL: 'silent' });
+      await assert.rejects(createBotpulse(config, { logger: withoutTrace }), (err: Error & { code?: string }) => err.code === 'FST_ERR_LOG_INVALID_LOGGER');
+      // The digest thread holds the data directory's files through its own connection until it is closed.
+      assert.deepEqual(openFilesUnder(dataDir), [], 'the database files are closed, the digest thread\'s too');
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

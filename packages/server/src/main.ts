@@ -98,17 +98,25 @@ export async function createBotpulse(config: Readonly<Config>, options: CreateOp
     checkpoints: false,
     onIdleError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed; the pool opens a new one on the next query'),
   });
+  // What assemble() has started (its threads, the metrics' histogram), so that a step failing after
+  // them closes them: a thread holds the process open (the digest thread its own database
+  // connection too) behind a start that failed.
+  const started: { close(): Promise<void> }[] = [];
   try {
-    return await assemble(config, options, logger, store);
+    return await assemble(config, options, logger, store, started);
   } catch (err) {
-    // The caller hears the start's own failure (a digest thread that could not start, say); the store is closed behind it.
+    // The caller hears the start's own failure (a digest thread that could not start, an embedder's
+    // logger Fastify refuses, say); what was opened is closed behind it, the last opened first.
+    for (const part of started.reverse()) {
+      await part.close().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'closing a started part after a failed start failed too'));
+    }
     await store.close().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'closing the store after a failed start failed too'));
     throw err;
   }
 }
 
 /** Everything around an open store: the threads, the HTTP app and the domains, not listening yet. */
-async function assemble(config: Readonly<Config>, options: CreateOptions, logger: Logger, store: Store): Promise<Botpulse> {
+async function assemble(config: Readonly<Config>, options: CreateOptions, logger: Logger, store: Store, started: { close(): Promise<void> }[]): Promise<Botpulse> {
   if (store instanceof SqliteStore && store.tightened.length > 0) {
     logger.warn({ tightened: store.tightened }, 'data files were readable by other users; made them private (directory 0700, files 0600)');
   }
@@ -157,6 +165,7 @@ async function assemble(config: Readonly<Config>, options: CreateOptions, logger
     logger,
   });
   digestHandle = digest;
+  started.push(digest);
   const projects = new ProjectCache(store);
   const deleter = new ProjectDeleter(store, logger, () => projects.forget());
   monitoring = createMonitoring(config, store, monitorStoreFor(store), alerting, logger, options.monitoring);
@@ -183,11 +192,9 @@ async function assemble(config: Readonly<Config>, options: CreateOptions, logger
     load: (projectId, limit) => logs.templates({ projectId, since: logClock.now() - 86_400_000, limit }),
     now: () => logClock.now(),
     logger: logger.child({ component: 'log-lines' }),
-  }).catch(async (err: unknown) => {
-    await digest.close();
-    throw err;
   });
   lineWorkerHandle = lineWorker;
+  started.push(lineWorker);
   const app = buildApp({
     config,
     scrubber: createScrubber(config.scrub),
@@ -248,6 +255,7 @@ async function assemble(config: Readonly<Config>, options: CreateOptions, logger
   app.register(logRoutes, { prefix: '/api/v1', store, logs, evaluator: logRules, now: () => logClock.now() });
   app.register(upstreamRoutes, { prefix: '/api/v1', store, upstream: upstreamStore, forwarder });
   const metrics = createMetrics({ config, alerting, github: github.stats, stats, digest, spool, monitoring, store, databasePool: databasePoolOf(store), logger, logLines: () => lineWorker.health(), ...(config.upstream.dsn ? { upstream: () => forwarder.snapshot() } : {}) });
+  started.push({ close: async () => metrics.close() }); // its event-loop delay histogram
   metricsRoute(app, metrics, config);
   const retention = new RetentionJob(store, config, logger, monitoring.store, logs);
   digest.kick(); // a backlog left by a crash is digested at once
