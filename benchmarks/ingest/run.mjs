@@ -270,13 +270,10 @@ const CLK_TCK = (() => {
   }
 })();
 
-/**
- * CPU time (ms) used by a process so far, from /proc/<pid>/stat (utime + stime); with `thread`, by
- * that one thread (/proc/<pid>/task/<tid>/stat; a process's main thread has tid = pid).
- */
-function procCpuMs(pid, thread) {
+/** CPU time (ms) used by a process so far, from /proc/<pid>/stat (utime + stime). */
+function procCpuMs(pid) {
   try {
-    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
   } catch {
@@ -285,15 +282,16 @@ function procCpuMs(pid, thread) {
 }
 
 /**
- * The scheduler's figures of the processes' main threads, summed (/proc/<pid>/task/<pid>/schedstat:
- * ns on a CPU, ns runnable but waiting for one, times it was scheduled in); null where the kernel
- * does not keep them.
+ * The scheduler's figures of the processes' main threads (a process's main thread has tid = pid),
+ * summed: /proc/<pid>/task/<pid>/schedstat holds ns on a CPU, ns runnable but waiting for one, and
+ * times it was scheduled in. Null where the kernel does not keep them.
  */
 function mainThreadsSchedstat(pids) {
   try {
-    const sum = { waitMs: 0, slices: 0 };
+    const sum = { cpuMs: 0, waitMs: 0, slices: 0 };
     for (const pid of pids) {
-      const [, wait, slices] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+      const [cpu, wait, slices] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+      sum.cpuMs += cpu / 1e6;
       sum.waitMs += wait / 1e6;
       sum.slices += slices;
     }
@@ -362,10 +360,10 @@ function rssSampler(pids) {
 }
 
 /** CPU time (ms) of several processes together; null if one cannot be read. */
-function procsCpuMs(pids, { mainThreads = false } = {}) {
+function procsCpuMs(pids) {
   let sum = 0;
   for (const pid of pids) {
-    const ms = procCpuMs(pid, mainThreads ? pid : undefined);
+    const ms = procCpuMs(pid);
     if (ms === null) return null;
     sum += ms;
   }
@@ -651,7 +649,6 @@ async function runRow(target, size, concurrency, clients, rowIndex) {
     const h0 = isBp ? await health() : null;
     await db?.start();
     const cpu0 = procsCpuMs(server.pids);
-    const main0 = procsCpuMs(server.pids, { mainThreads: true });
     const sched0 = mainThreadsSchedstat(server.pids);
     const busy0 = machineBusyMs();
     const self0 = process.cpuUsage();
@@ -720,7 +717,7 @@ async function runRow(target, size, concurrency, clients, rowIndex) {
       const d = await waitDrained(health, h0.digested, res.ok, opts.drainTimeoutS * 1000);
       await db?.sample();
       const cpu2 = procsCpuMs(server.pids);
-      const main2 = procsCpuMs(server.pids, { mainThreads: true });
+      const sched2 = mainThreadsSchedstat(server.pids);
       const digestedInLoad = hEnd.digested - h0.digested;
       const drainS = d.drained ? (d.t - res.tEnd) / 1000 : null;
       const drainPhaseS = d.drained ? (d.t - hEnd.t) / 1000 : null;
@@ -746,11 +743,12 @@ async function runRow(target, size, concurrency, clients, rowIndex) {
       // Where the CPU went, per accepted event (µs, load start to drained): the servers' main
       // threads (HTTP, the spool's appends), their other threads (digest, V8's garbage collection,
       // log lines), and PostgreSQL's backends. A steadier figure than a rate on a noisy machine.
-      if (serverCpuToDrainMs && main0 !== null && main2 !== null && res.ok > 0) {
+      if (serverCpuToDrainMs && sched0 && sched2 && res.ok > 0) {
         const perEvent = (ms) => (ms * 1000) / res.ok;
+        const mainMs = sched2.cpuMs - sched0.cpuMs;
         Object.assign(row, {
-          mainThreadUsPerEvent: perEvent(main2 - main0),
-          otherThreadsUsPerEvent: perEvent(serverCpuToDrainMs - (main2 - main0)),
+          mainThreadUsPerEvent: perEvent(mainMs),
+          otherThreadsUsPerEvent: perEvent(serverCpuToDrainMs - mainMs),
           dbUsPerEvent: db ? perEvent(db.cpuMs()) : null,
         });
       }
